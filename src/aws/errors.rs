@@ -1,0 +1,132 @@
+//! The one place AWS errors are classified into a message, a code and a hint.
+
+use std::fmt::Debug;
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::error::Error;
+
+/// The AWS error code of a service error (`NoSuchEntity`, `ResourceNotFoundException`, ...).
+pub fn code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    err.as_service_error().and_then(|e| e.code())
+}
+
+/// Whether a service error has one of these codes.
+pub fn is<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>, codes: &[&str]) -> bool {
+    code(err).is_some_and(|c| codes.contains(&c))
+}
+
+/// Classify a failed call. `action` is what we were doing ("creating the role"), `resource`
+/// the name of the thing it was done to.
+pub fn classify<E, R>(err: &SdkError<E, R>, action: &str, resource: &str) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: Debug,
+{
+    match err {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            let code = e.code().unwrap_or("Unknown");
+            let raw = format!("{:?}", service.raw());
+            let fallback = if e.message().is_none() && e.code().is_none() {
+                // No code or message: say what came back, briefly.
+                raw.split("status: ").nth(1).map(|s| format!("unexpected response (status {})", s.chars().take(3).collect::<String>()))
+            } else {
+                None
+            };
+            let message = e.message().map(str::to_string).or(fallback).unwrap_or_default();
+            let message = message.trim();
+            let mut out = Error::failure(if message.is_empty() {
+                format!("{action} failed")
+            } else {
+                format!("{action} failed: {message}")
+            })
+            .resource(resource.to_string())
+            .code(code.to_string());
+            if let Some(hint) = hint_for(code, action) {
+                out = out.hint(hint);
+            }
+            out
+        }
+        SdkError::TimeoutError(_) => Error::failure(format!("{action} timed out"))
+            .resource(resource.to_string())
+            .hint("AWS did not answer in time; check the network path and --endpoint-url, then run again"),
+        SdkError::DispatchFailure(d) => {
+            let detail = source_chain(err);
+            let (what, hint) = if detail.to_ascii_lowercase().contains("credential") {
+                (
+                    "no usable AWS credentials".to_string(),
+                    "configure credentials (aws configure / aws sso login), or pick a profile with --profile",
+                )
+            } else if d.is_io() || d.is_timeout() {
+                (
+                    format!("cannot reach AWS ({detail})"),
+                    "check the network, --region and --endpoint-url",
+                )
+            } else {
+                (detail, "check --region, --endpoint-url and your credentials (--profile)")
+            };
+            Error::failure(format!("{action} failed: {what}"))
+                .resource(resource.to_string())
+                .hint(hint)
+        }
+        other => {
+            let detail = source_chain(other);
+            let hint = if detail.to_ascii_lowercase().contains("credential") {
+                "configure credentials (aws configure / aws sso login), or pick a profile with --profile"
+            } else {
+                "check --region, --endpoint-url and your credentials (--profile)"
+            };
+            Error::failure(format!("{action} failed: {detail}"))
+                .resource(resource.to_string())
+                .hint(hint)
+        }
+    }
+}
+
+fn source_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let s_text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&s_text)) {
+            parts.push(s_text);
+        }
+        cur = s.source();
+    }
+    parts.join(": ")
+}
+
+fn hint_for(code: &str, action: &str) -> Option<String> {
+    let hint = match code {
+        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthorizationError" => {
+            format!("the AWS identity running bootstrap may not do this ({action}); run it with an administrator profile (--profile)")
+        }
+        "ExpiredToken" | "ExpiredTokenException" | "InvalidClientTokenId" | "UnrecognizedClientException"
+        | "SignatureDoesNotMatch" | "InvalidAccessKeyId" => {
+            "the AWS credentials are invalid or expired; refresh them (aws sso login) or pick another --profile".to_string()
+        }
+        "Throttling" | "ThrottlingException" | "TooManyRequestsException" | "RequestLimitExceeded"
+        | "SlowDown" | "ProvisionedThroughputExceededException" => {
+            "AWS kept throttling after five attempts; wait a minute and run again (a re-run continues where this one stopped)".to_string()
+        }
+        "LimitExceeded" | "LimitExceededException" => {
+            "an account quota is reached; remove unused resources or ask AWS for a higher limit".to_string()
+        }
+        "PermanentRedirect" | "AuthorizationHeaderMalformed" | "IllegalLocationConstraintException" => {
+            "the bucket lives in another region; pass that region with --region, or choose another --state-bucket".to_string()
+        }
+        "EntityAlreadyExists" | "ResourceInUseException" | "OperationAborted" | "ConcurrentModification" => {
+            "something else changed this resource at the same time; run again".to_string()
+        }
+        "MalformedPolicyDocument" => {
+            "AWS refused a policy document; check --policy-arn, --source-ip and the repository UUIDs".to_string()
+        }
+        "InvalidInput" | "ValidationError" | "ValidationException" => {
+            "AWS refused a value; check the flags named in the message".to_string()
+        }
+        _ => return None,
+    };
+    Some(hint)
+}

@@ -1,0 +1,144 @@
+use std::fmt::Write;
+use std::io::{BufRead, IsTerminal, Write as _};
+
+use serde_json::json;
+
+use super::plan::{plan_json, render, summary_line};
+use super::setup::{prepare, Prepared};
+use crate::apply;
+use crate::config::{OutputFormat, Settings};
+use crate::error::{Error, Result};
+use crate::model::DesiredState;
+use crate::report::{Output, Reporter};
+use crate::{observe, plan};
+
+/// Ask on the terminal; refuse without one.
+fn confirm(yes: bool) -> Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Err(Error::usage(
+            "refusing to change AWS without confirmation, and there is no terminal to ask on",
+        )
+        .hint("review `bootstrap plan`, then run `bootstrap init --yes`"));
+    }
+    eprint!("Apply these changes? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::failure(format!("reading the answer: {e}")))?;
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
+        Ok(())
+    } else {
+        Err(Error::failure("cancelled; nothing was changed"))
+    }
+}
+
+/// What to put in Bitbucket and Terraform, for the text and JSON reports.
+fn next_steps(d: &DesiredState) -> (serde_json::Value, String) {
+    let key = if d.state_key_prefix.is_empty() {
+        "terraform.tfstate".to_string()
+    } else {
+        format!("{}/terraform.tfstate", d.state_key_prefix)
+    };
+    let mut backend = format!(
+        "terraform {{\n  backend \"s3\" {{\n    bucket       = \"{}\"\n    key          = \"{key}\"\n    region       = \"{}\"\n    encrypt      = true\n    use_lockfile = true\n",
+        d.bucket.name, d.account.region
+    );
+    if let Some(t) = &d.table {
+        let _ = writeln!(backend, "    dynamodb_table = \"{}\"", t.name);
+    }
+    if let Some(k) = &d.bucket.kms_key {
+        let _ = writeln!(backend, "    kms_key_id   = \"{k}\"");
+    }
+    backend.push_str("  }\n}\n");
+    let step = format!(
+        "- step:\n    oidc: true\n    script:\n      - export AWS_REGION={}\n      - export AWS_ROLE_ARN={}\n      - export AWS_WEB_IDENTITY_TOKEN_FILE=$(pwd)/web-identity-token\n      - echo $BITBUCKET_STEP_OIDC_TOKEN > $(pwd)/web-identity-token\n",
+        d.account.region, d.role.arn
+    );
+    let json = json!({
+        "variables": { "AWS_ROLE_ARN": d.role.arn, "AWS_REGION": d.account.region },
+        "pipeline_step": step,
+        "backend": backend,
+    });
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "\nNext: in Bitbucket, set these repository variables:"
+    );
+    let _ = writeln!(text, "  AWS_ROLE_ARN = {}", d.role.arn);
+    let _ = writeln!(text, "  AWS_REGION   = {}", d.account.region);
+    let _ = writeln!(text, "and give the deploying step `oidc: true`:\n");
+    for l in step.lines() {
+        let _ = writeln!(text, "  {l}");
+    }
+    let _ = writeln!(text, "\nTerraform backend:\n");
+    for l in backend.lines() {
+        let _ = writeln!(text, "  {l}");
+    }
+    (json, text)
+}
+
+fn outputs(p: &Prepared) -> serde_json::Value {
+    json!({
+        "role_arn": p.desired.role.arn,
+        "provider_arn": p.desired.provider.arn,
+        "state_bucket": p.desired.bucket.name,
+        "lock_table": p.desired.table.as_ref().map(|t| t.name.clone()),
+        "region": p.desired.account.region,
+        "account": p.desired.account.id,
+    })
+}
+
+pub async fn run(settings: &Settings, reporter: &Reporter, yes: bool) -> Result<Output> {
+    let p = prepare(settings, reporter).await?;
+    let mut text = String::new();
+    let changed = p.plan.has_changes();
+    if changed {
+        if settings.output == OutputFormat::Text || !yes {
+            // The plan is what the user confirms: show it where the prompt is.
+            eprint!("{}", render(&p.plan, reporter));
+            eprintln!("{}", summary_line(&p.plan));
+        }
+        confirm(yes)?;
+        apply::direct::apply(&p.aws, &p.desired, &p.plan, reporter).await?;
+        // Read the result back: the live state must now match, trust policy included.
+        let after = observe::all(&p.aws, &p.desired).await?;
+        let check = plan::diff(&p.desired, &after)?;
+        if check.has_changes() {
+            let left: Vec<String> = check
+                .resources
+                .iter()
+                .filter(|r| r.action != plan::Action::Unchanged)
+                .map(|r| format!("{} {}", r.kind.label(), r.name))
+                .collect();
+            return Err(Error::failure(format!(
+                "applied, but reading back shows differences in: {}",
+                left.join(", ")
+            ))
+            .hint("run `bootstrap status` to see them, then `bootstrap init` again"));
+        }
+        let _ = writeln!(text, "done: every resource is in place and verified");
+    } else {
+        let _ = writeln!(text, "{}", summary_line(&p.plan));
+    }
+    let out = outputs(&p);
+    let _ = writeln!(text, "  role          {}", p.desired.role.arn);
+    let _ = writeln!(text, "  oidc provider {}", p.desired.provider.arn);
+    let _ = writeln!(text, "  state bucket  {}", p.desired.bucket.name);
+    if let Some(t) = &p.desired.table {
+        let _ = writeln!(text, "  lock table    {}", t.name);
+    }
+    let _ = writeln!(text, "  region        {}", p.desired.account.region);
+    let (next_json, next_text) = next_steps(&p.desired);
+    text.push_str(&next_text);
+    let mut doc = plan_json(&p);
+    doc["applied"] = json!(changed);
+    doc["outputs"] = out;
+    doc["next_steps"] = next_json;
+    doc["aws_calls"] = p.aws.calls.summary();
+    Ok(Output::new(doc, text))
+}

@@ -1,0 +1,151 @@
+//! `bootstrap`: set up an AWS account for Bitbucket Pipelines OpenID Connect.
+//!
+//! The modules follow the flow of one run: `config` (flags, file, environment -> Settings),
+//! `oidc` (discovery, JWKS, thumbprints), `model` (the desired state and its policy
+//! documents), `observe` (live AWS state), `plan` (the difference), `apply` (make it so) and
+//! `report` (what the user sees). `cli` holds the clap types and `commands` ties the steps
+//! together for each subcommand.
+
+pub mod apply;
+pub mod aws;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod model;
+pub mod observe;
+pub mod oidc;
+pub mod plan;
+pub mod report;
+
+use std::ffi::OsString;
+
+use clap::Parser;
+
+use crate::config::{OutputFormat, Settings};
+use crate::error::Error;
+use crate::report::Reporter;
+
+/// Run the command line and return the process exit code. Never panics outward: a bug is
+/// reported as one line and exit 1.
+pub fn run(args: Vec<OsString>) -> i32 {
+    let json = wants_json(&args);
+    match std::panic::catch_unwind(move || run_inner(args)) {
+        Ok(code) => code,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let err = Error::failure(format!("internal error: {what}"))
+                .hint("this is a bug in bootstrap; please report it with the command you ran");
+            report::emit_error(
+                if json {
+                    OutputFormat::Json
+                } else {
+                    OutputFormat::Text
+                },
+                false,
+                &err,
+            );
+            1
+        }
+    }
+}
+
+/// `--output json` (or `--output=json`) anywhere on the line, for errors found before the
+/// flags are fully parsed.
+fn wants_json(args: &[OsString]) -> bool {
+    args.windows(2)
+        .any(|w| w[0] == "--output" && w[1] == "json")
+        || args.iter().any(|a| a == "--output=json")
+}
+
+fn run_inner(args: Vec<OsString>) -> i32 {
+    // No panic message on stderr for the caught panics above: the error line says it all.
+    std::panic::set_hook(Box::new(|_| {}));
+    let json = wants_json(&args);
+    let fallback_format = if json {
+        OutputFormat::Json
+    } else {
+        OutputFormat::Text
+    };
+    let cli = match cli::Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => return clap_error(e, fallback_format),
+    };
+    let settings = cli
+        .inputs()
+        .and_then(|flags| Ok(config::load_file(cli.global.config.as_deref())?.overlay(flags)))
+        .and_then(Settings::from_inputs);
+    let settings = match settings {
+        Ok(s) => s,
+        Err(e) => {
+            report::emit_error(fallback_format, false, &e);
+            return e.exit_code();
+        }
+    };
+    let reporter = Reporter::new(
+        settings.output,
+        settings.color,
+        cli.global.quiet,
+        cli.global.verbose,
+    );
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let err = Error::failure(format!("cannot start the async runtime: {e}"));
+            reporter.emit_error(&err);
+            return 1;
+        }
+    };
+    let result = runtime.block_on(commands::dispatch(cli.command, &settings, &reporter));
+    match result {
+        Ok(output) => {
+            reporter.emit(&output);
+            output.exit_code
+        }
+        Err(err) => {
+            reporter.emit_error(&err);
+            err.exit_code()
+        }
+    }
+}
+
+fn clap_error(e: clap::Error, format: OutputFormat) -> i32 {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            0
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            2
+        }
+        _ => {
+            let rendered = e.render().to_string();
+            let first = rendered
+                .lines()
+                .next()
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ")
+                .to_string();
+            let tip = rendered
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("tip: ").map(str::to_string));
+            let mut err = Error::usage(first);
+            err = match tip {
+                Some(tip) => err.hint(tip),
+                None => err.hint("see `bootstrap --help`"),
+            };
+            report::emit_error(format, false, &err);
+            2
+        }
+    }
+}

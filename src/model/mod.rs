@@ -1,0 +1,203 @@
+//! The desired state: Settings + issuer facts + account -> the provider, role, bucket and
+//! table the account should have. Both modes are built from this one value.
+
+pub mod policy;
+
+use std::collections::BTreeMap;
+
+use ipnet::IpNet;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::config::{Settings, SourceIp};
+use crate::error::Result;
+
+/// Tag added to everything the tool creates, so its resources can be recognised.
+pub const MANAGED_BY_TAG: (&str, &str) = ("managed-by", "bootstrap");
+/// Name of the role's inline state-access policy.
+pub const STATE_POLICY_NAME: &str = "terraform-state-access";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Account {
+    pub id: String,
+    pub partition: String,
+    pub region: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DesiredProvider {
+    pub url: String,
+    pub arn: String,
+    pub client_ids: Vec<String>,
+    /// Thumbprints the hosts serve now, in host order.
+    pub thumbprints: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DesiredRole {
+    pub name: String,
+    pub arn: String,
+    pub description: String,
+    pub trust_policy: Value,
+    pub inline_policy_name: String,
+    pub inline_policy: Value,
+    pub managed_policies: Vec<String>,
+    pub permissions_boundary: Option<String>,
+    pub max_session_duration: i32,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DesiredBucket {
+    pub name: String,
+    pub arn: String,
+    pub region: String,
+    pub kms_key: Option<String>,
+    pub noncurrent_days: i32,
+    /// The statements the tool owns in the bucket policy.
+    pub policy_statements: Vec<Value>,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DesiredTable {
+    pub name: String,
+    pub arn: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DesiredState {
+    pub account: Account,
+    pub issuer_url: String,
+    pub issuer_host_path: String,
+    pub provider: DesiredProvider,
+    pub role: DesiredRole,
+    pub bucket: DesiredBucket,
+    pub table: Option<DesiredTable>,
+    pub state_key_prefix: String,
+}
+
+/// The source CIDRs for the trust policy: explicit ones plus, for `bitbucket`, Atlassian's
+/// published Pipelines egress ranges (already fetched by the caller).
+pub fn source_cidrs(settings: &Settings, bitbucket_ranges: &[IpNet]) -> Vec<IpNet> {
+    let mut out = Vec::new();
+    for s in &settings.source_ips {
+        match s {
+            SourceIp::Cidr(c) => out.push(*c),
+            SourceIp::Bitbucket => out.extend(bitbucket_ranges.iter().copied()),
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The default bucket name: nothing random, unique per account and region.
+pub fn default_bucket_name(account: &Account) -> String {
+    format!("terraform-state-{}-{}", account.id, account.region)
+}
+
+pub fn tags(settings: &Settings) -> BTreeMap<String, String> {
+    let mut t = settings.tags.clone();
+    t.entry(MANAGED_BY_TAG.0.to_string())
+        .or_insert_with(|| MANAGED_BY_TAG.1.to_string());
+    t
+}
+
+/// Build the desired state. `thumbprints` are the ones served now; `cidrs` the resolved
+/// source ranges.
+pub fn desired(
+    settings: &Settings,
+    account: &Account,
+    thumbprints: &[String],
+    cidrs: &[IpNet],
+) -> Result<DesiredState> {
+    settings.require_trust_inputs()?;
+    let issuer = settings.require_issuer()?;
+    let p = &account.partition;
+    let tags = tags(settings);
+    let provider_arn = format!(
+        "arn:{p}:iam::{}:oidc-provider/{}",
+        account.id, issuer.host_path
+    );
+    let provider = DesiredProvider {
+        url: issuer.url.clone(),
+        arn: provider_arn.clone(),
+        client_ids: settings.audiences.clone(),
+        thumbprints: thumbprints.iter().take(5).cloned().collect(),
+        tags: tags.clone(),
+    };
+
+    let bucket_name = settings
+        .state_bucket
+        .clone()
+        .unwrap_or_else(|| default_bucket_name(account));
+    let bucket_arn = format!("arn:{p}:s3:::{bucket_name}");
+    let objects_arn = if settings.state_key_prefix.is_empty() {
+        format!("{bucket_arn}/*")
+    } else {
+        format!("{bucket_arn}/{}/*", settings.state_key_prefix)
+    };
+    let table = settings.lock_table.as_ref().map(|name| DesiredTable {
+        name: name.clone(),
+        arn: format!(
+            "arn:{p}:dynamodb:{}:{}:table/{name}",
+            account.region, account.id
+        ),
+        tags: tags.clone(),
+    });
+
+    let trust_policy = policy::trust_policy(&policy::TrustInputs {
+        issuer_host_path: &issuer.host_path,
+        provider_arn: json!(provider_arn),
+        audiences: &settings.audiences,
+        repositories: &settings.repositories,
+        environments: &settings.environments,
+        source_cidrs: cidrs,
+    });
+    let inline_policy = policy::state_access_policy(&policy::StateAccessInputs {
+        bucket_arn: json!(bucket_arn),
+        objects_arn: json!(objects_arn),
+        key_prefix: (!settings.state_key_prefix.is_empty())
+            .then(|| settings.state_key_prefix.clone()),
+        table_arn: table.as_ref().map(|t| json!(t.arn)),
+        kms_key_arn: settings.kms_key.as_ref().map(|k| json!(k)),
+    });
+    let role = DesiredRole {
+        name: settings.role_name.clone(),
+        arn: format!("arn:{p}:iam::{}:role/{}", account.id, settings.role_name),
+        description: "Assumed by Bitbucket Pipelines through OpenID Connect (managed by bootstrap)"
+            .into(),
+        trust_policy,
+        inline_policy_name: STATE_POLICY_NAME.into(),
+        inline_policy,
+        managed_policies: settings.policy_arns.clone(),
+        permissions_boundary: settings.permissions_boundary.clone(),
+        max_session_duration: settings.max_session_duration,
+        tags: tags.clone(),
+    };
+    let bucket = DesiredBucket {
+        name: bucket_name,
+        arn: bucket_arn.clone(),
+        region: account.region.clone(),
+        kms_key: settings.kms_key.clone(),
+        noncurrent_days: settings.noncurrent_days,
+        policy_statements: vec![policy::deny_insecure_transport(
+            json!(bucket_arn),
+            json!(format!("{bucket_arn}/*")),
+        )],
+        tags: tags.clone(),
+    };
+    Ok(DesiredState {
+        account: account.clone(),
+        issuer_url: issuer.url.clone(),
+        issuer_host_path: issuer.host_path.clone(),
+        provider,
+        role,
+        bucket,
+        table,
+        state_key_prefix: settings.state_key_prefix.clone(),
+    })
+}

@@ -1,0 +1,141 @@
+//! Read the live AWS state into plain values the planner compares with the desired state.
+//! Every read is independent, so they all run concurrently.
+
+mod dynamodb;
+mod iam;
+mod s3;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::aws::Aws;
+use crate::config::{Issuer, Settings};
+use crate::error::Result;
+use crate::model::DesiredState;
+use crate::report::Reporter;
+
+pub use dynamodb::table;
+pub use iam::{find_provider, provider, role};
+pub use s3::bucket;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ObservedProvider {
+    pub arn: String,
+    pub url: String,
+    pub client_ids: Vec<String>,
+    pub thumbprints: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ObservedRole {
+    pub arn: String,
+    pub trust_policy: Value,
+    pub inline_policy: Option<Value>,
+    pub managed_policies: Vec<String>,
+    pub permissions_boundary: Option<String>,
+    pub max_session_duration: i32,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Encryption {
+    pub algorithm: String,
+    pub kms_key: Option<String>,
+    pub bucket_key: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LifecycleRule {
+    pub id: String,
+    pub enabled: bool,
+    pub noncurrent_days: Option<i32>,
+    pub abort_multipart_days: Option<i32>,
+    /// Whether the rule applies to the whole bucket (empty prefix/filter).
+    pub whole_bucket: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ObservedBucket {
+    pub versioning: Option<String>,
+    pub encryption: Option<Encryption>,
+    /// block_public_acls, ignore_public_acls, block_public_policy, restrict_public_buckets.
+    pub public_access_block: Option<[bool; 4]>,
+    pub ownership: Option<String>,
+    pub policy: Option<Value>,
+    pub lifecycle: Vec<LifecycleRule>,
+    /// The raw lifecycle rules, to preserve rules the tool does not own.
+    #[serde(skip)]
+    pub lifecycle_raw: Vec<aws_sdk_s3::types::LifecycleRule>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ObservedTable {
+    pub arn: String,
+    pub status: String,
+    /// `LockID (S) HASH` when right; otherwise the schema found.
+    pub key_schema: String,
+    pub key_schema_ok: bool,
+    pub on_demand: bool,
+    pub sse: bool,
+    pub deletion_protection: bool,
+    pub point_in_time_recovery: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Observed {
+    pub provider: Option<ObservedProvider>,
+    pub role: Option<ObservedRole>,
+    pub bucket: Option<ObservedBucket>,
+    pub table: Option<ObservedTable>,
+}
+
+/// Read everything the desired state names, concurrently.
+pub async fn all(aws: &Aws, desired: &DesiredState) -> Result<Observed> {
+    let table_name = desired.table.as_ref().map(|t| t.name.clone());
+    let (provider, role, bucket, table) = tokio::try_join!(
+        iam::provider(aws, &desired.provider.arn),
+        iam::role(aws, &desired.role.name, &desired.role.inline_policy_name),
+        s3::bucket(aws, &desired.bucket.name),
+        async {
+            match &table_name {
+                Some(name) => dynamodb::table(aws, name).await,
+                None => Ok(None),
+            }
+        }
+    )?;
+    Ok(Observed {
+        provider,
+        role,
+        bucket,
+        table,
+    })
+}
+
+/// The thumbprints registered on the issuer's provider (for `thumbprint --check`).
+pub struct RegisteredThumbprints {
+    pub arn: String,
+    pub thumbprints: Vec<String>,
+}
+
+pub async fn provider_thumbprints(
+    settings: &Settings,
+    reporter: &Reporter,
+    issuer: &Issuer,
+) -> Result<RegisteredThumbprints> {
+    reporter.progress("reading the IAM OIDC provider");
+    let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
+    match iam::find_provider(&aws, issuer).await? {
+        Some(p) => Ok(RegisteredThumbprints {
+            arn: p.arn,
+            thumbprints: p.thumbprints,
+        }),
+        None => Err(crate::error::Error::check(format!(
+            "no IAM OIDC provider for {} in this account",
+            issuer.url
+        ))
+        .hint("create it with `bootstrap init`")),
+    }
+}

@@ -1,0 +1,159 @@
+use aws_sdk_s3::types::ExpirationStatus;
+
+use super::{Encryption, LifecycleRule, ObservedBucket};
+use crate::aws::{classify, errors, Aws};
+use crate::error::{Error, Result};
+use crate::model::policy::parse_document;
+
+const MISSING: &[&str] = &["NoSuchBucket"];
+
+fn bucket_error<E, R>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    what: &str,
+    name: &str,
+) -> Error
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let raw_status = match e {
+        aws_smithy_runtime_api::client::result::SdkError::ServiceError(s) => {
+            format!("{:?}", s.raw()).contains("StatusCode(403)")
+        }
+        _ => false,
+    };
+    if errors::is(e, &["AccessDenied"]) || raw_status {
+        return Error::failure(format!(
+            "{what}: access denied; the bucket name may belong to another AWS account"
+        ))
+        .resource(name.to_string())
+        .code("AccessDenied")
+        .hint(
+            "choose another --state-bucket, or run with a profile that owns the bucket (--profile)",
+        );
+    }
+    classify(e, what, name)
+}
+
+/// Read every setting of the bucket concurrently. None when it does not exist.
+pub async fn bucket(aws: &Aws, name: &str) -> Result<Option<ObservedBucket>> {
+    let s3 = &aws.s3;
+    let (versioning, encryption, pab, ownership, policy, lifecycle) = tokio::join!(
+        s3.get_bucket_versioning().bucket(name).send(),
+        s3.get_bucket_encryption().bucket(name).send(),
+        s3.get_public_access_block().bucket(name).send(),
+        s3.get_bucket_ownership_controls().bucket(name).send(),
+        s3.get_bucket_policy().bucket(name).send(),
+        s3.get_bucket_lifecycle_configuration().bucket(name).send(),
+    );
+    let versioning = match versioning {
+        Ok(v) => v.status().map(|s| s.as_str().to_string()),
+        Err(e) if errors::is(&e, MISSING) => return Ok(None),
+        Err(e) => return Err(bucket_error(&e, "reading the bucket's versioning", name)),
+    };
+    let encryption = match encryption {
+        Ok(out) => out
+            .server_side_encryption_configuration()
+            .and_then(|c| c.rules().first())
+            .map(|rule| {
+                let default = rule.apply_server_side_encryption_by_default();
+                Encryption {
+                    algorithm: default
+                        .map(|d| d.sse_algorithm().as_str().to_string())
+                        .unwrap_or_default(),
+                    kms_key: default
+                        .and_then(|d| d.kms_master_key_id())
+                        .map(str::to_string),
+                    bucket_key: rule.bucket_key_enabled().unwrap_or(false),
+                }
+            }),
+        Err(e) if errors::is(&e, &["ServerSideEncryptionConfigurationNotFoundError"]) => None,
+        Err(e) if errors::is(&e, MISSING) => return Ok(None),
+        Err(e) => return Err(bucket_error(&e, "reading the bucket's encryption", name)),
+    };
+    let public_access_block = match pab {
+        Ok(out) => out.public_access_block_configuration().map(|c| {
+            [
+                c.block_public_acls().unwrap_or(false),
+                c.ignore_public_acls().unwrap_or(false),
+                c.block_public_policy().unwrap_or(false),
+                c.restrict_public_buckets().unwrap_or(false),
+            ]
+        }),
+        Err(e) if errors::is(&e, &["NoSuchPublicAccessBlockConfiguration"]) => None,
+        Err(e) if errors::is(&e, MISSING) => return Ok(None),
+        Err(e) => {
+            return Err(bucket_error(
+                &e,
+                "reading the bucket's public access block",
+                name,
+            ))
+        }
+    };
+    let ownership = match ownership {
+        Ok(out) => out
+            .ownership_controls()
+            .and_then(|c| c.rules().first())
+            .map(|r| r.object_ownership().as_str().to_string()),
+        Err(e) if errors::is(&e, &["OwnershipControlsNotFoundError"]) => None,
+        Err(e) if errors::is(&e, MISSING) => return Ok(None),
+        Err(e) => {
+            return Err(bucket_error(
+                &e,
+                "reading the bucket's ownership controls",
+                name,
+            ))
+        }
+    };
+    let policy = match policy {
+        Ok(out) => out.policy().and_then(parse_document),
+        Err(e) if errors::is(&e, &["NoSuchBucketPolicy"]) => None,
+        Err(e) if errors::is(&e, MISSING) => return Ok(None),
+        Err(e) => return Err(bucket_error(&e, "reading the bucket policy", name)),
+    };
+    let lifecycle_raw = match lifecycle {
+        Ok(out) => out.rules().to_vec(),
+        Err(e) if errors::is(&e, &["NoSuchLifecycleConfiguration"]) => Vec::new(),
+        Err(e) if errors::is(&e, MISSING) => return Ok(None),
+        Err(e) => {
+            return Err(bucket_error(
+                &e,
+                "reading the bucket's lifecycle rules",
+                name,
+            ))
+        }
+    };
+    let lifecycle = lifecycle_raw.iter().map(summarise_rule).collect();
+    Ok(Some(ObservedBucket {
+        versioning,
+        encryption,
+        public_access_block,
+        ownership,
+        policy,
+        lifecycle,
+        lifecycle_raw,
+    }))
+}
+
+fn summarise_rule(rule: &aws_sdk_s3::types::LifecycleRule) -> LifecycleRule {
+    #[allow(deprecated)]
+    let legacy_prefix = rule.prefix().unwrap_or("");
+    let filter_prefix = rule.filter().and_then(|f| f.prefix()).unwrap_or("");
+    let filter_other = rule.filter().is_some_and(|f| {
+        f.tag().is_some()
+            || f.and().is_some()
+            || f.object_size_greater_than().is_some()
+            || f.object_size_less_than().is_some()
+    });
+    LifecycleRule {
+        id: rule.id().unwrap_or("").to_string(),
+        enabled: rule.status() == &ExpirationStatus::Enabled,
+        noncurrent_days: rule
+            .noncurrent_version_expiration()
+            .and_then(|n| n.noncurrent_days()),
+        abort_multipart_days: rule
+            .abort_incomplete_multipart_upload()
+            .and_then(|a| a.days_after_initiation()),
+        whole_bucket: legacy_prefix.is_empty() && filter_prefix.is_empty() && !filter_other,
+    }
+}

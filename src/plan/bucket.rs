@@ -1,0 +1,203 @@
+use serde_json::Value;
+
+use super::{FieldChange, Kind, Op, ResourcePlan};
+use crate::model::policy::{merge_bucket_policy, same, statements_of};
+use crate::model::DesiredBucket;
+use crate::observe::{Encryption, LifecycleRule, ObservedBucket};
+
+/// The id of the lifecycle rule the tool owns.
+pub const LIFECYCLE_RULE_ID: &str = "bootstrap-state-retention";
+/// Incomplete multipart uploads are aborted after this many days.
+pub const ABORT_MULTIPART_DAYS: i32 = 7;
+
+pub fn desired_encryption(d: &DesiredBucket) -> Encryption {
+    match &d.kms_key {
+        Some(key) => Encryption {
+            algorithm: "aws:kms".into(),
+            kms_key: Some(key.clone()),
+            bucket_key: true,
+        },
+        None => Encryption {
+            algorithm: "AES256".into(),
+            kms_key: None,
+            bucket_key: false,
+        },
+    }
+}
+
+fn encryption_ok(want: &Encryption, have: Option<&Encryption>) -> bool {
+    match have {
+        None => false,
+        Some(h) if want.algorithm == "AES256" => h.algorithm == "AES256",
+        Some(h) => h.algorithm == want.algorithm && h.kms_key == want.kms_key && h.bucket_key,
+    }
+}
+
+fn show_encryption(e: Option<&Encryption>) -> String {
+    match e {
+        None => "(none)".into(),
+        Some(e) => match &e.kms_key {
+            Some(k) => format!(
+                "{} {k}{}",
+                e.algorithm,
+                if e.bucket_key { " (bucket key)" } else { "" }
+            ),
+            None => e.algorithm.clone(),
+        },
+    }
+}
+
+pub fn desired_lifecycle(d: &DesiredBucket) -> LifecycleRule {
+    LifecycleRule {
+        id: LIFECYCLE_RULE_ID.into(),
+        enabled: true,
+        noncurrent_days: Some(d.noncurrent_days),
+        abort_multipart_days: Some(ABORT_MULTIPART_DAYS),
+        whole_bucket: true,
+    }
+}
+
+/// The bucket policy to write, or None when the owned statements are already in place.
+pub fn policy_update(d: &DesiredBucket, existing: Option<&Value>) -> Option<Value> {
+    let present = existing.map(statements_of).unwrap_or_default();
+    let all_in_place = d.policy_statements.iter().all(|want| {
+        present
+            .iter()
+            .any(|have| have.get("Sid") == want.get("Sid") && same(have, want))
+    });
+    if all_in_place {
+        None
+    } else {
+        Some(merge_bucket_policy(existing, &d.policy_statements))
+    }
+}
+
+pub fn bucket(d: &DesiredBucket, o: Option<&ObservedBucket>) -> ResourcePlan {
+    let want_enc = desired_encryption(d);
+    let want_rule = desired_lifecycle(d);
+    let Some(o) = o else {
+        let changes = vec![
+            FieldChange::new("region", "", &d.region),
+            FieldChange::new("versioning", "", "Enabled"),
+            FieldChange::new("encryption", "", show_encryption(Some(&want_enc))),
+            FieldChange::new("public access block", "", "all four on"),
+            FieldChange::new("object ownership", "", "BucketOwnerEnforced (ACLs disabled)"),
+            FieldChange::new("bucket policy", "", "deny requests without TLS"),
+            FieldChange::new(
+                "lifecycle",
+                "",
+                format!(
+                    "noncurrent versions expire after {} days; incomplete uploads aborted after {ABORT_MULTIPART_DAYS} days",
+                    d.noncurrent_days
+                ),
+            ),
+        ];
+        let ops = vec![
+            Op::CreateBucket,
+            Op::PutVersioning,
+            Op::PutEncryption,
+            Op::PutPublicAccessBlock,
+            Op::PutOwnershipControls,
+            Op::PutBucketPolicy {
+                document: merge_bucket_policy(None, &d.policy_statements),
+            },
+            Op::PutLifecycle { keep: Vec::new() },
+        ];
+        return ResourcePlan::new(Kind::StateBucket, &d.name, false, changes, ops);
+    };
+    let mut changes = Vec::new();
+    let mut ops = Vec::new();
+    if o.versioning.as_deref() != Some("Enabled") {
+        changes.push(FieldChange::new(
+            "versioning",
+            o.versioning
+                .clone()
+                .unwrap_or_else(|| "never enabled".into()),
+            "Enabled",
+        ));
+        ops.push(Op::PutVersioning);
+    }
+    if !encryption_ok(&want_enc, o.encryption.as_ref()) {
+        changes.push(FieldChange::new(
+            "encryption",
+            show_encryption(o.encryption.as_ref()),
+            show_encryption(Some(&want_enc)),
+        ));
+        ops.push(Op::PutEncryption);
+    }
+    if o.public_access_block != Some([true; 4]) {
+        let from = match o.public_access_block {
+            None => "(none)".to_string(),
+            Some(f) => {
+                let names = [
+                    "BlockPublicAcls",
+                    "IgnorePublicAcls",
+                    "BlockPublicPolicy",
+                    "RestrictPublicBuckets",
+                ];
+                let off: Vec<&str> = names
+                    .iter()
+                    .zip(f)
+                    .filter(|(_, on)| !on)
+                    .map(|(n, _)| *n)
+                    .collect();
+                format!("off: {}", off.join(", "))
+            }
+        };
+        changes.push(FieldChange::new("public access block", from, "all four on"));
+        ops.push(Op::PutPublicAccessBlock);
+    }
+    if o.ownership.as_deref() != Some("BucketOwnerEnforced") {
+        changes.push(FieldChange::new(
+            "object ownership",
+            o.ownership.clone().unwrap_or_else(|| "(none)".into()),
+            "BucketOwnerEnforced",
+        ));
+        ops.push(Op::PutOwnershipControls);
+    }
+    if let Some(document) = policy_update(d, o.policy.as_ref()) {
+        let kept = o
+            .policy
+            .as_ref()
+            .map(|p| statements_of(p).len())
+            .unwrap_or(0);
+        changes.push(FieldChange::new(
+            "bucket policy",
+            if o.policy.is_some() {
+                format!("{kept} statement(s) without the TLS-only statement as desired")
+            } else {
+                "(none)".into()
+            },
+            "adds/updates DenyInsecureTransport; other statements kept",
+        ));
+        ops.push(Op::PutBucketPolicy { document });
+    }
+    let ours = o.lifecycle.iter().find(|r| r.id == LIFECYCLE_RULE_ID);
+    if ours != Some(&want_rule) {
+        changes.push(FieldChange::new(
+            "lifecycle",
+            match ours {
+                Some(r) => format!(
+                    "{}: noncurrent {:?} days, abort uploads {:?} days{}",
+                    r.id,
+                    r.noncurrent_days,
+                    r.abort_multipart_days,
+                    if r.enabled { "" } else { " (disabled)" }
+                ),
+                None => "(no retention rule)".into(),
+            },
+            format!(
+                "{LIFECYCLE_RULE_ID}: noncurrent {} days, abort uploads {ABORT_MULTIPART_DAYS} days",
+                d.noncurrent_days
+            ),
+        ));
+        let keep = o
+            .lifecycle_raw
+            .iter()
+            .filter(|r| r.id() != Some(LIFECYCLE_RULE_ID))
+            .cloned()
+            .collect();
+        ops.push(Op::PutLifecycle { keep });
+    }
+    ResourcePlan::new(Kind::StateBucket, &d.name, true, changes, ops)
+}

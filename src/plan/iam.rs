@@ -1,0 +1,209 @@
+use super::{show_list, FieldChange, Kind, Op, ResourcePlan};
+use crate::model::policy::{canonical, same};
+use crate::model::{DesiredProvider, DesiredRole};
+use crate::observe::{ObservedProvider, ObservedRole};
+
+/// At most this many thumbprints on a provider (IAM's limit).
+pub const MAX_THUMBPRINTS: usize = 5;
+
+/// The thumbprint list after rotation: the ones served now first, then the current ones
+/// still registered, at most five. None when every served thumbprint is registered.
+pub fn rotate(served: &[String], registered: &[String]) -> Option<Vec<String>> {
+    if served.iter().all(|t| registered.contains(t)) {
+        return None;
+    }
+    let mut list: Vec<String> = served.to_vec();
+    for t in registered {
+        if !list.contains(t) {
+            list.push(t.clone());
+        }
+    }
+    list.truncate(MAX_THUMBPRINTS);
+    Some(list)
+}
+
+pub fn provider(d: &DesiredProvider, o: Option<&ObservedProvider>) -> ResourcePlan {
+    let Some(o) = o else {
+        let changes = vec![
+            FieldChange::new("url", "", &d.url),
+            FieldChange::new("audiences", "", show_list(&d.client_ids)),
+            FieldChange::new("thumbprints", "", show_list(&d.thumbprints)),
+        ];
+        return ResourcePlan::new(
+            Kind::OidcProvider,
+            &d.arn,
+            false,
+            changes,
+            vec![Op::CreateProvider],
+        );
+    };
+    let mut changes = Vec::new();
+    let mut ops = Vec::new();
+    let missing: Vec<String> = d
+        .client_ids
+        .iter()
+        .filter(|c| !o.client_ids.contains(c))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        let mut after = o.client_ids.clone();
+        after.extend(missing.iter().cloned());
+        changes.push(FieldChange::new(
+            "audiences",
+            show_list(&o.client_ids),
+            show_list(&after),
+        ));
+        ops.extend(
+            missing
+                .into_iter()
+                .map(|client_id| Op::AddClientId { client_id }),
+        );
+    }
+    if let Some(list) = rotate(&d.thumbprints, &o.thumbprints) {
+        changes.push(FieldChange::new(
+            "thumbprints",
+            show_list(&o.thumbprints),
+            show_list(&list),
+        ));
+        ops.push(Op::UpdateThumbprints { thumbprints: list });
+    }
+    ResourcePlan::new(Kind::OidcProvider, &d.arn, true, changes, ops)
+}
+
+/// A short description of how two policy documents differ, for the plan.
+pub fn policy_change(
+    field: &str,
+    from: Option<&serde_json::Value>,
+    to: &serde_json::Value,
+) -> FieldChange {
+    FieldChange::new(
+        field,
+        from.map(|f| canonical(f).to_string())
+            .unwrap_or_else(|| "(none)".into()),
+        canonical(to).to_string(),
+    )
+}
+
+pub fn role(d: &DesiredRole, o: Option<&ObservedRole>) -> ResourcePlan {
+    let Some(o) = o else {
+        let mut ops = vec![Op::CreateRole, Op::PutInlinePolicy];
+        ops.extend(
+            d.managed_policies
+                .iter()
+                .map(|arn| Op::AttachPolicy { arn: arn.clone() }),
+        );
+        let mut changes = vec![
+            policy_change("trust policy", None, &d.trust_policy),
+            FieldChange::new("inline policy", "", &d.inline_policy_name),
+            FieldChange::new(
+                "max session duration",
+                "",
+                d.max_session_duration.to_string(),
+            ),
+        ];
+        if !d.managed_policies.is_empty() {
+            changes.push(FieldChange::new(
+                "managed policies",
+                "",
+                show_list(&d.managed_policies),
+            ));
+        }
+        if let Some(b) = &d.permissions_boundary {
+            changes.push(FieldChange::new("permissions boundary", "", b));
+        }
+        return ResourcePlan::new(Kind::Role, &d.name, false, changes, ops);
+    };
+    let mut changes = Vec::new();
+    let mut ops = Vec::new();
+    if !same(&d.trust_policy, &o.trust_policy) {
+        changes.push(policy_change(
+            "trust policy",
+            Some(&o.trust_policy),
+            &d.trust_policy,
+        ));
+        ops.push(Op::UpdateTrustPolicy);
+    }
+    if !o
+        .inline_policy
+        .as_ref()
+        .is_some_and(|p| same(p, &d.inline_policy))
+    {
+        changes.push(policy_change(
+            &format!("inline policy {}", d.inline_policy_name),
+            o.inline_policy.as_ref(),
+            &d.inline_policy,
+        ));
+        ops.push(Op::PutInlinePolicy);
+    }
+    let attach: Vec<&String> = d
+        .managed_policies
+        .iter()
+        .filter(|p| !o.managed_policies.contains(p))
+        .collect();
+    let detach: Vec<&String> = o
+        .managed_policies
+        .iter()
+        .filter(|p| !d.managed_policies.contains(p))
+        .collect();
+    if !attach.is_empty() || !detach.is_empty() {
+        changes.push(FieldChange::new(
+            "managed policies",
+            show_list(&o.managed_policies),
+            show_list(&d.managed_policies),
+        ));
+        ops.extend(
+            attach
+                .into_iter()
+                .map(|arn| Op::AttachPolicy { arn: arn.clone() }),
+        );
+        ops.extend(
+            detach
+                .into_iter()
+                .map(|arn| Op::DetachPolicy { arn: arn.clone() }),
+        );
+    }
+    if o.max_session_duration != d.max_session_duration {
+        changes.push(FieldChange::new(
+            "max session duration",
+            o.max_session_duration.to_string(),
+            d.max_session_duration.to_string(),
+        ));
+        ops.push(Op::UpdateMaxSessionDuration);
+    }
+    match (&o.permissions_boundary, &d.permissions_boundary) {
+        (a, Some(b)) if a.as_ref() != Some(b) => {
+            changes.push(FieldChange::new(
+                "permissions boundary",
+                a.clone().unwrap_or_default(),
+                b,
+            ));
+            ops.push(Op::PutPermissionsBoundary);
+        }
+        (Some(a), None) => {
+            changes.push(FieldChange::new("permissions boundary", a, "(none)"));
+            ops.push(Op::DeletePermissionsBoundary);
+        }
+        _ => {}
+    }
+    ResourcePlan::new(Kind::Role, &d.name, true, changes, ops)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn rotation_puts_served_first_keeps_current_and_caps_at_five() {
+        assert_eq!(rotate(&s(&["a"]), &s(&["a", "b"])), None);
+        assert_eq!(rotate(&s(&["n"]), &s(&["a"])), Some(s(&["n", "a"])));
+        assert_eq!(
+            rotate(&s(&["n"]), &s(&["a", "b", "c", "d", "e"])),
+            Some(s(&["n", "a", "b", "c", "d"]))
+        );
+        assert_eq!(rotate(&s(&["n", "m"]), &s(&[])), Some(s(&["n", "m"])));
+    }
+}

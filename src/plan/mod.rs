@@ -1,0 +1,170 @@
+//! diff(desired, observed) -> Plan. The whole plan, with every concrete operation, is
+//! computed before the first write; printing it never touches AWS.
+
+pub mod bucket;
+pub mod iam;
+mod table;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::Result;
+use crate::model::DesiredState;
+use crate::observe::Observed;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Update,
+    Unchanged,
+}
+
+/// One field that differs: what AWS has and what it should be.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FieldChange {
+    pub field: String,
+    pub from: String,
+    pub to: String,
+}
+
+impl FieldChange {
+    pub fn new(field: &str, from: impl Into<String>, to: impl Into<String>) -> FieldChange {
+        FieldChange {
+            field: field.to_string(),
+            from: from.into(),
+            to: to.into(),
+        }
+    }
+}
+
+/// A mutating AWS call the apply step makes. Each carries everything it needs.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    CreateProvider,
+    AddClientId {
+        client_id: String,
+    },
+    UpdateThumbprints {
+        thumbprints: Vec<String>,
+    },
+    CreateRole,
+    UpdateTrustPolicy,
+    PutInlinePolicy,
+    AttachPolicy {
+        arn: String,
+    },
+    DetachPolicy {
+        arn: String,
+    },
+    UpdateMaxSessionDuration,
+    PutPermissionsBoundary,
+    DeletePermissionsBoundary,
+    CreateBucket,
+    PutVersioning,
+    PutEncryption,
+    PutPublicAccessBlock,
+    PutOwnershipControls,
+    PutBucketPolicy {
+        #[serde(skip)]
+        document: Value,
+    },
+    PutLifecycle {
+        #[serde(skip)]
+        keep: Vec<aws_sdk_s3::types::LifecycleRule>,
+    },
+    CreateTable,
+    EnableTableSettings {
+        on_demand: bool,
+        sse: bool,
+        deletion_protection: bool,
+    },
+    EnablePointInTimeRecovery,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    OidcProvider,
+    Role,
+    StateBucket,
+    LockTable,
+}
+
+impl Kind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::OidcProvider => "oidc provider",
+            Kind::Role => "role",
+            Kind::StateBucket => "state bucket",
+            Kind::LockTable => "lock table",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourcePlan {
+    pub kind: Kind,
+    pub name: String,
+    pub action: Action,
+    pub changes: Vec<FieldChange>,
+    pub ops: Vec<Op>,
+}
+
+impl ResourcePlan {
+    fn new(kind: Kind, name: &str, exists: bool, changes: Vec<FieldChange>, ops: Vec<Op>) -> Self {
+        let action = if !exists {
+            Action::Create
+        } else if ops.is_empty() {
+            Action::Unchanged
+        } else {
+            Action::Update
+        };
+        ResourcePlan {
+            kind,
+            name: name.to_string(),
+            action,
+            changes,
+            ops,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub resources: Vec<ResourcePlan>,
+}
+
+impl Plan {
+    pub fn has_changes(&self) -> bool {
+        self.resources.iter().any(|r| r.action != Action::Unchanged)
+    }
+
+    pub fn get(&self, kind: Kind) -> Option<&ResourcePlan> {
+        self.resources.iter().find(|r| r.kind == kind)
+    }
+}
+
+/// Compute the plan. Fails (before any write) when live state cannot be converged safely,
+/// e.g. a lock table with the wrong key schema.
+pub fn diff(desired: &DesiredState, observed: &Observed) -> Result<Plan> {
+    let mut resources = vec![
+        iam::provider(&desired.provider, observed.provider.as_ref()),
+        iam::role(&desired.role, observed.role.as_ref()),
+        bucket::bucket(&desired.bucket, observed.bucket.as_ref()),
+    ];
+    if let Some(t) = &desired.table {
+        resources.push(table::table(t, observed.table.as_ref())?);
+    }
+    Ok(Plan { resources })
+}
+
+/// Short one-line rendering of a value for the plan.
+pub fn show_list(items: &[String]) -> String {
+    if items.is_empty() {
+        "(none)".into()
+    } else {
+        items.join(", ")
+    }
+}

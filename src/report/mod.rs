@@ -1,0 +1,165 @@
+//! Everything the user sees: data on stdout (text, or one JSON document with `--output json`),
+//! progress and warnings on stderr, and the single place errors are printed.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+
+use serde_json::{json, Value};
+
+use crate::config::{ColorChoice, OutputFormat};
+use crate::error::Error;
+
+/// A command's result: the JSON document and its text rendering, and the exit code
+/// (non-zero for results that are not errors, e.g. `plan --detailed-exitcode`).
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub json: Value,
+    pub text: String,
+    pub exit_code: i32,
+}
+
+impl Output {
+    pub fn new(json: Value, text: String) -> Output {
+        Output {
+            json,
+            text,
+            exit_code: 0,
+        }
+    }
+
+    pub fn with_exit_code(mut self, code: i32) -> Output {
+        self.exit_code = code;
+        self
+    }
+}
+
+pub struct Reporter {
+    pub format: OutputFormat,
+    pub color: bool,
+    err_color: bool,
+    quiet: bool,
+    verbose: u8,
+    warnings: Mutex<Vec<String>>,
+}
+
+/// Whether to color a stream, honouring `--color` and `NO_COLOR`.
+fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+impl Reporter {
+    pub fn new(format: OutputFormat, color: ColorChoice, quiet: bool, verbose: u8) -> Reporter {
+        Reporter {
+            format,
+            color: format == OutputFormat::Text
+                && use_color(color, std::io::stdout().is_terminal()),
+            err_color: use_color(color, std::io::stderr().is_terminal()),
+            quiet,
+            verbose,
+            warnings: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn verbose(&self) -> bool {
+        self.verbose > 0 && !self.quiet
+    }
+
+    /// A progress line on stderr (silenced by `-q`).
+    pub fn progress(&self, msg: impl AsRef<str>) {
+        if !self.quiet {
+            let _ = writeln!(std::io::stderr().lock(), "{}", msg.as_ref());
+        }
+    }
+
+    /// Detail shown with `-v`.
+    pub fn debug(&self, msg: impl AsRef<str>) {
+        if self.verbose > 0 && !self.quiet {
+            let _ = writeln!(std::io::stderr().lock(), "  {}", msg.as_ref());
+        }
+    }
+
+    /// A warning: on stderr even with `-q`, and in the JSON document under `warnings`.
+    pub fn warn(&self, msg: impl Into<String>) {
+        let msg = msg.into();
+        let label = paint(self.err_color, YELLOW, "warning:");
+        let _ = writeln!(std::io::stderr().lock(), "{label} {msg}");
+        if let Ok(mut w) = self.warnings.lock() {
+            if !w.contains(&msg) {
+                w.push(msg);
+            }
+        }
+    }
+
+    /// Print a command's result on stdout.
+    pub fn emit(&self, output: &Output) {
+        let mut out = std::io::stdout().lock();
+        match self.format {
+            OutputFormat::Json => {
+                let mut doc = output.json.clone();
+                if let (Value::Object(map), Ok(w)) = (&mut doc, self.warnings.lock()) {
+                    if !w.is_empty() && !map.contains_key("warnings") {
+                        map.insert("warnings".into(), json!(*w));
+                    }
+                }
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&doc).unwrap_or_default()
+                );
+            }
+            OutputFormat::Text => {
+                let _ = write!(out, "{}", output.text);
+                if !output.text.is_empty() && !output.text.ends_with('\n') {
+                    let _ = writeln!(out);
+                }
+            }
+        }
+    }
+
+    /// The single error path: one line on stderr, or one JSON document on stdout.
+    pub fn emit_error(&self, err: &Error) {
+        emit_error(self.format, self.err_color, err);
+    }
+
+    pub fn paint(&self, color: &str, text: &str) -> String {
+        paint(self.color, color, text)
+    }
+}
+
+/// Print an error (also used before a `Reporter` exists, e.g. for flag-parsing errors).
+pub fn emit_error(format: OutputFormat, err_color: bool, err: &Error) {
+    match format {
+        OutputFormat::Json => {
+            let doc = json!({ "error": err, "exit_code": err.exit_code() });
+            let _ = writeln!(
+                std::io::stdout().lock(),
+                "{}",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            );
+        }
+        OutputFormat::Text => {
+            let label = paint(err_color, RED, "error:");
+            let _ = writeln!(std::io::stderr().lock(), "{label} {err}");
+        }
+    }
+}
+
+pub const RED: &str = "31";
+pub const GREEN: &str = "32";
+pub const YELLOW: &str = "33";
+pub const BOLD: &str = "1";
+pub const DIM: &str = "2";
+
+pub fn paint(enabled: bool, color: &str, text: &str) -> String {
+    if enabled {
+        format!("\x1b[{color}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}

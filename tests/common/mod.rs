@@ -1,0 +1,28 @@
+//! Shared integration-test harness.
+//!
+//! Every integration test file does `mod common;` and uses what it needs:
+//!
+//! * [`pki`]: a real certificate chain (root -> intermediate -> leaf) made with rcgen;
+//! * [`issuer`]: an HTTPS OIDC issuer on 127.0.0.1 serving discovery and JWKS;
+//! * [`jwt`]: RS256 tokens signed with the issuer's key, plus malformed ones;
+//! * [`moto`]: a `moto_server` child process (local AWS) with its request recorder;
+//! * [`cli`]: the `bootstrap` binary as a subprocess with a clean environment.
+#![allow(dead_code)]
+
+pub mod cli;
+pub mod fixture;
+pub mod issuer;
+pub mod jwt;
+pub mod moto;
+pub mod pki;
+
+#[allow(unused_imports)]
+pub use cli::{bootstrap_cmd, bootstrap_cmd_in, run, run_cmd, run_with_stdin, CliOutput};
+#[allow(unused_imports)]
+pub use issuer::{unused_port, ChainMode, Issuer, IssuerOptions, Response};
+#[allow(unused_imports)]
+pub use jwt::{bitbucket_claims, braced, fake_uuid, mint_token, SigningKey};
+#[allow(unused_imports)]
+pub use moto::{classify, Moto, RecordedRequest};
+#[allow(unused_imports)]
+pub use pki::{sha1_hex, CertInfo, Pki, PkiOptions};
