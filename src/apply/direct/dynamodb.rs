@@ -81,14 +81,22 @@ pub async fn apply_table(
                     .set_tags(Some(tags))
                     .send()
                     .await;
-                match result {
-                    Ok(_) => reporter.progress(format!("created lock table {name}")),
+                let active = match result {
+                    Ok(out) => {
+                        reporter.progress(format!("created lock table {name}"));
+                        out.table_description().and_then(|t| t.table_status())
+                            == Some(&TableStatus::Active)
+                    }
                     Err(e) if errors::is(&e, &["ResourceInUseException"]) => {
-                        reporter.progress(format!("lock table {name} already exists; adopted"))
+                        reporter.progress(format!("lock table {name} already exists; adopted"));
+                        false
                     }
                     Err(e) => return Err(classify(&e, "creating the lock table", name)),
+                };
+                // Point-in-time recovery can only be enabled on an ACTIVE table.
+                if !active {
+                    wait_active(aws, name).await?;
                 }
-                wait_active(aws, name).await?;
             }
             Op::EnableTableSettings {
                 on_demand,

@@ -22,14 +22,13 @@ fn iam_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
         .collect()
 }
 
-/// Apply the provider's operations; returns whether it was created now.
+/// Apply the provider's operations.
 pub async fn apply_provider(
     aws: &Aws,
     d: &DesiredProvider,
     ops: &[Op],
     reporter: &Reporter,
-) -> Result<bool> {
-    let mut created = false;
+) -> Result<()> {
     for op in ops {
         match op {
             Op::CreateProvider => {
@@ -44,7 +43,6 @@ pub async fn apply_provider(
                     .await;
                 match result {
                     Ok(_) => {
-                        created = true;
                         reporter.progress(format!("created oidc provider {}", d.arn));
                     }
                     Err(e) if errors::is(&e, &["EntityAlreadyExists"]) => {
@@ -81,10 +79,11 @@ pub async fn apply_provider(
             _ => {}
         }
     }
-    Ok(created)
+    Ok(())
 }
 
-/// IAM may not yet know a provider created a moment ago; such a trust policy is refused as
+/// IAM may not yet know a provider created a moment ago (or at the same time); such a trust
+/// policy is refused as
 /// malformed for a few seconds.
 fn is_fresh_principal_error(e: &Error) -> bool {
     e.code.as_deref() == Some("MalformedPolicyDocument")

@@ -36,10 +36,18 @@ pub async fn apply(
         .cloned()
         .unwrap_or_else(|| empty(Kind::StateBucket));
     let table = plan.get(Kind::LockTable).cloned();
+    // The role's trust names the provider, but IAM does not need the provider to exist to
+    // store it: create both at once, and retry the role (bounded backoff) if IAM refuses a
+    // principal it does not know yet.
+    let provider_pending = provider
+        .ops
+        .iter()
+        .any(|o| matches!(o, crate::plan::Op::CreateProvider));
     let identity = async {
-        let created_provider =
-            iam::apply_provider(aws, &desired.provider, &provider.ops, reporter).await?;
-        iam::apply_role(aws, &desired.role, &role.ops, created_provider, reporter).await
+        tokio::try_join!(
+            iam::apply_provider(aws, &desired.provider, &provider.ops, reporter),
+            iam::apply_role(aws, &desired.role, &role.ops, provider_pending, reporter),
+        )
     };
     let state = s3::apply_bucket(aws, &desired.bucket, &bucket.ops, reporter);
     let lock = async {
