@@ -34,29 +34,29 @@ pub enum Command {
     /// Show the verified certificate chains of the issuer's hosts and the thumbprints to
     /// register in IAM.
     Thumbprint {
-        #[command(flatten)]
-        issuer: IssuerArgs,
         /// Compare with the thumbprints registered on the IAM provider; exit 3 when the
         /// provider lacks one the hosts serve now (for scheduled monitoring).
         #[arg(long)]
         check: bool,
+        #[command(flatten)]
+        issuer: IssuerArgs,
     },
     /// Show the changes `init` would make, without changing anything.
     Plan {
-        #[command(flatten)]
-        setup: SetupArgs,
         /// Exit 2 when there are changes to make (0 when there are none, 1 on errors).
         #[arg(long)]
         detailed_exitcode: bool,
+        #[command(flatten)]
+        setup: SetupArgs,
     },
     /// Create or update the provider, role, state bucket and lock table.
     Init {
-        #[command(flatten)]
-        setup: SetupArgs,
         /// Apply without asking. Without it, `init` asks on a terminal and refuses to write
         /// when there is none.
         #[arg(long, short = 'y')]
         yes: bool,
+        #[command(flatten)]
+        setup: SetupArgs,
     },
     /// Show each resource as in sync, drifted (and how) or missing.
     Status {
