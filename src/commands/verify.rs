@@ -815,6 +815,10 @@ pub async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Res
                     }
                 }
             }
+            (_, _, Verdict::Undetermined) => checks.push(Check::skipped(
+                "sts",
+                "not called: pass --source-ip so the IP condition can be judged first",
+            )),
             _ => checks.push(Check::skipped(
                 "sts",
                 "not called: the checks above do not pass",
