@@ -3,12 +3,12 @@
 
 mod discover;
 mod init;
-pub mod pipeline;
+mod pipeline;
 mod plan;
 mod setup;
 mod status;
 mod thumbprint;
-pub mod verify;
+mod verify;
 
 use crate::cli::Command;
 use crate::config::Settings;
