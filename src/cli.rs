@@ -63,7 +63,21 @@ pub enum Command {
         #[command(flatten)]
         setup: SetupArgs,
     },
+    /// Check a pipeline's OIDC token as AWS STS would: signature against the issuer's keys,
+    /// issuer and lifetime, the IAM provider's audiences, then the role's trust policy,
+    /// condition by condition. Exit 3 and one line saying what to change when the role
+    /// would refuse it. The token itself is never printed.
+    #[command(after_help = VERIFY_AFTER_HELP)]
+    Verify(VerifyArgs),
+    /// Write bitbucket-pipelines.yml (validate, plan, manual apply with OIDC) and backend.tf
+    /// (the S3 state backend) for these settings, and show the Bitbucket variables to set.
+    #[command(after_help = PIPELINE_AFTER_HELP)]
+    Pipeline(PipelineArgs),
 }
+
+const VERIFY_AFTER_HELP: &str = "The token is the value of $BITBUCKET_STEP_OIDC_TOKEN in a step with `oidc: true`. The simplest place to check it is the failing step itself, with --offline (no AWS credentials needed): `printf '%s' \"$BITBUCKET_STEP_OIDC_TOKEN\" | bootstrap verify --token - --offline ...`. Elsewhere, pass it as a file or on stdin; never as an argument (shell history and process lists keep it), and never print it in a build log or keep it as an artifact: until it expires it is a credential.\n\nWithout --offline the role and the IAM OIDC provider are read from AWS (iam:GetRole, iam:GetRolePolicy, iam:ListAttachedRolePolicies, iam:ListOpenIDConnectProviders, iam:GetOpenIDConnectProvider). With --offline the trust policy is the one `bootstrap init` would write for the trust settings given here or in bootstrap.toml.\n\nExit codes: 0 the role accepts the token, 3 it refuses it (or the source IP cannot be judged), 2 invalid input, 1 other failures.";
+
+const PIPELINE_AFTER_HELP: &str = "The role ARN and the default bucket name contain the AWS account id: pass --account-id, or bootstrap asks sts:GetCallerIdentity with your AWS credentials. Existing files are left alone unless --force is given.";
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum OutputArg {
@@ -225,6 +239,93 @@ pub struct StateArgs {
     pub stack_name: Option<String>,
 }
 
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// File holding the token (the value of $BITBUCKET_STEP_OIDC_TOKEN), or - to read it
+    /// from stdin.
+    #[arg(long, value_name = "FILE|-")]
+    pub token: String,
+    /// Judge the token against the trust policy `bootstrap init` would write for these
+    /// settings, without reading the role from AWS.
+    #[arg(long, conflicts_with = "assume")]
+    pub offline: bool,
+    /// The public IP address the step calls AWS from (its egress IP), checked against the
+    /// role's aws:SourceIp conditions. This is one address, not the role's allowed ranges
+    /// (those are --trust-source-ip here and --source-ip for init).
+    #[arg(long, value_name = "IP")]
+    pub source_ip: Option<String>,
+    /// After the checks pass, call sts:AssumeRoleWithWebIdentity with the token, then
+    /// sts:GetCallerIdentity with the temporary credentials, and show the assumed role.
+    /// STS sees this machine's IP, not the step's.
+    #[arg(long)]
+    pub assume: bool,
+    /// The AWS account id shown in ARNs with --offline (nothing is read from AWS then).
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+    /// The role whose trust policy judges the token [default: bitbucket-pipelines-deploy].
+    #[arg(long, value_name = "NAME")]
+    pub role_name: Option<String>,
+    #[command(flatten)]
+    pub issuer: IssuerArgs,
+    #[command(flatten)]
+    pub trust: VerifyTrustArgs,
+}
+
+/// The trust settings `verify --offline` builds the trust policy from (the same settings
+/// as init's; also read from bootstrap.toml).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Trust policy for --offline (as given to init)")]
+pub struct VerifyTrustArgs {
+    /// Workspace UUID; the audience becomes ari:cloud:bitbucket::workspace/UUID.
+    #[arg(long, value_name = "UUID")]
+    pub workspace_uuid: Option<String>,
+    /// An audience (client ID) the role accepts; repeat for several.
+    #[arg(long, value_name = "AUD")]
+    pub audience: Vec<String>,
+    /// A repository allowed to assume the role (braces optional); repeat for several.
+    #[arg(long, value_name = "UUID")]
+    pub repository_uuid: Vec<String>,
+    /// Deployment environments the role is narrowed to; repeat for several.
+    #[arg(long, value_name = "UUID")]
+    pub environment_uuid: Vec<String>,
+    /// The role lets every repository in the workspace assume it.
+    #[arg(long)]
+    pub allow_any_repository: bool,
+    /// A CIDR the role accepts calls from, or `bitbucket` for Atlassian's published
+    /// Pipelines egress ranges (init's --source-ip; key source-ip in bootstrap.toml).
+    /// Repeatable.
+    #[arg(long, value_name = "CIDR|bitbucket")]
+    pub trust_source_ip: Vec<String>,
+    /// Where to fetch Atlassian's IP ranges for `--trust-source-ip bitbucket`.
+    #[arg(long, value_name = "URL")]
+    pub ip_ranges_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PipelineArgs {
+    /// Directory to write bitbucket-pipelines.yml and backend.tf into (created when
+    /// missing); usually the root of the repository that runs Terraform.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
+    /// Overwrite bitbucket-pipelines.yml and backend.tf when they exist.
+    #[arg(long)]
+    pub force: bool,
+    /// AWS account id for the role ARN and the default bucket name; without it,
+    /// sts:GetCallerIdentity is asked with your AWS credentials.
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+    /// The Bitbucket deployment environment the plan and apply steps run in (its name, e.g.
+    /// Production). Required when the role is narrowed with --environment-uuid.
+    #[arg(long, value_name = "NAME")]
+    pub deployment: Option<String>,
+    /// The branch whose pipeline may apply (a manual step) [default: main]; other branches
+    /// only validate and plan (only validate when the role needs deployment steps).
+    #[arg(long, value_name = "NAME")]
+    pub branch: Option<String>,
+    #[command(flatten)]
+    pub setup: SetupArgs,
+}
+
 fn flag(b: bool) -> Option<bool> {
     b.then_some(true)
 }
@@ -299,6 +400,21 @@ impl SetupArgs {
     }
 }
 
+impl VerifyArgs {
+    pub fn apply(&self, i: &mut Inputs) {
+        self.issuer.apply(i);
+        let t = &self.trust;
+        i.workspace_uuid = t.workspace_uuid.clone();
+        i.audience = t.audience.clone();
+        i.repository_uuid = t.repository_uuid.clone();
+        i.environment_uuid = t.environment_uuid.clone();
+        i.allow_any_repository = flag(t.allow_any_repository);
+        i.source_ip = t.trust_source_ip.clone();
+        i.ip_ranges_url = t.ip_ranges_url.clone();
+        i.role_name = self.role_name.clone();
+    }
+}
+
 impl Cli {
     /// The inputs given on the command line (to be overlaid on the config file).
     pub fn inputs(&self) -> Result<Inputs> {
@@ -310,6 +426,8 @@ impl Cli {
             Command::Plan { setup, .. }
             | Command::Init { setup, .. }
             | Command::Status { setup } => setup.apply(&mut i)?,
+            Command::Verify(args) => args.apply(&mut i),
+            Command::Pipeline(args) => args.setup.apply(&mut i)?,
         }
         Ok(i)
     }

@@ -17,6 +17,7 @@ pub mod observe;
 pub mod oidc;
 pub mod plan;
 pub mod report;
+pub mod verify;
 
 use std::ffi::OsString;
 

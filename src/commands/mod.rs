@@ -3,10 +3,12 @@
 
 mod discover;
 mod init;
+mod pipeline;
 mod plan;
 mod setup;
 mod status;
 mod thumbprint;
+mod verify;
 
 use crate::cli::Command;
 use crate::config::Settings;
@@ -26,5 +28,25 @@ pub async fn dispatch(
         } => plan::run(settings, reporter, detailed_exitcode).await,
         Command::Init { yes, .. } => init::run(settings, reporter, yes).await,
         Command::Status { .. } => status::run(settings, reporter).await,
+        Command::Verify(args) => {
+            let opts = verify::Options {
+                token: args.token,
+                offline: args.offline,
+                source_ip: args.source_ip,
+                assume: args.assume,
+                account_id: args.account_id,
+            };
+            verify::run(settings, reporter, opts).await
+        }
+        Command::Pipeline(args) => {
+            let opts = pipeline::Options {
+                out_dir: args.out_dir,
+                force: args.force,
+                account_id: args.account_id,
+                deployment: args.deployment,
+                branch: args.branch,
+            };
+            pipeline::run(settings, reporter, opts).await
+        }
     }
 }
