@@ -17,7 +17,10 @@ pub mod moto;
 pub mod pki;
 
 #[allow(unused_imports)]
-pub use cli::{bootstrap_cmd, bootstrap_cmd_in, run, run_cmd, run_with_stdin, CliOutput};
+pub use cli::{
+    assert_failure, bootstrap_cmd, bootstrap_cmd_in, run, run_cmd, run_with_stdin, CliOutput,
+    Failure,
+};
 #[allow(unused_imports)]
 pub use issuer::{unused_port, ChainMode, Issuer, IssuerOptions, Response};
 #[allow(unused_imports)]
