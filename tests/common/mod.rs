@@ -14,6 +14,7 @@ pub mod fixture;
 pub mod issuer;
 pub mod jwt;
 pub mod moto;
+pub mod openssl;
 pub mod pki;
 
 #[allow(unused_imports)]
