@@ -155,6 +155,24 @@ fn a_leaf_only_server() {
 }
 
 #[test]
+fn a_thumbprinted_certificate_expiring_within_30_days_is_a_warning() {
+    let soon = Pki::with_options(PkiOptions::default().intermediate_expires_in(10));
+    let issuer = Issuer::start(&soon);
+    let doc = thumbprint_json(&issuer, &soon);
+    assert_eq!(doc["thumbprints"], json!([soon.thumbprint()]));
+    let warnings = doc["warnings"].as_array().expect("a warning").clone();
+    assert_eq!(warnings.len(), 1, "{doc:#}");
+    let w = warnings[0].as_str().unwrap();
+    assert!(w.contains("expires in"), "{w}");
+    assert!(w.contains(&soon.intermediate().common_name), "{w}");
+
+    let later = Pki::with_options(PkiOptions::default().intermediate_expires_in(40));
+    let issuer = Issuer::start(&later);
+    let doc = thumbprint_json(&issuer, &later);
+    assert!(doc.get("warnings").is_none(), "{doc:#}");
+}
+
+#[test]
 fn jwks_on_another_host_gives_two_thumbprints() {
     let issuer_pki = Pki::new();
     let jwks_pki = Pki::new();
