@@ -300,7 +300,13 @@ fn fresh_init_creates_everything() {
 #[test]
 fn a_rerun_makes_no_mutating_call() {
     let w = World::start();
-    w.run("init", &["--yes", "-q"]).assert_success();
+    let out = w.run("init", &["--yes", "-q"]);
+    out.assert_success();
+    // -q: no plan and no progress on stderr, only warnings.
+    assert!(
+        out.stderr.lines().all(|l| l.starts_with("warning: ")),
+        "{out:?}"
+    );
 
     w.moto.start_recording();
     let out = w.run("init", &["--yes", "--output", "json"]);
