@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 
 use common::aws::{policy_json, strings, Clients};
 use common::fixture::{World, BUCKET, REPO_UUID, ROLE};
-use common::{sha1_hex, PkiOptions};
+use common::pki::write_pem_file;
+use common::{run, sha1_hex, Issuer, Pki, PkiOptions};
 
 fn registered_thumbprints(w: &World, aws: &Clients) -> Vec<String> {
     aws.block_on(
@@ -285,4 +286,29 @@ fn a_new_audience_is_planned_as_an_addition() {
     let role = resource(&doc, "role");
     assert_eq!(role["action"], "update");
     assert_eq!(role["ops"], json!([{ "op": "update_trust_policy" }]));
+}
+
+#[test]
+fn jwks_on_another_host_registers_both_thumbprints() {
+    let w = World::start();
+    let aws = w.clients();
+    let jwks_pki = Pki::new();
+    let jwks_host = Issuer::start(&jwks_pki);
+    let mut doc = w.issuer.discovery_document();
+    doc["jwks_uri"] = json!(format!(
+        "https://127.0.0.1:{}/oidc/keys.json",
+        jwks_host.port()
+    ));
+    w.issuer.set_discovery(&doc);
+    let bundle = write_pem_file(&[&w.pki.root.pem, &jwks_pki.root.pem]);
+    let mut args = vec!["init".to_string(), "--yes".into(), "-q".into()];
+    args.extend(w.setup_flags());
+    let at = args.iter().position(|a| a == "--ca-bundle").unwrap();
+    args[at + 1] = bundle.path().display().to_string();
+    run(&args).assert_success();
+    let mut got = registered_thumbprints(&w, &aws);
+    got.sort();
+    let mut want = vec![w.pki.thumbprint(), jwks_pki.thumbprint()];
+    want.sort();
+    assert_eq!(got, want);
 }
