@@ -2,6 +2,8 @@
 //! every AWS call made (for `-v`, the JSON report and the benchmarks).
 
 pub mod errors;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

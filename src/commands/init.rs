@@ -98,10 +98,13 @@ pub async fn run(settings: &Settings, reporter: &Reporter, yes: bool) -> Result<
     let mut text = String::new();
     let changed = p.plan.has_changes();
     if changed {
-        if settings.output == OutputFormat::Text || !yes {
-            // The plan is what the user confirms: show it where the prompt is.
-            eprint!("{}", render(&p.plan, reporter));
-            eprintln!("{}", summary_line(&p.plan));
+        let shown = format!("{}{}", render(&p.plan, reporter), summary_line(&p.plan));
+        if !yes {
+            // The plan is what the user confirms: show it where the prompt is, always.
+            eprintln!("{shown}");
+        } else if settings.output == OutputFormat::Text {
+            // With --yes it is progress: silenced by -q.
+            reporter.progress(shown);
         }
         confirm(yes)?;
         apply::direct::apply(&p.aws, &p.desired, &p.plan, reporter).await?;

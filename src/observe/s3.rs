@@ -157,3 +157,45 @@ fn summarise_rule(rule: &aws_sdk_s3::types::LifecycleRule) -> LifecycleRule {
         whole_bucket: legacy_prefix.is_empty() && filter_prefix.is_empty() && !filter_other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_smithy_mocks::mock;
+
+    use super::*;
+    use crate::aws::testing;
+
+    fn denied() -> aws_smithy_runtime_api::http::Response {
+        aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(403).unwrap(),
+            aws_smithy_types::body::SdkBody::from(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code>\
+                 <Message>Access Denied</Message><RequestId>1</RequestId></Error>",
+            ),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_bucket_of_another_account_is_named_as_such() {
+        // Reading someone else's bucket: every call answers 403 AccessDenied.
+        let rules = [
+            mock!(aws_sdk_s3::Client::get_bucket_versioning).then_http_response(denied),
+            mock!(aws_sdk_s3::Client::get_bucket_encryption).then_http_response(denied),
+            mock!(aws_sdk_s3::Client::get_public_access_block).then_http_response(denied),
+            mock!(aws_sdk_s3::Client::get_bucket_ownership_controls).then_http_response(denied),
+            mock!(aws_sdk_s3::Client::get_bucket_policy).then_http_response(denied),
+            mock!(aws_sdk_s3::Client::get_bucket_lifecycle_configuration)
+                .then_http_response(denied),
+        ];
+        let refs: Vec<&aws_smithy_mocks::Rule> = rules.iter().collect();
+        let aws = testing::aws(&[], &refs, &[]);
+        let err = bucket(&aws, "tf-state-taken").await.unwrap_err();
+        assert_eq!(err.code.as_deref(), Some("AccessDenied"));
+        assert_eq!(err.resource.as_deref(), Some("tf-state-taken"));
+        assert!(err.message.contains("another AWS account"), "{err}");
+        assert!(
+            err.hint.as_deref().unwrap_or("").contains("--state-bucket"),
+            "{err}"
+        );
+    }
+}

@@ -152,10 +152,14 @@ pub fn find_tls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'
         if let Some(tls) = err.downcast_ref::<rustls::Error>() {
             return Some(tls);
         }
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        // `io::Error::source` skips the error it wraps, and the connector nests one
+        // io::Error in another (Other(InvalidData(rustls::Error))): unwrap them all.
+        let mut io = err.downcast_ref::<std::io::Error>();
+        while let Some(inner) = io.and_then(|e| e.get_ref()) {
+            if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
                 return Some(tls);
             }
+            io = inner.downcast_ref::<std::io::Error>();
         }
         cur = err.source();
     }

@@ -182,3 +182,52 @@ pub fn run_cmd_with_stdin(mut cmd: Command, stdin: Option<&[u8]>) -> CliOutput {
     }
     output
 }
+
+/// A failed run, checked in both output modes.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// The one error line of text mode, without the `error: ` label.
+    pub line: String,
+    /// The `error` object of `--output json`.
+    pub json: Value,
+}
+
+/// Run `bootstrap ARGS` twice, once with `-q` in text mode and once with `--output json`,
+/// and check the error contract: exit `code` both times; in text mode nothing on stdout and
+/// exactly one line, `error: ...`, on stderr; in JSON mode stdout is one JSON document
+/// `{"error": {...}, "exit_code": code}`.
+#[track_caller]
+pub fn assert_failure<S: AsRef<str>>(args: &[S], code: i32) -> Failure {
+    let args: Vec<String> = args.iter().map(|a| a.as_ref().to_string()).collect();
+    let mut text_args = args.clone();
+    text_args.push("-q".into());
+    let text = run(&text_args);
+    text.assert_code(code);
+    assert!(
+        text.stdout.is_empty(),
+        "text mode printed on stdout:\n{text:?}"
+    );
+    let lines: Vec<&str> = text.stderr.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "expected exactly one line on stderr:\n{text:?}"
+    );
+    let line = lines[0]
+        .strip_prefix("error: ")
+        .unwrap_or_else(|| panic!("the stderr line does not start with `error: `:\n{text:?}"))
+        .to_string();
+
+    let mut json_args = args;
+    json_args.extend(["--output".to_string(), "json".to_string()]);
+    let json_run = run(&json_args);
+    json_run.assert_code(code);
+    let doc = json_run.json();
+    assert_eq!(doc["exit_code"], code, "{json_run:?}");
+    let err = doc["error"].clone();
+    assert!(
+        err["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "no error.message in the JSON document:\n{json_run:?}"
+    );
+    Failure { line, json: err }
+}

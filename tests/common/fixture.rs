@@ -1,24 +1,55 @@
 //! A whole local world for one test: moto (AWS), an HTTPS issuer with its own PKI, and the
 //! flags that point `bootstrap` at them.
 
+use super::aws::Clients;
 use super::{run, CliOutput, Issuer, Moto, Pki};
 
 pub const WORKSPACE_UUID: &str = "6a3f1c2e-1111-4c9d-9a8b-0123456789ab";
 pub const REPO_UUID: &str = "{0f6b3c1d-2222-4e5f-8a9b-abcdefabcdef}";
 pub const ENV_UUID: &str = "{7c8d9e0f-3333-4a1b-9c2d-fedcbafedcba}";
+/// The bucket `setup_flags` names.
+pub const BUCKET: &str = "tf-state-test";
+/// The tool's default lock table and role names (from the command-line contract).
+pub const TABLE: &str = "terraform-state-lock";
+pub const ROLE: &str = "bitbucket-pipelines-deploy";
 
 pub struct World {
     pub moto: Moto,
     pub pki: Pki,
     pub issuer: Issuer,
+    pub region: String,
 }
 
 impl World {
     pub fn start() -> World {
+        Self::start_in("us-east-1")
+    }
+
+    /// A world whose commands run in `region`.
+    pub fn start_in(region: &str) -> World {
         let pki = Pki::new();
         let issuer = Issuer::start(&pki);
         let moto = Moto::start();
-        World { moto, pki, issuer }
+        World {
+            moto,
+            pki,
+            issuer,
+            region: region.to_string(),
+        }
+    }
+
+    /// SDK clients for this world's moto and region.
+    pub fn clients(&self) -> Clients {
+        Clients::new(&self.moto, &self.region)
+    }
+
+    /// `arn:aws:iam::ACCOUNT:oidc-provider/HOST:PORT/PATH`, as IAM names it.
+    pub fn provider_arn(&self) -> String {
+        format!(
+            "arn:aws:iam::{}:oidc-provider/{}",
+            self.moto.account_id(),
+            self.issuer.host_path()
+        )
     }
 
     /// Flags that reach this world, without a subcommand.
@@ -27,7 +58,7 @@ impl World {
             "--endpoint-url".into(),
             self.moto.endpoint(),
             "--region".into(),
-            "us-east-1".into(),
+            self.region.clone(),
             "--issuer-url".into(),
             self.issuer.url(),
             "--ca-bundle".into(),
@@ -45,7 +76,7 @@ impl World {
                 "--repository-uuid",
                 REPO_UUID,
                 "--state-bucket",
-                "tf-state-test",
+                BUCKET,
             ]
             .map(String::from),
         );

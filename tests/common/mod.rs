@@ -9,15 +9,20 @@
 //! * [`cli`]: the `bootstrap` binary as a subprocess with a clean environment.
 #![allow(dead_code)]
 
+pub mod aws;
 pub mod cli;
 pub mod fixture;
 pub mod issuer;
 pub mod jwt;
 pub mod moto;
+pub mod openssl;
 pub mod pki;
 
 #[allow(unused_imports)]
-pub use cli::{bootstrap_cmd, bootstrap_cmd_in, run, run_cmd, run_with_stdin, CliOutput};
+pub use cli::{
+    assert_failure, bootstrap_cmd, bootstrap_cmd_in, run, run_cmd, run_with_stdin, CliOutput,
+    Failure,
+};
 #[allow(unused_imports)]
 pub use issuer::{unused_port, ChainMode, Issuer, IssuerOptions, Response};
 #[allow(unused_imports)]

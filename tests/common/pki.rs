@@ -73,6 +73,8 @@ pub struct PkiOptions {
     pub intermediate_expired: bool,
     /// How many intermediate CAs between root and leaf (at least 1).
     pub intermediates: usize,
+    /// The (top) intermediate expires this many days from now (still valid today).
+    pub intermediate_expires_in_days: Option<i64>,
 }
 
 impl Default for PkiOptions {
@@ -82,6 +84,7 @@ impl Default for PkiOptions {
             leaf_expired: false,
             intermediate_expired: false,
             intermediates: 1,
+            intermediate_expires_in_days: None,
         }
     }
 }
@@ -104,6 +107,12 @@ impl PkiOptions {
 
     pub fn leaf_hosts(mut self, hosts: &[&str]) -> Self {
         self.leaf_hosts = hosts.iter().map(|h| h.to_string()).collect();
+        self
+    }
+
+    /// The top intermediate is valid today but expires in `days` days.
+    pub fn intermediate_expires_in(mut self, days: i64) -> Self {
+        self.intermediate_expires_in_days = Some(days);
         self
     }
 
@@ -263,11 +272,14 @@ impl Pki {
             let cn = format!("bootstrap test intermediate {id}.{n}.{depth}");
             let remaining_below = opts.intermediates.max(1) - depth - 1;
             let expired = depth == 0 && opts.intermediate_expired;
-            let params = ca_params(
+            let mut params = ca_params(
                 &cn,
                 BasicConstraints::Constrained(remaining_below as u8),
                 expired,
             );
+            if let (0, Some(days)) = (depth, opts.intermediate_expires_in_days) {
+                params.not_after = OffsetDateTime::now_utc() + Duration::days(days);
+            }
             let key = KeyPair::generate().expect("intermediate key");
             let cert = {
                 let (issuer_cert, issuer_key) = match issued.last() {

@@ -218,3 +218,101 @@ pub async fn apply_bucket(
     tokio::try_join!(try_join_all(calls), tagging)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    //! Bucket-name collisions need a second AWS account; moto lets any account read any
+    //! bucket, so these are checked against aws-smithy-mocks with S3's real error bodies.
+
+    use std::collections::BTreeMap;
+
+    use aws_sdk_s3::operation::create_bucket::CreateBucketOutput;
+    use aws_sdk_s3::operation::put_bucket_versioning::PutBucketVersioningOutput;
+    use aws_smithy_mocks::mock;
+
+    use super::*;
+    use crate::aws::testing;
+
+    fn desired(region: &str) -> DesiredBucket {
+        DesiredBucket {
+            name: "tf-state-taken".into(),
+            arn: "arn:aws:s3:::tf-state-taken".into(),
+            region: region.into(),
+            kms_key: None,
+            noncurrent_days: 90,
+            policy_statements: Vec::new(),
+            tags: BTreeMap::new(),
+        }
+    }
+
+    fn s3_error(status: u16, code: &str) -> aws_smithy_runtime_api::http::Response {
+        aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(status).unwrap(),
+            aws_smithy_types::body::SdkBody::from(format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code>\
+                 <Message>The requested bucket name is not available.</Message>\
+                 <BucketName>tf-state-taken</BucketName><RequestId>1</RequestId></Error>"
+            )),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_name_owned_by_another_account_is_a_clear_error_and_nothing_else_is_called() {
+        let create = mock!(aws_sdk_s3::Client::create_bucket)
+            .then_http_response(|| s3_error(409, "BucketAlreadyExists"));
+        // Only CreateBucket has a rule: a PutBucketVersioning on someone else's bucket would
+        // panic the test.
+        let aws = testing::aws(&[], &[&create], &[]);
+        let ops = [Op::CreateBucket, Op::PutVersioning];
+        let err = apply_bucket(&aws, &desired("eu-west-1"), &ops, &testing::quiet())
+            .await
+            .unwrap_err();
+        assert_eq!(err.code.as_deref(), Some("BucketAlreadyExists"));
+        assert_eq!(err.resource.as_deref(), Some("tf-state-taken"));
+        assert!(err.message.contains("another AWS account"), "{err}");
+        assert!(
+            err.hint.as_deref().unwrap_or("").contains("--state-bucket"),
+            "{err}"
+        );
+        assert_eq!(create.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_bucket_already_owned_by_this_account_is_adopted() {
+        let create = mock!(aws_sdk_s3::Client::create_bucket)
+            .then_http_response(|| s3_error(409, "BucketAlreadyOwnedByYou"));
+        let versioning = mock!(aws_sdk_s3::Client::put_bucket_versioning)
+            .match_requests(|r| r.bucket() == Some("tf-state-taken"))
+            .then_output(|| PutBucketVersioningOutput::builder().build());
+        let aws = testing::aws(&[], &[&create, &versioning], &[]);
+        let ops = [Op::CreateBucket, Op::PutVersioning];
+        apply_bucket(&aws, &desired("eu-west-1"), &ops, &testing::quiet())
+            .await
+            .unwrap();
+        assert_eq!(versioning.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn only_regions_other_than_us_east_1_send_a_location_constraint() {
+        for (region, want) in [("us-east-1", None), ("eu-central-1", Some("eu-central-1"))] {
+            let create = mock!(aws_sdk_s3::Client::create_bucket)
+                .match_requests(move |r| {
+                    r.create_bucket_configuration()
+                        .and_then(|c| c.location_constraint())
+                        .map(|l| l.as_str())
+                        == want
+                })
+                .then_output(|| CreateBucketOutput::builder().build());
+            let aws = testing::aws(&[], &[&create], &[]);
+            apply_bucket(
+                &aws,
+                &desired(region),
+                &[Op::CreateBucket],
+                &testing::quiet(),
+            )
+            .await
+            .unwrap();
+            assert_eq!(create.num_calls(), 1, "{region}");
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! AWS SDK clients pointed at a [`Moto`](super::Moto), for tests that read AWS back (or
+//! change it out of band) independently of the tool under test.
+
+use std::future::Future;
+
+use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
+use serde_json::Value;
+
+use super::moto::Moto;
+
+/// IAM, S3 and DynamoDB clients for one moto and region, with a runtime to drive them from
+/// plain `#[test]` functions.
+pub struct Clients {
+    pub iam: aws_sdk_iam::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub region: String,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Clients {
+    pub fn new(moto: &Moto, region: &str) -> Clients {
+        let creds = Credentials::new("testing", "testing", None, None, "tests");
+        let endpoint = moto.endpoint();
+        let region_v = Region::new(region.to_string());
+        let iam = aws_sdk_iam::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(region_v.clone())
+            .endpoint_url(&endpoint)
+            .credentials_provider(creds.clone())
+            .build();
+        let s3 = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(region_v.clone())
+            .endpoint_url(&endpoint)
+            .force_path_style(true)
+            .credentials_provider(creds.clone())
+            .build();
+        let dynamodb = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(region_v)
+            .endpoint_url(&endpoint)
+            .credentials_provider(creds)
+            .build();
+        Clients {
+            iam: aws_sdk_iam::Client::from_conf(iam),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb),
+            region: region.to_string(),
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("test runtime"),
+        }
+    }
+
+    /// Run one SDK future to completion.
+    pub fn block_on<F: Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+}
+
+/// A policy document as IAM returns it (URL-encoded JSON) or as S3 does (plain JSON).
+pub fn policy_json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| {
+        let decoded = percent_encoding::percent_decode_str(text)
+            .decode_utf8()
+            .expect("policy is UTF-8");
+        serde_json::from_str(&decoded)
+            .unwrap_or_else(|e| panic!("policy is not JSON: {e}: {decoded}"))
+    })
+}
+
+/// A policy value that may be a string or a one-element list, as a list of strings.
+pub fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a
+            .iter()
+            .map(|x| x.as_str().expect("a string").to_string())
+            .collect(),
+        other => panic!("expected a string or a list of strings, got {other}"),
+    }
+}

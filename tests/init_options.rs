@@ -1,0 +1,404 @@
+//! The role and state options of `init`, read back from (local) AWS: deployment environments,
+//! source IPs (explicit and Atlassian's published ranges), managed policies, session length,
+//! permissions boundary, key prefix, KMS and tags.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Value};
+
+use common::aws::{policy_json, strings, Clients};
+use common::fixture::{World, BUCKET, ENV_UUID, REPO_UUID, ROLE, TABLE};
+
+fn trust(aws: &Clients) -> Value {
+    let role = aws
+        .block_on(aws.iam.get_role().role_name(ROLE).send())
+        .unwrap()
+        .role
+        .unwrap();
+    policy_json(role.assume_role_policy_document().unwrap())
+}
+
+fn inline(aws: &Clients) -> Value {
+    let out = aws
+        .block_on(
+            aws.iam
+                .get_role_policy()
+                .role_name(ROLE)
+                .policy_name("terraform-state-access")
+                .send(),
+        )
+        .unwrap();
+    policy_json(out.policy_document())
+}
+
+fn sorted(v: &Value) -> Vec<String> {
+    let mut s = strings(v);
+    s.sort();
+    s
+}
+
+#[test]
+fn environments_and_source_ips_narrow_the_trust() {
+    let w = World::start();
+    let aws = w.clients();
+    let hp = w.issuer.host_path();
+    w.run(
+        "init",
+        &[
+            "--yes",
+            "-q",
+            "--environment-uuid",
+            ENV_UUID,
+            "--source-ip",
+            "203.0.113.0/24",
+            "--source-ip",
+            "198.51.100.7",
+        ],
+    )
+    .assert_success();
+    let t = trust(&aws);
+    let c = &t["Statement"][0]["Condition"];
+    assert_eq!(
+        strings(&c["StringLike"][format!("{hp}:sub")]),
+        [format!("{REPO_UUID}:{ENV_UUID}:*")]
+    );
+    assert_eq!(
+        sorted(&c["IpAddress"]["aws:SourceIp"]),
+        ["198.51.100.7/32", "203.0.113.0/24"]
+    );
+    assert_eq!(
+        strings(&c["StringEquals"][format!("{hp}:aud")]),
+        [w.audience()]
+    );
+
+    // Dropping the options widens the trust back, with one UpdateAssumeRolePolicy.
+    w.moto.start_recording();
+    w.run("init", &["--yes", "-q"]).assert_success();
+    assert_eq!(
+        w.moto.mutating_calls(),
+        [("iam".to_string(), "UpdateAssumeRolePolicy".to_string())]
+    );
+    let c = trust(&aws)["Statement"][0]["Condition"].clone();
+    assert_eq!(
+        strings(&c["StringLike"][format!("{hp}:sub")]),
+        [format!("{REPO_UUID}:*")]
+    );
+    assert!(c.get("IpAddress").is_none(), "{c:#}");
+}
+
+#[test]
+fn source_ip_bitbucket_uses_atlassians_published_egress_ranges() {
+    let w = World::start();
+    let aws = w.clients();
+    // Atlassian's format; only product bitbucket + direction egress counts.
+    w.issuer.set_json(
+        "/ip-ranges",
+        200,
+        &json!({
+            "creationDate": "2025-01-01T00:00:00.000000",
+            "syncToken": "1",
+            "items": [
+                {"network": "104.192.136.0", "mask_len": 21, "cidr": "104.192.136.0/21",
+                 "mask": "255.255.248.0", "product": ["bitbucket"], "direction": ["egress", "ingress"],
+                 "region": ["global"], "perimeter": "global"},
+                {"network": "18.205.93.0", "mask_len": 25, "cidr": "18.205.93.0/25",
+                 "product": ["jira", "confluence"], "direction": ["egress"],
+                 "region": ["us-east-1"], "perimeter": "global"},
+                {"network": "13.200.41.128", "mask_len": 25, "cidr": "13.200.41.128/25",
+                 "product": ["bitbucket"], "direction": ["ingress"],
+                 "region": ["ap-south-1"], "perimeter": "global"},
+                {"network": "2401:1d80:3000::", "mask_len": 36, "cidr": "2401:1d80:3000::/36",
+                 "product": ["bitbucket"], "direction": ["egress"],
+                 "region": ["global"], "perimeter": "global"}
+            ]
+        }),
+    );
+    let url = format!("{}/ip-ranges", w.issuer.origin());
+    let out = w.run(
+        "init",
+        &[
+            "--yes",
+            "--output",
+            "json",
+            "--source-ip",
+            "bitbucket",
+            "--ip-ranges-url",
+            &url,
+        ],
+    );
+    out.assert_success();
+    let warnings = out.json()["warnings"].to_string();
+    assert!(warnings.contains("4x/8x"), "{warnings}");
+    let c = trust(&aws)["Statement"][0]["Condition"].clone();
+    assert_eq!(
+        sorted(&c["IpAddress"]["aws:SourceIp"]),
+        ["104.192.136.0/21", "2401:1d80:3000::/36"]
+    );
+}
+
+#[test]
+fn managed_policies_session_length_and_boundary_follow_the_flags() {
+    let w = World::start();
+    let aws = w.clients();
+    // Customer-managed policies (moto does not load AWS's managed ones by default).
+    let create = |name: &str| -> String {
+        let doc = json!({
+            "Version": "2012-10-17",
+            "Statement": [{ "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*" }]
+        });
+        aws.block_on(
+            aws.iam
+                .create_policy()
+                .policy_name(name)
+                .policy_document(doc.to_string())
+                .send(),
+        )
+        .unwrap()
+        .policy
+        .unwrap()
+        .arn
+        .unwrap()
+    };
+    let deploy = create("deploy-app");
+    let boundary = create("pipeline-boundary");
+    let (deploy, boundary) = (deploy.as_str(), boundary.as_str());
+    w.run(
+        "init",
+        &[
+            "--yes",
+            "-q",
+            "--policy-arn",
+            deploy,
+            "--max-session-duration",
+            "7200",
+            "--permissions-boundary",
+            boundary,
+        ],
+    )
+    .assert_success();
+    let attached = |aws: &Clients| -> Vec<String> {
+        aws.block_on(aws.iam.list_attached_role_policies().role_name(ROLE).send())
+            .unwrap()
+            .attached_policies()
+            .iter()
+            .filter_map(|p| p.policy_arn().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(attached(&aws), [deploy]);
+    let role = aws
+        .block_on(aws.iam.get_role().role_name(ROLE).send())
+        .unwrap()
+        .role
+        .unwrap();
+    assert_eq!(role.max_session_duration(), Some(7200));
+    assert_eq!(
+        role.permissions_boundary()
+            .and_then(|b| b.permissions_boundary_arn()),
+        Some(boundary)
+    );
+
+    // Back to the defaults: detached, 3600 s, no boundary.
+    w.moto.start_recording();
+    w.run("init", &["--yes", "-q"]).assert_success();
+    let ops: BTreeSet<String> = w.moto.mutating_calls().into_iter().map(|c| c.1).collect();
+    assert_eq!(
+        ops,
+        [
+            "DeleteRolePermissionsBoundary",
+            "DetachRolePolicy",
+            "UpdateRole"
+        ]
+        .map(String::from)
+        .into()
+    );
+    assert!(attached(&aws).is_empty());
+    let role = aws
+        .block_on(aws.iam.get_role().role_name(ROLE).send())
+        .unwrap()
+        .role
+        .unwrap();
+    assert_eq!(role.max_session_duration(), Some(3600));
+    assert!(role.permissions_boundary().is_none());
+
+    // Administrator access needs --allow-admin, refused before anything is read.
+    w.moto.start_recording();
+    let f = common::assert_failure(
+        &[
+            vec!["init".to_string(), "--yes".into()],
+            w.setup_flags(),
+            vec![
+                "--policy-arn".into(),
+                "arn:aws:iam::aws:policy/AdministratorAccess".into(),
+            ],
+        ]
+        .concat(),
+        2,
+    );
+    assert!(f.line.contains("--allow-admin"), "{f:?}");
+    assert!(w.moto.calls().is_empty(), "AWS was called");
+}
+
+#[test]
+fn key_prefix_kms_key_and_tags() {
+    let w = World::start();
+    let aws = w.clients();
+    let kms = format!(
+        "arn:aws:kms:us-east-1:{}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        w.moto.account_id()
+    );
+    let out = w.run(
+        "init",
+        &[
+            "--yes",
+            "--output",
+            "json",
+            "--state-key-prefix",
+            "platform/prod",
+            "--kms-key",
+            &kms,
+            "--tag",
+            "team=platform",
+            "--noncurrent-days",
+            "30",
+        ],
+    );
+    out.assert_success();
+    let backend = out.json()["next_steps"]["backend"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        backend.contains("key          = \"platform/prod/terraform.tfstate\""),
+        "{backend}"
+    );
+    assert!(backend.contains(&kms), "{backend}");
+
+    // The role may list and write only under the prefix, and use the key.
+    let p = inline(&aws);
+    let statements = p["Statement"].as_array().unwrap();
+    let list = statements
+        .iter()
+        .find(|s| strings(&s["Action"]) == ["s3:ListBucket"])
+        .unwrap();
+    assert_eq!(
+        sorted(&list["Condition"]["StringLike"]["s3:prefix"]),
+        ["platform/prod", "platform/prod/*"]
+    );
+    let objects = statements
+        .iter()
+        .find(|s| strings(&s["Action"]).contains(&"s3:PutObject".to_string()))
+        .unwrap();
+    assert_eq!(
+        strings(&objects["Resource"]),
+        [format!("arn:aws:s3:::{BUCKET}/platform/prod/*")]
+    );
+    let key = statements
+        .iter()
+        .find(|s| strings(&s["Resource"]) == [kms.clone()])
+        .expect("a statement for the KMS key");
+    assert_eq!(
+        sorted(&key["Action"]),
+        ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+    );
+
+    // SSE-KMS with a bucket key, and the retention in days.
+    let enc = aws
+        .block_on(aws.s3.get_bucket_encryption().bucket(BUCKET).send())
+        .unwrap();
+    let rule = &enc.server_side_encryption_configuration().unwrap().rules()[0];
+    let default = rule.apply_server_side_encryption_by_default().unwrap();
+    assert_eq!(default.sse_algorithm().as_str(), "aws:kms");
+    assert_eq!(default.kms_master_key_id(), Some(kms.as_str()));
+    assert_eq!(rule.bucket_key_enabled(), Some(true));
+    let lc = aws
+        .block_on(
+            aws.s3
+                .get_bucket_lifecycle_configuration()
+                .bucket(BUCKET)
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(
+        lc.rules()[0]
+            .noncurrent_version_expiration()
+            .unwrap()
+            .noncurrent_days(),
+        Some(30)
+    );
+
+    // The tag is on all four resources, next to managed-by.
+    let has = |tags: Vec<(String, String)>| {
+        tags.contains(&("team".into(), "platform".into()))
+            && tags.contains(&("managed-by".into(), "bootstrap".into()))
+    };
+    let provider = aws
+        .block_on(
+            aws.iam
+                .get_open_id_connect_provider()
+                .open_id_connect_provider_arn(w.provider_arn())
+                .send(),
+        )
+        .unwrap();
+    assert!(has(provider
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()));
+    let role = aws
+        .block_on(aws.iam.get_role().role_name(ROLE).send())
+        .unwrap()
+        .role
+        .unwrap();
+    assert!(has(role
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()));
+    let bucket_tags = aws
+        .block_on(aws.s3.get_bucket_tagging().bucket(BUCKET).send())
+        .unwrap();
+    assert!(has(bucket_tags
+        .tag_set()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()));
+    let table_arn = format!(
+        "arn:aws:dynamodb:us-east-1:{}:table/{TABLE}",
+        w.moto.account_id()
+    );
+    let table_tags = aws
+        .block_on(
+            aws.dynamodb
+                .list_tags_of_resource()
+                .resource_arn(table_arn)
+                .send(),
+        )
+        .unwrap();
+    assert!(has(table_tags
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()));
+
+    // And the whole thing is stable.
+    w.moto.start_recording();
+    w.run(
+        "init",
+        &[
+            "--yes",
+            "-q",
+            "--state-key-prefix",
+            "platform/prod",
+            "--kms-key",
+            &kms,
+            "--tag",
+            "team=platform",
+            "--noncurrent-days",
+            "30",
+        ],
+    )
+    .assert_success();
+    assert_eq!(w.moto.mutating_calls(), vec![]);
+}
