@@ -287,10 +287,9 @@ mod tests {
         );
         let o = observed(&[WORKSPACE_AUD], &[tp]);
         let plan = crate::plan::iam::provider(&d, Some(&o));
-        let created = apply_provider(&aws, &d, &plan.ops, &testing::quiet())
+        apply_provider(&aws, &d, &plan.ops, &testing::quiet())
             .await
             .unwrap();
-        assert!(!created);
         assert_eq!(
             *seen.lock().unwrap(),
             vec![
