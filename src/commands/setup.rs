@@ -47,7 +47,7 @@ pub async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepare
 
     reporter.progress(format!("reading {} and the AWS account", issuer.url));
     let fetcher = Arc::new(oidc::Fetcher::new(tls, settings.timeout)?);
-    let facts = oidc::issuer_facts(settings, issuer);
+    let facts = oidc::issuer_facts(settings, issuer, true);
     let ranges = async {
         if settings.source_ips.contains(&SourceIp::Bitbucket) {
             oidc::ipranges::fetch(&fetcher, &settings.ip_ranges_url).await

@@ -10,7 +10,7 @@ use crate::report::{Output, Reporter, BOLD, DIM, GREEN, RED};
 pub async fn run(settings: &Settings, reporter: &Reporter, check: bool) -> Result<Output> {
     let issuer = settings.require_issuer()?;
     reporter.progress(format!("fetching the discovery document of {}", issuer.url));
-    let facts = oidc::issuer_facts(settings, issuer).await?;
+    let facts = oidc::issuer_facts(settings, issuer, false).await?;
     for h in &facts.hosts {
         for w in &h.warnings {
             reporter.warn(w.clone());
@@ -48,7 +48,7 @@ pub async fn run(settings: &Settings, reporter: &Reporter, check: bool) -> Resul
 
     let mut doc = json!({
         "issuer": issuer.url,
-        "jwks_uri": facts.discovery.jwks_uri,
+        "jwks_uri": facts.jwks_uri,
         "thumbprints": facts.thumbprints,
         "hosts": facts.hosts,
     });

@@ -157,8 +157,8 @@ impl Fetcher {
 
 const DISCOVERY_404_HINT: &str = "Bitbucket publishes the document only once OpenID Connect is enabled for the workspace and a pipeline has run; check the workspace slug (--workspace) or the --issuer-url";
 
-/// Fetch and validate the discovery document, then the JWKS it points to.
-pub async fn discover(fetcher: &Fetcher, issuer: &Issuer) -> Result<Discovery> {
+/// Fetch and validate the discovery document. Returns its URL and the document.
+pub async fn document(fetcher: &Fetcher, issuer: &Issuer) -> Result<(String, DiscoveryDocument)> {
     let discovery_url = format!("{}/.well-known/openid-configuration", issuer.url);
     let body = fetcher
         .get(
@@ -192,19 +192,29 @@ pub async fn discover(fetcher: &Fetcher, issuer: &Issuer) -> Result<Discovery> {
             document.jwks_uri
         )));
     }
+    Ok((discovery_url, document))
+}
+
+/// Fetch the key set named by the discovery document.
+pub async fn jwks(fetcher: &Fetcher, jwks_uri: &str) -> Result<Jwks> {
     let body = fetcher
         .get(
-            &document.jwks_uri,
+            jwks_uri,
             "JWKS (signing keys)",
             "the discovery document points at a key set that does not exist; the issuer is misconfigured or not yet set up",
         )
         .await?;
-    let jwks: Jwks = serde_json::from_slice(&body).map_err(|e| {
+    serde_json::from_slice(&body).map_err(|e| {
         Error::failure(format!(
-            "the key set at {} is not a JWKS (JSON with a keys array): {e}",
-            document.jwks_uri
+            "the key set at {jwks_uri} is not a JWKS (JSON with a keys array): {e}"
         ))
-    })?;
+    })
+}
+
+/// Fetch and validate the discovery document, then the JWKS it points to.
+pub async fn discover(fetcher: &Fetcher, issuer: &Issuer) -> Result<Discovery> {
+    let (discovery_url, document) = self::document(fetcher, issuer).await?;
+    let jwks = self::jwks(fetcher, &document.jwks_uri).await?;
     Ok(Discovery {
         issuer: issuer.url.clone(),
         discovery_url,

@@ -17,7 +17,10 @@ pub use thumbprint::HostChain;
 /// What the model needs from the issuer.
 #[derive(Debug, Clone)]
 pub struct IssuerFacts {
-    pub discovery: Discovery,
+    pub discovery_url: String,
+    pub jwks_uri: String,
+    /// The key set, when it was asked for.
+    pub jwks: Option<discovery::Jwks>,
     pub hosts: Vec<HostChain>,
     pub thumbprints: Vec<String>,
 }
@@ -28,17 +31,70 @@ pub fn tls_config(settings: &Settings) -> Result<rustls::ClientConfig> {
     Ok(tls::client_config(roots))
 }
 
-/// Discovery, JWKS and thumbprints for an issuer.
-pub async fn issuer_facts(settings: &Settings, issuer: &Issuer) -> Result<IssuerFacts> {
+/// Discovery, thumbprints and (with `with_jwks`) the key set of an issuer. The issuer host's
+/// chain is fetched while the discovery document is; a JWKS host that differs is fetched as
+/// soon as the document names it, alongside the key set.
+pub async fn issuer_facts(
+    settings: &Settings,
+    issuer: &Issuer,
+    with_jwks: bool,
+) -> Result<IssuerFacts> {
     let config = tls_config(settings)?;
     let fetcher = Fetcher::new(config.clone(), settings.timeout)?;
-    let discovery = discovery::discover(&fetcher, issuer).await?;
-    let hosts = discovery::thumbprint_hosts(issuer, &discovery.jwks_uri);
-    let hosts = thumbprint::fetch_all(Arc::new(config), &hosts, settings.timeout).await?;
+    let config = Arc::new(config);
+    let timeout = settings.timeout;
+    let issuer_hp = host_port(&issuer.url);
+    let issuer_chain = async {
+        match &issuer_hp {
+            Some((host, port)) => tls::peer_chain(config.clone(), host, *port, timeout)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
+    };
+    let ((discovery_url, document), issuer_chain) =
+        tokio::try_join!(discovery::document(&fetcher, issuer), issuer_chain)?;
+
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let wanted = discovery::thumbprint_hosts(issuer, &document.jwks_uri);
+    let chains = wanted.iter().map(|(host, port, serves)| {
+        let reuse = issuer_hp
+            .as_ref()
+            .filter(|(h, p)| h == host && p == port)
+            .and(issuer_chain.clone());
+        let config = config.clone();
+        async move {
+            let chain = match reuse {
+                Some(chain) => chain,
+                None => tls::peer_chain(config, host, *port, timeout).await?,
+            };
+            Ok::<_, crate::error::Error>(thumbprint::from_chain(host, *port, serves, &chain, now))
+        }
+    });
+    let keys = async {
+        if with_jwks {
+            discovery::jwks(&fetcher, &document.jwks_uri)
+                .await
+                .map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let (hosts, jwks) = tokio::try_join!(futures::future::try_join_all(chains), keys)?;
     let thumbprints = thumbprint::thumbprints(&hosts);
     Ok(IssuerFacts {
-        discovery,
+        discovery_url,
+        jwks_uri: document.jwks_uri,
+        jwks,
         hosts,
         thumbprints,
     })
+}
+
+fn host_port(url: &str) -> Option<(String, u16)> {
+    let u = url::Url::parse(url).ok()?;
+    Some((
+        u.host_str()?.to_string(),
+        u.port_or_known_default().unwrap_or(443),
+    ))
 }

@@ -1,16 +1,9 @@
 //! Thumbprints as IAM defines them: the SHA-1 of the DER of the last certificate the server
 //! sends (the top intermediate CA), lowercase hex, taken from a verified chain.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use rustls::pki_types::CertificateDer;
-use rustls::ClientConfig;
 use serde::Serialize;
 use sha1::{Digest, Sha1};
-
-use super::tls;
-use crate::error::Result;
 
 /// Warn when the thumbprinted certificate expires within this many days.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
@@ -129,23 +122,6 @@ pub fn from_chain(
         why,
         warnings,
     }
-}
-
-/// Connect to every `(host, port, serves)` concurrently and describe each verified chain.
-pub async fn fetch_all(
-    config: Arc<ClientConfig>,
-    hosts: &[(String, u16, String)],
-    timeout: Duration,
-) -> Result<Vec<HostChain>> {
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let futures = hosts.iter().map(|(host, port, serves)| {
-        let config = config.clone();
-        async move {
-            let chain = tls::peer_chain(config, host, *port, timeout).await?;
-            Ok::<_, crate::error::Error>(from_chain(host, *port, serves, &chain, now))
-        }
-    });
-    futures::future::try_join_all(futures).await
 }
 
 /// The thumbprints to register: one per host, deduplicated, in host order.
