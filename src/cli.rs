@@ -45,6 +45,8 @@ pub enum Command {
     Plan {
         #[command(flatten)]
         setup: SetupArgs,
+        #[command(flatten)]
+        deploy: DeploymentArgs,
         /// Exit 2 when there are changes to make (0 when there are none, 1 on errors).
         #[arg(long)]
         detailed_exitcode: bool,
@@ -53,6 +55,8 @@ pub enum Command {
     Init {
         #[command(flatten)]
         setup: SetupArgs,
+        #[command(flatten)]
+        deploy: DeploymentArgs,
         /// Apply without asking. Without it, `init` asks on a terminal and refuses to write
         /// when there is none.
         #[arg(long, short = 'y')]
@@ -62,7 +66,42 @@ pub enum Command {
     Status {
         #[command(flatten)]
         setup: SetupArgs,
+        #[command(flatten)]
+        deploy: DeploymentArgs,
     },
+    /// Print the CloudFormation template for these settings (the same policies as direct
+    /// mode), to review or to deploy by hand.
+    Render {
+        #[command(flatten)]
+        setup: SetupArgs,
+        /// Template format: commented YAML for people, or JSON.
+        #[arg(
+            long,
+            value_enum,
+            value_name = "FORMAT",
+            default_value = "yaml",
+            help_heading = "Template"
+        )]
+        format: TemplateFormatArg,
+        /// Write the template to FILE instead of stdout.
+        #[arg(
+            long = "out",
+            short = 'o',
+            value_name = "FILE",
+            help_heading = "Template"
+        )]
+        out: Option<PathBuf>,
+        /// Render for a StackSet: account-neutral (no fixed bucket name; account-specific
+        /// policy ARNs follow the target account).
+        #[arg(long, help_heading = "Template")]
+        stackset: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TemplateFormatArg {
+    Yaml,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -217,12 +256,37 @@ pub struct StateArgs {
     /// A tag for every resource created, KEY=VALUE; repeatable.
     #[arg(long, value_name = "KEY=VALUE")]
     pub tag: Vec<String>,
-    /// Deployment mode: direct AWS API calls, or a CloudFormation stack.
-    #[arg(long, value_enum, value_name = "MODE", hide = true)]
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Deployment")]
+pub struct DeploymentArgs {
+    /// How to make the changes: direct AWS API calls [default], or a CloudFormation stack
+    /// (see `bootstrap render`).
+    #[arg(long, value_enum, value_name = "MODE")]
     pub mode: Option<ModeArg>,
     /// CloudFormation stack name [default: bitbucket-oidc-bootstrap].
-    #[arg(long, value_name = "NAME", hide = true)]
+    #[arg(long, value_name = "NAME")]
     pub stack_name: Option<String>,
+    /// Deploy to many accounts through this CloudFormation StackSet instead of one stack
+    /// (implies --mode cloudformation); needs --accounts or --org-units, and --regions.
+    #[arg(long, value_name = "NAME")]
+    pub stackset: Option<String>,
+    /// StackSet target accounts (self-managed permissions); comma-separated or repeated.
+    #[arg(
+        long,
+        value_name = "ID",
+        value_delimiter = ',',
+        conflicts_with = "org_units"
+    )]
+    pub accounts: Vec<String>,
+    /// StackSet target organizational units (service-managed permissions, new accounts
+    /// are deployed automatically); comma-separated or repeated.
+    #[arg(long, value_name = "OU", value_delimiter = ',')]
+    pub org_units: Vec<String>,
+    /// StackSet target region (one per account: IAM is global to an account).
+    #[arg(long, value_name = "REGION", value_delimiter = ',')]
+    pub regions: Vec<String>,
 }
 
 fn flag(b: bool) -> Option<bool> {
@@ -290,12 +354,21 @@ impl SetupArgs {
             }
             i.tags = Some(tags);
         }
-        i.mode = s.mode.map(|m| match m {
+        Ok(())
+    }
+}
+
+impl DeploymentArgs {
+    pub fn apply(&self, i: &mut Inputs) {
+        i.mode = self.mode.map(|m| match m {
             ModeArg::Direct => "direct".into(),
             ModeArg::Cloudformation => "cloudformation".into(),
         });
-        i.stack_name = s.stack_name.clone();
-        Ok(())
+        i.stack_name = self.stack_name.clone();
+        i.stackset = self.stackset.clone();
+        i.accounts = self.accounts.clone();
+        i.org_units = self.org_units.clone();
+        i.regions = self.regions.clone();
     }
 }
 
@@ -307,9 +380,13 @@ impl Cli {
             Command::Discover { issuer } | Command::Thumbprint { issuer, .. } => {
                 issuer.apply(&mut i)
             }
-            Command::Plan { setup, .. }
-            | Command::Init { setup, .. }
-            | Command::Status { setup } => setup.apply(&mut i)?,
+            Command::Plan { setup, deploy, .. }
+            | Command::Init { setup, deploy, .. }
+            | Command::Status { setup, deploy } => {
+                setup.apply(&mut i)?;
+                deploy.apply(&mut i);
+            }
+            Command::Render { setup, .. } => setup.apply(&mut i)?,
         }
         Ok(i)
     }

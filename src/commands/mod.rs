@@ -4,6 +4,7 @@
 mod discover;
 mod init;
 mod plan;
+mod render;
 mod setup;
 mod status;
 mod thumbprint;
@@ -26,5 +27,11 @@ pub async fn dispatch(
         } => plan::run(settings, reporter, detailed_exitcode).await,
         Command::Init { yes, .. } => init::run(settings, reporter, yes).await,
         Command::Status { .. } => status::run(settings, reporter).await,
+        Command::Render {
+            format,
+            out,
+            stackset,
+            ..
+        } => render::run(settings, reporter, format, out.as_deref(), stackset).await,
     }
 }
