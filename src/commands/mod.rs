@@ -1,16 +1,18 @@
 //! One function per subcommand: each ties config -> oidc -> model -> observe -> plan ->
 //! apply -> report together and returns an [`Output`].
 
+mod cloudformation;
 mod discover;
 mod init;
 mod plan;
 mod render;
 mod setup;
+mod stackset;
 mod status;
 mod thumbprint;
 
 use crate::cli::Command;
-use crate::config::Settings;
+use crate::config::{Mode, Settings};
 use crate::error::Result;
 use crate::report::{Output, Reporter};
 
@@ -19,13 +21,19 @@ pub async fn dispatch(
     settings: &Settings,
     reporter: &Reporter,
 ) -> Result<Output> {
+    let cfn = settings.mode == Mode::Cloudformation;
     match command {
         Command::Discover { .. } => discover::run(settings, reporter).await,
         Command::Thumbprint { check, .. } => thumbprint::run(settings, reporter, check).await,
         Command::Plan {
             detailed_exitcode, ..
+        } if cfn => cloudformation::plan(settings, reporter, detailed_exitcode).await,
+        Command::Plan {
+            detailed_exitcode, ..
         } => plan::run(settings, reporter, detailed_exitcode).await,
+        Command::Init { yes, .. } if cfn => cloudformation::init(settings, reporter, yes).await,
         Command::Init { yes, .. } => init::run(settings, reporter, yes).await,
+        Command::Status { .. } if cfn => cloudformation::status(settings, reporter).await,
         Command::Status { .. } => status::run(settings, reporter).await,
         Command::Render {
             format,

@@ -46,13 +46,13 @@ pub(super) async fn render_template(
     settings: &Settings,
     reporter: &Reporter,
     opts: RenderOptions,
-) -> Result<(Template, IssuerFacts)> {
+) -> Result<(Template, IssuerFacts, Vec<IpNet>)> {
     let (facts, cidrs) = issuer_inputs(settings, reporter).await?;
     let t = template::build(settings, &facts.thumbprints, &cidrs, opts)?;
     for w in &t.warnings {
         reporter.warn(w.clone());
     }
-    Ok((t, facts))
+    Ok((t, facts, cidrs))
 }
 
 fn check_out_path(path: &Path) -> Result<()> {
@@ -98,7 +98,7 @@ pub async fn run(
         reporter.warn(w);
     }
 
-    let (t, facts) = render_template(settings, reporter, opts).await?;
+    let (t, facts, _) = render_template(settings, reporter, opts).await?;
     let (body, format_name) = match format {
         TemplateFormatArg::Yaml => (t.yaml(), "yaml"),
         TemplateFormatArg::Json => (t.json(), "json"),
