@@ -172,8 +172,9 @@ fn outputs(o: &[aws_sdk_cloudformation::types::Output]) -> BTreeMap<String, Stri
         .collect()
 }
 
-/// The reason the last operation failed, from the stack's events.
-async fn last_failure(cfn: &Client, stack_id: &str) -> Option<String> {
+/// The reason the last operation failed, from the stack's events: the first failure after
+/// the stack event with status `from` (the operation's start when `None`).
+async fn last_failure(cfn: &Client, stack_id: &str, from: Option<&str>) -> Option<String> {
     let out = cfn
         .describe_stack_events()
         .stack_name(stack_id)
@@ -182,7 +183,7 @@ async fn last_failure(cfn: &Client, stack_id: &str) -> Option<String> {
         .ok()?;
     let mut log = EventLog::from_start(stack_id);
     // Newest first; keep the events of the last operation only (after the last
-    // "User Initiated" stack event).
+    // "User Initiated" stack event), or from the last `from` stack event.
     for e in out.stack_events() {
         let status = e.resource_status().map(|s| s.as_str()).unwrap_or_default();
         log.events.push(events::Event {
@@ -192,7 +193,12 @@ async fn last_failure(cfn: &Client, stack_id: &str) -> Option<String> {
             status: status.into(),
             reason: e.resource_status_reason().map(str::to_string),
         });
-        if e.resource_status_reason() == Some("User Initiated") {
+        let is_stack = e.resource_type() == Some("AWS::CloudFormation::Stack");
+        let start = match from {
+            Some(f) => is_stack && status == f,
+            None => e.resource_status_reason() == Some("User Initiated"),
+        };
+        if start {
             break;
         }
     }
@@ -246,7 +252,7 @@ pub async fn plan(cfn: &Client, spec: &StackSpec) -> Result<StackPlan> {
             plan.notes.push(
                 "the stack's first create failed and was rolled back (ROLLBACK_COMPLETE); such a stack can only be deleted, so init deletes it and creates it again".into(),
             );
-            if let Some(reason) = last_failure(cfn, &d.stack_id).await {
+            if let Some(reason) = last_failure(cfn, &d.stack_id, None).await {
                 plan.notes.push(format!("it failed on {reason}"));
             }
         }
@@ -263,12 +269,17 @@ pub async fn plan(cfn: &Client, spec: &StackSpec) -> Result<StackPlan> {
             plan.notes.push(
                 "an update failed and so did its rollback (UPDATE_ROLLBACK_FAILED); init resumes the rollback with ContinueUpdateRollback (the stack is never deleted), then updates".into(),
             );
-            if let Some(reason) = last_failure(cfn, &d.stack_id).await {
+            if let Some(reason) = last_failure(cfn, &d.stack_id, None).await {
+                plan.notes.push(format!("the update failed on {reason}"));
+            }
+            if let Some(reason) =
+                last_failure(cfn, &d.stack_id, Some("UPDATE_ROLLBACK_IN_PROGRESS")).await
+            {
                 plan.notes.push(format!("the rollback failed on {reason}"));
             }
         }
         "ROLLBACK_FAILED" | "DELETE_FAILED" | "IMPORT_ROLLBACK_FAILED" => {
-            let reason = last_failure(cfn, &d.stack_id).await;
+            let reason = last_failure(cfn, &d.stack_id, None).await;
             return Err(Error::failure(format!(
                 "the stack is {}: CloudFormation could not clean it up{}",
                 d.status,
