@@ -527,3 +527,131 @@ fn a_busy_stack_is_left_alone() {
     assert_eq!(err.code.as_deref(), Some("UPDATE_IN_PROGRESS"));
     assert!(err.hint.as_deref().unwrap_or("").contains("wait"), "{err}");
 }
+
+#[test]
+fn a_stackset_operation_that_fails_in_some_accounts_names_them() {
+    use aws_sdk_cloudformation::operation::create_stack_instances::CreateStackInstancesOutput;
+    use aws_sdk_cloudformation::operation::create_stack_set::CreateStackSetOutput;
+    use aws_sdk_cloudformation::operation::describe_stack_set::DescribeStackSetError;
+    use aws_sdk_cloudformation::operation::describe_stack_set_operation::DescribeStackSetOperationOutput;
+    use aws_sdk_cloudformation::operation::list_stack_instances::ListStackInstancesOutput;
+    use aws_sdk_cloudformation::operation::list_stack_set_operation_results::ListStackSetOperationResultsOutput;
+    use aws_sdk_cloudformation::types::error::StackSetNotFoundException;
+    use aws_sdk_cloudformation::types::{
+        StackSetOperation, StackSetOperationResultStatus, StackSetOperationResultSummary,
+        StackSetOperationStatus,
+    };
+    use bootstrap::apply::cloudformation::stackset::{self, StackSetSpec};
+    use bootstrap::config::StackSetTargets;
+
+    let s = spec();
+    let spec = StackSetSpec {
+        name: "org".into(),
+        body: s.body,
+        template: s.template,
+        targets: StackSetTargets::Accounts(vec!["111111111111".into(), "222222222222".into()]),
+        regions: vec!["eu-west-1".into()],
+    };
+    let missing = mock!(Client::describe_stack_set).then_error(|| {
+        DescribeStackSetError::StackSetNotFoundException(
+            StackSetNotFoundException::builder()
+                .message("StackSet org not found")
+                .meta(
+                    ErrorMetadata::builder()
+                        .code("StackSetNotFoundException")
+                        .build(),
+                )
+                .build(),
+        )
+    });
+    let create = mock!(Client::create_stack_set)
+        .match_requests(|r| r.permission_model().map(|p| p.as_str()) == Some("SELF_MANAGED"))
+        .then_output(|| {
+            CreateStackSetOutput::builder()
+                .stack_set_id("org:1")
+                .build()
+        });
+    let add = mock!(Client::create_stack_instances)
+        .match_requests(|r| r.accounts() == ["111111111111", "222222222222"])
+        .then_output(|| {
+            CreateStackInstancesOutput::builder()
+                .operation_id("op-1")
+                .build()
+        });
+    let op = mock!(Client::describe_stack_set_operation)
+        .sequence()
+        .output(|| {
+            DescribeStackSetOperationOutput::builder()
+                .stack_set_operation(
+                    StackSetOperation::builder()
+                        .operation_id("op-1")
+                        .status(StackSetOperationStatus::Running)
+                        .build(),
+                )
+                .build()
+        })
+        .output(|| {
+            DescribeStackSetOperationOutput::builder()
+                .stack_set_operation(
+                    StackSetOperation::builder()
+                        .operation_id("op-1")
+                        .status(StackSetOperationStatus::Failed)
+                        .build(),
+                )
+                .build()
+        })
+        .build();
+    let results = mock!(Client::list_stack_set_operation_results).then_output(|| {
+        ListStackSetOperationResultsOutput::builder()
+            .summaries(
+                StackSetOperationResultSummary::builder()
+                    .account("111111111111")
+                    .region("eu-west-1")
+                    .status(StackSetOperationResultStatus::Succeeded)
+                    .build(),
+            )
+            .summaries(
+                StackSetOperationResultSummary::builder()
+                    .account("222222222222")
+                    .region("eu-west-1")
+                    .status(StackSetOperationResultStatus::Failed)
+                    .status_reason("Account 222222222222 should have 'AWSCloudFormationStackSetExecutionRole' role")
+                    .build(),
+            )
+            .build()
+    });
+    let list = mock!(Client::list_stack_instances)
+        .then_output(|| ListStackInstancesOutput::builder().build());
+    let cfn = client(&[&missing, &create, &add, &op, &results, &list]);
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let plan = rt.block_on(stackset::plan(&cfn, &spec)).unwrap();
+    assert!(!plan.exists);
+    assert_eq!(plan.add.len(), 2);
+    let show = |_: &str| {};
+    let confirm = yes();
+    let prompt = Prompt {
+        show: &show,
+        confirm: &confirm,
+    };
+    let err = rt
+        .block_on(stackset::apply(
+            &cfn,
+            &spec,
+            &plan,
+            &prompt,
+            &reporter(),
+            WaitConfig::fast(),
+        ))
+        .unwrap_err();
+    assert_eq!(err.code.as_deref(), Some("FAILED"));
+    assert!(
+        err.message.contains("1 of 2 accounts failed; 222222222222 eu-west-1: Account 222222222222 should have 'AWSCloudFormationStackSetExecutionRole' role"),
+        "{err}"
+    );
+    assert_eq!(create.num_calls(), 1);
+    assert_eq!(add.num_calls(), 1);
+}

@@ -8,7 +8,7 @@ use aws_sdk_cloudformation::Client;
 use aws_smithy_types::date_time::Format;
 use serde::Serialize;
 
-use crate::aws::{classify, errors};
+use crate::aws::classify;
 use crate::error::{Error, Result};
 use crate::report::Reporter;
 
@@ -223,18 +223,6 @@ pub async fn wait_stack(
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(cfg.max_delay);
     }
-}
-
-/// Whether a DescribeStacks error means the stack does not exist.
-pub fn is_missing_stack<E, R>(err: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> bool
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
-{
-    errors::code(err) == Some("ValidationError")
-        && err
-            .as_service_error()
-            .and_then(|e| e.message())
-            .is_some_and(|m| m.contains("does not exist"))
 }
 
 #[cfg(test)]

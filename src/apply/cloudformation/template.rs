@@ -12,10 +12,12 @@
 use ipnet::IpNet;
 use serde_json::{json, Map, Value};
 
+use super::refs::{account_neutral_policy, tags, Refs};
+pub use super::refs::{readable, symbolic_account};
 use super::yaml::{self, Comments};
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::model::{self, Account, DesiredState};
+use crate::model::{self, DesiredState};
 use crate::plan::bucket::{desired_encryption, ABORT_MULTIPART_DAYS, LIFECYCLE_RULE_ID};
 
 /// Version of the template's layout. Stamped into the template (Metadata and the
@@ -36,11 +38,6 @@ pub const BUCKET_ID: &str = "StateBucket";
 pub const BUCKET_POLICY_ID: &str = "StateBucketPolicy";
 pub const TABLE_ID: &str = "LockTable";
 
-// Placeholders for the account: control characters, which no validated input can contain.
-const ACCOUNT: &str = "\u{1a}AWS::AccountId\u{1a}";
-const PARTITION: &str = "\u{1a}AWS::Partition\u{1a}";
-const REGION: &str = "\u{1a}AWS::Region\u{1a}";
-
 /// How the template is meant to be deployed.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RenderOptions {
@@ -60,23 +57,6 @@ pub struct Template {
     comments: Comments,
     header: Vec<String>,
 }
-
-/// The account every template is rendered for: placeholders for id, partition and region.
-pub fn symbolic_account() -> Account {
-    Account {
-        id: ACCOUNT.into(),
-        partition: PARTITION.into(),
-        region: REGION.into(),
-    }
-}
-
-/// A value of the symbolic desired state as a person reads it (`${AWS::AccountId}`).
-pub fn readable(s: &str) -> String {
-    s.replace(ACCOUNT, "${AWS::AccountId}")
-        .replace(PARTITION, "${AWS::Partition}")
-        .replace(REGION, "${AWS::Region}")
-}
-
 /// Checks that only matter for a template; run before any network call.
 pub fn validate(settings: &Settings, opts: RenderOptions) -> Result<()> {
     settings.require_trust_inputs()?;
@@ -96,73 +76,6 @@ pub fn validate(settings: &Settings, opts: RenderOptions) -> Result<()> {
     }
     Ok(())
 }
-
-/// Turns strings of the symbolic desired state into template values.
-struct Refs {
-    provider_arn: String,
-    bucket_arn: String,
-    table_arn: Option<String>,
-}
-
-/// `${` in a literal part of an `Fn::Sub` string is written `${!`.
-fn sub_body(s: &str) -> String {
-    readable(&s.replace("${", "${!"))
-}
-
-impl Refs {
-    fn string(&self, s: &str) -> Value {
-        if s == self.provider_arn {
-            return json!({ "Ref": PROVIDER_ID });
-        }
-        if s == self.bucket_arn {
-            return json!({ "Fn::GetAtt": [BUCKET_ID, "Arn"] });
-        }
-        if let Some(rest) = s.strip_prefix(&format!("{}/", self.bucket_arn)) {
-            return json!({ "Fn::Sub": format!("${{{BUCKET_ID}.Arn}}/{}", sub_body(rest)) });
-        }
-        if self.table_arn.as_deref() == Some(s) {
-            return json!({ "Fn::GetAtt": [TABLE_ID, "Arn"] });
-        }
-        if s.contains('\u{1a}') {
-            return json!({ "Fn::Sub": sub_body(s) });
-        }
-        Value::String(s.to_string())
-    }
-
-    /// A policy document (or any value) with every string converted.
-    fn value(&self, v: &Value) -> Value {
-        match v {
-            Value::String(s) => self.string(s),
-            Value::Array(a) => Value::Array(a.iter().map(|x| self.value(x)).collect()),
-            Value::Object(m) => {
-                Value::Object(m.iter().map(|(k, x)| (k.clone(), self.value(x))).collect())
-            }
-            other => other.clone(),
-        }
-    }
-}
-
-fn tags(t: &std::collections::BTreeMap<String, String>) -> Value {
-    Value::Array(
-        t.iter()
-            .map(|(k, v)| json!({ "Key": k, "Value": v }))
-            .collect(),
-    )
-}
-
-/// `arn:PARTITION:iam::ACCOUNT:policy/NAME` with the account (and partition) of the account
-/// the StackSet instance runs in.
-fn account_neutral_policy(arn: &str) -> Option<Value> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    if parts.len() == 6 && parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit()) {
-        Some(json!({
-            "Fn::Sub": format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:{}", parts[5])
-        }))
-    } else {
-        None
-    }
-}
-
 /// Build the template for `settings`. `thumbprints` and `cidrs` are the issuer's verified
 /// thumbprints and the resolved source ranges, as for direct mode.
 pub fn build(

@@ -2,7 +2,8 @@
 
 use std::fmt::Write;
 
-use super::deploy::{ChangeSetSummary, StackAction, StackPlan};
+use super::changeset::ChangeSetSummary;
+use super::stack::{StackAction, StackPlan};
 
 fn sign(action: &str) -> &'static str {
     match action.to_ascii_lowercase().as_str() {
