@@ -344,3 +344,28 @@ fn cloudformation_inputs_are_checked_before_any_aws_call() {
     }
     assert!(w.moto.recorded_requests().is_empty());
 }
+
+#[test]
+fn a_stack_is_not_created_over_resources_that_already_exist() {
+    let w = World::start();
+    w.run("init", &["--yes"]).assert_success(); // direct mode made them
+    w.moto.start_recording();
+    let out = w.run("init", &cfn(&["--yes"]));
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("the role bitbucket-pipelines-deploy"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("the bucket tf-state-test"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("--mode direct"),
+        "the hint names the way out: {}",
+        out.stderr
+    );
+    assert_eq!(w.moto.mutating_calls(), Vec::<(String, String)>::new());
+}
