@@ -48,6 +48,8 @@ pub enum Command {
         detailed_exitcode: bool,
         #[command(flatten)]
         setup: SetupArgs,
+        #[command(flatten)]
+        deploy: DeploymentArgs,
     },
     /// Create or update the provider, role, state bucket and lock table.
     Init {
@@ -57,11 +59,15 @@ pub enum Command {
         yes: bool,
         #[command(flatten)]
         setup: SetupArgs,
+        #[command(flatten)]
+        deploy: DeploymentArgs,
     },
     /// Show each resource as in sync, drifted (and how) or missing.
     Status {
         #[command(flatten)]
         setup: SetupArgs,
+        #[command(flatten)]
+        deploy: DeploymentArgs,
     },
     /// Check a pipeline's OIDC token as AWS STS would: signature against the issuer's keys,
     /// issuer and lifetime, the IAM provider's audiences, then the role's trust policy,
@@ -73,6 +79,39 @@ pub enum Command {
     /// (the S3 state backend) for these settings, and show the Bitbucket variables to set.
     #[command(after_help = PIPELINE_AFTER_HELP)]
     Pipeline(PipelineArgs),
+    /// Print the CloudFormation template for these settings (the same policies as direct
+    /// mode), to review or to deploy by hand.
+    Render {
+        #[command(flatten)]
+        setup: SetupArgs,
+        /// Template format: commented YAML for people, or JSON.
+        #[arg(
+            long,
+            value_enum,
+            value_name = "FORMAT",
+            default_value = "yaml",
+            help_heading = "Template"
+        )]
+        format: TemplateFormatArg,
+        /// Write the template to FILE instead of stdout.
+        #[arg(
+            long = "out",
+            short = 'o',
+            value_name = "FILE",
+            help_heading = "Template"
+        )]
+        out: Option<PathBuf>,
+        /// Render for a StackSet: account-neutral (no fixed bucket name; account-specific
+        /// policy ARNs follow the target account).
+        #[arg(long, help_heading = "Template")]
+        stackset: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TemplateFormatArg {
+    Yaml,
+    Json,
 }
 
 const VERIFY_AFTER_HELP: &str = "The token is the value of $BITBUCKET_STEP_OIDC_TOKEN in a step with `oidc: true`. The simplest place to check it is the failing step itself, with --offline (no AWS credentials needed): `printf '%s' \"$BITBUCKET_STEP_OIDC_TOKEN\" | bootstrap verify --token - --offline ...`. Elsewhere, pass it as a file or on stdin; never as an argument (shell history and process lists keep it), and never print it in a build log or keep it as an artifact: until it expires it is a credential.\n\nWithout --offline the role and the IAM OIDC provider are read from AWS (iam:GetRole, iam:GetRolePolicy, iam:ListAttachedRolePolicies, iam:ListOpenIDConnectProviders, iam:GetOpenIDConnectProvider). With --offline the trust policy is the one `bootstrap init` would write for the trust settings given here or in bootstrap.toml.\n\nExit codes: 0 the role accepts the token, 3 it refuses it (or the source IP cannot be judged), 2 invalid input, 1 other failures.";
@@ -231,12 +270,37 @@ pub struct StateArgs {
     /// A tag for every resource created, KEY=VALUE; repeatable.
     #[arg(long, value_name = "KEY=VALUE")]
     pub tag: Vec<String>,
-    /// Deployment mode: direct AWS API calls, or a CloudFormation stack.
-    #[arg(long, value_enum, value_name = "MODE", hide = true)]
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Deployment")]
+pub struct DeploymentArgs {
+    /// How to make the changes: direct AWS API calls [default], or a CloudFormation stack
+    /// (see `bootstrap render`).
+    #[arg(long, value_enum, value_name = "MODE")]
     pub mode: Option<ModeArg>,
     /// CloudFormation stack name [default: bitbucket-oidc-bootstrap].
-    #[arg(long, value_name = "NAME", hide = true)]
+    #[arg(long, value_name = "NAME")]
     pub stack_name: Option<String>,
+    /// Deploy to many accounts through this CloudFormation StackSet instead of one stack
+    /// (implies --mode cloudformation); needs --accounts or --org-units, and --regions.
+    #[arg(long, value_name = "NAME")]
+    pub stackset: Option<String>,
+    /// StackSet target accounts (self-managed permissions); comma-separated or repeated.
+    #[arg(
+        long,
+        value_name = "ID",
+        value_delimiter = ',',
+        conflicts_with = "org_units"
+    )]
+    pub accounts: Vec<String>,
+    /// StackSet target organizational units (service-managed permissions, new accounts
+    /// are deployed automatically); comma-separated or repeated.
+    #[arg(long, value_name = "OU", value_delimiter = ',')]
+    pub org_units: Vec<String>,
+    /// StackSet target region (one per account: IAM is global to an account).
+    #[arg(long, value_name = "REGION", value_delimiter = ',')]
+    pub regions: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -391,12 +455,21 @@ impl SetupArgs {
             }
             i.tags = Some(tags);
         }
-        i.mode = s.mode.map(|m| match m {
+        Ok(())
+    }
+}
+
+impl DeploymentArgs {
+    pub fn apply(&self, i: &mut Inputs) {
+        i.mode = self.mode.map(|m| match m {
             ModeArg::Direct => "direct".into(),
             ModeArg::Cloudformation => "cloudformation".into(),
         });
-        i.stack_name = s.stack_name.clone();
-        Ok(())
+        i.stack_name = self.stack_name.clone();
+        i.stackset = self.stackset.clone();
+        i.accounts = self.accounts.clone();
+        i.org_units = self.org_units.clone();
+        i.regions = self.regions.clone();
     }
 }
 
@@ -423,9 +496,13 @@ impl Cli {
             Command::Discover { issuer } | Command::Thumbprint { issuer, .. } => {
                 issuer.apply(&mut i)
             }
-            Command::Plan { setup, .. }
-            | Command::Init { setup, .. }
-            | Command::Status { setup } => setup.apply(&mut i)?,
+            Command::Plan { setup, deploy, .. }
+            | Command::Init { setup, deploy, .. }
+            | Command::Status { setup, deploy } => {
+                setup.apply(&mut i)?;
+                deploy.apply(&mut i);
+            }
+            Command::Render { setup, .. } => setup.apply(&mut i)?,
             Command::Verify(args) => args.apply(&mut i),
             Command::Pipeline(args) => args.setup.apply(&mut i)?,
         }

@@ -2,4 +2,5 @@
 //! resources run concurrently, and within a resource every call that does not depend on
 //! another runs at the same time.
 
+pub mod cloudformation;
 pub mod direct;

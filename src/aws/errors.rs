@@ -17,6 +17,16 @@ pub fn is<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>, codes: &[&str]) -> b
     code(err).is_some_and(|c| codes.contains(&c))
 }
 
+/// Whether a CloudFormation error says the stack does not exist (CloudFormation answers
+/// `ValidationError` with "Stack with id NAME does not exist", not a code of its own).
+pub fn is_missing_stack<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    code(err) == Some("ValidationError")
+        && err
+            .as_service_error()
+            .and_then(|e| e.message())
+            .is_some_and(|m| m.contains("does not exist"))
+}
+
 /// Classify a failed call. `action` is what we were doing ("creating the role"), `resource`
 /// the name of the thing it was done to.
 pub fn classify<E, R>(err: &SdkError<E, R>, action: &str, resource: &str) -> Error
@@ -122,6 +132,21 @@ fn hint_for(code: &str, action: &str) -> Option<String> {
         }
         "MalformedPolicyDocument" => {
             "AWS refused a policy document; check --policy-arn, --source-ip and the repository UUIDs".to_string()
+        }
+        "InsufficientCapabilitiesException" => {
+            "CloudFormation wants an extra capability for this template; this is a bug in bootstrap, please report it".to_string()
+        }
+        "OperationInProgressException" => {
+            "another operation on this StackSet is running; wait for it to finish (bootstrap status), then run again".to_string()
+        }
+        "StackSetNotFoundException" => {
+            "no StackSet of that name in this account and region; check --stackset and --region".to_string()
+        }
+        "TokenAlreadyExistsException" | "OperationIdAlreadyExistsException" => {
+            "CloudFormation saw this request twice; run again".to_string()
+        }
+        "AlreadyExistsException" | "NameAlreadyExistsException" | "CreatedButModifiedException" => {
+            "it already exists; run again to pick it up (bootstrap compares before it creates)".to_string()
         }
         "InvalidInput" | "ValidationError" | "ValidationException" => {
             "AWS refused a value; check the flags named in the message".to_string()

@@ -12,8 +12,8 @@ use crate::model::DesiredState;
 use crate::report::{Output, Reporter};
 use crate::{observe, plan};
 
-/// Ask on the terminal; refuse without one.
-fn confirm(yes: bool) -> Result<()> {
+/// Ask `question` on the terminal; refuse without one.
+pub(super) fn confirm(yes: bool, question: &str) -> Result<()> {
     if yes {
         return Ok(());
     }
@@ -23,7 +23,7 @@ fn confirm(yes: bool) -> Result<()> {
         )
         .hint("review `bootstrap plan`, then run `bootstrap init --yes`"));
     }
-    eprint!("Apply these changes? [y/N] ");
+    eprint!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     std::io::stdin()
@@ -38,7 +38,7 @@ fn confirm(yes: bool) -> Result<()> {
 }
 
 /// What to put in Bitbucket and Terraform, for the text and JSON reports.
-fn next_steps(d: &DesiredState) -> (serde_json::Value, String) {
+pub(super) fn next_steps(d: &DesiredState) -> (serde_json::Value, String) {
     let key = if d.state_key_prefix.is_empty() {
         "terraform.tfstate".to_string()
     } else {
@@ -106,7 +106,7 @@ pub async fn run(settings: &Settings, reporter: &Reporter, yes: bool) -> Result<
             // With --yes it is progress: silenced by -q.
             reporter.progress(shown);
         }
-        confirm(yes)?;
+        confirm(yes, "Apply these changes?")?;
         apply::direct::apply(&p.aws, &p.desired, &p.plan, reporter).await?;
         // Read the result back: the live state must now match, trust policy included.
         let after = observe::all(&p.aws, &p.desired).await?;

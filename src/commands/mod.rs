@@ -1,17 +1,20 @@
 //! One function per subcommand: each ties config -> oidc -> model -> observe -> plan ->
 //! apply -> report together and returns an [`Output`].
 
+mod cloudformation;
 mod discover;
 mod init;
 mod pipeline;
 mod plan;
+mod render;
 mod setup;
+mod stackset;
 mod status;
 mod thumbprint;
 mod verify;
 
 use crate::cli::Command;
-use crate::config::Settings;
+use crate::config::{Mode, Settings};
 use crate::error::Result;
 use crate::report::{Output, Reporter};
 
@@ -20,13 +23,19 @@ pub async fn dispatch(
     settings: &Settings,
     reporter: &Reporter,
 ) -> Result<Output> {
+    let cfn = settings.mode == Mode::Cloudformation;
     match command {
         Command::Discover { .. } => discover::run(settings, reporter).await,
         Command::Thumbprint { check, .. } => thumbprint::run(settings, reporter, check).await,
         Command::Plan {
             detailed_exitcode, ..
+        } if cfn => cloudformation::plan(settings, reporter, detailed_exitcode).await,
+        Command::Plan {
+            detailed_exitcode, ..
         } => plan::run(settings, reporter, detailed_exitcode).await,
+        Command::Init { yes, .. } if cfn => cloudformation::init(settings, reporter, yes).await,
         Command::Init { yes, .. } => init::run(settings, reporter, yes).await,
+        Command::Status { .. } if cfn => cloudformation::status(settings, reporter).await,
         Command::Status { .. } => status::run(settings, reporter).await,
         Command::Verify(args) => {
             let opts = verify::Options {
@@ -48,5 +57,11 @@ pub async fn dispatch(
             };
             pipeline::run(settings, reporter, opts).await
         }
+        Command::Render {
+            format,
+            out,
+            stackset,
+            ..
+        } => render::run(settings, reporter, format, out.as_deref(), stackset).await,
     }
 }

@@ -20,7 +20,7 @@ pub struct Prepared {
     pub plan: Plan,
 }
 
-async fn account(aws: &Aws) -> Result<Account> {
+pub(super) async fn account(aws: &Aws) -> Result<Account> {
     let me =
         aws.sts.get_caller_identity().send().await.map_err(|e| {
             aws::classify(&e, "finding the AWS account (sts:GetCallerIdentity)", "sts")

@@ -59,6 +59,13 @@ pub struct Inputs {
     // deployment
     pub mode: Option<String>,
     pub stack_name: Option<String>,
+    pub stackset: Option<String>,
+    #[serde(default)]
+    pub accounts: Vec<String>,
+    #[serde(default)]
+    pub org_units: Vec<String>,
+    #[serde(default)]
+    pub regions: Vec<String>,
 }
 
 macro_rules! take_opt {
@@ -99,7 +106,8 @@ impl Inputs {
             kms_key,
             noncurrent_days,
             mode,
-            stack_name
+            stack_name,
+            stackset
         );
         take_vec!(
             dst,
@@ -108,7 +116,10 @@ impl Inputs {
             repository_uuid,
             environment_uuid,
             source_ip,
-            policy_arn
+            policy_arn,
+            accounts,
+            org_units,
+            regions
         );
         if let Some(tags) = flags.tags {
             let merged = dst.tags.get_or_insert_with(BTreeMap::new);

@@ -37,6 +37,24 @@ pub enum Mode {
     Cloudformation,
 }
 
+/// Where a StackSet deploys.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StackSetTargets {
+    /// Accounts by id (self-managed permissions).
+    Accounts(Vec<String>),
+    /// Organizational units (service-managed permissions, automatic deployment).
+    OrgUnits(Vec<String>),
+}
+
+/// `--stackset NAME` with its targets.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StackSetSettings {
+    pub name: String,
+    pub targets: StackSetTargets,
+    pub regions: Vec<String>,
+}
+
 /// A source-IP restriction: explicit CIDRs, or Atlassian's published Pipelines egress ranges.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceIp {
@@ -100,6 +118,7 @@ pub struct Settings {
 
     pub mode: Mode,
     pub stack_name: String,
+    pub stackset: Option<StackSetSettings>,
 
     /// Loud warnings found while validating (no source-IP condition, broad CIDRs, ...).
     pub warnings: Vec<String>,
@@ -109,6 +128,18 @@ impl Settings {
     /// Validate merged inputs. Every value is checked here, before any network or AWS call.
     pub fn from_inputs(i: Inputs) -> Result<Settings> {
         let mut warnings = Vec::new();
+        let mode = match i.mode.as_deref() {
+            None if i.stackset.is_some() => Mode::Cloudformation,
+            None | Some("direct") => Mode::Direct,
+            Some("cloudformation") => Mode::Cloudformation,
+            Some(m) => {
+                return Err(crate::usage!(
+                    "--mode {m:?}: expected direct or cloudformation"
+                ))
+            }
+        };
+        let stack_name = v::stack_name(i.stack_name.as_deref().unwrap_or(DEFAULT_STACK_NAME))?;
+        let stackset = stackset_settings(&i, mode)?;
         let output = match i.output.as_deref() {
             None | Some("text") => OutputFormat::Text,
             Some("json") => OutputFormat::Json,
@@ -312,17 +343,6 @@ impl Settings {
             ));
         }
 
-        let mode = match i.mode.as_deref() {
-            None | Some("direct") => Mode::Direct,
-            Some("cloudformation") => Mode::Cloudformation,
-            Some(m) => {
-                return Err(crate::usage!(
-                    "--mode {m:?}: expected direct or cloudformation"
-                ))
-            }
-        };
-        let stack_name = v::stack_name(i.stack_name.as_deref().unwrap_or(DEFAULT_STACK_NAME))?;
-
         Ok(Settings {
             aws,
             ca_bundle: i.ca_bundle,
@@ -349,6 +369,7 @@ impl Settings {
             tags,
             mode,
             stack_name,
+            stackset,
             warnings,
         })
     }
@@ -398,6 +419,86 @@ impl Settings {
         }
         w
     }
+}
+
+/// `--stackset NAME` with `--accounts`/`--org-units` and `--regions`, checked together.
+fn stackset_settings(i: &Inputs, mode: Mode) -> Result<Option<StackSetSettings>> {
+    let Some(name) = i.stackset.as_deref() else {
+        let stray = [
+            ("--accounts", i.accounts.is_empty()),
+            ("--org-units", i.org_units.is_empty()),
+            ("--regions", i.regions.is_empty()),
+        ];
+        if let Some((flag, _)) = stray.iter().find(|(_, empty)| !empty) {
+            return Err(Error::usage(format!("{flag} only applies to a StackSet"))
+                .hint("add --stackset NAME, or drop it to deploy to this account only"));
+        }
+        return Ok(None);
+    };
+    if mode == Mode::Direct {
+        return Err(
+            Error::usage("--stackset needs CloudFormation, but --mode is direct")
+                .hint("use --mode cloudformation (or leave --mode out)"),
+        );
+    }
+    let name = v::stackset_name(name)?;
+    let targets = match (i.accounts.is_empty(), i.org_units.is_empty()) {
+        (false, false) => return Err(Error::usage("--accounts and --org-units both given").hint(
+            "target accounts by id (--accounts) or by organizational unit (--org-units), not both",
+        )),
+        (true, true) => {
+            return Err(
+                Error::usage(format!("--stackset {name}: no target accounts"))
+                    .hint("add --accounts ID,... or --org-units ou-...,..."),
+            )
+        }
+        (false, true) => {
+            let mut ids = Vec::new();
+            for a in &i.accounts {
+                let a = v::account_id(a)?;
+                if !ids.contains(&a) {
+                    ids.push(a);
+                }
+            }
+            StackSetTargets::Accounts(ids)
+        }
+        (true, false) => {
+            let mut ous = Vec::new();
+            for o in &i.org_units {
+                let o = v::org_unit(o)?;
+                if !ous.contains(&o) {
+                    ous.push(o);
+                }
+            }
+            StackSetTargets::OrgUnits(ous)
+        }
+    };
+    let mut regions = Vec::new();
+    for r in &i.regions {
+        let r = v::region(r)?;
+        if !regions.contains(&r) {
+            regions.push(r);
+        }
+    }
+    match regions.len() {
+        0 => {
+            return Err(Error::usage(format!("--stackset {name}: no target region"))
+                .hint("add --regions REGION (the region the state bucket should live in)"))
+        }
+        1 => {}
+        _ => {
+            return Err(Error::usage(format!(
+                "--regions {}: the role and the OIDC provider are global to an account, so a second region would create them twice and fail",
+                regions.join(",")
+            ))
+            .hint("deploy the StackSet to one region per account"))
+        }
+    }
+    Ok(Some(StackSetSettings {
+        name,
+        targets,
+        regions,
+    }))
 }
 
 #[cfg(test)]

@@ -347,6 +347,64 @@ pub fn stack_name(value: &str) -> Result<String> {
     }
 }
 
+/// A CloudFormation StackSet name (same rules as a stack name).
+pub fn stackset_name(value: &str) -> Result<String> {
+    stack_name(value).map_err(|_| {
+        bad(
+            "--stackset",
+            &shown(value),
+            "a StackSet name starts with a letter and has up to 128 letters, digits and '-'",
+        )
+    })
+}
+
+/// A 12-digit AWS account id.
+pub fn account_id(value: &str) -> Result<String> {
+    let v = value.trim();
+    if v.len() == 12 && v.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(v.to_string())
+    } else {
+        Err(bad(
+            "--accounts",
+            &shown(value),
+            "an AWS account id is 12 digits, e.g. 123456789012",
+        ))
+    }
+}
+
+/// An AWS Organizations OU id (`ou-xxxx-xxxxxxxx`) or root id (`r-xxxx`).
+pub fn org_unit(value: &str) -> Result<String> {
+    let v = value.trim();
+    let lower_alnum = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    };
+    let ok = if let Some(rest) = v.strip_prefix("ou-") {
+        match rest.split_once('-') {
+            Some((root, ou)) => {
+                (4..=32).contains(&root.len())
+                    && (8..=32).contains(&ou.len())
+                    && lower_alnum(root)
+                    && lower_alnum(ou)
+            }
+            None => false,
+        }
+    } else if let Some(root) = v.strip_prefix("r-") {
+        (4..=32).contains(&root.len()) && lower_alnum(root)
+    } else {
+        false
+    };
+    if ok {
+        Ok(v.to_string())
+    } else {
+        Err(bad(
+            "--org-units",
+            &shown(value),
+            "expected an organizational unit id like ou-ab12-cd34ef56 (or a root id like r-ab12)",
+        ))
+    }
+}
+
 /// The key prefix for state objects inside the bucket.
 pub fn key_prefix(value: &str) -> Result<String> {
     let ok = value.len() <= 512

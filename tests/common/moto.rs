@@ -63,7 +63,49 @@ impl Moto {
     /// Start `moto_server -H 127.0.0.1 -p PORT` on a free port and wait until it answers.
     /// Panics (never skips) when moto is not installed or does not come up.
     pub fn start() -> Moto {
-        let exe = moto_executable();
+        Self::start_program(moto_executable(), &[])
+    }
+
+    /// moto plus a test-only endpoint that puts a CloudFormation stack into the state a
+    /// failed first create leaves (ROLLBACK_COMPLETE), which moto never reaches by itself:
+    /// see `tests/moto_faults.py` and [`Moto::fail_stack_create`].
+    pub fn start_with_faults() -> Moto {
+        let moto = moto_executable();
+        let python = moto.with_file_name("python");
+        assert!(
+            python.exists(),
+            "{} not found next to moto_server; run ./scripts/test",
+            python.display()
+        );
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/moto_faults.py");
+        Self::start_program(python, &[script.to_string_lossy().into_owned()])
+    }
+
+    /// Create stack `stack` in `region` as a failed, rolled-back first create: its events
+    /// say `resource` (of `resource_type`) failed with `reason`. Needs
+    /// [`Moto::start_with_faults`].
+    pub fn fail_stack_create(
+        &self,
+        region: &str,
+        stack: &str,
+        resource: &str,
+        resource_type: &str,
+        reason: &str,
+    ) {
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("region", region)
+            .append_pair("stack", stack)
+            .append_pair("resource", resource)
+            .append_pair("type", resource_type)
+            .append_pair("reason", reason)
+            .finish();
+        self.api(
+            "POST",
+            &format!("/x-test/cloudformation/failed-create?{query}"),
+        );
+    }
+
+    fn start_program(exe: PathBuf, pre_args: &[String]) -> Moto {
         let deadline = Instant::now() + start_timeout();
         let mut last_log = String::new();
         // A free port can be taken between probing and binding: retry a few times.
@@ -76,6 +118,7 @@ impl Moto {
             let log = std::fs::File::create(&log_path).expect("moto log file");
             let port = unused_port();
             let child = Command::new(&exe)
+                .args(pre_args)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .current_dir(dir.path())
                 .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording.jsonl"))

@@ -1,0 +1,95 @@
+//! From the symbolic desired state to template values: the account placeholders become
+//! pseudo-parameters in `Fn::Sub`, and the ARNs of the template's own resources become `Ref`
+//! and `Fn::GetAtt`.
+
+use serde_json::{json, Value};
+
+use super::template::{BUCKET_ID, PROVIDER_ID, TABLE_ID};
+use crate::model::Account;
+
+// Placeholders for the account: control characters, which no validated input can contain.
+const ACCOUNT: &str = "\u{1a}AWS::AccountId\u{1a}";
+const PARTITION: &str = "\u{1a}AWS::Partition\u{1a}";
+const REGION: &str = "\u{1a}AWS::Region\u{1a}";
+
+/// The account every template is rendered for: placeholders for id, partition and region.
+pub fn symbolic_account() -> Account {
+    Account {
+        id: ACCOUNT.into(),
+        partition: PARTITION.into(),
+        region: REGION.into(),
+    }
+}
+
+/// A value of the symbolic desired state as a person reads it (`${AWS::AccountId}`).
+pub fn readable(s: &str) -> String {
+    s.replace(ACCOUNT, "${AWS::AccountId}")
+        .replace(PARTITION, "${AWS::Partition}")
+        .replace(REGION, "${AWS::Region}")
+}
+
+/// Turns strings of the symbolic desired state into template values.
+pub(super) struct Refs {
+    pub provider_arn: String,
+    pub bucket_arn: String,
+    pub table_arn: Option<String>,
+}
+
+/// `${` in a literal part of an `Fn::Sub` string is written `${!`.
+fn sub_body(s: &str) -> String {
+    readable(&s.replace("${", "${!"))
+}
+
+impl Refs {
+    pub fn string(&self, s: &str) -> Value {
+        if s == self.provider_arn {
+            return json!({ "Ref": PROVIDER_ID });
+        }
+        if s == self.bucket_arn {
+            return json!({ "Fn::GetAtt": [BUCKET_ID, "Arn"] });
+        }
+        if let Some(rest) = s.strip_prefix(&format!("{}/", self.bucket_arn)) {
+            return json!({ "Fn::Sub": format!("${{{BUCKET_ID}.Arn}}/{}", sub_body(rest)) });
+        }
+        if self.table_arn.as_deref() == Some(s) {
+            return json!({ "Fn::GetAtt": [TABLE_ID, "Arn"] });
+        }
+        if s.contains('\u{1a}') {
+            return json!({ "Fn::Sub": sub_body(s) });
+        }
+        Value::String(s.to_string())
+    }
+
+    /// A policy document (or any value) with every string converted.
+    pub fn value(&self, v: &Value) -> Value {
+        match v {
+            Value::String(s) => self.string(s),
+            Value::Array(a) => Value::Array(a.iter().map(|x| self.value(x)).collect()),
+            Value::Object(m) => {
+                Value::Object(m.iter().map(|(k, x)| (k.clone(), self.value(x))).collect())
+            }
+            other => other.clone(),
+        }
+    }
+}
+
+pub(super) fn tags(t: &std::collections::BTreeMap<String, String>) -> Value {
+    Value::Array(
+        t.iter()
+            .map(|(k, v)| json!({ "Key": k, "Value": v }))
+            .collect(),
+    )
+}
+
+/// `arn:PARTITION:iam::ACCOUNT:policy/NAME` with the account (and partition) of the account
+/// the StackSet instance runs in.
+pub(super) fn account_neutral_policy(arn: &str) -> Option<Value> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    if parts.len() == 6 && parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit()) {
+        Some(json!({
+            "Fn::Sub": format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:{}", parts[5])
+        }))
+    } else {
+        None
+    }
+}

@@ -1,0 +1,108 @@
+//! Plans and change sets as text for people (stderr before a prompt, stdout for `plan`).
+
+use std::fmt::Write;
+
+use super::changeset::ChangeSetSummary;
+use super::stack::{StackAction, StackPlan};
+
+fn sign(action: &str) -> &'static str {
+    match action.to_ascii_lowercase().as_str() {
+        "add" => "+",
+        "remove" => "-",
+        "modify" => "~",
+        "import" => "<",
+        _ => "?",
+    }
+}
+
+/// The plan for one stack.
+pub fn plan_text(p: &StackPlan) -> String {
+    let mut t = String::new();
+    let state = match &p.status {
+        None => "does not exist".to_string(),
+        Some(s) => s.clone(),
+    };
+    let what = match p.action {
+        StackAction::Create => "create it",
+        StackAction::Recreate => "delete it and create it again",
+        StackAction::ResumeRollback => "resume the rollback, then update",
+        StackAction::Update => "update it through a change set",
+        StackAction::None if p.enable_termination_protection => "turn on termination protection",
+        StackAction::None => "in sync with the rendered template",
+    };
+    let _ = writeln!(t, "stack {} ({state}): {what}", p.stack);
+    for n in &p.notes {
+        let _ = writeln!(t, "  note: {n}");
+    }
+    for c in &p.changes {
+        let _ = write!(
+            t,
+            "  {} {:<18} {:<24}",
+            sign(&c.action),
+            c.logical_id,
+            c.resource_type
+        );
+        if !c.fields.is_empty() {
+            let _ = write!(t, " {}", c.fields.join(", "));
+        }
+        t = t.trim_end().to_string();
+        t.push('\n');
+    }
+    if p.enable_termination_protection {
+        let _ = writeln!(t, "  ~ termination protection: off -> on");
+    }
+    t
+}
+
+/// A change set as CloudFormation computed it, with warnings for replacements.
+pub fn change_set_text(cs: &ChangeSetSummary) -> String {
+    let mut t = String::new();
+    let _ = writeln!(t, "change set {} (what CloudFormation will do):", cs.name);
+    if cs.changes.is_empty() {
+        let _ = writeln!(t, "  (no resource changes)");
+    }
+    for c in &cs.changes {
+        let _ = write!(
+            t,
+            "  {} {:<7} {:<18} {:<24}",
+            sign(&c.action),
+            c.action,
+            c.logical_id,
+            c.resource_type
+        );
+        if let Some(r) = c.replacement.as_deref().filter(|r| *r != "False") {
+            let _ = write!(t, " replacement: {r}");
+        }
+        if !c.fields.is_empty() {
+            let _ = write!(t, " {}", c.fields.join(", "));
+        }
+        t = t.trim_end().to_string();
+        t.push('\n');
+    }
+    for c in &cs.changes {
+        let replaced = matches!(c.replacement.as_deref(), Some("True" | "Conditional"));
+        if replaced {
+            let what = match c.resource_type.as_str() {
+                "AWS::S3::Bucket" | "AWS::DynamoDB::Table" => "the old one is kept (UpdateReplacePolicy: Retain) with its data, and a new, empty one takes its place",
+                _ => "it is deleted and created again; pipelines may fail to assume the role for a moment",
+            };
+            let _ = writeln!(t, "  warning: {} will be replaced: {what}", c.logical_id);
+        }
+        if c.action.eq_ignore_ascii_case("remove") {
+            let _ = writeln!(
+                t,
+                "  warning: {} leaves the stack{}",
+                c.logical_id,
+                if matches!(
+                    c.resource_type.as_str(),
+                    "AWS::S3::Bucket" | "AWS::DynamoDB::Table"
+                ) {
+                    " (kept: DeletionPolicy Retain)"
+                } else {
+                    " and is deleted"
+                }
+            );
+        }
+    }
+    t
+}

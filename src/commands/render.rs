@@ -1,0 +1,153 @@
+//! `bootstrap render`: the CloudFormation template for these settings.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use ipnet::IpNet;
+use serde_json::json;
+
+use crate::apply::cloudformation::template::{self, RenderOptions, Template, MAX_TEMPLATE_BODY};
+use crate::cli::TemplateFormatArg;
+use crate::config::{Settings, SourceIp};
+use crate::error::{Error, Result};
+use crate::model;
+use crate::oidc::{self, IssuerFacts};
+use crate::report::{Output, Reporter};
+
+/// The issuer's facts (discovery, verified thumbprints) and the resolved source ranges: what
+/// a template needs from the network, fetched concurrently.
+pub(super) async fn issuer_inputs(
+    settings: &Settings,
+    reporter: &Reporter,
+) -> Result<(IssuerFacts, Vec<IpNet>)> {
+    let issuer = settings.require_issuer()?;
+    let tls = oidc::tls_config(settings)?;
+    reporter.progress(format!("reading {}", issuer.url));
+    let fetcher = oidc::Fetcher::new(tls, settings.timeout)?;
+    let ranges = async {
+        if settings.source_ips.contains(&SourceIp::Bitbucket) {
+            oidc::ipranges::fetch(&fetcher, &settings.ip_ranges_url).await
+        } else {
+            Ok(Vec::new())
+        }
+    };
+    let (facts, ranges) = tokio::try_join!(oidc::issuer_facts(settings, issuer, false), ranges)?;
+    for h in &facts.hosts {
+        for w in &h.warnings {
+            reporter.warn(w.clone());
+        }
+    }
+    let cidrs = model::source_cidrs(settings, &ranges);
+    Ok((facts, cidrs))
+}
+
+/// Fetch what the template needs and build it, warning about what the user should know.
+pub(super) async fn render_template(
+    settings: &Settings,
+    reporter: &Reporter,
+    opts: RenderOptions,
+) -> Result<(Template, IssuerFacts, Vec<IpNet>)> {
+    let (facts, cidrs) = issuer_inputs(settings, reporter).await?;
+    let t = template::build(settings, &facts.thumbprints, &cidrs, opts)?;
+    for w in &t.warnings {
+        reporter.warn(w.clone());
+    }
+    Ok((t, facts, cidrs))
+}
+
+fn check_out_path(path: &Path) -> Result<()> {
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !parent.is_dir() {
+        return Err(Error::usage(format!(
+            "-o {}: the directory {} does not exist",
+            path.display(),
+            parent.display()
+        ))
+        .hint("create it first, or write the template somewhere else"));
+    }
+    if path.is_dir() {
+        return Err(
+            Error::usage(format!("-o {}: is a directory", path.display()))
+                .hint("name a file, e.g. -o bootstrap.yaml"),
+        );
+    }
+    Ok(())
+}
+
+pub async fn run(
+    settings: &Settings,
+    reporter: &Reporter,
+    format: TemplateFormatArg,
+    out: Option<&Path>,
+    stackset: bool,
+) -> Result<Output> {
+    let opts = RenderOptions {
+        stackset: stackset || settings.stackset.is_some(),
+    };
+    // Every input is checked before the first network call.
+    template::validate(settings, opts)?;
+    settings.require_issuer()?;
+    oidc::tls_config(settings)?;
+    if let Some(path) = out {
+        check_out_path(path)?;
+    }
+    for w in settings.trust_warnings() {
+        reporter.warn(w);
+    }
+
+    let (t, facts, _) = render_template(settings, reporter, opts).await?;
+    let (body, format_name) = match format {
+        TemplateFormatArg::Yaml => (t.yaml(), "yaml"),
+        TemplateFormatArg::Json => (t.json(), "json"),
+    };
+    if body.len() > MAX_TEMPLATE_BODY {
+        reporter.warn(format!(
+            "the template is {} bytes, over CloudFormation's {MAX_TEMPLATE_BODY}-byte limit for an inline template; upload it to S3 and deploy with --template-url",
+            body.len()
+        ));
+    }
+    let resources: Vec<serde_json::Value> = t
+        .resources()
+        .into_iter()
+        .map(|(id, ty)| json!({ "logical_id": id, "type": ty }))
+        .collect();
+    let mut doc = json!({
+        "format": format_name,
+        "stackset": opts.stackset,
+        "template_version": template::version_stamp(),
+        "issuer": settings.require_issuer()?.url,
+        "thumbprints": facts.thumbprints,
+        "resources": resources,
+        "bytes": body.len(),
+        "template": t.body,
+    });
+    let text = match out {
+        Some(path) => {
+            std::fs::write(path, &body).map_err(|e| {
+                Error::failure(format!("cannot write {}: {e}", path.display()))
+                    .hint("check the path given with -o and its permissions")
+            })?;
+            doc["file"] = json!(path.display().to_string());
+            let mut text = format!(
+                "wrote {} ({} bytes, {} resources, template {})\n",
+                path.display(),
+                body.len(),
+                resources.len(),
+                template::version_stamp()
+            );
+            let _ = writeln!(
+                text,
+                "deploy it with `bootstrap init --mode cloudformation`, or see docs/cloudformation.md to deploy it by hand"
+            );
+            text
+        }
+        None => {
+            doc["template_body"] = json!(body);
+            body
+        }
+    };
+    Ok(Output::new(doc, text))
+}
