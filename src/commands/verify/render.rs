@@ -155,26 +155,14 @@ impl Report<'_> {
 
     /// The JSON document (`--output json`).
     pub(super) fn json(&self) -> Value {
-        let Report {
-            decoded,
-            checks,
-            judge,
-            request,
-            evaluation,
-            assumed,
-            verdict,
-            cause,
-            now,
-            ..
-        } = *self;
-        let h = &decoded.header;
+        let h = &self.decoded.header;
         let mut claims = Map::new();
-        for (k, v) in &decoded.claims {
+        for (k, v) in &self.decoded.claims {
             claims.insert(k.clone(), v.clone());
         }
         let mut doc = json!({
-            "verdict": verdict,
-            "cause": cause,
+            "verdict": self.verdict,
+            "cause": self.cause,
             "issuer": self.issuer_url,
             "jwks_uri": self.jwks_uri,
             "token": {
@@ -182,25 +170,25 @@ impl Report<'_> {
                 "claims": claims,
                 "signature_verified": self.signature_ok(),
             },
-            "checks": checks,
+            "checks": self.checks,
             "judged_against": {
-                "source": if judge.live { "iam" } else { "offline" },
-                "role_name": judge.role_name,
-                "role_arn": judge.role_arn,
-                "provider_arn": judge.provider_arn,
-                "provider_found": judge.provider_found,
-                "client_ids": judge.client_ids,
-                "trust_policy": judge.trust_policy,
+                "source": if self.judge.live { "iam" } else { "offline" },
+                "role_name": self.judge.role_name,
+                "role_arn": self.judge.role_arn,
+                "provider_arn": self.judge.provider_arn,
+                "provider_found": self.judge.provider_found,
+                "client_ids": self.judge.client_ids,
+                "trust_policy": self.judge.trust_policy,
             },
-            "request": request,
-            "evaluation": evaluation,
-            "checked_at": rfc3339(now),
+            "request": self.request,
+            "evaluation": self.evaluation,
+            "checked_at": rfc3339(self.now),
             "leeway_seconds": LEEWAY_SECS,
         });
-        if let Some(a) = assumed {
+        if let Some(a) = self.assumed {
             doc["sts"] = a.clone();
         }
-        if let Some(aws) = &judge.aws {
+        if let Some(aws) = &self.judge.aws {
             doc["aws_calls"] = aws.calls.summary();
         }
         doc
