@@ -5,12 +5,12 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::judge::Judge;
-use super::render::{relative, rfc3339};
+use super::render::relative;
 use super::LEEWAY_SECS;
 use crate::oidc::discovery::Discovery;
 use crate::verify::evaluate::Evaluation;
 use crate::verify::explain::{self, Verdict};
-use crate::verify::jwt::{self, ClaimProblem, Decoded, JwtError};
+use crate::verify::jwt::{self, rfc3339, ClaimProblem, Decoded, JwtError};
 
 /// One line of the report.
 #[derive(Debug, Clone, Serialize)]

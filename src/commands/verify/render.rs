@@ -10,7 +10,7 @@ use super::LEEWAY_SECS;
 use crate::report::{Reporter, BOLD, DIM, GREEN, RED, YELLOW};
 use crate::verify::evaluate::{Evaluation, Request};
 use crate::verify::explain::Verdict;
-use crate::verify::jwt::Decoded;
+use crate::verify::jwt::{rfc3339, Decoded};
 
 /// Everything `verify` found, ready to be shown.
 pub(super) struct Report<'a> {
@@ -193,16 +193,6 @@ impl Report<'_> {
         }
         doc
     }
-}
-
-pub(super) fn rfc3339(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|d| {
-            d.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| t.to_string())
 }
 
 /// "5 minutes ago", "in 2 hours".

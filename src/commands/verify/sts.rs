@@ -4,12 +4,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
-use super::render::rfc3339;
 use super::token::Secret;
 use super::SESSION_NAME;
 use crate::aws::{self, Aws};
 use crate::error::{Error, Result};
 use crate::report::Reporter;
+use crate::verify::jwt::rfc3339;
 
 /// `--assume` asks for the shortest session STS allows.
 const ASSUME_SECONDS: i32 = 900;

@@ -34,7 +34,8 @@ pub enum ClaimProblem {
     },
 }
 
-fn rfc3339(t: i64) -> String {
+/// A NumericDate (unix seconds) as RFC 3339 in UTC, or the bare number when out of range.
+pub fn rfc3339(t: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(t)
         .ok()
         .and_then(|d| {

@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 
 pub use claims::{
     audiences, branch_name, check_claims, claim_str, deployment_environment_uuid, pipeline_uuid,
-    repository_uuid, step_uuid, sub, workspace_uuid, ClaimProblem,
+    repository_uuid, rfc3339, step_uuid, sub, workspace_uuid, ClaimProblem,
 };
 pub use decode::decode;
 pub use error::JwtError;
