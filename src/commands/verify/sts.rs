@@ -1,0 +1,98 @@
+//! `--assume`: ask STS itself, then check who the temporary credentials belong to.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+
+use super::token::Secret;
+use super::SESSION_NAME;
+use crate::aws::{self, Aws};
+use crate::error::{Error, Result};
+use crate::report::Reporter;
+use crate::verify::jwt::rfc3339;
+
+/// `--assume` asks for the shortest session STS allows.
+const ASSUME_SECONDS: i32 = 900;
+
+/// Assume the role with the token, then ask who we are with the temporary credentials.
+/// `Ok(Err(cause))` when STS refuses the token.
+pub(super) async fn assume(
+    aws: &Aws,
+    role_arn: &str,
+    token: &Secret,
+    reporter: &Reporter,
+) -> Result<std::result::Result<Value, String>> {
+    reporter.progress(format!(
+        "calling sts:AssumeRoleWithWebIdentity for {role_arn}"
+    ));
+    let out = match aws
+        .sts
+        .assume_role_with_web_identity()
+        .role_arn(role_arn)
+        .role_session_name(SESSION_NAME)
+        .web_identity_token(token.0.as_str())
+        .duration_seconds(ASSUME_SECONDS)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e) => {
+            return match e.as_service_error() {
+                Some(service) => {
+                    use aws_smithy_types::error::metadata::ProvideErrorMetadata as _;
+                    let code = service.code().unwrap_or("Unknown");
+                    let message = service.message().unwrap_or("").trim();
+                    Ok(Err(format!(
+                        "STS refused the token: {code}: {message} (docs/troubleshooting.md explains this error)"
+                    )))
+                }
+                None => Err(aws::classify(
+                    &e,
+                    "calling sts:AssumeRoleWithWebIdentity",
+                    role_arn,
+                )),
+            };
+        }
+    };
+    let assumed = out
+        .assumed_role_user()
+        .map(|u| u.arn().to_string())
+        .unwrap_or_default();
+    let creds = out
+        .credentials()
+        .ok_or_else(|| Error::failure("sts:AssumeRoleWithWebIdentity returned no credentials"))?;
+    let expiry = SystemTime::try_from(*creds.expiration()).ok();
+    let temporary = aws_sdk_sts::config::Credentials::new(
+        creds.access_key_id(),
+        creds.secret_access_key(),
+        Some(creds.session_token().to_string()),
+        expiry,
+        "bootstrap-verify",
+    );
+    let client = aws_sdk_sts::Client::from_conf(
+        aws.sts
+            .config()
+            .to_builder()
+            .credentials_provider(temporary)
+            .build(),
+    );
+    let me = client.get_caller_identity().send().await.map_err(|e| {
+        aws::classify(
+            &e,
+            "calling sts:GetCallerIdentity with the temporary credentials",
+            role_arn,
+        )
+    })?;
+    Ok(Ok(json!({
+        "assumed_role_arn": assumed,
+        "caller_identity": {
+            "arn": me.arn(),
+            "account": me.account(),
+            "user_id": me.user_id(),
+        },
+        "subject_from_token": out.subject_from_web_identity_token(),
+        "audience": out.audience(),
+        "provider": out.provider(),
+        "expires": expiry.map(|t| rfc3339(t.duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0))),
+    })))
+}

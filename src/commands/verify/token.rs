@@ -1,0 +1,99 @@
+//! Reading the `--token` input: a file or stdin, never the command line, size-limited, and
+//! kept in a [`Secret`] from then on.
+
+use std::io::{IsTerminal, Read};
+
+use crate::config::validate::shown;
+use crate::error::{Error, Result};
+use crate::verify::jwt;
+
+/// The raw token. Never formatted: `Debug` is redacted and there is no `Display`.
+pub(super) struct Secret(pub(super) String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<token, {} bytes, redacted>", self.0.len())
+    }
+}
+
+/// Whether a `--token` value looks like a token rather than a file name (so it is never
+/// echoed in an error).
+fn looks_like_token(arg: &str) -> bool {
+    arg.starts_with("eyJ") || arg.len() > 200 || arg.matches('.').count() >= 2 && arg.len() > 60
+}
+
+const TOKEN_HINT: &str =
+    "pass a file holding the value of $BITBUCKET_STEP_OIDC_TOKEN, or - to read it from stdin";
+
+pub(super) fn read_token(arg: &str) -> Result<Secret> {
+    let limit = jwt::MAX_TOKEN_LEN as u64 + 1;
+    let mut buf = Vec::new();
+    let what;
+    if arg == "-" {
+        what = "stdin".to_string();
+        let stdin = std::io::stdin();
+        if stdin.is_terminal() {
+            return Err(Error::usage(
+                "--token - reads the token from stdin, but stdin is a terminal",
+            )
+            .hint(
+                "pipe it in, e.g. `bootstrap verify --token - < token.txt`, or pass a file name",
+            ));
+        }
+        stdin
+            .lock()
+            .take(limit)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::usage(format!("cannot read the token from stdin: {e}")))?;
+    } else {
+        let path = std::path::Path::new(arg);
+        if looks_like_token(arg) && !path.exists() {
+            return Err(Error::usage(
+                "--token takes a file name or -, and this value looks like the token itself (it is not repeated here)",
+            )
+            .hint("never put tokens on a command line, where shell history and process lists keep them; write it to a file, or pipe it in with --token -"));
+        }
+        what = format!("the token file {}", shown(arg));
+        let file = std::fs::File::open(path)
+            .map_err(|e| Error::usage(format!("cannot read {what}: {e}")).hint(TOKEN_HINT))?;
+        file.take(limit)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::usage(format!("cannot read {what}: {e}")).hint(TOKEN_HINT))?;
+    }
+    if buf.len() as u64 >= limit {
+        return Err(Error::usage(format!(
+            "{what} holds more than {} KiB, far more than any Bitbucket OIDC token",
+            jwt::MAX_TOKEN_LEN / 1024
+        ))
+        .hint(TOKEN_HINT));
+    }
+    let text = String::from_utf8(buf)
+        .map_err(|_| Error::usage(format!("{what} is not text")).hint(TOKEN_HINT))?;
+    let text = text.trim().to_string();
+    if text.is_empty() {
+        return Err(Error::usage(format!("{what} is empty")).hint(TOKEN_HINT));
+    }
+    Ok(Secret(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_like_arguments_are_recognised() {
+        assert!(looks_like_token("eyJhbGciOiJSUzI1NiJ9.e30.sig"));
+        assert!(looks_like_token(&"a".repeat(201)));
+        assert!(!looks_like_token("token.txt"));
+        assert!(!looks_like_token("/tmp/step/oidc-token"));
+        assert!(!looks_like_token("-"));
+    }
+
+    #[test]
+    fn secret_debug_is_redacted() {
+        let s = Secret("eyJhbGciOiJSUzI1NiJ9.e30.c2ln".into());
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("eyJ"), "{shown}");
+        assert!(shown.contains("redacted"));
+    }
+}

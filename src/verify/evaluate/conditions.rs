@@ -1,0 +1,287 @@
+//! Condition operators: parsing `ForAnyValue:`/`ForAllValues:` prefixes and the `IfExists`
+//! suffix, `Null`, and what a missing or multi-valued key means for each.
+
+use serde_json::Value;
+
+use super::matching::{parse_bool, Matcher};
+use super::reason::quoted_list;
+use super::{ConditionResult, Context};
+
+// ---------------------------------------------------------------------------------------
+// Operators
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SetOp {
+    Single,
+    ForAnyValue,
+    ForAllValues,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Base {
+    StringEquals,
+    StringNotEquals,
+    StringEqualsIgnoreCase,
+    StringNotEqualsIgnoreCase,
+    StringLike,
+    StringNotLike,
+    IpAddress,
+    NotIpAddress,
+    Bool,
+    Null,
+}
+
+impl Base {
+    fn parse(name: &str) -> Option<Base> {
+        Some(match name {
+            "StringEquals" => Base::StringEquals,
+            "StringNotEquals" => Base::StringNotEquals,
+            "StringEqualsIgnoreCase" => Base::StringEqualsIgnoreCase,
+            "StringNotEqualsIgnoreCase" => Base::StringNotEqualsIgnoreCase,
+            "StringLike" => Base::StringLike,
+            "StringNotLike" => Base::StringNotLike,
+            "IpAddress" => Base::IpAddress,
+            "NotIpAddress" => Base::NotIpAddress,
+            "Bool" => Base::Bool,
+            "Null" => Base::Null,
+            _ => return None,
+        })
+    }
+
+    pub(super) fn negated(self) -> bool {
+        matches!(
+            self,
+            Base::StringNotEquals
+                | Base::StringNotEqualsIgnoreCase
+                | Base::StringNotLike
+                | Base::NotIpAddress
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Op {
+    set: SetOp,
+    base: Base,
+    if_exists: bool,
+}
+
+fn parse_operator(name: &str) -> Option<Op> {
+    let (set, rest) = if let Some(r) = name.strip_prefix("ForAnyValue:") {
+        (SetOp::ForAnyValue, r)
+    } else if let Some(r) = name.strip_prefix("ForAllValues:") {
+        (SetOp::ForAllValues, r)
+    } else {
+        (SetOp::Single, name)
+    };
+    let (rest, if_exists) = match rest.strip_suffix("IfExists") {
+        Some(r) => (r, true),
+        None => (rest, false),
+    };
+    let base = Base::parse(rest)?;
+    if base == Base::Null && (if_exists || set != SetOp::Single) {
+        return None;
+    }
+    Some(Op {
+        set,
+        base,
+        if_exists,
+    })
+}
+
+/// A policy value list as strings: a scalar or an array of scalars.
+fn policy_strings(value: &Value, notes: &mut Vec<String>) -> Vec<String> {
+    fn scalar(v: &Value) -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+    match value {
+        Value::Array(items) => {
+            let out: Vec<String> = items.iter().filter_map(scalar).collect();
+            if out.len() != items.len() {
+                notes.push("non-scalar values in the policy were ignored".to_string());
+            }
+            out
+        }
+        v => match scalar(v) {
+            Some(s) => vec![s],
+            None => {
+                notes.push("the policy value is not a string, number or boolean".to_string());
+                Vec::new()
+            }
+        },
+    }
+}
+
+pub(super) fn evaluate_condition(
+    operator: &str,
+    key: &str,
+    raw_values: &Value,
+    ctx: &Context,
+    variables: bool,
+) -> ConditionResult {
+    let mut notes = Vec::new();
+    let expected = policy_strings(raw_values, &mut notes);
+    let actual: Vec<String> = ctx.get(key).to_vec();
+    let mut result = ConditionResult {
+        operator: operator.to_string(),
+        key: key.to_string(),
+        expected,
+        actual,
+        passed: false,
+        note: None,
+    };
+
+    let Some(op) = parse_operator(operator) else {
+        result.note = Some(format!(
+            "unsupported operator {operator}: this check treats the condition as failing"
+        ));
+        return result;
+    };
+
+    let (passed, why) = if op.base == Base::Null {
+        null_check(&result)
+    } else {
+        let matcher = Matcher::new(op.base, &result.expected, ctx, variables, &mut notes);
+        compare(op, key, &result.actual, &matcher, ctx)
+    };
+    result.passed = passed;
+    if let Some(why) = why {
+        notes.insert(0, why);
+    }
+    if !notes.is_empty() {
+        result.note = Some(notes.join("; "));
+    }
+    result
+}
+
+fn null_check(c: &ConditionResult) -> (bool, Option<String>) {
+    let present = !c.actual.is_empty();
+    let mut invalid = Vec::new();
+    let passed = c.expected.iter().any(|e| match parse_bool(e) {
+        Some(true) => !present,
+        Some(false) => present,
+        None => {
+            invalid.push(e.clone());
+            false
+        }
+    });
+    if passed {
+        return (true, None);
+    }
+    if !invalid.is_empty() {
+        return (
+            false,
+            Some(format!(
+                "Null expects true or false, not {}",
+                quoted_list(&invalid)
+            )),
+        );
+    }
+    let why = if present {
+        format!(
+            "the key is present (`{}`) but Null true requires it to be absent",
+            c.actual.join("`, `")
+        )
+    } else {
+        "the key is absent from the request but Null false requires it to be present".to_string()
+    };
+    (false, Some(why))
+}
+
+fn compare(
+    op: Op,
+    key: &str,
+    actual: &[String],
+    matcher: &Matcher<'_>,
+    ctx: &Context,
+) -> (bool, Option<String>) {
+    if actual.is_empty() {
+        if op.if_exists {
+            return (
+                true,
+                Some("the key is absent from the request, so ...IfExists passes".to_string()),
+            );
+        }
+        return match op.set {
+            SetOp::ForAllValues => (
+                true,
+                Some(
+                    "the key is absent from the request, and ForAllValues is true for an absent key"
+                        .to_string(),
+                ),
+            ),
+            SetOp::ForAnyValue => (
+                false,
+                Some("the request has no value for this key, and ForAnyValue needs at least one".to_string()),
+            ),
+            SetOp::Single if op.base.negated() => (
+                true,
+                Some("the key is absent from the request, so this negated operator passes".to_string()),
+            ),
+            SetOp::Single => {
+                let why = match ctx.similar_key(key) {
+                    Some(other) => format!(
+                        "the request has no `{key}` value (it has `{other}`: the condition key prefix must be the OIDC provider's host/path)"
+                    ),
+                    None => format!("the request has no `{key}` value"),
+                };
+                (false, Some(why))
+            }
+        };
+    }
+
+    match op.set {
+        SetOp::Single => {
+            let positive_any = actual.iter().any(|a| matcher.positive_match(a).is_some());
+            let passed = positive_any != op.base.negated();
+            let multi = (actual.len() > 1).then(|| {
+                "the request has several values for this key but the operator has no ForAnyValue/ForAllValues prefix; evaluated as any value matching".to_string()
+            });
+            if passed {
+                return (true, multi);
+            }
+            let why = if op.base.negated() {
+                actual
+                    .iter()
+                    .find(|a| matcher.positive_match(a).is_some())
+                    .map(|a| matcher.explain_failure(a))
+            } else {
+                actual.first().map(|a| matcher.explain_failure(a))
+            };
+            let why = match (why, multi) {
+                (Some(w), Some(m)) => Some(format!("{w} ({m})")),
+                (w, m) => w.or(m),
+            };
+            (false, why)
+        }
+        SetOp::ForAnyValue => {
+            if actual.iter().any(|a| matcher.satisfied_by(a)) {
+                (true, None)
+            } else {
+                let why = match actual {
+                    [one] => matcher.explain_failure(one),
+                    many => format!(
+                        "none of the request values {} satisfies the operator",
+                        quoted_list(many)
+                    ),
+                };
+                (false, Some(why))
+            }
+        }
+        SetOp::ForAllValues => match actual.iter().find(|a| !matcher.satisfied_by(a)) {
+            None => (true, None),
+            Some(a) => (
+                false,
+                Some(format!(
+                    "{} (ForAllValues requires every request value to match)",
+                    matcher.explain_failure(a)
+                )),
+            ),
+        },
+    }
+}
