@@ -286,7 +286,12 @@ impl SetupArgs {
             let mut tags = BTreeMap::new();
             for t in &s.tag {
                 let (k, v) = validate::tag_pair(t)?;
-                tags.insert(k, v);
+                if tags.insert(k.clone(), v).is_some() {
+                    return Err(
+                        crate::usage!("--tag {k:?} given twice; each key takes one value")
+                            .hint("keep one --tag KEY=VALUE per key"),
+                    );
+                }
             }
             i.tags = Some(tags);
         }

@@ -17,7 +17,7 @@ use crate::model::DesiredState;
 use crate::report::Reporter;
 
 pub use dynamodb::table;
-pub use iam::{find_provider, provider, role};
+pub use iam::{find_provider, managed_policy_document, provider, role};
 pub use s3::bucket;
 
 #[derive(Debug, Clone, Serialize)]
