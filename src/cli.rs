@@ -63,6 +63,27 @@ pub enum Command {
         #[command(flatten)]
         setup: SetupArgs,
     },
+    /// Delete the role and the OIDC provider. The state bucket and lock table are kept
+    /// unless --delete-state, and a bucket holding any object or object version is never
+    /// deleted.
+    Destroy {
+        #[command(flatten)]
+        setup: SetupArgs,
+        /// Delete without asking. Without it, `destroy` asks on a terminal and refuses to
+        /// delete when there is none.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Also delete the state bucket and the lock table, but only when the bucket holds
+        /// no object, object version or delete marker and no lock is held. The table's
+        /// deletion protection is turned off just before it is deleted.
+        #[arg(long)]
+        delete_state: bool,
+        /// Delete the OIDC provider even while other roles' trust policies name it (they
+        /// stop working), and the role even when its trust does not name this issuer's
+        /// provider.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -314,7 +335,8 @@ impl Cli {
             }
             Command::Plan { setup, .. }
             | Command::Init { setup, .. }
-            | Command::Status { setup } => setup.apply(&mut i)?,
+            | Command::Status { setup }
+            | Command::Destroy { setup, .. } => setup.apply(&mut i)?,
         }
         Ok(i)
     }

@@ -1,6 +1,7 @@
 //! One function per subcommand: each ties config -> oidc -> model -> observe -> plan ->
 //! apply -> report together and returns an [`Output`].
 
+mod destroy;
 mod discover;
 mod init;
 mod plan;
@@ -26,5 +27,22 @@ pub async fn dispatch(
         } => plan::run(settings, reporter, detailed_exitcode).await,
         Command::Init { yes, .. } => init::run(settings, reporter, yes).await,
         Command::Status { .. } => status::run(settings, reporter).await,
+        Command::Destroy {
+            yes,
+            force,
+            delete_state,
+            ..
+        } => {
+            destroy::run(
+                settings,
+                reporter,
+                destroy::Options {
+                    yes,
+                    force,
+                    delete_state,
+                },
+            )
+            .await
+        }
     }
 }

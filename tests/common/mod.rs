@@ -11,6 +11,7 @@
 
 pub mod cli;
 pub mod fixture;
+pub mod inspect;
 pub mod issuer;
 pub mod jwt;
 pub mod moto;

@@ -17,7 +17,7 @@ fn built<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> Result<T> {
 
 /// Poll until the table is ACTIVE: exponential backoff from 100 ms, capped at 5 s per wait
 /// and 5 minutes in all.
-async fn wait_active(aws: &Aws, name: &str) -> Result<()> {
+pub(crate) async fn wait_active(aws: &Aws, name: &str) -> Result<()> {
     let mut delay = Duration::from_millis(100);
     let mut waited = Duration::ZERO;
     loop {

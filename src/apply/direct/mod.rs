@@ -1,3 +1,5 @@
+pub mod destroy;
+mod destroy_observe;
 mod dynamodb;
 mod iam;
 mod s3;
