@@ -66,6 +66,7 @@ pub struct ObservedBucket {
     pub ownership: Option<String>,
     pub policy: Option<Value>,
     pub lifecycle: Vec<LifecycleRule>,
+    pub tags: BTreeMap<String, String>,
     /// The raw lifecycle rules, to preserve rules the tool does not own.
     #[serde(skip)]
     pub lifecycle_raw: Vec<aws_sdk_s3::types::LifecycleRule>,

@@ -16,6 +16,7 @@ pub mod issuer;
 pub mod jwt;
 pub mod moto;
 pub mod pki;
+pub mod proxy;
 
 #[allow(unused_imports)]
 pub use cli::{bootstrap_cmd, bootstrap_cmd_in, run, run_cmd, run_with_stdin, CliOutput};

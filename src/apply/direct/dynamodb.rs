@@ -52,8 +52,12 @@ pub async fn apply_table(
 ) -> Result<()> {
     let db = &aws.dynamodb;
     let name = d.name.as_str();
-    for op in ops {
-        match op {
+    let mut ops: Vec<Op> = ops.to_vec();
+    let mut i = 0;
+    while i < ops.len() {
+        let op = ops[i].clone();
+        i += 1;
+        match &op {
             Op::CreateTable => {
                 let tags = d
                     .tags
@@ -84,7 +88,15 @@ pub async fn apply_table(
                 match result {
                     Ok(_) => reporter.progress(format!("created lock table {name}")),
                     Err(e) if errors::is(&e, &["ResourceInUseException"]) => {
-                        reporter.progress(format!("lock table {name} already exists; adopted"))
+                        // An earlier attempt whose answer was lost, or someone else's: plan
+                        // the rest from what is there.
+                        reporter.progress(format!("lock table {name} already exists; adopted"));
+                        wait_active(aws, name).await?;
+                        let observed = crate::observe::table(aws, name).await?;
+                        let rest = crate::plan::table_plan(d, observed.as_ref())?.ops;
+                        ops.truncate(i);
+                        ops.extend(rest.into_iter().filter(|o| !matches!(o, Op::CreateTable)));
+                        continue;
                     }
                     Err(e) => return Err(classify(&e, "creating the lock table", name)),
                 }
@@ -95,6 +107,8 @@ pub async fn apply_table(
                 sse,
                 deletion_protection,
             } => {
+                // A table left CREATING by an interrupted run takes no update yet.
+                wait_active(aws, name).await?;
                 let mut req = db.update_table().table_name(name);
                 if *on_demand {
                     req = req.billing_mode(BillingMode::PayPerRequest);
@@ -112,6 +126,7 @@ pub async fn apply_table(
                 wait_active(aws, name).await?;
             }
             Op::EnablePointInTimeRecovery => {
+                wait_active(aws, name).await?;
                 db.update_continuous_backups()
                     .table_name(name)
                     .point_in_time_recovery_specification(built(
