@@ -31,7 +31,7 @@ where
             let raw = format!("{:?}", service.raw());
             let fallback = if e.message().is_none() && e.code().is_none() {
                 // No code or message: say what came back, briefly.
-                raw.split("status: ").nth(1).map(|s| format!("unexpected response (status {})", s.chars().take(3).collect::<String>()))
+                status_of(&raw).map(|s| format!("unexpected response (HTTP {s})"))
             } else {
                 None
             };
@@ -74,6 +74,18 @@ where
                 .hint("check --region, --endpoint-url and your credentials (--profile)")
         }
     }
+}
+
+/// The HTTP status in the Debug text of a raw response (`status: StatusCode(403)` or
+/// `status: 403`).
+fn status_of(raw_debug: &str) -> Option<u16> {
+    let after = raw_debug.split("status").nth(1)?;
+    let digits: String = after
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok().filter(|s| (100..600).contains(s))
 }
 
 /// Whether loading credentials failed (rather than the call itself).
@@ -139,4 +151,19 @@ fn hint_for(code: &str, action: &str) -> Option<String> {
         _ => return None,
     };
     Some(hint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::status_of;
+
+    #[test]
+    fn status_from_raw_response_text() {
+        assert_eq!(
+            status_of("Response { status: StatusCode(403), headers: {} }"),
+            Some(403)
+        );
+        assert_eq!(status_of("Response { status: 503, body: x }"), Some(503));
+        assert_eq!(status_of("Response { headers: {} }"), None);
+    }
 }

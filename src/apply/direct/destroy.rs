@@ -308,15 +308,19 @@ fn ops_of(plan: &Plan, kind: Kind) -> Vec<Op> {
         .unwrap_or_default()
 }
 
-async fn delete_role(aws: &Aws, name: &str, ops: &[Op], reporter: &Reporter) -> Result<()> {
+async fn delete_role(
+    iam: &aws_sdk_iam::Client,
+    name: &str,
+    ops: &[Op],
+    reporter: &Reporter,
+) -> Result<()> {
     if ops.is_empty() {
         return Ok(());
     }
     let detach = ops.iter().map(|op| async move {
         match op {
             Op::DeleteInlinePolicy { name: policy } => {
-                match aws
-                    .iam
+                match iam
                     .delete_role_policy()
                     .role_name(name)
                     .policy_name(policy)
@@ -337,8 +341,7 @@ async fn delete_role(aws: &Aws, name: &str, ops: &[Op], reporter: &Reporter) -> 
                 }
             }
             Op::DetachPolicy { arn } => {
-                match aws
-                    .iam
+                match iam
                     .detach_role_policy()
                     .role_name(name)
                     .policy_arn(arn)
@@ -360,7 +363,7 @@ async fn delete_role(aws: &Aws, name: &str, ops: &[Op], reporter: &Reporter) -> 
         // retried with bounded backoff.
         with_consistency_retry(
             || async {
-                match aws.iam.delete_role().role_name(name).send().await {
+                match iam.delete_role().role_name(name).send().await {
                     Ok(_) => Ok(true),
                     Err(e) if errors::is(&e, &["NoSuchEntity"]) => Ok(false),
                     Err(e) => Err(classify(&e, "deleting the role", name)),
@@ -449,7 +452,7 @@ pub async fn apply(aws: &Aws, t: &Targets, plan: &Plan, reporter: &Reporter) -> 
         return Err(err);
     }
     let identity = async {
-        delete_role(aws, &t.role_name, &ops_of(plan, Kind::Role), reporter).await?;
+        delete_role(&aws.iam, &t.role_name, &ops_of(plan, Kind::Role), reporter).await?;
         delete_provider(
             aws,
             &t.provider_arn,
@@ -619,6 +622,98 @@ mod tests {
         f.table.as_mut().unwrap().held_locks = vec!["tf-state/prod.tfstate".into()];
         let p = plan(&targets(true, true), &f);
         assert_eq!(p.get(Kind::LockTable).unwrap().action, Action::Refused);
+    }
+
+    mod with_mocked_iam {
+        use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
+        use aws_sdk_iam::operation::delete_role::DeleteRoleError;
+        use aws_sdk_iam::operation::delete_role_policy::DeleteRolePolicyError;
+        use aws_sdk_iam::types::error::{DeleteConflictException, NoSuchEntityException};
+        use aws_sdk_iam::Client;
+        use aws_smithy_mocks::{mock, MockResponseInterceptor, Rule, RuleMode};
+
+        use super::super::{delete_role, Op};
+        use crate::config::{ColorChoice, OutputFormat};
+        use crate::report::Reporter;
+
+        fn client(rules: &[&Rule]) -> Client {
+            let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::Sequential);
+            for r in rules {
+                interceptor = interceptor.with_rule(r);
+            }
+            let conf = aws_sdk_iam::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .credentials_provider(Credentials::new("k", "s", None, None, "test"))
+                .http_client(aws_smithy_mocks::create_mock_http_client())
+                .interceptor(interceptor)
+                .build();
+            Client::from_conf(conf)
+        }
+
+        /// The error metadata the SDK's deserializer attaches to a real error response.
+        fn meta(code: &str) -> aws_sdk_iam::error::ErrorMetadata {
+            aws_sdk_iam::error::ErrorMetadata::builder()
+                .code(code)
+                .build()
+        }
+
+        fn quiet() -> Reporter {
+            Reporter::new(OutputFormat::Text, ColorChoice::Never, true, 0)
+        }
+
+        fn ops() -> Vec<Op> {
+            vec![
+                Op::DeleteInlinePolicy {
+                    name: "terraform-state-access".into(),
+                },
+                Op::DeleteRole,
+            ]
+        }
+
+        #[tokio::test]
+        async fn delete_conflict_right_after_removing_policies_is_retried() {
+            let policy = mock!(Client::delete_role_policy).then_output(|| {
+                aws_sdk_iam::operation::delete_role_policy::DeleteRolePolicyOutput::builder()
+                    .build()
+            });
+            let conflict = mock!(Client::delete_role).then_error(|| {
+                DeleteRoleError::DeleteConflictException(
+                    DeleteConflictException::builder()
+                        .message("Cannot delete entity, must delete policies first.")
+                        .meta(meta("DeleteConflict"))
+                        .build(),
+                )
+            });
+            let deleted = mock!(Client::delete_role).then_output(|| {
+                aws_sdk_iam::operation::delete_role::DeleteRoleOutput::builder().build()
+            });
+            let iam = client(&[&policy, &conflict, &deleted]);
+            delete_role(&iam, "deploy", &ops(), &quiet()).await.unwrap();
+            assert_eq!(conflict.num_calls(), 1);
+            assert_eq!(deleted.num_calls(), 1);
+        }
+
+        #[tokio::test]
+        async fn already_gone_is_fine() {
+            let policy = mock!(Client::delete_role_policy).then_error(|| {
+                DeleteRolePolicyError::NoSuchEntityException(
+                    NoSuchEntityException::builder()
+                        .meta(meta("NoSuchEntity"))
+                        .build(),
+                )
+            });
+            let role = mock!(Client::delete_role).then_error(|| {
+                DeleteRoleError::NoSuchEntityException(
+                    NoSuchEntityException::builder()
+                        .meta(meta("NoSuchEntity"))
+                        .build(),
+                )
+            });
+            let iam = client(&[&policy, &role]);
+            delete_role(&iam, "deploy", &ops(), &quiet()).await.unwrap();
+            assert_eq!(role.num_calls(), 1);
+        }
     }
 
     #[test]
