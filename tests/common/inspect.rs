@@ -104,6 +104,20 @@ impl Inspect {
         serde_json::from_str(&decoded).expect("trust policy is JSON")
     }
 
+    /// (max session duration, permissions boundary ARN) of a role.
+    pub fn role_settings(&self, name: &str) -> (i32, Option<String>) {
+        let out = self
+            .block(self.iam.get_role().role_name(name).send())
+            .expect("GetRole");
+        let role = out.role().expect("role");
+        (
+            role.max_session_duration().unwrap_or(3600),
+            role.permissions_boundary()
+                .and_then(|b| b.permissions_boundary_arn())
+                .map(str::to_string),
+        )
+    }
+
     pub fn inline_policy_names(&self, role: &str) -> Vec<String> {
         self.block(self.iam.list_role_policies().role_name(role).send())
             .expect("ListRolePolicies")
@@ -312,6 +326,37 @@ impl Inspect {
                 .collect()
         })
         .unwrap_or_default()
+    }
+
+    /// Noncurrent-version expiry days of every lifecycle rule.
+    pub fn lifecycle_noncurrent_days(&self, bucket: &str) -> Vec<Option<i32>> {
+        self.block(
+            self.s3
+                .get_bucket_lifecycle_configuration()
+                .bucket(bucket)
+                .send(),
+        )
+        .map(|o| {
+            o.rules()
+                .iter()
+                .map(|r| {
+                    r.noncurrent_version_expiration()
+                        .and_then(|n| n.noncurrent_days())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+
+    pub fn set_deletion_protection(&self, table: &str, on: bool) {
+        self.block(
+            self.dynamodb
+                .update_table()
+                .table_name(table)
+                .deletion_protection_enabled(on)
+                .send(),
+        )
+        .expect("UpdateTable");
     }
 
     pub fn versioning(&self, bucket: &str) -> Option<String> {
