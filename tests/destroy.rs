@@ -89,6 +89,19 @@ fn destroy_keeps_every_state_version_and_refuses_to_delete_a_non_empty_bucket() 
     assert_eq!(w.moto.mutating_calls(), vec![], "a refusal must not write");
     assert!(aws.role_exists(ROLE));
     assert_eq!(aws.provider_arns(), vec![provider_arn(&w)]);
+    // The same refusal for scripts: one JSON document on stdout.
+    let out = w.run("destroy", &["--yes", "--delete-state", "--output", "json"]);
+    out.assert_code(2);
+    let doc = out.json();
+    assert_eq!(doc["exit_code"], json!(2), "{out:?}");
+    assert_eq!(doc["error"]["kind"], json!("usage"), "{out:?}");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("env/prod.tfstate (3)")),
+        "{out:?}"
+    );
+    assert_eq!(w.moto.mutating_calls(), vec![]);
 
     // Plain destroy: role and provider go, state stays.
     w.moto.start_recording();
