@@ -63,9 +63,12 @@ pub enum Command {
         #[command(flatten)]
         setup: SetupArgs,
     },
-    /// Delete the role and the OIDC provider. The state bucket and lock table are kept
-    /// unless --delete-state, and a bucket holding any object or object version is never
-    /// deleted.
+    /// Delete the role and the OIDC provider; keep the Terraform state.
+    ///
+    /// The role's inline policies are deleted and its managed policies detached first. The
+    /// provider is kept while another role's trust names it (unless --force). The state
+    /// bucket and lock table are kept unless --delete-state, and a bucket holding any object,
+    /// object version or delete marker is never deleted. Shows the plan and asks, like init.
     Destroy {
         #[command(flatten)]
         setup: SetupArgs,
