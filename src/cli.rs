@@ -106,6 +106,30 @@ pub enum Command {
         #[arg(long, help_heading = "Template")]
         stackset: bool,
     },
+    /// Delete the role and the OIDC provider; keep the Terraform state.
+    ///
+    /// The role's inline policies are deleted and its managed policies detached first. The
+    /// provider is kept while another role's trust names it (unless --force). The state
+    /// bucket and lock table are kept unless --delete-state, and a bucket holding any object,
+    /// object version or delete marker is never deleted. Shows the plan and asks, like init.
+    Destroy {
+        #[command(flatten)]
+        setup: SetupArgs,
+        /// Delete without asking. Without it, `destroy` asks on a terminal and refuses to
+        /// delete when there is none.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Also delete the state bucket and the lock table, but only when the bucket holds
+        /// no object, object version or delete marker and no lock is held. The table's
+        /// deletion protection is turned off just before it is deleted.
+        #[arg(long)]
+        delete_state: bool,
+        /// Delete the OIDC provider even while other roles' trust policies name it (they
+        /// stop working), and the role even when its trust does not name this issuer's
+        /// provider.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -451,7 +475,12 @@ impl SetupArgs {
             let mut tags = BTreeMap::new();
             for t in &s.tag {
                 let (k, v) = validate::tag_pair(t)?;
-                tags.insert(k, v);
+                if tags.insert(k.clone(), v).is_some() {
+                    return Err(
+                        crate::usage!("--tag {k:?} given twice; each key takes one value")
+                            .hint("keep one --tag KEY=VALUE per key"),
+                    );
+                }
             }
             i.tags = Some(tags);
         }
@@ -502,7 +531,9 @@ impl Cli {
                 setup.apply(&mut i)?;
                 deploy.apply(&mut i);
             }
-            Command::Render { setup, .. } => setup.apply(&mut i)?,
+            Command::Render { setup, .. } | Command::Destroy { setup, .. } => {
+                setup.apply(&mut i)?
+            }
             Command::Verify(args) => args.apply(&mut i),
             Command::Pipeline(args) => args.setup.apply(&mut i)?,
         }

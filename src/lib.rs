@@ -139,7 +139,16 @@ fn clap_error(e: clap::Error, format: OutputFormat) -> i32 {
                 .to_string();
             let tip = rendered
                 .lines()
-                .find_map(|l| l.trim().strip_prefix("tip: ").map(str::to_string));
+                .find_map(|l| {
+                    l.trim()
+                        .strip_prefix("[possible values: ")
+                        .map(|v| format!("accepted values: {}", v.trim_end_matches(']')))
+                })
+                .or_else(|| {
+                    rendered
+                        .lines()
+                        .find_map(|l| l.trim().strip_prefix("tip: ").map(str::to_string))
+                });
             let mut err = Error::usage(first);
             err = match tip {
                 Some(tip) => err.hint(tip),

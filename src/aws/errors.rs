@@ -41,7 +41,7 @@ where
             let raw = format!("{:?}", service.raw());
             let fallback = if e.message().is_none() && e.code().is_none() {
                 // No code or message: say what came back, briefly.
-                raw.split("status: ").nth(1).map(|s| format!("unexpected response (status {})", s.chars().take(3).collect::<String>()))
+                status_of(&raw).map(|s| format!("unexpected response (HTTP {s})"))
             } else {
                 None
             };
@@ -62,14 +62,10 @@ where
         SdkError::TimeoutError(_) => Error::failure(format!("{action} timed out"))
             .resource(resource.to_string())
             .hint("AWS did not answer in time; check the network path and --endpoint-url, then run again"),
+        _ if is_credentials_error(err) => credentials_failure(action, resource),
         SdkError::DispatchFailure(d) => {
             let detail = source_chain(err);
-            let (what, hint) = if detail.to_ascii_lowercase().contains("credential") {
-                (
-                    "no usable AWS credentials".to_string(),
-                    "configure credentials (aws configure / aws sso login), or pick a profile with --profile",
-                )
-            } else if d.is_io() || d.is_timeout() {
+            let (what, hint) = if d.is_io() || d.is_timeout() {
                 (
                     format!("cannot reach AWS ({detail})"),
                     "check the network, --region and --endpoint-url",
@@ -83,16 +79,42 @@ where
         }
         other => {
             let detail = source_chain(other);
-            let hint = if detail.to_ascii_lowercase().contains("credential") {
-                "configure credentials (aws configure / aws sso login), or pick a profile with --profile"
-            } else {
-                "check --region, --endpoint-url and your credentials (--profile)"
-            };
             Error::failure(format!("{action} failed: {detail}"))
                 .resource(resource.to_string())
-                .hint(hint)
+                .hint("check --region, --endpoint-url and your credentials (--profile)")
         }
     }
+}
+
+/// The HTTP status in the Debug text of a raw response (`status: StatusCode(403)` or
+/// `status: 403`).
+fn status_of(raw_debug: &str) -> Option<u16> {
+    let after = raw_debug.split("status").nth(1)?;
+    let digits: String = after
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok().filter(|s| (100..600).contains(s))
+}
+
+/// Whether loading credentials failed (rather than the call itself).
+fn is_credentials_error(err: &dyn std::error::Error) -> bool {
+    source_chain(err)
+        .to_ascii_lowercase()
+        .contains("credential")
+}
+
+/// A credentials failure, with the provider's own words deliberately left out: the SDK's
+/// errors quote a `credential_process`'s stderr and output and lines of the credentials
+/// file, which may hold the very secrets they failed to load. Nothing of the source chain
+/// is shown, at any verbosity.
+fn credentials_failure(action: &str, resource: &str) -> Error {
+    Error::failure(format!(
+        "{action} failed: no usable AWS credentials (the credential provider's message is not shown, as it may contain secrets)"
+    ))
+    .resource(resource.to_string())
+    .hint("check them with `aws sts get-caller-identity` (same --profile), then configure credentials (aws configure / aws sso login) or pick a profile with --profile")
 }
 
 fn source_chain(e: &dyn std::error::Error) -> String {
@@ -154,4 +176,19 @@ fn hint_for(code: &str, action: &str) -> Option<String> {
         _ => return None,
     };
     Some(hint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::status_of;
+
+    #[test]
+    fn status_from_raw_response_text() {
+        assert_eq!(
+            status_of("Response { status: StatusCode(403), headers: {} }"),
+            Some(403)
+        );
+        assert_eq!(status_of("Response { status: 503, body: x }"), Some(503));
+        assert_eq!(status_of("Response { headers: {} }"), None);
+    }
 }

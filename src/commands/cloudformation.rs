@@ -210,7 +210,13 @@ pub async fn init(settings: &Settings, reporter: &Reporter, yes: bool) -> Result
                 eprint!("{t}");
             }
         };
-        let confirm_fn = |q: &str| confirm(yes, q);
+        let confirm_fn = |q: &str| {
+            confirm(
+                yes,
+                q,
+                "review `bootstrap plan --mode cloudformation`, then run `bootstrap init --mode cloudformation --yes`",
+            )
+        };
         let prompt = Prompt {
             show: &show_fn,
             confirm: &confirm_fn,

@@ -8,12 +8,13 @@ use super::setup::{prepare, Prepared};
 use crate::apply;
 use crate::config::{OutputFormat, Settings};
 use crate::error::{Error, Result};
+use crate::model::policy;
 use crate::model::DesiredState;
 use crate::report::{Output, Reporter};
 use crate::{observe, plan};
 
-/// Ask `question` on the terminal; refuse without one.
-pub(super) fn confirm(yes: bool, question: &str) -> Result<()> {
+/// Ask on the terminal; refuse without one. `hint` says how to confirm without a terminal.
+pub(crate) fn confirm(yes: bool, question: &str, hint: &str) -> Result<()> {
     if yes {
         return Ok(());
     }
@@ -21,7 +22,7 @@ pub(super) fn confirm(yes: bool, question: &str) -> Result<()> {
         return Err(Error::usage(
             "refusing to change AWS without confirmation, and there is no terminal to ask on",
         )
-        .hint("review `bootstrap plan`, then run `bootstrap init --yes`"));
+        .hint(hint.to_string()));
     }
     eprint!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
@@ -82,6 +83,15 @@ pub(super) fn next_steps(d: &DesiredState) -> (serde_json::Value, String) {
     (json, text)
 }
 
+/// The trust rules for these settings and this desired state.
+pub(crate) fn trust_rules<'a>(settings: &Settings, p: &'a Prepared) -> policy::TrustRules<'a> {
+    policy::TrustRules {
+        issuer_host_path: &p.desired.issuer_host_path,
+        provider_arn: &p.desired.provider.arn,
+        allow_any_repository: settings.allow_any_repository,
+    }
+}
+
 fn outputs(p: &Prepared) -> serde_json::Value {
     json!({
         "role_arn": p.desired.role.arn,
@@ -106,7 +116,11 @@ pub async fn run(settings: &Settings, reporter: &Reporter, yes: bool) -> Result<
             // With --yes it is progress: silenced by -q.
             reporter.progress(shown);
         }
-        confirm(yes, "Apply these changes?")?;
+        confirm(
+            yes,
+            "Apply these changes?",
+            "review `bootstrap plan`, then run `bootstrap init --yes`",
+        )?;
         apply::direct::apply(&p.aws, &p.desired, &p.plan, reporter).await?;
         // Read the result back: the live state must now match, trust policy included.
         let after = observe::all(&p.aws, &p.desired).await?;
@@ -123,6 +137,22 @@ pub async fn run(settings: &Settings, reporter: &Reporter, yes: bool) -> Result<
                 left.join(", ")
             ))
             .hint("run `bootstrap status` to see them, then `bootstrap init` again"));
+        }
+        // The live trust policy must also obey the rules, whatever the diff says.
+        let live_trust = after
+            .role
+            .as_ref()
+            .map(|r| r.trust_policy.clone())
+            .unwrap_or(serde_json::Value::Null);
+        let problems = policy::trust_policy_problems(&live_trust, &trust_rules(settings, &p));
+        if !problems.is_empty() {
+            return Err(Error::failure(format!(
+                "the live trust policy of role {} is not safe: {}",
+                p.desired.role.name,
+                problems.join("; ")
+            ))
+            .resource(p.desired.role.arn.clone())
+            .hint("something else changed the role while init ran; run `bootstrap init` again and check who else manages this role"));
         }
         let _ = writeln!(text, "done: every resource is in place and verified");
     } else {

@@ -2,6 +2,7 @@
 //! apply -> report together and returns an [`Output`].
 
 mod cloudformation;
+mod destroy;
 mod discover;
 mod init;
 mod pipeline;
@@ -63,5 +64,22 @@ pub async fn dispatch(
             stackset,
             ..
         } => render::run(settings, reporter, format, out.as_deref(), stackset).await,
+        Command::Destroy {
+            yes,
+            force,
+            delete_state,
+            ..
+        } => {
+            destroy::run(
+                settings,
+                reporter,
+                destroy::Options {
+                    yes,
+                    force,
+                    delete_state,
+                },
+            )
+            .await
+        }
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::aws::{self, Aws};
 use crate::config::{Settings, SourceIp};
 use crate::error::{Error, Result};
-use crate::model::{self, Account, DesiredState};
+use crate::model::{self, policy, Account, DesiredState};
 use crate::observe::{self, Observed};
 use crate::oidc::{self, IssuerFacts};
 use crate::plan::{self, Plan};
@@ -20,7 +20,7 @@ pub struct Prepared {
     pub plan: Plan,
 }
 
-pub(super) async fn account(aws: &Aws) -> Result<Account> {
+pub(crate) async fn account(aws: &Aws) -> Result<Account> {
     let me =
         aws.sts.get_caller_identity().send().await.map_err(|e| {
             aws::classify(&e, "finding the AWS account (sts:GetCallerIdentity)", "sts")
@@ -34,6 +34,36 @@ pub(super) async fn account(aws: &Aws) -> Result<Account> {
         partition: aws::partition(&aws.region).to_string(),
         region: aws.region.clone(),
     })
+}
+
+/// Read every `--policy-arn` before anything is written: it must exist, and a policy that
+/// allows `*` on `*` needs `--allow-admin` like AdministratorAccess does. Exit 2 otherwise.
+async fn check_managed_policies(aws: &Aws, settings: &Settings, reporter: &Reporter) -> Result<()> {
+    let reads = settings.policy_arns.iter().map(|arn| async move {
+        let doc = observe::managed_policy_document(aws, arn).await?;
+        Ok::<_, Error>((arn, doc))
+    });
+    for (arn, doc) in futures::future::try_join_all(reads).await? {
+        let Some(doc) = doc else {
+            return Err(Error::usage(format!(
+                "--policy-arn {arn}: no such managed policy in this account"
+            ))
+            .hint("check the ARN (account id, path and name), or create the policy first"));
+        };
+        if let Some(statement) = policy::full_admin_statement(&doc) {
+            if settings.allow_admin {
+                reporter.warn(format!(
+                    "--policy-arn {arn} grants full administrator access ({statement}); allowed by --allow-admin"
+                ));
+            } else {
+                return Err(Error::usage(format!(
+                    "--policy-arn {arn} grants full administrator access: {statement}"
+                ))
+                .hint("attach a narrower policy, or pass --allow-admin if every pipeline that can assume the role may really do anything"));
+            }
+        }
+    }
+    Ok(())
 }
 
 pub async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepared> {
@@ -72,7 +102,10 @@ pub async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepare
         "reading the live state in account {} ({})",
         account.id, account.region
     ));
-    let observed = observe::all(&aws, &desired).await?;
+    let (observed, ()) = tokio::try_join!(
+        observe::all(&aws, &desired),
+        check_managed_policies(&aws, settings, reporter)
+    )?;
     let plan = plan::diff(&desired, &observed)?;
     Ok(Prepared {
         aws,

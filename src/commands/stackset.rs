@@ -166,7 +166,13 @@ pub async fn init(settings: &Settings, reporter: &Reporter, yes: bool) -> Result
                 eprint!("{t}");
             }
         };
-        let confirm_fn = |q: &str| confirm(yes, q);
+        let confirm_fn = |q: &str| {
+            confirm(
+                yes,
+                q,
+                "review `bootstrap plan --stackset NAME ...`, then run `bootstrap init --stackset NAME ... --yes`",
+            )
+        };
         let prompt = Prompt {
             show: &show_fn,
             confirm: &confirm_fn,

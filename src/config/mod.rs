@@ -158,7 +158,13 @@ pub fn load_file(explicit: Option<&Path>) -> Result<Inputs> {
 pub fn parse_file(text: &str) -> std::result::Result<Inputs, String> {
     toml::from_str::<Inputs>(text).map_err(|e| {
         // toml's messages span several lines with a source excerpt; keep the first sentence.
-        let msg = e.message().trim().to_string();
+        let msg = e
+            .message()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(", ");
         match e.span() {
             Some(span) => {
                 let line = text[..span.start.min(text.len())].lines().count().max(1);

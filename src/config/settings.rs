@@ -7,6 +7,7 @@ use ipnet::IpNet;
 use super::validate as v;
 use super::Inputs;
 use crate::error::{Error, Result};
+use crate::model::policy;
 
 pub const DEFAULT_ROLE_NAME: &str = "bitbucket-pipelines-deploy";
 pub const DEFAULT_LOCK_TABLE: &str = "terraform-state-lock";
@@ -161,7 +162,7 @@ impl Settings {
             Some(t) => return Err(crate::usage!("--timeout {t}: expected 1 to 300 seconds")),
         };
         let aws = AwsSettings {
-            profile: i.profile.filter(|p| !p.is_empty()),
+            profile: i.profile.as_deref().map(v::profile).transpose()?,
             region: i.region.as_deref().map(v::region).transpose()?,
             endpoint_url: i
                 .endpoint_url
@@ -245,11 +246,7 @@ impl Settings {
                 SourceIp::Bitbucket
             } else {
                 let net = v::cidr(s)?;
-                let broad = match net {
-                    IpNet::V4(n) => n.prefix_len() < 16,
-                    IpNet::V6(n) => n.prefix_len() < 32,
-                };
-                if broad {
+                if v::is_broad(&net) {
                     warnings.push(format!(
                         "--source-ip {net} is a very broad range; the role's IP condition restricts little"
                     ));
@@ -323,6 +320,15 @@ impl Settings {
             (false, t) => Some(v::table_name(t.unwrap_or(DEFAULT_LOCK_TABLE))?),
         };
         let kms_key = i.kms_key.as_deref().map(v::kms_key).transpose()?;
+        if let (Some(key), Some(region)) = (&kms_key, &aws.region) {
+            let key_region = v::kms_key_region(key).unwrap_or_default();
+            if key_region != region {
+                return Err(Error::usage(format!(
+                    "--kms-key is in {key_region} but --region is {region}: S3 only encrypts with a key in the bucket's region"
+                ))
+                .hint("pass a key from the same region with --kms-key, or change --region"));
+            }
+        }
         let noncurrent_days = match i.noncurrent_days {
             None => DEFAULT_NONCURRENT_DAYS,
             Some(d @ 1..=3650) => d as i32,
@@ -396,7 +402,44 @@ impl Settings {
             )
             .hint("pass --repository-uuid UUID for each repository that deploys, or --allow-any-repository to accept that risk"));
         }
+        let size = self.estimated_trust_policy_size();
+        if size > policy::TRUST_POLICY_MAX_CHARS {
+            return Err(Error::usage(format!(
+                "the trust policy would be about {size} characters; IAM accepts at most {} ({} repositories x {} environments, {} source ranges)",
+                policy::TRUST_POLICY_MAX_CHARS,
+                self.repositories.len(),
+                self.environments.len().max(1),
+                self.source_ips.len(),
+            ))
+            .hint("split the repositories over several roles (--role-name), or drop --environment-uuid / --source-ip values"));
+        }
         Ok(())
+    }
+
+    /// The size of the trust policy these settings produce, with the longest partition and
+    /// only the explicit CIDRs (`--source-ip bitbucket` is resolved and checked later).
+    pub fn estimated_trust_policy_size(&self) -> usize {
+        let Some(issuer) = &self.issuer else { return 0 };
+        let cidrs: Vec<IpNet> = self
+            .source_ips
+            .iter()
+            .filter_map(|s| match s {
+                SourceIp::Cidr(c) => Some(*c),
+                SourceIp::Bitbucket => None,
+            })
+            .collect();
+        let doc = policy::trust_policy(&policy::TrustInputs {
+            issuer_host_path: &issuer.host_path,
+            provider_arn: serde_json::json!(format!(
+                "arn:aws-us-gov:iam::123456789012:oidc-provider/{}",
+                issuer.host_path
+            )),
+            audiences: &self.audiences,
+            repositories: &self.repositories,
+            environments: &self.environments,
+            source_cidrs: &cidrs,
+        });
+        policy::policy_size(&doc)
     }
 
     /// Warnings the user should see before anything is written.
@@ -413,6 +456,13 @@ impl Settings {
         }
         if self.source_ips.contains(&SourceIp::Bitbucket) {
             w.push("--source-ip bitbucket: only 4x/8x steps with `runtime: cloud: atlassian-ip-ranges: true` egress from Atlassian's published ranges; 1x/2x steps will be refused".into());
+        }
+        let size = self.estimated_trust_policy_size();
+        if size > policy::TRUST_POLICY_DEFAULT_CHARS {
+            w.push(format!(
+                "the trust policy is about {size} characters, over IAM's default quota of {}; CreateRole fails unless the account's 'Role trust policy length' quota was raised",
+                policy::TRUST_POLICY_DEFAULT_CHARS
+            ));
         }
         if self.allow_admin && self.policy_arns.iter().any(|p| v::is_admin_policy(p)) {
             w.push("--allow-admin: pipelines get AdministratorAccess".into());

@@ -47,7 +47,23 @@ pub fn bitbucket_issuer(slug: &str) -> String {
 
 /// An OIDC issuer URL: https, a host, no credentials, query or fragment; no trailing slash.
 pub fn issuer_url(value: &str) -> Result<String> {
-    https_url("--issuer-url", value, true)
+    let url = https_url("--issuer-url", value, true)?;
+    let v = shown(value);
+    if url.ends_with("/.well-known/openid-configuration") || url.ends_with("/keys.json") {
+        return Err(bad(
+            "--issuer-url",
+            &v,
+            "this is the discovery document or key set, not the issuer; pass the URL in front of /.well-known/openid-configuration",
+        ));
+    }
+    if url.len() > 255 {
+        return Err(bad(
+            "--issuer-url",
+            &v,
+            "IAM accepts provider URLs of at most 255 characters",
+        ));
+    }
+    Ok(url)
 }
 
 /// An https URL (used for the issuer and for `--ip-ranges-url`).
@@ -132,13 +148,17 @@ pub fn uuid_bare(flag: &str, value: &str) -> Result<String> {
     Ok(braced[1..braced.len() - 1].to_string())
 }
 
-/// An audience (IAM client ID): 1..=255 printable characters.
+/// An audience (IAM client ID): 1..=255 printable characters, no surrounding spaces.
 pub fn audience(value: &str) -> Result<String> {
-    if value.is_empty() || value.len() > 255 || value.chars().any(|c| c.is_control()) {
+    if value.is_empty()
+        || value.len() > 255
+        || value.chars().any(|c| c.is_control())
+        || value.trim() != value
+    {
         return Err(bad(
             "--audience",
             &shown(value),
-            "an audience is 1 to 255 printable characters",
+            "an audience is 1 to 255 printable characters without leading or trailing spaces",
         ));
     }
     Ok(value.to_string())
@@ -160,7 +180,7 @@ pub fn cidr(value: &str) -> Result<IpNet> {
                 )),
             },
         };
-    if net.prefix_len() == 0 {
+    if effective_prefix_len(&net) == 0 {
         return Err(bad(
             "--source-ip",
             &v,
@@ -168,6 +188,34 @@ pub fn cidr(value: &str) -> Result<IpNet> {
         ));
     }
     Ok(net.trunc())
+}
+
+/// The prefix length that says how much of its address family a range covers: an
+/// IPv4-mapped IPv6 range (`::ffff:0:0/96`) counts as the IPv4 range it maps.
+pub fn effective_prefix_len(net: &IpNet) -> u8 {
+    match net {
+        IpNet::V4(n) => n.prefix_len(),
+        IpNet::V6(n) => {
+            let mapped = n.prefix_len() >= 96 && n.network().to_ipv4_mapped().is_some();
+            if mapped {
+                n.prefix_len() - 96
+            } else {
+                n.prefix_len()
+            }
+        }
+    }
+}
+
+/// Whether a range is broad enough to deserve a warning (more than a /16 of IPv4 or a /32
+/// of IPv6).
+pub fn is_broad(net: &IpNet) -> bool {
+    match net {
+        IpNet::V4(_) => effective_prefix_len(net) < 16,
+        IpNet::V6(n) if n.network().to_ipv4_mapped().is_some() && n.prefix_len() >= 96 => {
+            effective_prefix_len(net) < 16
+        }
+        IpNet::V6(n) => n.prefix_len() < 32,
+    }
 }
 
 /// IAM role name rules: 1..=64 of `[A-Za-z0-9+=,.@_-]`.
@@ -198,18 +246,34 @@ pub fn policy_arn(flag: &str, value: &str) -> Result<String> {
         && parts[3].is_empty()
         && (parts[4] == "aws"
             || (parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit())))
-        && parts[5].starts_with("policy/")
-        && parts[5].len() > "policy/".len()
-        && parts[5].len() <= 512 + 7;
+        && parts[5]
+            .strip_prefix("policy/")
+            .is_some_and(policy_path_and_name_ok);
     if ok {
         Ok(value.to_string())
     } else {
         Err(bad(
             flag,
             &shown(value),
-            "expected a managed policy ARN like arn:aws:iam::123456789012:policy/terraform-deploy",
+            "expected a managed policy ARN like arn:aws:iam::123456789012:policy/terraform-deploy (name: 1 to 128 letters, digits and + = , . @ _ -)",
         ))
     }
+}
+
+/// `path/name` after `policy/`: a path of `/`-separated segments (at most 512 characters) and
+/// a name of 1..=128 `[A-Za-z0-9+=,.@_-]`.
+fn policy_path_and_name_ok(rest: &str) -> bool {
+    let name_char = |b: u8| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b);
+    let (path, name) = match rest.rsplit_once('/') {
+        Some((path, name)) => (path, name),
+        None => ("", rest),
+    };
+    !name.is_empty()
+        && name.len() <= 128
+        && name.bytes().all(name_char)
+        && path.len() <= 510
+        && path.split('/').all(|seg| seg.bytes().all(name_char))
+        && !path.contains("//")
 }
 
 /// Whether a managed policy ARN is AWS's AdministratorAccess.
@@ -284,15 +348,31 @@ pub fn table_name(value: &str) -> Result<String> {
 /// A KMS key ARN (or alias ARN) for bucket encryption.
 pub fn kms_key(value: &str) -> Result<String> {
     let parts: Vec<&str> = value.splitn(6, ':').collect();
+    let id_ok = |id: &str| {
+        if let Some(key) = id.strip_prefix("key/") {
+            // A key id (UUID) or a multi-Region key id (mrk-<hex>).
+            !key.is_empty()
+                && key.len() <= 64
+                && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        } else if let Some(alias) = id.strip_prefix("alias/") {
+            !alias.is_empty()
+                && alias.len() <= 250
+                && !alias.starts_with("aws/")
+                && alias
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/_-".contains(&b))
+        } else {
+            false
+        }
+    };
     let ok = parts.len() == 6
         && parts[0] == "arn"
         && matches!(parts[1], "aws" | "aws-cn" | "aws-us-gov")
         && parts[2] == "kms"
-        && !parts[3].is_empty()
+        && region(parts[3]).is_ok()
         && parts[4].len() == 12
         && parts[4].bytes().all(|b| b.is_ascii_digit())
-        && (parts[5].starts_with("key/") || parts[5].starts_with("alias/"))
-        && parts[5].len() > 4;
+        && id_ok(parts[5]);
     if ok {
         Ok(value.to_string())
     } else {
@@ -424,6 +504,28 @@ pub fn key_prefix(value: &str) -> Result<String> {
     }
 }
 
+/// The region in a KMS key ARN (already validated by [`kms_key`]).
+pub fn kms_key_region(arn: &str) -> Option<&str> {
+    arn.split(':').nth(3)
+}
+
+/// An AWS profile name: printable, no spaces (they cannot be written in the config file's
+/// section headers unambiguously).
+pub fn profile(value: &str) -> Result<String> {
+    let ok = !value.is_empty()
+        && value.len() <= 128
+        && value.chars().all(|c| !c.is_control() && !c.is_whitespace());
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(bad(
+            "--profile",
+            &shown(value),
+            "a profile name is 1 to 128 characters without spaces, as in ~/.aws/config",
+        ))
+    }
+}
+
 /// A `--tag KEY=VALUE` pair.
 pub fn tag_pair(value: &str) -> Result<(String, String)> {
     match value.split_once('=') {
@@ -434,7 +536,7 @@ pub fn tag_pair(value: &str) -> Result<(String, String)> {
 
 /// Tag rules shared by IAM, S3 and DynamoDB.
 pub fn tag(key: &str, value: &str) -> Result<()> {
-    let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c);
+    let allowed = |c: char| c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c);
     if key.is_empty() || key.chars().count() > 128 || !key.chars().all(allowed) {
         return Err(bad(
             "--tag",
@@ -447,6 +549,13 @@ pub fn tag(key: &str, value: &str) -> Result<()> {
             "--tag",
             &shown(key),
             "tag keys starting with aws: are reserved by AWS",
+        ));
+    }
+    if key == crate::model::MANAGED_BY_TAG.0 {
+        return Err(bad(
+            "--tag",
+            &shown(key),
+            "this key is set by bootstrap itself to recognise the resources it manages; choose another key",
         ));
     }
     if value.chars().count() > 256 || !value.chars().all(allowed) {

@@ -157,6 +157,32 @@ pub fn desired(
         environments: &settings.environments,
         source_cidrs: cidrs,
     });
+    // Defence in depth: what we are about to write must obey the same rules as what we read
+    // back after writing it.
+    let problems = policy::trust_policy_problems(
+        &trust_policy,
+        &policy::TrustRules {
+            issuer_host_path: &issuer.host_path,
+            provider_arn: &provider_arn,
+            allow_any_repository: settings.allow_any_repository,
+        },
+    );
+    if !problems.is_empty() {
+        return Err(crate::error::Error::failure(format!(
+            "internal error: the trust policy built from these settings is not safe: {}",
+            problems.join("; ")
+        ))
+        .hint("this is a bug in bootstrap; please report it with the command you ran"));
+    }
+    let size = policy::policy_size(&trust_policy);
+    if size > policy::TRUST_POLICY_MAX_CHARS {
+        return Err(crate::error::Error::usage(format!(
+            "the trust policy would be {size} characters with {} source ranges; IAM accepts at most {}",
+            cidrs.len(),
+            policy::TRUST_POLICY_MAX_CHARS
+        ))
+        .hint("use fewer --source-ip values (`bitbucket` alone adds every published Pipelines range) or fewer repositories per role"));
+    }
     let inline_policy = policy::state_access_policy(&policy::StateAccessInputs {
         bucket_arn: json!(bucket_arn),
         objects_arn: json!(objects_arn),

@@ -83,6 +83,190 @@ pub fn trust_policy(t: &TrustInputs<'_>) -> Value {
     })
 }
 
+/// IAM's hard limit on a role trust policy, in characters without whitespace (the default
+/// quota is 2048 and can be raised to this).
+pub const TRUST_POLICY_MAX_CHARS: usize = 4096;
+/// IAM's default quota on a role trust policy.
+pub const TRUST_POLICY_DEFAULT_CHARS: usize = 2048;
+
+/// The size IAM counts for a policy document: its characters, whitespace outside strings
+/// not counted (serde_json's compact form has none).
+pub fn policy_size(doc: &Value) -> usize {
+    doc.to_string().chars().count()
+}
+
+/// What a trust policy must satisfy, whoever wrote it: the rules `init` builds by, checked
+/// again on the live document after apply.
+#[derive(Debug, Clone)]
+pub struct TrustRules<'a> {
+    pub issuer_host_path: &'a str,
+    pub provider_arn: &'a str,
+    /// `--allow-any-repository`: no `sub` condition required.
+    pub allow_any_repository: bool,
+}
+
+fn as_strings(v: &Value) -> Vec<&str> {
+    match v {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The values of condition key `key` (case-insensitive, as IAM treats keys) under operator
+/// `op` of a statement's Condition block; None when absent.
+fn condition_values<'v>(condition: &'v Value, op: &str, key: &str) -> Option<Vec<&'v str>> {
+    condition.get(op)?.as_object().and_then(|m| {
+        m.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| as_strings(v))
+    })
+}
+
+/// Whether `value` is `{uuid}:...` with a well-formed UUID (no wildcard inside it).
+fn sub_value_ok(value: &str) -> bool {
+    let Some(rest) = value.strip_prefix('{') else {
+        return false;
+    };
+    let Some((uuid, tail)) = rest.split_once('}') else {
+        return false;
+    };
+    let groups: Vec<&str> = uuid.split('-').collect();
+    let uuid_ok = groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
+    uuid_ok && tail.starts_with(':')
+}
+
+/// Every way `doc` breaks the rules; empty when it is sound. Each Allow statement must be
+/// for the provider and `sts:AssumeRoleWithWebIdentity` only, with `StringEquals` on `aud`
+/// (no `ForAllValues:`/`ForAnyValue:` on `aud`, which pass when the claim is absent), and,
+/// unless any repository is allowed, a `sub` condition naming repositories by UUID.
+pub fn trust_policy_problems(doc: &Value, rules: &TrustRules<'_>) -> Vec<String> {
+    let hp = rules.issuer_host_path;
+    let aud_key = format!("{hp}:aud");
+    let sub_key = format!("{hp}:sub");
+    let mut problems = Vec::new();
+    let statements = statements_of(doc);
+    let allows: Vec<&Value> = statements
+        .iter()
+        .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
+        .collect();
+    if allows.is_empty() {
+        problems.push("no Allow statement: nobody can assume the role".to_string());
+    }
+    for (i, st) in allows.iter().enumerate() {
+        let n = i + 1;
+        if st.get("NotPrincipal").is_some() || st.get("NotAction").is_some() {
+            problems.push(format!(
+                "statement {n} uses NotPrincipal/NotAction, which allows far more than one provider"
+            ));
+            continue;
+        }
+        let federated = st
+            .get("Principal")
+            .and_then(|p| p.get("Federated"))
+            .map(as_strings)
+            .unwrap_or_default();
+        let other_principals = st
+            .get("Principal")
+            .map(|p| match p {
+                Value::Object(m) => m.keys().any(|k| k != "Federated"),
+                _ => true,
+            })
+            .unwrap_or(true);
+        if other_principals || federated != [rules.provider_arn] {
+            problems.push(format!(
+                "statement {n} allows a principal other than the provider {}",
+                rules.provider_arn
+            ));
+        }
+        let actions = st.get("Action").map(as_strings).unwrap_or_default();
+        if actions != ["sts:AssumeRoleWithWebIdentity"] {
+            problems.push(format!(
+                "statement {n} allows {} instead of only sts:AssumeRoleWithWebIdentity",
+                if actions.is_empty() {
+                    "no action".to_string()
+                } else {
+                    actions.join(", ")
+                }
+            ));
+        }
+        let empty = Value::Object(Map::new());
+        let condition = st.get("Condition").unwrap_or(&empty);
+        match condition_values(condition, "StringEquals", &aud_key) {
+            Some(v) if !v.is_empty() && v.iter().all(|a| !a.is_empty()) => {}
+            _ => problems.push(format!(
+                "statement {n} has no StringEquals condition on {aud_key}: tokens minted for any audience would be accepted"
+            )),
+        }
+        if let Some(ops) = condition.as_object() {
+            for (op, keys) in ops {
+                let set_op = op.starts_with("ForAllValues:") || op.starts_with("ForAnyValue:");
+                let on_aud = keys
+                    .as_object()
+                    .is_some_and(|m| m.keys().any(|k| k.eq_ignore_ascii_case(&aud_key)));
+                if set_op && on_aud {
+                    problems.push(format!(
+                        "statement {n} tests {aud_key} with {op}, which is true when the claim is absent; use plain StringEquals"
+                    ));
+                }
+            }
+        }
+        if !rules.allow_any_repository {
+            let subs: Vec<&str> = ["StringLike", "StringEquals"]
+                .iter()
+                .filter_map(|op| condition_values(condition, op, &sub_key))
+                .flatten()
+                .collect();
+            if subs.is_empty() {
+                problems.push(format!(
+                    "statement {n} has no condition on {sub_key}: every repository in the workspace could assume the role"
+                ));
+            }
+            for v in subs {
+                if !sub_value_ok(v) {
+                    problems.push(format!(
+                        "statement {n} allows sub {v:?}, which does not name one repository by UUID"
+                    ));
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// The first statement of a permissions policy that allows every action on every resource
+/// (`Action` `*` or `*:*` with `Resource` `*` or any `NotResource`), rendered for a message.
+/// Conditions do not make such a statement acceptable: they are usually easy to meet.
+pub fn full_admin_statement(doc: &Value) -> Option<String> {
+    statements_of(doc).into_iter().find_map(|st| {
+        let allow = st.get("Effect").and_then(Value::as_str) == Some("Allow");
+        let all_actions = st
+            .get("Action")
+            .map(as_strings)
+            .unwrap_or_default()
+            .iter()
+            .any(|a| *a == "*" || *a == "*:*");
+        let all_resources = st.get("NotResource").is_some()
+            || st
+                .get("Resource")
+                .map(as_strings)
+                .unwrap_or_default()
+                .contains(&"*");
+        (allow && all_actions && all_resources).then(|| {
+            let sid = st.get("Sid").and_then(Value::as_str).unwrap_or("");
+            if sid.is_empty() {
+                "an Allow statement with Action \"*\" on Resource \"*\"".to_string()
+            } else {
+                format!("statement {sid:?} allows Action \"*\" on Resource \"*\"")
+            }
+        })
+    })
+}
+
 /// What the state-access policy is built from. ARNs are JSON values so the template can
 /// pass CloudFormation expressions (`Fn::Sub`) where direct mode passes strings.
 #[derive(Debug, Clone)]
@@ -270,6 +454,115 @@ mod tests {
             "203.0.113.0/24"
         );
         assert!(s["Condition"].get("ForAllValues:StringEquals").is_none());
+    }
+
+    fn rules(allow_any: bool) -> TrustRules<'static> {
+        TrustRules {
+            issuer_host_path: "api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc",
+            provider_arn: "arn:aws:iam::123456789012:oidc-provider/api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc",
+            allow_any_repository: allow_any,
+        }
+    }
+
+    fn sound() -> Value {
+        let hp = "api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc";
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Federated": format!("arn:aws:iam::123456789012:oidc-provider/{hp}")},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {format!("{hp}:aud"): "ari:cloud:bitbucket::workspace/x"},
+                    "StringLike": {format!("{hp}:sub"): ["{0f6b3c1d-2222-4e5f-8a9b-abcdefabcdef}:*"]}
+                }
+            }]
+        })
+    }
+
+    #[test]
+    fn a_sound_trust_policy_has_no_problems() {
+        assert_eq!(
+            trust_policy_problems(&sound(), &rules(false)),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn trust_rule_breaches_are_each_reported() {
+        let hp = "api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc";
+        let aud = format!("{hp}:aud");
+        let sub = format!("{hp}:sub");
+        let mut no_aud = sound();
+        no_aud["Statement"][0]["Condition"]
+            .as_object_mut()
+            .unwrap()
+            .remove("StringEquals");
+        let mut for_all = sound();
+        for_all["Statement"][0]["Condition"]["ForAllValues:StringEquals"] =
+            json!({ aud.clone(): "x" });
+        let mut no_sub = sound();
+        no_sub["Statement"][0]["Condition"]
+            .as_object_mut()
+            .unwrap()
+            .remove("StringLike");
+        let mut star_sub = sound();
+        star_sub["Statement"][0]["Condition"]["StringLike"] = json!({ sub.clone(): "*" });
+        let mut wild_uuid = sound();
+        wild_uuid["Statement"][0]["Condition"]["StringLike"] = json!({ sub.clone(): "{0f6b*}:*" });
+        let mut any_principal = sound();
+        any_principal["Statement"][0]["Principal"] = json!("*");
+        let mut wide_action = sound();
+        wide_action["Statement"][0]["Action"] = json!("sts:*");
+        for (name, doc, expect) in [
+            ("no aud", no_aud, "no StringEquals condition on"),
+            ("ForAllValues aud", for_all, "ForAllValues:StringEquals"),
+            ("no sub", no_sub, "no condition on"),
+            ("sub *", star_sub, "does not name one repository"),
+            ("wildcard uuid", wild_uuid, "does not name one repository"),
+            (
+                "principal *",
+                any_principal,
+                "principal other than the provider",
+            ),
+            (
+                "sts:*",
+                wide_action,
+                "instead of only sts:AssumeRoleWithWebIdentity",
+            ),
+        ] {
+            let problems = trust_policy_problems(&doc, &rules(false));
+            assert!(
+                problems.iter().any(|p| p.contains(expect)),
+                "{name}: {problems:?}"
+            );
+        }
+        let mut no_sub = sound();
+        no_sub["Statement"][0]["Condition"]
+            .as_object_mut()
+            .unwrap()
+            .remove("StringLike");
+        assert!(trust_policy_problems(&no_sub, &rules(true)).is_empty());
+    }
+
+    #[test]
+    fn full_admin_statements_are_found() {
+        for doc in [
+            json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}),
+            json!({"Statement": [{"Effect": "Allow", "Action": ["s3:*", "*:*"], "Resource": ["*"]}]}),
+            json!({"Statement": [{"Sid": "X", "Effect": "Allow", "Action": "*", "NotResource": "arn:aws:s3:::b"}]}),
+        ] {
+            assert!(full_admin_statement(&doc).is_some(), "{doc}");
+        }
+        for doc in [
+            json!({"Statement": {"Effect": "Deny", "Action": "*", "Resource": "*"}}),
+            json!({"Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}}),
+            json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::b/*"}}),
+            json!({"Statement": "junk"}),
+            json!(null),
+        ] {
+            assert!(full_admin_statement(&doc).is_none(), "{doc}");
+        }
     }
 
     #[test]

@@ -109,3 +109,34 @@ pub async fn role(aws: &Aws, name: &str, inline_policy_name: &str) -> Result<Opt
             .collect(),
     }))
 }
+
+/// The default version's document of a managed policy, or None when the policy does not
+/// exist.
+pub async fn managed_policy_document(aws: &Aws, arn: &str) -> Result<Option<serde_json::Value>> {
+    let policy = match aws.iam.get_policy().policy_arn(arn).send().await {
+        Ok(out) => out.policy,
+        Err(e) if errors::is(&e, &["NoSuchEntity"]) => return Ok(None),
+        Err(e) => return Err(classify(&e, "reading the managed policy", arn)),
+    };
+    let Some(version) = policy.and_then(|p| p.default_version_id) else {
+        return Ok(None);
+    };
+    let out = match aws
+        .iam
+        .get_policy_version()
+        .policy_arn(arn)
+        .version_id(&version)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e) if errors::is(&e, &["NoSuchEntity"]) => return Ok(None),
+        Err(e) => return Err(classify(&e, "reading the managed policy's document", arn)),
+    };
+    Ok(Some(
+        out.policy_version()
+            .and_then(|v| v.document())
+            .and_then(parse_document)
+            .unwrap_or(serde_json::Value::Null),
+    ))
+}

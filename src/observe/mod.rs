@@ -17,7 +17,7 @@ use crate::model::DesiredState;
 use crate::report::Reporter;
 
 pub use dynamodb::table;
-pub use iam::{find_provider, provider, role};
+pub use iam::{find_provider, managed_policy_document, provider, role};
 pub use s3::bucket;
 
 #[derive(Debug, Clone, Serialize)]
@@ -66,6 +66,7 @@ pub struct ObservedBucket {
     pub ownership: Option<String>,
     pub policy: Option<Value>,
     pub lifecycle: Vec<LifecycleRule>,
+    pub tags: BTreeMap<String, String>,
     /// The raw lifecycle rules, to preserve rules the tool does not own.
     #[serde(skip)]
     pub lifecycle_raw: Vec<aws_sdk_s3::types::LifecycleRule>,

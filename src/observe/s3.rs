@@ -38,13 +38,14 @@ where
 /// Read every setting of the bucket concurrently. None when it does not exist.
 pub async fn bucket(aws: &Aws, name: &str) -> Result<Option<ObservedBucket>> {
     let s3 = &aws.s3;
-    let (versioning, encryption, pab, ownership, policy, lifecycle) = tokio::join!(
+    let (versioning, encryption, pab, ownership, policy, lifecycle, tagging) = tokio::join!(
         s3.get_bucket_versioning().bucket(name).send(),
         s3.get_bucket_encryption().bucket(name).send(),
         s3.get_public_access_block().bucket(name).send(),
         s3.get_bucket_ownership_controls().bucket(name).send(),
         s3.get_bucket_policy().bucket(name).send(),
         s3.get_bucket_lifecycle_configuration().bucket(name).send(),
+        s3.get_bucket_tagging().bucket(name).send(),
     );
     let versioning = match versioning {
         Ok(v) => v.status().map(|s| s.as_str().to_string()),
@@ -123,6 +124,16 @@ pub async fn bucket(aws: &Aws, name: &str) -> Result<Option<ObservedBucket>> {
             ))
         }
     };
+    let tags = match tagging {
+        Ok(out) => out
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect(),
+        Err(e) if errors::is(&e, &["NoSuchTagSet", "NoSuchTagSetError"]) => Default::default(),
+        Err(e) if errors::is(&e, MISSING) => return Ok(None),
+        Err(e) => return Err(bucket_error(&e, "reading the bucket's tags", name)),
+    };
     let lifecycle = lifecycle_raw.iter().map(summarise_rule).collect();
     Ok(Some(ObservedBucket {
         versioning,
@@ -131,6 +142,7 @@ pub async fn bucket(aws: &Aws, name: &str) -> Result<Option<ObservedBucket>> {
         ownership,
         policy,
         lifecycle,
+        tags,
         lifecycle_raw,
     }))
 }

@@ -103,6 +103,14 @@ pub fn bucket(d: &DesiredBucket, o: Option<&ObservedBucket>) -> ResourcePlan {
             },
             Op::PutLifecycle { keep: Vec::new() },
         ];
+        let mut ops = ops;
+        let mut changes = changes;
+        if !d.tags.is_empty() {
+            changes.push(FieldChange::new("tags", "", show_tags(&d.tags)));
+            ops.push(Op::PutBucketTagging {
+                tags: d.tags.clone(),
+            });
+        }
         return ResourcePlan::new(Kind::StateBucket, &d.name, false, changes, ops);
     };
     let mut changes = Vec::new();
@@ -199,5 +207,26 @@ pub fn bucket(d: &DesiredBucket, o: Option<&ObservedBucket>) -> ResourcePlan {
             .collect();
         ops.push(Op::PutLifecycle { keep });
     }
+    let missing = d.tags.iter().any(|(k, v)| o.tags.get(k) != Some(v));
+    if missing {
+        let mut merged = o.tags.clone();
+        merged.extend(d.tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+        changes.push(FieldChange::new(
+            "tags",
+            show_tags(&o.tags),
+            show_tags(&merged),
+        ));
+        ops.push(Op::PutBucketTagging { tags: merged });
+    }
     ResourcePlan::new(Kind::StateBucket, &d.name, true, changes, ops)
+}
+
+fn show_tags(tags: &std::collections::BTreeMap<String, String>) -> String {
+    if tags.is_empty() {
+        return "(none)".into();
+    }
+    tags.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

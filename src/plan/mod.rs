@@ -5,6 +5,8 @@ pub mod bucket;
 pub mod iam;
 mod table;
 
+pub use table::table as table_plan;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -73,6 +75,10 @@ pub enum Op {
     PutLifecycle {
         #[serde(skip)]
         keep: Vec<aws_sdk_s3::types::LifecycleRule>,
+    },
+    /// The bucket's whole tag set: the desired tags merged over the ones it has.
+    PutBucketTagging {
+        tags: std::collections::BTreeMap<String, String>,
     },
     CreateTable,
     EnableTableSettings {

@@ -145,7 +145,15 @@ pub fn emit_error(format: OutputFormat, err_color: bool, err: &Error) {
         }
         OutputFormat::Text => {
             let label = paint(err_color, RED, "error:");
-            let _ = writeln!(std::io::stderr().lock(), "{label} {err}");
+            // One line, whatever a message from a library contains.
+            let line = err
+                .to_string()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let _ = writeln!(std::io::stderr().lock(), "{label} {line}");
         }
     }
 }

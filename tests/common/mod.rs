@@ -12,11 +12,13 @@
 pub mod aws;
 pub mod cli;
 pub mod fixture;
+pub mod inspect;
 pub mod issuer;
 pub mod jwt;
 pub mod moto;
 pub mod openssl;
 pub mod pki;
+pub mod proxy;
 
 #[allow(unused_imports)]
 pub use cli::{

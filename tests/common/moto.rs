@@ -297,6 +297,19 @@ impl RecordedRequest {
             }
             Some(b) => b.as_bytes().to_vec(),
         };
+        RecordedRequest::from_parts(&method, &url, headers, body)
+    }
+
+    /// A request seen somewhere else than moto's recorder (e.g. by the fault-injection
+    /// proxy), described the same way so [`classify`] works on it.
+    pub fn from_parts(
+        method: &str,
+        url: &str,
+        headers: BTreeMap<String, String>,
+        body: Vec<u8>,
+    ) -> RecordedRequest {
+        let method = method.to_string();
+        let url = url.to_string();
         let after_scheme = url.split_once("://").map(|(_, r)| r).unwrap_or(&url);
         let path_and_query = after_scheme
             .find('/')

@@ -17,7 +17,7 @@ fn built<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> Result<T> {
 
 /// Poll until the table is ACTIVE: exponential backoff from 100 ms, capped at 5 s per wait
 /// and 5 minutes in all.
-async fn wait_active(aws: &Aws, name: &str) -> Result<()> {
+pub(crate) async fn wait_active(aws: &Aws, name: &str) -> Result<()> {
     let mut delay = Duration::from_millis(100);
     let mut waited = Duration::ZERO;
     loop {
@@ -52,8 +52,12 @@ pub async fn apply_table(
 ) -> Result<()> {
     let db = &aws.dynamodb;
     let name = d.name.as_str();
-    for op in ops {
-        match op {
+    let mut ops: Vec<Op> = ops.to_vec();
+    let mut i = 0;
+    while i < ops.len() {
+        let op = ops[i].clone();
+        i += 1;
+        match &op {
             Op::CreateTable => {
                 let tags = d
                     .tags
@@ -88,8 +92,15 @@ pub async fn apply_table(
                             == Some(&TableStatus::Active)
                     }
                     Err(e) if errors::is(&e, &["ResourceInUseException"]) => {
+                        // An earlier attempt whose answer was lost, or someone else's: plan
+                        // the rest from what is there.
                         reporter.progress(format!("lock table {name} already exists; adopted"));
-                        false
+                        wait_active(aws, name).await?;
+                        let observed = crate::observe::table(aws, name).await?;
+                        let rest = crate::plan::table_plan(d, observed.as_ref())?.ops;
+                        ops.truncate(i);
+                        ops.extend(rest.into_iter().filter(|o| !matches!(o, Op::CreateTable)));
+                        continue;
                     }
                     Err(e) => return Err(classify(&e, "creating the lock table", name)),
                 };
@@ -103,6 +114,8 @@ pub async fn apply_table(
                 sse,
                 deletion_protection,
             } => {
+                // A table left CREATING by an interrupted run takes no update yet.
+                wait_active(aws, name).await?;
                 let mut req = db.update_table().table_name(name);
                 if *on_demand {
                     req = req.billing_mode(BillingMode::PayPerRequest);
@@ -120,6 +133,7 @@ pub async fn apply_table(
                 wait_active(aws, name).await?;
             }
             Op::EnablePointInTimeRecovery => {
+                wait_active(aws, name).await?;
                 db.update_continuous_backups()
                     .table_name(name)
                     .point_in_time_recovery_specification(built(

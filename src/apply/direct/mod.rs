@@ -1,3 +1,5 @@
+pub mod destroy;
+mod destroy_observe;
 mod dynamodb;
 mod iam;
 mod s3;
@@ -63,23 +65,112 @@ pub async fn apply(
 /// Retry `f` with exponential backoff while `retryable` says the error is a transient
 /// consistency error; bounded to about 30 seconds. No fixed sleeps: each wait doubles.
 pub(crate) async fn with_consistency_retry<T, F, Fut>(
-    mut f: F,
+    f: F,
     retryable: impl Fn(&crate::error::Error) -> bool,
 ) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
 {
-    let mut delay = std::time::Duration::from_millis(250);
+    with_backoff(
+        f,
+        retryable,
+        std::time::Duration::from_millis(250),
+        std::time::Duration::from_secs(30),
+    )
+    .await
+}
+
+/// The retry loop: first wait `first`, doubling up to 8 s, while the waits so far are
+/// under `budget`; the last error is returned once the budget is spent.
+async fn with_backoff<T, F, Fut>(
+    mut f: F,
+    retryable: impl Fn(&crate::error::Error) -> bool,
+    first: std::time::Duration,
+    budget: std::time::Duration,
+) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut delay = first;
     let mut waited = std::time::Duration::ZERO;
     loop {
         match f().await {
-            Err(e) if retryable(&e) && waited < std::time::Duration::from_secs(30) => {
+            Err(e) if retryable(&e) && waited < budget => {
                 tokio::time::sleep(delay).await;
                 waited += delay;
                 delay = (delay * 2).min(std::time::Duration::from_secs(8));
             }
             other => return other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::with_backoff;
+    use crate::error::Error;
+
+    fn conflict() -> Error {
+        Error::failure("busy").code("DeleteConflict")
+    }
+
+    #[tokio::test]
+    async fn retries_until_success() {
+        let calls = AtomicUsize::new(0);
+        let out = with_backoff(
+            || async {
+                if calls.fetch_add(1, Ordering::SeqCst) < 3 {
+                    Err(conflict())
+                } else {
+                    Ok(7)
+                }
+            },
+            |e| e.code.as_deref() == Some("DeleteConflict"),
+            Duration::from_millis(1),
+            Duration::from_secs(5),
+        )
+        .await;
+        assert_eq!(out.unwrap(), 7);
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test]
+    async fn gives_up_when_the_budget_is_spent() {
+        let calls = AtomicUsize::new(0);
+        let out: crate::error::Result<()> = with_backoff(
+            || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(conflict())
+            },
+            |_| true,
+            Duration::from_millis(1),
+            Duration::from_millis(20),
+        )
+        .await;
+        assert_eq!(out.unwrap_err().code.as_deref(), Some("DeleteConflict"));
+        // Waits of 1, 2, 4, 8 and 16 ms: the budget is spent after the fifth.
+        assert_eq!(calls.load(Ordering::SeqCst), 6);
+    }
+
+    #[tokio::test]
+    async fn other_errors_are_not_retried() {
+        let calls = AtomicUsize::new(0);
+        let out: crate::error::Result<()> = with_backoff(
+            || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(Error::failure("denied").code("AccessDenied"))
+            },
+            |e| e.code.as_deref() == Some("DeleteConflict"),
+            Duration::from_millis(1),
+            Duration::from_secs(5),
+        )
+        .await;
+        assert!(out.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 }

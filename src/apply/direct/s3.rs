@@ -78,9 +78,8 @@ pub async fn apply_bucket(
     ops: &[Op],
     reporter: &Reporter,
 ) -> Result<()> {
-    let mut tag_now = false;
     if ops.iter().any(|o| matches!(o, Op::CreateBucket)) {
-        tag_now = create(aws, d, reporter).await?;
+        create(aws, d, reporter).await?;
     }
     let s3 = &aws.s3;
     let name = d.name.as_str();
@@ -194,28 +193,25 @@ pub async fn apply_bucket(
                         d.noncurrent_days
                     ));
                 }
+                Op::PutBucketTagging { tags } => {
+                    let tags = tags
+                        .iter()
+                        .map(|(k, v)| built(Tag::builder().key(k).value(v).build()))
+                        .collect::<Result<Vec<_>>>()?;
+                    let tagging = built(Tagging::builder().set_tag_set(Some(tags)).build())?;
+                    s3.put_bucket_tagging()
+                        .bucket(name)
+                        .tagging(tagging)
+                        .send()
+                        .await
+                        .map_err(|e| classify(&e, "tagging the bucket", name))?;
+                    reporter.progress(format!("tagged bucket {name}"));
+                }
                 _ => {}
             }
             Ok::<_, Error>(())
         });
-    let tagging = async {
-        if tag_now && !d.tags.is_empty() {
-            let tags = d
-                .tags
-                .iter()
-                .map(|(k, v)| built(Tag::builder().key(k).value(v).build()))
-                .collect::<Result<Vec<_>>>()?;
-            let tagging = built(Tagging::builder().set_tag_set(Some(tags)).build())?;
-            s3.put_bucket_tagging()
-                .bucket(name)
-                .tagging(tagging)
-                .send()
-                .await
-                .map_err(|e| classify(&e, "tagging the bucket", name))?;
-        }
-        Ok::<_, Error>(())
-    };
-    tokio::try_join!(try_join_all(calls), tagging)?;
+    try_join_all(calls).await?;
     Ok(())
 }
 

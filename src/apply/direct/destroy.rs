@@ -1,0 +1,733 @@
+//! `destroy` in direct mode: read what exists, plan every deletion (or refusal) before the
+//! first write, then delete the role (its inline policies and attachments first), the
+//! provider and, only with `--delete-state`, an empty state bucket and an idle lock table.
+//!
+//! Nothing here deletes an object or an object version: there is no code path that calls
+//! DeleteObject(s). An empty bucket is the only bucket ever deleted, and S3 itself refuses
+//! DeleteBucket on a bucket that gained an object after the check (`BucketNotEmpty`).
+
+use futures::future::try_join_all;
+use serde::Serialize;
+
+use super::destroy_observe::{self as found, BucketContents, FoundRole, FoundTable};
+use super::{dynamodb, with_consistency_retry};
+use crate::aws::{classify, errors, Aws};
+use crate::error::{Error, Result};
+use crate::model::Account;
+use crate::plan::Kind;
+use crate::report::Reporter;
+
+/// What `destroy` is asked to remove.
+#[derive(Debug, Clone, Serialize)]
+pub struct Targets {
+    pub account: Account,
+    pub provider_arn: String,
+    pub role_name: String,
+    pub bucket: String,
+    /// None with `--no-lock-table`: the table is not touched.
+    pub table: Option<String>,
+    pub delete_state: bool,
+    pub force: bool,
+}
+
+/// Everything read before planning.
+#[derive(Debug, Clone, Serialize)]
+pub struct Found {
+    pub provider: bool,
+    pub role: Option<FoundRole>,
+    /// Other roles whose trust policy names the provider.
+    pub trusting_roles: Vec<String>,
+    pub bucket: bool,
+    /// Only read with `--delete-state`.
+    pub bucket_contents: Option<BucketContents>,
+    pub table: Option<FoundTable>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Delete,
+    Keep,
+    Absent,
+    Refused,
+}
+
+/// A mutating call `destroy` makes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    DeleteInlinePolicy { name: String },
+    DetachPolicy { arn: String },
+    DeleteRole,
+    DeleteProvider,
+    DeleteBucket,
+    DisableDeletionProtection,
+    DeleteTable,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Item {
+    pub kind: Kind,
+    pub name: String,
+    pub action: Action,
+    /// Why (for keep/refuse) or what goes with it (for delete), one line each.
+    pub notes: Vec<String>,
+    /// For a refusal: what would make it possible.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    pub ops: Vec<Op>,
+}
+
+impl Item {
+    fn new(kind: Kind, name: &str, action: Action) -> Item {
+        Item {
+            kind,
+            name: name.to_string(),
+            action,
+            notes: Vec::new(),
+            hint: None,
+            ops: Vec::new(),
+        }
+    }
+
+    fn note(mut self, note: impl Into<String>) -> Item {
+        self.notes.push(note.into());
+        self
+    }
+
+    fn refuse(mut self, why: impl Into<String>, hint: impl Into<String>) -> Item {
+        self.action = Action::Refused;
+        self.notes.push(why.into());
+        self.hint = Some(hint.into());
+        self.ops.clear();
+        self
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub items: Vec<Item>,
+}
+
+impl Plan {
+    pub fn get(&self, kind: Kind) -> Option<&Item> {
+        self.items.iter().find(|i| i.kind == kind)
+    }
+
+    pub fn has_deletions(&self) -> bool {
+        self.items.iter().any(|i| i.action == Action::Delete)
+    }
+
+    pub fn refusals(&self) -> Vec<&Item> {
+        self.items
+            .iter()
+            .filter(|i| i.action == Action::Refused)
+            .collect()
+    }
+
+    /// One error for every refusal: usage (exit 2), since nothing was touched and the
+    /// command as given cannot be carried out.
+    pub fn refusal_error(&self) -> Option<Error> {
+        let refused = self.refusals();
+        if refused.is_empty() {
+            return None;
+        }
+        let message = refused
+            .iter()
+            .map(|i| format!("{} {}: {}", i.kind.label(), i.name, i.notes.join("; ")))
+            .collect::<Vec<_>>()
+            .join(" | ");
+        let hints: Vec<&str> = refused.iter().filter_map(|i| i.hint.as_deref()).collect();
+        let mut err = Error::usage(format!(
+            "refusing to destroy; nothing was changed: {message}"
+        ));
+        if !hints.is_empty() {
+            err = err.hint(hints.join("; "));
+        }
+        Some(err)
+    }
+}
+
+/// Read everything the plan needs, concurrently.
+pub async fn observe(aws: &Aws, t: &Targets) -> Result<Found> {
+    let table_name = t.table.clone();
+    let (provider, role, trusting_roles, bucket, table) = tokio::try_join!(
+        found::provider_exists(aws, &t.provider_arn),
+        found::role(aws, &t.role_name, &t.provider_arn),
+        found::roles_trusting(aws, &t.provider_arn, &t.role_name),
+        found::bucket_exists(aws, &t.bucket),
+        async {
+            match &table_name {
+                Some(name) => found::table(aws, name, t.delete_state).await,
+                None => Ok(None),
+            }
+        },
+    )?;
+    let bucket_contents = if bucket && t.delete_state {
+        Some(found::bucket_contents(aws, &t.bucket).await?)
+    } else {
+        None
+    };
+    Ok(Found {
+        provider,
+        role,
+        trusting_roles,
+        bucket,
+        bucket_contents,
+        table,
+    })
+}
+
+/// The destroy plan: pure, from what was read.
+pub fn plan(t: &Targets, f: &Found) -> Plan {
+    let mut items = Vec::new();
+
+    let role = match &f.role {
+        None => Item::new(Kind::Role, &t.role_name, Action::Absent).note("not found"),
+        Some(r) if !r.instance_profiles.is_empty() => {
+            Item::new(Kind::Role, &t.role_name, Action::Delete).refuse(
+                format!(
+                    "it is in instance profile(s) {}, so EC2 instances may depend on it",
+                    r.instance_profiles.join(", ")
+                ),
+                "bootstrap never creates instance profiles; remove the role from them yourself if it really is unused",
+            )
+        }
+        Some(_) if f.role.as_ref().is_some_and(|r| !r.trusts_provider) && !t.force => {
+            Item::new(Kind::Role, &t.role_name, Action::Delete).refuse(
+                format!(
+                    "its trust policy does not name the provider {}, so it was not set up for this issuer",
+                    t.provider_arn
+                ),
+                "check --workspace / --issuer-url and --role-name, or pass --force to delete the role anyway",
+            )
+        }
+        Some(r) => {
+            let mut item = Item::new(Kind::Role, &t.role_name, Action::Delete);
+            for name in &r.inline_policies {
+                item = item.note(format!("delete inline policy {name}"));
+                item.ops.push(Op::DeleteInlinePolicy { name: name.clone() });
+            }
+            for arn in &r.managed_policies {
+                item = item.note(format!("detach {arn}"));
+                item.ops.push(Op::DetachPolicy { arn: arn.clone() });
+            }
+            if !r.trusts_provider {
+                item = item.note(format!(
+                    "its trust policy does not name {} (deleted anyway: --force)",
+                    t.provider_arn
+                ));
+            }
+            item.ops.push(Op::DeleteRole);
+            item
+        }
+    };
+    items.push(role);
+
+    let provider = if !f.provider {
+        Item::new(Kind::OidcProvider, &t.provider_arn, Action::Absent).note("not found")
+    } else if !f.trusting_roles.is_empty() && !t.force {
+        Item::new(Kind::OidcProvider, &t.provider_arn, Action::Delete).refuse(
+            format!(
+                "still trusted by other roles: {} (they would stop working)",
+                f.trusting_roles.join(", ")
+            ),
+            "delete or re-point those roles first, or pass --force to delete the provider anyway",
+        )
+    } else {
+        let mut item = Item::new(Kind::OidcProvider, &t.provider_arn, Action::Delete);
+        if !f.trusting_roles.is_empty() {
+            item = item.note(format!(
+                "still trusted by {}: they stop working (--force)",
+                f.trusting_roles.join(", ")
+            ));
+        }
+        item.ops.push(Op::DeleteProvider);
+        item
+    };
+    items.push(provider);
+
+    let bucket = if !f.bucket {
+        Item::new(Kind::StateBucket, &t.bucket, Action::Absent).note("not found")
+    } else if !t.delete_state {
+        Item::new(Kind::StateBucket, &t.bucket, Action::Keep)
+            .note("kept: it holds the Terraform state (--delete-state deletes it only when empty)")
+    } else {
+        match &f.bucket_contents {
+            Some(c) if c.is_empty() => {
+                let mut item = Item::new(Kind::StateBucket, &t.bucket, Action::Delete)
+                    .note("empty: no object, no object version, no delete marker");
+                item.ops.push(Op::DeleteBucket);
+                item
+            }
+            Some(c) => Item::new(Kind::StateBucket, &t.bucket, Action::Delete).refuse(
+                format!("it holds {}", c.describe()),
+                "bootstrap never deletes Terraform state: keep the bucket (run destroy without --delete-state), or move the state elsewhere and empty the bucket yourself",
+            ),
+            None => Item::new(Kind::StateBucket, &t.bucket, Action::Delete).refuse(
+                "its contents could not be read",
+                "run again",
+            ),
+        }
+    };
+    items.push(bucket);
+
+    if let Some(name) = &t.table {
+        let table = match &f.table {
+            None => Item::new(Kind::LockTable, name, Action::Absent).note("not found"),
+            Some(_) if !t.delete_state => Item::new(Kind::LockTable, name, Action::Keep)
+                .note("kept: Terraform locks state with it (--delete-state deletes it)"),
+            Some(tb) if !tb.held_locks.is_empty() => {
+                Item::new(Kind::LockTable, name, Action::Delete).refuse(
+                    format!(
+                        "a lock is held ({}): a Terraform run may be in progress",
+                        tb.held_locks.join(", ")
+                    ),
+                    "wait for the run to finish (or `terraform force-unlock` a stale lock), then run destroy again",
+                )
+            }
+            Some(tb) => {
+                let mut item = Item::new(Kind::LockTable, name, Action::Delete);
+                if tb.deletion_protection {
+                    item = item.note("turn deletion protection off, then delete");
+                    item.ops.push(Op::DisableDeletionProtection);
+                }
+                item.ops.push(Op::DeleteTable);
+                item
+            }
+        };
+        items.push(table);
+    }
+    Plan { items }
+}
+
+fn ops_of(plan: &Plan, kind: Kind) -> Vec<Op> {
+    plan.get(kind)
+        .filter(|i| i.action == Action::Delete)
+        .map(|i| i.ops.clone())
+        .unwrap_or_default()
+}
+
+async fn delete_role(
+    iam: &aws_sdk_iam::Client,
+    name: &str,
+    ops: &[Op],
+    reporter: &Reporter,
+) -> Result<()> {
+    if ops.is_empty() {
+        return Ok(());
+    }
+    let detach = ops.iter().map(|op| async move {
+        match op {
+            Op::DeleteInlinePolicy { name: policy } => {
+                match iam
+                    .delete_role_policy()
+                    .role_name(name)
+                    .policy_name(policy)
+                    .send()
+                    .await
+                {
+                    Ok(_) => {
+                        reporter.progress(format!("deleted inline policy {policy} of role {name}"))
+                    }
+                    Err(e) if errors::is(&e, &["NoSuchEntity"]) => {}
+                    Err(e) => {
+                        return Err(classify(
+                            &e,
+                            &format!("deleting inline policy {policy}"),
+                            name,
+                        ))
+                    }
+                }
+            }
+            Op::DetachPolicy { arn } => {
+                match iam
+                    .detach_role_policy()
+                    .role_name(name)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                {
+                    Ok(_) => reporter.progress(format!("detached {arn} from role {name}")),
+                    Err(e) if errors::is(&e, &["NoSuchEntity"]) => {}
+                    Err(e) => return Err(classify(&e, &format!("detaching {arn}"), name)),
+                }
+            }
+            _ => {}
+        }
+        Ok::<_, Error>(())
+    });
+    try_join_all(detach).await?;
+    if ops.contains(&Op::DeleteRole) {
+        // IAM may still see a policy that was removed a moment ago: DeleteConflict is
+        // retried with bounded backoff.
+        with_consistency_retry(
+            || async {
+                match iam.delete_role().role_name(name).send().await {
+                    Ok(_) => Ok(true),
+                    Err(e) if errors::is(&e, &["NoSuchEntity"]) => Ok(false),
+                    Err(e) => Err(classify(&e, "deleting the role", name)),
+                }
+            },
+            |e| e.code.as_deref() == Some("DeleteConflict"),
+        )
+        .await?;
+        reporter.progress(format!("deleted role {name}"));
+    }
+    Ok(())
+}
+
+async fn delete_provider(aws: &Aws, arn: &str, ops: &[Op], reporter: &Reporter) -> Result<()> {
+    if !ops.contains(&Op::DeleteProvider) {
+        return Ok(());
+    }
+    match aws
+        .iam
+        .delete_open_id_connect_provider()
+        .open_id_connect_provider_arn(arn)
+        .send()
+        .await
+    {
+        Ok(_) => reporter.progress(format!("deleted oidc provider {arn}")),
+        Err(e) if errors::is(&e, &["NoSuchEntity"]) => {}
+        Err(e) => return Err(classify(&e, "deleting the OIDC provider", arn)),
+    }
+    Ok(())
+}
+
+async fn delete_bucket(aws: &Aws, name: &str, ops: &[Op], reporter: &Reporter) -> Result<()> {
+    if !ops.contains(&Op::DeleteBucket) {
+        return Ok(());
+    }
+    match aws.s3.delete_bucket().bucket(name).send().await {
+        Ok(_) => reporter.progress(format!("deleted empty bucket {name}")),
+        Err(e) if errors::is(&e, &["NoSuchBucket"]) => {}
+        Err(e) if errors::is(&e, &["BucketNotEmpty"]) => {
+            return Err(Error::failure(
+                "the bucket received objects after it was checked; it was kept, and nothing in it was deleted",
+            )
+            .resource(name.to_string())
+            .code("BucketNotEmpty")
+            .hint("someone is using this state bucket: run destroy without --delete-state"))
+        }
+        Err(e) => return Err(classify(&e, "deleting the empty bucket", name)),
+    }
+    Ok(())
+}
+
+async fn delete_table(aws: &Aws, name: &str, ops: &[Op], reporter: &Reporter) -> Result<()> {
+    if ops.contains(&Op::DisableDeletionProtection) {
+        match aws
+            .dynamodb
+            .update_table()
+            .table_name(name)
+            .deletion_protection_enabled(false)
+            .send()
+            .await
+        {
+            Ok(_) => reporter.progress(format!("turned deletion protection off on {name}")),
+            Err(e) if errors::is(&e, &["ResourceNotFoundException"]) => return Ok(()),
+            Err(e) => return Err(classify(&e, "turning deletion protection off", name)),
+        }
+        dynamodb::wait_active(aws, name).await?;
+    }
+    if ops.contains(&Op::DeleteTable) {
+        match aws.dynamodb.delete_table().table_name(name).send().await {
+            Ok(_) => reporter.progress(format!("deleted lock table {name}")),
+            Err(e) if errors::is(&e, &["ResourceNotFoundException"]) => {}
+            Err(e) => {
+                return Err(classify(&e, "deleting the lock table", name).hint(
+                    "run destroy again; if deletion protection was turned back on, it is turned off again first",
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Carry out the plan. The role goes before the provider it trusts; the bucket and the table
+/// are independent of both.
+pub async fn apply(aws: &Aws, t: &Targets, plan: &Plan, reporter: &Reporter) -> Result<()> {
+    if let Some(err) = plan.refusal_error() {
+        return Err(err);
+    }
+    let identity = async {
+        delete_role(&aws.iam, &t.role_name, &ops_of(plan, Kind::Role), reporter).await?;
+        delete_provider(
+            aws,
+            &t.provider_arn,
+            &ops_of(plan, Kind::OidcProvider),
+            reporter,
+        )
+        .await
+    };
+    let bucket_ops = ops_of(plan, Kind::StateBucket);
+    let bucket = delete_bucket(aws, &t.bucket, &bucket_ops, reporter);
+    let table = async {
+        match &t.table {
+            Some(name) => delete_table(aws, name, &ops_of(plan, Kind::LockTable), reporter).await,
+            None => Ok(()),
+        }
+    };
+    tokio::try_join!(identity, bucket, table)?;
+    Ok(())
+}
+
+/// Read back: every deleted resource is gone (a table may still be DELETING) and every kept
+/// one is still there. Returns what is not as planned.
+pub async fn verify(aws: &Aws, t: &Targets, plan: &Plan) -> Result<Vec<String>> {
+    let after = observe(
+        aws,
+        &Targets {
+            delete_state: false,
+            ..t.clone()
+        },
+    )
+    .await?;
+    let mut wrong = Vec::new();
+    for item in &plan.items {
+        let exists = match item.kind {
+            Kind::Role => after.role.is_some(),
+            Kind::OidcProvider => after.provider,
+            Kind::StateBucket => after.bucket,
+            Kind::LockTable => after.table.as_ref().is_some_and(|t| t.status != "DELETING"),
+        };
+        match item.action {
+            Action::Delete if exists => {
+                wrong.push(format!("{} {} still exists", item.kind.label(), item.name))
+            }
+            Action::Keep if !exists => {
+                wrong.push(format!("{} {} is gone", item.kind.label(), item.name))
+            }
+            _ => {}
+        }
+    }
+    Ok(wrong)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn targets(delete_state: bool, force: bool) -> Targets {
+        Targets {
+            account: Account {
+                id: "123456789012".into(),
+                partition: "aws".into(),
+                region: "eu-west-1".into(),
+            },
+            provider_arn: "arn:aws:iam::123456789012:oidc-provider/example.com/oidc".into(),
+            role_name: "deploy".into(),
+            bucket: "tf-state".into(),
+            table: Some("locks".into()),
+            delete_state,
+            force,
+        }
+    }
+
+    fn everything() -> Found {
+        Found {
+            provider: true,
+            role: Some(FoundRole {
+                arn: "arn:aws:iam::123456789012:role/deploy".into(),
+                inline_policies: vec!["terraform-state-access".into()],
+                managed_policies: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
+                instance_profiles: vec![],
+                trusts_provider: true,
+            }),
+            trusting_roles: vec![],
+            bucket: true,
+            bucket_contents: None,
+            table: Some(FoundTable {
+                deletion_protection: true,
+                status: "ACTIVE".into(),
+                held_locks: vec![],
+            }),
+        }
+    }
+
+    #[test]
+    fn by_default_role_and_provider_go_and_state_stays() {
+        let p = plan(&targets(false, false), &everything());
+        let role = p.get(Kind::Role).unwrap();
+        assert_eq!(role.action, Action::Delete);
+        // Inline policies and attachments before the role itself.
+        assert_eq!(role.ops.last(), Some(&Op::DeleteRole));
+        assert!(role.ops.contains(&Op::DeleteInlinePolicy {
+            name: "terraform-state-access".into()
+        }));
+        assert!(role.ops.contains(&Op::DetachPolicy {
+            arn: "arn:aws:iam::aws:policy/ReadOnlyAccess".into()
+        }));
+        assert_eq!(p.get(Kind::OidcProvider).unwrap().action, Action::Delete);
+        assert_eq!(p.get(Kind::StateBucket).unwrap().action, Action::Keep);
+        assert_eq!(p.get(Kind::LockTable).unwrap().action, Action::Keep);
+        assert!(p.refusal_error().is_none());
+    }
+
+    #[test]
+    fn a_provider_other_roles_trust_needs_force() {
+        let mut f = everything();
+        f.trusting_roles = vec!["other-deploy".into()];
+        let p = plan(&targets(false, false), &f);
+        let e = p.refusal_error().unwrap();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.message.contains("other-deploy"), "{e}");
+        assert!(e.to_string().contains("--force"), "{e}");
+        let p = plan(&targets(false, true), &f);
+        assert!(p.refusal_error().is_none());
+        assert_eq!(
+            p.get(Kind::OidcProvider).unwrap().ops,
+            vec![Op::DeleteProvider]
+        );
+    }
+
+    #[test]
+    fn a_bucket_with_any_version_or_marker_is_never_deleted() {
+        for (versions, markers) in [(1, 0), (0, 1), (3, 2)] {
+            let mut f = everything();
+            f.bucket_contents = Some(BucketContents {
+                versions,
+                current: versions.min(1),
+                delete_markers: markers,
+                sample: [("env/prod.tfstate".to_string(), versions + markers)].into(),
+                keys: 1,
+            });
+            for force in [false, true] {
+                let p = plan(&targets(true, force), &f);
+                let b = p.get(Kind::StateBucket).unwrap();
+                assert_eq!(b.action, Action::Refused);
+                assert!(b.ops.is_empty());
+                let e = p.refusal_error().unwrap();
+                assert!(e.message.contains("env/prod.tfstate"), "{e}");
+            }
+        }
+        let mut f = everything();
+        f.bucket_contents = Some(BucketContents::default());
+        let p = plan(&targets(true, false), &f);
+        assert_eq!(
+            p.get(Kind::StateBucket).unwrap().ops,
+            vec![Op::DeleteBucket]
+        );
+        assert_eq!(
+            p.get(Kind::LockTable).unwrap().ops,
+            vec![Op::DisableDeletionProtection, Op::DeleteTable]
+        );
+    }
+
+    #[test]
+    fn a_held_lock_keeps_the_table() {
+        let mut f = everything();
+        f.bucket_contents = Some(BucketContents::default());
+        f.table.as_mut().unwrap().held_locks = vec!["tf-state/prod.tfstate".into()];
+        let p = plan(&targets(true, true), &f);
+        assert_eq!(p.get(Kind::LockTable).unwrap().action, Action::Refused);
+    }
+
+    mod with_mocked_iam {
+        use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
+        use aws_sdk_iam::operation::delete_role::DeleteRoleError;
+        use aws_sdk_iam::operation::delete_role_policy::DeleteRolePolicyError;
+        use aws_sdk_iam::types::error::{DeleteConflictException, NoSuchEntityException};
+        use aws_sdk_iam::Client;
+        use aws_smithy_mocks::{mock, MockResponseInterceptor, Rule, RuleMode};
+
+        use super::super::{delete_role, Op};
+        use crate::config::{ColorChoice, OutputFormat};
+        use crate::report::Reporter;
+
+        fn client(rules: &[&Rule]) -> Client {
+            let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::Sequential);
+            for r in rules {
+                interceptor = interceptor.with_rule(r);
+            }
+            let conf = aws_sdk_iam::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .credentials_provider(Credentials::new("k", "s", None, None, "test"))
+                .http_client(aws_smithy_mocks::create_mock_http_client())
+                .interceptor(interceptor)
+                .build();
+            Client::from_conf(conf)
+        }
+
+        /// The error metadata the SDK's deserializer attaches to a real error response.
+        fn meta(code: &str) -> aws_sdk_iam::error::ErrorMetadata {
+            aws_sdk_iam::error::ErrorMetadata::builder()
+                .code(code)
+                .build()
+        }
+
+        fn quiet() -> Reporter {
+            Reporter::new(OutputFormat::Text, ColorChoice::Never, true, 0)
+        }
+
+        fn ops() -> Vec<Op> {
+            vec![
+                Op::DeleteInlinePolicy {
+                    name: "terraform-state-access".into(),
+                },
+                Op::DeleteRole,
+            ]
+        }
+
+        #[tokio::test]
+        async fn delete_conflict_right_after_removing_policies_is_retried() {
+            let policy = mock!(Client::delete_role_policy).then_output(|| {
+                aws_sdk_iam::operation::delete_role_policy::DeleteRolePolicyOutput::builder()
+                    .build()
+            });
+            let conflict = mock!(Client::delete_role).then_error(|| {
+                DeleteRoleError::DeleteConflictException(
+                    DeleteConflictException::builder()
+                        .message("Cannot delete entity, must delete policies first.")
+                        .meta(meta("DeleteConflict"))
+                        .build(),
+                )
+            });
+            let deleted = mock!(Client::delete_role).then_output(|| {
+                aws_sdk_iam::operation::delete_role::DeleteRoleOutput::builder().build()
+            });
+            let iam = client(&[&policy, &conflict, &deleted]);
+            delete_role(&iam, "deploy", &ops(), &quiet()).await.unwrap();
+            assert_eq!(conflict.num_calls(), 1);
+            assert_eq!(deleted.num_calls(), 1);
+        }
+
+        #[tokio::test]
+        async fn already_gone_is_fine() {
+            let policy = mock!(Client::delete_role_policy).then_error(|| {
+                DeleteRolePolicyError::NoSuchEntityException(
+                    NoSuchEntityException::builder()
+                        .meta(meta("NoSuchEntity"))
+                        .build(),
+                )
+            });
+            let role = mock!(Client::delete_role).then_error(|| {
+                DeleteRoleError::NoSuchEntityException(
+                    NoSuchEntityException::builder()
+                        .meta(meta("NoSuchEntity"))
+                        .build(),
+                )
+            });
+            let iam = client(&[&policy, &role]);
+            delete_role(&iam, "deploy", &ops(), &quiet()).await.unwrap();
+            assert_eq!(role.num_calls(), 1);
+        }
+    }
+
+    #[test]
+    fn nothing_left_means_nothing_to_do() {
+        let f = Found {
+            provider: false,
+            role: None,
+            trusting_roles: vec![],
+            bucket: false,
+            bucket_contents: None,
+            table: None,
+        };
+        let p = plan(&targets(true, false), &f);
+        assert!(!p.has_deletions());
+        assert!(p.refusal_error().is_none());
+    }
+}

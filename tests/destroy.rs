@@ -1,0 +1,258 @@
+//! `bootstrap destroy` against moto: the state and every version of it survive, refusals
+//! touch nothing, and a re-run makes no change. End state is read with the AWS SDK
+//! directly and writes are counted by moto's recorder, not by the tool.
+
+mod common;
+
+use common::fixture::World;
+use common::inspect::Inspect;
+use serde_json::json;
+
+const ROLE: &str = "bitbucket-pipelines-deploy";
+const BUCKET: &str = "tf-state-test";
+const TABLE: &str = "terraform-state-lock";
+
+fn provider_arn(w: &World) -> String {
+    format!(
+        "arn:aws:iam::{}:oidc-provider/{}",
+        w.moto.account_id(),
+        w.issuer.host_path()
+    )
+}
+
+fn init(w: &World, extra: &[&str]) {
+    let mut args = vec!["--yes"];
+    args.extend_from_slice(extra);
+    w.run("init", &args).assert_success();
+}
+
+fn sorted(mut v: Vec<(String, String)>) -> Vec<(String, String)> {
+    v.sort();
+    v
+}
+
+#[test]
+fn destroy_keeps_every_state_version_and_refuses_to_delete_a_non_empty_bucket() {
+    let w = World::start();
+    let aws = Inspect::new(&w.moto.endpoint());
+    let extra_policy = aws.create_policy(
+        "deploy-extra",
+        &json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]}),
+    );
+    init(&w, &["--policy-arn", &extra_policy]);
+    assert_eq!(aws.attached_policy_arns(ROLE), vec![extra_policy.clone()]);
+
+    // Terraform state with history: three versions of one key, and a deleted key (one
+    // version plus a delete marker).
+    let bodies = aws.without_bucket_policy(BUCKET, || {
+        let mut bodies = Vec::new();
+        for serial in 1..=3 {
+            let body = format!("{{\"version\": 4, \"serial\": {serial}}}");
+            let id = aws.put_object(BUCKET, "env/prod.tfstate", &body);
+            bodies.push(("env/prod.tfstate".to_string(), id, body));
+        }
+        let old = aws.put_object(BUCKET, "old.tfstate", "{\"serial\": 9}");
+        bodies.push((
+            "old.tfstate".to_string(),
+            old,
+            "{\"serial\": 9}".to_string(),
+        ));
+        aws.delete_object(BUCKET, "old.tfstate");
+        bodies
+    });
+    let before = aws.versions(BUCKET);
+    assert_eq!(before.len(), 5, "{before:?}");
+    assert_eq!(before.iter().filter(|v| v.delete_marker).count(), 1);
+
+    // --delete-state on a bucket that holds anything: refused, nothing touched.
+    w.moto.start_recording();
+    let out = w.run("destroy", &["--yes", "--delete-state"]);
+    out.assert_code(2);
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("no error line\n{out:?}"));
+    assert!(line.contains(BUCKET), "{out:?}");
+    assert!(line.contains("4 object versions"), "{out:?}");
+    assert!(line.contains("1 delete marker"), "{out:?}");
+    assert!(line.contains("env/prod.tfstate (3)"), "{out:?}");
+    assert!(line.contains("old.tfstate (2)"), "{out:?}");
+    assert_eq!(
+        out.stderr
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .count(),
+        1,
+        "{out:?}"
+    );
+    assert_eq!(w.moto.mutating_calls(), vec![], "a refusal must not write");
+    assert!(aws.role_exists(ROLE));
+    assert_eq!(aws.provider_arns(), vec![provider_arn(&w)]);
+    // The same refusal for scripts: one JSON document on stdout.
+    let out = w.run("destroy", &["--yes", "--delete-state", "--output", "json"]);
+    out.assert_code(2);
+    let doc = out.json();
+    assert_eq!(doc["exit_code"], json!(2), "{out:?}");
+    assert_eq!(doc["error"]["kind"], json!("usage"), "{out:?}");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("env/prod.tfstate (3)")),
+        "{out:?}"
+    );
+    assert_eq!(w.moto.mutating_calls(), vec![]);
+
+    // Plain destroy: role and provider go, state stays.
+    w.moto.start_recording();
+    let out = w.run("destroy", &["--yes", "--output", "json"]);
+    out.assert_success();
+    let doc = out.json();
+    assert_eq!(doc["deleted"], json!(true), "{out:?}");
+    let writes = sorted(w.moto.mutating_calls());
+    assert_eq!(
+        writes,
+        sorted(vec![
+            ("iam".into(), "DeleteRolePolicy".into()),
+            ("iam".into(), "DetachRolePolicy".into()),
+            ("iam".into(), "DeleteRole".into()),
+            ("iam".into(), "DeleteOpenIDConnectProvider".into()),
+        ]),
+        "only the role and the provider may be touched"
+    );
+    assert!(!aws.role_exists(ROLE));
+    assert_eq!(aws.provider_arns(), Vec::<String>::new());
+    assert!(
+        aws.policy_exists(&extra_policy),
+        "a detached managed policy is not deleted"
+    );
+    assert!(aws.bucket_exists(BUCKET));
+    assert!(aws.table_exists(TABLE));
+    assert_eq!(aws.versions(BUCKET), before, "every version survives");
+    aws.without_bucket_policy(BUCKET, || {
+        for (key, id, body) in &bodies {
+            assert_eq!(&aws.object_version_body(BUCKET, key, id), body);
+        }
+    });
+
+    // A re-run has nothing to do and makes no write.
+    w.moto.start_recording();
+    let out = w.run("destroy", &["--yes"]);
+    out.assert_success();
+    assert!(out.stdout.contains("nothing to delete"), "{out:?}");
+    assert_eq!(w.moto.mutating_calls(), vec![]);
+
+    // Even now, --delete-state does not touch the bucket or the table.
+    w.moto.start_recording();
+    w.run("destroy", &["--yes", "--delete-state"])
+        .assert_code(2);
+    assert_eq!(w.moto.mutating_calls(), vec![]);
+    assert_eq!(aws.versions(BUCKET), before);
+}
+
+#[test]
+fn a_provider_another_role_trusts_is_kept_unless_forced() {
+    let w = World::start();
+    let aws = Inspect::new(&w.moto.endpoint());
+    init(&w, &[]);
+    let hp = w.issuer.host_path();
+    aws.create_role(
+        "other-team-deploy",
+        &json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Federated": provider_arn(&w)},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {"StringEquals": {format!("{hp}:aud"): w.audience()}}
+            }]
+        }),
+    );
+
+    w.moto.start_recording();
+    let out = w.run("destroy", &["--yes"]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("other-team-deploy"), "{out:?}");
+    assert!(out.stderr.contains("--force"), "{out:?}");
+    assert_eq!(w.moto.mutating_calls(), vec![], "a refusal must not write");
+    assert!(
+        aws.role_exists(ROLE),
+        "refused as a whole: the role stays too"
+    );
+
+    let out = w.run("destroy", &["--yes", "--force"]);
+    out.assert_success();
+    assert!(!aws.role_exists(ROLE));
+    assert_eq!(aws.provider_arns(), Vec::<String>::new());
+    assert!(
+        aws.role_exists("other-team-deploy"),
+        "never deletes other roles"
+    );
+}
+
+#[test]
+fn delete_state_removes_an_empty_bucket_and_an_idle_table_only() {
+    let w = World::start();
+    let aws = Inspect::new(&w.moto.endpoint());
+    init(&w, &[]);
+    assert!(aws.table_protection(TABLE).0, "init protects the table");
+
+    // A held lock (Terraform writes LockID = <bucket>/<key> with Info while it runs).
+    let lock = format!("{BUCKET}/env/prod.tfstate");
+    aws.put_lock_item(TABLE, &lock, Some("{\"Operation\":\"OperationTypeApply\"}"));
+    w.moto.start_recording();
+    let out = w.run("destroy", &["--yes", "--delete-state"]);
+    out.assert_code(2);
+    assert!(out.stderr.contains(&lock), "{out:?}");
+    assert_eq!(w.moto.mutating_calls(), vec![]);
+
+    // Released; only a digest item left (not a lock).
+    aws.delete_lock_item(TABLE, &lock);
+    aws.put_lock_item(TABLE, &format!("{lock}-md5"), None);
+    w.moto.start_recording();
+    let out = w.run("destroy", &["--yes", "--delete-state"]);
+    out.assert_success();
+    let writes = w.moto.mutating_calls();
+    let pos = |op: &str| writes.iter().position(|(_, o)| o == op);
+    let unprotect = pos("UpdateTable").expect("deletion protection turned off");
+    let delete = pos("DeleteTable").expect("table deleted");
+    assert!(unprotect < delete, "{writes:?}");
+    assert!(pos("DeleteBucket").is_some(), "{writes:?}");
+    assert!(
+        !writes
+            .iter()
+            .any(|(_, o)| o.starts_with("DeleteObject") || o == "PutObject"),
+        "never touches objects: {writes:?}"
+    );
+    assert!(!aws.bucket_exists(BUCKET));
+    assert!(!aws.table_exists(TABLE));
+    assert!(!aws.role_exists(ROLE));
+}
+
+#[test]
+fn destroy_without_yes_and_without_a_terminal_shows_the_plan_and_changes_nothing() {
+    let w = World::start();
+    let aws = Inspect::new(&w.moto.endpoint());
+    init(&w, &[]);
+    w.moto.start_recording();
+    let out = w.run("destroy", &[]);
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains(ROLE),
+        "the plan names the role\n{out:?}"
+    );
+    assert!(out.stderr.contains("keep"), "{out:?}");
+    assert!(out.stderr.contains("--yes"), "{out:?}");
+    assert_eq!(w.moto.mutating_calls(), vec![]);
+    assert!(aws.role_exists(ROLE));
+}
+
+#[test]
+fn destroy_cloudformation_mode_is_refused_before_any_aws_call() {
+    let w = World::start();
+    w.moto.start_recording();
+    let out = w.run("destroy", &["--yes", "--mode", "cloudformation"]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("not available yet"), "{out:?}");
+    assert_eq!(w.moto.calls(), vec![]);
+}
