@@ -151,11 +151,11 @@ fn yaml_reads_back_as_the_template() {
     }
 }
 
-/// A checker from the test venv (`.venv/bin`), else from PATH. Never skipped: a missing tool
-/// fails the test.
+/// A checker from the checkers venv (`.venv-checkers/bin`), else from PATH. Never skipped: a
+/// missing tool fails the test.
 fn tool(name: &str) -> PathBuf {
     let venv = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(".venv/bin")
+        .join(".venv-checkers/bin")
         .join(name);
     if venv.exists() {
         return venv;
@@ -168,7 +168,7 @@ fn tool(name: &str) -> PathBuf {
             }
         }
     }
-    panic!("{name} not found in .venv/bin or on PATH; run ./scripts/test (it installs cfn-lint and checkov into .venv)");
+    panic!("{name} not found in .venv-checkers/bin or on PATH; run ./scripts/test (it installs cfn-lint and checkov there)");
 }
 
 /// Every variant in both formats, written to a fresh directory.
