@@ -282,8 +282,9 @@ fn a_well_configured_bucket_and_table_are_adopted_with_only_what_is_missing() {
         .find(|r| r["kind"] == "lock-table")
         .unwrap();
     assert_eq!(table["action"], "unchanged", "{doc:#}");
-    // Only what was missing on the bucket (the TLS-only policy and the retention rule),
-    // nothing on the table; the provider and role are new.
+    // Only what was missing on the bucket (the TLS-only policy, the retention rule and the
+    // tool's tags, merged into the bucket's own), nothing on the table; the provider and role
+    // are new.
     let s3_and_db: Vec<(String, String)> = w
         .moto
         .mutating_calls()
@@ -294,7 +295,11 @@ fn a_well_configured_bucket_and_table_are_adopted_with_only_what_is_missing() {
     ops.sort();
     assert_eq!(
         ops,
-        ["PutBucketLifecycleConfiguration", "PutBucketPolicy"],
+        [
+            "PutBucketLifecycleConfiguration",
+            "PutBucketPolicy",
+            "PutBucketTagging"
+        ],
         "{s3_and_db:?}"
     );
     // Their lifecycle rule is kept next to the tool's.

@@ -123,7 +123,12 @@ pub async fn run(settings: &Settings, reporter: &Reporter, yes: bool) -> Result<
         )?;
         apply::direct::apply(&p.aws, &p.desired, &p.plan, reporter).await?;
         // Read the result back: the live state must now match, trust policy included.
-        let after = observe::all(&p.aws, &p.desired).await?;
+        let changed = |kind| {
+            p.plan
+                .get(kind)
+                .is_some_and(|r| r.action != plan::Action::Unchanged)
+        };
+        let after = observe::again(&p.aws, &p.desired, &p.observed, changed).await?;
         let check = plan::diff(&p.desired, &after)?;
         if check.has_changes() {
             let left: Vec<String> = check

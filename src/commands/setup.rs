@@ -85,12 +85,49 @@ pub async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepare
             Ok(Vec::new())
         }
     };
-    let aws_and_account = async {
-        let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
-        let account = account(&aws).await?;
-        Ok::<_, Error>((aws, account))
+    // Reads that name a resource by the settings alone start at once, beside the account
+    // lookup; the provider (its ARN holds the account id) and a default-named bucket follow it.
+    let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
+    let by_name = async {
+        tokio::try_join!(
+            observe::role(&aws, &settings.role_name, model::STATE_POLICY_NAME),
+            async {
+                match &settings.lock_table {
+                    Some(name) => observe::table(&aws, name).await,
+                    None => Ok(None),
+                }
+            },
+            async {
+                match &settings.state_bucket {
+                    Some(name) => observe::bucket(&aws, name).await.map(Some),
+                    None => Ok(None),
+                }
+            },
+            check_managed_policies(&aws, settings, reporter),
+        )
     };
-    let (facts, ranges, (aws, account)) = tokio::try_join!(facts, ranges, aws_and_account)?;
+    let by_account = async {
+        let account = account(&aws).await?;
+        reporter.progress(format!(
+            "reading the live state in account {} ({})",
+            account.id, account.region
+        ));
+        let default_bucket = async {
+            if settings.state_bucket.is_none() {
+                observe::bucket(&aws, &model::bucket_name(settings, &account))
+                    .await
+                    .map(Some)
+            } else {
+                Ok(None)
+            }
+        };
+        let provider_arn = model::provider_arn(&account, issuer);
+        let (provider, bucket) =
+            tokio::try_join!(observe::provider(&aws, &provider_arn), default_bucket)?;
+        Ok::<_, Error>((account, provider, bucket))
+    };
+    let (facts, ranges, (role, table, named_bucket, ()), (account, provider, default_bucket)) =
+        tokio::try_join!(facts, ranges, by_name, by_account)?;
     for h in &facts.hosts {
         for w in &h.warnings {
             reporter.warn(w.clone());
@@ -98,14 +135,12 @@ pub async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepare
     }
     let cidrs = model::source_cidrs(settings, &ranges);
     let desired = model::desired(settings, &account, &facts.thumbprints, &cidrs)?;
-    reporter.progress(format!(
-        "reading the live state in account {} ({})",
-        account.id, account.region
-    ));
-    let (observed, ()) = tokio::try_join!(
-        observe::all(&aws, &desired),
-        check_managed_policies(&aws, settings, reporter)
-    )?;
+    let observed = Observed {
+        provider,
+        role,
+        bucket: named_bucket.or(default_bucket).flatten(),
+        table,
+    };
     let plan = plan::diff(&desired, &observed)?;
     Ok(Prepared {
         aws,

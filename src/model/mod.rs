@@ -94,6 +94,22 @@ pub fn source_cidrs(settings: &Settings, bitbucket_ranges: &[IpNet]) -> Vec<IpNe
     out
 }
 
+/// The IAM ARN of the issuer's OIDC provider in this account.
+pub fn provider_arn(account: &Account, issuer: &crate::config::Issuer) -> String {
+    format!(
+        "arn:{}:iam::{}:oidc-provider/{}",
+        account.partition, account.id, issuer.host_path
+    )
+}
+
+/// The state bucket: `--state-bucket`, or the default for this account and region.
+pub fn bucket_name(settings: &Settings, account: &Account) -> String {
+    settings
+        .state_bucket
+        .clone()
+        .unwrap_or_else(|| default_bucket_name(account))
+}
+
 /// The default bucket name: nothing random, unique per account and region.
 pub fn default_bucket_name(account: &Account) -> String {
     format!("terraform-state-{}-{}", account.id, account.region)
@@ -118,10 +134,7 @@ pub fn desired(
     let issuer = settings.require_issuer()?;
     let p = &account.partition;
     let tags = tags(settings);
-    let provider_arn = format!(
-        "arn:{p}:iam::{}:oidc-provider/{}",
-        account.id, issuer.host_path
-    );
+    let provider_arn = provider_arn(account, issuer);
     let provider = DesiredProvider {
         url: issuer.url.clone(),
         arn: provider_arn.clone(),
@@ -130,10 +143,7 @@ pub fn desired(
         tags: tags.clone(),
     };
 
-    let bucket_name = settings
-        .state_bucket
-        .clone()
-        .unwrap_or_else(|| default_bucket_name(account));
+    let bucket_name = bucket_name(settings, account);
     let bucket_arn = format!("arn:{p}:s3:::{bucket_name}");
     let objects_arn = if settings.state_key_prefix.is_empty() {
         format!("{bucket_arn}/*")

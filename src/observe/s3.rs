@@ -198,6 +198,7 @@ mod tests {
             mock!(aws_sdk_s3::Client::get_bucket_policy).then_http_response(denied),
             mock!(aws_sdk_s3::Client::get_bucket_lifecycle_configuration)
                 .then_http_response(denied),
+            mock!(aws_sdk_s3::Client::get_bucket_tagging).then_http_response(denied),
         ];
         let refs: Vec<&aws_smithy_mocks::Rule> = rules.iter().collect();
         let aws = testing::aws(&[], &refs, &[]);

@@ -53,6 +53,9 @@ pub async fn apply_table(
     let db = &aws.dynamodb;
     let name = d.name.as_str();
     let mut ops: Vec<Op> = ops.to_vec();
+    // Whether the table is known to be ACTIVE (updates and backups need that); unknown for a
+    // table this run did not create, so the first update waits (one DescribeTable).
+    let mut known_active = false;
     let mut i = 0;
     while i < ops.len() {
         let op = ops[i].clone();
@@ -96,6 +99,7 @@ pub async fn apply_table(
                         // the rest from what is there.
                         reporter.progress(format!("lock table {name} already exists; adopted"));
                         wait_active(aws, name).await?;
+                        known_active = true;
                         let observed = crate::observe::table(aws, name).await?;
                         let rest = crate::plan::table_plan(d, observed.as_ref())?.ops;
                         ops.truncate(i);
@@ -104,36 +108,51 @@ pub async fn apply_table(
                     }
                     Err(e) => return Err(classify(&e, "creating the lock table", name)),
                 };
-                // Point-in-time recovery can only be enabled on an ACTIVE table.
-                if !active {
-                    wait_active(aws, name).await?;
-                }
+                known_active = active;
             }
             Op::EnableTableSettings {
                 on_demand,
                 sse,
                 deletion_protection,
             } => {
-                // A table left CREATING by an interrupted run takes no update yet.
-                wait_active(aws, name).await?;
-                let mut req = db.update_table().table_name(name);
-                if *on_demand {
-                    req = req.billing_mode(BillingMode::PayPerRequest);
+                // One setting per UpdateTable call, each on an ACTIVE table: DynamoDB takes
+                // a billing-mode or encryption change only while no other update runs.
+                let changes: [(bool, &str); 3] = [
+                    (*on_demand, "on-demand billing"),
+                    (*sse, "KMS encryption"),
+                    (*deletion_protection, "deletion protection"),
+                ];
+                for (index, (wanted, what)) in changes.into_iter().enumerate() {
+                    if !wanted {
+                        continue;
+                    }
+                    if !known_active {
+                        // A table left CREATING or UPDATING takes no update yet.
+                        wait_active(aws, name).await?;
+                    }
+                    let mut req = db.update_table().table_name(name);
+                    req = match index {
+                        0 => req.billing_mode(BillingMode::PayPerRequest),
+                        1 => {
+                            req.sse_specification(SseSpecification::builder().enabled(true).build())
+                        }
+                        _ => req.deletion_protection_enabled(true),
+                    };
+                    let out = req
+                        .send()
+                        .await
+                        .map_err(|e| classify(&e, &format!("turning on {what}"), name))?;
+                    known_active = out.table_description().and_then(|t| t.table_status())
+                        == Some(&TableStatus::Active);
+                    reporter.progress(format!("turned on {what} for lock table {name}"));
                 }
-                if *sse {
-                    req = req.sse_specification(SseSpecification::builder().enabled(true).build());
-                }
-                if *deletion_protection {
-                    req = req.deletion_protection_enabled(true);
-                }
-                req.send()
-                    .await
-                    .map_err(|e| classify(&e, "updating the lock table", name))?;
-                reporter.progress(format!("updated lock table {name}"));
-                wait_active(aws, name).await?;
             }
             Op::EnablePointInTimeRecovery => {
-                wait_active(aws, name).await?;
+                // Point-in-time recovery can only be enabled on an ACTIVE table.
+                if !known_active {
+                    wait_active(aws, name).await?;
+                    known_active = true;
+                }
                 db.update_continuous_backups()
                     .table_name(name)
                     .point_in_time_recovery_specification(built(
