@@ -40,22 +40,8 @@ pub(crate) fn confirm(yes: bool, question: &str, hint: &str) -> Result<()> {
 
 /// What to put in Bitbucket and Terraform, for the text and JSON reports.
 pub(super) fn next_steps(d: &DesiredState) -> (serde_json::Value, String) {
-    let key = if d.state_key_prefix.is_empty() {
-        "terraform.tfstate".to_string()
-    } else {
-        format!("{}/terraform.tfstate", d.state_key_prefix)
-    };
-    let mut backend = format!(
-        "terraform {{\n  backend \"s3\" {{\n    bucket       = \"{}\"\n    key          = \"{key}\"\n    region       = \"{}\"\n    encrypt      = true\n    use_lockfile = true\n",
-        d.bucket.name, d.account.region
-    );
-    if let Some(t) = &d.table {
-        let _ = writeln!(backend, "    dynamodb_table = \"{}\"", t.name);
-    }
-    if let Some(k) = &d.bucket.kms_key {
-        let _ = writeln!(backend, "    kms_key_id   = \"{k}\"");
-    }
-    backend.push_str("  }\n}\n");
+    let settings = super::pipeline::backend_settings(d).replace('\n', "\n    ");
+    let backend = format!("terraform {{\n  backend \"s3\" {{\n    {settings}\n  }}\n}}\n");
     let step = format!(
         "- step:\n    oidc: true\n    script:\n      - export AWS_REGION={}\n      - export AWS_ROLE_ARN={}\n      - export AWS_WEB_IDENTITY_TOKEN_FILE=$(pwd)/web-identity-token\n      - echo $BITBUCKET_STEP_OIDC_TOKEN > $(pwd)/web-identity-token\n",
         d.account.region, d.role.arn

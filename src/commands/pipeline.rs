@@ -139,7 +139,7 @@ fn state_key(d: &DesiredState) -> String {
 }
 
 /// The backend "s3" attributes, aligned as `terraform fmt` aligns them.
-fn backend_settings(d: &DesiredState) -> String {
+pub(super) fn backend_settings(d: &DesiredState) -> String {
     let mut attrs: Vec<(&str, String)> = vec![
         ("bucket", hcl_str(&d.bucket.name)),
         ("key", hcl_str(&state_key(d))),
