@@ -10,8 +10,8 @@ use crate::config::{OutputFormat, Settings};
 use crate::error::{Error, Result};
 use crate::model::policy;
 use crate::model::DesiredState;
+use crate::plan;
 use crate::report::{Output, Reporter};
-use crate::{observe, plan};
 
 /// Ask on the terminal; refuse without one. `hint` says how to confirm without a terminal.
 pub(crate) fn confirm(yes: bool, question: &str, hint: &str) -> Result<()> {
@@ -107,14 +107,10 @@ pub async fn run(settings: &Settings, reporter: &Reporter, yes: bool) -> Result<
             "Apply these changes?",
             "review `bootstrap plan`, then run `bootstrap init --yes`",
         )?;
-        apply::direct::apply(&p.aws, &p.desired, &p.plan, reporter).await?;
-        // Read the result back: the live state must now match, trust policy included.
-        let changed = |kind| {
-            p.plan
-                .get(kind)
-                .is_some_and(|r| r.action != plan::Action::Unchanged)
-        };
-        let after = observe::again(&p.aws, &p.desired, &p.observed, changed).await?;
+        // Each changed resource is read back as soon as its writes are done: the live state
+        // must now match, trust policy included.
+        let after =
+            apply::direct::apply(&p.aws, &p.desired, &p.plan, &p.observed, reporter).await?;
         let check = plan::diff(&p.desired, &after)?;
         if check.has_changes() {
             let left: Vec<String> = check

@@ -85,8 +85,8 @@ pub async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepare
             Ok(Vec::new())
         }
     };
-    // Reads that name a resource by the settings alone start at once, beside the account
-    // lookup; the provider (its ARN holds the account id) and a default-named bucket follow it.
+    // Every read that names a resource by the settings alone starts at once, beside the
+    // account lookup; only a default-named bucket (its name holds the account id) follows it.
     let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
     let by_name = async {
         tokio::try_join!(
@@ -104,6 +104,9 @@ pub async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepare
                 }
             },
             check_managed_policies(&aws, settings, reporter),
+            // Listed rather than read by ARN (the ARN holds the account id): one round trip
+            // when it does not exist yet.
+            observe::find_provider(&aws, issuer),
         )
     };
     let by_account = async {
@@ -121,12 +124,10 @@ pub async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepare
                 Ok(None)
             }
         };
-        let provider_arn = model::provider_arn(&account, issuer);
-        let (provider, bucket) =
-            tokio::try_join!(observe::provider(&aws, &provider_arn), default_bucket)?;
-        Ok::<_, Error>((account, provider, bucket))
+        let bucket = default_bucket.await?;
+        Ok::<_, Error>((account, bucket))
     };
-    let (facts, ranges, (role, table, named_bucket, ()), (account, provider, default_bucket)) =
+    let (facts, ranges, (role, table, named_bucket, (), provider), (account, default_bucket)) =
         tokio::try_join!(facts, ranges, by_name, by_account)?;
     for h in &facts.hosts {
         for w in &h.warnings {

@@ -115,51 +115,6 @@ pub async fn all(aws: &Aws, desired: &DesiredState) -> Result<Observed> {
     })
 }
 
-/// Read again only the resources `changed` names (after an apply); the others are taken from
-/// `before`. All reads run concurrently.
-pub async fn again(
-    aws: &Aws,
-    desired: &DesiredState,
-    before: &Observed,
-    changed: impl Fn(crate::plan::Kind) -> bool,
-) -> Result<Observed> {
-    use crate::plan::Kind;
-    let provider = async {
-        if changed(Kind::OidcProvider) {
-            iam::provider(aws, &desired.provider.arn).await
-        } else {
-            Ok(before.provider.clone())
-        }
-    };
-    let role = async {
-        if changed(Kind::Role) {
-            iam::role(aws, &desired.role.name, &desired.role.inline_policy_name).await
-        } else {
-            Ok(before.role.clone())
-        }
-    };
-    let bucket = async {
-        if changed(Kind::StateBucket) {
-            s3::bucket(aws, &desired.bucket.name).await
-        } else {
-            Ok(before.bucket.clone())
-        }
-    };
-    let table = async {
-        match &desired.table {
-            Some(t) if changed(Kind::LockTable) => dynamodb::table(aws, &t.name).await,
-            _ => Ok(before.table.clone()),
-        }
-    };
-    let (provider, role, bucket, table) = tokio::try_join!(provider, role, bucket, table)?;
-    Ok(Observed {
-        provider,
-        role,
-        bucket,
-        table,
-    })
-}
-
 /// The thumbprints registered on the issuer's provider (for `thumbprint --check`).
 pub struct RegisteredThumbprints {
     pub arn: String,

@@ -7,17 +7,20 @@ mod s3;
 use crate::aws::Aws;
 use crate::error::Result;
 use crate::model::DesiredState;
+use crate::observe::{self, Observed};
 use crate::plan::{Kind, Plan, ResourcePlan};
 use crate::report::Reporter;
 
-/// Apply every operation of the plan. The provider comes before the role (the role's trust
-/// names it); the bucket and the table are independent of both.
+/// Apply every operation of the plan and return the live state afterwards: each changed
+/// resource is read back as soon as its own writes are done (unchanged ones are taken from
+/// `before`). The bucket, the table and the provider/role pair converge concurrently.
 pub async fn apply(
     aws: &Aws,
     desired: &DesiredState,
     plan: &Plan,
+    before: &Observed,
     reporter: &Reporter,
-) -> Result<()> {
+) -> Result<Observed> {
     let empty = |kind| ResourcePlan {
         kind,
         name: String::new(),
@@ -45,21 +48,51 @@ pub async fn apply(
         .ops
         .iter()
         .any(|o| matches!(o, crate::plan::Op::CreateProvider));
-    let identity = async {
-        tokio::try_join!(
-            iam::apply_provider(aws, &desired.provider, &provider.ops, reporter),
-            iam::apply_role(aws, &desired.role, &role.ops, provider_pending, reporter),
-        )
-    };
-    let state = s3::apply_bucket(aws, &desired.bucket, &bucket.ops, reporter);
-    let lock = async {
-        match (&desired.table, table) {
-            (Some(d), Some(t)) => dynamodb::apply_table(aws, d, &t.ops, reporter).await,
-            _ => Ok(()),
+    let provider_then_read = async {
+        iam::apply_provider(aws, &desired.provider, &provider.ops, reporter).await?;
+        if provider.ops.is_empty() {
+            Ok(before.provider.clone())
+        } else {
+            observe::provider(aws, &desired.provider.arn).await
         }
     };
-    tokio::try_join!(identity, state, lock)?;
-    Ok(())
+    let role_then_read = async {
+        iam::apply_role(aws, &desired.role, &role.ops, provider_pending, reporter).await?;
+        if role.ops.is_empty() {
+            Ok(before.role.clone())
+        } else {
+            observe::role(aws, &desired.role.name, &desired.role.inline_policy_name).await
+        }
+    };
+    let bucket_then_read = async {
+        s3::apply_bucket(aws, &desired.bucket, &bucket.ops, reporter).await?;
+        if bucket.ops.is_empty() {
+            Ok(before.bucket.clone())
+        } else {
+            observe::bucket(aws, &desired.bucket.name).await
+        }
+    };
+    let table_then_read = async {
+        match (&desired.table, table) {
+            (Some(d), Some(t)) if !t.ops.is_empty() => {
+                dynamodb::apply_table(aws, d, &t.ops, reporter).await?;
+                observe::table(aws, &d.name).await
+            }
+            _ => Ok(before.table.clone()),
+        }
+    };
+    let (provider, role, bucket, table) = tokio::try_join!(
+        provider_then_read,
+        role_then_read,
+        bucket_then_read,
+        table_then_read
+    )?;
+    Ok(Observed {
+        provider,
+        role,
+        bucket,
+        table,
+    })
 }
 
 /// Retry `f` with exponential backoff while `retryable` says the error is a transient
