@@ -112,9 +112,15 @@ pub enum Command {
     /// provider is kept while another role's trust names it (unless --force). The state
     /// bucket and lock table are kept unless --delete-state, and a bucket holding any object,
     /// object version or delete marker is never deleted. Shows the plan and asks, like init.
+    ///
+    /// With --mode cloudformation the stack is deleted (termination protection is turned
+    /// off just before): the role and the provider go with it, while the state bucket and
+    /// lock table stay in the account, retained by their DeletionPolicy.
     Destroy {
         #[command(flatten)]
         setup: SetupArgs,
+        #[command(flatten)]
+        deploy: DeploymentArgs,
         /// Delete without asking. Without it, `destroy` asks on a terminal and refuses to
         /// delete when there is none.
         #[arg(long, short = 'y')]
@@ -517,6 +523,14 @@ impl VerifyArgs {
     }
 }
 
+/// `destroy --stackset`: out of scope; the instances are deleted with the AWS CLI.
+pub fn stackset_destroy_refused(name: &str) -> crate::error::Error {
+    crate::error::Error::usage(format!(
+        "destroy --stackset {name}: deleting a StackSet is not supported; delete its instances, then the StackSet, with the AWS CLI"
+    ))
+    .hint("aws cloudformation delete-stack-instances, then delete-stack-set (docs/cloudformation.md, \"Removing a StackSet\")")
+}
+
 impl Cli {
     /// The inputs given on the command line (to be overlaid on the config file).
     pub fn inputs(&self) -> Result<Inputs> {
@@ -531,9 +545,14 @@ impl Cli {
                 setup.apply(&mut i)?;
                 deploy.apply(&mut i);
             }
-            Command::Render { setup, .. } | Command::Destroy { setup, .. } => {
-                setup.apply(&mut i)?
+            Command::Destroy { setup, deploy, .. } => {
+                if let Some(name) = &deploy.stackset {
+                    return Err(stackset_destroy_refused(name));
+                }
+                setup.apply(&mut i)?;
+                deploy.apply(&mut i);
             }
+            Command::Render { setup, .. } => setup.apply(&mut i)?,
             Command::Verify(args) => args.apply(&mut i),
             Command::Pipeline(args) => args.setup.apply(&mut i)?,
         }

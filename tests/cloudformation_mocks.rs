@@ -655,3 +655,229 @@ fn a_stackset_operation_that_fails_in_some_accounts_names_them() {
     assert_eq!(create.num_calls(), 1);
     assert_eq!(add.num_calls(), 1);
 }
+
+// `destroy --mode cloudformation`: the order of the calls, a failed delete and a busy stack.
+
+mod destroy_stack {
+    use super::*;
+    use aws_sdk_cloudformation::operation::describe_stack_resources::DescribeStackResourcesOutput;
+    use aws_sdk_cloudformation::types::StackResource;
+    use bootstrap::apply::cloudformation::destroy;
+
+    fn resource(logical: &str, ty: &str, physical: &str) -> StackResource {
+        StackResource::builder()
+            .logical_resource_id(logical)
+            .resource_type(ty)
+            .physical_resource_id(physical)
+            .resource_status(ResourceStatus::CreateComplete)
+            .timestamp(DateTime::from_secs(0))
+            .build()
+    }
+
+    fn rules_for(spec: &StackSpec) -> (Rule, Rule, Rule) {
+        let body = spec.body.clone();
+        let template = mock!(Client::get_template).then_output(move || {
+            GetTemplateOutput::builder()
+                .template_body(body.clone())
+                .build()
+        });
+        let resources = mock!(Client::describe_stack_resources).then_output(|| {
+            DescribeStackResourcesOutput::builder()
+                .stack_resources(resource(
+                    "DeployRole",
+                    "AWS::IAM::Role",
+                    "bitbucket-pipelines-deploy",
+                ))
+                .stack_resources(resource(
+                    "StateBucket",
+                    "AWS::S3::Bucket",
+                    "terraform-state-123456789012-eu-west-1",
+                ))
+                .stack_resources(resource(
+                    "LockTable",
+                    "AWS::DynamoDB::Table",
+                    "terraform-state-lock",
+                ))
+                .build()
+        });
+        // Before the delete: only the create's event; after it, the delete's too.
+        let created = || {
+            event(
+                1,
+                NAME,
+                "AWS::CloudFormation::Stack",
+                ResourceStatus::CreateComplete,
+                "",
+            )
+        };
+        let history = mock!(Client::describe_stack_events)
+            .sequence()
+            .output(move || events(vec![created()]))
+            .output(move || {
+                events(vec![
+                    created(),
+                    event(
+                        2,
+                        NAME,
+                        "AWS::CloudFormation::Stack",
+                        ResourceStatus::DeleteInProgress,
+                        "User Initiated",
+                    ),
+                    event(
+                        3,
+                        "DeployRole",
+                        "AWS::IAM::Role",
+                        ResourceStatus::DeleteFailed,
+                        "Cannot delete entity, must detach all policies first.",
+                    ),
+                ])
+            })
+            .repeatedly()
+            .build();
+        (template, resources, history)
+    }
+
+    fn protection_rule(log: &Log, on: bool) -> Rule {
+        let l = log.clone();
+        mock!(Client::update_termination_protection)
+            .match_requests(move |r| {
+                r.enable_termination_protection() == Some(on) && r.stack_name() == Some(ID)
+            })
+            .then_compute_output(move |_| {
+                l.lock()
+                    .unwrap()
+                    .push(if on { "protect" } else { "unprotect" }.into());
+                UpdateTerminationProtectionOutput::builder()
+                    .stack_id(ID)
+                    .build()
+            })
+    }
+
+    fn delete_rule(log: &Log) -> Rule {
+        let l = log.clone();
+        mock!(Client::delete_stack)
+            .match_requests(|r| r.stack_name() == Some(ID))
+            .then_compute_output(move |_| {
+                l.lock().unwrap().push("delete".into());
+                DeleteStackOutput::builder().build()
+            })
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn termination_protection_is_turned_off_just_before_delete_stack() {
+        let spec = spec();
+        let log: Log = Arc::default();
+        let describe = mock!(Client::describe_stacks)
+            .sequence()
+            .output(|| stack(StackStatus::UpdateComplete, true))
+            .output(|| stack(StackStatus::DeleteInProgress, false))
+            .output(|| stack(StackStatus::DeleteComplete, false))
+            .repeatedly()
+            .build();
+        let (template, resources, history) = rules_for(&spec);
+        let unprotect = protection_rule(&log, false);
+        let protect = protection_rule(&log, true);
+        let delete = delete_rule(&log);
+        let cfn = client(&[
+            &describe, &template, &resources, &history, &unprotect, &protect, &delete,
+        ]);
+
+        let plan = block_on(destroy::plan(&cfn, NAME)).unwrap().unwrap();
+        assert!(plan.termination_protection);
+        assert!(log.lock().unwrap().is_empty(), "reading changes nothing");
+        let retained: Vec<&str> = plan.retained().map(|r| r.physical_id.as_str()).collect();
+        assert_eq!(
+            retained,
+            [
+                "terraform-state-123456789012-eu-west-1",
+                "terraform-state-lock"
+            ],
+            "the template's DeletionPolicy: Retain decides"
+        );
+        let deleted: Vec<&str> = plan.deleted().map(|r| r.logical_id.as_str()).collect();
+        assert_eq!(deleted, ["DeployRole"]);
+
+        let out = block_on(destroy::apply(&cfn, &plan, &reporter(), WaitConfig::fast())).unwrap();
+        assert_eq!(*log.lock().unwrap(), ["unprotect", "delete"]);
+        assert_eq!(out.status, "DELETE_COMPLETE");
+        assert_eq!(
+            out.done,
+            [
+                "turned off termination protection",
+                "deleted stack bitbucket-oidc-bootstrap"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_failed_delete_is_explained_and_protection_turned_back_on() {
+        let spec = spec();
+        let log: Log = Arc::default();
+        let describe = mock!(Client::describe_stacks)
+            .sequence()
+            .output(|| stack(StackStatus::CreateComplete, true))
+            .output(|| stack(StackStatus::DeleteInProgress, false))
+            .output(|| stack(StackStatus::DeleteFailed, false))
+            .repeatedly()
+            .build();
+        let (template, resources, history) = rules_for(&spec);
+        let unprotect = protection_rule(&log, false);
+        let protect = protection_rule(&log, true);
+        let delete = delete_rule(&log);
+        let cfn = client(&[
+            &describe, &template, &resources, &history, &unprotect, &protect, &delete,
+        ]);
+        let plan = block_on(destroy::plan(&cfn, NAME)).unwrap().unwrap();
+        let err =
+            block_on(destroy::apply(&cfn, &plan, &reporter(), WaitConfig::fast())).unwrap_err();
+        assert_eq!(*log.lock().unwrap(), ["unprotect", "delete", "protect"]);
+        assert_eq!(err.code.as_deref(), Some("DELETE_FAILED"));
+        assert!(err.message.contains("DeployRole"), "{err}");
+        assert!(err.message.contains("detach all policies"), "{err}");
+        assert!(
+            err.hint
+                .as_deref()
+                .unwrap_or("")
+                .contains("destroy --mode cloudformation"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_busy_stack_is_not_deleted() {
+        let spec = spec();
+        let describe = mock!(Client::describe_stacks)
+            .then_output(|| stack(StackStatus::UpdateInProgress, true));
+        let (template, _, _) = rules_for(&spec);
+        let cfn = client(&[&describe, &template]);
+        let err = block_on(destroy::plan(&cfn, NAME)).unwrap_err();
+        assert_eq!(err.code.as_deref(), Some("UPDATE_IN_PROGRESS"));
+        assert!(
+            err.message.contains("another operation is running"),
+            "{err}"
+        );
+        assert!(err.hint.as_deref().unwrap_or("").contains("wait"), "{err}");
+    }
+
+    #[test]
+    fn no_stack_means_nothing_to_do() {
+        let missing = mock!(Client::describe_stacks).then_error(|| {
+            DescribeStacksError::generic(
+                ErrorMetadata::builder()
+                    .code("ValidationError")
+                    .message("Stack with id bitbucket-oidc-bootstrap does not exist")
+                    .build(),
+            )
+        });
+        let cfn = client(&[&missing]);
+        assert!(block_on(destroy::plan(&cfn, NAME)).unwrap().is_none());
+    }
+}

@@ -6,17 +6,25 @@ failed first create leaves behind (ROLLBACK_COMPLETE), which moto never reaches 
 POST /x-test/cloudformation/failed-create?region=R&stack=NAME&resource=ID&type=TYPE&reason=WHY
 creates stack NAME (no resources: a rolled-back create removed what it made), with the
 events CloudFormation writes when resource ID failed with WHY, and status ROLLBACK_COMPLETE.
+UpdateTerminationProtection, which moto lacks, is played here (and recorded like any
+request), and DeleteStack on a stack with termination protection on is refused with the
+ValidationError CloudFormation returns, as AWS does and moto does not.
+
 Everything else is plain moto, including its request recorder.
 """
 
 import argparse
+import io
 import json
 import os
+import re
 from urllib.parse import parse_qs
 
 from moto.cloudformation.models import Event, cloudformation_backends
+from moto.moto_api import recorder
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple
+from werkzeug.wrappers import Request
 
 ACCOUNT = "123456789012"
 
@@ -59,8 +67,80 @@ def failed_create(q):
     return {"StackId": stack.stack_id}
 
 
+CFN_NS = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
+
+
+def cloudformation_action(environ):
+    """`(action, params, region)` of a CloudFormation query-protocol request, else None.
+    Leaves the body readable for moto."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    scope = re.search(r"Credential=[^/]+/[^/]+/([^/]+)/cloudformation/", auth)
+    if environ.get("REQUEST_METHOD") != "POST" or not scope:
+        return None
+    size = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(size)
+    environ["wsgi.input"] = io.BytesIO(body)
+    params = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+    return params.get("Action"), params, scope.group(1)
+
+
+def xml_reply(start_response, status, body):
+    start_response(status, [("Content-Type", "text/xml")])
+    return [body.encode()]
+
+
+def termination_protection(environ, start_response):
+    found = cloudformation_action(environ)
+    if not found or found[0] not in ("UpdateTerminationProtection", "DeleteStack"):
+        return None
+    action, params, region = found
+    backend = cloudformation_backends[ACCOUNT][region]
+    name = params.get("StackName", "")
+    stack = next(
+        (s for s in backend.stacks.values() if name in (s.name, s.stack_id)), None
+    )
+    if action == "DeleteStack":
+        if stack is None or not stack.enable_termination_protection:
+            return None  # moto deletes it
+        recorder._record_request(Request(environ))
+        message = (
+            f"Stack [{stack.name}] cannot be deleted while TerminationProtection is enabled"
+        )
+        return xml_reply(
+            start_response,
+            "400 Bad Request",
+            f'<ErrorResponse xmlns="{CFN_NS}"><Error><Type>Sender</Type>'
+            f"<Code>ValidationError</Code><Message>{message}</Message></Error>"
+            "<RequestId>x-test</RequestId></ErrorResponse>",
+        )
+    recorder._record_request(Request(environ))
+    if stack is None:
+        return xml_reply(
+            start_response,
+            "400 Bad Request",
+            f'<ErrorResponse xmlns="{CFN_NS}"><Error><Type>Sender</Type>'
+            f"<Code>ValidationError</Code><Message>Stack [{name}] does not exist</Message>"
+            "</Error><RequestId>x-test</RequestId></ErrorResponse>",
+        )
+    stack.enable_termination_protection = (
+        params.get("EnableTerminationProtection") == "true"
+    )
+    return xml_reply(
+        start_response,
+        "200 OK",
+        f'<UpdateTerminationProtectionResponse xmlns="{CFN_NS}">'
+        f"<UpdateTerminationProtectionResult><StackId>{stack.stack_id}</StackId>"
+        "</UpdateTerminationProtectionResult>"
+        "<ResponseMetadata><RequestId>x-test</RequestId></ResponseMetadata>"
+        "</UpdateTerminationProtectionResponse>",
+    )
+
+
 def with_faults(app):
     def wsgi(environ, start_response):
+        played = termination_protection(environ, start_response)
+        if played is not None:
+            return played
         if environ.get("PATH_INFO") == "/x-test/cloudformation/failed-create":
             q = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
             body = json.dumps(failed_create(q)).encode()

@@ -1,6 +1,7 @@
 //! `destroy`: remove the role and the provider; keep the Terraform state unless asked, and
 //! even then never delete a bucket that holds anything. Plans everything (refusals
-//! included) before the first write, shows the plan and asks like `init`.
+//! included) before the first write, shows the plan and asks like `init`. With
+//! `--mode cloudformation` the stack is deleted instead ([`super::destroy_stack`]).
 
 use std::fmt::Write;
 
@@ -65,12 +66,11 @@ fn summary_line(plan: &Plan) -> String {
 }
 
 pub async fn run(settings: &Settings, reporter: &Reporter, o: Options) -> Result<Output> {
+    if settings.mode == Mode::Cloudformation {
+        return super::destroy_stack::run(settings, reporter, o).await;
+    }
     // Input first: nothing is read from AWS before this is settled.
     let issuer = settings.require_issuer()?;
-    if settings.mode == Mode::Cloudformation {
-        return Err(Error::usage("destroy --mode cloudformation is not available yet")
-            .hint("delete the stack with `aws cloudformation delete-stack --stack-name NAME` (the bucket and table are retained), or use destroy --mode direct for resources init created directly"));
-    }
 
     reporter.progress("reading the AWS account");
     let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;

@@ -3,6 +3,7 @@
 
 mod cloudformation;
 mod destroy;
+mod destroy_stack;
 mod discover;
 mod init;
 mod pipeline;

@@ -215,7 +215,11 @@ pub(super) fn failed(stack: &str, status: &str, log: &EventLog, what: &str) -> E
         .hint(hint)
 }
 
-async fn set_termination_protection(cfn: &Client, stack_id: &str, on: bool) -> Result<()> {
+pub(super) async fn set_termination_protection(
+    cfn: &Client,
+    stack_id: &str,
+    on: bool,
+) -> Result<()> {
     cfn.update_termination_protection()
         .stack_name(stack_id)
         .enable_termination_protection(on)

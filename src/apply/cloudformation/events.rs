@@ -218,7 +218,7 @@ pub async fn wait_stack(
                 cfg.timeout.as_secs() / 60
             ))
             .resource(stack_id)
-            .hint("follow it with `bootstrap status --mode cloudformation` or in the CloudFormation console, then run init again"));
+            .hint("follow it with `bootstrap status --mode cloudformation` or in the CloudFormation console, then run the command again"));
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(cfg.max_delay);

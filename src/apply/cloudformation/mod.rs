@@ -4,6 +4,7 @@
 pub mod changeset;
 pub mod compare;
 pub mod deploy;
+pub mod destroy;
 pub mod events;
 mod refs;
 pub mod stack;
