@@ -269,8 +269,13 @@ fn key_prefix_kms_key_and_tags() {
         .as_str()
         .unwrap()
         .to_string();
+    // Attribute lines, with the alignment padding folded away.
+    let attrs: Vec<String> = backend
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
     assert!(
-        backend.contains("key          = \"platform/prod/terraform.tfstate\""),
+        attrs.contains(&"key = \"platform/prod/terraform.tfstate\"".to_string()),
         "{backend}"
     );
     assert!(backend.contains(&kms), "{backend}");

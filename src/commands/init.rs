@@ -10,8 +10,8 @@ use crate::config::{OutputFormat, Settings};
 use crate::error::{Error, Result};
 use crate::model::policy;
 use crate::model::DesiredState;
-use crate::plan;
 use crate::report::{Output, Reporter};
+use crate::{observe, plan};
 
 /// Ask on the terminal; refuse without one. `hint` says how to confirm without a terminal.
 pub(crate) fn confirm(yes: bool, question: &str, hint: &str) -> Result<()> {
@@ -89,6 +89,18 @@ fn outputs(p: &Prepared) -> serde_json::Value {
     })
 }
 
+/// The provider and role differences left after an apply (names for the message).
+fn iam_differences(d: &DesiredState, after: &observe::Observed) -> Vec<String> {
+    [
+        plan::iam::provider(&d.provider, after.provider.as_ref()),
+        plan::iam::role(&d.role, after.role.as_ref()),
+    ]
+    .into_iter()
+    .filter(|r| r.action != plan::Action::Unchanged)
+    .map(|r| format!("{} {}", r.kind.label(), r.name))
+    .collect()
+}
+
 pub async fn run(settings: &Settings, reporter: &Reporter, yes: bool) -> Result<Output> {
     let p = prepare(settings, reporter).await?;
     let mut text = String::new();
@@ -107,23 +119,35 @@ pub async fn run(settings: &Settings, reporter: &Reporter, yes: bool) -> Result<
             "Apply these changes?",
             "review `bootstrap plan`, then run `bootstrap init --yes`",
         )?;
-        // Each changed resource is read back as soon as its writes are done: the live state
-        // must now match, trust policy included.
-        let after =
+        // The provider and the role are read back as soon as their writes are done, and
+        // again (bounded backoff) while IAM, eventually consistent, still shows the old state.
+        let mut after =
             apply::direct::apply(&p.aws, &p.desired, &p.plan, &p.observed, reporter).await?;
-        let check = plan::diff(&p.desired, &after)?;
-        if check.has_changes() {
-            let left: Vec<String> = check
-                .resources
-                .iter()
-                .filter(|r| r.action != plan::Action::Unchanged)
-                .map(|r| format!("{} {}", r.kind.label(), r.name))
-                .collect();
-            return Err(Error::failure(format!(
-                "applied, but reading back shows differences in: {}",
-                left.join(", ")
-            ))
-            .hint("run `bootstrap status` to see them, then `bootstrap init` again"));
+        let mut delay = std::time::Duration::from_millis(500);
+        loop {
+            let left = iam_differences(&p.desired, &after);
+            if left.is_empty() {
+                break;
+            }
+            if delay > std::time::Duration::from_secs(8) {
+                return Err(Error::failure(format!(
+                    "applied, but reading back shows differences in: {}",
+                    left.join(", ")
+                ))
+                .hint("run `bootstrap status` to see them, then `bootstrap init` again"));
+            }
+            tokio::time::sleep(delay).await;
+            delay *= 2;
+            let (provider, role) = tokio::try_join!(
+                observe::provider(&p.aws, &p.desired.provider.arn),
+                observe::role(
+                    &p.aws,
+                    &p.desired.role.name,
+                    &p.desired.role.inline_policy_name
+                )
+            )?;
+            after.provider = provider;
+            after.role = role;
         }
         // The live trust policy must also obey the rules, whatever the diff says.
         let live_trust = after
@@ -141,7 +165,10 @@ pub async fn run(settings: &Settings, reporter: &Reporter, yes: bool) -> Result<
             .resource(p.desired.role.arn.clone())
             .hint("something else changed the role while init ran; run `bootstrap init` again and check who else manages this role"));
         }
-        let _ = writeln!(text, "done: every resource is in place and verified");
+        let _ = writeln!(
+            text,
+            "done: every change applied; the provider and the role read back as intended"
+        );
     } else {
         let _ = writeln!(text, "{}", summary_line(&p.plan));
     }

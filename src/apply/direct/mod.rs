@@ -11,9 +11,10 @@ use crate::observe::{self, Observed};
 use crate::plan::{Kind, Plan, ResourcePlan};
 use crate::report::Reporter;
 
-/// Apply every operation of the plan and return the live state afterwards: each changed
-/// resource is read back as soon as its own writes are done (unchanged ones are taken from
-/// `before`). The bucket, the table and the provider/role pair converge concurrently.
+/// Apply every operation of the plan and return the live state afterwards. S3 and DynamoDB
+/// confirm each setting in their answer; IAM is eventually consistent, so a changed provider
+/// or role is read back as soon as its own writes are done (the caller verifies it). The
+/// bucket, the table and the provider/role pair converge concurrently.
 pub async fn apply(
     aws: &Aws,
     desired: &DesiredState,
@@ -64,34 +65,20 @@ pub async fn apply(
             observe::role(aws, &desired.role.name, &desired.role.inline_policy_name).await
         }
     };
-    let bucket_then_read = async {
-        s3::apply_bucket(aws, &desired.bucket, &bucket.ops, reporter).await?;
-        if bucket.ops.is_empty() {
-            Ok(before.bucket.clone())
-        } else {
-            observe::bucket(aws, &desired.bucket.name).await
-        }
-    };
-    let table_then_read = async {
+    let state = s3::apply_bucket(aws, &desired.bucket, &bucket.ops, reporter);
+    let lock = async {
         match (&desired.table, table) {
-            (Some(d), Some(t)) if !t.ops.is_empty() => {
-                dynamodb::apply_table(aws, d, &t.ops, reporter).await?;
-                observe::table(aws, &d.name).await
-            }
-            _ => Ok(before.table.clone()),
+            (Some(d), Some(t)) => dynamodb::apply_table(aws, d, &t.ops, reporter).await,
+            _ => Ok(()),
         }
     };
-    let (provider, role, bucket, table) = tokio::try_join!(
-        provider_then_read,
-        role_then_read,
-        bucket_then_read,
-        table_then_read
-    )?;
+    let (provider, role, (), ()) =
+        tokio::try_join!(provider_then_read, role_then_read, state, lock)?;
     Ok(Observed {
         provider,
         role,
-        bucket,
-        table,
+        bucket: before.bucket.clone(),
+        table: before.table.clone(),
     })
 }
 
