@@ -1,0 +1,184 @@
+//! AWS identifiers: policy and KMS key ARNs, regions, accounts, organizational units, profiles.
+
+use crate::error::Result;
+
+use super::{bad, shown};
+
+/// An IAM managed policy ARN (`arn:aws:iam::aws:policy/...` or a customer policy).
+pub fn policy_arn(flag: &str, value: &str) -> Result<String> {
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && matches!(parts[1], "aws" | "aws-cn" | "aws-us-gov")
+        && parts[2] == "iam"
+        && parts[3].is_empty()
+        && (parts[4] == "aws"
+            || (parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit())))
+        && parts[5]
+            .strip_prefix("policy/")
+            .is_some_and(policy_path_and_name_ok);
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(bad(
+            flag,
+            &shown(value),
+            "expected a managed policy ARN like arn:aws:iam::123456789012:policy/terraform-deploy (name: 1 to 128 letters, digits and + = , . @ _ -)",
+        ))
+    }
+}
+
+/// `path/name` after `policy/`: a path of `/`-separated segments (at most 512 characters) and
+/// a name of 1..=128 `[A-Za-z0-9+=,.@_-]`.
+fn policy_path_and_name_ok(rest: &str) -> bool {
+    let name_char = |b: u8| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b);
+    let (path, name) = match rest.rsplit_once('/') {
+        Some((path, name)) => (path, name),
+        None => ("", rest),
+    };
+    !name.is_empty()
+        && name.len() <= 128
+        && name.bytes().all(name_char)
+        && path.len() <= 510
+        && path.split('/').all(|seg| seg.bytes().all(name_char))
+        && !path.contains("//")
+}
+
+/// Whether a managed policy ARN is AWS's AdministratorAccess.
+pub fn is_admin_policy(arn: &str) -> bool {
+    arn.rsplit_once(":policy/").is_some_and(|(_, name)| {
+        name == "AdministratorAccess" || name.ends_with("/AdministratorAccess")
+    })
+}
+
+/// A KMS key ARN (or alias ARN) for bucket encryption.
+pub fn kms_key(value: &str) -> Result<String> {
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    let id_ok = |id: &str| {
+        if let Some(key) = id.strip_prefix("key/") {
+            // A key id (UUID) or a multi-Region key id (mrk-<hex>).
+            !key.is_empty()
+                && key.len() <= 64
+                && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        } else if let Some(alias) = id.strip_prefix("alias/") {
+            !alias.is_empty()
+                && alias.len() <= 250
+                && !alias.starts_with("aws/")
+                && alias
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/_-".contains(&b))
+        } else {
+            false
+        }
+    };
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && matches!(parts[1], "aws" | "aws-cn" | "aws-us-gov")
+        && parts[2] == "kms"
+        && region(parts[3]).is_ok()
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && id_ok(parts[5]);
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(bad(
+            "--kms-key",
+            &shown(value),
+            "expected a KMS key ARN like arn:aws:kms:eu-west-1:123456789012:key/<id>",
+        ))
+    }
+}
+
+/// The region in a KMS key ARN (already validated by [`kms_key`]).
+pub fn kms_key_region(arn: &str) -> Option<&str> {
+    arn.split(':').nth(3)
+}
+
+/// An AWS region name such as `eu-west-1` or `us-gov-west-1`.
+pub fn region(value: &str) -> Result<String> {
+    let parts: Vec<&str> = value.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts[0].len() == 2
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()));
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(bad(
+            "--region",
+            &shown(value),
+            "expected a region name like eu-west-1",
+        ))
+    }
+}
+
+/// A 12-digit AWS account id.
+pub fn account_id(value: &str) -> Result<String> {
+    let v = value.trim();
+    if v.len() == 12 && v.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(v.to_string())
+    } else {
+        Err(bad(
+            "--accounts",
+            &shown(value),
+            "an AWS account id is 12 digits, e.g. 123456789012",
+        ))
+    }
+}
+
+/// An AWS Organizations OU id (`ou-xxxx-xxxxxxxx`) or root id (`r-xxxx`).
+pub fn org_unit(value: &str) -> Result<String> {
+    let v = value.trim();
+    let lower_alnum = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    };
+    let ok = if let Some(rest) = v.strip_prefix("ou-") {
+        match rest.split_once('-') {
+            Some((root, ou)) => {
+                (4..=32).contains(&root.len())
+                    && (8..=32).contains(&ou.len())
+                    && lower_alnum(root)
+                    && lower_alnum(ou)
+            }
+            None => false,
+        }
+    } else if let Some(root) = v.strip_prefix("r-") {
+        (4..=32).contains(&root.len()) && lower_alnum(root)
+    } else {
+        false
+    };
+    if ok {
+        Ok(v.to_string())
+    } else {
+        Err(bad(
+            "--org-units",
+            &shown(value),
+            "expected an organizational unit id like ou-ab12-cd34ef56 (or a root id like r-ab12)",
+        ))
+    }
+}
+
+/// An AWS profile name: printable, no spaces (they cannot be written in the config file's
+/// section headers unambiguously).
+pub fn profile(value: &str) -> Result<String> {
+    let ok = !value.is_empty()
+        && value.len() <= 128
+        && value.chars().all(|c| !c.is_control() && !c.is_whitespace());
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(bad(
+            "--profile",
+            &shown(value),
+            "a profile name is 1 to 128 characters without spaces, as in ~/.aws/config",
+        ))
+    }
+}

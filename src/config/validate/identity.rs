@@ -1,0 +1,207 @@
+//! Identity values: the OIDC issuer, workspace, UUIDs, audiences and source CIDRs.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::error::Result;
+
+use super::{bad, shown};
+
+const BITBUCKET_API: &str = "https://api.bitbucket.org/2.0/workspaces";
+
+/// A Bitbucket workspace slug: lowercase letters, digits, `-` and `_`.
+pub fn workspace_slug(value: &str) -> Result<String> {
+    let ok = !value.is_empty()
+        && value.len() <= 62
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(bad(
+            "--workspace",
+            &shown(value),
+            "a workspace slug is 1 to 62 lowercase letters, digits, '-' or '_' (the part after bitbucket.org/ in your workspace URL)",
+        ))
+    }
+}
+
+/// The issuer URL for a Bitbucket workspace.
+pub fn bitbucket_issuer(slug: &str) -> String {
+    format!("{BITBUCKET_API}/{slug}/pipelines-config/identity/oidc")
+}
+
+/// An OIDC issuer URL: https, a host, no credentials, query or fragment; no trailing slash.
+pub fn issuer_url(value: &str) -> Result<String> {
+    let url = https_url("--issuer-url", value, true)?;
+    let v = shown(value);
+    if url.ends_with("/.well-known/openid-configuration") || url.ends_with("/keys.json") {
+        return Err(bad(
+            "--issuer-url",
+            &v,
+            "this is the discovery document or key set, not the issuer; pass the URL in front of /.well-known/openid-configuration",
+        ));
+    }
+    if url.len() > 255 {
+        return Err(bad(
+            "--issuer-url",
+            &v,
+            "IAM accepts provider URLs of at most 255 characters",
+        ));
+    }
+    Ok(url)
+}
+
+/// An https URL (used for the issuer and for `--ip-ranges-url`).
+pub fn https_url(flag: &str, value: &str, strict: bool) -> Result<String> {
+    let v = shown(value);
+    let url = url::Url::parse(value).map_err(|e| bad(flag, &v, &format!("not a URL ({e})")))?;
+    if url.scheme() != "https" {
+        return Err(bad(
+            flag,
+            &v,
+            "only https:// is accepted: OIDC documents and keys must come over verified TLS",
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad(flag, &v, "the URL has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad(flag, &v, "credentials in the URL are not accepted"));
+    }
+    if strict && (url.query().is_some() || url.fragment().is_some()) {
+        return Err(bad(
+            flag,
+            &v,
+            "an issuer URL has no query (?...) or fragment (#...)",
+        ));
+    }
+    let s = url.as_str().trim_end_matches('/').to_string();
+    Ok(s)
+}
+
+/// An AWS endpoint override (`--endpoint-url`): http or https.
+pub fn endpoint_url(value: &str) -> Result<String> {
+    let v = shown(value);
+    let url = url::Url::parse(value)
+        .map_err(|e| bad("--endpoint-url", &v, &format!("not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(bad(
+            "--endpoint-url",
+            &v,
+            "expected http(s)://host[:port], e.g. http://127.0.0.1:5000",
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// A Bitbucket UUID, with or without braces; returned lowercase with braces.
+pub fn uuid(flag: &str, value: &str) -> Result<String> {
+    let v = shown(value);
+    let trimmed = value.trim();
+    let inner = match (trimmed.strip_prefix('{'), trimmed.ends_with('}')) {
+        (Some(rest), true) => &rest[..rest.len() - 1],
+        (None, false) => trimmed,
+        _ => return Err(bad(flag, &v, "unbalanced braces; write {UUID} or UUID")),
+    };
+    if inner.contains(['*', '?']) {
+        return Err(bad(
+            flag,
+            &v,
+            "wildcards are not accepted in a UUID: name each repository, or pass --allow-any-repository to drop the restriction deliberately",
+        ));
+    }
+    let groups: Vec<&str> = inner.split('-').collect();
+    let lens = [8, 4, 4, 4, 12];
+    let ok = groups.len() == 5
+        && groups
+            .iter()
+            .zip(lens)
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
+    if !ok {
+        return Err(bad(
+            flag,
+            &v,
+            "expected a UUID like {a1b2c3d4-e5f6-7890-abcd-ef1234567890} (braces optional); find it under Repository settings > OpenID Connect",
+        ));
+    }
+    Ok(format!("{{{}}}", inner.to_ascii_lowercase()))
+}
+
+/// A UUID without braces (the workspace UUID inside the default audience).
+pub fn uuid_bare(flag: &str, value: &str) -> Result<String> {
+    let braced = uuid(flag, value)?;
+    Ok(braced[1..braced.len() - 1].to_string())
+}
+
+/// An audience (IAM client ID): 1..=255 printable characters, no surrounding spaces.
+pub fn audience(value: &str) -> Result<String> {
+    if value.is_empty()
+        || value.len() > 255
+        || value.chars().any(|c| c.is_control())
+        || value.trim() != value
+    {
+        return Err(bad(
+            "--audience",
+            &shown(value),
+            "an audience is 1 to 255 printable characters without leading or trailing spaces",
+        ));
+    }
+    Ok(value.to_string())
+}
+
+/// A source-IP CIDR for the trust policy. A bare address is taken as /32 (/128). The whole
+/// internet is refused: it would be no restriction at all.
+pub fn cidr(value: &str) -> Result<IpNet> {
+    let v = shown(value);
+    let net =
+        match value.parse::<IpNet>() {
+            Ok(n) => n,
+            Err(_) => match value.parse::<IpAddr>() {
+                Ok(ip) => IpNet::from(ip),
+                Err(_) => return Err(bad(
+                    "--source-ip",
+                    &v,
+                    "expected a CIDR like 203.0.113.0/24, a single address, or the word bitbucket",
+                )),
+            },
+        };
+    if effective_prefix_len(&net) == 0 {
+        return Err(bad(
+            "--source-ip",
+            &v,
+            "this matches every address, which is no restriction; leave --source-ip out instead",
+        ));
+    }
+    Ok(net.trunc())
+}
+
+/// The prefix length that says how much of its address family a range covers: an
+/// IPv4-mapped IPv6 range (`::ffff:0:0/96`) counts as the IPv4 range it maps.
+pub fn effective_prefix_len(net: &IpNet) -> u8 {
+    match net {
+        IpNet::V4(n) => n.prefix_len(),
+        IpNet::V6(n) => {
+            let mapped = n.prefix_len() >= 96 && n.network().to_ipv4_mapped().is_some();
+            if mapped {
+                n.prefix_len() - 96
+            } else {
+                n.prefix_len()
+            }
+        }
+    }
+}
+
+/// Whether a range is broad enough to deserve a warning (more than a /16 of IPv4 or a /32
+/// of IPv6).
+pub fn is_broad(net: &IpNet) -> bool {
+    match net {
+        IpNet::V4(_) => effective_prefix_len(net) < 16,
+        IpNet::V6(n) if n.network().to_ipv4_mapped().is_some() && n.prefix_len() >= 96 => {
+            effective_prefix_len(net) < 16
+        }
+        IpNet::V6(n) => n.prefix_len() < 32,
+    }
+}

@@ -1,0 +1,27 @@
+//! Parsers for every kind of input value. Each returns the normalised value or a usage error
+//! that says what is wrong and what is accepted. None of them panics on any input.
+
+mod arns;
+mod identity;
+mod names;
+#[cfg(test)]
+mod tests;
+
+pub use arns::*;
+pub use identity::*;
+pub use names::*;
+
+use crate::error::Error;
+
+fn bad(flag: &str, value: &str, what: &str) -> Error {
+    Error::usage(format!("{flag} {value:?}: {what}"))
+}
+
+/// Shorten user input for messages, so a pasted megabyte does not become the error line.
+pub fn shown(value: &str) -> String {
+    let mut s: String = value.chars().take(80).collect();
+    if value.chars().count() > 80 {
+        s.push('…');
+    }
+    s
+}

@@ -1,0 +1,85 @@
+use super::*;
+
+#[test]
+fn uuids_are_normalised_to_lowercase_with_braces() {
+    let u = "A1B2C3D4-E5F6-7890-ABCD-EF1234567890";
+    assert_eq!(
+        uuid("--repository-uuid", u).unwrap(),
+        "{a1b2c3d4-e5f6-7890-abcd-ef1234567890}"
+    );
+    assert_eq!(
+        uuid("--repository-uuid", &format!("{{{u}}}")).unwrap(),
+        "{a1b2c3d4-e5f6-7890-abcd-ef1234567890}"
+    );
+}
+
+#[test]
+fn uuid_wildcards_and_junk_are_refused() {
+    for bad in [
+        "*",
+        "{*}",
+        "{a1b2c3d4-*}",
+        "a1b2c3d4-e5f6-7890-abcd-ef123456789*",
+        "",
+        "{",
+        "}",
+        "{}x",
+        "é",
+    ] {
+        assert!(uuid("--repository-uuid", bad).is_err(), "{bad:?} accepted");
+    }
+}
+
+#[test]
+fn whole_internet_cidrs_are_refused() {
+    assert!(cidr("0.0.0.0/0").is_err());
+    assert!(cidr("::/0").is_err());
+    assert_eq!(cidr("203.0.113.7").unwrap().to_string(), "203.0.113.7/32");
+    assert_eq!(
+        cidr("203.0.113.7/24").unwrap().to_string(),
+        "203.0.113.0/24"
+    );
+}
+
+#[test]
+fn bucket_rules() {
+    assert!(bucket_name("tf-state-123").is_ok());
+    for bad in [
+        "ab",
+        "Upper",
+        "-x-y",
+        "x-y-",
+        "192.168.1.1",
+        "xn--abc",
+        "a..b",
+        "with.dot",
+        "abc-s3alias",
+    ] {
+        assert!(bucket_name(bad).is_err(), "{bad:?} accepted");
+    }
+}
+
+#[test]
+fn issuer_rules() {
+    assert_eq!(
+        issuer_url("https://example.com/oidc/").unwrap(),
+        "https://example.com/oidc"
+    );
+    for bad in [
+        "http://example.com",
+        "https://example.com/?a=b",
+        "https://example.com/#x",
+        "https://u:p@example.com",
+        "nope",
+    ] {
+        assert!(issuer_url(bad).is_err(), "{bad:?} accepted");
+    }
+}
+
+#[test]
+fn admin_policy_is_recognised() {
+    assert!(is_admin_policy(
+        "arn:aws:iam::aws:policy/AdministratorAccess"
+    ));
+    assert!(!is_admin_policy("arn:aws:iam::aws:policy/ReadOnlyAccess"));
+}
