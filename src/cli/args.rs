@@ -1,0 +1,277 @@
+//! The argument groups shared by the subcommands; every doc comment is `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutputArg {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModeArg {
+    Direct,
+    Cloudformation,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Read settings from FILE instead of ./bootstrap.toml.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// AWS named profile to use (default: the usual AWS credential chain).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS region, e.g. eu-west-1 (default: from the AWS profile or AWS_REGION).
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint (e.g. a local test server); S3 then uses
+    /// path-style addressing. AWS_ENDPOINT_URL works too.
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Extra trusted CA certificates (PEM) for the issuer's TLS, e.g. a private CA or a
+    /// TLS-inspecting proxy.
+    #[arg(long, global = true, value_name = "PEM")]
+    pub ca_bundle: Option<PathBuf>,
+    /// Connect and read timeout for the issuer's hosts, in seconds [default: 10].
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// Output format: text for people, json (one document on stdout) for scripts.
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub output: Option<OutputArg>,
+    /// When to color text output.
+    #[arg(long, global = true, value_enum, value_name = "WHEN")]
+    pub color: Option<ColorArg>,
+    /// Print only results and errors, no progress.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+    /// Print more detail on progress (each AWS call).
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Issuer")]
+pub struct IssuerArgs {
+    /// Bitbucket workspace slug; the issuer is
+    /// https://api.bitbucket.org/2.0/workspaces/SLUG/pipelines-config/identity/oidc.
+    #[arg(long, value_name = "SLUG")]
+    pub workspace: Option<String>,
+    /// Any https OIDC issuer URL instead of a Bitbucket workspace.
+    #[arg(long, value_name = "URL", conflicts_with = "workspace")]
+    pub issuer_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    #[command(flatten)]
+    pub issuer: IssuerArgs,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    #[command(flatten)]
+    pub role: RoleArgs,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Trust")]
+pub struct TrustArgs {
+    /// Workspace UUID (Repository settings > OpenID Connect); the audience becomes
+    /// ari:cloud:bitbucket::workspace/UUID.
+    #[arg(long, value_name = "UUID")]
+    pub workspace_uuid: Option<String>,
+    /// An audience (client ID) the role accepts; repeat for several.
+    #[arg(long, value_name = "AUD")]
+    pub audience: Vec<String>,
+    /// A repository allowed to assume the role (braces optional); repeat for several.
+    #[arg(long, value_name = "UUID")]
+    pub repository_uuid: Vec<String>,
+    /// Narrow the role to deployment steps of these environments; repeat for several.
+    #[arg(long, value_name = "UUID")]
+    pub environment_uuid: Vec<String>,
+    /// Let every repository in the workspace assume the role (not recommended).
+    #[arg(long)]
+    pub allow_any_repository: bool,
+    /// Only allow calls from this CIDR; `bitbucket` = Atlassian's published Pipelines
+    /// egress ranges (4x/8x steps with atlassian-ip-ranges only). Repeatable.
+    #[arg(long, value_name = "CIDR|bitbucket")]
+    pub source_ip: Vec<String>,
+    /// Where to fetch Atlassian's IP ranges for `--source-ip bitbucket`.
+    #[arg(long, value_name = "URL")]
+    pub ip_ranges_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Role")]
+pub struct RoleArgs {
+    /// Name of the deployment role [default: bitbucket-pipelines-deploy].
+    #[arg(long, value_name = "NAME")]
+    pub role_name: Option<String>,
+    /// A managed policy to attach to the role; repeat for several. Policies not listed
+    /// are detached on the next `init`.
+    #[arg(long, value_name = "ARN")]
+    pub policy_arn: Vec<String>,
+    /// Allow AdministratorAccess or any policy granting `*` on `*`.
+    #[arg(long)]
+    pub allow_admin: bool,
+    /// Permissions boundary policy for the role.
+    #[arg(long, value_name = "ARN")]
+    pub permissions_boundary: Option<String>,
+    /// Maximum session length in seconds, 900 to 43200 [default: 3600].
+    #[arg(long, value_name = "SECONDS")]
+    pub max_session_duration: Option<i64>,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Terraform state")]
+pub struct StateArgs {
+    /// State bucket name [default: terraform-state-ACCOUNT-REGION].
+    #[arg(long, value_name = "NAME")]
+    pub state_bucket: Option<String>,
+    /// Key prefix the role may write state under (default: the whole bucket).
+    #[arg(long, value_name = "PREFIX")]
+    pub state_key_prefix: Option<String>,
+    /// DynamoDB lock table name [default: terraform-state-lock].
+    #[arg(long, value_name = "NAME", conflicts_with = "no_lock_table")]
+    pub lock_table: Option<String>,
+    /// No DynamoDB table: rely on S3-native locking (Terraform 1.11+, use_lockfile).
+    #[arg(long)]
+    pub no_lock_table: bool,
+    /// Encrypt the bucket with this KMS key (default: SSE-S3).
+    #[arg(long, value_name = "ARN")]
+    pub kms_key: Option<String>,
+    /// Days to keep old versions of state objects [default: 90].
+    #[arg(long, value_name = "DAYS")]
+    pub noncurrent_days: Option<i64>,
+    /// A tag for every resource created, KEY=VALUE; repeatable.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub tag: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Deployment")]
+pub struct DeploymentArgs {
+    /// How to make the changes: direct AWS API calls [default], or a CloudFormation stack
+    /// (see `bootstrap render`).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub mode: Option<ModeArg>,
+    /// CloudFormation stack name [default: bitbucket-oidc-bootstrap].
+    #[arg(long, value_name = "NAME")]
+    pub stack_name: Option<String>,
+    /// Deploy to many accounts through this CloudFormation StackSet instead of one stack
+    /// (implies --mode cloudformation); needs --accounts or --org-units, and --regions.
+    #[arg(long, value_name = "NAME")]
+    pub stackset: Option<String>,
+    /// StackSet target accounts (self-managed permissions); comma-separated or repeated.
+    #[arg(
+        long,
+        value_name = "ID",
+        value_delimiter = ',',
+        conflicts_with = "org_units"
+    )]
+    pub accounts: Vec<String>,
+    /// StackSet target organizational units (service-managed permissions, new accounts
+    /// are deployed automatically); comma-separated or repeated.
+    #[arg(long, value_name = "OU", value_delimiter = ',')]
+    pub org_units: Vec<String>,
+    /// StackSet target region (one per account: IAM is global to an account).
+    #[arg(long, value_name = "REGION", value_delimiter = ',')]
+    pub regions: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// File holding the token (the value of $BITBUCKET_STEP_OIDC_TOKEN), or - to read it
+    /// from stdin.
+    #[arg(long, value_name = "FILE|-")]
+    pub token: String,
+    /// Judge the token against the trust policy `bootstrap init` would write for these
+    /// settings, without reading the role from AWS.
+    #[arg(long, conflicts_with = "assume")]
+    pub offline: bool,
+    /// The public IP address the step calls AWS from (its egress IP), checked against the
+    /// role's aws:SourceIp conditions. This is one address, not the role's allowed ranges
+    /// (those are --trust-source-ip here and --source-ip for init).
+    #[arg(long, value_name = "IP")]
+    pub source_ip: Option<String>,
+    /// After the checks pass, call sts:AssumeRoleWithWebIdentity with the token, then
+    /// sts:GetCallerIdentity with the temporary credentials, and show the assumed role.
+    /// STS sees this machine's IP, not the step's.
+    #[arg(long)]
+    pub assume: bool,
+    /// The AWS account id shown in ARNs with --offline (nothing is read from AWS then).
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+    /// The role whose trust policy judges the token [default: bitbucket-pipelines-deploy].
+    #[arg(long, value_name = "NAME")]
+    pub role_name: Option<String>,
+    #[command(flatten)]
+    pub issuer: IssuerArgs,
+    #[command(flatten)]
+    pub trust: VerifyTrustArgs,
+}
+
+/// The trust settings `verify --offline` builds the trust policy from (the same settings
+/// as init's; also read from bootstrap.toml).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Trust policy for --offline (as given to init)")]
+pub struct VerifyTrustArgs {
+    /// Workspace UUID; the audience becomes ari:cloud:bitbucket::workspace/UUID.
+    #[arg(long, value_name = "UUID")]
+    pub workspace_uuid: Option<String>,
+    /// An audience (client ID) the role accepts; repeat for several.
+    #[arg(long, value_name = "AUD")]
+    pub audience: Vec<String>,
+    /// A repository allowed to assume the role (braces optional); repeat for several.
+    #[arg(long, value_name = "UUID")]
+    pub repository_uuid: Vec<String>,
+    /// Deployment environments the role is narrowed to; repeat for several.
+    #[arg(long, value_name = "UUID")]
+    pub environment_uuid: Vec<String>,
+    /// The role lets every repository in the workspace assume it.
+    #[arg(long)]
+    pub allow_any_repository: bool,
+    /// A CIDR the role accepts calls from, or `bitbucket` for Atlassian's published
+    /// Pipelines egress ranges (init's --source-ip; key source-ip in bootstrap.toml).
+    /// Repeatable.
+    #[arg(long, value_name = "CIDR|bitbucket")]
+    pub trust_source_ip: Vec<String>,
+    /// Where to fetch Atlassian's IP ranges for `--trust-source-ip bitbucket`.
+    #[arg(long, value_name = "URL")]
+    pub ip_ranges_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PipelineArgs {
+    /// Directory to write bitbucket-pipelines.yml and backend.tf into (created when
+    /// missing); usually the root of the repository that runs Terraform.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
+    /// Overwrite bitbucket-pipelines.yml and backend.tf when they exist.
+    #[arg(long)]
+    pub force: bool,
+    /// AWS account id for the role ARN and the default bucket name; without it,
+    /// sts:GetCallerIdentity is asked with your AWS credentials.
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+    /// The Bitbucket deployment environment the plan and apply steps run in (its name, e.g.
+    /// Production). Required when the role is narrowed with --environment-uuid.
+    #[arg(long, value_name = "NAME")]
+    pub deployment: Option<String>,
+    /// The branch whose pipeline may apply (a manual step) [default: main]; other branches
+    /// only validate and plan (only validate when the role needs deployment steps).
+    #[arg(long, value_name = "NAME")]
+    pub branch: Option<String>,
+    #[command(flatten)]
+    pub setup: SetupArgs,
+}

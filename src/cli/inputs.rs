@@ -1,0 +1,150 @@
+//! The conversions from parsed arguments into [`Inputs`].
+
+use std::collections::BTreeMap;
+
+use super::{
+    Cli, ColorArg, Command, DeploymentArgs, GlobalArgs, IssuerArgs, ModeArg, OutputArg, SetupArgs,
+    VerifyArgs,
+};
+use crate::config::{validate, Inputs};
+use crate::error::Result;
+
+fn flag(b: bool) -> Option<bool> {
+    b.then_some(true)
+}
+
+impl GlobalArgs {
+    pub fn inputs(&self) -> Inputs {
+        Inputs {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            ca_bundle: self.ca_bundle.clone(),
+            timeout: self.timeout,
+            output: self.output.map(|o| match o {
+                OutputArg::Text => "text".into(),
+                OutputArg::Json => "json".into(),
+            }),
+            color: self.color.map(|c| match c {
+                ColorArg::Auto => "auto".into(),
+                ColorArg::Always => "always".into(),
+                ColorArg::Never => "never".into(),
+            }),
+            ..Default::default()
+        }
+    }
+}
+
+impl IssuerArgs {
+    pub fn apply(&self, i: &mut Inputs) {
+        i.workspace = self.workspace.clone();
+        i.issuer_url = self.issuer_url.clone();
+    }
+}
+
+impl SetupArgs {
+    pub fn apply(&self, i: &mut Inputs) -> Result<()> {
+        self.issuer.apply(i);
+        let t = &self.trust;
+        i.workspace_uuid = t.workspace_uuid.clone();
+        i.audience = t.audience.clone();
+        i.repository_uuid = t.repository_uuid.clone();
+        i.environment_uuid = t.environment_uuid.clone();
+        i.allow_any_repository = flag(t.allow_any_repository);
+        i.source_ip = t.source_ip.clone();
+        i.ip_ranges_url = t.ip_ranges_url.clone();
+        let r = &self.role;
+        i.role_name = r.role_name.clone();
+        i.policy_arn = r.policy_arn.clone();
+        i.allow_admin = flag(r.allow_admin);
+        i.permissions_boundary = r.permissions_boundary.clone();
+        i.max_session_duration = r.max_session_duration;
+        let s = &self.state;
+        i.state_bucket = s.state_bucket.clone();
+        i.state_key_prefix = s.state_key_prefix.clone();
+        i.lock_table = s.lock_table.clone();
+        i.no_lock_table = flag(s.no_lock_table);
+        i.kms_key = s.kms_key.clone();
+        i.noncurrent_days = s.noncurrent_days;
+        if !s.tag.is_empty() {
+            let mut tags = BTreeMap::new();
+            for t in &s.tag {
+                let (k, v) = validate::tag_pair(t)?;
+                if tags.insert(k.clone(), v).is_some() {
+                    return Err(
+                        crate::usage!("--tag {k:?} given twice; each key takes one value")
+                            .hint("keep one --tag KEY=VALUE per key"),
+                    );
+                }
+            }
+            i.tags = Some(tags);
+        }
+        Ok(())
+    }
+}
+
+impl DeploymentArgs {
+    pub fn apply(&self, i: &mut Inputs) {
+        i.mode = self.mode.map(|m| match m {
+            ModeArg::Direct => "direct".into(),
+            ModeArg::Cloudformation => "cloudformation".into(),
+        });
+        i.stack_name = self.stack_name.clone();
+        i.stackset = self.stackset.clone();
+        i.accounts = self.accounts.clone();
+        i.org_units = self.org_units.clone();
+        i.regions = self.regions.clone();
+    }
+}
+
+impl VerifyArgs {
+    pub fn apply(&self, i: &mut Inputs) {
+        self.issuer.apply(i);
+        let t = &self.trust;
+        i.workspace_uuid = t.workspace_uuid.clone();
+        i.audience = t.audience.clone();
+        i.repository_uuid = t.repository_uuid.clone();
+        i.environment_uuid = t.environment_uuid.clone();
+        i.allow_any_repository = flag(t.allow_any_repository);
+        i.source_ip = t.trust_source_ip.clone();
+        i.ip_ranges_url = t.ip_ranges_url.clone();
+        i.role_name = self.role_name.clone();
+    }
+}
+
+/// `destroy --stackset`: out of scope; the instances are deleted with the AWS CLI.
+pub fn stackset_destroy_refused(name: &str) -> crate::error::Error {
+    crate::error::Error::usage(format!(
+        "destroy --stackset {name}: deleting a StackSet is not supported; delete its instances, then the StackSet, with the AWS CLI"
+    ))
+    .hint("aws cloudformation delete-stack-instances, then delete-stack-set (docs/cloudformation.md, \"Removing a StackSet\")")
+}
+
+impl Cli {
+    /// The inputs given on the command line (to be overlaid on the config file).
+    pub fn inputs(&self) -> Result<Inputs> {
+        let mut i = self.global.inputs();
+        match &self.command {
+            Command::Discover { issuer } | Command::Thumbprint { issuer, .. } => {
+                issuer.apply(&mut i)
+            }
+            Command::Plan { setup, deploy, .. }
+            | Command::Init { setup, deploy, .. }
+            | Command::Status { setup, deploy } => {
+                setup.apply(&mut i)?;
+                deploy.apply(&mut i);
+            }
+            Command::Destroy { setup, deploy, .. } => {
+                if let Some(name) = &deploy.stackset {
+                    return Err(stackset_destroy_refused(name));
+                }
+                setup.apply(&mut i)?;
+                deploy.apply(&mut i);
+            }
+            Command::Render { setup, .. } => setup.apply(&mut i)?,
+            Command::Verify(args) => args.apply(&mut i),
+            Command::Pipeline(args) => args.setup.apply(&mut i)?,
+        }
+        Ok(i)
+    }
+}

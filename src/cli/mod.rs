@@ -1,0 +1,151 @@
+//! The command line: clap types live here and nowhere else. They are turned into
+//! [`config::Inputs`](crate::config::Inputs) and merged with `bootstrap.toml`.
+
+mod args;
+mod inputs;
+
+pub use args::*;
+pub use inputs::*;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Set up an AWS account for Bitbucket Pipelines to deploy with OpenID Connect: the IAM OIDC
+/// provider with verified thumbprints, a deployment role whose trust is limited to your
+/// repositories, and a hardened Terraform state bucket and lock table.
+#[derive(Debug, Parser)]
+#[command(name = "bootstrap", version, max_term_width = 100)]
+#[command(
+    after_help = "Settings can also come from ./bootstrap.toml (or --config FILE), using the long flag names as keys; flags win over the file."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fetch and check the issuer's OIDC discovery document and signing keys.
+    Discover {
+        #[command(flatten)]
+        issuer: IssuerArgs,
+    },
+    /// Show the verified certificate chains of the issuer's hosts and the thumbprints to
+    /// register in IAM.
+    Thumbprint {
+        /// Compare with the thumbprints registered on the IAM provider; exit 3 when the
+        /// provider lacks one the hosts serve now (for scheduled monitoring).
+        #[arg(long)]
+        check: bool,
+        #[command(flatten)]
+        issuer: IssuerArgs,
+    },
+    /// Show the changes `init` would make, without changing anything.
+    Plan {
+        /// Exit 2 when there are changes to make (0 when there are none, 1 on errors).
+        #[arg(long)]
+        detailed_exitcode: bool,
+        #[command(flatten)]
+        setup: SetupArgs,
+        #[command(flatten)]
+        deploy: DeploymentArgs,
+    },
+    /// Create or update the provider, role, state bucket and lock table.
+    Init {
+        /// Apply without asking. Without it, `init` asks on a terminal and refuses to write
+        /// when there is none.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        #[command(flatten)]
+        setup: SetupArgs,
+        #[command(flatten)]
+        deploy: DeploymentArgs,
+    },
+    /// Show each resource as in sync, drifted (and how) or missing.
+    Status {
+        #[command(flatten)]
+        setup: SetupArgs,
+        #[command(flatten)]
+        deploy: DeploymentArgs,
+    },
+    /// Check a pipeline's OIDC token as AWS STS would: signature against the issuer's keys,
+    /// issuer and lifetime, the IAM provider's audiences, then the role's trust policy,
+    /// condition by condition. Exit 3 and one line saying what to change when the role
+    /// would refuse it. The token itself is never printed.
+    #[command(after_help = VERIFY_AFTER_HELP)]
+    Verify(VerifyArgs),
+    /// Write bitbucket-pipelines.yml (validate, plan, manual apply with OIDC) and backend.tf
+    /// (the S3 state backend) for these settings, and show the Bitbucket variables to set.
+    #[command(after_help = PIPELINE_AFTER_HELP)]
+    Pipeline(PipelineArgs),
+    /// Print the CloudFormation template for these settings (the same policies as direct
+    /// mode), to review or to deploy by hand.
+    Render {
+        #[command(flatten)]
+        setup: SetupArgs,
+        /// Template format: commented YAML for people, or JSON.
+        #[arg(
+            long,
+            value_enum,
+            value_name = "FORMAT",
+            default_value = "yaml",
+            help_heading = "Template"
+        )]
+        format: TemplateFormatArg,
+        /// Write the template to FILE instead of stdout.
+        #[arg(
+            long = "out",
+            short = 'o',
+            value_name = "FILE",
+            help_heading = "Template"
+        )]
+        out: Option<PathBuf>,
+        /// Render for a StackSet: account-neutral (no fixed bucket name; account-specific
+        /// policy ARNs follow the target account).
+        #[arg(long, help_heading = "Template")]
+        stackset: bool,
+    },
+    /// Delete the role and the OIDC provider; keep the Terraform state.
+    ///
+    /// The role's inline policies are deleted and its managed policies detached first. The
+    /// provider is kept while another role's trust names it (unless --force). The state
+    /// bucket and lock table are kept unless --delete-state, and a bucket holding any object,
+    /// object version or delete marker is never deleted. Shows the plan and asks, like init.
+    ///
+    /// With --mode cloudformation the stack is deleted (termination protection is turned
+    /// off just before): the role and the provider go with it, while the state bucket and
+    /// lock table stay in the account, retained by their DeletionPolicy.
+    Destroy {
+        #[command(flatten)]
+        setup: SetupArgs,
+        #[command(flatten)]
+        deploy: DeploymentArgs,
+        /// Delete without asking. Without it, `destroy` asks on a terminal and refuses to
+        /// delete when there is none.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Also delete the state bucket and the lock table, but only when the bucket holds
+        /// no object, object version or delete marker and no lock is held. The table's
+        /// deletion protection is turned off just before it is deleted.
+        #[arg(long)]
+        delete_state: bool,
+        /// Delete the OIDC provider even while other roles' trust policies name it (they
+        /// stop working), and the role even when its trust does not name this issuer's
+        /// provider.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TemplateFormatArg {
+    Yaml,
+    Json,
+}
+
+const VERIFY_AFTER_HELP: &str = "The token is the value of $BITBUCKET_STEP_OIDC_TOKEN in a step with `oidc: true`. The simplest place to check it is the failing step itself, with --offline (no AWS credentials needed): `printf '%s' \"$BITBUCKET_STEP_OIDC_TOKEN\" | bootstrap verify --token - --offline ...`. Elsewhere, pass it as a file or on stdin; never as an argument (shell history and process lists keep it), and never print it in a build log or keep it as an artifact: until it expires it is a credential.\n\nWithout --offline the role and the IAM OIDC provider are read from AWS (iam:GetRole, iam:GetRolePolicy, iam:ListAttachedRolePolicies, iam:ListOpenIDConnectProviders, iam:GetOpenIDConnectProvider). With --offline the trust policy is the one `bootstrap init` would write for the trust settings given here or in bootstrap.toml.\n\nExit codes: 0 the role accepts the token, 3 it refuses it (or the source IP cannot be judged), 2 invalid input, 1 other failures.";
+
+const PIPELINE_AFTER_HELP: &str = "The role ARN and the default bucket name contain the AWS account id: pass --account-id, or bootstrap asks sts:GetCallerIdentity with your AWS credentials. Existing files are left alone unless --force is given.";
