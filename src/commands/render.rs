@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::apply::cloudformation::template::{self, RenderOptions, Template, MAX_TEMPLATE_BODY};
 use crate::cli::TemplateFormatArg;
-use crate::config::{Settings, SourceIp};
+use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::model;
 use crate::oidc::{self, IssuerFacts};
@@ -23,15 +23,7 @@ pub(super) async fn issuer_inputs(
     let issuer = settings.require_issuer()?;
     let tls = oidc::tls_config(settings)?;
     reporter.progress(format!("reading {}", issuer.url));
-    let fetcher = oidc::Fetcher::new(tls, settings.timeout)?;
-    let ranges = async {
-        if settings.source_ips.contains(&SourceIp::Bitbucket) {
-            oidc::ipranges::fetch(&fetcher, &settings.ip_ranges_url).await
-        } else {
-            Ok(Vec::new())
-        }
-    };
-    let (facts, ranges) = tokio::try_join!(oidc::issuer_facts(settings, issuer, false), ranges)?;
+    let (facts, ranges) = oidc::issuer_facts_and_ranges(tls, settings, issuer, false).await?;
     for h in &facts.hosts {
         for w in &h.warnings {
             reporter.warn(w.clone());

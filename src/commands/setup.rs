@@ -1,10 +1,8 @@
 //! What plan, init and status share: learn the issuer and the account concurrently, build
 //! the desired state, read the live state, and diff them.
 
-use std::sync::Arc;
-
 use crate::aws::{self, Aws};
-use crate::config::{Settings, SourceIp};
+use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::model::{self, policy, Account, DesiredState};
 use crate::observe::{self, Observed};
@@ -75,19 +73,13 @@ pub async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepare
         reporter.warn(w);
     }
 
+    // Resolving the region and credentials makes no call; a missing region is a usage error
+    // before anything is read.
+    let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
     reporter.progress(format!("reading {} and the AWS account", issuer.url));
-    let fetcher = Arc::new(oidc::Fetcher::new(tls, settings.timeout)?);
-    let facts = oidc::issuer_facts(settings, issuer, true);
-    let ranges = async {
-        if settings.source_ips.contains(&SourceIp::Bitbucket) {
-            oidc::ipranges::fetch(&fetcher, &settings.ip_ranges_url).await
-        } else {
-            Ok(Vec::new())
-        }
-    };
+    let issuer_and_ranges = oidc::issuer_facts_and_ranges(tls, settings, issuer, true);
     // Every read that names a resource by the settings alone starts at once, beside the
     // account lookup; only a default-named bucket (its name holds the account id) follows it.
-    let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
     let by_name = async {
         tokio::try_join!(
             observe::role(&aws, &settings.role_name, model::STATE_POLICY_NAME),
@@ -127,8 +119,8 @@ pub async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepare
         let bucket = default_bucket.await?;
         Ok::<_, Error>((account, bucket))
     };
-    let (facts, ranges, (role, table, named_bucket, (), provider), (account, default_bucket)) =
-        tokio::try_join!(facts, ranges, by_name, by_account)?;
+    let ((facts, ranges), (role, table, named_bucket, (), provider), (account, default_bucket)) =
+        tokio::try_join!(issuer_and_ranges, by_name, by_account)?;
     for h in &facts.hosts {
         for w in &h.warnings {
             reporter.warn(w.clone());

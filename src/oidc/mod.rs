@@ -41,7 +41,42 @@ pub async fn issuer_facts(
 ) -> Result<IssuerFacts> {
     let config = tls_config(settings)?;
     let fetcher = Fetcher::new(config.clone(), settings.timeout)?;
-    let config = Arc::new(config);
+    facts_with(&fetcher, Arc::new(config), settings, issuer, with_jwks).await
+}
+
+/// The issuer's facts and, for `--source-ip bitbucket`, Atlassian's Pipelines egress ranges,
+/// fetched concurrently over one TLS configuration (from [`tls_config`], built by the caller
+/// before anything else so that a bad `--ca-bundle` stops the run first) and one HTTPS client.
+pub async fn issuer_facts_and_ranges(
+    config: rustls::ClientConfig,
+    settings: &Settings,
+    issuer: &Issuer,
+    with_jwks: bool,
+) -> Result<(IssuerFacts, Vec<ipnet::IpNet>)> {
+    let fetcher = Fetcher::new(config.clone(), settings.timeout)?;
+    let ranges = async {
+        if settings
+            .source_ips
+            .contains(&crate::config::SourceIp::Bitbucket)
+        {
+            ipranges::fetch(&fetcher, &settings.ip_ranges_url).await
+        } else {
+            Ok(Vec::new())
+        }
+    };
+    tokio::try_join!(
+        facts_with(&fetcher, Arc::new(config), settings, issuer, with_jwks),
+        ranges
+    )
+}
+
+async fn facts_with(
+    fetcher: &Fetcher,
+    config: Arc<rustls::ClientConfig>,
+    settings: &Settings,
+    issuer: &Issuer,
+    with_jwks: bool,
+) -> Result<IssuerFacts> {
     let timeout = settings.timeout;
     let issuer_hp = host_port(&issuer.url);
     let issuer_chain = async {
@@ -53,7 +88,7 @@ pub async fn issuer_facts(
         }
     };
     let ((discovery_url, document), issuer_chain) =
-        tokio::try_join!(discovery::document(&fetcher, issuer), issuer_chain)?;
+        tokio::try_join!(discovery::document(fetcher, issuer), issuer_chain)?;
 
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let wanted = discovery::thumbprint_hosts(issuer, &document.jwks_uri);
@@ -73,9 +108,7 @@ pub async fn issuer_facts(
     });
     let keys = async {
         if with_jwks {
-            discovery::jwks(&fetcher, &document.jwks_uri)
-                .await
-                .map(Some)
+            discovery::jwks(fetcher, &document.jwks_uri).await.map(Some)
         } else {
             Ok(None)
         }
