@@ -1,7 +1,6 @@
 //! The one place AWS errors are classified into a message, a code and a hint.
 
-use std::fmt::Debug;
-
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
@@ -27,21 +26,30 @@ pub fn is_missing_stack<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> boo
             .is_some_and(|m| m.contains("does not exist"))
 }
 
+/// The HTTP status of a service error's response.
+pub fn http_status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
+    match err {
+        SdkError::ServiceError(service) => Some(service.raw().status().as_u16()),
+        _ => None,
+    }
+}
+
 /// Classify a failed call. `action` is what we were doing ("creating the role"), `resource`
 /// the name of the thing it was done to.
-pub fn classify<E, R>(err: &SdkError<E, R>, action: &str, resource: &str) -> Error
+pub fn classify<E>(err: &SdkError<E, HttpResponse>, action: &str, resource: &str) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: Debug,
 {
     match err {
         SdkError::ServiceError(service) => {
             let e = service.err();
             let code = e.code().unwrap_or("Unknown");
-            let raw = format!("{:?}", service.raw());
             let fallback = if e.message().is_none() && e.code().is_none() {
                 // No code or message: say what came back, briefly.
-                status_of(&raw).map(|s| format!("unexpected response (HTTP {s})"))
+                Some(format!(
+                    "unexpected response (HTTP {})",
+                    service.raw().status().as_u16()
+                ))
             } else {
                 None
             };
@@ -84,18 +92,6 @@ where
                 .hint("check --region, --endpoint-url and your credentials (--profile)")
         }
     }
-}
-
-/// The HTTP status in the Debug text of a raw response (`status: StatusCode(403)` or
-/// `status: 403`).
-fn status_of(raw_debug: &str) -> Option<u16> {
-    let after = raw_debug.split("status").nth(1)?;
-    let digits: String = after
-        .chars()
-        .skip_while(|c| !c.is_ascii_digit())
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok().filter(|s| (100..600).contains(s))
 }
 
 /// Whether loading credentials failed (rather than the call itself).
@@ -176,19 +172,4 @@ fn hint_for(code: &str, action: &str) -> Option<String> {
         _ => return None,
     };
     Some(hint)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::status_of;
-
-    #[test]
-    fn status_from_raw_response_text() {
-        assert_eq!(
-            status_of("Response { status: StatusCode(403), headers: {} }"),
-            Some(403)
-        );
-        assert_eq!(status_of("Response { status: 503, body: x }"), Some(503));
-        assert_eq!(status_of("Response { headers: {} }"), None);
-    }
 }

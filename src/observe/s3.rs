@@ -7,22 +7,18 @@ use crate::model::policy::parse_document;
 
 const MISSING: &[&str] = &["NoSuchBucket"];
 
-fn bucket_error<E, R>(
-    e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+fn bucket_error<E>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
     what: &str,
     name: &str,
 ) -> Error
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
-    let raw_status = match e {
-        aws_smithy_runtime_api::client::result::SdkError::ServiceError(s) => {
-            format!("{:?}", s.raw()).contains("StatusCode(403)")
-        }
-        _ => false,
-    };
-    if errors::is(e, &["AccessDenied"]) || raw_status {
+    if errors::is(e, &["AccessDenied"]) || errors::http_status(e) == Some(403) {
         return Error::failure(format!(
             "{what}: access denied; the bucket name may belong to another AWS account"
         ))
@@ -185,6 +181,37 @@ mod tests {
                  <Message>Access Denied</Message><RequestId>1</RequestId></Error>",
             ),
         )
+    }
+
+    fn denied_without_body() -> aws_smithy_runtime_api::http::Response {
+        aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(403).unwrap(),
+            aws_smithy_types::body::SdkBody::empty(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_bare_403_is_read_as_a_bucket_of_another_account() {
+        // Some answers carry no error code at all, only the status: still access denied.
+        let rules = [
+            mock!(aws_sdk_s3::Client::get_bucket_versioning)
+                .then_http_response(denied_without_body),
+            mock!(aws_sdk_s3::Client::get_bucket_encryption)
+                .then_http_response(denied_without_body),
+            mock!(aws_sdk_s3::Client::get_public_access_block)
+                .then_http_response(denied_without_body),
+            mock!(aws_sdk_s3::Client::get_bucket_ownership_controls)
+                .then_http_response(denied_without_body),
+            mock!(aws_sdk_s3::Client::get_bucket_policy).then_http_response(denied_without_body),
+            mock!(aws_sdk_s3::Client::get_bucket_lifecycle_configuration)
+                .then_http_response(denied_without_body),
+            mock!(aws_sdk_s3::Client::get_bucket_tagging).then_http_response(denied_without_body),
+        ];
+        let refs: Vec<&aws_smithy_mocks::Rule> = rules.iter().collect();
+        let aws = testing::aws(&[], &refs, &[]);
+        let err = bucket(&aws, "tf-state-taken").await.unwrap_err();
+        assert_eq!(err.code.as_deref(), Some("AccessDenied"), "{err}");
+        assert!(err.message.contains("another AWS account"), "{err}");
     }
 
     #[tokio::test]
