@@ -12,7 +12,7 @@ use std::fmt;
 pub enum Kind {
     /// Something failed while running (network, AWS, TLS): exit 1.
     Failure,
-    /// Usage or invalid input, detected before any AWS call: exit 2.
+    /// Usage or invalid input, detected before any AWS call: exit 64 (sysexits `EX_USAGE`).
     Usage,
     /// A check found a difference (`thumbprint --check`, `verify` refusing a token): exit 3.
     Check,
@@ -22,7 +22,7 @@ impl Kind {
     pub fn exit_code(self) -> i32 {
         match self {
             Kind::Failure => 1,
-            Kind::Usage => 2,
+            Kind::Usage => 64,
             Kind::Check => 3,
         }
     }
@@ -53,7 +53,7 @@ impl Error {
         }
     }
 
-    /// Invalid input: exit 2, nothing has been touched.
+    /// Invalid input: exit 64, nothing has been touched.
     pub fn usage(message: impl Into<String>) -> Self {
         Self::new(Kind::Usage, message)
     }

@@ -24,7 +24,7 @@ use std::ffi::OsString;
 use clap::Parser;
 
 use crate::config::{OutputFormat, Settings};
-use crate::error::Error;
+use crate::error::{Error, Kind};
 use crate::report::Reporter;
 
 /// Run the command line and return the process exit code. Never panics outward: a bug is
@@ -127,7 +127,7 @@ fn clap_error(e: clap::Error, format: OutputFormat) -> i32 {
         }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = e.print();
-            2
+            Kind::Usage.exit_code()
         }
         _ => {
             let rendered = e.render().to_string();
@@ -155,7 +155,7 @@ fn clap_error(e: clap::Error, format: OutputFormat) -> i32 {
                 None => err.hint("see `bootstrap --help`"),
             };
             report::emit_error(format, false, &err);
-            2
+            err.exit_code()
         }
     }
 }

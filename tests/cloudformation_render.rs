@@ -141,7 +141,7 @@ fn invalid_template_inputs_fail_before_any_network_call() {
     ];
     for (extra, flag) in cases {
         let out = l.render(extra);
-        out.assert_code(2);
+        out.assert_code(64);
         assert!(out.stderr.contains(flag), "{extra:?}: {}", out.stderr);
         assert_eq!(out.stderr.lines().count(), 1, "one line: {}", out.stderr);
     }

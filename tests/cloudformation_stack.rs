@@ -157,7 +157,7 @@ fn an_update_runs_through_a_change_set_that_is_shown_first() {
     // executed, and the change set is removed again.
     w.moto.start_recording();
     let out = w.run("init", &cfn(&["--max-session-duration", "7200"]));
-    out.assert_code(2);
+    out.assert_code(64);
     assert!(
         out.stderr.contains("change set bootstrap-"),
         "{}",
@@ -244,7 +244,7 @@ fn a_stack_whose_first_create_rolled_back_is_deleted_and_created_again() {
 
     // Deleting needs a confirmation: none without a terminal.
     w.moto.start_recording();
-    w.run("init", &cfn(&[])).assert_code(2);
+    w.run("init", &cfn(&[])).assert_code(64);
     assert_eq!(w.moto.mutating_calls(), Vec::<(String, String)>::new());
 
     w.moto.start_recording();
@@ -339,7 +339,7 @@ fn cloudformation_inputs_are_checked_before_any_aws_call() {
     ];
     for (extra, needle) in cases {
         let out = w.run("init", extra);
-        out.assert_code(2);
+        out.assert_code(64);
         assert!(out.stderr.contains(needle), "{extra:?}: {}", out.stderr);
         assert_eq!(out.stderr.lines().count(), 1, "{extra:?}: {}", out.stderr);
     }

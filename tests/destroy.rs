@@ -67,7 +67,7 @@ fn destroy_keeps_every_state_version_and_refuses_to_delete_a_non_empty_bucket() 
     // --delete-state on a bucket that holds anything: refused, nothing touched.
     w.moto.start_recording();
     let out = w.run("destroy", &["--yes", "--delete-state"]);
-    out.assert_code(2);
+    out.assert_code(64);
     let line = out
         .stderr
         .lines()
@@ -91,9 +91,9 @@ fn destroy_keeps_every_state_version_and_refuses_to_delete_a_non_empty_bucket() 
     assert_eq!(aws.provider_arns(), vec![provider_arn(&w)]);
     // The same refusal for scripts: one JSON document on stdout.
     let out = w.run("destroy", &["--yes", "--delete-state", "--output", "json"]);
-    out.assert_code(2);
+    out.assert_code(64);
     let doc = out.json();
-    assert_eq!(doc["exit_code"], json!(2), "{out:?}");
+    assert_eq!(doc["exit_code"], json!(64), "{out:?}");
     assert_eq!(doc["error"]["kind"], json!("usage"), "{out:?}");
     assert!(
         doc["error"]["message"]
@@ -145,7 +145,7 @@ fn destroy_keeps_every_state_version_and_refuses_to_delete_a_non_empty_bucket() 
     // Even now, --delete-state does not touch the bucket or the table.
     w.moto.start_recording();
     w.run("destroy", &["--yes", "--delete-state"])
-        .assert_code(2);
+        .assert_code(64);
     assert_eq!(w.moto.mutating_calls(), vec![]);
     assert_eq!(aws.versions(BUCKET), before);
 }
@@ -171,7 +171,7 @@ fn a_provider_another_role_trusts_is_kept_unless_forced() {
 
     w.moto.start_recording();
     let out = w.run("destroy", &["--yes"]);
-    out.assert_code(2);
+    out.assert_code(64);
     assert!(out.stderr.contains("other-team-deploy"), "{out:?}");
     assert!(out.stderr.contains("--force"), "{out:?}");
     assert_eq!(w.moto.mutating_calls(), vec![], "a refusal must not write");
@@ -202,7 +202,7 @@ fn delete_state_removes_an_empty_bucket_and_an_idle_table_only() {
     aws.put_lock_item(TABLE, &lock, Some("{\"Operation\":\"OperationTypeApply\"}"));
     w.moto.start_recording();
     let out = w.run("destroy", &["--yes", "--delete-state"]);
-    out.assert_code(2);
+    out.assert_code(64);
     assert!(out.stderr.contains(&lock), "{out:?}");
     assert_eq!(w.moto.mutating_calls(), vec![]);
 
@@ -236,7 +236,7 @@ fn destroy_without_yes_and_without_a_terminal_shows_the_plan_and_changes_nothing
     init(&w, &[]);
     w.moto.start_recording();
     let out = w.run("destroy", &[]);
-    out.assert_code(2);
+    out.assert_code(64);
     assert!(
         out.stderr.contains(ROLE),
         "the plan names the role\n{out:?}"
@@ -315,7 +315,7 @@ fn destroy_cloudformation_deletes_the_stack_and_keeps_the_retained_state() {
     // Without --yes and without a terminal: shown, refused, nothing written.
     w.moto.start_recording();
     let out = w.run("destroy", &cfn(&[]));
-    out.assert_code(2);
+    out.assert_code(64);
     assert!(out.stderr.contains("--yes"), "{out:?}");
     assert!(out.stderr.contains(&format!("stack {STACK}")), "{out:?}");
     assert!(out.stderr.contains("deleted with the stack"), "{out:?}");
@@ -345,7 +345,7 @@ fn destroy_cloudformation_deletes_the_stack_and_keeps_the_retained_state() {
         (vec!["--yes", "--stackset", "org"], "not supported"),
     ] {
         let out = w.run("destroy", &extra);
-        out.assert_code(2);
+        out.assert_code(64);
         let errors: Vec<&str> = out
             .stderr
             .lines()

@@ -80,7 +80,7 @@ fn plain_http_is_refused_before_any_connection() {
     let port = listener.local_addr().unwrap().port();
     let pki = Pki::new();
     let url = format!("http://127.0.0.1:{port}/oidc");
-    let f = assert_failure(&discover_args(&url, &pki.ca_bundle_arg(), &[]), 2);
+    let f = assert_failure(&discover_args(&url, &pki.ca_bundle_arg(), &[]), 64);
     assert!(f.line.contains("https"), "{f:?}");
     assert_eq!(f.json["kind"], "usage");
     // Nothing ever connected to the listener.
@@ -95,7 +95,7 @@ fn plain_http_is_refused_before_any_connection() {
 #[test]
 fn input_errors_exit_2() {
     // No issuer at all.
-    let f = assert_failure(&["discover"], 2);
+    let f = assert_failure(&["discover"], 64);
     assert!(f.line.contains("--workspace"), "{f:?}");
     // Both ways of naming it.
     let f = assert_failure(
@@ -110,7 +110,7 @@ fn input_errors_exit_2() {
     );
     assert!(f.line.contains("cannot be used with"), "{f:?}");
     // A slug with characters Bitbucket does not use.
-    let f = assert_failure(&["discover", "--workspace", "Not A Slug"], 2);
+    let f = assert_failure(&["discover", "--workspace", "Not A Slug"], 64);
     assert!(f.line.contains("--workspace"), "{f:?}");
     // A CA bundle that is not there / holds no certificate.
     let f = assert_failure(
@@ -133,7 +133,7 @@ fn input_errors_exit_2() {
     );
     assert!(f.line.contains("no PEM certificates"), "{f:?}");
     // An unknown flag, in JSON mode too.
-    let f = assert_failure(&["discover", "--no-such-flag"], 2);
+    let f = assert_failure(&["discover", "--no-such-flag"], 64);
     assert!(f.line.contains("--no-such-flag"), "{f:?}");
     // Out-of-range timeout.
     let f = assert_failure(
@@ -354,7 +354,7 @@ fn help_of_every_subcommand_renders() {
     let v = run(["--version"]);
     v.assert_success();
     assert!(v.stdout.starts_with("bootstrap "), "{v:?}");
-    // No subcommand: usage, exit 2.
+    // No subcommand: usage, exit 64.
     let none = run(Vec::<String>::new());
-    none.assert_code(2);
+    none.assert_code(64);
 }

@@ -1,4 +1,4 @@
-//! Every mistaken command line is refused before anything is touched: exit 2, one line that
+//! Every mistaken command line is refused before anything is touched: exit 64, one line that
 //! says what is wrong and what is accepted, and not one connection to AWS or the issuer.
 //!
 //! The AWS endpoint, the issuer and the IP-ranges URL all point at one local listener that
@@ -623,7 +623,7 @@ fn every_bad_input_is_refused_with_exit_2_one_line_and_no_connection() {
                 eprintln!("{:<40} {}", c.name, out.stderr.trim());
             }
             let connections = listener.connections() - before;
-            let problem = if out.code != Some(2) {
+            let problem = if out.code != Some(64) {
                 Some(format!("exit {:?}, expected 2", out.code))
             } else if connections != 0 {
                 Some(format!("{connections} connection(s) made"))
@@ -643,7 +643,7 @@ fn every_bad_input_is_refused_with_exit_2_one_line_and_no_connection() {
                     doc["error"]["message"].as_str().unwrap_or_default(),
                     doc["error"]["hint"].as_str().unwrap_or_default()
                 );
-                if doc["exit_code"] != json!(2) || doc["error"]["kind"] != json!("usage") {
+                if doc["exit_code"] != json!(64) || doc["error"]["kind"] != json!("usage") {
                     Some(format!("JSON error document: {doc}"))
                 } else {
                     c.expect
@@ -685,7 +685,7 @@ fn every_bad_input_is_refused_with_exit_2_one_line_and_no_connection() {
         failures.join("\n\n")
     );
     eprintln!(
-        "guard rails: {} bad inputs refused with exit 2, one line and no connection (text and JSON)",
+        "guard rails: {} bad inputs refused with exit 64, one line and no connection (text and JSON)",
         cases.len()
     );
 }
@@ -719,7 +719,7 @@ fn a_customer_policy_granting_everything_is_refused_before_any_write() {
     ] {
         w.moto.start_recording();
         let out = w.run("init", &["--yes", "--policy-arn", arn]);
-        out.assert_code(2);
+        out.assert_code(64);
         let errors: Vec<&str> = out
             .stderr
             .lines()
@@ -741,7 +741,7 @@ fn a_customer_policy_granting_everything_is_refused_before_any_write() {
             "{arn}: nothing may be written"
         );
         // `plan` refuses the same way.
-        w.run("plan", &["--policy-arn", arn]).assert_code(2);
+        w.run("plan", &["--policy-arn", arn]).assert_code(64);
     }
 
     // A broad but not unlimited policy is fine; *:* with --allow-admin goes ahead, loudly.

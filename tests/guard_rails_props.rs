@@ -171,7 +171,7 @@ proptest! {
             return Ok(());
         }
         // The model re-checks its trust policy against the rules and fails with an
-        // internal error if it is not sound; only a size refusal (exit 2) is acceptable.
+        // internal error if it is not sound; only a size refusal (exit 64) is acceptable.
         match model::desired(&s, &account(), &[], &[]) {
             Ok(d) => {
                 let problems = policy::trust_policy_problems(&d.role.trust_policy, &policy::TrustRules {
@@ -181,7 +181,7 @@ proptest! {
                 });
                 prop_assert!(problems.is_empty(), "{problems:?}");
             }
-            Err(e) => prop_assert_eq!(e.exit_code(), 2, "{}", e),
+            Err(e) => prop_assert_eq!(e.exit_code(), 64, "{}", e),
         }
     }
 }

@@ -372,7 +372,7 @@ fn init_without_yes_and_without_a_terminal_refuses_to_write() {
     w.moto.start_recording();
     // The harness runs bootstrap with stdin from /dev/null: no terminal.
     let out = w.run("init", &[]);
-    out.assert_code(2);
+    out.assert_code(64);
     let last = out.stderr.lines().last().unwrap_or_default();
     assert!(last.starts_with("error: "), "{out:?}");
     assert!(last.contains("no terminal"), "{out:?}");
@@ -380,7 +380,7 @@ fn init_without_yes_and_without_a_terminal_refuses_to_write() {
     // The plan it refused to apply was shown.
     assert!(out.stderr.contains("create"), "{out:?}");
     let out = w.run("init", &["--output", "json"]);
-    out.assert_code(2);
-    assert_eq!(out.json()["exit_code"], 2);
+    out.assert_code(64);
+    assert_eq!(out.json()["exit_code"], 64);
     assert_eq!(w.moto.mutating_calls(), vec![], "init wrote without --yes");
 }

@@ -207,7 +207,7 @@ fn custom_audiences_are_requested_by_the_steps() {
 fn deployment_environments_need_a_deployment_name_and_get_a_stage() {
     let dir = out_dir();
     let out = pipeline(dir.path(), &["--environment-uuid", ENV_UUID]);
-    out.assert_code(2);
+    out.assert_code(64);
     assert!(out.stderr.contains("--deployment NAME"), "{out:?}");
     assert!(!dir.path().join("bitbucket-pipelines.yml").exists());
 
@@ -252,7 +252,7 @@ fn existing_files_are_kept_without_force() {
     let yml = dir.path().join("bitbucket-pipelines.yml");
     std::fs::write(&yml, "# mine\n").unwrap();
     let out = pipeline(dir.path(), &[]);
-    out.assert_code(2);
+    out.assert_code(64);
     assert!(out.stderr.contains("--force"), "{out:?}");
     assert_eq!(std::fs::read_to_string(&yml).unwrap(), "# mine\n");
     assert!(

@@ -106,7 +106,7 @@ fn credentials_never_reach_the_output_at_any_verbosity() {
             ],
         ),
     ));
-    out.assert_code(2);
+    out.assert_code(64);
     assert_clean("AWS error", &out);
     runs += 1;
     eprintln!("secrets: {runs} runs, no credential in any output");

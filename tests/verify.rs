@@ -414,7 +414,7 @@ fn json_report_is_one_document() {
 
 #[test]
 fn inputs_are_checked_before_any_network_call() {
-    // The issuer URL points at a closed port: these must fail as usage errors (exit 2)
+    // The issuer URL points at a closed port: these must fail as usage errors (exit 64)
     // without trying to connect.
     let pki = Pki::new();
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
@@ -437,19 +437,19 @@ fn inputs_are_checked_before_any_network_call() {
     };
     let missing = dir.path().join("nope.jwt");
     let out = run(base(&missing.display().to_string()));
-    out.assert_code(2);
+    out.assert_code(64);
     assert!(out.stderr.contains("cannot read the token file"), "{out:?}");
 
     let empty = dir.path().join("empty.jwt");
     std::fs::write(&empty, "  \n").unwrap();
     let out = run(base(&empty.display().to_string()));
-    out.assert_code(2);
+    out.assert_code(64);
     assert!(out.stderr.contains("is empty"), "{out:?}");
 
     let junk = dir.path().join("junk.jwt");
     std::fs::write(&junk, "not-a-jwt").unwrap();
     let out = run(base(&junk.display().to_string()));
-    out.assert_code(2);
+    out.assert_code(64);
     assert!(out.stderr.contains("a JWT has exactly 3"), "{out:?}");
 
     let good = dir.path().join("good.jwt");
@@ -457,7 +457,7 @@ fn inputs_are_checked_before_any_network_call() {
     let mut args = base(&good.display().to_string());
     args.extend(["--source-ip".into(), "198.51.100.0/24".into()]);
     let out = run(args);
-    out.assert_code(2);
+    out.assert_code(64);
     assert!(out.stderr.contains("not a range"), "{out:?}");
 
     // --offline needs the trust settings.
@@ -469,13 +469,13 @@ fn inputs_are_checked_before_any_network_call() {
         "--issuer-url",
         &dead,
     ]);
-    out.assert_code(2);
+    out.assert_code(64);
     assert!(out.stderr.contains("no audience given"), "{out:?}");
 
     // --offline and --assume contradict each other.
     let mut args = base(&good.display().to_string());
     args.push("--assume".into());
-    run(args).assert_code(2);
+    run(args).assert_code(64);
 }
 
 #[test]
@@ -483,7 +483,7 @@ fn a_token_passed_as_the_argument_is_not_echoed() {
     let o = Offline::start();
     let token = mint_token(&o.issuer, o.claims());
     let out = run(["verify", "--token", &token, "--issuer-url", &o.issuer.url()]);
-    out.assert_code(2);
+    out.assert_code(64);
     assert!(
         out.stderr.contains("looks like the token itself"),
         "{out:?}"

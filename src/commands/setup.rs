@@ -35,7 +35,7 @@ pub(crate) async fn account(aws: &Aws) -> Result<Account> {
 }
 
 /// Read every `--policy-arn` before anything is written: it must exist, and a policy that
-/// allows `*` on `*` needs `--allow-admin` like AdministratorAccess does. Exit 2 otherwise.
+/// allows `*` on `*` needs `--allow-admin` like AdministratorAccess does. Exit 64 otherwise.
 async fn check_managed_policies(aws: &Aws, settings: &Settings, reporter: &Reporter) -> Result<()> {
     let reads = settings.policy_arns.iter().map(|arn| async move {
         let doc = observe::managed_policy_document(aws, arn).await?;

@@ -125,7 +125,7 @@ impl Plan {
             .collect()
     }
 
-    /// One error for every refusal: usage (exit 2), since nothing was touched and the
+    /// One error for every refusal: usage (exit 64), since nothing was touched and the
     /// command as given cannot be carried out.
     pub fn refusal_error(&self) -> Option<Error> {
         let refused = self.refusals();
