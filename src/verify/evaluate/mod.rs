@@ -13,6 +13,7 @@
 //! Every function is total: malformed policies produce notes, never panics.
 
 mod conditions;
+mod identity;
 mod matching;
 mod reason;
 mod variables;
@@ -21,6 +22,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+
+pub use identity::{evaluate_access, Access, AccessEvaluation};
 
 use conditions::evaluate_condition;
 use matching::{action_matched, principal_matches};
