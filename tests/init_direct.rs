@@ -145,7 +145,12 @@ fn fresh_init_creates_everything() {
             ("Allow", "s3:ListBucket", &bucket_arn),
             ("Allow", "s3:GetObject", &objects),
             ("Allow", "s3:PutObject", &objects),
-            ("Allow", "s3:DeleteObject", &objects),
+            (
+                "Allow",
+                "s3:DeleteObject",
+                &format!("{bucket_arn}/*.tflock")
+            ),
+            ("Allow", "s3:DeleteObject", &format!("{bucket_arn}/env:/*")),
             ("Allow", "dynamodb:DescribeTable", &table_arn),
             ("Allow", "dynamodb:GetItem", &table_arn),
             ("Allow", "dynamodb:PutItem", &table_arn),

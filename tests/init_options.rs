@@ -305,7 +305,7 @@ fn key_prefix_kms_key_and_tags() {
         .expect("a statement for the KMS key");
     assert_eq!(
         sorted(&key["Action"]),
-        ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+        ["kms:Decrypt", "kms:GenerateDataKey"]
     );
 
     // SSE-KMS with a bucket key, and the retention in days.

@@ -1,7 +1,9 @@
 //! The desired state: Settings + issuer facts + account -> the provider, role, bucket and
 //! table the account should have. Both modes are built from this one value.
 
+pub mod operator;
 pub mod policy;
+pub mod state;
 
 use std::collections::BTreeMap;
 
@@ -196,6 +198,10 @@ pub fn desired(
     let inline_policy = policy::state_access_policy(&policy::StateAccessInputs {
         bucket_arn: json!(bucket_arn),
         objects_arn: json!(objects_arn),
+        deleted_arns: state::deleted_object_arns(&bucket_arn, &settings.state_key_prefix)
+            .into_iter()
+            .map(Value::String)
+            .collect(),
         key_prefix: (!settings.state_key_prefix.is_empty())
             .then(|| settings.state_key_prefix.clone()),
         table_arn: table.as_ref().map(|t| json!(t.arn)),

@@ -274,14 +274,18 @@ pub struct StateAccessInputs {
     pub bucket_arn: Value,
     /// `arn:...:bucket/prefix/*` or `arn:...:bucket/*`.
     pub objects_arn: Value,
+    /// The objects Terraform deletes: lock files and non-default workspaces' states
+    /// ([`super::state::deleted_object_arns`]).
+    pub deleted_arns: Vec<Value>,
     /// The key prefix (without trailing slash), if any, for the ListBucket condition.
     pub key_prefix: Option<String>,
     pub table_arn: Option<Value>,
     pub kms_key_arn: Option<Value>,
 }
 
-/// Least privilege for Terraform's S3 backend: list the bucket (under the prefix), read and
-/// write state and lock files, use the lock table and the KMS key.
+/// Least privilege for Terraform's S3 backend, as its recorded requests need it: list the
+/// bucket (under the prefix), read and write state and lock files, delete only lock files
+/// and non-default workspaces' states, use the lock table and the KMS key.
 pub fn state_access_policy(s: &StateAccessInputs) -> Value {
     let mut list = json!({
         "Sid": "ListStateBucket",
@@ -298,8 +302,14 @@ pub fn state_access_policy(s: &StateAccessInputs) -> Value {
         json!({
             "Sid": "ReadWriteState",
             "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Action": ["s3:GetObject", "s3:PutObject"],
             "Resource": s.objects_arn,
+        }),
+        json!({
+            "Sid": "DeleteLocksAndWorkspaceStates",
+            "Effect": "Allow",
+            "Action": "s3:DeleteObject",
+            "Resource": s.deleted_arns,
         }),
     ];
     if let Some(table) = &s.table_arn {
@@ -314,7 +324,7 @@ pub fn state_access_policy(s: &StateAccessInputs) -> Value {
         statements.push(json!({
             "Sid": "StateEncryptionKey",
             "Effect": "Allow",
-            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
             "Resource": key,
         }));
     }
