@@ -253,17 +253,6 @@ fn destroy_without_yes_and_without_a_terminal_shows_the_plan_and_changes_nothing
 
 const STACK: &str = "bitbucket-oidc-bootstrap";
 
-fn cfn_world() -> World {
-    let pki = common::Pki::new();
-    let issuer = common::Issuer::start(&pki);
-    World {
-        moto: common::Moto::start_with_faults(),
-        pki,
-        issuer,
-        region: "us-east-1".to_string(),
-    }
-}
-
 fn cfn(extra: &[&'static str]) -> Vec<&'static str> {
     let mut a = vec!["--mode", "cloudformation"];
     a.extend_from_slice(extra);
@@ -301,7 +290,7 @@ fn stack_now(w: &World) -> Option<(String, Option<bool>)> {
 
 #[test]
 fn destroy_cloudformation_deletes_the_stack_and_keeps_the_retained_state() {
-    let w = cfn_world();
+    let w = World::start_with_faults();
     let aws = Inspect::new(&w.moto.endpoint());
     w.run("init", &cfn(&["--yes"])).assert_success();
     assert_eq!(
@@ -419,7 +408,7 @@ fn destroy_cloudformation_deletes_the_stack_and_keeps_the_retained_state() {
 
 #[test]
 fn destroy_cloudformation_text_report_names_what_remains() {
-    let w = cfn_world();
+    let w = World::start_with_faults();
     w.run("init", &cfn(&["--yes"])).assert_success();
     let out = w.run("destroy", &cfn(&["--yes"]));
     out.assert_success();

@@ -275,3 +275,22 @@ pub struct PipelineArgs {
     #[command(flatten)]
     pub setup: SetupArgs,
 }
+
+#[derive(Debug, Args)]
+pub struct OperatorPolicyArgs {
+    /// Also allow `destroy`: deleting the role(s) and the OIDC provider (or the stack).
+    /// Off by default, so the identity that runs init cannot delete.
+    #[arg(long, help_heading = "Policy")]
+    pub include_destroy: bool,
+    /// Also allow `destroy --delete-state`: deleting the empty state bucket and the lock
+    /// table (implies --include-destroy; direct mode only).
+    #[arg(long, help_heading = "Policy")]
+    pub include_delete_state: bool,
+    /// AWS account id for the ARNs in the policy [default: "*", any account].
+    #[arg(long, value_name = "ID", help_heading = "Policy")]
+    pub account_id: Option<String>,
+    #[command(flatten)]
+    pub setup: SetupArgs,
+    #[command(flatten)]
+    pub deploy: DeploymentArgs,
+}

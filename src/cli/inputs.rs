@@ -144,6 +144,10 @@ impl Cli {
             Command::Render { setup, .. } => setup.apply(&mut i)?,
             Command::Verify(args) => args.apply(&mut i),
             Command::Pipeline(args) => args.setup.apply(&mut i)?,
+            Command::OperatorPolicy(args) => {
+                args.setup.apply(&mut i)?;
+                args.deploy.apply(&mut i);
+            }
         }
         Ok(i)
     }
