@@ -403,3 +403,53 @@ fn backend_without_lock_table() {
     assert_eq!(a[0].1, "\"my-tf-state\"");
     assert_eq!(a[1].1, "\"terraform.tfstate\"");
 }
+
+/// The `required_version` constraint of backend.tf.
+fn required_version(hcl: &str) -> String {
+    let line = hcl
+        .lines()
+        .find(|l| l.trim_start().starts_with("required_version"))
+        .expect("backend.tf sets required_version");
+    let (_, value) = line.split_once('=').expect("required_version = ...");
+    value.trim().trim_matches('"').to_string()
+}
+
+fn version(v: &str) -> (u64, u64, u64) {
+    let mut parts = v
+        .trim()
+        .split('.')
+        .map(|p| p.parse::<u64>().expect("a number"));
+    let mut next = || parts.next().unwrap_or(0);
+    (next(), next(), next())
+}
+
+/// Whether `v` meets a Terraform/OpenTofu version constraint such as `>= 1.10.0, < 2.0.0`.
+/// An operator this does not know fails the test rather than passing it.
+fn satisfies(constraint: &str, v: &str) -> bool {
+    constraint.split(',').all(|c| {
+        let c = c.trim();
+        let op_len = c.find(|ch: char| ch.is_ascii_digit()).expect("a version");
+        let (op, want) = (c[..op_len].trim(), version(&c[op_len..]));
+        let have = version(v);
+        match op {
+            ">=" => have >= want,
+            ">" => have > want,
+            "<=" => have <= want,
+            "<" => have < want,
+            "" | "=" => have == want,
+            "!=" => have != want,
+            other => panic!("constraint operator {other:?} not understood by this test"),
+        }
+    })
+}
+
+#[test]
+fn backend_admits_opentofu_1_10_and_the_terraform_of_the_image() {
+    let constraint = required_version(&backend(&[]));
+    // OpenTofu 1.10 is its first release with use_lockfile; its version is what OpenTofu
+    // checks required_version against.
+    assert!(satisfies(&constraint, "1.10.0"), "{constraint}");
+    assert!(satisfies(&constraint, "1.11.0"), "{constraint}");
+    // Older releases do not know use_lockfile and must be refused by the constraint.
+    assert!(!satisfies(&constraint, "1.9.1"), "{constraint}");
+}
