@@ -247,6 +247,35 @@ fn deployment_environments_need_a_deployment_name_and_get_a_stage() {
 }
 
 #[test]
+fn a_role_every_branch_can_reach_is_warned_about() {
+    let warning = "every branch can assume";
+    let dir = out_dir();
+    let out = pipeline(dir.path(), &["-q"]);
+    out.assert_success();
+    assert!(
+        out.stderr.contains("warning:") && out.stderr.contains(warning),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("--environment-uuid"), "{out:?}");
+    assert!(!out.stdout.contains(warning), "warnings stay off stdout");
+
+    let dir = out_dir();
+    let out = pipeline(dir.path(), &["--output", "json"]);
+    out.assert_success();
+    let warnings = out.json()["warnings"].to_string();
+    assert!(warnings.contains(warning), "{warnings}");
+
+    // Narrowed to a deployment environment, plain branch steps cannot assume the role.
+    let dir = out_dir();
+    let out = pipeline(
+        dir.path(),
+        &["--environment-uuid", ENV_UUID, "--deployment", "Production"],
+    );
+    out.assert_success();
+    assert!(!out.stderr.contains(warning), "{out:?}");
+}
+
+#[test]
 fn existing_files_are_kept_without_force() {
     let dir = out_dir();
     let yml = dir.path().join("bitbucket-pipelines.yml");
