@@ -275,6 +275,43 @@ fn a_role_every_branch_can_reach_is_warned_about() {
     assert!(!out.stderr.contains(warning), "{out:?}");
 }
 
+/// The sample examples/bootstrap.toml, as a user would use it: `--config` and nothing else
+/// but the command-only flags.
+#[test]
+fn the_sample_config_drives_the_generated_files() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/bootstrap.toml");
+    let dir = out_dir();
+    let out = run([
+        "pipeline",
+        "--config",
+        &sample.display().to_string(),
+        "--out-dir",
+        &dir.path().display().to_string(),
+        "--account-id",
+        ACCOUNT,
+    ]
+    .map(String::from)
+    .to_vec());
+    out.assert_success();
+    assert!(
+        out.stdout.contains(&format!(
+            "AWS_ROLE_ARN = arn:aws:iam::{ACCOUNT}:role/bitbucket-pipelines-deploy"
+        )),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("AWS_REGION   = eu-west-1"), "{out:?}");
+    let a = attrs(&std::fs::read_to_string(dir.path().join("backend.tf")).unwrap());
+    let get = |k: &str| a.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert_eq!(
+        get("bucket"),
+        Some(format!("\"terraform-state-{ACCOUNT}-eu-west-1\""))
+    );
+    assert_eq!(
+        get("dynamodb_table").as_deref(),
+        Some("\"terraform-state-lock\"")
+    );
+}
+
 #[test]
 fn existing_files_are_kept_without_force() {
     let dir = out_dir();
