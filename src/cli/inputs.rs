@@ -130,7 +130,7 @@ impl Cli {
             }
             Command::Plan { setup, deploy, .. }
             | Command::Init { setup, deploy, .. }
-            | Command::Status { setup, deploy } => {
+            | Command::Status { setup, deploy, .. } => {
                 setup.apply(&mut i)?;
                 deploy.apply(&mut i);
             }
@@ -148,6 +148,7 @@ impl Cli {
                 args.setup.apply(&mut i)?;
                 args.deploy.apply(&mut i);
             }
+            Command::Completions { .. } | Command::Man { .. } => {}
         }
         Ok(i)
     }
