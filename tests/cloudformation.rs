@@ -84,7 +84,7 @@ fn settings(i: Inputs) -> Settings {
 }
 
 fn cidrs(s: &Settings) -> Vec<ipnet::IpNet> {
-    model::source_cidrs(s, &[])
+    model::source_cidrs(s, &[]).expect("source ranges")
 }
 
 fn render(i: Inputs, stackset: bool) -> Template {

@@ -29,7 +29,7 @@ pub(super) async fn issuer_inputs(
             reporter.warn(w.clone());
         }
     }
-    let cidrs = model::source_cidrs(settings, &ranges);
+    let cidrs = model::source_cidrs(settings, &ranges)?;
     Ok((facts, cidrs))
 }
 

@@ -34,8 +34,9 @@ pub(crate) async fn account(aws: &Aws) -> Result<Account> {
     })
 }
 
-/// Read every `--policy-arn` before anything is written: it must exist, and a policy that
-/// allows `*` on `*` needs `--allow-admin` like AdministratorAccess does. Exit 64 otherwise.
+/// Read every `--policy-arn` and the `--permissions-boundary` before anything is written:
+/// each must exist, and a policy that allows `*` on `*` needs `--allow-admin` like
+/// AdministratorAccess does. Exit 64 otherwise.
 async fn check_managed_policies(aws: &Aws, settings: &Settings, reporter: &Reporter) -> Result<()> {
     let reads = settings.policy_arns.iter().map(|arn| async move {
         let doc = observe::managed_policy_document(aws, arn).await?;
@@ -61,7 +62,22 @@ async fn check_managed_policies(aws: &Aws, settings: &Settings, reporter: &Repor
             }
         }
     }
-    Ok(())
+    check_boundary(aws, settings).await
+}
+
+/// `--permissions-boundary` must name a managed policy that exists, or IAM refuses the role
+/// half-way through a run: read it before anything is written.
+async fn check_boundary(aws: &Aws, settings: &Settings) -> Result<()> {
+    let Some(arn) = &settings.permissions_boundary else {
+        return Ok(());
+    };
+    match observe::managed_policy_document(aws, arn).await? {
+        Some(_) => Ok(()),
+        None => Err(Error::usage(format!(
+            "--permissions-boundary {arn}: no such managed policy in this account"
+        ))
+        .hint("check the ARN (account id, path and name), or create the boundary policy first")),
+    }
 }
 
 pub async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepared> {
@@ -126,7 +142,7 @@ pub async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepare
             reporter.warn(w.clone());
         }
     }
-    let cidrs = model::source_cidrs(settings, &ranges);
+    let cidrs = model::source_cidrs(settings, &ranges)?;
     let desired = model::desired(settings, &account, &facts.thumbprints, &cidrs)?;
     let observed = Observed {
         provider,

@@ -80,8 +80,9 @@ pub struct DesiredState {
 }
 
 /// The source CIDRs for the trust policy: explicit ones plus, for `bitbucket`, Atlassian's
-/// published Pipelines egress ranges (already fetched by the caller).
-pub fn source_cidrs(settings: &Settings, bitbucket_ranges: &[IpNet]) -> Vec<IpNet> {
+/// published Pipelines egress ranges (already fetched by the caller). Ranges that together
+/// cover a whole address family are refused (exit 64) before anything is written.
+pub fn source_cidrs(settings: &Settings, bitbucket_ranges: &[IpNet]) -> Result<Vec<IpNet>> {
     let mut out = Vec::new();
     for s in &settings.source_ips {
         match s {
@@ -91,7 +92,16 @@ pub fn source_cidrs(settings: &Settings, bitbucket_ranges: &[IpNet]) -> Vec<IpNe
     }
     out.sort();
     out.dedup();
-    out
+    let origin = if bitbucket_ranges.is_empty() {
+        "given with --source-ip".to_string()
+    } else {
+        format!(
+            "from --ip-ranges-url {} and --source-ip",
+            settings.ip_ranges_url
+        )
+    };
+    crate::config::validate::check_source_union(&out, &origin)?;
+    Ok(out)
 }
 
 /// The IAM ARN of the issuer's OIDC provider in this account.

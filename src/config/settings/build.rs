@@ -143,6 +143,14 @@ impl Settings {
                 source_ips.push(s);
             }
         }
+        let explicit: Vec<_> = source_ips
+            .iter()
+            .filter_map(|s| match s {
+                SourceIp::Cidr(c) => Some(*c),
+                SourceIp::Bitbucket => None,
+            })
+            .collect();
+        v::check_source_union(&explicit, "given with --source-ip")?;
         let ip_ranges_url = match i.ip_ranges_url.as_deref() {
             Some(u) => v::https_url("--ip-ranges-url", u, false)?,
             None => DEFAULT_IP_RANGES_URL.to_string(),

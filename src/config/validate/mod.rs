@@ -4,12 +4,14 @@
 mod arns;
 mod identity;
 mod names;
+mod ranges;
 #[cfg(test)]
 mod tests;
 
 pub use arns::*;
 pub use identity::*;
 pub use names::*;
+pub use ranges::*;
 
 use crate::error::Error;
 
