@@ -25,7 +25,8 @@ pub enum ModeArg {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Read settings from FILE instead of ./bootstrap.toml.
+    /// Read settings from FILE instead of ./bootstrap.toml (at most 1 MiB). The file in use,
+    /// named or found in the working directory, is always shown on stderr.
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// AWS named profile to use (default: the usual AWS credential chain).
@@ -35,7 +36,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
     /// Send every AWS call to this endpoint (e.g. a local test server); S3 then uses
-    /// path-style addressing. AWS_ENDPOINT_URL works too.
+    /// path-style addressing. AWS_ENDPOINT_URL works too. Must be https unless it is this
+    /// machine (127.0.0.1, ::1, localhost).
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// Extra trusted CA certificates (PEM) for the issuer's TLS, e.g. a private CA or a
@@ -265,11 +267,13 @@ pub struct PipelineArgs {
     #[arg(long, value_name = "ID")]
     pub account_id: Option<String>,
     /// The Bitbucket deployment environment the plan and apply steps run in (its name, e.g.
-    /// Production). Required when the role is narrowed with --environment-uuid.
+    /// Production: letters, digits, spaces, - _ and .). Required when the role is narrowed
+    /// with --environment-uuid.
     #[arg(long, value_name = "NAME")]
     pub deployment: Option<String>,
     /// The branch whose pipeline may apply (a manual step) [default: main]; other branches
-    /// only validate and plan (only validate when the role needs deployment steps).
+    /// only validate and plan (only validate when the role needs deployment steps). A glob
+    /// such as release/* is accepted; one that matches every branch (*, **) is not.
     #[arg(long, value_name = "NAME")]
     pub branch: Option<String>,
     #[command(flatten)]
