@@ -146,6 +146,14 @@ pub fn render_files(
     })
 }
 
+/// Without `--environment-uuid` the role trusts every step of the repository, so the plan
+/// step of the default pipeline, on any branch, gets credentials that can write the state.
+fn any_branch_warning(settings: &Settings, role_arn: &str) -> Option<String> {
+    settings.environments.is_empty().then(|| format!(
+        "every branch can assume {role_arn}, which can write the Terraform state: the default pipeline plans with it, and anyone who can push a branch can change bitbucket-pipelines.yml to run anything with it; restrict the role to a deployment environment with --environment-uuid UUID and --deployment NAME, and limit that environment to protected branches (docs/pipelines.md, \"Who can use the role\")"
+    ))
+}
+
 pub async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Output> {
     // Every input is checked before the first AWS call or file write.
     settings.require_trust_inputs()?;
@@ -193,6 +201,9 @@ pub async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Res
     };
     let desired = model::desired(settings, &account, &[], &[])?;
     let files = render_files(settings, &desired, deployment.as_deref(), &branch)?;
+    if let Some(w) = any_branch_warning(settings, &desired.role.arn) {
+        reporter.warn(w);
+    }
 
     std::fs::create_dir_all(&opts.out_dir).map_err(|e| {
         Error::failure(format!(
