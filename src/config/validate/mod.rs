@@ -3,12 +3,14 @@
 
 mod arns;
 mod identity;
+mod kms;
 mod names;
 #[cfg(test)]
 mod tests;
 
 pub use arns::*;
 pub use identity::*;
+pub use kms::*;
 pub use names::*;
 
 use crate::error::Error;
