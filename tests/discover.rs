@@ -93,7 +93,7 @@ fn plain_http_is_refused_before_any_connection() {
 }
 
 #[test]
-fn input_errors_exit_2() {
+fn input_errors_exit_64() {
     // No issuer at all.
     let f = assert_failure(&["discover"], 64);
     assert!(f.line.contains("--workspace"), "{f:?}");
@@ -106,7 +106,7 @@ fn input_errors_exit_2() {
             "--issuer-url",
             "https://example.com",
         ],
-        2,
+        64,
     );
     assert!(f.line.contains("cannot be used with"), "{f:?}");
     // A slug with characters Bitbucket does not use.
@@ -119,7 +119,7 @@ fn input_errors_exit_2() {
             "/nonexistent/ca.pem",
             &["--timeout", "1"],
         ),
-        2,
+        64,
     );
     assert!(f.line.contains("--ca-bundle"), "{f:?}");
     let empty = write_pem_file(&["not a certificate"]);
@@ -129,7 +129,7 @@ fn input_errors_exit_2() {
             &empty.path().display().to_string(),
             &[],
         ),
-        2,
+        64,
     );
     assert!(f.line.contains("no PEM certificates"), "{f:?}");
     // An unknown flag, in JSON mode too.
@@ -144,7 +144,7 @@ fn input_errors_exit_2() {
             "--timeout",
             "0",
         ],
-        2,
+        64,
     );
     assert!(f.line.contains("--timeout"), "{f:?}");
 }

@@ -130,7 +130,7 @@ impl Cli {
             }
             Command::Plan { setup, deploy, .. }
             | Command::Init { setup, deploy, .. }
-            | Command::Status { setup, deploy } => {
+            | Command::Status { setup, deploy, .. } => {
                 setup.apply(&mut i)?;
                 deploy.apply(&mut i);
             }

@@ -66,6 +66,10 @@ pub enum Command {
     },
     /// Show each resource as in sync, drifted (and how) or missing.
     Status {
+        /// Exit 2 when anything is drifted or missing (0 when everything is in sync, 1 on
+        /// errors): for scheduled monitoring.
+        #[arg(long)]
+        detailed_exitcode: bool,
         #[command(flatten)]
         setup: SetupArgs,
         #[command(flatten)]
