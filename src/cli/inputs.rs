@@ -144,6 +144,7 @@ impl Cli {
             Command::Render { setup, .. } => setup.apply(&mut i)?,
             Command::Verify(args) => args.apply(&mut i),
             Command::Pipeline(args) => args.setup.apply(&mut i)?,
+            Command::Completions { .. } | Command::Man { .. } => {}
         }
         Ok(i)
     }

@@ -27,6 +27,10 @@ pub async fn dispatch(
 ) -> Result<Output> {
     let cfn = settings.mode == Mode::Cloudformation;
     match command {
+        // Printed straight from the clap definitions before any settings are read.
+        Command::Completions { .. } | Command::Man { .. } => {
+            Ok(Output::new(serde_json::Value::Null, String::new()))
+        }
         Command::Discover { .. } => discover::run(settings, reporter).await,
         Command::Thumbprint { check, .. } => thumbprint::run(settings, reporter, check).await,
         Command::Plan {
