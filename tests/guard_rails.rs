@@ -498,8 +498,8 @@ fn cases() -> Vec<Case> {
             &["--lock-table", "cannot be used with"],
         ),
         case(
-            "KMS key not an ARN",
-            &["--kms-key", "alias/state"],
+            "KMS key in no form KMS knows",
+            &["--kms-key", "state-key"],
             &["--kms-key", "expected a KMS key ARN"],
         ),
         case(
@@ -645,7 +645,7 @@ fn cases() -> Vec<Case> {
             remove: &["--repository-uuid"],
             add: many_repos,
             config: None,
-            expect: &["trust policy would be", "at most 4096"],
+            expect: &["trust policy would be", "at most 8192"],
         },
     ];
     // Files that never end are cut at their cap, at once.

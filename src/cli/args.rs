@@ -92,7 +92,9 @@ pub struct TrustArgs {
     /// ari:cloud:bitbucket::workspace/UUID.
     #[arg(long, value_name = "UUID")]
     pub workspace_uuid: Option<String>,
-    /// An audience (client ID) the role accepts; repeat for several.
+    /// An audience (client ID) the role accepts; repeat for several. A custom audience
+    /// (one a step asks for with `oidc: audiences:`) arrives as a list in `aud`, which the
+    /// trust policy then tests with ForAnyValue: and ForAllValues: (docs/security.md).
     #[arg(long, value_name = "AUD")]
     pub audience: Vec<String>,
     /// A repository allowed to assume the role (braces optional); repeat for several.
@@ -149,8 +151,10 @@ pub struct StateArgs {
     /// No DynamoDB table: rely on S3-native locking (Terraform 1.11+, use_lockfile).
     #[arg(long)]
     pub no_lock_table: bool,
-    /// Encrypt the bucket with this KMS key (default: SSE-S3).
-    #[arg(long, value_name = "ARN")]
+    /// Encrypt the bucket with this KMS key (default: SSE-S3): a key ARN, key id, alias
+    /// (alias/NAME) or alias ARN. The key is looked up before anything is written, and the
+    /// role is granted the key by its ARN.
+    #[arg(long, value_name = "KEY")]
     pub kms_key: Option<String>,
     /// Days to keep old versions of state objects [default: 90].
     #[arg(long, value_name = "DAYS")]
@@ -231,7 +235,9 @@ pub struct VerifyTrustArgs {
     /// Workspace UUID; the audience becomes ari:cloud:bitbucket::workspace/UUID.
     #[arg(long, value_name = "UUID")]
     pub workspace_uuid: Option<String>,
-    /// An audience (client ID) the role accepts; repeat for several.
+    /// An audience (client ID) the role accepts; repeat for several. A custom audience
+    /// (one a step asks for with `oidc: audiences:`) arrives as a list in `aud`, which the
+    /// trust policy then tests with ForAnyValue: and ForAllValues: (docs/security.md).
     #[arg(long, value_name = "AUD")]
     pub audience: Vec<String>,
     /// A repository allowed to assume the role (braces optional); repeat for several.

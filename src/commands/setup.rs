@@ -115,6 +115,8 @@ pub async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepare
             // Listed rather than read by ARN (the ARN holds the account id): one round trip
             // when it does not exist yet.
             observe::find_provider(&aws, issuer),
+            // The KMS key by its ARN, for the role's grant: a missing key stops the run here.
+            observe::kms::resolved(&aws, settings),
         )
     };
     let by_account = async {
@@ -135,8 +137,12 @@ pub async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepare
         let bucket = default_bucket.await?;
         Ok::<_, Error>((account, bucket))
     };
-    let ((facts, ranges), (role, table, named_bucket, (), provider), (account, default_bucket)) =
-        tokio::try_join!(issuer_and_ranges, by_name, by_account)?;
+    let (
+        (facts, ranges),
+        (role, table, named_bucket, (), provider, settings),
+        (account, default_bucket),
+    ) = tokio::try_join!(issuer_and_ranges, by_name, by_account)?;
+    let settings = &*settings;
     for h in &facts.hosts {
         for w in &h.warnings {
             reporter.warn(w.clone());
@@ -144,6 +150,9 @@ pub async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepare
     }
     let cidrs = model::source_cidrs(settings, &ranges)?;
     let desired = model::desired(settings, &account, &facts.thumbprints, &cidrs)?;
+    for w in &desired.warnings {
+        reporter.warn(w.clone());
+    }
     let observed = Observed {
         provider,
         role,

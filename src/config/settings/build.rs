@@ -214,8 +214,8 @@ impl Settings {
             (false, t) => Some(v::table_name(t.unwrap_or(DEFAULT_LOCK_TABLE))?),
         };
         let kms_key = i.kms_key.as_deref().map(v::kms_key).transpose()?;
-        if let (Some(key), Some(region)) = (&kms_key, &aws.region) {
-            let key_region = v::kms_key_region(key).unwrap_or_default();
+        let key_region = kms_key.as_deref().and_then(v::kms_key_region);
+        if let (Some(key_region), Some(region)) = (key_region, &aws.region) {
             if key_region != region {
                 return Err(Error::usage(format!(
                     "--kms-key is in {key_region} but --region is {region}: S3 only encrypts with a key in the bucket's region"

@@ -3,6 +3,7 @@
 
 mod arns;
 mod identity;
+mod kms;
 mod names;
 mod ranges;
 #[cfg(test)]
@@ -10,6 +11,7 @@ mod tests;
 
 pub use arns::*;
 pub use identity::*;
+pub use kms::*;
 pub use names::*;
 pub use ranges::*;
 
