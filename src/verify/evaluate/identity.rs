@@ -246,8 +246,8 @@ pub fn evaluate_access(policy: &Value, access: &Access) -> AccessEvaluation {
     let variables = policy.get("Version").and_then(Value::as_str) == Some("2012-10-17");
     let request = Request {
         action: access.action.clone(),
-        federated_principal: String::new(),
         context: access.context.clone(),
+        ..Request::default()
     };
     let ctx = Context::new(&request);
     let statements: Vec<&Value> = match policy.get("Statement") {
