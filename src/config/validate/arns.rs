@@ -44,13 +44,6 @@ fn policy_path_and_name_ok(rest: &str) -> bool {
         && !path.contains("//")
 }
 
-/// Whether a managed policy ARN is AWS's AdministratorAccess.
-pub fn is_admin_policy(arn: &str) -> bool {
-    arn.rsplit_once(":policy/").is_some_and(|(_, name)| {
-        name == "AdministratorAccess" || name.ends_with("/AdministratorAccess")
-    })
-}
-
 /// A KMS key ARN (or alias ARN) for bucket encryption.
 pub fn kms_key(value: &str) -> Result<String> {
     let parts: Vec<&str> = value.splitn(6, ':').collect();

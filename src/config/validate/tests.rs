@@ -75,11 +75,3 @@ fn issuer_rules() {
         assert!(issuer_url(bad).is_err(), "{bad:?} accepted");
     }
 }
-
-#[test]
-fn admin_policy_is_recognised() {
-    assert!(is_admin_policy(
-        "arn:aws:iam::aws:policy/AdministratorAccess"
-    ));
-    assert!(!is_admin_policy("arn:aws:iam::aws:policy/ReadOnlyAccess"));
-}
