@@ -34,12 +34,16 @@ pub struct Targets {
 #[derive(Debug, Clone, Serialize)]
 pub struct Found {
     pub provider: bool,
+    /// Whether the provider carries `managed-by=bootstrap`.
+    pub provider_managed: bool,
     pub role: Option<FoundRole>,
     /// Other roles whose trust policy names the provider.
     pub trusting_roles: Vec<String>,
     pub bucket: bool,
     /// Only read with `--delete-state`.
     pub bucket_contents: Option<BucketContents>,
+    /// Whether the bucket carries `managed-by=bootstrap`; only read with `--delete-state`.
+    pub bucket_managed: bool,
     pub table: Option<FoundTable>,
 }
 
@@ -152,7 +156,7 @@ impl Plan {
 pub async fn observe(aws: &Aws, t: &Targets) -> Result<Found> {
     let table_name = t.table.clone();
     let (provider, role, trusting_roles, bucket, table) = tokio::try_join!(
-        found::provider_exists(aws, &t.provider_arn),
+        found::provider(aws, &t.provider_arn),
         found::role(aws, &t.role_name, &t.provider_arn),
         found::roles_trusting(aws, &t.provider_arn, &t.role_name),
         found::bucket_exists(aws, &t.bucket),
@@ -163,13 +167,19 @@ pub async fn observe(aws: &Aws, t: &Targets) -> Result<Found> {
             }
         },
     )?;
-    let bucket_contents = if bucket && t.delete_state {
-        Some(found::bucket_contents(aws, &t.bucket).await?)
+    let (bucket_contents, bucket_managed) = if bucket && t.delete_state {
+        let (contents, managed) = tokio::try_join!(
+            found::bucket_contents(aws, &t.bucket),
+            found::bucket_managed(aws, &t.bucket)
+        )?;
+        (Some(contents), managed)
     } else {
-        None
+        (None, true)
     };
     Ok(Found {
-        provider,
+        provider: provider.is_some(),
+        provider_managed: provider.unwrap_or(true),
+        bucket_managed,
         role,
         trusting_roles,
         bucket,
@@ -177,6 +187,13 @@ pub async fn observe(aws: &Aws, t: &Targets) -> Result<Found> {
         table,
     })
 }
+
+/// Why an existing resource without the tool's tag is not deleted without `--force`.
+const NOT_OURS: &str =
+    "it has no managed-by=bootstrap tag, so bootstrap did not create it (or adopt it)";
+/// The note on such a resource deleted with `--force`.
+const FORCED: &str =
+    "not created by bootstrap (no managed-by=bootstrap tag); deleted anyway: --force";
 
 /// The destroy plan: pure, from what was read.
 pub fn plan(t: &Targets, f: &Found) -> Plan {
@@ -191,6 +208,12 @@ pub fn plan(t: &Targets, f: &Found) -> Plan {
                     r.instance_profiles.join(", ")
                 ),
                 "bootstrap never creates instance profiles; remove the role from them yourself if it really is unused",
+            )
+        }
+        Some(r) if !r.managed && !t.force => {
+            Item::new(Kind::Role, &t.role_name, Action::Delete).refuse(
+                NOT_OURS,
+                "check --role-name, or pass --force to delete it anyway",
             )
         }
         Some(_) if f.role.as_ref().is_some_and(|r| !r.trusts_provider) && !t.force => {
@@ -212,6 +235,9 @@ pub fn plan(t: &Targets, f: &Found) -> Plan {
                 item = item.note(format!("detach {arn}"));
                 item.ops.push(Op::DetachPolicy { arn: arn.clone() });
             }
+            if !r.managed {
+                item = item.note(FORCED);
+            }
             if !r.trusts_provider {
                 item = item.note(format!(
                     "its trust policy does not name {} (deleted anyway: --force)",
@@ -226,6 +252,11 @@ pub fn plan(t: &Targets, f: &Found) -> Plan {
 
     let provider = if !f.provider {
         Item::new(Kind::OidcProvider, &t.provider_arn, Action::Absent).note("not found")
+    } else if !f.provider_managed && !t.force {
+        Item::new(Kind::OidcProvider, &t.provider_arn, Action::Delete).refuse(
+            NOT_OURS,
+            "pass --force to delete it anyway (roles that trust it stop working)",
+        )
     } else if !f.trusting_roles.is_empty() && !t.force {
         Item::new(Kind::OidcProvider, &t.provider_arn, Action::Delete).refuse(
             format!(
@@ -236,6 +267,9 @@ pub fn plan(t: &Targets, f: &Found) -> Plan {
         )
     } else {
         let mut item = Item::new(Kind::OidcProvider, &t.provider_arn, Action::Delete);
+        if !f.provider_managed {
+            item = item.note(FORCED);
+        }
         if !f.trusting_roles.is_empty() {
             item = item.note(format!(
                 "still trusted by {}: they stop working (--force)",
@@ -254,9 +288,18 @@ pub fn plan(t: &Targets, f: &Found) -> Plan {
             .note("kept: it holds the Terraform state (--delete-state deletes it only when empty)")
     } else {
         match &f.bucket_contents {
+            Some(c) if c.is_empty() && !f.bucket_managed && !t.force => {
+                Item::new(Kind::StateBucket, &t.bucket, Action::Delete).refuse(
+                    NOT_OURS,
+                    "check --state-bucket, or pass --force to delete it anyway (only ever when empty)",
+                )
+            }
             Some(c) if c.is_empty() => {
                 let mut item = Item::new(Kind::StateBucket, &t.bucket, Action::Delete)
                     .note("empty: no object, no object version, no delete marker");
+                if !f.bucket_managed {
+                    item = item.note(FORCED);
+                }
                 item.ops.push(Op::DeleteBucket);
                 item
             }
@@ -286,8 +329,16 @@ pub fn plan(t: &Targets, f: &Found) -> Plan {
                     "wait for the run to finish (or `terraform force-unlock` a stale lock), then run destroy again",
                 )
             }
+            Some(tb) if !tb.managed && !t.force => Item::new(Kind::LockTable, name, Action::Delete)
+                .refuse(
+                    NOT_OURS,
+                    "check --lock-table, or pass --force to delete it anyway",
+                ),
             Some(tb) => {
                 let mut item = Item::new(Kind::LockTable, name, Action::Delete);
+                if !tb.managed {
+                    item = item.note(FORCED);
+                }
                 if tb.deletion_protection {
                     item = item.note("turn deletion protection off, then delete");
                     item.ops.push(Op::DisableDeletionProtection);
@@ -528,20 +579,24 @@ mod tests {
     fn everything() -> Found {
         Found {
             provider: true,
+            provider_managed: true,
             role: Some(FoundRole {
                 arn: "arn:aws:iam::123456789012:role/deploy".into(),
                 inline_policies: vec!["terraform-state-access".into()],
                 managed_policies: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
                 instance_profiles: vec![],
                 trusts_provider: true,
+                managed: true,
             }),
             trusting_roles: vec![],
             bucket: true,
             bucket_contents: None,
+            bucket_managed: true,
             table: Some(FoundTable {
                 deletion_protection: true,
                 status: "ACTIVE".into(),
                 held_locks: vec![],
+                managed: true,
             }),
         }
     }
@@ -571,7 +626,7 @@ mod tests {
         f.trusting_roles = vec!["other-deploy".into()];
         let p = plan(&targets(false, false), &f);
         let e = p.refusal_error().unwrap();
-        assert_eq!(e.exit_code(), 2);
+        assert_eq!(e.exit_code(), 64);
         assert!(e.message.contains("other-deploy"), "{e}");
         assert!(e.to_string().contains("--force"), "{e}");
         let p = plan(&targets(false, true), &f);
@@ -717,13 +772,64 @@ mod tests {
     }
 
     #[test]
+    fn an_untagged_resource_is_deleted_only_with_force() {
+        let mut f = everything();
+        f.provider_managed = false;
+        f.role.as_mut().unwrap().managed = false;
+        f.bucket_contents = Some(BucketContents::default());
+        f.bucket_managed = false;
+        f.table.as_mut().unwrap().managed = false;
+        let kinds = [
+            Kind::Role,
+            Kind::OidcProvider,
+            Kind::StateBucket,
+            Kind::LockTable,
+        ];
+        let p = plan(&targets(true, false), &f);
+        for kind in kinds {
+            let item = p.get(kind).unwrap();
+            assert_eq!(item.action, Action::Refused, "{kind:?}");
+            assert!(item.ops.is_empty(), "{kind:?}");
+        }
+        let e = p.refusal_error().unwrap();
+        assert_eq!(e.exit_code(), 64);
+        for name in [
+            "role deploy",
+            "oidc-provider/example.com",
+            "tf-state",
+            "locks",
+        ] {
+            assert!(e.message.contains(name), "{name}: {e}");
+        }
+        assert!(e.message.contains("managed-by=bootstrap"), "{e}");
+        assert!(e.to_string().contains("--force"), "{e}");
+
+        let p = plan(&targets(true, true), &f);
+        assert!(p.refusal_error().is_none());
+        for kind in kinds {
+            let item = p.get(kind).unwrap();
+            assert_eq!(item.action, Action::Delete, "{kind:?}");
+            assert!(item.notes.iter().any(|n| n.contains("--force")), "{kind:?}");
+        }
+        // Tagged resources need no --force.
+        let p = plan(&targets(true, false), &{
+            let mut f = everything();
+            f.bucket_contents = Some(BucketContents::default());
+            f
+        });
+        assert!(p.refusal_error().is_none());
+    }
+
+    #[test]
     fn nothing_left_means_nothing_to_do() {
         let f = Found {
             provider: false,
+            provider_managed: true,
             role: None,
             trusting_roles: vec![],
             bucket: false,
             bucket_contents: None,
+            bucket_managed: true,
             table: None,
         };
         let p = plan(&targets(true, false), &f);
