@@ -291,6 +291,16 @@ fn admin_equivalent_customer_policies_need_allow_admin() {
         for part in [arn.as_str(), statement, allows, "--allow-admin"] {
             assert!(f.line.contains(part), "{part}: {f:?}");
         }
+        // The same judgement in CloudFormation mode, before any stack call.
+        let out = w.run(
+            "init",
+            &["--yes", "--mode", "cloudformation", "--policy-arn", arn],
+        );
+        out.assert_code(64);
+        assert!(
+            out.stderr.contains(allows) && out.stderr.contains("--allow-admin"),
+            "{out:?}"
+        );
         assert_eq!(w.moto.mutating_calls(), vec![], "{arn}: nothing written");
         w.moto.stop_recording();
     }

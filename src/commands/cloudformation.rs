@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::init::{confirm, next_steps};
 use super::render::render_template;
-use super::setup::account;
+use super::setup::{account, check_managed_policies};
 use super::stackset;
 use crate::apply::cloudformation::deploy::{self, Prompt, StackAction, StackOutcome, StackSpec};
 use crate::apply::cloudformation::events::WaitConfig;
@@ -44,7 +44,16 @@ pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<
     }
     let aws_and_account = async {
         let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
-        let account = account(&aws).await?;
+        // Judged like in direct mode. A StackSet's customer policies live in its target
+        // accounts, where this account cannot read them.
+        let policies = async {
+            if opts.stackset {
+                Ok(())
+            } else {
+                check_managed_policies(&aws, settings, reporter).await
+            }
+        };
+        let (account, ()) = tokio::try_join!(account(&aws), policies)?;
         Ok::<_, Error>((aws, account))
     };
     let ((template, facts, cidrs), (aws, account)) =

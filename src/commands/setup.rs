@@ -37,7 +37,11 @@ pub(crate) async fn account(aws: &Aws) -> Result<Account> {
 /// Read every `--policy-arn` before anything is written: it must exist, and an
 /// administrator-equivalent one ([`admin::admin_statement`]) needs `--allow-admin` like
 /// AdministratorAccess does. Exit 64 otherwise.
-async fn check_managed_policies(aws: &Aws, settings: &Settings, reporter: &Reporter) -> Result<()> {
+pub(super) async fn check_managed_policies(
+    aws: &Aws,
+    settings: &Settings,
+    reporter: &Reporter,
+) -> Result<()> {
     let reads = settings.policy_arns.iter().map(|arn| async move {
         let doc = observe::managed_policy_document(aws, arn).await?;
         Ok::<_, Error>((arn, doc))
