@@ -533,8 +533,8 @@ fn an_inline_policy_the_tool_did_not_write_is_drift_and_init_removes_it() {
     );
 
     // status: drifted, with both policies in the drift.
-    let out = w.run("status", &["--output", "json"]);
-    out.assert_success();
+    let out = w.run("status", &["--output", "json", "--detailed-exitcode"]);
+    out.assert_code(2);
     let doc = out.json();
     assert_eq!(doc["in_sync"], false);
     let role = doc["resources"]
