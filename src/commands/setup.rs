@@ -161,11 +161,13 @@ fn warn_admin_documents(desired: &DesiredState, observed: &Observed, reporter: &
     } else {
         " (not created by bootstrap)"
     };
+    let own = format!("inline policy {}", desired.role.inline_policy_name);
     for found in plan::ownership::admin_documents(role, &desired.role.inline_policy_name) {
         let fate = match &found.managed_arn {
             Some(arn) if desired.role.managed_policies.contains(arn) => continue,
             Some(_) => "init detaches it (it is not a --policy-arn)",
-            None => "init deletes or rewrites it",
+            None if found.source == own => "init rewrites it",
+            None => "init deletes it (bootstrap did not write it)",
         };
         reporter.warn(format!(
             "role {}{adopted} carries an ADMINISTRATOR-EQUIVALENT {found}; {fate}",
