@@ -247,6 +247,72 @@ fn deployment_environments_need_a_deployment_name_and_get_a_stage() {
 }
 
 #[test]
+fn a_role_every_branch_can_reach_is_warned_about() {
+    let warning = "every branch can assume";
+    let dir = out_dir();
+    let out = pipeline(dir.path(), &["-q"]);
+    out.assert_success();
+    assert!(
+        out.stderr.contains("warning:") && out.stderr.contains(warning),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("--environment-uuid"), "{out:?}");
+    assert!(!out.stdout.contains(warning), "warnings stay off stdout");
+
+    let dir = out_dir();
+    let out = pipeline(dir.path(), &["--output", "json"]);
+    out.assert_success();
+    let warnings = out.json()["warnings"].to_string();
+    assert!(warnings.contains(warning), "{warnings}");
+
+    // Narrowed to a deployment environment, plain branch steps cannot assume the role.
+    let dir = out_dir();
+    let out = pipeline(
+        dir.path(),
+        &["--environment-uuid", ENV_UUID, "--deployment", "Production"],
+    );
+    out.assert_success();
+    assert!(!out.stderr.contains(warning), "{out:?}");
+}
+
+/// The sample examples/bootstrap.toml, as a user would use it: `--config` and nothing else
+/// but the command-only flags.
+#[test]
+fn the_sample_config_drives_the_generated_files() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/bootstrap.toml");
+    let dir = out_dir();
+    let out = run([
+        "pipeline",
+        "--config",
+        &sample.display().to_string(),
+        "--out-dir",
+        &dir.path().display().to_string(),
+        "--account-id",
+        ACCOUNT,
+    ]
+    .map(String::from)
+    .to_vec());
+    out.assert_success();
+    assert!(
+        out.stdout.contains(&format!(
+            "AWS_ROLE_ARN = arn:aws:iam::{ACCOUNT}:role/bitbucket-pipelines-deploy"
+        )),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("AWS_REGION   = eu-west-1"), "{out:?}");
+    let a = attrs(&std::fs::read_to_string(dir.path().join("backend.tf")).unwrap());
+    let get = |k: &str| a.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert_eq!(
+        get("bucket"),
+        Some(format!("\"terraform-state-{ACCOUNT}-eu-west-1\""))
+    );
+    assert_eq!(
+        get("dynamodb_table").as_deref(),
+        Some("\"terraform-state-lock\"")
+    );
+}
+
+#[test]
 fn existing_files_are_kept_without_force() {
     let dir = out_dir();
     let yml = dir.path().join("bitbucket-pipelines.yml");
@@ -303,6 +369,135 @@ fn account_comes_from_sts_without_account_id() {
     );
     let backend = std::fs::read_to_string(dir.path().join("backend.tf")).unwrap();
     assert!(backend.contains("\"tf-state-test\""), "{backend}");
+}
+
+/// Every script line of every step in the generated pipeline.
+fn all_script_lines(doc: &Yaml) -> Vec<String> {
+    doc["definitions"]["steps"]
+        .as_sequence()
+        .expect("definitions.steps")
+        .iter()
+        .flat_map(|s| script(&s["step"]))
+        .collect()
+}
+
+#[test]
+fn no_generated_value_reaches_a_script_line() {
+    let dir = out_dir();
+    let deployment = "Prod eu-1.x";
+    let branch = "release/*";
+    pipeline(
+        dir.path(),
+        &[
+            "--environment-uuid",
+            ENV_UUID,
+            "--deployment",
+            deployment,
+            "--branch",
+            branch,
+            "--role-name",
+            "deployer.prod",
+            "--audience",
+            "sts.amazonaws.com",
+        ],
+    )
+    .assert_success();
+    let doc = read_yaml(dir.path());
+    // The values are where they belong, exactly as given...
+    let stage = doc["pipelines"]["branches"][branch]
+        .as_sequence()
+        .expect("the branch pipeline, keyed by the pattern")
+        .iter()
+        .find_map(|i| i.get("stage"))
+        .expect("a deployment stage");
+    assert_eq!(stage["deployment"].as_str(), Some(deployment));
+    // ...and in no script line, where a shell would read them.
+    let lines = all_script_lines(&doc);
+    assert!(lines.len() >= 8, "{lines:?}");
+    for value in [
+        deployment,
+        branch,
+        "deployer.prod",
+        ACCOUNT,
+        "eu-west-1",
+        "sts.amazonaws.com",
+    ] {
+        for line in &lines {
+            assert!(
+                !line.contains(value),
+                "{value:?} in the script line {line:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn shell_in_values_and_branch_patterns_for_every_branch_are_refused() {
+    let cases: [(&[&str], &[&str]); 9] = [
+        (
+            &["--deployment", "Prod$(touch x)"],
+            &["--deployment", "letters, digits"],
+        ),
+        (&["--deployment", "Prod`touch x`"], &["--deployment"]),
+        (&["--deployment", "Prod\"; touch x; \""], &["--deployment"]),
+        (&["--branch", "**"], &["--branch", "matches every branch"]),
+        (&["--branch", "*"], &["--branch", "matches every branch"]),
+        (&["--branch", "**/*"], &["--branch", "matches every branch"]),
+        (
+            &["--branch", "{main,**}"],
+            &["--branch", "matches every branch"],
+        ),
+        (&["--branch", "main$(touch x)"], &["--branch", "glob"]),
+        (&["--branch", "main: {x: 1}"], &["--branch"]),
+    ];
+    for (extra, expect) in cases {
+        let dir = out_dir();
+        let mut args = vec!["--environment-uuid", ENV_UUID];
+        if !extra.contains(&"--deployment") {
+            args.extend(["--deployment", "Production"]);
+        }
+        args.extend_from_slice(extra);
+        let out = pipeline(dir.path(), &args);
+        out.assert_code(64);
+        let line = out.stderr.trim();
+        assert_eq!(line.lines().count(), 1, "{out:?}");
+        for e in expect {
+            assert!(line.contains(e), "{extra:?}: lacks {e:?}\n{out:?}");
+        }
+        let written: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(written.is_empty(), "{extra:?}: nothing may be written");
+    }
+}
+
+#[test]
+fn links_in_the_out_dir_are_never_followed() {
+    let dir = out_dir();
+    let victim = dir.path().join("victim.txt");
+    for (name, dangling) in [("bitbucket-pipelines.yml", true), ("backend.tf", false)] {
+        if !dangling {
+            std::fs::write(&victim, "keep me\n").unwrap();
+        }
+        let link = dir.path().join(name);
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        for force in [false, true] {
+            let out = pipeline(dir.path(), if force { &["--force"] } else { &[] });
+            out.assert_code(64);
+            assert!(out.stderr.contains("is a symbolic link"), "{out:?}");
+            assert!(out.stderr.contains(name), "{out:?}");
+        }
+        if dangling {
+            assert!(!victim.exists(), "a dangling link was followed");
+        } else {
+            assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me\n");
+        }
+        std::fs::remove_file(&link).unwrap();
+    }
+    // Without links, the files are written (and are regular files).
+    pipeline(dir.path(), &[]).assert_success();
+    for name in ["bitbucket-pipelines.yml", "backend.tf"] {
+        let meta = std::fs::symlink_metadata(dir.path().join(name)).unwrap();
+        assert!(meta.is_file(), "{name}");
+    }
 }
 
 // --- backend.tf ------------------------------------------------------------------------
@@ -402,4 +597,54 @@ fn backend_without_lock_table() {
     );
     assert_eq!(a[0].1, "\"my-tf-state\"");
     assert_eq!(a[1].1, "\"terraform.tfstate\"");
+}
+
+/// The `required_version` constraint of backend.tf.
+fn required_version(hcl: &str) -> String {
+    let line = hcl
+        .lines()
+        .find(|l| l.trim_start().starts_with("required_version"))
+        .expect("backend.tf sets required_version");
+    let (_, value) = line.split_once('=').expect("required_version = ...");
+    value.trim().trim_matches('"').to_string()
+}
+
+fn version(v: &str) -> (u64, u64, u64) {
+    let mut parts = v
+        .trim()
+        .split('.')
+        .map(|p| p.parse::<u64>().expect("a number"));
+    let mut next = || parts.next().unwrap_or(0);
+    (next(), next(), next())
+}
+
+/// Whether `v` meets a Terraform/OpenTofu version constraint such as `>= 1.10.0, < 2.0.0`.
+/// An operator this does not know fails the test rather than passing it.
+fn satisfies(constraint: &str, v: &str) -> bool {
+    constraint.split(',').all(|c| {
+        let c = c.trim();
+        let op_len = c.find(|ch: char| ch.is_ascii_digit()).expect("a version");
+        let (op, want) = (c[..op_len].trim(), version(&c[op_len..]));
+        let have = version(v);
+        match op {
+            ">=" => have >= want,
+            ">" => have > want,
+            "<=" => have <= want,
+            "<" => have < want,
+            "" | "=" => have == want,
+            "!=" => have != want,
+            other => panic!("constraint operator {other:?} not understood by this test"),
+        }
+    })
+}
+
+#[test]
+fn backend_admits_opentofu_1_10_and_the_terraform_of_the_image() {
+    let constraint = required_version(&backend(&[]));
+    // OpenTofu 1.10 is its first release with use_lockfile; its version is what OpenTofu
+    // checks required_version against.
+    assert!(satisfies(&constraint, "1.10.0"), "{constraint}");
+    assert!(satisfies(&constraint, "1.11.0"), "{constraint}");
+    // Older releases do not know use_lockfile and must be refused by the constraint.
+    assert!(!satisfies(&constraint, "1.9.1"), "{constraint}");
 }

@@ -19,7 +19,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "bootstrap", version, max_term_width = 100)]
 #[command(
-    after_help = "Settings can also come from ./bootstrap.toml (or --config FILE), using the long flag names as keys; flags win over the file."
+    after_help = "Settings can also come from ./bootstrap.toml (or --config FILE), keyed by the long flag name without dashes (--tag KEY=VALUE as a [tags] table); flags win over the file. Flags that only steer one run (--yes, --detailed-exitcode, --out-dir, ...) stay on the command line: the file refuses them as unknown keys."
 )]
 pub struct Cli {
     #[command(flatten)]
