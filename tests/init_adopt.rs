@@ -670,10 +670,7 @@ fn a_version_tag_is_never_rewritten_on_its_own() {
 fn an_sse_kms_bucket_is_never_switched_to_sse_s3_silently() {
     let w = World::start();
     let aws = w.clients();
-    let key = format!(
-        "arn:aws:kms:us-east-1:{}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-        w.moto.account_id()
-    );
+    let key = common::kms::create_key(&w.moto, &w.region, None).arn;
     aws.block_on(aws.s3.create_bucket().bucket(BUCKET).send())
         .unwrap();
     let sse = ServerSideEncryptionByDefault::builder()
