@@ -319,8 +319,10 @@ fn a_rerun_makes_no_mutating_call() {
     let recorded = w.moto.calls();
     let mutating = w.moto.mutating_calls();
     assert_eq!(mutating, vec![], "a re-run changed AWS: {recorded:?}");
+    // 17: every resource's settings and tags, and every policy on the role (one listing each
+    // of inline and attached policies, plus one read per policy found).
     assert!(
-        recorded.len() <= 15,
+        recorded.len() <= 17,
         "{} read calls: {recorded:?}",
         recorded.len()
     );

@@ -125,7 +125,9 @@ pub struct RoleArgs {
     /// are detached on the next `init`.
     #[arg(long, value_name = "ARN")]
     pub policy_arn: Vec<String>,
-    /// Allow AdministratorAccess or any policy granting `*` on `*`.
+    /// Allow an administrator-equivalent managed policy: AdministratorAccess, or one that
+    /// allows `*`, `iam:*`, iam:Put*Policy, iam:Attach*Policy, iam:CreatePolicyVersion or
+    /// iam:PassRole on every resource (also through NotAction).
     #[arg(long)]
     pub allow_admin: bool,
     /// Permissions boundary policy for the role.
@@ -156,6 +158,10 @@ pub struct StateArgs {
     /// role is granted the key by its ARN.
     #[arg(long, value_name = "KEY")]
     pub kms_key: Option<String>,
+    /// Let `init` switch an existing SSE-KMS state bucket to SSE-S3 when no --kms-key is
+    /// given. Without it, such a bucket is refused: pass --kms-key with its key to keep it.
+    #[arg(long)]
+    pub allow_encryption_downgrade: bool,
     /// Days to keep old versions of state objects [default: 90].
     #[arg(long, value_name = "DAYS")]
     pub noncurrent_days: Option<i64>,

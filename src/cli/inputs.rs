@@ -65,6 +65,7 @@ impl SetupArgs {
         i.lock_table = s.lock_table.clone();
         i.no_lock_table = flag(s.no_lock_table);
         i.kms_key = s.kms_key.clone();
+        i.allow_encryption_downgrade = flag(s.allow_encryption_downgrade);
         i.noncurrent_days = s.noncurrent_days;
         if !s.tag.is_empty() {
             let mut tags = BTreeMap::new();

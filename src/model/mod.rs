@@ -1,6 +1,7 @@
 //! The desired state: Settings + issuer facts + account -> the provider, role, bucket and
 //! table the account should have. Both modes are built from this one value.
 
+pub mod admin;
 pub mod audience;
 pub mod kms;
 pub mod operator;
@@ -18,8 +19,12 @@ use serde_json::{json, Value};
 use crate::config::{Settings, SourceIp};
 use crate::error::Result;
 
-/// Tag added to everything the tool creates, so its resources can be recognised.
+/// Tag added to everything the tool creates (or adopts), so its resources can be recognised;
+/// `destroy` deletes a resource without it only with `--force`.
 pub const MANAGED_BY_TAG: (&str, &str) = ("managed-by", "bootstrap");
+/// Tag naming the version of the tool that created (or adopted) a resource. It is written
+/// with the resource and never rewritten on its own, so upgrading the tool changes nothing.
+pub const VERSION_TAG: (&str, &str) = ("bootstrap-version", env!("CARGO_PKG_VERSION"));
 /// Name of the role's inline state-access policy.
 pub const STATE_POLICY_NAME: &str = "terraform-state-access";
 
@@ -60,6 +65,8 @@ pub struct DesiredBucket {
     pub arn: String,
     pub region: String,
     pub kms_key: Option<String>,
+    /// An existing SSE-KMS bucket may be switched to SSE-S3 (`--allow-encryption-downgrade`).
+    pub allow_encryption_downgrade: bool,
     pub noncurrent_days: i32,
     /// The statements the tool owns in the bucket policy.
     pub policy_statements: Vec<Value>,
@@ -137,8 +144,9 @@ pub fn default_bucket_name(account: &Account) -> String {
 
 pub fn tags(settings: &Settings) -> BTreeMap<String, String> {
     let mut t = settings.tags.clone();
-    t.entry(MANAGED_BY_TAG.0.to_string())
-        .or_insert_with(|| MANAGED_BY_TAG.1.to_string());
+    for (k, v) in [MANAGED_BY_TAG, VERSION_TAG] {
+        t.entry(k.to_string()).or_insert_with(|| v.to_string());
+    }
     t
 }
 
@@ -255,6 +263,7 @@ pub fn desired(
         arn: bucket_arn.clone(),
         region: account.region.clone(),
         kms_key,
+        allow_encryption_downgrade: settings.allow_encryption_downgrade,
         noncurrent_days: settings.noncurrent_days,
         policy_statements: vec![policy::deny_insecure_transport(
             json!(bucket_arn),

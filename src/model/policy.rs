@@ -220,35 +220,6 @@ pub fn trust_policy_problems(doc: &Value, rules: &TrustRules<'_>) -> Vec<String>
     problems
 }
 
-/// The first statement of a permissions policy that allows every action on every resource
-/// (`Action` `*` or `*:*` with `Resource` `*` or any `NotResource`), rendered for a message.
-/// Conditions do not make such a statement acceptable: they are usually easy to meet.
-pub fn full_admin_statement(doc: &Value) -> Option<String> {
-    statements_of(doc).into_iter().find_map(|st| {
-        let allow = st.get("Effect").and_then(Value::as_str) == Some("Allow");
-        let all_actions = st
-            .get("Action")
-            .map(as_strings)
-            .unwrap_or_default()
-            .iter()
-            .any(|a| *a == "*" || *a == "*:*");
-        let all_resources = st.get("NotResource").is_some()
-            || st
-                .get("Resource")
-                .map(as_strings)
-                .unwrap_or_default()
-                .contains(&"*");
-        (allow && all_actions && all_resources).then(|| {
-            let sid = st.get("Sid").and_then(Value::as_str).unwrap_or("");
-            if sid.is_empty() {
-                "an Allow statement with Action \"*\" on Resource \"*\"".to_string()
-            } else {
-                format!("statement {sid:?} allows Action \"*\" on Resource \"*\"")
-            }
-        })
-    })
-}
-
 /// What the state-access policy is built from. ARNs are JSON values so the template can
 /// pass CloudFormation expressions (`Fn::Sub`) where direct mode passes strings.
 #[derive(Debug, Clone)]
@@ -536,26 +507,6 @@ mod tests {
             .unwrap()
             .remove("StringLike");
         assert!(trust_policy_problems(&no_sub, &rules(true)).is_empty());
-    }
-
-    #[test]
-    fn full_admin_statements_are_found() {
-        for doc in [
-            json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}),
-            json!({"Statement": [{"Effect": "Allow", "Action": ["s3:*", "*:*"], "Resource": ["*"]}]}),
-            json!({"Statement": [{"Sid": "X", "Effect": "Allow", "Action": "*", "NotResource": "arn:aws:s3:::b"}]}),
-        ] {
-            assert!(full_admin_statement(&doc).is_some(), "{doc}");
-        }
-        for doc in [
-            json!({"Statement": {"Effect": "Deny", "Action": "*", "Resource": "*"}}),
-            json!({"Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}}),
-            json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::b/*"}}),
-            json!({"Statement": "junk"}),
-            json!(null),
-        ] {
-            assert!(full_admin_statement(&doc).is_none(), "{doc}");
-        }
     }
 
     #[test]

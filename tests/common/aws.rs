@@ -58,6 +58,21 @@ impl Clients {
     pub fn block_on<F: Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)
     }
+
+    /// Create a customer-managed policy (made by hand, out of band); returns its ARN.
+    pub fn create_policy(&self, name: &str, document: &Value) -> String {
+        self.block_on(
+            self.iam
+                .create_policy()
+                .policy_name(name)
+                .policy_document(document.to_string())
+                .send(),
+        )
+        .expect("CreatePolicy")
+        .policy
+        .and_then(|p| p.arn)
+        .expect("policy arn")
+    }
 }
 
 /// A policy document as IAM returns it (URL-encoded JSON) or as S3 does (plain JSON).

@@ -139,6 +139,16 @@ impl Request {
     }
 }
 
+/// Whether a permissions-policy statement's `Action` (or `NotAction`) covers `action`, with
+/// IAM's case-insensitive wildcards. Effect, resources and conditions are not considered.
+pub fn statement_covers_action(stmt: &Map<String, Value>, action: &str) -> bool {
+    let request = Request {
+        action: action.to_string(),
+        ..Request::default()
+    };
+    action_matched(stmt, &request, &mut Vec::new())
+}
+
 /// The condition-key prefix (`<host/path>`) of an OIDC provider ARN, if it is one.
 pub fn provider_key_prefix(provider_arn: &str) -> Option<&str> {
     provider_arn
