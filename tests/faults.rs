@@ -183,7 +183,7 @@ fn fault_cases(
 #[test]
 fn a_run_cut_off_after_any_mutating_call_converges_when_run_again() {
     let w = World::start();
-    let aws = Inspect::new(&w.moto.endpoint());
+    let aws = Inspect::new(&w.moto.plain_endpoint());
     let proxy = Proxy::start(w.moto.port());
     let (n, ops) = mutating_calls_of_a_fresh_init(&w, &proxy);
 
@@ -234,7 +234,7 @@ fn a_run_cut_off_after_any_mutating_call_converges_when_run_again() {
 #[test]
 fn a_lost_response_is_retried_without_duplicating_anything() {
     let w = World::start();
-    let aws = Inspect::new(&w.moto.endpoint());
+    let aws = Inspect::new(&w.moto.plain_endpoint());
     let proxy = Proxy::start(w.moto.port());
     let (n, ops) = mutating_calls_of_a_fresh_init(&w, &proxy);
 
@@ -268,7 +268,7 @@ fn a_lost_response_is_retried_without_duplicating_anything() {
 #[test]
 fn a_run_where_every_mutating_call_is_throttled_once_succeeds() {
     let w = World::start();
-    let aws = Inspect::new(&w.moto.endpoint());
+    let aws = Inspect::new(&w.moto.plain_endpoint());
     let proxy = Proxy::start(w.moto.port());
     w.moto.start_recording();
     proxy.set_fault(Fault::ThrottleFirstAttempt);
@@ -302,7 +302,7 @@ fn a_run_where_every_mutating_call_is_throttled_once_succeeds() {
 #[test]
 fn a_destroy_cut_off_after_any_deletion_finishes_when_run_again() {
     let w = World::start();
-    let aws = Inspect::new(&w.moto.endpoint());
+    let aws = Inspect::new(&w.moto.plain_endpoint());
     let proxy = Proxy::start(w.moto.port());
     // How many writes a full `destroy --delete-state` of an empty setup makes.
     proxy.set_fault(Fault::None);
@@ -357,7 +357,7 @@ fn a_destroy_cut_off_after_any_deletion_finishes_when_run_again() {
 #[test]
 fn an_update_cut_off_after_any_write_converges_when_run_again() {
     let w = World::start();
-    let aws = Inspect::new(&w.moto.endpoint());
+    let aws = Inspect::new(&w.moto.plain_endpoint());
     let proxy = Proxy::start(w.moto.port());
     let rotated = w.pki.reissue(PkiOptions::default());
     let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]});
