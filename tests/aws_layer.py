@@ -60,6 +60,8 @@ REAL = {
     "changeset_in_progress": 2.0,
     # A stack operation (create, update, delete) of this template's few resources.
     "stack_operation": 20.0,
+    # A StackSet operation (instances created, updated, deleted) is QUEUED, then RUNNING.
+    "stackset_operation": 30.0,
 }
 T = {k: v * SCALE for k, v in REAL.items()}
 # IAM throttling: a token bucket per account (burst not scaled; refill per real second).
@@ -89,6 +91,7 @@ def reset_state():
                 "tokens_at": time.monotonic(),
                 "change_sets": {},  # id -> {"created", "stack", "type", "region", "name"}
                 "stacks": {},  # (region, name) -> {"op", "started", "until", "wall"}
+                "stackset_operations": {},  # operation id -> started t
             }
         )
 
@@ -176,17 +179,21 @@ def reply(start_response, status, headers, body):
     return [body]
 
 
+REFUSED = "x-aws-layer-refused"
+
+
 def query_error(start_response, ns, status, code, message):
     body = (
         f'<ErrorResponse xmlns="{ns}"><Error><Type>Sender</Type><Code>{code}</Code>'
         f"<Message>{message}</Message></Error><RequestId>aws-layer</RequestId></ErrorResponse>"
     ).encode()
-    return reply(start_response, status, [("Content-Type", "text/xml")], body)
+    return reply(start_response, status, [("Content-Type", "text/xml"), (REFUSED, code)], body)
 
 
 def json_error(start_response, code, message):
     body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message}).encode()
-    return reply(start_response, "400 Bad Request", [("Content-Type", "application/x-amz-json-1.0")], body)
+    headers = [("Content-Type", "application/x-amz-json-1.0"), (REFUSED, code)]
+    return reply(start_response, "400 Bad Request", headers, body)
 
 
 def ok(status):
@@ -223,7 +230,8 @@ def s3_config_write(app, req, start_response):
             "resource. Please try again.</Message>"
             f"<BucketName>{bucket}</BucketName><RequestId>aws-layer</RequestId></Error>"
         ).encode()
-        return reply(start_response, "409 Conflict", [("Content-Type", "application/xml")], body)
+        headers = [("Content-Type", "application/xml"), (REFUSED, "OperationAborted")]
+        return reply(start_response, "409 Conflict", headers, body)
     try:
         time.sleep(T["s3_config_write"])
         status, headers, body = forward(app, req.environ)
@@ -472,8 +480,8 @@ def cloudformation(app, req, start_response):
         )
     if action not in (
         "CreateChangeSet", "ExecuteChangeSet", "DescribeChangeSet", "CreateStack", "UpdateStack",
-        "DeleteStack", "DescribeStacks", "DescribeStackEvents",
-    ):
+        "DeleteStack", "DescribeStacks", "DescribeStackEvents", "DescribeStackSetOperation",
+    ) + STACKSET_OPERATIONS:
         return None
     code, headers, body = forward(app, req.environ)
     if not ok(code):
@@ -500,7 +508,37 @@ def cloudformation(app, req, start_response):
             body = rewrite_stacks(body, region, now)
         elif action == "DescribeStackEvents":
             body = rewrite_events(body, region, now)
+        elif action in STACKSET_OPERATIONS:
+            op = _find(_xml(body), "OperationId")
+            if op is not None:
+                STATE["stackset_operations"][op.text] = time.monotonic()
+        elif action == "DescribeStackSetOperation":
+            body = rewrite_stackset_operation(body, p.get("OperationId"), now)
     return reply(start_response, code, headers, body)
+
+
+# StackSet operations run for a while: QUEUED, then RUNNING, before SUCCEEDED or FAILED
+# (CloudFormation API Reference: DescribeStackSetOperation, StackSetOperation.Status).
+STACKSET_OPERATIONS = (
+    "CreateStackInstances", "UpdateStackInstances", "DeleteStackInstances", "UpdateStackSet",
+)
+
+
+def rewrite_stackset_operation(body, op_id, now):
+    started = STATE["stackset_operations"].get(op_id)
+    if started is None or now >= started + T["stackset_operation"]:
+        return body
+    root = _xml(body)
+    if root is None:
+        return body
+    running = "QUEUED" if now < started + T["stackset_operation"] / 10 else "RUNNING"
+    for parent in list(root.iter()):
+        for el in list(parent):
+            if _tag(el) == "Status":
+                el.text = running
+            elif _tag(el) == "EndTimestamp":
+                parent.remove(el)
+    return ElementTree.tostring(root)
 
 
 def rewrite_change_set(body, phase):

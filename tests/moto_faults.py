@@ -18,9 +18,21 @@ import json
 import re
 from urllib.parse import parse_qs
 
-from moto.cloudformation.models import Event, cloudformation_backends
-from moto.moto_api import recorder
 from werkzeug.wrappers import Request
+
+# moto's CloudFormation models import most of moto: loaded on first use, not at start-up.
+
+
+def cloudformation_backends():
+    from moto.cloudformation.models import cloudformation_backends as backends
+
+    return backends
+
+
+def record(environ):
+    from moto.moto_api import recorder
+
+    recorder._record_request(Request(environ))
 
 ACCOUNT = "123456789012"
 
@@ -28,7 +40,9 @@ ACCOUNT = "123456789012"
 def failed_create(q):
     region, name = q["region"], q["stack"]
     logical, rtype, reason = q["resource"], q["type"], q["reason"]
-    backend = cloudformation_backends[ACCOUNT][region]
+    from moto.cloudformation.models import Event
+
+    backend = cloudformation_backends()[ACCOUNT][region]
     template = json.dumps(
         {"Resources": {"Nothing": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}
     )
@@ -90,7 +104,7 @@ def termination_protection(environ, start_response):
     if not found or found[0] not in ("UpdateTerminationProtection", "DeleteStack"):
         return None
     action, params, region = found
-    backend = cloudformation_backends[ACCOUNT][region]
+    backend = cloudformation_backends()[ACCOUNT][region]
     name = params.get("StackName", "")
     stack = next(
         (s for s in backend.stacks.values() if name in (s.name, s.stack_id)), None
@@ -98,7 +112,7 @@ def termination_protection(environ, start_response):
     if action == "DeleteStack":
         if stack is None or not stack.enable_termination_protection:
             return None  # moto deletes it
-        recorder._record_request(Request(environ))
+        record(environ)
         message = (
             f"Stack [{stack.name}] cannot be deleted while TerminationProtection is enabled"
         )
@@ -109,7 +123,7 @@ def termination_protection(environ, start_response):
             f"<Code>ValidationError</Code><Message>{message}</Message></Error>"
             "<RequestId>x-test</RequestId></ErrorResponse>",
         )
-    recorder._record_request(Request(environ))
+    record(environ)
     if stack is None:
         return xml_reply(
             start_response,

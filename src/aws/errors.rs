@@ -55,6 +55,9 @@ pub struct Known {
     /// The role being assumed was created moments ago: STS refuses it (`AccessDenied`) until
     /// IAM's change has reached it.
     pub assuming_new_role: bool,
+    /// The role's policies were removed moments ago: IAM may still see one and refuse to
+    /// delete the role (`DeleteConflict`).
+    pub policies_just_removed: bool,
 }
 
 /// Whether a failed call may succeed if made again shortly (with [`super::retry`]'s
@@ -67,13 +70,15 @@ pub struct Known {
 ///   means the table exists);
 /// * IAM `NoSuchEntity` for an entity known to exist (created moments ago), and
 ///   `MalformedPolicyDocument` naming a principal created moments ago;
-/// * STS `AccessDenied` when assuming a role created moments ago;
+/// * STS `AccessDenied` when assuming a role created moments ago, IAM `DeleteConflict` when
+///   deleting a role whose policies were removed moments ago;
 /// * throttling, when the SDK's own retries (five attempts) did not outlast it.
 pub fn retryable(e: &Error, known: Known) -> bool {
     match e.code.as_deref() {
         Some("OperationAborted") | Some("ContinuousBackupsUnavailableException") => true,
         Some("ResourceInUseException") => known.table_in_transition,
         Some("AccessDenied") => known.assuming_new_role,
+        Some("DeleteConflict") => known.policies_just_removed,
         Some("NoSuchEntity") => known
             .fresh_entity
             .is_some_and(|kind| e.message.to_ascii_lowercase().contains(kind)),
@@ -300,11 +305,22 @@ mod tests {
             ..Known::default()
         };
         assert!(retryable(&denied, new_role));
+        let conflict = err(
+            "DeleteConflict",
+            "Cannot delete entity, must detach all policies first.",
+        );
+        assert!(!retryable(&conflict, Known::default()));
+        let detached = Known {
+            policies_just_removed: true,
+            ..Known::default()
+        };
+        assert!(retryable(&conflict, detached));
         let all = Known {
             fresh_entity: Some("role"),
             fresh_principal: true,
             table_in_transition: true,
             assuming_new_role: false,
+            policies_just_removed: true,
         };
         for code in ["AccessDenied", "BucketAlreadyExists", "ValidationError"] {
             assert!(!retryable(&err(code, "x"), all), "{code}");
