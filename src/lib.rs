@@ -76,6 +76,20 @@ fn run_inner(args: Vec<OsString>) -> i32 {
         Ok(cli) => cli,
         Err(e) => return clap_error(e, fallback_format),
     };
+    if let Some(result) = cli::generated(&cli.command) {
+        return match result {
+            // A reader that stops early (`| head`) is not an error.
+            Ok(bytes) => {
+                use std::io::Write;
+                let _ = std::io::stdout().lock().write_all(&bytes);
+                0
+            }
+            Err(e) => {
+                report::emit_error(fallback_format, false, &e);
+                e.exit_code()
+            }
+        };
+    }
     let settings = cli
         .inputs()
         .and_then(|flags| Ok(config::load_file(cli.global.config.as_deref())?.overlay(flags)))

@@ -141,7 +141,7 @@ fn create_then_a_rerun_makes_no_mutating_call() {
 
     w.run("plan", &cfn(&["--detailed-exitcode"]))
         .assert_success();
-    let out = w.run("status", &cfn(&["--output", "json"]));
+    let out = w.run("status", &cfn(&["--output", "json", "--detailed-exitcode"]));
     out.assert_success();
     let doc = out.json();
     assert_eq!(doc["in_sync"], true, "{doc}");
@@ -174,6 +174,17 @@ fn an_update_runs_through_a_change_set_that_is_shown_first() {
     assert!(ops.contains(&"DeleteChangeSet".to_string()), "{ops:?}");
     assert!(!ops.contains(&"ExecuteChangeSet".to_string()), "{ops:?}");
     assert!(deployed_template(&w).contains("MaxSessionDuration: 3600"));
+    // The stack no longer matches these settings: drift for monitoring.
+    let out = w.run(
+        "status",
+        &cfn(&["--max-session-duration", "7200", "--detailed-exitcode"]),
+    );
+    out.assert_code(2);
+    assert!(
+        out.stdout
+            .contains("template differs from the rendered one"),
+        "{out:?}"
+    );
 
     // With --yes: executed, and the deployed template is the new one.
     w.moto.start_recording();

@@ -93,7 +93,7 @@ fn plain_http_is_refused_before_any_connection() {
 }
 
 #[test]
-fn input_errors_exit_2() {
+fn input_errors_exit_64() {
     // No issuer at all.
     let f = assert_failure(&["discover"], 64);
     assert!(f.line.contains("--workspace"), "{f:?}");
@@ -106,7 +106,7 @@ fn input_errors_exit_2() {
             "--issuer-url",
             "https://example.com",
         ],
-        2,
+        64,
     );
     assert!(f.line.contains("cannot be used with"), "{f:?}");
     // A slug with characters Bitbucket does not use.
@@ -119,7 +119,7 @@ fn input_errors_exit_2() {
             "/nonexistent/ca.pem",
             &["--timeout", "1"],
         ),
-        2,
+        64,
     );
     assert!(f.line.contains("--ca-bundle"), "{f:?}");
     let empty = write_pem_file(&["not a certificate"]);
@@ -129,7 +129,7 @@ fn input_errors_exit_2() {
             &empty.path().display().to_string(),
             &[],
         ),
-        2,
+        64,
     );
     assert!(f.line.contains("no PEM certificates"), "{f:?}");
     // An unknown flag, in JSON mode too.
@@ -144,7 +144,7 @@ fn input_errors_exit_2() {
             "--timeout",
             "0",
         ],
-        2,
+        64,
     );
     assert!(f.line.contains("--timeout"), "{f:?}");
 }
@@ -357,4 +357,39 @@ fn help_of_every_subcommand_renders() {
     // No subcommand: usage, exit 64.
     let none = run(Vec::<String>::new());
     none.assert_code(64);
+}
+
+#[test]
+fn completions_and_man_pages_come_from_the_same_definitions_as_help() {
+    let names = subcommands();
+    let scripts = [
+        ("bash", "complete -F _bootstrap"),
+        ("zsh", "#compdef bootstrap"),
+        ("fish", "complete -c bootstrap"),
+    ];
+    for (shell, marker) in scripts {
+        let out = run(["completions", shell]);
+        out.assert_success();
+        assert!(out.stdout.contains(marker), "{shell}: {out:?}");
+        for name in &names {
+            assert!(out.stdout.contains(name.as_str()), "{shell} lacks {name}");
+        }
+        // Flags of a subcommand are completed too.
+        assert!(out.stdout.contains("detailed-exitcode"), "{shell}: {out:?}");
+    }
+    run(["completions", "tcsh"]).assert_code(64);
+
+    let man = run(["man"]);
+    man.assert_success();
+    assert!(man.stdout.starts_with(".ie"), "{man:?}");
+    assert!(man.stdout.contains(".TH bootstrap 1"), "{man:?}");
+    for name in &names {
+        assert!(man.stdout.contains(name.as_str()), "man page lacks {name}");
+    }
+    let init = run(["man", "init"]);
+    init.assert_success();
+    assert!(init.stdout.contains(".TH bootstrap-init 1"), "{init:?}");
+    assert!(init.stdout.contains("Apply without asking"), "{init:?}");
+    let f = assert_failure(&["man", "no-such-command"], 64);
+    assert!(f.line.contains("no-such-command"), "{f:?}");
 }

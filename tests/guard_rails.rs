@@ -147,7 +147,7 @@ fn long(n: usize) -> String {
 
 fn cases() -> Vec<Case> {
     let long_issuer = format!("https://example.com/{}", long(260));
-    let long_audience = long(256);
+    let long_audience = long(151);
     let long_role = long(65);
     let long_tag_value = format!("team={}", long(257));
     let many_tags: Vec<String> = (0..41)
@@ -246,7 +246,7 @@ fn cases() -> Vec<Case> {
         case(
             "empty audience",
             &["--audience", ""],
-            &["--audience", "1 to 255"],
+            &["--audience", "1 to 150"],
         ),
         case(
             "audience with spaces around",
@@ -256,7 +256,7 @@ fn cases() -> Vec<Case> {
         case(
             "audience too long",
             &["--audience", &long_audience],
-            &["--audience", "1 to 255"],
+            &["--audience", "1 to 150"],
         ),
         case(
             "repository uuid star",

@@ -190,6 +190,10 @@ fn drift_is_reported_by_status_and_repaired_by_init() {
     assert_eq!(versioning["from"], "Suspended");
     assert_eq!(versioning["to"], "Enabled");
     assert_eq!(w.moto.mutating_calls(), vec![], "status changed AWS");
+    // For monitoring: drift is exit 2 with --detailed-exitcode, and still reported.
+    let out = w.run("status", &["--detailed-exitcode"]);
+    out.assert_code(2);
+    assert!(out.stdout.contains("drifted"), "{out:?}");
     let text = w.run("status", &[]);
     text.assert_success();
     assert!(text.stdout.contains("drifted"), "{text:?}");
@@ -243,7 +247,7 @@ fn drift_is_reported_by_status_and_repaired_by_init() {
                 && s["Condition"]["Bool"]["aws:SecureTransport"] == "false")
     );
 
-    let out = w.run("status", &["--output", "json"]);
+    let out = w.run("status", &["--output", "json", "--detailed-exitcode"]);
     out.assert_success();
     assert_eq!(out.json()["in_sync"], true);
     // And it stays repaired: nothing more to write.
@@ -262,6 +266,9 @@ fn status_reports_missing_resources() {
     for r in doc["resources"].as_array().unwrap() {
         assert_eq!(r["status"], "missing", "{doc:#}");
     }
+    let out = w.run("status", &["--output", "json", "--detailed-exitcode"]);
+    out.assert_code(2);
+    assert_eq!(out.json()["in_sync"], false);
 }
 
 #[test]

@@ -234,7 +234,7 @@ fn managed_policies_session_length_and_boundary_follow_the_flags() {
             ],
         ]
         .concat(),
-        2,
+        64,
     );
     assert!(f.line.contains("--allow-admin"), "{f:?}");
     assert!(w.moto.calls().is_empty(), "AWS was called");

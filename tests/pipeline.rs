@@ -247,6 +247,72 @@ fn deployment_environments_need_a_deployment_name_and_get_a_stage() {
 }
 
 #[test]
+fn a_role_every_branch_can_reach_is_warned_about() {
+    let warning = "every branch can assume";
+    let dir = out_dir();
+    let out = pipeline(dir.path(), &["-q"]);
+    out.assert_success();
+    assert!(
+        out.stderr.contains("warning:") && out.stderr.contains(warning),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("--environment-uuid"), "{out:?}");
+    assert!(!out.stdout.contains(warning), "warnings stay off stdout");
+
+    let dir = out_dir();
+    let out = pipeline(dir.path(), &["--output", "json"]);
+    out.assert_success();
+    let warnings = out.json()["warnings"].to_string();
+    assert!(warnings.contains(warning), "{warnings}");
+
+    // Narrowed to a deployment environment, plain branch steps cannot assume the role.
+    let dir = out_dir();
+    let out = pipeline(
+        dir.path(),
+        &["--environment-uuid", ENV_UUID, "--deployment", "Production"],
+    );
+    out.assert_success();
+    assert!(!out.stderr.contains(warning), "{out:?}");
+}
+
+/// The sample examples/bootstrap.toml, as a user would use it: `--config` and nothing else
+/// but the command-only flags.
+#[test]
+fn the_sample_config_drives_the_generated_files() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/bootstrap.toml");
+    let dir = out_dir();
+    let out = run([
+        "pipeline",
+        "--config",
+        &sample.display().to_string(),
+        "--out-dir",
+        &dir.path().display().to_string(),
+        "--account-id",
+        ACCOUNT,
+    ]
+    .map(String::from)
+    .to_vec());
+    out.assert_success();
+    assert!(
+        out.stdout.contains(&format!(
+            "AWS_ROLE_ARN = arn:aws:iam::{ACCOUNT}:role/bitbucket-pipelines-deploy"
+        )),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("AWS_REGION   = eu-west-1"), "{out:?}");
+    let a = attrs(&std::fs::read_to_string(dir.path().join("backend.tf")).unwrap());
+    let get = |k: &str| a.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert_eq!(
+        get("bucket"),
+        Some(format!("\"terraform-state-{ACCOUNT}-eu-west-1\""))
+    );
+    assert_eq!(
+        get("dynamodb_table").as_deref(),
+        Some("\"terraform-state-lock\"")
+    );
+}
+
+#[test]
 fn existing_files_are_kept_without_force() {
     let dir = out_dir();
     let yml = dir.path().join("bitbucket-pipelines.yml");
@@ -402,4 +468,54 @@ fn backend_without_lock_table() {
     );
     assert_eq!(a[0].1, "\"my-tf-state\"");
     assert_eq!(a[1].1, "\"terraform.tfstate\"");
+}
+
+/// The `required_version` constraint of backend.tf.
+fn required_version(hcl: &str) -> String {
+    let line = hcl
+        .lines()
+        .find(|l| l.trim_start().starts_with("required_version"))
+        .expect("backend.tf sets required_version");
+    let (_, value) = line.split_once('=').expect("required_version = ...");
+    value.trim().trim_matches('"').to_string()
+}
+
+fn version(v: &str) -> (u64, u64, u64) {
+    let mut parts = v
+        .trim()
+        .split('.')
+        .map(|p| p.parse::<u64>().expect("a number"));
+    let mut next = || parts.next().unwrap_or(0);
+    (next(), next(), next())
+}
+
+/// Whether `v` meets a Terraform/OpenTofu version constraint such as `>= 1.10.0, < 2.0.0`.
+/// An operator this does not know fails the test rather than passing it.
+fn satisfies(constraint: &str, v: &str) -> bool {
+    constraint.split(',').all(|c| {
+        let c = c.trim();
+        let op_len = c.find(|ch: char| ch.is_ascii_digit()).expect("a version");
+        let (op, want) = (c[..op_len].trim(), version(&c[op_len..]));
+        let have = version(v);
+        match op {
+            ">=" => have >= want,
+            ">" => have > want,
+            "<=" => have <= want,
+            "<" => have < want,
+            "" | "=" => have == want,
+            "!=" => have != want,
+            other => panic!("constraint operator {other:?} not understood by this test"),
+        }
+    })
+}
+
+#[test]
+fn backend_admits_opentofu_1_10_and_the_terraform_of_the_image() {
+    let constraint = required_version(&backend(&[]));
+    // OpenTofu 1.10 is its first release with use_lockfile; its version is what OpenTofu
+    // checks required_version against.
+    assert!(satisfies(&constraint, "1.10.0"), "{constraint}");
+    assert!(satisfies(&constraint, "1.11.0"), "{constraint}");
+    // Older releases do not know use_lockfile and must be refused by the constraint.
+    assert!(!satisfies(&constraint, "1.9.1"), "{constraint}");
 }

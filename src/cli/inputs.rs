@@ -130,7 +130,7 @@ impl Cli {
             }
             Command::Plan { setup, deploy, .. }
             | Command::Init { setup, deploy, .. }
-            | Command::Status { setup, deploy } => {
+            | Command::Status { setup, deploy, .. } => {
                 setup.apply(&mut i)?;
                 deploy.apply(&mut i);
             }
@@ -144,6 +144,7 @@ impl Cli {
             Command::Render { setup, .. } => setup.apply(&mut i)?,
             Command::Verify(args) => args.apply(&mut i),
             Command::Pipeline(args) => args.setup.apply(&mut i)?,
+            Command::Completions { .. } | Command::Man { .. } => {}
         }
         Ok(i)
     }

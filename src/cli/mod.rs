@@ -2,9 +2,11 @@
 //! [`config::Inputs`](crate::config::Inputs) and merged with `bootstrap.toml`.
 
 mod args;
+mod generate;
 mod inputs;
 
 pub use args::*;
+pub use generate::generated;
 pub use inputs::*;
 
 use std::path::PathBuf;
@@ -17,7 +19,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "bootstrap", version, max_term_width = 100)]
 #[command(
-    after_help = "Settings can also come from ./bootstrap.toml (or --config FILE), using the long flag names as keys; flags win over the file."
+    after_help = "Settings can also come from ./bootstrap.toml (or --config FILE), keyed by the long flag name without dashes (--tag KEY=VALUE as a [tags] table); flags win over the file. Flags that only steer one run (--yes, --detailed-exitcode, --out-dir, ...) stay on the command line: the file refuses them as unknown keys."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -66,6 +68,10 @@ pub enum Command {
     },
     /// Show each resource as in sync, drifted (and how) or missing.
     Status {
+        /// Exit 2 when anything is drifted or missing (0 when everything is in sync, 1 on
+        /// errors): for scheduled monitoring.
+        #[arg(long)]
+        detailed_exitcode: bool,
         #[command(flatten)]
         setup: SetupArgs,
         #[command(flatten)]
@@ -137,6 +143,20 @@ pub enum Command {
         /// provider.
         #[arg(long)]
         force: bool,
+    },
+    /// Print a shell completion script, e.g. `bootstrap completions bash >
+    /// /etc/bash_completion.d/bootstrap` or `bootstrap completions zsh > ~/.zfunc/_bootstrap`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `bootstrap man | man -l -`, or
+    /// `bootstrap man init > bootstrap-init.1` for one command's page.
+    Man {
+        /// The command whose page to print (default: the page of `bootstrap` itself).
+        #[arg(value_name = "COMMAND")]
+        command: Option<String>,
     },
 }
 

@@ -27,6 +27,10 @@ pub async fn dispatch(
 ) -> Result<Output> {
     let cfn = settings.mode == Mode::Cloudformation;
     match command {
+        // Printed straight from the clap definitions before any settings are read.
+        Command::Completions { .. } | Command::Man { .. } => {
+            Ok(Output::new(serde_json::Value::Null, String::new()))
+        }
         Command::Discover { .. } => discover::run(settings, reporter).await,
         Command::Thumbprint { check, .. } => thumbprint::run(settings, reporter, check).await,
         Command::Plan {
@@ -37,8 +41,16 @@ pub async fn dispatch(
         } => plan::run(settings, reporter, detailed_exitcode).await,
         Command::Init { yes, .. } if cfn => cloudformation::init(settings, reporter, yes).await,
         Command::Init { yes, .. } => init::run(settings, reporter, yes).await,
-        Command::Status { .. } if cfn => cloudformation::status(settings, reporter).await,
-        Command::Status { .. } => status::run(settings, reporter).await,
+        Command::Status {
+            detailed_exitcode, ..
+        } => {
+            let output = if cfn {
+                cloudformation::status(settings, reporter).await?
+            } else {
+                status::run(settings, reporter).await?
+            };
+            Ok(drift_exit_code(output, detailed_exitcode))
+        }
         Command::Verify(args) => {
             let opts = verify::Options {
                 token: args.token,
@@ -82,5 +94,16 @@ pub async fn dispatch(
             )
             .await
         }
+    }
+}
+
+/// `status --detailed-exitcode`: exit 2 when the report says something is not in sync (every
+/// mode's status document carries `in_sync`), as Terraform's `-detailed-exitcode` does.
+fn drift_exit_code(output: Output, detailed_exitcode: bool) -> Output {
+    let drifted = output.json.get("in_sync") != Some(&serde_json::Value::Bool(true));
+    if detailed_exitcode && drifted {
+        output.with_exit_code(2)
+    } else {
+        output
     }
 }

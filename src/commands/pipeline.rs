@@ -222,6 +222,14 @@ pub fn render_files(
     })
 }
 
+/// Without `--environment-uuid` the role trusts every step of the repository, so the plan
+/// step of the default pipeline, on any branch, gets credentials that can write the state.
+fn any_branch_warning(settings: &Settings, role_arn: &str) -> Option<String> {
+    settings.environments.is_empty().then(|| format!(
+        "every branch can assume {role_arn}, which can write the Terraform state: the default pipeline plans with it, and anyone who can push a branch can change bitbucket-pipelines.yml to run anything with it; restrict the role to a deployment environment with --environment-uuid UUID and --deployment NAME, and limit that environment to protected branches (docs/pipelines.md, \"Who can use the role\")"
+    ))
+}
+
 fn deployment_name(value: &str) -> Result<String> {
     let ok = !value.trim().is_empty()
         && value.chars().count() <= 100
@@ -332,6 +340,9 @@ pub async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Res
     };
     let desired = model::desired(settings, &account, &[], &[])?;
     let files = render_files(settings, &desired, deployment.as_deref(), &branch)?;
+    if let Some(w) = any_branch_warning(settings, &desired.role.arn) {
+        reporter.warn(w);
+    }
 
     std::fs::create_dir_all(&opts.out_dir).map_err(|e| {
         Error::failure(format!(

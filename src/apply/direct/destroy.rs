@@ -577,7 +577,7 @@ mod tests {
         f.trusting_roles = vec!["other-deploy".into()];
         let p = plan(&targets(false, false), &f);
         let e = p.refusal_error().unwrap();
-        assert_eq!(e.exit_code(), 2);
+        assert_eq!(e.exit_code(), 64);
         assert!(e.message.contains("other-deploy"), "{e}");
         assert!(e.to_string().contains("--force"), "{e}");
         let p = plan(&targets(false, true), &f);

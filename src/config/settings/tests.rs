@@ -58,3 +58,54 @@ fn missing_repository_is_refused_unless_explicit() {
         .require_trust_inputs()
         .unwrap();
 }
+
+const SAMPLE: &str = include_str!("../../../examples/bootstrap.toml");
+
+/// The sample with every `# key = value` line uncommented (prose lines stay comments).
+fn sample_with_every_key() -> String {
+    SAMPLE
+        .lines()
+        .map(|line| match line.strip_prefix("# ") {
+            Some(rest)
+                if rest.split_once(" = ").is_some_and(|(key, _)| {
+                    !key.is_empty() && key.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+                }) =>
+            {
+                rest
+            }
+            _ => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_sample_config_loads() {
+    let inputs = crate::config::parse_file(SAMPLE).unwrap();
+    let s = Settings::from_inputs(inputs).unwrap();
+    s.require_trust_inputs().unwrap();
+    assert_eq!(s.aws.region.as_deref(), Some("eu-west-1"));
+    assert_eq!(s.issuer.unwrap().host_path.split('/').nth(3), Some("acme"));
+    assert_eq!(s.repositories.len(), 1);
+    assert_eq!(s.tags.get("team").map(String::as_str), Some("platform"));
+    assert!(
+        s.environments.is_empty(),
+        "optional keys stay commented out"
+    );
+}
+
+#[test]
+fn every_key_the_sample_shows_commented_out_is_valid() {
+    let text = sample_with_every_key();
+    let i = crate::config::parse_file(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    // The commented keys were all picked up ...
+    assert!(!i.environment_uuid.is_empty() && !i.source_ip.is_empty());
+    assert!(!i.audience.is_empty() && !i.policy_arn.is_empty());
+    assert!(i.profile.is_some() && i.permissions_boundary.is_some());
+    assert!(i.state_bucket.is_some() && i.state_key_prefix.is_some());
+    assert!(i.kms_key.is_some() && i.mode.is_some() && i.stack_name.is_some());
+    // ... and validate together.
+    let s = Settings::from_inputs(i).unwrap();
+    s.require_trust_inputs().unwrap();
+    assert_eq!(s.mode, Mode::Cloudformation);
+}

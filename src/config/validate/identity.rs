@@ -136,17 +136,21 @@ pub fn uuid_bare(flag: &str, value: &str) -> Result<String> {
     Ok(braced[1..braced.len() - 1].to_string())
 }
 
-/// An audience (IAM client ID): 1..=255 printable characters, no surrounding spaces.
+/// The longest audience a Bitbucket step can ask for (`oidc: audiences:`); IAM itself takes
+/// client IDs of up to 255 characters, but a longer one could never be in a token.
+pub const MAX_AUDIENCE_CHARS: usize = 150;
+
+/// An audience (IAM client ID): 1..=150 printable characters, no surrounding spaces.
 pub fn audience(value: &str) -> Result<String> {
     if value.is_empty()
-        || value.len() > 255
+        || value.len() > MAX_AUDIENCE_CHARS
         || value.chars().any(|c| c.is_control())
         || value.trim() != value
     {
         return Err(bad(
             "--audience",
             &shown(value),
-            "an audience is 1 to 255 printable characters without leading or trailing spaces",
+            "an audience is 1 to 150 printable characters without leading or trailing spaces (Bitbucket's limit for a step's audiences)",
         ));
     }
     Ok(value.to_string())

@@ -83,3 +83,12 @@ fn admin_policy_is_recognised() {
     ));
     assert!(!is_admin_policy("arn:aws:iam::aws:policy/ReadOnlyAccess"));
 }
+
+#[test]
+fn audiences_stop_at_bitbucket_s_150_characters() {
+    // Bitbucket caps each audience a step asks for at 150 characters: a longer one could
+    // never appear in a token, although IAM would store it.
+    assert!(audience(&"a".repeat(150)).is_ok());
+    let err = audience(&"a".repeat(151)).unwrap_err();
+    assert!(err.to_string().contains("1 to 150"), "{err}");
+}
