@@ -8,6 +8,7 @@
 
 pub mod apply;
 pub mod aws;
+pub mod bounded;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod report;
 pub mod verify;
 
 use std::ffi::OsString;
+use std::io::Write;
 
 use clap::Parser;
 
@@ -57,6 +59,22 @@ pub fn run(args: Vec<OsString>) -> i32 {
 
 /// `--output json` (or `--output=json`) anywhere on the line, for errors found before the
 /// flags are fully parsed.
+/// Say on stderr which configuration file is in use (even with `-q`: a file picked up from
+/// the working directory changes what the run does), and return its inputs.
+fn announce_config(file: Option<config::ConfigFile>) -> config::Inputs {
+    match file {
+        Some(f) => {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "using configuration {}",
+                f.path.display()
+            );
+            f.inputs
+        }
+        None => config::Inputs::default(),
+    }
+}
+
 fn wants_json(args: &[OsString]) -> bool {
     args.windows(2)
         .any(|w| w[0] == "--output" && w[1] == "json")
@@ -92,7 +110,10 @@ fn run_inner(args: Vec<OsString>) -> i32 {
     }
     let settings = cli
         .inputs()
-        .and_then(|flags| Ok(config::load_file(cli.global.config.as_deref())?.overlay(flags)))
+        .and_then(|flags| {
+            let file = config::load_file(cli.global.config.as_deref())?;
+            Ok(announce_config(file).overlay(flags))
+        })
         .and_then(Settings::from_inputs);
     let settings = match settings {
         Ok(s) => s,

@@ -42,6 +42,16 @@ fn variants() -> Vec<(&'static str, Inputs, bool)> {
         Some("arn:aws:kms:eu-west-1:123456789012:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0".into());
     v.push(("kms-key", i, false));
 
+    // A key id: the key of that id in the deploying account and region (Fn::Sub).
+    let mut i = base();
+    i.kms_key = Some("0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0".into());
+    v.push(("kms-key-id", i, false));
+
+    // Custom audiences: aud arrives as a list, tested with ForAnyValue: and ForAllValues:.
+    let mut i = base();
+    i.audience = vec!["deploy.example.com".into()];
+    v.push(("custom-audiences", i, false));
+
     let mut i = base();
     i.no_lock_table = Some(true);
     v.push(("no-lock-table", i, false));
@@ -84,7 +94,7 @@ fn settings(i: Inputs) -> Settings {
 }
 
 fn cidrs(s: &Settings) -> Vec<ipnet::IpNet> {
-    model::source_cidrs(s, &[])
+    model::source_cidrs(s, &[]).expect("source ranges")
 }
 
 fn render(i: Inputs, stackset: bool) -> Template {

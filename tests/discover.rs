@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use common::issuer::Response;
+use common::issuer::{Framing, Response};
 use common::pki::write_pem_file;
 use common::{assert_failure, run, unused_port, Issuer, Pki};
 
@@ -297,6 +297,37 @@ fn slow_issuer_times_out() {
     );
     assert!(f.line.contains("did not answer within 1s"), "{f:?}");
     assert!(f.line.contains("--timeout"), "{f:?}");
+}
+
+#[test]
+fn bodies_without_end_are_cut_at_the_cap() {
+    let pki = Pki::new();
+    let issuer = Issuer::start(&pki);
+    for (path, url, what) in [
+        (
+            issuer.discovery_path(),
+            issuer.discovery_url(),
+            "discovery document",
+        ),
+        (issuer.jwks_path(), issuer.jwks_url(), "JWKS"),
+    ] {
+        for framing in [Framing::Chunked, Framing::CloseDelimited] {
+            issuer.reset_routes();
+            issuer.set_route(&path, Response::endless(framing));
+            let started = Instant::now();
+            // The timeout is far longer than reading 1 MiB takes: the cap, not the clock,
+            // ends the read (and so bounds the memory it takes).
+            let f = assert_failure(&discover(&issuer, &pki, &["--timeout", "60"]), 1);
+            let took = started.elapsed();
+            assert!(
+                took < Duration::from_secs(20),
+                "{what} {framing:?}: took {took:?}"
+            );
+            assert!(f.line.contains(what), "{f:?}");
+            assert!(f.line.contains(&url), "names the URL: {f:?}");
+            assert!(f.line.contains("larger than 1 MiB"), "names the cap: {f:?}");
+        }
+    }
 }
 
 /// Subcommand names listed under `Commands:` in `bootstrap --help`.

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use common::fixture::{World, REPO_UUID, WORKSPACE_UUID};
 use common::inspect::Inspect;
+use common::issuer::{Framing, Response};
 use common::run;
 use serde_json::json;
 
@@ -297,6 +298,17 @@ fn cases() -> Vec<Case> {
             &["--environment-uuid", "wildcards are not accepted"],
         ),
         case(
+            "environment uuid star",
+            &["--environment-uuid", "*"],
+            &["--environment-uuid", "name each deployment environment"],
+        ),
+        case(
+            "workspace uuid star",
+            &["--workspace-uuid", "*"],
+            &["--workspace-uuid", "your workspace's UUID"],
+        )
+        .removing(&["--workspace-uuid"]),
+        case(
             "environment without repository",
             &["--environment-uuid", "7c8d9e0f-3333-4a1b-9c2d-fedcbafedcba"],
             &["--environment-uuid needs --repository-uuid"],
@@ -329,6 +341,52 @@ fn cases() -> Vec<Case> {
             &["--source-ip", "::ffff:0.0.0.0/96"],
             &["--source-ip", "matches every address"],
         ),
+        // Ranges that are each narrow can add up to everything: the union is judged.
+        case(
+            "IPv4 halves add up to the internet",
+            &["--source-ip", "0.0.0.0/1", "--source-ip", "128.0.0.0/1"],
+            &[
+                "0.0.0.0/1, 128.0.0.0/1",
+                "all of IPv4",
+                "union is 0.0.0.0/0",
+                "--source-ip",
+            ],
+        ),
+        case(
+            "IPv4 quarters add up to the internet",
+            &[
+                "--source-ip",
+                "0.0.0.0/2",
+                "--source-ip",
+                "64.0.0.0/2",
+                "--source-ip",
+                "128.0.0.0/2",
+                "--source-ip",
+                "192.0.0.0/2",
+            ],
+            &["all of IPv4 (0.0.0.0/0)"],
+        ),
+        case(
+            "IPv6 halves add up to the internet",
+            &["--source-ip", "::/1", "--source-ip", "8000::/1"],
+            &["all of IPv6 (::/0)", "union is ::/0"],
+        ),
+        case(
+            "IPv4-mapped half plus an IPv4 half",
+            &[
+                "--source-ip",
+                "::ffff:0.0.0.0/97",
+                "--source-ip",
+                "128.0.0.0/1",
+            ],
+            &["all of IPv4"],
+        ),
+        case(
+            "halves from the config file",
+            &[],
+            &["all of IPv4", "--source-ip"],
+        )
+        .config("source-ip = [\"0.0.0.0/1\", \"128.0.0.0/1\"]\n"),
         case(
             "prefix too long",
             &["--source-ip", "10.0.0.0/33"],
@@ -440,8 +498,8 @@ fn cases() -> Vec<Case> {
             &["--lock-table", "cannot be used with"],
         ),
         case(
-            "KMS key not an ARN",
-            &["--kms-key", "alias/state"],
+            "KMS key in no form KMS knows",
+            &["--kms-key", "state-key"],
             &["--kms-key", "expected a KMS key ARN"],
         ),
         case(
@@ -503,6 +561,25 @@ fn cases() -> Vec<Case> {
             &["--endpoint-url", "ftp://127.0.0.1"],
             &["--endpoint-url", "http(s)://"],
         )
+        .removing(&["--endpoint-url"]),
+        case(
+            "endpoint over plain http to another host",
+            &["--endpoint-url", "http://203.0.113.7:4566"],
+            &["--endpoint-url", "plain http", "https://"],
+        )
+        .removing(&["--endpoint-url"]),
+        case(
+            "endpoint over plain http by name",
+            &["--endpoint-url", "http://localstack.example.com"],
+            &["--endpoint-url", "plain http"],
+        )
+        .removing(&["--endpoint-url"]),
+        case(
+            "endpoint over plain http from the config file",
+            &[],
+            &["--endpoint-url", "plain http", "configuration file"],
+        )
+        .config("endpoint-url = \"http://10.0.0.1:4566\"\n")
         .removing(&["--endpoint-url"]),
         case(
             "timeout zero",
@@ -568,9 +645,24 @@ fn cases() -> Vec<Case> {
             remove: &["--repository-uuid"],
             add: many_repos,
             config: None,
-            expect: &["trust policy would be", "at most 4096"],
+            expect: &["trust policy would be", "at most 8192"],
         },
     ];
+    // Files that never end are cut at their cap, at once.
+    cases.push(Case {
+        name: "CA bundle that never ends",
+        remove: &[],
+        add: s(&["--ca-bundle", "/dev/zero"]),
+        config: None,
+        expect: &["--ca-bundle /dev/zero", "more than 4 MiB"],
+    });
+    cases.push(Case {
+        name: "config file that never ends",
+        remove: &[],
+        add: s(&["--config", "/dev/zero"]),
+        config: None,
+        expect: &["config file /dev/zero", "more than 1 MiB"],
+    });
     cases.push(Case {
         name: "CA bundle without certificates",
         remove: &[],
@@ -582,7 +674,7 @@ fn cases() -> Vec<Case> {
 }
 
 #[test]
-fn every_bad_input_is_refused_with_exit_2_one_line_and_no_connection() {
+fn every_bad_input_is_refused_with_exit_64_one_line_and_no_connection() {
     let listener = Listener::start();
     let dir = tempfile::tempdir().expect("temp dir");
 
@@ -624,7 +716,7 @@ fn every_bad_input_is_refused_with_exit_2_one_line_and_no_connection() {
             }
             let connections = listener.connections() - before;
             let problem = if out.code != Some(64) {
-                Some(format!("exit {:?}, expected 2", out.code))
+                Some(format!("exit {:?}, expected 64", out.code))
             } else if connections != 0 {
                 Some(format!("{connections} connection(s) made"))
             } else if json {
@@ -652,10 +744,11 @@ fn every_bad_input_is_refused_with_exit_2_one_line_and_no_connection() {
                         .map(|e| format!("message lacks {e:?}: {msg}"))
                 }
             } else {
+                // The configuration file in use is announced; the rest is the error.
                 let lines: Vec<&str> = out
                     .stderr
                     .lines()
-                    .filter(|l| !l.trim().is_empty())
+                    .filter(|l| !l.trim().is_empty() && !l.starts_with("using configuration "))
                     .collect();
                 if lines.len() != 1 || !lines[0].starts_with("error: ") {
                     Some(format!("expected one error line on stderr, got {lines:?}"))
@@ -798,4 +891,233 @@ fn risky_but_valid_settings_are_warned_about_loudly() {
             .contains("warning: --allow-any-repository: EVERY repository"),
         "{out:?}"
     );
+}
+
+/// The one error line of a text-mode run (the configuration announcement aside).
+fn error_line(out: &common::CliOutput) -> String {
+    let errors: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "one error line\n{out:?}");
+    errors[0].to_string()
+}
+
+/// A probe of `--ip-ranges-url`: name, the document served (null: a body without end), extra
+/// flags, the exit code, and what the error line must say.
+type RangeProbe = (
+    &'static str,
+    serde_json::Value,
+    &'static [&'static str],
+    i32,
+    &'static [&'static str],
+);
+
+#[test]
+fn source_ranges_from_the_url_are_judged_as_one_union_before_any_write() {
+    let w = World::start();
+    let ranges = |cidrs: &[&str]| {
+        json!({"items": cidrs.iter().map(|c| json!({
+            "cidr": c, "product": ["bitbucket"], "direction": ["egress"]
+        })).collect::<Vec<_>>()})
+    };
+    let url = format!("{}/ip-ranges", w.issuer.origin());
+    let cases: [RangeProbe; 4] = [
+        (
+            "the document's halves add up to IPv4",
+            ranges(&["0.0.0.0/1", "128.0.0.0/1"]),
+            &[],
+            64,
+            &["all of IPv4", "--ip-ranges-url", "0.0.0.0/1, 128.0.0.0/1"],
+        ),
+        (
+            "the document plus a flag add up to IPv4",
+            ranges(&["0.0.0.0/1", "104.192.136.0/21"]),
+            &["--source-ip", "128.0.0.0/1"],
+            64,
+            &["all of IPv4", "union is 0.0.0.0/0"],
+        ),
+        (
+            "the document lists ::/0",
+            ranges(&["104.192.136.0/21", "::/0"]),
+            &[],
+            64,
+            &["all of IPv6"],
+        ),
+        (
+            "a document that never ends",
+            serde_json::Value::Null,
+            &[],
+            1,
+            &["Atlassian IP ranges", "/ip-ranges", "larger than 8 MiB"],
+        ),
+    ];
+    for (name, doc, extra, code, expect) in cases {
+        if doc.is_null() {
+            w.issuer
+                .set_route("/ip-ranges", Response::endless(Framing::Chunked));
+        } else {
+            w.issuer.set_json("/ip-ranges", 200, &doc);
+        }
+        w.moto.start_recording();
+        let mut args = vec!["--yes", "--source-ip", "bitbucket", "--ip-ranges-url", &url];
+        args.extend_from_slice(extra);
+        let out = w.run("init", &args);
+        out.assert_code(code);
+        let line = error_line(&out);
+        for e in expect {
+            assert!(line.contains(e), "{name}: lacks {e:?}\n{out:?}");
+        }
+        assert_eq!(w.moto.mutating_calls(), vec![], "{name}: nothing written");
+    }
+}
+
+#[test]
+fn a_missing_permissions_boundary_is_refused_before_any_write() {
+    let w = World::start();
+    let missing = format!(
+        "arn:aws:iam::{}:policy/no-such-boundary",
+        w.moto.account_id()
+    );
+    for cmd in ["init", "plan"] {
+        w.moto.start_recording();
+        let args: Vec<&str> = if cmd == "init" {
+            vec!["--yes", "--permissions-boundary", &missing]
+        } else {
+            vec!["--permissions-boundary", &missing]
+        };
+        let out = w.run(cmd, &args);
+        out.assert_code(64);
+        let line = error_line(&out);
+        assert!(line.contains(&missing), "names the ARN\n{out:?}");
+        assert!(line.contains("--permissions-boundary"), "{out:?}");
+        assert!(line.contains("no such managed policy"), "{out:?}");
+        assert_eq!(w.moto.mutating_calls(), vec![], "{cmd}: nothing written");
+    }
+}
+
+#[test]
+fn the_configuration_file_in_use_is_announced() {
+    let w = World::start();
+    // Explicit: named with --config, announced even with -q.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("team.toml");
+    std::fs::write(&file, "role-name = \"from-file\"\n").unwrap();
+    let out = w.run("plan", &["-q", "--config", &file.display().to_string()]);
+    out.assert_success();
+    assert!(
+        out.stderr
+            .contains(&format!("using configuration {}", file.display())),
+        "{out:?}"
+    );
+    // Implicit: ./bootstrap.toml in the working directory.
+    let mut args = vec!["plan".to_string(), "-q".to_string()];
+    args.extend(w.setup_flags());
+    let mut cmd = common::bootstrap_cmd();
+    cmd.current_dir(dir.path()).args(&args);
+    let out = common::run_cmd(cmd);
+    out.assert_success();
+    assert!(!out.stderr.contains("using configuration"), "{out:?}");
+    std::fs::write(
+        dir.path().join("bootstrap.toml"),
+        "role-name = \"from-file\"\n",
+    )
+    .unwrap();
+    let mut cmd = common::bootstrap_cmd();
+    cmd.current_dir(dir.path()).args(&args);
+    let out = common::run_cmd(cmd);
+    out.assert_success();
+    assert!(
+        out.stderr.contains("using configuration ./bootstrap.toml"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_remote_plain_http_endpoint_is_refused_wherever_it_comes_from() {
+    let listener = Listener::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let base_args = |port: u16| -> Vec<String> {
+        let mut args = vec!["init".to_string()];
+        for (flag, value) in base(port) {
+            if flag != "--endpoint-url" {
+                args.push(flag);
+                args.extend(value);
+            }
+        }
+        args
+    };
+    let remote = "http://203.0.113.7:4566";
+    // From the environment.
+    let mut cmd = common::bootstrap_cmd();
+    cmd.env("AWS_ENDPOINT_URL", remote)
+        .args(base_args(listener.port));
+    let out = common::run_cmd(cmd);
+    out.assert_code(64);
+    assert!(error_line(&out).contains("plain http"), "{out:?}");
+    // From a ./bootstrap.toml nobody named: announced, then refused.
+    std::fs::write(
+        dir.path().join("bootstrap.toml"),
+        format!("endpoint-url = \"{remote}\"\n"),
+    )
+    .unwrap();
+    let mut cmd = common::bootstrap_cmd();
+    cmd.current_dir(dir.path()).args(base_args(listener.port));
+    let out = common::run_cmd(cmd);
+    out.assert_code(64);
+    assert!(
+        out.stderr
+            .starts_with("using configuration ./bootstrap.toml\n"),
+        "{out:?}"
+    );
+    assert!(error_line(&out).contains(remote), "{out:?}");
+    assert_eq!(listener.connections(), 0, "nothing was contacted");
+    // Loopback stays allowed over http (the listener is reached).
+    for local in ["http://127.0.0.1", "http://localhost", "http://[::1]"] {
+        let mut args = base_args(listener.port);
+        let url = if local.contains("[::1]") {
+            format!("{local}:1")
+        } else {
+            format!("{local}:{}", listener.port)
+        };
+        args.extend(["--endpoint-url".to_string(), url]);
+        let out = run(&args);
+        assert_ne!(out.code, Some(64), "{local} is refused\n{out:?}");
+    }
+}
+
+#[test]
+fn token_inputs_that_never_end_are_refused_before_any_connection() {
+    let listener = Listener::start();
+    let args = |token: &str| -> Vec<String> {
+        [
+            "verify",
+            "--offline",
+            "--token",
+            token,
+            "--issuer-url",
+            &format!("https://127.0.0.1:{}/oidc", listener.port),
+            "--workspace-uuid",
+            WORKSPACE_UUID,
+            "--repository-uuid",
+            REPO_UUID,
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let out = run(args("/dev/zero"));
+    out.assert_code(64);
+    let line = error_line(&out);
+    assert!(
+        line.contains("/dev/zero") && line.contains("more than 64 KiB"),
+        "{out:?}"
+    );
+    let out = common::run_with_stdin(args("-"), &"e".repeat(100 * 1024));
+    out.assert_code(64);
+    assert!(
+        error_line(&out).contains("stdin holds more than 64 KiB"),
+        "{out:?}"
+    );
+    assert_eq!(listener.connections(), 0);
 }

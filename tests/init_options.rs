@@ -1,6 +1,7 @@
 //! The role and state options of `init`, read back from (local) AWS: deployment environments,
 //! source IPs (explicit and Atlassian's published ranges), managed policies, session length,
-//! permissions boundary, key prefix, KMS and tags.
+//! permissions boundary, key prefix, KMS (each form of --kms-key) and tags, and the trust
+//! policy's size against IAM's quotas.
 
 mod common;
 
@@ -10,6 +11,7 @@ use serde_json::{json, Value};
 
 use common::aws::{policy_json, strings, Clients};
 use common::fixture::{World, BUCKET, ENV_UUID, REPO_UUID, ROLE, TABLE};
+use common::kms::create_key;
 
 fn trust(aws: &Clients) -> Value {
     let role = aws
@@ -31,6 +33,19 @@ fn inline(aws: &Clients) -> Value {
         )
         .unwrap();
     policy_json(out.policy_document())
+}
+
+fn provider(
+    w: &World,
+    aws: &Clients,
+) -> aws_sdk_iam::operation::get_open_id_connect_provider::GetOpenIdConnectProviderOutput {
+    aws.block_on(
+        aws.iam
+            .get_open_id_connect_provider()
+            .open_id_connect_provider_arn(w.provider_arn())
+            .send(),
+    )
+    .unwrap()
 }
 
 fn sorted(v: &Value) -> Vec<String> {
@@ -244,10 +259,7 @@ fn managed_policies_session_length_and_boundary_follow_the_flags() {
 fn key_prefix_kms_key_and_tags() {
     let w = World::start();
     let aws = w.clients();
-    let kms = format!(
-        "arn:aws:kms:us-east-1:{}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-        w.moto.account_id()
-    );
+    let kms = create_key(&w.moto, &w.region, None).arn;
     let out = w.run(
         "init",
         &[
@@ -338,14 +350,7 @@ fn key_prefix_kms_key_and_tags() {
         tags.contains(&("team".into(), "platform".into()))
             && tags.contains(&("managed-by".into(), "bootstrap".into()))
     };
-    let provider = aws
-        .block_on(
-            aws.iam
-                .get_open_id_connect_provider()
-                .open_id_connect_provider_arn(w.provider_arn())
-                .send(),
-        )
-        .unwrap();
+    let provider = provider(&w, &aws);
     assert!(has(provider
         .tags()
         .iter()
@@ -405,5 +410,177 @@ fn key_prefix_kms_key_and_tags() {
         ],
     )
     .assert_success();
+    assert_eq!(w.moto.mutating_calls(), vec![]);
+}
+
+/// The Resource of the role's KMS statement.
+fn kms_grant(aws: &Clients) -> Vec<String> {
+    let p = inline(aws);
+    let st = p["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| strings(&s["Action"]).contains(&"kms:GenerateDataKey".to_string()))
+        .cloned()
+        .unwrap_or_else(|| panic!("no KMS statement in {p}"));
+    strings(&st["Resource"])
+}
+
+fn bucket_key(aws: &Clients) -> String {
+    let enc = aws
+        .block_on(aws.s3.get_bucket_encryption().bucket(BUCKET).send())
+        .unwrap();
+    let rule = &enc.server_side_encryption_configuration().unwrap().rules()[0];
+    let default = rule.apply_server_side_encryption_by_default().unwrap();
+    default.kms_master_key_id().unwrap().to_string()
+}
+
+#[test]
+fn every_form_of_kms_key_grants_the_key_arn_and_they_all_converge() {
+    let w = World::start();
+    let aws = w.clients();
+    let key = create_key(&w.moto, &w.region, Some("alias/terraform-state"));
+    assert!(key.arn.contains(":key/"), "{}", key.arn);
+    let alias_arn = format!(
+        "arn:aws:kms:{}:{}:alias/terraform-state",
+        w.region,
+        w.moto.account_id()
+    );
+    let forms = [
+        ("alias name", "alias/terraform-state".to_string()),
+        ("key ARN", key.arn.clone()),
+        ("key id", key.id.clone()),
+        ("alias ARN", alias_arn),
+    ];
+    // The first form creates everything; the others name the same key, so they find
+    // nothing to change: the grant and the bucket name the key ARN whatever the form.
+    for (i, (form, given)) in forms.iter().enumerate() {
+        w.moto.start_recording();
+        let out = w.run("init", &["--yes", "--output", "json", "--kms-key", given]);
+        out.assert_success();
+        assert_eq!(kms_grant(&aws), std::slice::from_ref(&key.arn), "{form}");
+        assert_eq!(bucket_key(&aws), key.arn, "{form}");
+        let backend = out.json()["next_steps"]["backend"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(backend.contains(&key.arn), "{form}: {backend}");
+        if i > 0 {
+            assert_eq!(w.moto.mutating_calls(), vec![], "{form}");
+        }
+        assert!(
+            w.moto.calls().iter().any(|(_, op)| op == "DescribeKey"),
+            "{form}: the key is looked up"
+        );
+    }
+}
+
+#[test]
+fn a_kms_key_that_does_not_exist_is_refused_before_any_write() {
+    let w = World::start();
+    create_key(&w.moto, &w.region, Some("alias/other"));
+    for missing in [
+        "alias/terraform-state".to_string(),
+        "1234abcd-12ab-34cd-56ef-1234567890ab".to_string(),
+        format!(
+            "arn:aws:kms:{}:{}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            w.region,
+            w.moto.account_id()
+        ),
+    ] {
+        for mode in ["direct", "cloudformation"] {
+            w.moto.start_recording();
+            let out = w.run("init", &["--yes", "--mode", mode, "--kms-key", &missing]);
+            out.assert_code(64);
+            assert!(
+                out.stderr.contains(&format!("--kms-key {missing}"))
+                    && out.stderr.contains("NotFoundException"),
+                "{mode} {missing}: {}",
+                out.stderr
+            );
+            assert_eq!(w.moto.mutating_calls(), vec![], "{mode} {missing}");
+        }
+    }
+}
+
+/// `--repository-uuid` flags for `n` repositories.
+fn repositories(n: usize) -> Vec<String> {
+    (0..n)
+        .flat_map(|i| {
+            [
+                "--repository-uuid".to_string(),
+                format!("{{{i:08x}-2222-4e5f-8a9b-abcdefabcdef}}"),
+            ]
+        })
+        .collect()
+}
+
+#[test]
+fn a_trust_policy_over_the_default_quota_warns_and_one_over_the_maximum_is_refused() {
+    let w = World::start();
+    // About 2,600 characters: over the default 2,048, under the adjustable 8,192.
+    let mut args = vec!["init".to_string()];
+    args.extend(w.setup_flags());
+    args.extend(repositories(50));
+    args.extend(["--yes".to_string(), "-q".to_string()]);
+    let out = common::run(&args);
+    out.assert_success();
+    assert!(
+        out.stderr.contains("'Role trust policy length'")
+            && out.stderr.contains("default quota of 2048")
+            && out.stderr.contains("up to 8192"),
+        "{}",
+        out.stderr
+    );
+    // The warning is about the policy written: it is that large.
+    let size = trust(&w.clients()).to_string().len();
+    assert!((2048..8192).contains(&size), "{size}");
+
+    // Over 8,192 no account accepts it: refused before any AWS call.
+    w.moto.start_recording();
+    let mut args = vec!["init".to_string()];
+    args.extend(w.setup_flags());
+    args.extend(repositories(200));
+    args.push("--yes".to_string());
+    let out = common::run(&args);
+    out.assert_code(64);
+    assert!(
+        out.stderr.contains("trust policy would be about") && out.stderr.contains("at most 8192"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(w.moto.calls(), vec![]);
+
+    // Under the default quota: no warning.
+    let out = w.run("plan", &[]);
+    assert!(
+        !out.stderr.contains("Role trust policy length"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn custom_audiences_are_tested_with_the_set_operator_pair() {
+    let w = World::start();
+    let aws = w.clients();
+    let custom = "deploy.example.com";
+    w.run("init", &["--yes", "-q", "--audience", custom])
+        .assert_success();
+    let aud_key = format!("{}:aud", w.issuer.host_path());
+    let condition = &trust(&aws)["Statement"][0]["Condition"];
+    let want = BTreeSet::from([w.audience(), custom.to_string()]);
+    for op in ["ForAnyValue:StringEquals", "ForAllValues:StringEquals"] {
+        let got: BTreeSet<String> = strings(&condition[op][&aud_key]).into_iter().collect();
+        assert_eq!(got, want, "{op}: {condition}");
+    }
+    assert!(condition.get("StringEquals").is_none(), "{condition}");
+    let provider = provider(&w, &aws);
+    let ids: BTreeSet<String> = provider.client_id_list().iter().cloned().collect();
+    assert_eq!(ids, want);
+
+    w.moto.start_recording();
+    w.run("init", &["--yes", "-q", "--audience", custom])
+        .assert_success();
     assert_eq!(w.moto.mutating_calls(), vec![]);
 }

@@ -371,6 +371,135 @@ fn account_comes_from_sts_without_account_id() {
     assert!(backend.contains("\"tf-state-test\""), "{backend}");
 }
 
+/// Every script line of every step in the generated pipeline.
+fn all_script_lines(doc: &Yaml) -> Vec<String> {
+    doc["definitions"]["steps"]
+        .as_sequence()
+        .expect("definitions.steps")
+        .iter()
+        .flat_map(|s| script(&s["step"]))
+        .collect()
+}
+
+#[test]
+fn no_generated_value_reaches_a_script_line() {
+    let dir = out_dir();
+    let deployment = "Prod eu-1.x";
+    let branch = "release/*";
+    pipeline(
+        dir.path(),
+        &[
+            "--environment-uuid",
+            ENV_UUID,
+            "--deployment",
+            deployment,
+            "--branch",
+            branch,
+            "--role-name",
+            "deployer.prod",
+            "--audience",
+            "sts.amazonaws.com",
+        ],
+    )
+    .assert_success();
+    let doc = read_yaml(dir.path());
+    // The values are where they belong, exactly as given...
+    let stage = doc["pipelines"]["branches"][branch]
+        .as_sequence()
+        .expect("the branch pipeline, keyed by the pattern")
+        .iter()
+        .find_map(|i| i.get("stage"))
+        .expect("a deployment stage");
+    assert_eq!(stage["deployment"].as_str(), Some(deployment));
+    // ...and in no script line, where a shell would read them.
+    let lines = all_script_lines(&doc);
+    assert!(lines.len() >= 8, "{lines:?}");
+    for value in [
+        deployment,
+        branch,
+        "deployer.prod",
+        ACCOUNT,
+        "eu-west-1",
+        "sts.amazonaws.com",
+    ] {
+        for line in &lines {
+            assert!(
+                !line.contains(value),
+                "{value:?} in the script line {line:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn shell_in_values_and_branch_patterns_for_every_branch_are_refused() {
+    let cases: [(&[&str], &[&str]); 9] = [
+        (
+            &["--deployment", "Prod$(touch x)"],
+            &["--deployment", "letters, digits"],
+        ),
+        (&["--deployment", "Prod`touch x`"], &["--deployment"]),
+        (&["--deployment", "Prod\"; touch x; \""], &["--deployment"]),
+        (&["--branch", "**"], &["--branch", "matches every branch"]),
+        (&["--branch", "*"], &["--branch", "matches every branch"]),
+        (&["--branch", "**/*"], &["--branch", "matches every branch"]),
+        (
+            &["--branch", "{main,**}"],
+            &["--branch", "matches every branch"],
+        ),
+        (&["--branch", "main$(touch x)"], &["--branch", "glob"]),
+        (&["--branch", "main: {x: 1}"], &["--branch"]),
+    ];
+    for (extra, expect) in cases {
+        let dir = out_dir();
+        let mut args = vec!["--environment-uuid", ENV_UUID];
+        if !extra.contains(&"--deployment") {
+            args.extend(["--deployment", "Production"]);
+        }
+        args.extend_from_slice(extra);
+        let out = pipeline(dir.path(), &args);
+        out.assert_code(64);
+        let line = out.stderr.trim();
+        assert_eq!(line.lines().count(), 1, "{out:?}");
+        for e in expect {
+            assert!(line.contains(e), "{extra:?}: lacks {e:?}\n{out:?}");
+        }
+        let written: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(written.is_empty(), "{extra:?}: nothing may be written");
+    }
+}
+
+#[test]
+fn links_in_the_out_dir_are_never_followed() {
+    let dir = out_dir();
+    let victim = dir.path().join("victim.txt");
+    for (name, dangling) in [("bitbucket-pipelines.yml", true), ("backend.tf", false)] {
+        if !dangling {
+            std::fs::write(&victim, "keep me\n").unwrap();
+        }
+        let link = dir.path().join(name);
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        for force in [false, true] {
+            let out = pipeline(dir.path(), if force { &["--force"] } else { &[] });
+            out.assert_code(64);
+            assert!(out.stderr.contains("is a symbolic link"), "{out:?}");
+            assert!(out.stderr.contains(name), "{out:?}");
+        }
+        if dangling {
+            assert!(!victim.exists(), "a dangling link was followed");
+        } else {
+            assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me\n");
+        }
+        std::fs::remove_file(&link).unwrap();
+    }
+    // Without links, the files are written (and are regular files).
+    pipeline(dir.path(), &[]).assert_success();
+    for name in ["bitbucket-pipelines.yml", "backend.tf"] {
+        let meta = std::fs::symlink_metadata(dir.path().join(name)).unwrap();
+        assert!(meta.is_file(), "{name}");
+    }
+}
+
 // --- backend.tf ------------------------------------------------------------------------
 
 /// The `terraform` binary, or None. Missing terraform is loud, and fails under CI.

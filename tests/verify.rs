@@ -728,3 +728,90 @@ fn live_role_judges_and_assume_returns_the_assumed_role() {
     ]);
     out.assert_success();
 }
+
+/// Custom audiences (`oidc: audiences:` in a step) make `aud` a JSON list, even with one
+/// value. The trust policy for custom audiences holds whether STS matches a list element by
+/// element or as a whole, and the report says which reading gave the verdict.
+#[test]
+fn a_list_aud_is_judged_under_both_readings_and_the_report_names_the_one_applied() {
+    let o = Offline::start();
+    let custom = "deploy.example.com";
+    let hp = o.issuer.host_path();
+    let with_aud = |aud: Value| {
+        let mut c = o.claims();
+        c["aud"] = aud;
+        mint_token(&o.issuer, c)
+    };
+
+    // The policy for a custom audience tests aud with the set operators only: accepted
+    // under both readings.
+    let token = with_aud(json!([custom]));
+    let out = o.verify(&token, &["--audience", custom]);
+    out.assert_success();
+    assert!(
+        out.stdout
+            .contains(&format!("ForAnyValue:StringEquals {hp}:aud"))
+            && out
+                .stdout
+                .contains(&format!("ForAllValues:StringEquals {hp}:aud")),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout
+            .contains("aud is a JSON list (`deploy.example.com`)")
+            && out
+                .stdout
+                .contains("element by element allowed, as a whole allowed")
+            && out.stdout.contains("applied: element by element"),
+        "{out:?}"
+    );
+    let out = o.verify(&token, &["--audience", custom, "--output", "json"]);
+    let doc = out.json();
+    assert_eq!(
+        doc["aud_reading"],
+        json!({
+            "values": [custom],
+            "applied": "element-wise",
+            "allowed_element_wise": true,
+            "allowed_as_a_whole": true,
+            "readings_agree": true,
+        })
+    );
+
+    // A token also minted for an audience the role does not trust is refused.
+    let token = with_aud(json!([custom, "https://vault.example.com"]));
+    let out = o.verify(&token, &["--audience", custom]);
+    out.assert_code(3);
+    assert!(
+        out.stdout
+            .contains("ForAllValues requires every request value to match"),
+        "{out:?}"
+    );
+
+    // A one-string aud is not a list: nothing to say about readings.
+    let token = with_aud(json!(audience()));
+    let out = o.verify(&token, &["--audience", custom, "--output", "json"]);
+    out.assert_success();
+    assert_eq!(out.json()["aud_reading"], Value::Null);
+
+    // A policy with plain StringEquals (no custom audience configured) allows a list aud only
+    // if STS matches element by element: the stricter reading applies, and the cause says
+    // how to write the policy instead.
+    let token = with_aud(json!([audience()]));
+    let out = o.verify(&token, &[]);
+    out.assert_code(3);
+    assert!(
+        out.stdout
+            .contains("element by element allowed, as a whole denied")
+            && out.stdout.contains("applied: as a whole"),
+        "{out:?}"
+    );
+    let c = cause(&out);
+    assert!(
+        c.contains("ForAnyValue:StringEquals") && c.contains("--audience"),
+        "{c}"
+    );
+    let doc = o.verify(&token, &["--output", "json"]).json();
+    assert_eq!(doc["aud_reading"]["applied"], "whole");
+    assert_eq!(doc["aud_reading"]["readings_agree"], false);
+}

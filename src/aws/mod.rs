@@ -142,6 +142,7 @@ pub struct Aws {
     pub iam: aws_sdk_iam::Client,
     pub s3: aws_sdk_s3::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    pub kms: aws_sdk_kms::Client,
     pub sts: aws_sdk_sts::Client,
     pub cloudformation: aws_sdk_cloudformation::Client,
     pub region: String,
@@ -204,6 +205,9 @@ impl Aws {
         let dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk)
             .interceptor(recorder())
             .build();
+        let kms = aws_sdk_kms::config::Builder::from(&sdk)
+            .interceptor(recorder())
+            .build();
         let sts = aws_sdk_sts::config::Builder::from(&sdk)
             .interceptor(recorder())
             .build();
@@ -214,6 +218,7 @@ impl Aws {
             iam: aws_sdk_iam::Client::from_conf(iam),
             s3: aws_sdk_s3::Client::from_conf(s3),
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb),
+            kms: aws_sdk_kms::Client::from_conf(kms),
             sts: aws_sdk_sts::Client::from_conf(sts),
             cloudformation: aws_sdk_cloudformation::Client::from_conf(cloudformation),
             region,

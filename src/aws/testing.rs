@@ -40,6 +40,7 @@ pub fn aws(iam: &[&Rule], s3: &[&Rule], dynamodb: &[&Rule]) -> Aws {
         iam: client!(aws_sdk_iam, iam),
         s3: client!(aws_sdk_s3, s3),
         dynamodb: client!(aws_sdk_dynamodb, dynamodb),
+        kms: client!(aws_sdk_kms, &[]),
         sts: client!(aws_sdk_sts, &[]),
         cloudformation: client!(aws_sdk_cloudformation, &[]),
         region: "us-east-1".into(),

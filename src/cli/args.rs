@@ -25,7 +25,8 @@ pub enum ModeArg {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Read settings from FILE instead of ./bootstrap.toml.
+    /// Read settings from FILE instead of ./bootstrap.toml (at most 1 MiB). The file in use,
+    /// named or found in the working directory, is always shown on stderr.
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// AWS named profile to use (default: the usual AWS credential chain).
@@ -35,7 +36,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
     /// Send every AWS call to this endpoint (e.g. a local test server); S3 then uses
-    /// path-style addressing. AWS_ENDPOINT_URL works too.
+    /// path-style addressing. AWS_ENDPOINT_URL works too. Must be https unless it is this
+    /// machine (127.0.0.1, ::1, localhost).
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// Extra trusted CA certificates (PEM) for the issuer's TLS, e.g. a private CA or a
@@ -90,7 +92,9 @@ pub struct TrustArgs {
     /// ari:cloud:bitbucket::workspace/UUID.
     #[arg(long, value_name = "UUID")]
     pub workspace_uuid: Option<String>,
-    /// An audience (client ID) the role accepts; repeat for several.
+    /// An audience (client ID) the role accepts; repeat for several. A custom audience
+    /// (one a step asks for with `oidc: audiences:`) arrives as a list in `aud`, which the
+    /// trust policy then tests with ForAnyValue: and ForAllValues: (docs/security.md).
     #[arg(long, value_name = "AUD")]
     pub audience: Vec<String>,
     /// A repository allowed to assume the role (braces optional); repeat for several.
@@ -147,8 +151,10 @@ pub struct StateArgs {
     /// No DynamoDB table: rely on S3-native locking (Terraform 1.11+, use_lockfile).
     #[arg(long)]
     pub no_lock_table: bool,
-    /// Encrypt the bucket with this KMS key (default: SSE-S3).
-    #[arg(long, value_name = "ARN")]
+    /// Encrypt the bucket with this KMS key (default: SSE-S3): a key ARN, key id, alias
+    /// (alias/NAME) or alias ARN. The key is looked up before anything is written, and the
+    /// role is granted the key by its ARN.
+    #[arg(long, value_name = "KEY")]
     pub kms_key: Option<String>,
     /// Days to keep old versions of state objects [default: 90].
     #[arg(long, value_name = "DAYS")]
@@ -229,7 +235,9 @@ pub struct VerifyTrustArgs {
     /// Workspace UUID; the audience becomes ari:cloud:bitbucket::workspace/UUID.
     #[arg(long, value_name = "UUID")]
     pub workspace_uuid: Option<String>,
-    /// An audience (client ID) the role accepts; repeat for several.
+    /// An audience (client ID) the role accepts; repeat for several. A custom audience
+    /// (one a step asks for with `oidc: audiences:`) arrives as a list in `aud`, which the
+    /// trust policy then tests with ForAnyValue: and ForAllValues: (docs/security.md).
     #[arg(long, value_name = "AUD")]
     pub audience: Vec<String>,
     /// A repository allowed to assume the role (braces optional); repeat for several.
@@ -265,11 +273,13 @@ pub struct PipelineArgs {
     #[arg(long, value_name = "ID")]
     pub account_id: Option<String>,
     /// The Bitbucket deployment environment the plan and apply steps run in (its name, e.g.
-    /// Production). Required when the role is narrowed with --environment-uuid.
+    /// Production: letters, digits, spaces, - _ and .). Required when the role is narrowed
+    /// with --environment-uuid.
     #[arg(long, value_name = "NAME")]
     pub deployment: Option<String>,
     /// The branch whose pipeline may apply (a manual step) [default: main]; other branches
-    /// only validate and plan (only validate when the role needs deployment steps).
+    /// only validate and plan (only validate when the role needs deployment steps). A glob
+    /// such as release/* is accepted; one that matches every branch (*, **) is not.
     #[arg(long, value_name = "NAME")]
     pub branch: Option<String>,
     #[command(flatten)]

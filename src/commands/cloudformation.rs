@@ -6,7 +6,7 @@ use std::fmt::Write;
 use serde_json::{json, Value};
 
 use super::init::{confirm, next_steps};
-use super::render::render_template;
+use super::render::{build_template, issuer_inputs};
 use super::setup::account;
 use super::stackset;
 use crate::apply::cloudformation::deploy::{self, Prompt, StackAction, StackOutcome, StackSpec};
@@ -37,18 +37,36 @@ pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<
     };
     // Every input is checked before the first network or AWS call.
     template::validate(settings, opts)?;
-    settings.require_issuer()?;
+    let issuer = settings.require_issuer()?;
     oidc::tls_config(settings)?;
     for w in settings.trust_warnings() {
         reporter.warn(w);
     }
-    let aws_and_account = async {
+    // Beside the issuer: the account, the KMS key by its ARN, and the thumbprints the live
+    // provider holds (a stack update keeps the ones still in use, as direct mode does). A
+    // StackSet's providers are in its target accounts, out of reach here.
+    let aws_side = async {
         let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
-        let account = account(&aws).await?;
-        Ok::<_, Error>((aws, account))
+        let (account, resolved, provider) = tokio::try_join!(
+            account(&aws),
+            observe::kms::resolved(&aws, settings),
+            async {
+                if opts.stackset {
+                    Ok(None)
+                } else {
+                    observe::find_provider(&aws, issuer).await
+                }
+            },
+        )?;
+        Ok::<_, Error>((aws, account, resolved, provider))
     };
-    let ((template, facts, cidrs), (aws, account)) =
-        tokio::try_join!(render_template(settings, reporter, opts), aws_and_account)?;
+    let ((facts, cidrs), (aws, account, settings, provider)) =
+        tokio::try_join!(issuer_inputs(settings, reporter), aws_side)?;
+    let thumbprints = model::thumbprints::to_register(
+        &facts.thumbprints,
+        provider.as_ref().map(|p| p.thumbprints.as_slice()),
+    );
+    let template = build_template(&settings, reporter, &thumbprints, &cidrs, opts)?;
     let body = template.yaml();
     if body.len() > MAX_TEMPLATE_BODY {
         return Err(Error::failure(format!(
@@ -57,7 +75,7 @@ pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<
         ))
         .hint("use fewer --source-ip ranges, or render it (bootstrap render) and deploy it from S3 by hand"));
     }
-    let desired = model::desired(settings, &account, &facts.thumbprints, &cidrs)?;
+    let desired = model::desired(&settings, &account, &thumbprints, &cidrs)?;
     Ok(Prepared {
         aws,
         template,
@@ -175,6 +193,7 @@ pub async fn plan(
         "account": p.desired.account,
         "issuer": p.desired.issuer_url,
         "thumbprints": p.facts.thumbprints,
+        "thumbprint_list": p.desired.provider.thumbprints,
         "changes": sp.has_changes(),
         "stack": sp,
         "aws_calls": p.aws.calls.summary(),
@@ -260,6 +279,7 @@ pub async fn init(settings: &Settings, reporter: &Reporter, yes: bool) -> Result
         "account": p.desired.account,
         "issuer": p.desired.issuer_url,
         "thumbprints": p.facts.thumbprints,
+        "thumbprint_list": p.desired.provider.thumbprints,
         "changes": sp.has_changes(),
         "applied": outcome.as_ref().is_some_and(|o| !o.done.is_empty()),
         "stack": sp,

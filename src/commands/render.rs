@@ -1,5 +1,6 @@
 //! `bootstrap render`: the CloudFormation template for these settings.
 
+use std::borrow::Cow;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -7,10 +8,13 @@ use ipnet::IpNet;
 use serde_json::json;
 
 use crate::apply::cloudformation::template::{self, RenderOptions, Template, MAX_TEMPLATE_BODY};
+use crate::aws::Aws;
 use crate::cli::TemplateFormatArg;
+use crate::config::validate::{kms_key_form, KmsKeyForm};
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::model;
+use crate::observe;
 use crate::oidc::{self, IssuerFacts};
 use crate::report::{Output, Reporter};
 
@@ -29,22 +33,47 @@ pub(super) async fn issuer_inputs(
             reporter.warn(w.clone());
         }
     }
-    let cidrs = model::source_cidrs(settings, &ranges);
+    let cidrs = model::source_cidrs(settings, &ranges)?;
     Ok((facts, cidrs))
 }
 
-/// Fetch what the template needs and build it, warning about what the user should know.
-pub(super) async fn render_template(
+/// Build the template, warning about what the user should know.
+pub(super) fn build_template(
     settings: &Settings,
     reporter: &Reporter,
+    thumbprints: &[String],
+    cidrs: &[IpNet],
     opts: RenderOptions,
-) -> Result<(Template, IssuerFacts, Vec<IpNet>)> {
-    let (facts, cidrs) = issuer_inputs(settings, reporter).await?;
-    let t = template::build(settings, &facts.thumbprints, &cidrs, opts)?;
+) -> Result<Template> {
+    let t = template::build(settings, thumbprints, cidrs, opts)?;
     for w in &t.warnings {
         reporter.warn(w.clone());
     }
-    Ok((t, facts, cidrs))
+    Ok(t)
+}
+
+/// `settings` with `--kms-key` as a key ARN where the template cannot make one itself: an
+/// alias is resolved with kms:DescribeKey (the one AWS call `render` may make), since a
+/// grant must name the key ARN and no template function resolves an alias. A key id needs
+/// no call in a stack template: it becomes the ARN of that key in the deploying account and
+/// region (`${AWS::AccountId}`, `${AWS::Region}`). In a StackSet every account uses the one
+/// key, so a key id is resolved too.
+async fn with_key_arn<'a>(
+    settings: &'a Settings,
+    reporter: &Reporter,
+    stackset: bool,
+) -> Result<Cow<'a, Settings>> {
+    let resolve = match settings.kms_key.as_deref().and_then(kms_key_form) {
+        Some(KmsKeyForm::AliasName | KmsKeyForm::AliasArn) => true,
+        Some(KmsKeyForm::KeyId) => stackset,
+        Some(KmsKeyForm::KeyArn) | None => false,
+    };
+    if !resolve {
+        return Ok(Cow::Borrowed(settings));
+    }
+    reporter.progress("finding the --kms-key key's ARN (kms:DescribeKey)");
+    let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
+    observe::kms::resolved(&aws, settings).await
 }
 
 fn check_out_path(path: &Path) -> Result<()> {
@@ -90,7 +119,12 @@ pub async fn run(
         reporter.warn(w);
     }
 
-    let (t, facts, _) = render_template(settings, reporter, opts).await?;
+    let (settings, (facts, cidrs)) = tokio::try_join!(
+        with_key_arn(settings, reporter, opts.stackset),
+        issuer_inputs(settings, reporter)
+    )?;
+    let settings = &*settings;
+    let t = build_template(settings, reporter, &facts.thumbprints, &cidrs, opts)?;
     let (body, format_name) = match format {
         TemplateFormatArg::Yaml => (t.yaml(), "yaml"),
         TemplateFormatArg::Json => (t.json(), "json"),

@@ -34,8 +34,9 @@ pub(crate) async fn account(aws: &Aws) -> Result<Account> {
     })
 }
 
-/// Read every `--policy-arn` before anything is written: it must exist, and a policy that
-/// allows `*` on `*` needs `--allow-admin` like AdministratorAccess does. Exit 64 otherwise.
+/// Read every `--policy-arn` and the `--permissions-boundary` before anything is written:
+/// each must exist, and a policy that allows `*` on `*` needs `--allow-admin` like
+/// AdministratorAccess does. Exit 64 otherwise.
 async fn check_managed_policies(aws: &Aws, settings: &Settings, reporter: &Reporter) -> Result<()> {
     let reads = settings.policy_arns.iter().map(|arn| async move {
         let doc = observe::managed_policy_document(aws, arn).await?;
@@ -61,7 +62,22 @@ async fn check_managed_policies(aws: &Aws, settings: &Settings, reporter: &Repor
             }
         }
     }
-    Ok(())
+    check_boundary(aws, settings).await
+}
+
+/// `--permissions-boundary` must name a managed policy that exists, or IAM refuses the role
+/// half-way through a run: read it before anything is written.
+async fn check_boundary(aws: &Aws, settings: &Settings) -> Result<()> {
+    let Some(arn) = &settings.permissions_boundary else {
+        return Ok(());
+    };
+    match observe::managed_policy_document(aws, arn).await? {
+        Some(_) => Ok(()),
+        None => Err(Error::usage(format!(
+            "--permissions-boundary {arn}: no such managed policy in this account"
+        ))
+        .hint("check the ARN (account id, path and name), or create the boundary policy first")),
+    }
 }
 
 pub async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepared> {
@@ -99,6 +115,8 @@ pub async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepare
             // Listed rather than read by ARN (the ARN holds the account id): one round trip
             // when it does not exist yet.
             observe::find_provider(&aws, issuer),
+            // The KMS key by its ARN, for the role's grant: a missing key stops the run here.
+            observe::kms::resolved(&aws, settings),
         )
     };
     let by_account = async {
@@ -119,15 +137,22 @@ pub async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepare
         let bucket = default_bucket.await?;
         Ok::<_, Error>((account, bucket))
     };
-    let ((facts, ranges), (role, table, named_bucket, (), provider), (account, default_bucket)) =
-        tokio::try_join!(issuer_and_ranges, by_name, by_account)?;
+    let (
+        (facts, ranges),
+        (role, table, named_bucket, (), provider, settings),
+        (account, default_bucket),
+    ) = tokio::try_join!(issuer_and_ranges, by_name, by_account)?;
+    let settings = &*settings;
     for h in &facts.hosts {
         for w in &h.warnings {
             reporter.warn(w.clone());
         }
     }
-    let cidrs = model::source_cidrs(settings, &ranges);
+    let cidrs = model::source_cidrs(settings, &ranges)?;
     let desired = model::desired(settings, &account, &facts.thumbprints, &cidrs)?;
+    for w in &desired.warnings {
+        reporter.warn(w.clone());
+    }
     let observed = Observed {
         provider,
         role,

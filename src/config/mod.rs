@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::bounded::{self, ReadError};
 use crate::error::{Error, Result};
 
 /// Every setting that can come from a flag or from the config file. The file uses the flag
@@ -129,29 +130,37 @@ impl Inputs {
     }
 }
 
-/// The file named by `--config`, or `./bootstrap.toml` when it exists.
-pub fn load_file(explicit: Option<&Path>) -> Result<Inputs> {
+/// A configuration file that was read: where from, and what it holds.
+#[derive(Debug)]
+pub struct ConfigFile {
+    pub path: PathBuf,
+    pub inputs: Inputs,
+}
+
+/// The file named by `--config`, or `./bootstrap.toml` when it exists (`None` otherwise).
+pub fn load_file(explicit: Option<&Path>) -> Result<Option<ConfigFile>> {
     let (path, required) = match explicit {
         Some(p) => (p.to_path_buf(), true),
-        None => (PathBuf::from("bootstrap.toml"), false),
+        None => (Path::new(".").join("bootstrap.toml"), false),
     };
-    let text = match std::fs::read_to_string(&path) {
+    let text = match bounded::read_text_file(&path, bounded::CONFIG_FILE_MAX) {
         Ok(t) => t,
-        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Inputs::default())
+        Err(ReadError::Io(e)) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(None)
         }
         Err(e) => {
             return Err(
                 Error::usage(format!("cannot read config file {}: {e}", path.display()))
-                    .hint("pass an existing file with --config FILE"),
+                    .hint("pass a bootstrap.toml of at most 1 MiB with --config FILE"),
             )
         }
     };
-    parse_file(&text).map_err(|e| {
+    let inputs = parse_file(&text).map_err(|e| {
         Error::usage(format!("config file {}: {e}", path.display())).hint(
             "keys are the long flag names without dashes in front, e.g. role-name = \"deploy\"",
         )
-    })
+    })?;
+    Ok(Some(ConfigFile { path, inputs }))
 }
 
 /// Parse the text of a config file. Unknown keys and wrong types are errors.

@@ -1,7 +1,11 @@
 //! The desired state: Settings + issuer facts + account -> the provider, role, bucket and
 //! table the account should have. Both modes are built from this one value.
 
+pub mod audience;
+pub mod kms;
 pub mod policy;
+pub mod quota;
+pub mod thumbprints;
 
 use std::collections::BTreeMap;
 
@@ -77,11 +81,16 @@ pub struct DesiredState {
     pub bucket: DesiredBucket,
     pub table: Option<DesiredTable>,
     pub state_key_prefix: String,
+    /// What the user should know before anything is written (a trust policy over IAM's
+    /// default quota).
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 /// The source CIDRs for the trust policy: explicit ones plus, for `bitbucket`, Atlassian's
-/// published Pipelines egress ranges (already fetched by the caller).
-pub fn source_cidrs(settings: &Settings, bitbucket_ranges: &[IpNet]) -> Vec<IpNet> {
+/// published Pipelines egress ranges (already fetched by the caller). Ranges that together
+/// cover a whole address family are refused (exit 64) before anything is written.
+pub fn source_cidrs(settings: &Settings, bitbucket_ranges: &[IpNet]) -> Result<Vec<IpNet>> {
     let mut out = Vec::new();
     for s in &settings.source_ips {
         match s {
@@ -91,7 +100,16 @@ pub fn source_cidrs(settings: &Settings, bitbucket_ranges: &[IpNet]) -> Vec<IpNe
     }
     out.sort();
     out.dedup();
-    out
+    let origin = if bitbucket_ranges.is_empty() {
+        "given with --source-ip".to_string()
+    } else {
+        format!(
+            "from --ip-ranges-url {} and --source-ip",
+            settings.ip_ranges_url
+        )
+    };
+    crate::config::validate::check_source_union(&out, &origin)?;
+    Ok(out)
 }
 
 /// The IAM ARN of the issuer's OIDC provider in this account.
@@ -139,7 +157,11 @@ pub fn desired(
         url: issuer.url.clone(),
         arn: provider_arn.clone(),
         client_ids: settings.audiences.clone(),
-        thumbprints: thumbprints.iter().take(5).cloned().collect(),
+        thumbprints: thumbprints
+            .iter()
+            .take(thumbprints::MAX_THUMBPRINTS)
+            .cloned()
+            .collect(),
         tags: tags.clone(),
     };
 
@@ -159,14 +181,22 @@ pub fn desired(
         tags: tags.clone(),
     });
 
-    let trust_policy = policy::trust_policy(&policy::TrustInputs {
+    // The key by its ARN, for the grant and the bucket alike. An alias is resolved by the
+    // commands that write or render (kms:DescribeKey) before they get here; only those that
+    // use neither the grant nor the bucket (pipeline files, an offline verify) see it as given.
+    let kms_key = settings
+        .kms_key
+        .as_deref()
+        .map(|k| kms::key_arn(k, account).unwrap_or_else(|| k.to_string()));
+    let trust_inputs = policy::TrustInputs {
         issuer_host_path: &issuer.host_path,
         provider_arn: json!(provider_arn),
         audiences: &settings.audiences,
         repositories: &settings.repositories,
         environments: &settings.environments,
         source_cidrs: cidrs,
-    });
+    };
+    let trust_policy = policy::trust_policy(&trust_inputs);
     // Defence in depth: what we are about to write must obey the same rules as what we read
     // back after writing it.
     let problems = policy::trust_policy_problems(
@@ -184,22 +214,22 @@ pub fn desired(
         ))
         .hint("this is a bug in bootstrap; please report it with the command you ran"));
     }
-    let size = policy::policy_size(&trust_policy);
-    if size > policy::TRUST_POLICY_MAX_CHARS {
-        return Err(crate::error::Error::usage(format!(
-            "the trust policy would be {size} characters with {} source ranges; IAM accepts at most {}",
-            cidrs.len(),
-            policy::TRUST_POLICY_MAX_CHARS
-        ))
-        .hint("use fewer --source-ip values (`bitbucket` alone adds every published Pipelines range) or fewer repositories per role"));
-    }
+    let trust_size = quota::trust_policy_size(&trust_inputs);
+    quota::refuse_over_maximum(
+        trust_size,
+        &format!(
+            "{} sub patterns, {} source ranges",
+            policy::sub_patterns(&settings.repositories, &settings.environments).len(),
+            cidrs.len()
+        ),
+    )?;
     let inline_policy = policy::state_access_policy(&policy::StateAccessInputs {
         bucket_arn: json!(bucket_arn),
         objects_arn: json!(objects_arn),
         key_prefix: (!settings.state_key_prefix.is_empty())
             .then(|| settings.state_key_prefix.clone()),
         table_arn: table.as_ref().map(|t| json!(t.arn)),
-        kms_key_arn: settings.kms_key.as_ref().map(|k| json!(k)),
+        kms_key_arn: kms_key.as_ref().map(|k| json!(k)),
     });
     let role = DesiredRole {
         name: settings.role_name.clone(),
@@ -218,7 +248,7 @@ pub fn desired(
         name: bucket_name,
         arn: bucket_arn.clone(),
         region: account.region.clone(),
-        kms_key: settings.kms_key.clone(),
+        kms_key,
         noncurrent_days: settings.noncurrent_days,
         policy_statements: vec![policy::deny_insecure_transport(
             json!(bucket_arn),
@@ -235,5 +265,6 @@ pub fn desired(
         bucket,
         table,
         state_key_prefix: settings.state_key_prefix.clone(),
+        warnings: quota::warning(trust_size).into_iter().collect(),
     })
 }

@@ -48,15 +48,17 @@ pub fn sub_patterns(repositories: &[String], environments: &[String]) -> Vec<Str
 }
 
 /// The role's trust policy: one Allow statement for the provider with
-/// `sts:AssumeRoleWithWebIdentity`, `StringEquals aud`, `StringLike sub` (unless any
-/// repository is allowed) and `IpAddress aws:SourceIp` when CIDRs are given.
+/// `sts:AssumeRoleWithWebIdentity`, conditions on `aud` (see [`super::audience`]),
+/// `StringLike sub` (unless any repository is allowed) and `IpAddress aws:SourceIp` when CIDRs are given.
 pub fn trust_policy(t: &TrustInputs<'_>) -> Value {
     let hp = t.issuer_host_path;
     let mut condition = Map::new();
-    condition.insert(
-        "StringEquals".into(),
-        json!({ format!("{hp}:aud"): one_or_many(t.audiences.to_vec()) }),
-    );
+    for op in super::audience::operators(t.audiences) {
+        condition.insert(
+            op.to_string(),
+            json!({ format!("{hp}:aud"): one_or_many(t.audiences.to_vec()) }),
+        );
+    }
     let subs = sub_patterns(t.repositories, t.environments);
     if !subs.is_empty() {
         condition.insert(
@@ -82,12 +84,6 @@ pub fn trust_policy(t: &TrustInputs<'_>) -> Value {
         }]
     })
 }
-
-/// IAM's hard limit on a role trust policy, in characters without whitespace (the default
-/// quota is 2048 and can be raised to this).
-pub const TRUST_POLICY_MAX_CHARS: usize = 4096;
-/// IAM's default quota on a role trust policy.
-pub const TRUST_POLICY_DEFAULT_CHARS: usize = 2048;
 
 /// The size IAM counts for a policy document: its characters, whitespace outside strings
 /// not counted (serde_json's compact form has none).
@@ -115,7 +111,11 @@ fn as_strings(v: &Value) -> Vec<&str> {
 
 /// The values of condition key `key` (case-insensitive, as IAM treats keys) under operator
 /// `op` of a statement's Condition block; None when absent.
-fn condition_values<'v>(condition: &'v Value, op: &str, key: &str) -> Option<Vec<&'v str>> {
+pub(super) fn condition_values<'v>(
+    condition: &'v Value,
+    op: &str,
+    key: &str,
+) -> Option<Vec<&'v str>> {
     condition.get(op)?.as_object().and_then(|m| {
         m.iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(key))
@@ -141,8 +141,8 @@ fn sub_value_ok(value: &str) -> bool {
 }
 
 /// Every way `doc` breaks the rules; empty when it is sound. Each Allow statement must be
-/// for the provider and `sts:AssumeRoleWithWebIdentity` only, with `StringEquals` on `aud`
-/// (no `ForAllValues:`/`ForAnyValue:` on `aud`, which pass when the claim is absent), and,
+/// for the provider and `sts:AssumeRoleWithWebIdentity` only, with a sound test of `aud`
+/// (see [`super::audience::problems`]), and,
 /// unless any repository is allowed, a `sub` condition naming repositories by UUID.
 pub fn trust_policy_problems(doc: &Value, rules: &TrustRules<'_>) -> Vec<String> {
     let hp = rules.issuer_host_path;
@@ -196,25 +196,7 @@ pub fn trust_policy_problems(doc: &Value, rules: &TrustRules<'_>) -> Vec<String>
         }
         let empty = Value::Object(Map::new());
         let condition = st.get("Condition").unwrap_or(&empty);
-        match condition_values(condition, "StringEquals", &aud_key) {
-            Some(v) if !v.is_empty() && v.iter().all(|a| !a.is_empty()) => {}
-            _ => problems.push(format!(
-                "statement {n} has no StringEquals condition on {aud_key}: tokens minted for any audience would be accepted"
-            )),
-        }
-        if let Some(ops) = condition.as_object() {
-            for (op, keys) in ops {
-                let set_op = op.starts_with("ForAllValues:") || op.starts_with("ForAnyValue:");
-                let on_aud = keys
-                    .as_object()
-                    .is_some_and(|m| m.keys().any(|k| k.eq_ignore_ascii_case(&aud_key)));
-                if set_op && on_aud {
-                    problems.push(format!(
-                        "statement {n} tests {aud_key} with {op}, which is true when the claim is absent; use plain StringEquals"
-                    ));
-                }
-            }
-        }
+        problems.extend(super::audience::problems(condition, &aud_key, n));
         if !rules.allow_any_repository {
             let subs: Vec<&str> = ["StringLike", "StringEquals"]
                 .iter()
@@ -498,7 +480,8 @@ mod tests {
             .as_object_mut()
             .unwrap()
             .remove("StringEquals");
-        let mut for_all = sound();
+        // ForAllValues alone passes a token without aud.
+        let mut for_all = no_aud.clone();
         for_all["Statement"][0]["Condition"]["ForAllValues:StringEquals"] =
             json!({ aud.clone(): "x" });
         let mut no_sub = sound();
@@ -516,7 +499,7 @@ mod tests {
         wide_action["Statement"][0]["Action"] = json!("sts:*");
         for (name, doc, expect) in [
             ("no aud", no_aud, "no StringEquals condition on"),
-            ("ForAllValues aud", for_all, "ForAllValues:StringEquals"),
+            ("ForAllValues aud", for_all, "true when the claim is absent"),
             ("no sub", no_sub, "no condition on"),
             ("sub *", star_sub, "does not name one repository"),
             ("wildcard uuid", wild_uuid, "does not name one repository"),

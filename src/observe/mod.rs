@@ -3,6 +3,7 @@
 
 mod dynamodb;
 mod iam;
+pub mod kms;
 mod s3;
 
 use std::collections::BTreeMap;

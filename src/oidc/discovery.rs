@@ -6,11 +6,9 @@ use rustls::ClientConfig;
 use serde::{Deserialize, Serialize};
 
 use super::tls;
+use crate::bounded::{self, BodyError};
 use crate::config::Issuer;
 use crate::error::{Error, Result};
-
-/// Documents larger than this are refused; a discovery document is a few hundred bytes.
-const MAX_BODY: usize = 1 << 20;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct DiscoveryDocument {
@@ -76,9 +74,16 @@ impl Fetcher {
         Ok(Fetcher { client, timeout })
     }
 
-    /// GET an https URL and return its body; each failure gets its own message. `what`
-    /// names the document in messages; `not_found_hint` explains a 404.
-    pub async fn get(&self, url: &str, what: &str, not_found_hint: &str) -> Result<Vec<u8>> {
+    /// GET an https URL and return its body, at most `cap` bytes (counted while reading);
+    /// each failure gets its own message. `what` names the document in messages;
+    /// `not_found_hint` explains a 404.
+    pub async fn get(
+        &self,
+        url: &str,
+        what: &str,
+        not_found_hint: &str,
+        cap: u64,
+    ) -> Result<Vec<u8>> {
         let parsed = url::Url::parse(url)
             .map_err(|e| Error::failure(format!("{what} URL {url:?} is not a URL: {e}")))?;
         let host = parsed.host_str().unwrap_or_default().to_string();
@@ -103,21 +108,15 @@ impl Fetcher {
                 status.as_u16()
             )));
         }
-        if resp.content_length().is_some_and(|l| l as usize > MAX_BODY) {
-            return Err(Error::failure(format!(
-                "{what} at {url} is larger than 1 MiB"
-            )));
+        match bounded::read_body(resp, cap).await {
+            Ok(body) => Ok(body),
+            Err(BodyError::TooLarge { cap }) => Err(Error::failure(format!(
+                "the {what} at {url} is larger than {}; reading stopped there",
+                bounded::size(cap)
+            ))
+            .hint("the URL does not serve the document it should; check it (--issuer-url, --ip-ranges-url)")),
+            Err(BodyError::Http(e)) => Err(self.request_error(&e, &host, port, what)),
         }
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| self.request_error(&e, &host, port, what))?;
-        if body.len() > MAX_BODY {
-            return Err(Error::failure(format!(
-                "{what} at {url} is larger than 1 MiB"
-            )));
-        }
-        Ok(body.to_vec())
     }
 
     fn request_error(&self, e: &reqwest::Error, host: &str, port: u16, what: &str) -> Error {
@@ -165,6 +164,7 @@ pub async fn document(fetcher: &Fetcher, issuer: &Issuer) -> Result<(String, Dis
             &discovery_url,
             "OIDC discovery document",
             DISCOVERY_404_HINT,
+            bounded::DOCUMENT_MAX,
         )
         .await?;
     let document: DiscoveryDocument = serde_json::from_slice(&body).map_err(|e| {
@@ -202,6 +202,7 @@ pub async fn jwks(fetcher: &Fetcher, jwks_uri: &str) -> Result<Jwks> {
             jwks_uri,
             "JWKS (signing keys)",
             "the discovery document points at a key set that does not exist; the issuer is misconfigured or not yet set up",
+            bounded::DOCUMENT_MAX,
         )
         .await?;
     serde_json::from_slice(&body).map_err(|e| {

@@ -36,7 +36,6 @@ pub fn pipelines_egress(body: &[u8]) -> Result<Vec<IpNet>> {
             i.product.iter().any(|p| p == "bitbucket") && i.direction.iter().any(|d| d == "egress")
         })
         .filter_map(|i| i.cidr.parse::<IpNet>().ok())
-        .filter(|n| n.prefix_len() > 0)
         .map(|n| n.trunc())
         .collect();
     out.sort();
@@ -52,7 +51,12 @@ pub fn pipelines_egress(body: &[u8]) -> Result<Vec<IpNet>> {
 
 pub async fn fetch(fetcher: &Fetcher, url: &str) -> Result<Vec<IpNet>> {
     let body = fetcher
-        .get(url, "Atlassian IP ranges", "check --ip-ranges-url")
+        .get(
+            url,
+            "Atlassian IP ranges",
+            "check --ip-ranges-url",
+            crate::bounded::IP_RANGES_MAX,
+        )
         .await?;
     pipelines_egress(&body)
 }

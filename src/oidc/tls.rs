@@ -11,6 +11,7 @@ use rustls::{CertificateError, ClientConfig, RootCertStore};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
+use crate::bounded;
 use crate::error::{Error, Result};
 
 const CA_BUNDLE_HINT: &str = "if the host uses a private CA or sits behind a TLS-inspecting proxy, pass that CA's certificate with --ca-bundle FILE.pem";
@@ -20,8 +21,9 @@ pub fn root_store(ca_bundle: Option<&Path>) -> Result<RootCertStore> {
     let mut roots = RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = ca_bundle {
-        let pem = std::fs::read(path).map_err(|e| {
+        let pem = bounded::read_file(path, bounded::CA_BUNDLE_MAX).map_err(|e| {
             Error::usage(format!("cannot read --ca-bundle {}: {e}", path.display()))
+                .hint("pass a PEM file of CA certificates")
         })?;
         let mut added = 0;
         for cert in rustls_pemfile::certs(&mut pem.as_slice()) {

@@ -3,24 +3,8 @@ use crate::model::policy::{canonical, same};
 use crate::model::{DesiredProvider, DesiredRole};
 use crate::observe::{ObservedProvider, ObservedRole};
 
-/// At most this many thumbprints on a provider (IAM's limit).
-pub const MAX_THUMBPRINTS: usize = 5;
-
-/// The thumbprint list after rotation: the ones served now first, then the current ones
-/// still registered, at most five. None when every served thumbprint is registered.
-pub fn rotate(served: &[String], registered: &[String]) -> Option<Vec<String>> {
-    if served.iter().all(|t| registered.contains(t)) {
-        return None;
-    }
-    let mut list: Vec<String> = served.to_vec();
-    for t in registered {
-        if !list.contains(t) {
-            list.push(t.clone());
-        }
-    }
-    list.truncate(MAX_THUMBPRINTS);
-    Some(list)
-}
+// The one merge rule, shared with CloudFormation mode's `ThumbprintList`.
+use crate::model::thumbprints::rotated as rotate;
 
 pub fn provider(d: &DesiredProvider, o: Option<&ObservedProvider>) -> ResourcePlan {
     let Some(o) = o else {
@@ -186,24 +170,4 @@ pub fn role(d: &DesiredRole, o: Option<&ObservedRole>) -> ResourcePlan {
         _ => {}
     }
     ResourcePlan::new(Kind::Role, &d.name, true, changes, ops)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn s(v: &[&str]) -> Vec<String> {
-        v.iter().map(|x| x.to_string()).collect()
-    }
-
-    #[test]
-    fn rotation_puts_served_first_keeps_current_and_caps_at_five() {
-        assert_eq!(rotate(&s(&["a"]), &s(&["a", "b"])), None);
-        assert_eq!(rotate(&s(&["n"]), &s(&["a"])), Some(s(&["n", "a"])));
-        assert_eq!(
-            rotate(&s(&["n"]), &s(&["a", "b", "c", "d", "e"])),
-            Some(s(&["n", "a", "b", "c", "d"]))
-        );
-        assert_eq!(rotate(&s(&["n", "m"]), &s(&[])), Some(s(&["n", "m"])));
-    }
 }

@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::oneshot;
 use tokio_rustls::rustls::server::{ClientHello, ResolvesServerCert};
 use tokio_rustls::rustls::sign::CertifiedKey;
@@ -41,6 +41,17 @@ pub struct Response {
     pub headers: Vec<(String, String)>,
     /// Wait this long before answering (for timeout tests).
     pub delay: Option<Duration>,
+    /// Instead of `body`, send zeros without end in this framing (for size-cap tests).
+    pub endless: Option<Framing>,
+}
+
+/// How an endless body is framed: neither announces its length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// `Transfer-Encoding: chunked`, chunks that never end.
+    Chunked,
+    /// No length at all: the body runs until the connection closes (which it never does).
+    CloseDelimited,
 }
 
 impl Response {
@@ -51,6 +62,7 @@ impl Response {
             body: serde_json::to_vec(body).expect("serialize JSON"),
             headers: Vec::new(),
             delay: None,
+            endless: None,
         }
     }
 
@@ -69,6 +81,7 @@ impl Response {
             body: body.to_vec(),
             headers: Vec::new(),
             delay: None,
+            endless: None,
         }
     }
 
@@ -84,6 +97,14 @@ impl Response {
     pub fn with_delay(mut self, delay: Duration) -> Response {
         self.delay = Some(delay);
         self
+    }
+
+    /// A 200 JSON response whose body never ends, framed as `framing`.
+    pub fn endless(framing: Framing) -> Response {
+        Response {
+            endless: Some(framing),
+            ..Response::raw(200, "application/json", b"")
+        }
     }
 }
 
@@ -469,6 +490,9 @@ async fn serve(
         tokio::time::sleep(delay).await;
     }
 
+    if let Some(framing) = response.endless {
+        return serve_endless(&mut tls, &response, framing).await;
+    }
     let mut out = format!(
         "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
         response.status,
@@ -487,6 +511,38 @@ async fn serve(
     tls.write_all(&bytes).await?;
     tls.flush().await?;
     tls.shutdown().await?;
+    Ok(())
+}
+
+/// Send headers without a length, then zeros until the client hangs up (or a minute passes).
+async fn serve_endless<S: AsyncWrite + Unpin>(
+    tls: &mut S,
+    response: &Response,
+    framing: Framing,
+) -> std::io::Result<()> {
+    let framing_header = match framing {
+        Framing::Chunked => "Transfer-Encoding: chunked\r\n",
+        Framing::CloseDelimited => "Connection: close\r\n",
+    };
+    let head = format!(
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\n{framing_header}\r\n",
+        response.status,
+        reason(response.status),
+        response.content_type,
+    );
+    tls.write_all(head.as_bytes()).await?;
+    let zeros = vec![b'0'; 64 * 1024];
+    let mut chunk = format!("{:x}\r\n", zeros.len()).into_bytes();
+    chunk.extend_from_slice(&zeros);
+    chunk.extend_from_slice(b"\r\n");
+    let piece = match framing {
+        Framing::Chunked => &chunk,
+        Framing::CloseDelimited => &zeros,
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while tokio::time::Instant::now() < deadline {
+        tls.write_all(piece).await?;
+    }
     Ok(())
 }
 

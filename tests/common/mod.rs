@@ -15,6 +15,7 @@ pub mod fixture;
 pub mod inspect;
 pub mod issuer;
 pub mod jwt;
+pub mod kms;
 pub mod moto;
 pub mod openssl;
 pub mod pki;

@@ -293,7 +293,14 @@ pub fn inputs() -> impl Strategy<Value = Inputs> {
             field("[a-z0-9/_-]{0,20}"),
             field("[A-Za-z0-9_.-]{3,40}"),
             flag(),
-            field("arn:aws:kms:eu-west-1:123456789012:key/[a-f0-9-]{8,36}"),
+            // Each form --kms-key accepts, and key ARNs whose id is mostly malformed.
+            field(prop_oneof![
+                "arn:aws:kms:eu-west-1:123456789012:key/[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}",
+                "[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}|mrk-[a-f0-9]{32}",
+                "alias/[a-z0-9/_-]{1,20}",
+                "arn:aws:kms:eu-west-1:123456789012:alias/[a-z0-9_-]{1,20}",
+                "arn:aws:kms:eu-west-1:123456789012:key/[a-f0-9-]{8,36}",
+            ]),
             number(1..=3650),
         ),
         (

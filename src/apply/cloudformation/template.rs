@@ -91,7 +91,7 @@ pub fn build(
         bucket_arn: d.bucket.arn.clone(),
         table_arn: d.table.as_ref().map(|t| t.arn.clone()),
     };
-    let mut warnings = Vec::new();
+    let mut warnings = d.warnings.clone();
     let mut c = Comments::default();
 
     // The OIDC provider.
@@ -182,11 +182,27 @@ pub fn build(
         p.extend(["Statement", "0", "Condition", k]);
         p
     };
-    c.add(
-        &cond("StringEquals"),
-        "aud must be one of the audiences. Plain StringEquals: ForAllValues: would also\n\
-         pass a token that has no aud claim at all.",
-    );
+    let aud_ops = model::audience::operators(&settings.audiences);
+    if model::audience::custom(&settings.audiences) {
+        c.add(
+            &cond(model::audience::ANY_VALUE),
+            "Custom audiences (`oidc: audiences:` in a step) make aud a JSON list, even with\n\
+             one value. The set operators match it element by element, as documented, where\n\
+             plain StringEquals on a list is not: some value must be one of the audiences\n\
+             (false when aud is absent)...",
+        );
+        c.add(
+            &cond(model::audience::ALL_VALUES),
+            "...and every value must be one of them. Together: a non-empty aud of trusted\n\
+             audiences only; a one-string aud is a list of one.",
+        );
+    } else {
+        c.add(
+            &cond(model::audience::PLAIN),
+            "aud must be one of the audiences. Plain StringEquals: ForAllValues: would also\n\
+             pass a token that has no aud claim at all.",
+        );
+    }
     if !settings.repositories.is_empty() {
         c.add(
             &cond("StringLike"),
@@ -195,7 +211,7 @@ pub fn build(
         );
     } else {
         c.add(
-            &cond("StringEquals"),
+            &cond(aud_ops[0]),
             "No sub condition (--allow-any-repository): every repository of the workspace\n\
              can assume this role.",
         );
@@ -219,7 +235,7 @@ pub fn build(
     let mut by_default = Map::new();
     by_default.insert("SSEAlgorithm".into(), json!(enc.algorithm));
     if let Some(k) = &enc.kms_key {
-        by_default.insert("KMSMasterKeyID".into(), json!(k));
+        by_default.insert("KMSMasterKeyID".into(), refs.string(k));
     }
     let mut sse_rule = Map::new();
     sse_rule.insert(

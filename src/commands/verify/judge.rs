@@ -89,7 +89,7 @@ pub(super) async fn offline_judge(
         partition: aws::partition(&region).to_string(),
         region,
     };
-    let cidrs = model::source_cidrs(settings, &ranges);
+    let cidrs = model::source_cidrs(settings, &ranges)?;
     let desired = model::desired(settings, &account, &[], &cidrs)?;
     Ok(Judge {
         live: false,

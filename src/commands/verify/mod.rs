@@ -7,6 +7,7 @@
 
 mod checks;
 mod judge;
+mod readings;
 mod render;
 mod sts;
 mod token;
@@ -20,7 +21,7 @@ use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::oidc;
 use crate::report::{Output, Reporter};
-use crate::verify::evaluate::{self, Request};
+use crate::verify::evaluate::Request;
 use crate::verify::explain::Verdict;
 use crate::verify::jwt;
 
@@ -118,17 +119,28 @@ pub async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Res
     if let Some(ip) = source_ip {
         request = request.with("aws:SourceIp", [ip.to_string()]);
     }
-    let evaluation = judge
+    // A list aud is judged under both readings of how STS matches it; the stricter applies.
+    let judged = judge
         .trust_policy
         .as_ref()
-        .map(|p| evaluate::evaluate(p, &request));
-    let (more, undetermined) = account_checks(
+        .map(|p| readings::evaluate_both(p, &request, &token_auds));
+    let aud_reading = judged.as_ref().and_then(|(_, _, r)| r.clone());
+    let (evaluation, request) = match judged {
+        Some((e, r, _)) => (Some(e), r),
+        None => (None, request),
+    };
+    let (mut more, undetermined) = account_checks(
         &judge,
         &issuer.url,
         &token_auds,
         evaluation.as_ref(),
         source_ip.is_some(),
     );
+    if let Some(cause) = aud_reading.as_ref().and_then(|r| r.cause()) {
+        for c in more.iter_mut().filter(|c| c.check == "trust policy") {
+            c.cause = c.cause.take().map(|_| cause.clone());
+        }
+    }
     checks.extend(more);
 
     let first_failure = checks
@@ -191,6 +203,7 @@ pub async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Res
         judge: &judge,
         request: &request,
         evaluation: evaluation.as_ref(),
+        aud_reading: aud_reading.as_ref(),
         assumed: assumed.as_ref(),
         verdict,
         cause: cause.as_deref(),

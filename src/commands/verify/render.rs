@@ -6,6 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::checks::{Check, Status};
 use super::judge::Judge;
+use super::readings::AudReading;
 use super::LEEWAY_SECS;
 use crate::report::{Reporter, BOLD, DIM, GREEN, RED, YELLOW};
 use crate::verify::evaluate::{Evaluation, Request};
@@ -19,6 +20,8 @@ pub(super) struct Report<'a> {
     pub(super) judge: &'a Judge,
     pub(super) request: &'a Request,
     pub(super) evaluation: Option<&'a Evaluation>,
+    /// How a list `aud` was judged (None when `aud` is one string).
+    pub(super) aud_reading: Option<&'a AudReading>,
     /// What `--assume` got back from STS.
     pub(super) assumed: Option<&'a Value>,
     pub(super) verdict: Verdict,
@@ -110,6 +113,9 @@ impl Report<'_> {
                     }
                 )
             );
+            if let Some(r) = self.aud_reading {
+                let _ = writeln!(text, "  {}", reporter.paint(DIM, &r.line()));
+            }
             render_evaluation(&mut text, reporter, e, request);
         }
         if let Some(a) = assumed {
@@ -182,6 +188,7 @@ impl Report<'_> {
             },
             "request": self.request,
             "evaluation": self.evaluation,
+            "aud_reading": self.aud_reading,
             "checked_at": rfc3339(self.now),
             "leeway_seconds": LEEWAY_SECS,
         });

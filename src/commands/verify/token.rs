@@ -1,8 +1,9 @@
 //! Reading the `--token` input: a file or stdin, never the command line, size-limited, and
 //! kept in a [`Secret`] from then on.
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 
+use crate::bounded::{self, ReadError};
 use crate::config::validate::shown;
 use crate::error::{Error, Result};
 use crate::verify::jwt;
@@ -26,10 +27,9 @@ const TOKEN_HINT: &str =
     "pass a file holding the value of $BITBUCKET_STEP_OIDC_TOKEN, or - to read it from stdin";
 
 pub(super) fn read_token(arg: &str) -> Result<Secret> {
-    let limit = jwt::MAX_TOKEN_LEN as u64 + 1;
-    let mut buf = Vec::new();
+    let cap = jwt::MAX_TOKEN_LEN as u64;
     let what;
-    if arg == "-" {
+    let read = if arg == "-" {
         what = "stdin".to_string();
         let stdin = std::io::stdin();
         if stdin.is_terminal() {
@@ -40,11 +40,7 @@ pub(super) fn read_token(arg: &str) -> Result<Secret> {
                 "pipe it in, e.g. `bootstrap verify --token - < token.txt`, or pass a file name",
             ));
         }
-        stdin
-            .lock()
-            .take(limit)
-            .read_to_end(&mut buf)
-            .map_err(|e| Error::usage(format!("cannot read the token from stdin: {e}")))?;
+        bounded::read_capped(stdin.lock(), cap)
     } else {
         let path = std::path::Path::new(arg);
         if looks_like_token(arg) && !path.exists() {
@@ -54,19 +50,19 @@ pub(super) fn read_token(arg: &str) -> Result<Secret> {
             .hint("never put tokens on a command line, where shell history and process lists keep them; write it to a file, or pipe it in with --token -"));
         }
         what = format!("the token file {}", shown(arg));
-        let file = std::fs::File::open(path)
-            .map_err(|e| Error::usage(format!("cannot read {what}: {e}")).hint(TOKEN_HINT))?;
-        file.take(limit)
-            .read_to_end(&mut buf)
-            .map_err(|e| Error::usage(format!("cannot read {what}: {e}")).hint(TOKEN_HINT))?;
-    }
-    if buf.len() as u64 >= limit {
-        return Err(Error::usage(format!(
-            "{what} holds more than {} KiB, far more than any Bitbucket OIDC token",
-            jwt::MAX_TOKEN_LEN / 1024
-        ))
-        .hint(TOKEN_HINT));
-    }
+        bounded::read_file(path, cap)
+    };
+    let buf = match read {
+        Ok(buf) => buf,
+        Err(ReadError::TooLarge { .. }) => {
+            return Err(Error::usage(format!(
+                "{what} holds more than {}, far more than any Bitbucket OIDC token",
+                bounded::size(cap)
+            ))
+            .hint(TOKEN_HINT))
+        }
+        Err(e) => return Err(Error::usage(format!("cannot read {what}: {e}")).hint(TOKEN_HINT)),
+    };
     let text = String::from_utf8(buf)
         .map_err(|_| Error::usage(format!("{what} is not text")).hint(TOKEN_HINT))?;
     let text = text.trim().to_string();

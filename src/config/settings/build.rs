@@ -143,6 +143,14 @@ impl Settings {
                 source_ips.push(s);
             }
         }
+        let explicit: Vec<_> = source_ips
+            .iter()
+            .filter_map(|s| match s {
+                SourceIp::Cidr(c) => Some(*c),
+                SourceIp::Bitbucket => None,
+            })
+            .collect();
+        v::check_source_union(&explicit, "given with --source-ip")?;
         let ip_ranges_url = match i.ip_ranges_url.as_deref() {
             Some(u) => v::https_url("--ip-ranges-url", u, false)?,
             None => DEFAULT_IP_RANGES_URL.to_string(),
@@ -206,8 +214,8 @@ impl Settings {
             (false, t) => Some(v::table_name(t.unwrap_or(DEFAULT_LOCK_TABLE))?),
         };
         let kms_key = i.kms_key.as_deref().map(v::kms_key).transpose()?;
-        if let (Some(key), Some(region)) = (&kms_key, &aws.region) {
-            let key_region = v::kms_key_region(key).unwrap_or_default();
+        let key_region = kms_key.as_deref().and_then(v::kms_key_region);
+        if let (Some(key_region), Some(region)) = (key_region, &aws.region) {
             if key_region != region {
                 return Err(Error::usage(format!(
                     "--kms-key is in {key_region} but --region is {region}: S3 only encrypts with a key in the bucket's region"

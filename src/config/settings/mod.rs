@@ -12,7 +12,7 @@ use ipnet::IpNet;
 
 use super::validate as v;
 use crate::error::{Error, Result};
-use crate::model::policy;
+use crate::model::{policy, quota};
 
 pub const DEFAULT_ROLE_NAME: &str = "bitbucket-pipelines-deploy";
 pub const DEFAULT_LOCK_TABLE: &str = "terraform-state-lock";
@@ -153,22 +153,19 @@ impl Settings {
             )
             .hint("pass --repository-uuid UUID for each repository that deploys, or --allow-any-repository to accept that risk"));
         }
-        let size = self.estimated_trust_policy_size();
-        if size > policy::TRUST_POLICY_MAX_CHARS {
-            return Err(Error::usage(format!(
-                "the trust policy would be about {size} characters; IAM accepts at most {} ({} repositories x {} environments, {} source ranges)",
-                policy::TRUST_POLICY_MAX_CHARS,
+        quota::refuse_over_maximum(
+            self.estimated_trust_policy_size(),
+            &format!(
+                "{} repositories x {} environments, {} source ranges",
                 self.repositories.len(),
                 self.environments.len().max(1),
                 self.source_ips.len(),
-            ))
-            .hint("split the repositories over several roles (--role-name), or drop --environment-uuid / --source-ip values"));
-        }
-        Ok(())
+            ),
+        )
     }
 
-    /// The size of the trust policy these settings produce, with the longest partition and
-    /// only the explicit CIDRs (`--source-ip bitbucket` is resolved and checked later).
+    /// The size of the trust policy these settings produce, with only the explicit CIDRs
+    /// (`--source-ip bitbucket` is resolved and checked when the desired state is built).
     pub fn estimated_trust_policy_size(&self) -> usize {
         let Some(issuer) = &self.issuer else { return 0 };
         let cidrs: Vec<IpNet> = self
@@ -179,18 +176,14 @@ impl Settings {
                 SourceIp::Bitbucket => None,
             })
             .collect();
-        let doc = policy::trust_policy(&policy::TrustInputs {
+        quota::trust_policy_size(&policy::TrustInputs {
             issuer_host_path: &issuer.host_path,
-            provider_arn: serde_json::json!(format!(
-                "arn:aws-us-gov:iam::123456789012:oidc-provider/{}",
-                issuer.host_path
-            )),
+            provider_arn: serde_json::Value::Null,
             audiences: &self.audiences,
             repositories: &self.repositories,
             environments: &self.environments,
             source_cidrs: &cidrs,
-        });
-        policy::policy_size(&doc)
+        })
     }
 
     /// Warnings the user should see before anything is written.
@@ -207,13 +200,6 @@ impl Settings {
         }
         if self.source_ips.contains(&SourceIp::Bitbucket) {
             w.push("--source-ip bitbucket: only 4x/8x steps with `runtime: cloud: atlassian-ip-ranges: true` egress from Atlassian's published ranges; 1x/2x steps will be refused".into());
-        }
-        let size = self.estimated_trust_policy_size();
-        if size > policy::TRUST_POLICY_DEFAULT_CHARS {
-            w.push(format!(
-                "the trust policy is about {size} characters, over IAM's default quota of {}; CreateRole fails unless the account's 'Role trust policy length' quota was raised",
-                policy::TRUST_POLICY_DEFAULT_CHARS
-            ));
         }
         if self.allow_admin && self.policy_arns.iter().any(|p| v::is_admin_policy(p)) {
             w.push("--allow-admin: pipelines get AdministratorAccess".into());

@@ -1,4 +1,4 @@
-//! AWS identifiers: policy and KMS key ARNs, regions, accounts, organizational units, profiles.
+//! AWS identifiers: policy ARNs, regions, accounts, organizational units, profiles.
 
 use crate::error::Result;
 
@@ -49,50 +49,6 @@ pub fn is_admin_policy(arn: &str) -> bool {
     arn.rsplit_once(":policy/").is_some_and(|(_, name)| {
         name == "AdministratorAccess" || name.ends_with("/AdministratorAccess")
     })
-}
-
-/// A KMS key ARN (or alias ARN) for bucket encryption.
-pub fn kms_key(value: &str) -> Result<String> {
-    let parts: Vec<&str> = value.splitn(6, ':').collect();
-    let id_ok = |id: &str| {
-        if let Some(key) = id.strip_prefix("key/") {
-            // A key id (UUID) or a multi-Region key id (mrk-<hex>).
-            !key.is_empty()
-                && key.len() <= 64
-                && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        } else if let Some(alias) = id.strip_prefix("alias/") {
-            !alias.is_empty()
-                && alias.len() <= 250
-                && !alias.starts_with("aws/")
-                && alias
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"/_-".contains(&b))
-        } else {
-            false
-        }
-    };
-    let ok = parts.len() == 6
-        && parts[0] == "arn"
-        && matches!(parts[1], "aws" | "aws-cn" | "aws-us-gov")
-        && parts[2] == "kms"
-        && region(parts[3]).is_ok()
-        && parts[4].len() == 12
-        && parts[4].bytes().all(|b| b.is_ascii_digit())
-        && id_ok(parts[5]);
-    if ok {
-        Ok(value.to_string())
-    } else {
-        Err(bad(
-            "--kms-key",
-            &shown(value),
-            "expected a KMS key ARN like arn:aws:kms:eu-west-1:123456789012:key/<id>",
-        ))
-    }
-}
-
-/// The region in a KMS key ARN (already validated by [`kms_key`]).
-pub fn kms_key_region(arn: &str) -> Option<&str> {
-    arn.split(':').nth(3)
 }
 
 /// An AWS region name such as `eu-west-1` or `us-gov-west-1`.

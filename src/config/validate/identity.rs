@@ -94,7 +94,34 @@ pub fn endpoint_url(value: &str) -> Result<String> {
             "expected http(s)://host[:port], e.g. http://127.0.0.1:5000",
         ));
     }
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    if url.scheme() == "http" && !loopback {
+        return Err(bad(
+            "--endpoint-url",
+            &v,
+            "plain http is accepted only for this machine (127.0.0.1, ::1, localhost): every AWS call carries signed requests and the session token",
+        )
+        .hint("use an https:// endpoint; check --endpoint-url, endpoint-url in the configuration file and AWS_ENDPOINT_URL"));
+    }
     Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// Why a wildcard is refused, in the terms of the flag that held it.
+fn wildcard_message(flag: &str) -> &'static str {
+    if flag.contains("environment") {
+        "wildcards are not accepted in a UUID: name each deployment environment (Repository settings > Deployments), or leave --environment-uuid out to trust every step of the repositories"
+    } else if flag.contains("workspace") {
+        "wildcards are not accepted in a UUID: give your workspace's UUID (Repository settings > OpenID Connect shows it)"
+    } else if flag.contains("repository") {
+        "wildcards are not accepted in a UUID: name each repository, or pass --allow-any-repository to drop the restriction deliberately"
+    } else {
+        "wildcards are not accepted in a UUID: name each one"
+    }
 }
 
 /// A Bitbucket UUID, with or without braces; returned lowercase with braces.
@@ -107,11 +134,7 @@ pub fn uuid(flag: &str, value: &str) -> Result<String> {
         _ => return Err(bad(flag, &v, "unbalanced braces; write {UUID} or UUID")),
     };
     if inner.contains(['*', '?']) {
-        return Err(bad(
-            flag,
-            &v,
-            "wildcards are not accepted in a UUID: name each repository, or pass --allow-any-repository to drop the restriction deliberately",
-        ));
+        return Err(bad(flag, &v, wildcard_message(flag)));
     }
     let groups: Vec<&str> = inner.split('-').collect();
     let lens = [8, 4, 4, 4, 12];

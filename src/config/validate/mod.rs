@@ -3,13 +3,17 @@
 
 mod arns;
 mod identity;
+mod kms;
 mod names;
+mod ranges;
 #[cfg(test)]
 mod tests;
 
 pub use arns::*;
 pub use identity::*;
+pub use kms::*;
 pub use names::*;
+pub use ranges::*;
 
 use crate::error::Error;
 

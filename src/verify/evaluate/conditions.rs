@@ -236,6 +236,18 @@ fn compare(
     }
 
     match op.set {
+        SetOp::Single if ctx.read_whole(key) => {
+            let passed = op.base.negated();
+            let why = format!(
+                "the claim is a JSON list, read here as a whole: it equals no single value, so {}",
+                if passed {
+                    "this negated operator passes"
+                } else {
+                    "a plain operator fails (use ForAnyValue:/ForAllValues: for a list)"
+                }
+            );
+            (passed, Some(why))
+        }
         SetOp::Single => {
             let positive_any = actual.iter().any(|a| matcher.positive_match(a).is_some());
             let passed = positive_any != op.base.negated();

@@ -17,7 +17,7 @@ mod matching;
 mod reason;
 mod variables;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -27,6 +27,30 @@ use matching::{action_matched, principal_matches};
 
 /// The STS action a Bitbucket step performs.
 pub const ASSUME_ROLE_WITH_WEB_IDENTITY: &str = "sts:AssumeRoleWithWebIdentity";
+
+/// How a plain operator (no `ForAnyValue:`/`ForAllValues:`) matches a key whose claim was a
+/// JSON list. IAM documents the set operators element by element, but not what STS does with
+/// a list claim under a plain operator, so `verify` judges a list `aud` under both readings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ListReading {
+    /// Each element is one value of a multivalued key: a plain operator passes when any
+    /// value matches.
+    #[default]
+    ElementWise,
+    /// The list is one value, which equals (or is like) no policy value: a plain operator
+    /// fails (a negated one passes). Set operators still go element by element.
+    Whole,
+}
+
+impl ListReading {
+    pub fn describe(self) -> &'static str {
+        match self {
+            ListReading::ElementWise => "element by element (a plain operator passes when any value matches)",
+            ListReading::Whole => "as a whole (the list equals no single value, so a plain operator fails; set operators go element by element)",
+        }
+    }
+}
 
 /// What is being asked of the trust policy.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +62,12 @@ pub struct Request {
     /// Condition context: key (any case) -> values. An absent key and an empty list are the
     /// same: the key is not in the request.
     pub context: BTreeMap<String, Vec<String>>,
+    /// Context keys (lower case) whose claim was a JSON list, even of one value.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub list_keys: BTreeSet<String>,
+    /// How plain operators read those keys.
+    #[serde(default)]
+    pub list_reading: ListReading,
 }
 
 impl Request {
@@ -46,7 +76,7 @@ impl Request {
         Request {
             action: ASSUME_ROLE_WITH_WEB_IDENTITY.to_string(),
             federated_principal: provider_arn.to_string(),
-            context: BTreeMap::new(),
+            ..Request::default()
         }
     }
 
@@ -71,6 +101,10 @@ impl Request {
             return request;
         };
         for claim in ["aud", "sub", "amr", "azp", "email"] {
+            let key = format!("{prefix}:{claim}");
+            if matches!(claims.get(claim), Some(Value::Array(_))) {
+                request.list_keys.insert(key.to_lowercase());
+            }
             let values: Vec<String> = match claims.get(claim) {
                 Some(Value::String(s)) => vec![s.clone()],
                 Some(Value::Array(items)) => items
@@ -81,10 +115,24 @@ impl Request {
                 _ => Vec::new(),
             };
             if !values.is_empty() {
-                request.context.insert(format!("{prefix}:{claim}"), values);
+                request.context.insert(key, values);
             }
         }
         request
+    }
+
+    /// The same request, with list claims read `reading`.
+    pub fn reading(mut self, reading: ListReading) -> Self {
+        self.list_reading = reading;
+        self
+    }
+
+    /// Whether the claim `name` (`aud`, `sub`, ...) was a JSON list.
+    pub fn is_list_claim(&self, name: &str) -> bool {
+        provider_key_prefix(&self.federated_principal).is_some_and(|p| {
+            self.list_keys
+                .contains(&format!("{p}:{name}").to_lowercase())
+        })
     }
 }
 
@@ -161,6 +209,8 @@ pub struct Evaluation {
 /// Request context with lower-cased keys (condition keys are case-insensitive).
 struct Context {
     values: BTreeMap<String, Vec<String>>,
+    /// Keys a plain operator reads as one whole list ([`ListReading::Whole`]).
+    whole: BTreeSet<String>,
 }
 
 impl Context {
@@ -172,7 +222,16 @@ impl Context {
                 .or_default()
                 .extend(v.iter().cloned());
         }
-        Context { values }
+        let whole = match request.list_reading {
+            ListReading::Whole => request.list_keys.clone(),
+            ListReading::ElementWise => BTreeSet::new(),
+        };
+        Context { values, whole }
+    }
+
+    /// Whether a plain operator reads `key` as one whole list.
+    fn read_whole(&self, key: &str) -> bool {
+        self.whole.contains(&key.to_lowercase())
     }
 
     fn get(&self, key: &str) -> &[String] {

@@ -6,20 +6,24 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::json;
 
 use super::verify::account_id;
 use crate::aws::{self, Aws};
-use crate::config::validate::shown;
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::model::{self, Account, DesiredState};
 use crate::report::{Output, Reporter};
+use template::{hcl_str, render, yaml_str};
 
-const PIPELINE_TEMPLATE: &str = include_str!("../../templates/bitbucket-pipelines.yml");
-const BACKEND_TEMPLATE: &str = include_str!("../../templates/backend.tf");
+mod template;
+mod values;
+mod write;
+
+const PIPELINE_TEMPLATE: &str = include_str!("../../../templates/bitbucket-pipelines.yml");
+const BACKEND_TEMPLATE: &str = include_str!("../../../templates/backend.tf");
 
 pub const PIPELINE_FILE: &str = "bitbucket-pipelines.yml";
 pub const BACKEND_FILE: &str = "backend.tf";
@@ -37,86 +41,6 @@ pub struct Options {
     pub account_id: Option<String>,
     pub deployment: Option<String>,
     pub branch: Option<String>,
-}
-
-/// Render a template: `{{name}}` is replaced by a value (continuation lines of a multi-line
-/// value get the indentation of the line the placeholder is on); lines holding only
-/// `{{#if flag}}`, `{{#unless flag}}`, `{{/if}}` or `{{/unless}}` keep or drop the lines
-/// between them. Unknown names are an error, so a template and its caller cannot drift apart.
-pub fn render(
-    template: &str,
-    vars: &BTreeMap<&str, String>,
-    flags: &BTreeMap<&str, bool>,
-) -> std::result::Result<String, String> {
-    let mut out = String::new();
-    let mut keep: Vec<bool> = Vec::new();
-    for line in template.lines() {
-        let t = line.trim();
-        if let Some(name) = t
-            .strip_prefix("{{#if ")
-            .or_else(|| t.strip_prefix("{{#unless "))
-            .and_then(|r| r.strip_suffix("}}"))
-        {
-            let value = *flags
-                .get(name.trim())
-                .ok_or_else(|| format!("unknown template flag `{name}`"))?;
-            keep.push(if t.starts_with("{{#if ") {
-                value
-            } else {
-                !value
-            });
-            continue;
-        }
-        if t == "{{/if}}" || t == "{{/unless}}" {
-            keep.pop().ok_or("unbalanced {{/if}} in a template")?;
-            continue;
-        }
-        if keep.iter().any(|k| !k) {
-            continue;
-        }
-        let indent: String = line.chars().take_while(|c| *c == ' ').collect();
-        let mut rest = line;
-        let mut rendered = String::new();
-        while let Some(start) = rest.find("{{") {
-            let end = rest[start..]
-                .find("}}")
-                .ok_or_else(|| format!("unclosed placeholder in `{line}`"))?;
-            let name = &rest[start + 2..start + end];
-            let value = vars
-                .get(name)
-                .ok_or_else(|| format!("unknown template variable `{name}`"))?;
-            rendered.push_str(&rest[..start]);
-            rendered.push_str(&value.replace('\n', &format!("\n{indent}")));
-            rest = &rest[start + end + 2..];
-        }
-        rendered.push_str(rest);
-        out.push_str(rendered.trim_end());
-        out.push('\n');
-    }
-    if !keep.is_empty() {
-        return Err("unclosed {{#if}} in a template".to_string());
-    }
-    Ok(out)
-}
-
-/// A YAML double-quoted scalar (JSON strings are valid YAML).
-fn yaml_str(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
-}
-
-/// An HCL quoted string: escapes quotes, backslashes and template sequences.
-fn hcl_str(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out.replace("${", "$${").replace("%{", "%%{")
 }
 
 /// The audiences a step must ask for: none (the workspace default) unless custom ones are
@@ -230,69 +154,6 @@ fn any_branch_warning(settings: &Settings, role_arn: &str) -> Option<String> {
     ))
 }
 
-fn deployment_name(value: &str) -> Result<String> {
-    let ok = !value.trim().is_empty()
-        && value.chars().count() <= 100
-        && !value.chars().any(char::is_control);
-    if ok {
-        Ok(value.trim().to_string())
-    } else {
-        Err(Error::usage(format!(
-            "--deployment {:?}: expected the name of a Bitbucket deployment environment, e.g. Production",
-            shown(value)
-        )))
-    }
-}
-
-fn branch_name(value: &str) -> Result<String> {
-    let ok = !value.is_empty()
-        && value.len() <= 255
-        && !value.chars().any(|c| c.is_control() || c == ' ')
-        && !value.starts_with('-');
-    if ok {
-        Ok(value.to_string())
-    } else {
-        Err(Error::usage(format!(
-            "--branch {:?}: expected a branch name like main",
-            shown(value)
-        )))
-    }
-}
-
-/// Refuse to overwrite files without `--force`, before anything else happens.
-fn check_targets(dir: &Path, force: bool) -> Result<()> {
-    if dir.exists() && !dir.is_dir() {
-        return Err(Error::usage(format!(
-            "--out-dir {}: exists and is not a directory",
-            dir.display()
-        ))
-        .hint("pass a directory, e.g. the root of your Terraform repository"));
-    }
-    if force {
-        return Ok(());
-    }
-    let existing: Vec<String> = [PIPELINE_FILE, BACKEND_FILE]
-        .iter()
-        .map(|f| dir.join(f))
-        .filter(|p| p.exists())
-        .map(|p| p.display().to_string())
-        .collect();
-    if !existing.is_empty() {
-        return Err(Error::usage(format!(
-            "{} already exist{}; nothing was written",
-            existing.join(" and "),
-            if existing.len() == 1 { "s" } else { "" }
-        ))
-        .hint("pass --force to overwrite, or choose another --out-dir"));
-    }
-    Ok(())
-}
-
-fn write_file(path: &Path, content: &str) -> Result<()> {
-    std::fs::write(path, content)
-        .map_err(|e| Error::failure(format!("cannot write {}: {e}", path.display())))
-}
-
 pub async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Output> {
     // Every input is checked before the first AWS call or file write.
     settings.require_trust_inputs()?;
@@ -300,9 +161,9 @@ pub async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Res
     let deployment = opts
         .deployment
         .as_deref()
-        .map(deployment_name)
+        .map(values::deployment_name)
         .transpose()?;
-    let branch = branch_name(opts.branch.as_deref().unwrap_or(DEFAULT_BRANCH))?;
+    let branch = values::branch_pattern(opts.branch.as_deref().unwrap_or(DEFAULT_BRANCH))?;
     if !settings.environments.is_empty() && deployment.is_none() {
         return Err(Error::usage(
             "the role only trusts deployment steps (--environment-uuid), so the plan and apply steps must run in a deployment environment",
@@ -317,7 +178,7 @@ pub async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Res
         ))
         .hint("pass fewer --audience values"));
     }
-    check_targets(&opts.out_dir, opts.force)?;
+    write::check_targets(&opts.out_dir, &[PIPELINE_FILE, BACKEND_FILE], opts.force)?;
 
     let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
     let id = match account_flag {
@@ -352,8 +213,8 @@ pub async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Res
     })?;
     let pipeline_path = opts.out_dir.join(PIPELINE_FILE);
     let backend_path = opts.out_dir.join(BACKEND_FILE);
-    write_file(&pipeline_path, &files.pipeline)?;
-    write_file(&backend_path, &files.backend)?;
+    write::write_file(&pipeline_path, &files.pipeline)?;
+    write::write_file(&backend_path, &files.backend)?;
 
     let (kind, place) = match &deployment {
         Some(env) => (
@@ -409,54 +270,4 @@ pub async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Res
         "aws_calls": aws.calls.summary(),
     });
     Ok(Output::new(doc, text))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn vars(pairs: &[(&'static str, &str)]) -> BTreeMap<&'static str, String> {
-        pairs.iter().map(|(k, v)| (*k, v.to_string())).collect()
-    }
-
-    #[test]
-    fn placeholders_and_sections() {
-        let t = "a: {{x}}\n{{#if on}}\nb: 1\n{{/if}}\n{{#unless on}}\nc: 2\n{{/unless}}\n";
-        let flags = [("on", true)].into_iter().collect();
-        assert_eq!(
-            render(t, &vars(&[("x", "1")]), &flags).unwrap(),
-            "a: 1\nb: 1\n"
-        );
-        let flags = [("on", false)].into_iter().collect();
-        assert_eq!(
-            render(t, &vars(&[("x", "1")]), &flags).unwrap(),
-            "a: 1\nc: 2\n"
-        );
-    }
-
-    #[test]
-    fn multiline_values_keep_indentation() {
-        let t = "steps:\n    {{block}}\n";
-        let out = render(
-            t,
-            &vars(&[("block", "oidc:\n  audiences:")]),
-            &BTreeMap::new(),
-        );
-        assert_eq!(out.unwrap(), "steps:\n    oidc:\n      audiences:\n");
-    }
-
-    #[test]
-    fn unknown_names_are_errors() {
-        assert!(render("{{nope}}", &BTreeMap::new(), &BTreeMap::new()).is_err());
-        assert!(render("{{#if nope}}\n{{/if}}", &BTreeMap::new(), &BTreeMap::new()).is_err());
-        let flags = [("on", true)].into_iter().collect();
-        assert!(render("{{#if on}}\n", &BTreeMap::new(), &flags).is_err());
-        assert!(render("{{/if}}\n", &BTreeMap::new(), &BTreeMap::new()).is_err());
-    }
-
-    #[test]
-    fn hcl_strings_are_escaped() {
-        assert_eq!(hcl_str("a\"b"), "\"a\\\"b\"");
-        assert_eq!(hcl_str("${x}"), "\"$${x}\"");
-    }
 }

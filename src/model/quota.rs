@@ -1,0 +1,67 @@
+//! IAM's quota on the size of a role trust policy: 2,048 characters by default, adjustable
+//! up to 8,192 ("Role trust policy length" in Service Quotas), whitespace not counted. Over
+//! the default is a warning (the account's quota may have been raised); over the maximum no
+//! account accepts it, so the input is refused.
+
+use serde_json::json;
+
+use super::policy::{policy_size, trust_policy, TrustInputs};
+use crate::error::{Error, Result};
+
+/// IAM's default quota on a role trust policy.
+pub const TRUST_POLICY_DEFAULT_CHARS: usize = 2048;
+/// The most the quota can be raised to.
+pub const TRUST_POLICY_MAX_CHARS: usize = 8192;
+
+/// The size IAM would count for the trust policy built from `t`, in any account: the
+/// provider ARN is measured with the longest partition and a 12-digit account id, so neither
+/// the account nor a template's placeholders change the figure.
+pub fn trust_policy_size(t: &TrustInputs<'_>) -> usize {
+    let measured = TrustInputs {
+        provider_arn: json!(format!(
+            "arn:aws-us-gov:iam::123456789012:oidc-provider/{}",
+            t.issuer_host_path
+        )),
+        ..t.clone()
+    };
+    policy_size(&trust_policy(&measured))
+}
+
+/// Refuse a trust policy no account accepts. `what` says what makes it large.
+pub fn refuse_over_maximum(size: usize, what: &str) -> Result<()> {
+    if size <= TRUST_POLICY_MAX_CHARS {
+        return Ok(());
+    }
+    Err(Error::usage(format!(
+        "the trust policy would be about {size} characters ({what}); IAM accepts at most {TRUST_POLICY_MAX_CHARS}, even with the 'Role trust policy length' quota raised"
+    ))
+    .hint("split the repositories over several roles (--role-name), or drop --environment-uuid / --source-ip values (`bitbucket` alone adds every published Pipelines range)"))
+}
+
+/// The warning for a trust policy over the default quota, or None.
+pub fn warning(size: usize) -> Option<String> {
+    (size > TRUST_POLICY_DEFAULT_CHARS).then(|| {
+        format!(
+            "the trust policy is about {size} characters, over IAM's default quota of {TRUST_POLICY_DEFAULT_CHARS}: creating or updating the role fails unless the account's adjustable IAM quota 'Role trust policy length' is at least {size}; request an increase (up to {TRUST_POLICY_MAX_CHARS}) in the Service Quotas console under AWS Identity and Access Management (IAM), or with `aws service-quotas request-service-quota-increase --service-code iam` (its quota code: `aws service-quotas list-service-quotas --service-code iam`)"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warning_above_the_default_and_refusal_above_the_maximum() {
+        assert_eq!(warning(2048), None);
+        let w = warning(2049).unwrap();
+        assert!(
+            w.contains("'Role trust policy length'") && w.contains("8192"),
+            "{w}"
+        );
+        assert!(refuse_over_maximum(8192, "x").is_ok());
+        let e = refuse_over_maximum(8193, "40 repositories").unwrap_err();
+        assert_eq!(e.exit_code(), 64);
+        assert!(e.message.contains("at most 8192"), "{}", e.message);
+    }
+}
