@@ -402,9 +402,11 @@ fn serve(client: TcpStream, upstream: u16, port: u16, state: &Mutex<State>) {
                     s.mutating += 1;
                     let fired = s.faulted.is_empty();
                     let (cut, lose) = match &fault {
-                        Fault::CutAfter(k) => (s.mutating == *k, false),
+                        // At most once: a fault undone because the layer refused its write
+                        // moves to the next accepted one, never to a second.
+                        Fault::CutAfter(k) => (fired && s.mutating == *k, false),
                         Fault::CutAfterOperation(op) => (fired && *op == operation, false),
-                        Fault::LoseResponse(k) => (false, s.mutating == *k),
+                        Fault::LoseResponse(k) => (false, fired && s.mutating == *k),
                         Fault::LoseResponseOf(op) => (false, fired && *op == operation),
                         _ => (false, false),
                     };
