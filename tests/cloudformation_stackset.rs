@@ -199,3 +199,45 @@ fn stackset_with_instances_reports_per_account_and_reruns_as_a_no_op() {
     out.assert_success();
     assert_eq!(out.json()["in_sync"], true, "{out:?}");
 }
+
+#[test]
+fn stackset_runs_need_nothing_outside_the_operator_policy() {
+    let w = World::start();
+    let accounts = format!("{A},{B}");
+    let out = run(
+        &w,
+        "operator-policy",
+        &accounts,
+        &["--account-id", common::moto::ACCOUNT_ID],
+    );
+    out.assert_success();
+    let policy: serde_json::Value = serde_json::from_str(&out.stdout).expect("the policy");
+    // The stacks are created by each target account's execution role: no resource grants.
+    let text = policy.to_string();
+    assert!(
+        !text.contains("iam:CreateRole") && !text.contains("s3:"),
+        "{policy:#}"
+    );
+    assert!(
+        text.contains("AWSCloudFormationStackSetAdministrationRole"),
+        "{policy:#}"
+    );
+
+    for (cmd, extra, code) in [
+        ("init", vec!["--yes"], 0),
+        ("init", vec!["--yes"], 0),
+        ("status", vec![], 0),
+        ("plan", vec!["--detailed-exitcode"], 0),
+    ] {
+        w.moto.start_recording();
+        let out = run(&w, cmd, &accounts, &extra);
+        w.moto.stop_recording();
+        out.assert_code(code);
+        common::authz::assert_all_allowed(
+            &policy,
+            &w.moto.recorded_requests(),
+            &common::authz::Env::moto(&w.region),
+            &format!("bootstrap {cmd} --stackset"),
+        );
+    }
+}

@@ -191,6 +191,97 @@ fn a_provider_another_role_trusts_is_kept_unless_forced() {
 }
 
 #[test]
+fn resources_bootstrap_did_not_create_are_deleted_only_with_force() {
+    let w = World::start();
+    let aws = Inspect::new(&w.moto.plain_endpoint());
+    let clients = w.clients();
+    // Made by hand, no managed-by tag: a provider for this issuer, a role that trusts it,
+    // an empty bucket and a lock table.
+    clients
+        .block_on(
+            clients
+                .iam
+                .create_open_id_connect_provider()
+                .url(w.issuer.url())
+                .client_id_list(w.audience())
+                .thumbprint_list("a".repeat(40))
+                .send(),
+        )
+        .unwrap();
+    aws.create_role(
+        ROLE,
+        &json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": provider_arn(&w)},
+            "Action": "sts:AssumeRoleWithWebIdentity"
+        }]}),
+    );
+    clients
+        .block_on(clients.s3.create_bucket().bucket(BUCKET).send())
+        .unwrap();
+    let key = aws_sdk_dynamodb::types::KeySchemaElement::builder()
+        .attribute_name("LockID")
+        .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+        .build()
+        .unwrap();
+    let attr = aws_sdk_dynamodb::types::AttributeDefinition::builder()
+        .attribute_name("LockID")
+        .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+        .build()
+        .unwrap();
+    clients
+        .block_on(
+            clients
+                .dynamodb
+                .create_table()
+                .table_name(TABLE)
+                .key_schema(key)
+                .attribute_definitions(attr)
+                .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+                .send(),
+        )
+        .unwrap();
+
+    w.moto.start_recording();
+    let out = w.run("destroy", &["--yes", "--delete-state"]);
+    out.assert_code(64);
+    let error = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("{out:?}"));
+    for part in [
+        format!("role {ROLE}: it has no managed-by=bootstrap tag"),
+        format!(
+            "oidc provider {}: it has no managed-by=bootstrap tag",
+            provider_arn(&w)
+        ),
+        format!("state bucket {BUCKET}: it has no managed-by=bootstrap tag"),
+        format!("lock table {TABLE}: it has no managed-by=bootstrap tag"),
+        "--force".to_string(),
+    ] {
+        let part = part.as_str();
+        assert!(error.contains(part), "{part}\n{out:?}");
+    }
+    assert_eq!(w.moto.mutating_calls(), vec![], "a refusal must not write");
+    assert!(aws.role_exists(ROLE));
+    assert_eq!(aws.provider_arns(), vec![provider_arn(&w)]);
+    assert!(aws.bucket_exists(BUCKET));
+    assert!(aws.table_exists(TABLE));
+
+    let out = w.run("destroy", &["--yes", "--delete-state", "--force"]);
+    out.assert_success();
+    assert!(
+        out.stderr.contains("deleted anyway: --force"),
+        "the plan says they were not the tool's\n{out:?}"
+    );
+    assert!(!aws.role_exists(ROLE));
+    assert_eq!(aws.provider_arns(), Vec::<String>::new());
+    assert!(!aws.bucket_exists(BUCKET));
+    assert!(!aws.table_exists(TABLE));
+}
+
+#[test]
 fn delete_state_removes_an_empty_bucket_and_an_idle_table_only() {
     let w = World::start();
     let aws = Inspect::new(&w.moto.plain_endpoint());
@@ -253,17 +344,6 @@ fn destroy_without_yes_and_without_a_terminal_shows_the_plan_and_changes_nothing
 
 const STACK: &str = "bitbucket-oidc-bootstrap";
 
-fn cfn_world() -> World {
-    let pki = common::Pki::new();
-    let issuer = common::Issuer::start(&pki);
-    World {
-        moto: common::Moto::start_with_faults(),
-        pki,
-        issuer,
-        region: "us-east-1".to_string(),
-    }
-}
-
 fn cfn(extra: &[&'static str]) -> Vec<&'static str> {
     let mut a = vec!["--mode", "cloudformation"];
     a.extend_from_slice(extra);
@@ -301,7 +381,7 @@ fn stack_now(w: &World) -> Option<(String, Option<bool>)> {
 
 #[test]
 fn destroy_cloudformation_deletes_the_stack_and_keeps_the_retained_state() {
-    let w = cfn_world();
+    let w = World::start_with_faults();
     let aws = Inspect::new(&w.moto.plain_endpoint());
     w.run("init", &cfn(&["--yes"])).assert_success();
     assert_eq!(
@@ -419,7 +499,7 @@ fn destroy_cloudformation_deletes_the_stack_and_keeps_the_retained_state() {
 
 #[test]
 fn destroy_cloudformation_text_report_names_what_remains() {
-    let w = cfn_world();
+    let w = World::start_with_faults();
     w.run("init", &cfn(&["--yes"])).assert_success();
     let out = w.run("destroy", &cfn(&["--yes"]));
     out.assert_success();

@@ -55,7 +55,7 @@ proptest! {
         let _ = v::endpoint_url(&s);
         let _ = v::workspace_slug(&s);
         let _ = v::profile(&s);
-        let _ = v::is_admin_policy(&s);
+        let _ = model::admin::is_admin_policy_arn(&s);
         let _ = v::shown(&s);
     }
 
@@ -200,7 +200,7 @@ proptest! {
             allow_any_repository: false,
         };
         let _ = policy::trust_policy_problems(&doc, &rules);
-        let _ = policy::full_admin_statement(&doc);
+        let _ = model::admin::admin_statement(&doc);
         let _ = policy::statements_of(&doc);
         let _ = policy::same(&doc, &other);
         let merged = policy::merge_bucket_policy(Some(&doc), std::slice::from_ref(&other));

@@ -161,7 +161,12 @@ fn an_unencrypted_table_is_planned_for_encryption() {
         table["ops"],
         serde_json::json!([
             { "op": "enable_table_settings", "on_demand": false, "sse": true, "deletion_protection": false },
-            { "op": "enable_point_in_time_recovery" }
+            { "op": "enable_point_in_time_recovery" },
+            // Made by hand: adopted, so tagged as the tool's.
+            { "op": "tag_table", "tags": {
+                "bootstrap-version": env!("CARGO_PKG_VERSION"),
+                "managed-by": "bootstrap"
+            } }
         ])
     );
 }
@@ -281,9 +286,19 @@ fn a_well_configured_bucket_and_table_are_adopted_with_only_what_is_missing() {
         .iter()
         .find(|r| r["kind"] == "lock-table")
         .unwrap();
-    assert_eq!(table["action"], "unchanged", "{doc:#}");
+    // Every setting of the table is right; it is only adopted (tagged as the tool's).
+    assert_eq!(table["action"], "update", "{doc:#}");
+    assert_eq!(table["adopt"], true, "{doc:#}");
+    assert_eq!(
+        table["ops"],
+        serde_json::json!([{"op": "tag_table", "tags": {
+            "bootstrap-version": env!("CARGO_PKG_VERSION"),
+            "managed-by": "bootstrap"
+        }}]),
+        "{doc:#}"
+    );
     // Only what was missing on the bucket (the TLS-only policy, the retention rule and the
-    // tool's tags, merged into the bucket's own), nothing on the table; the provider and role
+    // tool's tags, merged into the bucket's own), the table's tags; the provider and role
     // are new.
     let s3_and_db: Vec<(String, String)> = w
         .moto
@@ -298,7 +313,8 @@ fn a_well_configured_bucket_and_table_are_adopted_with_only_what_is_missing() {
         [
             "PutBucketLifecycleConfiguration",
             "PutBucketPolicy",
-            "PutBucketTagging"
+            "PutBucketTagging",
+            "TagResource"
         ],
         "{s3_and_db:?}"
     );
@@ -437,4 +453,309 @@ fn outside_us_east_1_the_bucket_gets_a_location_constraint() {
     w.moto.start_recording();
     w.run("init", &["--yes", "-q"]).assert_success();
     assert_eq!(w.moto.mutating_calls(), vec![]);
+}
+
+fn put_inline(aws: &Clients, name: &str, statement: serde_json::Value) {
+    let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [statement]});
+    aws.block_on(
+        aws.iam
+            .put_role_policy()
+            .role_name(ROLE)
+            .policy_name(name)
+            .policy_document(doc.to_string())
+            .send(),
+    )
+    .expect("PutRolePolicy by hand");
+}
+
+fn inline_names(aws: &Clients) -> Vec<String> {
+    let mut names = aws
+        .block_on(aws.iam.list_role_policies().role_name(ROLE).send())
+        .unwrap()
+        .policy_names()
+        .to_vec();
+    names.sort();
+    names
+}
+
+fn role_tags(aws: &Clients) -> Vec<(String, String)> {
+    let role = aws
+        .block_on(aws.iam.get_role().role_name(ROLE).send())
+        .unwrap()
+        .role
+        .unwrap();
+    let mut tags: Vec<(String, String)> = role
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
+    tags.sort();
+    tags
+}
+
+#[test]
+fn an_inline_policy_the_tool_did_not_write_is_drift_and_init_removes_it() {
+    let w = World::start();
+    let aws = w.clients();
+    w.run("init", &["--yes", "-q"]).assert_success();
+    put_inline(
+        &aws,
+        "extra",
+        serde_json::json!({"Effect": "Allow", "Action": "*", "Resource": "*"}),
+    );
+    put_inline(
+        &aws,
+        "reads",
+        serde_json::json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}),
+    );
+
+    // plan: changes found (exit 2), each foreign policy named, the admin one marked, loudly.
+    let out = w.run("plan", &["--detailed-exitcode"]);
+    out.assert_code(2);
+    let extra = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("inline policy extra"))
+        .unwrap_or_else(|| panic!("{out:?}"));
+    assert!(extra.contains("not written by bootstrap"), "{extra}");
+    assert!(extra.contains("ADMIN-EQUIVALENT"), "{extra}");
+    assert!(extra.contains("(deleted)"), "{extra}");
+    let reads = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("inline policy reads"))
+        .unwrap_or_else(|| panic!("{out:?}"));
+    assert!(!reads.contains("ADMIN"), "{reads}");
+    assert!(
+        out.stderr.lines().any(|l| l.starts_with("warning:")
+            && l.contains("ADMINISTRATOR-EQUIVALENT inline policy extra")),
+        "{out:?}"
+    );
+
+    // status: drifted, with both policies in the drift.
+    let out = w.run("status", &["--output", "json", "--detailed-exitcode"]);
+    out.assert_code(2);
+    let doc = out.json();
+    assert_eq!(doc["in_sync"], false);
+    let role = doc["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "role")
+        .unwrap();
+    assert_eq!(role["status"], "drifted", "{doc:#}");
+    let fields: Vec<&str> = role["drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["inline policy extra", "inline policy reads"]);
+
+    // init deletes them (after showing them), and nothing else.
+    w.moto.start_recording();
+    let out = w.run("init", &["--yes"]);
+    out.assert_success();
+    assert!(out.stderr.contains("inline policy extra"), "{out:?}");
+    assert_eq!(mutating_ops(&w), ["DeleteRolePolicy", "DeleteRolePolicy"]);
+    assert_eq!(inline_names(&aws), ["terraform-state-access"]);
+    w.run("plan", &["--detailed-exitcode", "-q"]).assert_code(0);
+}
+
+#[test]
+fn a_hand_made_role_is_adopted_loudly_and_tagged() {
+    let w = World::start();
+    let aws = w.clients();
+    let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    aws.block_on(
+        aws.iam
+            .create_role()
+            .role_name(ROLE)
+            .assume_role_policy_document(trust.to_string())
+            .send(),
+    )
+    .unwrap();
+    put_inline(
+        &aws,
+        "escalate",
+        serde_json::json!({"Effect": "Allow", "Action": "iam:Attach*Policy", "Resource": "*"}),
+    );
+    let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "AllButOne", "Effect": "Allow", "NotAction": "s3:GetObject", "Resource": "*"}]});
+    let managed = aws.create_policy("hand-made-admin", &doc);
+    aws.block_on(
+        aws.iam
+            .attach_role_policy()
+            .role_name(ROLE)
+            .policy_arn(&managed)
+            .send(),
+    )
+    .unwrap();
+
+    let out = w.run("plan", &[]);
+    out.assert_success();
+    let head = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("role") && l.contains(ROLE))
+        .unwrap_or_else(|| panic!("{out:?}"));
+    assert!(head.contains("adopt (not created by bootstrap)"), "{out:?}");
+    for part in [
+        "ownership: not created by bootstrap",
+        "trust policy:",
+        "inline policy escalate: present, not written by bootstrap; ADMIN-EQUIVALENT",
+        &format!("managed policy {managed}: attached; ADMIN-EQUIVALENT: statement \"AllButOne\""),
+    ] {
+        assert!(out.stdout.contains(part), "{part}\n{out:?}");
+    }
+    let warnings: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("(not created by bootstrap) carries an ADMINISTRATOR-EQUIVALENT"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{out:?}");
+
+    w.run("init", &["--yes", "-q"]).assert_success();
+    assert_eq!(inline_names(&aws), ["terraform-state-access"]);
+    let attached = aws
+        .block_on(aws.iam.list_attached_role_policies().role_name(ROLE).send())
+        .unwrap();
+    assert!(attached.attached_policies().is_empty(), "{attached:?}");
+    assert_eq!(
+        role_tags(&aws),
+        [
+            (
+                "bootstrap-version".to_string(),
+                env!("CARGO_PKG_VERSION").to_string()
+            ),
+            ("managed-by".to_string(), "bootstrap".to_string()),
+        ]
+    );
+    // Adopted once: the next run has nothing to do.
+    w.moto.start_recording();
+    w.run("init", &["--yes", "-q"]).assert_success();
+    assert_eq!(mutating_ops(&w), Vec::<String>::new());
+}
+
+#[test]
+fn a_version_tag_is_never_rewritten_on_its_own() {
+    let w = World::start();
+    let aws = w.clients();
+    w.run("init", &["--yes", "-q"]).assert_success();
+    // As if an older release had created the role and the bucket.
+    aws.block_on(
+        aws.iam
+            .tag_role()
+            .role_name(ROLE)
+            .tags(
+                aws_sdk_iam::types::Tag::builder()
+                    .key("bootstrap-version")
+                    .value("0.0.1")
+                    .build()
+                    .unwrap(),
+            )
+            .send(),
+    )
+    .unwrap();
+    w.moto.start_recording();
+    let out = w.run("plan", &["--detailed-exitcode", "-q"]);
+    out.assert_code(0);
+    w.run("init", &["--yes", "-q"]).assert_success();
+    assert_eq!(mutating_ops(&w), Vec::<String>::new());
+    assert!(role_tags(&aws).contains(&("bootstrap-version".to_string(), "0.0.1".to_string())));
+}
+
+#[test]
+fn an_sse_kms_bucket_is_never_switched_to_sse_s3_silently() {
+    let w = World::start();
+    let aws = w.clients();
+    let key = common::kms::create_key(&w.moto, &w.region, None).arn;
+    aws.block_on(aws.s3.create_bucket().bucket(BUCKET).send())
+        .unwrap();
+    let sse = ServerSideEncryptionByDefault::builder()
+        .sse_algorithm(ServerSideEncryption::AwsKms)
+        .kms_master_key_id(&key)
+        .build()
+        .unwrap();
+    aws.block_on(
+        aws.s3
+            .put_bucket_encryption()
+            .bucket(BUCKET)
+            .server_side_encryption_configuration(
+                ServerSideEncryptionConfiguration::builder()
+                    .rules(
+                        ServerSideEncryptionRule::builder()
+                            .apply_server_side_encryption_by_default(sse)
+                            .bucket_key_enabled(true)
+                            .build(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .send(),
+    )
+    .unwrap();
+
+    w.moto.start_recording();
+    // (A narrow --source-ip keeps stderr to the one error line.)
+    let f = common::assert_failure(
+        &[
+            vec!["init".to_string(), "--yes".into()],
+            w.setup_flags(),
+            vec!["--source-ip".into(), "203.0.113.0/24".into()],
+        ]
+        .concat(),
+        64,
+    );
+    for part in [
+        BUCKET,
+        key.as_str(),
+        "SSE-S3",
+        &format!("--kms-key {key}"),
+        "--allow-encryption-downgrade",
+    ] {
+        assert!(f.line.contains(part), "{part}: {f:?}");
+    }
+    assert_eq!(f.json["resource"], BUCKET);
+    assert_eq!(mutating_ops(&w), Vec::<String>::new());
+    // `plan` refuses the same way.
+    w.run("plan", &["-q"]).assert_code(64);
+
+    // Keeping the key: no encryption change planned.
+    let out = w.run("plan", &["--output", "json", "--kms-key", &key]);
+    out.assert_success();
+    let doc = out.json();
+    let bucket = doc["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "state-bucket")
+        .unwrap();
+    assert!(
+        bucket["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["field"] != "encryption"),
+        "{bucket:#}"
+    );
+
+    // The explicit opt-in switches it, shown in the plan.
+    let out = w.run("init", &["--yes", "--allow-encryption-downgrade"]);
+    out.assert_success();
+    assert!(
+        out.stderr.contains(&format!("encryption: aws:kms {key}")),
+        "{out:?}"
+    );
+    let enc = aws
+        .block_on(aws.s3.get_bucket_encryption().bucket(BUCKET).send())
+        .unwrap();
+    let rule = &enc.server_side_encryption_configuration().unwrap().rules()[0];
+    assert_eq!(
+        rule.apply_server_side_encryption_by_default()
+            .unwrap()
+            .sse_algorithm(),
+        &ServerSideEncryption::Aes256
+    );
 }

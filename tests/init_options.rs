@@ -35,6 +35,16 @@ fn inline(aws: &Clients) -> Value {
     policy_json(out.policy_document())
 }
 
+/// The managed policies attached to the role.
+fn attached(aws: &Clients) -> Vec<String> {
+    aws.block_on(aws.iam.list_attached_role_policies().role_name(ROLE).send())
+        .unwrap()
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn().map(str::to_string))
+        .collect()
+}
+
 fn provider(
     w: &World,
     aws: &Clients,
@@ -163,18 +173,7 @@ fn managed_policies_session_length_and_boundary_follow_the_flags() {
             "Version": "2012-10-17",
             "Statement": [{ "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*" }]
         });
-        aws.block_on(
-            aws.iam
-                .create_policy()
-                .policy_name(name)
-                .policy_document(doc.to_string())
-                .send(),
-        )
-        .unwrap()
-        .policy
-        .unwrap()
-        .arn
-        .unwrap()
+        aws.create_policy(name, &doc)
     };
     let deploy = create("deploy-app");
     let boundary = create("pipeline-boundary");
@@ -193,14 +192,6 @@ fn managed_policies_session_length_and_boundary_follow_the_flags() {
         ],
     )
     .assert_success();
-    let attached = |aws: &Clients| -> Vec<String> {
-        aws.block_on(aws.iam.list_attached_role_policies().role_name(ROLE).send())
-            .unwrap()
-            .attached_policies()
-            .iter()
-            .filter_map(|p| p.policy_arn().map(str::to_string))
-            .collect()
-    };
     assert_eq!(attached(&aws), [deploy]);
     let role = aws
         .block_on(aws.iam.get_role().role_name(ROLE).send())
@@ -253,6 +244,96 @@ fn managed_policies_session_length_and_boundary_follow_the_flags() {
     );
     assert!(f.line.contains("--allow-admin"), "{f:?}");
     assert!(w.moto.calls().is_empty(), "AWS was called");
+}
+
+/// A customer-managed policy of one statement in this account; returns its ARN.
+fn create_policy(aws: &Clients, name: &str, statement: Value) -> String {
+    aws.create_policy(
+        name,
+        &json!({"Version": "2012-10-17", "Statement": [statement]}),
+    )
+}
+
+#[test]
+fn admin_equivalent_customer_policies_need_allow_admin() {
+    let w = World::start();
+    let aws = w.clients();
+    let not_action = create_policy(
+        &aws,
+        "all-but-get-object",
+        json!({"Effect": "Allow", "NotAction": "s3:GetObject", "Resource": "*"}),
+    );
+    let iam_star = create_policy(
+        &aws,
+        "iam-everything",
+        json!({"Effect": "Allow", "Action": "iam:*", "Resource": "*"}),
+    );
+    let put_star = create_policy(
+        &aws,
+        "put-anything",
+        json!({"Sid": "Escalate", "Effect": "Allow", "Action": ["s3:GetObject", "iam:Put*"], "Resource": "*"}),
+    );
+    let narrow = create_policy(
+        &aws,
+        "iam-read",
+        json!({"Effect": "Allow", "Action": ["iam:Get*", "iam:List*"], "Resource": "*"}),
+    );
+    for (arn, statement, allows) in [
+        (
+            &not_action,
+            "statement 1",
+            "every action except s3:GetObject",
+        ),
+        (&iam_star, "statement 1", "iam:PutRolePolicy"),
+        (&put_star, "statement \"Escalate\"", "iam:PutRolePolicy"),
+    ] {
+        w.moto.start_recording();
+        let f = common::assert_failure(
+            &[
+                vec!["init".to_string(), "--yes".into()],
+                w.setup_flags(),
+                // (A narrow --source-ip keeps stderr to the one error line.)
+                vec![
+                    "--policy-arn".into(),
+                    arn.clone(),
+                    "--source-ip".into(),
+                    "203.0.113.0/24".into(),
+                ],
+            ]
+            .concat(),
+            64,
+        );
+        for part in [arn.as_str(), statement, allows, "--allow-admin"] {
+            assert!(f.line.contains(part), "{part}: {f:?}");
+        }
+        // The same judgement in CloudFormation mode, before any stack call.
+        let out = w.run(
+            "init",
+            &["--yes", "--mode", "cloudformation", "--policy-arn", arn],
+        );
+        out.assert_code(64);
+        assert!(
+            out.stderr.contains(allows) && out.stderr.contains("--allow-admin"),
+            "{out:?}"
+        );
+        assert_eq!(w.moto.mutating_calls(), vec![], "{arn}: nothing written");
+        w.moto.stop_recording();
+    }
+    // Reading IAM is not escalation.
+    w.run("init", &["--yes", "-q", "--policy-arn", &narrow])
+        .assert_success();
+    // The explicit opt-in attaches it, loudly, and the read-back accepts it.
+    let out = w.run(
+        "init",
+        &["--yes", "--policy-arn", &iam_star, "--allow-admin"],
+    );
+    out.assert_success();
+    assert!(
+        out.stderr.contains("warning: --policy-arn") && out.stderr.contains(&iam_star),
+        "{out:?}"
+    );
+
+    assert_eq!(attached(&aws), [iam_star]);
 }
 
 #[test]
@@ -317,7 +398,7 @@ fn key_prefix_kms_key_and_tags() {
         .expect("a statement for the KMS key");
     assert_eq!(
         sorted(&key["Action"]),
-        ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+        ["kms:Decrypt", "kms:GenerateDataKey"]
     );
 
     // SSE-KMS with a bucket key, and the retention in days.
@@ -345,10 +426,11 @@ fn key_prefix_kms_key_and_tags() {
         Some(30)
     );
 
-    // The tag is on all four resources, next to managed-by.
+    // The tag is on all four resources, next to managed-by and the version that created it.
     let has = |tags: Vec<(String, String)>| {
         tags.contains(&("team".into(), "platform".into()))
             && tags.contains(&("managed-by".into(), "bootstrap".into()))
+            && tags.contains(&("bootstrap-version".into(), env!("CARGO_PKG_VERSION").into()))
     };
     let provider = provider(&w, &aws);
     assert!(has(provider

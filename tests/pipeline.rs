@@ -579,6 +579,9 @@ fn backend_with_lock_table_and_kms_key() {
         Some(format!("\"terraform-state-{ACCOUNT}-eu-west-1\"").as_str())
     );
     assert_eq!(get("key"), Some("\"infra/prod/terraform.tfstate\""));
+    // Other workspaces stay under the prefix the role may write (Terraform's default is
+    // `env:` at the top of the bucket).
+    assert_eq!(get("workspace_key_prefix"), Some("\"infra/prod/env:\""));
     assert_eq!(get("region"), Some("\"eu-west-1\""));
     assert_eq!(get("encrypt"), Some("true"));
     assert_eq!(get("use_lockfile"), Some("true"));
@@ -593,10 +596,18 @@ fn backend_without_lock_table() {
     let names: Vec<&str> = a.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(
         names,
-        ["bucket", "key", "region", "encrypt", "use_lockfile"]
+        [
+            "bucket",
+            "key",
+            "workspace_key_prefix",
+            "region",
+            "encrypt",
+            "use_lockfile"
+        ]
     );
     assert_eq!(a[0].1, "\"my-tf-state\"");
     assert_eq!(a[1].1, "\"terraform.tfstate\"");
+    assert_eq!(a[2].1, "\"env:\"");
 }
 
 /// The `required_version` constraint of backend.tf.

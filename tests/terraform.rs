@@ -9,7 +9,9 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use common::fixture::{World, BUCKET, TABLE};
+use common::authz::{all_needs, assert_all_allowed, unused_grants, Env};
+use common::fixture::{World, BUCKET, ROLE, TABLE};
+use common::moto::ACCOUNT_ID;
 
 /// Whether terraform can be run. Missing: a failure under CI=1, a printed skip otherwise.
 fn terraform_available() -> bool {
@@ -61,6 +63,7 @@ fn terraform(dir: &Path, args: &[&str]) {
 const STATE_KEY: &str = "demo/terraform.tfstate";
 
 fn main_tf(endpoint: &str) -> String {
+    let local = local_backend(endpoint).trim_end().replace('\n', "\n    ");
     format!(
         r#"terraform {{
   required_version = ">= 1.11"
@@ -72,17 +75,7 @@ fn main_tf(endpoint: &str) -> String {
     use_lockfile   = true
     dynamodb_table = "{TABLE}"
 
-    endpoints = {{
-      s3       = "{endpoint}"
-      dynamodb = "{endpoint}"
-    }}
-    use_path_style              = true
-    access_key                  = "testing"
-    secret_key                  = "testing"
-    skip_credentials_validation = true
-    skip_requesting_account_id  = true
-    skip_metadata_api_check     = true
-    skip_region_validation      = true
+    {local}
   }}
 }}
 
@@ -204,5 +197,204 @@ fn terraform_keeps_its_state_in_the_created_bucket_and_locks_with_the_table() {
     assert_eq!(
         w.moto.mutating_calls(),
         [("s3".to_string(), "PutBucketPolicy".to_string())]
+    );
+}
+
+// --- Terraform's own requests, judged against the role's policy ---------------------------
+
+/// Terraform's requests through one generated backend, judged against the policy of the
+/// role `init` created: every request must be allowed, and every grant must have been
+/// needed by some request or be justified in docs/init.md.
+fn terraform_through_the_generated_backend(extra: &[&str], kms: bool) {
+    if !terraform_available() {
+        return;
+    }
+    let w = World::start();
+    let key = kms.then(|| common::aws::create_kms_key(&w.moto, &w.region));
+    let mut settings: Vec<&str> = extra.to_vec();
+    if let Some(key) = &key {
+        settings.extend(["--kms-key", key.as_str()]);
+    }
+    let mut init = vec!["--yes", "-q"];
+    init.extend(&settings);
+    w.run("init", &init).assert_success();
+
+    let dir = tempfile::Builder::new()
+        .prefix("tf-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    let out_dir = dir.path().to_string_lossy().into_owned();
+    let mut pipeline = vec!["--out-dir", out_dir.as_str(), "--account-id", ACCOUNT_ID];
+    pipeline.extend(&settings);
+    w.run("pipeline", &pipeline).assert_success();
+    std::fs::write(dir.path().join("main.tf"), MAIN_TF).unwrap();
+    std::fs::write(
+        dir.path().join("local.s3.tfbackend"),
+        local_backend(&w.moto.endpoint()),
+    )
+    .unwrap();
+
+    // The TLS-only bucket statement: see the test above (moto denies on it regardless).
+    let aws = w.clients();
+    aws.block_on(aws.s3.delete_bucket_policy().bucket(BUCKET).send())
+        .unwrap();
+
+    w.moto.start_recording();
+    let d = dir.path();
+    terraform(
+        d,
+        &[
+            "init",
+            "-input=false",
+            "-no-color",
+            "-backend-config=local.s3.tfbackend",
+        ],
+    );
+    terraform(d, &["apply", "-auto-approve", "-input=false", "-no-color"]);
+    terraform(d, &["workspace", "new", "-no-color", "dev"]);
+    terraform(d, &["plan", "-input=false", "-no-color"]);
+    terraform(d, &["apply", "-auto-approve", "-input=false", "-no-color"]);
+    terraform(d, &["state", "list"]);
+    terraform(d, &["workspace", "new", "-no-color", "scratch"]);
+    terraform(d, &["workspace", "select", "-no-color", "dev"]);
+    terraform(d, &["workspace", "delete", "-no-color", "scratch"]);
+    terraform(d, &["workspace", "select", "-no-color", "default"]);
+    terraform(d, &["state", "list"]);
+    w.moto.stop_recording();
+    let requests = w.moto.recorded_requests();
+
+    let policy = aws
+        .block_on(
+            aws.iam
+                .get_role_policy()
+                .role_name(ROLE)
+                .policy_name("terraform-state-access")
+                .send(),
+        )
+        .expect("init wrote the state policy");
+    let policy = common::aws::policy_json(policy.policy_document());
+    let attached = aws
+        .block_on(aws.iam.list_attached_role_policies().role_name(ROLE).send())
+        .unwrap();
+    assert!(attached.attached_policies().is_empty());
+
+    let mut env = Env::moto(&w.region);
+    if let Some(key) = &key {
+        env = env.with_bucket_kms_key(key);
+    }
+    let what = format!("terraform through the backend of {settings:?}");
+    assert_all_allowed(&policy, &requests, &env, &what);
+    // Workspaces stay under the prefix, and the requests include all the kinds the policy
+    // is about: the judge saw them.
+    let needs = all_needs(&requests, &env);
+    let prefix = settings
+        .iter()
+        .position(|s| *s == "--state-key-prefix")
+        .map(|i| format!("{}/", settings[i + 1]))
+        .unwrap_or_default();
+    let dev_state = format!("arn:aws:s3:::{BUCKET}/{prefix}env:/dev/{prefix}terraform.tfstate");
+    assert!(
+        needs
+            .iter()
+            .any(|n| n.action == "s3:PutObject" && n.resource == dev_state),
+        "no write of {dev_state}: {needs:#?}"
+    );
+    let scratch_state =
+        format!("arn:aws:s3:::{BUCKET}/{prefix}env:/scratch/{prefix}terraform.tfstate");
+    assert!(
+        needs
+            .iter()
+            .any(|n| n.action == "s3:DeleteObject" && n.resource == scratch_state),
+        "`workspace delete` did not delete {scratch_state}: {needs:#?}"
+    );
+
+    // Deleting is narrower than writing: the default workspace's state is never deleted by
+    // Terraform, and the role may not delete it either.
+    let default_state = format!("arn:aws:s3:::{BUCKET}/{prefix}terraform.tfstate");
+    let delete = bootstrap::verify::evaluate::Access::new("s3:DeleteObject", &default_state);
+    assert!(
+        !bootstrap::verify::evaluate::evaluate_access(&policy, &delete).allowed,
+        "the role may delete {default_state}: {policy:#}"
+    );
+    assert!(!needs
+        .iter()
+        .any(|n| n.action == "s3:DeleteObject" && n.resource == default_state));
+
+    // The other direction: nothing granted that no request needed, unless docs/init.md
+    // says why it is there.
+    let justified = justified_unrecorded_grants();
+    let unexplained: Vec<String> = unused_grants(&policy, &needs)
+        .into_iter()
+        .filter(|(_, action, _)| !justified.contains(action))
+        .map(|(sid, action, resource)| format!("{sid}: {action} on {resource}"))
+        .collect();
+    assert!(
+        unexplained.is_empty(),
+        "{what}: granted but never needed, and not justified in docs/init.md:\n  {}\npolicy: {policy:#}",
+        unexplained.join("\n  ")
+    );
+}
+
+/// Actions docs/init.md lists in the role's policy table as granted although Terraform's
+/// recorded runs do not use them (rows marked "not in the recorded runs").
+fn justified_unrecorded_grants() -> Vec<String> {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/init.md"))
+        .expect("docs/init.md");
+    doc.lines()
+        .filter(|l| l.starts_with('|') && l.contains("not in the recorded runs"))
+        .flat_map(|l| {
+            l.split('`')
+                .skip(1)
+                .step_by(2)
+                .filter(|a| a.contains(':'))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+const MAIN_TF: &str = r#"resource "terraform_data" "hello" {
+  input = "state kept by bootstrap in ${terraform.workspace}"
+}
+
+output "hello" {
+  value = terraform_data.hello.output
+}
+"#;
+
+/// What only a local AWS needs, as a partial backend configuration beside the generated
+/// backend.tf.
+fn local_backend(endpoint: &str) -> String {
+    format!(
+        r#"endpoints = {{
+  s3       = "{endpoint}"
+  dynamodb = "{endpoint}"
+}}
+use_path_style              = true
+access_key                  = "testing"
+secret_key                  = "testing"
+skip_credentials_validation = true
+skip_requesting_account_id  = true
+skip_metadata_api_check     = true
+skip_region_validation      = true
+"#
+    )
+}
+
+#[test]
+fn terraform_with_the_lock_table_needs_only_what_the_role_is_granted() {
+    terraform_through_the_generated_backend(&[], false);
+}
+
+#[test]
+fn terraform_with_a_key_prefix_table_and_kms_key_needs_only_what_the_role_is_granted() {
+    terraform_through_the_generated_backend(&["--state-key-prefix", "team/app"], true);
+}
+
+#[test]
+fn terraform_with_s3_locking_only_needs_only_what_the_role_is_granted() {
+    terraform_through_the_generated_backend(
+        &["--no-lock-table", "--state-key-prefix", "infra"],
+        false,
     );
 }

@@ -125,7 +125,9 @@ pub struct RoleArgs {
     /// are detached on the next `init`.
     #[arg(long, value_name = "ARN")]
     pub policy_arn: Vec<String>,
-    /// Allow AdministratorAccess or any policy granting `*` on `*`.
+    /// Allow an administrator-equivalent managed policy: AdministratorAccess, or one that
+    /// allows `*`, `iam:*`, iam:Put*Policy, iam:Attach*Policy, iam:CreatePolicyVersion or
+    /// iam:PassRole on every resource (also through NotAction).
     #[arg(long)]
     pub allow_admin: bool,
     /// Permissions boundary policy for the role.
@@ -156,6 +158,10 @@ pub struct StateArgs {
     /// role is granted the key by its ARN.
     #[arg(long, value_name = "KEY")]
     pub kms_key: Option<String>,
+    /// Let `init` switch an existing SSE-KMS state bucket to SSE-S3 when no --kms-key is
+    /// given. Without it, such a bucket is refused: pass --kms-key with its key to keep it.
+    #[arg(long)]
+    pub allow_encryption_downgrade: bool,
     /// Days to keep old versions of state objects [default: 90].
     #[arg(long, value_name = "DAYS")]
     pub noncurrent_days: Option<i64>,
@@ -284,4 +290,23 @@ pub struct PipelineArgs {
     pub branch: Option<String>,
     #[command(flatten)]
     pub setup: SetupArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct OperatorPolicyArgs {
+    /// Also allow `destroy`: deleting the role(s) and the OIDC provider (or the stack).
+    /// Off by default, so the identity that runs init cannot delete.
+    #[arg(long, help_heading = "Policy")]
+    pub include_destroy: bool,
+    /// Also allow `destroy --delete-state`: deleting the empty state bucket and the lock
+    /// table (implies --include-destroy; direct mode only).
+    #[arg(long, help_heading = "Policy")]
+    pub include_delete_state: bool,
+    /// AWS account id for the ARNs in the policy [default: "*", any account].
+    #[arg(long, value_name = "ID", help_heading = "Policy")]
+    pub account_id: Option<String>,
+    #[command(flatten)]
+    pub setup: SetupArgs,
+    #[command(flatten)]
+    pub deploy: DeploymentArgs,
 }

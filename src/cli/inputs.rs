@@ -65,6 +65,7 @@ impl SetupArgs {
         i.lock_table = s.lock_table.clone();
         i.no_lock_table = flag(s.no_lock_table);
         i.kms_key = s.kms_key.clone();
+        i.allow_encryption_downgrade = flag(s.allow_encryption_downgrade);
         i.noncurrent_days = s.noncurrent_days;
         if !s.tag.is_empty() {
             let mut tags = BTreeMap::new();
@@ -144,6 +145,10 @@ impl Cli {
             Command::Render { setup, .. } => setup.apply(&mut i)?,
             Command::Verify(args) => args.apply(&mut i),
             Command::Pipeline(args) => args.setup.apply(&mut i)?,
+            Command::OperatorPolicy(args) => {
+                args.setup.apply(&mut i)?;
+                args.deploy.apply(&mut i);
+            }
             Command::Completions { .. } | Command::Man { .. } => {}
         }
         Ok(i)

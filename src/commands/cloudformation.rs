@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::init::{confirm, next_steps};
 use super::render::{build_template, issuer_inputs};
-use super::setup::account;
+use super::setup::{account, check_managed_policies};
 use super::stackset;
 use crate::apply::cloudformation::deploy::{self, Prompt, StackAction, StackOutcome, StackSpec};
 use crate::apply::cloudformation::events::WaitConfig;
@@ -47,7 +47,9 @@ pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<
     // StackSet's providers are in its target accounts, out of reach here.
     let aws_side = async {
         let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
-        let (account, resolved, provider) = tokio::try_join!(
+        // --policy-arn documents are judged like in direct mode. A StackSet's customer
+        // policies live in its target accounts, where this account cannot read them.
+        let (account, resolved, provider, ()) = tokio::try_join!(
             account(&aws),
             observe::kms::resolved(&aws, settings),
             async {
@@ -55,6 +57,13 @@ pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<
                     Ok(None)
                 } else {
                     observe::find_provider(&aws, issuer).await
+                }
+            },
+            async {
+                if opts.stackset {
+                    Ok(())
+                } else {
+                    check_managed_policies(&aws, settings, reporter).await
                 }
             },
         )?;

@@ -101,6 +101,35 @@ fn iam_differences(d: &DesiredState, after: &observe::Observed) -> Vec<String> {
     .collect()
 }
 
+/// Read-back: no document on the live role may be administrator-equivalent, except a
+/// `--policy-arn` allowed by `--allow-admin`; the same rules as for flags and adoption.
+fn live_admin_check(settings: &Settings, p: &Prepared, after: &observe::Observed) -> Result<()> {
+    let Some(role) = &after.role else {
+        return Ok(());
+    };
+    let found: Vec<String> =
+        plan::ownership::admin_documents(role, &p.desired.role.inline_policy_name)
+            .into_iter()
+            .filter(|f| {
+                !(settings.allow_admin
+                    && f.managed_arn
+                        .as_ref()
+                        .is_some_and(|a| p.desired.role.managed_policies.contains(a)))
+            })
+            .map(|f| f.to_string())
+            .collect();
+    if found.is_empty() {
+        return Ok(());
+    }
+    Err(Error::failure(format!(
+        "role {} reads back with administrator-equivalent policies: {}",
+        p.desired.role.name,
+        found.join("; ")
+    ))
+    .resource(p.desired.role.arn.clone())
+    .hint("something else changed the role while init ran; run `bootstrap init` again (a --policy-arn that must stay needs --allow-admin)"))
+}
+
 pub async fn run(settings: &Settings, reporter: &Reporter, yes: bool) -> Result<Output> {
     let p = prepare(settings, reporter).await?;
     let mut text = String::new();
@@ -149,6 +178,7 @@ pub async fn run(settings: &Settings, reporter: &Reporter, yes: bool) -> Result<
             after.provider = provider;
             after.role = role;
         }
+        live_admin_check(settings, &p, &after)?;
         // The live trust policy must also obey the rules, whatever the diff says.
         let live_trust = after
             .role

@@ -6,6 +6,7 @@ mod destroy;
 mod destroy_stack;
 mod discover;
 mod init;
+mod operator_policy;
 mod pipeline;
 mod plan;
 mod render;
@@ -70,6 +71,14 @@ pub async fn dispatch(
                 branch: args.branch,
             };
             pipeline::run(settings, reporter, opts).await
+        }
+        Command::OperatorPolicy(args) => {
+            let opts = operator_policy::Options {
+                account_id: args.account_id,
+                destroy: args.include_destroy,
+                delete_state: args.include_delete_state,
+            };
+            operator_policy::run(settings, reporter, opts)
         }
         Command::Render {
             format,

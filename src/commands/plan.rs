@@ -14,6 +14,7 @@ pub fn render(plan: &Plan, reporter: &Reporter) -> String {
     for r in &plan.resources {
         let (sign, word, color) = match r.action {
             Action::Create => ("+", "create", GREEN),
+            Action::Update if r.adopt => ("~", "adopt (not created by bootstrap)", YELLOW),
             Action::Update => ("~", "update", YELLOW),
             Action::Unchanged => ("=", "in sync", DIM),
         };

@@ -4,7 +4,7 @@
 use crate::aws::{self, Aws};
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::model::{self, policy, Account, DesiredState};
+use crate::model::{self, admin, Account, DesiredState};
 use crate::observe::{self, Observed};
 use crate::oidc::{self, IssuerFacts};
 use crate::plan::{self, Plan};
@@ -35,9 +35,13 @@ pub(crate) async fn account(aws: &Aws) -> Result<Account> {
 }
 
 /// Read every `--policy-arn` and the `--permissions-boundary` before anything is written:
-/// each must exist, and a policy that allows `*` on `*` needs `--allow-admin` like
-/// AdministratorAccess does. Exit 64 otherwise.
-async fn check_managed_policies(aws: &Aws, settings: &Settings, reporter: &Reporter) -> Result<()> {
+/// each must exist, and an administrator-equivalent policy ([`admin::admin_statement`]) needs
+/// `--allow-admin` like AdministratorAccess does. Exit 64 otherwise.
+pub(super) async fn check_managed_policies(
+    aws: &Aws,
+    settings: &Settings,
+    reporter: &Reporter,
+) -> Result<()> {
     let reads = settings.policy_arns.iter().map(|arn| async move {
         let doc = observe::managed_policy_document(aws, arn).await?;
         Ok::<_, Error>((arn, doc))
@@ -49,7 +53,7 @@ async fn check_managed_policies(aws: &Aws, settings: &Settings, reporter: &Repor
             ))
             .hint("check the ARN (account id, path and name), or create the policy first"));
         };
-        if let Some(statement) = policy::full_admin_statement(&doc) {
+        if let Some(statement) = admin::admin_statement(&doc) {
             if settings.allow_admin {
                 reporter.warn(format!(
                     "--policy-arn {arn} grants full administrator access ({statement}); allowed by --allow-admin"
@@ -160,6 +164,7 @@ pub async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepare
         table,
     };
     let plan = plan::diff(&desired, &observed)?;
+    warn_admin_documents(&desired, &observed, reporter);
     Ok(Prepared {
         aws,
         facts,
@@ -167,4 +172,30 @@ pub async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepare
         observed,
         plan,
     })
+}
+
+/// Say loudly when the live role carries an administrator-equivalent document that the
+/// settings do not ask for (an adopted hand-made role, or one changed by hand): the plan
+/// removes it, and it is shown before anything is written. `--policy-arn` values were judged
+/// by [`check_managed_policies`].
+fn warn_admin_documents(desired: &DesiredState, observed: &Observed, reporter: &Reporter) {
+    let Some(role) = &observed.role else { return };
+    let adopted = if plan::ownership::is_managed(&role.tags) {
+        ""
+    } else {
+        " (not created by bootstrap)"
+    };
+    let own = format!("inline policy {}", desired.role.inline_policy_name);
+    for found in plan::ownership::admin_documents(role, &desired.role.inline_policy_name) {
+        let fate = match &found.managed_arn {
+            Some(arn) if desired.role.managed_policies.contains(arn) => continue,
+            Some(_) => "init detaches it (it is not a --policy-arn)",
+            None if found.source == own => "init rewrites it",
+            None => "init deletes it (bootstrap did not write it)",
+        };
+        reporter.warn(format!(
+            "role {}{adopted} carries an ADMINISTRATOR-EQUIVALENT {found}; {fate}",
+            desired.role.name
+        ));
+    }
 }

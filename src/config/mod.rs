@@ -55,6 +55,7 @@ pub struct Inputs {
     pub lock_table: Option<String>,
     pub no_lock_table: Option<bool>,
     pub kms_key: Option<String>,
+    pub allow_encryption_downgrade: Option<bool>,
     pub noncurrent_days: Option<i64>,
     pub tags: Option<BTreeMap<String, String>>,
     // deployment
@@ -105,6 +106,7 @@ impl Inputs {
             lock_table,
             no_lock_table,
             kms_key,
+            allow_encryption_downgrade,
             noncurrent_days,
             mode,
             stack_name,

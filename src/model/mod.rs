@@ -1,10 +1,13 @@
 //! The desired state: Settings + issuer facts + account -> the provider, role, bucket and
 //! table the account should have. Both modes are built from this one value.
 
+pub mod admin;
 pub mod audience;
 pub mod kms;
+pub mod operator;
 pub mod policy;
 pub mod quota;
+pub mod state;
 pub mod thumbprints;
 
 use std::collections::BTreeMap;
@@ -16,8 +19,12 @@ use serde_json::{json, Value};
 use crate::config::{Settings, SourceIp};
 use crate::error::Result;
 
-/// Tag added to everything the tool creates, so its resources can be recognised.
+/// Tag added to everything the tool creates (or adopts), so its resources can be recognised;
+/// `destroy` deletes a resource without it only with `--force`.
 pub const MANAGED_BY_TAG: (&str, &str) = ("managed-by", "bootstrap");
+/// Tag naming the version of the tool that created (or adopted) a resource. It is written
+/// with the resource and never rewritten on its own, so upgrading the tool changes nothing.
+pub const VERSION_TAG: (&str, &str) = ("bootstrap-version", env!("CARGO_PKG_VERSION"));
 /// Name of the role's inline state-access policy.
 pub const STATE_POLICY_NAME: &str = "terraform-state-access";
 
@@ -58,6 +65,8 @@ pub struct DesiredBucket {
     pub arn: String,
     pub region: String,
     pub kms_key: Option<String>,
+    /// An existing SSE-KMS bucket may be switched to SSE-S3 (`--allow-encryption-downgrade`).
+    pub allow_encryption_downgrade: bool,
     pub noncurrent_days: i32,
     /// The statements the tool owns in the bucket policy.
     pub policy_statements: Vec<Value>,
@@ -135,8 +144,9 @@ pub fn default_bucket_name(account: &Account) -> String {
 
 pub fn tags(settings: &Settings) -> BTreeMap<String, String> {
     let mut t = settings.tags.clone();
-    t.entry(MANAGED_BY_TAG.0.to_string())
-        .or_insert_with(|| MANAGED_BY_TAG.1.to_string());
+    for (k, v) in [MANAGED_BY_TAG, VERSION_TAG] {
+        t.entry(k.to_string()).or_insert_with(|| v.to_string());
+    }
     t
 }
 
@@ -226,6 +236,10 @@ pub fn desired(
     let inline_policy = policy::state_access_policy(&policy::StateAccessInputs {
         bucket_arn: json!(bucket_arn),
         objects_arn: json!(objects_arn),
+        deleted_arns: state::deleted_object_arns(&bucket_arn, &settings.state_key_prefix)
+            .into_iter()
+            .map(Value::String)
+            .collect(),
         key_prefix: (!settings.state_key_prefix.is_empty())
             .then(|| settings.state_key_prefix.clone()),
         table_arn: table.as_ref().map(|t| json!(t.arn)),
@@ -249,6 +263,7 @@ pub fn desired(
         arn: bucket_arn.clone(),
         region: account.region.clone(),
         kms_key,
+        allow_encryption_downgrade: settings.allow_encryption_downgrade,
         noncurrent_days: settings.noncurrent_days,
         policy_statements: vec![policy::deny_insecure_transport(
             json!(bucket_arn),

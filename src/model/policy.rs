@@ -220,35 +220,6 @@ pub fn trust_policy_problems(doc: &Value, rules: &TrustRules<'_>) -> Vec<String>
     problems
 }
 
-/// The first statement of a permissions policy that allows every action on every resource
-/// (`Action` `*` or `*:*` with `Resource` `*` or any `NotResource`), rendered for a message.
-/// Conditions do not make such a statement acceptable: they are usually easy to meet.
-pub fn full_admin_statement(doc: &Value) -> Option<String> {
-    statements_of(doc).into_iter().find_map(|st| {
-        let allow = st.get("Effect").and_then(Value::as_str) == Some("Allow");
-        let all_actions = st
-            .get("Action")
-            .map(as_strings)
-            .unwrap_or_default()
-            .iter()
-            .any(|a| *a == "*" || *a == "*:*");
-        let all_resources = st.get("NotResource").is_some()
-            || st
-                .get("Resource")
-                .map(as_strings)
-                .unwrap_or_default()
-                .contains(&"*");
-        (allow && all_actions && all_resources).then(|| {
-            let sid = st.get("Sid").and_then(Value::as_str).unwrap_or("");
-            if sid.is_empty() {
-                "an Allow statement with Action \"*\" on Resource \"*\"".to_string()
-            } else {
-                format!("statement {sid:?} allows Action \"*\" on Resource \"*\"")
-            }
-        })
-    })
-}
-
 /// What the state-access policy is built from. ARNs are JSON values so the template can
 /// pass CloudFormation expressions (`Fn::Sub`) where direct mode passes strings.
 #[derive(Debug, Clone)]
@@ -256,14 +227,18 @@ pub struct StateAccessInputs {
     pub bucket_arn: Value,
     /// `arn:...:bucket/prefix/*` or `arn:...:bucket/*`.
     pub objects_arn: Value,
+    /// The objects Terraform deletes: lock files and non-default workspaces' states
+    /// ([`super::state::deleted_object_arns`]).
+    pub deleted_arns: Vec<Value>,
     /// The key prefix (without trailing slash), if any, for the ListBucket condition.
     pub key_prefix: Option<String>,
     pub table_arn: Option<Value>,
     pub kms_key_arn: Option<Value>,
 }
 
-/// Least privilege for Terraform's S3 backend: list the bucket (under the prefix), read and
-/// write state and lock files, use the lock table and the KMS key.
+/// Least privilege for Terraform's S3 backend, as its recorded requests need it: list the
+/// bucket (under the prefix), read and write state and lock files, delete only lock files
+/// and non-default workspaces' states, use the lock table and the KMS key.
 pub fn state_access_policy(s: &StateAccessInputs) -> Value {
     let mut list = json!({
         "Sid": "ListStateBucket",
@@ -280,8 +255,14 @@ pub fn state_access_policy(s: &StateAccessInputs) -> Value {
         json!({
             "Sid": "ReadWriteState",
             "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Action": ["s3:GetObject", "s3:PutObject"],
             "Resource": s.objects_arn,
+        }),
+        json!({
+            "Sid": "DeleteLocksAndWorkspaceStates",
+            "Effect": "Allow",
+            "Action": "s3:DeleteObject",
+            "Resource": s.deleted_arns,
         }),
     ];
     if let Some(table) = &s.table_arn {
@@ -296,7 +277,7 @@ pub fn state_access_policy(s: &StateAccessInputs) -> Value {
         statements.push(json!({
             "Sid": "StateEncryptionKey",
             "Effect": "Allow",
-            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
             "Resource": key,
         }));
     }
@@ -526,26 +507,6 @@ mod tests {
             .unwrap()
             .remove("StringLike");
         assert!(trust_policy_problems(&no_sub, &rules(true)).is_empty());
-    }
-
-    #[test]
-    fn full_admin_statements_are_found() {
-        for doc in [
-            json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}),
-            json!({"Statement": [{"Effect": "Allow", "Action": ["s3:*", "*:*"], "Resource": ["*"]}]}),
-            json!({"Statement": [{"Sid": "X", "Effect": "Allow", "Action": "*", "NotResource": "arn:aws:s3:::b"}]}),
-        ] {
-            assert!(full_admin_statement(&doc).is_some(), "{doc}");
-        }
-        for doc in [
-            json!({"Statement": {"Effect": "Deny", "Action": "*", "Resource": "*"}}),
-            json!({"Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}}),
-            json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::b/*"}}),
-            json!({"Statement": "junk"}),
-            json!(null),
-        ] {
-            assert!(full_admin_statement(&doc).is_none(), "{doc}");
-        }
     }
 
     #[test]

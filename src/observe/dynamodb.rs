@@ -1,3 +1,5 @@
+use std::collections::BTreeMap;
+
 use aws_sdk_dynamodb::types::{BillingMode, KeyType, PointInTimeRecoveryStatus, SseStatus};
 
 use super::ObservedTable;
@@ -31,6 +33,8 @@ pub async fn table(aws: &Aws, name: &str) -> Result<Option<ObservedTable>> {
         Err(e) if errors::is(&e, MISSING) => false,
         Err(e) => return Err(classify(&e, "reading the lock table's backups", name)),
     };
+    let arn = table.table_arn().unwrap_or_default().to_string();
+    let tags = table_tags(aws, name, &arn).await?;
     let keys = table.key_schema();
     let attr_type = |attr: &str| {
         table
@@ -57,7 +61,8 @@ pub async fn table(aws: &Aws, name: &str) -> Result<Option<ObservedTable>> {
         && keys[0].key_type() == &KeyType::Hash
         && attr_type("LockID") == "S";
     Ok(Some(ObservedTable {
-        arn: table.table_arn().unwrap_or_default().to_string(),
+        arn,
+        tags,
         status: table
             .table_status()
             .map(|s| s.as_str().to_string())
@@ -73,4 +78,33 @@ pub async fn table(aws: &Aws, name: &str) -> Result<Option<ObservedTable>> {
         deletion_protection: table.deletion_protection_enabled().unwrap_or(false),
         point_in_time_recovery: pitr,
     }))
+}
+
+/// The table's tags (every page), to tell the tool's table from someone else's.
+async fn table_tags(aws: &Aws, name: &str, arn: &str) -> Result<BTreeMap<String, String>> {
+    let mut tags = BTreeMap::new();
+    let mut next = None;
+    loop {
+        let out = match aws
+            .dynamodb
+            .list_tags_of_resource()
+            .resource_arn(arn)
+            .set_next_token(next)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if errors::is(&e, MISSING) => return Ok(tags),
+            Err(e) => return Err(classify(&e, "reading the lock table's tags", name)),
+        };
+        tags.extend(
+            out.tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string())),
+        );
+        next = out.next_token().map(str::to_string);
+        if next.is_none() {
+            return Ok(tags);
+        }
+    }
 }

@@ -1,5 +1,8 @@
 use std::collections::BTreeMap;
 
+use futures::future::try_join_all;
+use serde_json::Value;
+
 use super::{ObservedProvider, ObservedRole};
 use crate::aws::{classify, errors, Aws};
 use crate::config::Issuer;
@@ -57,37 +60,25 @@ pub async fn find_provider(aws: &Aws, issuer: &Issuer) -> Result<Option<Observed
     }
 }
 
-/// The role, its inline state policy and its attached policies, or None.
+/// The role, every inline policy on it and every attached managed policy (with its default
+/// version's document), or None.
 pub async fn role(aws: &Aws, name: &str, inline_policy_name: &str) -> Result<Option<ObservedRole>> {
     let get_role = aws.iam.get_role().role_name(name).send();
-    let get_policy = aws
-        .iam
-        .get_role_policy()
-        .role_name(name)
-        .policy_name(inline_policy_name)
-        .send();
-    let list_attached = aws.iam.list_attached_role_policies().role_name(name).send();
-    let (role, policy, attached) = tokio::join!(get_role, get_policy, list_attached);
+    let (role, inline, attached) = tokio::join!(
+        get_role,
+        inline_policies(aws, name),
+        attached_policies(aws, name)
+    );
     let role = match role {
         Ok(out) => out.role,
         Err(e) if errors::is(&e, &["NoSuchEntity"]) => return Ok(None),
         Err(e) => return Err(classify(&e, "reading the role", name)),
     };
     let Some(role) = role else { return Ok(None) };
-    let inline_policy = match policy {
-        Ok(out) => parse_document(out.policy_document()),
-        Err(e) if errors::is(&e, &["NoSuchEntity"]) => None,
-        Err(e) => return Err(classify(&e, "reading the role's inline policy", name)),
+    let (Some(mut inline), Some(managed_documents)) = (inline?, attached?) else {
+        return Ok(None);
     };
-    let managed_policies = match attached {
-        Ok(out) => out
-            .attached_policies()
-            .iter()
-            .filter_map(|p| p.policy_arn().map(str::to_string))
-            .collect(),
-        Err(e) if errors::is(&e, &["NoSuchEntity"]) => return Ok(None),
-        Err(e) => return Err(classify(&e, "listing the role's policies", name)),
-    };
+    let inline_policy = inline.remove(inline_policy_name);
     let trust_policy = role
         .assume_role_policy_document()
         .and_then(parse_document)
@@ -96,7 +87,9 @@ pub async fn role(aws: &Aws, name: &str, inline_policy_name: &str) -> Result<Opt
         arn: role.arn().to_string(),
         trust_policy,
         inline_policy,
-        managed_policies,
+        foreign_inline_policies: inline,
+        managed_policies: managed_documents.keys().cloned().collect(),
+        managed_documents,
         permissions_boundary: role
             .permissions_boundary()
             .and_then(|b| b.permissions_boundary_arn())
@@ -108,6 +101,96 @@ pub async fn role(aws: &Aws, name: &str, inline_policy_name: &str) -> Result<Opt
             .map(|t| (t.key().to_string(), t.value().to_string()))
             .collect(),
     }))
+}
+
+/// The names of the role's inline policies (every page); None when the role does not exist.
+pub async fn inline_policy_names(aws: &Aws, role: &str) -> Result<Option<Vec<String>>> {
+    let pages = aws
+        .iam
+        .list_role_policies()
+        .role_name(role)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await;
+    match pages {
+        Ok(pages) => Ok(Some(
+            pages
+                .iter()
+                .flat_map(|p| p.policy_names().iter().cloned())
+                .collect(),
+        )),
+        Err(e) if errors::is(&e, &["NoSuchEntity"]) => Ok(None),
+        Err(e) => Err(classify(&e, "listing the role's inline policies", role)),
+    }
+}
+
+/// The ARNs of the managed policies attached to the role (every page); None when the role
+/// does not exist.
+pub async fn attached_policy_arns(aws: &Aws, role: &str) -> Result<Option<Vec<String>>> {
+    let pages = aws
+        .iam
+        .list_attached_role_policies()
+        .role_name(role)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await;
+    match pages {
+        Ok(pages) => Ok(Some(
+            pages
+                .iter()
+                .flat_map(|p| p.attached_policies().iter())
+                .filter_map(|p| p.policy_arn().map(str::to_string))
+                .collect(),
+        )),
+        Err(e) if errors::is(&e, &["NoSuchEntity"]) => Ok(None),
+        Err(e) => Err(classify(&e, "listing the role's managed policies", role)),
+    }
+}
+
+/// Every inline policy of the role, by name; None when the role does not exist.
+async fn inline_policies(aws: &Aws, role: &str) -> Result<Option<BTreeMap<String, Value>>> {
+    let Some(names) = inline_policy_names(aws, role).await? else {
+        return Ok(None);
+    };
+    let reads = names.into_iter().map(|policy| async move {
+        let read = aws
+            .iam
+            .get_role_policy()
+            .role_name(role)
+            .policy_name(&policy)
+            .send()
+            .await;
+        match read {
+            Ok(out) => {
+                let doc = parse_document(out.policy_document()).unwrap_or(Value::Null);
+                Ok(Some((policy, doc)))
+            }
+            // Deleted between the listing and the read.
+            Err(e) if errors::is(&e, &["NoSuchEntity"]) => Ok(None),
+            Err(e) => Err(classify(
+                &e,
+                &format!("reading the role's inline policy {policy}"),
+                role,
+            )),
+        }
+    });
+    let found = try_join_all(reads).await?;
+    Ok(Some(found.into_iter().flatten().collect()))
+}
+
+/// Every attached managed policy of the role with its default version's document (null when
+/// unreadable), by ARN; None when the role does not exist.
+async fn attached_policies(aws: &Aws, role: &str) -> Result<Option<BTreeMap<String, Value>>> {
+    let Some(arns) = attached_policy_arns(aws, role).await? else {
+        return Ok(None);
+    };
+    let reads = arns.into_iter().map(|arn| async move {
+        let doc = managed_policy_document(aws, &arn).await?;
+        Ok::<_, crate::error::Error>((arn, doc.unwrap_or(Value::Null)))
+    });
+    Ok(Some(try_join_all(reads).await?.into_iter().collect()))
 }
 
 /// The default version's document of a managed policy, or None when the policy does not

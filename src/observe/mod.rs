@@ -18,7 +18,10 @@ use crate::model::DesiredState;
 use crate::report::Reporter;
 
 pub use dynamodb::table;
-pub use iam::{find_provider, managed_policy_document, provider, role};
+pub use iam::{
+    attached_policy_arns, find_provider, inline_policy_names, managed_policy_document, provider,
+    role,
+};
 pub use s3::bucket;
 
 #[derive(Debug, Clone, Serialize)]
@@ -34,8 +37,14 @@ pub struct ObservedProvider {
 pub struct ObservedRole {
     pub arn: String,
     pub trust_policy: Value,
+    /// The tool's own inline policy (the state-access policy), if present.
     pub inline_policy: Option<Value>,
+    /// Every other inline policy on the role, by name: not written by the tool.
+    pub foreign_inline_policies: BTreeMap<String, Value>,
     pub managed_policies: Vec<String>,
+    /// The default version's document of each attached managed policy, by ARN (null when it
+    /// could not be read).
+    pub managed_documents: BTreeMap<String, Value>,
     pub permissions_boundary: Option<String>,
     pub max_session_duration: i32,
     pub tags: BTreeMap<String, String>,
@@ -84,6 +93,7 @@ pub struct ObservedTable {
     pub sse: bool,
     pub deletion_protection: bool,
     pub point_in_time_recovery: bool,
+    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,6 +1,8 @@
 use serde_json::Value;
 
+use super::ownership::{is_managed, tags_to_add};
 use super::{FieldChange, Kind, Op, ResourcePlan};
+use crate::error::{Error, Result};
 use crate::model::policy::{merge_bucket_policy, same, statements_of};
 use crate::model::DesiredBucket;
 use crate::observe::{Encryption, LifecycleRule, ObservedBucket};
@@ -72,7 +74,36 @@ pub fn policy_update(d: &DesiredBucket, existing: Option<&Value>) -> Option<Valu
     }
 }
 
-pub fn bucket(d: &DesiredBucket, o: Option<&ObservedBucket>) -> ResourcePlan {
+/// Refuse to weaken the encryption of an existing bucket: SSE-KMS is never switched to
+/// SSE-S3 without `--allow-encryption-downgrade`. (Versioning and the public-access block
+/// are only ever turned on, never reduced.)
+fn refuse_downgrade(d: &DesiredBucket, o: &ObservedBucket) -> Result<()> {
+    let Some(have) = &o.encryption else {
+        return Ok(());
+    };
+    if d.kms_key.is_some() || d.allow_encryption_downgrade || !have.algorithm.starts_with("aws:kms")
+    {
+        return Ok(());
+    }
+    let key = have
+        .kms_key
+        .as_deref()
+        .unwrap_or("(the AWS managed key aws/s3)");
+    let keep = match &have.kms_key {
+        Some(k) => format!("pass --kms-key {k} to keep it"),
+        None => "pass --kms-key with a key ARN to keep SSE-KMS".to_string(),
+    };
+    Err(Error::usage(format!(
+        "the state bucket is encrypted with SSE-KMS ({} key {key}); without --kms-key, init would switch it to SSE-S3",
+        have.algorithm
+    ))
+    .resource(d.name.clone())
+    .hint(format!(
+        "{keep}, or --allow-encryption-downgrade to switch it to SSE-S3 on purpose"
+    )))
+}
+
+pub fn bucket(d: &DesiredBucket, o: Option<&ObservedBucket>) -> Result<ResourcePlan> {
     let want_enc = desired_encryption(d);
     let want_rule = desired_lifecycle(d);
     let Some(o) = o else {
@@ -111,8 +142,15 @@ pub fn bucket(d: &DesiredBucket, o: Option<&ObservedBucket>) -> ResourcePlan {
                 tags: d.tags.clone(),
             });
         }
-        return ResourcePlan::new(Kind::StateBucket, &d.name, false, changes, ops);
+        return Ok(ResourcePlan::new(
+            Kind::StateBucket,
+            &d.name,
+            false,
+            changes,
+            ops,
+        ));
     };
+    refuse_downgrade(d, o)?;
     let mut changes = Vec::new();
     let mut ops = Vec::new();
     if o.versioning.as_deref() != Some("Enabled") {
@@ -207,10 +245,14 @@ pub fn bucket(d: &DesiredBucket, o: Option<&ObservedBucket>) -> ResourcePlan {
             .collect();
         ops.push(Op::PutLifecycle { keep });
     }
-    let missing = d.tags.iter().any(|(k, v)| o.tags.get(k) != Some(v));
-    if missing {
-        let mut merged = o.tags.clone();
-        merged.extend(d.tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let add = tags_to_add(&d.tags, &o.tags);
+    let mut merged = o.tags.clone();
+    merged.extend(add.clone());
+    if !is_managed(&o.tags) {
+        let plan = ResourcePlan::new(Kind::StateBucket, &d.name, true, changes, ops);
+        return Ok(plan.adopting(add, Op::PutBucketTagging { tags: merged }));
+    }
+    if !add.is_empty() {
         changes.push(FieldChange::new(
             "tags",
             show_tags(&o.tags),
@@ -218,7 +260,13 @@ pub fn bucket(d: &DesiredBucket, o: Option<&ObservedBucket>) -> ResourcePlan {
         ));
         ops.push(Op::PutBucketTagging { tags: merged });
     }
-    ResourcePlan::new(Kind::StateBucket, &d.name, true, changes, ops)
+    Ok(ResourcePlan::new(
+        Kind::StateBucket,
+        &d.name,
+        true,
+        changes,
+        ops,
+    ))
 }
 
 fn show_tags(tags: &std::collections::BTreeMap<String, String>) -> String {

@@ -1,4 +1,6 @@
+use super::ownership::{is_managed, tags_to_add};
 use super::{show_list, FieldChange, Kind, Op, ResourcePlan};
+use crate::model::admin::admin_statement;
 use crate::model::policy::{canonical, same};
 use crate::model::{DesiredProvider, DesiredRole};
 use crate::observe::{ObservedProvider, ObservedRole};
@@ -51,7 +53,12 @@ pub fn provider(d: &DesiredProvider, o: Option<&ObservedProvider>) -> ResourcePl
         ));
         ops.push(Op::UpdateThumbprints { thumbprints: list });
     }
-    ResourcePlan::new(Kind::OidcProvider, &d.arn, true, changes, ops)
+    let plan = ResourcePlan::new(Kind::OidcProvider, &d.arn, true, changes, ops);
+    if is_managed(&o.tags) {
+        return plan;
+    }
+    let tags = tags_to_add(&d.tags, &o.tags);
+    plan.adopting(tags.clone(), Op::TagProvider { tags })
 }
 
 /// A short description of how two policy documents differ, for the plan.
@@ -119,6 +126,14 @@ pub fn role(d: &DesiredRole, o: Option<&ObservedRole>) -> ResourcePlan {
         ));
         ops.push(Op::PutInlinePolicy);
     }
+    for (name, doc) in &o.foreign_inline_policies {
+        changes.push(FieldChange::new(
+            &format!("inline policy {name}"),
+            format!("present, not written by bootstrap{}", admin_note(doc)),
+            "(deleted)",
+        ));
+        ops.push(Op::DeleteInlinePolicy { name: name.clone() });
+    }
     let attach: Vec<&String> = d
         .managed_policies
         .iter()
@@ -135,6 +150,18 @@ pub fn role(d: &DesiredRole, o: Option<&ObservedRole>) -> ResourcePlan {
             show_list(&o.managed_policies),
             show_list(&d.managed_policies),
         ));
+        for arn in &detach {
+            if let Some(doc) = o.managed_documents.get(*arn) {
+                let note = admin_note(doc);
+                if !note.is_empty() {
+                    changes.push(FieldChange::new(
+                        &format!("managed policy {arn}"),
+                        format!("attached{note}"),
+                        "(detached)",
+                    ));
+                }
+            }
+        }
         ops.extend(
             attach
                 .into_iter()
@@ -169,5 +196,17 @@ pub fn role(d: &DesiredRole, o: Option<&ObservedRole>) -> ResourcePlan {
         }
         _ => {}
     }
-    ResourcePlan::new(Kind::Role, &d.name, true, changes, ops)
+    let plan = ResourcePlan::new(Kind::Role, &d.name, true, changes, ops);
+    if is_managed(&o.tags) {
+        return plan;
+    }
+    let tags = tags_to_add(&d.tags, &o.tags);
+    plan.adopting(tags.clone(), Op::TagRole { tags })
+}
+
+/// `; ADMIN-EQUIVALENT: <statement>` for an administrator-equivalent document, else empty.
+fn admin_note(doc: &serde_json::Value) -> String {
+    admin_statement(doc)
+        .map(|s| format!("; ADMIN-EQUIVALENT: {s}"))
+        .unwrap_or_default()
 }

@@ -3,6 +3,7 @@
 
 pub mod bucket;
 pub mod iam;
+pub mod ownership;
 mod table;
 
 pub use table::table as table_plan;
@@ -51,9 +52,21 @@ pub enum Op {
     UpdateThumbprints {
         thumbprints: Vec<String>,
     },
+    /// Adopting a provider the tool did not create: add its tags.
+    TagProvider {
+        tags: std::collections::BTreeMap<String, String>,
+    },
     CreateRole,
     UpdateTrustPolicy,
     PutInlinePolicy,
+    /// An inline policy the tool did not write.
+    DeleteInlinePolicy {
+        name: String,
+    },
+    /// Adopting a role the tool did not create: add its tags.
+    TagRole {
+        tags: std::collections::BTreeMap<String, String>,
+    },
     AttachPolicy {
         arn: String,
     },
@@ -87,6 +100,10 @@ pub enum Op {
         deletion_protection: bool,
     },
     EnablePointInTimeRecovery,
+    /// Adopting a table the tool did not create: add its tags.
+    TagTable {
+        tags: std::collections::BTreeMap<String, String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -114,6 +131,9 @@ pub struct ResourcePlan {
     pub kind: Kind,
     pub name: String,
     pub action: Action,
+    /// The resource exists but was not created by the tool (no `managed-by=bootstrap` tag):
+    /// applying the plan adopts it.
+    pub adopt: bool,
     pub changes: Vec<FieldChange>,
     pub ops: Vec<Op>,
 }
@@ -131,9 +151,20 @@ impl ResourcePlan {
             kind,
             name: name.to_string(),
             action,
+            adopt: false,
             changes,
             ops,
         }
+    }
+
+    /// Mark an existing resource without the tool's tags as adopted: the plan says so and
+    /// applying it adds `tags`.
+    fn adopting(mut self, tags: std::collections::BTreeMap<String, String>, op: Op) -> Self {
+        self.changes.insert(0, ownership::adoption_change(&tags));
+        self.ops.push(op);
+        self.adopt = true;
+        self.action = Action::Update;
+        self
     }
 }
 
@@ -158,7 +189,7 @@ pub fn diff(desired: &DesiredState, observed: &Observed) -> Result<Plan> {
     let mut resources = vec![
         iam::provider(&desired.provider, observed.provider.as_ref()),
         iam::role(&desired.role, observed.role.as_ref()),
-        bucket::bucket(&desired.bucket, observed.bucket.as_ref()),
+        bucket::bucket(&desired.bucket, observed.bucket.as_ref())?,
     ];
     if let Some(t) = &desired.table {
         resources.push(table::table(t, observed.table.as_ref())?);

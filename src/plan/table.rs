@@ -1,3 +1,4 @@
+use super::ownership::{is_managed, tags_to_add};
 use super::{FieldChange, Kind, Op, ResourcePlan};
 use crate::error::{Error, Result};
 use crate::model::DesiredTable;
@@ -63,11 +64,10 @@ pub fn table(d: &DesiredTable, o: Option<&ObservedTable>) -> Result<ResourcePlan
         ));
         ops.push(Op::EnablePointInTimeRecovery);
     }
-    Ok(ResourcePlan::new(
-        Kind::LockTable,
-        &d.name,
-        true,
-        changes,
-        ops,
-    ))
+    let plan = ResourcePlan::new(Kind::LockTable, &d.name, true, changes, ops);
+    if is_managed(&o.tags) {
+        return Ok(plan);
+    }
+    let tags = tags_to_add(&d.tags, &o.tags);
+    Ok(plan.adopting(tags.clone(), Op::TagTable { tags }))
 }

@@ -70,6 +70,21 @@ impl Clients {
     pub fn block_on<F: Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)
     }
+
+    /// Create a customer-managed policy (made by hand, out of band); returns its ARN.
+    pub fn create_policy(&self, name: &str, document: &Value) -> String {
+        self.block_on(
+            self.iam
+                .create_policy()
+                .policy_name(name)
+                .policy_document(document.to_string())
+                .send(),
+        )
+        .expect("CreatePolicy")
+        .policy
+        .and_then(|p| p.arn)
+        .expect("policy arn")
+    }
 }
 
 /// A policy document as IAM returns it (URL-encoded JSON) or as S3 does (plain JSON).
@@ -93,4 +108,31 @@ pub fn strings(v: &Value) -> Vec<String> {
             .collect(),
         other => panic!("expected a string or a list of strings, got {other}"),
     }
+}
+
+/// Create a symmetric KMS key in moto (`TrentService.CreateKey`, no SDK client needed) and
+/// return its key ARN.
+pub fn create_kms_key(moto: &Moto, region: &str) -> String {
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential=testing/20250101/{region}/kms/aws4_request, \
+         SignedHeaders=host;x-amz-date, Signature=00"
+    );
+    let (status, body) = super::moto::http_request(
+        moto.port(),
+        "POST",
+        "/",
+        &[
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("X-Amz-Target", "TrentService.CreateKey"),
+            ("Authorization", &auth),
+        ],
+        br#"{"Description":"terraform state"}"#,
+    )
+    .expect("kms CreateKey");
+    let body: Value = serde_json::from_slice(&body).expect("CreateKey answers JSON");
+    assert_eq!(status, 200, "kms CreateKey: {body}");
+    body["KeyMetadata"]["Arn"]
+        .as_str()
+        .expect("CreateKey returns the key ARN")
+        .to_string()
 }

@@ -47,6 +47,19 @@ impl World {
         }
     }
 
+    /// A world in us-east-1 whose moto also plays what it lacks for CloudFormation stacks
+    /// (`Moto::start_with_faults`: termination protection, a failed first create).
+    pub fn start_with_faults() -> World {
+        let pki = Pki::new();
+        let issuer = Issuer::start(&pki);
+        World {
+            moto: Moto::start_with_faults(),
+            pki,
+            issuer,
+            region: "us-east-1".to_string(),
+        }
+    }
+
     /// SDK clients for this world's moto and region.
     pub fn clients(&self) -> Clients {
         Clients::new(&self.moto, &self.region)

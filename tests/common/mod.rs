@@ -9,6 +9,7 @@
 //! * [`cli`]: the `bootstrap` binary as a subprocess with a clean environment.
 #![allow(dead_code)]
 
+pub mod authz;
 pub mod aws;
 pub mod cli;
 pub mod fixture;

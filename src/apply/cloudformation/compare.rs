@@ -12,9 +12,29 @@ pub fn parse(body: &str) -> Option<Value> {
         .or_else(|| serde_yaml::from_str(body).ok())
 }
 
-/// Whether the deployed template is the rendered one: the same text, or the same document.
+/// Whether the deployed template is the rendered one: the same text, or the same document
+/// apart from the `bootstrap-version` tags. That tag records the version that wrote the
+/// stack; an upgrade alone does not update it (the tag follows the next real change).
 pub fn same(deployed_body: &str, rendered_body: &str, rendered: &Value) -> bool {
-    deployed_body == rendered_body || parse(deployed_body).as_ref() == Some(rendered)
+    deployed_body == rendered_body
+        || parse(deployed_body)
+            .is_some_and(|d| without_version_tags(&d) == without_version_tags(rendered))
+}
+
+/// The template with every resource's `bootstrap-version` tag left out.
+fn without_version_tags(template: &Value) -> Value {
+    let mut t = template.clone();
+    if let Some(resources) = t.get_mut("Resources").and_then(Value::as_object_mut) {
+        for r in resources.values_mut() {
+            if let Some(tags) = r
+                .pointer_mut("/Properties/Tags")
+                .and_then(Value::as_array_mut)
+            {
+                tags.retain(|tag| tag["Key"] != crate::model::VERSION_TAG.0);
+            }
+        }
+    }
+    t
 }
 
 /// One resource of the template that differs.
@@ -141,6 +161,24 @@ mod tests {
         assert!(same(&v.to_string(), "other text", &v));
         assert!(!same("Resources: {}", "other text", &v));
         assert!(!same("Resources: !Sub x", "other text", &v));
+    }
+
+    #[test]
+    fn an_upgrade_alone_is_not_a_change() {
+        let tagged = |version: Option<&str>| {
+            let mut tags = vec![json!({"Key": "managed-by", "Value": "bootstrap"})];
+            if let Some(v) = version {
+                tags.push(json!({"Key": "bootstrap-version", "Value": v}));
+            }
+            json!({"Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {"Tags": tags}}}})
+        };
+        let rendered = tagged(Some("9.9.9"));
+        for deployed in [tagged(Some("0.1.0")), tagged(None)] {
+            assert!(same(&deployed.to_string(), "other text", &rendered));
+        }
+        let mut other = tagged(Some("0.1.0"));
+        other["Resources"]["Role"]["Properties"]["Tags"][0]["Value"] = json!("someone");
+        assert!(!same(&other.to_string(), "other text", &rendered));
     }
 
     #[test]

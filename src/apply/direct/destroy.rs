@@ -34,12 +34,16 @@ pub struct Targets {
 #[derive(Debug, Clone, Serialize)]
 pub struct Found {
     pub provider: bool,
+    /// Whether the provider carries `managed-by=bootstrap`.
+    pub provider_managed: bool,
     pub role: Option<FoundRole>,
     /// Other roles whose trust policy names the provider.
     pub trusting_roles: Vec<String>,
     pub bucket: bool,
     /// Only read with `--delete-state`.
     pub bucket_contents: Option<BucketContents>,
+    /// Whether the bucket carries `managed-by=bootstrap`; only read with `--delete-state`.
+    pub bucket_managed: bool,
     pub table: Option<FoundTable>,
 }
 
@@ -152,7 +156,7 @@ impl Plan {
 pub async fn observe(aws: &Aws, t: &Targets) -> Result<Found> {
     let table_name = t.table.clone();
     let (provider, role, trusting_roles, bucket, table) = tokio::try_join!(
-        found::provider_exists(aws, &t.provider_arn),
+        found::provider(aws, &t.provider_arn),
         found::role(aws, &t.role_name, &t.provider_arn),
         found::roles_trusting(aws, &t.provider_arn, &t.role_name),
         found::bucket_exists(aws, &t.bucket),
@@ -163,13 +167,19 @@ pub async fn observe(aws: &Aws, t: &Targets) -> Result<Found> {
             }
         },
     )?;
-    let bucket_contents = if bucket && t.delete_state {
-        Some(found::bucket_contents(aws, &t.bucket).await?)
+    let (bucket_contents, bucket_managed) = if bucket && t.delete_state {
+        let (contents, managed) = tokio::try_join!(
+            found::bucket_contents(aws, &t.bucket),
+            found::bucket_managed(aws, &t.bucket)
+        )?;
+        (Some(contents), managed)
     } else {
-        None
+        (None, true)
     };
     Ok(Found {
-        provider,
+        provider: provider.is_some(),
+        provider_managed: provider.unwrap_or(true),
+        bucket_managed,
         role,
         trusting_roles,
         bucket,
@@ -177,6 +187,13 @@ pub async fn observe(aws: &Aws, t: &Targets) -> Result<Found> {
         table,
     })
 }
+
+/// Why an existing resource without the tool's tag is not deleted without `--force`.
+const NOT_OURS: &str =
+    "it has no managed-by=bootstrap tag, so bootstrap did not create it (or adopt it)";
+/// The note on such a resource deleted with `--force`.
+const FORCED: &str =
+    "not created by bootstrap (no managed-by=bootstrap tag); deleted anyway: --force";
 
 /// The destroy plan: pure, from what was read.
 pub fn plan(t: &Targets, f: &Found) -> Plan {
@@ -191,6 +208,12 @@ pub fn plan(t: &Targets, f: &Found) -> Plan {
                     r.instance_profiles.join(", ")
                 ),
                 "bootstrap never creates instance profiles; remove the role from them yourself if it really is unused",
+            )
+        }
+        Some(r) if !r.managed && !t.force => {
+            Item::new(Kind::Role, &t.role_name, Action::Delete).refuse(
+                NOT_OURS,
+                "check --role-name, or pass --force to delete it anyway",
             )
         }
         Some(_) if f.role.as_ref().is_some_and(|r| !r.trusts_provider) && !t.force => {
@@ -212,6 +235,9 @@ pub fn plan(t: &Targets, f: &Found) -> Plan {
                 item = item.note(format!("detach {arn}"));
                 item.ops.push(Op::DetachPolicy { arn: arn.clone() });
             }
+            if !r.managed {
+                item = item.note(FORCED);
+            }
             if !r.trusts_provider {
                 item = item.note(format!(
                     "its trust policy does not name {} (deleted anyway: --force)",
@@ -226,6 +252,11 @@ pub fn plan(t: &Targets, f: &Found) -> Plan {
 
     let provider = if !f.provider {
         Item::new(Kind::OidcProvider, &t.provider_arn, Action::Absent).note("not found")
+    } else if !f.provider_managed && !t.force {
+        Item::new(Kind::OidcProvider, &t.provider_arn, Action::Delete).refuse(
+            NOT_OURS,
+            "pass --force to delete it anyway (roles that trust it stop working)",
+        )
     } else if !f.trusting_roles.is_empty() && !t.force {
         Item::new(Kind::OidcProvider, &t.provider_arn, Action::Delete).refuse(
             format!(
@@ -236,6 +267,9 @@ pub fn plan(t: &Targets, f: &Found) -> Plan {
         )
     } else {
         let mut item = Item::new(Kind::OidcProvider, &t.provider_arn, Action::Delete);
+        if !f.provider_managed {
+            item = item.note(FORCED);
+        }
         if !f.trusting_roles.is_empty() {
             item = item.note(format!(
                 "still trusted by {}: they stop working (--force)",
@@ -254,9 +288,18 @@ pub fn plan(t: &Targets, f: &Found) -> Plan {
             .note("kept: it holds the Terraform state (--delete-state deletes it only when empty)")
     } else {
         match &f.bucket_contents {
+            Some(c) if c.is_empty() && !f.bucket_managed && !t.force => {
+                Item::new(Kind::StateBucket, &t.bucket, Action::Delete).refuse(
+                    NOT_OURS,
+                    "check --state-bucket, or pass --force to delete it anyway (only ever when empty)",
+                )
+            }
             Some(c) if c.is_empty() => {
                 let mut item = Item::new(Kind::StateBucket, &t.bucket, Action::Delete)
                     .note("empty: no object, no object version, no delete marker");
+                if !f.bucket_managed {
+                    item = item.note(FORCED);
+                }
                 item.ops.push(Op::DeleteBucket);
                 item
             }
@@ -286,8 +329,16 @@ pub fn plan(t: &Targets, f: &Found) -> Plan {
                     "wait for the run to finish (or `terraform force-unlock` a stale lock), then run destroy again",
                 )
             }
+            Some(tb) if !tb.managed && !t.force => Item::new(Kind::LockTable, name, Action::Delete)
+                .refuse(
+                    NOT_OURS,
+                    "check --lock-table, or pass --force to delete it anyway",
+                ),
             Some(tb) => {
                 let mut item = Item::new(Kind::LockTable, name, Action::Delete);
+                if !tb.managed {
+                    item = item.note(FORCED);
+                }
                 if tb.deletion_protection {
                     item = item.note("turn deletion protection off, then delete");
                     item.ops.push(Op::DisableDeletionProtection);
@@ -512,228 +563,5 @@ pub async fn verify(aws: &Aws, t: &Targets, plan: &Plan) -> Result<Vec<String>> 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn targets(delete_state: bool, force: bool) -> Targets {
-        Targets {
-            account: Account {
-                id: "123456789012".into(),
-                partition: "aws".into(),
-                region: "eu-west-1".into(),
-            },
-            provider_arn: "arn:aws:iam::123456789012:oidc-provider/example.com/oidc".into(),
-            role_name: "deploy".into(),
-            bucket: "tf-state".into(),
-            table: Some("locks".into()),
-            delete_state,
-            force,
-        }
-    }
-
-    fn everything() -> Found {
-        Found {
-            provider: true,
-            role: Some(FoundRole {
-                arn: "arn:aws:iam::123456789012:role/deploy".into(),
-                inline_policies: vec!["terraform-state-access".into()],
-                managed_policies: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
-                instance_profiles: vec![],
-                trusts_provider: true,
-            }),
-            trusting_roles: vec![],
-            bucket: true,
-            bucket_contents: None,
-            table: Some(FoundTable {
-                deletion_protection: true,
-                status: "ACTIVE".into(),
-                held_locks: vec![],
-            }),
-        }
-    }
-
-    #[test]
-    fn by_default_role_and_provider_go_and_state_stays() {
-        let p = plan(&targets(false, false), &everything());
-        let role = p.get(Kind::Role).unwrap();
-        assert_eq!(role.action, Action::Delete);
-        // Inline policies and attachments before the role itself.
-        assert_eq!(role.ops.last(), Some(&Op::DeleteRole));
-        assert!(role.ops.contains(&Op::DeleteInlinePolicy {
-            name: "terraform-state-access".into()
-        }));
-        assert!(role.ops.contains(&Op::DetachPolicy {
-            arn: "arn:aws:iam::aws:policy/ReadOnlyAccess".into()
-        }));
-        assert_eq!(p.get(Kind::OidcProvider).unwrap().action, Action::Delete);
-        assert_eq!(p.get(Kind::StateBucket).unwrap().action, Action::Keep);
-        assert_eq!(p.get(Kind::LockTable).unwrap().action, Action::Keep);
-        assert!(p.refusal_error().is_none());
-    }
-
-    #[test]
-    fn a_provider_other_roles_trust_needs_force() {
-        let mut f = everything();
-        f.trusting_roles = vec!["other-deploy".into()];
-        let p = plan(&targets(false, false), &f);
-        let e = p.refusal_error().unwrap();
-        assert_eq!(e.exit_code(), 64);
-        assert!(e.message.contains("other-deploy"), "{e}");
-        assert!(e.to_string().contains("--force"), "{e}");
-        let p = plan(&targets(false, true), &f);
-        assert!(p.refusal_error().is_none());
-        assert_eq!(
-            p.get(Kind::OidcProvider).unwrap().ops,
-            vec![Op::DeleteProvider]
-        );
-    }
-
-    #[test]
-    fn a_bucket_with_any_version_or_marker_is_never_deleted() {
-        for (versions, markers) in [(1, 0), (0, 1), (3, 2)] {
-            let mut f = everything();
-            f.bucket_contents = Some(BucketContents {
-                versions,
-                current: versions.min(1),
-                delete_markers: markers,
-                sample: [("env/prod.tfstate".to_string(), versions + markers)].into(),
-                keys: 1,
-            });
-            for force in [false, true] {
-                let p = plan(&targets(true, force), &f);
-                let b = p.get(Kind::StateBucket).unwrap();
-                assert_eq!(b.action, Action::Refused);
-                assert!(b.ops.is_empty());
-                let e = p.refusal_error().unwrap();
-                assert!(e.message.contains("env/prod.tfstate"), "{e}");
-            }
-        }
-        let mut f = everything();
-        f.bucket_contents = Some(BucketContents::default());
-        let p = plan(&targets(true, false), &f);
-        assert_eq!(
-            p.get(Kind::StateBucket).unwrap().ops,
-            vec![Op::DeleteBucket]
-        );
-        assert_eq!(
-            p.get(Kind::LockTable).unwrap().ops,
-            vec![Op::DisableDeletionProtection, Op::DeleteTable]
-        );
-    }
-
-    #[test]
-    fn a_held_lock_keeps_the_table() {
-        let mut f = everything();
-        f.bucket_contents = Some(BucketContents::default());
-        f.table.as_mut().unwrap().held_locks = vec!["tf-state/prod.tfstate".into()];
-        let p = plan(&targets(true, true), &f);
-        assert_eq!(p.get(Kind::LockTable).unwrap().action, Action::Refused);
-    }
-
-    mod with_mocked_iam {
-        use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
-        use aws_sdk_iam::operation::delete_role::DeleteRoleError;
-        use aws_sdk_iam::operation::delete_role_policy::DeleteRolePolicyError;
-        use aws_sdk_iam::types::error::{DeleteConflictException, NoSuchEntityException};
-        use aws_sdk_iam::Client;
-        use aws_smithy_mocks::{mock, MockResponseInterceptor, Rule, RuleMode};
-
-        use super::super::{delete_role, Op};
-        use crate::config::{ColorChoice, OutputFormat};
-        use crate::report::Reporter;
-
-        fn client(rules: &[&Rule]) -> Client {
-            let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::Sequential);
-            for r in rules {
-                interceptor = interceptor.with_rule(r);
-            }
-            let conf = aws_sdk_iam::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new("us-east-1"))
-                .credentials_provider(Credentials::new("k", "s", None, None, "test"))
-                .http_client(aws_smithy_mocks::create_mock_http_client())
-                .interceptor(interceptor)
-                .build();
-            Client::from_conf(conf)
-        }
-
-        /// The error metadata the SDK's deserializer attaches to a real error response.
-        fn meta(code: &str) -> aws_sdk_iam::error::ErrorMetadata {
-            aws_sdk_iam::error::ErrorMetadata::builder()
-                .code(code)
-                .build()
-        }
-
-        fn quiet() -> Reporter {
-            Reporter::new(OutputFormat::Text, ColorChoice::Never, true, 0)
-        }
-
-        fn ops() -> Vec<Op> {
-            vec![
-                Op::DeleteInlinePolicy {
-                    name: "terraform-state-access".into(),
-                },
-                Op::DeleteRole,
-            ]
-        }
-
-        #[tokio::test]
-        async fn delete_conflict_right_after_removing_policies_is_retried() {
-            let policy = mock!(Client::delete_role_policy).then_output(|| {
-                aws_sdk_iam::operation::delete_role_policy::DeleteRolePolicyOutput::builder()
-                    .build()
-            });
-            let conflict = mock!(Client::delete_role).then_error(|| {
-                DeleteRoleError::DeleteConflictException(
-                    DeleteConflictException::builder()
-                        .message("Cannot delete entity, must delete policies first.")
-                        .meta(meta("DeleteConflict"))
-                        .build(),
-                )
-            });
-            let deleted = mock!(Client::delete_role).then_output(|| {
-                aws_sdk_iam::operation::delete_role::DeleteRoleOutput::builder().build()
-            });
-            let iam = client(&[&policy, &conflict, &deleted]);
-            delete_role(&iam, "deploy", &ops(), &quiet()).await.unwrap();
-            assert_eq!(conflict.num_calls(), 1);
-            assert_eq!(deleted.num_calls(), 1);
-        }
-
-        #[tokio::test]
-        async fn already_gone_is_fine() {
-            let policy = mock!(Client::delete_role_policy).then_error(|| {
-                DeleteRolePolicyError::NoSuchEntityException(
-                    NoSuchEntityException::builder()
-                        .meta(meta("NoSuchEntity"))
-                        .build(),
-                )
-            });
-            let role = mock!(Client::delete_role).then_error(|| {
-                DeleteRoleError::NoSuchEntityException(
-                    NoSuchEntityException::builder()
-                        .meta(meta("NoSuchEntity"))
-                        .build(),
-                )
-            });
-            let iam = client(&[&policy, &role]);
-            delete_role(&iam, "deploy", &ops(), &quiet()).await.unwrap();
-            assert_eq!(role.num_calls(), 1);
-        }
-    }
-
-    #[test]
-    fn nothing_left_means_nothing_to_do() {
-        let f = Found {
-            provider: false,
-            role: None,
-            trusting_roles: vec![],
-            bucket: false,
-            bucket_contents: None,
-            table: None,
-        };
-        let p = plan(&targets(true, false), &f);
-        assert!(!p.has_deletions());
-        assert!(p.refusal_error().is_none());
-    }
-}
+#[path = "destroy_tests.rs"]
+mod tests;

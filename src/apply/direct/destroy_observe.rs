@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::aws::{classify, errors, Aws};
 use crate::error::Result;
 use crate::model::policy::parse_document;
+use crate::plan::ownership::is_managed;
 
 /// The role as `destroy` needs it.
 #[derive(Debug, Clone, Serialize)]
@@ -19,6 +20,8 @@ pub struct FoundRole {
     pub instance_profiles: Vec<String>,
     /// Whether its trust policy names the provider being destroyed.
     pub trusts_provider: bool,
+    /// Whether it carries `managed-by=bootstrap` (created or adopted by the tool).
+    pub managed: bool,
 }
 
 /// What a bucket holds, from ListObjectVersions (every version and delete marker).
@@ -83,10 +86,14 @@ pub struct FoundTable {
     /// LockIDs of locks held now (items other than Terraform's `-md5` digests); only read
     /// with `--delete-state`.
     pub held_locks: Vec<String>,
+    /// Whether it carries `managed-by=bootstrap`; only read with `--delete-state` (true
+    /// otherwise: the table is kept anyway).
+    pub managed: bool,
 }
 
-/// Whether the provider exists.
-pub async fn provider_exists(aws: &Aws, arn: &str) -> Result<bool> {
+/// Whether the provider exists: None when it does not, else whether it carries
+/// `managed-by=bootstrap`.
+pub async fn provider(aws: &Aws, arn: &str) -> Result<Option<bool>> {
     match aws
         .iam
         .get_open_id_connect_provider()
@@ -94,10 +101,16 @@ pub async fn provider_exists(aws: &Aws, arn: &str) -> Result<bool> {
         .send()
         .await
     {
-        Ok(_) => Ok(true),
-        Err(e) if errors::is(&e, &["NoSuchEntity"]) => Ok(false),
+        Ok(out) => Ok(Some(is_managed(&tag_map(
+            out.tags().iter().map(|t| (t.key(), t.value())),
+        )))),
+        Err(e) if errors::is(&e, &["NoSuchEntity"]) => Ok(None),
         Err(e) => Err(classify(&e, "reading the OIDC provider", arn)),
     }
+}
+
+fn tag_map<'a>(tags: impl Iterator<Item = (&'a str, &'a str)>) -> BTreeMap<String, String> {
+    tags.map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 fn mentions(trust_document: Option<&str>, provider_arn: &str) -> bool {
@@ -111,16 +124,8 @@ pub async fn role(aws: &Aws, name: &str, provider_arn: &str) -> Result<Option<Fo
     let iam = &aws.iam;
     let (role, inline, attached, profiles) = tokio::join!(
         iam.get_role().role_name(name).send(),
-        iam.list_role_policies()
-            .role_name(name)
-            .into_paginator()
-            .send()
-            .try_collect(),
-        iam.list_attached_role_policies()
-            .role_name(name)
-            .into_paginator()
-            .send()
-            .try_collect(),
+        crate::observe::inline_policy_names(aws, name),
+        crate::observe::attached_policy_arns(aws, name),
         iam.list_instance_profiles_for_role()
             .role_name(name)
             .into_paginator()
@@ -133,22 +138,8 @@ pub async fn role(aws: &Aws, name: &str, provider_arn: &str) -> Result<Option<Fo
         Err(e) => return Err(classify(&e, "reading the role", name)),
     };
     let Some(role) = role else { return Ok(None) };
-    let inline_policies = match inline {
-        Ok(pages) => pages
-            .iter()
-            .flat_map(|p| p.policy_names().iter().cloned())
-            .collect(),
-        Err(e) if errors::is(&e, &["NoSuchEntity"]) => return Ok(None),
-        Err(e) => return Err(classify(&e, "listing the role's inline policies", name)),
-    };
-    let managed_policies = match attached {
-        Ok(pages) => pages
-            .iter()
-            .flat_map(|p| p.attached_policies().iter())
-            .filter_map(|p| p.policy_arn().map(str::to_string))
-            .collect(),
-        Err(e) if errors::is(&e, &["NoSuchEntity"]) => return Ok(None),
-        Err(e) => return Err(classify(&e, "listing the role's managed policies", name)),
+    let (Some(inline_policies), Some(managed_policies)) = (inline?, attached?) else {
+        return Ok(None);
     };
     let instance_profiles = match profiles {
         Ok(pages) => pages
@@ -165,6 +156,7 @@ pub async fn role(aws: &Aws, name: &str, provider_arn: &str) -> Result<Option<Fo
         managed_policies,
         instance_profiles,
         trusts_provider: mentions(role.assume_role_policy_document(), provider_arn),
+        managed: is_managed(&tag_map(role.tags().iter().map(|t| (t.key(), t.value())))),
     }))
 }
 
@@ -195,6 +187,17 @@ pub async fn bucket_exists(aws: &Aws, name: &str) -> Result<bool> {
         Ok(_) => Ok(true),
         Err(e) if errors::is(&e, &["NoSuchBucket"]) => Ok(false),
         Err(e) => Err(classify(&e, "reading the state bucket", name)),
+    }
+}
+
+/// Whether the bucket carries `managed-by=bootstrap` (a bucket without tags does not).
+pub async fn bucket_managed(aws: &Aws, name: &str) -> Result<bool> {
+    match aws.s3.get_bucket_tagging().bucket(name).send().await {
+        Ok(out) => Ok(is_managed(&tag_map(
+            out.tag_set().iter().map(|t| (t.key(), t.value())),
+        ))),
+        Err(e) if errors::is(&e, &["NoSuchTagSet", "NoSuchBucket"]) => Ok(false),
+        Err(e) => Err(classify(&e, "reading the state bucket's tags", name)),
     }
 }
 
@@ -254,7 +257,17 @@ pub async fn table(aws: &Aws, name: &str, read_locks: bool) -> Result<Option<Fou
     };
     let Some(table) = table else { return Ok(None) };
     let mut held_locks = Vec::new();
+    let mut managed = true;
     if read_locks {
+        let arn = table.table_arn().unwrap_or_default();
+        let tags = aws
+            .dynamodb
+            .list_tags_of_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(|e| classify(&e, "reading the lock table's tags", name))?;
+        managed = is_managed(&tag_map(tags.tags().iter().map(|t| (t.key(), t.value()))));
         let mut start: Option<std::collections::HashMap<String, AttributeValue>> = None;
         for _ in 0..100 {
             let out = aws
@@ -290,5 +303,6 @@ pub async fn table(aws: &Aws, name: &str, read_locks: bool) -> Result<Option<Fou
             .map(|s| s.as_str().to_string())
             .unwrap_or_default(),
         held_locks,
+        managed,
     }))
 }

@@ -183,6 +183,19 @@ pub async fn apply_table(
                 .await?;
                 reporter.progress(format!("enabled point-in-time recovery on {name}"));
             }
+            Op::TagTable { tags } => {
+                let tags = tags
+                    .iter()
+                    .map(|(k, v)| built(Tag::builder().key(k).value(v).build()))
+                    .collect::<Result<Vec<_>>>()?;
+                db.tag_resource()
+                    .resource_arn(&d.arn)
+                    .set_tags(Some(tags))
+                    .send()
+                    .await
+                    .map_err(|e| classify(&e, "tagging the adopted lock table", name))?;
+                reporter.progress(format!("adopted lock table {name} (tagged)"));
+            }
             _ => {}
         }
     }

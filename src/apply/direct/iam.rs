@@ -88,6 +88,16 @@ pub async fn apply_provider(
                     d.arn
                 ));
             }
+            Op::TagProvider { tags } => {
+                aws.iam
+                    .tag_open_id_connect_provider()
+                    .open_id_connect_provider_arn(&d.arn)
+                    .set_tags(Some(iam_tags(tags)?))
+                    .send()
+                    .await
+                    .map_err(|e| classify(&e, "tagging the adopted OIDC provider", &d.arn))?;
+                reporter.progress(format!("adopted oidc provider {} (tagged)", d.arn));
+            }
             _ => {}
         }
     }
@@ -214,6 +224,40 @@ async fn apply_role_op(
                 d.inline_policy_name, d.name
             ));
         }
+        Op::DeleteInlinePolicy { name } => {
+            match aws
+                .iam
+                .delete_role_policy()
+                .role_name(&d.name)
+                .policy_name(name)
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if errors::is(&e, &["NoSuchEntity"]) => {}
+                Err(e) => {
+                    return Err(classify(
+                        &e,
+                        &format!("deleting the inline policy {name}"),
+                        &d.name,
+                    ))
+                }
+            }
+            reporter.progress(format!(
+                "deleted inline policy {name} from role {} (not written by bootstrap)",
+                d.name
+            ));
+        }
+        Op::TagRole { tags } => {
+            aws.iam
+                .tag_role()
+                .role_name(&d.name)
+                .set_tags(Some(iam_tags(tags)?))
+                .send()
+                .await
+                .map_err(|e| classify(&e, "tagging the adopted role", &d.name))?;
+            reporter.progress(format!("adopted role {} (tagged)", d.name));
+        }
         Op::AttachPolicy { arn } => {
             aws.iam
                 .attach_role_policy()
@@ -325,7 +369,10 @@ mod tests {
             url: "api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc".into(),
             client_ids: strings(client_ids),
             thumbprints: strings(thumbprints),
-            tags: BTreeMap::new(),
+            tags: [crate::model::MANAGED_BY_TAG]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
     }
 

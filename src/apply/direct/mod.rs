@@ -27,6 +27,7 @@ pub async fn apply(
         kind,
         name: String::new(),
         action: crate::plan::Action::Unchanged,
+        adopt: false,
         changes: Vec::new(),
         ops: Vec::new(),
     };

@@ -244,6 +244,7 @@ mod tests {
             arn: "arn:aws:s3:::tf-state-taken".into(),
             region: region.into(),
             kms_key: None,
+            allow_encryption_downgrade: false,
             noncurrent_days: 90,
             policy_statements: Vec::new(),
             tags: BTreeMap::new(),

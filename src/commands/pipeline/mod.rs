@@ -67,6 +67,10 @@ pub(super) fn backend_settings(d: &DesiredState) -> String {
     let mut attrs: Vec<(&str, String)> = vec![
         ("bucket", hcl_str(&d.bucket.name)),
         ("key", hcl_str(&state_key(d))),
+        (
+            "workspace_key_prefix",
+            hcl_str(&model::state::workspace_key_prefix(&d.state_key_prefix)),
+        ),
         ("region", hcl_str(&d.account.region)),
         ("encrypt", "true".to_string()),
         ("use_lockfile", "true".to_string()),

@@ -161,7 +161,7 @@ impl Settings {
         let mut policy_arns = Vec::new();
         for p in &i.policy_arn {
             let p = v::policy_arn("--policy-arn", p)?;
-            if v::is_admin_policy(&p) && !allow_admin {
+            if crate::model::admin::is_admin_policy_arn(&p) && !allow_admin {
                 return Err(Error::usage(format!(
                     "--policy-arn {p} grants full administrator access to every pipeline that can assume the role"
                 ))
@@ -265,6 +265,7 @@ impl Settings {
             state_key_prefix,
             lock_table,
             kms_key,
+            allow_encryption_downgrade: i.allow_encryption_downgrade.unwrap_or(false),
             noncurrent_days,
             tags,
             mode,

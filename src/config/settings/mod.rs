@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
-use super::validate as v;
 use crate::error::{Error, Result};
 use crate::model::{policy, quota};
 
@@ -119,6 +118,8 @@ pub struct Settings {
     pub state_key_prefix: String,
     pub lock_table: Option<String>,
     pub kms_key: Option<String>,
+    /// An existing SSE-KMS bucket may be switched to SSE-S3 (no --kms-key).
+    pub allow_encryption_downgrade: bool,
     pub noncurrent_days: i32,
     pub tags: BTreeMap<String, String>,
 
@@ -201,7 +202,12 @@ impl Settings {
         if self.source_ips.contains(&SourceIp::Bitbucket) {
             w.push("--source-ip bitbucket: only 4x/8x steps with `runtime: cloud: atlassian-ip-ranges: true` egress from Atlassian's published ranges; 1x/2x steps will be refused".into());
         }
-        if self.allow_admin && self.policy_arns.iter().any(|p| v::is_admin_policy(p)) {
+        if self.allow_admin
+            && self
+                .policy_arns
+                .iter()
+                .any(|p| crate::model::admin::is_admin_policy_arn(p))
+        {
             w.push("--allow-admin: pipelines get AdministratorAccess".into());
         }
         w

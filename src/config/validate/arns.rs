@@ -44,13 +44,6 @@ fn policy_path_and_name_ok(rest: &str) -> bool {
         && !path.contains("//")
 }
 
-/// Whether a managed policy ARN is AWS's AdministratorAccess.
-pub fn is_admin_policy(arn: &str) -> bool {
-    arn.rsplit_once(":policy/").is_some_and(|(_, name)| {
-        name == "AdministratorAccess" || name.ends_with("/AdministratorAccess")
-    })
-}
-
 /// An AWS region name such as `eu-west-1` or `us-gov-west-1`.
 pub fn region(value: &str) -> Result<String> {
     let parts: Vec<&str> = value.split('-').collect();

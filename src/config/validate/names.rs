@@ -158,7 +158,7 @@ pub fn tag(key: &str, value: &str) -> Result<()> {
             "tag keys starting with aws: are reserved by AWS",
         ));
     }
-    if key == crate::model::MANAGED_BY_TAG.0 {
+    if key == crate::model::MANAGED_BY_TAG.0 || key == crate::model::VERSION_TAG.0 {
         return Err(bad(
             "--tag",
             &shown(key),

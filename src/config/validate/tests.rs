@@ -77,14 +77,6 @@ fn issuer_rules() {
 }
 
 #[test]
-fn admin_policy_is_recognised() {
-    assert!(is_admin_policy(
-        "arn:aws:iam::aws:policy/AdministratorAccess"
-    ));
-    assert!(!is_admin_policy("arn:aws:iam::aws:policy/ReadOnlyAccess"));
-}
-
-#[test]
 fn audiences_stop_at_bitbucket_s_150_characters() {
     // Bitbucket caps each audience a step asks for at 150 characters: a longer one could
     // never appear in a token, although IAM would store it.

@@ -40,6 +40,10 @@ impl Base {
             "StringNotEqualsIgnoreCase" => Base::StringNotEqualsIgnoreCase,
             "StringLike" => Base::StringLike,
             "StringNotLike" => Base::StringNotLike,
+            // ARN operators compare like StringLike (wildcards, case-sensitive); IAM also
+            // keeps `*` within one ARN segment, which the values here never need.
+            "ArnEquals" | "ArnLike" => Base::StringLike,
+            "ArnNotEquals" | "ArnNotLike" => Base::StringNotLike,
             "IpAddress" => Base::IpAddress,
             "NotIpAddress" => Base::NotIpAddress,
             "Bool" => Base::Bool,

@@ -13,6 +13,7 @@
 //! Every function is total: malformed policies produce notes, never panics.
 
 mod conditions;
+mod identity;
 mod matching;
 mod reason;
 mod variables;
@@ -21,6 +22,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+
+pub use identity::{evaluate_access, Access, AccessEvaluation};
 
 use conditions::evaluate_condition;
 use matching::{action_matched, principal_matches};
@@ -134,6 +137,16 @@ impl Request {
                 .contains(&format!("{p}:{name}").to_lowercase())
         })
     }
+}
+
+/// Whether a permissions-policy statement's `Action` (or `NotAction`) covers `action`, with
+/// IAM's case-insensitive wildcards. Effect, resources and conditions are not considered.
+pub fn statement_covers_action(stmt: &Map<String, Value>, action: &str) -> bool {
+    let request = Request {
+        action: action.to_string(),
+        ..Request::default()
+    };
+    action_matched(stmt, &request, &mut Vec::new())
 }
 
 /// The condition-key prefix (`<host/path>`) of an OIDC provider ARN, if it is one.

@@ -1,0 +1,113 @@
+//! `bootstrap operator-policy`: the least-privilege IAM policy for whoever runs `bootstrap`
+//! with these settings and this mode. No AWS call: the account id comes from `--account-id`,
+//! or is `*`.
+
+use serde_json::json;
+
+use super::verify::account_id;
+use crate::aws;
+use crate::config::{Mode, Settings, StackSetTargets};
+use crate::error::Result;
+use crate::model::operator::{operator_policy, Deployment, Scope};
+use crate::model::{self, policy, Account};
+use crate::report::{Output, Reporter};
+
+/// IAM's limit for a customer managed policy, in characters without whitespace.
+pub const MANAGED_POLICY_MAX_CHARS: usize = 6144;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub account_id: Option<String>,
+    pub destroy: bool,
+    pub delete_state: bool,
+}
+
+fn region(settings: &Settings) -> Option<String> {
+    settings.aws.region.clone().or_else(|| {
+        ["AWS_REGION", "AWS_DEFAULT_REGION"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+    })
+}
+
+fn deployment(settings: &Settings) -> Deployment {
+    match (&settings.stackset, settings.mode) {
+        (Some(ss), _) => Deployment::StackSet {
+            name: ss.name.clone(),
+            self_managed: matches!(ss.targets, StackSetTargets::Accounts(_)),
+        },
+        (None, Mode::Cloudformation) => Deployment::Stack(settings.stack_name.clone()),
+        (None, Mode::Direct) => Deployment::Direct,
+    }
+}
+
+pub fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Output> {
+    let id = opts.account_id.as_deref().map(account_id).transpose()?;
+    let region = region(settings);
+    let deployment = deployment(settings);
+    if let Deployment::StackSet { .. } = deployment {
+        crate::apply::cloudformation::template::validate(
+            settings,
+            crate::apply::cloudformation::template::RenderOptions { stackset: true },
+        )?;
+    }
+    let account = Account {
+        id: id.clone().unwrap_or_else(|| "*".into()),
+        partition: region
+            .as_deref()
+            .map(aws::partition)
+            .unwrap_or("aws")
+            .to_string(),
+        region: region.clone().unwrap_or_else(|| "*".into()),
+    };
+    let desired = model::desired(settings, &account, &[], &[])?;
+    if id.is_none() {
+        reporter.warn("no --account-id: the ARNs in the policy match any account (\"*\"); pass --account-id ID for the narrowest policy");
+    }
+    if region.is_none() {
+        reporter.warn("no --region (nor AWS_REGION): the lock table and stack ARNs match any region (\"*\") and the partition is taken to be `aws`");
+    }
+    let scope = Scope {
+        destroy: opts.destroy || opts.delete_state,
+        delete_state: opts.delete_state,
+    };
+    if scope.delete_state && deployment != Deployment::Direct {
+        reporter.warn("--include-delete-state: only direct mode deletes the bucket and the table; a stack's DeletionPolicy keeps them");
+    }
+    let roles = vec![desired.role.clone()];
+    let doc = operator_policy(&desired, &roles, &deployment, scope);
+    let size = policy::policy_size(&doc);
+    if size > MANAGED_POLICY_MAX_CHARS {
+        reporter.warn(format!(
+            "the policy is {size} characters, over IAM's {MANAGED_POLICY_MAX_CHARS} for one managed policy; split its statements over two policies"
+        ));
+    }
+    let mut covers = vec!["plan", "init", "status", "render", "pipeline"];
+    if !matches!(deployment, Deployment::StackSet { .. }) {
+        covers.push("verify");
+    }
+    if scope.destroy {
+        covers.push("destroy");
+    }
+    if scope.delete_state {
+        covers.push("destroy --delete-state");
+    }
+    let (mode, stack, stackset) = match &deployment {
+        Deployment::Direct => ("direct", None, None),
+        Deployment::Stack(name) => ("cloudformation", Some(name.clone()), None),
+        Deployment::StackSet { name, .. } => ("cloudformation", None, Some(name.clone())),
+    };
+    let text = serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
+    let json = json!({
+        "policy": doc,
+        "mode": mode,
+        "stack": stack,
+        "stackset": stackset,
+        "account": id,
+        "region": region,
+        "roles": roles.iter().map(|r| r.arn.clone()).collect::<Vec<_>>(),
+        "covers": covers,
+        "characters": size,
+    });
+    Ok(Output::new(json, text))
+}

@@ -1,0 +1,223 @@
+//! Whether a permissions policy is administrator-equivalent: the one judgement used for
+//! `--policy-arn` values, for the documents found on an adopted role and for the read-back
+//! after `init`. A statement is admin-equivalent when it allows, on every resource, any of:
+//!
+//! * every action (`*`), or every action but some (`NotAction`) that leaves one of the
+//!   actions below allowed;
+//! * an action that lets the holder give itself more: `iam:Put*Policy`, `iam:Attach*Policy`,
+//!   `iam:CreatePolicyVersion`, `iam:PassRole` (so `iam:*`, `iam:Put*` or `iam:*Policy*` too).
+//!
+//! "Every resource" is `Resource: "*"` or any `NotResource`. Conditions do not make such a
+//! statement acceptable: they are usually easy to meet. Actions are matched by the policy
+//! evaluator ([`crate::verify::evaluate::statement_covers_action`]), with IAM's wildcards.
+
+use std::fmt;
+
+use serde_json::{json, Value};
+
+use super::policy::statements_of;
+use crate::verify::evaluate::statement_covers_action;
+
+/// The actions with which a principal can raise its own permissions.
+pub const ESCALATION_ACTIONS: &[&str] = &[
+    "iam:PutRolePolicy",
+    "iam:PutUserPolicy",
+    "iam:PutGroupPolicy",
+    "iam:AttachRolePolicy",
+    "iam:AttachUserPolicy",
+    "iam:AttachGroupPolicy",
+    "iam:CreatePolicyVersion",
+    "iam:PassRole",
+];
+
+/// The first admin-equivalent statement of a document, for a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminStatement {
+    /// `statement "Sid"` or `statement 2` (from 1).
+    pub statement: String,
+    /// `every action`, or the escalation actions it allows.
+    pub allows: String,
+}
+
+impl fmt::Display for AdminStatement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} allows {} on Resource \"*\"",
+            self.statement, self.allows
+        )
+    }
+}
+
+fn strings(v: Option<&Value>) -> Vec<&str> {
+    match v {
+        Some(Value::String(s)) => vec![s.as_str()],
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The first statement of `doc` that makes its holder an administrator, or None.
+pub fn admin_statement(doc: &Value) -> Option<AdminStatement> {
+    statements_of(doc)
+        .iter()
+        .enumerate()
+        .find_map(|(n, st)| judge_statement(n, st))
+}
+
+fn judge_statement(n: usize, st: &Value) -> Option<AdminStatement> {
+    let map = st.as_object()?;
+    if map.get("Effect").and_then(Value::as_str) != Some("Allow") {
+        return None;
+    }
+    let every_resource =
+        map.contains_key("NotResource") || strings(map.get("Resource")).contains(&"*");
+    if !every_resource {
+        return None;
+    }
+    let every_action = strings(map.get("Action"))
+        .iter()
+        .any(|a| *a == "*" || *a == "*:*");
+    let allows = if every_action {
+        "every action".to_string()
+    } else {
+        let allowed: Vec<&str> = ESCALATION_ACTIONS
+            .iter()
+            .copied()
+            .filter(|a| statement_covers_action(map, a))
+            .collect();
+        if allowed.is_empty() {
+            return None;
+        }
+        match strings(map.get("NotAction")) {
+            not if !not.is_empty() => {
+                format!(
+                    "every action except {} (including {})",
+                    not.join(", "),
+                    allowed[0]
+                )
+            }
+            _ => allowed.join(", "),
+        }
+    };
+    let statement = match map.get("Sid").and_then(Value::as_str) {
+        Some(sid) if !sid.is_empty() => format!("statement {sid:?}"),
+        _ => format!("statement {}", n + 1),
+    };
+    Some(AdminStatement { statement, allows })
+}
+
+/// The documents of AWS managed policies known to be admin-equivalent, for judging an ARN
+/// where its document cannot be read (flag validation, templates). Other policies are read
+/// from IAM and judged by [`admin_statement`].
+fn known_managed_document(arn: &str) -> Option<Value> {
+    let (_, name) = arn.rsplit_once(":aws:policy/")?;
+    let action = match name.rsplit('/').next()? {
+        "AdministratorAccess" => "*",
+        "IAMFullAccess" => "iam:*",
+        _ => return None,
+    };
+    Some(
+        json!({"Statement": [{"Sid": name, "Effect": "Allow", "Action": action, "Resource": "*"}]}),
+    )
+}
+
+/// Whether a managed policy ARN names an AWS managed policy known to be admin-equivalent.
+pub fn is_admin_policy_arn(arn: &str) -> bool {
+    known_managed_document(arn)
+        .as_ref()
+        .and_then(admin_statement)
+        .is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(statement: Value) -> Value {
+        json!({"Version": "2012-10-17", "Statement": [statement]})
+    }
+
+    #[test]
+    fn admin_equivalent_documents() {
+        for st in [
+            json!({"Effect": "Allow", "Action": "*", "Resource": "*"}),
+            json!({"Effect": "Allow", "Action": ["s3:*", "*:*"], "Resource": ["*"]}),
+            json!({"Effect": "Allow", "Action": "*", "NotResource": "arn:aws:s3:::b"}),
+            json!({"Effect": "Allow", "NotAction": "s3:GetObject", "Resource": "*"}),
+            json!({"Effect": "Allow", "NotAction": ["iam:PassRole"], "Resource": "*"}),
+            json!({"Effect": "Allow", "Action": "iam:*", "Resource": "*"}),
+            json!({"Effect": "Allow", "Action": "IAM:*", "Resource": "*"}),
+            json!({"Effect": "Allow", "Action": "iam:Put*", "Resource": "*"}),
+            json!({"Effect": "Allow", "Action": "iam:*Policy*", "Resource": "*"}),
+            json!({"Effect": "Allow", "Action": "iam:PutRolePolicy", "Resource": "*"}),
+            json!({"Effect": "Allow", "Action": "iam:Attach*Policy", "Resource": "*"}),
+            json!({"Effect": "Allow", "Action": "iam:CreatePolicyVersion", "Resource": "*"}),
+            json!({"Effect": "Allow", "Action": ["s3:GetObject", "iam:PassRole"], "Resource": "*"}),
+            json!({"Effect": "Allow", "Action": "iam:Pass?ole", "Resource": "*"}),
+            json!({"Effect": "Allow", "Action": "*", "Resource": "*",
+                   "Condition": {"Bool": {"aws:SecureTransport": "true"}}}),
+        ] {
+            assert!(admin_statement(&doc(st.clone())).is_some(), "{st}");
+        }
+    }
+
+    #[test]
+    fn documents_that_are_not_admin_equivalent() {
+        for st in [
+            json!({"Effect": "Deny", "Action": "*", "Resource": "*"}),
+            json!({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}),
+            json!({"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::b/*"}),
+            json!({"Effect": "Allow", "Action": "iam:Get*", "Resource": "*"}),
+            json!({"Effect": "Allow", "Action": "iam:PassRole",
+                   "Resource": "arn:aws:iam::123456789012:role/app"}),
+            json!({"Effect": "Allow", "NotAction": ["iam:*", "organizations:*"], "Resource": "*"}),
+            json!({"Effect": "Allow", "NotAction": "*", "Resource": "*"}),
+            json!({"Effect": "Allow", "Action": "iam:PutRolePolicy", "NotAction": "s3:*", "Resource": "*"}),
+            json!("junk"),
+        ] {
+            assert!(admin_statement(&doc(st.clone())).is_none(), "{st}");
+        }
+        assert!(admin_statement(&json!(null)).is_none());
+    }
+
+    #[test]
+    fn the_message_names_the_statement_and_what_it_allows() {
+        let named =
+            doc(json!({"Sid": "Everything", "Effect": "Allow", "Action": "*", "Resource": "*"}));
+        assert_eq!(
+            admin_statement(&named).unwrap().to_string(),
+            "statement \"Everything\" allows every action on Resource \"*\""
+        );
+        let not_action = json!({"Statement": [
+            {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+            {"Effect": "Allow", "NotAction": "s3:GetObject", "Resource": "*"},
+        ]});
+        let found = admin_statement(&not_action).unwrap();
+        assert_eq!(found.statement, "statement 2");
+        assert_eq!(
+            found.allows,
+            "every action except s3:GetObject (including iam:PutRolePolicy)"
+        );
+    }
+
+    #[test]
+    fn known_aws_managed_admin_policies_are_recognised_by_arn() {
+        assert!(is_admin_policy_arn(
+            "arn:aws:iam::aws:policy/AdministratorAccess"
+        ));
+        assert!(is_admin_policy_arn(
+            "arn:aws-cn:iam::aws:policy/IAMFullAccess"
+        ));
+        assert!(!is_admin_policy_arn(
+            "arn:aws:iam::aws:policy/ReadOnlyAccess"
+        ));
+        assert!(!is_admin_policy_arn(
+            "arn:aws:iam::aws:policy/PowerUserAccess"
+        ));
+        // A customer policy is judged by its document, read from IAM.
+        assert!(!is_admin_policy_arn(
+            "arn:aws:iam::123456789012:policy/AdministratorAccess"
+        ));
+    }
+}

@@ -1,0 +1,392 @@
+//! The operator policy: the least-privilege IAM permissions policy for the person or CI role
+//! that runs `bootstrap` with a given set of settings and mode.
+//!
+//! It is built from the same [`DesiredState`] as everything else, so every resource it names
+//! is the one `init` converges: the roles, the OIDC provider, the state bucket and lock table,
+//! the KMS key, the CloudFormation stack or StackSet. Only actions IAM cannot scope to a
+//! resource (`iam:ListOpenIDConnectProviders`, `iam:ListRoles`) get `Resource: "*"`, and
+//! both only read.
+//!
+//! Privilege escalation is closed the usual way: role-writing actions name the roles;
+//! `iam:CreateRole` and `iam:PutRolePermissionsBoundary` require the configured permissions
+//! boundary (`iam:PermissionsBoundary`), and removing a boundary is not granted then;
+//! `iam:AttachRolePolicy` is limited to the configured managed policies (`iam:PolicyARN`).
+//!
+//! In CloudFormation mode, CloudFormation creates the resources with the caller's own
+//! permissions (no service role is passed), so the resource statements are needed there too.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use super::{DesiredRole, DesiredState};
+
+/// How `bootstrap` deploys: the API calls differ.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deployment {
+    Direct,
+    /// One CloudFormation stack of this name.
+    Stack(String),
+    /// A StackSet of this name; `self_managed` when it targets accounts (the default
+    /// administration role is passed), false for organizational units.
+    StackSet {
+        name: String,
+        self_managed: bool,
+    },
+}
+
+/// Which commands the policy covers besides `plan`, `init`, `status`, `render` and `verify`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// `destroy`: delete the roles and the provider (or the stack).
+    pub destroy: bool,
+    /// `destroy --delete-state`: delete the empty bucket and the lock table too.
+    pub delete_state: bool,
+}
+
+/// The name of the role CloudFormation assumes in the administrator account for a StackSet
+/// with self-managed permissions, when none is given.
+pub const STACKSET_ADMINISTRATION_ROLE: &str = "AWSCloudFormationStackSetAdministrationRole";
+
+fn statement(sid: &str, actions: &[&str], resources: Vec<String>) -> Value {
+    json!({
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": resources,
+    })
+}
+
+/// Role ARNs grouped by permissions boundary (None = no boundary).
+fn by_boundary(roles: &[DesiredRole]) -> BTreeMap<Option<String>, Vec<String>> {
+    let mut groups: BTreeMap<Option<String>, Vec<String>> = BTreeMap::new();
+    for r in roles {
+        groups
+            .entry(r.permissions_boundary.clone())
+            .or_default()
+            .push(r.arn.clone());
+    }
+    groups
+}
+
+/// A Sid-safe suffix for the n-th statement of a kind.
+fn numbered(base: &str, n: usize, total: usize) -> String {
+    if total > 1 {
+        format!("{base}{}", n + 1)
+    } else {
+        base.to_string()
+    }
+}
+
+/// The statements for the roles: read, create (under the boundary), write, attach.
+fn role_statements(roles: &[DesiredRole], scope: Scope) -> Vec<Value> {
+    let arns: Vec<String> = roles.iter().map(|r| r.arn.clone()).collect();
+    let mut read = vec![
+        "iam:GetRole",
+        "iam:GetRolePolicy",
+        "iam:ListRolePolicies",
+        "iam:ListAttachedRolePolicies",
+    ];
+    let mut write = vec![
+        "iam:TagRole",
+        "iam:UpdateRole",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:PutRolePolicy",
+        "iam:DeleteRolePolicy",
+        "iam:DetachRolePolicy",
+    ];
+    if scope.destroy {
+        read.push("iam:ListInstanceProfilesForRole");
+        write.push("iam:DeleteRole");
+    }
+    let mut out = vec![
+        statement("ReadRoles", &read, arns.clone()),
+        statement("WriteRoles", &write, arns),
+    ];
+    let groups = by_boundary(roles);
+    let total = groups.len();
+    for (n, (boundary, arns)) in groups.into_iter().enumerate() {
+        match boundary {
+            Some(b) => {
+                let mut s = statement(
+                    &numbered("CreateRolesWithBoundary", n, total),
+                    &["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+                    arns,
+                );
+                s["Condition"] = json!({ "StringEquals": { "iam:PermissionsBoundary": b } });
+                out.push(s);
+            }
+            None => out.push(statement(
+                &numbered("CreateRoles", n, total),
+                &["iam:CreateRole", "iam:DeleteRolePermissionsBoundary"],
+                arns,
+            )),
+        }
+    }
+    let attaching: Vec<&DesiredRole> = roles
+        .iter()
+        .filter(|r| !r.managed_policies.is_empty())
+        .collect();
+    for (n, r) in attaching.iter().enumerate() {
+        let mut s = statement(
+            &numbered("AttachConfiguredPolicies", n, attaching.len()),
+            &["iam:AttachRolePolicy"],
+            vec![r.arn.clone()],
+        );
+        s["Condition"] = json!({ "ArnEquals": { "iam:PolicyARN": r.managed_policies } });
+        out.push(s);
+    }
+    // The managed policies are read before anything is written (a policy granting `*` on
+    // `*` needs --allow-admin); so is the boundary, which must exist.
+    let mut policies: Vec<String> = roles
+        .iter()
+        .flat_map(|r| {
+            r.managed_policies
+                .iter()
+                .chain(r.permissions_boundary.iter())
+                .cloned()
+        })
+        .collect();
+    policies.sort();
+    policies.dedup();
+    if !policies.is_empty() {
+        out.push(statement(
+            "ReadConfiguredPolicies",
+            &["iam:GetPolicy", "iam:GetPolicyVersion"],
+            policies,
+        ));
+    }
+    out
+}
+
+/// The provider, bucket, table and KMS key: what `init` reads and converges (and what
+/// CloudFormation writes with the caller's permissions in CloudFormation mode).
+fn resource_statements(
+    d: &DesiredState,
+    roles: &[DesiredRole],
+    scope: Scope,
+    stack: bool,
+) -> Vec<Value> {
+    let mut out = vec![statement(
+        "FindOidcProvider",
+        &["iam:ListOpenIDConnectProviders"],
+        vec!["*".into()],
+    )];
+    let mut provider = vec![
+        "iam:GetOpenIDConnectProvider",
+        "iam:CreateOpenIDConnectProvider",
+        "iam:TagOpenIDConnectProvider",
+        "iam:UpdateOpenIDConnectProviderThumbprint",
+        "iam:AddClientIDToOpenIDConnectProvider",
+    ];
+    if scope.destroy {
+        provider.push("iam:DeleteOpenIDConnectProvider");
+        // destroy keeps the provider while another role's trust names it.
+        out.push(statement(
+            "FindRolesTrustingTheProvider",
+            &["iam:ListRoles"],
+            vec!["*".into()],
+        ));
+    }
+    out.push(statement(
+        "OidcProvider",
+        &provider,
+        vec![d.provider.arn.clone()],
+    ));
+    out.extend(role_statements(roles, scope));
+
+    let mut bucket = vec![
+        "s3:ListBucket",
+        "s3:CreateBucket",
+        "s3:GetBucketVersioning",
+        "s3:PutBucketVersioning",
+        "s3:GetEncryptionConfiguration",
+        "s3:PutEncryptionConfiguration",
+        "s3:GetBucketPublicAccessBlock",
+        "s3:PutBucketPublicAccessBlock",
+        "s3:GetBucketOwnershipControls",
+        "s3:PutBucketOwnershipControls",
+        "s3:GetBucketPolicy",
+        "s3:PutBucketPolicy",
+        "s3:GetLifecycleConfiguration",
+        "s3:PutLifecycleConfiguration",
+        "s3:GetBucketTagging",
+        "s3:PutBucketTagging",
+    ];
+    if scope.delete_state {
+        bucket.extend(["s3:ListBucketVersions", "s3:DeleteBucket"]);
+    }
+    if stack && scope.destroy {
+        // Deleting the stack deletes its bucket policy resource (the bucket is retained).
+        bucket.push("s3:DeleteBucketPolicy");
+    }
+    out.push(statement(
+        "StateBucket",
+        &bucket,
+        vec![d.bucket.arn.clone()],
+    ));
+
+    if let Some(t) = &d.table {
+        let mut table = vec![
+            "dynamodb:DescribeTable",
+            "dynamodb:CreateTable",
+            "dynamodb:UpdateTable",
+            "dynamodb:DescribeContinuousBackups",
+            "dynamodb:UpdateContinuousBackups",
+            "dynamodb:TagResource",
+            "dynamodb:ListTagsOfResource",
+        ];
+        if scope.delete_state {
+            table.extend(["dynamodb:Scan", "dynamodb:DeleteTable"]);
+        }
+        out.push(statement("LockTable", &table, vec![t.arn.clone()]));
+    }
+    if let Some(key) = &d.bucket.kms_key {
+        out.push(kms_statement(d, key));
+    }
+    out
+}
+
+/// `kms:DescribeKey` on the state key: a key ARN as it is, a key id made into one; an alias
+/// is authorised on the key it names, so the grant is on the account's keys requested
+/// through that alias (`kms:RequestAlias`).
+fn kms_statement(d: &DesiredState, key: &str) -> Value {
+    let a = &d.account;
+    let keys = |resource: &str| format!("arn:{}:kms:{}:{}:{resource}", a.partition, a.region, a.id);
+    let alias = key
+        .split_once(":alias/")
+        .map(|(_, name)| format!("alias/{name}"))
+        .or_else(|| key.starts_with("alias/").then(|| key.to_string()));
+    match alias {
+        Some(alias) => {
+            let mut s = statement(
+                "DescribeStateKey",
+                &["kms:DescribeKey"],
+                vec![keys("key/*")],
+            );
+            s["Condition"] = json!({ "StringEquals": { "kms:RequestAlias": alias } });
+            s
+        }
+        None if key.starts_with("arn:") => statement(
+            "DescribeStateKey",
+            &["kms:DescribeKey"],
+            vec![key.to_string()],
+        ),
+        None => statement(
+            "DescribeStateKey",
+            &["kms:DescribeKey"],
+            vec![keys(&format!("key/{key}"))],
+        ),
+    }
+}
+
+fn stack_statement(d: &DesiredState, name: &str) -> Value {
+    let a = &d.account;
+    let actions = [
+        "cloudformation:DescribeStacks",
+        "cloudformation:DescribeStackEvents",
+        "cloudformation:DescribeStackResources",
+        "cloudformation:GetTemplate",
+        "cloudformation:CreateStack",
+        "cloudformation:CreateChangeSet",
+        "cloudformation:DescribeChangeSet",
+        "cloudformation:ExecuteChangeSet",
+        "cloudformation:DeleteChangeSet",
+        "cloudformation:UpdateTerminationProtection",
+        "cloudformation:ContinueUpdateRollback",
+        // A first create that failed leaves ROLLBACK_COMPLETE, which must be deleted before
+        // the stack can be created again; destroy deletes the stack.
+        "cloudformation:DeleteStack",
+    ];
+    statement(
+        "Stack",
+        &actions,
+        vec![format!(
+            "arn:{}:cloudformation:{}:{}:stack/{name}/*",
+            a.partition, a.region, a.id
+        )],
+    )
+}
+
+fn stackset_statements(d: &DesiredState, name: &str, self_managed: bool) -> Vec<Value> {
+    let a = &d.account;
+    let cfn = |resource: &str| {
+        format!(
+            "arn:{}:cloudformation:{}:{}:{resource}",
+            a.partition, a.region, a.id
+        )
+    };
+    let mut out = vec![
+        statement(
+            "StackSet",
+            &[
+                "cloudformation:DescribeStackSet",
+                "cloudformation:DescribeStackSetOperation",
+                "cloudformation:ListStackInstances",
+                "cloudformation:ListStackSetOperationResults",
+                "cloudformation:CreateStackSet",
+                "cloudformation:UpdateStackSet",
+            ],
+            vec![cfn(&format!("stackset/{name}:*"))],
+        ),
+        statement(
+            "StackSetInstances",
+            &[
+                "cloudformation:CreateStackInstances",
+                "cloudformation:UpdateStackInstances",
+            ],
+            vec![
+                cfn(&format!("stackset/{name}:*")),
+                format!(
+                    "arn:{}:cloudformation:*:{}:stackset-target/{name}:*",
+                    a.partition, a.id
+                ),
+                format!("arn:{}:cloudformation:*::type/resource/*", a.partition),
+            ],
+        ),
+    ];
+    if self_managed {
+        let mut pass = statement(
+            "PassStackSetAdministrationRole",
+            &["iam:PassRole"],
+            vec![format!(
+                "arn:{}:iam::{}:role/{STACKSET_ADMINISTRATION_ROLE}",
+                a.partition, a.id
+            )],
+        );
+        pass["Condition"] =
+            json!({ "StringEquals": { "iam:PassedToService": "cloudformation.amazonaws.com" } });
+        out.push(pass);
+    }
+    out
+}
+
+/// The operator policy for `roles` (the roles of one configuration, sharing the desired
+/// state's provider, bucket and table), deployed as `deployment`, covering `scope`.
+pub fn operator_policy(
+    d: &DesiredState,
+    roles: &[DesiredRole],
+    deployment: &Deployment,
+    scope: Scope,
+) -> Value {
+    let scope = Scope {
+        destroy: scope.destroy || scope.delete_state,
+        ..scope
+    };
+    let statements = match deployment {
+        Deployment::Direct => resource_statements(d, roles, scope, false),
+        Deployment::Stack(name) => {
+            // destroy --mode cloudformation keeps the bucket and the table (DeletionPolicy).
+            let kept = Scope {
+                delete_state: false,
+                ..scope
+            };
+            let mut s = vec![stack_statement(d, name)];
+            s.extend(resource_statements(d, roles, kept, true));
+            s
+        }
+        // The stacks are created in each target account by its execution role.
+        Deployment::StackSet { name, self_managed } => stackset_statements(d, name, *self_managed),
+    };
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
