@@ -26,7 +26,7 @@ fn client(w: &World) -> Client {
     let conf = aws_sdk_cloudformation::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .endpoint_url(w.moto.endpoint())
+        .endpoint_url(w.moto.plain_endpoint())
         .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
         .build();
     Client::from_conf(conf)

@@ -34,7 +34,7 @@ fn sorted(mut v: Vec<(String, String)>) -> Vec<(String, String)> {
 #[test]
 fn destroy_keeps_every_state_version_and_refuses_to_delete_a_non_empty_bucket() {
     let w = World::start();
-    let aws = Inspect::new(&w.moto.endpoint());
+    let aws = Inspect::new(&w.moto.plain_endpoint());
     let extra_policy = aws.create_policy(
         "deploy-extra",
         &json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]}),
@@ -153,7 +153,7 @@ fn destroy_keeps_every_state_version_and_refuses_to_delete_a_non_empty_bucket() 
 #[test]
 fn a_provider_another_role_trusts_is_kept_unless_forced() {
     let w = World::start();
-    let aws = Inspect::new(&w.moto.endpoint());
+    let aws = Inspect::new(&w.moto.plain_endpoint());
     init(&w, &[]);
     let hp = w.issuer.host_path();
     aws.create_role(
@@ -193,7 +193,7 @@ fn a_provider_another_role_trusts_is_kept_unless_forced() {
 #[test]
 fn resources_bootstrap_did_not_create_are_deleted_only_with_force() {
     let w = World::start();
-    let aws = Inspect::new(&w.moto.endpoint());
+    let aws = Inspect::new(&w.moto.plain_endpoint());
     let clients = w.clients();
     // Made by hand, no managed-by tag: a provider for this issuer, a role that trusts it,
     // an empty bucket and a lock table.
@@ -284,7 +284,7 @@ fn resources_bootstrap_did_not_create_are_deleted_only_with_force() {
 #[test]
 fn delete_state_removes_an_empty_bucket_and_an_idle_table_only() {
     let w = World::start();
-    let aws = Inspect::new(&w.moto.endpoint());
+    let aws = Inspect::new(&w.moto.plain_endpoint());
     init(&w, &[]);
     assert!(aws.table_protection(TABLE).0, "init protects the table");
 
@@ -323,7 +323,7 @@ fn delete_state_removes_an_empty_bucket_and_an_idle_table_only() {
 #[test]
 fn destroy_without_yes_and_without_a_terminal_shows_the_plan_and_changes_nothing() {
     let w = World::start();
-    let aws = Inspect::new(&w.moto.endpoint());
+    let aws = Inspect::new(&w.moto.plain_endpoint());
     init(&w, &[]);
     w.moto.start_recording();
     let out = w.run("destroy", &[]);
@@ -357,7 +357,7 @@ fn stack_now(w: &World) -> Option<(String, Option<bool>)> {
     let conf = aws_sdk_cloudformation::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .endpoint_url(w.moto.endpoint())
+        .endpoint_url(w.moto.plain_endpoint())
         .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
         .build();
     let client = aws_sdk_cloudformation::Client::from_conf(conf);
@@ -382,7 +382,7 @@ fn stack_now(w: &World) -> Option<(String, Option<bool>)> {
 #[test]
 fn destroy_cloudformation_deletes_the_stack_and_keeps_the_retained_state() {
     let w = World::start_with_faults();
-    let aws = Inspect::new(&w.moto.endpoint());
+    let aws = Inspect::new(&w.moto.plain_endpoint());
     w.run("init", &cfn(&["--yes"])).assert_success();
     assert_eq!(
         stack_now(&w),

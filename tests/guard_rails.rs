@@ -796,7 +796,7 @@ fn admin_policy(action: &str) -> serde_json::Value {
 #[test]
 fn a_customer_policy_granting_everything_is_refused_before_any_write() {
     let w = World::start();
-    let aws = Inspect::new(&w.moto.endpoint());
+    let aws = Inspect::new(&w.moto.plain_endpoint());
     let star = aws.create_policy("all-star", &admin_policy("*"));
     let star_star = aws.create_policy("all-star-star", &admin_policy("*:*"));
     let narrow = aws.create_policy(

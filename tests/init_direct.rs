@@ -339,6 +339,44 @@ fn a_rerun_makes_no_mutating_call() {
     assert!(out.stdout.contains("nothing to change"), "{out:?}");
 }
 
+/// What real AWS refuses on a first run (tests/aws_layer.py), with windows wide enough that
+/// the tool meets them: a table CREATING 0.6 s, then refusing point-in-time recovery for 1 s
+/// more; each bucket configuration write in progress for 20 ms, refusing any other meanwhile;
+/// a new role unknown to reads for 0.2 s. The first init succeeds without one conflicting
+/// bucket write, having waited out the backup gap, and a re-run writes nothing.
+#[test]
+fn a_first_init_survives_what_real_aws_refuses() {
+    let w = World::start_at_scale("0.1");
+    let out = w.run("init", &["--yes", "--output", "json"]);
+    out.assert_success();
+    let refused: Vec<String> = w.moto.refusals().into_iter().map(|(k, _)| k).collect();
+    assert!(
+        refused.contains(&"dynamodb:ContinuousBackupsUnavailableException".to_string()),
+        "the backup gap was met and waited out: {refused:?}"
+    );
+    assert!(
+        !refused.contains(&"s3:OperationAborted".to_string()),
+        "bucket settings are written one at a time: {refused:?}"
+    );
+    let aws = w.clients();
+    let backups = aws
+        .block_on(
+            aws.dynamodb
+                .describe_continuous_backups()
+                .table_name(TABLE)
+                .send(),
+        )
+        .unwrap();
+    let pitr = backups
+        .continuous_backups_description()
+        .and_then(|d| d.point_in_time_recovery_description())
+        .and_then(|p| p.point_in_time_recovery_status());
+    assert_eq!(pitr, Some(&PointInTimeRecoveryStatus::Enabled));
+    w.moto.start_recording();
+    w.run("init", &["--yes"]).assert_success();
+    assert_eq!(w.moto.mutating_calls(), vec![], "the re-run wrote");
+}
+
 #[test]
 fn plan_is_read_only_and_its_detailed_exit_code_says_whether_there_are_changes() {
     let w = World::start();

@@ -1,7 +1,6 @@
-"""moto_server with one test-only endpoint: put a CloudFormation stack into the state a
-failed first create leaves behind (ROLLBACK_COMPLETE), which moto never reaches by itself.
-
-    python moto_faults.py -H 127.0.0.1 -p PORT
+"""Test-only hooks around moto's app (`with_faults`): put a CloudFormation stack into the
+state a failed first create leaves behind (ROLLBACK_COMPLETE), which moto never reaches by
+itself.
 
 POST /x-test/cloudformation/failed-create?region=R&stack=NAME&resource=ID&type=TYPE&reason=WHY
 creates stack NAME (no resources: a rolled-back create removed what it made), with the
@@ -10,21 +9,30 @@ UpdateTerminationProtection, which moto lacks, is played here (and recorded like
 request), and DeleteStack on a stack with termination protection on is refused with the
 ValidationError CloudFormation returns, as AWS does and moto does not.
 
-Everything else is plain moto, including its request recorder.
+Everything else is plain moto, including its request recorder. `aws_layer.py` serves moto with
+these hooks, behind the AWS behaviour layer and without it.
 """
 
-import argparse
 import io
 import json
-import os
 import re
 from urllib.parse import parse_qs
 
-from moto.cloudformation.models import Event, cloudformation_backends
-from moto.moto_api import recorder
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import run_simple
 from werkzeug.wrappers import Request
+
+# moto's CloudFormation models import most of moto: loaded on first use, not at start-up.
+
+
+def cloudformation_backends():
+    from moto.cloudformation.models import cloudformation_backends as backends
+
+    return backends
+
+
+def record(environ):
+    from moto.moto_api import recorder
+
+    recorder._record_request(Request(environ))
 
 ACCOUNT = "123456789012"
 
@@ -32,7 +40,9 @@ ACCOUNT = "123456789012"
 def failed_create(q):
     region, name = q["region"], q["stack"]
     logical, rtype, reason = q["resource"], q["type"], q["reason"]
-    backend = cloudformation_backends[ACCOUNT][region]
+    from moto.cloudformation.models import Event
+
+    backend = cloudformation_backends()[ACCOUNT][region]
     template = json.dumps(
         {"Resources": {"Nothing": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}
     )
@@ -94,7 +104,7 @@ def termination_protection(environ, start_response):
     if not found or found[0] not in ("UpdateTerminationProtection", "DeleteStack"):
         return None
     action, params, region = found
-    backend = cloudformation_backends[ACCOUNT][region]
+    backend = cloudformation_backends()[ACCOUNT][region]
     name = params.get("StackName", "")
     stack = next(
         (s for s in backend.stacks.values() if name in (s.name, s.stack_id)), None
@@ -102,7 +112,7 @@ def termination_protection(environ, start_response):
     if action == "DeleteStack":
         if stack is None or not stack.enable_termination_protection:
             return None  # moto deletes it
-        recorder._record_request(Request(environ))
+        record(environ)
         message = (
             f"Stack [{stack.name}] cannot be deleted while TerminationProtection is enabled"
         )
@@ -113,7 +123,7 @@ def termination_protection(environ, start_response):
             f"<Code>ValidationError</Code><Message>{message}</Message></Error>"
             "<RequestId>x-test</RequestId></ErrorResponse>",
         )
-    recorder._record_request(Request(environ))
+    record(environ)
     if stack is None:
         return xml_reply(
             start_response,
@@ -149,17 +159,3 @@ def with_faults(app):
         return app(environ, start_response)
 
     return wsgi
-
-
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("-H", "--host", default="127.0.0.1")
-    parser.add_argument("-p", "--port", type=int, required=True)
-    args = parser.parse_args()
-    os.environ.setdefault("MOTO_PORT", str(args.port))
-    app = DomainDispatcherApplication(create_backend_app)
-    run_simple(args.host, args.port, with_faults(app), threaded=True)
-
-
-if __name__ == "__main__":
-    main()

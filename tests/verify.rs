@@ -555,6 +555,37 @@ impl VerifyWorld for World {
     }
 }
 
+/// Right after `init` creates the role, STS does not let anyone assume it for a few seconds
+/// (IAM is eventually consistent; tests/aws_layer.py models it: 4 s at this scale). `verify
+/// --assume` sees the role is new, asks again with backoff, and succeeds.
+#[test]
+fn assume_waits_for_a_role_created_moments_ago() {
+    let w = World::start_at_scale("0.5");
+    w.run("init", &["--yes", "--no-lock-table"])
+        .assert_success();
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let good = dir.path().join("good");
+    let claims = bitbucket_claims(&w.issuer.url(), &w.audience(), REPO_UUID, STEP_UUID, None);
+    std::fs::write(&good, mint_token(&w.issuer, claims)).unwrap();
+    let good = good.display().to_string();
+    let out = w.run_verify(&["verify", "--token", &good, "--assume", "--output", "json"]);
+    out.assert_success();
+    let refused: Vec<String> = w.moto.refusals().into_iter().map(|(k, _)| k).collect();
+    assert!(
+        refused.contains(&"sts:AccessDenied".to_string()),
+        "STS refused the new role at first: {refused:?}"
+    );
+    assert_eq!(
+        out.json()["sts"]["assumed_role_arn"],
+        format!(
+            "arn:aws:sts::{}:assumed-role/bitbucket-pipelines-deploy/bootstrap-verify",
+            w.moto.account_id()
+        )
+        .as_str(),
+        "{out:?}"
+    );
+}
+
 #[test]
 fn live_role_judges_and_assume_returns_the_assumed_role() {
     let w = World::start();

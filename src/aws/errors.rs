@@ -1,4 +1,5 @@
-//! The one place AWS errors are classified into a message, a code and a hint.
+//! The one place AWS errors are classified: into a message, a code and a hint, and as
+//! retryable (transient) or not.
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -24,6 +25,69 @@ pub fn is_missing_stack<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> boo
             .as_service_error()
             .and_then(|e| e.message())
             .is_some_and(|m| m.contains("does not exist"))
+}
+
+/// Throttling codes across the services (IAM and STS `Throttling`, DynamoDB
+/// `ThrottlingException`, S3 `SlowDown`, ...).
+const THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "SlowDown",
+    "ProvisionedThroughputExceededException",
+];
+
+/// What the caller knows that makes an otherwise final error transient.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Known {
+    /// The kind of IAM entity (`role`, `provider`, as IAM's messages name it) the call names
+    /// and that was created moments ago (by this run, or AWS just said it exists): IAM,
+    /// eventually consistent, may still answer `NoSuchEntity` for it. A `NoSuchEntity` about
+    /// something else (a policy ARN that does not exist) stays final.
+    pub fresh_entity: Option<&'static str>,
+    /// The trust policy names an OIDC provider created moments ago: IAM may still refuse it
+    /// as an unknown principal (`MalformedPolicyDocument`).
+    pub fresh_principal: bool,
+    /// The table is being created or updated: `UpdateTable` answers
+    /// `ResourceInUseException` until it is ACTIVE again.
+    pub table_in_transition: bool,
+    /// The role being assumed was created moments ago: STS refuses it (`AccessDenied`) until
+    /// IAM's change has reached it.
+    pub assuming_new_role: bool,
+    /// The role's policies were removed moments ago: IAM may still see one and refuse to
+    /// delete the role (`DeleteConflict`).
+    pub policies_just_removed: bool,
+}
+
+/// Whether a failed call may succeed if made again shortly (with [`super::retry`]'s
+/// backoff). AWS refuses these for a while, then accepts:
+///
+/// * S3 `OperationAborted`: another configuration write on the bucket is in progress;
+/// * DynamoDB `ContinuousBackupsUnavailableException`: backups are still being enabled on a
+///   new table;
+/// * DynamoDB `ResourceInUseException` while the table is CREATING or UPDATING (otherwise it
+///   means the table exists);
+/// * IAM `NoSuchEntity` for an entity known to exist (created moments ago), and
+///   `MalformedPolicyDocument` naming a principal created moments ago;
+/// * STS `AccessDenied` when assuming a role created moments ago, IAM `DeleteConflict` when
+///   deleting a role whose policies were removed moments ago;
+/// * throttling, when the SDK's own retries (five attempts) did not outlast it.
+pub fn retryable(e: &Error, known: Known) -> bool {
+    match e.code.as_deref() {
+        Some("OperationAborted") | Some("ContinuousBackupsUnavailableException") => true,
+        Some("ResourceInUseException") => known.table_in_transition,
+        Some("AccessDenied") => known.assuming_new_role,
+        Some("DeleteConflict") => known.policies_just_removed,
+        Some("NoSuchEntity") => known
+            .fresh_entity
+            .is_some_and(|kind| e.message.to_ascii_lowercase().contains(kind)),
+        Some("MalformedPolicyDocument") => {
+            known.fresh_principal && e.message.to_ascii_lowercase().contains("principal")
+        }
+        Some(code) => THROTTLING.contains(&code),
+        None => false,
+    }
 }
 
 /// The HTTP status of a service error's response.
@@ -135,9 +199,8 @@ fn hint_for(code: &str, action: &str) -> Option<String> {
         | "SignatureDoesNotMatch" | "InvalidAccessKeyId" => {
             "the AWS credentials are invalid or expired; refresh them (aws sso login) or pick another --profile".to_string()
         }
-        "Throttling" | "ThrottlingException" | "TooManyRequestsException" | "RequestLimitExceeded"
-        | "SlowDown" | "ProvisionedThroughputExceededException" => {
-            "AWS kept throttling after five attempts; wait a minute and run again (a re-run continues where this one stopped)".to_string()
+        _ if THROTTLING.contains(&code) => {
+            "AWS kept throttling; wait a minute and run again (a re-run continues where this one stopped)".to_string()
         }
         "LimitExceeded" | "LimitExceededException" => {
             "an account quota is reached; remove unused resources or ask AWS for a higher limit".to_string()
@@ -145,8 +208,9 @@ fn hint_for(code: &str, action: &str) -> Option<String> {
         "PermanentRedirect" | "AuthorizationHeaderMalformed" | "IllegalLocationConstraintException" => {
             "the bucket lives in another region; pass that region with --region, or choose another --state-bucket".to_string()
         }
-        "EntityAlreadyExists" | "ResourceInUseException" | "OperationAborted" | "ConcurrentModification" => {
-            "something else changed this resource at the same time; run again".to_string()
+        "EntityAlreadyExists" | "ResourceInUseException" | "OperationAborted" | "ConcurrentModification"
+        | "ContinuousBackupsUnavailableException" => {
+            "something else changed this resource at the same time, or AWS is still settling it; run again".to_string()
         }
         "MalformedPolicyDocument" => {
             "AWS refused a policy document; check --policy-arn, --source-ip and the repository UUIDs".to_string()
@@ -172,4 +236,95 @@ fn hint_for(code: &str, action: &str) -> Option<String> {
         _ => return None,
     };
     Some(hint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(code: &str, message: &str) -> Error {
+        Error::failure(message).code(code)
+    }
+
+    #[test]
+    fn transient_refusals_are_retryable_whatever_the_caller_knows() {
+        for code in [
+            "OperationAborted",
+            "ContinuousBackupsUnavailableException",
+            "Throttling",
+            "ThrottlingException",
+            "SlowDown",
+        ] {
+            assert!(retryable(&err(code, "x"), Known::default()), "{code}");
+        }
+    }
+
+    #[test]
+    fn context_dependent_codes_need_the_context() {
+        let in_use = err("ResourceInUseException", "Table is being created: t");
+        assert!(!retryable(&in_use, Known::default()));
+        let changing = Known {
+            table_in_transition: true,
+            ..Known::default()
+        };
+        assert!(retryable(&in_use, changing));
+
+        let missing = err("NoSuchEntity", "The role with name r cannot be found.");
+        assert!(!retryable(&missing, Known::default()));
+        let fresh = Known {
+            fresh_entity: Some("role"),
+            ..Known::default()
+        };
+        assert!(retryable(&missing, fresh));
+        let no_policy = err(
+            "NoSuchEntity",
+            "Policy arn:aws:iam::aws:policy/Nope does not exist or is not attachable.",
+        );
+        assert!(!retryable(&no_policy, fresh));
+
+        let principal = err("MalformedPolicyDocument", "Invalid principal in policy");
+        let syntax = err("MalformedPolicyDocument", "Syntax errors in policy");
+        let new_provider = Known {
+            fresh_principal: true,
+            ..Known::default()
+        };
+        assert!(retryable(&principal, new_provider));
+        assert!(!retryable(&syntax, new_provider));
+        assert!(!retryable(&principal, Known::default()));
+    }
+
+    #[test]
+    fn final_errors_are_not_retryable() {
+        let denied = err(
+            "AccessDenied",
+            "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+        );
+        assert!(!retryable(&denied, Known::default()));
+        let new_role = Known {
+            assuming_new_role: true,
+            ..Known::default()
+        };
+        assert!(retryable(&denied, new_role));
+        let conflict = err(
+            "DeleteConflict",
+            "Cannot delete entity, must detach all policies first.",
+        );
+        assert!(!retryable(&conflict, Known::default()));
+        let detached = Known {
+            policies_just_removed: true,
+            ..Known::default()
+        };
+        assert!(retryable(&conflict, detached));
+        let all = Known {
+            fresh_entity: Some("role"),
+            fresh_principal: true,
+            table_in_transition: true,
+            assuming_new_role: false,
+            policies_just_removed: true,
+        };
+        for code in ["AccessDenied", "BucketAlreadyExists", "ValidationError"] {
+            assert!(!retryable(&err(code, "x"), all), "{code}");
+        }
+        assert!(!retryable(&Error::failure("no code"), all));
+    }
 }

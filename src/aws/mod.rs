@@ -2,6 +2,7 @@
 //! every AWS call made (for `-v`, the JSON report and the benchmarks).
 
 pub mod errors;
+pub mod retry;
 #[cfg(test)]
 pub(crate) mod testing;
 

@@ -3,49 +3,61 @@
 
 use std::future::Future;
 
+use aws_sdk_iam::config::retry::RetryConfig;
 use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
 use serde_json::Value;
 
 use super::moto::Moto;
 
-/// IAM, S3 and DynamoDB clients for one moto and region, with a runtime to drive them from
+/// IAM, S3, DynamoDB, STS and CloudFormation clients for one moto and region, with a runtime to drive them from
 /// plain `#[test]` functions.
 pub struct Clients {
     pub iam: aws_sdk_iam::Client,
     pub s3: aws_sdk_s3::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub cloudformation: aws_sdk_cloudformation::Client,
     pub region: String,
     rt: tokio::runtime::Runtime,
 }
 
 impl Clients {
+    /// Clients that see moto as it is (no behaviour layer): for reading AWS back or changing
+    /// it out of band.
     pub fn new(moto: &Moto, region: &str) -> Clients {
+        Self::at(&moto.plain_endpoint(), region, RetryConfig::standard())
+    }
+
+    /// Clients through the behaviour layer, with the SDK's retries off so every refusal
+    /// shows: for tests of the layer itself.
+    pub fn through_layer(moto: &Moto, region: &str) -> Clients {
+        Self::at(&moto.endpoint(), region, RetryConfig::disabled())
+    }
+
+    fn at(endpoint: &str, region: &str, retry: RetryConfig) -> Clients {
         let creds = Credentials::new("testing", "testing", None, None, "tests");
-        let endpoint = moto.endpoint();
         let region_v = Region::new(region.to_string());
-        let iam = aws_sdk_iam::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(region_v.clone())
-            .endpoint_url(&endpoint)
-            .credentials_provider(creds.clone())
-            .build();
-        let s3 = aws_sdk_s3::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(region_v.clone())
-            .endpoint_url(&endpoint)
-            .force_path_style(true)
-            .credentials_provider(creds.clone())
-            .build();
-        let dynamodb = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(region_v)
-            .endpoint_url(&endpoint)
-            .credentials_provider(creds)
-            .build();
+        macro_rules! config {
+            ($service:ident) => {
+                $service::Config::builder()
+                    .behavior_version(BehaviorVersion::latest())
+                    .region(region_v.clone())
+                    .endpoint_url(endpoint)
+                    .credentials_provider(creds.clone())
+                    .retry_config(retry.clone())
+            };
+        }
+        let iam = config!(aws_sdk_iam).build();
+        let s3 = config!(aws_sdk_s3).force_path_style(true).build();
+        let dynamodb = config!(aws_sdk_dynamodb).build();
+        let sts = config!(aws_sdk_sts).build();
+        let cloudformation = config!(aws_sdk_cloudformation).build();
         Clients {
             iam: aws_sdk_iam::Client::from_conf(iam),
             s3: aws_sdk_s3::Client::from_conf(s3),
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb),
+            sts: aws_sdk_sts::Client::from_conf(sts),
+            cloudformation: aws_sdk_cloudformation::Client::from_conf(cloudformation),
             region: region.to_string(),
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()

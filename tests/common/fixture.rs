@@ -27,9 +27,18 @@ impl World {
 
     /// A world whose commands run in `region`.
     pub fn start_in(region: &str) -> World {
+        Self::with_moto(Moto::start(), region)
+    }
+
+    /// A world (us-east-1) whose AWS behaviour layer runs at `scale` times real-world time
+    /// (see [`Moto::start_layer`]).
+    pub fn start_at_scale(scale: &str) -> World {
+        Self::with_moto(Moto::start_layer(scale), "us-east-1")
+    }
+
+    fn with_moto(moto: Moto, region: &str) -> World {
         let pki = Pki::new();
         let issuer = Issuer::start(&pki);
-        let moto = Moto::start();
         World {
             moto,
             pki,

@@ -14,7 +14,7 @@ fn client(moto: &Moto, region: &str) -> aws_sdk_kms::Client {
     let conf = aws_sdk_kms::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_string()))
-        .endpoint_url(moto.endpoint())
+        .endpoint_url(moto.plain_endpoint())
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
         .build();
     aws_sdk_kms::Client::from_conf(conf)

@@ -46,10 +46,28 @@ fn start_timeout() -> Duration {
     Duration::from_secs(secs)
 }
 
-/// A running `moto_server`. Killed on drop.
+/// The layer's time scale in tests: real-world constants times this (50 ms of latency is
+/// 1 ms, a table CREATING for 6 s is 120 ms), so the behaviours fire but the suite stays fast.
+pub const TEST_SCALE: f64 = 0.02;
+
+fn python() -> PathBuf {
+    let python = moto_executable().with_file_name("python");
+    assert!(
+        python.exists(),
+        "{} not found next to moto_server; run ./scripts/test",
+        python.display()
+    );
+    python
+}
+
+/// A running moto (behind the behaviour layer unless started plain). Killed on drop.
 pub struct Moto {
     child: Child,
+    /// Where the tool under test is pointed: through the layer (plain moto for
+    /// [`Moto::start_plain`]).
     port: u16,
+    /// The same moto without the layer.
+    plain_port: u16,
     dir: TempDir,
 }
 
@@ -60,25 +78,43 @@ impl std::fmt::Debug for Moto {
 }
 
 impl Moto {
-    /// Start `moto_server -H 127.0.0.1 -p PORT` on a free port and wait until it answers.
-    /// Panics (never skips) when moto is not installed or does not come up.
+    /// moto behind the AWS behaviour layer (`tests/aws_layer.py`): per-call latency, S3
+    /// `OperationAborted` on overlapping bucket configuration writes, DynamoDB table
+    /// transitions and the backup gap, IAM read-after-create and assume-after-create delays,
+    /// IAM throttling, CloudFormation operations that take time. Time constants are the
+    /// real-world ones times `AWS_LAYER_SCALE` ([`TEST_SCALE`] unless set). The same
+    /// process also serves moto without the layer ([`Moto::plain_endpoint`]) and the
+    /// test-only hooks of `tests/moto_faults.py`. Panics (never skips) when moto is not
+    /// installed or does not come up.
     pub fn start() -> Moto {
-        Self::start_program(moto_executable(), &[])
+        let scale = std::env::var("AWS_LAYER_SCALE")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| TEST_SCALE.to_string());
+        Self::start_layer(&scale)
     }
 
-    /// moto plus a test-only endpoint that puts a CloudFormation stack into the state a
-    /// failed first create leaves (ROLLBACK_COMPLETE), which moto never reaches by itself:
-    /// see `tests/moto_faults.py` and [`Moto::fail_stack_create`].
+    /// Like [`Moto::start`], with the layer's time constants at `scale` times the real-world
+    /// ones (1.0: real time).
+    pub fn start_layer(scale: &str) -> Moto {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/aws_layer.py");
+        Self::start_program(
+            python(),
+            &[script.to_string_lossy().into_owned()],
+            Some(scale),
+        )
+    }
+
+    /// Plain `moto_server` (no behaviour layer), for the few tests that need moto's own
+    /// instant answers.
+    pub fn start_plain() -> Moto {
+        Self::start_program(moto_executable(), &[], None)
+    }
+
+    /// The CloudFormation fault hooks of `tests/moto_faults.py` ([`Moto::fail_stack_create`],
+    /// termination protection) are part of every [`Moto::start`].
     pub fn start_with_faults() -> Moto {
-        let moto = moto_executable();
-        let python = moto.with_file_name("python");
-        assert!(
-            python.exists(),
-            "{} not found next to moto_server; run ./scripts/test",
-            python.display()
-        );
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/moto_faults.py");
-        Self::start_program(python, &[script.to_string_lossy().into_owned()])
+        Self::start()
     }
 
     /// Create stack `stack` in `region` as a failed, rolled-back first create: its events
@@ -105,7 +141,7 @@ impl Moto {
         );
     }
 
-    fn start_program(exe: PathBuf, pre_args: &[String]) -> Moto {
+    fn start_program(exe: PathBuf, pre_args: &[String], layer_scale: Option<&str>) -> Moto {
         let deadline = Instant::now() + start_timeout();
         let mut last_log = String::new();
         // A free port can be taken between probing and binding: retry a few times.
@@ -117,9 +153,21 @@ impl Moto {
             let log_path = dir.path().join("moto.log");
             let log = std::fs::File::create(&log_path).expect("moto log file");
             let port = unused_port();
-            let child = Command::new(&exe)
+            let mut command = Command::new(&exe);
+            command
                 .args(pre_args)
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+            let plain_port = match layer_scale {
+                Some(scale) => {
+                    let plain = unused_port();
+                    command
+                        .args(["--plain-port", &plain.to_string()])
+                        .env("AWS_LAYER_SCALE", scale);
+                    plain
+                }
+                None => port,
+            };
+            let child = command
                 .current_dir(dir.path())
                 .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording.jsonl"))
                 .env_remove("MOTO_ENABLE_RECORDING")
@@ -128,7 +176,12 @@ impl Moto {
                 .stderr(log)
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()));
-            let mut moto = Moto { child, port, dir };
+            let mut moto = Moto {
+                child,
+                port,
+                plain_port,
+                dir,
+            };
             match moto.wait_ready(deadline) {
                 Ok(()) => {
                     // Make sure the recording file exists so download works before any
@@ -157,7 +210,8 @@ impl Moto {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return Err(true);
             }
-            if let Ok((200, _)) = http(self.port, "GET", "/moto-api/", b"") {
+            let up = |port| matches!(http(port, "GET", "/moto-api/", b""), Ok((200, _)));
+            if up(self.port) && up(self.plain_port) {
                 return Ok(());
             }
             if Instant::now() >= deadline {
@@ -171,9 +225,39 @@ impl Moto {
         self.port
     }
 
-    /// `http://127.0.0.1:PORT`, for `--endpoint-url`.
+    /// `http://127.0.0.1:PORT`, for `--endpoint-url`: through the behaviour layer.
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The same moto without the behaviour layer: for tests that read AWS back or change it
+    /// out of band, which must see what is there at once.
+    pub fn plain_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.plain_port)
+    }
+
+    /// What the layer refused since the last reset, as `behaviour` (`s3:OperationAborted`,
+    /// `dynamodb:ContinuousBackupsUnavailableException`, ...) and `detail`. Refused requests
+    /// never reach moto, so its recorder does not list them. Empty for plain moto.
+    pub fn refusals(&self) -> Vec<(String, String)> {
+        if self.plain_port == self.port {
+            return Vec::new();
+        }
+        let body = self.api("GET", "/x-layer/refusals");
+        let doc: Value = serde_json::from_slice(&body).expect("layer refusals are JSON");
+        doc["refusals"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|r| {
+                        (
+                            r["behaviour"].as_str().unwrap_or_default().to_string(),
+                            r["detail"].as_str().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     pub fn account_id(&self) -> &'static str {

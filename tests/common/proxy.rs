@@ -11,7 +11,9 @@
 //!   `ThrottlingException`), forwarding the retries.
 //!
 //! Requests are classified with [`classify`](super::moto::classify), the same rules the moto
-//! recorder assertions use.
+//! recorder assertions use. A write the AWS behaviour layer refused (its response carries
+//! `x-aws-layer-refused`) changed nothing: it is not counted, and a fault armed for it moves to
+//! the next write that AWS accepts.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -400,9 +402,11 @@ fn serve(client: TcpStream, upstream: u16, port: u16, state: &Mutex<State>) {
                     s.mutating += 1;
                     let fired = s.faulted.is_empty();
                     let (cut, lose) = match &fault {
-                        Fault::CutAfter(k) => (s.mutating == *k, false),
+                        // At most once: a fault undone because the layer refused its write
+                        // moves to the next accepted one, never to a second.
+                        Fault::CutAfter(k) => (fired && s.mutating == *k, false),
                         Fault::CutAfterOperation(op) => (fired && *op == operation, false),
-                        Fault::LoseResponse(k) => (false, s.mutating == *k),
+                        Fault::LoseResponse(k) => (false, fired && s.mutating == *k),
                         Fault::LoseResponseOf(op) => (false, fired && *op == operation),
                         _ => (false, false),
                     };
@@ -434,6 +438,28 @@ fn serve(client: TcpStream, upstream: u16, port: u16, state: &Mutex<State>) {
             }
             Decision::Forward | Decision::ForwardThenCut | Decision::ForwardThenLose => {
                 let response = forward(&req, upstream);
+                let refused = response.as_ref().is_ok_and(|(_, h, _)| {
+                    h.iter()
+                        .any(|(k, _)| k.eq_ignore_ascii_case("x-aws-layer-refused"))
+                });
+                if mutating && refused {
+                    // AWS (the behaviour layer) refused it: nothing changed, so it does not
+                    // count as a write, and a fault meant for it waits for the next write.
+                    let Ok(mut s) = state.lock() else { return };
+                    s.mutating -= 1;
+                    if !matches!(decision, Decision::Forward) {
+                        s.dead = false;
+                        s.faulted.pop();
+                    }
+                    drop(s);
+                    let Ok((status, h, body)) = response else {
+                        return;
+                    };
+                    if respond(&mut client, &status, &h, &body, head_request).is_err() {
+                        return;
+                    }
+                    continue;
+                }
                 if !matches!(decision, Decision::Forward) {
                     // The call reached AWS; its answer never comes back.
                     let _ = client.shutdown(Shutdown::Both);

@@ -25,8 +25,10 @@ impl Default for WaitConfig {
     fn default() -> Self {
         WaitConfig {
             timeout: Duration::from_secs(40 * 60),
-            first_delay: Duration::from_secs(2),
-            max_delay: Duration::from_secs(10),
+            // Look again soon (a small stack or change set is often done in a second or
+            // two), then back off to one look every 5 s.
+            first_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(5),
         }
     }
 }

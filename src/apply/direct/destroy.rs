@@ -420,7 +420,13 @@ async fn delete_role(
                     Err(e) => Err(classify(&e, "deleting the role", name)),
                 }
             },
-            |e| e.code.as_deref() == Some("DeleteConflict"),
+            |e| {
+                let detached = errors::Known {
+                    policies_just_removed: true,
+                    ..Default::default()
+                };
+                errors::retryable(e, detached)
+            },
         )
         .await?;
         reporter.progress(format!("deleted role {name}"));

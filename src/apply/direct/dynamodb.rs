@@ -1,10 +1,10 @@
-use std::time::Duration;
-
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
     ScalarAttributeType, SseSpecification, TableStatus, Tag,
 };
 
+use crate::aws::errors::Known;
+use crate::aws::retry::{self, Backoff};
 use crate::aws::{classify, errors, Aws};
 use crate::error::{Error, Result};
 use crate::model::DesiredTable;
@@ -15,12 +15,10 @@ fn built<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> Result<T> {
     r.map_err(|e| Error::failure(format!("building a DynamoDB request: {e}")))
 }
 
-/// Poll until the table is ACTIVE: exponential backoff from 100 ms, capped at 5 s per wait
-/// and 5 minutes in all.
+/// Poll until the table is ACTIVE (a new table is CREATING for seconds, an updated one
+/// UPDATING), with the one backoff.
 pub(crate) async fn wait_active(aws: &Aws, name: &str) -> Result<()> {
-    let mut delay = Duration::from_millis(100);
-    let mut waited = Duration::ZERO;
-    loop {
+    let active = retry::until(Backoff::TABLE, || async {
         let out = aws
             .dynamodb
             .describe_table()
@@ -28,20 +26,17 @@ pub(crate) async fn wait_active(aws: &Aws, name: &str) -> Result<()> {
             .send()
             .await
             .map_err(|e| classify(&e, "waiting for the table", name))?;
-        if out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
-            return Ok(());
-        }
-        if waited > Duration::from_secs(300) {
-            return Err(
-                Error::failure("the table did not become ACTIVE within 5 minutes")
-                    .resource(name.to_string())
-                    .hint("run `bootstrap init` again later; it continues from here"),
-            );
-        }
-        tokio::time::sleep(delay).await;
-        waited += delay;
-        delay = (delay * 2).min(Duration::from_secs(5));
-    }
+        Ok(
+            (out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active))
+                .then_some(()),
+        )
+    })
+    .await?;
+    active.ok_or_else(|| {
+        Error::failure("the table did not become ACTIVE within 5 minutes")
+            .resource(name.to_string())
+            .hint("run `bootstrap init` again later; it continues from here")
+    })
 }
 
 pub async fn apply_table(
@@ -130,18 +125,31 @@ pub async fn apply_table(
                         // A table left CREATING or UPDATING takes no update yet.
                         wait_active(aws, name).await?;
                     }
-                    let mut req = db.update_table().table_name(name);
-                    req = match index {
-                        0 => req.billing_mode(BillingMode::PayPerRequest),
-                        1 => {
-                            req.sse_specification(SseSpecification::builder().enabled(true).build())
+                    let update = || {
+                        let req = db.update_table().table_name(name);
+                        let req = match index {
+                            0 => req.billing_mode(BillingMode::PayPerRequest),
+                            1 => req.sse_specification(
+                                SseSpecification::builder().enabled(true).build(),
+                            ),
+                            _ => req.deletion_protection_enabled(true),
+                        };
+                        async move {
+                            req.send()
+                                .await
+                                .map_err(|e| classify(&e, &format!("turning on {what}"), name))
                         }
-                        _ => req.deletion_protection_enabled(true),
                     };
-                    let out = req
-                        .send()
-                        .await
-                        .map_err(|e| classify(&e, &format!("turning on {what}"), name))?;
+                    // Still CREATING or UPDATING for DynamoDB although just seen ACTIVE (or
+                    // changed by someone else meanwhile): ResourceInUseException, retried.
+                    let in_transition = Known {
+                        table_in_transition: true,
+                        ..Known::default()
+                    };
+                    let out = retry::with_backoff(Backoff::TABLE, update, |e| {
+                        errors::retryable(e, in_transition)
+                    })
+                    .await?;
                     known_active = out.table_description().and_then(|t| t.table_status())
                         == Some(&TableStatus::Active);
                     reporter.progress(format!("turned on {what} for lock table {name}"));
@@ -153,16 +161,26 @@ pub async fn apply_table(
                     wait_active(aws, name).await?;
                     known_active = true;
                 }
-                db.update_continuous_backups()
-                    .table_name(name)
-                    .point_in_time_recovery_specification(built(
-                        PointInTimeRecoverySpecification::builder()
-                            .point_in_time_recovery_enabled(true)
-                            .build(),
-                    )?)
-                    .send()
-                    .await
-                    .map_err(|e| classify(&e, "enabling point-in-time recovery", name))?;
+                // A new table answers ContinuousBackupsUnavailableException ("Backups are
+                // being enabled") for a while after it turns ACTIVE: retried.
+                let pitr = built(
+                    PointInTimeRecoverySpecification::builder()
+                        .point_in_time_recovery_enabled(true)
+                        .build(),
+                )?;
+                retry::with_backoff(
+                    Backoff::TABLE,
+                    || async {
+                        db.update_continuous_backups()
+                            .table_name(name)
+                            .point_in_time_recovery_specification(pitr.clone())
+                            .send()
+                            .await
+                            .map_err(|e| classify(&e, "enabling point-in-time recovery", name))
+                    },
+                    |e| errors::retryable(e, Known::default()),
+                )
+                .await?;
                 reporter.progress(format!("enabled point-in-time recovery on {name}"));
             }
             Op::TagTable { tags } => {

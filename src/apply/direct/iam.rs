@@ -4,6 +4,8 @@ use aws_sdk_iam::types::Tag;
 use futures::future::try_join_all;
 
 use super::with_consistency_retry;
+use crate::aws::errors::Known;
+use crate::aws::retry::{self, Backoff};
 use crate::aws::{classify, errors, Aws};
 use crate::error::{Error, Result};
 use crate::model::{DesiredProvider, DesiredRole};
@@ -50,7 +52,10 @@ pub async fn apply_provider(
                         // bring its audiences and thumbprints to the desired state.
                         reporter
                             .progress(format!("oidc provider {} already exists; adopted", d.arn));
-                        let observed = crate::observe::provider(aws, &d.arn).await?;
+                        // It exists: IAM's reads may not show it for a moment yet.
+                        let observed =
+                            retry::until(Backoff::BRIEF, || crate::observe::provider(aws, &d.arn))
+                                .await?;
                         let more = crate::plan::iam::provider(d, observed.as_ref()).ops;
                         if !more.iter().any(|o| matches!(o, Op::CreateProvider)) {
                             Box::pin(apply_provider(aws, d, &more, reporter)).await?;
@@ -99,18 +104,6 @@ pub async fn apply_provider(
     Ok(())
 }
 
-/// IAM may not yet know a provider created a moment ago (or at the same time); such a trust
-/// policy is refused as malformed for a few seconds.
-fn is_fresh_principal_error(e: &Error) -> bool {
-    e.code.as_deref() == Some("MalformedPolicyDocument")
-        && e.message.to_ascii_lowercase().contains("principal")
-}
-
-/// A role created a moment ago may be unknown to IAM's other endpoints for a few seconds.
-fn is_fresh_role_error(e: &Error) -> bool {
-    e.code.as_deref() == Some("NoSuchEntity") && e.message.to_ascii_lowercase().contains("role")
-}
-
 pub async fn apply_role(
     aws: &Aws,
     d: &DesiredRole,
@@ -143,7 +136,13 @@ pub async fn apply_role(
                     Err(e) => Err(classify(&e, "creating the role", &d.name)),
                 }
             },
-            |e| provider_is_new && is_fresh_principal_error(e),
+            |e| {
+                let known = Known {
+                    fresh_principal: provider_is_new,
+                    ..Known::default()
+                };
+                errors::retryable(e, known)
+            },
         )
         .await?;
         if created {
@@ -156,10 +155,14 @@ pub async fn apply_role(
                 "role {} already exists; bringing it to the desired state",
                 d.name
             ));
-            let observed = crate::observe::role(aws, &d.name, &d.inline_policy_name).await?;
+            // It exists: IAM's reads may not show it for a moment yet.
+            let observed = retry::until(Backoff::BRIEF, || {
+                crate::observe::role(aws, &d.name, &d.inline_policy_name)
+            })
+            .await?;
             ops = match observed {
                 Some(o) => crate::plan::iam::role(d, Some(&o)).ops,
-                // Not visible yet (eventual consistency): write everything that matters.
+                // Still not visible (eventual consistency): write everything that matters.
                 None => {
                     role_is_new = true;
                     let mut all = vec![Op::UpdateTrustPolicy, Op::UpdateMaxSessionDuration];
@@ -169,9 +172,12 @@ pub async fn apply_role(
             };
         }
     }
-    let retryable = |e: &Error| {
-        (provider_is_new && is_fresh_principal_error(e)) || (role_is_new && is_fresh_role_error(e))
+    let known = Known {
+        fresh_entity: role_is_new.then_some("role"),
+        fresh_principal: provider_is_new,
+        ..Known::default()
     };
+    let retryable = |e: &Error| errors::retryable(e, known);
     let calls = ops
         .iter()
         .filter(|o| !matches!(o, Op::CreateRole))

@@ -4,6 +4,7 @@ mod dynamodb;
 mod iam;
 mod s3;
 
+use crate::aws::retry::{self, Backoff};
 use crate::aws::Aws;
 use crate::error::Result;
 use crate::model::DesiredState;
@@ -50,12 +51,19 @@ pub async fn apply(
         .ops
         .iter()
         .any(|o| matches!(o, crate::plan::Op::CreateProvider));
+    let role_pending = role
+        .ops
+        .iter()
+        .any(|o| matches!(o, crate::plan::Op::CreateRole));
     let provider_then_read = async {
         iam::apply_provider(aws, &desired.provider, &provider.ops, reporter).await?;
         if provider.ops.is_empty() {
             Ok(before.provider.clone())
         } else {
-            observe::provider(aws, &desired.provider.arn).await
+            read_back(provider_pending, || {
+                observe::provider(aws, &desired.provider.arn)
+            })
+            .await
         }
     };
     let role_then_read = async {
@@ -63,7 +71,10 @@ pub async fn apply(
         if role.ops.is_empty() {
             Ok(before.role.clone())
         } else {
-            observe::role(aws, &desired.role.name, &desired.role.inline_policy_name).await
+            read_back(role_pending, || {
+                observe::role(aws, &desired.role.name, &desired.role.inline_policy_name)
+            })
+            .await
         }
     };
     let state = s3::apply_bucket(aws, &desired.bucket, &bucket.ops, reporter);
@@ -83,8 +94,8 @@ pub async fn apply(
     })
 }
 
-/// Retry `f` with exponential backoff while `retryable` says the error is a transient
-/// consistency error; bounded to about 30 seconds. No fixed sleeps: each wait doubles.
+/// Retry `f` with the one bounded backoff ([`crate::aws::retry`]) while `retryable` says the
+/// error is transient.
 pub(crate) async fn with_consistency_retry<T, F, Fut>(
     f: F,
     retryable: impl Fn(&crate::error::Error) -> bool,
@@ -93,105 +104,20 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
 {
-    with_backoff(
-        f,
-        retryable,
-        std::time::Duration::from_millis(250),
-        std::time::Duration::from_secs(30),
-    )
-    .await
+    retry::with_backoff(Backoff::BRIEF, f, retryable).await
 }
 
-/// The retry loop: first wait `first`, doubling up to 8 s, while the waits so far are
-/// under `budget`; the last error is returned once the budget is spent.
-async fn with_backoff<T, F, Fut>(
-    mut f: F,
-    retryable: impl Fn(&crate::error::Error) -> bool,
-    first: std::time::Duration,
-    budget: std::time::Duration,
-) -> Result<T>
+/// Read back an IAM entity. One created by this run may be unknown to IAM's reads for a
+/// moment (eventual consistency): then poll, with the one backoff, until it shows.
+async fn read_back<T, F, Fut>(created: bool, read: F) -> Result<Option<T>>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T>>,
+    Fut: std::future::Future<Output = Result<Option<T>>>,
 {
-    let mut delay = first;
-    let mut waited = std::time::Duration::ZERO;
-    loop {
-        match f().await {
-            Err(e) if retryable(&e) && waited < budget => {
-                tokio::time::sleep(delay).await;
-                waited += delay;
-                delay = (delay * 2).min(std::time::Duration::from_secs(8));
-            }
-            other => return other,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::time::Duration;
-
-    use super::with_backoff;
-    use crate::error::Error;
-
-    fn conflict() -> Error {
-        Error::failure("busy").code("DeleteConflict")
-    }
-
-    #[tokio::test]
-    async fn retries_until_success() {
-        let calls = AtomicUsize::new(0);
-        let out = with_backoff(
-            || async {
-                if calls.fetch_add(1, Ordering::SeqCst) < 3 {
-                    Err(conflict())
-                } else {
-                    Ok(7)
-                }
-            },
-            |e| e.code.as_deref() == Some("DeleteConflict"),
-            Duration::from_millis(1),
-            Duration::from_secs(5),
-        )
-        .await;
-        assert_eq!(out.unwrap(), 7);
-        assert_eq!(calls.load(Ordering::SeqCst), 4);
-    }
-
-    #[tokio::test]
-    async fn gives_up_when_the_budget_is_spent() {
-        let calls = AtomicUsize::new(0);
-        let out: crate::error::Result<()> = with_backoff(
-            || async {
-                calls.fetch_add(1, Ordering::SeqCst);
-                Err(conflict())
-            },
-            |_| true,
-            Duration::from_millis(1),
-            Duration::from_millis(20),
-        )
-        .await;
-        assert_eq!(out.unwrap_err().code.as_deref(), Some("DeleteConflict"));
-        // Waits of 1, 2, 4, 8 and 16 ms: the budget is spent after the fifth.
-        assert_eq!(calls.load(Ordering::SeqCst), 6);
-    }
-
-    #[tokio::test]
-    async fn other_errors_are_not_retried() {
-        let calls = AtomicUsize::new(0);
-        let out: crate::error::Result<()> = with_backoff(
-            || async {
-                calls.fetch_add(1, Ordering::SeqCst);
-                Err(Error::failure("denied").code("AccessDenied"))
-            },
-            |e| e.code.as_deref() == Some("DeleteConflict"),
-            Duration::from_millis(1),
-            Duration::from_secs(5),
-        )
-        .await;
-        assert!(out.is_err());
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    if created {
+        retry::until(Backoff::BRIEF, read).await
+    } else {
+        let mut read = read;
+        read().await
     }
 }

@@ -1,3 +1,11 @@
+use crate::aws::errors::Known;
+use crate::aws::retry::{self, Backoff};
+use crate::aws::{classify, errors, Aws};
+use crate::error::{Error, Result};
+use crate::model::DesiredBucket;
+use crate::plan::bucket::{desired_encryption, ABORT_MULTIPART_DAYS, LIFECYCLE_RULE_ID};
+use crate::plan::Op;
+use crate::report::Reporter;
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint,
     BucketVersioningStatus, CreateBucketConfiguration, ExpirationStatus, LifecycleRule,
@@ -6,14 +14,6 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
     Tag, Tagging, VersioningConfiguration,
 };
-use futures::future::try_join_all;
-
-use crate::aws::{classify, errors, Aws};
-use crate::error::{Error, Result};
-use crate::model::DesiredBucket;
-use crate::plan::bucket::{desired_encryption, ABORT_MULTIPART_DAYS, LIFECYCLE_RULE_ID};
-use crate::plan::Op;
-use crate::report::Reporter;
 
 fn built<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> Result<T> {
     r.map_err(|e| Error::failure(format!("building an S3 request: {e}")))
@@ -81,137 +81,146 @@ pub async fn apply_bucket(
     if ops.iter().any(|o| matches!(o, Op::CreateBucket)) {
         create(aws, d, reporter).await?;
     }
+    // S3 refuses a configuration write while another one on the same bucket is in progress
+    // (409 OperationAborted): write them one after the other, in the plan's order, each
+    // retried with the one backoff should something else be changing the bucket.
+    for op in ops.iter().filter(|o| !matches!(o, Op::CreateBucket)) {
+        retry::with_backoff(
+            Backoff::BRIEF,
+            || put_setting(aws, d, op, reporter),
+            |e| errors::retryable(e, Known::default()),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// One configuration write on the bucket.
+async fn put_setting(aws: &Aws, d: &DesiredBucket, op: &Op, reporter: &Reporter) -> Result<()> {
     let s3 = &aws.s3;
     let name = d.name.as_str();
-    let calls = ops
-        .iter()
-        .filter(|o| !matches!(o, Op::CreateBucket))
-        .map(|op| async move {
-            match op {
-                Op::PutVersioning => {
-                    s3.put_bucket_versioning()
-                        .bucket(name)
-                        .versioning_configuration(
-                            VersioningConfiguration::builder()
-                                .status(BucketVersioningStatus::Enabled)
-                                .build(),
-                        )
-                        .send()
-                        .await
-                        .map_err(|e| classify(&e, "enabling versioning", name))?;
-                    reporter.progress(format!("enabled versioning on bucket {name}"));
-                }
-                Op::PutEncryption => {
-                    let want = desired_encryption(d);
-                    let default = built(
-                        ServerSideEncryptionByDefault::builder()
-                            .sse_algorithm(if want.kms_key.is_some() {
-                                ServerSideEncryption::AwsKms
-                            } else {
-                                ServerSideEncryption::Aes256
-                            })
-                            .set_kms_master_key_id(want.kms_key.clone())
+    match op {
+        Op::PutVersioning => {
+            s3.put_bucket_versioning()
+                .bucket(name)
+                .versioning_configuration(
+                    VersioningConfiguration::builder()
+                        .status(BucketVersioningStatus::Enabled)
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| classify(&e, "enabling versioning", name))?;
+            reporter.progress(format!("enabled versioning on bucket {name}"));
+        }
+        Op::PutEncryption => {
+            let want = desired_encryption(d);
+            let default = built(
+                ServerSideEncryptionByDefault::builder()
+                    .sse_algorithm(if want.kms_key.is_some() {
+                        ServerSideEncryption::AwsKms
+                    } else {
+                        ServerSideEncryption::Aes256
+                    })
+                    .set_kms_master_key_id(want.kms_key.clone())
+                    .build(),
+            )?;
+            let config = built(
+                ServerSideEncryptionConfiguration::builder()
+                    .rules(
+                        ServerSideEncryptionRule::builder()
+                            .apply_server_side_encryption_by_default(default)
+                            .bucket_key_enabled(want.bucket_key)
                             .build(),
-                    )?;
-                    let config = built(
-                        ServerSideEncryptionConfiguration::builder()
-                            .rules(
-                                ServerSideEncryptionRule::builder()
-                                    .apply_server_side_encryption_by_default(default)
-                                    .bucket_key_enabled(want.bucket_key)
-                                    .build(),
-                            )
-                            .build(),
-                    )?;
-                    s3.put_bucket_encryption()
-                        .bucket(name)
-                        .server_side_encryption_configuration(config)
-                        .send()
-                        .await
-                        .map_err(|e| classify(&e, "setting default encryption", name))?;
-                    reporter.progress(format!(
-                        "set default encryption ({}) on bucket {name}",
-                        want.algorithm
-                    ));
-                }
-                Op::PutPublicAccessBlock => {
-                    s3.put_public_access_block()
-                        .bucket(name)
-                        .public_access_block_configuration(
-                            PublicAccessBlockConfiguration::builder()
-                                .block_public_acls(true)
-                                .ignore_public_acls(true)
-                                .block_public_policy(true)
-                                .restrict_public_buckets(true)
-                                .build(),
-                        )
-                        .send()
-                        .await
-                        .map_err(|e| classify(&e, "blocking public access", name))?;
-                    reporter.progress(format!("blocked all public access to bucket {name}"));
-                }
-                Op::PutOwnershipControls => {
-                    let rule = built(
-                        OwnershipControlsRule::builder()
-                            .object_ownership(ObjectOwnership::BucketOwnerEnforced)
-                            .build(),
-                    )?;
-                    let controls = built(OwnershipControls::builder().rules(rule).build())?;
-                    s3.put_bucket_ownership_controls()
-                        .bucket(name)
-                        .ownership_controls(controls)
-                        .send()
-                        .await
-                        .map_err(|e| classify(&e, "disabling ACLs (BucketOwnerEnforced)", name))?;
-                    reporter.progress(format!("disabled ACLs on bucket {name}"));
-                }
-                Op::PutBucketPolicy { document } => {
-                    s3.put_bucket_policy()
-                        .bucket(name)
-                        .policy(document.to_string())
-                        .send()
-                        .await
-                        .map_err(|e| classify(&e, "writing the bucket policy", name))?;
-                    reporter.progress(format!("wrote the TLS-only bucket policy on {name}"));
-                }
-                Op::PutLifecycle { keep } => {
-                    let mut rules = keep.clone();
-                    rules.push(retention_rule(d)?);
-                    let config = built(
-                        BucketLifecycleConfiguration::builder()
-                            .set_rules(Some(rules))
-                            .build(),
-                    )?;
-                    s3.put_bucket_lifecycle_configuration()
-                        .bucket(name)
-                        .lifecycle_configuration(config)
-                        .send()
-                        .await
-                        .map_err(|e| classify(&e, "writing the lifecycle rules", name))?;
-                    reporter.progress(format!(
-                        "set lifecycle on bucket {name}: old versions expire after {} days",
-                        d.noncurrent_days
-                    ));
-                }
-                Op::PutBucketTagging { tags } => {
-                    let tags = tags
-                        .iter()
-                        .map(|(k, v)| built(Tag::builder().key(k).value(v).build()))
-                        .collect::<Result<Vec<_>>>()?;
-                    let tagging = built(Tagging::builder().set_tag_set(Some(tags)).build())?;
-                    s3.put_bucket_tagging()
-                        .bucket(name)
-                        .tagging(tagging)
-                        .send()
-                        .await
-                        .map_err(|e| classify(&e, "tagging the bucket", name))?;
-                    reporter.progress(format!("tagged bucket {name}"));
-                }
-                _ => {}
-            }
-            Ok::<_, Error>(())
-        });
-    try_join_all(calls).await?;
+                    )
+                    .build(),
+            )?;
+            s3.put_bucket_encryption()
+                .bucket(name)
+                .server_side_encryption_configuration(config)
+                .send()
+                .await
+                .map_err(|e| classify(&e, "setting default encryption", name))?;
+            reporter.progress(format!(
+                "set default encryption ({}) on bucket {name}",
+                want.algorithm
+            ));
+        }
+        Op::PutPublicAccessBlock => {
+            s3.put_public_access_block()
+                .bucket(name)
+                .public_access_block_configuration(
+                    PublicAccessBlockConfiguration::builder()
+                        .block_public_acls(true)
+                        .ignore_public_acls(true)
+                        .block_public_policy(true)
+                        .restrict_public_buckets(true)
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| classify(&e, "blocking public access", name))?;
+            reporter.progress(format!("blocked all public access to bucket {name}"));
+        }
+        Op::PutOwnershipControls => {
+            let rule = built(
+                OwnershipControlsRule::builder()
+                    .object_ownership(ObjectOwnership::BucketOwnerEnforced)
+                    .build(),
+            )?;
+            let controls = built(OwnershipControls::builder().rules(rule).build())?;
+            s3.put_bucket_ownership_controls()
+                .bucket(name)
+                .ownership_controls(controls)
+                .send()
+                .await
+                .map_err(|e| classify(&e, "disabling ACLs (BucketOwnerEnforced)", name))?;
+            reporter.progress(format!("disabled ACLs on bucket {name}"));
+        }
+        Op::PutBucketPolicy { document } => {
+            s3.put_bucket_policy()
+                .bucket(name)
+                .policy(document.to_string())
+                .send()
+                .await
+                .map_err(|e| classify(&e, "writing the bucket policy", name))?;
+            reporter.progress(format!("wrote the TLS-only bucket policy on {name}"));
+        }
+        Op::PutLifecycle { keep } => {
+            let mut rules = keep.clone();
+            rules.push(retention_rule(d)?);
+            let config = built(
+                BucketLifecycleConfiguration::builder()
+                    .set_rules(Some(rules))
+                    .build(),
+            )?;
+            s3.put_bucket_lifecycle_configuration()
+                .bucket(name)
+                .lifecycle_configuration(config)
+                .send()
+                .await
+                .map_err(|e| classify(&e, "writing the lifecycle rules", name))?;
+            reporter.progress(format!(
+                "set lifecycle on bucket {name}: old versions expire after {} days",
+                d.noncurrent_days
+            ));
+        }
+        Op::PutBucketTagging { tags } => {
+            let tags = tags
+                .iter()
+                .map(|(k, v)| built(Tag::builder().key(k).value(v).build()))
+                .collect::<Result<Vec<_>>>()?;
+            let tagging = built(Tagging::builder().set_tag_set(Some(tags)).build())?;
+            s3.put_bucket_tagging()
+                .bucket(name)
+                .tagging(tagging)
+                .send()
+                .await
+                .map_err(|e| classify(&e, "tagging the bucket", name))?;
+            reporter.progress(format!("tagged bucket {name}"));
+        }
+        _ => {}
+    }
     Ok(())
 }
 

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::token::Secret;
 use super::SESSION_NAME;
+use crate::aws::retry::{self, Backoff};
 use crate::aws::{self, Aws};
 use crate::error::{Error, Result};
 use crate::report::Reporter;
@@ -25,16 +26,53 @@ pub(super) async fn assume(
     reporter.progress(format!(
         "calling sts:AssumeRoleWithWebIdentity for {role_arn}"
     ));
-    let out = match aws
-        .sts
-        .assume_role_with_web_identity()
-        .role_arn(role_arn)
-        .role_session_name(SESSION_NAME)
-        .web_identity_token(token.0.as_str())
-        .duration_seconds(ASSUME_SECONDS)
-        .send()
-        .await
+    let call = || {
+        aws.sts
+            .assume_role_with_web_identity()
+            .role_arn(role_arn)
+            .role_session_name(SESSION_NAME)
+            .web_identity_token(token.0.as_str())
+            .duration_seconds(ASSUME_SECONDS)
+            .send()
+    };
+    let mut answer = call().await;
+    if answer
+        .as_ref()
+        .is_err_and(|e| aws::errors::is(e, &["AccessDenied"]))
+        && role_is_new(aws, role_arn).await
     {
+        // IAM is eventually consistent: a role created moments ago is not assumable for a
+        // few seconds. Ask again, with the one backoff, while STS says AccessDenied.
+        reporter.progress(format!(
+            "{role_arn} was created moments ago; asking STS again while the change reaches it"
+        ));
+        let new_role = aws::errors::Known {
+            assuming_new_role: true,
+            ..Default::default()
+        };
+        let last = std::sync::Mutex::new(None);
+        let settled = retry::until(Backoff::BRIEF, || async {
+            match call().await {
+                Err(e)
+                    if aws::errors::retryable(
+                        &aws::classify(&e, "assuming the role", role_arn),
+                        new_role,
+                    ) =>
+                {
+                    if let Ok(mut l) = last.lock() {
+                        *l = Some(e);
+                    }
+                    Ok(None)
+                }
+                other => Ok(Some(other)),
+            }
+        })
+        .await?;
+        if let Some(result) = settled.or_else(|| last.into_inner().ok().flatten().map(Err)) {
+            answer = result;
+        }
+    }
+    let out = match answer {
         Ok(out) => out,
         Err(e) => {
             return match e.as_service_error() {
@@ -95,4 +133,21 @@ pub(super) async fn assume(
         "provider": out.provider(),
         "expires": expiry.map(|t| rfc3339(t.duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0))),
     })))
+}
+
+/// Whether the role was created in the last minute (IAM's changes take seconds to reach
+/// STS). False when it cannot be read.
+async fn role_is_new(aws: &Aws, role_arn: &str) -> bool {
+    let name = role_arn.rsplit('/').next().unwrap_or(role_arn);
+    let Ok(out) = aws.iam.get_role().role_name(name).send().await else {
+        return false;
+    };
+    let Some(created) = out.role().map(|r| *r.create_date()) else {
+        return false;
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    now - created.secs() < 60
 }
