@@ -1056,6 +1056,14 @@ fn a_remote_plain_http_endpoint_is_refused_wherever_it_comes_from() {
     let out = common::run_cmd(cmd);
     out.assert_code(64);
     assert!(error_line(&out).contains("plain http"), "{out:?}");
+    // From a per-service variable the AWS SDK would also obey.
+    let mut cmd = common::bootstrap_cmd();
+    cmd.env("AWS_ENDPOINT_URL_IAM", remote)
+        .args(base_args(listener.port));
+    let out = common::run_cmd(cmd);
+    out.assert_code(64);
+    assert!(error_line(&out).contains("AWS_ENDPOINT_URL_IAM"), "{out:?}");
+    assert!(error_line(&out).contains("plain http"), "{out:?}");
     // From a ./bootstrap.toml nobody named: announced, then refused.
     std::fs::write(
         dir.path().join("bootstrap.toml"),
