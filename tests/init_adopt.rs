@@ -385,16 +385,7 @@ fn without_a_lock_table() {
 
     let tables = aws.block_on(aws.dynamodb.list_tables().send()).unwrap();
     assert!(tables.table_names().is_empty(), "{tables:?}");
-    let inline = aws
-        .block_on(
-            aws.iam
-                .get_role_policy()
-                .role_name(ROLE)
-                .policy_name("terraform-state-access")
-                .send(),
-        )
-        .unwrap();
-    let inline = policy_json(inline.policy_document());
+    let inline = aws.inline_policy(ROLE, "terraform-state-access");
     assert!(!inline.to_string().contains("dynamodb"), "{inline:#}");
 
     w.moto.start_recording();

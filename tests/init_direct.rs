@@ -127,20 +127,12 @@ fn fresh_init_creates_everything() {
     );
 
     // --- role: the state-access policy grants exactly what the S3 backend needs ---
-    let inline = aws
-        .block_on(
-            aws.iam
-                .get_role_policy()
-                .role_name(ROLE)
-                .policy_name("terraform-state-access")
-                .send(),
-        )
-        .expect("the inline policy exists");
+    let inline = aws.inline_policy(ROLE, "terraform-state-access");
     let bucket_arn = format!("arn:aws:s3:::{BUCKET}");
     let objects = format!("{bucket_arn}/*");
     let table_arn = format!("arn:aws:dynamodb:us-east-1:{account}:table/{TABLE}");
     assert_eq!(
-        grants(&policy_json(inline.policy_document())),
+        grants(&inline),
         triples(&[
             ("Allow", "s3:ListBucket", &bucket_arn),
             ("Allow", "s3:GetObject", &objects),
@@ -384,16 +376,8 @@ fn a_first_init_survives_what_real_aws_refuses() {
         .and_then(|p| p.point_in_time_recovery_status());
     assert_eq!(pitr, Some(&PointInTimeRecoveryStatus::Enabled));
     // The alias was resolved: the grant names the key ARN, the trust the source range.
-    let inline = aws
-        .block_on(
-            aws.iam
-                .get_role_policy()
-                .role_name(ROLE)
-                .policy_name("terraform-state-access")
-                .send(),
-        )
-        .expect("the inline policy exists");
-    let kms: Vec<(String, String, String)> = grants(&policy_json(inline.policy_document()))
+    let inline = aws.inline_policy(ROLE, "terraform-state-access");
+    let kms: Vec<(String, String, String)> = grants(&inline)
         .into_iter()
         .filter(|(_, action, _)| action.starts_with("kms:"))
         .collect();

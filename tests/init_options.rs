@@ -23,16 +23,7 @@ fn trust(aws: &Clients) -> Value {
 }
 
 fn inline(aws: &Clients) -> Value {
-    let out = aws
-        .block_on(
-            aws.iam
-                .get_role_policy()
-                .role_name(ROLE)
-                .policy_name("terraform-state-access")
-                .send(),
-        )
-        .unwrap();
-    policy_json(out.policy_document())
+    aws.inline_policy(ROLE, "terraform-state-access")
 }
 
 /// The managed policies attached to the role.

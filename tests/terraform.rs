@@ -255,16 +255,7 @@ fn terraform_through_the_generated_backend(extra: &[&str], kms: bool) {
     w.moto.stop_recording();
     let requests = w.moto.recorded_requests();
 
-    let policy = aws
-        .block_on(
-            aws.iam
-                .get_role_policy()
-                .role_name(ROLE)
-                .policy_name("terraform-state-access")
-                .send(),
-        )
-        .expect("init wrote the state policy");
-    let policy = common::aws::policy_json(policy.policy_document());
+    let policy = aws.inline_policy(ROLE, "terraform-state-access");
     let attached = aws
         .block_on(aws.iam.list_attached_role_policies().role_name(ROLE).send())
         .unwrap();

@@ -71,6 +71,20 @@ impl Clients {
         self.rt.block_on(f)
     }
 
+    /// The role's inline policy `name`, as a document.
+    pub fn inline_policy(&self, role: &str, name: &str) -> Value {
+        let out = self
+            .block_on(
+                self.iam
+                    .get_role_policy()
+                    .role_name(role)
+                    .policy_name(name)
+                    .send(),
+            )
+            .unwrap_or_else(|e| panic!("GetRolePolicy {role}/{name}: {e:?}"));
+        policy_json(out.policy_document())
+    }
+
     /// Create a customer-managed policy (made by hand, out of band); returns its ARN.
     pub fn create_policy(&self, name: &str, document: &Value) -> String {
         self.block_on(

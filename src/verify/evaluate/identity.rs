@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use super::conditions::evaluate_condition;
 use super::matching::{action_matched, glob};
 use super::variables::{resolve, Resolved};
-use super::{ConditionResult, Context, Request};
+use super::{document, ConditionResult, Context, Request};
 
 /// One permission check: an action on a resource with its request context.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -232,17 +232,8 @@ fn why_not(o: &Outcome, access: &Access) -> String {
 /// Evaluates the permissions policy `policy` (a document, or a JSON string holding one) for
 /// `access`.
 pub fn evaluate_access(policy: &Value, access: &Access) -> AccessEvaluation {
-    let parsed;
-    let policy = match policy {
-        Value::String(s) => match serde_json::from_str::<Value>(s) {
-            Ok(v) => {
-                parsed = v;
-                &parsed
-            }
-            Err(_) => policy,
-        },
-        other => other,
-    };
+    let policy = document(policy);
+    let policy = policy.as_ref();
     let variables = policy.get("Version").and_then(Value::as_str) == Some("2012-10-17");
     let request = Request {
         action: access.action.clone(),

@@ -366,20 +366,23 @@ fn statements_of(policy: &Value) -> Result<Vec<&Value>, String> {
     }
 }
 
+/// A policy given as a document, or as a JSON string holding one (as IAM returns it); a
+/// string that is not JSON stays as it is and denies everything.
+pub(crate) fn document(policy: &Value) -> std::borrow::Cow<'_, Value> {
+    match policy {
+        Value::String(s) => match serde_json::from_str::<Value>(s) {
+            Ok(v) => std::borrow::Cow::Owned(v),
+            Err(_) => std::borrow::Cow::Borrowed(policy),
+        },
+        other => std::borrow::Cow::Borrowed(other),
+    }
+}
+
 /// Evaluates `policy` (a trust policy document as IAM stores it, or a JSON string holding
 /// one) for `request`.
 pub fn evaluate(policy: &Value, request: &Request) -> Evaluation {
-    let parsed;
-    let policy = match policy {
-        Value::String(s) => match serde_json::from_str::<Value>(s) {
-            Ok(v) => {
-                parsed = v;
-                &parsed
-            }
-            Err(_) => policy,
-        },
-        other => other,
-    };
+    let policy = document(policy);
+    let policy = policy.as_ref();
     let variables = policy.get("Version").and_then(Value::as_str) == Some("2012-10-17");
     let ctx = Context::new(request);
     let raw_statements = match statements_of(policy) {
