@@ -229,6 +229,25 @@ fn a_role_with_hand_made_policies_needs_nothing_outside_the_operator_policy() {
     ));
 }
 
+#[test]
+fn a_stacks_role_with_hand_made_policies_needs_nothing_outside_the_operator_policy() {
+    let w = World::start();
+    let settings = ["--mode", "cloudformation"];
+    let policy = operator_policy(&w, &["--mode", "cloudformation", "--account-id", ACCOUNT]);
+    w.run("init", &["--mode", "cloudformation", "--yes"])
+        .assert_success();
+    hand_made_policies(&w);
+    // status and plan read every policy on the stack's role to show the foreign ones.
+    judged(&w, &policy, "status", &settings, 0);
+    judged(
+        &w,
+        &policy,
+        "plan",
+        &["--mode", "cloudformation", "--detailed-exitcode"],
+        2,
+    );
+}
+
 /// `init`, a no-op re-run, `status` and `plan` judged against `policy`, then `destroy`
 /// (with `destroy_extra`) against `destroy_policy`.
 fn judged_lifecycle(
