@@ -980,20 +980,33 @@ fn a_missing_permissions_boundary_is_refused_before_any_write() {
         "arn:aws:iam::{}:policy/no-such-boundary",
         w.moto.account_id()
     );
-    for cmd in ["init", "plan"] {
+    let cases: [(&str, &[&str]); 3] = [
+        ("init", &["--yes"]),
+        ("plan", &[]),
+        ("init", &["--yes", "--mode", "cloudformation"]),
+    ];
+    for (cmd, extra) in cases {
         w.moto.start_recording();
-        let args: Vec<&str> = if cmd == "init" {
-            vec!["--yes", "--permissions-boundary", &missing]
-        } else {
-            vec!["--permissions-boundary", &missing]
-        };
+        let mut args = extra.to_vec();
+        args.extend(["--permissions-boundary", &missing]);
         let out = w.run(cmd, &args);
         out.assert_code(64);
         let line = error_line(&out);
         assert!(line.contains(&missing), "names the ARN\n{out:?}");
         assert!(line.contains("--permissions-boundary"), "{out:?}");
         assert!(line.contains("no such managed policy"), "{out:?}");
-        assert_eq!(w.moto.mutating_calls(), vec![], "{cmd}: nothing written");
+        assert_eq!(
+            w.moto.mutating_calls(),
+            vec![],
+            "{cmd} {extra:?}: nothing written"
+        );
+        let stack_calls: Vec<_> = w
+            .moto
+            .calls()
+            .into_iter()
+            .filter(|(service, _)| service == "cloudformation")
+            .collect();
+        assert_eq!(stack_calls, vec![], "{cmd} {extra:?}: no stack call");
     }
 }
 
@@ -1055,6 +1068,14 @@ fn a_remote_plain_http_endpoint_is_refused_wherever_it_comes_from() {
         .args(base_args(listener.port));
     let out = common::run_cmd(cmd);
     out.assert_code(64);
+    assert!(error_line(&out).contains("plain http"), "{out:?}");
+    // From a per-service variable the AWS SDK would also obey.
+    let mut cmd = common::bootstrap_cmd();
+    cmd.env("AWS_ENDPOINT_URL_IAM", remote)
+        .args(base_args(listener.port));
+    let out = common::run_cmd(cmd);
+    out.assert_code(64);
+    assert!(error_line(&out).contains("AWS_ENDPOINT_URL_IAM"), "{out:?}");
     assert!(error_line(&out).contains("plain http"), "{out:?}");
     // From a ./bootstrap.toml nobody named: announced, then refused.
     std::fs::write(

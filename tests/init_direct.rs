@@ -346,8 +346,19 @@ fn a_rerun_makes_no_mutating_call() {
 /// bucket write, having waited out the backup gap, and a re-run writes nothing.
 #[test]
 fn a_first_init_survives_what_real_aws_refuses() {
+    // A new user's first run on a real account: lock table, a KMS key named by its alias and
+    // a source range, against AWS's timing and refusals.
     let w = World::start_at_scale("0.1");
-    let out = w.run("init", &["--yes", "--output", "json"]);
+    let key = common::kms::create_key(&w.moto, &w.region, Some("alias/terraform-state"));
+    let flags = [
+        "--kms-key",
+        "alias/terraform-state",
+        "--source-ip",
+        "203.0.113.0/24",
+    ];
+    let mut first = vec!["--yes", "--output", "json"];
+    first.extend(flags);
+    let out = w.run("init", &first);
     out.assert_success();
     let refused: Vec<String> = w.moto.refusals().into_iter().map(|(k, _)| k).collect();
     assert!(
@@ -372,8 +383,36 @@ fn a_first_init_survives_what_real_aws_refuses() {
         .and_then(|d| d.point_in_time_recovery_description())
         .and_then(|p| p.point_in_time_recovery_status());
     assert_eq!(pitr, Some(&PointInTimeRecoveryStatus::Enabled));
+    // The alias was resolved: the grant names the key ARN, the trust the source range.
+    let inline = aws
+        .block_on(
+            aws.iam
+                .get_role_policy()
+                .role_name(ROLE)
+                .policy_name("terraform-state-access")
+                .send(),
+        )
+        .expect("the inline policy exists");
+    let kms: Vec<(String, String, String)> = grants(&policy_json(inline.policy_document()))
+        .into_iter()
+        .filter(|(_, action, _)| action.starts_with("kms:"))
+        .collect();
+    assert!(!kms.is_empty(), "no KMS grant");
+    assert!(kms.iter().all(|(_, _, r)| *r == key.arn), "{kms:?}");
+    let role = aws
+        .block_on(aws.iam.get_role().role_name(ROLE).send())
+        .unwrap()
+        .role
+        .unwrap();
+    let trust = policy_json(role.assume_role_policy_document().unwrap());
+    assert_eq!(
+        strings(&trust["Statement"][0]["Condition"]["IpAddress"]["aws:SourceIp"]),
+        ["203.0.113.0/24"]
+    );
     w.moto.start_recording();
-    w.run("init", &["--yes"]).assert_success();
+    let mut again = vec!["--yes"];
+    again.extend(flags);
+    w.run("init", &again).assert_success();
     assert_eq!(w.moto.mutating_calls(), vec![], "the re-run wrote");
 }
 

@@ -312,10 +312,24 @@ fn direct_mode_without_table_with_kms_and_prefix_needs_nothing_outside_the_opera
 fn cloudformation_mode_runs_need_nothing_outside_the_operator_policy() {
     let w = World::start_with_faults();
     let key = create_kms_key(&w.moto, &w.region);
-    let settings = ["--mode", "cloudformation", "--kms-key", key.as_str()];
+    // The stack's --policy-arn and --permissions-boundary are read (iam:GetPolicy) before
+    // any stack call, as in direct mode.
+    let deploy = create_policy(&w, "deploy-app");
+    let boundary = create_policy(&w, "deploy-boundary");
+    let settings = [
+        "--mode",
+        "cloudformation",
+        "--kms-key",
+        key.as_str(),
+        "--policy-arn",
+        deploy.as_str(),
+        "--permissions-boundary",
+        boundary.as_str(),
+    ];
     let with = |extra: &[&str]| joined(&settings, extra);
     let policy = operator_policy(&w, &as_strs(&with(&["--account-id", ACCOUNT])));
     assert_not_trivially_permissive(&policy);
+    assert!(allowed(&policy, Access::new("iam:GetPolicy", &boundary)));
     let stack =
         format!("arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/bitbucket-oidc-bootstrap/x");
     assert!(allowed(

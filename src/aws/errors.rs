@@ -193,7 +193,7 @@ fn source_chain(e: &dyn std::error::Error) -> String {
 fn hint_for(code: &str, action: &str) -> Option<String> {
     let hint = match code {
         "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthorizationError" => {
-            format!("the AWS identity running bootstrap may not do this ({action}); run it with an administrator profile (--profile)")
+            format!("the AWS identity running bootstrap may not do this ({action}); give it the policy `bootstrap operator-policy` prints for these settings, or use a --profile that has it")
         }
         "ExpiredToken" | "ExpiredTokenException" | "InvalidClientTokenId" | "UnrecognizedClientException"
         | "SignatureDoesNotMatch" | "InvalidAccessKeyId" => {
@@ -257,6 +257,13 @@ mod tests {
         ] {
             assert!(retryable(&err(code, "x"), Known::default()), "{code}");
         }
+    }
+
+    #[test]
+    fn access_denied_points_to_the_operator_policy() {
+        let hint = hint_for("AccessDenied", "iam:CreateRole").unwrap();
+        assert!(hint.contains("iam:CreateRole"), "{hint}");
+        assert!(hint.contains("bootstrap operator-policy"), "{hint}");
     }
 
     #[test]

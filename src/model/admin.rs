@@ -5,7 +5,8 @@
 //! * every action (`*`), or every action but some (`NotAction`) that leaves one of the
 //!   actions below allowed;
 //! * an action that lets the holder give itself more: `iam:Put*Policy`, `iam:Attach*Policy`,
-//!   `iam:CreatePolicyVersion`, `iam:PassRole` (so `iam:*`, `iam:Put*` or `iam:*Policy*` too).
+//!   `iam:CreatePolicyVersion`, `iam:PassRole`, `iam:UpdateAssumeRolePolicy` (so `iam:*`,
+//!   `iam:Put*` or `iam:*Policy*` too).
 //!
 //! "Every resource" is `Resource: "*"` or any `NotResource`. Conditions do not make such a
 //! statement acceptable: they are usually easy to meet. Actions are matched by the policy
@@ -28,6 +29,7 @@ pub const ESCALATION_ACTIONS: &[&str] = &[
     "iam:AttachGroupPolicy",
     "iam:CreatePolicyVersion",
     "iam:PassRole",
+    "iam:UpdateAssumeRolePolicy",
 ];
 
 /// The first admin-equivalent statement of a document, for a message.
@@ -155,6 +157,7 @@ mod tests {
             json!({"Effect": "Allow", "Action": "iam:CreatePolicyVersion", "Resource": "*"}),
             json!({"Effect": "Allow", "Action": ["s3:GetObject", "iam:PassRole"], "Resource": "*"}),
             json!({"Effect": "Allow", "Action": "iam:Pass?ole", "Resource": "*"}),
+            json!({"Effect": "Allow", "Action": "iam:UpdateAssumeRolePolicy", "Resource": "*"}),
             json!({"Effect": "Allow", "Action": "*", "Resource": "*",
                    "Condition": {"Bool": {"aws:SecureTransport": "true"}}}),
         ] {

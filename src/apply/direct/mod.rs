@@ -1,4 +1,5 @@
 pub mod destroy;
+mod destroy_delete;
 mod destroy_observe;
 mod dynamodb;
 mod iam;

@@ -55,11 +55,7 @@ fn custom_audiences(settings: &Settings) -> Vec<String> {
 }
 
 fn state_key(d: &DesiredState) -> String {
-    if d.state_key_prefix.is_empty() {
-        "terraform.tfstate".to_string()
-    } else {
-        format!("{}/terraform.tfstate", d.state_key_prefix)
-    }
+    crate::model::state::state_key(&d.state_key_prefix)
 }
 
 /// The backend "s3" attributes, aligned as `terraform fmt` aligns them.

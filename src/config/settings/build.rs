@@ -61,6 +61,7 @@ impl Settings {
                 .map(v::endpoint_url)
                 .transpose()?,
         };
+        service_endpoints_from_env()?;
 
         let issuer = match (i.workspace.as_deref(), i.issuer_url.as_deref()) {
             (Some(_), Some(_)) => {
@@ -354,4 +355,15 @@ fn stackset_settings(i: &Inputs, mode: Mode) -> Result<Option<StackSetSettings>>
         targets,
         regions,
     }))
+}
+
+/// The SDK also honours per-service endpoints from the environment (`AWS_ENDPOINT_URL_IAM`,
+/// `AWS_ENDPOINT_URL_S3`, ...): they are held to the same rule as `--endpoint-url`.
+fn service_endpoints_from_env() -> Result<()> {
+    for (name, value) in std::env::vars() {
+        if name.starts_with("AWS_ENDPOINT_URL_") && !value.is_empty() {
+            v::endpoint_url(&value).map_err(|e| e.resource(name))?;
+        }
+    }
+    Ok(())
 }

@@ -166,7 +166,7 @@ pub const MAX_AUDIENCE_CHARS: usize = 150;
 /// An audience (IAM client ID): 1..=150 printable characters, no surrounding spaces.
 pub fn audience(value: &str) -> Result<String> {
     if value.is_empty()
-        || value.len() > MAX_AUDIENCE_CHARS
+        || value.chars().count() > MAX_AUDIENCE_CHARS
         || value.chars().any(|c| c.is_control())
         || value.trim() != value
     {

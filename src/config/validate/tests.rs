@@ -83,4 +83,7 @@ fn audiences_stop_at_bitbucket_s_150_characters() {
     assert!(audience(&"a".repeat(150)).is_ok());
     let err = audience(&"a".repeat(151)).unwrap_err();
     assert!(err.to_string().contains("1 to 150"), "{err}");
+    // Characters, not bytes.
+    assert!(audience(&"é".repeat(150)).is_ok());
+    assert!(audience(&"é".repeat(151)).is_err());
 }
