@@ -361,6 +361,97 @@ fn cloudformation_inputs_are_checked_before_any_aws_call() {
 }
 
 #[test]
+fn policies_put_on_the_stacks_role_by_hand_are_shown_as_foreign() {
+    let w = World::start();
+    w.run("init", &cfn(&["--yes"])).assert_success();
+    let role = "bitbucket-pipelines-deploy";
+    // Out of band, as someone with console access would: an admin inline policy and an
+    // attached customer-managed one.
+    let aws = w.clients();
+    let admin = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
+    aws.block_on(
+        aws.iam
+            .put_role_policy()
+            .role_name(role)
+            .policy_name("hand-made")
+            .policy_document(admin.to_string())
+            .send(),
+    )
+    .expect("PutRolePolicy");
+    let read_only = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:GetQueueUrl", "Resource": "*"}]});
+    let managed = aws.create_policy("hand-attached", &read_only);
+    aws.block_on(
+        aws.iam
+            .attach_role_policy()
+            .role_name(role)
+            .policy_arn(&managed)
+            .send(),
+    )
+    .expect("AttachRolePolicy");
+
+    w.moto.start_recording();
+    let out = w.run("status", &cfn(&["--detailed-exitcode"]));
+    out.assert_code(2);
+    assert_eq!(w.moto.mutating_calls(), Vec::<(String, String)>::new());
+    let inline_line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("inline policy hand-made"))
+        .unwrap_or_else(|| panic!("the inline policy is not named: {out:?}"));
+    assert!(inline_line.contains("ADMIN-EQUIVALENT"), "{out:?}");
+    let managed_line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains(&format!("managed policy {managed}")))
+        .unwrap_or_else(|| panic!("the managed policy is not named: {out:?}"));
+    assert!(!managed_line.contains("ADMIN-EQUIVALENT"), "{out:?}");
+    for removal in [
+        format!("aws iam delete-role-policy --role-name {role} --policy-name hand-made"),
+        format!("aws iam detach-role-policy --role-name {role} --policy-arn {managed}"),
+    ] {
+        assert!(out.stdout.contains(&removal), "{removal} missing: {out:?}");
+    }
+    assert!(
+        out.stdout.contains("CloudFormation does not remove them"),
+        "{out:?}"
+    );
+
+    let doc = w.run("status", &cfn(&["--output", "json"])).json();
+    assert_eq!(doc["in_sync"], false, "{doc}");
+    assert_eq!(doc["template_in_sync"], true, "{doc}");
+    let names: Vec<&str> = doc["foreign_policies"]
+        .as_array()
+        .expect("foreign_policies")
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    assert_eq!(names, ["hand-made", managed.as_str()], "{doc}");
+    w.run("plan", &cfn(&["--detailed-exitcode"])).assert_code(2);
+
+    // Removed as the output says: in sync again.
+    aws.block_on(
+        aws.iam
+            .delete_role_policy()
+            .role_name(role)
+            .policy_name("hand-made")
+            .send(),
+    )
+    .expect("DeleteRolePolicy");
+    aws.block_on(
+        aws.iam
+            .detach_role_policy()
+            .role_name(role)
+            .policy_arn(&managed)
+            .send(),
+    )
+    .expect("DetachRolePolicy");
+    w.run("status", &cfn(&["--detailed-exitcode"]))
+        .assert_success();
+    w.run("plan", &cfn(&["--detailed-exitcode"]))
+        .assert_success();
+}
+
+#[test]
 fn a_stack_is_not_created_over_resources_that_already_exist() {
     let w = World::start();
     w.run("init", &["--yes"]).assert_success(); // direct mode made them

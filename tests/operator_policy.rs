@@ -168,6 +168,86 @@ fn direct_mode_runs_need_nothing_outside_the_operator_policy() {
     ));
 }
 
+/// Put a hand-made inline policy on the tool's role and attach a customer-managed one, out
+/// of band (the adoption case: what someone else put on the role).
+fn hand_made_policies(w: &World) -> String {
+    let aws = w.clients();
+    let managed = create_policy(w, "hand-attached");
+    aws.block_on(
+        aws.iam
+            .attach_role_policy()
+            .role_name(ROLE)
+            .policy_arn(&managed)
+            .send(),
+    )
+    .expect("attach by hand");
+    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"*"}]}"#;
+    aws.block_on(
+        aws.iam
+            .put_role_policy()
+            .role_name(ROLE)
+            .policy_name("hand-made")
+            .policy_document(doc)
+            .send(),
+    )
+    .expect("put by hand");
+    managed
+}
+
+#[test]
+fn a_role_with_hand_made_policies_needs_nothing_outside_the_operator_policy() {
+    let w = World::start();
+    let policy = operator_policy(&w, &["--account-id", ACCOUNT]);
+    assert_not_trivially_permissive(&policy);
+    w.run("init", &["--yes"]).assert_success();
+    let managed = hand_made_policies(&w);
+
+    // plan and status read every policy on the role (the managed one's document too);
+    // init then removes both.
+    judged(&w, &policy, "plan", &["--detailed-exitcode"], 2);
+    assert!(
+        w.moto
+            .recorded_requests()
+            .iter()
+            .any(|r| r.param("PolicyArn").as_deref() == Some(managed.as_str())),
+        "plan did not read the hand-attached policy {managed}"
+    );
+    judged(&w, &policy, "status", &[], 0);
+    judged(&w, &policy, "init", &["--yes"], 0);
+    judged(&w, &policy, "status", &["--detailed-exitcode"], 0);
+
+    // Reading any policy is not writing one.
+    let any = format!("arn:aws:iam::{ACCOUNT}:policy/any");
+    assert!(allowed(&policy, Access::new("iam:GetPolicyVersion", &any)));
+    assert!(!allowed(
+        &policy,
+        Access::new("iam:CreatePolicyVersion", &any)
+    ));
+    assert!(!allowed(
+        &policy,
+        Access::new("iam:GetPolicy", "arn:aws:iam::210987654321:policy/any")
+    ));
+}
+
+#[test]
+fn a_stacks_role_with_hand_made_policies_needs_nothing_outside_the_operator_policy() {
+    let w = World::start();
+    let settings = ["--mode", "cloudformation"];
+    let policy = operator_policy(&w, &["--mode", "cloudformation", "--account-id", ACCOUNT]);
+    w.run("init", &["--mode", "cloudformation", "--yes"])
+        .assert_success();
+    hand_made_policies(&w);
+    // status and plan read every policy on the stack's role to show the foreign ones.
+    judged(&w, &policy, "status", &settings, 0);
+    judged(
+        &w,
+        &policy,
+        "plan",
+        &["--mode", "cloudformation", "--detailed-exitcode"],
+        2,
+    );
+}
+
 /// `init`, a no-op re-run, `status` and `plan` judged against `policy`, then `destroy`
 /// (with `destroy_extra`) against `destroy_policy`.
 fn judged_lifecycle(

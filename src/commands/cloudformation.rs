@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use serde_json::{json, Value};
 
+use super::cloudformation_foreign as foreign;
 use super::init::{confirm, next_steps};
 use super::render::{build_template, issuer_inputs};
 use super::setup::{account, check_managed_policies};
@@ -180,14 +181,18 @@ pub async fn plan(
     let spec = spec(settings, &p);
     reporter.progress(format!("reading stack {}", spec.name));
     let sp = deploy::plan(&p.aws.cloudformation, &spec).await?;
-    if matches!(sp.action, StackAction::Create | StackAction::Recreate) {
+    let foreign = if matches!(sp.action, StackAction::Create | StackAction::Recreate) {
         refuse_existing_resources(&p, &spec.name).await?;
-    }
+        Vec::new()
+    } else {
+        foreign::foreign_policies(&p.aws, &p.desired.role).await?
+    };
     let mut text = format!(
         "plan for account {} in {}\n",
         p.desired.account.id, p.desired.account.region
     );
     text.push_str(&text::plan_text(&sp));
+    text.push_str(&foreign::text(reporter, &p.desired.role.name, &foreign));
     let _ = writeln!(
         text,
         "\n{}",
@@ -205,9 +210,10 @@ pub async fn plan(
         "thumbprint_list": p.desired.provider.thumbprints,
         "changes": sp.has_changes(),
         "stack": sp,
+        "foreign_policies": foreign,
         "aws_calls": p.aws.calls.summary(),
     });
-    let code = if detailed_exitcode && sp.has_changes() {
+    let code = if detailed_exitcode && (sp.has_changes() || !foreign.is_empty()) {
         2
     } else {
         0
@@ -359,9 +365,11 @@ pub async fn status(settings: &Settings, reporter: &Reporter) -> Result<Output> 
         .send()
         .await
         .map_err(|e| crate::aws::classify(&e, "reading the stack's resources", &spec.name))?;
+    let foreign = foreign::foreign_policies(&p.aws, &p.desired.role).await?;
     let template_in_sync = sp.action == StackAction::None;
     let healthy = status.ends_with("_COMPLETE") && !status.contains("ROLLBACK");
-    let in_sync = template_in_sync && healthy && !sp.enable_termination_protection;
+    let stack_in_sync = template_in_sync && healthy && !sp.enable_termination_protection;
+    let in_sync = stack_in_sync && foreign.is_empty();
     let color = if healthy { GREEN } else { YELLOW };
     let _ = writeln!(
         text,
@@ -463,11 +471,14 @@ pub async fn status(settings: &Settings, reporter: &Reporter) -> Result<Output> 
     );
     let _ = writeln!(text, "\noutputs:");
     text.push_str(&outputs_text(&outputs));
+    text.push_str(&foreign::text(reporter, &p.desired.role.name, &foreign));
     let _ = writeln!(
         text,
         "\n{}",
         if in_sync {
             "everything is in sync (CloudFormation drift detection shows changes made outside the stack: aws cloudformation detect-stack-drift)".to_string()
+        } else if stack_in_sync {
+            "the stack is in sync; remove the policies above by hand".to_string()
         } else {
             "run `bootstrap init --mode cloudformation` to bring the stack in line".to_string()
         }
@@ -479,6 +490,7 @@ pub async fn status(settings: &Settings, reporter: &Reporter) -> Result<Output> 
         "status": status,
         "in_sync": in_sync,
         "template_in_sync": template_in_sync,
+        "foreign_policies": foreign,
         "plan": sp,
         "resources": list,
         "outputs": outputs,

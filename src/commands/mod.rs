@@ -2,6 +2,7 @@
 //! apply -> report together and returns an [`Output`].
 
 mod cloudformation;
+mod cloudformation_foreign;
 mod destroy;
 mod destroy_stack;
 mod discover;

@@ -79,7 +79,7 @@ fn numbered(base: &str, n: usize, total: usize) -> String {
 }
 
 /// The statements for the roles: read, create (under the boundary), write, attach.
-fn role_statements(roles: &[DesiredRole], scope: Scope) -> Vec<Value> {
+fn role_statements(d: &DesiredState, roles: &[DesiredRole], scope: Scope) -> Vec<Value> {
     let arns: Vec<String> = roles.iter().map(|r| r.arn.clone()).collect();
     let mut read = vec![
         "iam:GetRole",
@@ -136,27 +136,40 @@ fn role_statements(roles: &[DesiredRole], scope: Scope) -> Vec<Value> {
         s["Condition"] = json!({ "ArnEquals": { "iam:PolicyARN": r.managed_policies } });
         out.push(s);
     }
-    // The managed policies are read before anything is written (a policy granting `*` on
-    // `*` needs --allow-admin); so is the boundary, which must exist.
+    out.push(read_policies_statement(d, roles));
+    out
+}
+
+/// `iam:GetPolicy` and `iam:GetPolicyVersion`, reads only: the configured managed policies
+/// and the boundary are read before anything is written (a policy granting `*` on `*` needs
+/// --allow-admin; the boundary must exist), and so is every managed policy found attached to
+/// a role, whoever attached it (an adopted role's policies are judged too). So the grant is
+/// on the AWS managed policies and the account's own, plus any configured one elsewhere.
+fn read_policies_statement(d: &DesiredState, roles: &[DesiredRole]) -> Value {
+    let a = &d.account;
+    let wide = [
+        format!("arn:{}:iam::aws:policy/", a.partition),
+        format!("arn:{}:iam::{}:policy/", a.partition, a.id),
+    ];
     let mut policies: Vec<String> = roles
         .iter()
         .flat_map(|r| {
             r.managed_policies
                 .iter()
                 .chain(r.permissions_boundary.iter())
-                .cloned()
         })
+        .filter(|arn| !wide.iter().any(|prefix| arn.starts_with(prefix.as_str())))
+        .cloned()
         .collect();
     policies.sort();
     policies.dedup();
-    if !policies.is_empty() {
-        out.push(statement(
-            "ReadConfiguredPolicies",
-            &["iam:GetPolicy", "iam:GetPolicyVersion"],
-            policies,
-        ));
-    }
-    out
+    let mut resources: Vec<String> = wide.iter().map(|prefix| format!("{prefix}*")).collect();
+    resources.extend(policies);
+    statement(
+        "ReadPolicies",
+        &["iam:GetPolicy", "iam:GetPolicyVersion"],
+        resources,
+    )
 }
 
 /// The provider, bucket, table and KMS key: what `init` reads and converges (and what
@@ -193,7 +206,7 @@ fn resource_statements(
         &provider,
         vec![d.provider.arn.clone()],
     ));
-    out.extend(role_statements(roles, scope));
+    out.extend(role_statements(d, roles, scope));
 
     let mut bucket = vec![
         "s3:ListBucket",
