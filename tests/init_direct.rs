@@ -58,6 +58,25 @@ fn fresh_init_creates_everything() {
     assert_eq!(doc["outputs"]["lock_table"], TABLE);
     assert_eq!(doc["outputs"]["region"], "us-east-1");
     assert_eq!(doc["next_steps"]["variables"]["AWS_ROLE_ARN"], role_arn);
+    // The step it suggests handles the token as the generated pipeline does: in a file
+    // outside the clone, never echoed.
+    let template = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/bitbucket-pipelines.yml"),
+    )
+    .unwrap();
+    let step = doc["next_steps"]["pipeline_step"].as_str().unwrap();
+    let token_lines: Vec<&str> = step
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.contains("TOKEN"))
+        .collect();
+    assert_eq!(token_lines.len(), 2, "{step}");
+    for line in token_lines {
+        assert!(
+            template.lines().any(|t| t.trim() == line),
+            "{line:?} is not the template's"
+        );
+    }
 
     // us-east-1: CreateBucket carries no LocationConstraint.
     let create = w

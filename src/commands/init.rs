@@ -43,7 +43,7 @@ pub(super) fn next_steps(d: &DesiredState) -> (serde_json::Value, String) {
     let settings = super::pipeline::backend_settings(d).replace('\n', "\n    ");
     let backend = format!("terraform {{\n  backend \"s3\" {{\n    {settings}\n  }}\n}}\n");
     let step = format!(
-        "- step:\n    oidc: true\n    script:\n      - export AWS_REGION={}\n      - export AWS_ROLE_ARN={}\n      - export AWS_WEB_IDENTITY_TOKEN_FILE=$(pwd)/web-identity-token\n      - echo $BITBUCKET_STEP_OIDC_TOKEN > $(pwd)/web-identity-token\n",
+        "- step:\n    oidc: true\n    script:\n      - export AWS_REGION={}\n      - export AWS_ROLE_ARN={}\n      - export AWS_WEB_IDENTITY_TOKEN_FILE=/tmp/aws-web-identity-token\n      - printf '%s' \"$BITBUCKET_STEP_OIDC_TOKEN\" > \"$AWS_WEB_IDENTITY_TOKEN_FILE\"\n",
         d.account.region, d.role.arn
     );
     let json = json!({
