@@ -70,6 +70,25 @@ fn render_prints_a_yaml_template_with_the_issuers_verified_thumbprint() {
 }
 
 #[test]
+fn render_to_a_link_replaces_the_link_and_never_writes_through_it() {
+    let l = Local::start();
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "keep").unwrap();
+    let link = dir.path().join("bootstrap.yaml");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    l.render(&["-o", link.to_str().unwrap()]).assert_success();
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+    assert!(!std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(&link)
+        .unwrap()
+        .contains("AWS::IAM::Role"));
+}
+
+#[test]
 fn render_json_to_a_file_and_one_json_document_on_stdout() {
     let l = Local::start();
     let dir = tempfile::tempdir().unwrap();

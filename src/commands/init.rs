@@ -27,8 +27,8 @@ pub(crate) fn confirm(yes: bool, question: &str, hint: &str) -> Result<()> {
     eprint!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
-    std::io::stdin()
-        .lock()
+    // A terminal's answer is one short line: read no more than that.
+    std::io::Read::take(std::io::stdin().lock(), 64)
         .read_line(&mut answer)
         .map_err(|e| Error::failure(format!("reading the answer: {e}")))?;
     if matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {

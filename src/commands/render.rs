@@ -152,10 +152,10 @@ pub async fn run(
     });
     let text = match out {
         Some(path) => {
-            std::fs::write(path, &body).map_err(|e| {
-                Error::failure(format!("cannot write {}: {e}", path.display()))
-                    .hint("check the path given with -o and its permissions")
-            })?;
+            // Through a temporary file renamed into place: a link at `path` is replaced,
+            // never written through.
+            super::pipeline::write::write_file(path, &body)
+                .map_err(|e| e.hint("check the path given with -o and its permissions"))?;
             doc["file"] = json!(path.display().to_string());
             let mut text = format!(
                 "wrote {} ({} bytes, {} resources, template {})\n",

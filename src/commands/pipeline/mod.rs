@@ -20,7 +20,7 @@ use template::{hcl_str, render, yaml_str};
 
 mod template;
 mod values;
-mod write;
+pub(super) mod write;
 
 const PIPELINE_TEMPLATE: &str = include_str!("../../../templates/bitbucket-pipelines.yml");
 const BACKEND_TEMPLATE: &str = include_str!("../../../templates/backend.tf");

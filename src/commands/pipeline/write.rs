@@ -54,7 +54,7 @@ pub(super) fn check_targets(dir: &Path, files: &[&str], force: bool) -> Result<(
 }
 
 /// Write `content` to `path` through a new file beside it and a rename.
-pub(super) fn write_file(path: &Path, content: &str) -> Result<()> {
+pub(in crate::commands) fn write_file(path: &Path, content: &str) -> Result<()> {
     let failed =
         |e: std::io::Error| Error::failure(format!("cannot write {}: {e}", path.display()));
     let temp = temp_path(path);
