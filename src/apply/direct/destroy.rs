@@ -8,6 +8,7 @@
 
 use serde::Serialize;
 
+pub use super::destroy_delete::Op;
 use super::destroy_delete::{delete_bucket, delete_provider, delete_role, delete_table};
 use super::destroy_observe::{self as found, BucketContents, FoundRole, FoundTable};
 use crate::aws::Aws;
@@ -53,19 +54,6 @@ pub enum Action {
     Keep,
     Absent,
     Refused,
-}
-
-/// A mutating call `destroy` makes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum Op {
-    DeleteInlinePolicy { name: String },
-    DetachPolicy { arn: String },
-    DeleteRole,
-    DeleteProvider,
-    DeleteBucket,
-    DisableDeletionProtection,
-    DeleteTable,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -3,12 +3,25 @@
 //! converges on re-run.
 
 use futures::future::try_join_all;
+use serde::Serialize;
 
-use super::destroy::Op;
 use super::{dynamodb, with_consistency_retry};
 use crate::aws::{classify, errors, Aws};
 use crate::error::{Error, Result};
 use crate::report::Reporter;
+
+/// A mutating call `destroy` makes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    DeleteInlinePolicy { name: String },
+    DetachPolicy { arn: String },
+    DeleteRole,
+    DeleteProvider,
+    DeleteBucket,
+    DisableDeletionProtection,
+    DeleteTable,
+}
 
 pub(super) async fn delete_role(
     iam: &aws_sdk_iam::Client,
