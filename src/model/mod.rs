@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod audience;
+mod condition;
 pub mod kms;
 pub mod operator;
 pub mod policy;

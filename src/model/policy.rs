@@ -5,6 +5,8 @@
 use ipnet::IpNet;
 use serde_json::{json, Map, Value};
 
+use super::condition::{as_strings, condition_values};
+
 /// The Sid of the bucket-policy statement the tool owns.
 pub const DENY_INSECURE_SID: &str = "DenyInsecureTransport";
 /// The Sid prefix of every statement the tool writes into a bucket policy.
@@ -99,28 +101,6 @@ pub struct TrustRules<'a> {
     pub provider_arn: &'a str,
     /// `--allow-any-repository`: no `sub` condition required.
     pub allow_any_repository: bool,
-}
-
-fn as_strings(v: &Value) -> Vec<&str> {
-    match v {
-        Value::String(s) => vec![s.as_str()],
-        Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// The values of condition key `key` (case-insensitive, as IAM treats keys) under operator
-/// `op` of a statement's Condition block; None when absent.
-pub(super) fn condition_values<'v>(
-    condition: &'v Value,
-    op: &str,
-    key: &str,
-) -> Option<Vec<&'v str>> {
-    condition.get(op)?.as_object().and_then(|m| {
-        m.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| as_strings(v))
-    })
 }
 
 /// Whether `value` is `{uuid}:...` with a well-formed UUID (no wildcard inside it).
