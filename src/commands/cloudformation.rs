@@ -6,7 +6,7 @@ use std::fmt::Write;
 use serde_json::{json, Value};
 
 use super::cloudformation_foreign as foreign;
-use super::init::{confirm, next_steps};
+use super::init::next_steps;
 use super::render::{build_template, issuer_inputs};
 use super::setup::{account, check_managed_policies};
 use super::stackset;
@@ -15,7 +15,7 @@ use crate::apply::cloudformation::events::WaitConfig;
 use crate::apply::cloudformation::template::{self, RenderOptions, Template, MAX_TEMPLATE_BODY};
 use crate::apply::cloudformation::text;
 use crate::aws::Aws;
-use crate::config::{OutputFormat, Settings};
+use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::model::{self, DesiredState};
 use crate::observe;
@@ -233,20 +233,14 @@ pub async fn init(settings: &Settings, reporter: &Reporter, yes: bool) -> Result
     if matches!(sp.action, StackAction::Create | StackAction::Recreate) {
         refuse_existing_resources(&p, &spec.name).await?;
     }
-    let show = settings.output == OutputFormat::Text || !yes;
     let mut text = String::new();
     let outcome: Option<StackOutcome> = if sp.has_changes() {
-        if show {
-            eprint!("{}", text::plan_text(&sp));
-        }
-        let show_fn = |t: &str| {
-            if show {
-                eprint!("{t}");
-            }
-        };
+        reporter.show_for_confirmation(yes, &text::plan_text(&sp));
+        let show_fn = |t: &str| reporter.show_for_confirmation(yes, t);
         let confirm_fn = |q: &str| {
-            confirm(
+            reporter.confirm(
                 yes,
+                "",
                 q,
                 "review `bootstrap plan --mode cloudformation`, then run `bootstrap init --mode cloudformation --yes`",
             )

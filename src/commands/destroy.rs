@@ -7,7 +7,6 @@ use std::fmt::Write;
 
 use serde_json::json;
 
-use super::init::confirm;
 use super::setup::account;
 use crate::apply::direct::destroy::{self, Action, Plan, Targets};
 use crate::aws::Aws;
@@ -106,13 +105,9 @@ pub async fn run(settings: &Settings, reporter: &Reporter, o: Options) -> Result
         return Err(err);
     }
     if plan.has_deletions() {
-        if text_mode || !o.yes {
-            // The plan is what the user confirms: show it where the prompt is.
-            eprint!("{shown}");
-            eprintln!("{}", summary_line(&plan));
-        }
-        confirm(
+        reporter.confirm(
             o.yes,
+            &format!("{shown}{}\n", summary_line(&plan)),
             "Delete these resources?",
             "review the plan above, then run `bootstrap destroy --yes`",
         )?;

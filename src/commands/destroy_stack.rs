@@ -8,11 +8,10 @@ use std::fmt::Write;
 use serde_json::json;
 
 use super::destroy::Options;
-use super::init::confirm;
 use crate::apply::cloudformation::destroy::{self, DeletePlan, StackResource};
 use crate::apply::cloudformation::events::WaitConfig;
 use crate::aws::Aws;
-use crate::config::{OutputFormat, Settings};
+use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::report::{Output, Reporter, DIM, RED};
 
@@ -135,11 +134,9 @@ pub async fn run(settings: &Settings, reporter: &Reporter, o: Options) -> Result
         return Ok(Output::new(doc, text));
     };
 
-    if settings.output == OutputFormat::Text || !o.yes {
-        eprint!("{}", render(&plan, reporter));
-    }
-    confirm(
+    reporter.confirm(
         o.yes,
+        &render(&plan, reporter),
         &format!("Delete stack {name}?"),
         "review what is shown above, then run `bootstrap destroy --mode cloudformation --yes`",
     )?;

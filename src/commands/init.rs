@@ -1,42 +1,16 @@
 use std::fmt::Write;
-use std::io::{BufRead, IsTerminal, Write as _};
 
 use serde_json::json;
 
 use super::plan::{plan_json, render, summary_line};
 use super::setup::{prepare, Prepared};
 use crate::apply;
-use crate::config::{OutputFormat, Settings};
+use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::model::policy;
 use crate::model::DesiredState;
 use crate::report::{Output, Reporter};
 use crate::{observe, plan};
-
-/// Ask on the terminal; refuse without one. `hint` says how to confirm without a terminal.
-pub(crate) fn confirm(yes: bool, question: &str, hint: &str) -> Result<()> {
-    if yes {
-        return Ok(());
-    }
-    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-        return Err(Error::usage(
-            "refusing to change AWS without confirmation, and there is no terminal to ask on",
-        )
-        .hint(hint.to_string()));
-    }
-    eprint!("{question} [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    // A terminal's answer is one short line: read no more than that.
-    std::io::Read::take(std::io::stdin().lock(), 64)
-        .read_line(&mut answer)
-        .map_err(|e| Error::failure(format!("reading the answer: {e}")))?;
-    if matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
-        Ok(())
-    } else {
-        Err(Error::failure("cancelled; nothing was changed"))
-    }
-}
 
 /// What to put in Bitbucket and Terraform, for the text and JSON reports.
 pub(super) fn next_steps(d: &DesiredState) -> (serde_json::Value, String) {
@@ -135,16 +109,10 @@ pub async fn run(settings: &Settings, reporter: &Reporter, yes: bool) -> Result<
     let mut text = String::new();
     let changed = p.plan.has_changes();
     if changed {
-        let shown = format!("{}{}", render(&p.plan, reporter), summary_line(&p.plan));
-        if !yes {
-            // The plan is what the user confirms: show it where the prompt is, always.
-            eprintln!("{shown}");
-        } else if settings.output == OutputFormat::Text {
-            // With --yes it is progress: silenced by -q.
-            reporter.progress(shown);
-        }
-        confirm(
+        let shown = format!("{}{}\n", render(&p.plan, reporter), summary_line(&p.plan));
+        reporter.confirm(
             yes,
+            &shown,
             "Apply these changes?",
             "review `bootstrap plan`, then run `bootstrap init --yes`",
         )?;

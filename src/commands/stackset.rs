@@ -6,13 +6,12 @@ use std::fmt::Write;
 use serde_json::json;
 
 use super::cloudformation::{prepare, Prepared};
-use super::init::confirm;
 use crate::apply::cloudformation::deploy::Prompt;
 use crate::apply::cloudformation::events::WaitConfig;
 use crate::apply::cloudformation::stackset::{
     self, Instance, StackSetOutcome, StackSetPlan, StackSetSpec,
 };
-use crate::config::{OutputFormat, Settings, StackSetSettings, StackSetTargets};
+use crate::config::{Settings, StackSetSettings, StackSetTargets};
 use crate::error::{Error, Result};
 use crate::report::{Output, Reporter};
 
@@ -157,18 +156,12 @@ pub async fn init(settings: &Settings, reporter: &Reporter, yes: bool) -> Result
     let plan = stackset::plan(cfn, &spec).await?;
     let mut text = String::new();
     let outcome: Option<StackSetOutcome> = if plan.has_changes() {
-        let show = settings.output == OutputFormat::Text || !yes;
-        if show {
-            eprint!("{}", plan_text(&plan, ss));
-        }
-        let show_fn = |t: &str| {
-            if show {
-                eprint!("{t}");
-            }
-        };
+        reporter.show_for_confirmation(yes, &plan_text(&plan, ss));
+        let show_fn = |t: &str| reporter.show_for_confirmation(yes, t);
         let confirm_fn = |q: &str| {
-            confirm(
+            reporter.confirm(
                 yes,
+                "",
                 q,
                 "review `bootstrap plan --stackset NAME ...`, then run `bootstrap init --stackset NAME ... --yes`",
             )

@@ -1,13 +1,46 @@
 //! Everything the user sees: data on stdout (text, or one JSON document with `--output json`),
-//! progress and warnings on stderr, and the single place errors are printed.
+//! progress and warnings on stderr, the one confirmation prompt, and the single place errors
+//! are printed.
+//!
+//! A command returns a typed result that implements [`Report`]: it serializes to the JSON
+//! document and renders itself as text, so the two can never disagree.
+
+mod prompt;
 
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::config::{ColorChoice, OutputFormat};
 use crate::error::Error;
+
+/// A command's typed result: serialized, it is the `--output json` document; rendered, the
+/// text people read on stdout.
+pub trait Report: Serialize {
+    /// The text for people. `paint` colors it when stdout is a terminal that wants color.
+    fn text(&self, paint: Paint) -> String;
+
+    /// The process exit code for a result that is not an error (`plan --detailed-exitcode`
+    /// exits 2 when there are changes).
+    fn exit_code(&self) -> i32 {
+        0
+    }
+}
+
+/// Colors for text on stdout: on only for a terminal that wants them (`--color`, `NO_COLOR`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paint(bool);
+
+impl Paint {
+    /// No color at all (for text written to files or compared in tests).
+    pub const NONE: Paint = Paint(false);
+
+    pub fn paint(self, color: &str, text: &str) -> String {
+        paint(self.0, color, text)
+    }
+}
 
 /// A command's result: the JSON document and its text rendering, and the exit code
 /// (non-zero for results that are not errors, e.g. `plan --detailed-exitcode`).
@@ -30,6 +63,18 @@ impl Output {
     pub fn with_exit_code(mut self, code: i32) -> Output {
         self.exit_code = code;
         self
+    }
+
+    /// The output of a typed result: its JSON document, its text and its exit code.
+    pub fn of<R: Report>(result: &R, reporter: &Reporter) -> Output {
+        let json = serde_json::to_value(result).unwrap_or_else(|e| {
+            json!({ "error": { "message": format!("internal error: the result cannot be serialized: {e}") } })
+        });
+        Output {
+            json,
+            text: result.text(reporter.painter()),
+            exit_code: result.exit_code(),
+        }
     }
 }
 
@@ -129,6 +174,16 @@ impl Reporter {
 
     pub fn paint(&self, color: &str, text: &str) -> String {
         paint(self.color, color, text)
+    }
+
+    /// Colors for stdout text.
+    pub fn painter(&self) -> Paint {
+        Paint(self.color)
+    }
+
+    /// Whether results go out as text (not `--output json`).
+    pub fn is_text(&self) -> bool {
+        self.format == OutputFormat::Text
     }
 }
 
