@@ -24,9 +24,9 @@ use aws_smithy_types::DateTime;
 
 use bootstrap::apply::cloudformation::deploy::{self, Prompt, StackAction, StackSpec};
 use bootstrap::apply::cloudformation::events::WaitConfig;
-use bootstrap::apply::cloudformation::template::{self, RenderOptions};
 use bootstrap::config::{ColorChoice, Inputs, OutputFormat, Settings};
 use bootstrap::error::Result;
+use bootstrap::model::template::{self, RenderOptions};
 use bootstrap::report::Reporter;
 
 const NAME: &str = "bitbucket-oidc-bootstrap";

@@ -12,11 +12,11 @@ use super::setup::{account, check_managed_policies};
 use super::stackset;
 use crate::apply::cloudformation::deploy::{self, Prompt, StackAction, StackOutcome, StackSpec};
 use crate::apply::cloudformation::events::WaitConfig;
-use crate::apply::cloudformation::template::{self, RenderOptions, Template, MAX_TEMPLATE_BODY};
 use crate::apply::cloudformation::text;
 use crate::aws::Aws;
 use crate::config::Settings;
 use crate::error::{Error, Result};
+use crate::model::template::{self, RenderOptions, Template, MAX_TEMPLATE_BODY};
 use crate::model::{self, DesiredState};
 use crate::observe;
 use crate::oidc::{self, IssuerFacts};
@@ -85,7 +85,8 @@ pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<
         ))
         .hint("use fewer --source-ip ranges, or render it (bootstrap render) and deploy it from S3 by hand"));
     }
-    let desired = model::desired(&settings, &account, &thumbprints, &cidrs)?;
+    // The names and ARNs in this account, from the template's own desired state.
+    let desired = template::in_account(&template.desired, &account);
     Ok(Prepared {
         aws,
         template,

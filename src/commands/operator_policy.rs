@@ -46,9 +46,9 @@ pub fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Ou
     let region = region(settings);
     let deployment = deployment(settings);
     if let Deployment::StackSet { .. } = deployment {
-        crate::apply::cloudformation::template::validate(
+        crate::model::template::validate(
             settings,
-            crate::apply::cloudformation::template::RenderOptions { stackset: true },
+            crate::model::template::RenderOptions { stackset: true },
         )?;
     }
     let account = Account {

@@ -7,13 +7,13 @@ use std::path::Path;
 use ipnet::IpNet;
 use serde_json::json;
 
-use crate::apply::cloudformation::template::{self, RenderOptions, Template, MAX_TEMPLATE_BODY};
 use crate::aws::Aws;
 use crate::cli::TemplateFormatArg;
 use crate::config::validate::{kms_key_form, KmsKeyForm};
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::model;
+use crate::model::template::{self, RenderOptions, Template, MAX_TEMPLATE_BODY};
 use crate::observe;
 use crate::oidc::{self, IssuerFacts};
 use crate::report::{Output, Reporter};

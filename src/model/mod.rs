@@ -9,6 +9,7 @@ pub mod operator;
 pub mod policy;
 pub mod quota;
 pub mod state;
+pub mod template;
 pub mod thumbprints;
 
 use std::collections::BTreeMap;
