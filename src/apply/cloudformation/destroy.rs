@@ -7,12 +7,12 @@ use aws_sdk_cloudformation::Client;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::compare;
 use super::deploy::{failed, set_termination_protection};
 use super::events::{self, EventLog, WaitConfig};
 use super::stack::describe;
 use crate::aws::classify;
 use crate::error::{Error, Result};
+use crate::plan::compare;
 use crate::report::Reporter;
 
 /// One resource of the stack, and whether deleting the stack deletes it.

@@ -2,7 +2,6 @@
 //! ([`crate::model::template`]) as a stack ([`deploy`]) or a StackSet ([`stackset`]).
 
 pub mod changeset;
-pub mod compare;
 pub mod deploy;
 pub mod destroy;
 pub mod events;

@@ -6,10 +6,10 @@ use aws_sdk_cloudformation::Client;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::compare::{self, ResourceDiff};
 use super::events::{self, EventLog};
 use crate::aws::{classify, errors};
 use crate::error::{Error, Result};
+use crate::plan::compare::{self, ResourceDiff};
 
 /// The stack to converge to.
 #[derive(Debug, Clone)]

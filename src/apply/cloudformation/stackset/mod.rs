@@ -12,8 +12,8 @@ use aws_sdk_cloudformation::types::PermissionModels;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::compare::ResourceDiff;
 use crate::config::StackSetTargets;
+use crate::plan::compare::ResourceDiff;
 
 #[derive(Debug, Clone)]
 pub struct StackSetSpec {

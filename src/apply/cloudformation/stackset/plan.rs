@@ -4,10 +4,10 @@ use aws_sdk_cloudformation::types::PermissionModels;
 use aws_sdk_cloudformation::Client;
 
 use super::{Instance, StackSetPlan, StackSetSpec, Target};
-use crate::apply::cloudformation::compare;
 use crate::aws::{classify, errors};
 use crate::config::StackSetTargets;
 use crate::error::{Error, Result};
+use crate::plan::compare;
 
 pub async fn instances(cfn: &Client, name: &str) -> Result<Vec<Instance>> {
     let mut out = Vec::new();
