@@ -1,99 +1,63 @@
 //! `plan`, `init` and `status` with `--mode cloudformation`: the same settings, rendered as a
-//! template and deployed as one stack (or, with `--stackset`, a StackSet).
+//! template and deployed as one stack (or, with `--stackset`, a StackSet: [`super::stackset`]).
 
-use std::fmt::Write;
+use aws_sdk_cloudformation::Client;
 
-use serde_json::{json, Value};
-
-use super::cloudformation_foreign as foreign;
 use super::init::next_steps;
-use super::render::{build_template, issuer_inputs};
-use super::setup::{account, check_managed_policies};
+use super::render::{prepare, Prepared};
 use super::stackset;
-use crate::apply::cloudformation::deploy::{self, Prompt, StackAction, StackOutcome, StackSpec};
+use crate::apply::cloudformation::changeset::{self, Computed};
 use crate::apply::cloudformation::events::WaitConfig;
-use crate::apply::cloudformation::text;
-use crate::aws::Aws;
+use crate::apply::cloudformation::stack as apply;
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::model::template::{self, RenderOptions, Template, MAX_TEMPLATE_BODY};
-use crate::model::{self, DesiredState};
 use crate::observe;
-use crate::oidc::{self, IssuerFacts};
-use crate::report::{Output, Reporter, GREEN, RED, YELLOW};
+use crate::plan::stack::{self as plan, StackAction, StackPlan, StackSpec};
+use crate::plan::stack_foreign::{foreign_policies, ForeignPolicy};
+use crate::report::stack::{
+    Context, MissingStack, PresentStack, StackInitReport, StackOutcome, StackOutputs,
+    StackPlanReport, StackStatusReport,
+};
+use crate::report::stack_text::{change_set_text, plan_text};
+use crate::report::{Output, Reporter};
 
-/// Everything the three commands share: the template, the account, and the desired state
-/// in that account (the names the stack's resources get).
-pub(super) struct Prepared {
-    pub aws: Aws,
-    pub template: Template,
-    pub body: String,
-    pub facts: IssuerFacts,
-    pub desired: DesiredState,
+/// The one command being run, in either deployment.
+enum Step {
+    Plan { detailed_exitcode: bool },
+    Init { yes: bool },
+    Status,
 }
 
-pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepared> {
-    let opts = RenderOptions {
-        stackset: settings.stackset.is_some(),
+pub async fn plan(settings: &Settings, reporter: &Reporter, detailed: bool) -> Result<Output> {
+    let step = Step::Plan {
+        detailed_exitcode: detailed,
     };
-    // Every input is checked before the first network or AWS call.
-    template::validate(settings, opts)?;
-    let issuer = settings.require_issuer()?;
-    oidc::tls_config(settings)?;
-    for w in settings.trust_warnings() {
-        reporter.warn(w);
+    run(settings, reporter, step).await
+}
+
+pub async fn init(settings: &Settings, reporter: &Reporter, yes: bool) -> Result<Output> {
+    run(settings, reporter, Step::Init { yes }).await
+}
+
+pub async fn status(settings: &Settings, reporter: &Reporter) -> Result<Output> {
+    run(settings, reporter, Step::Status).await
+}
+
+/// Build the template for the account, then run `step` on the stack or the StackSet.
+async fn run(settings: &Settings, reporter: &Reporter, step: Step) -> Result<Output> {
+    let p = prepare(settings, reporter).await?;
+    match (&settings.stackset, step) {
+        (Some(ss), Step::Plan { detailed_exitcode }) => {
+            stackset::plan(ss, p, reporter, detailed_exitcode).await
+        }
+        (Some(ss), Step::Init { yes }) => stackset::init(ss, p, reporter, yes).await,
+        (Some(ss), Step::Status) => stackset::status(ss, p, reporter).await,
+        (None, Step::Plan { detailed_exitcode }) => {
+            stack_plan(settings, p, reporter, detailed_exitcode).await
+        }
+        (None, Step::Init { yes }) => stack_init(settings, p, reporter, yes).await,
+        (None, Step::Status) => stack_status(settings, p, reporter).await,
     }
-    // Beside the issuer: the account, the KMS key by its ARN, and the thumbprints the live
-    // provider holds (a stack update keeps the ones still in use, as direct mode does). A
-    // StackSet's providers are in its target accounts, out of reach here.
-    let aws_side = async {
-        let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
-        // --policy-arn documents are judged like in direct mode. A StackSet's customer
-        // policies live in its target accounts, where this account cannot read them.
-        let (account, resolved, provider, ()) = tokio::try_join!(
-            account(&aws),
-            observe::kms::resolved(&aws, settings),
-            async {
-                if opts.stackset {
-                    Ok(None)
-                } else {
-                    observe::find_provider(&aws, issuer).await
-                }
-            },
-            async {
-                if opts.stackset {
-                    Ok(())
-                } else {
-                    check_managed_policies(&aws, settings, reporter).await
-                }
-            },
-        )?;
-        Ok::<_, Error>((aws, account, resolved, provider))
-    };
-    let ((facts, cidrs), (aws, account, settings, provider)) =
-        tokio::try_join!(issuer_inputs(settings, reporter), aws_side)?;
-    let thumbprints = model::thumbprints::to_register(
-        &facts.thumbprints,
-        provider.as_ref().map(|p| p.thumbprints.as_slice()),
-    );
-    let template = build_template(&settings, reporter, &thumbprints, &cidrs, opts)?;
-    let body = template.yaml();
-    if body.len() > MAX_TEMPLATE_BODY {
-        return Err(Error::failure(format!(
-            "the template is {} bytes; CloudFormation accepts at most {MAX_TEMPLATE_BODY} inline",
-            body.len()
-        ))
-        .hint("use fewer --source-ip ranges, or render it (bootstrap render) and deploy it from S3 by hand"));
-    }
-    // The names and ARNs in this account, from the template's own desired state.
-    let desired = template::in_account(&template.desired, &account);
-    Ok(Prepared {
-        aws,
-        template,
-        body,
-        facts,
-        desired,
-    })
 }
 
 fn spec(settings: &Settings, p: &Prepared) -> StackSpec {
@@ -104,392 +68,262 @@ fn spec(settings: &Settings, p: &Prepared) -> StackSpec {
     }
 }
 
-/// CloudFormation cannot create a resource whose name is taken; say so before trying.
-async fn refuse_existing_resources(p: &Prepared, stack: &str) -> Result<()> {
+/// The stack as it is, and what `init` would do to it.
+pub async fn read_plan(cfn: &Client, spec: &StackSpec) -> Result<StackPlan> {
+    plan::plan(spec, observe::stack::stack(cfn, &spec.name).await?)
+}
+
+/// A new stack cannot take over resources that exist outside it: refused before anything.
+async fn refuse_existing(p: &Prepared, stack: &str) -> Result<()> {
     let o = observe::all(&p.aws, &p.desired).await?;
-    let d = &p.desired;
-    let mut taken = Vec::new();
-    if o.provider.is_some() {
-        taken.push(format!("the OIDC provider {}", d.provider.arn));
-    }
-    if o.role.is_some() {
-        taken.push(format!("the role {}", d.role.name));
-    }
-    if o.bucket.is_some() {
-        taken.push(format!("the bucket {}", d.bucket.name));
-    }
-    if let (Some(_), Some(t)) = (&o.table, &d.table) {
-        taken.push(format!("the table {}", t.name));
-    }
-    if taken.is_empty() {
-        return Ok(());
-    }
-    Err(Error::failure(format!(
-        "cannot create stack {stack}: {} already exist{} outside it, and CloudFormation only creates what it manages",
-        taken.join(", "),
-        if taken.len() == 1 { "s" } else { "" }
-    ))
-    .resource(stack.to_string())
-    .hint("keep managing them with --mode direct, import them into the stack (docs/cloudformation.md, \"Resources that already exist\"), or choose other names (--role-name, --state-bucket, --lock-table)"))
+    plan::refuse_existing(&p.desired, &o, stack)
 }
 
-/// The values to hand on, from the stack's outputs where it has them.
-fn outputs_json(d: &DesiredState, stack: &std::collections::BTreeMap<String, String>) -> Value {
-    let pick = |key: &str, fallback: Option<String>| {
-        stack
-            .get(key)
-            .filter(|v| !v.is_empty())
-            .cloned()
-            .or(fallback)
-    };
-    json!({
-        "role_arn": pick("RoleArn", Some(d.role.arn.clone())),
-        "provider_arn": pick("OidcProviderArn", Some(d.provider.arn.clone())),
-        "state_bucket": pick("StateBucketName", Some(d.bucket.name.clone())),
-        "lock_table": pick("LockTableName", d.table.as_ref().map(|t| t.name.clone())),
-        "region": d.account.region,
-        "account": d.account.id,
-        "template_version": pick("TemplateVersion", None),
-    })
+/// The policies on the live role that the template does not define.
+async fn foreign(p: &Prepared) -> Result<Vec<ForeignPolicy>> {
+    let role = &p.desired.role;
+    let live = observe::role(&p.aws, &role.name, &role.inline_policy_name).await?;
+    Ok(foreign_policies(role, live.as_ref()))
 }
 
-fn outputs_text(out: &Value) -> String {
-    let mut t = String::new();
-    for (label, key) in [
-        ("role", "role_arn"),
-        ("oidc provider", "provider_arn"),
-        ("state bucket", "state_bucket"),
-        ("lock table", "lock_table"),
-        ("region", "region"),
-        ("template", "template_version"),
-    ] {
-        if let Some(v) = out[key].as_str() {
-            let _ = writeln!(t, "  {label:<13} {v}");
-        }
-    }
-    t
-}
-
-pub async fn plan(
+async fn stack_plan(
     settings: &Settings,
+    p: Prepared,
     reporter: &Reporter,
     detailed_exitcode: bool,
 ) -> Result<Output> {
-    if settings.stackset.is_some() {
-        return stackset::plan(settings, reporter, detailed_exitcode).await;
-    }
-    let p = prepare(settings, reporter).await?;
     let spec = spec(settings, &p);
     reporter.progress(format!("reading stack {}", spec.name));
-    let sp = deploy::plan(&p.aws.cloudformation, &spec).await?;
-    let foreign = if matches!(sp.action, StackAction::Create | StackAction::Recreate) {
-        refuse_existing_resources(&p, &spec.name).await?;
+    let sp = read_plan(&p.aws.cloudformation, &spec).await?;
+    let foreign_policies = if sp.creates() {
+        refuse_existing(&p, &spec.name).await?;
         Vec::new()
     } else {
-        foreign::foreign_policies(&p.aws, &p.desired.role).await?
+        foreign(&p).await?
     };
-    let mut text = format!(
-        "plan for account {} in {}\n",
-        p.desired.account.id, p.desired.account.region
-    );
-    text.push_str(&text::plan_text(&sp));
-    text.push_str(&foreign::text(reporter, &p.desired.role.name, &foreign));
-    let _ = writeln!(
-        text,
-        "\n{}",
-        if sp.has_changes() {
-            "init shows CloudFormation's change set before it changes anything"
-        } else {
-            "nothing to change: the stack matches the rendered template"
-        }
-    );
-    let doc = json!({
-        "mode": "cloudformation",
-        "account": p.desired.account,
-        "issuer": p.desired.issuer_url,
-        "thumbprints": p.facts.thumbprints,
-        "thumbprint_list": p.desired.provider.thumbprints,
-        "changes": sp.has_changes(),
-        "stack": sp,
-        "foreign_policies": foreign,
-        "aws_calls": p.aws.calls.summary(),
-    });
-    let code = if detailed_exitcode && (sp.has_changes() || !foreign.is_empty()) {
-        2
-    } else {
-        0
+    let report = StackPlanReport {
+        context: Context::new(&p.desired, &p.facts.thumbprints),
+        changes: sp.has_changes(),
+        stack: sp,
+        foreign_policies,
+        aws_calls: p.aws.calls.summary(),
+        role: p.desired.role.name.clone(),
+        detailed_exitcode,
     };
-    Ok(Output::new(doc, text).with_exit_code(code))
+    Ok(Output::of(&report, reporter))
 }
 
-pub async fn init(settings: &Settings, reporter: &Reporter, yes: bool) -> Result<Output> {
-    if settings.stackset.is_some() {
-        return stackset::init(settings, reporter, yes).await;
-    }
-    let p = prepare(settings, reporter).await?;
+async fn stack_init(
+    settings: &Settings,
+    p: Prepared,
+    reporter: &Reporter,
+    yes: bool,
+) -> Result<Output> {
     let spec = spec(settings, &p);
     let cfn = &p.aws.cloudformation;
     reporter.progress(format!("reading stack {}", spec.name));
-    let sp = deploy::plan(cfn, &spec).await?;
-    if matches!(sp.action, StackAction::Create | StackAction::Recreate) {
-        refuse_existing_resources(&p, &spec.name).await?;
+    let sp = read_plan(cfn, &spec).await?;
+    if sp.creates() {
+        refuse_existing(&p, &spec.name).await?;
     }
-    let mut text = String::new();
-    let outcome: Option<StackOutcome> = if sp.has_changes() {
-        reporter.show_for_confirmation(yes, &text::plan_text(&sp));
-        let show_fn = |t: &str| reporter.show_for_confirmation(yes, t);
-        let confirm_fn = |q: &str| {
-            reporter.confirm(
-                yes,
-                "",
-                q,
-                "review `bootstrap plan --mode cloudformation`, then run `bootstrap init --mode cloudformation --yes`",
-            )
-        };
-        let prompt = Prompt {
-            show: &show_fn,
-            confirm: &confirm_fn,
-        };
-        let o = deploy::apply(cfn, &spec, &sp, &prompt, reporter, WaitConfig::default()).await?;
-        let _ = writeln!(
-            text,
-            "stack {}: {} ({})",
-            spec.name,
-            if o.done.is_empty() {
-                "nothing to change".to_string()
-            } else {
-                o.done.join(", ")
-            },
-            o.status
-        );
-        Some(o)
-    } else {
-        let _ = writeln!(
-            text,
-            "stack {}: nothing to change, the stack matches the rendered template ({})",
-            spec.name,
-            sp.status.as_deref().unwrap_or("")
-        );
-        None
+    let outcome = match sp.has_changes() {
+        true => Some(converge(cfn, &spec, sp.clone(), yes, reporter, WaitConfig::default()).await?),
+        false => None,
     };
-    let stack_outputs = match &outcome {
-        Some(o) => o.outputs.clone(),
-        None => sp
-            .deployed
-            .as_ref()
-            .map(|d| d.outputs.clone())
-            .unwrap_or_default(),
+    let stack_outputs = match (&outcome, &sp.deployed) {
+        (Some(o), _) => o.outputs.clone(),
+        (None, Some(d)) => d.outputs.clone(),
+        (None, None) => Default::default(),
     };
-    let out = outputs_json(&p.desired, &stack_outputs);
-    text.push_str(&outputs_text(&out));
-    let (next_json, next_text) = next_steps(&p.desired);
-    text.push_str(&next_text);
-    let doc = json!({
-        "mode": "cloudformation",
-        "account": p.desired.account,
-        "issuer": p.desired.issuer_url,
-        "thumbprints": p.facts.thumbprints,
-        "thumbprint_list": p.desired.provider.thumbprints,
-        "changes": sp.has_changes(),
-        "applied": outcome.as_ref().is_some_and(|o| !o.done.is_empty()),
-        "stack": sp,
-        "result": outcome,
-        "outputs": out,
-        "next_steps": next_json,
-        "aws_calls": p.aws.calls.summary(),
-    });
-    Ok(Output::new(doc, text))
+    let (next_steps, next_text) = next_steps(&p.desired);
+    let report = StackInitReport {
+        context: Context::new(&p.desired, &p.facts.thumbprints),
+        changes: sp.has_changes(),
+        applied: outcome.as_ref().is_some_and(|o| !o.done.is_empty()),
+        stack: sp,
+        result: outcome,
+        outputs: StackOutputs::new(&p.desired, &stack_outputs),
+        next_steps,
+        aws_calls: p.aws.calls.summary(),
+        next_text,
+    };
+    Ok(Output::of(&report, reporter))
 }
 
-pub async fn status(settings: &Settings, reporter: &Reporter) -> Result<Output> {
-    if settings.stackset.is_some() {
-        return stackset::status(settings, reporter).await;
-    }
-    let p = prepare(settings, reporter).await?;
+async fn stack_status(settings: &Settings, p: Prepared, reporter: &Reporter) -> Result<Output> {
     let spec = spec(settings, &p);
     let cfn = &p.aws.cloudformation;
     reporter.progress(format!("reading stack {}", spec.name));
-    let sp = deploy::plan(cfn, &spec).await.or_else(|e| {
-        // A busy or broken stack is a status, not an error, here.
-        if e.code
-            .as_deref()
-            .is_some_and(|c| c.ends_with("_IN_PROGRESS") || c.ends_with("_FAILED"))
-        {
-            Ok(deploy::StackPlan {
-                stack: spec.name.clone(),
-                status: e.code.clone(),
-                action: StackAction::None,
-                changes: Vec::new(),
-                enable_termination_protection: false,
-                notes: vec![e.message.clone()],
-                deployed: None,
-            })
-        } else {
-            Err(e)
-        }
-    })?;
-    let mut text = String::new();
-    let Some(status) = sp.status.clone() else {
-        let _ = writeln!(
-            text,
-            "stack {}  {}",
-            spec.name,
-            reporter.paint(RED, "missing")
-        );
-        let _ = writeln!(
-            text,
-            "\nrun `bootstrap init --mode cloudformation` to create it"
-        );
-        let doc = json!({
-            "mode": "cloudformation",
-            "stack": spec.name,
-            "exists": false,
-            "in_sync": false,
-            "aws_calls": p.aws.calls.summary(),
+    let sp = plan::for_status(&spec, observe::stack::stack(cfn, &spec.name).await?)?;
+    if sp.status.is_none() {
+        let report = StackStatusReport::Missing(MissingStack {
+            mode: "cloudformation",
+            stack: spec.name,
+            exists: false,
+            in_sync: false,
+            aws_calls: p.aws.calls.summary(),
         });
-        return Ok(Output::new(doc, text));
+        return Ok(Output::of(&report, reporter));
+    }
+    let stack_id = sp.deployed.as_ref().map_or(&spec.name, |d| &d.stack_id);
+    let live = observe::stack::resources(cfn, stack_id, &spec.name).await?;
+    let resources = plan::resource_states(&p.template.resources(), &live);
+    let foreign_policies = foreign(&p).await?;
+    let deployed_outputs = sp.deployed.as_ref().map(|d| d.outputs.clone());
+    let outputs = StackOutputs::new(&p.desired, &deployed_outputs.unwrap_or_default());
+    let role = p.desired.role.name.clone();
+    let present = PresentStack::new(
+        sp,
+        resources,
+        foreign_policies,
+        outputs,
+        role,
+        p.aws.calls.summary(),
+    );
+    Ok(Output::of(
+        &StackStatusReport::Present(Box::new(present)),
+        reporter,
+    ))
+}
+
+const CONFIRM_HINT: &str = "review `bootstrap plan --mode cloudformation`, then run `bootstrap init --mode cloudformation --yes`";
+
+/// What `init` has done to the stack so far.
+#[derive(Default)]
+struct Done {
+    done: Vec<String>,
+    events: Vec<observe::stack::Event>,
+}
+
+/// Converge the stack as `sp` says, asking before every change (`yes`: without asking): each
+/// step shown, confirmed, then carried out. After a resumed rollback the stack is read and
+/// planned again.
+pub async fn converge(
+    cfn: &Client,
+    spec: &StackSpec,
+    sp: StackPlan,
+    yes: bool,
+    reporter: &Reporter,
+    wait: WaitConfig,
+) -> Result<StackOutcome> {
+    let ask = |question: String| reporter.confirm(yes, "", &question, CONFIRM_HINT);
+    reporter.show_for_confirmation(yes, &plan_text(&sp));
+    let mut d = Done::default();
+    let sp = match sp.action {
+        StackAction::ResumeRollback => {
+            let stack = deployed(&sp, "no stack to resume")?;
+            ask(format!(
+                "Resume the rollback of stack {} (ContinueUpdateRollback)?",
+                spec.name
+            ))?;
+            let events = apply::resume_rollback(cfn, &spec.name, &stack.stack_id, reporter, wait);
+            d.events.extend(events.await?);
+            d.done.push("resumed the failed rollback".to_string());
+            replan(cfn, spec, yes, reporter).await?
+        }
+        _ => sp,
     };
-    let stack_id = sp
-        .deployed
+    let mut change_set = None;
+    match sp.action {
+        StackAction::Create => {
+            ask(format!("Create stack {}?", spec.name))?;
+            d.events
+                .extend(apply::create(cfn, spec, reporter, wait).await?);
+            d.done.push(format!("created stack {}", spec.name));
+        }
+        StackAction::Recreate => {
+            let stack = deployed(&sp, "no stack to re-create")?;
+            ask(format!("Delete the failed stack {} and create it again? (it holds no resources: a failed first create removes what it made)", spec.name))?;
+            d.events
+                .extend(apply::delete_failed(cfn, &spec.name, stack, reporter, wait).await?);
+            d.done
+                .push(format!("deleted the rolled-back stack {}", spec.name));
+            d.events
+                .extend(apply::create(cfn, spec, reporter, wait).await?);
+            d.done.push(format!("created stack {}", spec.name));
+        }
+        StackAction::Update => {
+            let stack_id = &deployed(&sp, "no stack to update")?.stack_id;
+            change_set = Some(update(cfn, spec, &sp, stack_id, yes, reporter, wait, &mut d).await?);
+        }
+        StackAction::ResumeRollback | StackAction::None => {}
+    }
+    if sp.enable_termination_protection {
+        if sp.action == StackAction::None {
+            ask(format!(
+                "Turn on termination protection for stack {}?",
+                spec.name
+            ))?;
+        }
+        let id = sp.deployed.as_ref().map_or(&spec.name, |s| &s.stack_id);
+        apply::set_termination_protection(cfn, id, true).await?;
+        reporter.progress(format!(
+            "turned on termination protection for stack {}",
+            spec.name
+        ));
+        d.done.push("turned on termination protection".to_string());
+    }
+    let now = observe::stack::describe(cfn, &spec.name)
+        .await?
+        .ok_or_else(|| Error::failure("the stack is gone").resource(spec.name.clone()))?;
+    Ok(StackOutcome {
+        stack_id: now.stack_id,
+        status: now.status,
+        done: d.done,
+        change_set,
+        events: d.events,
+        outputs: now.outputs,
+    })
+}
+
+fn deployed<'a>(sp: &'a StackPlan, missing: &str) -> Result<&'a observe::stack::ObservedStack> {
+    sp.deployed
         .as_ref()
-        .map(|d| d.stack_id.clone())
-        .unwrap_or(spec.name.clone());
-    let resources = cfn
-        .describe_stack_resources()
-        .stack_name(&stack_id)
-        .send()
-        .await
-        .map_err(|e| crate::aws::classify(&e, "reading the stack's resources", &spec.name))?;
-    let foreign = foreign::foreign_policies(&p.aws, &p.desired.role).await?;
-    let template_in_sync = sp.action == StackAction::None;
-    let healthy = status.ends_with("_COMPLETE") && !status.contains("ROLLBACK");
-    let stack_in_sync = template_in_sync && healthy && !sp.enable_termination_protection;
-    let in_sync = stack_in_sync && foreign.is_empty();
-    let color = if healthy { GREEN } else { YELLOW };
-    let _ = writeln!(
-        text,
-        "stack {}  {}",
-        spec.name,
-        reporter.paint(color, &status)
-    );
-    for n in &sp.notes {
-        let _ = writeln!(text, "  note: {n}");
-    }
-    if let Some(d) = &sp.deployed {
-        let _ = writeln!(
-            text,
-            "  termination protection {}",
-            if d.termination_protection {
-                "on"
-            } else {
-                "off"
-            }
+        .ok_or_else(|| Error::failure(missing.to_string()))
+}
+
+/// The plan after a resumed rollback, shown when there is more to do.
+async fn replan(
+    cfn: &Client,
+    spec: &StackSpec,
+    yes: bool,
+    reporter: &Reporter,
+) -> Result<StackPlan> {
+    let sp = read_plan(cfn, spec).await?;
+    if sp.action == StackAction::ResumeRollback {
+        return Err(
+            Error::failure("the stack is still UPDATE_ROLLBACK_FAILED").resource(spec.name.clone())
         );
     }
-    if template_in_sync {
-        let _ = writeln!(text, "  template matches the rendered one");
-    } else {
-        let _ = writeln!(text, "  template differs from the rendered one:");
-        for c in &sp.changes {
-            let _ = writeln!(
-                text,
-                "    {} {} {}",
-                c.action,
-                c.logical_id,
-                c.fields.join(", ")
-            );
-        }
+    if sp.has_changes() {
+        reporter.show_for_confirmation(yes, &plan_text(&sp));
     }
-    // Every resource of the rendered template, as the stack has it (or not), then any the
-    // stack has beyond the template.
-    let mut list = Vec::new();
-    let live = resources.stack_resources();
-    let _ = writeln!(text, "\nresources:");
-    let mut rows: Vec<(
-        String,
-        String,
-        Option<&aws_sdk_cloudformation::types::StackResource>,
-    )> = p
-        .template
-        .resources()
-        .into_iter()
-        .map(|(id, ty)| {
-            let r = live
-                .iter()
-                .find(|r| r.logical_resource_id() == Some(id.as_str()));
-            (id, ty, r)
-        })
-        .collect();
-    for r in live {
-        let id = r.logical_resource_id().unwrap_or_default();
-        if !id.is_empty() && !rows.iter().any(|(i, _, _)| i == id) {
-            rows.push((
-                id.to_string(),
-                r.resource_type().unwrap_or_default().to_string(),
-                Some(r),
-            ));
-        }
+    Ok(sp)
+}
+
+/// Update through a change set: computed, shown, confirmed, executed (or deleted on "no").
+#[allow(clippy::too_many_arguments)]
+async fn update(
+    cfn: &Client,
+    spec: &StackSpec,
+    sp: &StackPlan,
+    stack_id: &str,
+    yes: bool,
+    reporter: &Reporter,
+    wait: WaitConfig,
+    d: &mut Done,
+) -> Result<changeset::ChangeSetSummary> {
+    let mut cs = match changeset::create(cfn, spec, stack_id, &sp.changes, reporter, wait).await? {
+        Computed::NoChanges(cs) => return Ok(cs),
+        Computed::Ready(cs) => cs,
+    };
+    let question = format!("Execute change set {} on stack {}?", cs.name, spec.name);
+    if let Err(e) = reporter.confirm(yes, &change_set_text(&cs), &question, CONFIRM_HINT) {
+        changeset::delete(cfn, stack_id, &cs.id).await?;
+        return Err(e);
     }
-    for (id, ty, r) in rows {
-        let st = r
-            .and_then(|r| r.resource_status())
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_else(|| "NOT_IN_STACK".into());
-        let drift = r
-            .and_then(|r| r.drift_information())
-            .and_then(|d| d.stack_resource_drift_status())
-            .map(|s| s.as_str().to_string());
-        let physical = r.and_then(|r| r.physical_resource_id()).unwrap_or_default();
-        let _ = writeln!(
-            text,
-            "  {id:<18} {ty:<24} {st:<16} {physical}{}",
-            drift
-                .as_deref()
-                .filter(|d| *d != "NOT_CHECKED")
-                .map(|d| format!("  drift: {d}"))
-                .unwrap_or_default()
-        );
-        list.push(json!({
-            "logical_id": id,
-            "type": ty,
-            "physical_id": physical,
-            "status": st,
-            "drift": drift,
-        }));
-    }
-    let outputs = outputs_json(
-        &p.desired,
-        &sp.deployed
-            .as_ref()
-            .map(|d| d.outputs.clone())
-            .unwrap_or_default(),
-    );
-    let _ = writeln!(text, "\noutputs:");
-    text.push_str(&outputs_text(&outputs));
-    text.push_str(&foreign::text(reporter, &p.desired.role.name, &foreign));
-    let _ = writeln!(
-        text,
-        "\n{}",
-        if in_sync {
-            "everything is in sync (CloudFormation drift detection shows changes made outside the stack: aws cloudformation detect-stack-drift)".to_string()
-        } else if stack_in_sync {
-            "the stack is in sync; remove the policies above by hand".to_string()
-        } else {
-            "run `bootstrap init --mode cloudformation` to bring the stack in line".to_string()
-        }
-    );
-    let doc = json!({
-        "mode": "cloudformation",
-        "stack": spec.name,
-        "exists": true,
-        "status": status,
-        "in_sync": in_sync,
-        "template_in_sync": template_in_sync,
-        "foreign_policies": foreign,
-        "plan": sp,
-        "resources": list,
-        "outputs": outputs,
-        "aws_calls": p.aws.calls.summary(),
-    });
-    Ok(Output::new(doc, text))
+    d.events
+        .extend(changeset::execute(cfn, spec, stack_id, &mut cs, reporter, wait).await?);
+    d.done.push(format!("executed change set {}", cs.name));
+    Ok(cs)
 }

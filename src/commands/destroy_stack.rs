@@ -141,10 +141,7 @@ pub async fn run(settings: &Settings, reporter: &Reporter, o: Options) -> Result
         "review what is shown above, then run `bootstrap destroy --mode cloudformation --yes`",
     )?;
     let outcome = destroy::apply(cfn, &plan, reporter, WaitConfig::default()).await?;
-    if crate::apply::cloudformation::stack::describe(cfn, &name)
-        .await?
-        .is_some()
-    {
+    if crate::observe::stack::describe(cfn, &name).await?.is_some() {
         return Err(Error::failure(format!(
             "stack {name} was deleted, but a stack of that name is still there"
         ))

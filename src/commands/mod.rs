@@ -1,8 +1,7 @@
 //! One function per subcommand: each ties config -> oidc -> model -> observe -> plan ->
 //! apply -> report together and returns an [`Output`].
 
-mod cloudformation;
-mod cloudformation_foreign;
+pub mod cloudformation;
 mod destroy;
 mod destroy_stack;
 mod discover;

@@ -5,6 +5,8 @@ mod dynamodb;
 mod iam;
 pub mod kms;
 mod s3;
+pub mod stack;
+pub mod stackset;
 
 use std::collections::BTreeMap;
 

@@ -5,6 +5,9 @@ pub mod bucket;
 pub mod compare;
 pub mod iam;
 pub mod ownership;
+pub mod stack;
+pub mod stack_foreign;
+pub mod stackset;
 mod table;
 
 pub use table::table as table_plan;

@@ -6,6 +6,10 @@
 //! document and renders itself as text, so the two can never disagree.
 
 mod prompt;
+pub mod render;
+pub mod stack;
+pub mod stack_text;
+pub mod stackset;
 
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;

@@ -7,11 +7,11 @@ use aws_sdk_cloudformation::Client;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::deploy::{failed, set_termination_protection};
 use super::events::{self, EventLog, WaitConfig};
-use super::stack::describe;
+use super::stack::{failed, set_termination_protection};
 use crate::aws::classify;
 use crate::error::{Error, Result};
+use crate::observe::stack::describe;
 use crate::plan::compare;
 use crate::report::Reporter;
 

@@ -1,10 +1,8 @@
-//! CloudFormation mode: deploying the template of the desired state
-//! ([`crate::model::template`]) as a stack ([`deploy`]) or a StackSet ([`stackset`]).
+//! CloudFormation mode: carrying out a stack's or a StackSet's plan. Each operation runs
+//! when the command says and is waited for; none plans or asks.
 
 pub mod changeset;
-pub mod deploy;
 pub mod destroy;
 pub mod events;
 pub mod stack;
 pub mod stackset;
-pub mod text;
