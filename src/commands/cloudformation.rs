@@ -6,18 +6,16 @@ use aws_sdk_cloudformation::Client;
 use super::init::next_steps;
 use super::render::{prepare, Prepared};
 use super::stackset;
-use crate::apply::cloudformation::changeset::{self, Computed};
+use crate::apply::cloudformation::changeset::{self, ChangeSetSummary, Computed};
 use crate::apply::cloudformation::events::WaitConfig;
 use crate::apply::cloudformation::stack as apply;
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::observe;
+use crate::observe::stack::{Event, ObservedStack};
 use crate::plan::stack::{self as plan, StackAction, StackPlan, StackSpec};
 use crate::plan::stack_foreign::{foreign_policies, ForeignPolicy};
-use crate::report::stack::{
-    Context, MissingStack, PresentStack, StackInitReport, StackOutcome, StackOutputs,
-    StackPlanReport, StackStatusReport,
-};
+use crate::report::stack::{StackInitReport, StackOutcome, StackPlanReport, StackStatusReport};
 use crate::report::stack_text::{change_set_text, plan_text};
 use crate::report::{Output, Reporter};
 
@@ -87,39 +85,27 @@ async fn foreign(p: &Prepared) -> Result<Vec<ForeignPolicy>> {
 }
 
 async fn stack_plan(
-    settings: &Settings,
+    s: &Settings,
     p: Prepared,
     reporter: &Reporter,
-    detailed_exitcode: bool,
+    detailed: bool,
 ) -> Result<Output> {
-    let spec = spec(settings, &p);
+    let spec = spec(s, &p);
     reporter.progress(format!("reading stack {}", spec.name));
     let sp = read_plan(&p.aws.cloudformation, &spec).await?;
-    let foreign_policies = if sp.creates() {
+    let foreign = if sp.creates() {
         refuse_existing(&p, &spec.name).await?;
         Vec::new()
     } else {
         foreign(&p).await?
     };
-    let report = StackPlanReport {
-        context: Context::new(&p.desired, &p.facts.thumbprints),
-        changes: sp.has_changes(),
-        stack: sp,
-        foreign_policies,
-        aws_calls: p.aws.calls.summary(),
-        role: p.desired.role.name.clone(),
-        detailed_exitcode,
-    };
+    let (d, served, calls) = (&p.desired, &p.facts.thumbprints, p.aws.calls.summary());
+    let report = StackPlanReport::new(sp, foreign, d, served, calls, detailed);
     Ok(Output::of(&report, reporter))
 }
 
-async fn stack_init(
-    settings: &Settings,
-    p: Prepared,
-    reporter: &Reporter,
-    yes: bool,
-) -> Result<Output> {
-    let spec = spec(settings, &p);
+async fn stack_init(s: &Settings, p: Prepared, reporter: &Reporter, yes: bool) -> Result<Output> {
+    let spec = spec(s, &p);
     let cfn = &p.aws.cloudformation;
     reporter.progress(format!("reading stack {}", spec.name));
     let sp = read_plan(cfn, &spec).await?;
@@ -130,74 +116,43 @@ async fn stack_init(
         true => Some(converge(cfn, &spec, sp.clone(), yes, reporter, WaitConfig::default()).await?),
         false => None,
     };
-    let stack_outputs = match (&outcome, &sp.deployed) {
-        (Some(o), _) => o.outputs.clone(),
-        (None, Some(d)) => d.outputs.clone(),
-        (None, None) => Default::default(),
-    };
-    let (next_steps, next_text) = next_steps(&p.desired);
-    let report = StackInitReport {
-        context: Context::new(&p.desired, &p.facts.thumbprints),
-        changes: sp.has_changes(),
-        applied: outcome.as_ref().is_some_and(|o| !o.done.is_empty()),
-        stack: sp,
-        result: outcome,
-        outputs: StackOutputs::new(&p.desired, &stack_outputs),
-        next_steps,
-        aws_calls: p.aws.calls.summary(),
-        next_text,
-    };
+    let (d, served, next) = (&p.desired, &p.facts.thumbprints, next_steps(&p.desired));
+    let report = StackInitReport::new(sp, outcome, d, served, next, p.aws.calls.summary());
     Ok(Output::of(&report, reporter))
 }
 
-async fn stack_status(settings: &Settings, p: Prepared, reporter: &Reporter) -> Result<Output> {
-    let spec = spec(settings, &p);
+async fn stack_status(s: &Settings, p: Prepared, reporter: &Reporter) -> Result<Output> {
+    let spec = spec(s, &p);
     let cfn = &p.aws.cloudformation;
     reporter.progress(format!("reading stack {}", spec.name));
     let sp = plan::for_status(&spec, observe::stack::stack(cfn, &spec.name).await?)?;
     if sp.status.is_none() {
-        let report = StackStatusReport::Missing(MissingStack {
-            mode: "cloudformation",
-            stack: spec.name,
-            exists: false,
-            in_sync: false,
-            aws_calls: p.aws.calls.summary(),
-        });
+        let report = StackStatusReport::missing(spec.name, p.aws.calls.summary());
         return Ok(Output::of(&report, reporter));
     }
     let stack_id = sp.deployed.as_ref().map_or(&spec.name, |d| &d.stack_id);
     let live = observe::stack::resources(cfn, stack_id, &spec.name).await?;
     let resources = plan::resource_states(&p.template.resources(), &live);
-    let foreign_policies = foreign(&p).await?;
-    let deployed_outputs = sp.deployed.as_ref().map(|d| d.outputs.clone());
-    let outputs = StackOutputs::new(&p.desired, &deployed_outputs.unwrap_or_default());
-    let role = p.desired.role.name.clone();
-    let present = PresentStack::new(
-        sp,
-        resources,
-        foreign_policies,
-        outputs,
-        role,
-        p.aws.calls.summary(),
-    );
-    Ok(Output::of(
-        &StackStatusReport::Present(Box::new(present)),
-        reporter,
-    ))
+    let foreign = foreign(&p).await?;
+    let calls = p.aws.calls.summary();
+    let report = StackStatusReport::present(sp, resources, foreign, &p.desired, calls);
+    Ok(Output::of(&report, reporter))
 }
 
-const CONFIRM_HINT: &str = "review `bootstrap plan --mode cloudformation`, then run `bootstrap init --mode cloudformation --yes`";
-
-/// What `init` has done to the stack so far.
-#[derive(Default)]
-struct Done {
+/// `init`'s walk over a stack plan: each step shown, confirmed (`yes`: without asking), then
+/// carried out; what was done and the events it raised, in order.
+struct Walk<'a> {
+    cfn: &'a Client,
+    spec: &'a StackSpec,
+    yes: bool,
+    reporter: &'a Reporter,
+    wait: WaitConfig,
     done: Vec<String>,
-    events: Vec<observe::stack::Event>,
+    events: Vec<Event>,
 }
 
-/// Converge the stack as `sp` says, asking before every change (`yes`: without asking): each
-/// step shown, confirmed, then carried out. After a resumed rollback the stack is read and
-/// planned again.
+/// Converge the stack as `sp` says, asking before every change. After a resumed rollback the
+/// stack is read and planned again.
 pub async fn converge(
     cfn: &Client,
     spec: &StackSpec,
@@ -206,62 +161,29 @@ pub async fn converge(
     reporter: &Reporter,
     wait: WaitConfig,
 ) -> Result<StackOutcome> {
-    let ask = |question: String| reporter.confirm(yes, "", &question, CONFIRM_HINT);
+    let mut w = Walk {
+        cfn,
+        spec,
+        yes,
+        reporter,
+        wait,
+        done: Vec::new(),
+        events: Vec::new(),
+    };
     reporter.show_for_confirmation(yes, &plan_text(&sp));
-    let mut d = Done::default();
     let sp = match sp.action {
-        StackAction::ResumeRollback => {
-            let stack = deployed(&sp, "no stack to resume")?;
-            ask(format!(
-                "Resume the rollback of stack {} (ContinueUpdateRollback)?",
-                spec.name
-            ))?;
-            let events = apply::resume_rollback(cfn, &spec.name, &stack.stack_id, reporter, wait);
-            d.events.extend(events.await?);
-            d.done.push("resumed the failed rollback".to_string());
-            replan(cfn, spec, yes, reporter).await?
-        }
+        StackAction::ResumeRollback => w.resume(&sp).await?,
         _ => sp,
     };
     let mut change_set = None;
     match sp.action {
-        StackAction::Create => {
-            ask(format!("Create stack {}?", spec.name))?;
-            d.events
-                .extend(apply::create(cfn, spec, reporter, wait).await?);
-            d.done.push(format!("created stack {}", spec.name));
-        }
-        StackAction::Recreate => {
-            let stack = deployed(&sp, "no stack to re-create")?;
-            ask(format!("Delete the failed stack {} and create it again? (it holds no resources: a failed first create removes what it made)", spec.name))?;
-            d.events
-                .extend(apply::delete_failed(cfn, &spec.name, stack, reporter, wait).await?);
-            d.done
-                .push(format!("deleted the rolled-back stack {}", spec.name));
-            d.events
-                .extend(apply::create(cfn, spec, reporter, wait).await?);
-            d.done.push(format!("created stack {}", spec.name));
-        }
-        StackAction::Update => {
-            let stack_id = &deployed(&sp, "no stack to update")?.stack_id;
-            change_set = Some(update(cfn, spec, &sp, stack_id, yes, reporter, wait, &mut d).await?);
-        }
+        StackAction::Create => w.create().await?,
+        StackAction::Recreate => w.recreate(&sp).await?,
+        StackAction::Update => change_set = Some(w.update(&sp).await?),
         StackAction::ResumeRollback | StackAction::None => {}
     }
     if sp.enable_termination_protection {
-        if sp.action == StackAction::None {
-            ask(format!(
-                "Turn on termination protection for stack {}?",
-                spec.name
-            ))?;
-        }
-        let id = sp.deployed.as_ref().map_or(&spec.name, |s| &s.stack_id);
-        apply::set_termination_protection(cfn, id, true).await?;
-        reporter.progress(format!(
-            "turned on termination protection for stack {}",
-            spec.name
-        ));
-        d.done.push("turned on termination protection".to_string());
+        w.protect(&sp).await?;
     }
     let now = observe::stack::describe(cfn, &spec.name)
         .await?
@@ -269,61 +191,105 @@ pub async fn converge(
     Ok(StackOutcome {
         stack_id: now.stack_id,
         status: now.status,
-        done: d.done,
+        done: w.done,
         change_set,
-        events: d.events,
+        events: w.events,
         outputs: now.outputs,
     })
 }
 
-fn deployed<'a>(sp: &'a StackPlan, missing: &str) -> Result<&'a observe::stack::ObservedStack> {
+const CONFIRM_HINT: &str = "review `bootstrap plan --mode cloudformation`, then run `bootstrap init --mode cloudformation --yes`";
+
+fn deployed<'a>(sp: &'a StackPlan, missing: &str) -> Result<&'a ObservedStack> {
     sp.deployed
         .as_ref()
         .ok_or_else(|| Error::failure(missing.to_string()))
 }
 
-/// The plan after a resumed rollback, shown when there is more to do.
-async fn replan(
-    cfn: &Client,
-    spec: &StackSpec,
-    yes: bool,
-    reporter: &Reporter,
-) -> Result<StackPlan> {
-    let sp = read_plan(cfn, spec).await?;
-    if sp.action == StackAction::ResumeRollback {
-        return Err(
-            Error::failure("the stack is still UPDATE_ROLLBACK_FAILED").resource(spec.name.clone())
-        );
+impl Walk<'_> {
+    fn ask(&self, question: &str) -> Result<()> {
+        self.reporter.confirm(self.yes, "", question, CONFIRM_HINT)
     }
-    if sp.has_changes() {
-        reporter.show_for_confirmation(yes, &plan_text(&sp));
-    }
-    Ok(sp)
-}
 
-/// Update through a change set: computed, shown, confirmed, executed (or deleted on "no").
-#[allow(clippy::too_many_arguments)]
-async fn update(
-    cfn: &Client,
-    spec: &StackSpec,
-    sp: &StackPlan,
-    stack_id: &str,
-    yes: bool,
-    reporter: &Reporter,
-    wait: WaitConfig,
-    d: &mut Done,
-) -> Result<changeset::ChangeSetSummary> {
-    let mut cs = match changeset::create(cfn, spec, stack_id, &sp.changes, reporter, wait).await? {
-        Computed::NoChanges(cs) => return Ok(cs),
-        Computed::Ready(cs) => cs,
-    };
-    let question = format!("Execute change set {} on stack {}?", cs.name, spec.name);
-    if let Err(e) = reporter.confirm(yes, &change_set_text(&cs), &question, CONFIRM_HINT) {
-        changeset::delete(cfn, stack_id, &cs.id).await?;
-        return Err(e);
+    fn did(&mut self, events: Vec<Event>, what: String) {
+        self.events.extend(events);
+        self.done.push(what);
     }
-    d.events
-        .extend(changeset::execute(cfn, spec, stack_id, &mut cs, reporter, wait).await?);
-    d.done.push(format!("executed change set {}", cs.name));
-    Ok(cs)
+
+    /// Resume the failed rollback, then plan again (shown when there is more to do).
+    async fn resume(&mut self, sp: &StackPlan) -> Result<StackPlan> {
+        let (cfn, name) = (self.cfn, &self.spec.name);
+        let stack_id = &deployed(sp, "no stack to resume")?.stack_id;
+        self.ask(&format!(
+            "Resume the rollback of stack {name} (ContinueUpdateRollback)?"
+        ))?;
+        let events = apply::resume_rollback(cfn, name, stack_id, self.reporter, self.wait);
+        self.did(events.await?, "resumed the failed rollback".to_string());
+        let sp = read_plan(cfn, self.spec).await?;
+        if sp.action == StackAction::ResumeRollback {
+            let still = Error::failure("the stack is still UPDATE_ROLLBACK_FAILED");
+            return Err(still.resource(name.clone()));
+        }
+        if sp.has_changes() {
+            self.reporter
+                .show_for_confirmation(self.yes, &plan_text(&sp));
+        }
+        Ok(sp)
+    }
+
+    async fn create(&mut self) -> Result<()> {
+        let name = &self.spec.name;
+        self.ask(&format!("Create stack {name}?"))?;
+        let events = apply::create(self.cfn, self.spec, self.reporter, self.wait).await?;
+        self.did(events, format!("created stack {name}"));
+        Ok(())
+    }
+
+    /// Delete the stack whose first create failed, then create it.
+    async fn recreate(&mut self, sp: &StackPlan) -> Result<()> {
+        let name = &self.spec.name;
+        let stack = deployed(sp, "no stack to re-create")?;
+        self.ask(&format!("Delete the failed stack {name} and create it again? (it holds no resources: a failed first create removes what it made)"))?;
+        let events = apply::delete_failed(self.cfn, name, stack, self.reporter, self.wait);
+        self.did(
+            events.await?,
+            format!("deleted the rolled-back stack {name}"),
+        );
+        let events = apply::create(self.cfn, self.spec, self.reporter, self.wait).await?;
+        self.did(events, format!("created stack {name}"));
+        Ok(())
+    }
+
+    /// Update through a change set: computed, shown, confirmed, then executed (or deleted).
+    async fn update(&mut self, sp: &StackPlan) -> Result<ChangeSetSummary> {
+        let (cfn, spec, reporter, wait) = (self.cfn, self.spec, self.reporter, self.wait);
+        let stack_id = &deployed(sp, "no stack to update")?.stack_id;
+        let mut cs =
+            match changeset::create(cfn, spec, stack_id, &sp.changes, reporter, wait).await? {
+                Computed::NoChanges(cs) => return Ok(cs),
+                Computed::Ready(cs) => cs,
+            };
+        let question = format!("Execute change set {} on stack {}?", cs.name, spec.name);
+        if let Err(e) = reporter.confirm(self.yes, &change_set_text(&cs), &question, CONFIRM_HINT) {
+            changeset::delete(cfn, stack_id, &cs.id).await?;
+            return Err(e);
+        }
+        let events = changeset::execute(cfn, spec, stack_id, &mut cs, reporter, wait).await?;
+        self.did(events, format!("executed change set {}", cs.name));
+        Ok(cs)
+    }
+
+    /// Turn termination protection on (asked for when nothing else changes).
+    async fn protect(&mut self, sp: &StackPlan) -> Result<()> {
+        let name = &self.spec.name;
+        if sp.action == StackAction::None {
+            self.ask(&format!("Turn on termination protection for stack {name}?"))?;
+        }
+        let id = sp.deployed.as_ref().map_or(name, |s| &s.stack_id);
+        apply::set_termination_protection(self.cfn, id, true).await?;
+        self.reporter
+            .progress(format!("turned on termination protection for stack {name}"));
+        self.did(Vec::new(), "turned on termination protection".to_string());
+        Ok(())
+    }
 }

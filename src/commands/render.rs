@@ -10,7 +10,6 @@ use ipnet::IpNet;
 use super::setup::{account, check_managed_policies};
 use crate::aws::Aws;
 use crate::cli::TemplateFormatArg;
-use crate::config::validate::{kms_key_form, KmsKeyForm};
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::model::template::{self, RenderOptions, Template, MAX_TEMPLATE_BODY};
@@ -101,15 +100,17 @@ pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<
             account(&aws),
             observe::kms::resolved(&aws, settings),
             async {
-                match opts.stackset {
-                    true => Ok(None),
-                    false => observe::find_provider(&aws, issuer).await,
+                if opts.stackset {
+                    Ok(None)
+                } else {
+                    observe::find_provider(&aws, issuer).await
                 }
             },
             async {
-                match opts.stackset {
-                    true => Ok(()),
-                    false => check_managed_policies(&aws, settings, reporter).await,
+                if opts.stackset {
+                    Ok(())
+                } else {
+                    check_managed_policies(&aws, settings, reporter).await
                 }
             },
         )?;
@@ -121,13 +122,7 @@ pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<
     let thumbprints = model::thumbprints::to_register(&facts.thumbprints, registered);
     let template = build(&settings, reporter, &thumbprints, &cidrs, opts)?;
     let body = template.yaml();
-    if body.len() > MAX_TEMPLATE_BODY {
-        return Err(Error::failure(format!(
-            "the template is {} bytes; CloudFormation accepts at most {MAX_TEMPLATE_BODY} inline",
-            body.len()
-        ))
-        .hint("use fewer --source-ip ranges, or render it (bootstrap render) and deploy it from S3 by hand"));
-    }
+    template::check_inline_size(&body)?;
     let desired = template::in_account(&template.desired, &account);
     Ok(Prepared {
         aws,
@@ -138,23 +133,14 @@ pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<
     })
 }
 
-/// `settings` with `--kms-key` as a key ARN where the template cannot make one itself: an
-/// alias is resolved with kms:DescribeKey (the one AWS call `render` may make), since a
-/// grant must name the key ARN and no template function resolves an alias. A key id needs
-/// no call in a stack template: it becomes the ARN of that key in the deploying account and
-/// region (`${AWS::AccountId}`, `${AWS::Region}`). In a StackSet every account uses the one
-/// key, so a key id is resolved too.
+/// `settings` with `--kms-key` as a key ARN where the template cannot make one itself (the
+/// one AWS call `render` may make: kms:DescribeKey).
 async fn with_key_arn<'a>(
     settings: &'a Settings,
     reporter: &Reporter,
-    stackset: bool,
+    opts: RenderOptions,
 ) -> Result<Cow<'a, Settings>> {
-    let resolve = match settings.kms_key.as_deref().and_then(kms_key_form) {
-        Some(KmsKeyForm::AliasName | KmsKeyForm::AliasArn) => true,
-        Some(KmsKeyForm::KeyId) => stackset,
-        Some(KmsKeyForm::KeyArn) | None => false,
-    };
-    if !resolve {
+    if !template::needs_key_arn(settings, opts) {
         return Ok(Cow::Borrowed(settings));
     }
     reporter.progress("finding the --kms-key key's ARN (kms:DescribeKey)");
@@ -196,7 +182,7 @@ pub async fn run(
     };
     check_inputs(settings, reporter, opts, out)?;
     let (settings, (facts, cidrs)) = tokio::try_join!(
-        with_key_arn(settings, reporter, opts.stackset),
+        with_key_arn(settings, reporter, opts),
         issuer_inputs(settings, reporter)
     )?;
     let t = build(&settings, reporter, &facts.thumbprints, &cidrs, opts)?;

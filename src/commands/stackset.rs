@@ -9,8 +9,7 @@ use crate::error::Result;
 use crate::observe::stackset as observe;
 use crate::plan::stackset::{self as plan, StackSetPlan, StackSetSpec};
 use crate::report::stackset::{
-    instance_rows, plan_text, InstanceRow, StackSetInitReport, StackSetOutcome, StackSetPlanReport,
-    StackSetStatusReport,
+    plan_text, StackSetInitReport, StackSetOutcome, StackSetPlanReport, StackSetStatusReport,
 };
 use crate::report::{Output, Reporter};
 
@@ -31,25 +30,14 @@ async fn read_plan(p: &Prepared, spec: &StackSetSpec, reporter: &Reporter) -> Re
     plan::plan(spec, observed)
 }
 
-fn rows(p: &Prepared, instances: &[crate::observe::stackset::Instance]) -> Vec<InstanceRow> {
-    instance_rows(instances, &p.template.desired, &p.desired.account.partition)
-}
-
 pub(super) async fn plan(
     ss: &StackSetSettings,
     p: Prepared,
     reporter: &Reporter,
-    detailed_exitcode: bool,
+    detailed: bool,
 ) -> Result<Output> {
     let plan = read_plan(&p, &spec(ss, &p), reporter).await?;
-    let report = StackSetPlanReport {
-        mode: "cloudformation",
-        changes: plan.has_changes(),
-        stackset: plan,
-        aws_calls: p.aws.calls.summary(),
-        targets: ss.targets.clone(),
-        detailed_exitcode,
-    };
+    let report = StackSetPlanReport::new(plan, &ss.targets, p.aws.calls.summary(), detailed);
     Ok(Output::of(&report, reporter))
 }
 
@@ -75,18 +63,8 @@ pub(super) async fn init(
     } else {
         None
     };
-    let list = outcome.as_ref().map_or(&plan.instances, |o| &o.instances);
-    let report = StackSetInitReport {
-        mode: "cloudformation",
-        changes: plan.has_changes(),
-        applied: outcome.is_some(),
-        instances: rows(&p, list),
-        stackset: plan,
-        result: outcome,
-        aws_calls: p.aws.calls.summary(),
-        role: p.desired.role.name.clone(),
-        table: p.desired.table.as_ref().map(|t| t.name.clone()),
-    };
+    let (template, calls) = (&p.template.desired, p.aws.calls.summary());
+    let report = StackSetInitReport::new(plan, outcome, template, &p.desired, calls);
     Ok(Output::of(&report, reporter))
 }
 
@@ -96,7 +74,8 @@ pub(super) async fn status(
     reporter: &Reporter,
 ) -> Result<Output> {
     let plan = read_plan(&p, &spec(ss, &p), reporter).await?;
-    let instances = rows(&p, &plan.instances);
-    let report = StackSetStatusReport::new(plan, instances, p.aws.calls.summary());
+    let partition = &p.desired.account.partition;
+    let calls = p.aws.calls.summary();
+    let report = StackSetStatusReport::new(plan, &p.template.desired, partition, calls);
     Ok(Output::of(&report, reporter))
 }

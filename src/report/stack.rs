@@ -103,6 +103,29 @@ pub struct StackPlanReport {
     pub detailed_exitcode: bool,
 }
 
+impl StackPlanReport {
+    /// The report of `stack`'s plan in the account of `d`; `served` are the thumbprints the
+    /// issuer serves now.
+    pub fn new(
+        stack: StackPlan,
+        foreign_policies: Vec<ForeignPolicy>,
+        d: &DesiredState,
+        served: &[String],
+        aws_calls: Value,
+        detailed_exitcode: bool,
+    ) -> StackPlanReport {
+        StackPlanReport {
+            context: Context::new(d, served),
+            changes: stack.has_changes(),
+            stack,
+            foreign_policies,
+            aws_calls,
+            role: d.role.name.clone(),
+            detailed_exitcode,
+        }
+    }
+}
+
 impl Report for StackPlanReport {
     fn text(&self, paint: Paint) -> String {
         let a = &self.context.account;
@@ -159,6 +182,36 @@ pub struct StackInitReport {
     /// The text of `next_steps`.
     #[serde(skip)]
     pub next_text: String,
+}
+
+impl StackInitReport {
+    /// The report of `init` on the stack `stack` planned: `result` when it had something to
+    /// do. `next_steps` is the JSON and the text of what to put in Bitbucket and Terraform.
+    pub fn new(
+        stack: StackPlan,
+        result: Option<StackOutcome>,
+        d: &DesiredState,
+        served: &[String],
+        next_steps: (Value, String),
+        aws_calls: Value,
+    ) -> StackInitReport {
+        let outputs = match (&result, &stack.deployed) {
+            (Some(o), _) => StackOutputs::new(d, &o.outputs),
+            (None, Some(s)) => StackOutputs::new(d, &s.outputs),
+            (None, None) => StackOutputs::new(d, &BTreeMap::new()),
+        };
+        StackInitReport {
+            context: Context::new(d, served),
+            changes: stack.has_changes(),
+            applied: result.as_ref().is_some_and(|o| !o.done.is_empty()),
+            stack,
+            result,
+            outputs,
+            next_steps: next_steps.0,
+            aws_calls,
+            next_text: next_steps.1,
+        }
+    }
 }
 
 impl Report for StackInitReport {
@@ -219,17 +272,28 @@ pub struct PresentStack {
     pub role: String,
 }
 
-impl PresentStack {
-    /// The report for the stack `plan` describes, with its resources and the policies on its
-    /// role that the template does not define.
-    pub fn new(
+impl StackStatusReport {
+    /// There is no stack `stack`.
+    pub fn missing(stack: String, aws_calls: Value) -> StackStatusReport {
+        StackStatusReport::Missing(MissingStack {
+            mode: "cloudformation",
+            stack,
+            exists: false,
+            in_sync: false,
+            aws_calls,
+        })
+    }
+
+    /// The stack `plan` describes, with its resources and the policies on its role that the
+    /// template does not define, in the account of `d`.
+    pub fn present(
         plan: StackPlan,
         resources: Vec<ResourceState>,
         foreign_policies: Vec<ForeignPolicy>,
-        outputs: StackOutputs,
-        role: String,
+        d: &DesiredState,
         aws_calls: Value,
-    ) -> PresentStack {
+    ) -> StackStatusReport {
+        let stack_outputs = plan.deployed.as_ref().map(|s| s.outputs.clone());
         let mut p = PresentStack {
             mode: "cloudformation",
             stack: plan.stack.clone(),
@@ -240,14 +304,16 @@ impl PresentStack {
             foreign_policies,
             plan,
             resources,
-            outputs,
+            outputs: StackOutputs::new(d, &stack_outputs.unwrap_or_default()),
             aws_calls,
-            role,
+            role: d.role.name.clone(),
         };
         p.in_sync = p.stack_in_sync() && p.foreign_policies.is_empty();
-        p
+        StackStatusReport::Present(Box::new(p))
     }
+}
 
+impl PresentStack {
     /// The stack's status is a settled, successful one.
     fn healthy(status: &str) -> bool {
         status.ends_with("_COMPLETE") && !status.contains("ROLLBACK")

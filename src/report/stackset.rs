@@ -67,11 +67,7 @@ pub struct InstanceRow {
 
 /// The rows for `instances`. `d` is the template's (symbolic) desired state; `partition`
 /// the deploying account's.
-pub fn instance_rows(
-    instances: &[Instance],
-    d: &DesiredState,
-    partition: &str,
-) -> Vec<InstanceRow> {
+fn instance_rows(instances: &[Instance], d: &DesiredState, partition: &str) -> Vec<InstanceRow> {
     instances
         .iter()
         .map(|i| {
@@ -127,6 +123,24 @@ pub struct StackSetPlanReport {
     pub detailed_exitcode: bool,
 }
 
+impl StackSetPlanReport {
+    pub fn new(
+        stackset: StackSetPlan,
+        targets: &StackSetTargets,
+        aws_calls: Value,
+        detailed_exitcode: bool,
+    ) -> StackSetPlanReport {
+        StackSetPlanReport {
+            mode: "cloudformation",
+            changes: stackset.has_changes(),
+            stackset,
+            aws_calls,
+            targets: targets.clone(),
+            detailed_exitcode,
+        }
+    }
+}
+
 impl Report for StackSetPlanReport {
     fn text(&self, _: Paint) -> String {
         let mut t = plan_text(&self.stackset, &self.targets);
@@ -176,6 +190,33 @@ pub struct StackSetInitReport {
     pub table: Option<String>,
 }
 
+impl StackSetInitReport {
+    /// The report of `init` on the StackSet `stackset` planned: `result` when it had something
+    /// to do. `template` is the template's desired state, `deploying` the one of this account.
+    pub fn new(
+        stackset: StackSetPlan,
+        result: Option<StackSetOutcome>,
+        template: &DesiredState,
+        deploying: &DesiredState,
+        aws_calls: Value,
+    ) -> StackSetInitReport {
+        let list = result
+            .as_ref()
+            .map_or(&stackset.instances, |o| &o.instances);
+        StackSetInitReport {
+            mode: "cloudformation",
+            changes: stackset.has_changes(),
+            applied: result.is_some(),
+            instances: instance_rows(list, template, &deploying.account.partition),
+            stackset,
+            result,
+            aws_calls,
+            role: deploying.role.name.clone(),
+            table: deploying.table.as_ref().map(|t| t.name.clone()),
+        }
+    }
+}
+
 impl Report for StackSetInitReport {
     fn text(&self, _: Paint) -> String {
         let name = &self.stackset.name;
@@ -212,7 +253,15 @@ pub struct StackSetStatusReport {
 }
 
 impl StackSetStatusReport {
-    pub fn new(plan: StackSetPlan, instances: Vec<InstanceRow>, aws_calls: Value) -> Self {
+    /// The StackSet `plan` describes. `template` is the template's desired state, `partition`
+    /// the deploying account's.
+    pub fn new(
+        plan: StackSetPlan,
+        template: &DesiredState,
+        partition: &str,
+        aws_calls: Value,
+    ) -> Self {
+        let instances = instance_rows(&plan.instances, template, partition);
         let in_sync = !plan.has_changes() && plan.instances.iter().all(|i| i.status == "CURRENT");
         StackSetStatusReport {
             mode: "cloudformation",

@@ -25,6 +25,7 @@ pub use ids::{BUCKET_ID, BUCKET_POLICY_ID, PROVIDER_ID, ROLE_ID, TABLE_ID};
 use refs::Refs;
 use yaml::Comments;
 
+use crate::config::validate::{kms_key_form, KmsKeyForm};
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::model::{self, DesiredState};
@@ -40,6 +41,18 @@ pub fn version_stamp() -> String {
 
 /// CloudFormation's limit for a template passed inline (TemplateBody).
 pub const MAX_TEMPLATE_BODY: usize = 51_200;
+
+/// Refuse a template `body` too large to deploy inline.
+pub fn check_inline_size(body: &str) -> Result<()> {
+    if body.len() <= MAX_TEMPLATE_BODY {
+        return Ok(());
+    }
+    Err(Error::failure(format!(
+        "the template is {} bytes; CloudFormation accepts at most {MAX_TEMPLATE_BODY} inline",
+        body.len()
+    ))
+    .hint("use fewer --source-ip ranges, or render it (bootstrap render) and deploy it from S3 by hand"))
+}
 
 /// How the template is meant to be deployed.
 #[derive(Debug, Clone, Copy, Default)]
@@ -79,6 +92,19 @@ pub fn validate(settings: &Settings, opts: RenderOptions) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether `--kms-key` has to be resolved to a key ARN (kms:DescribeKey) before the template
+/// is built: a grant must name the key ARN, and no template function resolves an alias. A
+/// key id needs no call in a stack template: it becomes the ARN of that key in the deploying
+/// account and region (`${AWS::AccountId}`, `${AWS::Region}`). In a StackSet every account
+/// uses the one key, so a key id is resolved too.
+pub fn needs_key_arn(settings: &Settings, opts: RenderOptions) -> bool {
+    match settings.kms_key.as_deref().and_then(kms_key_form) {
+        Some(KmsKeyForm::AliasName | KmsKeyForm::AliasArn) => true,
+        Some(KmsKeyForm::KeyId) => opts.stackset,
+        Some(KmsKeyForm::KeyArn) | None => false,
+    }
 }
 
 /// Build the template for `settings`. `thumbprints` and `cidrs` are the issuer's verified
