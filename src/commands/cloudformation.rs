@@ -78,7 +78,7 @@ async fn refuse_existing(p: &Prepared, stack: &str) -> Result<()> {
 }
 
 /// The policies on the live role that the template does not define.
-async fn foreign(p: &Prepared) -> Result<Vec<ForeignPolicy>> {
+async fn foreign_on_role(p: &Prepared) -> Result<Vec<ForeignPolicy>> {
     let role = &p.desired.role;
     let live = observe::role(&p.aws, &role.name, &role.inline_policy_name).await?;
     Ok(foreign_policies(role, live.as_ref()))
@@ -97,7 +97,7 @@ async fn stack_plan(
         refuse_existing(&p, &spec.name).await?;
         Vec::new()
     } else {
-        foreign(&p).await?
+        foreign_on_role(&p).await?
     };
     let (d, served, calls) = (&p.desired, &p.facts.thumbprints, p.aws.calls.summary());
     let report = StackPlanReport::new(sp, foreign, d, served, calls, detailed);
@@ -112,9 +112,11 @@ async fn stack_init(s: &Settings, p: Prepared, reporter: &Reporter, yes: bool) -
     if sp.creates() {
         refuse_existing(&p, &spec.name).await?;
     }
-    let outcome = match sp.has_changes() {
-        true => Some(converge(cfn, &spec, sp.clone(), yes, reporter, WaitConfig::default()).await?),
-        false => None,
+    let outcome = if sp.has_changes() {
+        let wait = WaitConfig::default();
+        Some(converge(cfn, &spec, sp.clone(), yes, reporter, wait).await?)
+    } else {
+        None
     };
     let (d, served, next) = (&p.desired, &p.facts.thumbprints, next_steps(&p.desired));
     let report = StackInitReport::new(sp, outcome, d, served, next, p.aws.calls.summary());
@@ -133,7 +135,7 @@ async fn stack_status(s: &Settings, p: Prepared, reporter: &Reporter) -> Result<
     let stack_id = sp.deployed.as_ref().map_or(&spec.name, |d| &d.stack_id);
     let live = observe::stack::resources(cfn, stack_id, &spec.name).await?;
     let resources = plan::resource_states(&p.template.resources(), &live);
-    let foreign = foreign(&p).await?;
+    let foreign = foreign_on_role(&p).await?;
     let calls = p.aws.calls.summary();
     let report = StackStatusReport::present(sp, resources, foreign, &p.desired, calls);
     Ok(Output::of(&report, reporter))

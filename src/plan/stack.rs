@@ -265,3 +265,104 @@ pub fn resource_states(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::stack::Failures;
+    use serde_json::json;
+
+    fn spec() -> StackSpec {
+        let template =
+            json!({"Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {"X": 1}}}});
+        StackSpec {
+            name: "s".into(),
+            body: template.to_string(),
+            template,
+        }
+    }
+
+    fn stack(status: &str, body: Option<String>, protected: bool) -> ObservedStack {
+        ObservedStack {
+            stack_id: "id".into(),
+            status: status.into(),
+            status_reason: None,
+            termination_protection: protected,
+            parameters: Default::default(),
+            outputs: Default::default(),
+            template_body: body,
+            failures: Failures {
+                operation: Some("Role (AWS::IAM::Role) CREATE_FAILED: denied".into()),
+                rollback: None,
+            },
+        }
+    }
+
+    #[test]
+    fn the_plan_follows_the_stack_status() {
+        let s = spec();
+        let p = plan(&s, None).unwrap();
+        assert_eq!((p.action, p.changes.len()), (StackAction::Create, 1));
+        assert!(!p.enable_termination_protection);
+
+        let same = Some(s.body.clone());
+        let p = plan(&s, Some(stack("UPDATE_COMPLETE", same.clone(), true))).unwrap();
+        assert!(!p.has_changes());
+        let p = plan(&s, Some(stack("UPDATE_COMPLETE", same.clone(), false))).unwrap();
+        assert_eq!(p.action, StackAction::None);
+        assert!(p.enable_termination_protection && p.has_changes());
+
+        let other = Some(json!({"Resources": {}}).to_string());
+        let p = plan(&s, Some(stack("CREATE_COMPLETE", other, true))).unwrap();
+        assert_eq!(p.action, StackAction::Update);
+        assert_eq!(p.changes[0].action, "add");
+
+        let p = plan(&s, Some(stack("ROLLBACK_COMPLETE", same.clone(), true))).unwrap();
+        assert_eq!(p.action, StackAction::Recreate);
+        assert!(p.notes[1].starts_with("it failed on Role"), "{:?}", p.notes);
+        assert!(!p.enable_termination_protection, "set at creation instead");
+
+        let e = plan(&s, Some(stack("UPDATE_IN_PROGRESS", same.clone(), true))).unwrap_err();
+        assert_eq!(e.code.as_deref(), Some("UPDATE_IN_PROGRESS"));
+        let e = plan(&s, Some(stack("DELETE_FAILED", same.clone(), true))).unwrap_err();
+        assert!(
+            e.message.contains("(Role (AWS::IAM::Role)"),
+            "{}",
+            e.message
+        );
+        let p = for_status(&s, Some(stack("DELETE_FAILED", same, true))).unwrap();
+        assert_eq!(p.status.as_deref(), Some("DELETE_FAILED"));
+        assert!(!p.has_changes());
+    }
+
+    #[test]
+    fn resources_of_the_template_then_those_beyond_it() {
+        let live = |id: &str, status: &str| ObservedResource {
+            logical_id: id.into(),
+            resource_type: "T".into(),
+            physical_id: format!("{id}-1"),
+            status: Some(status.into()),
+            drift: None,
+        };
+        let template = [("A".to_string(), "T".to_string()), ("B".into(), "T".into())];
+        let rows = resource_states(&template, &[live("B", "CREATE_COMPLETE"), live("C", "X")]);
+        let got: Vec<(&str, &str, &str)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.logical_id.as_str(),
+                    r.status.as_str(),
+                    r.physical_id.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("A", "NOT_IN_STACK", ""),
+                ("B", "CREATE_COMPLETE", "B-1"),
+                ("C", "X", "C-1")
+            ]
+        );
+    }
+}

@@ -168,3 +168,66 @@ fn missing(spec: &StackSetSpec, instances: &[Instance]) -> Vec<Target> {
     }
     add
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn spec(accounts: &[&str]) -> StackSetSpec {
+        let template = json!({"Resources": {}});
+        StackSetSpec {
+            name: "org".into(),
+            body: template.to_string(),
+            template,
+            targets: StackSetTargets::Accounts(accounts.iter().map(|a| a.to_string()).collect()),
+            regions: vec!["eu-west-1".into()],
+        }
+    }
+
+    fn instance(account: &str, status: &str) -> Instance {
+        Instance {
+            account: account.into(),
+            region: "eu-west-1".into(),
+            org_unit: None,
+            status: status.into(),
+            detailed_status: None,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn missing_targets_are_added_and_outdated_ones_deployed_again() {
+        let s = spec(&["111111111111", "222222222222"]);
+        let p = plan(&s, None).unwrap();
+        assert!(!p.exists && p.update_template && p.has_changes());
+        assert_eq!(p.add.len(), 2);
+
+        let observed = ObservedStackSet {
+            permission_model: "SELF_MANAGED".into(),
+            template_body: s.body.clone(),
+            has_parameters: false,
+            instances: vec![
+                instance("111111111111", "OUTDATED"),
+                instance("333333333333", "CURRENT"),
+            ],
+        };
+        let p = plan(&s, Some(observed.clone())).unwrap();
+        assert!(!p.update_template);
+        assert_eq!(p.add, [s.target_of(&instance("222222222222", "CURRENT"))]);
+        assert_eq!(p.retry, [instance("111111111111", "OUTDATED")]);
+        assert!(p.notes[0].starts_with("333333333333 in eu-west-1 is not among the targets"));
+
+        let wrong = ObservedStackSet {
+            permission_model: "SERVICE_MANAGED".into(),
+            ..observed
+        };
+        let e = plan(&s, Some(wrong)).unwrap_err();
+        assert_eq!(e.exit_code(), 64);
+        assert!(
+            e.message.contains("--accounts needs SELF_MANAGED"),
+            "{}",
+            e.message
+        );
+    }
+}

@@ -2,7 +2,7 @@
 //! computed it; then (once the command has shown it and had it confirmed) execute it, or
 //! delete it.
 
-use aws_sdk_cloudformation::types::{Capability, ChangeSetStatus, ChangeSetType};
+use aws_sdk_cloudformation::types::{Capability, ChangeSetStatus, ChangeSetType, ResourceChange};
 use aws_sdk_cloudformation::Client;
 use serde::Serialize;
 
@@ -159,6 +159,33 @@ pub async fn delete(cfn: &Client, stack_id: &str, name_or_id: &str) -> Result<()
     Ok(())
 }
 
+/// A resource change as a plain value: what CloudFormation does to the resource, and which
+/// properties (or attributes) it changes.
+fn change(rc: &ResourceChange) -> Change {
+    let mut fields: Vec<String> = Vec::new();
+    for t in rc.details().iter().filter_map(|d| d.target()) {
+        let f = match (t.attribute().map(|a| a.as_str()), t.name()) {
+            (Some("Properties"), Some(n)) => format!("Properties.{n}"),
+            (Some(a), _) => a.to_string(),
+            (None, Some(n)) => n.to_string(),
+            (None, None) => continue,
+        };
+        if !fields.contains(&f) {
+            fields.push(f);
+        }
+    }
+    Change {
+        action: rc
+            .action()
+            .map(|a| a.as_str().to_string())
+            .unwrap_or_default(),
+        logical_id: rc.logical_resource_id().unwrap_or_default().to_string(),
+        resource_type: rc.resource_type().unwrap_or_default().to_string(),
+        replacement: rc.replacement().map(|r| r.as_str().to_string()),
+        fields,
+    }
+}
+
 /// Wait until the change set is computed; its status, reason and changes.
 async fn wait_change_set(
     cfn: &Client,
@@ -179,35 +206,11 @@ async fn wait_change_set(
                 .send()
                 .await
                 .map_err(|e| classify(&e, "reading the change set", stack))?;
-            for c in out.changes() {
-                let Some(rc) = c.resource_change() else {
-                    continue;
-                };
-                let mut fields: Vec<String> = Vec::new();
-                for d in rc.details() {
-                    if let Some(t) = d.target() {
-                        let f = match (t.attribute().map(|a| a.as_str()), t.name()) {
-                            (Some("Properties"), Some(n)) => format!("Properties.{n}"),
-                            (Some(a), _) => a.to_string(),
-                            (None, Some(n)) => n.to_string(),
-                            (None, None) => continue,
-                        };
-                        if !fields.contains(&f) {
-                            fields.push(f);
-                        }
-                    }
-                }
-                changes.push(Change {
-                    action: rc
-                        .action()
-                        .map(|a| a.as_str().to_string())
-                        .unwrap_or_default(),
-                    logical_id: rc.logical_resource_id().unwrap_or_default().to_string(),
-                    resource_type: rc.resource_type().unwrap_or_default().to_string(),
-                    replacement: rc.replacement().map(|r| r.as_str().to_string()),
-                    fields,
-                });
-            }
+            changes.extend(
+                out.changes()
+                    .iter()
+                    .filter_map(|c| c.resource_change().map(change)),
+            );
             token = out.next_token().map(str::to_string);
             if token.is_none() {
                 break (

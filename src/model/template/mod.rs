@@ -170,18 +170,13 @@ impl Template {
 
     /// `(logical id, type)` of every resource, in template order.
     pub fn resources(&self) -> Vec<(String, String)> {
-        resource_types(&self.body)
+        self.body["Resources"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(id, r)| (id.clone(), r["Type"].as_str().unwrap_or("").to_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
-}
-
-/// `(logical id, type)` of every resource of a template, in template order.
-pub fn resource_types(template: &Value) -> Vec<(String, String)> {
-    template["Resources"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(id, r)| (id.clone(), r["Type"].as_str().unwrap_or("").to_string()))
-                .collect()
-        })
-        .unwrap_or_default()
 }
