@@ -186,39 +186,36 @@ async fn failures(cfn: &Client, stack_id: &str) -> Failures {
     else {
         return Failures::default();
     };
-    // Newest first.
-    let events: Vec<(Event, bool)> = out
-        .stack_events()
-        .iter()
-        .map(|e| {
-            let user = e.resource_status_reason() == Some("User Initiated");
-            (event(e), user)
-        })
-        .collect();
-    let since = |start: &dyn Fn(&Event, bool) -> bool| {
-        let end = events
-            .iter()
-            .position(|(e, user)| start(e, *user))
-            .map_or(events.len(), |i| i + 1);
-        let mut last: Vec<Event> = events[..end].iter().map(|(e, _)| e.clone()).collect();
-        last.reverse();
-        first_failure(&last).map(|e| {
-            format!(
-                "{} ({}) {}: {}",
-                e.logical_id,
-                e.resource_type,
-                e.status,
-                e.reason.as_deref().unwrap_or("no reason given")
-            )
-        })
-    };
+    let newest_first: Vec<Event> = out.stack_events().iter().map(event).collect();
     Failures {
-        operation: since(&|_, user| user),
-        rollback: since(&|e, _| {
+        operation: failure_since(&newest_first, |e| {
+            e.reason.as_deref() == Some("User Initiated")
+        }),
+        rollback: failure_since(&newest_first, |e| {
             e.resource_type == "AWS::CloudFormation::Stack"
                 && e.status == "UPDATE_ROLLBACK_IN_PROGRESS"
         }),
     }
+}
+
+/// The first failure among the events since the newest one that `starts` an operation (all
+/// of them when none does), as `id (type) STATUS: reason`.
+fn failure_since(newest_first: &[Event], starts: impl Fn(&Event) -> bool) -> Option<String> {
+    let end = newest_first
+        .iter()
+        .position(starts)
+        .map_or(newest_first.len(), |i| i + 1);
+    let mut since: Vec<Event> = newest_first[..end].to_vec();
+    since.reverse();
+    first_failure(&since).map(|e| {
+        format!(
+            "{} ({}) {}: {}",
+            e.logical_id,
+            e.resource_type,
+            e.status,
+            e.reason.as_deref().unwrap_or("no reason given")
+        )
+    })
 }
 
 /// One resource of a deployed stack.
