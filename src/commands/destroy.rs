@@ -1,7 +1,7 @@
 //! `destroy`: remove the role and the provider; keep the Terraform state unless asked, and
 //! even then never delete a bucket that holds anything. Plans everything (refusals
 //! included) before the first write, shows the plan and asks like `init`. With
-//! `--mode cloudformation` the stack is deleted instead ([`super::destroy_stack`]).
+//! `--mode cloudformation` the stack is deleted instead (`destroy_stack`).
 
 use std::fmt::Write;
 
@@ -10,7 +10,7 @@ use serde_json::json;
 use super::setup::account;
 use crate::apply::direct::destroy::{self, Action, Plan, Targets};
 use crate::aws::Aws;
-use crate::config::{Mode, OutputFormat, Settings};
+use crate::config::{OutputFormat, Settings};
 use crate::error::{Error, Result};
 use crate::model;
 use crate::report::{Output, Reporter, DIM, RED, YELLOW};
@@ -65,9 +65,6 @@ fn summary_line(plan: &Plan) -> String {
 }
 
 pub async fn run(settings: &Settings, reporter: &Reporter, o: Options) -> Result<Output> {
-    if settings.mode == Mode::Cloudformation {
-        return super::destroy_stack::run(settings, reporter, o).await;
-    }
     // Input first: nothing is read from AWS before this is settled.
     let issuer = settings.require_issuer()?;
 

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::report::{Output, Reporter, DIM, RED};
 
 /// The flags that only mean something in direct mode, refused before any AWS call.
-pub fn check_options(settings: &Settings, o: &Options) -> Result<()> {
+fn check_options(settings: &Settings, o: &Options) -> Result<()> {
     if let Some(ss) = &settings.stackset {
         return Err(crate::cli::stackset_destroy_refused(&ss.name));
     }
