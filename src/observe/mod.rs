@@ -1,6 +1,7 @@
 //! Read the live AWS state into plain values the planner compares with the desired state.
 //! Every read is independent, so they all run concurrently.
 
+pub mod destroy;
 mod dynamodb;
 mod iam;
 pub mod kms;
