@@ -2,6 +2,7 @@
 //! Every read is independent, so they all run concurrently.
 
 pub mod destroy;
+pub mod destroy_stack;
 mod dynamodb;
 mod iam;
 pub mod kms;

@@ -3,6 +3,7 @@
 
 pub mod bucket;
 pub mod destroy;
+pub mod destroy_stack;
 pub mod iam;
 pub mod ownership;
 mod table;
