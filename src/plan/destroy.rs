@@ -88,11 +88,6 @@ impl Plan {
         self.items.iter().any(|i| i.action == Action::Delete)
     }
 
-    /// How many resources the plan gives `action`.
-    pub fn count(&self, action: Action) -> usize {
-        self.items.iter().filter(|i| i.action == action).count()
-    }
-
     /// The operations of `kind`'s deletion (none when it is not deleted).
     pub fn ops_of(&self, kind: Kind) -> Vec<Op> {
         self.get(kind)
