@@ -93,16 +93,16 @@ pub async fn dispatch(
             delete_state,
             ..
         } => {
-            destroy::run(
-                settings,
-                reporter,
-                destroy::Options {
-                    yes,
-                    force,
-                    delete_state,
-                },
-            )
-            .await
+            let opts = destroy::Options {
+                yes,
+                force,
+                delete_state,
+            };
+            if cfn {
+                destroy_stack::run(settings, reporter, opts).await
+            } else {
+                destroy::run(settings, reporter, opts).await
+            }
         }
     }
 }

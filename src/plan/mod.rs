@@ -2,6 +2,8 @@
 //! computed before the first write; printing it never touches AWS.
 
 pub mod bucket;
+pub mod destroy;
+pub mod destroy_stack;
 pub mod iam;
 pub mod ownership;
 mod table;
