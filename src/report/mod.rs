@@ -5,6 +5,7 @@
 //! A command returns a typed result that implements [`Report`]: it serializes to the JSON
 //! document and renders itself as text, so the two can never disagree.
 
+pub mod files;
 mod prompt;
 
 use std::io::{IsTerminal, Write};

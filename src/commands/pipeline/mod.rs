@@ -15,12 +15,12 @@ use crate::aws::{self, Aws};
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::model::{self, Account, DesiredState};
+use crate::report::files as write;
 use crate::report::{Output, Reporter};
 use template::{hcl_str, render, yaml_str};
 
 mod template;
 mod values;
-pub(super) mod write;
 
 const PIPELINE_TEMPLATE: &str = include_str!("../../../templates/bitbucket-pipelines.yml");
 const BACKEND_TEMPLATE: &str = include_str!("../../../templates/backend.tf");
