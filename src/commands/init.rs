@@ -14,7 +14,7 @@ use crate::{observe, plan};
 
 /// What to put in Bitbucket and Terraform, for the text and JSON reports.
 pub(super) fn next_steps(d: &DesiredState) -> (serde_json::Value, String) {
-    let settings = super::pipeline::backend_settings(d).replace('\n', "\n    ");
+    let settings = crate::model::pipeline::backend_settings(d).replace('\n', "\n    ");
     let backend = format!("terraform {{\n  backend \"s3\" {{\n    {settings}\n  }}\n}}\n");
     let step = format!(
         "- step:\n    oidc: true\n    script:\n      - export AWS_REGION={}\n      - export AWS_ROLE_ARN={}\n      - export AWS_WEB_IDENTITY_TOKEN_FILE=/tmp/aws-web-identity-token\n      - printf '%s' \"$BITBUCKET_STEP_OIDC_TOKEN\" > \"$AWS_WEB_IDENTITY_TOKEN_FILE\"\n",

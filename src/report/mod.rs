@@ -6,6 +6,7 @@
 //! document and renders itself as text, so the two can never disagree.
 
 pub mod files;
+pub mod pipeline;
 mod prompt;
 
 use std::io::{IsTerminal, Write};

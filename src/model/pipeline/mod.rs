@@ -1,0 +1,14 @@
+//! The pipeline for a desired state: `bitbucket-pipelines.yml` and `backend.tf` as
+//! `pipeline` writes them, from the templates in `templates/`. The values are validated in
+//! [`values`] and filled in by [`render`]; nothing here reads or writes a file or calls AWS.
+
+mod render;
+mod values;
+
+pub use render::{backend_settings, render_files, Rendered, TERRAFORM_VERSION};
+pub use values::{any_branch_warning, custom_audiences, Pipeline, DEFAULT_BRANCH};
+
+/// The file the pipeline is written to, in `--out-dir`.
+pub const PIPELINE_FILE: &str = "bitbucket-pipelines.yml";
+/// The file the backend block is written to, in `--out-dir`.
+pub const BACKEND_FILE: &str = "backend.tf";
