@@ -1,4 +1,5 @@
-//! Filling the templates in `templates/` with minijinja: the pipeline's two files.
+//! Filling the templates in `templates/` with minijinja: the pipeline's two files, and the
+//! step and backend block `init` suggests, which import their pieces from those two files.
 //!
 //! The environment is strict: a name the template uses and the code does not pass is an
 //! error (never an empty string), so a template and its caller cannot drift apart. Lines
@@ -14,15 +15,23 @@ use crate::error::{Error, Result};
 use crate::model::{self, DesiredState};
 
 /// The Terraform image tag the pipeline runs (1.11 is the first with S3-native locking GA).
-pub const TERRAFORM_VERSION: &str = "1.11";
+const TERRAFORM_VERSION: &str = "1.11";
 
 /// Every template, by the name the others import it by.
-const TEMPLATES: [(&str, &str); 2] = [
+const TEMPLATES: [(&str, &str); 4] = [
     (
         "bitbucket-pipelines.yml",
         include_str!("../../../templates/bitbucket-pipelines.yml"),
     ),
     ("backend.tf", include_str!("../../../templates/backend.tf")),
+    (
+        "init-step.yml",
+        include_str!("../../../templates/init-step.yml"),
+    ),
+    (
+        "init-backend.tf",
+        include_str!("../../../templates/init-backend.tf"),
+    ),
 ];
 
 /// The two files `pipeline` writes.
@@ -32,6 +41,28 @@ pub struct Rendered {
     pub backend: String,
 }
 
+/// What `init` suggests putting in a pipeline: a step that gets the role's credentials, and
+/// the backend block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snippets {
+    pub step: String,
+    pub backend: String,
+    /// The audiences the step asks for (empty: the workspace default, `oidc: true`).
+    pub custom_audiences: Vec<String>,
+}
+
+impl Snippets {
+    /// In place of snippets that did not render: the error, as a comment in each.
+    pub fn unavailable(e: &Error) -> Self {
+        let comment = format!("# not shown: {}\n", e.message);
+        Snippets {
+            step: comment.clone(),
+            backend: comment,
+            custom_audiences: Vec::new(),
+        }
+    }
+}
+
 /// Both files for a desired state.
 pub fn render_files(pipeline: &Pipeline, d: &DesiredState) -> Result<Rendered> {
     let env = environment()?;
@@ -39,6 +70,19 @@ pub fn render_files(pipeline: &Pipeline, d: &DesiredState) -> Result<Rendered> {
     Ok(Rendered {
         pipeline: render(&env, "bitbucket-pipelines.yml", &ctx)?,
         backend: render(&env, "backend.tf", &ctx)?,
+    })
+}
+
+/// The step and the backend block for `init`'s "Next:" lines, from the same templates as
+/// the pipeline's files, with the pipeline's defaults.
+pub fn snippets(d: &DesiredState) -> Result<Snippets> {
+    let pipeline = Pipeline::defaults(&d.provider.client_ids);
+    let env = environment()?;
+    let ctx = values(&pipeline, d);
+    Ok(Snippets {
+        step: render(&env, "init-step.yml", &ctx)?,
+        backend: render(&env, "init-backend.tf", &ctx)?,
+        custom_audiences: pipeline.custom_audiences,
     })
 }
 
@@ -90,7 +134,7 @@ fn bug(e: minijinja::Error) -> Error {
 }
 
 /// The backend "s3" attributes, aligned as `terraform fmt` aligns them.
-pub fn backend_settings(d: &DesiredState) -> String {
+fn backend_settings(d: &DesiredState) -> String {
     let mut attrs: Vec<(&str, String)> = vec![
         ("bucket", hcl_str(&d.bucket.name)),
         (
@@ -142,6 +186,60 @@ fn hcl_str(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{Inputs, Settings};
+    use crate::model::Account;
+
+    fn settings(audiences: &[&str]) -> Settings {
+        Settings::from_inputs(Inputs {
+            workspace: Some("acme".into()),
+            workspace_uuid: Some("6a3f1c2e-1111-4c9d-9a8b-0123456789ab".into()),
+            repository_uuid: vec!["{0f6b3c1d-2222-4e5f-8a9b-abcdefabcdef}".into()],
+            audience: audiences.iter().map(|a| a.to_string()).collect(),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    fn desired(s: &Settings) -> DesiredState {
+        let account = Account {
+            id: "210987654321".into(),
+            partition: "aws".into(),
+            region: "eu-west-1".into(),
+        };
+        model::desired(s, &account, &[], &[]).unwrap()
+    }
+
+    #[test]
+    fn init_suggests_the_pipeline_s_own_step_and_backend() {
+        for audiences in [&[][..], &["sts.amazonaws.com", "a\"b"][..]] {
+            let s = settings(audiences);
+            let d = desired(&s);
+            let files = render_files(&Pipeline::new(&s, None, None).unwrap(), &d).unwrap();
+            let got = snippets(&d).unwrap();
+            // Every line of the suggested step but its first is a line of the plan step.
+            let plan = files.pipeline.split("- step: &plan").nth(1).unwrap();
+            let plan = plan.split("- step: &apply").next().unwrap();
+            let mut lines = got.step.lines();
+            assert_eq!(lines.next(), Some("- step:"));
+            for line in lines {
+                let line = line.trim();
+                assert!(plan.lines().any(|l| l.trim() == line), "{line:?}\n{plan}");
+            }
+            assert!(files.backend.ends_with(&got.backend), "{}", got.backend);
+            assert!(got.backend.starts_with("terraform {"), "{}", got.backend);
+            assert_eq!(got.custom_audiences.len(), audiences.len());
+        }
+    }
+
+    #[test]
+    fn the_default_step_init_suggests() {
+        let got = snippets(&desired(&settings(&[]))).unwrap();
+        assert_eq!(
+            got.step,
+            "- step:\n    oidc: true\n    script:\n      - export AWS_WEB_IDENTITY_TOKEN_FILE=/tmp/aws-web-identity-token\n      - printf '%s' \"$BITBUCKET_STEP_OIDC_TOKEN\" > \"$AWS_WEB_IDENTITY_TOKEN_FILE\"\n"
+        );
+    }
+
     #[test]
     fn an_unknown_name_is_an_error_not_an_empty_string() {
         let mut env = environment().unwrap();

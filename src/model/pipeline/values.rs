@@ -5,12 +5,12 @@
 use crate::config::validate::shown;
 use crate::config::Settings;
 use crate::error::{Error, Result};
+use crate::model::audience;
 
 /// The branch whose pipeline plans and applies, unless `--branch` names another.
-pub const DEFAULT_BRANCH: &str = "main";
+const DEFAULT_BRANCH: &str = "main";
 /// Bitbucket accepts at most 10 audiences per step.
 const MAX_STEP_AUDIENCES: usize = 10;
-const WORKSPACE_AUDIENCE_PREFIX: &str = "ari:cloud:bitbucket::workspace/";
 
 /// What shapes the pipeline beyond the desired state, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,10 +87,10 @@ impl Pipeline {
 
 /// The audiences a step must ask for: none (the workspace default) unless custom ones are
 /// configured.
-pub fn custom_audiences(audiences: &[String]) -> Vec<String> {
+fn custom_audiences(audiences: &[String]) -> Vec<String> {
     audiences
         .iter()
-        .filter(|a| !a.starts_with(WORKSPACE_AUDIENCE_PREFIX))
+        .filter(|a| audience::custom(std::slice::from_ref(a)))
         .cloned()
         .collect()
 }
