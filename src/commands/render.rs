@@ -154,7 +154,7 @@ pub async fn run(
         Some(path) => {
             // Through a temporary file renamed into place: a link at `path` is replaced,
             // never written through.
-            super::pipeline::write::write_file(path, &body)
+            crate::report::files::write_file(path, &body)
                 .map_err(|e| e.hint("check the path given with -o and its permissions"))?;
             doc["file"] = json!(path.display().to_string());
             let mut text = format!(

@@ -6,6 +6,7 @@ pub mod audience;
 mod condition;
 pub mod kms;
 pub mod operator;
+pub mod pipeline;
 pub mod policy;
 pub mod quota;
 pub mod state;

@@ -7,6 +7,8 @@
 
 pub mod destroy;
 pub mod destroy_stack;
+pub mod files;
+pub mod pipeline;
 mod prompt;
 
 use std::io::{IsTerminal, Write};
