@@ -109,6 +109,7 @@ pub async fn run(
         stackset: stackset || settings.stackset.is_some(),
     };
     // Every input is checked before the first network call.
+    model::quota::check_trust_inputs(settings)?;
     template::validate(settings, opts)?;
     settings.require_issuer()?;
     oidc::tls_config(settings)?;

@@ -1,9 +1,11 @@
 //! Inputs from flags, `bootstrap.toml` and the environment, merged and validated into
 //! [`Settings`]. No I/O beyond reading the config file; nothing here talks to the network.
 
+mod defaults;
 mod settings;
 pub mod validate;
 
+pub use defaults::*;
 pub use settings::*;
 
 use std::collections::BTreeMap;

@@ -156,7 +156,7 @@ fn any_branch_warning(settings: &Settings, role_arn: &str) -> Option<String> {
 
 pub async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Output> {
     // Every input is checked before the first AWS call or file write.
-    settings.require_trust_inputs()?;
+    model::quota::check_trust_inputs(settings)?;
     let account_flag = opts.account_id.as_deref().map(account_id).transpose()?;
     let deployment = opts
         .deployment

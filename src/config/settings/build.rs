@@ -4,8 +4,11 @@ use std::time::Duration;
 
 use super::{
     AwsSettings, ColorChoice, Issuer, Mode, OutputFormat, Settings, SourceIp, StackSetSettings,
-    StackSetTargets, DEFAULT_IP_RANGES_URL, DEFAULT_LOCK_TABLE, DEFAULT_NONCURRENT_DAYS,
-    DEFAULT_ROLE_NAME, DEFAULT_SESSION_SECONDS, DEFAULT_STACK_NAME, DEFAULT_TIMEOUT_SECS,
+    StackSetTargets,
+};
+use crate::config::defaults::{
+    DEFAULT_IP_RANGES_URL, DEFAULT_LOCK_TABLE, DEFAULT_NONCURRENT_DAYS, DEFAULT_ROLE_NAME,
+    DEFAULT_SESSION_SECONDS, DEFAULT_STACK_NAME, DEFAULT_TIMEOUT_SECS,
 };
 use crate::config::validate as v;
 use crate::config::Inputs;
@@ -162,7 +165,7 @@ impl Settings {
         let mut policy_arns = Vec::new();
         for p in &i.policy_arn {
             let p = v::policy_arn("--policy-arn", p)?;
-            if crate::model::admin::is_admin_policy_arn(&p) && !allow_admin {
+            if v::is_admin_policy_arn(&p) && !allow_admin {
                 return Err(Error::usage(format!(
                     "--policy-arn {p} grants full administrator access to every pipeline that can assume the role"
                 ))

@@ -10,16 +10,8 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+use crate::config::validate;
 use crate::error::{Error, Result};
-use crate::model::{policy, quota};
-
-pub const DEFAULT_ROLE_NAME: &str = "bitbucket-pipelines-deploy";
-pub const DEFAULT_LOCK_TABLE: &str = "terraform-state-lock";
-pub const DEFAULT_STACK_NAME: &str = "bitbucket-oidc-bootstrap";
-pub const DEFAULT_IP_RANGES_URL: &str = "https://ip-ranges.atlassian.com/";
-pub const DEFAULT_NONCURRENT_DAYS: i32 = 90;
-pub const DEFAULT_SESSION_SECONDS: i32 = 3600;
-pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -140,7 +132,9 @@ impl Settings {
         })
     }
 
-    /// Checks for the commands that build a trust policy (plan, init, status, render, ...).
+    /// The inputs every command that builds a trust policy needs (plan, init, status, render,
+    /// ...). The size of that policy is judged where it is built: `model::quota` refuses one no
+    /// account accepts before any network or AWS call.
     pub fn require_trust_inputs(&self) -> Result<()> {
         self.require_issuer()?;
         if self.audiences.is_empty() {
@@ -154,37 +148,19 @@ impl Settings {
             )
             .hint("pass --repository-uuid UUID for each repository that deploys, or --allow-any-repository to accept that risk"));
         }
-        quota::refuse_over_maximum(
-            self.estimated_trust_policy_size(),
-            &format!(
-                "{} repositories x {} environments, {} source ranges",
-                self.repositories.len(),
-                self.environments.len().max(1),
-                self.source_ips.len(),
-            ),
-        )
+        Ok(())
     }
 
-    /// The size of the trust policy these settings produce, with only the explicit CIDRs
-    /// (`--source-ip bitbucket` is resolved and checked when the desired state is built).
-    pub fn estimated_trust_policy_size(&self) -> usize {
-        let Some(issuer) = &self.issuer else { return 0 };
-        let cidrs: Vec<IpNet> = self
-            .source_ips
+    /// The explicit `--source-ip` CIDRs (`--source-ip bitbucket` is resolved from Atlassian's
+    /// published ranges when the desired state is built).
+    pub fn explicit_cidrs(&self) -> Vec<IpNet> {
+        self.source_ips
             .iter()
             .filter_map(|s| match s {
                 SourceIp::Cidr(c) => Some(*c),
                 SourceIp::Bitbucket => None,
             })
-            .collect();
-        quota::trust_policy_size(&policy::TrustInputs {
-            issuer_host_path: &issuer.host_path,
-            provider_arn: serde_json::Value::Null,
-            audiences: &self.audiences,
-            repositories: &self.repositories,
-            environments: &self.environments,
-            source_cidrs: &cidrs,
-        })
+            .collect()
     }
 
     /// Warnings the user should see before anything is written.
@@ -206,7 +182,7 @@ impl Settings {
             && self
                 .policy_arns
                 .iter()
-                .any(|p| crate::model::admin::is_admin_policy_arn(p))
+                .any(|p| validate::is_admin_policy_arn(p))
         {
             w.push("--allow-admin: pipelines get AdministratorAccess".into());
         }

@@ -1,5 +1,5 @@
 use super::*;
-use crate::config::Inputs;
+use crate::config::{Inputs, DEFAULT_LOCK_TABLE};
 
 fn base() -> Inputs {
     Inputs {
