@@ -18,32 +18,20 @@ impl Settings {
     /// Validate merged inputs. Every value is checked here, before any network or AWS call.
     pub fn from_inputs(i: Inputs) -> Result<Settings> {
         let mut warnings = Vec::new();
-        let mode = match i.mode.as_deref() {
+        let mode = match &i.mode {
             None if i.stackset.is_some() => Mode::Cloudformation,
-            None | Some("direct") => Mode::Direct,
-            Some("cloudformation") => Mode::Cloudformation,
-            Some(m) => {
-                return Err(crate::usage!(
-                    "--mode {m:?}: expected direct or cloudformation"
-                ))
-            }
+            None => Mode::Direct,
+            Some(m) => m.value()?,
         };
         let stack_name = v::stack_name(i.stack_name.as_deref().unwrap_or(DEFAULT_STACK_NAME))?;
         let stackset = stackset_settings(&i, mode)?;
-        let output = match i.output.as_deref() {
-            None | Some("text") => OutputFormat::Text,
-            Some("json") => OutputFormat::Json,
-            Some(o) => return Err(crate::usage!("--output {o:?}: expected text or json")),
+        let output = match &i.output {
+            None => OutputFormat::Text,
+            Some(o) => o.value()?,
         };
-        let color = match i.color.as_deref() {
-            None | Some("auto") => ColorChoice::Auto,
-            Some("always") => ColorChoice::Always,
-            Some("never") => ColorChoice::Never,
-            Some(c) => {
-                return Err(crate::usage!(
-                    "--color {c:?}: expected auto, always or never"
-                ))
-            }
+        let color = match &i.color {
+            None => ColorChoice::Auto,
+            Some(c) => c.value()?,
         };
         let timeout = match i.timeout {
             None => DEFAULT_TIMEOUT_SECS,

@@ -11,28 +11,8 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use crate::config::validate;
+use crate::config::{ColorChoice, Mode, OutputFormat};
 use crate::error::{Error, Result};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OutputFormat {
-    Text,
-    Json,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    Direct,
-    Cloudformation,
-}
 
 /// Where a StackSet deploys.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
