@@ -1,8 +1,12 @@
-//! The validated [`Settings`] and their accessors; [`Settings::from_inputs`] is in `build`.
+//! The validated [`Settings`] and their accessors. [`Settings::from_inputs`] is in `build`,
+//! which checks one part at a time (`deployment`, `trust`, `resources`).
 
 mod build;
+mod deployment;
+mod resources;
 #[cfg(test)]
 mod tests;
+mod trust;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -37,6 +41,16 @@ pub struct StackSetSettings {
 pub enum SourceIp {
     Cidr(IpNet),
     Bitbucket,
+}
+
+impl SourceIp {
+    /// The range, for an explicit CIDR.
+    pub fn cidr(&self) -> Option<IpNet> {
+        match self {
+            SourceIp::Cidr(c) => Some(*c),
+            SourceIp::Bitbucket => None,
+        }
+    }
 }
 
 /// The OIDC issuer: `url` is `https://host/path`, `host_path` is the same without `https://`
@@ -134,13 +148,7 @@ impl Settings {
     /// The explicit `--source-ip` CIDRs (`--source-ip bitbucket` is resolved from Atlassian's
     /// published ranges when the desired state is built).
     pub fn explicit_cidrs(&self) -> Vec<IpNet> {
-        self.source_ips
-            .iter()
-            .filter_map(|s| match s {
-                SourceIp::Cidr(c) => Some(*c),
-                SourceIp::Bitbucket => None,
-            })
-            .collect()
+        self.source_ips.iter().filter_map(SourceIp::cidr).collect()
     }
 
     /// Warnings the user should see before anything is written.
