@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use super::deployment::{deployment, Deployment};
-use super::resources::{role, state, Role, State};
-use super::trust::{trust, Trust};
+use super::deployment::deployment;
+use super::resources::{role, state};
+use super::trust::trust;
 use super::{AwsSettings, Settings};
 use crate::config::defaults::DEFAULT_TIMEOUT_SECS;
 use crate::config::validate as v;
@@ -17,70 +17,39 @@ impl Settings {
     /// Validate merged inputs. Every value is checked here, before any network or AWS call.
     pub fn from_inputs(i: Inputs) -> Result<Settings> {
         let mut warnings = Vec::new();
-        let Deployment {
-            mode,
-            stack_name,
-            stackset,
-        } = deployment(&i)?;
-        let Global {
-            output,
-            color,
-            timeout,
-            aws,
-        } = global(&i)?;
-        let Trust {
-            issuer,
-            audiences,
-            repositories,
-            environments,
-            allow_any_repository,
-            source_ips,
-            ip_ranges_url,
-        } = trust(&i, &mut warnings)?;
-        let Role {
-            role_name,
-            policy_arns,
-            allow_admin,
-            permissions_boundary,
-            max_session_duration,
-        } = role(&i, &mut warnings)?;
-        let State {
-            state_bucket,
-            state_key_prefix,
-            lock_table,
-            kms_key,
-            allow_encryption_downgrade,
-            noncurrent_days,
-            tags,
-        } = state(&i, aws.region.as_deref())?;
+        let deployment = deployment(&i)?;
+        let global = global(&i)?;
+        let trust = trust(&i, &mut warnings)?;
+        let role = role(&i, &mut warnings)?;
+        let state = state(&i, global.aws.region.as_deref())?;
         Ok(Settings {
-            aws,
+            aws: global.aws,
             ca_bundle: i.ca_bundle,
-            output,
-            color,
-            timeout,
-            issuer,
-            audiences,
-            repositories,
-            environments,
-            allow_any_repository,
-            source_ips,
-            ip_ranges_url,
-            role_name,
-            policy_arns,
-            allow_admin,
-            permissions_boundary,
-            max_session_duration,
-            state_bucket,
-            state_key_prefix,
-            lock_table,
-            kms_key,
-            allow_encryption_downgrade,
-            noncurrent_days,
-            tags,
-            mode,
-            stack_name,
-            stackset,
+            output: global.output,
+            color: global.color,
+            timeout: global.timeout,
+            issuer: trust.issuer,
+            audiences: trust.audiences,
+            repositories: trust.repositories,
+            environments: trust.environments,
+            allow_any_repository: trust.allow_any_repository,
+            source_ips: trust.source_ips,
+            ip_ranges_url: trust.ip_ranges_url,
+            role_name: role.role_name,
+            policy_arns: role.policy_arns,
+            allow_admin: role.allow_admin,
+            permissions_boundary: role.permissions_boundary,
+            max_session_duration: role.max_session_duration,
+            state_bucket: state.state_bucket,
+            state_key_prefix: state.state_key_prefix,
+            lock_table: state.lock_table,
+            kms_key: state.kms_key,
+            allow_encryption_downgrade: state.allow_encryption_downgrade,
+            noncurrent_days: state.noncurrent_days,
+            tags: state.tags,
+            mode: deployment.mode,
+            stack_name: deployment.stack_name,
+            stackset: deployment.stackset,
             warnings,
         })
     }
