@@ -1,5 +1,6 @@
-//! The command line: clap types live here and nowhere else. They are turned into
-//! [`config::Inputs`](crate::config::Inputs) and merged with `bootstrap.toml`.
+//! The command line: clap types live here and nowhere else. They are turned once into
+//! [`config::Inputs`](crate::config::Inputs), clap's enums into config's own (never into
+//! text), and merged with `bootstrap.toml`.
 
 mod args;
 mod generate;

@@ -1,3 +1,5 @@
+//! Unit tests of [`Settings::from_inputs`]: defaults, guard rails, and the sample config file.
+
 use super::*;
 use crate::config::{Inputs, DEFAULT_LOCK_TABLE};
 

@@ -1,3 +1,5 @@
+//! Unit tests of the value parsers: UUIDs, CIDRs, bucket names, issuer URLs, audiences.
+
 use super::*;
 
 #[test]
