@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{
-    Cli, ColorArg, Command, DeploymentArgs, GlobalArgs, IssuerArgs, ModeArg, OutputArg, SetupArgs,
-    TemplateFormatArg, VerifyArgs,
+use super::args::{
+    ColorArg, DeploymentArgs, GlobalArgs, IssuerArgs, ModeArg, OutputArg, SetupArgs, VerifyArgs,
 };
+use super::command::{Cli, Command, TemplateFormatArg};
 use crate::config::{validate, ColorChoice, Given, Inputs, Mode, OutputFormat, TemplateFormat};
 use crate::error::Result;
 

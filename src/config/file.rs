@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::Inputs;
+use super::inputs::Inputs;
 use crate::bounded::{self, ReadError};
 use crate::error::{Error, Result};
 

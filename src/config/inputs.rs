@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::{ColorChoice, Given, Mode, OutputFormat};
+use super::choices::{ColorChoice, Given, Mode, OutputFormat};
 
 /// Every setting that can come from a flag or from the config file. The file uses the flag
 /// names as keys (`role-name = "deploy"`); repeatable flags take a list
@@ -129,7 +129,7 @@ impl Inputs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::parse_file;
+    use crate::config::file::parse_file;
 
     #[test]
     fn flags_win_and_lists_replace() {

@@ -8,9 +8,10 @@ use super::deployment::deployment;
 use super::resources::{role, state};
 use super::trust::trust;
 use super::{AwsSettings, Settings};
+use crate::config::choices::{ColorChoice, Given, OutputFormat};
 use crate::config::defaults::DEFAULT_TIMEOUT_SECS;
+use crate::config::inputs::Inputs;
 use crate::config::validate as v;
-use crate::config::{ColorChoice, Given, Inputs, OutputFormat};
 use crate::error::Result;
 
 impl Settings {

@@ -2,9 +2,10 @@
 //! `--stackset` with its targets and region, checked together.
 
 use super::{StackSetSettings, StackSetTargets};
+use crate::config::choices::Mode;
 use crate::config::defaults::DEFAULT_STACK_NAME;
+use crate::config::inputs::Inputs;
 use crate::config::validate as v;
-use crate::config::{Inputs, Mode};
 use crate::error::{Error, Result};
 
 pub(super) struct Deployment {

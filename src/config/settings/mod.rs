@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+use crate::config::choices::{ColorChoice, Mode, OutputFormat};
 use crate::config::validate;
-use crate::config::{ColorChoice, Mode, OutputFormat};
 use crate::error::{Error, Result};
 
 /// Where a StackSet deploys.

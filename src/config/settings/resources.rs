@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use crate::config::defaults::{
     DEFAULT_LOCK_TABLE, DEFAULT_NONCURRENT_DAYS, DEFAULT_ROLE_NAME, DEFAULT_SESSION_SECONDS,
 };
+use crate::config::inputs::Inputs;
 use crate::config::validate as v;
-use crate::config::Inputs;
 use crate::error::{Error, Result};
 
 pub(super) struct Role {

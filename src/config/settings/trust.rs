@@ -3,8 +3,8 @@
 
 use super::{Issuer, SourceIp};
 use crate::config::defaults::DEFAULT_IP_RANGES_URL;
+use crate::config::inputs::Inputs;
 use crate::config::validate as v;
-use crate::config::Inputs;
 use crate::error::{Error, Result};
 
 pub(super) struct Trust {
