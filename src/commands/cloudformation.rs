@@ -37,6 +37,7 @@ pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<
         stackset: settings.stackset.is_some(),
     };
     // Every input is checked before the first network or AWS call.
+    model::quota::check_trust_inputs(settings)?;
     template::validate(settings, opts)?;
     let issuer = settings.require_issuer()?;
     oidc::tls_config(settings)?;

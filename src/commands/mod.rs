@@ -86,7 +86,7 @@ pub async fn dispatch(
             out,
             stackset,
             ..
-        } => render::run(settings, reporter, format, out.as_deref(), stackset).await,
+        } => render::run(settings, reporter, format.into(), out.as_deref(), stackset).await,
         Command::Destroy {
             yes,
             force,

@@ -28,7 +28,7 @@ pub struct Options {
 
 pub async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Output> {
     // Every input is checked before the first AWS call or file write.
-    settings.require_trust_inputs()?;
+    crate::model::quota::check_trust_inputs(settings)?;
     let account_flag = opts.account_id.as_deref().map(account_id).transpose()?;
     let values = Pipeline::new(settings, opts.deployment.as_deref(), opts.branch.as_deref())?;
     check_targets(&opts.out_dir, &[PIPELINE_FILE, BACKEND_FILE], opts.force)?;

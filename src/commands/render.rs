@@ -9,9 +9,8 @@ use serde_json::json;
 
 use crate::apply::cloudformation::template::{self, RenderOptions, Template, MAX_TEMPLATE_BODY};
 use crate::aws::Aws;
-use crate::cli::TemplateFormatArg;
 use crate::config::validate::{kms_key_form, KmsKeyForm};
-use crate::config::Settings;
+use crate::config::{Settings, TemplateFormat};
 use crate::error::{Error, Result};
 use crate::model;
 use crate::observe;
@@ -101,7 +100,7 @@ fn check_out_path(path: &Path) -> Result<()> {
 pub async fn run(
     settings: &Settings,
     reporter: &Reporter,
-    format: TemplateFormatArg,
+    format: TemplateFormat,
     out: Option<&Path>,
     stackset: bool,
 ) -> Result<Output> {
@@ -109,6 +108,7 @@ pub async fn run(
         stackset: stackset || settings.stackset.is_some(),
     };
     // Every input is checked before the first network call.
+    model::quota::check_trust_inputs(settings)?;
     template::validate(settings, opts)?;
     settings.require_issuer()?;
     oidc::tls_config(settings)?;
@@ -126,8 +126,8 @@ pub async fn run(
     let settings = &*settings;
     let t = build_template(settings, reporter, &facts.thumbprints, &cidrs, opts)?;
     let (body, format_name) = match format {
-        TemplateFormatArg::Yaml => (t.yaml(), "yaml"),
-        TemplateFormatArg::Json => (t.json(), "json"),
+        TemplateFormat::Yaml => (t.yaml(), "yaml"),
+        TemplateFormat::Json => (t.json(), "json"),
     };
     if body.len() > MAX_TEMPLATE_BODY {
         reporter.warn(format!(
