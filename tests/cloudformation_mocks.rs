@@ -648,6 +648,8 @@ mod destroy_stack {
     use aws_sdk_cloudformation::operation::describe_stack_resources::DescribeStackResourcesOutput;
     use aws_sdk_cloudformation::types::StackResource;
     use bootstrap::apply::cloudformation::destroy;
+    use bootstrap::observe::destroy_stack as observe;
+    use bootstrap::plan::destroy_stack::{self as destroy_plan, DeletePlan};
 
     fn resource(logical: &str, ty: &str, physical: &str) -> StackResource {
         StackResource::builder()
@@ -748,6 +750,16 @@ mod destroy_stack {
             })
     }
 
+    /// What `destroy --mode cloudformation` reads and plans before asking.
+    async fn read_plan(cfn: &Client) -> Result<Option<DeletePlan>> {
+        let Some(stack) = observe::stack(cfn, NAME).await? else {
+            return Ok(None);
+        };
+        destroy_plan::check_idle(NAME, &stack)?;
+        let listed = observe::resources(cfn, NAME, &stack).await?;
+        Ok(Some(destroy_plan::plan(NAME, stack, listed)))
+    }
+
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -775,7 +787,7 @@ mod destroy_stack {
             &describe, &template, &resources, &history, &unprotect, &protect, &delete,
         ]);
 
-        let plan = block_on(destroy::plan(&cfn, NAME)).unwrap().unwrap();
+        let plan = block_on(read_plan(&cfn)).unwrap().unwrap();
         assert!(plan.termination_protection);
         assert!(log.lock().unwrap().is_empty(), "reading changes nothing");
         let retained: Vec<&str> = plan.retained().map(|r| r.physical_id.as_str()).collect();
@@ -820,7 +832,7 @@ mod destroy_stack {
         let cfn = client(&[
             &describe, &template, &resources, &history, &unprotect, &protect, &delete,
         ]);
-        let plan = block_on(destroy::plan(&cfn, NAME)).unwrap().unwrap();
+        let plan = block_on(read_plan(&cfn)).unwrap().unwrap();
         let err =
             block_on(destroy::apply(&cfn, &plan, &reporter(), WaitConfig::fast())).unwrap_err();
         assert_eq!(*log.lock().unwrap(), ["unprotect", "delete", "protect"]);
@@ -843,7 +855,7 @@ mod destroy_stack {
             .then_output(|| stack(StackStatus::UpdateInProgress, true));
         let (template, _, _) = rules_for(&spec);
         let cfn = client(&[&describe, &template]);
-        let err = block_on(destroy::plan(&cfn, NAME)).unwrap_err();
+        let err = block_on(read_plan(&cfn)).unwrap_err();
         assert_eq!(err.code.as_deref(), Some("UPDATE_IN_PROGRESS"));
         assert!(
             err.message.contains("another operation is running"),
@@ -863,6 +875,6 @@ mod destroy_stack {
             )
         });
         let cfn = client(&[&missing]);
-        assert!(block_on(destroy::plan(&cfn, NAME)).unwrap().is_none());
+        assert!(block_on(read_plan(&cfn)).unwrap().is_none());
     }
 }

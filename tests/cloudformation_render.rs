@@ -47,7 +47,7 @@ fn render_prints_a_yaml_template_with_the_issuers_verified_thumbprint() {
     let l = Local::start();
     let out = l.render(&[]);
     out.assert_success();
-    let t: Value = serde_yaml::from_str(&out.stdout).expect("stdout is the YAML template");
+    let t: Value = serde_norway::from_str(&out.stdout).expect("stdout is the YAML template");
     let provider = &t["Resources"]["OidcProvider"]["Properties"];
     assert_eq!(provider["Url"], l.issuer.url().as_str());
     // The thumbprint is the SHA-1 of the intermediate CA the local issuer serves.
@@ -134,7 +134,7 @@ fn render_no_lock_table_has_no_table_and_no_table_output() {
     let l = Local::start();
     let out = l.render(&["--no-lock-table"]);
     out.assert_success();
-    let t: Value = serde_yaml::from_str(&out.stdout).unwrap();
+    let t: Value = serde_norway::from_str(&out.stdout).unwrap();
     assert!(t["Resources"].get("LockTable").is_none());
     assert!(t["Outputs"].get("LockTableName").is_none());
     let statements =
@@ -182,7 +182,7 @@ fn render_stackset_is_account_neutral() {
         out.stderr
     );
     assert!(!out.stdout.contains("123456789012"), "no fixed account id");
-    let t: Value = serde_yaml::from_str(&out.stdout).unwrap();
+    let t: Value = serde_norway::from_str(&out.stdout).unwrap();
     assert_eq!(
         t["Resources"]["DeployRole"]["Properties"]["ManagedPolicyArns"][0]["Fn::Sub"],
         "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/deploy"

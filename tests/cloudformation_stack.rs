@@ -592,7 +592,7 @@ fn render_grants_the_key_arn_for_every_form_of_kms_key() {
         &["--mode", "cloudformation", "--yes", "--kms-key", &key.id],
     )
     .assert_success();
-    let deployed: Value = serde_yaml::from_str(&deployed_template(&w)).unwrap();
+    let deployed: Value = serde_norway::from_str(&deployed_template(&w)).unwrap();
     let (grant, bucket) = template_key(&json!({ "template": deployed }));
     assert_eq!(grant, json!(key.arn));
     assert_eq!(bucket, json!(key.arn));

@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_yaml::Value as Yaml;
+use serde_norway::Value as Yaml;
 
 use common::fixture::{World, ENV_UUID, REPO_UUID, WORKSPACE_UUID};
 use common::{run, CliOutput};
@@ -45,7 +45,7 @@ fn pipeline(dir: &Path, extra: &[&str]) -> CliOutput {
 
 fn read_yaml(dir: &Path) -> Yaml {
     let text = std::fs::read_to_string(dir.join("bitbucket-pipelines.yml")).expect("yml written");
-    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("YAML does not parse: {e}\n{text}"))
+    serde_norway::from_str(&text).unwrap_or_else(|e| panic!("YAML does not parse: {e}\n{text}"))
 }
 
 /// The step definitions by name (`definitions.steps[*].step`).

@@ -3,7 +3,7 @@
 
 use clap::CommandFactory;
 
-use super::{Cli, Command};
+use super::command::{Cli, Command};
 use crate::error::{Error, Result};
 
 /// What `completions` or `man` prints; `None` for every other command.

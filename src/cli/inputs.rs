@@ -1,13 +1,51 @@
-//! The conversions from parsed arguments into [`Inputs`].
+//! The conversions from parsed arguments into [`Inputs`], done once: clap's enums become
+//! config's own (typed, never turned into text), and `--tag K=V` pairs a table.
 
 use std::collections::BTreeMap;
 
-use super::{
-    Cli, ColorArg, Command, DeploymentArgs, GlobalArgs, IssuerArgs, ModeArg, OutputArg, SetupArgs,
-    VerifyArgs,
+use super::args::{
+    ColorArg, DeploymentArgs, GlobalArgs, IssuerArgs, ModeArg, OutputArg, SetupArgs, VerifyArgs,
 };
-use crate::config::{validate, Inputs};
+use super::command::{Cli, Command, TemplateFormatArg};
+use crate::config::{validate, ColorChoice, Given, Inputs, Mode, OutputFormat, TemplateFormat};
 use crate::error::Result;
+
+impl From<OutputArg> for OutputFormat {
+    fn from(arg: OutputArg) -> Self {
+        match arg {
+            OutputArg::Text => OutputFormat::Text,
+            OutputArg::Json => OutputFormat::Json,
+        }
+    }
+}
+
+impl From<ColorArg> for ColorChoice {
+    fn from(arg: ColorArg) -> Self {
+        match arg {
+            ColorArg::Auto => ColorChoice::Auto,
+            ColorArg::Always => ColorChoice::Always,
+            ColorArg::Never => ColorChoice::Never,
+        }
+    }
+}
+
+impl From<ModeArg> for Mode {
+    fn from(arg: ModeArg) -> Self {
+        match arg {
+            ModeArg::Direct => Mode::Direct,
+            ModeArg::Cloudformation => Mode::Cloudformation,
+        }
+    }
+}
+
+impl From<TemplateFormatArg> for TemplateFormat {
+    fn from(arg: TemplateFormatArg) -> Self {
+        match arg {
+            TemplateFormatArg::Yaml => TemplateFormat::Yaml,
+            TemplateFormatArg::Json => TemplateFormat::Json,
+        }
+    }
+}
 
 fn flag(b: bool) -> Option<bool> {
     b.then_some(true)
@@ -21,15 +59,8 @@ impl GlobalArgs {
             endpoint_url: self.endpoint_url.clone(),
             ca_bundle: self.ca_bundle.clone(),
             timeout: self.timeout,
-            output: self.output.map(|o| match o {
-                OutputArg::Text => "text".into(),
-                OutputArg::Json => "json".into(),
-            }),
-            color: self.color.map(|c| match c {
-                ColorArg::Auto => "auto".into(),
-                ColorArg::Always => "always".into(),
-                ColorArg::Never => "never".into(),
-            }),
+            output: self.output.map(|o| Given::Flag(o.into())),
+            color: self.color.map(|c| Given::Flag(c.into())),
             ..Default::default()
         }
     }
@@ -86,10 +117,7 @@ impl SetupArgs {
 
 impl DeploymentArgs {
     pub fn apply(&self, i: &mut Inputs) {
-        i.mode = self.mode.map(|m| match m {
-            ModeArg::Direct => "direct".into(),
-            ModeArg::Cloudformation => "cloudformation".into(),
-        });
+        i.mode = self.mode.map(|m| Given::Flag(m.into()));
         i.stack_name = self.stack_name.clone();
         i.stackset = self.stackset.clone();
         i.accounts = self.accounts.clone();

@@ -14,12 +14,10 @@ use crate::{observe, plan};
 
 /// What to put in Bitbucket and Terraform, for the text and JSON reports.
 pub(super) fn next_steps(d: &DesiredState) -> (serde_json::Value, String) {
-    let settings = super::pipeline::backend_settings(d).replace('\n', "\n    ");
-    let backend = format!("terraform {{\n  backend \"s3\" {{\n    {settings}\n  }}\n}}\n");
-    let step = format!(
-        "- step:\n    oidc: true\n    script:\n      - export AWS_REGION={}\n      - export AWS_ROLE_ARN={}\n      - export AWS_WEB_IDENTITY_TOKEN_FILE=/tmp/aws-web-identity-token\n      - printf '%s' \"$BITBUCKET_STEP_OIDC_TOKEN\" > \"$AWS_WEB_IDENTITY_TOKEN_FILE\"\n",
-        d.account.region, d.role.arn
-    );
+    // The same templates as `bootstrap pipeline`; they cannot fail but for a bug in them.
+    let snippets = crate::model::pipeline::snippets(d)
+        .unwrap_or_else(|e| crate::model::pipeline::Snippets::unavailable(&e));
+    let (step, backend) = (snippets.step, snippets.backend);
     let json = json!({
         "variables": { "AWS_ROLE_ARN": d.role.arn, "AWS_REGION": d.account.region },
         "pipeline_step": step,
@@ -32,7 +30,12 @@ pub(super) fn next_steps(d: &DesiredState) -> (serde_json::Value, String) {
     );
     let _ = writeln!(text, "  AWS_ROLE_ARN = {}", d.role.arn);
     let _ = writeln!(text, "  AWS_REGION   = {}", d.account.region);
-    let _ = writeln!(text, "and give the deploying step `oidc: true`:\n");
+    let oidc = if snippets.custom_audiences.is_empty() {
+        "`oidc: true`"
+    } else {
+        "these OpenID Connect audiences"
+    };
+    let _ = writeln!(text, "and give the deploying step {oidc}:\n");
     for l in step.lines() {
         let _ = writeln!(text, "  {l}");
     }

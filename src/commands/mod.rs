@@ -85,23 +85,23 @@ pub async fn dispatch(
             out,
             stackset,
             ..
-        } => render::run(settings, reporter, format, out.as_deref(), stackset).await,
+        } => render::run(settings, reporter, format.into(), out.as_deref(), stackset).await,
         Command::Destroy {
             yes,
             force,
             delete_state,
             ..
         } => {
-            destroy::run(
-                settings,
-                reporter,
-                destroy::Options {
-                    yes,
-                    force,
-                    delete_state,
-                },
-            )
-            .await
+            let opts = destroy::Options {
+                yes,
+                force,
+                delete_state,
+            };
+            if cfn {
+                destroy_stack::run(settings, reporter, opts).await
+            } else {
+                destroy::run(settings, reporter, opts).await
+            }
         }
     }
 }

@@ -45,6 +45,7 @@ pub fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Ou
     let id = opts.account_id.as_deref().map(account_id).transpose()?;
     let region = region(settings);
     let deployment = deployment(settings);
+    model::quota::check_trust_inputs(settings)?;
     if let Deployment::StackSet { .. } = deployment {
         crate::model::template::validate(
             settings,

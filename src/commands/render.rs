@@ -9,8 +9,7 @@ use ipnet::IpNet;
 
 use super::setup::{account, check_managed_policies};
 use crate::aws::Aws;
-use crate::cli::TemplateFormatArg;
-use crate::config::Settings;
+use crate::config::{Settings, TemplateFormat};
 use crate::error::{Error, Result};
 use crate::model::template::{self, RenderOptions, Template, MAX_TEMPLATE_BODY};
 use crate::model::{self, DesiredState};
@@ -26,6 +25,7 @@ fn check_inputs(
     opts: RenderOptions,
     out: Option<&Path>,
 ) -> Result<()> {
+    model::quota::check_trust_inputs(settings)?;
     template::validate(settings, opts)?;
     settings.require_issuer()?;
     oidc::tls_config(settings)?;
@@ -173,7 +173,7 @@ fn check_out_path(path: &Path) -> Result<()> {
 pub async fn run(
     settings: &Settings,
     reporter: &Reporter,
-    format: TemplateFormatArg,
+    format: TemplateFormat,
     out: Option<&Path>,
     stackset: bool,
 ) -> Result<Output> {
@@ -187,8 +187,8 @@ pub async fn run(
     )?;
     let t = build(&settings, reporter, &facts.thumbprints, &cidrs, opts)?;
     let (body, format) = match format {
-        TemplateFormatArg::Yaml => (t.yaml(), "yaml"),
-        TemplateFormatArg::Json => (t.json(), "json"),
+        TemplateFormat::Yaml => (t.yaml(), "yaml"),
+        TemplateFormat::Json => (t.json(), "json"),
     };
     if body.len() > MAX_TEMPLATE_BODY {
         reporter.warn(format!(
@@ -199,7 +199,7 @@ pub async fn run(
     if let Some(path) = out {
         // Through a temporary file renamed into place: a link at `path` is replaced, never
         // written through.
-        super::pipeline::write::write_file(path, &body)
+        crate::report::files::write_file(path, &body)
             .map_err(|e| e.hint("check the path given with -o and its permissions"))?;
     }
     let file = out.map(|p| p.display().to_string());

@@ -86,7 +86,7 @@ async fn check_boundary(aws: &Aws, settings: &Settings) -> Result<()> {
 
 pub async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepared> {
     // Everything about the input is checked before the first network or AWS call.
-    settings.require_trust_inputs()?;
+    model::quota::check_trust_inputs(settings)?;
     let issuer = settings.require_issuer()?;
     let tls = oidc::tls_config(settings)?;
     for w in settings.trust_warnings() {

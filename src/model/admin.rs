@@ -114,11 +114,7 @@ fn judge_statement(n: usize, st: &Value) -> Option<AdminStatement> {
 /// from IAM and judged by [`admin_statement`].
 fn known_managed_document(arn: &str) -> Option<Value> {
     let (_, name) = arn.rsplit_once(":aws:policy/")?;
-    let action = match name.rsplit('/').next()? {
-        "AdministratorAccess" => "*",
-        "IAMFullAccess" => "iam:*",
-        _ => return None,
-    };
+    let action = crate::config::validate::admin_managed_policy_action(arn)?;
     Some(
         json!({"Statement": [{"Sid": name, "Effect": "Allow", "Action": action, "Resource": "*"}]}),
     )

@@ -6,6 +6,7 @@ pub mod audience;
 mod condition;
 pub mod kms;
 pub mod operator;
+pub mod pipeline;
 pub mod policy;
 pub mod quota;
 pub mod state;
@@ -21,12 +22,7 @@ use serde_json::{json, Value};
 use crate::config::{Settings, SourceIp};
 use crate::error::Result;
 
-/// Tag added to everything the tool creates (or adopts), so its resources can be recognised;
-/// `destroy` deletes a resource without it only with `--force`.
-pub const MANAGED_BY_TAG: (&str, &str) = ("managed-by", "bootstrap");
-/// Tag naming the version of the tool that created (or adopted) a resource. It is written
-/// with the resource and never rewritten on its own, so upgrading the tool changes nothing.
-pub const VERSION_TAG: (&str, &str) = ("bootstrap-version", env!("CARGO_PKG_VERSION"));
+pub use crate::config::{MANAGED_BY_TAG, VERSION_TAG};
 /// Name of the role's inline state-access policy.
 pub const STATE_POLICY_NAME: &str = "terraform-state-access";
 
@@ -160,7 +156,7 @@ pub fn desired(
     thumbprints: &[String],
     cidrs: &[IpNet],
 ) -> Result<DesiredState> {
-    settings.require_trust_inputs()?;
+    quota::check_trust_inputs(settings)?;
     let issuer = settings.require_issuer()?;
     let p = &account.partition;
     let tags = tags(settings);

@@ -6,6 +6,7 @@
 use serde_json::json;
 
 use super::policy::{policy_size, trust_policy, TrustInputs};
+use crate::config::Settings;
 use crate::error::{Error, Result};
 
 /// IAM's default quota on a role trust policy.
@@ -38,6 +39,38 @@ pub fn refuse_over_maximum(size: usize, what: &str) -> Result<()> {
     .hint("split the repositories over several roles (--role-name), or drop --environment-uuid / --source-ip values (`bitbucket` alone adds every published Pipelines range)"))
 }
 
+/// [`Settings::require_trust_inputs`], then the size of the trust policy the settings
+/// produce: a policy no account accepts is refused before any network or AWS call. Only the
+/// explicit CIDRs are measured here (`--source-ip bitbucket` is resolved, and the policy
+/// measured again, when the desired state is built).
+pub fn check_trust_inputs(settings: &Settings) -> Result<()> {
+    settings.require_trust_inputs()?;
+    refuse_over_maximum(
+        estimated_trust_policy_size(settings),
+        &format!(
+            "{} repositories x {} environments, {} source ranges",
+            settings.repositories.len(),
+            settings.environments.len().max(1),
+            settings.source_ips.len(),
+        ),
+    )
+}
+
+/// The size of the trust policy `settings` produce, with only the explicit CIDRs.
+pub fn estimated_trust_policy_size(settings: &Settings) -> usize {
+    let Some(issuer) = &settings.issuer else {
+        return 0;
+    };
+    trust_policy_size(&TrustInputs {
+        issuer_host_path: &issuer.host_path,
+        provider_arn: serde_json::Value::Null,
+        audiences: &settings.audiences,
+        repositories: &settings.repositories,
+        environments: &settings.environments,
+        source_cidrs: &settings.explicit_cidrs(),
+    })
+}
+
 /// The warning for a trust policy over the default quota, or None.
 pub fn warning(size: usize) -> Option<String> {
     (size > TRUST_POLICY_DEFAULT_CHARS).then(|| {
@@ -63,5 +96,33 @@ mod tests {
         let e = refuse_over_maximum(8193, "40 repositories").unwrap_err();
         assert_eq!(e.exit_code(), 64);
         assert!(e.message.contains("at most 8192"), "{}", e.message);
+    }
+
+    fn settings(repositories: usize) -> Settings {
+        Settings::from_inputs(crate::config::Inputs {
+            workspace: Some("acme".into()),
+            workspace_uuid: Some("11111111-2222-3333-4444-555555555555".into()),
+            repository_uuid: (0..repositories)
+                .map(|n| format!("{{{n:08x}-2222-3333-4444-555555555555}}"))
+                .collect(),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn settings_whose_trust_policy_no_account_accepts_are_refused() {
+        check_trust_inputs(&settings(1)).unwrap();
+        let many = settings(200);
+        many.require_trust_inputs().unwrap();
+        assert!(estimated_trust_policy_size(&many) > TRUST_POLICY_MAX_CHARS);
+        let e = check_trust_inputs(&many).unwrap_err();
+        assert_eq!(e.exit_code(), 64);
+        assert!(
+            e.message
+                .contains("(200 repositories x 1 environments, 0 source ranges)"),
+            "{}",
+            e.message
+        );
     }
 }

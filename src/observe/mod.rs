@@ -1,6 +1,8 @@
 //! Read the live AWS state into plain values the planner compares with the desired state.
 //! Every read is independent, so they all run concurrently.
 
+pub mod destroy;
+pub mod destroy_stack;
 mod dynamodb;
 mod iam;
 pub mod kms;

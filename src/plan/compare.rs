@@ -9,7 +9,7 @@ use serde_json::Value;
 pub fn parse(body: &str) -> Option<Value> {
     serde_json::from_str(body)
         .ok()
-        .or_else(|| serde_yaml::from_str(body).ok())
+        .or_else(|| serde_norway::from_str(body).ok())
 }
 
 /// Whether the deployed template is the rendered one: the same text, or the same document

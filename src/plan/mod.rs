@@ -3,6 +3,8 @@
 
 pub mod bucket;
 pub mod compare;
+pub mod destroy;
+pub mod destroy_stack;
 pub mod iam;
 pub mod ownership;
 pub mod stack;

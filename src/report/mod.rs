@@ -5,6 +5,10 @@
 //! A command returns a typed result that implements [`Report`]: it serializes to the JSON
 //! document and renders itself as text, so the two can never disagree.
 
+pub mod destroy;
+pub mod destroy_stack;
+pub mod files;
+pub mod pipeline;
 mod prompt;
 pub mod render;
 pub mod stack;

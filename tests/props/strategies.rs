@@ -1,7 +1,7 @@
 //! Input generators shared by the property-test files (included with `#[path]`).
 #![allow(dead_code)]
 
-use bootstrap::config::Inputs;
+use bootstrap::config::{Given, Inputs};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -328,8 +328,8 @@ pub fn inputs() -> impl Strategy<Value = Inputs> {
             Inputs {
                 region: g.0,
                 endpoint_url: g.1,
-                output: g.2,
-                color: g.3,
+                output: g.2.map(Given::File),
+                color: g.3.map(Given::File),
                 profile: g.4,
                 timeout: g.5,
                 workspace,
@@ -352,7 +352,7 @@ pub fn inputs() -> impl Strategy<Value = Inputs> {
                 kms_key: state.4,
                 noncurrent_days: state.5,
                 tags: rest.0,
-                mode: rest.1,
+                mode: rest.1.map(Given::File),
                 stack_name: rest.2,
                 ..Default::default()
             }

@@ -1,6 +1,4 @@
 pub mod destroy;
-mod destroy_delete;
-mod destroy_observe;
 mod dynamodb;
 mod iam;
 mod s3;

@@ -86,7 +86,7 @@ pub async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Res
     // Every input is checked before the first network or AWS call.
     let issuer = settings.require_issuer()?;
     if opts.offline {
-        settings.require_trust_inputs()?;
+        crate::model::quota::check_trust_inputs(settings)?;
     }
     let source_ip = opts.source_ip.as_deref().map(parse_source_ip).transpose()?;
     let account = opts.account_id.as_deref().map(account_id).transpose()?;

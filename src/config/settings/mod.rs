@@ -1,8 +1,12 @@
-//! The validated [`Settings`] and their accessors; [`Settings::from_inputs`] is in `build`.
+//! The validated [`Settings`] and their accessors. [`Settings::from_inputs`] is in `build`,
+//! which checks one part at a time (`deployment`, `trust`, `resources`).
 
 mod build;
+mod deployment;
+mod resources;
 #[cfg(test)]
 mod tests;
+mod trust;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -10,37 +14,9 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+use crate::config::choices::{ColorChoice, Mode, OutputFormat};
+use crate::config::validate;
 use crate::error::{Error, Result};
-use crate::model::{policy, quota};
-
-pub const DEFAULT_ROLE_NAME: &str = "bitbucket-pipelines-deploy";
-pub const DEFAULT_LOCK_TABLE: &str = "terraform-state-lock";
-pub const DEFAULT_STACK_NAME: &str = "bitbucket-oidc-bootstrap";
-pub const DEFAULT_IP_RANGES_URL: &str = "https://ip-ranges.atlassian.com/";
-pub const DEFAULT_NONCURRENT_DAYS: i32 = 90;
-pub const DEFAULT_SESSION_SECONDS: i32 = 3600;
-pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OutputFormat {
-    Text,
-    Json,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    Direct,
-    Cloudformation,
-}
 
 /// Where a StackSet deploys.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -65,6 +41,16 @@ pub struct StackSetSettings {
 pub enum SourceIp {
     Cidr(IpNet),
     Bitbucket,
+}
+
+impl SourceIp {
+    /// The range, for an explicit CIDR.
+    pub fn cidr(&self) -> Option<IpNet> {
+        match self {
+            SourceIp::Cidr(c) => Some(*c),
+            SourceIp::Bitbucket => None,
+        }
+    }
 }
 
 /// The OIDC issuer: `url` is `https://host/path`, `host_path` is the same without `https://`
@@ -140,7 +126,9 @@ impl Settings {
         })
     }
 
-    /// Checks for the commands that build a trust policy (plan, init, status, render, ...).
+    /// The inputs every command that builds a trust policy needs (plan, init, status, render,
+    /// ...). The size of that policy is judged where it is built: `model::quota` refuses one no
+    /// account accepts before any network or AWS call.
     pub fn require_trust_inputs(&self) -> Result<()> {
         self.require_issuer()?;
         if self.audiences.is_empty() {
@@ -154,37 +142,13 @@ impl Settings {
             )
             .hint("pass --repository-uuid UUID for each repository that deploys, or --allow-any-repository to accept that risk"));
         }
-        quota::refuse_over_maximum(
-            self.estimated_trust_policy_size(),
-            &format!(
-                "{} repositories x {} environments, {} source ranges",
-                self.repositories.len(),
-                self.environments.len().max(1),
-                self.source_ips.len(),
-            ),
-        )
+        Ok(())
     }
 
-    /// The size of the trust policy these settings produce, with only the explicit CIDRs
-    /// (`--source-ip bitbucket` is resolved and checked when the desired state is built).
-    pub fn estimated_trust_policy_size(&self) -> usize {
-        let Some(issuer) = &self.issuer else { return 0 };
-        let cidrs: Vec<IpNet> = self
-            .source_ips
-            .iter()
-            .filter_map(|s| match s {
-                SourceIp::Cidr(c) => Some(*c),
-                SourceIp::Bitbucket => None,
-            })
-            .collect();
-        quota::trust_policy_size(&policy::TrustInputs {
-            issuer_host_path: &issuer.host_path,
-            provider_arn: serde_json::Value::Null,
-            audiences: &self.audiences,
-            repositories: &self.repositories,
-            environments: &self.environments,
-            source_cidrs: &cidrs,
-        })
+    /// The explicit `--source-ip` CIDRs (`--source-ip bitbucket` is resolved from Atlassian's
+    /// published ranges when the desired state is built).
+    pub fn explicit_cidrs(&self) -> Vec<IpNet> {
+        self.source_ips.iter().filter_map(SourceIp::cidr).collect()
     }
 
     /// Warnings the user should see before anything is written.
@@ -206,7 +170,7 @@ impl Settings {
             && self
                 .policy_arns
                 .iter()
-                .any(|p| crate::model::admin::is_admin_policy_arn(p))
+                .any(|p| validate::is_admin_policy_arn(p))
         {
             w.push("--allow-admin: pipelines get AdministratorAccess".into());
         }

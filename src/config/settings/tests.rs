@@ -1,5 +1,9 @@
+//! Unit tests of [`Settings::from_inputs`]: defaults, guard rails, and the sample config file.
+
 use super::*;
-use crate::config::Inputs;
+use crate::config::defaults::DEFAULT_LOCK_TABLE;
+use crate::config::file::parse_file;
+use crate::config::inputs::Inputs;
 
 fn base() -> Inputs {
     Inputs {
@@ -81,7 +85,7 @@ fn sample_with_every_key() -> String {
 
 #[test]
 fn the_sample_config_loads() {
-    let inputs = crate::config::parse_file(SAMPLE).unwrap();
+    let inputs = parse_file(SAMPLE).unwrap();
     let s = Settings::from_inputs(inputs).unwrap();
     s.require_trust_inputs().unwrap();
     assert_eq!(s.aws.region.as_deref(), Some("eu-west-1"));
@@ -97,7 +101,7 @@ fn the_sample_config_loads() {
 #[test]
 fn every_key_the_sample_shows_commented_out_is_valid() {
     let text = sample_with_every_key();
-    let i = crate::config::parse_file(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let i = parse_file(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
     // The commented keys were all picked up ...
     assert!(!i.environment_uuid.is_empty() && !i.source_ip.is_empty());
     assert!(!i.audience.is_empty() && !i.policy_arn.is_empty());

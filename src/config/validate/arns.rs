@@ -28,6 +28,28 @@ pub fn policy_arn(flag: &str, value: &str) -> Result<String> {
     }
 }
 
+/// The AWS managed policies known to be administrator-equivalent, by name, with the action
+/// each allows on every resource: flags and templates are judged by these without reading a
+/// document.
+const ADMIN_MANAGED_POLICIES: [(&str, &str); 2] =
+    [("AdministratorAccess", "*"), ("IAMFullAccess", "iam:*")];
+
+/// The action an AWS managed policy known to be administrator-equivalent allows on every
+/// resource, when `arn` names one (`arn:aws:iam::aws:policy/[path/]NAME`).
+pub fn admin_managed_policy_action(arn: &str) -> Option<&'static str> {
+    let (_, path_and_name) = arn.rsplit_once(":aws:policy/")?;
+    let name = path_and_name.rsplit('/').next()?;
+    ADMIN_MANAGED_POLICIES
+        .iter()
+        .find(|(known, _)| *known == name)
+        .map(|(_, action)| *action)
+}
+
+/// Whether `arn` names an AWS managed policy known to be administrator-equivalent.
+pub fn is_admin_policy_arn(arn: &str) -> bool {
+    admin_managed_policy_action(arn).is_some()
+}
+
 /// `path/name` after `policy/`: a path of `/`-separated segments (at most 512 characters) and
 /// a name of 1..=128 `[A-Za-z0-9+=,.@_-]`.
 fn policy_path_and_name_ok(rest: &str) -> bool {

@@ -1,8 +1,11 @@
 //! Identity values: the OIDC issuer, workspace, UUIDs, audiences and source CIDRs.
 
 use std::net::IpAddr;
+use std::str::FromStr;
 
 use ipnet::IpNet;
+use uuid::fmt::{Braced, Hyphenated};
+use uuid::Uuid;
 
 use crate::error::Result;
 
@@ -126,37 +129,38 @@ fn wildcard_message(flag: &str) -> &'static str {
 
 /// A Bitbucket UUID, with or without braces; returned lowercase with braces.
 pub fn uuid(flag: &str, value: &str) -> Result<String> {
-    let v = shown(value);
-    let trimmed = value.trim();
-    let inner = match (trimmed.strip_prefix('{'), trimmed.ends_with('}')) {
-        (Some(rest), true) => &rest[..rest.len() - 1],
-        (None, false) => trimmed,
-        _ => return Err(bad(flag, &v, "unbalanced braces; write {UUID} or UUID")),
-    };
-    if inner.contains(['*', '?']) {
-        return Err(bad(flag, &v, wildcard_message(flag)));
-    }
-    let groups: Vec<&str> = inner.split('-').collect();
-    let lens = [8, 4, 4, 4, 12];
-    let ok = groups.len() == 5
-        && groups
-            .iter()
-            .zip(lens)
-            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
-    if !ok {
-        return Err(bad(
-            flag,
-            &v,
-            "expected a UUID like {a1b2c3d4-e5f6-7890-abcd-ef1234567890} (braces optional); find it under Repository settings > OpenID Connect",
-        ));
-    }
-    Ok(format!("{{{}}}", inner.to_ascii_lowercase()))
+    parse_uuid(flag, value).map(|u| u.braced().to_string())
 }
 
 /// A UUID without braces (the workspace UUID inside the default audience).
 pub fn uuid_bare(flag: &str, value: &str) -> Result<String> {
-    let braced = uuid(flag, value)?;
-    Ok(braced[1..braced.len() - 1].to_string())
+    parse_uuid(flag, value).map(|u| u.hyphenated().to_string())
+}
+
+/// The hyphenated form (`8-4-4-4-12` hex digits), braced or not, around any spaces.
+fn parse_uuid(flag: &str, value: &str) -> Result<Uuid> {
+    let v = shown(value);
+    let trimmed = value.trim();
+    let braced = match (trimmed.starts_with('{'), trimmed.ends_with('}')) {
+        (true, true) => true,
+        (false, false) => false,
+        _ => return Err(bad(flag, &v, "unbalanced braces; write {UUID} or UUID")),
+    };
+    if trimmed.contains(['*', '?']) {
+        return Err(bad(flag, &v, wildcard_message(flag)));
+    }
+    let parsed = if braced {
+        Braced::from_str(trimmed).map(Braced::into_uuid)
+    } else {
+        Hyphenated::from_str(trimmed).map(Hyphenated::into_uuid)
+    };
+    parsed.map_err(|_| {
+        bad(
+            flag,
+            &v,
+            "expected a UUID like {a1b2c3d4-e5f6-7890-abcd-ef1234567890} (braces optional); find it under Repository settings > OpenID Connect",
+        )
+    })
 }
 
 /// The longest audience a Bitbucket step can ask for (`oidc: audiences:`); IAM itself takes

@@ -15,7 +15,7 @@ pub use kms::*;
 pub use names::*;
 pub use ranges::*;
 
-use crate::error::Error;
+use crate::error::{Error, Result};
 
 fn bad(flag: &str, value: &str, what: &str) -> Error {
     Error::usage(format!("{flag} {value:?}: {what}"))
@@ -28,4 +28,20 @@ pub fn shown(value: &str) -> String {
         s.push('…');
     }
     s
+}
+
+/// Each of `values` parsed in order (the first error wins), keeping the first of equal
+/// results: a value given twice counts once.
+pub fn unique<T: PartialEq>(
+    values: &[String],
+    mut parse: impl FnMut(&str) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut parsed = Vec::new();
+    for value in values {
+        let p = parse(value)?;
+        if !parsed.contains(&p) {
+            parsed.push(p);
+        }
+    }
+    Ok(parsed)
 }

@@ -1,3 +1,5 @@
+//! Unit tests of the value parsers: UUIDs, CIDRs, bucket names, issuer URLs, audiences.
+
 use super::*;
 
 #[test]
@@ -28,6 +30,29 @@ fn uuid_wildcards_and_junk_are_refused() {
     ] {
         assert!(uuid("--repository-uuid", bad).is_err(), "{bad:?} accepted");
     }
+}
+
+#[test]
+fn only_the_hyphenated_form_is_a_uuid() {
+    // The other forms the uuid crate knows (simple, URN) are not what Bitbucket shows.
+    for other in [
+        "a1b2c3d4e5f67890abcdef1234567890",
+        "urn:uuid:a1b2c3d4-e5f6-7890-abcd-ef1234567890",
+        "{a1b2c3d4e5f67890abcdef1234567890}",
+    ] {
+        let e = uuid("--repository-uuid", other).unwrap_err();
+        assert!(e.message.contains("expected a UUID like"), "{e}");
+    }
+    let e = uuid("--repository-uuid", "{a1b2c3d4-e5f6-7890-abcd-ef1234567890").unwrap_err();
+    assert!(e.message.contains("unbalanced braces"), "{e}");
+    assert_eq!(
+        uuid_bare(
+            "--workspace-uuid",
+            " {A1B2C3D4-E5F6-7890-ABCD-EF1234567890} "
+        )
+        .unwrap(),
+        "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
+    );
 }
 
 #[test]

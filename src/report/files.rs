@@ -1,7 +1,10 @@
-//! Writing the generated files into `--out-dir` without ever following a symbolic link: a
-//! link at a target path is refused before anything is written, and each file is written to
-//! a new temporary file beside it and renamed over the target, which replaces a link that
-//! appeared since rather than writing through it.
+//! Writing a command's output to files (`pipeline --out-dir`, `render -o`) without ever
+//! following a symbolic link: a link at a target path is refused before anything is written,
+//! and each file is written to a new temporary file beside it and renamed over the target,
+//! which replaces a link that appeared since rather than writing through it.
+//!
+//! It lives in `report`, not `apply`: these files are what a command prints, sent to a file
+//! instead of stdout; `apply` only carries out a plan against AWS.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,7 +13,7 @@ use crate::error::{Error, Result};
 
 /// Check `--out-dir` and the files about to be written, before any AWS call or write:
 /// a link is always refused; an existing file only without `--force`.
-pub(super) fn check_targets(dir: &Path, files: &[&str], force: bool) -> Result<()> {
+pub fn check_targets(dir: &Path, files: &[&str], force: bool) -> Result<()> {
     if dir.exists() && !dir.is_dir() {
         return Err(Error::usage(format!(
             "--out-dir {}: exists and is not a directory",
@@ -54,7 +57,7 @@ pub(super) fn check_targets(dir: &Path, files: &[&str], force: bool) -> Result<(
 }
 
 /// Write `content` to `path` through a new file beside it and a rename.
-pub(in crate::commands) fn write_file(path: &Path, content: &str) -> Result<()> {
+pub fn write_file(path: &Path, content: &str) -> Result<()> {
     let failed =
         |e: std::io::Error| Error::failure(format!("cannot write {}: {e}", path.display()));
     let temp = temp_path(path);

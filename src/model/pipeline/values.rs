@@ -3,7 +3,105 @@
 //! key, a step or a shell line.
 
 use crate::config::validate::shown;
+use crate::config::Settings;
 use crate::error::{Error, Result};
+use crate::model::audience;
+
+/// The branch whose pipeline plans and applies, unless `--branch` names another.
+const DEFAULT_BRANCH: &str = "main";
+/// Bitbucket accepts at most 10 audiences per step.
+const MAX_STEP_AUDIENCES: usize = 10;
+
+/// What shapes the pipeline beyond the desired state, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pipeline {
+    /// The deployment environment plan and apply run in (`--deployment`).
+    pub deployment: Option<String>,
+    /// The branch (or glob) whose pipeline applies (`--branch`).
+    pub branch: String,
+    /// The audiences each step asks for: empty for the workspace default (`oidc: true`).
+    pub custom_audiences: Vec<String>,
+    /// The role accepts calls only from its source ranges: the steps run as 4x with
+    /// Atlassian's IP ranges.
+    pub ip_restricted: bool,
+}
+
+impl Pipeline {
+    /// Check `--deployment` and `--branch` against the settings, before any AWS call or
+    /// file write.
+    pub fn new(
+        settings: &Settings,
+        deployment: Option<&str>,
+        branch: Option<&str>,
+    ) -> Result<Self> {
+        let deployment = deployment.map(deployment_name).transpose()?;
+        let branch = branch_pattern(branch.unwrap_or(DEFAULT_BRANCH))?;
+        if !settings.environments.is_empty() && deployment.is_none() {
+            return Err(Error::usage(
+                "the role only trusts deployment steps (--environment-uuid), so the plan and apply steps must run in a deployment environment",
+            )
+            .hint("pass --deployment NAME with the name of that environment (Repository settings > Deployments)"));
+        }
+        let custom_audiences = custom_audiences(&settings.audiences);
+        if custom_audiences.len() > MAX_STEP_AUDIENCES {
+            return Err(Error::usage(format!(
+                "{} custom audiences configured; a Bitbucket step asks for at most {MAX_STEP_AUDIENCES}",
+                custom_audiences.len()
+            ))
+            .hint("pass fewer --audience values"));
+        }
+        Ok(Pipeline {
+            deployment,
+            branch,
+            custom_audiences,
+            ip_restricted: !settings.source_ips.is_empty(),
+        })
+    }
+
+    /// The pipeline's defaults for a provider trusting `audiences`: no deployment stage,
+    /// the default branch, no IP restriction. `init` suggests a step from it.
+    pub fn defaults(audiences: &[String]) -> Self {
+        Pipeline {
+            deployment: None,
+            branch: DEFAULT_BRANCH.to_string(),
+            custom_audiences: custom_audiences(audiences),
+            ip_restricted: false,
+        }
+    }
+
+    /// Where the two variables go: `(kind, place)`, e.g. ("repository variables",
+    /// "Repository settings > Repository variables").
+    pub fn variables_scope(&self) -> (String, &'static str) {
+        match &self.deployment {
+            Some(env) => (
+                format!("deployment variables of the {env} environment"),
+                "Repository settings > Deployments",
+            ),
+            None => (
+                "repository variables".to_string(),
+                "Repository settings > Repository variables",
+            ),
+        }
+    }
+}
+
+/// The audiences a step must ask for: none (the workspace default) unless custom ones are
+/// configured.
+fn custom_audiences(audiences: &[String]) -> Vec<String> {
+    audiences
+        .iter()
+        .filter(|a| audience::custom(std::slice::from_ref(a)))
+        .cloned()
+        .collect()
+}
+
+/// Without `--environment-uuid` the role trusts every step of the repository, so the plan
+/// step of the default pipeline, on any branch, gets credentials that can write the state.
+pub fn any_branch_warning(settings: &Settings, role_arn: &str) -> Option<String> {
+    settings.environments.is_empty().then(|| format!(
+        "every branch can assume {role_arn}, which can write the Terraform state: the default pipeline plans with it, and anyone who can push a branch can change bitbucket-pipelines.yml to run anything with it; restrict the role to a deployment environment with --environment-uuid UUID and --deployment NAME, and limit that environment to protected branches (docs/pipelines.md, \"Who can use the role\")"
+    ))
+}
 
 /// Longest deployment environment name accepted.
 const MAX_DEPLOYMENT_LEN: usize = 100;
@@ -14,7 +112,7 @@ const MAX_ALTERNATIVES: usize = 64;
 
 /// A Bitbucket deployment environment name: letters, digits, spaces, `-`, `_` and `.`,
 /// starting with a letter or digit (as Bitbucket's environment names are), at most 100.
-pub(super) fn deployment_name(value: &str) -> Result<String> {
+fn deployment_name(value: &str) -> Result<String> {
     let v = value.trim();
     let ok = !v.is_empty()
         && v.chars().count() <= MAX_DEPLOYMENT_LEN
@@ -93,7 +191,7 @@ fn matches_every_branch(alternative: &str) -> bool {
 
 /// A branch name or Bitbucket glob for the branch whose pipeline runs plan and apply. A
 /// pattern that matches every branch is refused: any branch could then apply.
-pub(super) fn branch_pattern(value: &str) -> Result<String> {
+fn branch_pattern(value: &str) -> Result<String> {
     let refuse = |why: &str| {
         Error::usage(format!("--branch {:?}: {why}", shown(value)))
             .hint("name the branch that may deploy, e.g. --branch main, or a narrow pattern such as release/*")

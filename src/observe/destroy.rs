@@ -1,15 +1,78 @@
-//! The reads `destroy` plans from: everything attached to the role, the other roles that
-//! trust the provider, what the state bucket holds and whether a lock is held. Only reads.
+//! What exists for `destroy` in direct mode: the role with everything attached to it, the
+//! provider, the other roles that trust it, what the state bucket holds and whether a lock is
+//! held. Only reads; the destroy plan decides what to do with it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 
 use crate::aws::{classify, errors, Aws};
+use crate::config::{Issuer, Settings};
 use crate::error::Result;
-use crate::model::policy::parse_document;
-use crate::plan::ownership::is_managed;
+use crate::model::{self, policy::parse_document, Account};
+
+/// A resource's tags, by key.
+pub type Tags = BTreeMap<String, String>;
+
+/// What `destroy` is asked to remove.
+#[derive(Debug, Clone, Serialize)]
+pub struct Targets {
+    pub account: Account,
+    pub provider_arn: String,
+    pub role_name: String,
+    pub bucket: String,
+    /// None with `--no-lock-table`: the table is not touched.
+    pub table: Option<String>,
+    pub delete_state: bool,
+    pub force: bool,
+}
+
+impl Targets {
+    /// The resources these settings name in `account`.
+    pub fn new(
+        settings: &Settings,
+        issuer: &Issuer,
+        account: Account,
+        delete_state: bool,
+        force: bool,
+    ) -> Targets {
+        Targets {
+            provider_arn: model::provider_arn(&account, issuer),
+            role_name: settings.role_name.clone(),
+            bucket: model::bucket_name(settings, &account),
+            table: settings.lock_table.clone(),
+            delete_state,
+            force,
+            account,
+        }
+    }
+
+    /// The same resources, read back after the deletions: whether each exists, without the
+    /// bucket's contents, the table's locks or the tags.
+    pub fn for_read_back(&self) -> Targets {
+        Targets {
+            delete_state: false,
+            ..self.clone()
+        }
+    }
+}
+
+/// Everything read before planning.
+#[derive(Debug, Clone, Serialize)]
+pub struct Found {
+    /// The provider's tags; None when there is no provider.
+    pub provider: Option<Tags>,
+    pub role: Option<FoundRole>,
+    /// Other roles whose trust policy names the provider.
+    pub trusting_roles: Vec<String>,
+    pub bucket: bool,
+    /// Only read with `--delete-state`.
+    pub bucket_contents: Option<BucketContents>,
+    /// The bucket's tags (none when it has no tag set); only read with `--delete-state`.
+    pub bucket_tags: Option<Tags>,
+    pub table: Option<FoundTable>,
+}
 
 /// The role as `destroy` needs it.
 #[derive(Debug, Clone, Serialize)]
@@ -20,8 +83,7 @@ pub struct FoundRole {
     pub instance_profiles: Vec<String>,
     /// Whether its trust policy names the provider being destroyed.
     pub trusts_provider: bool,
-    /// Whether it carries `managed-by=bootstrap` (created or adopted by the tool).
-    pub managed: bool,
+    pub tags: Tags,
 }
 
 /// What a bucket holds, from ListObjectVersions (every version and delete marker).
@@ -45,37 +107,6 @@ impl BucketContents {
     pub fn is_empty(&self) -> bool {
         self.versions == 0 && self.delete_markers == 0
     }
-
-    /// "3 object versions (1 current) of 1 key, 1 delete marker: env/prod.tfstate (4)".
-    pub fn describe(&self) -> String {
-        let plural = |n: usize, one: &str, many: &str| {
-            if n == 1 {
-                format!("{n} {one}")
-            } else {
-                format!("{n} {many}")
-            }
-        };
-        let mut s = format!(
-            "{} ({} current) of {}, {}",
-            plural(self.versions, "object version", "object versions"),
-            self.current,
-            plural(self.keys, "key", "keys"),
-            plural(self.delete_markers, "delete marker", "delete markers"),
-        );
-        if !self.sample.is_empty() {
-            let names: Vec<String> = self
-                .sample
-                .iter()
-                .map(|(k, n)| format!("{k} ({n})"))
-                .collect();
-            s.push_str(": ");
-            s.push_str(&names.join(", "));
-            if self.keys > self.sample.len() {
-                s.push_str(", ...");
-            }
-        }
-        s
-    }
 }
 
 /// The lock table as `destroy` needs it.
@@ -86,30 +117,43 @@ pub struct FoundTable {
     /// LockIDs of locks held now (items other than Terraform's `-md5` digests); only read
     /// with `--delete-state`.
     pub held_locks: Vec<String>,
-    /// Whether it carries `managed-by=bootstrap`; only read with `--delete-state` (true
-    /// otherwise: the table is kept anyway).
-    pub managed: bool,
+    /// The table's tags; only read with `--delete-state` (the table is kept otherwise).
+    pub tags: Option<Tags>,
 }
 
-/// Whether the provider exists: None when it does not, else whether it carries
-/// `managed-by=bootstrap`.
-pub async fn provider(aws: &Aws, arn: &str) -> Result<Option<bool>> {
-    match aws
-        .iam
-        .get_open_id_connect_provider()
-        .open_id_connect_provider_arn(arn)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(Some(is_managed(&tag_map(
-            out.tags().iter().map(|t| (t.key(), t.value())),
-        )))),
-        Err(e) if errors::is(&e, &["NoSuchEntity"]) => Ok(None),
-        Err(e) => Err(classify(&e, "reading the OIDC provider", arn)),
-    }
+/// Read everything the plan needs, concurrently.
+pub async fn found(aws: &Aws, t: &Targets) -> Result<Found> {
+    let (provider, role, trusting_roles, bucket, table) = tokio::try_join!(
+        super::provider(aws, &t.provider_arn),
+        role(aws, &t.role_name, &t.provider_arn),
+        roles_trusting(aws, &t.provider_arn, &t.role_name),
+        bucket_exists(aws, &t.bucket),
+        async {
+            match &t.table {
+                Some(name) => table(aws, name, t.delete_state).await,
+                None => Ok(None),
+            }
+        },
+    )?;
+    let (bucket_contents, bucket_tags) = if bucket && t.delete_state {
+        let (contents, tags) =
+            tokio::try_join!(bucket_contents(aws, &t.bucket), bucket_tags(aws, &t.bucket))?;
+        (Some(contents), Some(tags))
+    } else {
+        (None, None)
+    };
+    Ok(Found {
+        provider: provider.map(|p| p.tags),
+        role,
+        trusting_roles,
+        bucket,
+        bucket_contents,
+        bucket_tags,
+        table,
+    })
 }
 
-fn tag_map<'a>(tags: impl Iterator<Item = (&'a str, &'a str)>) -> BTreeMap<String, String> {
+fn tag_map<'a>(tags: impl Iterator<Item = (&'a str, &'a str)>) -> Tags {
     tags.map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
@@ -120,12 +164,12 @@ fn mentions(trust_document: Option<&str>, provider_arn: &str) -> bool {
 }
 
 /// The role with everything that must go before it can be deleted, or None.
-pub async fn role(aws: &Aws, name: &str, provider_arn: &str) -> Result<Option<FoundRole>> {
+async fn role(aws: &Aws, name: &str, provider_arn: &str) -> Result<Option<FoundRole>> {
     let iam = &aws.iam;
     let (role, inline, attached, profiles) = tokio::join!(
         iam.get_role().role_name(name).send(),
-        crate::observe::inline_policy_names(aws, name),
-        crate::observe::attached_policy_arns(aws, name),
+        super::inline_policy_names(aws, name),
+        super::attached_policy_arns(aws, name),
         iam.list_instance_profiles_for_role()
             .role_name(name)
             .into_paginator()
@@ -156,12 +200,12 @@ pub async fn role(aws: &Aws, name: &str, provider_arn: &str) -> Result<Option<Fo
         managed_policies,
         instance_profiles,
         trusts_provider: mentions(role.assume_role_policy_document(), provider_arn),
-        managed: is_managed(&tag_map(role.tags().iter().map(|t| (t.key(), t.value())))),
+        tags: tag_map(role.tags().iter().map(|t| (t.key(), t.value()))),
     }))
 }
 
 /// Every role other than `except` whose trust policy names the provider.
-pub async fn roles_trusting(aws: &Aws, provider_arn: &str, except: &str) -> Result<Vec<String>> {
+async fn roles_trusting(aws: &Aws, provider_arn: &str, except: &str) -> Result<Vec<String>> {
     let pages = aws
         .iam
         .list_roles()
@@ -182,7 +226,7 @@ pub async fn roles_trusting(aws: &Aws, provider_arn: &str, except: &str) -> Resu
 }
 
 /// Whether the bucket exists (and is ours to read).
-pub async fn bucket_exists(aws: &Aws, name: &str) -> Result<bool> {
+async fn bucket_exists(aws: &Aws, name: &str) -> Result<bool> {
     match aws.s3.get_bucket_versioning().bucket(name).send().await {
         Ok(_) => Ok(true),
         Err(e) if errors::is(&e, &["NoSuchBucket"]) => Ok(false),
@@ -190,19 +234,17 @@ pub async fn bucket_exists(aws: &Aws, name: &str) -> Result<bool> {
     }
 }
 
-/// Whether the bucket carries `managed-by=bootstrap` (a bucket without tags does not).
-pub async fn bucket_managed(aws: &Aws, name: &str) -> Result<bool> {
+/// The bucket's tags (none for a bucket without a tag set).
+async fn bucket_tags(aws: &Aws, name: &str) -> Result<Tags> {
     match aws.s3.get_bucket_tagging().bucket(name).send().await {
-        Ok(out) => Ok(is_managed(&tag_map(
-            out.tag_set().iter().map(|t| (t.key(), t.value())),
-        ))),
-        Err(e) if errors::is(&e, &["NoSuchTagSet", "NoSuchBucket"]) => Ok(false),
+        Ok(out) => Ok(tag_map(out.tag_set().iter().map(|t| (t.key(), t.value())))),
+        Err(e) if errors::is(&e, &["NoSuchTagSet", "NoSuchBucket"]) => Ok(Tags::new()),
         Err(e) => Err(classify(&e, "reading the state bucket's tags", name)),
     }
 }
 
 /// Every object version and delete marker in the bucket, counted.
-pub async fn bucket_contents(aws: &Aws, name: &str) -> Result<BucketContents> {
+async fn bucket_contents(aws: &Aws, name: &str) -> Result<BucketContents> {
     let mut contents = BucketContents::default();
     let mut per_key: BTreeMap<String, usize> = BTreeMap::new();
     let mut key_marker: Option<String> = None;
@@ -248,54 +290,20 @@ pub async fn bucket_contents(aws: &Aws, name: &str) -> Result<BucketContents> {
     Ok(contents)
 }
 
-/// The lock table, or None. With `read_locks`, also the locks held now.
-pub async fn table(aws: &Aws, name: &str, read_locks: bool) -> Result<Option<FoundTable>> {
+/// The lock table, or None. With `read_locks`, also its tags and the locks held now.
+async fn table(aws: &Aws, name: &str, read_locks: bool) -> Result<Option<FoundTable>> {
     let table = match aws.dynamodb.describe_table().table_name(name).send().await {
         Ok(out) => out.table,
         Err(e) if errors::is(&e, &["ResourceNotFoundException"]) => return Ok(None),
         Err(e) => return Err(classify(&e, "reading the lock table", name)),
     };
     let Some(table) = table else { return Ok(None) };
-    let mut held_locks = Vec::new();
-    let mut managed = true;
-    if read_locks {
-        let arn = table.table_arn().unwrap_or_default();
-        let tags = aws
-            .dynamodb
-            .list_tags_of_resource()
-            .resource_arn(arn)
-            .send()
-            .await
-            .map_err(|e| classify(&e, "reading the lock table's tags", name))?;
-        managed = is_managed(&tag_map(tags.tags().iter().map(|t| (t.key(), t.value()))));
-        let mut start: Option<std::collections::HashMap<String, AttributeValue>> = None;
-        for _ in 0..100 {
-            let out = aws
-                .dynamodb
-                .scan()
-                .table_name(name)
-                .projection_expression("LockID")
-                .set_exclusive_start_key(start.clone())
-                .send()
-                .await
-                .map_err(|e| classify(&e, "reading the locks in the lock table", name))?;
-            for item in out.items() {
-                let id = match item.get("LockID") {
-                    Some(AttributeValue::S(s)) => s.clone(),
-                    _ => "(an item without a string LockID)".to_string(),
-                };
-                // Terraform keeps `<bucket>/<key>-md5` digest items next to its locks; they
-                // are not locks.
-                if !id.ends_with("-md5") {
-                    held_locks.push(id);
-                }
-            }
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
-            }
-        }
-    }
+    let (tags, held_locks) = if read_locks {
+        let tags = table_tags(aws, name, table.table_arn().unwrap_or_default()).await?;
+        (Some(tags), held_locks(aws, name).await?)
+    } else {
+        (None, Vec::new())
+    };
     Ok(Some(FoundTable {
         deletion_protection: table.deletion_protection_enabled().unwrap_or(false),
         status: table
@@ -303,6 +311,49 @@ pub async fn table(aws: &Aws, name: &str, read_locks: bool) -> Result<Option<Fou
             .map(|s| s.as_str().to_string())
             .unwrap_or_default(),
         held_locks,
-        managed,
+        tags,
     }))
+}
+
+async fn table_tags(aws: &Aws, name: &str, arn: &str) -> Result<Tags> {
+    let tags = aws
+        .dynamodb
+        .list_tags_of_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .map_err(|e| classify(&e, "reading the lock table's tags", name))?;
+    Ok(tag_map(tags.tags().iter().map(|t| (t.key(), t.value()))))
+}
+
+/// The LockIDs in the table, without Terraform's `<bucket>/<key>-md5` digest items (they
+/// are not locks).
+async fn held_locks(aws: &Aws, name: &str) -> Result<Vec<String>> {
+    let mut held = Vec::new();
+    let mut start: Option<HashMap<String, AttributeValue>> = None;
+    for _ in 0..100 {
+        let out = aws
+            .dynamodb
+            .scan()
+            .table_name(name)
+            .projection_expression("LockID")
+            .set_exclusive_start_key(start.clone())
+            .send()
+            .await
+            .map_err(|e| classify(&e, "reading the locks in the lock table", name))?;
+        for item in out.items() {
+            let id = match item.get("LockID") {
+                Some(AttributeValue::S(s)) => s.clone(),
+                _ => "(an item without a string LockID)".to_string(),
+            };
+            if !id.ends_with("-md5") {
+                held.push(id);
+            }
+        }
+        start = out.last_evaluated_key().cloned();
+        if start.is_none() {
+            break;
+        }
+    }
+    Ok(held)
 }

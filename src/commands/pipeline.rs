@@ -1,0 +1,84 @@
+//! `bootstrap pipeline`: write `bitbucket-pipelines.yml` and `backend.tf` for the current
+//! settings (rendered by `model::pipeline`, written by `report::files`), and show the
+//! Bitbucket variables to set.
+//!
+//! The role ARN and the default bucket name contain the account id. It comes from
+//! `--account-id` when given (no AWS call), otherwise from `sts:GetCallerIdentity`.
+
+use std::path::PathBuf;
+
+use super::verify::account_id;
+use crate::aws::{self, Aws};
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::model::pipeline::{self, Pipeline, BACKEND_FILE, PIPELINE_FILE};
+use crate::model::{self, Account};
+use crate::report::files::{check_targets, write_file};
+use crate::report::pipeline::PipelineReport;
+use crate::report::{Output, Reporter};
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub out_dir: PathBuf,
+    pub force: bool,
+    pub account_id: Option<String>,
+    pub deployment: Option<String>,
+    pub branch: Option<String>,
+}
+
+pub async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Output> {
+    // Every input is checked before the first AWS call or file write.
+    crate::model::quota::check_trust_inputs(settings)?;
+    let account_flag = opts.account_id.as_deref().map(account_id).transpose()?;
+    let values = Pipeline::new(settings, opts.deployment.as_deref(), opts.branch.as_deref())?;
+    check_targets(&opts.out_dir, &[PIPELINE_FILE, BACKEND_FILE], opts.force)?;
+
+    let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
+    let id = match account_flag {
+        Some(id) => id,
+        None => caller_account(&aws, reporter).await?,
+    };
+    let account = Account {
+        id,
+        partition: aws::partition(&aws.region).to_string(),
+        region: aws.region.clone(),
+    };
+    let desired = model::desired(settings, &account, &[], &[])?;
+    let files = pipeline::render_files(&values, &desired)?;
+    if let Some(w) = pipeline::any_branch_warning(settings, &desired.role.arn) {
+        reporter.warn(w);
+    }
+
+    std::fs::create_dir_all(&opts.out_dir).map_err(|e| {
+        Error::failure(format!(
+            "cannot create --out-dir {}: {e}",
+            opts.out_dir.display()
+        ))
+    })?;
+    let pipeline_path = opts.out_dir.join(PIPELINE_FILE);
+    let backend_path = opts.out_dir.join(BACKEND_FILE);
+    write_file(&pipeline_path, &files.pipeline)?;
+    write_file(&backend_path, &files.backend)?;
+
+    let result = PipelineReport::new(
+        &values,
+        &desired,
+        pipeline_path.display().to_string(),
+        backend_path.display().to_string(),
+        aws.calls.summary(),
+    );
+    Ok(Output::of(&result, reporter))
+}
+
+/// The account of the caller's credentials (`sts:GetCallerIdentity`).
+async fn caller_account(aws: &Aws, reporter: &Reporter) -> Result<String> {
+    reporter.progress("finding the AWS account (sts:GetCallerIdentity)");
+    let me = aws.sts.get_caller_identity().send().await.map_err(|e| {
+        aws::classify(&e, "finding the AWS account (sts:GetCallerIdentity)", "sts")
+            .hint("pass --account-id ID to generate the files without AWS credentials")
+    })?;
+    Ok(me
+        .account()
+        .ok_or_else(|| Error::failure("sts:GetCallerIdentity returned no account id"))?
+        .to_string())
+}

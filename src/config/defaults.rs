@@ -1,0 +1,17 @@
+//! The defaults of settings left out, and the tags bootstrap writes itself (which `--tag`
+//! therefore refuses).
+
+pub const DEFAULT_ROLE_NAME: &str = "bitbucket-pipelines-deploy";
+pub const DEFAULT_LOCK_TABLE: &str = "terraform-state-lock";
+pub const DEFAULT_STACK_NAME: &str = "bitbucket-oidc-bootstrap";
+pub const DEFAULT_IP_RANGES_URL: &str = "https://ip-ranges.atlassian.com/";
+pub const DEFAULT_NONCURRENT_DAYS: i32 = 90;
+pub const DEFAULT_SESSION_SECONDS: i32 = 3600;
+pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
+
+/// Tag added to everything the tool creates (or adopts), so its resources can be recognised;
+/// `destroy` deletes a resource without it only with `--force`.
+pub const MANAGED_BY_TAG: (&str, &str) = ("managed-by", "bootstrap");
+/// Tag naming the version of the tool that created (or adopted) a resource. It is written
+/// with the resource and never rewritten on its own, so upgrading the tool changes nothing.
+pub const VERSION_TAG: (&str, &str) = ("bootstrap-version", env!("CARGO_PKG_VERSION"));

@@ -1,0 +1,149 @@
+//! The parts of [`Settings`](super::Settings) that describe what is created: the role
+//! (name, managed policies, boundary, session length) and the Terraform state (bucket, key
+//! prefix, lock table, KMS key, retention, tags).
+
+use std::collections::BTreeMap;
+
+use crate::config::defaults::{
+    DEFAULT_LOCK_TABLE, DEFAULT_NONCURRENT_DAYS, DEFAULT_ROLE_NAME, DEFAULT_SESSION_SECONDS,
+};
+use crate::config::inputs::Inputs;
+use crate::config::validate as v;
+use crate::error::{Error, Result};
+
+pub(super) struct Role {
+    pub(super) role_name: String,
+    pub(super) policy_arns: Vec<String>,
+    pub(super) allow_admin: bool,
+    pub(super) permissions_boundary: Option<String>,
+    pub(super) max_session_duration: i32,
+}
+
+pub(super) fn role(i: &Inputs, warnings: &mut Vec<String>) -> Result<Role> {
+    let role_name = v::role_name(i.role_name.as_deref().unwrap_or(DEFAULT_ROLE_NAME))?;
+    let allow_admin = i.allow_admin.unwrap_or(false);
+    let policy_arns = v::unique(&i.policy_arn, |p| {
+        let p = v::policy_arn("--policy-arn", p)?;
+        if v::is_admin_policy_arn(&p) && !allow_admin {
+            return Err(Error::usage(format!(
+                "--policy-arn {p} grants full administrator access to every pipeline that can assume the role"
+            ))
+            .hint("attach a narrower policy, or pass --allow-admin if this is really intended"));
+        }
+        Ok(p)
+    })?;
+    if policy_arns.len() > 20 {
+        return Err(crate::usage!(
+            "{} --policy-arn given; IAM attaches at most 20 managed policies to a role",
+            policy_arns.len()
+        ));
+    }
+    let permissions_boundary = i
+        .permissions_boundary
+        .as_deref()
+        .map(|p| v::policy_arn("--permissions-boundary", p))
+        .transpose()?;
+    let max_session_duration = match i.max_session_duration {
+        None => DEFAULT_SESSION_SECONDS,
+        Some(s @ 900..=43200) => s as i32,
+        Some(s) => {
+            return Err(crate::usage!(
+                "--max-session-duration {s}: expected 900 to 43200 seconds (15 minutes to 12 hours)"
+            ))
+        }
+    };
+    if max_session_duration > 4 * 3600 {
+        warnings.push(format!(
+            "--max-session-duration {max_session_duration}: pipeline credentials stay valid for over 4 hours"
+        ));
+    }
+    Ok(Role {
+        role_name,
+        policy_arns,
+        allow_admin,
+        permissions_boundary,
+        max_session_duration,
+    })
+}
+
+pub(super) struct State {
+    pub(super) state_bucket: Option<String>,
+    pub(super) state_key_prefix: String,
+    pub(super) lock_table: Option<String>,
+    pub(super) kms_key: Option<String>,
+    pub(super) allow_encryption_downgrade: bool,
+    pub(super) noncurrent_days: i32,
+    pub(super) tags: BTreeMap<String, String>,
+}
+
+/// The state settings; `region` is `--region`, which a `--kms-key` ARN must agree with.
+pub(super) fn state(i: &Inputs, region: Option<&str>) -> Result<State> {
+    let state_bucket = i.state_bucket.as_deref().map(v::bucket_name).transpose()?;
+    let state_key_prefix = i
+        .state_key_prefix
+        .as_deref()
+        .map(v::key_prefix)
+        .transpose()?
+        .unwrap_or_default();
+    let lock_table = lock_table(i)?;
+    let kms_key = kms_key(i, region)?;
+    let noncurrent_days = match i.noncurrent_days {
+        None => DEFAULT_NONCURRENT_DAYS,
+        Some(d @ 1..=3650) => d as i32,
+        Some(d) => {
+            return Err(crate::usage!(
+                "--noncurrent-days {d}: expected 1 to 3650 days"
+            ))
+        }
+    };
+    Ok(State {
+        state_bucket,
+        state_key_prefix,
+        lock_table,
+        kms_key,
+        allow_encryption_downgrade: i.allow_encryption_downgrade.unwrap_or(false),
+        noncurrent_days,
+        tags: tags(i)?,
+    })
+}
+
+/// `--lock-table NAME` (or the default), or none with `--no-lock-table`.
+fn lock_table(i: &Inputs) -> Result<Option<String>> {
+    match (i.no_lock_table.unwrap_or(false), i.lock_table.as_deref()) {
+        (true, Some(_)) => Err(Error::usage("--lock-table and --no-lock-table both given")
+            .hint("pass only one of them")),
+        (true, None) => Ok(None),
+        (false, t) => Ok(Some(v::table_name(t.unwrap_or(DEFAULT_LOCK_TABLE))?)),
+    }
+}
+
+/// `--kms-key`: a key given by ARN must be in `--region` (S3 encrypts only with a key in
+/// the bucket's region).
+fn kms_key(i: &Inputs, region: Option<&str>) -> Result<Option<String>> {
+    let kms_key = i.kms_key.as_deref().map(v::kms_key).transpose()?;
+    let key_region = kms_key.as_deref().and_then(v::kms_key_region);
+    if let (Some(key_region), Some(region)) = (key_region, region) {
+        if key_region != region {
+            return Err(Error::usage(format!(
+                "--kms-key is in {key_region} but --region is {region}: S3 only encrypts with a key in the bucket's region"
+            ))
+            .hint("pass a key from the same region with --kms-key, or change --region"));
+        }
+    }
+    Ok(kms_key)
+}
+
+/// `--tag` pairs (the file's `[tags]` table), each checked, at most 40.
+fn tags(i: &Inputs) -> Result<BTreeMap<String, String>> {
+    let tags = i.tags.clone().unwrap_or_default();
+    for (k, val) in &tags {
+        v::tag(k, val)?;
+    }
+    if tags.len() > 40 {
+        return Err(crate::usage!(
+            "{} tags given; at most 40 are accepted (AWS allows 50 and the tool adds its own)",
+            tags.len()
+        ));
+    }
+    Ok(tags)
+}

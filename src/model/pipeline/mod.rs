@@ -1,0 +1,15 @@
+//! The pipeline for a desired state: `bitbucket-pipelines.yml` and `backend.tf` as
+//! `pipeline` writes them, and the step and backend block `init` suggests, all from the
+//! templates in `templates/`. The values are validated in [`values`] and filled in by
+//! [`render`]; nothing here reads or writes a file or calls AWS.
+
+mod render;
+mod values;
+
+pub use render::{render_files, snippets, Rendered, Snippets};
+pub use values::{any_branch_warning, Pipeline};
+
+/// The file the pipeline is written to, in `--out-dir`.
+pub const PIPELINE_FILE: &str = "bitbucket-pipelines.yml";
+/// The file the backend block is written to, in `--out-dir`.
+pub const BACKEND_FILE: &str = "backend.tf";

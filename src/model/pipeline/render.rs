@@ -1,0 +1,280 @@
+//! Filling the templates in `templates/` with minijinja: the pipeline's two files, and the
+//! step and backend block `init` suggests, which import their pieces from those two files.
+//!
+//! The environment is strict: a name the template uses and the code does not pass is an
+//! error (never an empty string), so a template and its caller cannot drift apart. Lines
+//! holding only a `{% tag %}` leave nothing (`trim_blocks`, `lstrip_blocks`); nothing is
+//! escaped by the engine: values are quoted by the `yaml` filter in the templates and by
+//! [`hcl_str`] here, as each file needs.
+
+use minijinja::syntax::SyntaxConfig;
+use minijinja::{context, AutoEscape, Environment, UndefinedBehavior, Value};
+
+use super::values::Pipeline;
+use crate::error::{Error, Result};
+use crate::model::{self, DesiredState};
+
+/// The Terraform image tag the pipeline runs (1.11 is the first with S3-native locking GA).
+const TERRAFORM_VERSION: &str = "1.11";
+
+/// Every template, by the name the others import it by.
+const TEMPLATES: [(&str, &str); 4] = [
+    (
+        "bitbucket-pipelines.yml",
+        include_str!("../../../templates/bitbucket-pipelines.yml"),
+    ),
+    ("backend.tf", include_str!("../../../templates/backend.tf")),
+    (
+        "init-step.yml",
+        include_str!("../../../templates/init-step.yml"),
+    ),
+    (
+        "init-backend.tf",
+        include_str!("../../../templates/init-backend.tf"),
+    ),
+];
+
+/// The two files `pipeline` writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub pipeline: String,
+    pub backend: String,
+}
+
+/// What `init` suggests putting in a pipeline: a step that gets the role's credentials, and
+/// the backend block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snippets {
+    pub step: String,
+    pub backend: String,
+    /// The audiences the step asks for (empty: the workspace default, `oidc: true`).
+    pub custom_audiences: Vec<String>,
+}
+
+impl Snippets {
+    /// In place of snippets that did not render: the error, as a comment in each.
+    pub fn unavailable(e: &Error) -> Self {
+        let comment = format!("# not shown: {}\n", e.message);
+        Snippets {
+            step: comment.clone(),
+            backend: comment,
+            custom_audiences: Vec::new(),
+        }
+    }
+}
+
+/// Both files for a desired state.
+pub fn render_files(pipeline: &Pipeline, d: &DesiredState) -> Result<Rendered> {
+    let env = environment()?;
+    let ctx = values(pipeline, d);
+    Ok(Rendered {
+        pipeline: render(&env, "bitbucket-pipelines.yml", &ctx)?,
+        backend: render(&env, "backend.tf", &ctx)?,
+    })
+}
+
+/// The step and the backend block for `init`'s "Next:" lines, from the same templates as
+/// the pipeline's files, with the pipeline's defaults.
+pub fn snippets(d: &DesiredState) -> Result<Snippets> {
+    let pipeline = Pipeline::defaults(&d.provider.client_ids);
+    let env = environment()?;
+    let ctx = values(&pipeline, d);
+    Ok(Snippets {
+        step: render(&env, "init-step.yml", &ctx)?,
+        backend: render(&env, "init-backend.tf", &ctx)?,
+        custom_audiences: pipeline.custom_audiences,
+    })
+}
+
+/// The values every template may use.
+fn values(p: &Pipeline, d: &DesiredState) -> Value {
+    let (variables_kind, variables_place) = p.variables_scope();
+    context! {
+        role_arn => &d.role.arn,
+        region => &d.account.region,
+        variables_kind,
+        variables_place,
+        terraform_version => TERRAFORM_VERSION,
+        audiences => &p.custom_audiences,
+        ip_restricted => p.ip_restricted,
+        branch => &p.branch,
+        deployment => p.deployment.as_deref(),
+        backend_settings => backend_settings(d),
+    }
+}
+
+fn environment() -> Result<Environment<'static>> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    let syntax = SyntaxConfig::builder()
+        .trim_blocks(true)
+        .lstrip_blocks(true)
+        .keep_trailing_newline(true)
+        .build()
+        .map_err(bug)?;
+    env.set_syntax(syntax);
+    env.add_filter("yaml", |s: &str| yaml_str(s));
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source).map_err(bug)?;
+    }
+    Ok(env)
+}
+
+fn render(env: &Environment<'_>, name: &str, ctx: &Value) -> Result<String> {
+    env.get_template(name)
+        .and_then(|t| t.render(ctx))
+        .map_err(bug)
+}
+
+/// A template that does not render is a bug in bootstrap, never a user error.
+fn bug(e: minijinja::Error) -> Error {
+    Error::failure(format!("internal error rendering a template: {e:#}"))
+        .hint("this is a bug in bootstrap; please report it")
+}
+
+/// The backend "s3" attributes, aligned as `terraform fmt` aligns them.
+fn backend_settings(d: &DesiredState) -> String {
+    let mut attrs: Vec<(&str, String)> = vec![
+        ("bucket", hcl_str(&d.bucket.name)),
+        (
+            "key",
+            hcl_str(&model::state::state_key(&d.state_key_prefix)),
+        ),
+        (
+            "workspace_key_prefix",
+            hcl_str(&model::state::workspace_key_prefix(&d.state_key_prefix)),
+        ),
+        ("region", hcl_str(&d.account.region)),
+        ("encrypt", "true".to_string()),
+        ("use_lockfile", "true".to_string()),
+    ];
+    if let Some(t) = &d.table {
+        attrs.push(("dynamodb_table", hcl_str(&t.name)));
+    }
+    if let Some(k) = &d.bucket.kms_key {
+        attrs.push(("kms_key_id", hcl_str(k)));
+    }
+    let width = attrs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    attrs
+        .iter()
+        .map(|(k, v)| format!("{k:<width$} = {v}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A YAML double-quoted scalar (JSON strings are valid YAML).
+fn yaml_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
+}
+
+/// An HCL quoted string: escapes quotes, backslashes and template sequences.
+fn hcl_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out.replace("${", "$${").replace("%{", "%%{")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Inputs, Settings};
+    use crate::model::Account;
+
+    fn settings(audiences: &[&str]) -> Settings {
+        Settings::from_inputs(Inputs {
+            workspace: Some("acme".into()),
+            workspace_uuid: Some("6a3f1c2e-1111-4c9d-9a8b-0123456789ab".into()),
+            repository_uuid: vec!["{0f6b3c1d-2222-4e5f-8a9b-abcdefabcdef}".into()],
+            audience: audiences.iter().map(|a| a.to_string()).collect(),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    fn desired(s: &Settings) -> DesiredState {
+        let account = Account {
+            id: "210987654321".into(),
+            partition: "aws".into(),
+            region: "eu-west-1".into(),
+        };
+        model::desired(s, &account, &[], &[]).unwrap()
+    }
+
+    #[test]
+    fn init_suggests_the_pipeline_s_own_step_and_backend() {
+        for audiences in [&[][..], &["sts.amazonaws.com", "a\"b"][..]] {
+            let s = settings(audiences);
+            let d = desired(&s);
+            let files = render_files(&Pipeline::new(&s, None, None).unwrap(), &d).unwrap();
+            let got = snippets(&d).unwrap();
+            // Every line of the suggested step but its first is a line of the plan step.
+            let plan = files.pipeline.split("- step: &plan").nth(1).unwrap();
+            let plan = plan.split("- step: &apply").next().unwrap();
+            let mut lines = got.step.lines();
+            assert_eq!(lines.next(), Some("- step:"));
+            for line in lines {
+                let line = line.trim();
+                assert!(plan.lines().any(|l| l.trim() == line), "{line:?}\n{plan}");
+            }
+            assert!(files.backend.ends_with(&got.backend), "{}", got.backend);
+            assert!(got.backend.starts_with("terraform {"), "{}", got.backend);
+            assert_eq!(got.custom_audiences.len(), audiences.len());
+        }
+    }
+
+    #[test]
+    fn the_default_step_init_suggests() {
+        let got = snippets(&desired(&settings(&[]))).unwrap();
+        assert_eq!(
+            got.step,
+            "- step:\n    oidc: true\n    script:\n      - export AWS_WEB_IDENTITY_TOKEN_FILE=/tmp/aws-web-identity-token\n      - printf '%s' \"$BITBUCKET_STEP_OIDC_TOKEN\" > \"$AWS_WEB_IDENTITY_TOKEN_FILE\"\n"
+        );
+    }
+
+    #[test]
+    fn an_unknown_name_is_an_error_not_an_empty_string() {
+        let mut env = environment().unwrap();
+        env.add_template("t", "a: {{ nope }}\n").unwrap();
+        let e = render(&env, "t", &context! {}).unwrap_err();
+        assert!(e.message.contains("undefined"), "{}", e.message);
+        env.add_template("u", "{% if nope %}x{% endif %}\n")
+            .unwrap();
+        assert!(render(&env, "u", &context! {}).is_err());
+    }
+
+    #[test]
+    fn tag_lines_leave_nothing_and_the_last_newline_stays() {
+        let mut env = environment().unwrap();
+        env.add_template("t", "a:\n{% if on %}\n  b: 1\n{% endif %}\nc: 2\n")
+            .unwrap();
+        let on = render(&env, "t", &context! { on => true }).unwrap();
+        assert_eq!(on, "a:\n  b: 1\nc: 2\n");
+        let off = render(&env, "t", &context! { on => false }).unwrap();
+        assert_eq!(off, "a:\nc: 2\n");
+    }
+
+    #[test]
+    fn every_template_parses() {
+        let env = environment().unwrap();
+        for (name, _) in TEMPLATES {
+            assert!(env.get_template(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn yaml_and_hcl_strings_are_quoted() {
+        assert_eq!(yaml_str("x: y #z"), "\"x: y #z\"");
+        assert_eq!(yaml_str("a\"b"), "\"a\\\"b\"");
+        assert_eq!(hcl_str("a\"b"), "\"a\\\"b\"");
+        assert_eq!(hcl_str("${x}"), "\"$${x}\"");
+    }
+}

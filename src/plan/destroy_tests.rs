@@ -1,0 +1,192 @@
+//! The destroy plan (refusals included), from what was read.
+
+use super::*;
+use crate::model::{Account, MANAGED_BY_TAG};
+
+/// The tags of a resource the tool created.
+fn ours() -> Tags {
+    [(MANAGED_BY_TAG.0.to_string(), MANAGED_BY_TAG.1.to_string())].into()
+}
+
+fn targets(delete_state: bool, force: bool) -> Targets {
+    Targets {
+        account: Account {
+            id: "123456789012".into(),
+            partition: "aws".into(),
+            region: "eu-west-1".into(),
+        },
+        provider_arn: "arn:aws:iam::123456789012:oidc-provider/example.com/oidc".into(),
+        role_name: "deploy".into(),
+        bucket: "tf-state".into(),
+        table: Some("locks".into()),
+        delete_state,
+        force,
+    }
+}
+
+fn everything() -> Found {
+    Found {
+        provider: Some(ours()),
+        role: Some(FoundRole {
+            arn: "arn:aws:iam::123456789012:role/deploy".into(),
+            inline_policies: vec!["terraform-state-access".into()],
+            managed_policies: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
+            instance_profiles: vec![],
+            trusts_provider: true,
+            tags: ours(),
+        }),
+        trusting_roles: vec![],
+        bucket: true,
+        bucket_contents: None,
+        bucket_tags: Some(ours()),
+        table: Some(FoundTable {
+            deletion_protection: true,
+            status: "ACTIVE".into(),
+            held_locks: vec![],
+            tags: Some(ours()),
+        }),
+    }
+}
+
+#[test]
+fn by_default_role_and_provider_go_and_state_stays() {
+    let p = plan(&targets(false, false), &everything());
+    let role = p.get(Kind::Role).unwrap();
+    assert_eq!(role.action, Action::Delete);
+    // Inline policies and attachments before the role itself.
+    assert_eq!(role.ops.last(), Some(&Op::DeleteRole));
+    assert!(role.ops.contains(&Op::DeleteInlinePolicy {
+        name: "terraform-state-access".into()
+    }));
+    assert!(role.ops.contains(&Op::DetachPolicy {
+        arn: "arn:aws:iam::aws:policy/ReadOnlyAccess".into()
+    }));
+    assert_eq!(p.get(Kind::OidcProvider).unwrap().action, Action::Delete);
+    assert_eq!(p.get(Kind::StateBucket).unwrap().action, Action::Keep);
+    assert_eq!(p.get(Kind::LockTable).unwrap().action, Action::Keep);
+    assert!(p.refusal_error().is_none());
+}
+
+#[test]
+fn a_provider_other_roles_trust_needs_force() {
+    let mut f = everything();
+    f.trusting_roles = vec!["other-deploy".into()];
+    let p = plan(&targets(false, false), &f);
+    let e = p.refusal_error().unwrap();
+    assert_eq!(e.exit_code(), 64);
+    assert!(e.message.contains("other-deploy"), "{e}");
+    assert!(e.to_string().contains("--force"), "{e}");
+    let p = plan(&targets(false, true), &f);
+    assert!(p.refusal_error().is_none());
+    assert_eq!(
+        p.get(Kind::OidcProvider).unwrap().ops,
+        vec![Op::DeleteProvider]
+    );
+}
+
+#[test]
+fn a_bucket_with_any_version_or_marker_is_never_deleted() {
+    for (versions, markers) in [(1, 0), (0, 1), (3, 2)] {
+        let mut f = everything();
+        f.bucket_contents = Some(BucketContents {
+            versions,
+            current: versions.min(1),
+            delete_markers: markers,
+            sample: [("env/prod.tfstate".to_string(), versions + markers)].into(),
+            keys: 1,
+        });
+        for force in [false, true] {
+            let p = plan(&targets(true, force), &f);
+            let b = p.get(Kind::StateBucket).unwrap();
+            assert_eq!(b.action, Action::Refused);
+            assert!(b.ops.is_empty());
+            let e = p.refusal_error().unwrap();
+            assert!(e.message.contains("env/prod.tfstate"), "{e}");
+        }
+    }
+    let mut f = everything();
+    f.bucket_contents = Some(BucketContents::default());
+    let p = plan(&targets(true, false), &f);
+    assert_eq!(
+        p.get(Kind::StateBucket).unwrap().ops,
+        vec![Op::DeleteBucket]
+    );
+    assert_eq!(
+        p.get(Kind::LockTable).unwrap().ops,
+        vec![Op::DisableDeletionProtection, Op::DeleteTable]
+    );
+}
+
+#[test]
+fn a_held_lock_keeps_the_table() {
+    let mut f = everything();
+    f.bucket_contents = Some(BucketContents::default());
+    f.table.as_mut().unwrap().held_locks = vec!["tf-state/prod.tfstate".into()];
+    let p = plan(&targets(true, true), &f);
+    assert_eq!(p.get(Kind::LockTable).unwrap().action, Action::Refused);
+}
+
+#[test]
+fn an_untagged_resource_is_deleted_only_with_force() {
+    let mut f = everything();
+    f.provider = Some(Tags::new());
+    f.role.as_mut().unwrap().tags = Tags::new();
+    f.bucket_contents = Some(BucketContents::default());
+    f.bucket_tags = Some(Tags::new());
+    f.table.as_mut().unwrap().tags = Some(Tags::new());
+    let kinds = [
+        Kind::Role,
+        Kind::OidcProvider,
+        Kind::StateBucket,
+        Kind::LockTable,
+    ];
+    let p = plan(&targets(true, false), &f);
+    for kind in kinds {
+        let item = p.get(kind).unwrap();
+        assert_eq!(item.action, Action::Refused, "{kind:?}");
+        assert!(item.ops.is_empty(), "{kind:?}");
+    }
+    let e = p.refusal_error().unwrap();
+    assert_eq!(e.exit_code(), 64);
+    for name in [
+        "role deploy",
+        "oidc-provider/example.com",
+        "tf-state",
+        "locks",
+    ] {
+        assert!(e.message.contains(name), "{name}: {e}");
+    }
+    assert!(e.message.contains("managed-by=bootstrap"), "{e}");
+    assert!(e.to_string().contains("--force"), "{e}");
+
+    let p = plan(&targets(true, true), &f);
+    assert!(p.refusal_error().is_none());
+    for kind in kinds {
+        let item = p.get(kind).unwrap();
+        assert_eq!(item.action, Action::Delete, "{kind:?}");
+        assert!(item.notes.iter().any(|n| n.contains("--force")), "{kind:?}");
+    }
+    // Tagged resources need no --force.
+    let p = plan(&targets(true, false), &{
+        let mut f = everything();
+        f.bucket_contents = Some(BucketContents::default());
+        f
+    });
+    assert!(p.refusal_error().is_none());
+}
+
+#[test]
+fn nothing_left_means_nothing_to_do() {
+    let f = Found {
+        provider: None,
+        role: None,
+        trusting_roles: vec![],
+        bucket: false,
+        bucket_contents: None,
+        bucket_tags: None,
+        table: None,
+    };
+    let p = plan(&targets(true, false), &f);
+    assert!(!p.has_deletions());
+    assert!(p.refusal_error().is_none());
+}
