@@ -1,10 +1,8 @@
 //! `bootstrap verify`: check a Bitbucket Pipelines OIDC token the way AWS STS would.
 //!
-//! [`jwt`] decodes the token and verifies its RS256 signature against the issuer's JWKS and
-//! its `iss`/`exp`/`nbf`/`iat` claims; [`evaluate`] evaluates a role trust policy for the
+//! [`evaluate`] evaluates a role trust policy for the
 //! `sts:AssumeRoleWithWebIdentity` request the token would make; [`explain`] turns a refusal
 //! into one sentence that says what to change.
 
 pub mod evaluate;
 pub mod explain;
-pub mod jwt;

@@ -7,10 +7,10 @@ use serde_json::Value;
 use super::judge::Judge;
 use super::render::relative;
 use super::LEEWAY_SECS;
+use crate::jwt::{self, rfc3339, ClaimProblem, Decoded, JwtError};
 use crate::oidc::discovery::Discovery;
 use crate::verify::evaluate::Evaluation;
 use crate::verify::explain::{self, Verdict};
-use crate::verify::jwt::{self, rfc3339, ClaimProblem, Decoded, JwtError};
 
 /// One line of the report.
 #[derive(Debug, Clone, Serialize)]
@@ -64,21 +64,6 @@ impl Check {
     }
 }
 
-/// The JWKS keys as the verifier's type.
-fn jwks_keys(d: &Discovery) -> Vec<jwt::Jwk> {
-    d.jwks
-        .keys
-        .iter()
-        .map(|k| jwt::Jwk {
-            kid: k.kid.clone(),
-            kty: k.kty.clone(),
-            alg: k.alg.clone(),
-            n: k.n.clone(),
-            e: k.e.clone(),
-        })
-        .collect()
-}
-
 /// Checks on the token itself: algorithm, issuer, signing key, signature, lifetime.
 pub(super) fn token_checks(
     decoded: &Decoded,
@@ -90,8 +75,7 @@ pub(super) fn token_checks(
         "structure",
         "a signed JWT (header.payload.signature)",
     )];
-    let keys = jwks_keys(discovery);
-    let verified = jwt::verify_signature(decoded, &keys);
+    let verified = jwt::verify_signature(decoded, &discovery.jwks.keys);
     let alg = &decoded.header.alg;
     let kid = decoded.header.kid.clone().unwrap_or_default();
     let problems = jwt::check_claims(&decoded.claims, issuer_url, now, LEEWAY_SECS);

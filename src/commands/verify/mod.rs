@@ -19,11 +19,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::config::validate::shown;
 use crate::config::Settings;
 use crate::error::{Error, Result};
+use crate::jwt;
 use crate::oidc;
 use crate::report::{Output, Reporter};
 use crate::verify::evaluate::Request;
 use crate::verify::explain::Verdict;
-use crate::verify::jwt;
 
 use checks::{account_checks, token_checks, Check, Status};
 use judge::{live_judge, offline_judge};

@@ -8,10 +8,10 @@ use super::checks::{Check, Status};
 use super::judge::Judge;
 use super::readings::AudReading;
 use super::LEEWAY_SECS;
+use crate::jwt::{rfc3339, Decoded};
 use crate::report::{Reporter, BOLD, DIM, GREEN, RED, YELLOW};
 use crate::verify::evaluate::{Evaluation, Request};
 use crate::verify::explain::Verdict;
-use crate::verify::jwt::{rfc3339, Decoded};
 
 /// Everything `verify` found, ready to be shown.
 pub(super) struct Report<'a> {

@@ -9,8 +9,8 @@ use super::SESSION_NAME;
 use crate::aws::retry::{self, Backoff};
 use crate::aws::{self, Aws};
 use crate::error::{Error, Result};
+use crate::jwt::rfc3339;
 use crate::report::Reporter;
-use crate::verify::jwt::rfc3339;
 
 /// `--assume` asks for the shortest session STS allows.
 const ASSUME_SECONDS: i32 = 900;

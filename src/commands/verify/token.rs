@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use crate::bounded::{self, ReadError};
 use crate::config::validate::shown;
 use crate::error::{Error, Result};
-use crate::verify::jwt;
+use crate::jwt;
 
 /// The raw token. Never formatted: `Debug` is redacted and there is no `Display`.
 pub(super) struct Secret(pub(super) String);

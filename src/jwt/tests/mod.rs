@@ -55,6 +55,7 @@ fn key() -> &'static TestKey {
             kid: Some("kid-1".into()),
             kty: "RSA".into(),
             alg: Some("RS256".into()),
+            use_: Some("sig".into()),
             n: Some(B64URL.encode(n)),
             e: Some(B64URL.encode(e)),
         };

@@ -11,7 +11,8 @@ use super::{Decoded, JwtError, B64URL, EXPECTED_ALG};
 const MIN_RSA_BITS: usize = 2048;
 const MAX_RSA_BITS: usize = 8192;
 
-/// One key of a JSON Web Key Set. Unknown members (`use`, `x5c`, ...) are ignored.
+/// One key of a JSON Web Key Set. Unknown members (`x5c`, ...) are ignored. Serialized (as
+/// `discover` shows a key), it names the key without its RSA numbers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Jwk {
     #[serde(default)]
@@ -20,9 +21,11 @@ pub struct Jwk {
     pub kty: String,
     #[serde(default)]
     pub alg: Option<String>,
-    #[serde(default)]
+    #[serde(default, rename = "use")]
+    pub use_: Option<String>,
+    #[serde(default, skip_serializing)]
     pub n: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub e: Option<String>,
 }
 

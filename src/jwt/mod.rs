@@ -8,7 +8,8 @@
 //! * checks the time and issuer claims ([`check_claims`]),
 //! * reads the Bitbucket-specific claims ([`audiences`], [`sub`], [`repository_uuid`], ...).
 //!
-//! Every function is total: malformed input yields an error value, never a panic.
+//! Every function is total: malformed input yields an error value, never a panic. A leaf:
+//! it imports nothing of the crate; `oidc` fetches the JWKS into its [`Jwks`] type.
 
 mod claims;
 mod decode;
