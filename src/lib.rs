@@ -13,6 +13,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod iam;
 pub mod jwt;
 pub mod model;
 pub mod observe;

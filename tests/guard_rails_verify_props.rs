@@ -5,9 +5,9 @@
 #[path = "props/strategies.rs"]
 mod strategies;
 
+use bootstrap::iam as evaluate;
 use bootstrap::jwt;
 use bootstrap::model::policy;
-use bootstrap::verify::evaluate;
 use ipnet::IpNet;
 use proptest::prelude::*;
 use serde_json::{json, Value};

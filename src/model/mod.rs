@@ -3,7 +3,6 @@
 
 pub mod admin;
 pub mod audience;
-mod condition;
 pub mod kms;
 pub mod operator;
 pub mod policy;

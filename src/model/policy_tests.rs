@@ -1,6 +1,7 @@
 //! Unit tests of the policy documents: trust policy rules, state access, comparison.
 
 use super::*;
+use crate::iam::{parse_document, same, statements_of};
 
 fn trust() -> Value {
     trust_policy(&TrustInputs {

@@ -5,8 +5,9 @@
 
 use serde_json::json;
 
-use super::policy::{policy_size, trust_policy, TrustInputs};
+use super::policy::{trust_policy, TrustInputs};
 use crate::error::{Error, Result};
+use crate::iam::policy_size;
 
 /// IAM's default quota on a role trust policy.
 pub const TRUST_POLICY_DEFAULT_CHARS: usize = 2048;

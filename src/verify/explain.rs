@@ -9,7 +9,7 @@ use std::cmp::Reverse;
 
 use serde::Serialize;
 
-use super::evaluate::{ConditionResult, Evaluation, StatementResult};
+use crate::iam::{AudReading, ConditionResult, Evaluation, StatementResult};
 
 /// The outcome of `verify`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -232,10 +232,18 @@ pub fn source_ip_cause(ip: &str, ranges: &[String]) -> String {
     )
 }
 
+/// The cause to show when the two readings of a list `aud` disagree: the policy works only
+/// if STS happens to match element by element.
+pub fn aud_reading_cause(reading: &AudReading) -> Option<String> {
+    (!reading.readings_agree).then(|| {
+        "the trust policy tests the list aud with a plain operator, which allows this token only if STS matches a list element by element (not documented): write the aud conditions as ForAnyValue:StringEquals plus ForAllValues:StringEquals, as `bootstrap init` does when it is given the custom audiences with --audience".to_string()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verify::evaluate::{evaluate, Request};
+    use crate::iam::{evaluate, Request};
     use serde_json::json;
 
     const PROVIDER: &str =
@@ -354,6 +362,32 @@ mod tests {
         let (_, t) = cause(&p, &request(AUD, "{r}:{s}"), false);
         assert!(t.contains("`NoFeatureBranches`"), "{t}");
         assert!(t.contains("Deny"), "{t}");
+    }
+
+    #[test]
+    fn readings_that_disagree_are_a_cause() {
+        let mut claims = serde_json::Map::new();
+        claims.insert("aud".into(), json!(["deploy"]));
+        let list = Request::from_claims(PROVIDER, &claims);
+        let plain = json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": PROVIDER},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {format!("{HP}:aud"): "deploy"}},
+        }]});
+        let (_, _, reading) = crate::iam::evaluate_both(&plain, &list, &["deploy".into()]);
+        let cause = aud_reading_cause(&reading.expect("aud is a list")).expect("they disagree");
+        assert!(
+            cause.contains("ForAnyValue:StringEquals plus ForAllValues:StringEquals"),
+            "{cause}"
+        );
+        let mut pair = plain.clone();
+        pair["Statement"][0]["Condition"] = json!({
+            "ForAnyValue:StringEquals": {format!("{HP}:aud"): ["deploy"]},
+            "ForAllValues:StringEquals": {format!("{HP}:aud"): ["deploy"]},
+        });
+        let (_, _, reading) = crate::iam::evaluate_both(&pair, &list, &[]);
+        assert!(aud_reading_cause(&reading.expect("aud is a list")).is_none());
     }
 
     #[test]

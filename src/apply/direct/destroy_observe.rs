@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::aws::{classify, errors, Aws};
 use crate::error::Result;
-use crate::model::policy::parse_document;
+use crate::iam::parse_document;
 use crate::plan::ownership::is_managed;
 
 /// The role as `destroy` needs it.

@@ -7,9 +7,9 @@ use serde_json::Value;
 use super::judge::Judge;
 use super::render::relative;
 use super::LEEWAY_SECS;
+use crate::iam::Evaluation;
 use crate::jwt::{self, rfc3339, ClaimProblem, Decoded, JwtError};
 use crate::oidc::discovery::Discovery;
-use crate::verify::evaluate::Evaluation;
 use crate::verify::explain::{self, Verdict};
 
 /// One line of the report.

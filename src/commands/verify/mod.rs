@@ -7,7 +7,6 @@
 
 mod checks;
 mod judge;
-mod readings;
 mod render;
 mod sts;
 mod token;
@@ -19,10 +18,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::config::validate::shown;
 use crate::config::Settings;
 use crate::error::{Error, Result};
+use crate::iam::{self, Request};
 use crate::jwt;
 use crate::oidc;
 use crate::report::{Output, Reporter};
-use crate::verify::evaluate::Request;
 use crate::verify::explain::Verdict;
 
 use checks::{account_checks, token_checks, Check, Status};
@@ -123,7 +122,7 @@ pub async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Res
     let judged = judge
         .trust_policy
         .as_ref()
-        .map(|p| readings::evaluate_both(p, &request, &token_auds));
+        .map(|p| iam::evaluate_both(p, &request, &token_auds));
     let aud_reading = judged.as_ref().and_then(|(_, _, r)| r.clone());
     let (evaluation, request) = match judged {
         Some((e, r, _)) => (Some(e), r),
@@ -136,7 +135,10 @@ pub async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Res
         evaluation.as_ref(),
         source_ip.is_some(),
     );
-    if let Some(cause) = aud_reading.as_ref().and_then(|r| r.cause()) {
+    if let Some(cause) = aud_reading
+        .as_ref()
+        .and_then(crate::verify::explain::aud_reading_cause)
+    {
         for c in more.iter_mut().filter(|c| c.check == "trust policy") {
             c.cause = c.cause.take().map(|_| cause.clone());
         }

@@ -6,11 +6,10 @@ use serde_json::{json, Map, Value};
 
 use super::checks::{Check, Status};
 use super::judge::Judge;
-use super::readings::AudReading;
 use super::LEEWAY_SECS;
+use crate::iam::{AudReading, Evaluation, Request};
 use crate::jwt::{rfc3339, Decoded};
 use crate::report::{Reporter, BOLD, DIM, GREEN, RED, YELLOW};
-use crate::verify::evaluate::{Evaluation, Request};
 use crate::verify::explain::Verdict;
 
 /// Everything `verify` found, ready to be shown.

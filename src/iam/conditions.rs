@@ -1,96 +1,53 @@
-//! Condition operators: parsing `ForAnyValue:`/`ForAllValues:` prefixes and the `IfExists`
-//! suffix, `Null`, and what a missing or multi-valued key means for each.
+//! A statement's `Condition` block, one `operator: { key: values }` test at a time: what a
+//! missing or multi-valued key means for each operator, `Null`, `IfExists` and the set
+//! prefixes.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::matching::{parse_bool, Matcher};
-use super::reason::quoted_list;
-use super::{ConditionResult, Context};
+use super::context::Context;
+use super::operator::{parse_bool, parse_operator, Base, Op, SetOp};
+use super::result::ConditionResult;
+use super::values::Matcher;
+use super::words::quoted_list;
 
-// ---------------------------------------------------------------------------------------
-// Operators
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SetOp {
-    Single,
-    ForAnyValue,
-    ForAllValues,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Base {
-    StringEquals,
-    StringNotEquals,
-    StringEqualsIgnoreCase,
-    StringNotEqualsIgnoreCase,
-    StringLike,
-    StringNotLike,
-    IpAddress,
-    NotIpAddress,
-    Bool,
-    Null,
-}
-
-impl Base {
-    fn parse(name: &str) -> Option<Base> {
-        Some(match name {
-            "StringEquals" => Base::StringEquals,
-            "StringNotEquals" => Base::StringNotEquals,
-            "StringEqualsIgnoreCase" => Base::StringEqualsIgnoreCase,
-            "StringNotEqualsIgnoreCase" => Base::StringNotEqualsIgnoreCase,
-            "StringLike" => Base::StringLike,
-            "StringNotLike" => Base::StringNotLike,
-            // ARN operators compare like StringLike (wildcards, case-sensitive); IAM also
-            // keeps `*` within one ARN segment, which the values here never need.
-            "ArnEquals" | "ArnLike" => Base::StringLike,
-            "ArnNotEquals" | "ArnNotLike" => Base::StringNotLike,
-            "IpAddress" => Base::IpAddress,
-            "NotIpAddress" => Base::NotIpAddress,
-            "Bool" => Base::Bool,
-            "Null" => Base::Null,
-            _ => return None,
-        })
+/// Every test of a statement's `Condition` block, in order (none without one).
+pub(super) fn condition_block(
+    stmt: &Map<String, Value>,
+    ctx: &Context,
+    variables: bool,
+) -> Vec<ConditionResult> {
+    let mut out = Vec::new();
+    match stmt.get("Condition") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(block)) => {
+            for (operator, keys) in block {
+                let Some(keys) = keys.as_object() else {
+                    out.push(malformed(
+                        operator,
+                        format!("the value of {operator} is not an object of key: values"),
+                    ));
+                    continue;
+                };
+                for (key, values) in keys {
+                    out.push(evaluate_condition(operator, key, values, ctx, variables));
+                }
+            }
+        }
+        Some(_) => out.push(malformed("", "Condition is not a JSON object".to_string())),
     }
-
-    pub(super) fn negated(self) -> bool {
-        matches!(
-            self,
-            Base::StringNotEquals
-                | Base::StringNotEqualsIgnoreCase
-                | Base::StringNotLike
-                | Base::NotIpAddress
-        )
-    }
+    out
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Op {
-    set: SetOp,
-    base: Base,
-    if_exists: bool,
-}
-
-fn parse_operator(name: &str) -> Option<Op> {
-    let (set, rest) = if let Some(r) = name.strip_prefix("ForAnyValue:") {
-        (SetOp::ForAnyValue, r)
-    } else if let Some(r) = name.strip_prefix("ForAllValues:") {
-        (SetOp::ForAllValues, r)
-    } else {
-        (SetOp::Single, name)
-    };
-    let (rest, if_exists) = match rest.strip_suffix("IfExists") {
-        Some(r) => (r, true),
-        None => (rest, false),
-    };
-    let base = Base::parse(rest)?;
-    if base == Base::Null && (if_exists || set != SetOp::Single) {
-        return None;
+/// A test that fails because the block is not written as IAM reads it.
+fn malformed(operator: &str, note: String) -> ConditionResult {
+    ConditionResult {
+        operator: operator.to_string(),
+        key: String::new(),
+        expected: Vec::new(),
+        actual: Vec::new(),
+        passed: false,
+        note: Some(note),
     }
-    Some(Op {
-        set,
-        base,
-        if_exists,
-    })
 }
 
 /// A policy value list as strings: a scalar or an array of scalars.
@@ -121,7 +78,7 @@ fn policy_strings(value: &Value, notes: &mut Vec<String>) -> Vec<String> {
     }
 }
 
-pub(super) fn evaluate_condition(
+fn evaluate_condition(
     operator: &str,
     key: &str,
     raw_values: &Value,

@@ -1,8 +1,8 @@
 //! Policy variables (`${aws:username}`, `${key, 'default'}`) and the `${*}`, `${?}`, `${$}`
 //! escapes of policy version 2012-10-17.
 
-use super::matching::{wildcard_pieces, Piece};
-use super::Context;
+use super::context::Context;
+use super::pattern::{wildcard_pieces, Piece};
 
 /// A policy value after policy-variable substitution.
 pub(super) enum Resolved {

@@ -3,23 +3,8 @@
 
 use serde_json::Value;
 
-use super::{ConditionResult, Request, StatementResult};
-
-pub(super) fn quoted_list(values: &[String]) -> String {
-    values
-        .iter()
-        .map(|v| format!("`{v}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-pub(super) fn any_of(values: &[String]) -> String {
-    match values {
-        [one] => format!("`{one}`"),
-        [] => "any policy value (the policy lists none)".to_string(),
-        many => format!("any of {}", quoted_list(many)),
-    }
-}
+use super::request::Request;
+use super::result::{ConditionResult, StatementResult};
 
 fn condition_failure(c: &ConditionResult) -> String {
     let why = c.note.as_deref().unwrap_or("it does not match");

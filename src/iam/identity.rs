@@ -15,10 +15,14 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::conditions::evaluate_condition;
-use super::matching::{action_matched, glob};
+use super::conditions::condition_block;
+use super::context::Context;
+use super::document::{as_strings, document, has_variables, statements};
+use super::pattern::glob;
+use super::request::Request;
+use super::result::ConditionResult;
+use super::statement::{action_matched, effect};
 use super::variables::{resolve, Resolved};
-use super::{document, ConditionResult, Context, Request};
 
 /// One permission check: an action on a resource with its request context.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -92,14 +96,6 @@ impl Outcome {
     }
 }
 
-fn strings(value: &Value) -> Vec<&str> {
-    match value {
-        Value::String(s) => vec![s.as_str()],
-        Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    }
-}
-
 /// Whether the ARN pattern `pattern` (wildcards, policy variables) matches `resource`.
 fn resource_matches(pattern: &str, resource: &str, ctx: &Context, variables: bool) -> bool {
     if pattern == "*" {
@@ -125,7 +121,7 @@ fn resource_matched(
     variables: bool,
 ) -> bool {
     let any = |v: &Value| {
-        strings(v)
+        as_strings(v)
             .iter()
             .any(|p| resource_matches(p, resource, ctx, variables))
     };
@@ -133,37 +129,6 @@ fn resource_matched(
         (Some(r), None) => any(r),
         (None, Some(nr)) => !any(nr),
         _ => false,
-    }
-}
-
-fn conditions(stmt: &Map<String, Value>, ctx: &Context, variables: bool) -> Vec<ConditionResult> {
-    let mut out = Vec::new();
-    match stmt.get("Condition") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(block)) => {
-            for (operator, keys) in block {
-                let Some(keys) = keys.as_object() else {
-                    out.push(failed(operator, "the operator's value is not an object"));
-                    continue;
-                };
-                for (key, values) in keys {
-                    out.push(evaluate_condition(operator, key, values, ctx, variables));
-                }
-            }
-        }
-        Some(_) => out.push(failed("", "Condition is not a JSON object")),
-    }
-    out
-}
-
-fn failed(operator: &str, note: &str) -> ConditionResult {
-    ConditionResult {
-        operator: operator.to_string(),
-        key: String::new(),
-        expected: Vec::new(),
-        actual: Vec::new(),
-        passed: false,
-        note: Some(note.to_string()),
     }
 }
 
@@ -186,17 +151,13 @@ fn outcome(
         } else {
             format!("`{sid}`")
         },
-        effect: map
-            .get("Effect")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string(),
+        effect: effect(map),
         // Identity policies have no Principal; IAM rejects one that has.
         action: !map.contains_key("Principal")
             && !map.contains_key("NotPrincipal")
             && action_matched(map, request, &mut notes),
         resource: resource_matched(map, &access.resource, ctx, variables),
-        conditions: conditions(map, ctx, variables),
+        conditions: condition_block(map, ctx, variables),
     }
 }
 
@@ -234,18 +195,14 @@ fn why_not(o: &Outcome, access: &Access) -> String {
 pub fn evaluate_access(policy: &Value, access: &Access) -> AccessEvaluation {
     let policy = document(policy);
     let policy = policy.as_ref();
-    let variables = policy.get("Version").and_then(Value::as_str) == Some("2012-10-17");
+    let variables = has_variables(policy);
     let request = Request {
         action: access.action.clone(),
         context: access.context.clone(),
         ..Request::default()
     };
     let ctx = Context::new(&request);
-    let statements: Vec<&Value> = match policy.get("Statement") {
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(v @ Value::Object(_)) => vec![v],
-        _ => Vec::new(),
-    };
+    let statements = statements(policy).unwrap_or_default();
     let outcomes: Vec<Outcome> = statements
         .iter()
         .enumerate()

@@ -1,65 +1,56 @@
-//! A list `aud` (custom audiences: `oidc: audiences:` in the step) judged under both readings
-//! of how STS matches a list against a plain operator, which AWS does not document: element
-//! by element, or the list as a whole. The verdict is the stricter one, and the report says
-//! which reading it applied and what the other gave.
+//! A list `aud` (custom audiences, e.g. `oidc: audiences:` in a Bitbucket step) judged under
+//! both readings of how STS matches a list against a plain operator, which AWS does not
+//! document: element by element, or the list as a whole. The verdict is the stricter one,
+//! and the result says which reading it applied and what the other gave.
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::verify::evaluate::{self, Evaluation, ListReading, Request};
+use super::request::{ListReading, Request};
+use super::result::Evaluation;
+use super::trust::evaluate;
+use super::words::quoted_list;
 
 /// How a list `aud` was judged.
 #[derive(Debug, Clone, Serialize)]
-pub(super) struct AudReading {
+pub struct AudReading {
     /// The token's `aud` values.
-    pub(super) values: Vec<String>,
+    pub values: Vec<String>,
     /// The reading whose evaluation the verdict comes from.
-    pub(super) applied: ListReading,
-    pub(super) allowed_element_wise: bool,
-    pub(super) allowed_as_a_whole: bool,
-    pub(super) readings_agree: bool,
+    pub applied: ListReading,
+    pub allowed_element_wise: bool,
+    pub allowed_as_a_whole: bool,
+    pub readings_agree: bool,
 }
 
 impl AudReading {
     /// One line for the text report.
-    pub(super) fn line(&self) -> String {
+    pub fn line(&self) -> String {
         let word = |b: bool| if b { "allowed" } else { "denied" };
         format!(
             "aud is a JSON list ({}); how STS matches a list under a plain operator is not documented, so the trust policy was judged both ways: element by element {}, as a whole {}; applied: {}",
-            self.values
-                .iter()
-                .map(|v| format!("`{v}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            quoted_list(&self.values),
             word(self.allowed_element_wise),
             word(self.allowed_as_a_whole),
             self.applied.describe(),
         )
-    }
-
-    /// The cause to show when the readings disagree: the policy works only if STS happens to
-    /// match element by element.
-    pub(super) fn cause(&self) -> Option<String> {
-        (!self.readings_agree).then(|| {
-            "the trust policy tests the list aud with a plain operator, which allows this token only if STS matches a list element by element (not documented): write the aud conditions as ForAnyValue:StringEquals plus ForAllValues:StringEquals, as `bootstrap init` does when it is given the custom audiences with --audience".to_string()
-        })
     }
 }
 
 /// Evaluate `policy` for `request`. With a list `aud`, under both readings; the evaluation
 /// returned is the stricter (the one that denies, when they differ), with the request it
 /// was made for.
-pub(super) fn evaluate_both(
+pub fn evaluate_both(
     policy: &Value,
     request: &Request,
     aud: &[String],
 ) -> (Evaluation, Request, Option<AudReading>) {
-    let element_wise = evaluate::evaluate(policy, request);
+    let element_wise = evaluate(policy, request);
     if !request.is_list_claim("aud") {
         return (element_wise, request.clone(), None);
     }
     let whole_request = request.clone().reading(ListReading::Whole);
-    let whole = evaluate::evaluate(policy, &whole_request);
+    let whole = evaluate(policy, &whole_request);
     let reading = AudReading {
         values: aud.to_vec(),
         applied: if element_wise.allowed && !whole.allowed {
@@ -110,7 +101,7 @@ mod tests {
         assert!(reading.allowed_element_wise && !reading.allowed_as_a_whole);
         assert_eq!(reading.applied, ListReading::Whole);
         assert!(!e.allowed && r.list_reading == ListReading::Whole);
-        assert!(reading.cause().is_some());
+        assert!(!reading.readings_agree);
         assert!(
             reading.line().contains("applied: as a whole"),
             "{}",
@@ -135,7 +126,6 @@ mod tests {
             assert!(reading.readings_agree, "{aud}");
             assert_eq!(reading.applied, ListReading::ElementWise);
             assert_eq!(e.allowed, allowed, "{aud}: {}", e.reason);
-            assert!(reading.cause().is_none());
         }
         // A one-string aud is not a list: one reading, no note.
         let (e, _, reading) = evaluate_both(&pair, &request(json!("deploy")), &[]);

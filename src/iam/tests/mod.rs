@@ -1,7 +1,7 @@
 //! Unit tests of trust policy evaluation, with shared fixtures.
 
 use super::*;
-use serde_json::json;
+use serde_json::{json, Value};
 
 const PROVIDER: &str = "arn:aws:iam::123456789012:oidc-provider/api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc";
 const P: &str = "api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc";

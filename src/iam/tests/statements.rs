@@ -1,7 +1,7 @@
 //! Principal, Action, Effect, policy structure, variables and the request context.
 
-use super::super::matching::{glob, wildcard_pieces};
 use super::*;
+use crate::iam::pattern::{glob, wildcard_pieces};
 
 // --- Principal, Action, Effect, structure -------------------------------------------
 
