@@ -75,9 +75,10 @@ pub async fn run(settings: &Settings, reporter: &Reporter, o: Options) -> Result
     let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
     let account = account(&aws).await?;
     let targets = Targets {
-        provider_arn: format!(
-            "arn:{}:iam::{}:oidc-provider/{}",
-            account.partition, account.id, issuer.host_path
+        provider_arn: crate::model::arn::provider(
+            &account.partition,
+            &account.id,
+            &issuer.host_path,
         ),
         role_name: settings.role_name.clone(),
         bucket: settings
