@@ -20,7 +20,6 @@ pub mod observe;
 pub mod oidc;
 pub mod plan;
 pub mod report;
-pub mod verify;
 
 use std::ffi::OsString;
 use std::io::Write;

@@ -6,6 +6,7 @@
 //! document and renders itself as text, so the two can never disagree.
 
 mod prompt;
+pub mod verify;
 
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;

@@ -1,11 +1,11 @@
-//! `--assume`: ask STS itself, then check who the temporary credentials belong to.
+//! `verify --assume`: ask STS itself whether it accepts the token, then who the temporary
+//! credentials belong to.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::token::Secret;
-use super::SESSION_NAME;
 use crate::aws::retry::{self, Backoff};
 use crate::aws::{self, Aws};
 use crate::error::{Error, Result};
@@ -15,14 +15,37 @@ use crate::report::Reporter;
 /// `--assume` asks for the shortest session STS allows.
 const ASSUME_SECONDS: i32 = 900;
 
+/// The session name `--assume` uses (shows up in CloudTrail and in the assumed-role ARN).
+pub const SESSION_NAME: &str = "bootstrap-verify";
+
+/// What STS answered with the token's temporary credentials.
+#[derive(Debug, Clone, Serialize)]
+pub struct Assumed {
+    pub assumed_role_arn: String,
+    pub caller_identity: CallerIdentity,
+    pub subject_from_token: Option<String>,
+    pub audience: Option<String>,
+    pub provider: Option<String>,
+    /// When the credentials expire (RFC 3339).
+    pub expires: Option<String>,
+}
+
+/// `sts:GetCallerIdentity` with the temporary credentials.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallerIdentity {
+    pub arn: Option<String>,
+    pub account: Option<String>,
+    pub user_id: Option<String>,
+}
+
 /// Assume the role with the token, then ask who we are with the temporary credentials.
 /// `Ok(Err(cause))` when STS refuses the token.
-pub(super) async fn assume(
+pub async fn assume(
     aws: &Aws,
     role_arn: &str,
     token: &Secret,
     reporter: &Reporter,
-) -> Result<std::result::Result<Value, String>> {
+) -> Result<std::result::Result<Assumed, String>> {
     reporter.progress(format!(
         "calling sts:AssumeRoleWithWebIdentity for {role_arn}"
     ));
@@ -31,7 +54,7 @@ pub(super) async fn assume(
             .assume_role_with_web_identity()
             .role_arn(role_arn)
             .role_session_name(SESSION_NAME)
-            .web_identity_token(token.0.as_str())
+            .web_identity_token(token.expose())
             .duration_seconds(ASSUME_SECONDS)
             .send()
     };
@@ -121,18 +144,19 @@ pub(super) async fn assume(
             role_arn,
         )
     })?;
-    Ok(Ok(json!({
-        "assumed_role_arn": assumed,
-        "caller_identity": {
-            "arn": me.arn(),
-            "account": me.account(),
-            "user_id": me.user_id(),
+    let owned = |s: Option<&str>| s.map(str::to_string);
+    Ok(Ok(Assumed {
+        assumed_role_arn: assumed,
+        caller_identity: CallerIdentity {
+            arn: owned(me.arn()),
+            account: owned(me.account()),
+            user_id: owned(me.user_id()),
         },
-        "subject_from_token": out.subject_from_web_identity_token(),
-        "audience": out.audience(),
-        "provider": out.provider(),
-        "expires": expiry.map(|t| rfc3339(t.duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0))),
-    })))
+        subject_from_token: owned(out.subject_from_web_identity_token()),
+        audience: owned(out.audience()),
+        provider: owned(out.provider()),
+        expires: expiry.map(|t| rfc3339(unix_seconds(t))),
+    }))
 }
 
 /// Whether the role was created in the last minute (IAM's changes take seconds to reach
@@ -145,9 +169,11 @@ async fn role_is_new(aws: &Aws, role_arn: &str) -> bool {
     let Some(created) = out.role().map(|r| *r.create_date()) else {
         return false;
     };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
+    unix_seconds(SystemTime::now()) - created.secs() < 60
+}
+
+fn unix_seconds(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    now - created.secs() < 60
+        .unwrap_or(0)
 }

@@ -4,35 +4,37 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::judge::Judge;
-use super::render::relative;
-use super::LEEWAY_SECS;
+use super::explain::{self, Verdict};
+use super::when::relative;
 use crate::iam::Evaluation;
 use crate::jwt::{self, rfc3339, ClaimProblem, Decoded, JwtError};
+use crate::observe::verify::Target;
 use crate::oidc::discovery::Discovery;
-use crate::verify::explain::{self, Verdict};
+
+/// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
+pub const LEEWAY_SECS: i64 = 60;
 
 /// One line of the report.
 #[derive(Debug, Clone, Serialize)]
-pub(super) struct Check {
-    pub(super) check: &'static str,
-    pub(super) status: Status,
-    pub(super) detail: String,
+pub struct Check {
+    pub check: &'static str,
+    pub status: Status,
+    pub detail: String,
     /// For a failing check: the cause in words that say what to change.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) cause: Option<String>,
+    pub cause: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub(super) enum Status {
+pub enum Status {
     Pass,
     Fail,
     Skipped,
 }
 
 impl Check {
-    pub(super) fn pass(check: &'static str, detail: impl Into<String>) -> Check {
+    pub fn pass(check: &'static str, detail: impl Into<String>) -> Check {
         Check {
             check,
             status: Status::Pass,
@@ -41,11 +43,7 @@ impl Check {
         }
     }
 
-    pub(super) fn fail(
-        check: &'static str,
-        detail: impl Into<String>,
-        cause: impl Into<String>,
-    ) -> Check {
+    pub fn fail(check: &'static str, detail: impl Into<String>, cause: impl Into<String>) -> Check {
         Check {
             check,
             status: Status::Fail,
@@ -54,7 +52,7 @@ impl Check {
         }
     }
 
-    pub(super) fn skipped(check: &'static str, detail: impl Into<String>) -> Check {
+    pub fn skipped(check: &'static str, detail: impl Into<String>) -> Check {
         Check {
             check,
             status: Status::Skipped,
@@ -65,7 +63,7 @@ impl Check {
 }
 
 /// Checks on the token itself: algorithm, issuer, signing key, signature, lifetime.
-pub(super) fn token_checks(
+pub fn token_checks(
     decoded: &Decoded,
     discovery: &Discovery,
     issuer_url: &str,
@@ -193,8 +191,8 @@ pub(super) fn token_checks(
 }
 
 /// The account's side: provider, audience, role, trust policy.
-pub(super) fn account_checks(
-    judge: &Judge,
+pub fn account_checks(
+    target: &Target,
     issuer_url: &str,
     token_auds: &[String],
     evaluation: Option<&Evaluation>,
@@ -202,23 +200,23 @@ pub(super) fn account_checks(
 ) -> (Vec<Check>, Option<Verdict>) {
     let mut checks = Vec::new();
     let mut undetermined = false;
-    if judge.provider_found {
+    if target.provider_found {
         checks.push(Check::pass(
             "identity provider",
-            if judge.live {
-                format!("IAM has {}", judge.provider_arn)
+            if target.live() {
+                format!("IAM has {}", target.provider_arn)
             } else {
-                format!("{} (as `bootstrap init` creates it)", judge.provider_arn)
+                format!("{} (as `bootstrap init` creates it)", target.provider_arn)
             },
         ));
-        if token_auds.iter().any(|a| judge.client_ids.contains(a)) {
+        if token_auds.iter().any(|a| target.client_ids.contains(a)) {
             checks.push(Check::pass(
                 "audience",
                 format!(
                     "aud {} is a client ID of the provider",
                     token_auds
                         .iter()
-                        .find(|a| judge.client_ids.contains(a))
+                        .find(|a| target.client_ids.contains(a))
                         .map(|a| format!("`{a}`"))
                         .unwrap_or_default()
                 ),
@@ -226,10 +224,10 @@ pub(super) fn account_checks(
         } else {
             checks.push(Check::fail(
                 "audience",
-                format!("provider client IDs: {}", judge.client_ids.join(", ")),
+                format!("provider client IDs: {}", target.client_ids.join(", ")),
                 explain::audience_cause(
                     token_auds,
-                    &judge.client_ids,
+                    &target.client_ids,
                     "the IAM OIDC provider's audiences, so STS answers \"Incorrect token audience\"",
                 ),
             ));
@@ -237,23 +235,23 @@ pub(super) fn account_checks(
     } else {
         checks.push(Check::fail(
             "identity provider",
-            format!("no IAM OIDC provider for {issuer_url} in account {}", judge.account),
+            format!("no IAM OIDC provider for {issuer_url} in account {}", target.account),
             format!(
                 "account {} has no IAM OIDC provider for {issuer_url}, so STS answers InvalidIdentityToken (no OpenIDConnect provider found): run `bootstrap init` for this issuer",
-                judge.account
+                target.account
             ),
         ));
         checks.push(Check::skipped("audience", "no provider to compare with"));
     }
 
-    match (&judge.role_arn, evaluation) {
+    match (&target.role_arn, evaluation) {
         (None, _) => {
             checks.push(Check::fail(
                 "role",
-                format!("no role {} in account {}", judge.role_name, judge.account),
+                format!("no role {} in account {}", target.role_name, target.account),
                 format!(
                     "role `{}` does not exist in account {}, so STS answers \"Not authorized to perform sts:AssumeRoleWithWebIdentity\": check --role-name, or create the role with `bootstrap init`",
-                    judge.role_name, judge.account
+                    target.role_name, target.account
                 ),
             ));
             checks.push(Check::skipped("trust policy", "no role to read it from"));

@@ -1,5 +1,5 @@
-//! Reading the `--token` input: a file or stdin, never the command line, size-limited, and
-//! kept in a [`Secret`] from then on.
+//! Reading the token `verify` judges (`--token`): a file or stdin, never the command line,
+//! size-limited, and kept in a [`Secret`] from then on.
 
 use std::io::IsTerminal;
 
@@ -9,7 +9,24 @@ use crate::error::{Error, Result};
 use crate::jwt;
 
 /// The raw token. Never formatted: `Debug` is redacted and there is no `Display`.
-pub(super) struct Secret(pub(super) String);
+pub struct Secret(String);
+
+impl Secret {
+    /// The token itself, for `jwt::decode` and STS only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether it is empty (never, once read).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -26,7 +43,8 @@ fn looks_like_token(arg: &str) -> bool {
 const TOKEN_HINT: &str =
     "pass a file holding the value of $BITBUCKET_STEP_OIDC_TOKEN, or - to read it from stdin";
 
-pub(super) fn read_token(arg: &str) -> Result<Secret> {
+/// Read the token from file `arg`, or from stdin when it is `-`.
+pub fn read_token(arg: &str) -> Result<Secret> {
     let cap = jwt::MAX_TOKEN_LEN as u64;
     let what;
     let read = if arg == "-" {

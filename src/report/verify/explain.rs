@@ -1,6 +1,6 @@
 //! Turning a failed check into one sentence that names the cause and says what to change.
 //!
-//! [`evaluate`](super::evaluate) explains a denial in IAM's terms ("condition StringLike on
+//! [`crate::iam::evaluate`] explains a denial in IAM's terms ("condition StringLike on
 //! ...:sub failed"). Users need the Bitbucket meaning: the token comes from another
 //! repository, the step is not a deployment step, the step has no fixed IP. This module maps
 //! the failing condition of the closest Allow statement to that meaning.
