@@ -162,40 +162,8 @@ fn compare(
     ctx: &Context,
 ) -> (bool, Option<String>) {
     if actual.is_empty() {
-        if op.if_exists {
-            return (
-                true,
-                Some("the key is absent from the request, so ...IfExists passes".to_string()),
-            );
-        }
-        return match op.set {
-            SetOp::ForAllValues => (
-                true,
-                Some(
-                    "the key is absent from the request, and ForAllValues is true for an absent key"
-                        .to_string(),
-                ),
-            ),
-            SetOp::ForAnyValue => (
-                false,
-                Some("the request has no value for this key, and ForAnyValue needs at least one".to_string()),
-            ),
-            SetOp::Single if op.base.negated() => (
-                true,
-                Some("the key is absent from the request, so this negated operator passes".to_string()),
-            ),
-            SetOp::Single => {
-                let why = match ctx.similar_key(key) {
-                    Some(other) => format!(
-                        "the request has no `{key}` value (it has `{other}`: the condition key prefix must be the OIDC provider's host/path)"
-                    ),
-                    None => format!("the request has no `{key}` value"),
-                };
-                (false, Some(why))
-            }
-        };
+        return absent(op, key, ctx);
     }
-
     match op.set {
         SetOp::Single if ctx.read_whole(key) => {
             let passed = op.base.negated();
@@ -209,29 +177,7 @@ fn compare(
             );
             (passed, Some(why))
         }
-        SetOp::Single => {
-            let positive_any = actual.iter().any(|a| matcher.positive_match(a).is_some());
-            let passed = positive_any != op.base.negated();
-            let multi = (actual.len() > 1).then(|| {
-                "the request has several values for this key but the operator has no ForAnyValue/ForAllValues prefix; evaluated as any value matching".to_string()
-            });
-            if passed {
-                return (true, multi);
-            }
-            let why = if op.base.negated() {
-                actual
-                    .iter()
-                    .find(|a| matcher.positive_match(a).is_some())
-                    .map(|a| matcher.explain_failure(a))
-            } else {
-                actual.first().map(|a| matcher.explain_failure(a))
-            };
-            let why = match (why, multi) {
-                (Some(w), Some(m)) => Some(format!("{w} ({m})")),
-                (w, m) => w.or(m),
-            };
-            (false, why)
-        }
+        SetOp::Single => single(op, actual, matcher),
         SetOp::ForAnyValue => {
             if actual.iter().any(|a| matcher.satisfied_by(a)) {
                 (true, None)
@@ -257,4 +203,69 @@ fn compare(
             ),
         },
     }
+}
+
+/// A key missing from the request: false, except for `...IfExists`, `ForAllValues:` and
+/// the negated operators.
+fn absent(op: Op, key: &str, ctx: &Context) -> (bool, Option<String>) {
+    if op.if_exists {
+        return (
+            true,
+            Some("the key is absent from the request, so ...IfExists passes".to_string()),
+        );
+    }
+    match op.set {
+        SetOp::ForAllValues => (
+            true,
+            Some(
+                "the key is absent from the request, and ForAllValues is true for an absent key"
+                    .to_string(),
+            ),
+        ),
+        SetOp::ForAnyValue => (
+            false,
+            Some(
+                "the request has no value for this key, and ForAnyValue needs at least one"
+                    .to_string(),
+            ),
+        ),
+        SetOp::Single if op.base.negated() => (
+            true,
+            Some("the key is absent from the request, so this negated operator passes".to_string()),
+        ),
+        SetOp::Single => {
+            let why = match ctx.similar_key(key) {
+                Some(other) => format!(
+                    "the request has no `{key}` value (it has `{other}`: the condition key prefix must be the OIDC provider's host/path)"
+                ),
+                None => format!("the request has no `{key}` value"),
+            };
+            (false, Some(why))
+        }
+    }
+}
+
+/// A plain operator on a present key: any value matching (negated: none matching).
+fn single(op: Op, actual: &[String], matcher: &Matcher<'_>) -> (bool, Option<String>) {
+    let positive_any = actual.iter().any(|a| matcher.positive_match(a).is_some());
+    let passed = positive_any != op.base.negated();
+    let multi = (actual.len() > 1).then(|| {
+        "the request has several values for this key but the operator has no ForAnyValue/ForAllValues prefix; evaluated as any value matching".to_string()
+    });
+    if passed {
+        return (true, multi);
+    }
+    let why = if op.base.negated() {
+        actual
+            .iter()
+            .find(|a| matcher.positive_match(a).is_some())
+            .map(|a| matcher.explain_failure(a))
+    } else {
+        actual.first().map(|a| matcher.explain_failure(a))
+    };
+    let why = match (why, multi) {
+        (Some(w), Some(m)) => Some(format!("{w} ({m})")),
+        (w, m) => w.or(m),
+    };
+    (false, why)
 }

@@ -44,6 +44,33 @@ fn list_or_none(known: &[String]) -> String {
     }
 }
 
+impl JwtError {
+    /// The token's `alg` is refused, before any key is looked at.
+    pub fn is_refused_algorithm(&self) -> bool {
+        matches!(
+            self,
+            JwtError::AlgNone
+                | JwtError::AlgHmac { .. }
+                | JwtError::AlgEcdsa { .. }
+                | JwtError::AlgPss { .. }
+                | JwtError::AlgUnsupported { .. }
+        )
+    }
+
+    /// No usable key: no `kid`, a `kid` the JWKS does not have, or a key that cannot verify
+    /// RS256.
+    pub fn is_unusable_key(&self) -> bool {
+        matches!(
+            self,
+            JwtError::MissingKid { .. }
+                | JwtError::UnknownKid { .. }
+                | JwtError::KeyNotRsa { .. }
+                | JwtError::KeyAlgMismatch { .. }
+                | JwtError::BadKey { .. }
+        )
+    }
+}
+
 impl fmt::Display for JwtError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -3,6 +3,12 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use aws_sdk_sts::error::SdkError;
+use aws_sdk_sts::operation::assume_role_with_web_identity::{
+    AssumeRoleWithWebIdentityError, AssumeRoleWithWebIdentityOutput,
+};
+use aws_sdk_sts::types::Credentials;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use serde::Serialize;
 
 use super::token::Secret;
@@ -49,53 +55,7 @@ pub async fn assume(
     reporter.progress(format!(
         "calling sts:AssumeRoleWithWebIdentity for {role_arn}"
     ));
-    let call = || {
-        aws.sts
-            .assume_role_with_web_identity()
-            .role_arn(role_arn)
-            .role_session_name(SESSION_NAME)
-            .web_identity_token(token.expose())
-            .duration_seconds(ASSUME_SECONDS)
-            .send()
-    };
-    let mut answer = call().await;
-    if answer
-        .as_ref()
-        .is_err_and(|e| aws::errors::is(e, &["AccessDenied"]))
-        && role_is_new(aws, role_arn).await
-    {
-        // IAM is eventually consistent: a role created moments ago is not assumable for a
-        // few seconds. Ask again, with the one backoff, while STS says AccessDenied.
-        reporter.progress(format!(
-            "{role_arn} was created moments ago; asking STS again while the change reaches it"
-        ));
-        let new_role = aws::errors::Known {
-            assuming_new_role: true,
-            ..Default::default()
-        };
-        let last = std::sync::Mutex::new(None);
-        let settled = retry::until(Backoff::BRIEF, || async {
-            match call().await {
-                Err(e)
-                    if aws::errors::retryable(
-                        &aws::classify(&e, "assuming the role", role_arn),
-                        new_role,
-                    ) =>
-                {
-                    if let Ok(mut l) = last.lock() {
-                        *l = Some(e);
-                    }
-                    Ok(None)
-                }
-                other => Ok(Some(other)),
-            }
-        })
-        .await?;
-        if let Some(result) = settled.or_else(|| last.into_inner().ok().flatten().map(Err)) {
-            answer = result;
-        }
-    }
-    let out = match answer {
+    let out = match settled_answer(aws, role_arn, token, reporter).await? {
         Ok(out) => out,
         Err(e) => {
             return match e.as_service_error() {
@@ -115,14 +75,95 @@ pub async fn assume(
             };
         }
     };
-    let assumed = out
-        .assumed_role_user()
-        .map(|u| u.arn().to_string())
-        .unwrap_or_default();
     let creds = out
         .credentials()
         .ok_or_else(|| Error::failure("sts:AssumeRoleWithWebIdentity returned no credentials"))?;
     let expiry = SystemTime::try_from(*creds.expiration()).ok();
+    let caller_identity = caller_identity(aws, creds, expiry, role_arn).await?;
+    let owned = |s: Option<&str>| s.map(str::to_string);
+    Ok(Ok(Assumed {
+        assumed_role_arn: out
+            .assumed_role_user()
+            .map(|u| u.arn().to_string())
+            .unwrap_or_default(),
+        caller_identity,
+        subject_from_token: owned(out.subject_from_web_identity_token()),
+        audience: owned(out.audience()),
+        provider: owned(out.provider()),
+        expires: expiry.map(|t| rfc3339(unix_seconds(t))),
+    }))
+}
+
+type Answer = std::result::Result<
+    AssumeRoleWithWebIdentityOutput,
+    SdkError<AssumeRoleWithWebIdentityError, HttpResponse>,
+>;
+
+/// One `sts:AssumeRoleWithWebIdentity` call with the token.
+async fn ask(aws: &Aws, role_arn: &str, token: &Secret) -> Answer {
+    aws.sts
+        .assume_role_with_web_identity()
+        .role_arn(role_arn)
+        .role_session_name(SESSION_NAME)
+        .web_identity_token(token.expose())
+        .duration_seconds(ASSUME_SECONDS)
+        .send()
+        .await
+}
+
+/// STS's answer. IAM is eventually consistent: a role created moments ago is not assumable
+/// for a few seconds, so for such a role STS is asked again, with the one backoff, while it
+/// says AccessDenied.
+async fn settled_answer(
+    aws: &Aws,
+    role_arn: &str,
+    token: &Secret,
+    reporter: &Reporter,
+) -> Result<Answer> {
+    let answer = ask(aws, role_arn, token).await;
+    let refused = answer
+        .as_ref()
+        .is_err_and(|e| aws::errors::is(e, &["AccessDenied"]));
+    if !refused || !role_is_new(aws, role_arn).await {
+        return Ok(answer);
+    }
+    reporter.progress(format!(
+        "{role_arn} was created moments ago; asking STS again while the change reaches it"
+    ));
+    let new_role = aws::errors::Known {
+        assuming_new_role: true,
+        ..Default::default()
+    };
+    let last = std::sync::Mutex::new(None);
+    let settled = retry::until(Backoff::BRIEF, || async {
+        match ask(aws, role_arn, token).await {
+            Err(e)
+                if aws::errors::retryable(
+                    &aws::classify(&e, "assuming the role", role_arn),
+                    new_role,
+                ) =>
+            {
+                if let Ok(mut l) = last.lock() {
+                    *l = Some(e);
+                }
+                Ok(None)
+            }
+            other => Ok(Some(other)),
+        }
+    })
+    .await?;
+    Ok(settled
+        .or_else(|| last.into_inner().ok().flatten().map(Err))
+        .unwrap_or(answer))
+}
+
+/// `sts:GetCallerIdentity` with the temporary credentials.
+async fn caller_identity(
+    aws: &Aws,
+    creds: &Credentials,
+    expiry: Option<SystemTime>,
+    role_arn: &str,
+) -> Result<CallerIdentity> {
     let temporary = aws_sdk_sts::config::Credentials::new(
         creds.access_key_id(),
         creds.secret_access_key(),
@@ -145,18 +186,11 @@ pub async fn assume(
         )
     })?;
     let owned = |s: Option<&str>| s.map(str::to_string);
-    Ok(Ok(Assumed {
-        assumed_role_arn: assumed,
-        caller_identity: CallerIdentity {
-            arn: owned(me.arn()),
-            account: owned(me.account()),
-            user_id: owned(me.user_id()),
-        },
-        subject_from_token: owned(out.subject_from_web_identity_token()),
-        audience: owned(out.audience()),
-        provider: owned(out.provider()),
-        expires: expiry.map(|t| rfc3339(unix_seconds(t))),
-    }))
+    Ok(CallerIdentity {
+        arn: owned(me.arn()),
+        account: owned(me.account()),
+        user_id: owned(me.user_id()),
+    })
 }
 
 /// Whether the role was created in the last minute (IAM's changes take seconds to reach
