@@ -100,19 +100,14 @@ pub struct TrustRules<'a> {
 
 /// Whether `value` is `{uuid}:...` with a well-formed UUID (no wildcard inside it).
 fn sub_value_ok(value: &str) -> bool {
-    let Some(rest) = value.strip_prefix('{') else {
-        return false;
-    };
-    let Some((uuid, tail)) = rest.split_once('}') else {
-        return false;
-    };
-    let groups: Vec<&str> = uuid.split('-').collect();
-    let uuid_ok = groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
-    uuid_ok && tail.starts_with(':')
+    match (value.get(..38), value.get(38..)) {
+        (Some(braced), Some(tail)) => {
+            braced.starts_with('{')
+                && uuid::Uuid::try_parse(braced).is_ok()
+                && tail.starts_with(':')
+        }
+        _ => false,
+    }
 }
 
 /// Every way `doc` breaks the rules; empty when it is sound. Each Allow statement must be
