@@ -1,6 +1,7 @@
-//! Property tests for the token and policy code in src/verify: JWT decoding never panics,
-//! the trust-policy evaluator never panics, and the trust policy the model builds admits
-//! exactly the named repositories (checked with the evaluator: what the conditions stop).
+//! Property tests for the token and policy code in src/jwt and src/iam: JWT decoding never
+//! panics, the trust-policy evaluator never panics, and the trust policy the model builds
+//! admits exactly the named repositories (checked with the evaluator: what the conditions
+//! stop).
 
 #[path = "props/strategies.rs"]
 mod strategies;
@@ -80,7 +81,7 @@ proptest! {
 }
 
 // ---------------------------------------------------------------------------------------
-// JWT decoding (src/verify/jwt.rs)
+// JWT decoding (src/jwt)
 
 fn b64(bytes: &[u8]) -> String {
     use base64::Engine as _;

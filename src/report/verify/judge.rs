@@ -4,9 +4,9 @@
 
 use std::net::IpAddr;
 
-use super::checks::{account_checks, token_checks, Status, LEEWAY_SECS};
+use super::checks::{account_checks, token_checks, Check, Status, LEEWAY_SECS};
 use super::explain::{aud_reading_cause, Verdict};
-use super::{TokenSummary, VerifyReport};
+use super::result::{TokenSummary, VerifyReport};
 use crate::iam::{self, Request};
 use crate::jwt::{self, rfc3339, Decoded};
 use crate::observe::verify::Target;
@@ -77,7 +77,7 @@ pub fn judge(
 
 /// The first failing check refuses the token; without one, an undetermined trust policy
 /// (a source-IP condition and no `--source-ip`) leaves the verdict open.
-fn verdict(checks: &[super::Check], undetermined: Option<Verdict>) -> (Verdict, Option<String>) {
+fn verdict(checks: &[Check], undetermined: Option<Verdict>) -> (Verdict, Option<String>) {
     let first_failure = checks
         .iter()
         .find(|c| c.status == Status::Fail)

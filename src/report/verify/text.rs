@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::checks::Status;
 use super::explain::Verdict;
+use super::result::{TokenSummary, VerifyReport};
 use super::when::relative;
-use super::{TokenSummary, VerifyReport};
 use crate::iam::{Evaluation, Request};
 use crate::jwt::rfc3339;
 use crate::observe::sts::Assumed;
