@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 /// Why a document has no statements to evaluate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unreadable {
+pub(super) enum Unreadable {
     /// The document is not a JSON object.
     NotAnObject,
     /// `Statement` is neither an object nor an array.
@@ -19,7 +19,7 @@ pub enum Unreadable {
 }
 
 /// The statements of a policy, in order: IAM allows one object or an array of them.
-pub fn statements(policy: &Value) -> Result<Vec<&Value>, Unreadable> {
+pub(super) fn statements(policy: &Value) -> Result<Vec<&Value>, Unreadable> {
     let map = policy.as_object().ok_or(Unreadable::NotAnObject)?;
     match map.get("Statement") {
         Some(Value::Array(items)) => Ok(items.iter().collect()),
@@ -40,7 +40,7 @@ pub fn statements_of(policy: &Value) -> Vec<Value> {
 
 /// A policy given as a document, or as a JSON string holding one (as IAM returns it); a
 /// string that is not JSON stays as it is and denies everything.
-pub fn document(policy: &Value) -> Cow<'_, Value> {
+pub(super) fn document(policy: &Value) -> Cow<'_, Value> {
     match policy {
         Value::String(s) => match serde_json::from_str::<Value>(s) {
             Ok(v) => Cow::Owned(v),
@@ -51,7 +51,7 @@ pub fn document(policy: &Value) -> Cow<'_, Value> {
 }
 
 /// Whether policy variables (`${...}`) are read: only in documents of version 2012-10-17.
-pub fn has_variables(policy: &Value) -> bool {
+pub(super) fn has_variables(policy: &Value) -> bool {
     policy.get("Version").and_then(Value::as_str) == Some("2012-10-17")
 }
 

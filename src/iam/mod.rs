@@ -1,5 +1,5 @@
 //! The one IAM policy interpreter: reading policy documents as IAM stores them
-//! ([`document`]), and evaluating them offline. [`evaluate`] judges a role trust policy for
+//! (`document`), and evaluating them offline. [`evaluate`] judges a role trust policy for
 //! an `sts:AssumeRoleWithWebIdentity` request, [`evaluate_access`] a permissions policy for
 //! one action on one resource, following the IAM User Guide's documented semantics:
 //!
@@ -23,7 +23,7 @@
 
 mod conditions;
 mod context;
-pub mod document;
+mod document;
 mod identity;
 mod operator;
 mod pattern;

@@ -63,7 +63,7 @@ impl Check {
 }
 
 /// Checks on the token itself: algorithm, issuer, signing key, signature, lifetime.
-pub fn token_checks(
+pub(super) fn token_checks(
     decoded: &Decoded,
     discovery: &Discovery,
     issuer_url: &str,
@@ -170,7 +170,7 @@ fn lifetime_check(decoded: &Decoded, problems: &[ClaimProblem], now: i64) -> Che
 
 /// The account's side: provider, audience, role, trust policy. The verdict is
 /// `Undetermined` when only an unknown source IP keeps the trust policy from allowing it.
-pub fn account_checks(
+pub(super) fn account_checks(
     target: &Target,
     issuer_url: &str,
     token_auds: &[String],

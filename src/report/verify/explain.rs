@@ -68,7 +68,7 @@ fn is_source_ip(c: &ConditionResult) -> bool {
 
 /// The Allow statement that came closest to applying: principal and action first, then the
 /// number of passing conditions; the first such statement on a tie.
-pub fn closest_allow(e: &Evaluation) -> Option<&StatementResult> {
+pub(super) fn closest_allow(e: &Evaluation) -> Option<&StatementResult> {
     e.statements
         .iter()
         .filter(|s| s.effect == "Allow")
@@ -83,7 +83,7 @@ pub fn closest_allow(e: &Evaluation) -> Option<&StatementResult> {
 
 /// Why the trust policy refuses the request, in words that say what to change; `None` when
 /// it allows it. `source_ip_given` says whether the request carried `aws:SourceIp`.
-pub fn trust_cause(e: &Evaluation, source_ip_given: bool) -> Option<(Verdict, String)> {
+pub(super) fn trust_cause(e: &Evaluation, source_ip_given: bool) -> Option<(Verdict, String)> {
     if e.allowed {
         return None;
     }
@@ -158,7 +158,7 @@ pub fn trust_cause(e: &Evaluation, source_ip_given: bool) -> Option<(Verdict, St
 
 /// A `sub` that does not match the policy's patterns: another repository, not a deployment
 /// step, or another deployment environment.
-pub fn sub_cause(c: &ConditionResult) -> String {
+pub(super) fn sub_cause(c: &ConditionResult) -> String {
     let Some(sub) = c.actual.first() else {
         return "the token has no sub claim, which every Bitbucket Pipelines token has: pass the unmodified $BITBUCKET_STEP_OIDC_TOKEN".to_string();
     };
@@ -200,7 +200,7 @@ pub fn sub_cause(c: &ConditionResult) -> String {
 }
 
 /// A token audience that is not accepted (by the provider's client IDs or the trust policy).
-pub fn audience_cause(token_auds: &[String], accepted: &[String], by: &str) -> String {
+pub(super) fn audience_cause(token_auds: &[String], accepted: &[String], by: &str) -> String {
     let got = match token_auds {
         [] => {
             return format!(
@@ -225,7 +225,7 @@ pub fn audience_cause(token_auds: &[String], accepted: &[String], by: &str) -> S
 }
 
 /// An `aws:SourceIp` outside the role's ranges.
-pub fn source_ip_cause(ip: &str, ranges: &[String]) -> String {
+pub(super) fn source_ip_cause(ip: &str, ranges: &[String]) -> String {
     format!(
         "aws:SourceIp `{ip}` is outside {}: 1x/2x steps have no fixed IP, so run the step with `size: 4x` and `runtime: cloud: atlassian-ip-ranges: true` (or on a self-hosted runner inside the range), or change the role's --source-ip and run `bootstrap init`",
         cidr_list(ranges)
@@ -234,7 +234,7 @@ pub fn source_ip_cause(ip: &str, ranges: &[String]) -> String {
 
 /// The cause to show when the two readings of a list `aud` disagree: the policy works only
 /// if STS happens to match element by element.
-pub fn aud_reading_cause(reading: &AudReading) -> Option<String> {
+pub(super) fn aud_reading_cause(reading: &AudReading) -> Option<String> {
     (!reading.readings_agree).then(|| {
         "the trust policy tests the list aud with a plain operator, which allows this token only if STS matches a list element by element (not documented): write the aud conditions as ForAnyValue:StringEquals plus ForAllValues:StringEquals, as `bootstrap init` does when it is given the custom audiences with --audience".to_string()
     })
