@@ -13,12 +13,13 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod iam;
+pub mod jwt;
 pub mod model;
 pub mod observe;
 pub mod oidc;
 pub mod plan;
 pub mod report;
-pub mod verify;
 
 use std::ffi::OsString;
 use std::io::Write;

@@ -9,7 +9,7 @@ use crate::aws;
 use crate::config::{Mode, Settings, StackSetTargets};
 use crate::error::Result;
 use crate::model::operator::{operator_policy, Deployment, Scope};
-use crate::model::{self, policy, Account};
+use crate::model::{self, Account};
 use crate::report::{Output, Reporter};
 
 /// IAM's limit for a customer managed policy, in characters without whitespace.
@@ -77,7 +77,7 @@ pub fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Ou
     }
     let roles = vec![desired.role.clone()];
     let doc = operator_policy(&desired, &roles, &deployment, scope);
-    let size = policy::policy_size(&doc);
+    let size = crate::iam::policy_size(&doc);
     if size > MANAGED_POLICY_MAX_CHARS {
         reporter.warn(format!(
             "the policy is {size} characters, over IAM's {MANAGED_POLICY_MAX_CHARS} for one managed policy; split its statements over two policies"

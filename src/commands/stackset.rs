@@ -79,10 +79,7 @@ fn plan_text(p: &StackSetPlan, ss: &StackSetSettings) -> String {
 }
 
 fn role_arn(p: &Prepared, account: &str) -> String {
-    format!(
-        "arn:{}:iam::{account}:role/{}",
-        p.desired.account.partition, p.desired.role.name
-    )
+    crate::model::arn::role(&p.desired.account.partition, account, &p.desired.role.name)
 }
 
 fn instances_text(p: &Prepared, list: &[Instance]) -> String {

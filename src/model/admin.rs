@@ -10,14 +10,13 @@
 //!
 //! "Every resource" is `Resource: "*"` or any `NotResource`. Conditions do not make such a
 //! statement acceptable: they are usually easy to meet. Actions are matched by the policy
-//! evaluator ([`crate::verify::evaluate::statement_covers_action`]), with IAM's wildcards.
+//! evaluator ([`crate::iam::statement_covers_action`]), with IAM's wildcards.
 
 use std::fmt;
 
 use serde_json::{json, Value};
 
-use super::policy::statements_of;
-use crate::verify::evaluate::statement_covers_action;
+use crate::iam::{as_strings, statement_covers_action, statements_of};
 
 /// The actions with which a principal can raise its own permissions.
 pub const ESCALATION_ACTIONS: &[&str] = &[
@@ -52,11 +51,7 @@ impl fmt::Display for AdminStatement {
 }
 
 fn strings(v: Option<&Value>) -> Vec<&str> {
-    match v {
-        Some(Value::String(s)) => vec![s.as_str()],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    }
+    v.map(as_strings).unwrap_or_default()
 }
 
 /// The first statement of `doc` that makes its holder an administrator, or None.

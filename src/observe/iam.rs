@@ -7,7 +7,7 @@ use super::{ObservedProvider, ObservedRole};
 use crate::aws::{classify, errors, Aws};
 use crate::config::Issuer;
 use crate::error::Result;
-use crate::model::policy::parse_document;
+use crate::iam::parse_document;
 
 /// The provider with this ARN, or None.
 pub async fn provider(aws: &Aws, arn: &str) -> Result<Option<ObservedProvider>> {

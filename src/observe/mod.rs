@@ -7,6 +7,9 @@ mod dynamodb;
 mod iam;
 pub mod kms;
 mod s3;
+pub mod sts;
+pub mod token;
+pub mod verify;
 
 use std::collections::BTreeMap;
 

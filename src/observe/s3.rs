@@ -3,7 +3,7 @@ use aws_sdk_s3::types::ExpirationStatus;
 use super::{Encryption, LifecycleRule, ObservedBucket};
 use crate::aws::{classify, errors, Aws};
 use crate::error::{Error, Result};
-use crate::model::policy::parse_document;
+use crate::iam::parse_document;
 
 const MISSING: &[&str] = &["NoSuchBucket"];
 

@@ -3,7 +3,8 @@ use serde_json::Value;
 use super::ownership::{is_managed, tags_to_add};
 use super::{FieldChange, Kind, Op, ResourcePlan};
 use crate::error::{Error, Result};
-use crate::model::policy::{merge_bucket_policy, same, statements_of};
+use crate::iam::{same, statements_of};
+use crate::model::policy::merge_bucket_policy;
 use crate::model::DesiredBucket;
 use crate::observe::{Encryption, LifecycleRule, ObservedBucket};
 

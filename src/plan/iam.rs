@@ -1,7 +1,7 @@
 use super::ownership::{is_managed, tags_to_add};
 use super::{show_list, FieldChange, Kind, Op, ResourcePlan};
+use crate::iam::{canonical, same};
 use crate::model::admin::admin_statement;
-use crate::model::policy::{canonical, same};
 use crate::model::{DesiredProvider, DesiredRole};
 use crate::observe::{ObservedProvider, ObservedRole};
 

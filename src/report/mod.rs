@@ -10,6 +10,7 @@ pub mod destroy_stack;
 pub mod files;
 pub mod pipeline;
 mod prompt;
+pub mod verify;
 
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
