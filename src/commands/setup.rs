@@ -1,14 +1,17 @@
 //! What plan, init and status share: learn the issuer and the account concurrently, build
 //! the desired state, read the live state, and diff them.
 
-use crate::aws::{self, Aws};
+use crate::aws::Aws;
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::model::{self, admin, Account, DesiredState};
+use crate::model::{self, admin, DesiredState};
 use crate::observe::{self, Observed};
 use crate::oidc::{self, IssuerFacts};
 use crate::plan::{self, Plan};
 use crate::report::Reporter;
+
+// Until every caller names `observe::account` itself.
+pub(crate) use crate::observe::account;
 
 pub struct Prepared {
     pub aws: Aws,
@@ -16,22 +19,6 @@ pub struct Prepared {
     pub desired: DesiredState,
     pub observed: Observed,
     pub plan: Plan,
-}
-
-pub(crate) async fn account(aws: &Aws) -> Result<Account> {
-    let me =
-        aws.sts.get_caller_identity().send().await.map_err(|e| {
-            aws::classify(&e, "finding the AWS account (sts:GetCallerIdentity)", "sts")
-        })?;
-    let id = me
-        .account()
-        .ok_or_else(|| Error::failure("sts:GetCallerIdentity returned no account id"))?
-        .to_string();
-    Ok(Account {
-        id,
-        partition: aws::partition(&aws.region).to_string(),
-        region: aws.region.clone(),
-    })
 }
 
 /// Read every `--policy-arn` and the `--permissions-boundary` before anything is written:

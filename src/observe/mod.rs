@@ -1,6 +1,7 @@
 //! Read the live AWS state into plain values the planner compares with the desired state.
 //! Every read is independent, so they all run concurrently.
 
+mod account;
 mod dynamodb;
 mod iam;
 pub mod kms;
@@ -17,6 +18,7 @@ use crate::error::Result;
 use crate::model::DesiredState;
 use crate::report::Reporter;
 
+pub use account::account;
 pub use dynamodb::table;
 pub use iam::{
     attached_policy_arns, find_provider, inline_policy_names, managed_policy_document, provider,
