@@ -21,8 +21,8 @@ use crate::report::Reporter;
 pub use account::account;
 pub use dynamodb::table;
 pub use iam::{
-    attached_policy_arns, find_provider, inline_policy_names, managed_policy_document, provider,
-    role,
+    attached_policy_arns, find_provider, inline_policy_names, managed_policy_document,
+    managed_policy_documents, provider, role,
 };
 pub use s3::bucket;
 

@@ -2,6 +2,7 @@
 //! computed before the first write; printing it never touches AWS.
 
 pub mod bucket;
+pub mod checks;
 pub mod iam;
 pub mod ownership;
 mod table;
