@@ -45,14 +45,13 @@ pub async fn dispatch(
         Command::Init { yes, .. } => init::run(settings, reporter, yes).await,
         Command::Status {
             detailed_exitcode, ..
-        } => {
-            let output = if cfn {
-                cloudformation::status(settings, reporter).await?
-            } else {
-                status::run(settings, reporter).await?
-            };
-            Ok(drift_exit_code(output, detailed_exitcode))
-        }
+        } if cfn => Ok(drift_exit_code(
+            cloudformation::status(settings, reporter).await?,
+            detailed_exitcode,
+        )),
+        Command::Status {
+            detailed_exitcode, ..
+        } => status::run(settings, reporter, detailed_exitcode).await,
         Command::Verify(args) => {
             let opts = verify::Options {
                 token: args.token,

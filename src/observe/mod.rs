@@ -13,10 +13,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::aws::Aws;
-use crate::config::{Issuer, Settings};
+use crate::config::Issuer;
 use crate::error::Result;
 use crate::model::DesiredState;
-use crate::report::Reporter;
 
 pub use account::account;
 pub use dynamodb::table;
@@ -134,14 +133,10 @@ pub struct RegisteredThumbprints {
     pub thumbprints: Vec<String>,
 }
 
-pub async fn provider_thumbprints(
-    settings: &Settings,
-    reporter: &Reporter,
-    issuer: &Issuer,
-) -> Result<RegisteredThumbprints> {
-    reporter.progress("reading the IAM OIDC provider");
-    let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
-    match iam::find_provider(&aws, issuer).await? {
+/// The issuer's provider and the thumbprints on it; a check failure (exit 3) when there is no
+/// provider for the issuer.
+pub async fn registered_thumbprints(aws: &Aws, issuer: &Issuer) -> Result<RegisteredThumbprints> {
+    match iam::find_provider(aws, issuer).await? {
         Some(p) => Ok(RegisteredThumbprints {
             arn: p.arn,
             thumbprints: p.thumbprints,

@@ -5,7 +5,14 @@
 //! A command returns a typed result that implements [`Report`]: it serializes to the JSON
 //! document and renders itself as text, so the two can never disagree.
 
+mod discover;
+mod init;
+mod next_steps;
+mod operator_policy;
+mod plan;
 mod prompt;
+mod status;
+mod thumbprint;
 
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
@@ -15,6 +22,14 @@ use serde_json::{json, Value};
 
 use crate::config::{ColorChoice, OutputFormat};
 use crate::error::Error;
+
+pub use discover::DiscoverReport;
+pub use init::{InitOutputs, InitReport};
+pub use next_steps::{NextSteps, Variables};
+pub use operator_policy::OperatorPolicyReport;
+pub use plan::{plan_text, summary_line, PlanReport, PlanSummary};
+pub use status::StatusReport;
+pub use thumbprint::{ThumbprintCheck, ThumbprintReport};
 
 /// A command's typed result: serialized, it is the `--output json` document; rendered, the
 /// text people read on stdout.
