@@ -169,6 +169,20 @@ impl ResourcePlan {
     }
 }
 
+/// The changes and the operations that make them, in plan order, while a resource is diffed.
+#[derive(Default)]
+struct Diff {
+    changes: Vec<FieldChange>,
+    ops: Vec<Op>,
+}
+
+impl Diff {
+    fn add(&mut self, change: FieldChange, op: Op) {
+        self.changes.push(change);
+        self.ops.push(op);
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     pub resources: Vec<ResourcePlan>,
