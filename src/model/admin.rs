@@ -11,16 +11,12 @@
 //! "Every resource" is `Resource: "*"` or any `NotResource`. Conditions do not make such a
 //! statement acceptable: they are usually easy to meet. Actions are matched by the policy
 //! evaluator ([`crate::verify::evaluate::statement_covers_action`]), with IAM's wildcards.
-//!
-//! The rules for the managed policies the settings name (`--policy-arn`,
-//! `--permissions-boundary`), judged on what `observe` read of them, are here too.
 
 use std::fmt;
 
 use serde_json::{json, Value};
 
 use super::policy::statements_of;
-use crate::error::{Error, Result};
 use crate::verify::evaluate::statement_covers_action;
 
 /// The actions with which a principal can raise its own permissions.
@@ -136,17 +132,18 @@ pub fn is_admin_policy_arn(arn: &str) -> bool {
         .is_some()
 }
 
-/// The rule for one `--policy-arn`, judged on its document as read from IAM (`None`: no such
-/// policy) before anything is written: it must exist, and an administrator-equivalent one
-/// ([`admin_statement`]) needs `--allow-admin` like AdministratorAccess does (exit 64
-/// otherwise). `Ok(Some(warning))` when `--allow-admin` lets it through.
+/// The rule for one `--policy-arn`, judged before anything is written on its document as
+/// `observe` read it from IAM (`None`: no such policy): it must exist, and an
+/// administrator-equivalent one ([`admin_statement`]) needs `--allow-admin` like
+/// AdministratorAccess does (exit 64 otherwise). `Ok(Some(warning))` when `--allow-admin`
+/// lets it through.
 pub fn judge_policy_arn(
     arn: &str,
     doc: Option<&Value>,
     allow_admin: bool,
-) -> Result<Option<String>> {
+) -> crate::error::Result<Option<String>> {
     let Some(doc) = doc else {
-        return Err(Error::usage(format!(
+        return Err(crate::error::Error::usage(format!(
             "--policy-arn {arn}: no such managed policy in this account"
         ))
         .hint("check the ARN (account id, path and name), or create the policy first"));
@@ -156,7 +153,7 @@ pub fn judge_policy_arn(
         Some(statement) if allow_admin => Ok(Some(format!(
             "--policy-arn {arn} grants full administrator access ({statement}); allowed by --allow-admin"
         ))),
-        Some(statement) => Err(Error::usage(format!(
+        Some(statement) => Err(crate::error::Error::usage(format!(
             "--policy-arn {arn} grants full administrator access: {statement}"
         ))
         .hint("attach a narrower policy, or pass --allow-admin if every pipeline that can assume the role may really do anything")),
@@ -165,11 +162,11 @@ pub fn judge_policy_arn(
 
 /// The rule for `--permissions-boundary`: it must name a managed policy that exists, or IAM
 /// refuses the role half-way through a run (exit 64 before anything is written).
-pub fn require_boundary(arn: &str, exists: bool) -> Result<()> {
+pub fn require_boundary(arn: &str, exists: bool) -> crate::error::Result<()> {
     if exists {
         return Ok(());
     }
-    Err(Error::usage(format!(
+    Err(crate::error::Error::usage(format!(
         "--permissions-boundary {arn}: no such managed policy in this account"
     ))
     .hint("check the ARN (account id, path and name), or create the boundary policy first"))

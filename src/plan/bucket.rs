@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::ownership::{is_managed, tags_to_add};
-use super::{Diff, FieldChange, Kind, Op, ResourcePlan};
+use super::{FieldChange, Kind, Op, ResourcePlan};
 use crate::error::{Error, Result};
 use crate::model::policy::{merge_bucket_policy, same, statements_of};
 use crate::model::DesiredBucket;
@@ -111,14 +111,14 @@ pub fn bucket(d: &DesiredBucket, o: Option<&ObservedBucket>) -> Result<ResourceP
         return Ok(new_bucket(d));
     };
     refuse_downgrade(d, o)?;
-    let mut diff = Diff::default();
+    let mut diff = super::Diff::default();
     versioning_and_encryption(d, o, &mut diff);
     access(o, &mut diff);
     if let Some(document) = policy_update(d, o.policy.as_ref()) {
         diff.add(policy_change(o), Op::PutBucketPolicy { document });
     }
     lifecycle(d, o, &mut diff);
-    let Diff {
+    let super::Diff {
         mut changes,
         mut ops,
     } = diff;
@@ -188,7 +188,7 @@ fn new_bucket(d: &DesiredBucket) -> ResourcePlan {
     ResourcePlan::new(Kind::StateBucket, &d.name, false, changes, ops)
 }
 
-fn versioning_and_encryption(d: &DesiredBucket, o: &ObservedBucket, diff: &mut Diff) {
+fn versioning_and_encryption(d: &DesiredBucket, o: &ObservedBucket, diff: &mut super::Diff) {
     if o.versioning.as_deref() != Some("Enabled") {
         let from = o
             .versioning
@@ -211,7 +211,7 @@ fn versioning_and_encryption(d: &DesiredBucket, o: &ObservedBucket, diff: &mut D
 }
 
 /// The public-access block (all four flags on) and object ownership (ACLs disabled).
-fn access(o: &ObservedBucket, diff: &mut Diff) {
+fn access(o: &ObservedBucket, diff: &mut super::Diff) {
     if o.public_access_block != Some([true; 4]) {
         let from = match o.public_access_block {
             None => "(none)".to_string(),
@@ -261,7 +261,7 @@ fn policy_change(o: &ObservedBucket) -> FieldChange {
 }
 
 /// The tool's retention rule; rules the tool does not own are kept as they are.
-fn lifecycle(d: &DesiredBucket, o: &ObservedBucket, diff: &mut Diff) {
+fn lifecycle(d: &DesiredBucket, o: &ObservedBucket, diff: &mut super::Diff) {
     let ours = o.lifecycle.iter().find(|r| r.id == LIFECYCLE_RULE_ID);
     if ours == Some(&desired_lifecycle(d)) {
         return;

@@ -2,7 +2,7 @@
 //! desired audiences, thumbprints, policies and limits (adopting one the tool did not create).
 
 use super::ownership::{is_managed, tags_to_add};
-use super::{show_list, Diff, FieldChange, Kind, Op, ResourcePlan};
+use super::{show_list, FieldChange, Kind, Op, ResourcePlan};
 use crate::model::admin::admin_statement;
 use crate::model::policy::{canonical, same};
 use crate::model::{DesiredProvider, DesiredRole};
@@ -82,7 +82,7 @@ pub fn role(d: &DesiredRole, o: Option<&ObservedRole>) -> ResourcePlan {
     let Some(o) = o else {
         return new_role(d);
     };
-    let mut diff = Diff::default();
+    let mut diff = super::Diff::default();
     documents(d, o, &mut diff);
     managed_policies(d, o, &mut diff);
     limits(d, o, &mut diff);
@@ -126,7 +126,7 @@ fn new_role(d: &DesiredRole) -> ResourcePlan {
 
 /// The trust policy and the inline policies: the tool's own is rewritten when it differs,
 /// every other one is deleted.
-fn documents(d: &DesiredRole, o: &ObservedRole, diff: &mut Diff) {
+fn documents(d: &DesiredRole, o: &ObservedRole, diff: &mut super::Diff) {
     if !same(&d.trust_policy, &o.trust_policy) {
         let change = policy_change("trust policy", Some(&o.trust_policy), &d.trust_policy);
         diff.add(change, Op::UpdateTrustPolicy);
@@ -155,7 +155,7 @@ fn documents(d: &DesiredRole, o: &ObservedRole, diff: &mut Diff) {
 
 /// Exactly the `--policy-arn`s attached: the missing ones attached, the others detached
 /// (an administrator-equivalent one named as such).
-fn managed_policies(d: &DesiredRole, o: &ObservedRole, diff: &mut Diff) {
+fn managed_policies(d: &DesiredRole, o: &ObservedRole, diff: &mut super::Diff) {
     let attach: Vec<&String> = d
         .managed_policies
         .iter()
@@ -194,7 +194,7 @@ fn managed_policies(d: &DesiredRole, o: &ObservedRole, diff: &mut Diff) {
 }
 
 /// The maximum session duration and the permissions boundary.
-fn limits(d: &DesiredRole, o: &ObservedRole, diff: &mut Diff) {
+fn limits(d: &DesiredRole, o: &ObservedRole, diff: &mut super::Diff) {
     if o.max_session_duration != d.max_session_duration {
         let change = FieldChange::new(
             "max session duration",
