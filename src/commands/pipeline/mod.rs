@@ -185,12 +185,13 @@ pub async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Res
         Some(id) => id,
         None => {
             reporter.progress("finding the AWS account (sts:GetCallerIdentity)");
-            crate::observe::account(&aws)
-                .await
-                .map_err(|e| {
-                    e.hint("pass --account-id ID to generate the files without AWS credentials")
-                })?
-                .id
+            let me = aws.sts.get_caller_identity().send().await.map_err(|e| {
+                aws::classify(&e, "finding the AWS account (sts:GetCallerIdentity)", "sts")
+                    .hint("pass --account-id ID to generate the files without AWS credentials")
+            })?;
+            me.account()
+                .ok_or_else(|| Error::failure("sts:GetCallerIdentity returned no account id"))?
+                .to_string()
         }
     };
     let account = Account {

@@ -47,7 +47,12 @@ pub(super) async fn live_judge(settings: &Settings, reporter: &Reporter) -> Resu
         .map(str::to_string);
     let account = match account {
         Some(a) => a,
-        None => crate::observe::account(&aws).await?.id,
+        None => {
+            let me = aws.sts.get_caller_identity().send().await.map_err(|e| {
+                aws::classify(&e, "finding the AWS account (sts:GetCallerIdentity)", "sts")
+            })?;
+            me.account().unwrap_or_default().to_string()
+        }
     };
     let provider_arn = provider.as_ref().map(|p| p.arn.clone()).unwrap_or_else(|| {
         format!(
