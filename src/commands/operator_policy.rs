@@ -8,7 +8,7 @@ use crate::config::{Mode, Settings, StackSetTargets};
 use crate::error::Result;
 use crate::model::operator::{operator_policy, Deployment, Scope};
 use crate::model::{self, policy, Account};
-use crate::report::{OperatorPolicyReport, Output, Reporter};
+use crate::report::{Output, Reporter};
 
 /// IAM's limit for a customer managed policy, in characters without whitespace.
 pub const MANAGED_POLICY_MAX_CHARS: usize = 6144;
@@ -74,12 +74,8 @@ pub fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Ou
             crate::apply::cloudformation::template::RenderOptions { stackset: true },
         )?;
     }
-    let desired = model::desired(
-        settings,
-        &account(id.as_deref(), region.as_deref()),
-        &[],
-        &[],
-    )?;
+    let account = account(id.as_deref(), region.as_deref());
+    let desired = model::desired(settings, &account, &[], &[])?;
     if id.is_none() {
         reporter.warn("no --account-id: the ARNs in the policy match any account (\"*\"); pass --account-id ID for the narrowest policy");
     }
@@ -94,11 +90,11 @@ pub fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Ou
         reporter.warn("--include-delete-state: only direct mode deletes the bucket and the table; a stack's DeletionPolicy keeps them");
     }
     let roles = vec![desired.role.clone()];
-    let policy = operator_policy(&desired, &roles, &deployment, scope);
-    let characters = policy::policy_size(&policy);
-    if characters > MANAGED_POLICY_MAX_CHARS {
+    let doc = operator_policy(&desired, &roles, &deployment, scope);
+    let size = policy::policy_size(&doc);
+    if size > MANAGED_POLICY_MAX_CHARS {
         reporter.warn(format!(
-            "the policy is {characters} characters, over IAM's {MANAGED_POLICY_MAX_CHARS} for one managed policy; split its statements over two policies"
+            "the policy is {size} characters, over IAM's {MANAGED_POLICY_MAX_CHARS} for one managed policy; split its statements over two policies"
         ));
     }
     let (mode, stack, stackset) = match &deployment {
@@ -106,8 +102,8 @@ pub fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Ou
         Deployment::Stack(name) => ("cloudformation", Some(name.clone()), None),
         Deployment::StackSet { name, .. } => ("cloudformation", None, Some(name.clone())),
     };
-    let report = OperatorPolicyReport {
-        policy,
+    let report = crate::report::OperatorPolicyReport {
+        policy: doc,
         mode,
         stack,
         stackset,
@@ -115,7 +111,7 @@ pub fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Ou
         region,
         roles: roles.iter().map(|r| r.arn.clone()).collect(),
         covers: covers(&deployment, scope),
-        characters,
+        characters: size,
     };
     Ok(Output::of(&report, reporter))
 }
