@@ -263,4 +263,25 @@ mod tests {
             "arn:aws:iam::123456789012:policy/AdministratorAccess"
         ));
     }
+
+    #[test]
+    fn a_policy_arn_must_exist_and_be_narrower_than_admin_without_allow_admin() {
+        let arn = "arn:aws:iam::123456789012:policy/p";
+        let missing = judge_policy_arn(arn, None, true).unwrap_err();
+        assert_eq!(missing.exit_code(), 64);
+        assert!(
+            missing.message.contains("no such managed policy"),
+            "{missing}"
+        );
+        let admin = doc(json!({"Effect": "Allow", "Action": "*", "Resource": "*"}));
+        let refused = judge_policy_arn(arn, Some(&admin), false).unwrap_err();
+        assert_eq!(refused.exit_code(), 64);
+        assert!(refused.hint.unwrap_or_default().contains("--allow-admin"));
+        let warned = judge_policy_arn(arn, Some(&admin), true).unwrap();
+        assert!(warned.is_some_and(|w| w.contains("allowed by --allow-admin")));
+        let narrow = doc(json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}));
+        assert_eq!(judge_policy_arn(arn, Some(&narrow), false).unwrap(), None);
+        assert!(require_boundary(arn, true).is_ok());
+        assert_eq!(require_boundary(arn, false).unwrap_err().exit_code(), 64);
+    }
 }

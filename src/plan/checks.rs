@@ -100,3 +100,106 @@ fn trust_rules<'a>(settings: &Settings, desired: &'a DesiredState) -> TrustRules
         allow_any_repository: settings.allow_any_repository,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::config::parse_file;
+    use crate::model::{self, Account};
+
+    const ADMIN: &str = "arn:aws:iam::123456789012:policy/everything";
+
+    fn settings(extra: &str) -> Settings {
+        let text = format!(
+            "workspace = \"acme\"\nworkspace-uuid = \"11111111-2222-3333-4444-555555555555\"\nrepository-uuid = [\"{{aaaaaaaa-2222-3333-4444-555555555555}}\"]\npolicy-arn = [\"{ADMIN}\"]\n{extra}"
+        );
+        Settings::from_inputs(parse_file(&text).unwrap()).unwrap()
+    }
+
+    fn desired(settings: &Settings) -> DesiredState {
+        let account = Account {
+            id: "123456789012".into(),
+            partition: "aws".into(),
+            region: "eu-west-1".into(),
+        };
+        model::desired(settings, &account, &[], &[]).unwrap()
+    }
+
+    /// The role exactly as desired, tagged as the tool's.
+    fn live(d: &DesiredState) -> ObservedRole {
+        ObservedRole {
+            arn: d.role.arn.clone(),
+            trust_policy: d.role.trust_policy.clone(),
+            inline_policy: Some(d.role.inline_policy.clone()),
+            foreign_inline_policies: BTreeMap::new(),
+            managed_policies: d.role.managed_policies.clone(),
+            managed_documents: BTreeMap::new(),
+            permissions_boundary: None,
+            max_session_duration: d.role.max_session_duration,
+            tags: d.role.tags.clone(),
+        }
+    }
+
+    fn everything() -> serde_json::Value {
+        json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    }
+
+    #[test]
+    fn the_role_as_desired_reads_back_sound() {
+        let s = settings("");
+        let d = desired(&s);
+        read_back_role(&s, &d, Some(&live(&d))).unwrap();
+        assert!(admin_document_warnings(&d, Some(&live(&d))).is_empty());
+    }
+
+    #[test]
+    fn an_admin_policy_arn_reads_back_only_with_allow_admin() {
+        for (extra, allowed) in [("", false), ("allow-admin = true", true)] {
+            let s = settings(extra);
+            let d = desired(&s);
+            let mut role = live(&d);
+            role.managed_documents.insert(ADMIN.into(), everything());
+            let read = read_back_role(&s, &d, Some(&role));
+            assert_eq!(read.is_ok(), allowed, "{extra}: {read:?}");
+            // It is a --policy-arn: nothing to warn about before init.
+            assert!(admin_document_warnings(&d, Some(&role)).is_empty());
+        }
+    }
+
+    #[test]
+    fn a_foreign_admin_document_is_refused_on_read_back_and_warned_before() {
+        let s = settings("allow-admin = true");
+        let d = desired(&s);
+        let mut role = live(&d);
+        role.foreign_inline_policies
+            .insert("extra".into(), everything());
+        role.tags.clear();
+        let e = read_back_role(&s, &d, Some(&role)).unwrap_err();
+        assert!(e.message.contains("administrator-equivalent"), "{e}");
+        assert!(e.message.contains("inline policy extra"), "{e}");
+        assert_eq!(e.resource.as_deref(), Some(d.role.arn.as_str()));
+        let warnings = admin_document_warnings(&d, Some(&role));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("(not created by bootstrap)"));
+        assert!(warnings[0].contains("init deletes it"));
+    }
+
+    #[test]
+    fn an_unsafe_live_trust_policy_is_refused() {
+        let s = settings("");
+        let d = desired(&s);
+        let mut role = live(&d);
+        role.trust_policy = json!({"Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": d.provider.arn},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+        }]});
+        let e = read_back_role(&s, &d, Some(&role)).unwrap_err();
+        assert!(e.message.contains("is not safe"), "{e}");
+        assert!(e.hint.as_deref().unwrap_or("").contains("bootstrap init"));
+    }
+}

@@ -121,3 +121,61 @@ impl Report for StatusReport<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::plan::ResourcePlan;
+
+    fn resource(kind: Kind, name: &str, action: Action) -> ResourcePlan {
+        ResourcePlan {
+            kind,
+            name: name.into(),
+            action,
+            adopt: false,
+            changes: vec![FieldChange::new("versioning", "Suspended", "Enabled")],
+            ops: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn each_resource_is_in_sync_drifted_or_missing() {
+        let plan = Plan {
+            resources: vec![
+                resource(Kind::Role, "deploy", Action::Unchanged),
+                resource(Kind::StateBucket, "state", Action::Update),
+                resource(Kind::LockTable, "locks", Action::Create),
+            ],
+        };
+        let account = Account {
+            id: "123456789012".into(),
+            partition: "aws".into(),
+            region: "eu-west-1".into(),
+        };
+        let observed = Observed {
+            provider: None,
+            role: None,
+            bucket: None,
+            table: None,
+        };
+        let report = StatusReport {
+            detailed_exitcode: true,
+            ..StatusReport::new(&account, &plan, &observed)
+        };
+        let doc = serde_json::to_value(&report).unwrap();
+        assert_eq!(doc["in_sync"], json!(false));
+        assert_eq!(doc["resources"][0]["status"], json!("in_sync"));
+        assert_eq!(doc["resources"][0]["drift"], json!([]));
+        assert_eq!(doc["resources"][1]["status"], json!("drifted"));
+        assert_eq!(doc["resources"][1]["drift"][0]["from"], json!("Suspended"));
+        assert_eq!(doc["resources"][2]["status"], json!("missing"));
+        assert_eq!(report.exit_code(), 2);
+        let text = report.text(Paint::NONE);
+        assert!(text.starts_with("role          in sync   deploy\nstate bucket  drifted   state\n      versioning: is Suspended, should be Enabled\nlock table    missing   locks\n"), "{text}");
+        assert!(text.ends_with(
+            "\nrun `bootstrap init` to create what is missing and repair what drifted\n"
+        ));
+    }
+}

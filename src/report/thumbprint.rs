@@ -129,3 +129,37 @@ fn host_text(h: &HostChain, paint: Paint) -> String {
     );
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn the_check_names_what_is_missing_and_what_is_no_longer_served() {
+        let check = ThumbprintCheck::new("arn:p".into(), s(&["aa", "bb"]), &s(&["bb", "cc"]));
+        assert_eq!(check.missing, s(&["cc"]));
+        assert_eq!(check.not_served, s(&["aa"]));
+        assert!(!check.in_sync);
+        assert_eq!(
+            check.text(Paint::NONE),
+            "registered on arn:p: aa bb\ncheck: the provider lacks cc; run `bootstrap init` to register it\n"
+        );
+        let report = ThumbprintReport {
+            issuer: "https://i",
+            jwks_uri: "https://i/jwks",
+            thumbprints: &[],
+            hosts: &[],
+            check: Some(check),
+        };
+        assert_eq!(report.exit_code(), 3);
+        let ok = ThumbprintCheck::new("arn:p".into(), s(&[]), &s(&[]));
+        assert!(ok.in_sync);
+        assert!(ok
+            .text(Paint::NONE)
+            .starts_with("registered on arn:p: (none)\n"));
+    }
+}

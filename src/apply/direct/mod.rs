@@ -132,3 +132,37 @@ where
 {
     retry::with_backoff(Backoff::BRIEF, f, retryable).await
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_read_back_polls_past_absent_and_stale_answers() {
+        let calls = AtomicUsize::new(0);
+        // NoSuchEntity (None) first, then the old state, then what was written.
+        let got = read_back(
+            || async {
+                Ok(match calls.fetch_add(1, Ordering::SeqCst) {
+                    0 => None,
+                    1 => Some("old"),
+                    _ => Some("new"),
+                })
+            },
+            |v| *v == "new",
+        )
+        .await
+        .unwrap();
+        assert_eq!(got, Some(Some("new")));
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_read_back_error_stops_it() {
+        let got: Result<Option<Option<()>>> =
+            read_back(|| async { Err(Error::failure("denied")) }, |_| true).await;
+        assert!(got.is_err());
+    }
+}
