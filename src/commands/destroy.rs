@@ -3,7 +3,7 @@
 //! everything (refusals included) before the first write, shows the plan and asks like
 //! `init`, deletes, then reads back and compares with the plan.
 
-use super::setup::account;
+use crate::observe::account;
 use crate::apply::direct::destroy as apply;
 use crate::aws::Aws;
 use crate::config::Settings;

@@ -73,12 +73,7 @@ pub async fn target(aws: &Aws, issuer: &Issuer, role_name: &str) -> Result<Targe
         .map(str::to_string);
     let account = match account {
         Some(a) => a,
-        None => {
-            let me = aws.sts.get_caller_identity().send().await.map_err(|e| {
-                aws::classify(&e, "finding the AWS account (sts:GetCallerIdentity)", "sts")
-            })?;
-            me.account().unwrap_or_default().to_string()
-        }
+        None => super::account(aws).await?.id,
     };
     let provider_arn = provider
         .as_ref()
