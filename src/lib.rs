@@ -4,7 +4,8 @@
 //! `oidc` (discovery, JWKS, thumbprints), `model` (the desired state and its policy
 //! documents), `observe` (live AWS state), `plan` (the difference), `apply` (make it so) and
 //! `report` (what the user sees). `cli` holds the clap types and `commands` ties the steps
-//! together for each subcommand.
+//! together for each subcommand, picking the deployment mode once. [`run`] is the whole
+//! program: parse, settle the settings, dispatch, print.
 
 pub mod apply;
 pub mod aws;
@@ -13,12 +14,13 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod iam;
+pub mod jwt;
 pub mod model;
 pub mod observe;
 pub mod oidc;
 pub mod plan;
 pub mod report;
-pub mod verify;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -32,7 +34,7 @@ use crate::report::Reporter;
 /// Run the command line and return the process exit code. Never panics outward: a bug is
 /// reported as one line and exit 1.
 pub fn run(args: Vec<OsString>) -> i32 {
-    let json = wants_json(&args);
+    let format = fallback_format(&args);
     match std::panic::catch_unwind(move || run_inner(args)) {
         Ok(code) => code,
         Err(panic) => {
@@ -43,22 +45,26 @@ pub fn run(args: Vec<OsString>) -> i32 {
                 .unwrap_or_default();
             let err = Error::failure(format!("internal error: {what}"))
                 .hint("this is a bug in bootstrap; please report it with the command you ran");
-            report::emit_error(
-                if json {
-                    OutputFormat::Json
-                } else {
-                    OutputFormat::Text
-                },
-                false,
-                &err,
-            );
+            report::emit_error(format, false, &err);
             1
         }
     }
 }
 
-/// `--output json` (or `--output=json`) anywhere on the line, for errors found before the
-/// flags are fully parsed.
+/// JSON when `--output json` (or `--output=json`) is anywhere on the line, for errors found
+/// before the flags are fully parsed.
+fn fallback_format(args: &[OsString]) -> OutputFormat {
+    let json = args
+        .windows(2)
+        .any(|w| w[0] == "--output" && w[1] == "json")
+        || args.iter().any(|a| a == "--output=json");
+    if json {
+        OutputFormat::Json
+    } else {
+        OutputFormat::Text
+    }
+}
+
 /// Say on stderr which configuration file is in use (even with `-q`: a file picked up from
 /// the working directory changes what the run does), and return its inputs.
 fn announce_config(file: Option<config::ConfigFile>) -> config::Inputs {
@@ -75,47 +81,19 @@ fn announce_config(file: Option<config::ConfigFile>) -> config::Inputs {
     }
 }
 
-fn wants_json(args: &[OsString]) -> bool {
-    args.windows(2)
-        .any(|w| w[0] == "--output" && w[1] == "json")
-        || args.iter().any(|a| a == "--output=json")
-}
-
+/// Parse the line, then run the command it names: the flow of one run.
 fn run_inner(args: Vec<OsString>) -> i32 {
     // No panic message on stderr for the caught panics above: the error line says it all.
     std::panic::set_hook(Box::new(|_| {}));
-    let json = wants_json(&args);
-    let fallback_format = if json {
-        OutputFormat::Json
-    } else {
-        OutputFormat::Text
-    };
+    let fallback_format = fallback_format(&args);
     let cli = match cli::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => return clap_error(e, fallback_format),
     };
     if let Some(result) = cli::generated(&cli.command) {
-        return match result {
-            // A reader that stops early (`| head`) is not an error.
-            Ok(bytes) => {
-                use std::io::Write;
-                let _ = std::io::stdout().lock().write_all(&bytes);
-                0
-            }
-            Err(e) => {
-                report::emit_error(fallback_format, false, &e);
-                e.exit_code()
-            }
-        };
+        return print_generated(result, fallback_format);
     }
-    let settings = cli
-        .inputs()
-        .and_then(|flags| {
-            let file = config::load_file(cli.global.config.as_deref())?;
-            Ok(announce_config(file).overlay(flags))
-        })
-        .and_then(Settings::from_inputs);
-    let settings = match settings {
+    let settings = match settings(&cli) {
         Ok(s) => s,
         Err(e) => {
             report::emit_error(fallback_format, false, &e);
@@ -128,20 +106,15 @@ fn run_inner(args: Vec<OsString>) -> i32 {
         cli.global.quiet,
         cli.global.verbose,
     );
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-    {
+    // The runtime lives until the result is printed.
+    let runtime = match runtime() {
         Ok(rt) => rt,
         Err(e) => {
-            let err = Error::failure(format!("cannot start the async runtime: {e}"));
-            reporter.emit_error(&err);
-            return 1;
+            reporter.emit_error(&e);
+            return e.exit_code();
         }
     };
-    let result = runtime.block_on(commands::dispatch(cli.command, &settings, &reporter));
-    match result {
+    match runtime.block_on(commands::dispatch(cli.command, &settings, &reporter)) {
         Ok(output) => {
             reporter.emit(&output);
             output.exit_code
@@ -149,6 +122,37 @@ fn run_inner(args: Vec<OsString>) -> i32 {
         Err(err) => {
             reporter.emit_error(&err);
             err.exit_code()
+        }
+    }
+}
+
+/// Flags over `bootstrap.toml` (or `--config FILE`), validated into the run's settings.
+fn settings(cli: &cli::Cli) -> Result<Settings, Error> {
+    let flags = cli.inputs()?;
+    let file = config::load_file(cli.global.config.as_deref())?;
+    Settings::from_inputs(announce_config(file).overlay(flags))
+}
+
+/// The async runtime the commands run on.
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::failure(format!("cannot start the async runtime: {e}")))
+}
+
+/// A completion script or man page, printed as it is. A reader that stops early (`| head`)
+/// is not an error.
+fn print_generated(result: Result<Vec<u8>, Error>, format: OutputFormat) -> i32 {
+    match result {
+        Ok(bytes) => {
+            let _ = std::io::stdout().lock().write_all(&bytes);
+            0
+        }
+        Err(e) => {
+            report::emit_error(format, false, &e);
+            e.exit_code()
         }
     }
 }

@@ -13,6 +13,7 @@ mod strategies;
 
 use bootstrap::config::validate as v;
 use bootstrap::config::{parse_file, Settings};
+use bootstrap::iam;
 use bootstrap::model::policy;
 use bootstrap::model::{self, Account};
 use proptest::prelude::*;
@@ -201,25 +202,25 @@ proptest! {
         };
         let _ = policy::trust_policy_problems(&doc, &rules);
         let _ = model::admin::admin_statement(&doc);
-        let _ = policy::statements_of(&doc);
-        let _ = policy::same(&doc, &other);
+        let _ = iam::statements_of(&doc);
+        let _ = iam::same(&doc, &other);
         let merged = policy::merge_bucket_policy(Some(&doc), std::slice::from_ref(&other));
         // Foreign statements survive a merge (those without the owned Sid).
         let owned_sid = other.get("Sid").cloned();
-        for st in policy::statements_of(&doc) {
+        for st in iam::statements_of(&doc) {
             if st.get("Sid").is_none() || st.get("Sid") != owned_sid.as_ref() {
-                prop_assert!(policy::statements_of(&merged).contains(&st));
+                prop_assert!(iam::statements_of(&merged).contains(&st));
             }
         }
     }
 
     #[test]
     fn canonicalisation_is_stable_and_equality_an_equivalence(doc in json_value(), other in json_value()) {
-        let c = policy::canonical(&doc);
-        prop_assert_eq!(policy::canonical(&c), c.clone(), "canonical is idempotent");
-        prop_assert!(policy::same(&doc, &doc));
-        prop_assert!(policy::same(&doc, &c));
-        prop_assert_eq!(policy::same(&doc, &other), policy::same(&other, &doc));
+        let c = iam::canonical(&doc);
+        prop_assert_eq!(iam::canonical(&c), c.clone(), "canonical is idempotent");
+        prop_assert!(iam::same(&doc, &doc));
+        prop_assert!(iam::same(&doc, &c));
+        prop_assert_eq!(iam::same(&doc, &other), iam::same(&other, &doc));
     }
 
     #[test]
@@ -233,20 +234,20 @@ proptest! {
             shuffled.swap(i, j);
         }
         let other = json!({"Version": "2012-10-17", "Statement": shuffled});
-        prop_assert!(policy::same(&doc, &other));
+        prop_assert!(iam::same(&doc, &other));
     }
 
     #[test]
     fn a_document_survives_iam_url_encoding(doc in json_value_with(false)) {
         let text = doc.to_string();
         let encoded: String = percent_encoding::utf8_percent_encode(&text, percent_encoding::NON_ALPHANUMERIC).collect();
-        prop_assert_eq!(policy::parse_document(&encoded), Some(doc.clone()));
-        prop_assert_eq!(policy::parse_document(&text), Some(doc));
+        prop_assert_eq!(iam::parse_document(&encoded), Some(doc.clone()));
+        prop_assert_eq!(iam::parse_document(&text), Some(doc));
     }
 
     #[test]
     fn parse_document_is_total(s in messy()) {
-        let _ = policy::parse_document(&s);
+        let _ = iam::parse_document(&s);
     }
 }
 

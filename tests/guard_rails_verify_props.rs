@@ -1,12 +1,14 @@
-//! Property tests for the token and policy code in src/verify: JWT decoding never panics,
-//! the trust-policy evaluator never panics, and the trust policy the model builds admits
-//! exactly the named repositories (checked with the evaluator: what the conditions stop).
+//! Property tests for the token and policy code in src/jwt and src/iam: JWT decoding never
+//! panics, the trust-policy evaluator never panics, and the trust policy the model builds
+//! admits exactly the named repositories (checked with the evaluator: what the conditions
+//! stop).
 
 #[path = "props/strategies.rs"]
 mod strategies;
 
+use bootstrap::iam as evaluate;
+use bootstrap::jwt;
 use bootstrap::model::policy;
-use bootstrap::verify::{evaluate, jwt};
 use ipnet::IpNet;
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -79,7 +81,7 @@ proptest! {
 }
 
 // ---------------------------------------------------------------------------------------
-// JWT decoding (src/verify/jwt.rs)
+// JWT decoding (src/jwt)
 
 fn b64(bytes: &[u8]) -> String {
     use base64::Engine as _;

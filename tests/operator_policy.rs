@@ -8,7 +8,7 @@ mod common;
 
 use serde_json::Value;
 
-use bootstrap::verify::evaluate::{evaluate_access, Access};
+use bootstrap::iam::{evaluate_access, Access};
 use common::authz::{assert_all_allowed, Env};
 use common::aws::{create_kms_key, strings};
 use common::fixture::{World, ROLE};

@@ -294,9 +294,9 @@ fn terraform_through_the_generated_backend(extra: &[&str], kms: bool) {
     // Deleting is narrower than writing: the default workspace's state is never deleted by
     // Terraform, and the role may not delete it either.
     let default_state = format!("arn:aws:s3:::{BUCKET}/{prefix}terraform.tfstate");
-    let delete = bootstrap::verify::evaluate::Access::new("s3:DeleteObject", &default_state);
+    let delete = bootstrap::iam::Access::new("s3:DeleteObject", &default_state);
     assert!(
-        !bootstrap::verify::evaluate::evaluate_access(&policy, &delete).allowed,
+        !bootstrap::iam::evaluate_access(&policy, &delete).allowed,
         "the role may delete {default_state}: {policy:#}"
     );
     assert!(!needs

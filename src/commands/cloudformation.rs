@@ -1,11 +1,10 @@
 //! `plan`, `init` and `status` with `--mode cloudformation`: the same settings, rendered as a
-//! template and deployed as one stack (or, with `--stackset`, a StackSet: [`super::stackset`]).
+//! template and deployed as one stack.
 
 use aws_sdk_cloudformation::Client;
 
-use super::init::next_steps;
+use super::init::next_steps_of;
 use super::render::{prepare, Prepared};
-use super::stackset;
 use crate::apply::cloudformation::changeset::{self, ChangeSetSummary, Computed};
 use crate::apply::cloudformation::events::WaitConfig;
 use crate::apply::cloudformation::stack as apply;
@@ -18,45 +17,6 @@ use crate::plan::stack_foreign::{foreign_policies, ForeignPolicy};
 use crate::report::stack::{StackInitReport, StackOutcome, StackPlanReport, StackStatusReport};
 use crate::report::stack_text::{change_set_text, plan_text};
 use crate::report::{Output, Reporter};
-
-/// The one command being run, in either deployment.
-enum Step {
-    Plan { detailed_exitcode: bool },
-    Init { yes: bool },
-    Status,
-}
-
-pub async fn plan(settings: &Settings, reporter: &Reporter, detailed: bool) -> Result<Output> {
-    let step = Step::Plan {
-        detailed_exitcode: detailed,
-    };
-    run(settings, reporter, step).await
-}
-
-pub async fn init(settings: &Settings, reporter: &Reporter, yes: bool) -> Result<Output> {
-    run(settings, reporter, Step::Init { yes }).await
-}
-
-pub async fn status(settings: &Settings, reporter: &Reporter) -> Result<Output> {
-    run(settings, reporter, Step::Status).await
-}
-
-/// Build the template for the account, then run `step` on the stack or the StackSet.
-async fn run(settings: &Settings, reporter: &Reporter, step: Step) -> Result<Output> {
-    let p = prepare(settings, reporter).await?;
-    match (&settings.stackset, step) {
-        (Some(ss), Step::Plan { detailed_exitcode }) => {
-            stackset::plan(ss, p, reporter, detailed_exitcode).await
-        }
-        (Some(ss), Step::Init { yes }) => stackset::init(ss, p, reporter, yes).await,
-        (Some(ss), Step::Status) => stackset::status(ss, p, reporter).await,
-        (None, Step::Plan { detailed_exitcode }) => {
-            stack_plan(settings, p, reporter, detailed_exitcode).await
-        }
-        (None, Step::Init { yes }) => stack_init(settings, p, reporter, yes).await,
-        (None, Step::Status) => stack_status(settings, p, reporter).await,
-    }
-}
 
 fn spec(settings: &Settings, p: &Prepared) -> StackSpec {
     StackSpec {
@@ -84,13 +44,9 @@ async fn foreign_on_role(p: &Prepared) -> Result<Vec<ForeignPolicy>> {
     Ok(foreign_policies(role, live.as_ref()))
 }
 
-async fn stack_plan(
-    s: &Settings,
-    p: Prepared,
-    reporter: &Reporter,
-    detailed: bool,
-) -> Result<Output> {
-    let spec = spec(s, &p);
+pub async fn plan(settings: &Settings, reporter: &Reporter, detailed: bool) -> Result<Output> {
+    let p = prepare(settings, reporter).await?;
+    let spec = spec(settings, &p);
     reporter.progress(format!("reading stack {}", spec.name));
     let sp = read_plan(&p.aws.cloudformation, &spec).await?;
     let foreign = if sp.creates() {
@@ -104,8 +60,9 @@ async fn stack_plan(
     Ok(Output::of(&report, reporter))
 }
 
-async fn stack_init(s: &Settings, p: Prepared, reporter: &Reporter, yes: bool) -> Result<Output> {
-    let spec = spec(s, &p);
+pub async fn init(settings: &Settings, reporter: &Reporter, yes: bool) -> Result<Output> {
+    let p = prepare(settings, reporter).await?;
+    let spec = spec(settings, &p);
     let cfn = &p.aws.cloudformation;
     reporter.progress(format!("reading stack {}", spec.name));
     let sp = read_plan(cfn, &spec).await?;
@@ -118,13 +75,14 @@ async fn stack_init(s: &Settings, p: Prepared, reporter: &Reporter, yes: bool) -
     } else {
         None
     };
-    let (d, served, next) = (&p.desired, &p.facts.thumbprints, next_steps(&p.desired));
+    let (d, served, next) = (&p.desired, &p.facts.thumbprints, next_steps_of(&p.desired));
     let report = StackInitReport::new(sp, outcome, d, served, next, p.aws.calls.summary());
     Ok(Output::of(&report, reporter))
 }
 
-async fn stack_status(s: &Settings, p: Prepared, reporter: &Reporter) -> Result<Output> {
-    let spec = spec(s, &p);
+pub async fn status(settings: &Settings, reporter: &Reporter) -> Result<Output> {
+    let p = prepare(settings, reporter).await?;
+    let spec = spec(settings, &p);
     let cfn = &p.aws.cloudformation;
     reporter.progress(format!("reading stack {}", spec.name));
     let sp = plan::for_status(&spec, observe::stack::stack(cfn, &spec.name).await?)?;

@@ -3,11 +3,11 @@
 //! everything (refusals included) before the first write, shows the plan and asks like
 //! `init`, deletes, then reads back and compares with the plan.
 
-use super::setup::account;
 use crate::apply::direct::destroy as apply;
 use crate::aws::Aws;
 use crate::config::Settings;
 use crate::error::Result;
+use crate::observe::account;
 use crate::observe::destroy::{self as observe, Targets};
 use crate::plan::destroy as plan;
 use crate::report::destroy::{self as report, DestroyReport};

@@ -1,5 +1,6 @@
-//! One function per subcommand: each ties config -> oidc -> model -> observe -> plan ->
-//! apply -> report together and returns an [`Output`].
+//! One function per subcommand, each wiring the stages together: config -> oidc -> model ->
+//! observe -> plan -> apply -> report. The deployment mode is picked here, once; each
+//! command returns an [`Output`], built from its typed result.
 
 pub mod cloudformation;
 mod destroy;
@@ -16,98 +17,126 @@ mod status;
 mod thumbprint;
 mod verify;
 
-use crate::cli::Command;
+use crate::cli::{Command, OperatorPolicyArgs, PipelineArgs, VerifyArgs};
 use crate::config::{Mode, Settings};
 use crate::error::Result;
 use crate::report::{Output, Reporter};
+
+/// How the setup is deployed: SDK calls, one CloudFormation stack, or a StackSet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Deployment {
+    Direct,
+    Stack,
+    StackSet,
+}
+
+impl Deployment {
+    fn of(settings: &Settings) -> Deployment {
+        match settings.mode {
+            Mode::Direct => Deployment::Direct,
+            Mode::Cloudformation if settings.stackset.is_some() => Deployment::StackSet,
+            Mode::Cloudformation => Deployment::Stack,
+        }
+    }
+}
 
 pub async fn dispatch(
     command: Command,
     settings: &Settings,
     reporter: &Reporter,
 ) -> Result<Output> {
-    let cfn = settings.mode == Mode::Cloudformation;
+    let (s, r) = (settings, reporter);
+    let mode = Deployment::of(settings);
     match command {
         // Printed straight from the clap definitions before any settings are read.
         Command::Completions { .. } | Command::Man { .. } => {
             Ok(Output::new(serde_json::Value::Null, String::new()))
         }
-        Command::Discover { .. } => discover::run(settings, reporter).await,
-        Command::Thumbprint { check, .. } => thumbprint::run(settings, reporter, check).await,
+        Command::Discover { .. } => discover::run(s, r).await,
+        Command::Thumbprint { check, .. } => thumbprint::run(s, r, check).await,
         Command::Plan {
-            detailed_exitcode, ..
-        } if cfn => cloudformation::plan(settings, reporter, detailed_exitcode).await,
-        Command::Plan {
-            detailed_exitcode, ..
-        } => plan::run(settings, reporter, detailed_exitcode).await,
-        Command::Init { yes, .. } if cfn => cloudformation::init(settings, reporter, yes).await,
-        Command::Init { yes, .. } => init::run(settings, reporter, yes).await,
+            detailed_exitcode: detailed,
+            ..
+        } => match mode {
+            Deployment::Direct => plan::run(s, r, detailed).await,
+            Deployment::Stack => cloudformation::plan(s, r, detailed).await,
+            Deployment::StackSet => stackset::plan(s, r, detailed).await,
+        },
+        Command::Init { yes, .. } => match mode {
+            Deployment::Direct => init::run(s, r, yes).await,
+            Deployment::Stack => cloudformation::init(s, r, yes).await,
+            Deployment::StackSet => stackset::init(s, r, yes).await,
+        },
         Command::Status {
-            detailed_exitcode, ..
-        } => {
-            let output = if cfn {
-                cloudformation::status(settings, reporter).await?
-            } else {
-                status::run(settings, reporter).await?
-            };
-            Ok(drift_exit_code(output, detailed_exitcode))
-        }
-        Command::Verify(args) => {
-            let opts = verify::Options {
-                token: args.token,
-                offline: args.offline,
-                source_ip: args.source_ip,
-                assume: args.assume,
-                account_id: args.account_id,
-            };
-            verify::run(settings, reporter, opts).await
-        }
-        Command::Pipeline(args) => {
-            let opts = pipeline::Options {
-                out_dir: args.out_dir,
-                force: args.force,
-                account_id: args.account_id,
-                deployment: args.deployment,
-                branch: args.branch,
-            };
-            pipeline::run(settings, reporter, opts).await
-        }
-        Command::OperatorPolicy(args) => {
-            let opts = operator_policy::Options {
-                account_id: args.account_id,
-                destroy: args.include_destroy,
-                delete_state: args.include_delete_state,
-            };
-            operator_policy::run(settings, reporter, opts)
-        }
+            detailed_exitcode: detailed,
+            ..
+        } => match mode {
+            Deployment::Direct => status::run(s, r, detailed).await,
+            Deployment::Stack => Ok(drift_exit_code(
+                cloudformation::status(s, r).await?,
+                detailed,
+            )),
+            Deployment::StackSet => Ok(drift_exit_code(stackset::status(s, r).await?, detailed)),
+        },
+        Command::Verify(args) => verify::run(s, r, verify_options(args)).await,
+        Command::Pipeline(args) => pipeline::run(s, r, pipeline_options(args)).await,
+        Command::OperatorPolicy(args) => operator_policy::run(s, r, operator_options(args)),
         Command::Render {
             format,
             out,
             stackset,
             ..
-        } => render::run(settings, reporter, format.into(), out.as_deref(), stackset).await,
+        } => render::run(s, r, format.into(), out.as_deref(), stackset).await,
         Command::Destroy {
             yes,
             force,
             delete_state,
             ..
         } => {
-            let opts = destroy::Options {
+            let o = destroy::Options {
                 yes,
                 force,
                 delete_state,
             };
-            if cfn {
-                destroy_stack::run(settings, reporter, opts).await
-            } else {
-                destroy::run(settings, reporter, opts).await
+            match mode {
+                Deployment::Direct => destroy::run(s, r, o).await,
+                Deployment::Stack | Deployment::StackSet => destroy_stack::run(s, r, o).await,
             }
         }
     }
 }
 
-/// `status --detailed-exitcode`: exit 2 when the report says something is not in sync (every
-/// mode's status document carries `in_sync`), as Terraform's `-detailed-exitcode` does.
+fn verify_options(args: VerifyArgs) -> verify::Options {
+    verify::Options {
+        token: args.token,
+        offline: args.offline,
+        source_ip: args.source_ip,
+        assume: args.assume,
+        account_id: args.account_id,
+    }
+}
+
+fn pipeline_options(args: PipelineArgs) -> pipeline::Options {
+    pipeline::Options {
+        out_dir: args.out_dir,
+        force: args.force,
+        account_id: args.account_id,
+        deployment: args.deployment,
+        branch: args.branch,
+    }
+}
+
+fn operator_options(args: OperatorPolicyArgs) -> operator_policy::Options {
+    operator_policy::Options {
+        account_id: args.account_id,
+        destroy: args.include_destroy,
+        delete_state: args.include_delete_state,
+    }
+}
+
+/// `status --detailed-exitcode` in CloudFormation mode: exit 2 when the document says
+/// something is not in sync (as Terraform's `-detailed-exitcode` does). Direct mode's typed
+/// result carries its own exit code.
 fn drift_exit_code(output: Output, detailed_exitcode: bool) -> Output {
     let drifted = output.json.get("in_sync") != Some(&serde_json::Value::Bool(true));
     if detailed_exitcode && drifted {

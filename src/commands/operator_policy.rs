@@ -2,14 +2,12 @@
 //! with these settings and this mode. No AWS call: the account id comes from `--account-id`,
 //! or is `*`.
 
-use serde_json::json;
-
 use super::verify::account_id;
 use crate::aws;
 use crate::config::{Mode, Settings, StackSetTargets};
 use crate::error::Result;
 use crate::model::operator::{operator_policy, Deployment, Scope};
-use crate::model::{self, policy, Account};
+use crate::model::{self, Account};
 use crate::report::{Output, Reporter};
 
 /// IAM's limit for a customer managed policy, in characters without whitespace.
@@ -41,6 +39,31 @@ fn deployment(settings: &Settings) -> Deployment {
     }
 }
 
+/// What the policy lets its holder run.
+fn covers(deployment: &Deployment, scope: Scope) -> Vec<&'static str> {
+    let mut covers = vec!["plan", "init", "status", "render", "pipeline"];
+    if !matches!(deployment, Deployment::StackSet { .. }) {
+        covers.push("verify");
+    }
+    if scope.destroy {
+        covers.push("destroy");
+    }
+    if scope.delete_state {
+        covers.push("destroy --delete-state");
+    }
+    covers
+}
+
+/// The account the policy's ARNs name: `--account-id`, or any (`*`); the partition follows
+/// the region when there is one.
+fn account(id: Option<&str>, region: Option<&str>) -> Account {
+    Account {
+        id: id.unwrap_or("*").to_string(),
+        partition: region.map(aws::partition).unwrap_or("aws").to_string(),
+        region: region.unwrap_or("*").to_string(),
+    }
+}
+
 pub fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Output> {
     let id = opts.account_id.as_deref().map(account_id).transpose()?;
     let region = region(settings);
@@ -52,15 +75,7 @@ pub fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Ou
             crate::model::template::RenderOptions { stackset: true },
         )?;
     }
-    let account = Account {
-        id: id.clone().unwrap_or_else(|| "*".into()),
-        partition: region
-            .as_deref()
-            .map(aws::partition)
-            .unwrap_or("aws")
-            .to_string(),
-        region: region.clone().unwrap_or_else(|| "*".into()),
-    };
+    let account = account(id.as_deref(), region.as_deref());
     let desired = model::desired(settings, &account, &[], &[])?;
     if id.is_none() {
         reporter.warn("no --account-id: the ARNs in the policy match any account (\"*\"); pass --account-id ID for the narrowest policy");
@@ -77,38 +92,27 @@ pub fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Ou
     }
     let roles = vec![desired.role.clone()];
     let doc = operator_policy(&desired, &roles, &deployment, scope);
-    let size = policy::policy_size(&doc);
+    let size = crate::iam::policy_size(&doc);
     if size > MANAGED_POLICY_MAX_CHARS {
         reporter.warn(format!(
             "the policy is {size} characters, over IAM's {MANAGED_POLICY_MAX_CHARS} for one managed policy; split its statements over two policies"
         ));
-    }
-    let mut covers = vec!["plan", "init", "status", "render", "pipeline"];
-    if !matches!(deployment, Deployment::StackSet { .. }) {
-        covers.push("verify");
-    }
-    if scope.destroy {
-        covers.push("destroy");
-    }
-    if scope.delete_state {
-        covers.push("destroy --delete-state");
     }
     let (mode, stack, stackset) = match &deployment {
         Deployment::Direct => ("direct", None, None),
         Deployment::Stack(name) => ("cloudformation", Some(name.clone()), None),
         Deployment::StackSet { name, .. } => ("cloudformation", None, Some(name.clone())),
     };
-    let text = serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
-    let json = json!({
-        "policy": doc,
-        "mode": mode,
-        "stack": stack,
-        "stackset": stackset,
-        "account": id,
-        "region": region,
-        "roles": roles.iter().map(|r| r.arn.clone()).collect::<Vec<_>>(),
-        "covers": covers,
-        "characters": size,
-    });
-    Ok(Output::new(json, text))
+    let report = crate::report::OperatorPolicyReport {
+        policy: doc,
+        mode,
+        stack,
+        stackset,
+        account: id,
+        region,
+        roles: roles.iter().map(|r| r.arn.clone()).collect(),
+        covers: covers(&deployment, scope),
+        characters: size,
+    };
+    Ok(Output::of(&report, reporter))
 }

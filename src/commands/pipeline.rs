@@ -73,12 +73,8 @@ pub async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Res
 /// The account of the caller's credentials (`sts:GetCallerIdentity`).
 async fn caller_account(aws: &Aws, reporter: &Reporter) -> Result<String> {
     reporter.progress("finding the AWS account (sts:GetCallerIdentity)");
-    let me = aws.sts.get_caller_identity().send().await.map_err(|e| {
-        aws::classify(&e, "finding the AWS account (sts:GetCallerIdentity)", "sts")
-            .hint("pass --account-id ID to generate the files without AWS credentials")
+    let account = crate::observe::account(aws).await.map_err(|e| {
+        e.hint("pass --account-id ID to generate the files without AWS credentials")
     })?;
-    Ok(me
-        .account()
-        .ok_or_else(|| Error::failure("sts:GetCallerIdentity returned no account id"))?
-        .to_string())
+    Ok(account.id)
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use ipnet::IpNet;
 
-use super::setup::{account, check_managed_policies};
+use super::setup::check_managed_policies;
 use crate::aws::Aws;
 use crate::config::{Settings, TemplateFormat};
 use crate::error::{Error, Result};
@@ -97,7 +97,7 @@ pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<
     let aws_side = async {
         let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
         let (account, resolved, provider, ()) = tokio::try_join!(
-            account(&aws),
+            observe::account(&aws),
             observe::kms::resolved(&aws, settings),
             async {
                 if opts.stackset {

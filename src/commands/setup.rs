@@ -1,8 +1,10 @@
-//! What plan, init and status share: learn the issuer and the account concurrently, build
-//! the desired state, read the live state, and diff them.
+//! Direct mode's preparation, shared by `plan`, `init` and `status`: learn the issuer and
+//! read the account's live state concurrently, build the desired state, and diff them.
 
-use crate::aws::{self, Aws};
-use crate::config::Settings;
+use std::borrow::Cow;
+
+use crate::aws::Aws;
+use crate::config::{Issuer, Settings};
 use crate::error::{Error, Result};
 use crate::model::{self, admin, Account, DesiredState};
 use crate::observe::{self, Observed};
@@ -18,69 +20,26 @@ pub struct Prepared {
     pub plan: Plan,
 }
 
-pub(crate) async fn account(aws: &Aws) -> Result<Account> {
-    let me =
-        aws.sts.get_caller_identity().send().await.map_err(|e| {
-            aws::classify(&e, "finding the AWS account (sts:GetCallerIdentity)", "sts")
-        })?;
-    let id = me
-        .account()
-        .ok_or_else(|| Error::failure("sts:GetCallerIdentity returned no account id"))?
-        .to_string();
-    Ok(Account {
-        id,
-        partition: aws::partition(&aws.region).to_string(),
-        region: aws.region.clone(),
-    })
-}
-
-/// Read every `--policy-arn` and the `--permissions-boundary` before anything is written:
-/// each must exist, and an administrator-equivalent policy ([`admin::admin_statement`]) needs
-/// `--allow-admin` like AdministratorAccess does. Exit 64 otherwise.
-pub(super) async fn check_managed_policies(
+/// Read every `--policy-arn` and the `--permissions-boundary` before anything is written,
+/// and judge them ([`admin::judge_policy_arn`], [`admin::require_boundary`]): exit 64 for a
+/// missing one, or an administrator-equivalent one without `--allow-admin`.
+pub(crate) async fn check_managed_policies(
     aws: &Aws,
     settings: &Settings,
     reporter: &Reporter,
 ) -> Result<()> {
-    let reads = settings.policy_arns.iter().map(|arn| async move {
-        let doc = observe::managed_policy_document(aws, arn).await?;
-        Ok::<_, Error>((arn, doc))
-    });
-    for (arn, doc) in futures::future::try_join_all(reads).await? {
-        let Some(doc) = doc else {
-            return Err(Error::usage(format!(
-                "--policy-arn {arn}: no such managed policy in this account"
-            ))
-            .hint("check the ARN (account id, path and name), or create the policy first"));
-        };
-        if let Some(statement) = admin::admin_statement(&doc) {
-            if settings.allow_admin {
-                reporter.warn(format!(
-                    "--policy-arn {arn} grants full administrator access ({statement}); allowed by --allow-admin"
-                ));
-            } else {
-                return Err(Error::usage(format!(
-                    "--policy-arn {arn} grants full administrator access: {statement}"
-                ))
-                .hint("attach a narrower policy, or pass --allow-admin if every pipeline that can assume the role may really do anything"));
-            }
+    let docs = observe::managed_policy_documents(aws, &settings.policy_arns).await?;
+    for (arn, doc) in settings.policy_arns.iter().zip(&docs) {
+        if let Some(warning) = admin::judge_policy_arn(arn, doc.as_ref(), settings.allow_admin)? {
+            reporter.warn(warning);
         }
     }
-    check_boundary(aws, settings).await
-}
-
-/// `--permissions-boundary` must name a managed policy that exists, or IAM refuses the role
-/// half-way through a run: read it before anything is written.
-async fn check_boundary(aws: &Aws, settings: &Settings) -> Result<()> {
-    let Some(arn) = &settings.permissions_boundary else {
-        return Ok(());
-    };
-    match observe::managed_policy_document(aws, arn).await? {
-        Some(_) => Ok(()),
-        None => Err(Error::usage(format!(
-            "--permissions-boundary {arn}: no such managed policy in this account"
-        ))
-        .hint("check the ARN (account id, path and name), or create the boundary policy first")),
+    match &settings.permissions_boundary {
+        Some(arn) => {
+            let doc = observe::managed_policy_document(aws, arn).await?;
+            admin::require_boundary(arn, doc.is_some())
+        }
+        None => Ok(()),
     }
 }
 
@@ -98,104 +57,96 @@ pub async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepare
     let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
     reporter.progress(format!("reading {} and the AWS account", issuer.url));
     let issuer_and_ranges = oidc::issuer_facts_and_ranges(tls, settings, issuer, true);
-    // Every read that names a resource by the settings alone starts at once, beside the
-    // account lookup; only a default-named bucket (its name holds the account id) follows it.
-    let by_name = async {
-        tokio::try_join!(
-            observe::role(&aws, &settings.role_name, model::STATE_POLICY_NAME),
-            async {
-                match &settings.lock_table {
-                    Some(name) => observe::table(&aws, name).await,
-                    None => Ok(None),
-                }
-            },
-            async {
-                match &settings.state_bucket {
-                    Some(name) => observe::bucket(&aws, name).await.map(Some),
-                    None => Ok(None),
-                }
-            },
-            check_managed_policies(&aws, settings, reporter),
-            // Listed rather than read by ARN (the ARN holds the account id): one round trip
-            // when it does not exist yet.
-            observe::find_provider(&aws, issuer),
-            // The KMS key by its ARN, for the role's grant: a missing key stops the run here.
-            observe::kms::resolved(&aws, settings),
-        )
-    };
-    let by_account = async {
-        let account = account(&aws).await?;
-        reporter.progress(format!(
-            "reading the live state in account {} ({})",
-            account.id, account.region
-        ));
-        let default_bucket = async {
-            if settings.state_bucket.is_none() {
-                observe::bucket(&aws, &model::bucket_name(settings, &account))
-                    .await
-                    .map(Some)
-            } else {
-                Ok(None)
-            }
-        };
-        let bucket = default_bucket.await?;
-        Ok::<_, Error>((account, bucket))
-    };
-    let (
-        (facts, ranges),
-        (role, table, named_bucket, (), provider, settings),
-        (account, default_bucket),
-    ) = tokio::try_join!(issuer_and_ranges, by_name, by_account)?;
-    let settings = &*settings;
+    let ((facts, ranges), live) = tokio::try_join!(
+        issuer_and_ranges,
+        read_live(&aws, settings, issuer, reporter)
+    )?;
+    let settings = &*live.settings;
     for h in &facts.hosts {
         for w in &h.warnings {
             reporter.warn(w.clone());
         }
     }
     let cidrs = model::source_cidrs(settings, &ranges)?;
-    let desired = model::desired(settings, &account, &facts.thumbprints, &cidrs)?;
+    let desired = model::desired(settings, &live.account, &facts.thumbprints, &cidrs)?;
     for w in &desired.warnings {
         reporter.warn(w.clone());
     }
-    let observed = Observed {
-        provider,
-        role,
-        bucket: named_bucket.or(default_bucket).flatten(),
-        table,
-    };
-    let plan = plan::diff(&desired, &observed)?;
-    warn_admin_documents(&desired, &observed, reporter);
+    let plan = plan::diff(&desired, &live.observed)?;
+    for w in plan::checks::admin_document_warnings(&desired, live.observed.role.as_ref()) {
+        reporter.warn(w);
+    }
     Ok(Prepared {
         aws,
         facts,
         desired,
-        observed,
+        observed: live.observed,
         plan,
     })
 }
 
-/// Say loudly when the live role carries an administrator-equivalent document that the
-/// settings do not ask for (an adopted hand-made role, or one changed by hand): the plan
-/// removes it, and it is shown before anything is written. `--policy-arn` values were judged
-/// by [`check_managed_policies`].
-fn warn_admin_documents(desired: &DesiredState, observed: &Observed, reporter: &Reporter) {
-    let Some(role) = &observed.role else { return };
-    let adopted = if plan::ownership::is_managed(&role.tags) {
-        ""
-    } else {
-        " (not created by bootstrap)"
+/// What [`read_live`] learns: the account, the settings with `--kms-key` resolved to the
+/// key's ARN, and the live resources.
+struct Live<'s> {
+    account: Account,
+    settings: Cow<'s, Settings>,
+    observed: Observed,
+}
+
+/// Every read that names a resource by the settings alone starts at once, beside the account
+/// lookup; only a default-named bucket (its name holds the account id) follows it. The
+/// managed policies the settings name are judged as soon as they are read.
+async fn read_live<'s>(
+    aws: &Aws,
+    settings: &'s Settings,
+    issuer: &Issuer,
+    reporter: &Reporter,
+) -> Result<Live<'s>> {
+    let by_name = async {
+        tokio::try_join!(
+            observe::role(aws, &settings.role_name, model::STATE_POLICY_NAME),
+            async {
+                match &settings.lock_table {
+                    Some(name) => observe::table(aws, name).await,
+                    None => Ok(None),
+                }
+            },
+            async {
+                match &settings.state_bucket {
+                    Some(name) => observe::bucket(aws, name).await.map(Some),
+                    None => Ok(None),
+                }
+            },
+            check_managed_policies(aws, settings, reporter),
+            // Listed rather than read by ARN (the ARN holds the account id): one round trip
+            // when it does not exist yet.
+            observe::find_provider(aws, issuer),
+            // The KMS key by its ARN, for the role's grant: a missing key stops the run here.
+            observe::kms::resolved(aws, settings),
+        )
     };
-    let own = format!("inline policy {}", desired.role.inline_policy_name);
-    for found in plan::ownership::admin_documents(role, &desired.role.inline_policy_name) {
-        let fate = match &found.managed_arn {
-            Some(arn) if desired.role.managed_policies.contains(arn) => continue,
-            Some(_) => "init detaches it (it is not a --policy-arn)",
-            None if found.source == own => "init rewrites it",
-            None => "init deletes it (bootstrap did not write it)",
-        };
-        reporter.warn(format!(
-            "role {}{adopted} carries an ADMINISTRATOR-EQUIVALENT {found}; {fate}",
-            desired.role.name
+    let by_account = async {
+        let account = observe::account(aws).await?;
+        reporter.progress(format!(
+            "reading the live state in account {} ({})",
+            account.id, account.region
         ));
-    }
+        let bucket = match settings.state_bucket {
+            None => Some(observe::bucket(aws, &model::bucket_name(settings, &account)).await?),
+            Some(_) => None,
+        };
+        Ok::<_, Error>((account, bucket))
+    };
+    let ((role, table, named_bucket, (), provider, settings), (account, default_bucket)) =
+        tokio::try_join!(by_name, by_account)?;
+    Ok(Live {
+        account,
+        settings,
+        observed: Observed {
+            provider,
+            role,
+            bucket: named_bucket.or(default_bucket).flatten(),
+            table,
+        },
+    })
 }

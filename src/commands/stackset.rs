@@ -1,17 +1,24 @@
 //! `plan`, `init` and `status` with `--stackset NAME`: the template deployed to many accounts
 //! by CloudFormation StackSets.
 
-use super::render::Prepared;
+use super::render::{prepare, Prepared};
 use crate::apply::cloudformation::events::WaitConfig;
 use crate::apply::cloudformation::stackset as apply;
-use crate::config::StackSetSettings;
-use crate::error::Result;
+use crate::config::{Settings, StackSetSettings};
+use crate::error::{Error, Result};
 use crate::observe::stackset as observe;
 use crate::plan::stackset::{self as plan, StackSetPlan, StackSetSpec};
 use crate::report::stackset::{
     plan_text, StackSetInitReport, StackSetOutcome, StackSetPlanReport, StackSetStatusReport,
 };
 use crate::report::{Output, Reporter};
+
+fn settings_of(settings: &Settings) -> Result<&StackSetSettings> {
+    settings
+        .stackset
+        .as_ref()
+        .ok_or_else(|| Error::usage("no --stackset NAME given"))
+}
 
 fn spec(ss: &StackSetSettings, p: &Prepared) -> StackSetSpec {
     StackSetSpec {
@@ -30,23 +37,17 @@ async fn read_plan(p: &Prepared, spec: &StackSetSpec, reporter: &Reporter) -> Re
     plan::plan(spec, observed)
 }
 
-pub(super) async fn plan(
-    ss: &StackSetSettings,
-    p: Prepared,
-    reporter: &Reporter,
-    detailed: bool,
-) -> Result<Output> {
+pub async fn plan(settings: &Settings, reporter: &Reporter, detailed: bool) -> Result<Output> {
+    let ss = settings_of(settings)?;
+    let p = prepare(settings, reporter).await?;
     let plan = read_plan(&p, &spec(ss, &p), reporter).await?;
     let report = StackSetPlanReport::new(plan, &ss.targets, p.aws.calls.summary(), detailed);
     Ok(Output::of(&report, reporter))
 }
 
-pub(super) async fn init(
-    ss: &StackSetSettings,
-    p: Prepared,
-    reporter: &Reporter,
-    yes: bool,
-) -> Result<Output> {
+pub async fn init(settings: &Settings, reporter: &Reporter, yes: bool) -> Result<Output> {
+    let ss = settings_of(settings)?;
+    let p = prepare(settings, reporter).await?;
     let spec = spec(ss, &p);
     let cfn = &p.aws.cloudformation;
     let plan = read_plan(&p, &spec, reporter).await?;
@@ -63,19 +64,14 @@ pub(super) async fn init(
     } else {
         None
     };
-    let (template, calls) = (&p.template.desired, p.aws.calls.summary());
-    let report = StackSetInitReport::new(plan, outcome, template, &p.desired, calls);
+    let report = StackSetInitReport::new(plan, outcome, &p.desired, p.aws.calls.summary());
     Ok(Output::of(&report, reporter))
 }
 
-pub(super) async fn status(
-    ss: &StackSetSettings,
-    p: Prepared,
-    reporter: &Reporter,
-) -> Result<Output> {
+pub async fn status(settings: &Settings, reporter: &Reporter) -> Result<Output> {
+    let ss = settings_of(settings)?;
+    let p = prepare(settings, reporter).await?;
     let plan = read_plan(&p, &spec(ss, &p), reporter).await?;
-    let partition = &p.desired.account.partition;
-    let calls = p.aws.calls.summary();
-    let report = StackSetStatusReport::new(plan, &p.template.desired, partition, calls);
+    let report = StackSetStatusReport::new(plan, &p.desired, p.aws.calls.summary());
     Ok(Output::of(&report, reporter))
 }

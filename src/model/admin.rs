@@ -10,14 +10,13 @@
 //!
 //! "Every resource" is `Resource: "*"` or any `NotResource`. Conditions do not make such a
 //! statement acceptable: they are usually easy to meet. Actions are matched by the policy
-//! evaluator ([`crate::verify::evaluate::statement_covers_action`]), with IAM's wildcards.
+//! evaluator ([`crate::iam::statement_covers_action`]), with IAM's wildcards.
 
 use std::fmt;
 
 use serde_json::{json, Value};
 
-use super::policy::statements_of;
-use crate::verify::evaluate::statement_covers_action;
+use crate::iam::{as_strings, statement_covers_action, statements_of};
 
 /// The actions with which a principal can raise its own permissions.
 pub const ESCALATION_ACTIONS: &[&str] = &[
@@ -52,11 +51,7 @@ impl fmt::Display for AdminStatement {
 }
 
 fn strings(v: Option<&Value>) -> Vec<&str> {
-    match v {
-        Some(Value::String(s)) => vec![s.as_str()],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    }
+    v.map(as_strings).unwrap_or_default()
 }
 
 /// The first statement of `doc` that makes its holder an administrator, or None.
@@ -126,6 +121,46 @@ pub fn is_admin_policy_arn(arn: &str) -> bool {
         .as_ref()
         .and_then(admin_statement)
         .is_some()
+}
+
+/// The rule for one `--policy-arn`, judged before anything is written on its document as
+/// `observe` read it from IAM (`None`: no such policy): it must exist, and an
+/// administrator-equivalent one ([`admin_statement`]) needs `--allow-admin` like
+/// AdministratorAccess does (exit 64 otherwise). `Ok(Some(warning))` when `--allow-admin`
+/// lets it through.
+pub fn judge_policy_arn(
+    arn: &str,
+    doc: Option<&Value>,
+    allow_admin: bool,
+) -> crate::error::Result<Option<String>> {
+    let Some(doc) = doc else {
+        return Err(crate::error::Error::usage(format!(
+            "--policy-arn {arn}: no such managed policy in this account"
+        ))
+        .hint("check the ARN (account id, path and name), or create the policy first"));
+    };
+    match admin_statement(doc) {
+        None => Ok(None),
+        Some(statement) if allow_admin => Ok(Some(format!(
+            "--policy-arn {arn} grants full administrator access ({statement}); allowed by --allow-admin"
+        ))),
+        Some(statement) => Err(crate::error::Error::usage(format!(
+            "--policy-arn {arn} grants full administrator access: {statement}"
+        ))
+        .hint("attach a narrower policy, or pass --allow-admin if every pipeline that can assume the role may really do anything")),
+    }
+}
+
+/// The rule for `--permissions-boundary`: it must name a managed policy that exists, or IAM
+/// refuses the role half-way through a run (exit 64 before anything is written).
+pub fn require_boundary(arn: &str, exists: bool) -> crate::error::Result<()> {
+    if exists {
+        return Ok(());
+    }
+    Err(crate::error::Error::usage(format!(
+        "--permissions-boundary {arn}: no such managed policy in this account"
+    ))
+    .hint("check the ARN (account id, path and name), or create the boundary policy first"))
 }
 
 #[cfg(test)]
@@ -218,5 +253,26 @@ mod tests {
         assert!(!is_admin_policy_arn(
             "arn:aws:iam::123456789012:policy/AdministratorAccess"
         ));
+    }
+
+    #[test]
+    fn a_policy_arn_must_exist_and_be_narrower_than_admin_without_allow_admin() {
+        let arn = "arn:aws:iam::123456789012:policy/p";
+        let missing = judge_policy_arn(arn, None, true).unwrap_err();
+        assert_eq!(missing.exit_code(), 64);
+        assert!(
+            missing.message.contains("no such managed policy"),
+            "{missing}"
+        );
+        let admin = doc(json!({"Effect": "Allow", "Action": "*", "Resource": "*"}));
+        let refused = judge_policy_arn(arn, Some(&admin), false).unwrap_err();
+        assert_eq!(refused.exit_code(), 64);
+        assert!(refused.hint.unwrap_or_default().contains("--allow-admin"));
+        let warned = judge_policy_arn(arn, Some(&admin), true).unwrap();
+        assert!(warned.is_some_and(|w| w.contains("allowed by --allow-admin")));
+        let narrow = doc(json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}));
+        assert_eq!(judge_policy_arn(arn, Some(&narrow), false).unwrap(), None);
+        assert!(require_boundary(arn, true).is_ok());
+        assert_eq!(require_boundary(arn, false).unwrap_err().exit_code(), 64);
     }
 }

@@ -21,7 +21,7 @@
 
 use serde_json::Value;
 
-use super::condition::condition_values;
+use crate::iam::condition_values;
 
 /// The default audience's prefix; every other audience is a custom one.
 const DEFAULT_AUDIENCE_PREFIX: &str = "ari:cloud:bitbucket::workspace/";

@@ -2,7 +2,7 @@
 //! ARN: alias names and alias ARNs match no request. So every form `--kms-key` accepts ends
 //! up here as a key ARN.
 
-use super::Account;
+use super::{arn, Account};
 use crate::config::validate::{kms_key_form, KmsKeyForm};
 
 /// The key ARN for a validated `--kms-key` in `account`: a key ARN as given, a key id as the
@@ -11,9 +11,11 @@ use crate::config::validate::{kms_key_form, KmsKeyForm};
 pub fn key_arn(given: &str, account: &Account) -> Option<String> {
     match kms_key_form(given)? {
         KmsKeyForm::KeyArn => Some(given.to_string()),
-        KmsKeyForm::KeyId => Some(format!(
-            "arn:{}:kms:{}:{}:key/{given}",
-            account.partition, account.region, account.id
+        KmsKeyForm::KeyId => Some(arn::key(
+            &account.partition,
+            &account.region,
+            &account.id,
+            given,
         )),
         KmsKeyForm::AliasName | KmsKeyForm::AliasArn => None,
     }

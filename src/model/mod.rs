@@ -2,8 +2,8 @@
 //! table the account should have. Both modes are built from this one value.
 
 pub mod admin;
+pub mod arn;
 pub mod audience;
-mod condition;
 pub mod kms;
 pub mod operator;
 pub mod pipeline;
@@ -121,10 +121,7 @@ pub fn source_cidrs(settings: &Settings, bitbucket_ranges: &[IpNet]) -> Result<V
 
 /// The IAM ARN of the issuer's OIDC provider in this account.
 pub fn provider_arn(account: &Account, issuer: &crate::config::Issuer) -> String {
-    format!(
-        "arn:{}:iam::{}:oidc-provider/{}",
-        account.partition, account.id, issuer.host_path
-    )
+    arn::provider(&account.partition, &account.id, &issuer.host_path)
 }
 
 /// The state bucket: `--state-bucket`, or the default for this account and region.
@@ -174,18 +171,11 @@ pub fn desired(
     };
 
     let bucket_name = bucket_name(settings, account);
-    let bucket_arn = format!("arn:{p}:s3:::{bucket_name}");
-    let objects_arn = if settings.state_key_prefix.is_empty() {
-        format!("{bucket_arn}/*")
-    } else {
-        format!("{bucket_arn}/{}/*", settings.state_key_prefix)
-    };
+    let bucket_arn = arn::bucket(p, &bucket_name);
+    let objects_arn = arn::objects(&bucket_arn, &settings.state_key_prefix);
     let table = settings.lock_table.as_ref().map(|name| DesiredTable {
         name: name.clone(),
-        arn: format!(
-            "arn:{p}:dynamodb:{}:{}:table/{name}",
-            account.region, account.id
-        ),
+        arn: arn::table(p, &account.region, &account.id, name),
         tags: tags.clone(),
     });
 
@@ -245,7 +235,7 @@ pub fn desired(
     });
     let role = DesiredRole {
         name: settings.role_name.clone(),
-        arn: format!("arn:{p}:iam::{}:role/{}", account.id, settings.role_name),
+        arn: arn::role(p, &account.id, &settings.role_name),
         description: "Assumed by Bitbucket Pipelines through OpenID Connect (managed by bootstrap)"
             .into(),
         trust_policy,

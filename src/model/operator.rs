@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::{DesiredRole, DesiredState};
+use super::{arn, DesiredRole, DesiredState};
 
 /// How `bootstrap` deploys: the API calls differ.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,8 +148,8 @@ fn role_statements(d: &DesiredState, roles: &[DesiredRole], scope: Scope) -> Vec
 fn read_policies_statement(d: &DesiredState, roles: &[DesiredRole]) -> Value {
     let a = &d.account;
     let wide = [
-        format!("arn:{}:iam::aws:policy/", a.partition),
-        format!("arn:{}:iam::{}:policy/", a.partition, a.id),
+        arn::policy(&a.partition, "aws", ""),
+        arn::policy(&a.partition, &a.id, ""),
     ];
     let mut policies: Vec<String> = roles
         .iter()
@@ -265,7 +265,7 @@ fn resource_statements(
 /// through that alias (`kms:RequestAlias`).
 fn kms_statement(d: &DesiredState, key: &str) -> Value {
     let a = &d.account;
-    let keys = |resource: &str| format!("arn:{}:kms:{}:{}:{resource}", a.partition, a.region, a.id);
+    let keys = |resource: &str| arn::kms(&a.partition, &a.region, &a.id, resource);
     let alias = key
         .split_once(":alias/")
         .map(|(_, name)| format!("alias/{name}"))
@@ -314,21 +314,13 @@ fn stack_statement(d: &DesiredState, name: &str) -> Value {
     statement(
         "Stack",
         &actions,
-        vec![format!(
-            "arn:{}:cloudformation:{}:{}:stack/{name}/*",
-            a.partition, a.region, a.id
-        )],
+        vec![arn::stack(&a.partition, &a.region, &a.id, name)],
     )
 }
 
 fn stackset_statements(d: &DesiredState, name: &str, self_managed: bool) -> Vec<Value> {
     let a = &d.account;
-    let cfn = |resource: &str| {
-        format!(
-            "arn:{}:cloudformation:{}:{}:{resource}",
-            a.partition, a.region, a.id
-        )
-    };
+    let cfn = |resource: &str| arn::cloudformation(&a.partition, &a.region, &a.id, resource);
     let mut out = vec![
         statement(
             "StackSet",
@@ -350,11 +342,13 @@ fn stackset_statements(d: &DesiredState, name: &str, self_managed: bool) -> Vec<
             ],
             vec![
                 cfn(&format!("stackset/{name}:*")),
-                format!(
-                    "arn:{}:cloudformation:*:{}:stackset-target/{name}:*",
-                    a.partition, a.id
+                arn::cloudformation(
+                    &a.partition,
+                    "*",
+                    &a.id,
+                    &format!("stackset-target/{name}:*"),
                 ),
-                format!("arn:{}:cloudformation:*::type/resource/*", a.partition),
+                arn::cloudformation(&a.partition, "*", "", "type/resource/*"),
             ],
         ),
     ];
@@ -362,10 +356,7 @@ fn stackset_statements(d: &DesiredState, name: &str, self_managed: bool) -> Vec<
         let mut pass = statement(
             "PassStackSetAdministrationRole",
             &["iam:PassRole"],
-            vec![format!(
-                "arn:{}:iam::{}:role/{STACKSET_ADMINISTRATION_ROLE}",
-                a.partition, a.id
-            )],
+            vec![arn::role(&a.partition, &a.id, STACKSET_ADMINISTRATION_ROLE)],
         );
         pass["Condition"] =
             json!({ "StringEquals": { "iam:PassedToService": "cloudformation.amazonaws.com" } });

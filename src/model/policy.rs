@@ -1,11 +1,12 @@
 //! Every policy document the tool writes is built here, once; direct mode and the
-//! CloudFormation template both use these functions. Also the semantic comparison of
-//! documents as IAM returns them (URL-encoded, reordered, scalars vs one-element lists).
+//! CloudFormation template both use these functions. Also the rules a trust policy must
+//! satisfy, whoever wrote it. Documents are read (statements, values, canonical form)
+//! through [`crate::iam`].
 
 use ipnet::IpNet;
 use serde_json::{json, Map, Value};
 
-use super::condition::{as_strings, condition_values};
+use crate::iam::{as_strings, condition_values, statements_of};
 
 /// The Sid of the bucket-policy statement the tool owns.
 pub const DENY_INSECURE_SID: &str = "DenyInsecureTransport";
@@ -87,12 +88,6 @@ pub fn trust_policy(t: &TrustInputs<'_>) -> Value {
     })
 }
 
-/// The size IAM counts for a policy document: its characters, whitespace outside strings
-/// not counted (serde_json's compact form has none).
-pub fn policy_size(doc: &Value) -> usize {
-    doc.to_string().chars().count()
-}
-
 /// What a trust policy must satisfy, whoever wrote it: the rules `init` builds by, checked
 /// again on the live document after apply.
 #[derive(Debug, Clone)]
@@ -105,19 +100,14 @@ pub struct TrustRules<'a> {
 
 /// Whether `value` is `{uuid}:...` with a well-formed UUID (no wildcard inside it).
 fn sub_value_ok(value: &str) -> bool {
-    let Some(rest) = value.strip_prefix('{') else {
-        return false;
-    };
-    let Some((uuid, tail)) = rest.split_once('}') else {
-        return false;
-    };
-    let groups: Vec<&str> = uuid.split('-').collect();
-    let uuid_ok = groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
-    uuid_ok && tail.starts_with(':')
+    match (value.get(..38), value.get(38..)) {
+        (Some(braced), Some(tail)) => {
+            braced.starts_with('{')
+                && uuid::Uuid::try_parse(braced).is_ok()
+                && tail.starts_with(':')
+        }
+        _ => false,
+    }
 }
 
 /// Every way `doc` breaks the rules; empty when it is sound. Each Allow statement must be
@@ -296,71 +286,6 @@ pub fn merge_bucket_policy(existing: Option<&Value>, owned: &[Value]) -> Value {
         doc["Id"] = id.clone();
     }
     doc
-}
-
-/// The statements of a policy as a list (IAM allows a single object).
-pub fn statements_of(policy: &Value) -> Vec<Value> {
-    match &policy["Statement"] {
-        Value::Array(a) => a.clone(),
-        Value::Object(_) => vec![policy["Statement"].clone()],
-        _ => Vec::new(),
-    }
-}
-
-/// Parse a policy document as AWS returns it: IAM URL-encodes documents; S3 does not.
-pub fn parse_document(text: &str) -> Option<Value> {
-    serde_json::from_str(text).ok().or_else(|| {
-        let decoded = percent_encoding::percent_decode_str(text)
-            .decode_utf8()
-            .ok()?;
-        serde_json::from_str(&decoded).ok()
-    })
-}
-
-/// A canonical form for comparing documents: statement lists sorted, scalar-or-list fields
-/// turned into sorted lists, Sids and Version kept. Two documents IAM treats the same
-/// compare equal.
-pub fn canonical(v: &Value) -> Value {
-    match v {
-        Value::Object(map) => {
-            let mut out = Map::new();
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            for k in keys {
-                let val = &map[k];
-                let c = if k == "Statement" {
-                    let mut stmts: Vec<Value> = match val {
-                        Value::Array(a) => a.iter().map(canonical).collect(),
-                        other => vec![canonical(other)],
-                    };
-                    stmts.sort_by_key(|s| s.to_string());
-                    Value::Array(stmts)
-                } else {
-                    canonical(val)
-                };
-                out.insert(k.clone(), c);
-            }
-            Value::Object(out)
-        }
-        Value::Array(a) => {
-            let mut items: Vec<Value> = a.iter().map(canonical).collect();
-            items.sort_by_key(|i| i.to_string());
-            items.dedup();
-            if items.len() == 1 {
-                items.pop().unwrap_or(Value::Null)
-            } else {
-                Value::Array(items)
-            }
-        }
-        Value::Bool(b) => Value::String(b.to_string()),
-        Value::Number(n) => Value::String(n.to_string()),
-        other => other.clone(),
-    }
-}
-
-/// Whether two policy documents mean the same.
-pub fn same(a: &Value, b: &Value) -> bool {
-    canonical(a) == canonical(b)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Unit tests of the policy documents: trust policy rules, state access, comparison.
 
 use super::*;
+use crate::iam::{parse_document, same, statements_of};
 
 fn trust() -> Value {
     trust_policy(&TrustInputs {
@@ -165,4 +166,21 @@ fn merge_keeps_foreign_statements_and_replaces_owned_ones() {
     assert_eq!(stmts.len(), 2);
     assert_eq!(stmts[0], foreign);
     assert_eq!(stmts[1], owned);
+}
+
+#[test]
+fn a_sub_value_names_a_repository_by_its_braced_uuid() {
+    let uuid = "{6a3f1c2e-1111-4c9d-9a8b-0123456789ab}";
+    assert!(sub_value_ok(&format!("{uuid}:*")));
+    assert!(sub_value_ok(&format!("{}:{{env}}:*", uuid.to_uppercase())));
+    for bad in [
+        "*".to_string(),
+        format!("{uuid}*"),
+        uuid.trim_matches(|c| c == '{' || c == '}').to_string() + ":*",
+        "{6a3f1c2e11114c9d9a8b0123456789ab}:*".to_string(),
+        "{6a3f1c2e-1111-4c9d-9a8b-0123456789a*}:*".to_string(),
+        "{urn:uuid:6a3f1c2e-1111-4c9d-9a8b-0123456789ab}:*".to_string(),
+    ] {
+        assert!(!sub_value_ok(&bad), "{bad}");
+    }
 }

@@ -5,9 +5,11 @@
 
 use serde_json::json;
 
-use super::policy::{policy_size, trust_policy, TrustInputs};
+use super::arn;
+use super::policy::{trust_policy, TrustInputs};
 use crate::config::Settings;
 use crate::error::{Error, Result};
+use crate::iam::policy_size;
 
 /// IAM's default quota on a role trust policy.
 pub const TRUST_POLICY_DEFAULT_CHARS: usize = 2048;
@@ -19,8 +21,9 @@ pub const TRUST_POLICY_MAX_CHARS: usize = 8192;
 /// the account nor a template's placeholders change the figure.
 pub fn trust_policy_size(t: &TrustInputs<'_>) -> usize {
     let measured = TrustInputs {
-        provider_arn: json!(format!(
-            "arn:aws-us-gov:iam::123456789012:oidc-provider/{}",
+        provider_arn: json!(arn::provider(
+            "aws-us-gov",
+            "123456789012",
             t.issuer_host_path
         )),
         ..t.clone()

@@ -10,7 +10,8 @@ use serde::Serialize;
 use crate::aws::{classify, errors, Aws};
 use crate::config::{Issuer, Settings};
 use crate::error::Result;
-use crate::model::{self, policy::parse_document, Account};
+use crate::iam::parse_document;
+use crate::model::{self, Account};
 
 /// A resource's tags, by key.
 pub type Tags = BTreeMap<String, String>;

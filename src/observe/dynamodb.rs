@@ -1,3 +1,6 @@
+//! DynamoDB reads: the lock table's key schema, billing, encryption, protection, backups and
+//! tags.
+
 use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::{BillingMode, KeyType, PointInTimeRecoveryStatus, SseStatus};

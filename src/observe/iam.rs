@@ -1,3 +1,5 @@
+//! IAM reads: the OIDC provider, the role with every policy on it, and managed policies.
+
 use std::collections::BTreeMap;
 
 use futures::future::try_join_all;
@@ -7,7 +9,7 @@ use super::{ObservedProvider, ObservedRole};
 use crate::aws::{classify, errors, Aws};
 use crate::config::Issuer;
 use crate::error::Result;
-use crate::model::policy::parse_document;
+use crate::iam::parse_document;
 
 /// The provider with this ARN, or None.
 pub async fn provider(aws: &Aws, arn: &str) -> Result<Option<ObservedProvider>> {
@@ -191,6 +193,12 @@ async fn attached_policies(aws: &Aws, role: &str) -> Result<Option<BTreeMap<Stri
         Ok::<_, crate::error::Error>((arn, doc.unwrap_or(Value::Null)))
     });
     Ok(Some(try_join_all(reads).await?.into_iter().collect()))
+}
+
+/// The default version's document of each managed policy, in order (None for one that does
+/// not exist), read concurrently.
+pub async fn managed_policy_documents(aws: &Aws, arns: &[String]) -> Result<Vec<Option<Value>>> {
+    try_join_all(arns.iter().map(|arn| managed_policy_document(aws, arn))).await
 }
 
 /// The default version's document of a managed policy, or None when the policy does not

@@ -1,6 +1,7 @@
 //! Read the live AWS state into plain values the planner compares with the desired state.
 //! Every read is independent, so they all run concurrently.
 
+mod account;
 pub mod destroy;
 pub mod destroy_stack;
 mod dynamodb;
@@ -9,6 +10,9 @@ pub mod kms;
 mod s3;
 pub mod stack;
 pub mod stackset;
+pub mod sts;
+pub mod token;
+pub mod verify;
 
 use std::collections::BTreeMap;
 
@@ -16,15 +20,15 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::aws::Aws;
-use crate::config::{Issuer, Settings};
+use crate::config::Issuer;
 use crate::error::Result;
 use crate::model::DesiredState;
-use crate::report::Reporter;
 
+pub use account::account;
 pub use dynamodb::table;
 pub use iam::{
-    attached_policy_arns, find_provider, inline_policy_names, managed_policy_document, provider,
-    role,
+    attached_policy_arns, find_provider, inline_policy_names, managed_policy_document,
+    managed_policy_documents, provider, role,
 };
 pub use s3::bucket;
 
@@ -136,14 +140,10 @@ pub struct RegisteredThumbprints {
     pub thumbprints: Vec<String>,
 }
 
-pub async fn provider_thumbprints(
-    settings: &Settings,
-    reporter: &Reporter,
-    issuer: &Issuer,
-) -> Result<RegisteredThumbprints> {
-    reporter.progress("reading the IAM OIDC provider");
-    let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
-    match iam::find_provider(&aws, issuer).await? {
+/// The issuer's provider and the thumbprints on it; a check failure (exit 3) when there is no
+/// provider for the issuer.
+pub async fn registered_thumbprints(aws: &Aws, issuer: &Issuer) -> Result<RegisteredThumbprints> {
+    match iam::find_provider(aws, issuer).await? {
         Some(p) => Ok(RegisteredThumbprints {
             arn: p.arn,
             thumbprints: p.thumbprints,

@@ -1,20 +1,24 @@
+//! S3 reads: every setting of the state bucket, concurrently.
+
+use aws_sdk_s3::operation::get_bucket_encryption::GetBucketEncryptionOutput;
+use aws_sdk_s3::operation::get_bucket_ownership_controls::GetBucketOwnershipControlsOutput;
+use aws_sdk_s3::operation::get_bucket_tagging::GetBucketTaggingOutput;
+use aws_sdk_s3::operation::get_public_access_block::GetPublicAccessBlockOutput;
 use aws_sdk_s3::types::ExpirationStatus;
 
 use super::{Encryption, LifecycleRule, ObservedBucket};
 use crate::aws::{classify, errors, Aws};
 use crate::error::{Error, Result};
-use crate::model::policy::parse_document;
+use crate::iam::parse_document;
 
 const MISSING: &[&str] = &["NoSuchBucket"];
 
-fn bucket_error<E>(
-    e: &aws_smithy_runtime_api::client::result::SdkError<
-        E,
-        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-    >,
-    what: &str,
-    name: &str,
-) -> Error
+type SdkError<E> = aws_smithy_runtime_api::client::result::SdkError<
+    E,
+    aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+>;
+
+fn bucket_error<E>(e: &SdkError<E>, what: &str, name: &str) -> Error
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -31,7 +35,70 @@ where
     classify(e, what, name)
 }
 
-/// Read every setting of the bucket concurrently. None when it does not exist.
+/// Why a setting of the bucket could not be read.
+enum Unread {
+    NoBucket,
+    Failed(Error),
+}
+
+/// One setting's answer: its value, the default when S3 says it is not set (one of the
+/// `absent` codes), [`Unread::NoBucket`] when the bucket does not exist, or the error.
+fn setting<O, E, T: Default>(
+    name: &str,
+    answer: std::result::Result<O, SdkError<E>>,
+    absent: &[&str],
+    what: &str,
+    value: impl FnOnce(O) -> T,
+) -> std::result::Result<T, Unread>
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match answer {
+        Ok(out) => Ok(value(out)),
+        Err(e) if errors::is(&e, absent) => Ok(T::default()),
+        Err(e) if errors::is(&e, MISSING) => Err(Unread::NoBucket),
+        Err(e) => Err(Unread::Failed(bucket_error(&e, what, name))),
+    }
+}
+
+fn encryption(out: GetBucketEncryptionOutput) -> Option<Encryption> {
+    let rule = out
+        .server_side_encryption_configuration()
+        .and_then(|c| c.rules().first())?;
+    let default = rule.apply_server_side_encryption_by_default();
+    Some(Encryption {
+        algorithm: default
+            .map(|d| d.sse_algorithm().as_str().to_string())
+            .unwrap_or_default(),
+        kms_key: default
+            .and_then(|d| d.kms_master_key_id())
+            .map(str::to_string),
+        bucket_key: rule.bucket_key_enabled().unwrap_or(false),
+    })
+}
+
+fn public_access_block(out: GetPublicAccessBlockOutput) -> Option<[bool; 4]> {
+    let c = out.public_access_block_configuration()?;
+    Some([
+        c.block_public_acls().unwrap_or(false),
+        c.ignore_public_acls().unwrap_or(false),
+        c.block_public_policy().unwrap_or(false),
+        c.restrict_public_buckets().unwrap_or(false),
+    ])
+}
+
+fn ownership_of(out: GetBucketOwnershipControlsOutput) -> Option<String> {
+    let rule = out.ownership_controls().and_then(|c| c.rules().first())?;
+    Some(rule.object_ownership().as_str().to_string())
+}
+
+fn tags_of(out: GetBucketTaggingOutput) -> std::collections::BTreeMap<String, String> {
+    let tags = out.tag_set().iter();
+    tags.map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()
+}
+
+/// Read every setting of the bucket concurrently. None when it does not exist. None when it does not exist.
 pub async fn bucket(aws: &Aws, name: &str) -> Result<Option<ObservedBucket>> {
     let s3 = &aws.s3;
     let (versioning, encryption, pab, ownership, policy, lifecycle, tagging) = tokio::join!(
@@ -43,104 +110,68 @@ pub async fn bucket(aws: &Aws, name: &str) -> Result<Option<ObservedBucket>> {
         s3.get_bucket_lifecycle_configuration().bucket(name).send(),
         s3.get_bucket_tagging().bucket(name).send(),
     );
-    let versioning = match versioning {
-        Ok(v) => v.status().map(|s| s.as_str().to_string()),
-        Err(e) if errors::is(&e, MISSING) => return Ok(None),
-        Err(e) => return Err(bucket_error(&e, "reading the bucket's versioning", name)),
-    };
-    let encryption = match encryption {
-        Ok(out) => out
-            .server_side_encryption_configuration()
-            .and_then(|c| c.rules().first())
-            .map(|rule| {
-                let default = rule.apply_server_side_encryption_by_default();
-                Encryption {
-                    algorithm: default
-                        .map(|d| d.sse_algorithm().as_str().to_string())
-                        .unwrap_or_default(),
-                    kms_key: default
-                        .and_then(|d| d.kms_master_key_id())
-                        .map(str::to_string),
-                    bucket_key: rule.bucket_key_enabled().unwrap_or(false),
-                }
-            }),
-        Err(e) if errors::is(&e, &["ServerSideEncryptionConfigurationNotFoundError"]) => None,
-        Err(e) if errors::is(&e, MISSING) => return Ok(None),
-        Err(e) => return Err(bucket_error(&e, "reading the bucket's encryption", name)),
-    };
-    let public_access_block = match pab {
-        Ok(out) => out.public_access_block_configuration().map(|c| {
-            [
-                c.block_public_acls().unwrap_or(false),
-                c.ignore_public_acls().unwrap_or(false),
-                c.block_public_policy().unwrap_or(false),
-                c.restrict_public_buckets().unwrap_or(false),
-            ]
-        }),
-        Err(e) if errors::is(&e, &["NoSuchPublicAccessBlockConfiguration"]) => None,
-        Err(e) if errors::is(&e, MISSING) => return Ok(None),
-        Err(e) => {
-            return Err(bucket_error(
-                &e,
+    let read = || {
+        Ok::<_, Unread>(ObservedBucket {
+            versioning: setting(
+                name,
+                versioning,
+                &[],
+                "reading the bucket's versioning",
+                |v| v.status().map(|s| s.as_str().to_string()),
+            )?,
+            encryption: setting(
+                name,
+                encryption,
+                &["ServerSideEncryptionConfigurationNotFoundError"],
+                "reading the bucket's encryption",
+                self::encryption,
+            )?,
+            public_access_block: setting(
+                name,
+                pab,
+                &["NoSuchPublicAccessBlockConfiguration"],
                 "reading the bucket's public access block",
+                self::public_access_block,
+            )?,
+            ownership: setting(
                 name,
-            ))
-        }
-    };
-    let ownership = match ownership {
-        Ok(out) => out
-            .ownership_controls()
-            .and_then(|c| c.rules().first())
-            .map(|r| r.object_ownership().as_str().to_string()),
-        Err(e) if errors::is(&e, &["OwnershipControlsNotFoundError"]) => None,
-        Err(e) if errors::is(&e, MISSING) => return Ok(None),
-        Err(e) => {
-            return Err(bucket_error(
-                &e,
+                ownership,
+                &["OwnershipControlsNotFoundError"],
                 "reading the bucket's ownership controls",
+                ownership_of,
+            )?,
+            policy: setting(
                 name,
-            ))
-        }
-    };
-    let policy = match policy {
-        Ok(out) => out.policy().and_then(parse_document),
-        Err(e) if errors::is(&e, &["NoSuchBucketPolicy"]) => None,
-        Err(e) if errors::is(&e, MISSING) => return Ok(None),
-        Err(e) => return Err(bucket_error(&e, "reading the bucket policy", name)),
-    };
-    let lifecycle_raw = match lifecycle {
-        Ok(out) => out.rules().to_vec(),
-        Err(e) if errors::is(&e, &["NoSuchLifecycleConfiguration"]) => Vec::new(),
-        Err(e) if errors::is(&e, MISSING) => return Ok(None),
-        Err(e) => {
-            return Err(bucket_error(
-                &e,
+                policy,
+                &["NoSuchBucketPolicy"],
+                "reading the bucket policy",
+                |out| out.policy().and_then(parse_document),
+            )?,
+            lifecycle: Vec::new(),
+            lifecycle_raw: setting(
+                name,
+                lifecycle,
+                &["NoSuchLifecycleConfiguration"],
                 "reading the bucket's lifecycle rules",
+                |out| out.rules().to_vec(),
+            )?,
+            tags: setting(
                 name,
-            ))
+                tagging,
+                &["NoSuchTagSet", "NoSuchTagSetError"],
+                "reading the bucket's tags",
+                tags_of,
+            )?,
+        })
+    };
+    match read() {
+        Ok(mut bucket) => {
+            bucket.lifecycle = bucket.lifecycle_raw.iter().map(summarise_rule).collect();
+            Ok(Some(bucket))
         }
-    };
-    let tags = match tagging {
-        Ok(out) => out
-            .tag_set()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect(),
-        Err(e) if errors::is(&e, &["NoSuchTagSet", "NoSuchTagSetError"]) => Default::default(),
-        Err(e) if errors::is(&e, MISSING) => return Ok(None),
-        Err(e) => return Err(bucket_error(&e, "reading the bucket's tags", name)),
-    };
-    let lifecycle = lifecycle_raw.iter().map(summarise_rule).collect();
-    Ok(Some(ObservedBucket {
-        versioning,
-        encryption,
-        public_access_block,
-        ownership,
-        policy,
-        lifecycle,
-        tags,
-        lifecycle_raw,
-    }))
+        Err(Unread::NoBucket) => Ok(None),
+        Err(Unread::Failed(e)) => Err(e),
+    }
 }
 
 fn summarise_rule(rule: &aws_sdk_s3::types::LifecycleRule) -> LifecycleRule {

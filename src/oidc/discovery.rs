@@ -9,6 +9,7 @@ use super::tls;
 use crate::bounded::{self, BodyError};
 use crate::config::Issuer;
 use crate::error::{Error, Result};
+use crate::jwt::Jwks;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct DiscoveryDocument {
@@ -22,27 +23,6 @@ pub struct DiscoveryDocument {
     pub subject_types_supported: Vec<String>,
     #[serde(default)]
     pub claims_supported: Vec<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct Jwk {
-    #[serde(default)]
-    pub kid: Option<String>,
-    #[serde(default)]
-    pub kty: String,
-    #[serde(default)]
-    pub alg: Option<String>,
-    #[serde(default, rename = "use")]
-    pub use_: Option<String>,
-    #[serde(default, skip_serializing)]
-    pub n: Option<String>,
-    #[serde(default, skip_serializing)]
-    pub e: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct Jwks {
-    pub keys: Vec<Jwk>,
 }
 
 /// What `discover` learns about an issuer.

@@ -20,7 +20,7 @@ pub struct IssuerFacts {
     pub discovery_url: String,
     pub jwks_uri: String,
     /// The key set, when it was asked for.
-    pub jwks: Option<discovery::Jwks>,
+    pub jwks: Option<crate::jwt::Jwks>,
     pub hosts: Vec<HostChain>,
     pub thumbprints: Vec<String>,
 }

@@ -1,9 +1,13 @@
+//! The state bucket's plan: create it hardened (versioning, encryption, no public access,
+//! TLS only, retention), or bring each setting of an existing one up to that, never weaker.
+
 use serde_json::Value;
 
 use super::ownership::{is_managed, tags_to_add};
 use super::{FieldChange, Kind, Op, ResourcePlan};
 use crate::error::{Error, Result};
-use crate::model::policy::{merge_bucket_policy, same, statements_of};
+use crate::iam::{same, statements_of};
+use crate::model::policy::merge_bucket_policy;
 use crate::model::DesiredBucket;
 use crate::observe::{Encryption, LifecycleRule, ObservedBucket};
 
@@ -101,147 +105,21 @@ fn refuse_downgrade(d: &DesiredBucket, o: &ObservedBucket) -> Result<()> {
 }
 
 pub fn bucket(d: &DesiredBucket, o: Option<&ObservedBucket>) -> Result<ResourcePlan> {
-    let want_enc = desired_encryption(d);
-    let want_rule = desired_lifecycle(d);
     let Some(o) = o else {
-        let changes = vec![
-            FieldChange::new("region", "", &d.region),
-            FieldChange::new("versioning", "", "Enabled"),
-            FieldChange::new("encryption", "", show_encryption(Some(&want_enc))),
-            FieldChange::new("public access block", "", "all four on"),
-            FieldChange::new("object ownership", "", "BucketOwnerEnforced (ACLs disabled)"),
-            FieldChange::new("bucket policy", "", "deny requests without TLS"),
-            FieldChange::new(
-                "lifecycle",
-                "",
-                format!(
-                    "noncurrent versions expire after {} days; incomplete uploads aborted after {ABORT_MULTIPART_DAYS} days",
-                    d.noncurrent_days
-                ),
-            ),
-        ];
-        let ops = vec![
-            Op::CreateBucket,
-            Op::PutVersioning,
-            Op::PutEncryption,
-            Op::PutPublicAccessBlock,
-            Op::PutOwnershipControls,
-            Op::PutBucketPolicy {
-                document: merge_bucket_policy(None, &d.policy_statements),
-            },
-            Op::PutLifecycle { keep: Vec::new() },
-        ];
-        let mut ops = ops;
-        let mut changes = changes;
-        if !d.tags.is_empty() {
-            changes.push(FieldChange::new("tags", "", show_tags(&d.tags)));
-            ops.push(Op::PutBucketTagging {
-                tags: d.tags.clone(),
-            });
-        }
-        return Ok(ResourcePlan::new(
-            Kind::StateBucket,
-            &d.name,
-            false,
-            changes,
-            ops,
-        ));
+        return Ok(new_bucket(d));
     };
     refuse_downgrade(d, o)?;
-    let mut changes = Vec::new();
-    let mut ops = Vec::new();
-    if o.versioning.as_deref() != Some("Enabled") {
-        changes.push(FieldChange::new(
-            "versioning",
-            o.versioning
-                .clone()
-                .unwrap_or_else(|| "never enabled".into()),
-            "Enabled",
-        ));
-        ops.push(Op::PutVersioning);
-    }
-    if !encryption_ok(&want_enc, o.encryption.as_ref()) {
-        changes.push(FieldChange::new(
-            "encryption",
-            show_encryption(o.encryption.as_ref()),
-            show_encryption(Some(&want_enc)),
-        ));
-        ops.push(Op::PutEncryption);
-    }
-    if o.public_access_block != Some([true; 4]) {
-        let from = match o.public_access_block {
-            None => "(none)".to_string(),
-            Some(f) => {
-                let names = [
-                    "BlockPublicAcls",
-                    "IgnorePublicAcls",
-                    "BlockPublicPolicy",
-                    "RestrictPublicBuckets",
-                ];
-                let off: Vec<&str> = names
-                    .iter()
-                    .zip(f)
-                    .filter(|(_, on)| !on)
-                    .map(|(n, _)| *n)
-                    .collect();
-                format!("off: {}", off.join(", "))
-            }
-        };
-        changes.push(FieldChange::new("public access block", from, "all four on"));
-        ops.push(Op::PutPublicAccessBlock);
-    }
-    if o.ownership.as_deref() != Some("BucketOwnerEnforced") {
-        changes.push(FieldChange::new(
-            "object ownership",
-            o.ownership.clone().unwrap_or_else(|| "(none)".into()),
-            "BucketOwnerEnforced",
-        ));
-        ops.push(Op::PutOwnershipControls);
-    }
+    let mut diff = super::Diff::default();
+    versioning_and_encryption(d, o, &mut diff);
+    access(o, &mut diff);
     if let Some(document) = policy_update(d, o.policy.as_ref()) {
-        let kept = o
-            .policy
-            .as_ref()
-            .map(|p| statements_of(p).len())
-            .unwrap_or(0);
-        changes.push(FieldChange::new(
-            "bucket policy",
-            if o.policy.is_some() {
-                format!("{kept} statement(s) without the TLS-only statement as desired")
-            } else {
-                "(none)".into()
-            },
-            "adds/updates DenyInsecureTransport; other statements kept",
-        ));
-        ops.push(Op::PutBucketPolicy { document });
+        diff.add(policy_change(o), Op::PutBucketPolicy { document });
     }
-    let ours = o.lifecycle.iter().find(|r| r.id == LIFECYCLE_RULE_ID);
-    if ours != Some(&want_rule) {
-        changes.push(FieldChange::new(
-            "lifecycle",
-            match ours {
-                Some(r) => format!(
-                    "{}: noncurrent {:?} days, abort uploads {:?} days{}",
-                    r.id,
-                    r.noncurrent_days,
-                    r.abort_multipart_days,
-                    if r.enabled { "" } else { " (disabled)" }
-                ),
-                None => "(no retention rule)".into(),
-            },
-            format!(
-                "{LIFECYCLE_RULE_ID}: noncurrent {} days, abort uploads {ABORT_MULTIPART_DAYS} days",
-                d.noncurrent_days
-            ),
-        ));
-        let keep = o
-            .lifecycle_raw
-            .iter()
-            .filter(|r| r.id() != Some(LIFECYCLE_RULE_ID))
-            .cloned()
-            .collect();
-        ops.push(Op::PutLifecycle { keep });
-    }
+    lifecycle(d, o, &mut diff);
+    let super::Diff {
+        mut changes,
+        mut ops,
+    } = diff;
     let add = tags_to_add(&d.tags, &o.tags);
     let mut merged = o.tags.clone();
     merged.extend(add.clone());
@@ -264,6 +142,152 @@ pub fn bucket(d: &DesiredBucket, o: Option<&ObservedBucket>) -> Result<ResourceP
         changes,
         ops,
     ))
+}
+
+/// A bucket that does not exist yet: create it with every setting.
+fn new_bucket(d: &DesiredBucket) -> ResourcePlan {
+    let mut changes = vec![
+        FieldChange::new("region", "", &d.region),
+        FieldChange::new("versioning", "", "Enabled"),
+        FieldChange::new(
+            "encryption",
+            "",
+            show_encryption(Some(&desired_encryption(d))),
+        ),
+        FieldChange::new("public access block", "", "all four on"),
+        FieldChange::new("object ownership", "", "BucketOwnerEnforced (ACLs disabled)"),
+        FieldChange::new("bucket policy", "", "deny requests without TLS"),
+        FieldChange::new(
+            "lifecycle",
+            "",
+            format!(
+                "noncurrent versions expire after {} days; incomplete uploads aborted after {ABORT_MULTIPART_DAYS} days",
+                d.noncurrent_days
+            ),
+        ),
+    ];
+    let mut ops = vec![
+        Op::CreateBucket,
+        Op::PutVersioning,
+        Op::PutEncryption,
+        Op::PutPublicAccessBlock,
+        Op::PutOwnershipControls,
+        Op::PutBucketPolicy {
+            document: merge_bucket_policy(None, &d.policy_statements),
+        },
+        Op::PutLifecycle { keep: Vec::new() },
+    ];
+    if !d.tags.is_empty() {
+        changes.push(FieldChange::new("tags", "", show_tags(&d.tags)));
+        ops.push(Op::PutBucketTagging {
+            tags: d.tags.clone(),
+        });
+    }
+    ResourcePlan::new(Kind::StateBucket, &d.name, false, changes, ops)
+}
+
+fn versioning_and_encryption(d: &DesiredBucket, o: &ObservedBucket, diff: &mut super::Diff) {
+    if o.versioning.as_deref() != Some("Enabled") {
+        let from = o
+            .versioning
+            .clone()
+            .unwrap_or_else(|| "never enabled".into());
+        diff.add(
+            FieldChange::new("versioning", from, "Enabled"),
+            Op::PutVersioning,
+        );
+    }
+    let want = desired_encryption(d);
+    if !encryption_ok(&want, o.encryption.as_ref()) {
+        let change = FieldChange::new(
+            "encryption",
+            show_encryption(o.encryption.as_ref()),
+            show_encryption(Some(&want)),
+        );
+        diff.add(change, Op::PutEncryption);
+    }
+}
+
+/// The public-access block (all four flags on) and object ownership (ACLs disabled).
+fn access(o: &ObservedBucket, diff: &mut super::Diff) {
+    if o.public_access_block != Some([true; 4]) {
+        let from = match o.public_access_block {
+            None => "(none)".to_string(),
+            Some(f) => {
+                let names = [
+                    "BlockPublicAcls",
+                    "IgnorePublicAcls",
+                    "BlockPublicPolicy",
+                    "RestrictPublicBuckets",
+                ];
+                let off: Vec<&str> = names
+                    .iter()
+                    .zip(f)
+                    .filter(|(_, on)| !on)
+                    .map(|(n, _)| *n)
+                    .collect();
+                format!("off: {}", off.join(", "))
+            }
+        };
+        diff.add(
+            FieldChange::new("public access block", from, "all four on"),
+            Op::PutPublicAccessBlock,
+        );
+    }
+    if o.ownership.as_deref() != Some("BucketOwnerEnforced") {
+        let from = o.ownership.clone().unwrap_or_else(|| "(none)".into());
+        diff.add(
+            FieldChange::new("object ownership", from, "BucketOwnerEnforced"),
+            Op::PutOwnershipControls,
+        );
+    }
+}
+
+fn policy_change(o: &ObservedBucket) -> FieldChange {
+    let from = match &o.policy {
+        Some(p) => format!(
+            "{} statement(s) without the TLS-only statement as desired",
+            statements_of(p).len()
+        ),
+        None => "(none)".into(),
+    };
+    FieldChange::new(
+        "bucket policy",
+        from,
+        "adds/updates DenyInsecureTransport; other statements kept",
+    )
+}
+
+/// The tool's retention rule; rules the tool does not own are kept as they are.
+fn lifecycle(d: &DesiredBucket, o: &ObservedBucket, diff: &mut super::Diff) {
+    let ours = o.lifecycle.iter().find(|r| r.id == LIFECYCLE_RULE_ID);
+    if ours == Some(&desired_lifecycle(d)) {
+        return;
+    }
+    let from = match ours {
+        Some(r) => format!(
+            "{}: noncurrent {:?} days, abort uploads {:?} days{}",
+            r.id,
+            r.noncurrent_days,
+            r.abort_multipart_days,
+            if r.enabled { "" } else { " (disabled)" }
+        ),
+        None => "(no retention rule)".into(),
+    };
+    let to = format!(
+        "{LIFECYCLE_RULE_ID}: noncurrent {} days, abort uploads {ABORT_MULTIPART_DAYS} days",
+        d.noncurrent_days
+    );
+    let keep = o
+        .lifecycle_raw
+        .iter()
+        .filter(|r| r.id() != Some(LIFECYCLE_RULE_ID))
+        .cloned()
+        .collect();
+    diff.add(
+        FieldChange::new("lifecycle", from, to),
+        Op::PutLifecycle { keep },
+    );
 }
 
 fn show_tags(tags: &std::collections::BTreeMap<String, String>) -> String {

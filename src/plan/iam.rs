@@ -1,7 +1,10 @@
+//! The OIDC provider's and the role's plans: create them, or bring an existing one to the
+//! desired audiences, thumbprints, policies and limits (adopting one the tool did not create).
+
 use super::ownership::{is_managed, tags_to_add};
 use super::{show_list, FieldChange, Kind, Op, ResourcePlan};
+use crate::iam::{canonical, same};
 use crate::model::admin::admin_statement;
-use crate::model::policy::{canonical, same};
 use crate::model::{DesiredProvider, DesiredRole};
 use crate::observe::{ObservedProvider, ObservedRole};
 
@@ -77,63 +80,82 @@ pub fn policy_change(
 
 pub fn role(d: &DesiredRole, o: Option<&ObservedRole>) -> ResourcePlan {
     let Some(o) = o else {
-        let mut ops = vec![Op::CreateRole, Op::PutInlinePolicy];
-        ops.extend(
-            d.managed_policies
-                .iter()
-                .map(|arn| Op::AttachPolicy { arn: arn.clone() }),
-        );
-        let mut changes = vec![
-            policy_change("trust policy", None, &d.trust_policy),
-            FieldChange::new("inline policy", "", &d.inline_policy_name),
-            FieldChange::new(
-                "max session duration",
-                "",
-                d.max_session_duration.to_string(),
-            ),
-        ];
-        if !d.managed_policies.is_empty() {
-            changes.push(FieldChange::new(
-                "managed policies",
-                "",
-                show_list(&d.managed_policies),
-            ));
-        }
-        if let Some(b) = &d.permissions_boundary {
-            changes.push(FieldChange::new("permissions boundary", "", b));
-        }
-        return ResourcePlan::new(Kind::Role, &d.name, false, changes, ops);
+        return new_role(d);
     };
-    let mut changes = Vec::new();
-    let mut ops = Vec::new();
-    if !same(&d.trust_policy, &o.trust_policy) {
-        changes.push(policy_change(
-            "trust policy",
-            Some(&o.trust_policy),
-            &d.trust_policy,
+    let mut diff = super::Diff::default();
+    documents(d, o, &mut diff);
+    managed_policies(d, o, &mut diff);
+    limits(d, o, &mut diff);
+    let plan = ResourcePlan::new(Kind::Role, &d.name, true, diff.changes, diff.ops);
+    if is_managed(&o.tags) {
+        return plan;
+    }
+    let tags = tags_to_add(&d.tags, &o.tags);
+    plan.adopting(tags.clone(), Op::TagRole { tags })
+}
+
+/// A role that does not exist yet: create it, write its policy, attach `--policy-arn`s.
+fn new_role(d: &DesiredRole) -> ResourcePlan {
+    let mut ops = vec![Op::CreateRole, Op::PutInlinePolicy];
+    ops.extend(
+        d.managed_policies
+            .iter()
+            .map(|arn| Op::AttachPolicy { arn: arn.clone() }),
+    );
+    let mut changes = vec![
+        policy_change("trust policy", None, &d.trust_policy),
+        FieldChange::new("inline policy", "", &d.inline_policy_name),
+        FieldChange::new(
+            "max session duration",
+            "",
+            d.max_session_duration.to_string(),
+        ),
+    ];
+    if !d.managed_policies.is_empty() {
+        changes.push(FieldChange::new(
+            "managed policies",
+            "",
+            show_list(&d.managed_policies),
         ));
-        ops.push(Op::UpdateTrustPolicy);
+    }
+    if let Some(b) = &d.permissions_boundary {
+        changes.push(FieldChange::new("permissions boundary", "", b));
+    }
+    ResourcePlan::new(Kind::Role, &d.name, false, changes, ops)
+}
+
+/// The trust policy and the inline policies: the tool's own is rewritten when it differs,
+/// every other one is deleted.
+fn documents(d: &DesiredRole, o: &ObservedRole, diff: &mut super::Diff) {
+    if !same(&d.trust_policy, &o.trust_policy) {
+        let change = policy_change("trust policy", Some(&o.trust_policy), &d.trust_policy);
+        diff.add(change, Op::UpdateTrustPolicy);
     }
     if !o
         .inline_policy
         .as_ref()
         .is_some_and(|p| same(p, &d.inline_policy))
     {
-        changes.push(policy_change(
+        let change = policy_change(
             &format!("inline policy {}", d.inline_policy_name),
             o.inline_policy.as_ref(),
             &d.inline_policy,
-        ));
-        ops.push(Op::PutInlinePolicy);
+        );
+        diff.add(change, Op::PutInlinePolicy);
     }
     for (name, doc) in &o.foreign_inline_policies {
-        changes.push(FieldChange::new(
+        let change = FieldChange::new(
             &format!("inline policy {name}"),
             format!("present, not written by bootstrap{}", admin_note(doc)),
             "(deleted)",
-        ));
-        ops.push(Op::DeleteInlinePolicy { name: name.clone() });
+        );
+        diff.add(change, Op::DeleteInlinePolicy { name: name.clone() });
     }
+}
+
+/// Exactly the `--policy-arn`s attached: the missing ones attached, the others detached
+/// (an administrator-equivalent one named as such).
+fn managed_policies(d: &DesiredRole, o: &ObservedRole, diff: &mut super::Diff) {
     let attach: Vec<&String> = d
         .managed_policies
         .iter()
@@ -144,64 +166,57 @@ pub fn role(d: &DesiredRole, o: Option<&ObservedRole>) -> ResourcePlan {
         .iter()
         .filter(|p| !d.managed_policies.contains(p))
         .collect();
-    if !attach.is_empty() || !detach.is_empty() {
-        changes.push(FieldChange::new(
-            "managed policies",
-            show_list(&o.managed_policies),
-            show_list(&d.managed_policies),
-        ));
-        for arn in &detach {
-            if let Some(doc) = o.managed_documents.get(*arn) {
-                let note = admin_note(doc);
-                if !note.is_empty() {
-                    changes.push(FieldChange::new(
-                        &format!("managed policy {arn}"),
-                        format!("attached{note}"),
-                        "(detached)",
-                    ));
-                }
-            }
-        }
-        ops.extend(
-            attach
-                .into_iter()
-                .map(|arn| Op::AttachPolicy { arn: arn.clone() }),
-        );
-        ops.extend(
-            detach
-                .into_iter()
-                .map(|arn| Op::DetachPolicy { arn: arn.clone() }),
-        );
+    if attach.is_empty() && detach.is_empty() {
+        return;
     }
+    diff.changes.push(FieldChange::new(
+        "managed policies",
+        show_list(&o.managed_policies),
+        show_list(&d.managed_policies),
+    ));
+    for arn in &detach {
+        let note = o.managed_documents.get(*arn).map(admin_note);
+        if let Some(note) = note.filter(|n| !n.is_empty()) {
+            diff.changes.push(FieldChange::new(
+                &format!("managed policy {arn}"),
+                format!("attached{note}"),
+                "(detached)",
+            ));
+        }
+    }
+    let attach = attach
+        .into_iter()
+        .map(|arn| Op::AttachPolicy { arn: arn.clone() });
+    let detach = detach
+        .into_iter()
+        .map(|arn| Op::DetachPolicy { arn: arn.clone() });
+    diff.ops.extend(attach.chain(detach));
+}
+
+/// The maximum session duration and the permissions boundary.
+fn limits(d: &DesiredRole, o: &ObservedRole, diff: &mut super::Diff) {
     if o.max_session_duration != d.max_session_duration {
-        changes.push(FieldChange::new(
+        let change = FieldChange::new(
             "max session duration",
             o.max_session_duration.to_string(),
             d.max_session_duration.to_string(),
-        ));
-        ops.push(Op::UpdateMaxSessionDuration);
+        );
+        diff.add(change, Op::UpdateMaxSessionDuration);
     }
     match (&o.permissions_boundary, &d.permissions_boundary) {
         (a, Some(b)) if a.as_ref() != Some(b) => {
-            changes.push(FieldChange::new(
-                "permissions boundary",
-                a.clone().unwrap_or_default(),
-                b,
-            ));
-            ops.push(Op::PutPermissionsBoundary);
+            let from = a.clone().unwrap_or_default();
+            diff.add(
+                FieldChange::new("permissions boundary", from, b),
+                Op::PutPermissionsBoundary,
+            );
         }
-        (Some(a), None) => {
-            changes.push(FieldChange::new("permissions boundary", a, "(none)"));
-            ops.push(Op::DeletePermissionsBoundary);
-        }
+        (Some(a), None) => diff.add(
+            FieldChange::new("permissions boundary", a, "(none)"),
+            Op::DeletePermissionsBoundary,
+        ),
         _ => {}
     }
-    let plan = ResourcePlan::new(Kind::Role, &d.name, true, changes, ops);
-    if is_managed(&o.tags) {
-        return plan;
-    }
-    let tags = tags_to_add(&d.tags, &o.tags);
-    plan.adopting(tags.clone(), Op::TagRole { tags })
 }
 
 /// `; ADMIN-EQUIVALENT: <statement>` for an administrator-equivalent document, else empty.

@@ -2,6 +2,7 @@
 //! computed before the first write; printing it never touches AWS.
 
 pub mod bucket;
+pub mod checks;
 pub mod compare;
 pub mod destroy;
 pub mod destroy_stack;
@@ -171,6 +172,20 @@ impl ResourcePlan {
         self.adopt = true;
         self.action = Action::Update;
         self
+    }
+}
+
+/// The changes and the operations that make them, in plan order, while a resource is diffed.
+#[derive(Default)]
+struct Diff {
+    changes: Vec<FieldChange>,
+    ops: Vec<Op>,
+}
+
+impl Diff {
+    fn add(&mut self, change: FieldChange, op: Op) {
+        self.changes.push(change);
+        self.ops.push(op);
     }
 }
 

@@ -1,3 +1,6 @@
+//! The lock table's plan: create it (`LockID`, on demand, SSE, point-in-time recovery,
+//! deletion protection), or turn on what an existing one lacks; a wrong key schema is refused.
+
 use super::ownership::{is_managed, tags_to_add};
 use super::{FieldChange, Kind, Op, ResourcePlan};
 use crate::error::{Error, Result};

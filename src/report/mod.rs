@@ -7,13 +7,21 @@
 
 pub mod destroy;
 pub mod destroy_stack;
+mod discover;
 pub mod files;
+mod init;
+mod next_steps;
+mod operator_policy;
 pub mod pipeline;
+mod plan;
 mod prompt;
 pub mod render;
 pub mod stack;
 pub mod stack_text;
 pub mod stackset;
+mod status;
+mod thumbprint;
+pub mod verify;
 
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
@@ -23,6 +31,14 @@ use serde_json::{json, Value};
 
 use crate::config::{ColorChoice, OutputFormat};
 use crate::error::Error;
+
+pub use discover::DiscoverReport;
+pub use init::{InitOutputs, InitReport};
+pub use next_steps::{NextSteps, Variables};
+pub use operator_policy::OperatorPolicyReport;
+pub use plan::{plan_text, summary_line, PlanReport, PlanSummary};
+pub use status::StatusReport;
+pub use thumbprint::{ThumbprintCheck, ThumbprintReport};
 
 /// A command's typed result: serialized, it is the `--output json` document; rendered, the
 /// text people read on stdout.

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::stack_text::{foreign_text, plan_text};
-use super::{Paint, Report, GREEN, RED, YELLOW};
+use super::{NextSteps, Paint, Report, GREEN, RED, YELLOW};
 use crate::apply::cloudformation::changeset::ChangeSetSummary;
 use crate::apply::cloudformation::events::Event;
 use crate::model::{Account, DesiredState};
@@ -177,22 +177,19 @@ pub struct StackInitReport {
     pub stack: StackPlan,
     pub result: Option<StackOutcome>,
     pub outputs: StackOutputs,
-    pub next_steps: Value,
+    pub next_steps: NextSteps,
     pub aws_calls: Value,
-    /// The text of `next_steps`.
-    #[serde(skip)]
-    pub next_text: String,
 }
 
 impl StackInitReport {
     /// The report of `init` on the stack `stack` planned: `result` when it had something to
-    /// do. `next_steps` is the JSON and the text of what to put in Bitbucket and Terraform.
+    /// do.
     pub fn new(
         stack: StackPlan,
         result: Option<StackOutcome>,
         d: &DesiredState,
         served: &[String],
-        next_steps: (Value, String),
+        next_steps: NextSteps,
         aws_calls: Value,
     ) -> StackInitReport {
         let outputs = match (&result, &stack.deployed) {
@@ -207,9 +204,8 @@ impl StackInitReport {
             stack,
             result,
             outputs,
-            next_steps: next_steps.0,
+            next_steps,
             aws_calls,
-            next_text: next_steps.1,
         }
     }
 }
@@ -233,7 +229,7 @@ impl Report for StackInitReport {
             ),
         };
         t.push_str(&self.outputs.text());
-        t.push_str(&self.next_text);
+        t.push_str(&self.next_steps.text());
         t
     }
 }

@@ -9,8 +9,7 @@ use serde_json::Value;
 use super::{Paint, Report};
 use crate::apply::cloudformation::stackset::Applied;
 use crate::config::StackSetTargets;
-use crate::model::template::resolve;
-use crate::model::{Account, DesiredState};
+use crate::model::{arn, default_bucket_name, Account, DesiredState};
 use crate::observe::stackset::Instance;
 use crate::plan::stackset::StackSetPlan;
 
@@ -65,22 +64,20 @@ pub struct InstanceRow {
     pub state_bucket: String,
 }
 
-/// The rows for `instances`. `d` is the template's (symbolic) desired state; `partition`
-/// the deploying account's.
-fn instance_rows(instances: &[Instance], d: &DesiredState, partition: &str) -> Vec<InstanceRow> {
+/// The rows for `instances`: the role and the bucket each gets, named as in the deploying
+/// account's desired state `d` (the StackSet has no --state-bucket: the default bucket name).
+fn instance_rows(instances: &[Instance], d: &DesiredState) -> Vec<InstanceRow> {
+    let partition = &d.account.partition;
     instances
         .iter()
-        .map(|i| {
-            let there = Account {
+        .map(|i| InstanceRow {
+            instance: i.clone(),
+            role_arn: arn::role(partition, &i.account, &d.role.name),
+            state_bucket: default_bucket_name(&Account {
                 id: i.account.clone(),
-                partition: partition.to_string(),
+                partition: partition.clone(),
                 region: i.region.clone(),
-            };
-            InstanceRow {
-                instance: i.clone(),
-                role_arn: resolve(&d.role.arn, &there),
-                state_bucket: resolve(&d.bucket.name, &there),
-            }
+            }),
         })
         .collect()
 }
@@ -192,12 +189,11 @@ pub struct StackSetInitReport {
 
 impl StackSetInitReport {
     /// The report of `init` on the StackSet `stackset` planned: `result` when it had something
-    /// to do. `template` is the template's desired state, `deploying` the one of this account.
+    /// to do. `d` is the deploying account's desired state.
     pub fn new(
         stackset: StackSetPlan,
         result: Option<StackSetOutcome>,
-        template: &DesiredState,
-        deploying: &DesiredState,
+        d: &DesiredState,
         aws_calls: Value,
     ) -> StackSetInitReport {
         let list = result
@@ -207,12 +203,12 @@ impl StackSetInitReport {
             mode: "cloudformation",
             changes: stackset.has_changes(),
             applied: result.is_some(),
-            instances: instance_rows(list, template, &deploying.account.partition),
+            instances: instance_rows(list, d),
             stackset,
             result,
             aws_calls,
-            role: deploying.role.name.clone(),
-            table: deploying.table.as_ref().map(|t| t.name.clone()),
+            role: d.role.name.clone(),
+            table: d.table.as_ref().map(|t| t.name.clone()),
         }
     }
 }
@@ -253,15 +249,9 @@ pub struct StackSetStatusReport {
 }
 
 impl StackSetStatusReport {
-    /// The StackSet `plan` describes. `template` is the template's desired state, `partition`
-    /// the deploying account's.
-    pub fn new(
-        plan: StackSetPlan,
-        template: &DesiredState,
-        partition: &str,
-        aws_calls: Value,
-    ) -> Self {
-        let instances = instance_rows(&plan.instances, template, partition);
+    /// The StackSet `plan` describes; `d` is the deploying account's desired state.
+    pub fn new(plan: StackSetPlan, d: &DesiredState, aws_calls: Value) -> Self {
+        let instances = instance_rows(&plan.instances, d);
         let in_sync = !plan.has_changes() && plan.instances.iter().all(|i| i.status == "CURRENT");
         StackSetStatusReport {
             mode: "cloudformation",

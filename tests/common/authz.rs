@@ -1,6 +1,6 @@
 //! A judge for recorded AWS requests: what IAM action on which resource each request needs
 //! (after the Service Authorization Reference), judged against a permissions policy with the
-//! project's own evaluator (`bootstrap::verify::evaluate::evaluate_access`).
+//! project's own evaluator (`bootstrap::iam::evaluate_access`).
 //!
 //! Covered: IAM, STS, S3 (REST, path-style), DynamoDB and KMS (JSON `X-Amz-Target`) and
 //! CloudFormation (query protocol). Anything else is a need for `unknown:<what>`, which no
@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use bootstrap::verify::evaluate::{evaluate_access, Access};
+use bootstrap::iam::{evaluate_access, Access};
 use serde_json::Value;
 
 use super::aws::strings;

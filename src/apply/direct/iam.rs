@@ -1,3 +1,7 @@
+//! IAM writes: the OIDC provider (create, audiences, thumbprints, adoption tags) and the role
+//! (create, trust, policies, limits, adoption tags), retried while IAM, eventually
+//! consistent, does not know a fresh entity yet.
+
 use std::collections::BTreeMap;
 
 use aws_sdk_iam::types::Tag;
@@ -104,6 +108,9 @@ pub async fn apply_provider(
     Ok(())
 }
 
+/// Apply the role's operations: create it first when it is new, then every other operation
+/// concurrently, each retried while IAM does not know the role (or the provider its trust
+/// names) yet.
 pub async fn apply_role(
     aws: &Aws,
     d: &DesiredRole,
@@ -112,66 +119,12 @@ pub async fn apply_role(
     reporter: &Reporter,
 ) -> Result<()> {
     let trust = d.trust_policy.to_string();
-    let mut ops: Vec<Op> = ops.to_vec();
-    let mut role_is_new = false;
-    // The role must exist before anything is attached to it.
-    if ops.iter().any(|o| matches!(o, Op::CreateRole)) {
-        let tags = iam_tags(&d.tags)?;
-        let created = with_consistency_retry(
-            || async {
-                match aws
-                    .iam
-                    .create_role()
-                    .role_name(&d.name)
-                    .assume_role_policy_document(&trust)
-                    .description(&d.description)
-                    .max_session_duration(d.max_session_duration)
-                    .set_permissions_boundary(d.permissions_boundary.clone())
-                    .set_tags(Some(tags.clone()))
-                    .send()
-                    .await
-                {
-                    Ok(_) => Ok(true),
-                    Err(e) if errors::is(&e, &["EntityAlreadyExists"]) => Ok(false),
-                    Err(e) => Err(classify(&e, "creating the role", &d.name)),
-                }
-            },
-            |e| {
-                let known = Known {
-                    fresh_principal: provider_is_new,
-                    ..Known::default()
-                };
-                errors::retryable(e, known)
-            },
-        )
-        .await?;
-        if created {
-            role_is_new = true;
-            reporter.progress(format!("created role {}", d.name));
-        } else {
-            // Our own earlier attempt whose answer was lost (the SDK retried it), or a
-            // role made by someone else in between: either way, converge what is there.
-            reporter.progress(format!(
-                "role {} already exists; bringing it to the desired state",
-                d.name
-            ));
-            // It exists: IAM's reads may not show it for a moment yet.
-            let observed = retry::until(Backoff::BRIEF, || {
-                crate::observe::role(aws, &d.name, &d.inline_policy_name)
-            })
-            .await?;
-            ops = match observed {
-                Some(o) => crate::plan::iam::role(d, Some(&o)).ops,
-                // Still not visible (eventual consistency): write everything that matters.
-                None => {
-                    role_is_new = true;
-                    let mut all = vec![Op::UpdateTrustPolicy, Op::UpdateMaxSessionDuration];
-                    all.extend(ops.iter().filter(|o| !matches!(o, Op::CreateRole)).cloned());
-                    all
-                }
-            };
-        }
-    }
+    let (ops, role_is_new) = if ops.iter().any(|o| matches!(o, Op::CreateRole)) {
+        // The role must exist before anything is attached to it.
+        create_role(aws, d, ops, &trust, provider_is_new, reporter).await?
+    } else {
+        (ops.to_vec(), false)
+    };
     let known = Known {
         fresh_entity: role_is_new.then_some("role"),
         fresh_principal: provider_is_new,
@@ -192,6 +145,73 @@ pub async fn apply_role(
     Ok(())
 }
 
+/// Create the role (retried while IAM does not know the new provider its trust names), and
+/// return the operations left and whether the role is new. A role that exists already is
+/// planned again from what is there.
+async fn create_role(
+    aws: &Aws,
+    d: &DesiredRole,
+    ops: &[Op],
+    trust: &str,
+    provider_is_new: bool,
+    reporter: &Reporter,
+) -> Result<(Vec<Op>, bool)> {
+    let tags = iam_tags(&d.tags)?;
+    let created = with_consistency_retry(
+        || async {
+            match aws
+                .iam
+                .create_role()
+                .role_name(&d.name)
+                .assume_role_policy_document(trust)
+                .description(&d.description)
+                .max_session_duration(d.max_session_duration)
+                .set_permissions_boundary(d.permissions_boundary.clone())
+                .set_tags(Some(tags.clone()))
+                .send()
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(e) if errors::is(&e, &["EntityAlreadyExists"]) => Ok(false),
+                Err(e) => Err(classify(&e, "creating the role", &d.name)),
+            }
+        },
+        |e| {
+            let known = Known {
+                fresh_principal: provider_is_new,
+                ..Known::default()
+            };
+            errors::retryable(e, known)
+        },
+    )
+    .await?;
+    if created {
+        reporter.progress(format!("created role {}", d.name));
+        return Ok((ops.to_vec(), true));
+    }
+    // Our own earlier attempt whose answer was lost (the SDK retried it), or a role made by
+    // someone else in between: either way, converge what is there.
+    reporter.progress(format!(
+        "role {} already exists; bringing it to the desired state",
+        d.name
+    ));
+    // It exists: IAM's reads may not show it for a moment yet.
+    let observed = retry::until(Backoff::BRIEF, || {
+        crate::observe::role(aws, &d.name, &d.inline_policy_name)
+    })
+    .await?;
+    Ok(match observed {
+        Some(o) => (crate::plan::iam::role(d, Some(&o)).ops, false),
+        // Still not visible (eventual consistency): write everything that matters.
+        None => {
+            let mut all = vec![Op::UpdateTrustPolicy, Op::UpdateMaxSessionDuration];
+            all.extend(ops.iter().filter(|o| !matches!(o, Op::CreateRole)).cloned());
+            (all, true)
+        }
+    })
+}
+
+/// One of the role's operations (the role exists), then its progress line.
 async fn apply_role_op(
     aws: &Aws,
     d: &DesiredRole,
@@ -199,7 +219,27 @@ async fn apply_role_op(
     trust: &str,
     reporter: &Reporter,
 ) -> Result<()> {
-    match op {
+    let done = match op {
+        Op::UpdateTrustPolicy | Op::PutInlinePolicy | Op::DeleteInlinePolicy { .. } => {
+            write_document(aws, d, op, trust).await?
+        }
+        Op::AttachPolicy { .. } | Op::DetachPolicy { .. } => attachment(aws, d, op).await?,
+        _ => role_setting(aws, d, op).await?,
+    };
+    if let Some(line) = done {
+        reporter.progress(line);
+    }
+    Ok(())
+}
+
+/// The trust policy, the tool's inline policy, or the deletion of another inline policy.
+async fn write_document(
+    aws: &Aws,
+    d: &DesiredRole,
+    op: &Op,
+    trust: &str,
+) -> Result<Option<String>> {
+    let line = match op {
         Op::UpdateTrustPolicy => {
             aws.iam
                 .update_assume_role_policy()
@@ -208,7 +248,7 @@ async fn apply_role_op(
                 .send()
                 .await
                 .map_err(|e| classify(&e, "updating the trust policy", &d.name))?;
-            reporter.progress(format!("updated the trust policy of role {}", d.name));
+            format!("updated the trust policy of role {}", d.name)
         }
         Op::PutInlinePolicy => {
             aws.iam
@@ -219,45 +259,38 @@ async fn apply_role_op(
                 .send()
                 .await
                 .map_err(|e| classify(&e, "writing the state-access policy", &d.name))?;
-            reporter.progress(format!(
+            format!(
                 "wrote inline policy {} on role {}",
                 d.inline_policy_name, d.name
-            ));
+            )
         }
         Op::DeleteInlinePolicy { name } => {
-            match aws
+            let deleted = aws
                 .iam
                 .delete_role_policy()
                 .role_name(&d.name)
                 .policy_name(name)
                 .send()
-                .await
-            {
-                Ok(_) => {}
-                Err(e) if errors::is(&e, &["NoSuchEntity"]) => {}
-                Err(e) => {
-                    return Err(classify(
-                        &e,
-                        &format!("deleting the inline policy {name}"),
-                        &d.name,
-                    ))
+                .await;
+            match deleted {
+                Err(e) if !errors::is(&e, &["NoSuchEntity"]) => {
+                    let action = format!("deleting the inline policy {name}");
+                    return Err(classify(&e, &action, &d.name));
                 }
+                _ => format!(
+                    "deleted inline policy {name} from role {} (not written by bootstrap)",
+                    d.name
+                ),
             }
-            reporter.progress(format!(
-                "deleted inline policy {name} from role {} (not written by bootstrap)",
-                d.name
-            ));
         }
-        Op::TagRole { tags } => {
-            aws.iam
-                .tag_role()
-                .role_name(&d.name)
-                .set_tags(Some(iam_tags(tags)?))
-                .send()
-                .await
-                .map_err(|e| classify(&e, "tagging the adopted role", &d.name))?;
-            reporter.progress(format!("adopted role {} (tagged)", d.name));
-        }
+        _ => return Ok(None),
+    };
+    Ok(Some(line))
+}
+
+/// Attach a `--policy-arn`, or detach a managed policy that is not one.
+async fn attachment(aws: &Aws, d: &DesiredRole, op: &Op) -> Result<Option<String>> {
+    let line = match op {
         Op::AttachPolicy { arn } => {
             aws.iam
                 .attach_role_policy()
@@ -270,7 +303,7 @@ async fn apply_role_op(
                         "check the --policy-arn value: the policy must exist in this account or be an AWS managed policy",
                     )
                 })?;
-            reporter.progress(format!("attached {arn} to role {}", d.name));
+            format!("attached {arn} to role {}", d.name)
         }
         Op::DetachPolicy { arn } => {
             aws.iam
@@ -280,10 +313,25 @@ async fn apply_role_op(
                 .send()
                 .await
                 .map_err(|e| classify(&e, &format!("detaching {arn}"), &d.name))?;
-            reporter.progress(format!(
-                "detached {arn} from role {} (not in --policy-arn)",
-                d.name
-            ));
+            format!("detached {arn} from role {} (not in --policy-arn)", d.name)
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(line))
+}
+
+/// The role's tags (adoption), maximum session duration and permissions boundary.
+async fn role_setting(aws: &Aws, d: &DesiredRole, op: &Op) -> Result<Option<String>> {
+    let line = match op {
+        Op::TagRole { tags } => {
+            aws.iam
+                .tag_role()
+                .role_name(&d.name)
+                .set_tags(Some(iam_tags(tags)?))
+                .send()
+                .await
+                .map_err(|e| classify(&e, "tagging the adopted role", &d.name))?;
+            format!("adopted role {} (tagged)", d.name)
         }
         Op::UpdateMaxSessionDuration => {
             aws.iam
@@ -293,10 +341,10 @@ async fn apply_role_op(
                 .send()
                 .await
                 .map_err(|e| classify(&e, "updating the max session duration", &d.name))?;
-            reporter.progress(format!(
+            format!(
                 "set max session duration of role {} to {}s",
                 d.name, d.max_session_duration
-            ));
+            )
         }
         Op::PutPermissionsBoundary => {
             let boundary = d.permissions_boundary.clone().unwrap_or_default();
@@ -307,10 +355,7 @@ async fn apply_role_op(
                 .send()
                 .await
                 .map_err(|e| classify(&e, "setting the permissions boundary", &d.name))?;
-            reporter.progress(format!(
-                "set permissions boundary {boundary} on role {}",
-                d.name
-            ));
+            format!("set permissions boundary {boundary} on role {}", d.name)
         }
         Op::DeletePermissionsBoundary => {
             aws.iam
@@ -319,14 +364,11 @@ async fn apply_role_op(
                 .send()
                 .await
                 .map_err(|e| classify(&e, "removing the permissions boundary", &d.name))?;
-            reporter.progress(format!(
-                "removed the permissions boundary of role {}",
-                d.name
-            ));
+            format!("removed the permissions boundary of role {}", d.name)
         }
-        _ => {}
-    }
-    Ok(())
+        _ => return Ok(None),
+    };
+    Ok(Some(line))
 }
 
 #[cfg(test)]

@@ -1,20 +1,28 @@
+//! Direct mode's apply: walk the plan's operations with SDK calls (IAM, S3, DynamoDB), then
+//! read the provider and the role back until IAM, eventually consistent, shows what was
+//! written. Only executes: the plan was computed (and confirmed) before.
+
 pub mod destroy;
 mod dynamodb;
 mod iam;
 mod s3;
 
+use std::future::Future;
+
 use crate::aws::retry::{self, Backoff};
 use crate::aws::Aws;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::DesiredState;
 use crate::observe::{self, Observed};
-use crate::plan::{Kind, Plan, ResourcePlan};
+use crate::plan::{self, Action, Kind, Op, Plan};
 use crate::report::Reporter;
 
 /// Apply every operation of the plan and return the live state afterwards. S3 and DynamoDB
 /// confirm each setting in their answer; IAM is eventually consistent, so a changed provider
-/// or role is read back as soon as its own writes are done (the caller verifies it). The
-/// bucket, the table and the provider/role pair converge concurrently.
+/// or role is read back as soon as its own writes are done, and again (the one backoff) until
+/// it reads as planned. The bucket, the table and the provider/role pair converge
+/// concurrently. A provider or role that does not read back as planned within the backoff's
+/// budget is an error naming it.
 pub async fn apply(
     aws: &Aws,
     desired: &DesiredState,
@@ -22,75 +30,92 @@ pub async fn apply(
     before: &Observed,
     reporter: &Reporter,
 ) -> Result<Observed> {
-    let empty = |kind| ResourcePlan {
-        kind,
-        name: String::new(),
-        action: crate::plan::Action::Unchanged,
-        adopt: false,
-        changes: Vec::new(),
-        ops: Vec::new(),
-    };
-    let provider = plan
-        .get(Kind::OidcProvider)
-        .cloned()
-        .unwrap_or_else(|| empty(Kind::OidcProvider));
-    let role = plan
-        .get(Kind::Role)
-        .cloned()
-        .unwrap_or_else(|| empty(Kind::Role));
-    let bucket = plan
-        .get(Kind::StateBucket)
-        .cloned()
-        .unwrap_or_else(|| empty(Kind::StateBucket));
-    let table = plan.get(Kind::LockTable).cloned();
+    let ops = |kind| plan.get(kind).map(|r| r.ops.as_slice()).unwrap_or_default();
+    let (provider_ops, role_ops) = (ops(Kind::OidcProvider), ops(Kind::Role));
     // The role's trust names the provider, but IAM does not need the provider to exist to
     // store it: create both at once, and retry the role (bounded backoff) if IAM refuses a
     // principal it does not know yet.
-    let provider_pending = provider
-        .ops
-        .iter()
-        .any(|o| matches!(o, crate::plan::Op::CreateProvider));
-    let role_pending = role
-        .ops
-        .iter()
-        .any(|o| matches!(o, crate::plan::Op::CreateRole));
+    let provider_pending = provider_ops.iter().any(|o| matches!(o, Op::CreateProvider));
     let provider_then_read = async {
-        iam::apply_provider(aws, &desired.provider, &provider.ops, reporter).await?;
-        if provider.ops.is_empty() {
-            Ok(before.provider.clone())
-        } else {
-            read_back(provider_pending, || {
-                observe::provider(aws, &desired.provider.arn)
-            })
-            .await
+        iam::apply_provider(aws, &desired.provider, provider_ops, reporter).await?;
+        if provider_ops.is_empty() {
+            return Ok(Some(before.provider.clone()));
         }
+        read_back(
+            || observe::provider(aws, &desired.provider.arn),
+            |o| plan::iam::provider(&desired.provider, Some(o)).action == Action::Unchanged,
+        )
+        .await
     };
     let role_then_read = async {
-        iam::apply_role(aws, &desired.role, &role.ops, provider_pending, reporter).await?;
-        if role.ops.is_empty() {
-            Ok(before.role.clone())
-        } else {
-            read_back(role_pending, || {
-                observe::role(aws, &desired.role.name, &desired.role.inline_policy_name)
-            })
-            .await
+        iam::apply_role(aws, &desired.role, role_ops, provider_pending, reporter).await?;
+        if role_ops.is_empty() {
+            return Ok(Some(before.role.clone()));
         }
+        read_back(
+            || observe::role(aws, &desired.role.name, &desired.role.inline_policy_name),
+            |o| plan::iam::role(&desired.role, Some(o)).action == Action::Unchanged,
+        )
+        .await
     };
-    let state = s3::apply_bucket(aws, &desired.bucket, &bucket.ops, reporter);
+    let state = s3::apply_bucket(aws, &desired.bucket, ops(Kind::StateBucket), reporter);
     let lock = async {
-        match (&desired.table, table) {
+        match (&desired.table, plan.get(Kind::LockTable)) {
             (Some(d), Some(t)) => dynamodb::apply_table(aws, d, &t.ops, reporter).await,
             _ => Ok(()),
         }
     };
     let (provider, role, (), ()) =
         tokio::try_join!(provider_then_read, role_then_read, state, lock)?;
-    Ok(Observed {
-        provider,
-        role,
-        bucket: before.bucket.clone(),
-        table: before.table.clone(),
+    match (provider, role) {
+        (Some(provider), Some(role)) => Ok(Observed {
+            provider,
+            role,
+            bucket: before.bucket.clone(),
+            table: before.table.clone(),
+        }),
+        (provider, role) => Err(unsettled(desired, provider.is_none(), role.is_none())),
+    }
+}
+
+/// Read an IAM entity back until it reads as planned (`settled`): one created by this run may
+/// be unknown to IAM's reads for a moment, and one changed may still show its old state.
+/// `Some(entity)` once settled; `None` when the backoff's budget is spent first.
+async fn read_back<T, F, Fut>(
+    mut read: F,
+    settled: impl Fn(&T) -> bool,
+) -> Result<Option<Option<T>>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>>>,
+{
+    let found = retry::until(Backoff::BRIEF, || {
+        let read = read();
+        let settled = &settled;
+        async move { Ok(read.await?.filter(|v| settled(v))) }
     })
+    .await?;
+    Ok(found.map(Some))
+}
+
+/// The error for a provider or role that did not read back as planned.
+fn unsettled(desired: &DesiredState, provider: bool, role: bool) -> Error {
+    let mut left = Vec::new();
+    if provider {
+        left.push(format!(
+            "{} {}",
+            Kind::OidcProvider.label(),
+            desired.provider.arn
+        ));
+    }
+    if role {
+        left.push(format!("{} {}", Kind::Role.label(), desired.role.name));
+    }
+    Error::failure(format!(
+        "applied, but reading back shows differences in: {}",
+        left.join(", ")
+    ))
+    .hint("run `bootstrap status` to see them, then `bootstrap init` again")
 }
 
 /// Retry `f` with the one bounded backoff ([`crate::aws::retry`]) while `retryable` says the
@@ -106,17 +131,36 @@ where
     retry::with_backoff(Backoff::BRIEF, f, retryable).await
 }
 
-/// Read back an IAM entity. One created by this run may be unknown to IAM's reads for a
-/// moment (eventual consistency): then poll, with the one backoff, until it shows.
-async fn read_back<T, F, Fut>(created: bool, read: F) -> Result<Option<T>>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Option<T>>>,
-{
-    if created {
-        retry::until(Backoff::BRIEF, read).await
-    } else {
-        let mut read = read;
-        read().await
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_read_back_polls_past_absent_and_stale_answers() {
+        let calls = AtomicUsize::new(0);
+        // NoSuchEntity (None) first, then the old state, then what was written.
+        let got = read_back(
+            || async {
+                Ok(match calls.fetch_add(1, Ordering::SeqCst) {
+                    0 => None,
+                    1 => Some("old"),
+                    _ => Some("new"),
+                })
+            },
+            |v| *v == "new",
+        )
+        .await
+        .unwrap();
+        assert_eq!(got, Some(Some("new")));
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_read_back_error_stops_it() {
+        let got: Result<Option<Option<()>>> =
+            read_back(|| async { Err(Error::failure("denied")) }, |_| true).await;
+        assert!(got.is_err());
     }
 }

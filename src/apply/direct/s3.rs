@@ -1,3 +1,6 @@
+//! S3 writes for the state bucket: create it (or adopt one this account owns), then each
+//! configuration write one after the other (S3 refuses two at once on one bucket).
+
 use crate::aws::errors::Known;
 use crate::aws::retry::{self, Backoff};
 use crate::aws::{classify, errors, Aws};
@@ -95,11 +98,50 @@ pub async fn apply_bucket(
     Ok(())
 }
 
-/// One configuration write on the bucket.
+/// One configuration write on the bucket, then its progress line.
 async fn put_setting(aws: &Aws, d: &DesiredBucket, op: &Op, reporter: &Reporter) -> Result<()> {
-    let s3 = &aws.s3;
-    let name = d.name.as_str();
-    match op {
+    let done = match op {
+        Op::PutBucketPolicy { .. } | Op::PutLifecycle { .. } | Op::PutBucketTagging { .. } => {
+            put_rules(aws, d, op).await?
+        }
+        _ => put_protection(aws, d, op).await?,
+    };
+    if let Some(line) = done {
+        reporter.progress(line);
+    }
+    Ok(())
+}
+
+/// The default encryption the bucket should have: SSE-KMS with `--kms-key` (bucket key on),
+/// SSE-S3 otherwise.
+fn encryption_config(d: &DesiredBucket) -> Result<ServerSideEncryptionConfiguration> {
+    let want = desired_encryption(d);
+    let default = built(
+        ServerSideEncryptionByDefault::builder()
+            .sse_algorithm(if want.kms_key.is_some() {
+                ServerSideEncryption::AwsKms
+            } else {
+                ServerSideEncryption::Aes256
+            })
+            .set_kms_master_key_id(want.kms_key.clone())
+            .build(),
+    )?;
+    built(
+        ServerSideEncryptionConfiguration::builder()
+            .rules(
+                ServerSideEncryptionRule::builder()
+                    .apply_server_side_encryption_by_default(default)
+                    .bucket_key_enabled(want.bucket_key)
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+/// Versioning, default encryption, the public-access block and object ownership.
+async fn put_protection(aws: &Aws, d: &DesiredBucket, op: &Op) -> Result<Option<String>> {
+    let (s3, name) = (&aws.s3, d.name.as_str());
+    let line = match op {
         Op::PutVersioning => {
             s3.put_bucket_versioning()
                 .bucket(name)
@@ -111,40 +153,17 @@ async fn put_setting(aws: &Aws, d: &DesiredBucket, op: &Op, reporter: &Reporter)
                 .send()
                 .await
                 .map_err(|e| classify(&e, "enabling versioning", name))?;
-            reporter.progress(format!("enabled versioning on bucket {name}"));
+            format!("enabled versioning on bucket {name}")
         }
         Op::PutEncryption => {
-            let want = desired_encryption(d);
-            let default = built(
-                ServerSideEncryptionByDefault::builder()
-                    .sse_algorithm(if want.kms_key.is_some() {
-                        ServerSideEncryption::AwsKms
-                    } else {
-                        ServerSideEncryption::Aes256
-                    })
-                    .set_kms_master_key_id(want.kms_key.clone())
-                    .build(),
-            )?;
-            let config = built(
-                ServerSideEncryptionConfiguration::builder()
-                    .rules(
-                        ServerSideEncryptionRule::builder()
-                            .apply_server_side_encryption_by_default(default)
-                            .bucket_key_enabled(want.bucket_key)
-                            .build(),
-                    )
-                    .build(),
-            )?;
             s3.put_bucket_encryption()
                 .bucket(name)
-                .server_side_encryption_configuration(config)
+                .server_side_encryption_configuration(encryption_config(d)?)
                 .send()
                 .await
                 .map_err(|e| classify(&e, "setting default encryption", name))?;
-            reporter.progress(format!(
-                "set default encryption ({}) on bucket {name}",
-                want.algorithm
-            ));
+            let algorithm = desired_encryption(d).algorithm;
+            format!("set default encryption ({algorithm}) on bucket {name}")
         }
         Op::PutPublicAccessBlock => {
             s3.put_public_access_block()
@@ -160,7 +179,7 @@ async fn put_setting(aws: &Aws, d: &DesiredBucket, op: &Op, reporter: &Reporter)
                 .send()
                 .await
                 .map_err(|e| classify(&e, "blocking public access", name))?;
-            reporter.progress(format!("blocked all public access to bucket {name}"));
+            format!("blocked all public access to bucket {name}")
         }
         Op::PutOwnershipControls => {
             let rule = built(
@@ -175,8 +194,17 @@ async fn put_setting(aws: &Aws, d: &DesiredBucket, op: &Op, reporter: &Reporter)
                 .send()
                 .await
                 .map_err(|e| classify(&e, "disabling ACLs (BucketOwnerEnforced)", name))?;
-            reporter.progress(format!("disabled ACLs on bucket {name}"));
+            format!("disabled ACLs on bucket {name}")
         }
+        _ => return Ok(None),
+    };
+    Ok(Some(line))
+}
+
+/// The bucket policy, the lifecycle rules and the tags.
+async fn put_rules(aws: &Aws, d: &DesiredBucket, op: &Op) -> Result<Option<String>> {
+    let (s3, name) = (&aws.s3, d.name.as_str());
+    let line = match op {
         Op::PutBucketPolicy { document } => {
             s3.put_bucket_policy()
                 .bucket(name)
@@ -184,7 +212,7 @@ async fn put_setting(aws: &Aws, d: &DesiredBucket, op: &Op, reporter: &Reporter)
                 .send()
                 .await
                 .map_err(|e| classify(&e, "writing the bucket policy", name))?;
-            reporter.progress(format!("wrote the TLS-only bucket policy on {name}"));
+            format!("wrote the TLS-only bucket policy on {name}")
         }
         Op::PutLifecycle { keep } => {
             let mut rules = keep.clone();
@@ -200,10 +228,10 @@ async fn put_setting(aws: &Aws, d: &DesiredBucket, op: &Op, reporter: &Reporter)
                 .send()
                 .await
                 .map_err(|e| classify(&e, "writing the lifecycle rules", name))?;
-            reporter.progress(format!(
+            format!(
                 "set lifecycle on bucket {name}: old versions expire after {} days",
                 d.noncurrent_days
-            ));
+            )
         }
         Op::PutBucketTagging { tags } => {
             let tags = tags
@@ -217,11 +245,11 @@ async fn put_setting(aws: &Aws, d: &DesiredBucket, op: &Op, reporter: &Reporter)
                 .send()
                 .await
                 .map_err(|e| classify(&e, "tagging the bucket", name))?;
-            reporter.progress(format!("tagged bucket {name}"));
+            format!("tagged bucket {name}")
         }
-        _ => {}
-    }
-    Ok(())
+        _ => return Ok(None),
+    };
+    Ok(Some(line))
 }
 
 #[cfg(test)]

@@ -28,14 +28,14 @@ pub(super) fn is_symbolic(s: &str) -> bool {
 }
 
 /// A value of the symbolic desired state as a person reads it (`${AWS::AccountId}`).
-pub fn readable(s: &str) -> String {
+pub(super) fn readable(s: &str) -> String {
     s.replace(ACCOUNT, "${AWS::AccountId}")
         .replace(PARTITION, "${AWS::Partition}")
         .replace(REGION, "${AWS::Region}")
 }
 
 /// A string of the symbolic desired state with `account`'s id, partition and region.
-pub fn resolve(s: &str, account: &Account) -> String {
+fn resolve(s: &str, account: &Account) -> String {
     s.replace(ACCOUNT, &account.id)
         .replace(PARTITION, &account.partition)
         .replace(REGION, &account.region)

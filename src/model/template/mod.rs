@@ -20,7 +20,7 @@ mod yaml;
 use ipnet::IpNet;
 use serde_json::{Map, Value};
 
-pub use account::{in_account, readable, resolve, symbolic_account};
+pub use account::{in_account, symbolic_account};
 pub use ids::{BUCKET_ID, BUCKET_POLICY_ID, PROVIDER_ID, ROLE_ID, TABLE_ID};
 use refs::Refs;
 use yaml::Comments;

@@ -76,7 +76,7 @@ pub(super) fn account_neutral_policy(arn: &str) -> Option<Value> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     if parts.len() == 6 && parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit()) {
         Some(json!({
-            "Fn::Sub": format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:{}", parts[5])
+            "Fn::Sub": crate::model::arn::iam("${AWS::Partition}", "${AWS::AccountId}", parts[5])
         }))
     } else {
         None

@@ -1,0 +1,73 @@
+//! `init` in direct mode: whether it applied the plan, what exists now, and what to do next.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::next_steps::NextSteps;
+use super::plan::{summary_line, PlanSummary};
+use super::{Paint, Report};
+use crate::model::DesiredState;
+
+/// The names and ARNs of what `init` set up.
+#[derive(Debug, Serialize)]
+pub struct InitOutputs<'a> {
+    pub role_arn: &'a str,
+    pub provider_arn: &'a str,
+    pub state_bucket: &'a str,
+    pub lock_table: Option<&'a str>,
+    pub region: &'a str,
+    pub account: &'a str,
+}
+
+impl<'a> InitOutputs<'a> {
+    pub fn new(d: &'a DesiredState) -> Self {
+        InitOutputs {
+            role_arn: &d.role.arn,
+            provider_arn: &d.provider.arn,
+            state_bucket: &d.bucket.name,
+            lock_table: d.table.as_ref().map(|t| t.name.as_str()),
+            region: &d.account.region,
+            account: &d.account.id,
+        }
+    }
+
+    fn text(&self) -> String {
+        let mut text = String::new();
+        let _ = writeln!(text, "  role          {}", self.role_arn);
+        let _ = writeln!(text, "  oidc provider {}", self.provider_arn);
+        let _ = writeln!(text, "  state bucket  {}", self.state_bucket);
+        if let Some(t) = self.lock_table {
+            let _ = writeln!(text, "  lock table    {t}");
+        }
+        let _ = writeln!(text, "  region        {}", self.region);
+        text
+    }
+}
+
+/// `bootstrap init` (direct mode).
+#[derive(Debug, Serialize)]
+pub struct InitReport<'a> {
+    #[serde(flatten)]
+    pub plan: PlanSummary<'a>,
+    /// Whether the plan had changes, which were applied and read back.
+    pub applied: bool,
+    pub outputs: InitOutputs<'a>,
+    pub next_steps: NextSteps,
+    pub aws_calls: Value,
+}
+
+impl Report for InitReport<'_> {
+    fn text(&self, _paint: Paint) -> String {
+        let mut text = if self.applied {
+            "done: every change applied; the provider and the role read back as intended\n"
+                .to_string()
+        } else {
+            format!("{}\n", summary_line(self.plan.resources))
+        };
+        text.push_str(&self.outputs.text());
+        text.push_str(&self.next_steps.text());
+        text
+    }
+}

@@ -1,0 +1,110 @@
+//! `plan` in direct mode: what `init` would change, resource by resource. The plan's text is
+//! also what `init` shows before it asks.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Paint, Report, DIM, GREEN, YELLOW};
+use crate::model::{Account, DesiredState};
+use crate::plan::{Action, Plan, ResourcePlan};
+
+/// The plan's part of the `plan` and `init` documents.
+#[derive(Debug, Serialize)]
+pub struct PlanSummary<'a> {
+    pub account: &'a Account,
+    pub issuer: &'a str,
+    /// The thumbprints the issuer's hosts serve now.
+    pub thumbprints: &'a [String],
+    pub changes: bool,
+    pub resources: &'a [ResourcePlan],
+}
+
+impl<'a> PlanSummary<'a> {
+    pub fn new(desired: &'a DesiredState, thumbprints: &'a [String], plan: &'a Plan) -> Self {
+        PlanSummary {
+            account: &desired.account,
+            issuer: &desired.issuer_url,
+            thumbprints,
+            changes: plan.has_changes(),
+            resources: &plan.resources,
+        }
+    }
+}
+
+/// `bootstrap plan` (direct mode).
+#[derive(Debug, Serialize)]
+pub struct PlanReport<'a> {
+    #[serde(flatten)]
+    pub plan: PlanSummary<'a>,
+    pub aws_calls: Value,
+    /// `--detailed-exitcode`: exit 2 when there are changes.
+    #[serde(skip)]
+    pub detailed_exitcode: bool,
+}
+
+impl Report for PlanReport<'_> {
+    fn text(&self, paint: Paint) -> String {
+        let mut text = format!(
+            "plan for account {} in {}\n",
+            self.plan.account.id, self.plan.account.region
+        );
+        text.push_str(&plan_text(self.plan.resources, paint));
+        let _ = writeln!(text, "\n{}", summary_line(self.plan.resources));
+        text
+    }
+
+    fn exit_code(&self) -> i32 {
+        if self.detailed_exitcode && self.plan.changes {
+            2
+        } else {
+            0
+        }
+    }
+}
+
+/// One line per resource (`+` create, `~` update or adopt, `=` in sync), then each field
+/// that changes.
+pub fn plan_text(resources: &[ResourcePlan], paint: Paint) -> String {
+    let mut text = String::new();
+    for r in resources {
+        let (sign, word, color) = match r.action {
+            Action::Create => ("+", "create", GREEN),
+            Action::Update if r.adopt => ("~", "adopt (not created by bootstrap)", YELLOW),
+            Action::Update => ("~", "update", YELLOW),
+            Action::Unchanged => ("=", "in sync", DIM),
+        };
+        let _ = writeln!(
+            text,
+            "{} {:<13} {}  {}",
+            paint.paint(color, sign),
+            r.kind.label(),
+            r.name,
+            paint.paint(color, word)
+        );
+        for c in &r.changes {
+            if c.from.is_empty() {
+                let _ = writeln!(text, "      {}: {}", c.field, c.to);
+            } else {
+                let _ = writeln!(text, "      {}: {} -> {}", c.field, c.from, c.to);
+            }
+        }
+    }
+    text
+}
+
+/// `N to create, N to update, N in sync`, or that nothing changes.
+pub fn summary_line(resources: &[ResourcePlan]) -> String {
+    let count = |a| resources.iter().filter(|r| r.action == a).count();
+    if resources.iter().any(|r| r.action != Action::Unchanged) {
+        format!(
+            "{} to create, {} to update, {} in sync",
+            count(Action::Create),
+            count(Action::Update),
+            count(Action::Unchanged)
+        )
+    } else {
+        "nothing to change: every resource is in sync".to_string()
+    }
+}

@@ -1,0 +1,181 @@
+//! `status` in direct mode: each resource in sync, drifted (with what) or missing.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Paint, Report, GREEN, RED, YELLOW};
+use crate::model::Account;
+use crate::observe::Observed;
+use crate::plan::{Action, FieldChange, Kind, Plan};
+
+/// Where a resource stands against the settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Missing,
+    Drifted,
+    InSync,
+}
+
+impl State {
+    fn word_and_color(self) -> (&'static str, &'static str) {
+        match self {
+            State::Missing => ("missing", RED),
+            State::Drifted => ("drifted", YELLOW),
+            State::InSync => ("in sync", GREEN),
+        }
+    }
+}
+
+/// One resource's line.
+#[derive(Debug, Serialize)]
+pub struct ResourceStatus<'a> {
+    pub kind: Kind,
+    pub name: &'a str,
+    pub status: State,
+    /// What differs, for a drifted resource (empty otherwise).
+    pub drift: &'a [FieldChange],
+}
+
+/// `bootstrap status` (direct mode).
+#[derive(Debug, Serialize)]
+pub struct StatusReport<'a> {
+    pub account: &'a Account,
+    pub in_sync: bool,
+    pub resources: Vec<ResourceStatus<'a>>,
+    pub observed: &'a Observed,
+    pub aws_calls: Value,
+    /// `--detailed-exitcode`: exit 2 when anything is not in sync.
+    #[serde(skip)]
+    pub detailed_exitcode: bool,
+}
+
+impl<'a> StatusReport<'a> {
+    /// The status of each planned resource: a resource to create is missing, one to update
+    /// has drifted.
+    pub fn new(account: &'a Account, plan: &'a Plan, observed: &'a Observed) -> Self {
+        let resources = plan
+            .resources
+            .iter()
+            .map(|r| ResourceStatus {
+                kind: r.kind,
+                name: &r.name,
+                status: match r.action {
+                    Action::Create => State::Missing,
+                    Action::Update => State::Drifted,
+                    Action::Unchanged => State::InSync,
+                },
+                drift: if r.action == Action::Update {
+                    &r.changes
+                } else {
+                    &[]
+                },
+            })
+            .collect();
+        StatusReport {
+            account,
+            in_sync: !plan.has_changes(),
+            resources,
+            observed,
+            aws_calls: Value::Null,
+            detailed_exitcode: false,
+        }
+    }
+}
+
+impl Report for StatusReport<'_> {
+    fn text(&self, paint: Paint) -> String {
+        let mut text = String::new();
+        for r in &self.resources {
+            let (word, color) = r.status.word_and_color();
+            let _ = writeln!(
+                text,
+                "{:<13} {:<9} {}",
+                r.kind.label(),
+                paint.paint(color, word),
+                r.name
+            );
+            for c in r.drift {
+                let _ = writeln!(text, "      {}: is {}, should be {}", c.field, c.from, c.to);
+            }
+        }
+        let _ = writeln!(
+            text,
+            "\n{}",
+            if self.in_sync {
+                "everything is in sync"
+            } else {
+                "run `bootstrap init` to create what is missing and repair what drifted"
+            }
+        );
+        text
+    }
+
+    fn exit_code(&self) -> i32 {
+        if self.detailed_exitcode && !self.in_sync {
+            2
+        } else {
+            0
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::plan::ResourcePlan;
+
+    fn resource(kind: Kind, name: &str, action: Action) -> ResourcePlan {
+        ResourcePlan {
+            kind,
+            name: name.into(),
+            action,
+            adopt: false,
+            changes: vec![FieldChange::new("versioning", "Suspended", "Enabled")],
+            ops: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn each_resource_is_in_sync_drifted_or_missing() {
+        let plan = Plan {
+            resources: vec![
+                resource(Kind::Role, "deploy", Action::Unchanged),
+                resource(Kind::StateBucket, "state", Action::Update),
+                resource(Kind::LockTable, "locks", Action::Create),
+            ],
+        };
+        let account = Account {
+            id: "123456789012".into(),
+            partition: "aws".into(),
+            region: "eu-west-1".into(),
+        };
+        let observed = Observed {
+            provider: None,
+            role: None,
+            bucket: None,
+            table: None,
+        };
+        let report = StatusReport {
+            detailed_exitcode: true,
+            ..StatusReport::new(&account, &plan, &observed)
+        };
+        let doc = serde_json::to_value(&report).unwrap();
+        assert_eq!(doc["in_sync"], json!(false));
+        assert_eq!(doc["resources"][0]["status"], json!("in_sync"));
+        assert_eq!(doc["resources"][0]["drift"], json!([]));
+        assert_eq!(doc["resources"][1]["status"], json!("drifted"));
+        assert_eq!(doc["resources"][1]["drift"][0]["from"], json!("Suspended"));
+        assert_eq!(doc["resources"][2]["status"], json!("missing"));
+        assert_eq!(report.exit_code(), 2);
+        let text = report.text(Paint::NONE);
+        assert!(text.starts_with("role          in sync   deploy\nstate bucket  drifted   state\n      versioning: is Suspended, should be Enabled\nlock table    missing   locks\n"), "{text}");
+        assert!(text.ends_with(
+            "\nrun `bootstrap init` to create what is missing and repair what drifted\n"
+        ));
+    }
+}
