@@ -8,8 +8,7 @@ use serde_json::Value;
 
 use super::compare;
 use crate::error::{Error, Result};
-use crate::observe::destroy_stack::ListedResource;
-use crate::observe::stack::ObservedStack;
+use crate::observe::stack::{ObservedResource, ObservedStack};
 
 /// One resource of the stack, and whether deleting the stack deletes it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -74,7 +73,7 @@ pub fn check_idle(name: &str, stack: &ObservedStack) -> Result<()> {
 
 /// The plan for deleting the stack `name`: each resource that exists, retained or not, as the
 /// deployed template's DeletionPolicy says.
-pub fn plan(name: &str, stack: ObservedStack, listed: Vec<ListedResource>) -> DeletePlan {
+pub fn plan(name: &str, stack: ObservedStack, listed: Vec<ObservedResource>) -> DeletePlan {
     let template = stack.template_body.as_deref().and_then(compare::parse);
     let resources = listed
         .into_iter()
