@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bootstrap::apply::cloudformation::template::{self, RenderOptions, Template};
 use bootstrap::config::{Inputs, Settings};
+use bootstrap::model::template::{self, RenderOptions, Template};
 use bootstrap::model::{self, Account};
 use serde_json::{json, Value};
 

@@ -22,11 +22,13 @@ use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, R
 use aws_smithy_types::error::ErrorMetadata;
 use aws_smithy_types::DateTime;
 
-use bootstrap::apply::cloudformation::deploy::{self, Prompt, StackAction, StackSpec};
 use bootstrap::apply::cloudformation::events::WaitConfig;
-use bootstrap::apply::cloudformation::template::{self, RenderOptions};
+use bootstrap::commands::cloudformation::{converge, read_plan};
 use bootstrap::config::{ColorChoice, Inputs, OutputFormat, Settings};
 use bootstrap::error::Result;
+use bootstrap::model::template::{self, RenderOptions};
+use bootstrap::plan::stack::{StackAction, StackPlan, StackSpec};
+use bootstrap::report::stack::StackOutcome;
 use bootstrap::report::Reporter;
 
 const NAME: &str = "bitbucket-oidc-bootstrap";
@@ -110,41 +112,28 @@ fn events(list: Vec<StackEvent>) -> DescribeStackEventsOutput {
 /// The calls made, in order, for the rules that record them.
 type Log = Arc<Mutex<Vec<String>>>;
 
-fn yes() -> impl Fn(&str) -> Result<()> + Sync {
-    |_| Ok(())
-}
-
-fn run_apply(
-    cfn: &Client,
-    spec: &StackSpec,
-    plan: &deploy::StackPlan,
-) -> Result<deploy::StackOutcome> {
-    let show = |_: &str| {};
-    let confirm = yes();
-    let prompt = Prompt {
-        show: &show,
-        confirm: &confirm,
-    };
+/// `init`'s walk over the plan, every step confirmed (`--yes`).
+fn run_apply(cfn: &Client, spec: &StackSpec, plan: &StackPlan) -> Result<StackOutcome> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
-        .block_on(deploy::apply(
+        .block_on(converge(
             cfn,
             spec,
-            plan,
-            &prompt,
+            plan.clone(),
+            true,
             &reporter(),
             WaitConfig::fast(),
         ))
 }
 
-fn run_plan(cfn: &Client, spec: &StackSpec) -> Result<deploy::StackPlan> {
+fn run_plan(cfn: &Client, spec: &StackSpec) -> Result<StackPlan> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
-        .block_on(deploy::plan(cfn, spec))
+        .block_on(read_plan(cfn, spec))
 }
 
 #[test]
@@ -541,8 +530,10 @@ fn a_stackset_operation_that_fails_in_some_accounts_names_them() {
         StackSetOperation, StackSetOperationResultStatus, StackSetOperationResultSummary,
         StackSetOperationStatus,
     };
-    use bootstrap::apply::cloudformation::stackset::{self, StackSetSpec};
+    use bootstrap::apply::cloudformation::stackset;
     use bootstrap::config::StackSetTargets;
+    use bootstrap::observe::stackset as observe;
+    use bootstrap::plan::stackset::{self as plan, StackSetSpec};
 
     let s = spec();
     let spec = StackSetSpec {
@@ -628,21 +619,15 @@ fn a_stackset_operation_that_fails_in_some_accounts_names_them() {
         .enable_all()
         .build()
         .unwrap();
-    let plan = rt.block_on(stackset::plan(&cfn, &spec)).unwrap();
+    let observed = rt.block_on(observe::stackset(&cfn, &spec.name)).unwrap();
+    let plan = plan::plan(&spec, observed).unwrap();
     assert!(!plan.exists);
     assert_eq!(plan.add.len(), 2);
-    let show = |_: &str| {};
-    let confirm = yes();
-    let prompt = Prompt {
-        show: &show,
-        confirm: &confirm,
-    };
     let err = rt
         .block_on(stackset::apply(
             &cfn,
             &spec,
             &plan,
-            &prompt,
             &reporter(),
             WaitConfig::fast(),
         ))

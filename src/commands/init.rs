@@ -2,8 +2,6 @@
 //! provider and the role back until IAM shows them as planned), judge the role as it reads
 //! back, and report what exists and what to do next.
 
-use serde_json::Value;
-
 use super::setup::prepare;
 use crate::apply;
 use crate::config::Settings;
@@ -29,12 +27,6 @@ pub(super) fn next_steps_of(d: &DesiredState) -> NextSteps {
         backend: snippets.backend,
         custom_audiences: !snippets.custom_audiences.is_empty(),
     }
-}
-
-/// [`next_steps_of`] as the `next_steps` JSON value and the text of the "Next:" block.
-pub(super) fn next_steps(d: &DesiredState) -> (Value, String) {
-    let next = next_steps_of(d);
-    (serde_json::to_value(&next).unwrap_or_default(), next.text())
 }
 
 pub async fn run(settings: &Settings, reporter: &Reporter, yes: bool) -> Result<Output> {

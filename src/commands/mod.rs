@@ -2,8 +2,7 @@
 //! observe -> plan -> apply -> report. The deployment mode is picked here, once; each
 //! command returns an [`Output`], built from its typed result.
 
-mod cloudformation;
-mod cloudformation_foreign;
+pub mod cloudformation;
 mod destroy;
 mod destroy_stack;
 mod discover;

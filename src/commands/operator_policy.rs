@@ -70,9 +70,9 @@ pub fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Ou
     let deployment = deployment(settings);
     model::quota::check_trust_inputs(settings)?;
     if let Deployment::StackSet { .. } = deployment {
-        crate::apply::cloudformation::template::validate(
+        crate::model::template::validate(
             settings,
-            crate::apply::cloudformation::template::RenderOptions { stackset: true },
+            crate::model::template::RenderOptions { stackset: true },
         )?;
     }
     let account = account(id.as_deref(), region.as_deref());

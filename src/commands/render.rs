@@ -1,25 +1,46 @@
-//! `bootstrap render`: the CloudFormation template for these settings.
+//! `bootstrap render`: the CloudFormation template for these settings; and the template for
+//! these settings in the deploying account, which `plan`, `init` and `status` deploy in
+//! CloudFormation mode ([`prepare`]).
 
 use std::borrow::Cow;
-use std::fmt::Write;
 use std::path::Path;
 
 use ipnet::IpNet;
-use serde_json::json;
 
-use crate::apply::cloudformation::template::{self, RenderOptions, Template, MAX_TEMPLATE_BODY};
+use super::setup::check_managed_policies;
 use crate::aws::Aws;
-use crate::config::validate::{kms_key_form, KmsKeyForm};
 use crate::config::{Settings, TemplateFormat};
 use crate::error::{Error, Result};
-use crate::model;
+use crate::model::template::{self, RenderOptions, Template, MAX_TEMPLATE_BODY};
+use crate::model::{self, DesiredState};
 use crate::observe;
 use crate::oidc::{self, IssuerFacts};
+use crate::report::render::RenderReport;
 use crate::report::{Output, Reporter};
+
+/// Every input a template needs, checked before the first network call (and `-o PATH`).
+fn check_inputs(
+    settings: &Settings,
+    reporter: &Reporter,
+    opts: RenderOptions,
+    out: Option<&Path>,
+) -> Result<()> {
+    model::quota::check_trust_inputs(settings)?;
+    template::validate(settings, opts)?;
+    settings.require_issuer()?;
+    oidc::tls_config(settings)?;
+    if let Some(path) = out {
+        check_out_path(path)?;
+    }
+    for w in settings.trust_warnings() {
+        reporter.warn(w);
+    }
+    Ok(())
+}
 
 /// The issuer's facts (discovery, verified thumbprints) and the resolved source ranges: what
 /// a template needs from the network, fetched concurrently.
-pub(super) async fn issuer_inputs(
+async fn issuer_inputs(
     settings: &Settings,
     reporter: &Reporter,
 ) -> Result<(IssuerFacts, Vec<IpNet>)> {
@@ -37,7 +58,7 @@ pub(super) async fn issuer_inputs(
 }
 
 /// Build the template, warning about what the user should know.
-pub(super) fn build_template(
+fn build(
     settings: &Settings,
     reporter: &Reporter,
     thumbprints: &[String],
@@ -51,23 +72,75 @@ pub(super) fn build_template(
     Ok(t)
 }
 
-/// `settings` with `--kms-key` as a key ARN where the template cannot make one itself: an
-/// alias is resolved with kms:DescribeKey (the one AWS call `render` may make), since a
-/// grant must name the key ARN and no template function resolves an alias. A key id needs
-/// no call in a stack template: it becomes the ARN of that key in the deploying account and
-/// region (`${AWS::AccountId}`, `${AWS::Region}`). In a StackSet every account uses the one
-/// key, so a key id is resolved too.
+/// The template deployed in this account, and what went into it.
+pub(super) struct Prepared {
+    pub aws: Aws,
+    pub template: Template,
+    /// The template as submitted (YAML).
+    pub body: String,
+    pub facts: IssuerFacts,
+    /// The desired state in this account: the names the stack's resources get.
+    pub desired: DesiredState,
+}
+
+/// Learn the issuer and the account concurrently and build the template for them.
+pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepared> {
+    let opts = RenderOptions {
+        stackset: settings.stackset.is_some(),
+    };
+    check_inputs(settings, reporter, opts, None)?;
+    let issuer = settings.require_issuer()?;
+    // Beside the issuer: the account, the KMS key by its ARN, and the thumbprints the live
+    // provider holds (a stack update keeps the ones still in use, as direct mode does). A
+    // StackSet's providers, and its customer policies, are in its target accounts, out of
+    // reach here; a stack's --policy-arn documents are judged as in direct mode.
+    let aws_side = async {
+        let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
+        let (account, resolved, provider, ()) = tokio::try_join!(
+            observe::account(&aws),
+            observe::kms::resolved(&aws, settings),
+            async {
+                if opts.stackset {
+                    Ok(None)
+                } else {
+                    observe::find_provider(&aws, issuer).await
+                }
+            },
+            async {
+                if opts.stackset {
+                    Ok(())
+                } else {
+                    check_managed_policies(&aws, settings, reporter).await
+                }
+            },
+        )?;
+        Ok::<_, Error>((aws, account, resolved, provider))
+    };
+    let ((facts, cidrs), (aws, account, settings, provider)) =
+        tokio::try_join!(issuer_inputs(settings, reporter), aws_side)?;
+    let registered = provider.as_ref().map(|p| p.thumbprints.as_slice());
+    let thumbprints = model::thumbprints::to_register(&facts.thumbprints, registered);
+    let template = build(&settings, reporter, &thumbprints, &cidrs, opts)?;
+    let body = template.yaml();
+    template::check_inline_size(&body)?;
+    let desired = template::in_account(&template.desired, &account);
+    Ok(Prepared {
+        aws,
+        template,
+        body,
+        facts,
+        desired,
+    })
+}
+
+/// `settings` with `--kms-key` as a key ARN where the template cannot make one itself (the
+/// one AWS call `render` may make: kms:DescribeKey).
 async fn with_key_arn<'a>(
     settings: &'a Settings,
     reporter: &Reporter,
-    stackset: bool,
+    opts: RenderOptions,
 ) -> Result<Cow<'a, Settings>> {
-    let resolve = match settings.kms_key.as_deref().and_then(kms_key_form) {
-        Some(KmsKeyForm::AliasName | KmsKeyForm::AliasArn) => true,
-        Some(KmsKeyForm::KeyId) => stackset,
-        Some(KmsKeyForm::KeyArn) | None => false,
-    };
-    if !resolve {
+    if !template::needs_key_arn(settings, opts) {
         return Ok(Cow::Borrowed(settings));
     }
     reporter.progress("finding the --kms-key key's ARN (kms:DescribeKey)");
@@ -107,25 +180,13 @@ pub async fn run(
     let opts = RenderOptions {
         stackset: stackset || settings.stackset.is_some(),
     };
-    // Every input is checked before the first network call.
-    model::quota::check_trust_inputs(settings)?;
-    template::validate(settings, opts)?;
-    settings.require_issuer()?;
-    oidc::tls_config(settings)?;
-    if let Some(path) = out {
-        check_out_path(path)?;
-    }
-    for w in settings.trust_warnings() {
-        reporter.warn(w);
-    }
-
+    check_inputs(settings, reporter, opts, out)?;
     let (settings, (facts, cidrs)) = tokio::try_join!(
-        with_key_arn(settings, reporter, opts.stackset),
+        with_key_arn(settings, reporter, opts),
         issuer_inputs(settings, reporter)
     )?;
-    let settings = &*settings;
-    let t = build_template(settings, reporter, &facts.thumbprints, &cidrs, opts)?;
-    let (body, format_name) = match format {
+    let t = build(&settings, reporter, &facts.thumbprints, &cidrs, opts)?;
+    let (body, format) = match format {
         TemplateFormat::Yaml => (t.yaml(), "yaml"),
         TemplateFormat::Json => (t.json(), "json"),
     };
@@ -135,45 +196,13 @@ pub async fn run(
             body.len()
         ));
     }
-    let resources: Vec<serde_json::Value> = t
-        .resources()
-        .into_iter()
-        .map(|(id, ty)| json!({ "logical_id": id, "type": ty }))
-        .collect();
-    let mut doc = json!({
-        "format": format_name,
-        "stackset": opts.stackset,
-        "template_version": template::version_stamp(),
-        "issuer": settings.require_issuer()?.url,
-        "thumbprints": facts.thumbprints,
-        "resources": resources,
-        "bytes": body.len(),
-        "template": t.body,
-    });
-    let text = match out {
-        Some(path) => {
-            // Through a temporary file renamed into place: a link at `path` is replaced,
-            // never written through.
-            crate::report::files::write_file(path, &body)
-                .map_err(|e| e.hint("check the path given with -o and its permissions"))?;
-            doc["file"] = json!(path.display().to_string());
-            let mut text = format!(
-                "wrote {} ({} bytes, {} resources, template {})\n",
-                path.display(),
-                body.len(),
-                resources.len(),
-                template::version_stamp()
-            );
-            let _ = writeln!(
-                text,
-                "deploy it with `bootstrap init --mode cloudformation`, or see docs/cloudformation.md to deploy it by hand"
-            );
-            text
-        }
-        None => {
-            doc["template_body"] = json!(body);
-            body
-        }
-    };
-    Ok(Output::new(doc, text))
+    if let Some(path) = out {
+        // Through a temporary file renamed into place: a link at `path` is replaced, never
+        // written through.
+        crate::report::files::write_file(path, &body)
+            .map_err(|e| e.hint("check the path given with -o and its permissions"))?;
+    }
+    let file = out.map(|p| p.display().to_string());
+    let report = RenderReport::new(&t, format, opts.stackset, facts.thumbprints, body, file);
+    Ok(Output::of(&report, reporter))
 }

@@ -12,9 +12,6 @@ use crate::oidc::{self, IssuerFacts};
 use crate::plan::{self, Plan};
 use crate::report::Reporter;
 
-// Until every caller names `observe::account` itself.
-pub(crate) use crate::observe::account;
-
 pub struct Prepared {
     pub aws: Aws,
     pub facts: IssuerFacts,

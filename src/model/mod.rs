@@ -10,6 +10,7 @@ pub mod pipeline;
 pub mod policy;
 pub mod quota;
 pub mod state;
+pub mod template;
 pub mod thumbprints;
 
 use std::collections::BTreeMap;

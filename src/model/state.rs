@@ -1,6 +1,12 @@
 //! Where Terraform's S3 backend keeps things in the state bucket: the default workspace's
 //! state, the other workspaces' states and the lock files. The generated backend block and
-//! the role's state policy both follow this one layout.
+//! the role's state policy both follow this one layout, and both modes write the bucket's
+//! one lifecycle rule.
+
+/// The id of the bucket's lifecycle rule the tool owns (both modes).
+pub const LIFECYCLE_RULE_ID: &str = "bootstrap-state-retention";
+/// Incomplete multipart uploads are aborted after this many days.
+pub const ABORT_MULTIPART_DAYS: i32 = 7;
 
 /// The state file of the default workspace, under the key prefix.
 pub const STATE_FILE: &str = "terraform.tfstate";

@@ -8,6 +8,8 @@ mod dynamodb;
 mod iam;
 pub mod kms;
 mod s3;
+pub mod stack;
+pub mod stackset;
 pub mod sts;
 pub mod token;
 pub mod verify;

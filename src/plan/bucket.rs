@@ -11,10 +11,7 @@ use crate::model::policy::merge_bucket_policy;
 use crate::model::DesiredBucket;
 use crate::observe::{Encryption, LifecycleRule, ObservedBucket};
 
-/// The id of the lifecycle rule the tool owns.
-pub const LIFECYCLE_RULE_ID: &str = "bootstrap-state-retention";
-/// Incomplete multipart uploads are aborted after this many days.
-pub const ABORT_MULTIPART_DAYS: i32 = 7;
+pub use crate::model::state::{ABORT_MULTIPART_DAYS, LIFECYCLE_RULE_ID};
 
 pub fn desired_encryption(d: &DesiredBucket) -> Encryption {
     match &d.kms_key {

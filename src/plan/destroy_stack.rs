@@ -6,9 +6,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::apply::cloudformation::compare;
+use super::compare;
 use crate::error::{Error, Result};
-use crate::observe::destroy_stack::{Deployed, ListedResource};
+use crate::observe::stack::{ObservedResource, ObservedStack};
 
 /// One resource of the stack, and whether deleting the stack deletes it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -57,7 +57,7 @@ fn deletion_policy(template: Option<&Value>, logical_id: &str) -> Option<String>
 }
 
 /// Refuse a stack another operation is busy with (checked before its resources are read).
-pub fn check_idle(name: &str, stack: &Deployed) -> Result<()> {
+pub fn check_idle(name: &str, stack: &ObservedStack) -> Result<()> {
     // REVIEW_IN_PROGRESS is a stack a change set started and never ran: nothing is busy.
     if stack.status.ends_with("_IN_PROGRESS") && stack.status != "REVIEW_IN_PROGRESS" {
         return Err(Error::failure(format!(
@@ -73,7 +73,7 @@ pub fn check_idle(name: &str, stack: &Deployed) -> Result<()> {
 
 /// The plan for deleting the stack `name`: each resource that exists, retained or not, as the
 /// deployed template's DeletionPolicy says.
-pub fn plan(name: &str, stack: Deployed, listed: Vec<ListedResource>) -> DeletePlan {
+pub fn plan(name: &str, stack: ObservedStack, listed: Vec<ObservedResource>) -> DeletePlan {
     let template = stack.template_body.as_deref().and_then(compare::parse);
     let resources = listed
         .into_iter()
@@ -100,7 +100,7 @@ pub fn plan(name: &str, stack: Deployed, listed: Vec<ListedResource>) -> DeleteP
 }
 
 /// Compare the stack read back after the deletion with the plan: it must be gone.
-pub fn check_gone(plan: &DeletePlan, after: Option<&Deployed>) -> Result<()> {
+pub fn check_gone(plan: &DeletePlan, after: Option<&ObservedStack>) -> Result<()> {
     if after.is_none() {
         return Ok(());
     }

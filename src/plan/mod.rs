@@ -3,10 +3,14 @@
 
 pub mod bucket;
 pub mod checks;
+pub mod compare;
 pub mod destroy;
 pub mod destroy_stack;
 pub mod iam;
 pub mod ownership;
+pub mod stack;
+pub mod stack_foreign;
+pub mod stackset;
 mod table;
 
 pub use table::table as table_plan;

@@ -1,16 +1,18 @@
-//! Updating a stack through a change set: create it, wait until CloudFormation has computed
-//! it, show it, and execute it after confirmation, or delete it.
+//! Updating a stack through a change set: create it and wait until CloudFormation has
+//! computed it; then (once the command has shown it and had it confirmed) execute it, or
+//! delete it.
 
-use aws_sdk_cloudformation::types::{Capability, ChangeSetStatus, ChangeSetType};
+use aws_sdk_cloudformation::types::{Capability, ChangeSetStatus, ChangeSetType, ResourceChange};
 use aws_sdk_cloudformation::Client;
 use serde::Serialize;
 
-use super::deploy::{failed, Prompt};
-use super::events::{self, EventLog, WaitConfig};
-use super::stack::{Deployed, StackPlan, StackSpec};
+use super::events::{self, Event, EventLog, WaitConfig};
+use super::stack::failed;
 use crate::aws::{classify, errors};
 use crate::error::{Error, Result};
 use crate::oidc::thumbprint::sha1_hex;
+use crate::plan::compare::ResourceDiff;
+use crate::plan::stack::StackSpec;
 use crate::report::Reporter;
 
 /// A change as CloudFormation computed it in a change set.
@@ -39,16 +41,25 @@ pub fn change_set_name(spec: &StackSpec) -> String {
     format!("bootstrap-{}", &hash[..12])
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn update(
+/// A change set CloudFormation has computed.
+pub enum Computed {
+    /// Ready to execute, once confirmed.
+    Ready(ChangeSetSummary),
+    /// CloudFormation sees nothing to change; the change set is deleted again.
+    NoChanges(ChangeSetSummary),
+}
+
+/// Create the change set that updates the stack to `spec` and wait until CloudFormation has
+/// computed it. `local` names the properties where CloudFormation does not. A change set of
+/// the same name left by an earlier run is replaced.
+pub async fn create(
     cfn: &Client,
     spec: &StackSpec,
-    plan: &StackPlan,
-    d: &Deployed,
-    prompt: &Prompt<'_>,
+    stack_id: &str,
+    local: &[ResourceDiff],
     reporter: &Reporter,
     wait: WaitConfig,
-) -> Result<(ChangeSetSummary, Vec<events::Event>)> {
+) -> Result<Computed> {
     let name = change_set_name(spec);
     let create = || {
         cfn.create_change_set()
@@ -64,7 +75,7 @@ pub(super) async fn update(
         Ok(out) => out.id().unwrap_or(&name).to_string(),
         Err(e) if errors::is(&e, &["AlreadyExistsException"]) => {
             // Left by an earlier run that stopped before executing or deleting it.
-            delete_change_set(cfn, &d.stack_id, &name).await?;
+            delete(cfn, stack_id, &name).await?;
             create()
                 .await
                 .map_err(|e| classify(&e, "creating the change set", &spec.name))?
@@ -81,66 +92,64 @@ pub(super) async fn update(
     // Name the properties where CloudFormation did not.
     for c in &mut changes {
         if c.fields.is_empty() {
-            if let Some(local) = plan.changes.iter().find(|l| l.logical_id == c.logical_id) {
-                c.fields = local.fields.clone();
+            if let Some(l) = local.iter().find(|l| l.logical_id == c.logical_id) {
+                c.fields = l.fields.clone();
             }
         }
     }
-    let mut summary = ChangeSetSummary {
-        name: name.clone(),
-        id: id.clone(),
+    let summary = ChangeSetSummary {
+        name,
+        id,
         changes,
         executed: false,
     };
-    if status == ChangeSetStatus::Failed {
-        let reason = reason.unwrap_or_default();
-        delete_change_set(cfn, &d.stack_id, &id).await?;
-        if reason.contains("didn't contain changes") || reason.contains("No updates") {
-            reporter.progress("CloudFormation sees no change to make; change set deleted");
-            return Ok((summary, Vec::new()));
-        }
-        return Err(Error::failure(format!("CloudFormation refused the change set: {reason}"))
-            .resource(spec.name.clone())
-            .code("FAILED")
-            .hint("the template or the stack is in a state CloudFormation cannot update; see the message"));
+    if status != ChangeSetStatus::Failed {
+        return Ok(Computed::Ready(summary));
     }
-    (prompt.show)(&super::text::change_set_text(&summary));
-    if let Err(e) = (prompt.confirm)(&format!(
-        "Execute change set {name} on stack {}?",
-        spec.name
-    )) {
-        delete_change_set(cfn, &d.stack_id, &id).await?;
-        return Err(e);
+    let reason = reason.unwrap_or_default();
+    delete(cfn, stack_id, &summary.id).await?;
+    if reason.contains("didn't contain changes") || reason.contains("No updates") {
+        reporter.progress("CloudFormation sees no change to make; change set deleted");
+        return Ok(Computed::NoChanges(summary));
     }
-    let mut log = EventLog::starting_now(cfn, &d.stack_id).await?;
+    Err(Error::failure(format!("CloudFormation refused the change set: {reason}"))
+        .resource(spec.name.clone())
+        .code("FAILED")
+        .hint("the template or the stack is in a state CloudFormation cannot update; see the message"))
+}
+
+/// Execute the computed change set `cs` and wait for UPDATE_COMPLETE.
+pub async fn execute(
+    cfn: &Client,
+    spec: &StackSpec,
+    stack_id: &str,
+    cs: &mut ChangeSetSummary,
+    reporter: &Reporter,
+    wait: WaitConfig,
+) -> Result<Vec<Event>> {
+    let mut log = EventLog::starting_now(cfn, stack_id).await?;
     cfn.execute_change_set()
-        .change_set_name(&id)
-        .stack_name(&d.stack_id)
+        .change_set_name(&cs.id)
+        .stack_name(stack_id)
         .retain_except_on_create(true)
         .send()
         .await
         .map_err(|e| classify(&e, "executing the change set", &spec.name))?;
-    summary.executed = true;
+    cs.executed = true;
     reporter.progress(format!(
-        "executing change set {name} on stack {}",
-        spec.name
+        "executing change set {} on stack {}",
+        cs.name, spec.name
     ));
-    let status = events::wait_stack(
-        cfn,
-        &d.stack_id,
-        &mut log,
-        wait,
-        reporter,
-        "updating the stack",
-    )
-    .await?;
+    let what = "updating the stack";
+    let status = events::wait_stack(cfn, stack_id, &mut log, wait, reporter, what).await?;
     if status != "UPDATE_COMPLETE" {
-        return Err(failed(&spec.name, &status, &log, "updating the stack"));
+        return Err(failed(&spec.name, &status, &log, what));
     }
-    Ok((summary, log.events))
+    Ok(log.events)
 }
 
-async fn delete_change_set(cfn: &Client, stack_id: &str, name_or_id: &str) -> Result<()> {
+/// Delete a change set that is not to be executed.
+pub async fn delete(cfn: &Client, stack_id: &str, name_or_id: &str) -> Result<()> {
     cfn.delete_change_set()
         .stack_name(stack_id)
         .change_set_name(name_or_id)
@@ -148,6 +157,33 @@ async fn delete_change_set(cfn: &Client, stack_id: &str, name_or_id: &str) -> Re
         .await
         .map_err(|e| classify(&e, "deleting the change set", name_or_id))?;
     Ok(())
+}
+
+/// A resource change as a plain value: what CloudFormation does to the resource, and which
+/// properties (or attributes) it changes.
+fn change(rc: &ResourceChange) -> Change {
+    let mut fields: Vec<String> = Vec::new();
+    for t in rc.details().iter().filter_map(|d| d.target()) {
+        let f = match (t.attribute().map(|a| a.as_str()), t.name()) {
+            (Some("Properties"), Some(n)) => format!("Properties.{n}"),
+            (Some(a), _) => a.to_string(),
+            (None, Some(n)) => n.to_string(),
+            (None, None) => continue,
+        };
+        if !fields.contains(&f) {
+            fields.push(f);
+        }
+    }
+    Change {
+        action: rc
+            .action()
+            .map(|a| a.as_str().to_string())
+            .unwrap_or_default(),
+        logical_id: rc.logical_resource_id().unwrap_or_default().to_string(),
+        resource_type: rc.resource_type().unwrap_or_default().to_string(),
+        replacement: rc.replacement().map(|r| r.as_str().to_string()),
+        fields,
+    }
 }
 
 /// Wait until the change set is computed; its status, reason and changes.
@@ -170,35 +206,11 @@ async fn wait_change_set(
                 .send()
                 .await
                 .map_err(|e| classify(&e, "reading the change set", stack))?;
-            for c in out.changes() {
-                let Some(rc) = c.resource_change() else {
-                    continue;
-                };
-                let mut fields: Vec<String> = Vec::new();
-                for d in rc.details() {
-                    if let Some(t) = d.target() {
-                        let f = match (t.attribute().map(|a| a.as_str()), t.name()) {
-                            (Some("Properties"), Some(n)) => format!("Properties.{n}"),
-                            (Some(a), _) => a.to_string(),
-                            (None, Some(n)) => n.to_string(),
-                            (None, None) => continue,
-                        };
-                        if !fields.contains(&f) {
-                            fields.push(f);
-                        }
-                    }
-                }
-                changes.push(Change {
-                    action: rc
-                        .action()
-                        .map(|a| a.as_str().to_string())
-                        .unwrap_or_default(),
-                    logical_id: rc.logical_resource_id().unwrap_or_default().to_string(),
-                    resource_type: rc.resource_type().unwrap_or_default().to_string(),
-                    replacement: rc.replacement().map(|r| r.as_str().to_string()),
-                    fields,
-                });
-            }
+            changes.extend(
+                out.changes()
+                    .iter()
+                    .filter_map(|c| c.resource_change().map(change)),
+            );
             token = out.next_token().map(str::to_string);
             if token.is_none() {
                 break (

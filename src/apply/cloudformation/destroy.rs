@@ -6,8 +6,8 @@
 use aws_sdk_cloudformation::Client;
 use serde::Serialize;
 
-use super::deploy::{failed, set_termination_protection};
 use super::events::{self, EventLog, WaitConfig};
+use super::stack::{failed, set_termination_protection};
 use crate::aws::classify;
 use crate::error::Result;
 use crate::plan::destroy_stack::DeletePlan;

@@ -1,15 +1,15 @@
 //! Waiting for a stack operation: poll the stack's status under a time bound, stream its new
-//! events to stderr as they happen, and find the event that explains a failure.
+//! events to stderr as they happen, and keep them to explain a failure.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudformation::Client;
-use aws_smithy_types::date_time::Format;
-use serde::Serialize;
 
 use crate::aws::classify;
 use crate::error::{Error, Result};
+pub use crate::observe::stack::Event;
+use crate::observe::stack::{event, first_failure};
 use crate::report::Reporter;
 
 /// How long to wait and how often to look.
@@ -41,30 +41,6 @@ impl WaitConfig {
             first_delay: Duration::from_millis(10),
             max_delay: Duration::from_millis(50),
         }
-    }
-}
-
-/// One stack event, as shown to the user.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Event {
-    pub time: String,
-    pub logical_id: String,
-    pub resource_type: String,
-    pub status: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-impl Event {
-    pub fn line(&self) -> String {
-        let mut l = format!(
-            "  {} {:<24} {:<26} {}",
-            self.time, self.status, self.resource_type, self.logical_id
-        );
-        if let Some(r) = &self.reason {
-            l.push_str(&format!(": {r}"));
-        }
-        l
     }
 }
 
@@ -125,23 +101,7 @@ impl EventLog {
                     break 'pages;
                 }
                 self.seen.insert(id);
-                fresh.push(Event {
-                    time: e
-                        .timestamp()
-                        .and_then(|t| t.fmt(Format::DateTime).ok())
-                        .map(|t| t.get(11..19).unwrap_or(&t).to_string())
-                        .unwrap_or_default(),
-                    logical_id: e.logical_resource_id().unwrap_or_default().to_string(),
-                    resource_type: e.resource_type().unwrap_or_default().to_string(),
-                    status: e
-                        .resource_status()
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_default(),
-                    reason: e
-                        .resource_status_reason()
-                        .filter(|r| !r.is_empty())
-                        .map(str::to_string),
-                });
+                fresh.push(event(e));
             }
             token = out.next_token().map(str::to_string);
             if token.is_none() {
@@ -155,21 +115,9 @@ impl EventLog {
         Ok(())
     }
 
-    /// The event that explains a failure: the first resource that failed (not the stack's
-    /// own summary, nor resources cancelled because another failed).
+    /// The event that explains a failure of this operation.
     pub fn first_failure(&self) -> Option<&Event> {
-        let failed = |e: &&Event| e.status.ends_with("_FAILED");
-        let explains = |e: &&Event| {
-            let r = e.reason.as_deref().unwrap_or("");
-            e.resource_type != "AWS::CloudFormation::Stack"
-                && !r.contains("Resource creation cancelled")
-                && !r.contains("Resource update cancelled")
-        };
-        self.events
-            .iter()
-            .filter(failed)
-            .find(explains)
-            .or_else(|| self.events.iter().find(failed))
+        first_failure(&self.events)
     }
 }
 
@@ -224,57 +172,5 @@ pub async fn wait_stack(
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(cfg.max_delay);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ev(id: &str, ty: &str, status: &str, reason: &str) -> Event {
-        Event {
-            time: String::new(),
-            logical_id: id.into(),
-            resource_type: ty.into(),
-            status: status.into(),
-            reason: (!reason.is_empty()).then(|| reason.to_string()),
-        }
-    }
-
-    #[test]
-    fn first_failure_is_the_resource_that_caused_it() {
-        let log = EventLog {
-            events: vec![
-                ev(
-                    "s",
-                    "AWS::CloudFormation::Stack",
-                    "CREATE_IN_PROGRESS",
-                    "User Initiated",
-                ),
-                ev(
-                    "LockTable",
-                    "AWS::DynamoDB::Table",
-                    "CREATE_FAILED",
-                    "Resource creation cancelled",
-                ),
-                ev(
-                    "StateBucket",
-                    "AWS::S3::Bucket",
-                    "CREATE_FAILED",
-                    "bucket already exists",
-                ),
-                ev(
-                    "s",
-                    "AWS::CloudFormation::Stack",
-                    "ROLLBACK_IN_PROGRESS",
-                    "The following resource(s) failed to create: [StateBucket, LockTable].",
-                ),
-                ev("DeployRole", "AWS::IAM::Role", "DELETE_FAILED", "later"),
-            ],
-            ..Default::default()
-        };
-        let f = log.first_failure().unwrap();
-        assert_eq!(f.logical_id, "StateBucket");
-        assert_eq!(f.reason.as_deref(), Some("bucket already exists"));
     }
 }

@@ -1,9 +1,12 @@
-//! Plans and change sets as text for people (stderr before a prompt, stdout for `plan`).
+//! A stack's plan and a change set as text for people (stderr before a prompt, stdout for
+//! `plan`), and the policies on the stack's role that the template does not define.
 
 use std::fmt::Write;
 
-use super::changeset::ChangeSetSummary;
-use super::stack::{StackAction, StackPlan};
+use super::{Paint, RED};
+use crate::apply::cloudformation::changeset::ChangeSetSummary;
+use crate::plan::stack::{StackAction, StackPlan};
+use crate::plan::stack_foreign::ForeignPolicy;
 
 fn sign(action: &str) -> &'static str {
     match action.to_ascii_lowercase().as_str() {
@@ -104,5 +107,36 @@ pub fn change_set_text(cs: &ChangeSetSummary) -> String {
             );
         }
     }
+    t
+}
+
+/// The block naming each policy on role `role` that the stack's template does not define,
+/// and how to remove it; empty when none.
+pub fn foreign_text(paint: Paint, role: &str, found: &[ForeignPolicy]) -> String {
+    let mut t = String::new();
+    if found.is_empty() {
+        return t;
+    }
+    let _ = writeln!(
+        t,
+        "\nrole {role} has policies the stack's template does not define; CloudFormation does not remove them:"
+    );
+    for f in found {
+        let verdict = f
+            .admin_equivalent
+            .as_deref()
+            .map(|s| format!("  {}: {s}", paint.paint(RED, "ADMIN-EQUIVALENT")))
+            .unwrap_or_default();
+        let _ = writeln!(
+            t,
+            "  {} policy {}  not defined by the stack{verdict}",
+            f.kind, f.name
+        );
+        let _ = writeln!(t, "    remove it: {}", f.remove);
+    }
+    let _ = writeln!(
+        t,
+        "`init --mode cloudformation` leaves them; remove them by hand with the commands above"
+    );
     t
 }

@@ -4,35 +4,15 @@
 
 use serde_json::{json, Value};
 
-use super::template::{BUCKET_ID, PROVIDER_ID, TABLE_ID};
-use crate::model::Account;
-
-// Placeholders for the account: control characters, which no validated input can contain.
-const ACCOUNT: &str = "\u{1a}AWS::AccountId\u{1a}";
-const PARTITION: &str = "\u{1a}AWS::Partition\u{1a}";
-const REGION: &str = "\u{1a}AWS::Region\u{1a}";
-
-/// The account every template is rendered for: placeholders for id, partition and region.
-pub fn symbolic_account() -> Account {
-    Account {
-        id: ACCOUNT.into(),
-        partition: PARTITION.into(),
-        region: REGION.into(),
-    }
-}
-
-/// A value of the symbolic desired state as a person reads it (`${AWS::AccountId}`).
-pub fn readable(s: &str) -> String {
-    s.replace(ACCOUNT, "${AWS::AccountId}")
-        .replace(PARTITION, "${AWS::Partition}")
-        .replace(REGION, "${AWS::Region}")
-}
+use super::account::{is_symbolic, readable};
+use super::ids::{BUCKET_ID, PROVIDER_ID, TABLE_ID};
+use crate::model::DesiredState;
 
 /// Turns strings of the symbolic desired state into template values.
 pub(super) struct Refs {
-    pub provider_arn: String,
-    pub bucket_arn: String,
-    pub table_arn: Option<String>,
+    provider_arn: String,
+    bucket_arn: String,
+    table_arn: Option<String>,
 }
 
 /// `${` in a literal part of an `Fn::Sub` string is written `${!`.
@@ -41,6 +21,15 @@ fn sub_body(s: &str) -> String {
 }
 
 impl Refs {
+    /// The references to the resources of the template built from `d`.
+    pub fn of(d: &DesiredState) -> Refs {
+        Refs {
+            provider_arn: d.provider.arn.clone(),
+            bucket_arn: d.bucket.arn.clone(),
+            table_arn: d.table.as_ref().map(|t| t.arn.clone()),
+        }
+    }
+
     pub fn string(&self, s: &str) -> Value {
         if s == self.provider_arn {
             return json!({ "Ref": PROVIDER_ID });
@@ -54,7 +43,7 @@ impl Refs {
         if self.table_arn.as_deref() == Some(s) {
             return json!({ "Fn::GetAtt": [TABLE_ID, "Arn"] });
         }
-        if s.contains('\u{1a}') {
+        if is_symbolic(s) {
             return json!({ "Fn::Sub": sub_body(s) });
         }
         Value::String(s.to_string())

@@ -1,0 +1,153 @@
+//! The account a template is rendered for: placeholders for id, partition and region that
+//! no validated input can contain. A template's desired state is built once, for this
+//! account; [`in_account`] turns it into the desired state of one real account (the names
+//! and ARNs the stack's resources get there), with no second build.
+
+use crate::model::{
+    Account, DesiredBucket, DesiredProvider, DesiredRole, DesiredState, DesiredTable,
+};
+use serde_json::Value;
+
+// Placeholders for the account: control characters, which no validated input can contain.
+const ACCOUNT: &str = "\u{1a}AWS::AccountId\u{1a}";
+const PARTITION: &str = "\u{1a}AWS::Partition\u{1a}";
+const REGION: &str = "\u{1a}AWS::Region\u{1a}";
+
+/// The account every template is rendered for: placeholders for id, partition and region.
+pub fn symbolic_account() -> Account {
+    Account {
+        id: ACCOUNT.into(),
+        partition: PARTITION.into(),
+        region: REGION.into(),
+    }
+}
+
+/// Whether `s` holds an account placeholder.
+pub(super) fn is_symbolic(s: &str) -> bool {
+    s.contains('\u{1a}')
+}
+
+/// A value of the symbolic desired state as a person reads it (`${AWS::AccountId}`).
+pub(super) fn readable(s: &str) -> String {
+    s.replace(ACCOUNT, "${AWS::AccountId}")
+        .replace(PARTITION, "${AWS::Partition}")
+        .replace(REGION, "${AWS::Region}")
+}
+
+/// A string of the symbolic desired state with `account`'s id, partition and region.
+fn resolve(s: &str, account: &Account) -> String {
+    s.replace(ACCOUNT, &account.id)
+        .replace(PARTITION, &account.partition)
+        .replace(REGION, &account.region)
+}
+
+fn resolve_value(v: &Value, account: &Account) -> Value {
+    match v {
+        Value::String(s) => Value::String(resolve(s, account)),
+        Value::Array(a) => Value::Array(a.iter().map(|x| resolve_value(x, account)).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| (k.clone(), resolve_value(x, account)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// The desired state of `account`, from the symbolic one a template is built from: what
+/// [`crate::model::desired`] gives for that account.
+pub fn in_account(d: &DesiredState, account: &Account) -> DesiredState {
+    let s = |v: &str| resolve(v, account);
+    let v = |x: &Value| resolve_value(x, account);
+    let p = &d.provider;
+    let r = &d.role;
+    let b = &d.bucket;
+    DesiredState {
+        account: account.clone(),
+        issuer_url: d.issuer_url.clone(),
+        issuer_host_path: d.issuer_host_path.clone(),
+        provider: DesiredProvider {
+            url: p.url.clone(),
+            arn: s(&p.arn),
+            client_ids: p.client_ids.clone(),
+            thumbprints: p.thumbprints.clone(),
+            tags: p.tags.clone(),
+        },
+        role: DesiredRole {
+            name: r.name.clone(),
+            arn: s(&r.arn),
+            description: r.description.clone(),
+            trust_policy: v(&r.trust_policy),
+            inline_policy_name: r.inline_policy_name.clone(),
+            inline_policy: v(&r.inline_policy),
+            managed_policies: r.managed_policies.clone(),
+            permissions_boundary: r.permissions_boundary.clone(),
+            max_session_duration: r.max_session_duration,
+            tags: r.tags.clone(),
+        },
+        bucket: DesiredBucket {
+            name: s(&b.name),
+            arn: s(&b.arn),
+            region: s(&b.region),
+            kms_key: b.kms_key.as_deref().map(s),
+            allow_encryption_downgrade: b.allow_encryption_downgrade,
+            noncurrent_days: b.noncurrent_days,
+            policy_statements: b.policy_statements.iter().map(v).collect(),
+            tags: b.tags.clone(),
+        },
+        table: d.table.as_ref().map(|t| DesiredTable {
+            name: t.name.clone(),
+            arn: s(&t.arn),
+            tags: t.tags.clone(),
+        }),
+        state_key_prefix: d.state_key_prefix.clone(),
+        warnings: d.warnings.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Inputs, Settings};
+    use crate::model;
+
+    fn settings(kms_key: Option<&str>, state_bucket: Option<&str>) -> Settings {
+        Settings::from_inputs(Inputs {
+            workspace: Some("acme".into()),
+            workspace_uuid: Some("6a3f1c2e-1111-4c9d-9a8b-0123456789ab".into()),
+            repository_uuid: vec!["{0f6b3c1d-2222-4e5f-8a9b-abcdefabcdef}".into()],
+            kms_key: kms_key.map(str::to_string),
+            state_bucket: state_bucket.map(str::to_string),
+            state_key_prefix: Some("platform/prod".into()),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn the_symbolic_state_in_an_account_is_that_accounts_desired_state() {
+        let account = Account {
+            id: "123456789012".into(),
+            partition: "aws-cn".into(),
+            region: "cn-north-1".into(),
+        };
+        let thumbprints = ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280".to_string()];
+        for s in [
+            settings(None, None),
+            settings(
+                Some("0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"),
+                Some("acme-state"),
+            ),
+        ] {
+            let symbolic = model::desired(&s, &symbolic_account(), &thumbprints, &[]).unwrap();
+            let direct = model::desired(&s, &account, &thumbprints, &[]).unwrap();
+            let resolved = in_account(&symbolic, &account);
+            assert_eq!(
+                serde_json::to_value(&resolved).unwrap(),
+                serde_json::to_value(&direct).unwrap()
+            );
+            assert_eq!(resolved.warnings, direct.warnings);
+            assert!(!is_symbolic(&serde_json::to_string(&resolved).unwrap()));
+        }
+    }
+}

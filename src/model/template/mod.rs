@@ -1,0 +1,182 @@
+//! The CloudFormation template for a set of settings.
+//!
+//! The template is built from the same [`DesiredState`] as direct mode, by the same
+//! [`model::desired`] call, once: only the account differs. Here the account id, partition and
+//! region are placeholders that no validated input can contain; every string that holds one
+//! becomes an `Fn::Sub` with `${AWS::AccountId}`, `${AWS::Partition}` or `${AWS::Region}`, and
+//! strings that name a resource of the template become references to it (`Ref`,
+//! `Fn::GetAtt`, `${StateBucket.Arn}/...`). So the policies in the template are, after
+//! CloudFormation resolves them, exactly the documents direct mode writes, and the same
+//! template works in any account and region.
+
+mod account;
+mod document;
+mod iam;
+mod ids;
+mod refs;
+mod state;
+mod yaml;
+
+use ipnet::IpNet;
+use serde_json::{Map, Value};
+
+pub use account::{in_account, symbolic_account};
+pub use ids::{BUCKET_ID, BUCKET_POLICY_ID, PROVIDER_ID, ROLE_ID, TABLE_ID};
+use refs::Refs;
+use yaml::Comments;
+
+use crate::config::validate::{kms_key_form, KmsKeyForm};
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::model::{self, DesiredState};
+
+/// Version of the template's layout. Stamped into the template (Metadata and the
+/// `TemplateVersion` output) so later versions of the tool can recognise what they deployed.
+/// Bump it when resources, logical ids or outputs change meaning.
+pub const TEMPLATE_VERSION: &str = "1";
+/// The value of the `TemplateVersion` output.
+pub fn version_stamp() -> String {
+    format!("bootstrap/{TEMPLATE_VERSION}")
+}
+
+/// CloudFormation's limit for a template passed inline (TemplateBody).
+pub const MAX_TEMPLATE_BODY: usize = 51_200;
+
+/// Refuse a template `body` too large to deploy inline.
+pub fn check_inline_size(body: &str) -> Result<()> {
+    if body.len() <= MAX_TEMPLATE_BODY {
+        return Ok(());
+    }
+    Err(Error::failure(format!(
+        "the template is {} bytes; CloudFormation accepts at most {MAX_TEMPLATE_BODY} inline",
+        body.len()
+    ))
+    .hint("use fewer --source-ip ranges, or render it (bootstrap render) and deploy it from S3 by hand"))
+}
+
+/// How the template is meant to be deployed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderOptions {
+    /// For a StackSet: many accounts, so nothing account-specific may be fixed.
+    pub stackset: bool,
+}
+
+/// A rendered template: the document, what explains it, and the desired state it came from.
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// The template as JSON (keys in template order).
+    pub body: Value,
+    /// The desired state with placeholders for account, partition and region.
+    pub desired: DesiredState,
+    /// Warnings about settings that behave differently in a template (StackSets).
+    pub warnings: Vec<String>,
+    comments: Comments,
+    header: Vec<String>,
+}
+
+/// Checks that only matter for a template; run before any network call.
+pub fn validate(settings: &Settings, opts: RenderOptions) -> Result<()> {
+    settings.require_trust_inputs()?;
+    if let Some((k, _)) = settings.tags.iter().find(|(_, v)| v.is_empty()) {
+        return Err(Error::usage(format!(
+            "--tag {k}= has an empty value, which CloudFormation does not accept for IAM tags"
+        ))
+        .hint(format!("give the tag a value, e.g. --tag {k}=yes")));
+    }
+    if opts.stackset {
+        if let Some(b) = &settings.state_bucket {
+            return Err(Error::usage(format!(
+                "--state-bucket {b}: a StackSet deploys to many accounts, and a bucket name can exist only once in all of AWS"
+            ))
+            .hint("leave --state-bucket out: each account gets terraform-state-ACCOUNT-REGION"));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `--kms-key` has to be resolved to a key ARN (kms:DescribeKey) before the template
+/// is built: a grant must name the key ARN, and no template function resolves an alias. A
+/// key id needs no call in a stack template: it becomes the ARN of that key in the deploying
+/// account and region (`${AWS::AccountId}`, `${AWS::Region}`). In a StackSet every account
+/// uses the one key, so a key id is resolved too.
+pub fn needs_key_arn(settings: &Settings, opts: RenderOptions) -> bool {
+    match settings.kms_key.as_deref().and_then(kms_key_form) {
+        Some(KmsKeyForm::AliasName | KmsKeyForm::AliasArn) => true,
+        Some(KmsKeyForm::KeyId) => opts.stackset,
+        Some(KmsKeyForm::KeyArn) | None => false,
+    }
+}
+
+/// Build the template for `settings`. `thumbprints` and `cidrs` are the issuer's verified
+/// thumbprints and the resolved source ranges, as for direct mode. The desired state is built
+/// once, for the [`symbolic_account`]; the template keeps it (see [`in_account`]).
+pub fn build(
+    settings: &Settings,
+    thumbprints: &[String],
+    cidrs: &[IpNet],
+    opts: RenderOptions,
+) -> Result<Template> {
+    validate(settings, opts)?;
+    let d = model::desired(settings, &symbolic_account(), thumbprints, cidrs)?;
+    Ok(from_desired(d, opts))
+}
+
+/// The template for a desired state built for the [`symbolic_account`].
+pub fn from_desired(d: DesiredState, opts: RenderOptions) -> Template {
+    let refs = Refs::of(&d);
+    let mut warnings = d.warnings.clone();
+    let mut c = Comments::default();
+    let mut resources = Map::new();
+    resources.insert(PROVIDER_ID.into(), iam::provider(&d, &mut c));
+    resources.insert(
+        ROLE_ID.into(),
+        iam::role(&d, &refs, opts, &mut c, &mut warnings),
+    );
+    resources.insert(BUCKET_ID.into(), state::bucket(&d, &refs, &mut c));
+    resources.insert(
+        BUCKET_POLICY_ID.into(),
+        state::bucket_policy(&d, &refs, &mut c),
+    );
+    if let Some(t) = &d.table {
+        resources.insert(TABLE_ID.into(), state::table(t, &mut c));
+    }
+    let body = document::body(&d.issuer_url, resources, opts, &mut c);
+    if opts.stackset && d.bucket.kms_key.is_some() {
+        warnings.push(
+            "--kms-key in a StackSet: every account uses this one key; its key policy must allow the deployment role of each account".into(),
+        );
+    }
+    Template {
+        body,
+        desired: d,
+        warnings,
+        comments: c,
+        header: document::header(opts),
+    }
+}
+
+impl Template {
+    /// The template as commented YAML.
+    pub fn yaml(&self) -> String {
+        yaml::to_string(&self.body, &self.header, &self.comments)
+    }
+
+    /// The template as JSON (no comments).
+    pub fn json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(&self.body).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+
+    /// `(logical id, type)` of every resource, in template order.
+    pub fn resources(&self) -> Vec<(String, String)> {
+        self.body["Resources"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(id, r)| (id.clone(), r["Type"].as_str().unwrap_or("").to_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,57 @@
+//! Policies on the stack's role that the template does not define: an inline policy put on
+//! it by hand, a managed policy attached by hand. CloudFormation neither shows nor removes
+//! them (drift detection ignores what the template leaves out), so `plan` and `status` name
+//! each one, with the administrator-equivalence verdict and the command that removes it.
+
+use serde::Serialize;
+
+use crate::model::admin::admin_statement;
+use crate::model::DesiredRole;
+use crate::observe::ObservedRole;
+
+/// One policy on the role that the template does not define.
+#[derive(Debug, Clone, Serialize)]
+pub struct ForeignPolicy {
+    /// `inline` or `managed`.
+    pub kind: &'static str,
+    /// The inline policy's name, or the managed policy's ARN.
+    pub name: String,
+    /// The statement that makes it administrator-equivalent, when one does.
+    pub admin_equivalent: Option<String>,
+    /// The AWS CLI command that removes it from the role.
+    pub remove: String,
+}
+
+/// The policies on the live role (`None`: no role yet) beyond the template's inline policy
+/// and `--policy-arn`.
+pub fn foreign_policies(role: &DesiredRole, live: Option<&ObservedRole>) -> Vec<ForeignPolicy> {
+    let Some(o) = live else {
+        return Vec::new();
+    };
+    let inline = o
+        .foreign_inline_policies
+        .iter()
+        .map(|(name, doc)| ForeignPolicy {
+            kind: "inline",
+            name: name.clone(),
+            admin_equivalent: admin_statement(doc).map(|s| s.to_string()),
+            remove: format!(
+                "aws iam delete-role-policy --role-name {} --policy-name {name}",
+                role.name
+            ),
+        });
+    let managed = o
+        .managed_documents
+        .iter()
+        .filter(|(arn, _)| !role.managed_policies.contains(arn))
+        .map(|(arn, doc)| ForeignPolicy {
+            kind: "managed",
+            name: arn.clone(),
+            admin_equivalent: admin_statement(doc).map(|s| s.to_string()),
+            remove: format!(
+                "aws iam detach-role-policy --role-name {} --policy-arn {arn}",
+                role.name
+            ),
+        });
+    inline.chain(managed).collect()
+}

@@ -1,0 +1,304 @@
+//! The results of `plan`, `init` and `status` with `--stackset NAME`: each serializes to the
+//! command's JSON document and renders its text.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Paint, Report};
+use crate::apply::cloudformation::stackset::Applied;
+use crate::config::StackSetTargets;
+use crate::model::{arn, default_bucket_name, Account, DesiredState};
+use crate::observe::stackset::Instance;
+use crate::plan::stackset::StackSetPlan;
+
+/// The StackSet's plan as text: what happens to the StackSet and to each instance.
+pub fn plan_text(p: &StackSetPlan, targets: &StackSetTargets) -> String {
+    let mut t = String::new();
+    let model = match targets {
+        StackSetTargets::Accounts(_) => "self-managed, by account",
+        StackSetTargets::OrgUnits(_) => "service-managed, by organizational unit",
+    };
+    if !p.exists {
+        let _ = writeln!(
+            t,
+            "StackSet {} (does not exist): create it ({model})",
+            p.name
+        );
+    } else if p.update_template {
+        let _ = writeln!(
+            t,
+            "StackSet {}: update the template of every instance",
+            p.name
+        );
+        for c in &p.template_changes {
+            let fields = c.fields.join(", ");
+            let _ = writeln!(t, "  ~ {} {} {fields}", c.logical_id, c.resource_type);
+        }
+    } else {
+        let _ = writeln!(t, "StackSet {}: template in sync", p.name);
+    }
+    for a in &p.add {
+        let _ = writeln!(t, "  + instance {} in {}", a.target, a.region);
+    }
+    for i in &p.retry {
+        let _ = writeln!(
+            t,
+            "  ~ instance {} in {} is OUTDATED: deploy it again",
+            i.account, i.region
+        );
+    }
+    for n in &p.notes {
+        let _ = writeln!(t, "  note: {n}");
+    }
+    t
+}
+
+/// One instance, with the role and bucket the template gives it in its account.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceRow {
+    #[serde(flatten)]
+    pub instance: Instance,
+    pub role_arn: String,
+    pub state_bucket: String,
+}
+
+/// The rows for `instances`: the role and the bucket each gets, named as in the deploying
+/// account's desired state `d` (the StackSet has no --state-bucket: the default bucket name).
+fn instance_rows(instances: &[Instance], d: &DesiredState) -> Vec<InstanceRow> {
+    let partition = &d.account.partition;
+    instances
+        .iter()
+        .map(|i| InstanceRow {
+            instance: i.clone(),
+            role_arn: arn::role(partition, &i.account, &d.role.name),
+            state_bucket: default_bucket_name(&Account {
+                id: i.account.clone(),
+                partition: partition.clone(),
+                region: i.region.clone(),
+            }),
+        })
+        .collect()
+}
+
+fn instances_text(rows: &[InstanceRow]) -> String {
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "  {:<13} {:<15} {:<11} role",
+        "account", "region", "status"
+    );
+    for r in rows {
+        let i = &r.instance;
+        let _ = writeln!(
+            t,
+            "  {:<13} {:<15} {:<11} {}{}",
+            i.account,
+            i.region,
+            i.status,
+            r.role_arn,
+            i.reason
+                .as_deref()
+                .map(|r| format!("  ({r})"))
+                .unwrap_or_default()
+        );
+    }
+    t
+}
+
+/// `plan --stackset NAME`.
+#[derive(Debug, Serialize)]
+pub struct StackSetPlanReport {
+    pub mode: &'static str,
+    pub stackset: StackSetPlan,
+    pub changes: bool,
+    pub aws_calls: Value,
+    #[serde(skip)]
+    pub targets: StackSetTargets,
+    #[serde(skip)]
+    pub detailed_exitcode: bool,
+}
+
+impl StackSetPlanReport {
+    pub fn new(
+        stackset: StackSetPlan,
+        targets: &StackSetTargets,
+        aws_calls: Value,
+        detailed_exitcode: bool,
+    ) -> StackSetPlanReport {
+        StackSetPlanReport {
+            mode: "cloudformation",
+            changes: stackset.has_changes(),
+            stackset,
+            aws_calls,
+            targets: targets.clone(),
+            detailed_exitcode,
+        }
+    }
+}
+
+impl Report for StackSetPlanReport {
+    fn text(&self, _: Paint) -> String {
+        let mut t = plan_text(&self.stackset, &self.targets);
+        let _ = writeln!(
+            t,
+            "\n{}",
+            if self.changes {
+                "run `bootstrap init` with the same flags to apply this"
+            } else {
+                "nothing to change"
+            }
+        );
+        t
+    }
+
+    fn exit_code(&self) -> i32 {
+        if self.detailed_exitcode && self.changes {
+            2
+        } else {
+            0
+        }
+    }
+}
+
+/// What `init` did to the StackSet, and its instances afterwards.
+#[derive(Debug, Clone, Serialize)]
+pub struct StackSetOutcome {
+    #[serde(flatten)]
+    pub applied: Applied,
+    pub instances: Vec<Instance>,
+}
+
+/// `init --stackset NAME`.
+#[derive(Debug, Serialize)]
+pub struct StackSetInitReport {
+    pub mode: &'static str,
+    pub stackset: StackSetPlan,
+    pub changes: bool,
+    pub applied: bool,
+    pub result: Option<StackSetOutcome>,
+    pub instances: Vec<InstanceRow>,
+    pub aws_calls: Value,
+    /// The role and lock table each account gets.
+    #[serde(skip)]
+    pub role: String,
+    #[serde(skip)]
+    pub table: Option<String>,
+}
+
+impl StackSetInitReport {
+    /// The report of `init` on the StackSet `stackset` planned: `result` when it had something
+    /// to do. `d` is the deploying account's desired state.
+    pub fn new(
+        stackset: StackSetPlan,
+        result: Option<StackSetOutcome>,
+        d: &DesiredState,
+        aws_calls: Value,
+    ) -> StackSetInitReport {
+        let list = result
+            .as_ref()
+            .map_or(&stackset.instances, |o| &o.instances);
+        StackSetInitReport {
+            mode: "cloudformation",
+            changes: stackset.has_changes(),
+            applied: result.is_some(),
+            instances: instance_rows(list, d),
+            stackset,
+            result,
+            aws_calls,
+            role: d.role.name.clone(),
+            table: d.table.as_ref().map(|t| t.name.clone()),
+        }
+    }
+}
+
+impl Report for StackSetInitReport {
+    fn text(&self, _: Paint) -> String {
+        let name = &self.stackset.name;
+        let mut t = match &self.result {
+            Some(o) => format!("StackSet {name}: {}\n", o.applied.done.join(", ")),
+            None => format!(
+                "StackSet {name}: nothing to change, every target has the rendered template\n"
+            ),
+        };
+        t.push_str(&instances_text(&self.instances));
+        let _ = writeln!(
+            t,
+            "\nIn each account: role {}, bucket terraform-state-ACCOUNT-REGION{}.",
+            self.role,
+            self.table
+                .as_ref()
+                .map(|t| format!(", lock table {t}"))
+                .unwrap_or_default()
+        );
+        t
+    }
+}
+
+/// `status --stackset NAME`.
+#[derive(Debug, Serialize)]
+pub struct StackSetStatusReport {
+    pub mode: &'static str,
+    pub stackset: String,
+    pub exists: bool,
+    pub in_sync: bool,
+    pub plan: StackSetPlan,
+    pub instances: Vec<InstanceRow>,
+    pub aws_calls: Value,
+}
+
+impl StackSetStatusReport {
+    /// The StackSet `plan` describes; `d` is the deploying account's desired state.
+    pub fn new(plan: StackSetPlan, d: &DesiredState, aws_calls: Value) -> Self {
+        let instances = instance_rows(&plan.instances, d);
+        let in_sync = !plan.has_changes() && plan.instances.iter().all(|i| i.status == "CURRENT");
+        StackSetStatusReport {
+            mode: "cloudformation",
+            stackset: plan.name.clone(),
+            exists: plan.exists,
+            in_sync,
+            plan,
+            instances,
+            aws_calls,
+        }
+    }
+}
+
+impl Report for StackSetStatusReport {
+    fn text(&self, _: Paint) -> String {
+        let p = &self.plan;
+        let mut t = String::new();
+        if !p.exists {
+            let _ = writeln!(t, "StackSet {}  missing", self.stackset);
+        } else {
+            let _ = writeln!(
+                t,
+                "StackSet {}  template {}",
+                self.stackset,
+                if p.update_template {
+                    "differs from the rendered one"
+                } else {
+                    "in sync"
+                }
+            );
+            t.push_str(&instances_text(&self.instances));
+            for a in &p.add {
+                let _ = writeln!(t, "  missing: {} in {}", a.target, a.region);
+            }
+            for n in &p.notes {
+                let _ = writeln!(t, "  note: {n}");
+            }
+        }
+        let _ = writeln!(
+            t,
+            "\n{}",
+            if self.in_sync {
+                "everything is in sync"
+            } else {
+                "run `bootstrap init` with the same flags to bring every target in line"
+            }
+        );
+        t
+    }
+}
