@@ -14,7 +14,7 @@ use crate::aws::{classify, errors, Aws};
 use crate::error::{Error, Result};
 use crate::model::{DesiredProvider, DesiredRole};
 use crate::plan::Op;
-use crate::report::Reporter;
+use crate::progress::Progress;
 
 fn iam_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
     tags.iter()
@@ -33,7 +33,7 @@ pub async fn apply_provider(
     aws: &Aws,
     d: &DesiredProvider,
     ops: &[Op],
-    reporter: &Reporter,
+    reporter: &dyn Progress,
 ) -> Result<()> {
     for op in ops {
         match op {
@@ -49,13 +49,13 @@ pub async fn apply_provider(
                     .await;
                 match result {
                     Ok(_) => {
-                        reporter.progress(format!("created oidc provider {}", d.arn));
+                        reporter.progress(&format!("created oidc provider {}", d.arn));
                     }
                     Err(e) if errors::is(&e, &["EntityAlreadyExists"]) => {
                         // An earlier attempt whose answer was lost, or someone else's:
                         // bring its audiences and thumbprints to the desired state.
                         reporter
-                            .progress(format!("oidc provider {} already exists; adopted", d.arn));
+                            .progress(&format!("oidc provider {} already exists; adopted", d.arn));
                         // It exists: IAM's reads may not show it for a moment yet.
                         let observed =
                             retry::until(Backoff::BRIEF, || crate::observe::provider(aws, &d.arn))
@@ -76,7 +76,7 @@ pub async fn apply_provider(
                     .send()
                     .await
                     .map_err(|e| classify(&e, &format!("adding audience {client_id}"), &d.arn))?;
-                reporter.progress(format!("added audience {client_id} to {}", d.arn));
+                reporter.progress(&format!("added audience {client_id} to {}", d.arn));
             }
             Op::UpdateThumbprints { thumbprints } => {
                 aws.iam
@@ -86,7 +86,7 @@ pub async fn apply_provider(
                     .send()
                     .await
                     .map_err(|e| classify(&e, "updating the thumbprints", &d.arn))?;
-                reporter.progress(format!(
+                reporter.progress(&format!(
                     "registered thumbprints {} on {}",
                     thumbprints.join(", "),
                     d.arn
@@ -100,7 +100,7 @@ pub async fn apply_provider(
                     .send()
                     .await
                     .map_err(|e| classify(&e, "tagging the adopted OIDC provider", &d.arn))?;
-                reporter.progress(format!("adopted oidc provider {} (tagged)", d.arn));
+                reporter.progress(&format!("adopted oidc provider {} (tagged)", d.arn));
             }
             _ => {}
         }
@@ -116,7 +116,7 @@ pub async fn apply_role(
     d: &DesiredRole,
     ops: &[Op],
     provider_is_new: bool,
-    reporter: &Reporter,
+    reporter: &dyn Progress,
 ) -> Result<()> {
     let trust = d.trust_policy.to_string();
     let (ops, role_is_new) = if ops.iter().any(|o| matches!(o, Op::CreateRole)) {
@@ -154,7 +154,7 @@ async fn create_role(
     ops: &[Op],
     trust: &str,
     provider_is_new: bool,
-    reporter: &Reporter,
+    reporter: &dyn Progress,
 ) -> Result<(Vec<Op>, bool)> {
     let tags = iam_tags(&d.tags)?;
     let created = with_consistency_retry(
@@ -186,12 +186,12 @@ async fn create_role(
     )
     .await?;
     if created {
-        reporter.progress(format!("created role {}", d.name));
+        reporter.progress(&format!("created role {}", d.name));
         return Ok((ops.to_vec(), true));
     }
     // Our own earlier attempt whose answer was lost (the SDK retried it), or a role made by
     // someone else in between: either way, converge what is there.
-    reporter.progress(format!(
+    reporter.progress(&format!(
         "role {} already exists; bringing it to the desired state",
         d.name
     ));
@@ -217,7 +217,7 @@ async fn apply_role_op(
     d: &DesiredRole,
     op: &Op,
     trust: &str,
-    reporter: &Reporter,
+    reporter: &dyn Progress,
 ) -> Result<()> {
     let done = match op {
         Op::UpdateTrustPolicy | Op::PutInlinePolicy | Op::DeleteInlinePolicy { .. } => {
@@ -227,7 +227,7 @@ async fn apply_role_op(
         _ => role_setting(aws, d, op).await?,
     };
     if let Some(line) = done {
-        reporter.progress(line);
+        reporter.progress(&line);
     }
     Ok(())
 }
@@ -372,147 +372,5 @@ async fn role_setting(aws: &Aws, d: &DesiredRole, op: &Op) -> Result<Option<Stri
 }
 
 #[cfg(test)]
-mod tests {
-    //! moto does not implement AddClientIDToOpenIDConnectProvider, so adding an audience is
-    //! checked here against aws-smithy-mocks: plan -> apply, the calls and their arguments.
-
-    use std::sync::{Arc, Mutex};
-
-    use aws_sdk_iam::operation::add_client_id_to_open_id_connect_provider::AddClientIdToOpenIdConnectProviderOutput;
-    use aws_sdk_iam::operation::update_open_id_connect_provider_thumbprint::UpdateOpenIdConnectProviderThumbprintOutput;
-    use aws_smithy_mocks::mock;
-
-    use super::*;
-    use crate::aws::testing;
-    use crate::observe::ObservedProvider;
-
-    const ARN: &str = "arn:aws:iam::123456789012:oidc-provider/api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc";
-    const WORKSPACE_AUD: &str =
-        "ari:cloud:bitbucket::workspace/11111111-2222-3333-4444-555555555555";
-
-    fn strings(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
-    }
-
-    fn desired(client_ids: &[&str], thumbprints: &[&str]) -> DesiredProvider {
-        DesiredProvider {
-            url: "https://api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc"
-                .into(),
-            arn: ARN.into(),
-            client_ids: strings(client_ids),
-            thumbprints: strings(thumbprints),
-            tags: BTreeMap::new(),
-        }
-    }
-
-    fn observed(client_ids: &[&str], thumbprints: &[&str]) -> ObservedProvider {
-        ObservedProvider {
-            arn: ARN.into(),
-            url: "api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc".into(),
-            client_ids: strings(client_ids),
-            thumbprints: strings(thumbprints),
-            tags: [crate::model::MANAGED_BY_TAG]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        }
-    }
-
-    /// A rule that answers AddClientIDToOpenIDConnectProvider and records (arn, client id).
-    fn recording_add(seen: &Arc<Mutex<Vec<(String, String)>>>) -> aws_smithy_mocks::Rule {
-        let seen = seen.clone();
-        mock!(aws_sdk_iam::Client::add_client_id_to_open_id_connect_provider).then_compute_output(
-            move |req| {
-                seen.lock().unwrap().push((
-                    req.open_id_connect_provider_arn()
-                        .unwrap_or_default()
-                        .to_string(),
-                    req.client_id().unwrap_or_default().to_string(),
-                ));
-                AddClientIdToOpenIdConnectProviderOutput::builder().build()
-            },
-        )
-    }
-
-    #[tokio::test]
-    async fn new_audiences_are_added_to_the_existing_provider() {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let add = recording_add(&seen);
-        // No other rule: any other call (create, update thumbprints) would panic.
-        let aws = testing::aws(&[&add], &[], &[]);
-        let tp = "1111111111111111111111111111111111111111";
-        let d = desired(
-            &[WORKSPACE_AUD, "deploy.example.com", "sts.amazonaws.com"],
-            &[tp],
-        );
-        let o = observed(&[WORKSPACE_AUD], &[tp]);
-        let plan = crate::plan::iam::provider(&d, Some(&o));
-        apply_provider(&aws, &d, &plan.ops, &testing::quiet())
-            .await
-            .unwrap();
-        assert_eq!(
-            *seen.lock().unwrap(),
-            vec![
-                (ARN.to_string(), "deploy.example.com".to_string()),
-                (ARN.to_string(), "sts.amazonaws.com".to_string()),
-            ]
-        );
-        assert_eq!(add.num_calls(), 2);
-    }
-
-    #[tokio::test]
-    async fn an_audience_iam_refuses_is_reported_with_its_code() {
-        let add = mock!(aws_sdk_iam::Client::add_client_id_to_open_id_connect_provider)
-            .then_http_response(|| {
-                aws_smithy_runtime_api::http::Response::new(
-                    aws_smithy_runtime_api::http::StatusCode::try_from(409).unwrap(),
-                    aws_smithy_types::body::SdkBody::from(
-                        "<ErrorResponse><Error><Type>Sender</Type><Code>LimitExceeded</Code>\
-                         <Message>Cannot exceed quota for ClientIdsPerOpenIdConnectProvider: 100</Message>\
-                         </Error><RequestId>1</RequestId></ErrorResponse>",
-                    ),
-                )
-            });
-        let aws = testing::aws(&[&add], &[], &[]);
-        let ops = [Op::AddClientId {
-            client_id: "one-too-many".into(),
-        }];
-        let err = apply_provider(&aws, &desired(&[], &[]), &ops, &testing::quiet())
-            .await
-            .unwrap_err();
-        assert_eq!(err.code.as_deref(), Some("LimitExceeded"));
-        assert_eq!(err.resource.as_deref(), Some(ARN));
-        assert!(
-            err.message.contains("adding audience one-too-many"),
-            "{err}"
-        );
-        assert!(err.hint.is_some(), "{err}");
-    }
-
-    #[tokio::test]
-    async fn rotation_replaces_the_list_new_first_at_most_five() {
-        let seen = Arc::new(Mutex::new(Vec::<Vec<String>>::new()));
-        let s = seen.clone();
-        let update = mock!(aws_sdk_iam::Client::update_open_id_connect_provider_thumbprint)
-            .match_requests(|req| req.open_id_connect_provider_arn() == Some(ARN))
-            .then_compute_output(move |req| {
-                s.lock().unwrap().push(req.thumbprint_list().to_vec());
-                UpdateOpenIdConnectProviderThumbprintOutput::builder().build()
-            });
-        let aws = testing::aws(&[&update], &[], &[]);
-        let registered = ["a1", "b2", "c3", "d4", "e5"].map(|p| p.repeat(20));
-        let new = "f6".repeat(20);
-        let d = desired(&[WORKSPACE_AUD], &[&new]);
-        let o = observed(
-            &[WORKSPACE_AUD],
-            &registered.iter().map(String::as_str).collect::<Vec<_>>(),
-        );
-        let plan = crate::plan::iam::provider(&d, Some(&o));
-        apply_provider(&aws, &d, &plan.ops, &testing::quiet())
-            .await
-            .unwrap();
-        let mut want = vec![new];
-        want.extend(registered[..4].iter().cloned());
-        assert_eq!(*seen.lock().unwrap(), vec![want]);
-    }
-}
+#[path = "iam_tests.rs"]
+mod tests;
