@@ -20,6 +20,7 @@ pub mod model;
 pub mod observe;
 pub mod oidc;
 pub mod plan;
+pub mod progress;
 pub mod report;
 
 use std::ffi::OsString;

@@ -48,12 +48,7 @@ pub fn aws(iam: &[&Rule], s3: &[&Rule], dynamodb: &[&Rule]) -> Aws {
     }
 }
 
-/// A reporter that prints nothing.
-pub fn quiet() -> crate::report::Reporter {
-    crate::report::Reporter::new(
-        crate::config::OutputFormat::Text,
-        crate::config::ColorChoice::Never,
-        true,
-        0,
-    )
+/// A progress sink that says nothing.
+pub fn quiet() -> crate::progress::Silent {
+    crate::progress::Silent
 }

@@ -16,7 +16,7 @@ use crate::aws::retry::{self, Backoff};
 use crate::aws::{self, Aws};
 use crate::error::{Error, Result};
 use crate::jwt::rfc3339;
-use crate::report::Reporter;
+use crate::progress::Progress;
 
 /// `--assume` asks for the shortest session STS allows.
 const ASSUME_SECONDS: i32 = 900;
@@ -50,9 +50,9 @@ pub async fn assume(
     aws: &Aws,
     role_arn: &str,
     token: &Secret,
-    reporter: &Reporter,
+    reporter: &dyn Progress,
 ) -> Result<std::result::Result<Assumed, String>> {
-    reporter.progress(format!(
+    reporter.progress(&format!(
         "calling sts:AssumeRoleWithWebIdentity for {role_arn}"
     ));
     let out = match settled_answer(aws, role_arn, token, reporter).await? {
@@ -118,7 +118,7 @@ async fn settled_answer(
     aws: &Aws,
     role_arn: &str,
     token: &Secret,
-    reporter: &Reporter,
+    reporter: &dyn Progress,
 ) -> Result<Answer> {
     let answer = ask(aws, role_arn, token).await;
     let refused = answer
@@ -127,7 +127,7 @@ async fn settled_answer(
     if !refused || !role_is_new(aws, role_arn).await {
         return Ok(answer);
     }
-    reporter.progress(format!(
+    reporter.progress(&format!(
         "{role_arn} was created moments ago; asking STS again while the change reaches it"
     ));
     let new_role = aws::errors::Known {

@@ -250,3 +250,13 @@ pub fn paint(enabled: bool, color: &str, text: &str) -> String {
         text.to_string()
     }
 }
+
+impl crate::progress::Progress for Reporter {
+    fn progress(&self, msg: &str) {
+        Reporter::progress(self, msg);
+    }
+
+    fn warn(&self, msg: String) {
+        Reporter::warn(self, msg);
+    }
+}

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::oidc::thumbprint::sha1_hex;
 use crate::plan::compare::ResourceDiff;
 use crate::plan::stack::StackSpec;
-use crate::report::Reporter;
+use crate::progress::Progress;
 
 /// A change as CloudFormation computed it in a change set.
 #[derive(Debug, Clone, Serialize)]
@@ -57,7 +57,7 @@ pub async fn create(
     spec: &StackSpec,
     stack_id: &str,
     local: &[ResourceDiff],
-    reporter: &Reporter,
+    reporter: &dyn Progress,
     wait: WaitConfig,
 ) -> Result<Computed> {
     let name = change_set_name(spec);
@@ -85,7 +85,7 @@ pub async fn create(
         }
         Err(e) => return Err(classify(&e, "creating the change set", &spec.name)),
     };
-    reporter.progress(format!(
+    reporter.progress(&format!(
         "created change set {name}; waiting for CloudFormation to compute it"
     ));
     let (status, reason, mut changes) = wait_change_set(cfn, &id, &spec.name, wait).await?;
@@ -124,7 +124,7 @@ pub async fn execute(
     spec: &StackSpec,
     stack_id: &str,
     cs: &mut ChangeSetSummary,
-    reporter: &Reporter,
+    reporter: &dyn Progress,
     wait: WaitConfig,
 ) -> Result<Vec<Event>> {
     let mut log = EventLog::starting_now(cfn, stack_id).await?;
@@ -136,7 +136,7 @@ pub async fn execute(
         .await
         .map_err(|e| classify(&e, "executing the change set", &spec.name))?;
     cs.executed = true;
-    reporter.progress(format!(
+    reporter.progress(&format!(
         "executing change set {} on stack {}",
         cs.name, spec.name
     ));

@@ -11,7 +11,7 @@ use super::stack::{failed, set_termination_protection};
 use crate::aws::classify;
 use crate::error::Result;
 use crate::plan::destroy_stack::DeletePlan;
-use crate::report::Reporter;
+use crate::progress::Progress;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DeleteOutcome {
@@ -23,7 +23,7 @@ pub struct DeleteOutcome {
 
 /// Turn termination protection back on after a deletion that did not happen (best effort:
 /// the error being reported matters more).
-async fn restore_protection(cfn: &Client, plan: &DeletePlan, reporter: &Reporter) {
+async fn restore_protection(cfn: &Client, plan: &DeletePlan, reporter: &dyn Progress) {
     if plan.termination_protection {
         match set_termination_protection(cfn, &plan.stack_id, true).await {
             Ok(()) => reporter.progress("turned termination protection back on"),
@@ -40,14 +40,14 @@ async fn restore_protection(cfn: &Client, plan: &DeletePlan, reporter: &Reporter
 pub async fn apply(
     cfn: &Client,
     plan: &DeletePlan,
-    reporter: &Reporter,
+    reporter: &dyn Progress,
     wait: WaitConfig,
 ) -> Result<DeleteOutcome> {
     let mut done = Vec::new();
     let mut log = EventLog::starting_now(cfn, &plan.stack_id).await?;
     if plan.termination_protection {
         set_termination_protection(cfn, &plan.stack_id, false).await?;
-        reporter.progress(format!(
+        reporter.progress(&format!(
             "turned off termination protection for stack {}",
             plan.stack
         ));
@@ -57,7 +57,7 @@ pub async fn apply(
         restore_protection(cfn, plan, reporter).await;
         return Err(classify(&e, "deleting the stack", &plan.stack));
     }
-    reporter.progress(format!("deleting stack {}", plan.stack));
+    reporter.progress(&format!("deleting stack {}", plan.stack));
     let status = events::wait_stack(
         cfn,
         &plan.stack_id,

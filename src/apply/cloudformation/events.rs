@@ -10,7 +10,7 @@ use crate::aws::classify;
 use crate::error::{Error, Result};
 pub use crate::observe::stack::Event;
 use crate::observe::stack::{event, first_failure};
-use crate::report::Reporter;
+use crate::progress::Progress;
 
 /// How long to wait and how often to look.
 #[derive(Debug, Clone, Copy)]
@@ -83,7 +83,7 @@ impl EventLog {
     }
 
     /// Fetch the events that happened since the last poll and print them.
-    pub async fn poll(&mut self, cfn: &Client, reporter: &Reporter) -> Result<()> {
+    pub async fn poll(&mut self, cfn: &Client, reporter: &dyn Progress) -> Result<()> {
         let mut fresh = Vec::new();
         let mut token: Option<String> = None;
         // Newest first, page by page, until an event already known (bounded).
@@ -109,7 +109,7 @@ impl EventLog {
             }
         }
         for e in fresh.into_iter().rev() {
-            reporter.progress(e.line());
+            reporter.progress(&e.line());
             self.events.push(e);
         }
         Ok(())
@@ -149,7 +149,7 @@ pub async fn wait_stack(
     stack_id: &str,
     log: &mut EventLog,
     cfg: WaitConfig,
-    reporter: &Reporter,
+    reporter: &dyn Progress,
     what: &str,
 ) -> Result<String> {
     let start = Instant::now();

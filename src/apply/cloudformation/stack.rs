@@ -10,7 +10,7 @@ use crate::aws::classify;
 use crate::error::{Error, Result};
 use crate::observe::stack::ObservedStack;
 use crate::plan::stack::StackSpec;
-use crate::report::Reporter;
+use crate::progress::Progress;
 
 /// The error for an operation that ended in `status`: the first failed event's reason.
 pub(super) fn failed(stack: &str, status: &str, log: &EventLog, what: &str) -> Error {
@@ -51,7 +51,7 @@ pub async fn set_termination_protection(cfn: &Client, stack_id: &str, on: bool) 
 pub async fn create(
     cfn: &Client,
     spec: &StackSpec,
-    reporter: &Reporter,
+    reporter: &dyn Progress,
     wait: WaitConfig,
 ) -> Result<Vec<Event>> {
     let out = cfn
@@ -69,7 +69,7 @@ pub async fn create(
         .await
         .map_err(|e| classify(&e, "creating the stack", &spec.name))?;
     let id = out.stack_id().unwrap_or(&spec.name).to_string();
-    reporter.progress(format!("creating stack {}", spec.name));
+    reporter.progress(&format!("creating stack {}", spec.name));
     let mut log = EventLog::from_start(&id);
     let status =
         events::wait_stack(cfn, &id, &mut log, wait, reporter, "creating the stack").await?;
@@ -85,7 +85,7 @@ pub async fn delete_failed(
     cfn: &Client,
     name: &str,
     d: &ObservedStack,
-    reporter: &Reporter,
+    reporter: &dyn Progress,
     wait: WaitConfig,
 ) -> Result<Vec<Event>> {
     if d.termination_protection {
@@ -97,7 +97,7 @@ pub async fn delete_failed(
         .send()
         .await
         .map_err(|e| classify(&e, "deleting the failed stack", name))?;
-    reporter.progress(format!("deleting the failed stack {name}"));
+    reporter.progress(&format!("deleting the failed stack {name}"));
     let what = "deleting the failed stack";
     let status = events::wait_stack(cfn, &d.stack_id, &mut log, wait, reporter, what).await?;
     if status != "DELETE_COMPLETE" {
@@ -112,7 +112,7 @@ pub async fn resume_rollback(
     cfn: &Client,
     name: &str,
     stack_id: &str,
-    reporter: &Reporter,
+    reporter: &dyn Progress,
     wait: WaitConfig,
 ) -> Result<Vec<Event>> {
     let mut log = EventLog::starting_now(cfn, stack_id).await?;
@@ -124,7 +124,7 @@ pub async fn resume_rollback(
             classify(&e, "resuming the rollback (ContinueUpdateRollback)", name)
                 .hint("see docs/cloudformation.md: a resource that cannot roll back can be skipped with aws cloudformation continue-update-rollback --resources-to-skip")
         })?;
-    reporter.progress(format!("resuming the rollback of stack {name}"));
+    reporter.progress(&format!("resuming the rollback of stack {name}"));
     let what = "resuming the rollback";
     let status = events::wait_stack(cfn, stack_id, &mut log, wait, reporter, what).await?;
     if status != "UPDATE_ROLLBACK_COMPLETE" {

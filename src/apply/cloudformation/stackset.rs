@@ -15,7 +15,7 @@ use crate::config::StackSetTargets;
 use crate::error::{Error, Result};
 use crate::observe::{self, stackset::AccountResult};
 use crate::plan::stackset::{StackSetPlan, StackSetSpec, Target};
-use crate::report::Reporter;
+use crate::progress::Progress;
 
 fn preferences() -> StackSetOperationPreferences {
     // Many accounts at once, and a few failing accounts do not stop the others: each
@@ -34,7 +34,7 @@ async fn wait_operation(
     name: &str,
     op: &str,
     wait: WaitConfig,
-    reporter: &Reporter,
+    reporter: &dyn Progress,
 ) -> Result<(String, Vec<AccountResult>)> {
     let start = std::time::Instant::now();
     let mut delay = wait.first_delay;
@@ -42,7 +42,7 @@ async fn wait_operation(
     let status = loop {
         let status = observe::stackset::operation_status(cfn, name, op).await?;
         if status != last {
-            reporter.progress(format!("  StackSet operation {op}: {status}"));
+            reporter.progress(&format!("  StackSet operation {op}: {status}"));
             last = status.clone();
         }
         match status.as_str() {
@@ -63,7 +63,7 @@ async fn wait_operation(
     };
     let results = observe::stackset::operation_results(cfn, name, op).await?;
     for r in &results {
-        reporter.progress(format!(
+        reporter.progress(&format!(
             "    {} {} {}{}",
             r.account,
             r.region,
@@ -118,7 +118,7 @@ impl Applied {
         name: &str,
         op: &str,
         wait: WaitConfig,
-        reporter: &Reporter,
+        reporter: &dyn Progress,
     ) -> Result<()> {
         let (status, results) = wait_operation(cfn, name, op, wait, reporter).await?;
         let err = (status != "SUCCEEDED").then(|| operation_failed(name, op, &status, &results));
@@ -213,18 +213,18 @@ pub async fn apply(
     cfn: &Client,
     spec: &StackSetSpec,
     plan: &StackSetPlan,
-    reporter: &Reporter,
+    reporter: &dyn Progress,
     wait: WaitConfig,
 ) -> Result<Applied> {
     let name = spec.name.as_str();
     let mut a = Applied::default();
     if !plan.exists {
         create_stack_set(cfn, spec).await?;
-        reporter.progress(format!("created StackSet {name}"));
+        reporter.progress(&format!("created StackSet {name}"));
         a.done.push(format!("created StackSet {name}"));
     } else if plan.update_template {
         let op = update_template(cfn, spec).await?;
-        reporter.progress(format!("updating every instance of StackSet {name}"));
+        reporter.progress(&format!("updating every instance of StackSet {name}"));
         a.finish(cfn, name, &op, wait, reporter).await?;
         a.done
             .push("updated the template of every instance".to_string());
@@ -234,7 +234,7 @@ pub async fn apply(
         let request = cfn.create_stack_instances();
         let what = "adding the StackSet's instances";
         let op = instances_operation!(request, spec, &ids, regions, what)?;
-        reporter.progress(format!("deploying StackSet {name} to {}", ids.join(", ")));
+        reporter.progress(&format!("deploying StackSet {name} to {}", ids.join(", ")));
         a.finish(cfn, name, &op, wait, reporter).await?;
         a.done.push(format!("deployed to {}", ids.join(", ")));
     }

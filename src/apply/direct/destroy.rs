@@ -15,11 +15,11 @@ use crate::error::{Error, Result};
 use crate::observe::destroy::Targets;
 use crate::plan::destroy::{Op, Plan};
 use crate::plan::Kind;
-use crate::report::Reporter;
+use crate::progress::Progress;
 
 /// Carry out the plan. The role goes before the provider it trusts; the bucket and the table
 /// are independent of both.
-pub async fn apply(aws: &Aws, t: &Targets, plan: &Plan, reporter: &Reporter) -> Result<()> {
+pub async fn apply(aws: &Aws, t: &Targets, plan: &Plan, reporter: &dyn Progress) -> Result<()> {
     if let Some(err) = plan.refusal_error() {
         return Err(err);
     }
@@ -46,7 +46,12 @@ pub async fn apply(aws: &Aws, t: &Targets, plan: &Plan, reporter: &Reporter) -> 
 }
 
 /// Remove one inline policy or one attachment from the role `name` (already gone is fine).
-async fn detach(iam: &aws_sdk_iam::Client, name: &str, op: &Op, reporter: &Reporter) -> Result<()> {
+async fn detach(
+    iam: &aws_sdk_iam::Client,
+    name: &str,
+    op: &Op,
+    reporter: &dyn Progress,
+) -> Result<()> {
     match op {
         Op::DeleteInlinePolicy { name: policy } => {
             match iam
@@ -57,7 +62,7 @@ async fn detach(iam: &aws_sdk_iam::Client, name: &str, op: &Op, reporter: &Repor
                 .await
             {
                 Ok(_) => {
-                    reporter.progress(format!("deleted inline policy {policy} of role {name}"))
+                    reporter.progress(&format!("deleted inline policy {policy} of role {name}"))
                 }
                 Err(e) if errors::is(&e, &["NoSuchEntity"]) => {}
                 Err(e) => {
@@ -77,7 +82,7 @@ async fn detach(iam: &aws_sdk_iam::Client, name: &str, op: &Op, reporter: &Repor
                 .send()
                 .await
             {
-                Ok(_) => reporter.progress(format!("detached {arn} from role {name}")),
+                Ok(_) => reporter.progress(&format!("detached {arn} from role {name}")),
                 Err(e) if errors::is(&e, &["NoSuchEntity"]) => {}
                 Err(e) => return Err(classify(&e, &format!("detaching {arn}"), name)),
             }
@@ -93,7 +98,7 @@ async fn delete_role(
     iam: &aws_sdk_iam::Client,
     name: &str,
     ops: &[Op],
-    reporter: &Reporter,
+    reporter: &dyn Progress,
 ) -> Result<()> {
     if ops.is_empty() {
         return Ok(());
@@ -119,12 +124,12 @@ async fn delete_role(
             },
         )
         .await?;
-        reporter.progress(format!("deleted role {name}"));
+        reporter.progress(&format!("deleted role {name}"));
     }
     Ok(())
 }
 
-async fn delete_provider(aws: &Aws, arn: &str, ops: &[Op], reporter: &Reporter) -> Result<()> {
+async fn delete_provider(aws: &Aws, arn: &str, ops: &[Op], reporter: &dyn Progress) -> Result<()> {
     if !ops.contains(&Op::DeleteProvider) {
         return Ok(());
     }
@@ -135,19 +140,19 @@ async fn delete_provider(aws: &Aws, arn: &str, ops: &[Op], reporter: &Reporter) 
         .send()
         .await
     {
-        Ok(_) => reporter.progress(format!("deleted oidc provider {arn}")),
+        Ok(_) => reporter.progress(&format!("deleted oidc provider {arn}")),
         Err(e) if errors::is(&e, &["NoSuchEntity"]) => {}
         Err(e) => return Err(classify(&e, "deleting the OIDC provider", arn)),
     }
     Ok(())
 }
 
-async fn delete_bucket(aws: &Aws, name: &str, ops: &[Op], reporter: &Reporter) -> Result<()> {
+async fn delete_bucket(aws: &Aws, name: &str, ops: &[Op], reporter: &dyn Progress) -> Result<()> {
     if !ops.contains(&Op::DeleteBucket) {
         return Ok(());
     }
     match aws.s3.delete_bucket().bucket(name).send().await {
-        Ok(_) => reporter.progress(format!("deleted empty bucket {name}")),
+        Ok(_) => reporter.progress(&format!("deleted empty bucket {name}")),
         Err(e) if errors::is(&e, &["NoSuchBucket"]) => {}
         Err(e) if errors::is(&e, &["BucketNotEmpty"]) => {
             return Err(Error::failure(
@@ -162,7 +167,7 @@ async fn delete_bucket(aws: &Aws, name: &str, ops: &[Op], reporter: &Reporter) -
     Ok(())
 }
 
-async fn delete_table(aws: &Aws, name: &str, ops: &[Op], reporter: &Reporter) -> Result<()> {
+async fn delete_table(aws: &Aws, name: &str, ops: &[Op], reporter: &dyn Progress) -> Result<()> {
     if ops.contains(&Op::DisableDeletionProtection) {
         match aws
             .dynamodb
@@ -172,7 +177,7 @@ async fn delete_table(aws: &Aws, name: &str, ops: &[Op], reporter: &Reporter) ->
             .send()
             .await
         {
-            Ok(_) => reporter.progress(format!("turned deletion protection off on {name}")),
+            Ok(_) => reporter.progress(&format!("turned deletion protection off on {name}")),
             Err(e) if errors::is(&e, &["ResourceNotFoundException"]) => return Ok(()),
             Err(e) => return Err(classify(&e, "turning deletion protection off", name)),
         }
@@ -180,7 +185,7 @@ async fn delete_table(aws: &Aws, name: &str, ops: &[Op], reporter: &Reporter) ->
     }
     if ops.contains(&Op::DeleteTable) {
         match aws.dynamodb.delete_table().table_name(name).send().await {
-            Ok(_) => reporter.progress(format!("deleted lock table {name}")),
+            Ok(_) => reporter.progress(&format!("deleted lock table {name}")),
             Err(e) if errors::is(&e, &["ResourceNotFoundException"]) => {}
             Err(e) => {
                 return Err(classify(&e, "deleting the lock table", name).hint(

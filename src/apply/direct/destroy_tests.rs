@@ -9,9 +9,7 @@ mod with_mocked_iam {
     use aws_smithy_mocks::{mock, MockResponseInterceptor, Rule, RuleMode};
 
     use super::super::delete_role;
-    use crate::config::{ColorChoice, OutputFormat};
     use crate::plan::destroy::Op;
-    use crate::report::Reporter;
 
     fn client(rules: &[&Rule]) -> Client {
         let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::Sequential);
@@ -35,8 +33,8 @@ mod with_mocked_iam {
             .build()
     }
 
-    fn quiet() -> Reporter {
-        Reporter::new(OutputFormat::Text, ColorChoice::Never, true, 0)
+    fn quiet() -> crate::progress::Silent {
+        crate::progress::Silent
     }
 
     fn ops() -> Vec<Op> {

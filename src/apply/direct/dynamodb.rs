@@ -12,7 +12,7 @@ use crate::aws::{classify, errors, Aws};
 use crate::error::{Error, Result};
 use crate::model::DesiredTable;
 use crate::plan::Op;
-use crate::report::Reporter;
+use crate::progress::Progress;
 
 fn built<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> Result<T> {
     r.map_err(|e| Error::failure(format!("building a DynamoDB request: {e}")))
@@ -48,7 +48,7 @@ pub async fn apply_table(
     aws: &Aws,
     d: &DesiredTable,
     ops: &[Op],
-    reporter: &Reporter,
+    reporter: &dyn Progress,
 ) -> Result<()> {
     let mut table = Table {
         aws,
@@ -101,7 +101,7 @@ fn is_active(status: Option<&TableStatus>) -> bool {
 struct Table<'a> {
     aws: &'a Aws,
     d: &'a DesiredTable,
-    reporter: &'a Reporter,
+    reporter: &'a dyn Progress,
     known_active: bool,
 }
 
@@ -135,14 +135,15 @@ impl Table<'_> {
             .await;
         match result {
             Ok(out) => {
-                self.reporter.progress(format!("created lock table {name}"));
+                self.reporter
+                    .progress(&format!("created lock table {name}"));
                 self.known_active =
                     is_active(out.table_description().and_then(|t| t.table_status()));
                 Ok(None)
             }
             Err(e) if errors::is(&e, &["ResourceInUseException"]) => {
                 self.reporter
-                    .progress(format!("lock table {name} already exists; adopted"));
+                    .progress(&format!("lock table {name} already exists; adopted"));
                 wait_active(self.aws, name).await?;
                 self.known_active = true;
                 let observed = crate::observe::table(self.aws, name).await?;
@@ -196,7 +197,7 @@ impl Table<'_> {
             .await?;
             self.known_active = is_active(out.table_description().and_then(|t| t.table_status()));
             self.reporter
-                .progress(format!("turned on {what} for lock table {name}"));
+                .progress(&format!("turned on {what} for lock table {name}"));
         }
         Ok(())
     }
@@ -231,7 +232,7 @@ impl Table<'_> {
         )
         .await?;
         self.reporter
-            .progress(format!("enabled point-in-time recovery on {name}"));
+            .progress(&format!("enabled point-in-time recovery on {name}"));
         Ok(())
     }
 
@@ -247,7 +248,7 @@ impl Table<'_> {
             .await
             .map_err(|e| classify(&e, "tagging the adopted lock table", name))?;
         self.reporter
-            .progress(format!("adopted lock table {name} (tagged)"));
+            .progress(&format!("adopted lock table {name} (tagged)"));
         Ok(())
     }
 }

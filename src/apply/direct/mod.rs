@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::model::DesiredState;
 use crate::observe::{self, Observed};
 use crate::plan::{self, Action, Kind, Op, Plan};
-use crate::report::Reporter;
+use crate::progress::Progress;
 
 /// Apply every operation of the plan and return the live state afterwards. S3 and DynamoDB
 /// confirm each setting in their answer; IAM is eventually consistent, so a changed provider
@@ -28,7 +28,7 @@ pub async fn apply(
     desired: &DesiredState,
     plan: &Plan,
     before: &Observed,
-    reporter: &Reporter,
+    reporter: &dyn Progress,
 ) -> Result<Observed> {
     let ops = |kind| plan.get(kind).map(|r| r.ops.as_slice()).unwrap_or_default();
     let (provider_ops, role_ops) = (ops(Kind::OidcProvider), ops(Kind::Role));

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::model::DesiredBucket;
 use crate::plan::bucket::{desired_encryption, ABORT_MULTIPART_DAYS, LIFECYCLE_RULE_ID};
 use crate::plan::Op;
-use crate::report::Reporter;
+use crate::progress::Progress;
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint,
     BucketVersioningStatus, CreateBucketConfiguration, ExpirationStatus, LifecycleRule,
@@ -43,7 +43,7 @@ pub fn retention_rule(d: &DesiredBucket) -> Result<LifecycleRule> {
     )
 }
 
-async fn create(aws: &Aws, d: &DesiredBucket, reporter: &Reporter) -> Result<bool> {
+async fn create(aws: &Aws, d: &DesiredBucket, reporter: &dyn Progress) -> Result<bool> {
     let mut req = aws.s3.create_bucket().bucket(&d.name);
     // us-east-1 takes no LocationConstraint; every other region needs one.
     if d.region != "us-east-1" {
@@ -55,11 +55,11 @@ async fn create(aws: &Aws, d: &DesiredBucket, reporter: &Reporter) -> Result<boo
     }
     match req.send().await {
         Ok(_) => {
-            reporter.progress(format!("created bucket {} in {}", d.name, d.region));
+            reporter.progress(&format!("created bucket {} in {}", d.name, d.region));
             Ok(true)
         }
         Err(e) if errors::is(&e, &["BucketAlreadyOwnedByYou"]) => {
-            reporter.progress(format!(
+            reporter.progress(&format!(
                 "bucket {} already belongs to this account; adopted",
                 d.name
             ));
@@ -79,7 +79,7 @@ pub async fn apply_bucket(
     aws: &Aws,
     d: &DesiredBucket,
     ops: &[Op],
-    reporter: &Reporter,
+    reporter: &dyn Progress,
 ) -> Result<()> {
     if ops.iter().any(|o| matches!(o, Op::CreateBucket)) {
         create(aws, d, reporter).await?;
@@ -99,7 +99,7 @@ pub async fn apply_bucket(
 }
 
 /// One configuration write on the bucket, then its progress line.
-async fn put_setting(aws: &Aws, d: &DesiredBucket, op: &Op, reporter: &Reporter) -> Result<()> {
+async fn put_setting(aws: &Aws, d: &DesiredBucket, op: &Op, reporter: &dyn Progress) -> Result<()> {
     let done = match op {
         Op::PutBucketPolicy { .. } | Op::PutLifecycle { .. } | Op::PutBucketTagging { .. } => {
             put_rules(aws, d, op).await?
@@ -107,7 +107,7 @@ async fn put_setting(aws: &Aws, d: &DesiredBucket, op: &Op, reporter: &Reporter)
         _ => put_protection(aws, d, op).await?,
     };
     if let Some(line) = done {
-        reporter.progress(line);
+        reporter.progress(&line);
     }
     Ok(())
 }
