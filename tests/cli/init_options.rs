@@ -3,15 +3,15 @@
 //! permissions boundary, key prefix, KMS (each form of --kms-key) and tags, and the trust
 //! policy's size against IAM's quotas.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
-use common::aws::{policy_json, strings, Clients};
-use common::fixture::{World, BUCKET, ENV_UUID, REPO_UUID, ROLE, TABLE};
-use common::kms::create_key;
+use crate::common::aws::{policy_json, strings, Clients};
+use crate::common::fixture::{World, BUCKET, ENV_UUID, REPO_UUID, ROLE, TABLE};
+use crate::common::kms::create_key;
 
 fn trust(aws: &Clients) -> Value {
     let role = aws

@@ -6,15 +6,15 @@
 //! What the tool sent is read from moto's request recorder; what the stack looks like
 //! afterwards is read with the AWS SDK directly, not through the tool.
 
-mod common;
+use crate::common;
 
 use std::future::Future;
 
+use crate::common::fixture::World;
+use crate::common::kms::create_key;
+use crate::common::{Issuer, Moto, Pki, PkiOptions, RecordedRequest};
 use aws_sdk_cloudformation::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_cloudformation::Client;
-use common::fixture::World;
-use common::kms::create_key;
-use common::{Issuer, Moto, Pki, PkiOptions, RecordedRequest};
 use serde_json::{json, Value};
 
 const STACK: &str = "bitbucket-oidc-bootstrap";

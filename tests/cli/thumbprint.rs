@@ -3,13 +3,11 @@
 //! PATH, by `openssl s_client -showcerts` + `openssl x509 -fingerprint -sha1`.
 //! `--check` compares with the provider in (local) AWS.
 
-mod common;
-
 use serde_json::{json, Value};
 
-use common::fixture::World;
-use common::pki::write_pem_file;
-use common::{
+use crate::common::fixture::World;
+use crate::common::pki::write_pem_file;
+use crate::common::{
     assert_failure, openssl, run, unused_port, ChainMode, Issuer, IssuerOptions, Pki, PkiOptions,
 };
 

@@ -144,7 +144,7 @@ fn rendered_templates_match_reviewed_golden_files() {
     }
     assert!(
         failures.is_empty(),
-        "{}\n(if the change is intended: BOOTSTRAP_UPDATE_SNAPSHOTS=1 cargo test --test cloudformation, then review the diff)",
+        "{}\n(if the change is intended: BOOTSTRAP_UPDATE_SNAPSHOTS=1 cargo test --test api, then review the diff)",
         failures.join("\n")
     );
 }

@@ -2,7 +2,7 @@
 //! field by field with the AWS SDK), a re-run makes no mutating call (counted by moto's own
 //! recorder), `plan --detailed-exitcode`, and the refusal to write without confirmation.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 
@@ -12,8 +12,8 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_s3::types::{BucketVersioningStatus, ExpirationStatus, ObjectOwnership};
 use serde_json::{json, Value};
 
-use common::aws::{policy_json, strings};
-use common::fixture::{World, BUCKET, REPO_UUID, ROLE, TABLE};
+use crate::common::aws::{policy_json, strings};
+use crate::common::fixture::{World, BUCKET, REPO_UUID, ROLE, TABLE};
 
 /// (Effect, action, resource) triples of a policy: an exact picture of what it grants.
 fn grants(policy: &Value) -> BTreeSet<(String, String, String)> {

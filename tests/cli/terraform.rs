@@ -2,16 +2,16 @@
 //! with the lock table and S3-native locking, against moto. `terraform init` + `apply` must
 //! land the state object in the bucket.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use common::authz::{all_needs, assert_all_allowed, unused_grants, Env};
-use common::fixture::{World, BUCKET, ROLE, TABLE};
-use common::moto::ACCOUNT_ID;
+use crate::common::authz::{all_needs, assert_all_allowed, unused_grants, Env};
+use crate::common::fixture::{World, BUCKET, ROLE, TABLE};
+use crate::common::moto::ACCOUNT_ID;
 
 /// Terraform must be on PATH: these tests are how the state policy is proven, so a machine
 /// without it fails them rather than skipping them.

@@ -2,15 +2,12 @@
 //! the trust-policy evaluator never panics, and the trust policy the model builds admits
 //! exactly the named repositories (checked with the evaluator: what the conditions stop).
 
-#[path = "props/strategies.rs"]
-mod strategies;
-
+use crate::strategies::*;
 use bootstrap::model::policy;
 use bootstrap::verify::{evaluate, jwt};
 use ipnet::IpNet;
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use strategies::*;
 
 // ---------------------------------------------------------------------------------------
 // Trust policies: what the conditions let in, checked with the evaluator

@@ -1,13 +1,13 @@
 //! StackSets against moto: create the StackSet and its instances, report per account, a
 //! no-op re-run, and adding an account later deploys to that account only.
 
-mod common;
+use crate::common;
 
 use std::future::Future;
 
+use crate::common::fixture::World;
 use aws_sdk_cloudformation::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_cloudformation::Client;
-use common::fixture::World;
 
 const SET: &str = "bitbucket-oidc-org";
 const A: &str = "111111111111";

@@ -3,16 +3,18 @@
 //! moto). Expected messages are written from the tokens minted here and from the documented
 //! meaning of each claim, never copied from the tool's output.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
-use common::fixture::{World, ENV_UUID, REPO_UUID, WORKSPACE_UUID};
-use common::jwt::{self, now};
-use common::{bitbucket_claims, braced, fake_uuid, mint_token, run, run_with_stdin, CliOutput};
-use common::{Issuer, Pki};
+use crate::common::fixture::{World, ENV_UUID, REPO_UUID, WORKSPACE_UUID};
+use crate::common::jwt::{self, now};
+use crate::common::{
+    bitbucket_claims, braced, fake_uuid, mint_token, run, run_with_stdin, CliOutput,
+};
+use crate::common::{Issuer, Pki};
 
 const STEP_UUID: &str = "{5e1d7c3b-4444-4f6a-8b9c-0a1b2c3d4e5f}";
 

@@ -8,16 +8,13 @@
 //! The JWT decoder and the trust-policy evaluator are in guard_rails_verify_props.rs.
 //! Cases per property: `PROPTEST_CASES` (default 1000). docs/security.md records a run.
 
-#[path = "props/strategies.rs"]
-mod strategies;
-
+use crate::strategies::*;
 use bootstrap::config::validate as v;
 use bootstrap::config::{parse_file, Settings};
 use bootstrap::model::policy;
 use bootstrap::model::{self, Account};
 use proptest::prelude::*;
 use serde_json::json;
-use strategies::*;
 
 fn account() -> Account {
     Account {

@@ -2,10 +2,8 @@
 //! touch nothing, and a re-run makes no change. End state is read with the AWS SDK
 //! directly and writes are counted by moto's recorder, not by the tool.
 
-mod common;
-
-use common::fixture::World;
-use common::inspect::Inspect;
+use crate::common::fixture::World;
+use crate::common::inspect::Inspect;
 use serde_json::json;
 
 const ROLE: &str = "bitbucket-pipelines-deploy";

@@ -2,12 +2,12 @@
 //! on success or on failure. Every run uses credentials with distinctive canary values and
 //! every byte of output is searched for them (and for recognisable pieces of them).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
-use common::fixture::World;
-use common::{bootstrap_cmd_in, run_cmd, CliOutput};
+use crate::common::fixture::World;
+use crate::common::{bootstrap_cmd_in, run_cmd, CliOutput};
 
 const ACCESS_KEY: &str = "AKIACANARY7Q2XK4LEAK";
 const SECRET_KEY: &str = "cAnArY/SeCrEt+wJalrXUtnFEMI7f3a9bLEAK0000";

@@ -1,7 +1,7 @@
 //! `init` on an account that already has some of the pieces (made by hand before), without
 //! a lock table, and outside us-east-1.
 
-mod common;
+use crate::common;
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
@@ -16,8 +16,8 @@ use aws_sdk_s3::types::{
 };
 use serde_json::Value;
 
-use common::aws::{policy_json, Clients};
-use common::fixture::{World, BUCKET, ROLE, TABLE};
+use crate::common::aws::{policy_json, Clients};
+use crate::common::fixture::{World, BUCKET, ROLE, TABLE};
 
 /// Create a table by hand: hash key `key` (S); `on_demand` = pay-per-request with deletion
 /// protection, else provisioned without; `sse` = encrypted with the AWS-managed KMS key.

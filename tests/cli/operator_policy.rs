@@ -4,14 +4,12 @@
 //! evaluator (tests/common/authz.rs). Nothing outside the policy may be needed, and the
 //! policy is not trivially permissive.
 
-mod common;
-
 use serde_json::Value;
 
+use crate::common::authz::{assert_all_allowed, Env};
+use crate::common::aws::{create_kms_key, strings};
+use crate::common::fixture::{World, ROLE};
 use bootstrap::verify::evaluate::{evaluate_access, Access};
-use common::authz::{assert_all_allowed, Env};
-use common::aws::{create_kms_key, strings};
-use common::fixture::{World, ROLE};
 
 const ACCOUNT: &str = "123456789012";
 

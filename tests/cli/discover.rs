@@ -2,15 +2,15 @@
 //! its own message (one line in text mode, one JSON document with `--output json`), and the
 //! `--help` of every subcommand.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use common::issuer::{Framing, Response};
-use common::pki::write_pem_file;
-use common::{assert_failure, run, unused_port, Issuer, Pki};
+use crate::common::issuer::{Framing, Response};
+use crate::common::pki::write_pem_file;
+use crate::common::{assert_failure, run, unused_port, Issuer, Pki};
 
 /// `discover --issuer-url URL --ca-bundle PEM` plus `extra`.
 fn discover_args(issuer_url: &str, ca_bundle: &str, extra: &[&str]) -> Vec<String> {

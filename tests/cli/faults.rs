@@ -8,13 +8,13 @@
 //! * every mutating call throttled once (a real AWS throttling error for its protocol): the
 //!   run succeeds and each call reached AWS exactly once.
 
-mod common;
+use crate::common;
 
-use common::fixture::{World, ENV_UUID, REPO_UUID};
-use common::inspect::Inspect;
-use common::proxy::{Fault, Proxy};
-use common::run;
-use common::PkiOptions;
+use crate::common::fixture::{World, ENV_UUID, REPO_UUID};
+use crate::common::inspect::Inspect;
+use crate::common::proxy::{Fault, Proxy};
+use crate::common::run;
+use crate::common::PkiOptions;
 use serde_json::{json, Value};
 
 const ROLE: &str = "bitbucket-pipelines-deploy";

@@ -2,15 +2,13 @@
 //! already full of thumbprints, out-of-band drift (reported by `status`, repaired by `init`,
 //! foreign bucket-policy statements kept), and a new audience.
 
-mod common;
-
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use serde_json::{json, Value};
 
-use common::aws::{policy_json, strings, Clients};
-use common::fixture::{World, BUCKET, REPO_UUID, ROLE};
-use common::pki::write_pem_file;
-use common::{run, sha1_hex, Issuer, Pki, PkiOptions};
+use crate::common::aws::{policy_json, strings, Clients};
+use crate::common::fixture::{World, BUCKET, REPO_UUID, ROLE};
+use crate::common::pki::write_pem_file;
+use crate::common::{run, sha1_hex, Issuer, Pki, PkiOptions};
 
 fn registered_thumbprints(w: &World, aws: &Clients) -> Vec<String> {
     aws.block_on(

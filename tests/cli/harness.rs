@@ -1,6 +1,6 @@
 //! Proves the shared test harness works on its own, without the CLI.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
@@ -12,9 +12,9 @@ use rustls_pki_types::{CertificateDer, ServerName};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use common::authz::{all_needs, denied, needs, unused_grants, Env};
-use common::issuer::{ChainMode, IssuerOptions, Response};
-use common::{classify, jwt, sha1_hex, Issuer, Moto, Pki, PkiOptions};
+use crate::common::authz::{all_needs, denied, needs, unused_grants, Env};
+use crate::common::issuer::{ChainMode, IssuerOptions, Response};
+use crate::common::{classify, jwt, sha1_hex, Issuer, Moto, Pki, PkiOptions};
 
 #[derive(Debug)]
 struct Fetched {
@@ -443,7 +443,7 @@ fn moto_starts_answers_and_records() {
 
 use std::time::{Duration, Instant};
 
-use common::aws::Clients;
+use crate::common::aws::Clients;
 
 /// The AWS error code of an SDK error.
 fn code_of<E, R>(e: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> String

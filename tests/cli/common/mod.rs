@@ -1,6 +1,6 @@
 //! Shared integration-test harness.
 //!
-//! Every integration test file does `mod common;` and uses what it needs:
+//! Compiled once for every module of the CLI test binary, which each use what they need:
 //!
 //! * [`pki`]: a real certificate chain (root -> intermediate -> leaf) made with rcgen;
 //! * [`issuer`]: an HTTPS OIDC issuer on 127.0.0.1 serving discovery and JWKS;

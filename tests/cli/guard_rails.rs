@@ -5,17 +5,17 @@
 //! counts the connections it receives; a control case proves that a valid command line does
 //! reach it.
 
-mod common;
+use crate::common;
 
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::fixture::{World, REPO_UUID, WORKSPACE_UUID};
-use common::inspect::Inspect;
-use common::issuer::{Framing, Response};
-use common::run;
+use crate::common::fixture::{World, REPO_UUID, WORKSPACE_UUID};
+use crate::common::inspect::Inspect;
+use crate::common::issuer::{Framing, Response};
+use crate::common::run;
 use serde_json::json;
 
 /// A TCP listener that only counts connections (and closes them).

@@ -2,15 +2,13 @@
 //! and has the documented Bitbucket structure; the generated backend.tf is accepted by the
 //! real Terraform (`fmt -check`, `init -backend=false`, `validate`).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_yaml::Value as Yaml;
 
-use common::fixture::{World, ENV_UUID, REPO_UUID, WORKSPACE_UUID};
-use common::{run, CliOutput};
+use crate::common::fixture::{World, ENV_UUID, REPO_UUID, WORKSPACE_UUID};
+use crate::common::{run, CliOutput};
 
 const ACCOUNT: &str = "210987654321";
 

@@ -1,9 +1,9 @@
 //! `bootstrap render` as a user runs it: against a local HTTPS issuer with its own PKI, and
 //! with no AWS at all.
 
-mod common;
+use crate::common;
 
-use common::{run, unused_port, Issuer, Pki};
+use crate::common::{run, unused_port, Issuer, Pki};
 use serde_json::Value;
 
 const WORKSPACE_UUID: &str = "6a3f1c2e-1111-4c9d-9a8b-0123456789ab";
