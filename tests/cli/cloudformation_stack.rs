@@ -8,13 +8,9 @@
 
 use crate::common;
 
-use std::future::Future;
-
 use crate::common::fixture::World;
 use crate::common::kms::create_key;
 use crate::common::{Issuer, Moto, Pki, PkiOptions, RecordedRequest};
-use aws_sdk_cloudformation::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_cloudformation::Client;
 use serde_json::{json, Value};
 
 const STACK: &str = "bitbucket-oidc-bootstrap";
@@ -25,27 +21,17 @@ fn cfn(extra: &[&'static str]) -> Vec<&'static str> {
     a
 }
 
-fn block_on<F: Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-fn client(w: &World) -> Client {
-    let conf = aws_sdk_cloudformation::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(w.moto.plain_endpoint())
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-        .build();
-    Client::from_conf(conf)
-}
-
 /// `(status, termination protection, stack id)` of the stack, read directly.
 fn stack(w: &World) -> (String, Option<bool>, String) {
-    let out = block_on(client(w).describe_stacks().stack_name(STACK).send()).unwrap();
+    let aws = w.clients();
+    let out = aws
+        .block_on(
+            aws.cloudformation
+                .describe_stacks()
+                .stack_name(STACK)
+                .send(),
+        )
+        .unwrap();
     let s = &out.stacks()[0];
     (
         s.stack_status().unwrap().as_str().to_string(),
@@ -55,7 +41,8 @@ fn stack(w: &World) -> (String, Option<bool>, String) {
 }
 
 fn deployed_template(w: &World) -> String {
-    block_on(client(w).get_template().stack_name(STACK).send())
+    let aws = w.clients();
+    aws.block_on(aws.cloudformation.get_template().stack_name(STACK).send())
         .unwrap()
         .template_body()
         .unwrap()

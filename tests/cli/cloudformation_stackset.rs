@@ -3,38 +3,24 @@
 
 use crate::common;
 
-use std::future::Future;
-
 use crate::common::fixture::World;
-use aws_sdk_cloudformation::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_cloudformation::Client;
 
 const SET: &str = "bitbucket-oidc-org";
 const A: &str = "111111111111";
 const B: &str = "222222222222";
 const C: &str = "333333333333";
 
-fn block_on<F: Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-fn client(w: &World) -> Client {
-    let conf = aws_sdk_cloudformation::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(w.moto.plain_endpoint())
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-        .build();
-    Client::from_conf(conf)
-}
-
 /// `(account, region, status)` of every instance, read directly.
 fn instances(w: &World) -> Vec<(String, String, String)> {
-    let out = block_on(client(w).list_stack_instances().stack_set_name(SET).send()).unwrap();
+    let aws = w.clients();
+    let out = aws
+        .block_on(
+            aws.cloudformation
+                .list_stack_instances()
+                .stack_set_name(SET)
+                .send(),
+        )
+        .unwrap();
     let mut v: Vec<_> = out
         .summaries()
         .iter()

@@ -134,17 +134,18 @@ fn destroy_keeps_every_state_version_and_refuses_to_delete_a_non_empty_bucket() 
     });
 
     // A re-run has nothing to do and makes no write.
-    w.moto.start_recording();
-    let out = w.run("destroy", &["--yes"]);
-    out.assert_success();
-    assert!(out.stdout.contains("nothing to delete"), "{out:?}");
-    assert_eq!(w.moto.mutating_calls(), vec![]);
+    w.test("destroy")
+        .arg("--yes")
+        .expect_stdout_contains("nothing to delete")
+        .expect_no_writes()
+        .run();
 
     // Even now, --delete-state does not touch the bucket or the table.
-    w.moto.start_recording();
-    w.run("destroy", &["--yes", "--delete-state"])
-        .assert_code(64);
-    assert_eq!(w.moto.mutating_calls(), vec![]);
+    w.test("destroy")
+        .args(["--yes", "--delete-state"])
+        .expect_exit(64)
+        .expect_no_writes()
+        .run();
     assert_eq!(aws.versions(BUCKET), before);
 }
 
@@ -488,11 +489,11 @@ fn destroy_cloudformation_deletes_the_stack_and_keeps_the_retained_state() {
     );
 
     // Again: nothing to do, exit 0, no write.
-    w.moto.start_recording();
-    let out = w.run("destroy", &cfn(&["--yes"]));
-    out.assert_success();
-    assert!(out.stdout.contains("nothing to delete"), "{out:?}");
-    assert_eq!(w.moto.mutating_calls(), vec![]);
+    w.test("destroy")
+        .args(cfn(&["--yes"]))
+        .expect_stdout_contains("nothing to delete")
+        .expect_no_writes()
+        .run();
 }
 
 #[test]

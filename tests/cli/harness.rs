@@ -1,4 +1,5 @@
-//! Proves the shared test harness works on its own, without the CLI.
+//! Proves the shared test harness works on its own: PKI, issuer, moto and its behaviour layer,
+//! the request judge, and the `Test` builder (with `bootstrap --version` as its subject).
 
 use crate::common;
 
@@ -338,6 +339,54 @@ fn cli_command_has_a_clean_environment() {
     );
 }
 
+/// Run `test`, which must fail one of its expectations.
+fn fails(what: &str, test: common::Test<'_>) {
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| test.run()));
+    assert!(
+        run.is_err(),
+        "{what}: the builder let a wrong expectation pass"
+    );
+}
+
+#[test]
+fn the_test_builder_checks_every_expectation() {
+    use common::Test;
+    let out = Test::new()
+        .arg("--version")
+        .expect_stdout(format!("bootstrap {}\n", env!("CARGO_PKG_VERSION")))
+        .expect_stdout_contains("bootstrap")
+        .expect_stdout_lacks("error")
+        .expect_stderr_lacks("error")
+        .run();
+    assert_eq!(out.code, Some(0));
+    let version = || Test::new().arg("--version");
+    fails("exit code", version().expect_exit(1));
+    fails("exact stdout", version().expect_stdout("bootstrap"));
+    fails(
+        "stdout contains",
+        version().expect_stdout_contains("nonesuch"),
+    );
+    fails(
+        "stderr contains",
+        version().expect_stderr_contains("bootstrap"),
+    );
+    fails("stdout lacks", version().expect_stdout_lacks("bootstrap"));
+    // A usage error is exit 64, whatever the builder was told.
+    Test::new().arg("--no-such-flag").expect_exit(64).run();
+    fails("default exit 0", Test::new().arg("--no-such-flag"));
+}
+
+#[test]
+fn the_test_builder_counts_writes() {
+    let w = common::fixture::World::start();
+    fails(
+        "a first init writes",
+        w.test("init").args(["--yes", "-q"]).expect_no_writes(),
+    );
+    // The failed check still ran init: a re-run writes nothing and passes.
+    w.assert_rerun_writes_nothing("init", &["--yes", "-q"]);
+}
+
 #[test]
 fn moto_starts_answers_and_records() {
     // Plain moto: a GetRole right after CreateRole is what this test records; through the
@@ -465,6 +514,13 @@ where
     )
 }
 
+/// moto behind the behaviour layer at `scale`, and us-east-1 clients through the layer.
+fn layer(scale: &str) -> (Moto, Clients) {
+    let moto = Moto::start_layer(scale);
+    let aws = Clients::through_layer(&moto, "us-east-1");
+    (moto, aws)
+}
+
 /// Poll `f` every 20 ms until it is true; panics after `limit`.
 fn eventually(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
@@ -477,8 +533,7 @@ fn eventually(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
 #[test]
 fn layer_adds_latency_to_every_call() {
     // Scale 1: real-world latency, 50 ms per call.
-    let moto = Moto::start_layer("1");
-    let aws = Clients::through_layer(&moto, "us-east-1");
+    let (moto, aws) = layer("1");
     let plain = Clients::new(&moto, "us-east-1");
     let start = Instant::now();
     aws.block_on(aws.s3.list_buckets().send()).unwrap();
@@ -494,8 +549,7 @@ fn layer_adds_latency_to_every_call() {
 
 #[test]
 fn layer_refuses_overlapping_bucket_configuration_writes_with_operation_aborted() {
-    let moto = Moto::start_layer("0.2");
-    let aws = Clients::through_layer(&moto, "us-east-1");
+    let (moto, aws) = layer("0.2");
     aws.block_on(aws.s3.create_bucket().bucket("layer-bucket").send())
         .unwrap();
     moto.start_recording();
@@ -565,8 +619,7 @@ fn layer_models_a_new_table_creating_updating_and_the_backup_gap() {
         PointInTimeRecoverySpecification, ScalarAttributeType, TableStatus,
     };
     // Scale 0.2: CREATING 1.2 s, the backup gap 2 s after that, UPDATING 0.8 s.
-    let moto = Moto::start_layer("0.2");
-    let aws = Clients::through_layer(&moto, "us-east-1");
+    let (_moto, aws) = layer("0.2");
     let db = &aws.dynamodb;
     let created = aws
         .block_on(
@@ -655,8 +708,7 @@ fn layer_models_a_new_table_creating_updating_and_the_backup_gap() {
 #[test]
 fn layer_hides_a_new_role_and_provider_from_reads_and_refuses_to_assume_a_new_role() {
     // Scale 0.2: reads see them after 0.4 s, the role is assumable after 1.6 s.
-    let moto = Moto::start_layer("0.2");
-    let aws = Clients::through_layer(&moto, "us-east-1");
+    let (moto, aws) = layer("0.2");
     let plain = Clients::new(&moto, "us-east-1");
     aws.block_on(
         aws.iam
@@ -726,8 +778,7 @@ fn layer_hides_a_new_role_and_provider_from_reads_and_refuses_to_assume_a_new_ro
 #[test]
 fn layer_throttles_bursts_of_iam_writes() {
     // Scale 1: a burst of 15, then 10 calls a second.
-    let moto = Moto::start_layer("1");
-    let aws = Clients::through_layer(&moto, "us-east-1");
+    let (_moto, aws) = layer("1");
     aws.block_on(
         aws.iam
             .create_role()
@@ -764,8 +815,7 @@ fn layer_throttles_bursts_of_iam_writes() {
 fn layer_makes_cloudformation_take_time() {
     use aws_sdk_cloudformation::types::ChangeSetType;
     // Scale 0.1: change set pending 0.1 s + in progress 0.2 s, stack operation 2 s.
-    let moto = Moto::start_layer("0.1");
-    let aws = Clients::through_layer(&moto, "us-east-1");
+    let (_moto, aws) = layer("0.1");
     let cfn = &aws.cloudformation;
     let template = r#"{"Resources": {"A": {"Type": "AWS::CloudFormation::WaitConditionHandle"},
         "B": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}"#;

@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use crate::common::aws::{policy_json, Clients};
 use crate::common::fixture::{World, BUCKET, ROLE, TABLE};
+use crate::common::resource;
 
 /// Create a table by hand: hash key `key` (S); `on_demand` = pay-per-request with deletion
 /// protection, else provisioned without; `sse` = encrypted with the AWS-managed KMS key.
@@ -59,12 +60,6 @@ fn create_table(aws: &Clients, name: &str, key: &str, on_demand: bool, sse: bool
     aws.block_on(req.send()).expect("create the table by hand");
 }
 
-fn mutating_ops(w: &World) -> Vec<String> {
-    let mut ops: Vec<String> = w.moto.mutating_calls().into_iter().map(|c| c.1).collect();
-    ops.sort();
-    ops
-}
-
 #[test]
 fn a_bare_bucket_and_a_provisioned_table_are_adopted_and_hardened() {
     let w = World::start();
@@ -88,7 +83,7 @@ fn a_bare_bucket_and_a_provisioned_table_are_adopted_and_hardened() {
 
     w.moto.start_recording();
     w.run("init", &["--yes", "-q"]).assert_success();
-    let ops = mutating_ops(&w);
+    let ops = w.moto.mutating_ops();
     assert!(!ops.contains(&"CreateBucket".to_string()), "{ops:?}");
     assert!(!ops.contains(&"CreateTable".to_string()), "{ops:?}");
 
@@ -150,12 +145,7 @@ fn an_unencrypted_table_is_planned_for_encryption() {
     let out = w.run("plan", &["--output", "json"]);
     out.assert_success();
     let doc = out.json();
-    let table = doc["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["kind"] == "lock-table")
-        .unwrap();
+    let table = resource(&doc, "lock-table");
     assert_eq!(table["action"], "update");
     assert_eq!(
         table["ops"],
@@ -280,12 +270,7 @@ fn a_well_configured_bucket_and_table_are_adopted_with_only_what_is_missing() {
     let out = w.run("init", &["--yes", "--output", "json"]);
     out.assert_success();
     let doc = out.json();
-    let table = doc["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["kind"] == "lock-table")
-        .unwrap();
+    let table = resource(&doc, "lock-table");
     // Every setting of the table is right; it is only adopted (tagged as the tool's).
     assert_eq!(table["action"], "update", "{doc:#}");
     assert_eq!(table["adopt"], true, "{doc:#}");
@@ -343,20 +328,19 @@ fn a_table_with_the_wrong_key_schema_is_refused_before_any_write() {
     let w = World::start();
     let aws = w.clients();
     create_table(&aws, TABLE, "id", true, true);
-    w.moto.start_recording();
-    let out = w.run("init", &["--yes", "-q"]);
-    out.assert_code(1);
+    // init refuses before any write.
+    let out = w
+        .test("init")
+        .args(["--yes", "-q"])
+        .expect_exit(1)
+        .expect_no_writes()
+        .run();
     let line = out.stderr.lines().last().unwrap_or_default();
     assert!(line.starts_with("error: "), "{out:?}");
     assert!(line.contains(TABLE), "{out:?}");
     assert!(line.contains("LockID"), "{out:?}");
     assert!(line.contains("--lock-table"), "{out:?}");
     assert!(line.contains("--no-lock-table"), "{out:?}");
-    assert_eq!(
-        w.moto.mutating_calls(),
-        vec![],
-        "init wrote before refusing"
-    );
 
     // The JSON error names the resource.
     let out = w.run("init", &["--yes", "--output", "json"]);
@@ -388,10 +372,7 @@ fn without_a_lock_table() {
     let inline = aws.inline_policy(ROLE, "terraform-state-access");
     assert!(!inline.to_string().contains("dynamodb"), "{inline:#}");
 
-    w.moto.start_recording();
-    w.run("init", &["--yes", "--no-lock-table", "-q"])
-        .assert_success();
-    assert_eq!(w.moto.mutating_calls(), vec![]);
+    w.assert_rerun_writes_nothing("init", &["--yes", "--no-lock-table", "-q"]);
 }
 
 #[test]
@@ -443,47 +424,7 @@ fn outside_us_east_1_the_bucket_gets_a_location_constraint() {
         .to_string()
         .contains(arn));
 
-    w.moto.start_recording();
-    w.run("init", &["--yes", "-q"]).assert_success();
-    assert_eq!(w.moto.mutating_calls(), vec![]);
-}
-
-fn put_inline(aws: &Clients, name: &str, statement: serde_json::Value) {
-    let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [statement]});
-    aws.block_on(
-        aws.iam
-            .put_role_policy()
-            .role_name(ROLE)
-            .policy_name(name)
-            .policy_document(doc.to_string())
-            .send(),
-    )
-    .expect("PutRolePolicy by hand");
-}
-
-fn inline_names(aws: &Clients) -> Vec<String> {
-    let mut names = aws
-        .block_on(aws.iam.list_role_policies().role_name(ROLE).send())
-        .unwrap()
-        .policy_names()
-        .to_vec();
-    names.sort();
-    names
-}
-
-fn role_tags(aws: &Clients) -> Vec<(String, String)> {
-    let role = aws
-        .block_on(aws.iam.get_role().role_name(ROLE).send())
-        .unwrap()
-        .role
-        .unwrap();
-    let mut tags: Vec<(String, String)> = role
-        .tags()
-        .iter()
-        .map(|t| (t.key().to_string(), t.value().to_string()))
-        .collect();
-    tags.sort();
-    tags
+    w.assert_rerun_writes_nothing("init", &["--yes", "-q"]);
 }
 
 #[test]
@@ -491,13 +432,13 @@ fn an_inline_policy_the_tool_did_not_write_is_drift_and_init_removes_it() {
     let w = World::start();
     let aws = w.clients();
     w.run("init", &["--yes", "-q"]).assert_success();
-    put_inline(
-        &aws,
+    aws.put_role_policy(
+        ROLE,
         "extra",
         serde_json::json!({"Effect": "Allow", "Action": "*", "Resource": "*"}),
     );
-    put_inline(
-        &aws,
+    aws.put_role_policy(
+        ROLE,
         "reads",
         serde_json::json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}),
     );
@@ -530,12 +471,7 @@ fn an_inline_policy_the_tool_did_not_write_is_drift_and_init_removes_it() {
     out.assert_code(2);
     let doc = out.json();
     assert_eq!(doc["in_sync"], false);
-    let role = doc["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["kind"] == "role")
-        .unwrap();
+    let role = resource(&doc, "role");
     assert_eq!(role["status"], "drifted", "{doc:#}");
     let fields: Vec<&str> = role["drift"]
         .as_array()
@@ -550,8 +486,11 @@ fn an_inline_policy_the_tool_did_not_write_is_drift_and_init_removes_it() {
     let out = w.run("init", &["--yes"]);
     out.assert_success();
     assert!(out.stderr.contains("inline policy extra"), "{out:?}");
-    assert_eq!(mutating_ops(&w), ["DeleteRolePolicy", "DeleteRolePolicy"]);
-    assert_eq!(inline_names(&aws), ["terraform-state-access"]);
+    assert_eq!(
+        w.moto.mutating_ops(),
+        ["DeleteRolePolicy", "DeleteRolePolicy"]
+    );
+    assert_eq!(aws.inline_policy_names(ROLE), ["terraform-state-access"]);
     w.run("plan", &["--detailed-exitcode", "-q"]).assert_code(0);
 }
 
@@ -569,22 +508,14 @@ fn a_hand_made_role_is_adopted_loudly_and_tagged() {
             .send(),
     )
     .unwrap();
-    put_inline(
-        &aws,
+    aws.put_role_policy(
+        ROLE,
         "escalate",
         serde_json::json!({"Effect": "Allow", "Action": "iam:Attach*Policy", "Resource": "*"}),
     );
     let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [
         {"Sid": "AllButOne", "Effect": "Allow", "NotAction": "s3:GetObject", "Resource": "*"}]});
-    let managed = aws.create_policy("hand-made-admin", &doc);
-    aws.block_on(
-        aws.iam
-            .attach_role_policy()
-            .role_name(ROLE)
-            .policy_arn(&managed)
-            .send(),
-    )
-    .unwrap();
+    let managed = aws.attach_new_policy(ROLE, "hand-made-admin", &doc);
 
     let out = w.run("plan", &[]);
     out.assert_success();
@@ -610,13 +541,13 @@ fn a_hand_made_role_is_adopted_loudly_and_tagged() {
     assert_eq!(warnings.len(), 2, "{out:?}");
 
     w.run("init", &["--yes", "-q"]).assert_success();
-    assert_eq!(inline_names(&aws), ["terraform-state-access"]);
+    assert_eq!(aws.inline_policy_names(ROLE), ["terraform-state-access"]);
     let attached = aws
         .block_on(aws.iam.list_attached_role_policies().role_name(ROLE).send())
         .unwrap();
     assert!(attached.attached_policies().is_empty(), "{attached:?}");
     assert_eq!(
-        role_tags(&aws),
+        aws.role_tags(ROLE),
         [
             (
                 "bootstrap-version".to_string(),
@@ -626,9 +557,7 @@ fn a_hand_made_role_is_adopted_loudly_and_tagged() {
         ]
     );
     // Adopted once: the next run has nothing to do.
-    w.moto.start_recording();
-    w.run("init", &["--yes", "-q"]).assert_success();
-    assert_eq!(mutating_ops(&w), Vec::<String>::new());
+    w.assert_rerun_writes_nothing("init", &["--yes", "-q"]);
 }
 
 #[test]
@@ -651,12 +580,14 @@ fn a_version_tag_is_never_rewritten_on_its_own() {
             .send(),
     )
     .unwrap();
-    w.moto.start_recording();
-    let out = w.run("plan", &["--detailed-exitcode", "-q"]);
-    out.assert_code(0);
-    w.run("init", &["--yes", "-q"]).assert_success();
-    assert_eq!(mutating_ops(&w), Vec::<String>::new());
-    assert!(role_tags(&aws).contains(&("bootstrap-version".to_string(), "0.0.1".to_string())));
+    w.test("plan")
+        .args(["--detailed-exitcode", "-q"])
+        .expect_no_writes()
+        .run();
+    w.assert_rerun_writes_nothing("init", &["--yes", "-q"]);
+    assert!(aws
+        .role_tags(ROLE)
+        .contains(&("bootstrap-version".to_string(), "0.0.1".to_string())));
 }
 
 #[test]
@@ -711,7 +642,7 @@ fn an_sse_kms_bucket_is_never_switched_to_sse_s3_silently() {
         assert!(f.line.contains(part), "{part}: {f:?}");
     }
     assert_eq!(f.json["resource"], BUCKET);
-    assert_eq!(mutating_ops(&w), Vec::<String>::new());
+    assert_eq!(w.moto.mutating_ops(), Vec::<String>::new());
     // `plan` refuses the same way.
     w.run("plan", &["-q"]).assert_code(64);
 
@@ -719,12 +650,7 @@ fn an_sse_kms_bucket_is_never_switched_to_sse_s3_silently() {
     let out = w.run("plan", &["--output", "json", "--kms-key", &key]);
     out.assert_success();
     let doc = out.json();
-    let bucket = doc["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["kind"] == "state-bucket")
-        .unwrap();
+    let bucket = resource(&doc, "state-bucket");
     assert!(
         bucket["changes"]
             .as_array()

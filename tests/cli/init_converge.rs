@@ -3,12 +3,12 @@
 //! foreign bucket-policy statements kept), and a new audience.
 
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::common::aws::{policy_json, strings, Clients};
 use crate::common::fixture::{World, BUCKET, REPO_UUID, ROLE};
 use crate::common::pki::write_pem_file;
-use crate::common::{run, sha1_hex, Issuer, Pki, PkiOptions};
+use crate::common::{resource, run, sha1_hex, Issuer, Pki, PkiOptions};
 
 fn registered_thumbprints(w: &World, aws: &Clients) -> Vec<String> {
     aws.block_on(
@@ -31,16 +31,6 @@ fn set_thumbprints(w: &World, aws: &Clients, list: &[String]) {
             .send(),
     )
     .expect("update thumbprints out of band");
-}
-
-/// The plan entry for one resource kind.
-fn resource<'a>(doc: &'a Value, kind: &str) -> &'a Value {
-    doc["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["kind"] == kind)
-        .unwrap_or_else(|| panic!("no {kind} in {doc:#}"))
 }
 
 #[test]
@@ -95,9 +85,7 @@ fn a_provider_with_five_thumbprints_keeps_at_most_five_new_first() {
     set_thumbprints(&w, &aws, &five);
 
     // Served thumbprint already among the five: nothing to do.
-    w.moto.start_recording();
-    w.run("init", &["--yes", "-q"]).assert_success();
-    assert_eq!(w.moto.mutating_calls(), vec![]);
+    w.assert_rerun_writes_nothing("init", &["--yes", "-q"]);
     assert_eq!(registered_thumbprints(&w, &aws), five);
 
     // A new one: IAM holds at most five, so the new one goes first and the last is dropped.
@@ -164,9 +152,11 @@ fn drift_is_reported_by_status_and_repaired_by_init() {
     .unwrap();
 
     // status: read-only, says what drifted.
-    w.moto.start_recording();
-    let out = w.run("status", &["--output", "json"]);
-    out.assert_success();
+    let out = w
+        .test("status")
+        .args(["--output", "json"])
+        .expect_no_writes()
+        .run();
     let doc = out.json();
     assert_eq!(doc["in_sync"], false);
     let status = |kind: &str| resource(&doc, kind)["status"].clone();
@@ -187,27 +177,22 @@ fn drift_is_reported_by_status_and_repaired_by_init() {
     let versioning = &resource(&doc, "state-bucket")["drift"][0];
     assert_eq!(versioning["from"], "Suspended");
     assert_eq!(versioning["to"], "Enabled");
-    assert_eq!(w.moto.mutating_calls(), vec![], "status changed AWS");
     // For monitoring: drift is exit 2 with --detailed-exitcode, and still reported.
-    let out = w.run("status", &["--detailed-exitcode"]);
-    out.assert_code(2);
-    assert!(out.stdout.contains("drifted"), "{out:?}");
-    let text = w.run("status", &[]);
-    text.assert_success();
-    assert!(text.stdout.contains("drifted"), "{text:?}");
-    assert!(
-        text.stdout
-            .contains("versioning: is Suspended, should be Enabled"),
-        "{text:?}"
-    );
+    w.test("status")
+        .arg("--detailed-exitcode")
+        .expect_exit(2)
+        .expect_stdout_contains("drifted")
+        .run();
+    w.test("status")
+        .expect_stdout_contains("drifted")
+        .expect_stdout_contains("versioning: is Suspended, should be Enabled")
+        .run();
 
     // init repairs exactly what drifted.
     w.moto.start_recording();
     w.run("init", &["--yes", "-q"]).assert_success();
-    let mut changed: Vec<String> = w.moto.mutating_calls().into_iter().map(|c| c.1).collect();
-    changed.sort();
     assert_eq!(
-        changed,
+        w.moto.mutating_ops(),
         [
             "PutBucketPolicy",
             "PutBucketVersioning",
@@ -249,9 +234,7 @@ fn drift_is_reported_by_status_and_repaired_by_init() {
     out.assert_success();
     assert_eq!(out.json()["in_sync"], true);
     // And it stays repaired: nothing more to write.
-    w.moto.start_recording();
-    w.run("init", &["--yes", "-q"]).assert_success();
-    assert_eq!(w.moto.mutating_calls(), vec![]);
+    w.assert_rerun_writes_nothing("init", &["--yes", "-q"]);
 }
 
 #[test]

@@ -345,9 +345,10 @@ fn a_rerun_makes_no_mutating_call() {
     assert_eq!(doc["aws_calls"]["mutating"], 0);
     assert_eq!(doc["aws_calls"]["total"], recorded.len(), "{recorded:?}");
 
-    let out = w.run("init", &["--yes"]);
-    out.assert_success();
-    assert!(out.stdout.contains("nothing to change"), "{out:?}");
+    w.test("init")
+        .arg("--yes")
+        .expect_stdout_contains("nothing to change")
+        .run();
 }
 
 /// What real AWS refuses on a first run (tests/aws_layer.py), with windows wide enough that
@@ -412,23 +413,25 @@ fn a_first_init_survives_what_real_aws_refuses() {
         strings(&trust["Statement"][0]["Condition"]["IpAddress"]["aws:SourceIp"]),
         ["203.0.113.0/24"]
     );
-    w.moto.start_recording();
     let mut again = vec!["--yes"];
     again.extend(flags);
-    w.run("init", &again).assert_success();
-    assert_eq!(w.moto.mutating_calls(), vec![], "the re-run wrote");
+    w.assert_rerun_writes_nothing("init", &again);
 }
 
 #[test]
 fn plan_is_read_only_and_its_detailed_exit_code_says_whether_there_are_changes() {
     let w = World::start();
-    w.moto.start_recording();
-    // Changes to make: exit 0 without --detailed-exitcode, 2 with it.
-    let out = w.run("plan", &[]);
-    out.assert_success();
-    assert!(out.stdout.contains("create"), "{out:?}");
-    let out = w.run("plan", &["--detailed-exitcode", "--output", "json"]);
-    out.assert_code(2);
+    // Changes to make: exit 0 without --detailed-exitcode, 2 with it; plan writes nothing.
+    w.test("plan")
+        .expect_stdout_contains("create")
+        .expect_no_writes()
+        .run();
+    let out = w
+        .test("plan")
+        .args(["--detailed-exitcode", "--output", "json"])
+        .expect_exit(2)
+        .expect_no_writes()
+        .run();
     let doc = out.json();
     assert_eq!(doc["changes"], true);
     let actions: Vec<(&str, &str)> = doc["resources"]
@@ -446,28 +449,29 @@ fn plan_is_read_only_and_its_detailed_exit_code_says_whether_there_are_changes()
             ("lock-table", "create")
         ]
     );
-    assert_eq!(w.moto.mutating_calls(), vec![], "plan changed AWS");
     w.run("init", &["--yes", "-q"]).assert_success();
-    let out = w.run("plan", &["--detailed-exitcode"]);
-    out.assert_success();
-    assert!(out.stdout.contains("nothing to change"), "{out:?}");
+    w.test("plan")
+        .arg("--detailed-exitcode")
+        .expect_stdout_contains("nothing to change")
+        .run();
 }
 
 #[test]
 fn init_without_yes_and_without_a_terminal_refuses_to_write() {
     let w = World::start();
-    w.moto.start_recording();
-    // The harness runs bootstrap with stdin from /dev/null: no terminal.
-    let out = w.run("init", &[]);
-    out.assert_code(64);
+    // The harness runs bootstrap with stdin from /dev/null: no terminal. Nothing is written.
+    let out = w.test("init").expect_exit(64).expect_no_writes().run();
     let last = out.stderr.lines().last().unwrap_or_default();
     assert!(last.starts_with("error: "), "{out:?}");
     assert!(last.contains("no terminal"), "{out:?}");
     assert!(last.contains("--yes"), "{out:?}");
     // The plan it refused to apply was shown.
     assert!(out.stderr.contains("create"), "{out:?}");
-    let out = w.run("init", &["--output", "json"]);
-    out.assert_code(64);
+    let out = w
+        .test("init")
+        .args(["--output", "json"])
+        .expect_exit(64)
+        .expect_no_writes()
+        .run();
     assert_eq!(out.json()["exit_code"], 64);
-    assert_eq!(w.moto.mutating_calls(), vec![], "init wrote without --yes");
 }

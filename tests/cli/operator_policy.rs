@@ -4,7 +4,7 @@
 //! evaluator (tests/common/authz.rs). Nothing outside the policy may be needed, and the
 //! policy is not trivially permissive.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::common::authz::{assert_all_allowed, Env};
 use crate::common::aws::{create_kms_key, strings};
@@ -69,21 +69,15 @@ fn allowed(policy: &Value, access: Access) -> bool {
     evaluate_access(policy, &access).allowed
 }
 
+/// The document of a customer-managed policy (reads in another bucket): a `--policy-arn` or
+/// `--permissions-boundary` for the runs, or a policy attached by hand.
+fn app_policy() -> Value {
+    json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::app/*"}]})
+}
+
 fn create_policy(w: &World, name: &str) -> String {
-    let aws = w.clients();
-    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::app/*"}]}"#;
-    aws.block_on(
-        aws.iam
-            .create_policy()
-            .policy_name(name)
-            .policy_document(doc)
-            .send(),
-    )
-    .expect("create policy")
-    .policy()
-    .and_then(|p| p.arn())
-    .expect("policy arn")
-    .to_string()
+    w.clients().create_policy(name, &app_policy())
 }
 
 #[test]
@@ -170,25 +164,12 @@ fn direct_mode_runs_need_nothing_outside_the_operator_policy() {
 /// of band (the adoption case: what someone else put on the role).
 fn hand_made_policies(w: &World) -> String {
     let aws = w.clients();
-    let managed = create_policy(w, "hand-attached");
-    aws.block_on(
-        aws.iam
-            .attach_role_policy()
-            .role_name(ROLE)
-            .policy_arn(&managed)
-            .send(),
-    )
-    .expect("attach by hand");
-    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"*"}]}"#;
-    aws.block_on(
-        aws.iam
-            .put_role_policy()
-            .role_name(ROLE)
-            .policy_name("hand-made")
-            .policy_document(doc)
-            .send(),
-    )
-    .expect("put by hand");
+    let managed = aws.attach_new_policy(ROLE, "hand-attached", &app_policy());
+    aws.put_role_policy(
+        ROLE,
+        "hand-made",
+        json!({"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}),
+    );
     managed
 }
 
@@ -368,7 +349,7 @@ fn the_policy_is_the_whole_text_output_and_wrapped_in_json() {
     assert_eq!(wrapped["account"], ACCOUNT);
     assert_eq!(
         wrapped["roles"],
-        serde_json::json!([format!("arn:aws:iam::{ACCOUNT}:role/{ROLE}")])
+        json!([format!("arn:aws:iam::{ACCOUNT}:role/{ROLE}")])
     );
     assert!(!wrapped["covers"]
         .as_array()

@@ -101,6 +101,64 @@ impl Clients {
     }
 }
 
+/// What someone else puts on a role by hand, out of band (the adoption and drift cases).
+impl Clients {
+    /// Put the inline policy `name` holding the one `statement` on `role`.
+    pub fn put_role_policy(&self, role: &str, name: &str, statement: Value) {
+        let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [statement]});
+        self.block_on(
+            self.iam
+                .put_role_policy()
+                .role_name(role)
+                .policy_name(name)
+                .policy_document(doc.to_string())
+                .send(),
+        )
+        .unwrap_or_else(|e| panic!("PutRolePolicy {role}/{name} by hand: {e:?}"));
+    }
+
+    /// Create the customer-managed policy `name` and attach it to `role`; returns its ARN.
+    pub fn attach_new_policy(&self, role: &str, name: &str, document: &Value) -> String {
+        let arn = self.create_policy(name, document);
+        self.block_on(
+            self.iam
+                .attach_role_policy()
+                .role_name(role)
+                .policy_arn(&arn)
+                .send(),
+        )
+        .unwrap_or_else(|e| panic!("AttachRolePolicy {role} {arn} by hand: {e:?}"));
+        arn
+    }
+
+    /// The names of the role's inline policies, sorted.
+    pub fn inline_policy_names(&self, role: &str) -> Vec<String> {
+        let mut names = self
+            .block_on(self.iam.list_role_policies().role_name(role).send())
+            .unwrap_or_else(|e| panic!("ListRolePolicies {role}: {e:?}"))
+            .policy_names()
+            .to_vec();
+        names.sort();
+        names
+    }
+
+    /// The role's tags as sorted `(key, value)` pairs.
+    pub fn role_tags(&self, role: &str) -> Vec<(String, String)> {
+        let role = self
+            .block_on(self.iam.get_role().role_name(role).send())
+            .unwrap_or_else(|e| panic!("GetRole {role}: {e:?}"))
+            .role
+            .expect("GetRole returns the role");
+        let mut tags: Vec<(String, String)> = role
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect();
+        tags.sort();
+        tags
+    }
+}
+
 /// A policy document as IAM returns it (URL-encoded JSON) or as S3 does (plain JSON).
 pub fn policy_json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|_| {

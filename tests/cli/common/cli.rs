@@ -231,3 +231,15 @@ pub fn assert_failure<S: AsRef<str>>(args: &[S], code: i32) -> Failure {
     );
     Failure { line, json: err }
 }
+
+/// The entry for one resource kind (`oidc-provider`, `role`, `state-bucket`, `lock-table`)
+/// in the `resources` list of a `plan`, `init` or `status` JSON document.
+#[track_caller]
+pub fn resource<'a>(doc: &'a Value, kind: &str) -> &'a Value {
+    doc["resources"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no resources list in {doc:#}"))
+        .iter()
+        .find(|r| r["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} in {doc:#}"))
+}

@@ -2,7 +2,7 @@
 //! flags that point `bootstrap` at them.
 
 use super::aws::Clients;
-use super::{run, CliOutput, Issuer, Moto, Pki};
+use super::{run, CliOutput, Issuer, Moto, Pki, Test};
 
 pub const WORKSPACE_UUID: &str = "6a3f1c2e-1111-4c9d-9a8b-0123456789ab";
 pub const REPO_UUID: &str = "{0f6b3c1d-2222-4e5f-8a9b-abcdefabcdef}";
@@ -111,6 +111,23 @@ impl World {
         args.extend(self.setup_flags());
         args.extend(extra.iter().map(|s| s.to_string()));
         run(args)
+    }
+
+    /// A [`Test`] of `bootstrap <cmd> <setup flags>` that can count this world's writes
+    /// ([`Test::expect_no_writes`]); add the command's own arguments with `.args`.
+    pub fn test(&self, cmd: &str) -> Test<'_> {
+        Test::new()
+            .arg(cmd)
+            .args(self.setup_flags())
+            .moto(&self.moto)
+    }
+
+    /// Run `bootstrap <cmd> <setup flags> <extra>` again and check that it succeeds without
+    /// one mutating AWS call (moto's recorder counts them): what a re-run with nothing to
+    /// change must do.
+    #[track_caller]
+    pub fn assert_rerun_writes_nothing(&self, cmd: &str, extra: &[&str]) -> CliOutput {
+        self.test(cmd).args(extra).expect_no_writes().run()
     }
 
     pub fn audience(&self) -> String {

@@ -6,7 +6,9 @@
 //! * [`issuer`]: an HTTPS OIDC issuer on 127.0.0.1 serving discovery and JWKS;
 //! * [`jwt`]: RS256 tokens signed with the issuer's key, plus malformed ones;
 //! * [`moto`]: a `moto_server` child process (local AWS) with its request recorder;
-//! * [`cli`]: the `bootstrap` binary as a subprocess with a clean environment.
+//! * [`cli`]: the `bootstrap` binary as a subprocess with a clean environment;
+//! * [`test`]: [`Test`], the fluent builder for one run and what it must produce;
+//! * [`fixture`]: a [`World`](fixture::World) of all of these, with the flags that reach it.
 #![allow(dead_code)]
 
 pub mod authz;
@@ -21,11 +23,12 @@ pub mod moto;
 pub mod openssl;
 pub mod pki;
 pub mod proxy;
+pub mod test;
 
 #[allow(unused_imports)]
 pub use cli::{
-    assert_failure, bootstrap_cmd, bootstrap_cmd_in, run, run_cmd, run_with_stdin, CliOutput,
-    Failure,
+    assert_failure, bootstrap_cmd, bootstrap_cmd_in, resource, run, run_cmd, run_with_stdin,
+    CliOutput, Failure,
 };
 #[allow(unused_imports)]
 pub use issuer::{unused_port, ChainMode, Issuer, IssuerOptions, Response};
@@ -35,3 +38,5 @@ pub use jwt::{bitbucket_claims, braced, fake_uuid, mint_token, SigningKey};
 pub use moto::{classify, Moto, RecordedRequest};
 #[allow(unused_imports)]
 pub use pki::{sha1_hex, CertInfo, Pki, PkiOptions};
+#[allow(unused_imports)]
+pub use test::Test;

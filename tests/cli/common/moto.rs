@@ -324,6 +324,14 @@ impl Moto {
             .collect()
     }
 
+    /// The operation names of the recorded mutating calls, sorted (for comparing a set of
+    /// writes whatever order they ran in).
+    pub fn mutating_ops(&self) -> Vec<String> {
+        let mut ops: Vec<String> = self.mutating_calls().into_iter().map(|c| c.1).collect();
+        ops.sort();
+        ops
+    }
+
     /// `(service, operation)` of every recorded request.
     pub fn calls(&self) -> Vec<(String, String)> {
         self.recorded_requests()
