@@ -103,50 +103,28 @@ fn render(i: Inputs, stackset: bool) -> Template {
     template::build(&s, &thumbprints, &cidrs(&s), RenderOptions { stackset }).expect("renders")
 }
 
-fn snapshot_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/cloudformation")
-}
-
-/// Rendered templates are compared with reviewed golden files. After an intended change,
-/// run with `BOOTSTRAP_UPDATE_SNAPSHOTS=1`, review `git diff tests/snapshots`, and commit.
+/// Rendered templates are compared with reviewed snapshots (insta), in
+/// tests/snapshots/cloudformation: a difference fails. After an intended change, accept the
+/// new templates with `cargo insta review` (or run with `INSTA_UPDATE=always`), review
+/// `git diff tests/snapshots`, and commit.
 #[test]
 fn rendered_templates_match_reviewed_golden_files() {
-    let update = std::env::var_os("BOOTSTRAP_UPDATE_SNAPSHOTS").is_some();
-    let mut failures = Vec::new();
     for (name, inputs, stackset) in variants() {
-        // The header names the tool's version; the golden files say VERSION so that a release
+        // The header names the tool's version; the snapshots say VERSION so that a release
         // does not change them.
         let yaml = render(inputs, stackset).yaml().replace(
             &format!("Rendered by bootstrap {}.", env!("CARGO_PKG_VERSION")),
             "Rendered by bootstrap VERSION.",
         );
-        let path = snapshot_dir().join(format!("{name}.yaml"));
-        if update {
-            std::fs::write(&path, &yaml).unwrap();
-            continue;
-        }
-        let want = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}; see this test's doc comment", path.display()));
-        if want != yaml {
-            let line = want
-                .lines()
-                .zip(yaml.lines())
-                .position(|(a, b)| a != b)
-                .unwrap_or_else(|| want.lines().count().min(yaml.lines().count()));
-            failures.push(format!(
-                "{name}: differs from {} at line {}:\n  golden:   {:?}\n  rendered: {:?}",
-                path.display(),
-                line + 1,
-                want.lines().nth(line).unwrap_or("(end)"),
-                yaml.lines().nth(line).unwrap_or("(end)")
-            ));
-        }
+        insta::with_settings!({
+            snapshot_path => "../snapshots/cloudformation",
+            prepend_module_to_snapshot => false,
+            description => format!("the {name} variant, rendered as YAML"),
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!(name, yaml);
+        });
     }
-    assert!(
-        failures.is_empty(),
-        "{}\n(if the change is intended: BOOTSTRAP_UPDATE_SNAPSHOTS=1 cargo test --test api, then review the diff)",
-        failures.join("\n")
-    );
 }
 
 #[test]

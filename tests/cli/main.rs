@@ -13,6 +13,7 @@ mod discover;
 mod faults;
 mod guard_rails;
 mod harness;
+mod help;
 mod init_adopt;
 mod init_converge;
 mod init_direct;
