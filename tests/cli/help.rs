@@ -33,11 +33,19 @@ fn output(args: &[&str], code: i32) -> String {
 
 /// Check `bootstrap ARGS` against the snapshot `name`.
 fn check(name: &str, args: &[&str], code: i32) {
-    let text = output(args, code);
+    snapshot(
+        name,
+        &format!("bootstrap {}", args.join(" ")),
+        output(args, code),
+    );
+}
+
+/// Compare `text` with the snapshot `name` in tests/snapshots/help.
+fn snapshot(name: &str, description: &str, text: String) {
     insta::with_settings!({
         snapshot_path => "../snapshots/help",
         prepend_module_to_snapshot => false,
-        description => format!("bootstrap {}", args.join(" ")),
+        description => description,
         omit_expression => true,
     }, {
         insta::assert_snapshot!(name, text);
@@ -99,14 +107,8 @@ fn man_pages() {
         ("man-destroy", vec!["man", "destroy"]),
     ] {
         let text = output(&args, 0).replace(env!("CARGO_PKG_VERSION"), "VERSION");
-        insta::with_settings!({
-            snapshot_path => "../snapshots/help",
-            prepend_module_to_snapshot => false,
-            description => format!("bootstrap {} (version as VERSION)", args.join(" ")),
-            omit_expression => true,
-        }, {
-            insta::assert_snapshot!(name, text);
-        });
+        let description = format!("bootstrap {} (version as VERSION)", args.join(" "));
+        snapshot(name, &description, text);
     }
 }
 
