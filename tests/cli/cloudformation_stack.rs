@@ -122,11 +122,8 @@ fn create_then_a_rerun_makes_no_mutating_call() {
     );
 
     // The same settings again: the deployed template and parameters are compared first.
-    w.moto.start_recording();
-    let out = w.run("init", &cfn(&["--yes"]));
-    out.assert_success();
+    let out = w.assert_rerun_writes_nothing("init", &cfn(&["--yes"]));
     assert!(out.stdout.contains("nothing to change"), "{out:?}");
-    assert_eq!(w.moto.mutating_calls(), Vec::<(String, String)>::new());
     assert_eq!(actions(&w), ["DescribeStacks", "GetTemplate"]);
 
     w.run("plan", &cfn(&["--detailed-exitcode"]))
@@ -205,10 +202,7 @@ fn an_update_runs_through_a_change_set_that_is_shown_first() {
     assert_eq!(stack(&w).0, "UPDATE_COMPLETE");
     assert!(deployed_template(&w).contains("MaxSessionDuration: 7200"));
 
-    w.moto.start_recording();
-    w.run("init", &cfn(&["--max-session-duration", "7200", "--yes"]))
-        .assert_success();
-    assert_eq!(w.moto.mutating_calls(), Vec::<(String, String)>::new());
+    w.assert_rerun_writes_nothing("init", &cfn(&["--max-session-duration", "7200", "--yes"]));
 }
 
 #[test]
@@ -244,9 +238,11 @@ fn a_stack_whose_first_create_rolled_back_is_deleted_and_created_again() {
     );
 
     // Deleting needs a confirmation: none without a terminal.
-    w.moto.start_recording();
-    w.run("init", &cfn(&[])).assert_code(64);
-    assert_eq!(w.moto.mutating_calls(), Vec::<(String, String)>::new());
+    w.test("init")
+        .args(cfn(&[]))
+        .expect_exit(64)
+        .expect_no_writes()
+        .run();
 
     w.moto.start_recording();
     let out = w.run("init", &cfn(&["--yes"]));
@@ -355,31 +351,20 @@ fn policies_put_on_the_stacks_role_by_hand_are_shown_as_foreign() {
     // Out of band, as someone with console access would: an admin inline policy and an
     // attached customer-managed one.
     let aws = w.clients();
-    let admin = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
-    aws.block_on(
-        aws.iam
-            .put_role_policy()
-            .role_name(role)
-            .policy_name("hand-made")
-            .policy_document(admin.to_string())
-            .send(),
-    )
-    .expect("PutRolePolicy");
+    aws.put_role_policy(
+        role,
+        "hand-made",
+        json!({"Effect": "Allow", "Action": "*", "Resource": "*"}),
+    );
     let read_only = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:GetQueueUrl", "Resource": "*"}]});
-    let managed = aws.create_policy("hand-attached", &read_only);
-    aws.block_on(
-        aws.iam
-            .attach_role_policy()
-            .role_name(role)
-            .policy_arn(&managed)
-            .send(),
-    )
-    .expect("AttachRolePolicy");
+    let managed = aws.attach_new_policy(role, "hand-attached", &read_only);
 
-    w.moto.start_recording();
-    let out = w.run("status", &cfn(&["--detailed-exitcode"]));
-    out.assert_code(2);
-    assert_eq!(w.moto.mutating_calls(), Vec::<(String, String)>::new());
+    let out = w
+        .test("status")
+        .args(cfn(&["--detailed-exitcode"]))
+        .expect_exit(2)
+        .expect_no_writes()
+        .run();
     let inline_line = out
         .stdout
         .lines()
@@ -519,9 +504,7 @@ fn a_stack_update_after_a_certificate_change_keeps_the_thumbprint_still_in_use()
             .send(),
     )
     .unwrap();
-    w.moto.start_recording();
-    w.run("init", &cfn(&["--yes"])).assert_success();
-    assert_eq!(w.moto.mutating_calls(), Vec::<(String, String)>::new());
+    w.assert_rerun_writes_nothing("init", &cfn(&["--yes"]));
 }
 
 /// The KMS statement's Resource and the bucket's KMSMasterKeyID in a rendered template.

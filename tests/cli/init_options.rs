@@ -466,8 +466,7 @@ fn key_prefix_kms_key_and_tags() {
         .collect()));
 
     // And the whole thing is stable.
-    w.moto.start_recording();
-    w.run(
+    w.assert_rerun_writes_nothing(
         "init",
         &[
             "--yes",
@@ -481,9 +480,7 @@ fn key_prefix_kms_key_and_tags() {
             "--noncurrent-days",
             "30",
         ],
-    )
-    .assert_success();
-    assert_eq!(w.moto.mutating_calls(), vec![]);
+    );
 }
 
 /// The Resource of the role's KMS statement.
@@ -652,8 +649,5 @@ fn custom_audiences_are_tested_with_the_set_operator_pair() {
     let ids: BTreeSet<String> = provider.client_id_list().iter().cloned().collect();
     assert_eq!(ids, want);
 
-    w.moto.start_recording();
-    w.run("init", &["--yes", "-q", "--audience", custom])
-        .assert_success();
-    assert_eq!(w.moto.mutating_calls(), vec![]);
+    w.assert_rerun_writes_nothing("init", &["--yes", "-q", "--audience", custom]);
 }
