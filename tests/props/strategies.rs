@@ -1,4 +1,4 @@
-//! Input generators shared by the property-test files (included with `#[path]`).
+//! Input generators shared by the property-test modules.
 #![allow(dead_code)]
 
 use bootstrap::config::{Given, Inputs};

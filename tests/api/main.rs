@@ -1,0 +1,6 @@
+//! The library's API in process, without the `bootstrap` binary: the rendered CloudFormation
+//! templates (snapshots, cfn-lint, checkov, equivalence with direct mode) and the stack paths
+//! moto cannot play, through the SDK's mock interceptor (aws-smithy-mocks).
+
+mod cloudformation;
+mod cloudformation_mocks;

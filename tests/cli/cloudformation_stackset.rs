@@ -1,0 +1,229 @@
+//! StackSets against moto: create the StackSet and its instances, report per account, a
+//! no-op re-run, and adding an account later deploys to that account only.
+
+use crate::common;
+
+use crate::common::fixture::World;
+
+const SET: &str = "bitbucket-oidc-org";
+const A: &str = "111111111111";
+const B: &str = "222222222222";
+const C: &str = "333333333333";
+
+/// `(account, region, status)` of every instance, read directly.
+fn instances(w: &World) -> Vec<(String, String, String)> {
+    let aws = w.clients();
+    let out = aws
+        .block_on(
+            aws.cloudformation
+                .list_stack_instances()
+                .stack_set_name(SET)
+                .send(),
+        )
+        .unwrap();
+    let mut v: Vec<_> = out
+        .summaries()
+        .iter()
+        .map(|s| {
+            (
+                s.account().unwrap().to_string(),
+                s.region().unwrap().to_string(),
+                s.status().unwrap().as_str().to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The StackSet flags: no --state-bucket (each account gets its own bucket name).
+fn run(w: &World, cmd: &str, accounts: &str, extra: &[&str]) -> common::CliOutput {
+    let mut args = vec![cmd.to_string()];
+    let flags = w.setup_flags();
+    let mut i = 0;
+    while i < flags.len() {
+        if flags[i] == "--state-bucket" {
+            i += 2;
+            continue;
+        }
+        args.push(flags[i].clone());
+        i += 1;
+    }
+    for a in [
+        "--stackset",
+        SET,
+        "--accounts",
+        accounts,
+        "--regions",
+        "eu-west-1",
+    ] {
+        args.push(a.to_string());
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    common::run(args)
+}
+
+#[test]
+fn stackset_with_instances_reports_per_account_and_reruns_as_a_no_op() {
+    let w = World::start();
+    let accounts = format!("{A},{B}");
+    let out = run(&w, "plan", &accounts, &["--detailed-exitcode"]);
+    out.assert_code(2);
+    assert!(
+        out.stdout
+            .contains(&format!("StackSet {SET} (does not exist): create it")),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout.contains(&format!("+ instance {A} in eu-west-1")),
+        "{out:?}"
+    );
+
+    w.moto.start_recording();
+    let out = run(&w, "init", &accounts, &["--yes", "--output", "json"]);
+    out.assert_success();
+    let doc = out.json();
+    let reported: Vec<(String, String, String)> = doc["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["account"].as_str().unwrap().to_string(),
+                i["role_arn"].as_str().unwrap().to_string(),
+                i["state_bucket"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reported,
+        [
+            (
+                A.to_string(),
+                format!("arn:aws:iam::{A}:role/bitbucket-pipelines-deploy"),
+                format!("terraform-state-{A}-eu-west-1")
+            ),
+            (
+                B.to_string(),
+                format!("arn:aws:iam::{B}:role/bitbucket-pipelines-deploy"),
+                format!("terraform-state-{B}-eu-west-1")
+            ),
+        ]
+    );
+    let results = doc["result"]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "one result per account: {doc}");
+    assert!(results.iter().all(|r| r["status"] == "SUCCEEDED"), "{doc}");
+    assert_eq!(
+        instances(&w),
+        [
+            (A.into(), "eu-west-1".into(), "CURRENT".into()),
+            (B.into(), "eu-west-1".into(), "CURRENT".into())
+        ]
+    );
+    // What was sent: the StackSet with the account-neutral template, then the instances.
+    let requests = w.moto.recorded_requests();
+    let create = requests
+        .iter()
+        .find(|r| r.param("Action").as_deref() == Some("CreateStackSet"))
+        .expect("CreateStackSet");
+    assert_eq!(
+        create.param("PermissionModel").as_deref(),
+        Some("SELF_MANAGED")
+    );
+    assert_eq!(
+        create.param("Capabilities.member.1").as_deref(),
+        Some("CAPABILITY_NAMED_IAM")
+    );
+    let body = create.param("TemplateBody").unwrap();
+    assert!(
+        body.contains("terraform-state-${AWS::AccountId}-${AWS::Region}"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("123456789012"),
+        "no fixed account in a StackSet template"
+    );
+    let instances_req = requests
+        .iter()
+        .find(|r| r.param("Action").as_deref() == Some("CreateStackInstances"))
+        .expect("CreateStackInstances");
+    assert_eq!(instances_req.param("Accounts.member.1").as_deref(), Some(A));
+    assert_eq!(instances_req.param("Accounts.member.2").as_deref(), Some(B));
+    assert_eq!(
+        instances_req.param("Regions.member.1").as_deref(),
+        Some("eu-west-1")
+    );
+
+    w.moto.start_recording();
+    let out = run(&w, "init", &accounts, &["--yes"]);
+    out.assert_success();
+    assert!(out.stdout.contains("nothing to change"), "{out:?}");
+    assert_eq!(w.moto.mutating_calls(), Vec::<(String, String)>::new());
+
+    // A third account later: only its instance is added; the template is not touched.
+    w.moto.start_recording();
+    let out = run(&w, "init", &format!("{A},{B},{C}"), &["--yes"]);
+    out.assert_success();
+    let mutating: Vec<String> = w
+        .moto
+        .mutating_calls()
+        .into_iter()
+        .map(|(_, op)| op)
+        .collect();
+    assert_eq!(mutating, ["CreateStackInstances"], "{out:?}");
+    let req = w
+        .moto
+        .recorded_requests()
+        .into_iter()
+        .find(|r| r.param("Action").as_deref() == Some("CreateStackInstances"))
+        .unwrap();
+    assert_eq!(req.param("Accounts.member.1").as_deref(), Some(C));
+    assert_eq!(req.param("Accounts.member.2"), None);
+    assert_eq!(instances(&w).len(), 3);
+
+    let out = run(&w, "status", &format!("{A},{B},{C}"), &["--output", "json"]);
+    out.assert_success();
+    assert_eq!(out.json()["in_sync"], true, "{out:?}");
+}
+
+#[test]
+fn stackset_runs_need_nothing_outside_the_operator_policy() {
+    let w = World::start();
+    let accounts = format!("{A},{B}");
+    let out = run(
+        &w,
+        "operator-policy",
+        &accounts,
+        &["--account-id", common::moto::ACCOUNT_ID],
+    );
+    out.assert_success();
+    let policy: serde_json::Value = serde_json::from_str(&out.stdout).expect("the policy");
+    // The stacks are created by each target account's execution role: no resource grants.
+    let text = policy.to_string();
+    assert!(
+        !text.contains("iam:CreateRole") && !text.contains("s3:"),
+        "{policy:#}"
+    );
+    assert!(
+        text.contains("AWSCloudFormationStackSetAdministrationRole"),
+        "{policy:#}"
+    );
+
+    for (cmd, extra, code) in [
+        ("init", vec!["--yes"], 0),
+        ("init", vec!["--yes"], 0),
+        ("status", vec![], 0),
+        ("plan", vec!["--detailed-exitcode"], 0),
+    ] {
+        w.moto.start_recording();
+        let out = run(&w, cmd, &accounts, &extra);
+        w.moto.stop_recording();
+        out.assert_code(code);
+        common::authz::assert_all_allowed(
+            &policy,
+            &w.moto.recorded_requests(),
+            &common::authz::Env::moto(&w.region),
+            &format!("bootstrap {cmd} --stackset"),
+        );
+    }
+}

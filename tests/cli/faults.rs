@@ -1,0 +1,496 @@
+//! Survival under faults, through a fault-injecting proxy in front of moto:
+//!
+//! * for every k, the network is cut right after the k-th mutating call reached AWS; the run
+//!   fails, a re-run converges, a third run writes nothing, and the end state (read with the
+//!   SDK, not from the tool) is complete with no resource duplicated;
+//! * for every k, the response to the k-th mutating call is lost once: the SDK retries the
+//!   call, the run succeeds and nothing is duplicated;
+//! * every mutating call throttled once (a real AWS throttling error for its protocol): the
+//!   run succeeds and each call reached AWS exactly once.
+
+use crate::common;
+
+use crate::common::fixture::{World, ENV_UUID, REPO_UUID};
+use crate::common::inspect::Inspect;
+use crate::common::proxy::{Fault, Proxy};
+use crate::common::run;
+use crate::common::PkiOptions;
+use serde_json::{json, Value};
+
+const ROLE: &str = "bitbucket-pipelines-deploy";
+const BUCKET: &str = "tf-state-test";
+const TABLE: &str = "terraform-state-lock";
+
+/// `bootstrap CMD --yes EXTRA` with every AWS call sent through the proxy.
+fn via(w: &World, proxy: &Proxy, cmd: &str, extra: &[&str]) -> common::CliOutput {
+    let mut args = vec![cmd.to_string()];
+    let mut flags = w.setup_flags();
+    let i = flags
+        .iter()
+        .position(|f| f == "--endpoint-url")
+        .expect("endpoint flag");
+    flags[i + 1] = proxy.endpoint();
+    args.extend(flags);
+    args.push("--yes".into());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    run(args)
+}
+
+fn init_via(w: &World, proxy: &Proxy) -> common::CliOutput {
+    via(w, proxy, "init", &[])
+}
+
+fn as_list(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// Everything init creates is there once, complete, as design.md describes it.
+fn assert_converged(w: &World, aws: &Inspect, case: &str) {
+    let provider_arn = format!(
+        "arn:aws:iam::{}:oidc-provider/{}",
+        w.moto.account_id(),
+        w.issuer.host_path()
+    );
+    assert_eq!(
+        aws.provider_arns(),
+        vec![provider_arn.clone()],
+        "{case}: providers"
+    );
+    let (client_ids, thumbprints, provider_tags) = aws.provider(&provider_arn);
+    assert_eq!(client_ids, vec![w.audience()], "{case}: audiences");
+    assert_eq!(thumbprints, vec![w.pki.thumbprint()], "{case}: thumbprints");
+    assert_eq!(
+        provider_tags.get("managed-by").map(String::as_str),
+        Some("bootstrap"),
+        "{case}: provider tags"
+    );
+
+    assert_eq!(aws.role_names(), vec![ROLE.to_string()], "{case}: roles");
+    assert_eq!(
+        aws.inline_policy_names(ROLE).len(),
+        1,
+        "{case}: inline policies"
+    );
+    assert_eq!(
+        aws.attached_policy_arns(ROLE),
+        Vec::<String>::new(),
+        "{case}"
+    );
+    let trust = aws.trust_policy(ROLE);
+    let statements = as_list_of_objects(&trust["Statement"]);
+    assert_eq!(statements.len(), 1, "{case}: trust statements {trust}");
+    let st = &statements[0];
+    let hp = w.issuer.host_path();
+    assert_eq!(
+        as_list(&st["Principal"]["Federated"]),
+        vec![provider_arn.clone()],
+        "{case}"
+    );
+    assert_eq!(
+        as_list(&st["Condition"]["StringEquals"][format!("{hp}:aud")]),
+        vec![w.audience()],
+        "{case}: {trust}"
+    );
+    assert_eq!(
+        as_list(&st["Condition"]["StringLike"][format!("{hp}:sub")]),
+        vec![format!("{REPO_UUID}:*")],
+        "{case}: {trust}"
+    );
+
+    assert_eq!(
+        aws.bucket_names(),
+        vec![BUCKET.to_string()],
+        "{case}: buckets"
+    );
+    assert_eq!(aws.versioning(BUCKET).as_deref(), Some("Enabled"), "{case}");
+    let policy = aws.bucket_policy(BUCKET).expect("bucket policy");
+    let statements = as_list_of_objects(&policy["Statement"]);
+    assert_eq!(statements.len(), 1, "{case}: bucket policy {policy}");
+    assert_eq!(statements[0]["Effect"], json!("Deny"), "{case}");
+    assert_eq!(
+        statements[0]["Condition"]["Bool"]["aws:SecureTransport"],
+        json!("false"),
+        "{case}"
+    );
+    assert_eq!(
+        aws.lifecycle_rule_ids(BUCKET).len(),
+        1,
+        "{case}: lifecycle rules"
+    );
+    assert_eq!(
+        aws.bucket_tags(BUCKET)
+            .get("managed-by")
+            .map(String::as_str),
+        Some("bootstrap"),
+        "{case}: bucket tags"
+    );
+
+    assert_eq!(aws.table_names(), vec![TABLE.to_string()], "{case}: tables");
+    assert_eq!(
+        aws.table_protection(TABLE),
+        (true, true),
+        "{case}: table protection, PITR"
+    );
+}
+
+fn as_list_of_objects(v: &Value) -> Vec<Value> {
+    match v {
+        Value::Array(a) => a.clone(),
+        Value::Null => vec![],
+        other => vec![other.clone()],
+    }
+}
+
+/// How many mutating calls a fresh init makes, and their operations (seen by the proxy on
+/// a clean run).
+fn mutating_calls_of_a_fresh_init(w: &World, proxy: &Proxy) -> (usize, Vec<String>) {
+    w.moto.reset();
+    proxy.set_fault(Fault::None);
+    init_via(w, proxy).assert_success();
+    let n = proxy.mutating();
+    assert!(n >= 10, "a fresh init makes every resource: {n} writes");
+    let mut ops: Vec<String> = proxy
+        .seen()
+        .into_iter()
+        .filter(|(_, _, mutating)| *mutating)
+        .map(|(_, op, _)| op)
+        .collect();
+    ops.sort();
+    ops.dedup();
+    (n, ops)
+}
+
+/// The fault cases: every k, then every operation by name (concurrent resources make the
+/// order of writes vary from run to run, so position alone may miss one).
+fn fault_cases(
+    n: usize,
+    ops: &[String],
+    by_k: fn(usize) -> Fault,
+    by_op: fn(String) -> Fault,
+) -> Vec<Fault> {
+    let mut cases: Vec<Fault> = (1..=n).map(by_k).collect();
+    cases.extend(ops.iter().cloned().map(by_op));
+    cases
+}
+
+#[test]
+fn a_run_cut_off_after_any_mutating_call_converges_when_run_again() {
+    let w = World::start();
+    let aws = Inspect::new(&w.moto.plain_endpoint());
+    let proxy = Proxy::start(w.moto.port());
+    let (n, ops) = mutating_calls_of_a_fresh_init(&w, &proxy);
+
+    let cases = fault_cases(n, &ops, Fault::CutAfter, Fault::CutAfterOperation);
+    let mut cut_after = std::collections::BTreeSet::new();
+    for fault in &cases {
+        let case = format!("{fault:?} (of {n} writes)");
+        w.moto.reset();
+        w.moto.start_recording();
+        proxy.set_fault(fault.clone());
+        let out = init_via(&w, &proxy);
+        let hit = proxy.faulted();
+        assert_eq!(hit.len(), 1, "{case}: the fault fired once\n{out:?}");
+        out.assert_code(1);
+        // Exactly the writes up to the cut reached AWS.
+        assert_eq!(
+            w.moto.mutating_calls().len(),
+            proxy.mutating(),
+            "{case}: writes that reached AWS"
+        );
+        if let Fault::CutAfter(k) = fault {
+            // The k-th write as the proxy saw them arrive; a write AWS refused meanwhile (the
+            // behaviour layer's backup gap, say) changed nothing and is not counted, so the
+            // cut may come one accepted write earlier.
+            assert!(
+                (1..=*k).contains(&proxy.mutating()),
+                "{case}: {}",
+                proxy.mutating()
+            );
+        }
+        cut_after.insert(hit[0].1.clone());
+
+        // Network back: the re-run converges.
+        proxy.set_fault(Fault::None);
+        let out = init_via(&w, &proxy);
+        assert!(out.success(), "{case}: re-run after {:?}\n{out:?}", hit[0]);
+        assert_converged(&w, &aws, &case);
+
+        // And a third run has nothing left to do.
+        w.moto.start_recording();
+        let out = init_via(&w, &proxy);
+        out.assert_success();
+        assert_eq!(w.moto.mutating_calls(), vec![], "{case}: third run wrote");
+    }
+    let missed: Vec<&String> = ops.iter().filter(|o| !cut_after.contains(*o)).collect();
+    assert!(missed.is_empty(), "never cut after {missed:?}");
+    eprintln!(
+        "cut-off cases survived: {} ({n} by position, {} by operation; every one of: {})",
+        cases.len(),
+        ops.len(),
+        ops.join(", ")
+    );
+}
+
+#[test]
+fn a_lost_response_is_retried_without_duplicating_anything() {
+    let w = World::start();
+    let aws = Inspect::new(&w.moto.plain_endpoint());
+    let proxy = Proxy::start(w.moto.port());
+    let (n, ops) = mutating_calls_of_a_fresh_init(&w, &proxy);
+
+    let cases = fault_cases(n, &ops, Fault::LoseResponse, Fault::LoseResponseOf);
+    let mut lost = std::collections::BTreeSet::new();
+    for fault in &cases {
+        let case = format!("{fault:?} (of {n} writes)");
+        w.moto.reset();
+        proxy.set_fault(fault.clone());
+        let out = init_via(&w, &proxy);
+        let hit = proxy.faulted();
+        assert_eq!(hit.len(), 1, "{case}\n{out:?}");
+        assert!(out.success(), "{case}: {:?} retried\n{out:?}", hit[0]);
+        assert_converged(&w, &aws, &case);
+        lost.insert(hit[0].1.clone());
+
+        w.moto.start_recording();
+        proxy.set_fault(Fault::None);
+        init_via(&w, &proxy).assert_success();
+        assert_eq!(w.moto.mutating_calls(), vec![], "{case}: re-run wrote");
+    }
+    let missed: Vec<&String> = ops.iter().filter(|o| !lost.contains(*o)).collect();
+    assert!(missed.is_empty(), "never lost the answer to {missed:?}");
+    eprintln!(
+        "lost-response cases survived: {} ({n} by position, {} by operation)",
+        cases.len(),
+        ops.len()
+    );
+}
+
+#[test]
+fn a_run_where_every_mutating_call_is_throttled_once_succeeds() {
+    let w = World::start();
+    let aws = Inspect::new(&w.moto.plain_endpoint());
+    let proxy = Proxy::start(w.moto.port());
+    w.moto.start_recording();
+    proxy.set_fault(Fault::ThrottleFirstAttempt);
+    let out = init_via(&w, &proxy);
+    out.assert_success();
+    let throttled = proxy.throttled();
+    let mut writes = w.moto.mutating_calls();
+    assert!(writes.len() >= 10, "{writes:?}");
+    // Every write was throttled once, then reached AWS exactly once.
+    // (A call the behaviour layer refused is made again, as a new call: throttled once more.)
+    let mut throttled_sorted = throttled.clone();
+    throttled_sorted.sort();
+    throttled_sorted.dedup();
+    writes.sort();
+    assert_eq!(
+        throttled_sorted, writes,
+        "each call throttled once, sent once"
+    );
+    let mut deduped = writes.clone();
+    deduped.dedup();
+    assert_eq!(deduped, writes, "no call reached AWS twice");
+    let services: std::collections::BTreeSet<&str> =
+        throttled.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(
+        services.into_iter().collect::<Vec<_>>(),
+        vec!["dynamodb", "iam", "s3"],
+        "throttling errors of all three protocols"
+    );
+    assert_converged(&w, &aws, "throttled once");
+    eprintln!("throttled once and retried: {} calls", throttled.len());
+}
+
+#[test]
+fn a_destroy_cut_off_after_any_deletion_finishes_when_run_again() {
+    let w = World::start();
+    let aws = Inspect::new(&w.moto.plain_endpoint());
+    let proxy = Proxy::start(w.moto.port());
+    // How many writes a full `destroy --delete-state` of an empty setup makes.
+    proxy.set_fault(Fault::None);
+    init_via(&w, &proxy).assert_success();
+    proxy.set_fault(Fault::None);
+    via(&w, &proxy, "destroy", &["--delete-state"]).assert_success();
+    let n = proxy.mutating();
+    assert!(n >= 5, "{n} deletions");
+    let mut ops: Vec<String> = proxy
+        .seen()
+        .into_iter()
+        .filter(|(_, _, m)| *m)
+        .map(|(_, op, _)| op)
+        .collect();
+    ops.sort();
+    ops.dedup();
+
+    let cases = fault_cases(n, &ops, Fault::CutAfter, Fault::CutAfterOperation);
+    for fault in &cases {
+        let case = format!("destroy {fault:?} (of {n} writes)");
+        w.moto.reset();
+        proxy.set_fault(Fault::None);
+        init_via(&w, &proxy).assert_success();
+        proxy.set_fault(fault.clone());
+        let out = via(&w, &proxy, "destroy", &["--delete-state"]);
+        assert_eq!(proxy.faulted().len(), 1, "{case}\n{out:?}");
+        out.assert_code(1);
+
+        proxy.set_fault(Fault::None);
+        let out = via(&w, &proxy, "destroy", &["--delete-state"]);
+        assert!(out.success(), "{case}: re-run\n{out:?}");
+        assert_eq!(aws.role_names(), Vec::<String>::new(), "{case}");
+        assert_eq!(aws.provider_arns(), Vec::<String>::new(), "{case}");
+        assert_eq!(aws.bucket_names(), Vec::<String>::new(), "{case}");
+        assert_eq!(aws.table_names(), Vec::<String>::new(), "{case}");
+
+        w.moto.start_recording();
+        via(&w, &proxy, "destroy", &["--delete-state"]).assert_success();
+        assert_eq!(w.moto.mutating_calls(), vec![], "{case}: third run wrote");
+    }
+    eprintln!(
+        "destroy cut-off cases survived: {} ({})",
+        cases.len(),
+        ops.join(", ")
+    );
+}
+
+/// An update run: a rotated issuer certificate, a new environment restriction, an extra
+/// managed policy, a permissions boundary, a longer session, shorter retention, a new tag,
+/// and deletion protection that someone turned off. Cut off after any of its writes, the
+/// re-run converges on the new settings.
+#[test]
+fn an_update_cut_off_after_any_write_converges_when_run_again() {
+    let w = World::start();
+    let aws = Inspect::new(&w.moto.plain_endpoint());
+    let proxy = Proxy::start(w.moto.port());
+    let rotated = w.pki.reissue(PkiOptions::default());
+    let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]});
+
+    // Fresh setup with the defaults, drift, and the policies the update names.
+    let prepare = || {
+        w.moto.reset();
+        w.issuer.rotate_chain(&w.pki);
+        proxy.set_fault(Fault::None);
+        init_via(&w, &proxy).assert_success();
+        aws.set_deletion_protection(TABLE, false);
+        let extra = aws.create_policy("deploy-extra", &policy);
+        let boundary = aws.create_policy("deploy-boundary", &policy);
+        w.issuer.rotate_chain(&rotated);
+        (extra, boundary)
+    };
+    let update = |extra: &str, boundary: &str| {
+        via(
+            &w,
+            &proxy,
+            "init",
+            &[
+                "--environment-uuid",
+                ENV_UUID,
+                "--policy-arn",
+                extra,
+                "--permissions-boundary",
+                boundary,
+                "--max-session-duration",
+                "7200",
+                "--noncurrent-days",
+                "30",
+                "--tag",
+                "team=platform",
+            ],
+        )
+    };
+    let check = |extra: &str, boundary: &str, case: &str| {
+        let arn = format!(
+            "arn:aws:iam::{}:oidc-provider/{}",
+            w.moto.account_id(),
+            w.issuer.host_path()
+        );
+        assert_eq!(aws.provider_arns(), vec![arn.clone()], "{case}");
+        // Rotation: the new thumbprint first, the current one kept.
+        assert_eq!(
+            aws.provider(&arn).1,
+            vec![rotated.thumbprint(), w.pki.thumbprint()],
+            "{case}: thumbprints"
+        );
+        assert_eq!(aws.role_names(), vec![ROLE.to_string()], "{case}");
+        assert_eq!(
+            aws.attached_policy_arns(ROLE),
+            vec![extra.to_string()],
+            "{case}"
+        );
+        assert_eq!(
+            aws.role_settings(ROLE),
+            (7200, Some(boundary.to_string())),
+            "{case}: session and boundary"
+        );
+        let trust = aws.trust_policy(ROLE);
+        let st = &as_list_of_objects(&trust["Statement"])[0];
+        assert_eq!(
+            as_list(&st["Condition"]["StringLike"][format!("{}:sub", w.issuer.host_path())]),
+            vec![format!("{REPO_UUID}:{ENV_UUID}:*")],
+            "{case}: {trust}"
+        );
+        assert_eq!(
+            aws.lifecycle_noncurrent_days(BUCKET),
+            vec![Some(30)],
+            "{case}"
+        );
+        let tags = aws.bucket_tags(BUCKET);
+        assert_eq!(
+            tags.get("team").map(String::as_str),
+            Some("platform"),
+            "{case}"
+        );
+        assert_eq!(
+            tags.get("managed-by").map(String::as_str),
+            Some("bootstrap"),
+            "{case}"
+        );
+        assert_eq!(aws.table_protection(TABLE), (true, true), "{case}: table");
+    };
+
+    // The clean update: how many writes, which operations.
+    let (extra, boundary) = prepare();
+    proxy.set_fault(Fault::None);
+    update(&extra, &boundary).assert_success();
+    check(&extra, &boundary, "clean update");
+    let n = proxy.mutating();
+    let mut ops: Vec<String> = proxy
+        .seen()
+        .into_iter()
+        .filter(|(_, _, m)| *m)
+        .map(|(_, op, _)| op)
+        .collect();
+    ops.sort();
+    ops.dedup();
+    assert!(n >= 7, "{n}: {ops:?}");
+
+    let cases = fault_cases(n, &ops, Fault::CutAfter, Fault::CutAfterOperation);
+    for fault in &cases {
+        let case = format!("update {fault:?} (of {n} writes)");
+        let (extra, boundary) = prepare();
+        proxy.set_fault(fault.clone());
+        let out = update(&extra, &boundary);
+        assert_eq!(proxy.faulted().len(), 1, "{case}\n{out:?}");
+        out.assert_code(1);
+
+        proxy.set_fault(Fault::None);
+        let out = update(&extra, &boundary);
+        assert!(out.success(), "{case}: re-run\n{out:?}");
+        check(&extra, &boundary, &case);
+
+        w.moto.start_recording();
+        update(&extra, &boundary).assert_success();
+        assert_eq!(w.moto.mutating_calls(), vec![], "{case}: third run wrote");
+    }
+    eprintln!(
+        "update cut-off cases survived: {} ({})",
+        cases.len(),
+        ops.join(", ")
+    );
+}

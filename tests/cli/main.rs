@@ -1,0 +1,26 @@
+//! The `bootstrap` command line end to end: the binary runs as a subprocess against local
+//! stand-ins for AWS (moto behind a behaviour layer) and Bitbucket (an HTTPS issuer with its
+//! own PKI), and the end state is read back with the AWS SDK. One module per area; the shared
+//! harness (`common`) is compiled once for all of them.
+
+mod common;
+
+mod cloudformation_render;
+mod cloudformation_stack;
+mod cloudformation_stackset;
+mod destroy;
+mod discover;
+mod faults;
+mod guard_rails;
+mod harness;
+mod help;
+mod init_adopt;
+mod init_converge;
+mod init_direct;
+mod init_options;
+mod operator_policy;
+mod pipeline;
+mod secrets;
+mod terraform;
+mod thumbprint;
+mod verify;
