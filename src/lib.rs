@@ -4,8 +4,10 @@
 //! `oidc` (discovery, JWKS, thumbprints), `model` (the desired state and its policy
 //! documents), `observe` (live AWS state), `plan` (the difference), `apply` (make it so) and
 //! `report` (what the user sees). `cli` holds the clap types and `commands` ties the steps
-//! together for each subcommand, picking the deployment mode once. [`run`] is the whole
-//! program: parse, settle the settings, dispatch, print.
+//! together for each subcommand, picking the deployment mode once. Under them all sit the
+//! leaves: `iam` (the policy interpreter), `jwt` (tokens), `aws` (clients, error
+//! classification, retry), `progress`, `error` and `bounded`. [`run`] is the whole program:
+//! parse, settle the settings, dispatch, print. docs/architecture.md has the picture.
 
 pub mod apply;
 pub mod aws;
