@@ -45,7 +45,7 @@ pub async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Res
     };
     let desired = model::desired(settings, &account, &[], &[])?;
     let files = pipeline::render_files(&values, &desired)?;
-    if let Some(w) = pipeline::any_branch_warning(settings, &desired.role.arn) {
+    if let Some(w) = pipeline::any_branch_warning(settings, &desired.primary_role().arn) {
         reporter.warn(w);
     }
 

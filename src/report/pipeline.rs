@@ -78,10 +78,10 @@ impl PipelineReport {
                     "repository"
                 },
                 deployment: p.deployment.clone(),
-                aws_role_arn: d.role.arn.clone(),
+                aws_role_arn: d.primary_role().arn.clone(),
                 aws_region: d.account.region.clone(),
             },
-            role_arn: d.role.arn.clone(),
+            role_arn: d.primary_role().arn.clone(),
             state_bucket: d.bucket.name.clone(),
             state_key: crate::model::state::state_key(&d.state_key_prefix),
             lock_table: d.table.as_ref().map(|t| t.name.clone()),

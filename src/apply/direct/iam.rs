@@ -201,7 +201,7 @@ async fn create_role(
     })
     .await?;
     Ok(match observed {
-        Some(o) => (crate::plan::iam::role(d, Some(&o)).ops, false),
+        Some(o) => (crate::plan::iam::role(d, Some(&o))?.ops, false),
         // Still not visible (eventual consistency): write everything that matters.
         None => {
             let mut all = vec![Op::UpdateTrustPolicy, Op::UpdateMaxSessionDuration];

@@ -90,7 +90,7 @@ pub fn snippets(d: &DesiredState) -> Result<Snippets> {
 fn values(p: &Pipeline, d: &DesiredState) -> Value {
     let (variables_kind, variables_place) = p.variables_scope();
     context! {
-        role_arn => &d.role.arn,
+        role_arn => &d.primary_role().arn,
         region => &d.account.region,
         variables_kind,
         variables_place,

@@ -34,9 +34,10 @@ impl Pipeline {
         deployment: Option<&str>,
         branch: Option<&str>,
     ) -> Result<Self> {
+        let role = settings.one_role(&[], "pipeline")?;
         let deployment = deployment.map(deployment_name).transpose()?;
         let branch = branch_pattern(branch.unwrap_or(DEFAULT_BRANCH))?;
-        if !settings.environments.is_empty() && deployment.is_none() {
+        if !role.environments.is_empty() && deployment.is_none() {
             return Err(Error::usage(
                 "the role only trusts deployment steps (--environment-uuid), so the plan and apply steps must run in a deployment environment",
             )
@@ -54,7 +55,7 @@ impl Pipeline {
             deployment,
             branch,
             custom_audiences,
-            ip_restricted: !settings.source_ips.is_empty(),
+            ip_restricted: !role.source_ips.is_empty(),
         })
     }
 
@@ -98,7 +99,8 @@ fn custom_audiences(audiences: &[String]) -> Vec<String> {
 /// Without `--environment-uuid` the role trusts every step of the repository, so the plan
 /// step of the default pipeline, on any branch, gets credentials that can write the state.
 pub fn any_branch_warning(settings: &Settings, role_arn: &str) -> Option<String> {
-    settings.environments.is_empty().then(|| format!(
+    let unrestricted = settings.roles.iter().any(|r| r.environments.is_empty());
+    unrestricted.then(|| format!(
         "every branch can assume {role_arn}, which can write the Terraform state: the default pipeline plans with it, and anyone who can push a branch can change bitbucket-pipelines.yml to run anything with it; restrict the role to a deployment environment with --environment-uuid UUID and --deployment NAME, and limit that environment to protected branches (docs/pipelines.md, \"Who can use the role\")"
     ))
 }

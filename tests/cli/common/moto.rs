@@ -170,6 +170,8 @@ impl Moto {
             let child = command
                 .current_dir(dir.path())
                 .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording.jsonl"))
+                // AWS managed policies (ReadOnlyAccess for plan roles) exist in every account.
+                .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
                 .env_remove("MOTO_ENABLE_RECORDING")
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().expect("clone log handle"))
