@@ -156,7 +156,7 @@ pub fn check_claims(
                 nbf,
                 now,
                 seconds_ahead: nbf.saturating_sub(now),
-            })
+            });
         }
         Ok(_) => {}
         Err(p) => problems.push(p),
@@ -168,7 +168,7 @@ pub fn check_claims(
                 iat,
                 now,
                 seconds_ahead: iat.saturating_sub(now),
-            })
+            });
         }
         Ok(_) => {}
         Err(p) => problems.push(p),

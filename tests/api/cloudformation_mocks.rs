@@ -16,7 +16,9 @@ use aws_sdk_cloudformation::operation::describe_stacks::{
 };
 use aws_sdk_cloudformation::operation::get_template::GetTemplateOutput;
 use aws_sdk_cloudformation::operation::update_termination_protection::UpdateTerminationProtectionOutput;
-use aws_sdk_cloudformation::types::{ResourceStatus, Stack, StackEvent, StackStatus};
+use aws_sdk_cloudformation::types::{
+    PermissionModels, ResourceStatus, Stack, StackEvent, StackStatus,
+};
 use aws_sdk_cloudformation::Client;
 use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode};
 use aws_smithy_types::error::ErrorMetadata;
@@ -98,7 +100,7 @@ fn event(n: u32, logical: &str, ty: &str, status: ResourceStatus, reason: &str) 
         .resource_type(ty)
         .resource_status(status)
         .resource_status_reason(reason)
-        .timestamp(DateTime::from_secs(n as i64))
+        .timestamp(DateTime::from_secs(i64::from(n)))
         .build()
 }
 
@@ -556,7 +558,9 @@ fn a_stackset_operation_that_fails_in_some_accounts_names_them() {
         )
     });
     let create = mock!(Client::create_stack_set)
-        .match_requests(|r| r.permission_model().map(|p| p.as_str()) == Some("SELF_MANAGED"))
+        .match_requests(|r| {
+            r.permission_model().map(PermissionModels::as_str) == Some("SELF_MANAGED")
+        })
         .then_output(|| {
             CreateStackSetOutput::builder()
                 .stack_set_id("org:1")

@@ -59,7 +59,7 @@ fn run(w: &World, cmd: &str, accounts: &str, extra: &[&str]) -> common::CliOutpu
     ] {
         args.push(a.to_string());
     }
-    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(extra.iter().map(ToString::to_string));
     common::run(args)
 }
 

@@ -32,7 +32,7 @@ fn via(w: &World, proxy: &Proxy, cmd: &str, extra: &[&str]) -> common::CliOutput
     flags[i + 1] = proxy.endpoint();
     args.extend(flags);
     args.push("--yes".into());
-    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(extra.iter().map(ToString::to_string));
     run(args)
 }
 

@@ -84,7 +84,7 @@ fn case(name: &'static str, add: &[&str], expect: &'static [&'static str]) -> Ca
     Case {
         name,
         remove: &[],
-        add: add.iter().map(|s| s.to_string()).collect(),
+        add: add.iter().map(ToString::to_string).collect(),
         config: None,
         expect,
     }
@@ -168,7 +168,7 @@ fn cases() -> Vec<Case> {
             ]
         }))
         .collect();
-    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let s = |v: &[&str]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
     let mut cases = vec![
         // issuer
         case(

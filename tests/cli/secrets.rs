@@ -53,7 +53,7 @@ fn with_canary(home: &Path, args: &[String]) -> std::process::Command {
 fn args(w: &World, cmd: &str, extra: &[&str]) -> Vec<String> {
     let mut a = vec![cmd.to_string()];
     a.extend(w.setup_flags());
-    a.extend(extra.iter().map(|s| s.to_string()));
+    a.extend(extra.iter().map(ToString::to_string));
     a
 }
 

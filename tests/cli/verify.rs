@@ -65,7 +65,7 @@ impl Offline {
             "--repository-uuid".into(),
             REPO_UUID.into(),
         ];
-        args.extend(extra.iter().map(|s| s.to_string()));
+        args.extend(extra.iter().map(ToString::to_string));
         run(args)
     }
 }
@@ -529,7 +529,7 @@ fn raw_token_never_appears_even_verbose() {
             let mut args = vec!["verify", "--token", &f];
             args.extend(extra.iter().copied());
             let out = w.run_verify(&args);
-            assert!(matches!(out.code, Some(0) | Some(3)), "{out:?}");
+            assert!(matches!(out.code, Some(0 | 3)), "{out:?}");
             assert_no_token(&out, token);
         }
     }
@@ -542,7 +542,7 @@ trait VerifyWorld {
 impl VerifyWorld for World {
     /// `bootstrap verify ...` with the world's endpoint, issuer and trust settings.
     fn run_verify(&self, args: &[&str]) -> CliOutput {
-        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let mut all: Vec<String> = args.iter().map(ToString::to_string).collect();
         all.extend(self.flags());
         all.extend(
             [

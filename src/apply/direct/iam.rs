@@ -29,7 +29,7 @@ fn iam_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
 }
 
 /// Apply the provider's operations.
-pub async fn apply_provider(
+pub(super) async fn apply_provider(
     aws: &Aws,
     d: &DesiredProvider,
     ops: &[Op],
@@ -111,7 +111,7 @@ pub async fn apply_provider(
 /// Apply the role's operations: create it first when it is new, then every other operation
 /// concurrently, each retried while IAM does not know the role (or the provider its trust
 /// names) yet.
-pub async fn apply_role(
+pub(super) async fn apply_role(
     aws: &Aws,
     d: &DesiredRole,
     ops: &[Op],

@@ -106,7 +106,7 @@ impl PkiOptions {
     }
 
     pub fn leaf_hosts(mut self, hosts: &[&str]) -> Self {
-        self.leaf_hosts = hosts.iter().map(|h| h.to_string()).collect();
+        self.leaf_hosts = hosts.iter().map(ToString::to_string).collect();
         self
     }
 
@@ -297,10 +297,7 @@ impl Pki {
         let now = OffsetDateTime::now_utc();
         let leaf_cn = format!(
             "{} ({id}.{n})",
-            opts.leaf_hosts
-                .first()
-                .map(String::as_str)
-                .unwrap_or("leaf")
+            opts.leaf_hosts.first().map_or("leaf", String::as_str)
         );
         let mut params = CertificateParams::new(opts.leaf_hosts.clone()).expect("leaf SANs");
         params.distinguished_name = rcgen::DistinguishedName::new();

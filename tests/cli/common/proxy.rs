@@ -367,7 +367,7 @@ fn serve(client: TcpStream, upstream: u16, port: u16, state: &Mutex<State>) {
     let mut reader = BufReader::new(read_half);
     let mut client = client;
     loop {
-        if state.lock().map(|s| s.dead).unwrap_or(true) {
+        if state.lock().map_or(true, |s| s.dead) {
             let _ = client.shutdown(Shutdown::Both);
             return;
         }
