@@ -55,7 +55,10 @@ fn jitter() -> f64 {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos()),
     );
-    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+    // 53 bits, exactly representable in an f64's mantissa.
+    #[allow(clippy::cast_precision_loss, reason = "both values are below 2^53")]
+    let fraction = (h.finish() >> 11) as f64 / (1u64 << 53) as f64;
+    fraction
 }
 
 /// Call `f` again after a backoff wait while `retryable` says its error is transient and the

@@ -68,7 +68,7 @@ pub(crate) fn account_id(value: &str) -> Result<String> {
 fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Output> {

@@ -417,6 +417,10 @@ fn a_protected_rolled_back_stack_is_unprotected_deleted_and_created_with_protect
 }
 
 #[test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one scenario: the mocked calls, then what the user sees"
+)]
 fn a_failed_create_names_the_first_failed_resource_and_its_reason() {
     let spec = spec();
     let describe = mock!(Client::describe_stacks)
@@ -520,6 +524,10 @@ fn a_busy_stack_is_left_alone() {
 }
 
 #[test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one scenario: the mocked calls, then what the user sees"
+)]
 fn a_stackset_operation_that_fails_in_some_accounts_names_them() {
     use aws_sdk_cloudformation::operation::create_stack_instances::CreateStackInstancesOutput;
     use aws_sdk_cloudformation::operation::create_stack_set::CreateStackSetOutput;

@@ -40,6 +40,10 @@ fn triples(items: &[(&str, &str, &str)]) -> BTreeSet<(String, String, String)> {
 }
 
 #[test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one end-to-end scenario, read top to bottom"
+)]
 fn fresh_init_creates_everything() {
     let w = World::start();
     let aws = w.clients();

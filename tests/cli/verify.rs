@@ -245,7 +245,7 @@ fn another_deployment_environment_is_refused() {
 }
 
 fn rfc3339(t: u64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t as i64)
+    time::OffsetDateTime::from_unix_timestamp(i64::try_from(t).unwrap())
         .unwrap()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap()
@@ -589,6 +589,10 @@ fn assume_waits_for_a_role_created_moments_ago() {
 }
 
 #[test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one end-to-end scenario, read top to bottom"
+)]
 fn live_role_judges_and_assume_returns_the_assumed_role() {
     let w = World::start();
     w.run("init", &["--yes"]).assert_success();

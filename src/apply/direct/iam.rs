@@ -200,14 +200,13 @@ async fn create_role(
         crate::observe::role(aws, &d.name, &d.inline_policy_name)
     })
     .await?;
-    Ok(match observed {
-        Some(o) => (crate::plan::iam::role(d, Some(&o)).ops, false),
+    Ok(if let Some(o) = observed {
+        (crate::plan::iam::role(d, Some(&o)).ops, false)
+    } else {
         // Still not visible (eventual consistency): write everything that matters.
-        None => {
-            let mut all = vec![Op::UpdateTrustPolicy, Op::UpdateMaxSessionDuration];
-            all.extend(ops.iter().filter(|o| !matches!(o, Op::CreateRole)).cloned());
-            (all, true)
-        }
+        let mut all = vec![Op::UpdateTrustPolicy, Op::UpdateMaxSessionDuration];
+        all.extend(ops.iter().filter(|o| !matches!(o, Op::CreateRole)).cloned());
+        (all, true)
     })
 }
 

@@ -274,7 +274,9 @@ impl Pki {
             let expired = depth == 0 && opts.intermediate_expired;
             let mut params = ca_params(
                 &cn,
-                BasicConstraints::Constrained(remaining_below as u8),
+                BasicConstraints::Constrained(
+                    u8::try_from(remaining_below).expect("a chain of fewer than 256 intermediates"),
+                ),
                 expired,
             );
             if let (0, Some(days)) = (depth, opts.intermediate_expires_in_days) {
