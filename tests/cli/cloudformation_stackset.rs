@@ -64,10 +64,7 @@ fn run(w: &World, cmd: &str, accounts: &str, extra: &[&str]) -> common::CliOutpu
 }
 
 #[test]
-#[allow(
-    clippy::too_many_lines,
-    reason = "one end-to-end scenario, read top to bottom"
-)]
+#[allow(clippy::too_many_lines, reason = "one scenario, in order")]
 fn stackset_with_instances_reports_per_account_and_reruns_as_a_no_op() {
     let w = World::start();
     let accounts = format!("{A},{B}");

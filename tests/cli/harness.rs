@@ -388,10 +388,7 @@ fn the_test_builder_counts_writes() {
 }
 
 #[test]
-#[allow(
-    clippy::too_many_lines,
-    reason = "one end-to-end scenario, read top to bottom"
-)]
+#[allow(clippy::too_many_lines, reason = "one scenario, in order")]
 fn moto_starts_answers_and_records() {
     // Plain moto: a GetRole right after CreateRole is what this test records; through the
     // behaviour layer IAM would not show the role yet.
@@ -617,10 +614,7 @@ fn layer_refuses_overlapping_bucket_configuration_writes_with_operation_aborted(
 }
 
 #[test]
-#[allow(
-    clippy::too_many_lines,
-    reason = "one end-to-end scenario, read top to bottom"
-)]
+#[allow(clippy::too_many_lines, reason = "one scenario, in order")]
 fn layer_models_a_new_table_creating_updating_and_the_backup_gap() {
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, BillingMode, KeySchemaElement, KeyType,

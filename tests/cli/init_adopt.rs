@@ -163,10 +163,7 @@ fn an_unencrypted_table_is_planned_for_encryption() {
 }
 
 #[test]
-#[allow(
-    clippy::too_many_lines,
-    reason = "one end-to-end scenario, read top to bottom"
-)]
+#[allow(clippy::too_many_lines, reason = "one scenario, in order")]
 fn a_well_configured_bucket_and_table_are_adopted_with_only_what_is_missing() {
     let w = World::start();
     let aws = w.clients();

@@ -113,10 +113,7 @@ fn credentials_never_reach_the_output_at_any_verbosity() {
 }
 
 #[test]
-#[allow(
-    clippy::too_many_lines,
-    reason = "one end-to-end scenario, read top to bottom"
-)]
+#[allow(clippy::too_many_lines, reason = "one scenario, in order")]
 fn credentials_from_files_and_processes_never_reach_the_output() {
     let w = World::start();
     let home = tempfile::tempdir().expect("home");

@@ -589,10 +589,7 @@ fn assume_waits_for_a_role_created_moments_ago() {
 }
 
 #[test]
-#[allow(
-    clippy::too_many_lines,
-    reason = "one end-to-end scenario, read top to bottom"
-)]
+#[allow(clippy::too_many_lines, reason = "one scenario, in order")]
 fn live_role_judges_and_assume_returns_the_assumed_role() {
     let w = World::start();
     w.run("init", &["--yes"]).assert_success();
