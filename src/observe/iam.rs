@@ -75,7 +75,10 @@ impl PolicyCache {
     /// The default version's document of `arn`, read at most once per cache.
     pub async fn document(&self, aws: &Aws, arn: &str) -> Result<Option<Value>> {
         let cell = {
-            let mut cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
+            let mut cells = self
+                .cells
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             cells.entry(arn.to_string()).or_default().clone()
         };
         cell.get_or_try_init(|| managed_policy_document(aws, arn))
@@ -91,7 +94,7 @@ pub async fn role(aws: &Aws, name: &str, inline_policy_name: &str) -> Result<Opt
 }
 
 /// [`role`], reading managed policies through `cache`.
-pub async fn role_cached(
+pub(crate) async fn role_cached(
     aws: &Aws,
     name: &str,
     inline_policy_name: &str,

@@ -95,7 +95,7 @@ fn settings(i: Inputs) -> Settings {
 
 fn render(i: Inputs, stackset: bool) -> Template {
     let s = settings(i);
-    let thumbprints: Vec<String> = THUMBPRINTS.iter().map(|t| t.to_string()).collect();
+    let thumbprints: Vec<String> = THUMBPRINTS.iter().map(ToString::to_string).collect();
     template::build(&s, &thumbprints, &[], RenderOptions { stackset }).expect("renders")
 }
 
@@ -392,7 +392,7 @@ fn accounts() -> Vec<Account> {
 
 #[test]
 fn template_policies_resolve_to_the_documents_direct_mode_writes() {
-    let thumbprints: Vec<String> = THUMBPRINTS.iter().map(|t| t.to_string()).collect();
+    let thumbprints: Vec<String> = THUMBPRINTS.iter().map(ToString::to_string).collect();
     for (name, inputs, stackset) in variants() {
         let s = settings(inputs.clone());
         let t = render(inputs, stackset);
@@ -402,10 +402,10 @@ fn template_policies_resolve_to_the_documents_direct_mode_writes() {
             let res = r.resolve(&t.body["Resources"]);
             let role = &res["DeployRole"]["Properties"];
             let ctx = format!("{name} in {}", account.region);
+            let want = direct.primary_role();
             assert_eq!(
-                role["AssumeRolePolicyDocument"],
-                direct.primary_role().trust_policy,
-                "{ctx}: trust policy"
+                role["AssumeRolePolicyDocument"], want.trust_policy,
+                "{ctx}: trust"
             );
             assert_eq!(role["Policies"].as_array().unwrap().len(), 1, "{ctx}");
             assert_eq!(
@@ -437,11 +437,8 @@ fn template_policies_resolve_to_the_documents_direct_mode_writes() {
                 direct.bucket.name.as_str(),
                 "{ctx}"
             );
-            assert_eq!(role["RoleName"], direct.primary_role().name.as_str());
-            assert_eq!(
-                role["MaxSessionDuration"],
-                direct.primary_role().max_session_duration
-            );
+            assert_eq!(role["RoleName"], want.name.as_str());
+            assert_eq!(role["MaxSessionDuration"], want.max_session_duration);
             let provider = &res["OidcProvider"]["Properties"];
             assert_eq!(provider["Url"], direct.provider.url.as_str());
             assert_eq!(provider["ClientIdList"], json!(direct.provider.client_ids));

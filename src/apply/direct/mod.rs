@@ -102,11 +102,7 @@ async fn role_then_read(
     }
     read_back(
         || observe::role(aws, &role.name, &role.inline_policy_name),
-        |o| {
-            plan::iam::role(role, Some(o))
-                .map(|p| p.action == Action::Unchanged)
-                .unwrap_or(false)
-        },
+        |o| plan::iam::role(role, Some(o)).is_ok_and(|p| p.action == Action::Unchanged),
     )
     .await
 }

@@ -31,6 +31,7 @@ pub(super) fn state(i: &Inputs, region: Option<&str>) -> Result<State> {
     let kms_key = kms_key(i, region)?;
     let noncurrent_days = match i.noncurrent_days {
         None => DEFAULT_NONCURRENT_DAYS,
+        #[allow(clippy::cast_possible_truncation, reason = "the pattern bounds it")]
         Some(d @ 1..=3650) => d as i32,
         Some(d) => {
             return Err(crate::usage!(

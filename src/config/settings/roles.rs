@@ -11,7 +11,7 @@ use crate::config::validate as v;
 use crate::error::{Error, Result};
 
 /// At most this many roles in one configuration (IAM's default quota is 1,000 per account).
-pub const MAX_ROLES: usize = 100;
+pub(crate) const MAX_ROLES: usize = 100;
 
 pub(super) fn roles(i: &Inputs, warnings: &mut Vec<String>) -> Result<Vec<RoleSettings>> {
     if i.role.is_empty() {
