@@ -236,6 +236,10 @@ pub struct VerifyArgs {
     /// The role whose trust policy judges the token [default: bitbucket-pipelines-deploy].
     #[arg(long, value_name = "NAME")]
     pub role_name: Option<String>,
+    /// With [[role]] tables in bootstrap.toml: the configured role whose trust policy judges
+    /// the token (needed when several are configured).
+    #[arg(long = "role", value_name = "NAME")]
+    pub roles: Vec<String>,
     #[command(flatten)]
     pub issuer: IssuerArgs,
     #[command(flatten)]
@@ -297,6 +301,9 @@ pub struct PipelineArgs {
     /// such as release/* is accepted; one that matches every branch (*, **) is not.
     #[arg(long, value_name = "NAME")]
     pub branch: Option<String>,
+    /// With several roles configured: the one whose ARN the pipeline uses.
+    #[arg(long = "role", value_name = "NAME")]
+    pub roles: Vec<String>,
     #[command(flatten)]
     pub setup: SetupArgs,
 }

@@ -45,6 +45,10 @@ pub enum Command {
         /// Exit 2 when there are changes to make (0 when there are none, 1 on errors).
         #[arg(long)]
         detailed_exitcode: bool,
+        /// Only this configured role (a [[role]] name in bootstrap.toml, or one of the
+        /// --plan-apply pair); repeat for several [default: every role].
+        #[arg(long = "role", value_name = "NAME")]
+        roles: Vec<String>,
         #[command(flatten)]
         setup: SetupArgs,
         #[command(flatten)]
@@ -67,6 +71,10 @@ pub enum Command {
         /// errors): for scheduled monitoring.
         #[arg(long)]
         detailed_exitcode: bool,
+        /// Only this configured role (a [[role]] name in bootstrap.toml, or one of the
+        /// --plan-apply pair); repeat for several [default: every role].
+        #[arg(long = "role", value_name = "NAME")]
+        roles: Vec<String>,
         #[command(flatten)]
         setup: SetupArgs,
         #[command(flatten)]
@@ -138,6 +146,11 @@ pub enum Command {
         /// provider.
         #[arg(long)]
         force: bool,
+        /// Delete only this configured role (its policies, then the role); repeat for several.
+        /// The provider, the state bucket and the lock table are kept while any other
+        /// configured role remains [default: every role, then the provider].
+        #[arg(long = "role", value_name = "NAME")]
+        roles: Vec<String>,
     },
     /// Print the least-privilege IAM policy that whoever runs `bootstrap` (a person or a CI
     /// role) needs for these settings and this mode.

@@ -18,16 +18,25 @@ pub(super) struct Options {
     pub yes: bool,
     pub force: bool,
     pub delete_state: bool,
+    /// `--role`: only these configured roles (every role when empty).
+    pub roles: Vec<String>,
 }
 
 pub(super) async fn run(settings: &Settings, reporter: &Reporter, o: Options) -> Result<Output> {
     // Input first: nothing is read from AWS before this is settled.
     let issuer = settings.require_issuer()?;
+    settings.select_roles(&o.roles)?;
 
     reporter.progress("reading the AWS account");
     let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
     let account = account(&aws).await?;
-    let targets = Targets::new(settings, issuer, account, o.delete_state, o.force);
+    let targets = Targets::new(
+        settings,
+        issuer,
+        account,
+        &o.roles,
+        (o.delete_state, o.force),
+    )?;
     reporter.progress(format!(
         "reading what exists in account {} ({})",
         targets.account.id, targets.account.region

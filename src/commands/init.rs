@@ -2,7 +2,7 @@
 //! provider and the role back until IAM shows them as planned), judge the role as it reads
 //! back, and report what exists and what to do next.
 
-use super::setup::prepare;
+use super::setup::{prepare, Stale};
 use crate::apply;
 use crate::config::Settings;
 use crate::error::Result;
@@ -39,7 +39,7 @@ pub(super) fn next_steps_of(d: &DesiredState) -> NextSteps {
 }
 
 pub(super) async fn run(settings: &Settings, reporter: &Reporter, yes: bool) -> Result<Output> {
-    let p = prepare(settings, reporter).await?;
+    let p = prepare(settings, reporter, Stale::Find).await?;
     let applied = p.plan.has_changes();
     if applied {
         let resources = &p.plan.resources;

@@ -56,9 +56,10 @@ pub async fn dispatch(
         Command::Thumbprint { check, .. } => thumbprint::run(s, r, check).await,
         Command::Plan {
             detailed_exitcode: detailed,
+            roles,
             ..
-        } => match mode {
-            Deployment::Direct => plan::run(s, r, detailed).await,
+        } => match direct_roles(s, mode, &roles)? {
+            Deployment::Direct => plan::run(s, r, detailed, &roles).await,
             Deployment::Stack => cloudformation::plan(s, r, detailed).await,
             Deployment::StackSet => stackset::plan(s, r, detailed).await,
         },
@@ -69,9 +70,10 @@ pub async fn dispatch(
         },
         Command::Status {
             detailed_exitcode: detailed,
+            roles,
             ..
-        } => match mode {
-            Deployment::Direct => status::run(s, r, detailed).await,
+        } => match direct_roles(s, mode, &roles)? {
+            Deployment::Direct => status::run(s, r, detailed, &roles).await,
             Deployment::Stack => Ok(drift_exit_code(
                 cloudformation::status(s, r).await?,
                 detailed,
@@ -91,12 +93,15 @@ pub async fn dispatch(
             yes,
             force,
             delete_state,
+            roles,
             ..
         } => {
+            let mode = direct_roles(s, mode, &roles)?;
             let o = destroy::Options {
                 yes,
                 force,
                 delete_state,
+                roles,
             };
             match mode {
                 Deployment::Direct => destroy::run(s, r, o).await,
@@ -113,6 +118,7 @@ fn verify_options(args: VerifyArgs) -> verify::Options {
         source_ip: args.source_ip,
         assume: args.assume,
         account_id: args.account_id,
+        roles: args.roles,
     }
 }
 
@@ -123,6 +129,7 @@ fn pipeline_options(args: PipelineArgs) -> pipeline::Options {
         account_id: args.account_id,
         deployment: args.deployment,
         branch: args.branch,
+        roles: args.roles,
     }
 }
 
@@ -132,6 +139,19 @@ fn operator_options(args: OperatorPolicyArgs) -> operator_policy::Options {
         destroy: args.include_destroy,
         delete_state: args.include_delete_state,
     }
+}
+
+/// `--role` narrows direct mode only: its names are checked against the settings before any
+/// AWS call, and refused in CloudFormation mode.
+fn direct_roles(settings: &Settings, mode: Deployment, names: &[String]) -> Result<Deployment> {
+    settings.select_roles(names)?;
+    if mode != Deployment::Direct && !names.is_empty() {
+        return Err(crate::error::Error::usage(
+            "--role narrows direct mode only; a CloudFormation stack holds every configured role",
+        )
+        .hint("drop --role, or pass --mode direct"));
+    }
+    Ok(mode)
 }
 
 /// `status --detailed-exitcode` in CloudFormation mode: exit 2 when the document says

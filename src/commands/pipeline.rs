@@ -24,10 +24,14 @@ pub(super) struct Options {
     pub account_id: Option<String>,
     pub deployment: Option<String>,
     pub branch: Option<String>,
+    /// `--role`: the configured role the pipeline uses.
+    pub roles: Vec<String>,
 }
 
 pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Output> {
     // Every input is checked before the first AWS call or file write.
+    let narrowed = settings.narrowed(&opts.roles)?;
+    let settings = &*narrowed;
     crate::model::quota::check_trust_inputs(settings)?;
     let account_flag = opts.account_id.as_deref().map(account_id).transpose()?;
     let values = Pipeline::new(settings, opts.deployment.as_deref(), opts.branch.as_deref())?;

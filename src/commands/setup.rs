@@ -7,6 +7,7 @@ use crate::aws::Aws;
 use crate::config::{Issuer, Settings};
 use crate::error::{Error, Result};
 use crate::model::{self, admin, Account, DesiredState};
+use crate::observe::stale::StaleRole;
 use crate::observe::{self, Observed};
 use crate::oidc::{self, IssuerFacts};
 use crate::plan::{self, Plan};
@@ -18,6 +19,25 @@ pub(super) struct Prepared {
     pub desired: DesiredState,
     pub observed: Observed,
     pub plan: Plan,
+    /// Roles of this set the settings no longer name (only looked for when asked).
+    pub stale: Vec<StaleRole>,
+}
+
+/// Whether [`prepare`] looks for stale roles: not when `--role` narrows the settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stale {
+    Find,
+    Skip,
+}
+
+impl Stale {
+    pub(super) fn unless_narrowed(roles: &[String]) -> Stale {
+        if roles.is_empty() {
+            Stale::Find
+        } else {
+            Stale::Skip
+        }
+    }
 }
 
 /// Read every `--policy-arn` and the `--permissions-boundary` before anything is written,
@@ -65,7 +85,11 @@ pub(crate) async fn check_managed_policies(
     Ok(())
 }
 
-pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepared> {
+pub(super) async fn prepare(
+    settings: &Settings,
+    reporter: &Reporter,
+    stale: Stale,
+) -> Result<Prepared> {
     // Everything about the input is checked before the first network or AWS call.
     model::quota::check_trust_inputs(settings)?;
     let issuer = settings.require_issuer()?;
@@ -81,7 +105,7 @@ pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<
     let issuer_and_ranges = oidc::issuer_facts_and_ranges(tls, settings, issuer, true);
     let ((facts, ranges), live) = tokio::try_join!(
         issuer_and_ranges,
-        read_live(&aws, settings, issuer, reporter)
+        read_live(&aws, settings, issuer, reporter, stale)
     )?;
     let settings = &*live.settings;
     for h in &facts.hosts {
@@ -105,6 +129,7 @@ pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<
         desired,
         observed: live.observed,
         plan,
+        stale: live.stale,
     })
 }
 
@@ -114,6 +139,7 @@ struct Live<'s> {
     account: Account,
     settings: Cow<'s, Settings>,
     observed: Observed,
+    stale: Vec<StaleRole>,
 }
 
 /// Every read that names a resource by the settings alone starts at once, beside the account
@@ -124,7 +150,10 @@ async fn read_live<'s>(
     settings: &'s Settings,
     issuer: &Issuer,
     reporter: &Reporter,
+    stale: Stale,
 ) -> Result<Live<'s>> {
+    let set = settings.set_name().unwrap_or_default();
+    let configured: Vec<String> = settings.roles.iter().map(|r| r.name.clone()).collect();
     let by_name = async {
         tokio::try_join!(
             observe::roles_by_name(aws, &settings.roles),
@@ -146,6 +175,12 @@ async fn read_live<'s>(
             observe::find_provider(aws, issuer),
             // The KMS key by its ARN, for the role's grant: a missing key stops the run here.
             observe::kms::resolved(aws, settings),
+            async {
+                match stale {
+                    Stale::Find => observe::stale::roles(aws, &set, &configured).await,
+                    Stale::Skip => Ok(Vec::new()),
+                }
+            },
         )
     };
     let by_account = async {
@@ -160,7 +195,7 @@ async fn read_live<'s>(
         };
         Ok::<_, Error>((account, bucket))
     };
-    let ((roles, table, named_bucket, (), provider, settings), (account, default_bucket)) =
+    let ((roles, table, named_bucket, (), provider, settings, stale), (account, default_bucket)) =
         tokio::try_join!(by_name, by_account)?;
     Ok(Live {
         account,
@@ -171,5 +206,6 @@ async fn read_live<'s>(
             bucket: named_bucket.or(default_bucket).flatten(),
             table,
         },
+        stale,
     })
 }

@@ -1,7 +1,7 @@
 //! `status` in direct mode: prepare (issuer, live state, desired state, diff) and report each
 //! resource as in sync, drifted or missing.
 
-use super::setup::prepare;
+use super::setup::{prepare, Stale};
 use crate::config::Settings;
 use crate::error::Result;
 use crate::report::{Output, Reporter, StatusReport};
@@ -10,8 +10,10 @@ pub(super) async fn run(
     settings: &Settings,
     reporter: &Reporter,
     detailed_exitcode: bool,
+    roles: &[String],
 ) -> Result<Output> {
-    let p = prepare(settings, reporter).await?;
+    let narrowed = settings.narrowed(roles)?;
+    let p = prepare(&narrowed, reporter, Stale::unless_narrowed(roles)).await?;
     let report = StatusReport {
         aws_calls: p.aws.calls.summary(),
         detailed_exitcode,

@@ -35,6 +35,8 @@ pub(super) struct Options {
     pub source_ip: Option<String>,
     pub assume: bool,
     pub account_id: Option<String>,
+    /// `--role`: the configured role that judges the token.
+    pub roles: Vec<String>,
 }
 
 fn parse_source_ip(value: &str) -> Result<IpAddr> {
@@ -73,6 +75,9 @@ fn now() -> i64 {
 
 pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Output> {
     // Every input is checked before the first network or AWS call.
+    let narrowed = settings.narrowed(&opts.roles)?;
+    let settings = &*narrowed;
+    settings.one_role(&[], "verify")?;
     let issuer = settings.require_issuer()?;
     if opts.offline {
         crate::model::quota::check_trust_inputs(settings)?;

@@ -21,7 +21,11 @@ pub type Tags = BTreeMap<String, String>;
 pub struct Targets {
     pub account: Account,
     pub provider_arn: String,
-    pub role_name: String,
+    /// The roles to delete: the `--role` ones, or every configured role.
+    pub role_names: Vec<String>,
+    /// Configured roles `--role` leaves out: while any remains, the provider, the bucket and
+    /// the table are kept.
+    pub remaining_roles: Vec<String>,
     pub bucket: String,
     /// None with `--no-lock-table`: the table is not touched.
     pub table: Option<String>,
@@ -30,27 +34,36 @@ pub struct Targets {
 }
 
 impl Targets {
-    /// The resources these settings name in `account`.
+    /// The resources these settings name in `account`: the roles `names` selects (every
+    /// configured role when empty; an unknown name is a usage error).
     pub fn new(
         settings: &Settings,
         issuer: &Issuer,
         account: Account,
-        delete_state: bool,
-        force: bool,
-    ) -> Targets {
-        Targets {
+        names: &[String],
+        (delete_state, force): (bool, bool),
+    ) -> Result<Targets> {
+        let role_names: Vec<String> = settings
+            .select_roles(names)?
+            .into_iter()
+            .map(|r| r.name.clone())
+            .collect();
+        let remaining_roles = settings
+            .roles
+            .iter()
+            .filter(|r| !role_names.contains(&r.name))
+            .map(|r| r.name.clone())
+            .collect();
+        Ok(Targets {
             provider_arn: model::provider_arn(&account, issuer),
-            role_name: settings
-                .roles
-                .first()
-                .map(|r| r.name.clone())
-                .unwrap_or_default(),
+            role_names,
+            remaining_roles,
             bucket: model::bucket_name(settings, &account),
             table: settings.lock_table.clone(),
             delete_state,
             force,
             account,
-        }
+        })
     }
 
     /// The same resources, read back after the deletions: whether each exists, without the
@@ -68,8 +81,9 @@ impl Targets {
 pub struct Found {
     /// The provider's tags; None when there is no provider.
     pub provider: Option<Tags>,
-    pub role: Option<FoundRole>,
-    /// Other roles whose trust policy names the provider.
+    /// The target roles that exist, by name.
+    pub roles: BTreeMap<String, FoundRole>,
+    /// Roles other than the targets whose trust policy names the provider.
     pub trusting_roles: Vec<String>,
     pub bucket: bool,
     /// Only read with `--delete-state`.
@@ -128,10 +142,10 @@ pub struct FoundTable {
 
 /// Read everything the plan needs, concurrently.
 pub async fn found(aws: &Aws, t: &Targets) -> Result<Found> {
-    let (provider, role, trusting_roles, bucket, table) = tokio::try_join!(
+    let (provider, roles, trusting_roles, bucket, table) = tokio::try_join!(
         super::provider(aws, &t.provider_arn),
-        role(aws, &t.role_name, &t.provider_arn),
-        roles_trusting(aws, &t.provider_arn, &t.role_name),
+        roles(aws, &t.role_names, &t.provider_arn),
+        roles_trusting(aws, &t.provider_arn, &t.role_names),
         bucket_exists(aws, &t.bucket),
         async {
             match &t.table {
@@ -149,7 +163,7 @@ pub async fn found(aws: &Aws, t: &Targets) -> Result<Found> {
     };
     Ok(Found {
         provider: provider.map(|p| p.tags),
-        role,
+        roles,
         trusting_roles,
         bucket,
         bucket_contents,
@@ -166,6 +180,26 @@ fn mentions(trust_document: Option<&str>, provider_arn: &str) -> bool {
     trust_document
         .and_then(parse_document)
         .is_some_and(|doc| doc.to_string().contains(provider_arn))
+}
+
+/// The roles `names` that exist, each with everything that must go before it can be deleted,
+/// at most [`super::ROLE_CONCURRENCY`] read at a time.
+pub async fn roles(
+    aws: &Aws,
+    names: &[String],
+    provider_arn: &str,
+) -> Result<BTreeMap<String, FoundRole>> {
+    use futures::stream::{self, StreamExt, TryStreamExt};
+    let found: Vec<Option<FoundRole>> = stream::iter(names)
+        .map(|name| role(aws, name, provider_arn))
+        .buffered(super::ROLE_CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(names
+        .iter()
+        .zip(found)
+        .filter_map(|(name, r)| r.map(|r| (name.clone(), r)))
+        .collect())
 }
 
 /// The role with everything that must go before it can be deleted, or None.
@@ -210,7 +244,7 @@ async fn role(aws: &Aws, name: &str, provider_arn: &str) -> Result<Option<FoundR
 }
 
 /// Every role other than `except` whose trust policy names the provider.
-async fn roles_trusting(aws: &Aws, provider_arn: &str, except: &str) -> Result<Vec<String>> {
+async fn roles_trusting(aws: &Aws, provider_arn: &str, except: &[String]) -> Result<Vec<String>> {
     let pages = aws
         .iam
         .list_roles()
@@ -222,7 +256,7 @@ async fn roles_trusting(aws: &Aws, provider_arn: &str, except: &str) -> Result<V
     let mut out: Vec<String> = pages
         .iter()
         .flat_map(|p| p.roles().iter())
-        .filter(|r| r.role_name() != except)
+        .filter(|r| !except.iter().any(|e| e == r.role_name()))
         .filter(|r| mentions(r.assume_role_policy_document(), provider_arn))
         .map(|r| r.role_name().to_string())
         .collect();

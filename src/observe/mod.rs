@@ -10,6 +10,7 @@ pub mod kms;
 mod s3;
 pub mod stack;
 pub mod stackset;
+pub mod stale;
 pub mod sts;
 pub mod token;
 pub mod verify;

@@ -88,6 +88,15 @@ impl Plan {
         self.items.iter().any(|i| i.action == Action::Delete)
     }
 
+    /// Each role to delete with the operations its deletion takes, in the plan's order.
+    pub fn role_ops(&self) -> Vec<(&str, &[Op])> {
+        self.items
+            .iter()
+            .filter(|i| i.kind == Kind::Role && i.action == Action::Delete)
+            .map(|i| (i.name.as_str(), i.ops.as_slice()))
+            .collect()
+    }
+
     /// The operations of `kind`'s deletion (none when it is not deleted).
     pub fn ops_of(&self, kind: Kind) -> Vec<Op> {
         self.get(kind)
@@ -141,15 +150,30 @@ fn managed(tags: Option<&Tags>) -> bool {
 
 /// The destroy plan: pure, from what was read.
 pub fn plan(t: &Targets, f: &Found) -> Plan {
-    let mut items = vec![role(t, f.role.as_ref()), provider(t, f), bucket(t, f)];
+    let mut items: Vec<Item> = t
+        .role_names
+        .iter()
+        .map(|name| role(t, name, f.roles.get(name)))
+        .collect();
+    items.extend([provider(t, f), bucket(t, f)]);
     if let Some(name) = &t.table {
         items.push(table(t, name, f.table.as_ref()));
     }
     Plan { items }
 }
 
-fn role(t: &Targets, found: Option<&FoundRole>) -> Item {
-    let name = &t.role_name;
+/// Why the shared resources stay when `--role` leaves some configured roles out (None when
+/// every role goes).
+fn remaining(t: &Targets) -> Option<String> {
+    (!t.remaining_roles.is_empty()).then(|| {
+        format!(
+            "kept: role(s) {} of these settings remain (destroy without --role removes every role first)",
+            t.remaining_roles.join(", ")
+        )
+    })
+}
+
+fn role(t: &Targets, name: &str, found: Option<&FoundRole>) -> Item {
     let Some(r) = found else {
         return Item::new(Kind::Role, name, Action::Absent).note("not found");
     };
@@ -206,6 +230,9 @@ fn provider(t: &Targets, f: &Found) -> Item {
     let Some(tags) = &f.provider else {
         return Item::new(Kind::OidcProvider, arn, Action::Absent).note("not found");
     };
+    if let Some(why) = remaining(t) {
+        return Item::new(Kind::OidcProvider, arn, Action::Keep).note(why);
+    }
     let ours = is_managed(tags);
     let trusted_by = f.trusting_roles.join(", ");
     let delete = Item::new(Kind::OidcProvider, arn, Action::Delete);
@@ -239,6 +266,9 @@ fn bucket(t: &Targets, f: &Found) -> Item {
     if !f.bucket {
         return Item::new(Kind::StateBucket, name, Action::Absent).note("not found");
     }
+    if let (Some(why), true) = (remaining(t), t.delete_state) {
+        return Item::new(Kind::StateBucket, name, Action::Keep).note(why);
+    }
     if !t.delete_state {
         return Item::new(Kind::StateBucket, name, Action::Keep).note(
             "kept: it holds the Terraform state (--delete-state deletes it only when empty)",
@@ -271,6 +301,9 @@ fn table(t: &Targets, name: &str, found: Option<&FoundTable>) -> Item {
     let Some(tb) = found else {
         return Item::new(Kind::LockTable, name, Action::Absent).note("not found");
     };
+    if let (Some(why), true) = (remaining(t), t.delete_state) {
+        return Item::new(Kind::LockTable, name, Action::Keep).note(why);
+    }
     if !t.delete_state {
         return Item::new(Kind::LockTable, name, Action::Keep)
             .note("kept: Terraform locks state with it (--delete-state deletes it)");
@@ -338,7 +371,7 @@ pub fn check_read_back(plan: &Plan, after: &Found) -> Result<()> {
     let mut wrong = Vec::new();
     for item in &plan.items {
         let exists = match item.kind {
-            Kind::Role => after.role.is_some(),
+            Kind::Role => after.roles.contains_key(&item.name),
             Kind::OidcProvider => after.provider.is_some(),
             Kind::StateBucket => after.bucket,
             Kind::LockTable => after.table.as_ref().is_some_and(|t| t.status != "DELETING"),

@@ -1,5 +1,7 @@
 //! The destroy plan (refusals included), from what was read.
 
+use std::collections::BTreeMap;
+
 use super::*;
 use crate::model::{Account, MANAGED_BY_TAG};
 
@@ -16,7 +18,8 @@ fn targets(delete_state: bool, force: bool) -> Targets {
             region: "eu-west-1".into(),
         },
         provider_arn: "arn:aws:iam::123456789012:oidc-provider/example.com/oidc".into(),
-        role_name: "deploy".into(),
+        role_names: vec!["deploy".into()],
+        remaining_roles: vec![],
         bucket: "tf-state".into(),
         table: Some("locks".into()),
         delete_state,
@@ -24,17 +27,22 @@ fn targets(delete_state: bool, force: bool) -> Targets {
     }
 }
 
+/// A role the tool created, trusting the provider, with one inline and one managed policy.
+fn found_role(name: &str) -> FoundRole {
+    FoundRole {
+        arn: format!("arn:aws:iam::123456789012:role/{name}"),
+        inline_policies: vec!["terraform-state-access".into()],
+        managed_policies: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
+        instance_profiles: vec![],
+        trusts_provider: true,
+        tags: ours(),
+    }
+}
+
 fn everything() -> Found {
     Found {
         provider: Some(ours()),
-        role: Some(FoundRole {
-            arn: "arn:aws:iam::123456789012:role/deploy".into(),
-            inline_policies: vec!["terraform-state-access".into()],
-            managed_policies: vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()],
-            instance_profiles: vec![],
-            trusts_provider: true,
-            tags: ours(),
-        }),
+        roles: [("deploy".to_string(), found_role("deploy"))].into(),
         trusting_roles: vec![],
         bucket: true,
         bucket_contents: None,
@@ -130,7 +138,7 @@ fn a_held_lock_keeps_the_table() {
 fn an_untagged_resource_is_deleted_only_with_force() {
     let mut f = everything();
     f.provider = Some(Tags::new());
-    f.role.as_mut().unwrap().tags = Tags::new();
+    f.roles.get_mut("deploy").unwrap().tags = Tags::new();
     f.bucket_contents = Some(BucketContents::default());
     f.bucket_tags = Some(Tags::new());
     f.table.as_mut().unwrap().tags = Some(Tags::new());
@@ -179,7 +187,7 @@ fn an_untagged_resource_is_deleted_only_with_force() {
 fn nothing_left_means_nothing_to_do() {
     let f = Found {
         provider: None,
-        role: None,
+        roles: BTreeMap::new(),
         trusting_roles: vec![],
         bucket: false,
         bucket_contents: None,
@@ -189,4 +197,24 @@ fn nothing_left_means_nothing_to_do() {
     let p = plan(&targets(true, false), &f);
     assert!(!p.has_deletions());
     assert!(p.refusal_error().is_none());
+}
+
+#[test]
+fn some_roles_go_and_the_shared_resources_stay_while_others_remain() {
+    let mut t = targets(true, false);
+    t.role_names = vec!["deploy".into(), "plan".into()];
+    t.remaining_roles = vec!["cdk".into()];
+    let mut f = everything();
+    f.roles.insert("plan".into(), found_role("plan"));
+    f.trusting_roles = vec!["cdk".into()];
+    f.bucket_contents = Some(BucketContents::default());
+    let p = plan(&t, &f);
+    assert!(p.refusal_error().is_none());
+    let roles: Vec<&str> = p.role_ops().iter().map(|(name, _)| *name).collect();
+    assert_eq!(roles, ["deploy", "plan"]);
+    for kind in [Kind::OidcProvider, Kind::StateBucket, Kind::LockTable] {
+        let item = p.get(kind).unwrap();
+        assert_eq!(item.action, Action::Keep, "{kind:?}");
+        assert!(item.notes.iter().any(|n| n.contains("cdk")), "{kind:?}");
+    }
 }

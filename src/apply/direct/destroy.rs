@@ -24,7 +24,7 @@ pub async fn apply(aws: &Aws, t: &Targets, plan: &Plan, reporter: &dyn Progress)
         return Err(err);
     }
     let identity = async {
-        delete_role(&aws.iam, &t.role_name, &plan.ops_of(Kind::Role), reporter).await?;
+        delete_roles(&aws.iam, &plan.role_ops(), reporter).await?;
         delete_provider(
             aws,
             &t.provider_arn,
@@ -89,6 +89,22 @@ async fn detach(
         }
         _ => {}
     }
+    Ok(())
+}
+
+/// Delete every role of the plan (with what is attached to it), at most
+/// [`crate::observe::ROLE_CONCURRENCY`] at a time.
+pub(crate) async fn delete_roles(
+    iam: &aws_sdk_iam::Client,
+    roles: &[(&str, &[Op])],
+    reporter: &dyn Progress,
+) -> Result<()> {
+    use futures::stream::{self, StreamExt, TryStreamExt};
+    stream::iter(roles)
+        .map(|(name, ops)| delete_role(iam, name, ops, reporter))
+        .buffer_unordered(crate::observe::ROLE_CONCURRENCY)
+        .try_collect::<Vec<()>>()
+        .await?;
     Ok(())
 }
 

@@ -271,6 +271,19 @@ impl Settings {
         Ok(out)
     }
 
+    /// These settings with only the roles `--role` names (unchanged when none is named); an
+    /// unknown name is a usage error, as in [`Settings::select_roles`].
+    pub fn narrowed(&self, names: &[String]) -> Result<std::borrow::Cow<'_, Settings>> {
+        if names.is_empty() {
+            return Ok(std::borrow::Cow::Borrowed(self));
+        }
+        let roles = self.select_roles(names)?.into_iter().cloned().collect();
+        Ok(std::borrow::Cow::Owned(Settings {
+            roles,
+            ..self.clone()
+        }))
+    }
+
     /// Warnings the user should see before anything is written.
     pub fn trust_warnings(&self) -> Vec<String> {
         let mut w = self.warnings.clone();

@@ -1,0 +1,83 @@
+//! Stale roles: roles of this set (tagged `managed-by=bootstrap` and `bootstrap-set=<set>`)
+//! that the settings no longer name. `plan` and `status` show them; only `init --prune`
+//! deletes them.
+//!
+//! iam:ListRoles answers without tags, so the candidates are the roles whose description is
+//! the one bootstrap writes; only those not configured have their tags read.
+
+use serde::Serialize;
+
+use crate::aws::{classify, errors, Aws};
+use crate::config::{MANAGED_BY_TAG, SET_TAG};
+use crate::error::Result;
+
+/// The words every role description bootstrap writes ends with.
+const DESCRIPTION_MARK: &str = "(managed by bootstrap)";
+
+/// A role of this set that is not in the settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StaleRole {
+    pub name: String,
+    pub arn: String,
+}
+
+/// The roles tagged with this set that `configured` does not name, sorted by name.
+pub async fn roles(aws: &Aws, set: &str, configured: &[String]) -> Result<Vec<StaleRole>> {
+    use futures::stream::{self, StreamExt, TryStreamExt};
+    let pages = aws
+        .iam
+        .list_roles()
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| classify(&e, "listing roles to find stale ones", "iam"))?;
+    let candidates: Vec<StaleRole> = pages
+        .iter()
+        .flat_map(|p| p.roles().iter())
+        .filter(|r| {
+            r.description()
+                .is_some_and(|d| d.contains(DESCRIPTION_MARK))
+        })
+        .filter(|r| !configured.iter().any(|c| c == r.role_name()))
+        .map(|r| StaleRole {
+            name: r.role_name().to_string(),
+            arn: r.arn().to_string(),
+        })
+        .collect();
+    let of_set: Vec<Option<StaleRole>> = stream::iter(candidates)
+        .map(|c| async move { Ok::<_, crate::error::Error>(in_set(aws, &c.name, set).await?.then_some(c)) })
+        .buffered(super::ROLE_CONCURRENCY)
+        .try_collect()
+        .await?;
+    let mut stale: Vec<StaleRole> = of_set.into_iter().flatten().collect();
+    stale.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(stale)
+}
+
+/// Whether the role carries `managed-by=bootstrap` and `bootstrap-set=<set>` (a role gone
+/// since it was listed is not).
+async fn in_set(aws: &Aws, name: &str, set: &str) -> Result<bool> {
+    let pages = match aws
+        .iam
+        .list_role_tags()
+        .role_name(name)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+    {
+        Ok(pages) => pages,
+        Err(e) if errors::is(&e, &["NoSuchEntity"]) => return Ok(false),
+        Err(e) => return Err(classify(&e, "reading the role's tags", name)),
+    };
+    let tag = |key: &str| {
+        pages
+            .iter()
+            .flat_map(|p| p.tags().iter())
+            .find(|t| t.key() == key)
+            .map(|t| t.value().to_string())
+    };
+    Ok(tag(MANAGED_BY_TAG.0).as_deref() == Some(MANAGED_BY_TAG.1)
+        && tag(SET_TAG).as_deref() == Some(set))
+}
