@@ -60,6 +60,11 @@ pub enum Command {
         /// when there is none.
         #[arg(long, short = 'y')]
         yes: bool,
+        /// Also delete stale roles: roles of this set (tags managed-by=bootstrap and
+        /// bootstrap-set) that the settings no longer name, their policies first. Without it
+        /// they are left alone, and shown.
+        #[arg(long)]
+        prune: bool,
         #[command(flatten)]
         setup: SetupArgs,
         #[command(flatten)]

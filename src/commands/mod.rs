@@ -63,8 +63,8 @@ pub async fn dispatch(
             Deployment::Stack => cloudformation::plan(s, r, detailed).await,
             Deployment::StackSet => stackset::plan(s, r, detailed).await,
         },
-        Command::Init { yes, .. } => match mode {
-            Deployment::Direct => init::run(s, r, yes).await,
+        Command::Init { yes, prune, .. } => match direct_prune(mode, prune)? {
+            Deployment::Direct => init::run(s, r, yes, prune).await,
             Deployment::Stack => cloudformation::init(s, r, yes).await,
             Deployment::StackSet => stackset::init(s, r, yes).await,
         },
@@ -150,6 +150,17 @@ fn direct_roles(settings: &Settings, mode: Deployment, names: &[String]) -> Resu
             "--role narrows direct mode only; a CloudFormation stack holds every configured role",
         )
         .hint("drop --role, or pass --mode direct"));
+    }
+    Ok(mode)
+}
+
+/// `init --prune` deletes stale roles in direct mode only.
+fn direct_prune(mode: Deployment, prune: bool) -> Result<Deployment> {
+    if prune && mode != Deployment::Direct {
+        return Err(crate::error::Error::usage(
+            "--prune deletes stale roles in direct mode only",
+        )
+        .hint("drop --prune, or pass --mode direct"));
     }
     Ok(mode)
 }

@@ -14,7 +14,7 @@ pub(super) async fn run(
     let narrowed = settings.narrowed(roles)?;
     let p = prepare(&narrowed, reporter, Stale::unless_narrowed(roles)).await?;
     let report = PlanReport {
-        plan: PlanSummary::new(&p.desired, &p.facts.thumbprints, &p.plan),
+        plan: PlanSummary::new(&p.desired, &p.facts.thumbprints, &p.plan, &p.stale),
         aws_calls: p.aws.calls.summary(),
         detailed_exitcode,
     };

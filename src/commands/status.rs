@@ -17,7 +17,7 @@ pub(super) async fn run(
     let report = StatusReport {
         aws_calls: p.aws.calls.summary(),
         detailed_exitcode,
-        ..StatusReport::new(&p.desired.account, &p.plan, &p.observed)
+        ..StatusReport::new(&p.desired.account, &p.plan, &p.observed).with_stale(&p.stale)
     };
     Ok(Output::of(&report, reporter))
 }

@@ -66,6 +66,26 @@ impl Targets {
         })
     }
 
+    /// `init --prune`: the stale roles `names`, beside the configured roles `remaining`, so
+    /// that nothing but those roles is planned (no bucket or table is named).
+    pub fn prune(
+        account: Account,
+        provider_arn: String,
+        names: Vec<String>,
+        remaining: Vec<String>,
+    ) -> Targets {
+        Targets {
+            account,
+            provider_arn,
+            role_names: names,
+            remaining_roles: remaining,
+            bucket: String::new(),
+            table: None,
+            delete_state: false,
+            force: false,
+        }
+    }
+
     /// The same resources, read back after the deletions: whether each exists, without the
     /// bucket's contents, the table's locks or the tags.
     pub fn for_read_back(&self) -> Targets {

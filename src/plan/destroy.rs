@@ -6,6 +6,8 @@
 //! No plan ever deletes an object or an object version: there is no such operation. An
 //! empty bucket is the only bucket ever deleted.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::ownership::is_managed;
@@ -160,6 +162,36 @@ pub fn plan(t: &Targets, f: &Found) -> Plan {
         items.push(table(t, name, f.table.as_ref()));
     }
     Plan { items }
+}
+
+/// `init --prune`: each stale role deleted as `destroy` deletes a role (refusals included),
+/// and nothing else.
+pub fn prune(t: &Targets, found: &BTreeMap<String, FoundRole>) -> Plan {
+    Plan {
+        items: t
+            .role_names
+            .iter()
+            .map(|name| role(t, name, found.get(name)))
+            .collect(),
+    }
+}
+
+/// After `init --prune`: every role the plan deletes is gone.
+pub fn check_pruned(plan: &Plan, after: &BTreeMap<String, FoundRole>) -> Result<()> {
+    let left: Vec<&str> = plan
+        .role_ops()
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| after.contains_key(*name))
+        .collect();
+    if left.is_empty() {
+        return Ok(());
+    }
+    Err(Error::failure(format!(
+        "pruned, but reading back shows role(s) {} still there",
+        left.join(", ")
+    ))
+    .hint("run `bootstrap init --prune` again; it continues where this run stopped"))
 }
 
 /// Why the shared resources stay when `--role` leaves some configured roles out (None when

@@ -72,8 +72,11 @@ impl<'a> InitOutputs<'a> {
 pub struct InitReport<'a> {
     #[serde(flatten)]
     pub plan: PlanSummary<'a>,
-    /// Whether the plan had changes, which were applied and read back.
+    /// Whether the plan had changes (or stale roles to prune), which were applied and read
+    /// back.
     pub applied: bool,
+    /// The stale roles `--prune` deleted.
+    pub pruned: Vec<String>,
     pub outputs: InitOutputs<'a>,
     pub next_steps: NextSteps,
     pub aws_calls: Value,
@@ -87,6 +90,17 @@ impl Report for InitReport<'_> {
         } else {
             format!("{}\n", summary_line(self.plan.resources))
         };
+        for r in self.plan.stale_roles {
+            if self.pruned.contains(&r.name) {
+                let _ = writeln!(text, "pruned: role {} deleted (no longer configured)", r.name);
+            } else {
+                let _ = writeln!(
+                    text,
+                    "stale: role {} is no longer configured; left alone (`init --prune` deletes it)",
+                    r.name
+                );
+            }
+        }
         text.push_str(&self.outputs.text());
         text.push_str(&self.next_steps.text());
         text

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::{Paint, Report, DIM, GREEN, YELLOW};
 use crate::model::{Account, DesiredState};
+use crate::observe::stale::StaleRole;
 use crate::plan::{Action, Plan, ResourcePlan};
 
 /// The plan's part of the `plan` and `init` documents.
@@ -19,16 +20,24 @@ pub struct PlanSummary<'a> {
     pub thumbprints: &'a [String],
     pub changes: bool,
     pub resources: &'a [ResourcePlan],
+    /// Roles of this set no longer in the settings (none looked for with `--role`).
+    pub stale_roles: &'a [StaleRole],
 }
 
 impl<'a> PlanSummary<'a> {
-    pub fn new(desired: &'a DesiredState, thumbprints: &'a [String], plan: &'a Plan) -> Self {
+    pub fn new(
+        desired: &'a DesiredState,
+        thumbprints: &'a [String],
+        plan: &'a Plan,
+        stale_roles: &'a [StaleRole],
+    ) -> Self {
         PlanSummary {
             account: &desired.account,
             issuer: &desired.issuer_url,
             thumbprints,
             changes: plan.has_changes(),
             resources: &plan.resources,
+            stale_roles,
         }
     }
 }
@@ -50,6 +59,7 @@ impl Report for PlanReport<'_> {
             "plan for account {} in {}\n",
             self.plan.account.id, self.plan.account.region
         );
+        text.push_str(&stale_text(self.plan.stale_roles, paint));
         text.push_str(&plan_text(self.plan.resources, paint));
         let _ = writeln!(text, "\n{}", summary_line(self.plan.resources));
         text
@@ -62,6 +72,20 @@ impl Report for PlanReport<'_> {
             0
         }
     }
+}
+
+/// One line per stale role, shown before the plan: only `init --prune` deletes them.
+pub(crate) fn stale_text(stale: &[StaleRole], paint: Paint) -> String {
+    let mut text = String::new();
+    for r in stale {
+        let _ = writeln!(
+            text,
+            "{} role {}, deleted by `init --prune`",
+            paint.paint(YELLOW, "stale:"),
+            r.name
+        );
+    }
+    text
 }
 
 /// One line per resource (`+` create, `~` update or adopt, `=` in sync), then each field

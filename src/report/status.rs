@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::{Paint, Report, GREEN, RED, YELLOW};
 use crate::model::Account;
+use crate::observe::stale::StaleRole;
 use crate::observe::Observed;
 use crate::plan::{Action, FieldChange, Kind, Plan};
 
@@ -45,6 +46,8 @@ pub struct StatusReport<'a> {
     pub account: &'a Account,
     pub in_sync: bool,
     pub resources: Vec<ResourceStatus<'a>>,
+    /// Roles of this set no longer in the settings (none looked for with `--role`).
+    pub stale_roles: &'a [StaleRole],
     pub observed: &'a Observed,
     pub aws_calls: Value,
     /// `--detailed-exitcode`: exit 2 when anything is not in sync.
@@ -78,16 +81,26 @@ impl<'a> StatusReport<'a> {
             account,
             in_sync: !plan.has_changes(),
             resources,
+            stale_roles: &[],
             observed,
             aws_calls: Value::Null,
             detailed_exitcode: false,
+        }
+    }
+
+    /// With the stale roles found: any of them means not in sync.
+    pub fn with_stale(self, stale_roles: &'a [StaleRole]) -> Self {
+        StatusReport {
+            in_sync: self.in_sync && stale_roles.is_empty(),
+            stale_roles,
+            ..self
         }
     }
 }
 
 impl Report for StatusReport<'_> {
     fn text(&self, paint: Paint) -> String {
-        let mut text = String::new();
+        let mut text = super::plan::stale_text(self.stale_roles, paint);
         for r in &self.resources {
             let (word, color) = r.status.word_and_color();
             let _ = writeln!(
@@ -106,6 +119,8 @@ impl Report for StatusReport<'_> {
             "\n{}",
             if self.in_sync {
                 "everything is in sync"
+            } else if self.resources.iter().all(|r| r.status == State::InSync) {
+                "run `bootstrap init --prune` to delete the stale roles"
             } else {
                 "run `bootstrap init` to create what is missing and repair what drifted"
             }

@@ -26,6 +26,7 @@ mod init_options;
 mod operator_policy;
 mod pipeline;
 mod roles;
+mod roles_prune;
 mod secrets;
 mod terraform;
 mod thumbprint;

@@ -1,0 +1,172 @@
+//! Many roles over time: `--role` narrowing, `destroy --role`, and stale roles (roles of this
+//! set no longer in bootstrap.toml) shown by `plan` and `status` and deleted only by
+//! `init --prune`. The end state is read with the AWS SDK.
+
+use std::path::PathBuf;
+
+use crate::common::fixture::{World, BUCKET, ENV_UUID, REPO_UUID, WORKSPACE_UUID};
+use crate::common::inspect::Inspect;
+use crate::common::Test;
+
+/// The [[role]] tables this file's configurations choose from.
+fn table(name: &str) -> String {
+    match name {
+        "infra-plan" => format!(
+            "[[role]]\nname = \"infra-plan\"\naccess = \"plan\"\nrepository-uuid = [\"{REPO_UUID}\"]\n"
+        ),
+        "infra-apply" => format!(
+            "[[role]]\nname = \"infra-apply\"\nrepository-uuid = [\"{REPO_UUID}\"]\nenvironment-uuid = [\"{ENV_UUID}\"]\n"
+        ),
+        _ => format!(
+            "[[role]]\nname = \"{name}\"\naccess = \"cdk\"\nrepository-uuid = [\"{REPO_UUID}\"]\n"
+        ),
+    }
+}
+
+/// Write bootstrap.toml with these roles into `dir` (replacing what was there).
+fn config(dir: &tempfile::TempDir, roles: &[&str]) -> PathBuf {
+    let text: Vec<String> = roles.iter().map(|r| table(r)).collect();
+    let path = dir.path().join("bootstrap.toml");
+    std::fs::write(&path, text.join("\n")).expect("write config");
+    path
+}
+
+/// `bootstrap CMD` against this world with `--config FILE`.
+fn with_config<'a>(w: &'a World, cmd: &str, config: &PathBuf) -> Test<'a> {
+    Test::new()
+        .arg(cmd)
+        .args(w.flags())
+        .args(["--workspace-uuid", WORKSPACE_UUID, "--state-bucket", BUCKET])
+        .arg("--config")
+        .arg(config)
+        .moto(&w.moto)
+}
+
+const THREE: [&str; 3] = ["infra-plan", "infra-apply", "app-cdk"];
+
+fn sorted_roles(aws: &Inspect) -> Vec<String> {
+    let mut names = aws.role_names();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_role_dropped_from_the_config_is_stale_until_init_prune_deletes_it() {
+    let w = World::start();
+    // Another configuration's role in the same account, on the same provider.
+    w.test("init")
+        .args(["--yes", "--set", "other", "--role-name", "other-deploy"])
+        .run();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let three = config(&dir, &THREE);
+    with_config(&w, "init", &three).arg("--yes").run();
+    let aws = Inspect::new(&w.moto.endpoint());
+    assert_eq!(
+        sorted_roles(&aws),
+        ["app-cdk", "infra-apply", "infra-plan", "other-deploy"]
+    );
+    // Nothing is stale while every role is configured.
+    with_config(&w, "status", &three)
+        .arg("--detailed-exitcode")
+        .expect_stdout_lacks("stale")
+        .expect_no_writes()
+        .run();
+
+    let two = config(&dir, &["infra-plan", "infra-apply"]);
+    with_config(&w, "plan", &two)
+        .expect_stdout_contains("stale: role app-cdk, deleted by `init --prune`")
+        .expect_stdout_lacks("other-deploy")
+        .expect_no_writes()
+        .run();
+    with_config(&w, "status", &two)
+        .arg("--detailed-exitcode")
+        .expect_exit(2)
+        .expect_stdout_contains("stale: role app-cdk")
+        .expect_stdout_contains("init --prune")
+        .expect_stdout_lacks("other-deploy")
+        .expect_no_writes()
+        .run();
+    // --role narrows: the other configured role and the stale one are not shown.
+    with_config(&w, "plan", &two)
+        .args(["--role", "infra-plan", "--detailed-exitcode"])
+        .expect_stdout_contains("infra-plan")
+        .expect_stdout_lacks("infra-apply")
+        .expect_stdout_lacks("stale")
+        .expect_no_writes()
+        .run();
+
+    // init without --prune leaves the stale role alone, and says so.
+    with_config(&w, "init", &two)
+        .arg("--yes")
+        .expect_stdout_contains("stale: role app-cdk is no longer configured; left alone")
+        .expect_no_writes()
+        .run();
+    assert!(aws.role_exists("app-cdk"));
+
+    with_config(&w, "init", &two)
+        .args(["--yes", "--prune"])
+        .expect_stdout_contains("pruned: role app-cdk deleted")
+        .run();
+    assert_eq!(
+        sorted_roles(&aws),
+        ["infra-apply", "infra-plan", "other-deploy"]
+    );
+    assert_eq!(aws.provider_arns(), vec![w.provider_arn()]);
+
+    // Converged: nothing stale, nothing written.
+    with_config(&w, "init", &two)
+        .args(["--yes", "--prune"])
+        .expect_stdout_lacks("stale")
+        .expect_stdout_lacks("pruned")
+        .expect_no_writes()
+        .run();
+    with_config(&w, "status", &two)
+        .arg("--detailed-exitcode")
+        .expect_no_writes()
+        .run();
+    // The other set's role is still not ours to prune.
+    w.test("plan")
+        .args(["--set", "other", "--role-name", "other-deploy"])
+        .expect_stdout_contains("stale: role infra-plan")
+        .expect_no_writes()
+        .run();
+    assert!(aws.role_exists("other-deploy"));
+}
+
+#[test]
+fn destroy_role_deletes_that_role_alone_and_keeps_what_the_others_use() {
+    let w = World::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let three = config(&dir, &THREE);
+    with_config(&w, "init", &three).arg("--yes").run();
+    let aws = Inspect::new(&w.moto.endpoint());
+
+    with_config(&w, "destroy", &three)
+        .args(["--role", "nope", "--yes"])
+        .expect_exit(64)
+        .expect_stderr_contains("--role nope: no such role")
+        .expect_no_writes()
+        .run();
+
+    with_config(&w, "destroy", &three)
+        .args(["--role", "app-cdk", "--yes", "--delete-state"])
+        .expect_stdout_contains("deleted")
+        .run();
+    assert_eq!(sorted_roles(&aws), ["infra-apply", "infra-plan"]);
+    assert!(aws.inline_policy_names("infra-plan").len() == 1);
+    assert_eq!(aws.provider_arns(), vec![w.provider_arn()]);
+    assert!(aws.bucket_exists(BUCKET));
+    assert!(aws.table_exists("terraform-state-lock"));
+
+    // Again: nothing left to delete.
+    with_config(&w, "destroy", &three)
+        .args(["--role", "app-cdk", "--yes"])
+        .expect_no_writes()
+        .run();
+
+    // Every role, then the provider; the state stays.
+    with_config(&w, "destroy", &three).arg("--yes").run();
+    assert!(sorted_roles(&aws).is_empty());
+    assert!(aws.provider_arns().is_empty());
+    assert!(aws.bucket_exists(BUCKET));
+}
