@@ -157,10 +157,10 @@ fn direct_roles(settings: &Settings, mode: Deployment, names: &[String]) -> Resu
 /// `init --prune` deletes stale roles in direct mode only.
 fn direct_prune(mode: Deployment, prune: bool) -> Result<Deployment> {
     if prune && mode != Deployment::Direct {
-        return Err(crate::error::Error::usage(
-            "--prune deletes stale roles in direct mode only",
-        )
-        .hint("drop --prune, or pass --mode direct"));
+        return Err(
+            crate::error::Error::usage("--prune deletes stale roles in direct mode only")
+                .hint("drop --prune, or pass --mode direct"),
+        );
     }
     Ok(mode)
 }

@@ -46,7 +46,9 @@ pub async fn roles(aws: &Aws, set: &str, configured: &[String]) -> Result<Vec<St
         })
         .collect();
     let of_set: Vec<Option<StaleRole>> = stream::iter(candidates)
-        .map(|c| async move { Ok::<_, crate::error::Error>(in_set(aws, &c.name, set).await?.then_some(c)) })
+        .map(|c| async move {
+            Ok::<_, crate::error::Error>(in_set(aws, &c.name, set).await?.then_some(c))
+        })
         .buffered(super::ROLE_CONCURRENCY)
         .try_collect()
         .await?;

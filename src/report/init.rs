@@ -92,7 +92,11 @@ impl Report for InitReport<'_> {
         };
         for r in self.plan.stale_roles {
             if self.pruned.contains(&r.name) {
-                let _ = writeln!(text, "pruned: role {} deleted (no longer configured)", r.name);
+                let _ = writeln!(
+                    text,
+                    "pruned: role {} deleted (no longer configured)",
+                    r.name
+                );
             } else {
                 let _ = writeln!(
                     text,
