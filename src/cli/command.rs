@@ -122,9 +122,9 @@ pub enum Command {
         #[arg(long, help_heading = "Template")]
         stackset: bool,
     },
-    /// Delete the role and the OIDC provider; keep the Terraform state.
+    /// Delete the roles and the OIDC provider; keep the Terraform state.
     ///
-    /// The role's inline policies are deleted and its managed policies detached first. The
+    /// Each role's inline policies are deleted and its managed policies detached first. The
     /// provider is kept while another role's trust names it (unless --force). The state
     /// bucket and lock table are kept unless --delete-state, and a bucket holding any object,
     /// object version or delete marker is never deleted. Shows the plan and asks, like init.

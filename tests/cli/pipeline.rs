@@ -651,3 +651,47 @@ fn backend_admits_opentofu_1_10_and_the_terraform_of_the_image() {
     // Older releases do not know use_lockfile and must be refused by the constraint.
     assert!(!satisfies(&constraint, "1.9.1"), "{constraint}");
 }
+
+#[test]
+fn with_several_roles_configured_role_picks_the_pipeline_role() {
+    let dir = out_dir();
+    let config = dir.path().join("bootstrap.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[role]]\nname = \"infra-plan\"\naccess = \"plan\"\nrepository-uuid = [\"{REPO_UUID}\"]\n\n[[role]]\nname = \"app-cdk\"\naccess = \"cdk\"\nrepository-uuid = [\"{REPO_UUID}\"]\n"
+        ),
+    )
+    .expect("write config");
+    let out_path = dir.path().join("out");
+    let run_with = |extra: &[&str]| {
+        let mut args: Vec<String> = [
+            "pipeline",
+            "--out-dir",
+            &out_path.display().to_string(),
+            "--account-id",
+            ACCOUNT,
+            "--region",
+            "eu-west-1",
+            "--workspace",
+            "acme",
+            "--workspace-uuid",
+            WORKSPACE_UUID,
+            "--config",
+            &config.display().to_string(),
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        args.extend(extra.iter().map(ToString::to_string));
+        run(args)
+    };
+    let out = run_with(&[]);
+    out.assert_code(64);
+    assert!(out.stderr.contains("pass --role NAME"), "{out:?}");
+    assert!(!out_path.exists(), "nothing is written on a usage error");
+    let out = run_with(&["--role", "infra-plan"]);
+    out.assert_success();
+    let arn = format!("arn:aws:iam::{ACCOUNT}:role/infra-plan");
+    assert!(out.stdout.contains(&arn), "{out:?}");
+}

@@ -141,6 +141,20 @@ fn destroy_role_deletes_that_role_alone_and_keeps_what_the_others_use() {
     with_config(&w, "init", &three).arg("--yes").run();
     let aws = Inspect::new(&w.moto.endpoint());
 
+    // CloudFormation mode holds every role in one stack: --role and --prune are refused.
+    with_config(&w, "plan", &three)
+        .args(["--mode", "cloudformation", "--role", "infra-plan"])
+        .expect_exit(64)
+        .expect_stderr_contains("--role narrows direct mode only")
+        .expect_no_writes()
+        .run();
+    with_config(&w, "init", &three)
+        .args(["--mode", "cloudformation", "--prune", "--yes"])
+        .expect_exit(64)
+        .expect_stderr_contains("--prune deletes stale roles in direct mode only")
+        .expect_no_writes()
+        .run();
+
     with_config(&w, "destroy", &three)
         .args(["--role", "nope", "--yes"])
         .expect_exit(64)

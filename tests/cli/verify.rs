@@ -818,3 +818,46 @@ fn a_list_aud_is_judged_under_both_readings_and_the_report_names_the_one_applied
     assert_eq!(doc["aud_reading"]["applied"], "whole");
     assert_eq!(doc["aud_reading"]["readings_agree"], false);
 }
+
+#[test]
+fn with_several_roles_configured_role_picks_the_one_that_judges() {
+    let o = Offline::start();
+    let config = o.dir.path().join("bootstrap.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[role]]\nname = \"ours\"\nrepository-uuid = [\"{REPO_UUID}\"]\n\n[[role]]\nname = \"theirs\"\nrepository-uuid = [\"{{1a2b3c4d-5555-4e6f-8a9b-0123456789ab}}\"]\n"
+        ),
+    )
+    .expect("write config");
+    let token = mint_token(&o.issuer, o.claims());
+    let file = o.token_file("token.jwt", &token);
+    let verify = |extra: &[&str]| {
+        let mut args: Vec<String> = vec![
+            "verify".into(),
+            "--offline".into(),
+            "--token".into(),
+            file.display().to_string(),
+            "--issuer-url".into(),
+            o.issuer.url(),
+            "--ca-bundle".into(),
+            o.pki.ca_bundle_arg(),
+            "--workspace-uuid".into(),
+            WORKSPACE_UUID.into(),
+            "--config".into(),
+            config.display().to_string(),
+        ];
+        args.extend(extra.iter().map(ToString::to_string));
+        run(args)
+    };
+    let out = verify(&[]);
+    out.assert_code(64);
+    assert!(out.stderr.contains("pass --role NAME"), "{out:?}");
+    let out = verify(&["--role", "nope"]);
+    out.assert_code(64);
+    assert!(out.stderr.contains("--role nope: no such role"), "{out:?}");
+    let out = verify(&["--role", "ours"]);
+    out.assert_success();
+    assert!(out.stdout.contains("verdict: ACCEPTED"), "{out:?}");
+    assert_refused(&verify(&["--role", "theirs"]), "");
+}
