@@ -86,6 +86,17 @@ fn a_role_dropped_from_the_config_is_stale_until_init_prune_deletes_it() {
         .expect_stdout_lacks("other-deploy")
         .expect_no_writes()
         .run();
+    let doc = with_config(&w, "status", &two)
+        .args(["--output", "json"])
+        .expect_no_writes()
+        .run()
+        .json();
+    assert_eq!(doc["in_sync"], false, "{doc}");
+    let stale: Vec<&str> = doc["stale_roles"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|r| r["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(stale, ["app-cdk"], "{doc}");
     // --role narrows: the other configured role and the stale one are not shown.
     with_config(&w, "plan", &two)
         .args(["--role", "infra-plan", "--detailed-exitcode"])
@@ -103,10 +114,12 @@ fn a_role_dropped_from_the_config_is_stale_until_init_prune_deletes_it() {
         .run();
     assert!(aws.role_exists("app-cdk"));
 
-    with_config(&w, "init", &two)
-        .args(["--yes", "--prune"])
-        .expect_stdout_contains("pruned: role app-cdk deleted")
-        .run();
+    let doc = with_config(&w, "init", &two)
+        .args(["--yes", "--prune", "--output", "json"])
+        .run()
+        .json();
+    assert_eq!(doc["pruned"], serde_json::json!(["app-cdk"]), "{doc}");
+    assert_eq!(doc["applied"], true, "{doc}");
     assert_eq!(
         sorted_roles(&aws),
         ["infra-apply", "infra-plan", "other-deploy"]
