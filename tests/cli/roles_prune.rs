@@ -50,6 +50,43 @@ fn sorted_roles(aws: &Inspect) -> Vec<String> {
     names
 }
 
+/// `plan` and `status` show app-cdk as stale (status --detailed-exitcode exits 2), never the
+/// other set's role, and not at all when `--role` narrows; none of them writes.
+fn shows_the_stale_role(w: &World, two: &PathBuf) {
+    with_config(w, "plan", two)
+        .expect_stdout_contains("stale: role app-cdk, deleted by `init --prune`")
+        .expect_stdout_lacks("other-deploy")
+        .expect_no_writes()
+        .run();
+    with_config(w, "status", two)
+        .arg("--detailed-exitcode")
+        .expect_exit(2)
+        .expect_stdout_contains("stale: role app-cdk")
+        .expect_stdout_contains("init --prune")
+        .expect_stdout_lacks("other-deploy")
+        .expect_no_writes()
+        .run();
+    let doc = with_config(w, "status", two)
+        .args(["--output", "json"])
+        .expect_no_writes()
+        .run()
+        .json();
+    assert_eq!(doc["in_sync"], false, "{doc}");
+    let stale: Vec<&str> = doc["stale_roles"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|r| r["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(stale, ["app-cdk"], "{doc}");
+    // --role narrows: the other configured role and the stale one are not shown.
+    with_config(w, "plan", two)
+        .args(["--role", "infra-plan", "--detailed-exitcode"])
+        .expect_stdout_contains("infra-plan")
+        .expect_stdout_lacks("infra-apply")
+        .expect_stdout_lacks("stale")
+        .expect_no_writes()
+        .run();
+}
+
 #[test]
 fn a_role_dropped_from_the_config_is_stale_until_init_prune_deletes_it() {
     let w = World::start();
@@ -73,38 +110,7 @@ fn a_role_dropped_from_the_config_is_stale_until_init_prune_deletes_it() {
         .run();
 
     let two = config(&dir, &["infra-plan", "infra-apply"]);
-    with_config(&w, "plan", &two)
-        .expect_stdout_contains("stale: role app-cdk, deleted by `init --prune`")
-        .expect_stdout_lacks("other-deploy")
-        .expect_no_writes()
-        .run();
-    with_config(&w, "status", &two)
-        .arg("--detailed-exitcode")
-        .expect_exit(2)
-        .expect_stdout_contains("stale: role app-cdk")
-        .expect_stdout_contains("init --prune")
-        .expect_stdout_lacks("other-deploy")
-        .expect_no_writes()
-        .run();
-    let doc = with_config(&w, "status", &two)
-        .args(["--output", "json"])
-        .expect_no_writes()
-        .run()
-        .json();
-    assert_eq!(doc["in_sync"], false, "{doc}");
-    let stale: Vec<&str> = doc["stale_roles"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|r| r["name"].as_str()).collect())
-        .unwrap_or_default();
-    assert_eq!(stale, ["app-cdk"], "{doc}");
-    // --role narrows: the other configured role and the stale one are not shown.
-    with_config(&w, "plan", &two)
-        .args(["--role", "infra-plan", "--detailed-exitcode"])
-        .expect_stdout_contains("infra-plan")
-        .expect_stdout_lacks("infra-apply")
-        .expect_stdout_lacks("stale")
-        .expect_no_writes()
-        .run();
+    shows_the_stale_role(&w, &two);
 
     // init without --prune leaves the stale role alone, and says so.
     with_config(&w, "init", &two)
