@@ -57,8 +57,9 @@ pub async fn roles(aws: &Aws, set: &str, configured: &[String]) -> Result<Vec<St
     Ok(stale)
 }
 
-/// Whether the role carries `managed-by=bootstrap` and `bootstrap-set=<set>` (a role gone
-/// since it was listed is not).
+/// Whether the role carries `managed-by=bootstrap` and `bootstrap-set=<set>`. A role gone
+/// since it was listed is not, nor one whose tags these credentials may not read: an operator
+/// policy names this set's roles only, and another set's roles are none of its business.
 async fn in_set(aws: &Aws, name: &str, set: &str) -> Result<bool> {
     let pages = match aws
         .iam
@@ -70,7 +71,7 @@ async fn in_set(aws: &Aws, name: &str, set: &str) -> Result<bool> {
         .await
     {
         Ok(pages) => pages,
-        Err(e) if errors::is(&e, &["NoSuchEntity"]) => return Ok(false),
+        Err(e) if errors::is(&e, &["NoSuchEntity", "AccessDenied"]) => return Ok(false),
         Err(e) => return Err(classify(&e, "reading the role's tags", name)),
     };
     let tag = |key: &str| {

@@ -110,7 +110,11 @@ impl Report for DestroyReport {
         if self
             .resources
             .iter()
-            .any(|i| i.action == Action::Keep && i.kind == Kind::StateBucket)
+            .any(|i| {
+                i.action == Action::Keep
+                    && i.kind == Kind::StateBucket
+                    && i.notes.iter().any(|n| n.contains("--delete-state"))
+            })
         {
             let _ = writeln!(
                 text,
