@@ -107,15 +107,11 @@ impl Report for DestroyReport {
         } else {
             let _ = writeln!(text, "\n{summary}");
         }
-        if self
-            .resources
-            .iter()
-            .any(|i| {
-                i.action == Action::Keep
-                    && i.kind == Kind::StateBucket
-                    && i.notes.iter().any(|n| n.contains("--delete-state"))
-            })
-        {
+        if self.resources.iter().any(|i| {
+            i.action == Action::Keep
+                && i.kind == Kind::StateBucket
+                && i.notes.iter().any(|n| n.contains("--delete-state"))
+        }) {
             let _ = writeln!(
                 text,
                 "The state bucket was kept with every object version in it; `--delete-state` deletes it once it is empty."

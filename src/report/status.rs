@@ -193,4 +193,42 @@ mod tests {
             "\nrun `bootstrap init` to create what is missing and repair what drifted\n"
         ));
     }
+
+    #[test]
+    fn a_stale_role_alone_is_not_in_sync_and_names_init_prune() {
+        let plan = Plan {
+            resources: vec![resource(Kind::Role, "deploy", Action::Unchanged)],
+        };
+        let account = Account {
+            id: "123456789012".into(),
+            partition: "aws".into(),
+            region: "eu-west-1".into(),
+        };
+        let observed = Observed {
+            provider: None,
+            roles: Vec::new(),
+            bucket: None,
+            table: None,
+        };
+        let stale = [StaleRole {
+            name: "old".into(),
+            arn: "arn:aws:iam::123456789012:role/old".into(),
+        }];
+        let report = StatusReport {
+            detailed_exitcode: true,
+            ..StatusReport::new(&account, &plan, &observed).with_stale(&stale)
+        };
+        assert_eq!(report.exit_code(), 2);
+        let text = report.text(Paint::NONE);
+        assert!(
+            text.starts_with("stale: role old, deleted by `init --prune`\nrole "),
+            "{text}"
+        );
+        assert!(text.ends_with("run `bootstrap init --prune` to delete the stale roles\n"));
+        let in_sync = StatusReport::new(&account, &plan, &observed).with_stale(&[]);
+        assert_eq!(
+            serde_json::to_value(&in_sync).unwrap()["in_sync"],
+            json!(true)
+        );
+    }
 }
