@@ -200,6 +200,13 @@ fn resource_statements(
             &["iam:ListRoles"],
             vec!["*".into()],
         ));
+    } else if !stack {
+        // plan, init and status in direct mode look for stale roles of this set.
+        out.push(statement(
+            "FindStaleRoles",
+            &["iam:ListRoles"],
+            vec!["*".into()],
+        ));
     }
     out.push(statement(
         "OidcProvider",
