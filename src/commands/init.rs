@@ -83,11 +83,17 @@ pub(super) async fn run(
     let applied = p.plan.has_changes() || pruning.has_deletions();
     if applied {
         let resources = &p.plan.resources;
+        let stale = pruning.role_ops().len();
         let shown = format!(
-            "{}{}{}\n",
+            "{}{}{}{}\n",
             destroy_report::plan_text(&pruning, reporter.painter()),
             plan_text(resources, reporter.painter()),
-            summary_line(resources)
+            summary_line(resources),
+            if stale > 0 {
+                format!("; {stale} stale role(s) to delete (--prune)")
+            } else {
+                String::new()
+            }
         );
         reporter.confirm(
             yes,
