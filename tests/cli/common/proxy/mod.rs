@@ -56,6 +56,9 @@ pub enum Fault {
 #[derive(Debug, Default)]
 struct State {
     fault: Option<Fault>,
+    /// How many times a fault was armed: a write admitted before the latest arming belongs to
+    /// an earlier run and is neither let through nor counted in this one.
+    armed: u64,
     /// Writes AWS accepted, counted as their answers came back.
     accepted: usize,
     /// Writes forwarded whose answers have not come back yet.
@@ -159,10 +162,13 @@ impl Proxy {
 
     /// Arm a fault; counters and the record start afresh.
     pub fn set_fault(&self, fault: Fault) {
-        *self.state() = State {
+        let mut s = self.state();
+        *s = State {
             fault: Some(fault),
+            armed: s.armed + 1,
             ..Default::default()
         };
+        drop(s);
         self.shared.turn.notify_all();
     }
 
@@ -213,9 +219,11 @@ fn first_attempt(req: &Request, state: &mut State) -> bool {
 enum Decision {
     /// A read: forward it.
     Read,
-    /// A write: forward it; `target` when the fault may be for it (it is at AWS alone).
+    /// A write: forward it; `target` when the fault may be for it (it is at AWS alone);
+    /// `armed`, the arming it was let through under.
     Write {
         target: bool,
+        armed: u64,
     },
     Throttle,
     Drop,
@@ -258,8 +266,13 @@ fn admit(
 /// Let a write go to AWS when its turn comes: one the fault may be for once no other write is
 /// at AWS (it goes alone), any other at once unless one of those waits or is out.
 fn wait_turn(shared: &Shared, mut s: MutexGuard<'_, State>, operation: &str) -> Decision {
+    let armed = s.armed;
     let mut queued = false;
     loop {
+        if s.armed != armed {
+            // Re-armed while it waited: its run is over.
+            return Decision::Drop;
+        }
         if queued {
             s.waiting -= 1;
             queued = false;
@@ -277,7 +290,7 @@ fn wait_turn(shared: &Shared, mut s: MutexGuard<'_, State>, operation: &str) -> 
         if go {
             s.in_flight += 1;
             s.alone = target;
-            return Decision::Write { target };
+            return Decision::Write { target, armed };
         }
         if target {
             s.waiting += 1;
@@ -296,6 +309,7 @@ fn wait_turn(shared: &Shared, mut s: MutexGuard<'_, State>, operation: &str) -> 
 fn settle(
     shared: &Shared,
     target: bool,
+    armed: u64,
     accepted: bool,
     service: &str,
     operation: &str,
@@ -303,6 +317,10 @@ fn settle(
     let Some(mut s) = shared.lock() else {
         return Outcome::Cut;
     };
+    if s.armed != armed {
+        // Re-armed meanwhile: its run is over, and this one does not count it.
+        return Outcome::Cut;
+    }
     s.in_flight -= 1;
     if target {
         s.alone = false;
@@ -378,14 +396,14 @@ fn handle(
         Decision::Drop => return false,
         Decision::Throttle => Ok(throttle_response(&service)),
         Decision::Read => forward(req, upstream),
-        Decision::Write { target } => {
+        Decision::Write { target, armed } => {
             let response = forward(req, upstream);
             // Refused by the behaviour layer, the write changed nothing.
             let accepted = response.as_ref().is_ok_and(|(_, h, _)| {
                 !h.iter()
                     .any(|(k, _)| k.eq_ignore_ascii_case("x-aws-layer-refused"))
             });
-            match settle(shared, target, accepted, &service, &operation) {
+            match settle(shared, target, armed, accepted, &service, &operation) {
                 Outcome::Answer => response,
                 // The write reached AWS; its answer never comes back.
                 Outcome::Lose | Outcome::Cut => return false,
