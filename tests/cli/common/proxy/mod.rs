@@ -356,7 +356,7 @@ fn serve(client: TcpStream, upstream: u16, port: u16, shared: &Shared) {
     let mut reader = BufReader::new(read_half);
     let mut client = client;
     loop {
-        if shared.lock().map_or(true, |s| s.dead) {
+        if shared.lock().is_none_or(|s| s.dead) {
             let _ = client.shutdown(Shutdown::Both);
             return;
         }
