@@ -1,6 +1,7 @@
-//! `bootstrap pipeline` driven as a subprocess: the generated bitbucket-pipelines.yml parses
-//! and has the documented Bitbucket structure; the generated backend.tf is accepted by the
-//! real Terraform (`fmt -check`, `init -backend=false`, `validate`).
+//! `bootstrap pipeline` driven as a subprocess: every generated bitbucket-pipelines.yml
+//! validates against Atlassian's published schema (check-jsonschema) and has the documented
+//! Bitbucket structure; the generated backend.tf is accepted by the real Terraform
+//! (`fmt -check`, `init -backend=false`, `validate`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -8,6 +9,7 @@ use std::process::Command;
 use serde_norway::Value as Yaml;
 
 use crate::common::fixture::{World, ENV_UUID, REPO_UUID, WORKSPACE_UUID};
+use crate::common::schema::{assert_valid_pipeline, check_pipeline};
 use crate::common::{run, CliOutput};
 
 const ACCOUNT: &str = "210987654321";
@@ -17,7 +19,8 @@ fn out_dir() -> tempfile::TempDir {
 }
 
 /// `bootstrap pipeline --out-dir DIR --account-id ACCOUNT` with a Bitbucket workspace issuer
-/// (nothing is fetched: pipeline needs no issuer I/O) and `extra`.
+/// (nothing is fetched: pipeline needs no issuer I/O) and `extra`. A pipeline it writes is
+/// checked against the schema.
 fn pipeline(dir: &Path, extra: &[&str]) -> CliOutput {
     let mut args: Vec<String> = [
         "pipeline",
@@ -38,7 +41,15 @@ fn pipeline(dir: &Path, extra: &[&str]) -> CliOutput {
     .map(|s| s.to_string())
     .collect();
     args.extend(extra.iter().map(|s| s.to_string()));
-    run(args)
+    checked(dir, run(args))
+}
+
+/// `out`, after checking the pipeline a successful run wrote in `dir` against the schema.
+fn checked(dir: &Path, out: CliOutput) -> CliOutput {
+    if out.success() {
+        assert_valid_pipeline(&dir.join("bitbucket-pipelines.yml"));
+    }
+    out
 }
 
 fn read_yaml(dir: &Path) -> Yaml {
@@ -77,6 +88,92 @@ fn step_names(items: &Yaml) -> Vec<String> {
         }
     }
     names
+}
+
+/// The pipeline written for `extra`, as text.
+fn pipeline_text(extra: &[&str]) -> String {
+    let dir = out_dir();
+    pipeline(dir.path(), extra).assert_success();
+    std::fs::read_to_string(dir.path().join("bitbucket-pipelines.yml")).unwrap()
+}
+
+/// `text` written to a file of its own, and what the schema check says of it.
+fn check_text(text: &str) -> Result<(), String> {
+    let dir = out_dir();
+    let file = dir.path().join("bitbucket-pipelines.yml");
+    std::fs::write(&file, text).unwrap();
+    check_pipeline(&file)
+}
+
+#[test]
+fn the_schema_check_refuses_what_bitbucket_would() {
+    let good = pipeline_text(&[]);
+    check_text(&good).expect("the generated file validates");
+    // A trigger Bitbucket does not know.
+    let bad = good.replace("trigger: manual", "trigger: later");
+    assert_ne!(bad, good);
+    let e = check_text(&bad).expect_err("an unknown trigger is refused");
+    assert!(e.contains("later"), "{e}");
+    // A step without a script.
+    let bad = good.replace(
+        "        script:\n          - terraform fmt",
+        "        scrip:\n          - terraform fmt",
+    );
+    assert_ne!(bad, good);
+    check_text(&bad).expect_err("a step needs a script");
+
+    // Custom audiences are checked too: the widened oidc still has Bitbucket's limits.
+    let good = pipeline_text(&["--audience", "sts.amazonaws.com"]);
+    check_text(&good).expect("a step asking for audiences validates");
+    let eleven: String = (0..11)
+        .map(|i| format!("\n            - \"aud{i}\""))
+        .collect();
+    let bad = good.replace("\n            - \"sts.amazonaws.com\"", &eleven);
+    assert_ne!(bad, good);
+    check_text(&bad).expect_err("at most 10 audiences");
+    let bad = good.replace("  audiences:\n", "  audience:\n");
+    assert_ne!(bad, good);
+    check_text(&bad).expect_err("oidc takes audiences only");
+}
+
+/// The pipeline for `extra`, pinned byte for byte in tests/snapshots/pipeline.
+fn snapshot(name: &str, extra: &[&str]) {
+    let text = pipeline_text(extra);
+    // insta trims trailing whitespace; the last newline is pinned here.
+    assert!(text.ends_with("\n") && !text.ends_with("\n\n"), "{text:?}");
+    insta::with_settings!({
+        snapshot_path => "../snapshots/pipeline",
+        prepend_module_to_snapshot => false,
+        description => format!("bootstrap pipeline {}", extra.join(" ")),
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+#[test]
+fn the_one_role_pipelines_byte_for_byte() {
+    snapshot("one-role", &[]);
+    snapshot(
+        "one-role-deployment",
+        &[
+            "--environment-uuid",
+            ENV_UUID,
+            "--deployment",
+            "Production",
+            "--branch",
+            "release/*",
+        ],
+    );
+    snapshot(
+        "one-role-ip-audiences",
+        &[
+            "--source-ip",
+            "203.0.113.0/24",
+            "--audience",
+            "sts.amazonaws.com",
+        ],
+    );
 }
 
 #[test]
@@ -279,17 +376,20 @@ fn a_role_every_branch_can_reach_is_warned_about() {
 fn the_sample_config_drives_the_generated_files() {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/bootstrap.toml");
     let dir = out_dir();
-    let out = run([
-        "pipeline",
-        "--config",
-        &sample.display().to_string(),
-        "--out-dir",
-        &dir.path().display().to_string(),
-        "--account-id",
-        ACCOUNT,
-    ]
-    .map(String::from)
-    .to_vec());
+    let out = checked(
+        dir.path(),
+        run([
+            "pipeline",
+            "--config",
+            &sample.display().to_string(),
+            "--out-dir",
+            &dir.path().display().to_string(),
+            "--account-id",
+            ACCOUNT,
+        ]
+        .map(String::from)
+        .to_vec()),
+    );
     out.assert_success();
     assert!(
         out.stdout.contains(&format!(
@@ -356,7 +456,7 @@ fn account_comes_from_sts_without_account_id() {
         dir.path().display().to_string(),
     ];
     args.extend(w.setup_flags());
-    let out = run(args);
+    let out = checked(dir.path(), run(args));
     out.assert_success();
     assert!(
         out.stdout.contains(&format!(
