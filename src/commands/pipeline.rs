@@ -11,7 +11,7 @@ use super::verify::account_id;
 use crate::aws::{self, Aws};
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::model::pipeline::{self, Pipeline, BACKEND_FILE, PIPELINE_FILE};
+use crate::model::pipeline::{self, Pipeline, PipelineRoles, BACKEND_FILE, PIPELINE_FILE};
 use crate::model::{self, Account};
 use crate::report::files::{check_targets, write_file};
 use crate::report::pipeline::PipelineReport;
@@ -44,7 +44,10 @@ pub async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Res
         region: aws.region.clone(),
     };
     let desired = model::desired(settings, &account, &[], &[])?;
-    let files = pipeline::render_files(&values, &desired)?;
+    let roles = PipelineRoles::One {
+        arn: desired.role.arn.clone(),
+    };
+    let files = pipeline::render_files(&values, &roles, &desired)?;
     if let Some(w) = pipeline::any_branch_warning(settings, &desired.role.arn) {
         reporter.warn(w);
     }
@@ -62,9 +65,12 @@ pub async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Res
 
     let result = PipelineReport::new(
         &values,
+        &roles,
         &desired,
-        pipeline_path.display().to_string(),
-        backend_path.display().to_string(),
+        [
+            pipeline_path.display().to_string(),
+            backend_path.display().to_string(),
+        ],
         aws.calls.summary(),
     );
     Ok(Output::of(&result, reporter))

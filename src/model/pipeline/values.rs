@@ -27,20 +27,45 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Check `--deployment` and `--branch` against the settings, before any AWS call or
-    /// file write.
+    /// Check `--deployment` and `--branch` against the settings of a pipeline with one role,
+    /// before any AWS call or file write.
     pub fn new(
         settings: &Settings,
         deployment: Option<&str>,
         branch: Option<&str>,
     ) -> Result<Self> {
+        let needs_deployment = !settings.environments.is_empty();
+        let missing = needs_deployment.then_some(role_needs_deployment as fn() -> Error);
+        Self::build(settings, deployment, branch, missing)
+    }
+
+    /// The same for a plan role and an apply role: the apply role trusts only the steps of a
+    /// deployment environment, so the pipeline needs that environment's name.
+    pub fn plan_apply(
+        settings: &Settings,
+        deployment: Option<&str>,
+        branch: Option<&str>,
+    ) -> Result<Self> {
+        Self::build(
+            settings,
+            deployment,
+            branch,
+            Some(apply_role_needs_deployment),
+        )
+    }
+
+    /// The checked values; `needs_deployment` is the error for a missing `--deployment`
+    /// where one is needed.
+    fn build(
+        settings: &Settings,
+        deployment: Option<&str>,
+        branch: Option<&str>,
+        needs_deployment: Option<fn() -> Error>,
+    ) -> Result<Self> {
         let deployment = deployment.map(deployment_name).transpose()?;
         let branch = branch_pattern(branch.unwrap_or(DEFAULT_BRANCH))?;
-        if !settings.environments.is_empty() && deployment.is_none() {
-            return Err(Error::usage(
-                "the role only trusts deployment steps (--environment-uuid), so the plan and apply steps must run in a deployment environment",
-            )
-            .hint("pass --deployment NAME with the name of that environment (Repository settings > Deployments)"));
+        if let (Some(missing), None) = (needs_deployment, &deployment) {
+            return Err(missing());
         }
         let custom_audiences = custom_audiences(&settings.audiences);
         if custom_audiences.len() > MAX_STEP_AUDIENCES {
@@ -68,21 +93,22 @@ impl Pipeline {
             ip_restricted: false,
         }
     }
+}
 
-    /// Where the two variables go: `(kind, place)`, e.g. ("repository variables",
-    /// "Repository settings > Repository variables").
-    pub fn variables_scope(&self) -> (String, &'static str) {
-        match &self.deployment {
-            Some(env) => (
-                format!("deployment variables of the {env} environment"),
-                "Repository settings > Deployments",
-            ),
-            None => (
-                "repository variables".to_string(),
-                "Repository settings > Repository variables",
-            ),
-        }
-    }
+/// `--deployment` missing for a role limited to deployment environments.
+fn role_needs_deployment() -> Error {
+    Error::usage(
+        "the role only trusts deployment steps (--environment-uuid), so the plan and apply steps must run in a deployment environment",
+    )
+    .hint("pass --deployment NAME with the name of that environment (Repository settings > Deployments)")
+}
+
+/// `--deployment` missing for a plan/apply pair.
+fn apply_role_needs_deployment() -> Error {
+    Error::usage(
+        "the apply role only trusts deployment steps, so its plan and apply steps run in a deployment stage, which needs the name of its environment",
+    )
+    .hint("pass --deployment NAME with the name of the environment the apply role is limited to (Repository settings > Deployments)")
 }
 
 /// The audiences a step must ask for: none (the workspace default) unless custom ones are
