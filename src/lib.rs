@@ -43,7 +43,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Err(panic) => {
             let what = panic
                 .downcast_ref::<&str>()
-                .map(|s| s.to_string())
+                .map(ToString::to_string)
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
             let err = Error::failure(format!("internal error: {what}"))

@@ -75,7 +75,7 @@ pub struct Known {
 /// * throttling, when the SDK's own retries (five attempts) did not outlast it.
 pub fn retryable(e: &Error, known: Known) -> bool {
     match e.code.as_deref() {
-        Some("OperationAborted") | Some("ContinuousBackupsUnavailableException") => true,
+        Some("OperationAborted" | "ContinuousBackupsUnavailableException") => true,
         Some("ResourceInUseException") => known.table_in_transition,
         Some("AccessDenied") => known.assuming_new_role,
         Some("DeleteConflict") => known.policies_just_removed,

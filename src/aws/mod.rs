@@ -70,8 +70,7 @@ impl CallLog {
 
     fn elapsed_ms(&self, at: Instant) -> f64 {
         self.origin
-            .map(|o| at.duration_since(o).as_secs_f64() * 1000.0)
-            .unwrap_or(0.0)
+            .map_or(0.0, |o| at.duration_since(o).as_secs_f64() * 1000.0)
     }
 }
 
@@ -108,7 +107,7 @@ impl Intercept for CallRecorder {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let end = Instant::now();
-        let start = cfg.load::<CallStart>().map(|s| s.0).unwrap_or(end);
+        let start = cfg.load::<CallStart>().map_or(end, |s| s.0);
         let (service, operation) = cfg
             .load::<Metadata>()
             .map(|m| (m.service().to_string(), m.name().to_string()))
@@ -182,7 +181,7 @@ impl Aws {
             loader = loader.endpoint_url(endpoint);
         }
         let sdk = loader.load().await;
-        let region = sdk.region().map(|r| r.to_string()).ok_or_else(|| {
+        let region = sdk.region().map(ToString::to_string).ok_or_else(|| {
             Error::usage("no AWS region configured")
                 .hint("pass --region REGION, set AWS_REGION, or set a region in your AWS profile")
         })?;

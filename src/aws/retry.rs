@@ -53,10 +53,12 @@ fn jitter() -> f64 {
     h.write_u128(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
+            .map_or(0, |d| d.as_nanos()),
     );
-    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+    // 53 bits, exactly representable in an f64's mantissa.
+    #[allow(clippy::cast_precision_loss, reason = "both values are below 2^53")]
+    let fraction = (h.finish() >> 11) as f64 / (1u64 << 53) as f64;
+    fraction
 }
 
 /// Call `f` again after a backoff wait while `retryable` says its error is transient and the

@@ -35,7 +35,7 @@ macro_rules! client {
 }
 
 /// Clients for us-east-1 whose IAM, S3 and DynamoDB calls are answered by these rules.
-pub fn aws(iam: &[&Rule], s3: &[&Rule], dynamodb: &[&Rule]) -> Aws {
+pub(crate) fn aws(iam: &[&Rule], s3: &[&Rule], dynamodb: &[&Rule]) -> Aws {
     Aws {
         iam: client!(aws_sdk_iam, iam),
         s3: client!(aws_sdk_s3, s3),
@@ -49,6 +49,6 @@ pub fn aws(iam: &[&Rule], s3: &[&Rule], dynamodb: &[&Rule]) -> Aws {
 }
 
 /// A progress sink that says nothing.
-pub fn quiet() -> crate::progress::Silent {
+pub(crate) fn quiet() -> crate::progress::Silent {
     crate::progress::Silent
 }

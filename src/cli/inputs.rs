@@ -155,7 +155,7 @@ impl Cli {
         let mut i = self.global.inputs();
         match &self.command {
             Command::Discover { issuer } | Command::Thumbprint { issuer, .. } => {
-                issuer.apply(&mut i)
+                issuer.apply(&mut i);
             }
             Command::Plan { setup, deploy, .. }
             | Command::Init { setup, deploy, .. }

@@ -14,13 +14,13 @@ use crate::report::destroy::{self as report, DestroyReport};
 use crate::report::{Output, Reporter};
 
 /// The flags of `destroy`, in either mode.
-pub struct Options {
+pub(super) struct Options {
     pub yes: bool,
     pub force: bool,
     pub delete_state: bool,
 }
 
-pub async fn run(settings: &Settings, reporter: &Reporter, o: Options) -> Result<Output> {
+pub(super) async fn run(settings: &Settings, reporter: &Reporter, o: Options) -> Result<Output> {
     // Input first: nothing is read from AWS before this is settled.
     let issuer = settings.require_issuer()?;
 

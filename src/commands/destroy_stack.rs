@@ -34,7 +34,7 @@ fn check_options(settings: &Settings, o: &Options) -> Result<()> {
     Ok(())
 }
 
-pub async fn run(settings: &Settings, reporter: &Reporter, o: Options) -> Result<Output> {
+pub(super) async fn run(settings: &Settings, reporter: &Reporter, o: Options) -> Result<Output> {
     check_options(settings, &o)?;
     let name = settings.stack_name.clone();
     let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;

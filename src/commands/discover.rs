@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::oidc::{self, Discovery};
 use crate::report::{DiscoverReport, Output, Reporter};
 
-pub async fn run(settings: &Settings, reporter: &Reporter) -> Result<Output> {
+pub(super) async fn run(settings: &Settings, reporter: &Reporter) -> Result<Output> {
     let issuer = settings.require_issuer()?;
     reporter.progress(format!(
         "fetching {}/.well-known/openid-configuration",

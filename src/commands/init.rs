@@ -29,7 +29,7 @@ pub(super) fn next_steps_of(d: &DesiredState) -> NextSteps {
     }
 }
 
-pub async fn run(settings: &Settings, reporter: &Reporter, yes: bool) -> Result<Output> {
+pub(super) async fn run(settings: &Settings, reporter: &Reporter, yes: bool) -> Result<Output> {
     let p = prepare(settings, reporter).await?;
     let applied = p.plan.has_changes();
     if applied {

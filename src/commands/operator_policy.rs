@@ -11,10 +11,10 @@ use crate::model::{self, Account};
 use crate::report::{Output, Reporter};
 
 /// IAM's limit for a customer managed policy, in characters without whitespace.
-pub const MANAGED_POLICY_MAX_CHARS: usize = 6144;
+pub(super) const MANAGED_POLICY_MAX_CHARS: usize = 6144;
 
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(super) struct Options {
     pub account_id: Option<String>,
     pub destroy: bool,
     pub delete_state: bool,
@@ -59,12 +59,12 @@ fn covers(deployment: &Deployment, scope: Scope) -> Vec<&'static str> {
 fn account(id: Option<&str>, region: Option<&str>) -> Account {
     Account {
         id: id.unwrap_or("*").to_string(),
-        partition: region.map(aws::partition).unwrap_or("aws").to_string(),
+        partition: region.map_or("aws", aws::partition).to_string(),
         region: region.unwrap_or("*").to_string(),
     }
 }
 
-pub fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Output> {
+pub(super) fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Output> {
     let id = opts.account_id.as_deref().map(account_id).transpose()?;
     let region = region(settings);
     let deployment = deployment(settings);

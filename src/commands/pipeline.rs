@@ -18,7 +18,7 @@ use crate::report::pipeline::PipelineReport;
 use crate::report::{Output, Reporter};
 
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(super) struct Options {
     pub out_dir: PathBuf,
     pub force: bool,
     pub account_id: Option<String>,
@@ -26,7 +26,7 @@ pub struct Options {
     pub branch: Option<String>,
 }
 
-pub async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Output> {
+pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Output> {
     // Every input is checked before the first AWS call or file write.
     crate::model::quota::check_trust_inputs(settings)?;
     let account_flag = opts.account_id.as_deref().map(account_id).transpose()?;

@@ -5,7 +5,7 @@ use crate::config::Settings;
 use crate::error::Result;
 use crate::report::{Output, PlanReport, PlanSummary, Reporter};
 
-pub async fn run(
+pub(super) async fn run(
     settings: &Settings,
     reporter: &Reporter,
     detailed_exitcode: bool,

@@ -170,7 +170,7 @@ fn check_out_path(path: &Path) -> Result<()> {
     Ok(())
 }
 
-pub async fn run(
+pub(super) async fn run(
     settings: &Settings,
     reporter: &Reporter,
     format: TemplateFormat,

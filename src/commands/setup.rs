@@ -12,7 +12,7 @@ use crate::oidc::{self, IssuerFacts};
 use crate::plan::{self, Plan};
 use crate::report::Reporter;
 
-pub struct Prepared {
+pub(super) struct Prepared {
     pub aws: Aws,
     pub facts: IssuerFacts,
     pub desired: DesiredState,
@@ -43,7 +43,7 @@ pub(crate) async fn check_managed_policies(
     }
 }
 
-pub async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepared> {
+pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepared> {
     // Everything about the input is checked before the first network or AWS call.
     model::quota::check_trust_inputs(settings)?;
     let issuer = settings.require_issuer()?;

@@ -37,7 +37,11 @@ async fn read_plan(p: &Prepared, spec: &StackSetSpec, reporter: &Reporter) -> Re
     plan::plan(spec, observed)
 }
 
-pub async fn plan(settings: &Settings, reporter: &Reporter, detailed: bool) -> Result<Output> {
+pub(super) async fn plan(
+    settings: &Settings,
+    reporter: &Reporter,
+    detailed: bool,
+) -> Result<Output> {
     let ss = settings_of(settings)?;
     let p = prepare(settings, reporter).await?;
     let plan = read_plan(&p, &spec(ss, &p), reporter).await?;
@@ -45,7 +49,7 @@ pub async fn plan(settings: &Settings, reporter: &Reporter, detailed: bool) -> R
     Ok(Output::of(&report, reporter))
 }
 
-pub async fn init(settings: &Settings, reporter: &Reporter, yes: bool) -> Result<Output> {
+pub(super) async fn init(settings: &Settings, reporter: &Reporter, yes: bool) -> Result<Output> {
     let ss = settings_of(settings)?;
     let p = prepare(settings, reporter).await?;
     let spec = spec(ss, &p);
@@ -68,7 +72,7 @@ pub async fn init(settings: &Settings, reporter: &Reporter, yes: bool) -> Result
     Ok(Output::of(&report, reporter))
 }
 
-pub async fn status(settings: &Settings, reporter: &Reporter) -> Result<Output> {
+pub(super) async fn status(settings: &Settings, reporter: &Reporter) -> Result<Output> {
     let ss = settings_of(settings)?;
     let p = prepare(settings, reporter).await?;
     let plan = read_plan(&p, &spec(ss, &p), reporter).await?;

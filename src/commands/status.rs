@@ -6,7 +6,7 @@ use crate::config::Settings;
 use crate::error::Result;
 use crate::report::{Output, Reporter, StatusReport};
 
-pub async fn run(
+pub(super) async fn run(
     settings: &Settings,
     reporter: &Reporter,
     detailed_exitcode: bool,

@@ -8,7 +8,7 @@ use crate::observe;
 use crate::oidc;
 use crate::report::{Output, Reporter, ThumbprintCheck, ThumbprintReport};
 
-pub async fn run(settings: &Settings, reporter: &Reporter, check: bool) -> Result<Output> {
+pub(super) async fn run(settings: &Settings, reporter: &Reporter, check: bool) -> Result<Output> {
     let issuer = settings.require_issuer()?;
     reporter.progress(format!("fetching the discovery document of {}", issuer.url));
     let facts = oidc::issuer_facts(settings, issuer, false).await?;

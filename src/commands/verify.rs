@@ -28,7 +28,7 @@ use crate::report::{Output, Reporter};
 
 /// What `verify` was asked to do, apart from the settings.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(super) struct Options {
     /// A file name, or `-` for stdin.
     pub token: String,
     pub offline: bool,
@@ -68,11 +68,10 @@ pub(crate) fn account_id(value: &str) -> Result<String> {
 fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-pub async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Output> {
+pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Output> {
     // Every input is checked before the first network or AWS call.
     let issuer = settings.require_issuer()?;
     if opts.offline {

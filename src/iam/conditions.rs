@@ -68,13 +68,14 @@ fn policy_strings(value: &Value, notes: &mut Vec<String>) -> Vec<String> {
             }
             out
         }
-        v => match scalar(v) {
-            Some(s) => vec![s],
-            None => {
+        v => {
+            if let Some(s) = scalar(v) {
+                vec![s]
+            } else {
                 notes.push("the policy value is not a string, number or boolean".to_string());
                 Vec::new()
             }
-        },
+        }
     }
 }
 

@@ -36,8 +36,7 @@ impl Context {
     pub(super) fn get(&self, key: &str) -> &[String] {
         self.values
             .get(&key.to_lowercase())
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+            .map_or(&[], Vec::as_slice)
     }
 
     /// A request key with the same final `:name` as `key` but a different prefix, to explain

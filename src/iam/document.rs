@@ -93,7 +93,7 @@ pub fn canonical(v: &Value) -> Value {
         Value::Object(map) => canonical_object(map),
         Value::Array(a) => {
             let mut items: Vec<Value> = a.iter().map(canonical).collect();
-            items.sort_by_key(|i| i.to_string());
+            items.sort_by_key(ToString::to_string);
             items.dedup();
             if items.len() == 1 {
                 items.pop().unwrap_or(Value::Null)
@@ -119,7 +119,7 @@ fn canonical_object(map: &Map<String, Value>) -> Value {
                 Value::Array(a) => a.iter().map(canonical).collect(),
                 other => vec![canonical(other)],
             };
-            stmts.sort_by_key(|s| s.to_string());
+            stmts.sort_by_key(ToString::to_string);
             Value::Array(stmts)
         } else {
             canonical(val)

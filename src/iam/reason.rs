@@ -16,8 +16,7 @@ fn condition_failure(c: &ConditionResult) -> String {
 }
 
 fn compact(v: Option<&Value>) -> String {
-    v.map(Value::to_string)
-        .unwrap_or_else(|| "(none)".to_string())
+    v.map_or_else(|| "(none)".to_string(), Value::to_string)
 }
 
 /// Why an Allow statement does not apply: principal, then action, then the first condition.

@@ -123,8 +123,7 @@ impl<'a> Matcher<'a> {
         if self.base.negated() {
             let hit = self
                 .positive_match(actual)
-                .map(|p| format!("`{p}`"))
-                .unwrap_or_else(|| "a policy value".to_string());
+                .map_or_else(|| "a policy value".to_string(), |p| format!("`{p}`"));
             return match self.base {
                 Base::NotIpAddress => {
                     format!("`{actual}` is inside {hit}, which NotIpAddress excludes")

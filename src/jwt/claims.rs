@@ -106,8 +106,11 @@ fn numeric_date(
             if let Some(i) = n.as_i64() {
                 Ok(Some(i))
             } else if let Some(f) = n.as_f64().filter(|f| f.is_finite()) {
-                // `as` saturates on overflow; no panic.
-                Ok(Some(f.floor() as i64))
+                // `as` saturates on overflow; no panic, and a time beyond i64 is out of range
+                // either way.
+                #[allow(clippy::cast_possible_truncation, reason = "saturating is the intent")]
+                let seconds = f.floor() as i64;
+                Ok(Some(seconds))
             } else {
                 Err(ClaimProblem::InvalidTime { claim })
             }
@@ -156,7 +159,7 @@ pub fn check_claims(
                 nbf,
                 now,
                 seconds_ahead: nbf.saturating_sub(now),
-            })
+            });
         }
         Ok(_) => {}
         Err(p) => problems.push(p),
@@ -168,7 +171,7 @@ pub fn check_claims(
                 iat,
                 now,
                 seconds_ahead: iat.saturating_sub(now),
-            })
+            });
         }
         Ok(_) => {}
         Err(p) => problems.push(p),

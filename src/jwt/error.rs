@@ -72,6 +72,7 @@ impl JwtError {
 }
 
 impl fmt::Display for JwtError {
+    #[allow(clippy::too_many_lines, reason = "one message per error variant")]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             JwtError::Empty => write!(

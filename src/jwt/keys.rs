@@ -41,13 +41,10 @@ pub fn parse_jwks(json: &str) -> Result<Vec<Jwk>, JwtError> {
     let value: Value = serde_json::from_str(json).map_err(|e| JwtError::Jwks {
         detail: e.to_string(),
     })?;
-    let keys = match value.get("keys") {
-        Some(Value::Array(keys)) => keys,
-        _ => {
-            return Err(JwtError::Jwks {
-                detail: "no `keys` array".to_string(),
-            })
-        }
+    let Some(Value::Array(keys)) = value.get("keys") else {
+        return Err(JwtError::Jwks {
+            detail: "no `keys` array".to_string(),
+        });
     };
     Ok(keys
         .iter()

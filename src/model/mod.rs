@@ -147,6 +147,10 @@ pub fn tags(settings: &Settings) -> BTreeMap<String, String> {
 
 /// Build the desired state. `thumbprints` are the ones served now; `cidrs` the resolved
 /// source ranges.
+#[allow(
+    clippy::too_many_lines,
+    reason = "every resource of the desired state, built in order in one place"
+)]
 pub fn desired(
     settings: &Settings,
     account: &Account,

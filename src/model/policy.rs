@@ -70,7 +70,7 @@ pub fn trust_policy(t: &TrustInputs<'_>) -> Value {
         );
     }
     if !t.source_cidrs.is_empty() {
-        let cidrs = t.source_cidrs.iter().map(|c| c.to_string()).collect();
+        let cidrs = t.source_cidrs.iter().map(ToString::to_string).collect();
         condition.insert(
             "IpAddress".into(),
             json!({ "aws:SourceIp": one_or_many(cidrs) }),
@@ -140,13 +140,10 @@ pub fn trust_policy_problems(doc: &Value, rules: &TrustRules<'_>) -> Vec<String>
             .and_then(|p| p.get("Federated"))
             .map(as_strings)
             .unwrap_or_default();
-        let other_principals = st
-            .get("Principal")
-            .map(|p| match p {
-                Value::Object(m) => m.keys().any(|k| k != "Federated"),
-                _ => true,
-            })
-            .unwrap_or(true);
+        let other_principals = st.get("Principal").is_none_or(|p| match p {
+            Value::Object(m) => m.keys().any(|k| k != "Federated"),
+            _ => true,
+        });
         if other_principals || federated != [rules.provider_arn] {
             problems.push(format!(
                 "statement {n} allows a principal other than the provider {}",

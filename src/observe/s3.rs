@@ -4,7 +4,9 @@ use aws_sdk_s3::operation::get_bucket_encryption::GetBucketEncryptionOutput;
 use aws_sdk_s3::operation::get_bucket_ownership_controls::GetBucketOwnershipControlsOutput;
 use aws_sdk_s3::operation::get_bucket_tagging::GetBucketTaggingOutput;
 use aws_sdk_s3::operation::get_public_access_block::GetPublicAccessBlockOutput;
-use aws_sdk_s3::types::ExpirationStatus;
+use aws_sdk_s3::types::{
+    AbortIncompleteMultipartUpload, ExpirationStatus, NoncurrentVersionExpiration,
+};
 
 use super::{Encryption, LifecycleRule, ObservedBucket};
 use crate::aws::{classify, errors, Aws};
@@ -189,10 +191,10 @@ fn summarise_rule(rule: &aws_sdk_s3::types::LifecycleRule) -> LifecycleRule {
         enabled: rule.status() == &ExpirationStatus::Enabled,
         noncurrent_days: rule
             .noncurrent_version_expiration()
-            .and_then(|n| n.noncurrent_days()),
+            .and_then(NoncurrentVersionExpiration::noncurrent_days),
         abort_multipart_days: rule
             .abort_incomplete_multipart_upload()
-            .and_then(|a| a.days_after_initiation()),
+            .and_then(AbortIncompleteMultipartUpload::days_after_initiation),
         whole_bucket: legacy_prefix.is_empty() && filter_prefix.is_empty() && !filter_other,
     }
 }

@@ -1,6 +1,7 @@
 //! A StackSet as it is: its permission model, template and instances; and the state and
 //! per-account results of one of its operations. Reads only.
 
+use aws_sdk_cloudformation::types::StackSetStatus;
 use aws_sdk_cloudformation::Client;
 use serde::Serialize;
 
@@ -49,7 +50,7 @@ pub async fn stackset(cfn: &Client, name: &str) -> Result<Option<ObservedStackSe
     let set = match cfn.describe_stack_set().stack_set_name(name).send().await {
         Ok(out) => out
             .stack_set()
-            .filter(|s| s.status().map(|x| x.as_str()) != Some("DELETED"))
+            .filter(|s| s.status().map(StackSetStatus::as_str) != Some("DELETED"))
             .cloned(),
         Err(e) if errors::is(&e, &["StackSetNotFoundException"]) => None,
         Err(e) => return Err(classify(&e, "reading the StackSet", name)),

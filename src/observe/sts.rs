@@ -208,6 +208,5 @@ async fn role_is_new(aws: &Aws, role_arn: &str) -> bool {
 
 fn unix_seconds(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }

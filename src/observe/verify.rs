@@ -75,10 +75,10 @@ pub async fn target(aws: &Aws, issuer: &Issuer, role_name: &str) -> Result<Targe
         Some(a) => a,
         None => super::account(aws).await?.id,
     };
-    let provider_arn = provider
-        .as_ref()
-        .map(|p| p.arn.clone())
-        .unwrap_or_else(|| arn::provider(partition, &account, &issuer.host_path));
+    let provider_arn = provider.as_ref().map_or_else(
+        || arn::provider(partition, &account, &issuer.host_path),
+        |p| p.arn.clone(),
+    );
     Ok(Target {
         source: Source::Iam,
         role_name: role_name.to_string(),

@@ -74,7 +74,7 @@ mod tests {
             {"cidr":"2401:1d80::/32","product":["bitbucket","confluence"],"direction":["egress"]}
         ]}"#;
         let nets = pipelines_egress(doc).unwrap();
-        let shown: Vec<String> = nets.iter().map(|n| n.to_string()).collect();
+        let shown: Vec<String> = nets.iter().map(ToString::to_string).collect();
         assert_eq!(shown, vec!["104.192.136.0/21", "2401:1d80::/32"]);
     }
 }

@@ -48,9 +48,7 @@ pub fn read_back_role(
     if let Some(role) = role {
         live_admin_documents(settings, desired, role)?;
     }
-    let live_trust = role
-        .map(|r| r.trust_policy.clone())
-        .unwrap_or(serde_json::Value::Null);
+    let live_trust = role.map_or(serde_json::Value::Null, |r| r.trust_policy.clone());
     let problems = trust_policy_problems(&live_trust, &trust_rules(settings, desired));
     if problems.is_empty() {
         return Ok(());

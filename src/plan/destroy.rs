@@ -345,10 +345,10 @@ pub fn check_read_back(plan: &Plan, after: &Found) -> Result<()> {
         };
         match item.action {
             Action::Delete if exists => {
-                wrong.push(format!("{} {} still exists", item.kind.label(), item.name))
+                wrong.push(format!("{} {} still exists", item.kind.label(), item.name));
             }
             Action::Keep if !exists => {
-                wrong.push(format!("{} {} is gone", item.kind.label(), item.name))
+                wrong.push(format!("{} {} is gone", item.kind.label(), item.name));
             }
             _ => {}
         }

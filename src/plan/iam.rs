@@ -72,8 +72,7 @@ pub fn policy_change(
 ) -> FieldChange {
     FieldChange::new(
         field,
-        from.map(|f| canonical(f).to_string())
-            .unwrap_or_else(|| "(none)".into()),
+        from.map_or_else(|| "(none)".into(), |f| canonical(f).to_string()),
         canonical(to).to_string(),
     )
 }

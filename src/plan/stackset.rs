@@ -180,7 +180,7 @@ mod tests {
             name: "org".into(),
             body: template.to_string(),
             template,
-            targets: StackSetTargets::Accounts(accounts.iter().map(|a| a.to_string()).collect()),
+            targets: StackSetTargets::Accounts(accounts.iter().map(ToString::to_string).collect()),
             regions: vec!["eu-west-1".into()],
         }
     }

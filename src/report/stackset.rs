@@ -269,9 +269,7 @@ impl Report for StackSetStatusReport {
     fn text(&self, _: Paint) -> String {
         let p = &self.plan;
         let mut t = String::new();
-        if !p.exists {
-            let _ = writeln!(t, "StackSet {}  missing", self.stackset);
-        } else {
+        if p.exists {
             let _ = writeln!(
                 t,
                 "StackSet {}  template {}",
@@ -289,6 +287,8 @@ impl Report for StackSetStatusReport {
             for n in &p.notes {
                 let _ = writeln!(t, "  note: {n}");
             }
+        } else {
+            let _ = writeln!(t, "StackSet {}  missing", self.stackset);
         }
         let _ = writeln!(
             t,

@@ -99,7 +99,7 @@ fn cidrs(s: &Settings) -> Vec<ipnet::IpNet> {
 
 fn render(i: Inputs, stackset: bool) -> Template {
     let s = settings(i);
-    let thumbprints: Vec<String> = THUMBPRINTS.iter().map(|t| t.to_string()).collect();
+    let thumbprints: Vec<String> = THUMBPRINTS.iter().map(ToString::to_string).collect();
     template::build(&s, &thumbprints, &cidrs(&s), RenderOptions { stackset }).expect("renders")
 }
 
@@ -396,7 +396,7 @@ fn accounts() -> Vec<Account> {
 
 #[test]
 fn template_policies_resolve_to_the_documents_direct_mode_writes() {
-    let thumbprints: Vec<String> = THUMBPRINTS.iter().map(|t| t.to_string()).collect();
+    let thumbprints: Vec<String> = THUMBPRINTS.iter().map(ToString::to_string).collect();
     for (name, inputs, stackset) in variants() {
         let s = settings(inputs.clone());
         let t = render(inputs, stackset);

@@ -16,7 +16,9 @@ use aws_sdk_cloudformation::operation::describe_stacks::{
 };
 use aws_sdk_cloudformation::operation::get_template::GetTemplateOutput;
 use aws_sdk_cloudformation::operation::update_termination_protection::UpdateTerminationProtectionOutput;
-use aws_sdk_cloudformation::types::{ResourceStatus, Stack, StackEvent, StackStatus};
+use aws_sdk_cloudformation::types::{
+    PermissionModels, ResourceStatus, Stack, StackEvent, StackStatus,
+};
 use aws_sdk_cloudformation::Client;
 use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, Rule, RuleMode};
 use aws_smithy_types::error::ErrorMetadata;
@@ -98,7 +100,7 @@ fn event(n: u32, logical: &str, ty: &str, status: ResourceStatus, reason: &str) 
         .resource_type(ty)
         .resource_status(status)
         .resource_status_reason(reason)
-        .timestamp(DateTime::from_secs(n as i64))
+        .timestamp(DateTime::from_secs(i64::from(n)))
         .build()
 }
 
@@ -415,6 +417,10 @@ fn a_protected_rolled_back_stack_is_unprotected_deleted_and_created_with_protect
 }
 
 #[test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one scenario: the mocked calls, then what the user sees"
+)]
 fn a_failed_create_names_the_first_failed_resource_and_its_reason() {
     let spec = spec();
     let describe = mock!(Client::describe_stacks)
@@ -518,6 +524,10 @@ fn a_busy_stack_is_left_alone() {
 }
 
 #[test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one scenario: the mocked calls, then what the user sees"
+)]
 fn a_stackset_operation_that_fails_in_some_accounts_names_them() {
     use aws_sdk_cloudformation::operation::create_stack_instances::CreateStackInstancesOutput;
     use aws_sdk_cloudformation::operation::create_stack_set::CreateStackSetOutput;
@@ -556,7 +566,9 @@ fn a_stackset_operation_that_fails_in_some_accounts_names_them() {
         )
     });
     let create = mock!(Client::create_stack_set)
-        .match_requests(|r| r.permission_model().map(|p| p.as_str()) == Some("SELF_MANAGED"))
+        .match_requests(|r| {
+            r.permission_model().map(PermissionModels::as_str) == Some("SELF_MANAGED")
+        })
         .then_output(|| {
             CreateStackSetOutput::builder()
                 .stack_set_id("org:1")

@@ -6,6 +6,8 @@ use bootstrap::config::{Inputs, Settings};
 use bootstrap::model::pipeline::{render_files, Pipeline, PipelineRoles};
 use bootstrap::model::{self, Account};
 
+// The CLI tests' copy, where the harness's items are `pub` for every module of that binary.
+#[allow(unreachable_pub)]
 #[path = "../cli/common/schema.rs"]
 mod schema;
 

@@ -37,7 +37,7 @@ impl Local {
             "--repository-uuid".into(),
             REPO_UUID.into(),
         ];
-        args.extend(extra.iter().map(|s| s.to_string()));
+        args.extend(extra.iter().map(ToString::to_string));
         run(args)
     }
 }

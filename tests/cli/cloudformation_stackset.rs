@@ -59,11 +59,12 @@ fn run(w: &World, cmd: &str, accounts: &str, extra: &[&str]) -> common::CliOutpu
     ] {
         args.push(a.to_string());
     }
-    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(extra.iter().map(ToString::to_string));
     common::run(args)
 }
 
 #[test]
+#[allow(clippy::too_many_lines, reason = "one scenario, in order")]
 fn stackset_with_instances_reports_per_account_and_reruns_as_a_no_op() {
     let w = World::start();
     let accounts = format!("{A},{B}");

@@ -30,6 +30,7 @@ fn sorted(mut v: Vec<(String, String)>) -> Vec<(String, String)> {
 }
 
 #[test]
+#[allow(clippy::too_many_lines, reason = "one scenario, in order")]
 fn destroy_keeps_every_state_version_and_refuses_to_delete_a_non_empty_bucket() {
     let w = World::start();
     let aws = Inspect::new(&w.moto.plain_endpoint());
@@ -190,6 +191,7 @@ fn a_provider_another_role_trusts_is_kept_unless_forced() {
 }
 
 #[test]
+#[allow(clippy::too_many_lines, reason = "one scenario, in order")]
 fn resources_bootstrap_did_not_create_are_deleted_only_with_force() {
     let w = World::start();
     let aws = Inspect::new(&w.moto.plain_endpoint());
@@ -379,6 +381,7 @@ fn stack_now(w: &World) -> Option<(String, Option<bool>)> {
 }
 
 #[test]
+#[allow(clippy::too_many_lines, reason = "one scenario, in order")]
 fn destroy_cloudformation_deletes_the_stack_and_keeps_the_retained_state() {
     let w = World::start_with_faults();
     let aws = Inspect::new(&w.moto.plain_endpoint());

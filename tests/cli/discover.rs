@@ -21,7 +21,7 @@ fn discover_args(issuer_url: &str, ca_bundle: &str, extra: &[&str]) -> Vec<Strin
         "--ca-bundle".into(),
         ca_bundle.into(),
     ];
-    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(extra.iter().map(ToString::to_string));
     args
 }
 

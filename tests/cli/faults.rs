@@ -32,7 +32,7 @@ fn via(w: &World, proxy: &Proxy, cmd: &str, extra: &[&str]) -> common::CliOutput
     flags[i + 1] = proxy.endpoint();
     args.extend(flags);
     args.push("--yes".into());
-    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(extra.iter().map(ToString::to_string));
     run(args)
 }
 
@@ -52,6 +52,7 @@ fn as_list(v: &Value) -> Vec<String> {
 }
 
 /// Everything init creates is there once, complete, as design.md describes it.
+#[allow(clippy::too_many_lines, reason = "one check per resource")]
 fn assert_converged(w: &World, aws: &Inspect, case: &str) {
     let provider_arn = format!(
         "arn:aws:iam::{}:oidc-provider/{}",
@@ -364,6 +365,7 @@ fn a_destroy_cut_off_after_any_deletion_finishes_when_run_again() {
 /// and deletion protection that someone turned off. Cut off after any of its writes, the
 /// re-run converges on the new settings.
 #[test]
+#[allow(clippy::too_many_lines, reason = "one scenario, in order")]
 fn an_update_cut_off_after_any_write_converges_when_run_again() {
     let w = World::start();
     let aws = Inspect::new(&w.moto.plain_endpoint());

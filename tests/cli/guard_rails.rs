@@ -84,7 +84,7 @@ fn case(name: &'static str, add: &[&str], expect: &'static [&'static str]) -> Ca
     Case {
         name,
         remove: &[],
-        add: add.iter().map(|s| s.to_string()).collect(),
+        add: add.iter().map(ToString::to_string).collect(),
         config: None,
         expect,
     }
@@ -146,6 +146,7 @@ fn long(n: usize) -> String {
     "a".repeat(n)
 }
 
+#[allow(clippy::too_many_lines, reason = "a table of cases, one line each")]
 fn cases() -> Vec<Case> {
     let long_issuer = format!("https://example.com/{}", long(260));
     let long_audience = long(151);
@@ -168,7 +169,7 @@ fn cases() -> Vec<Case> {
             ]
         }))
         .collect();
-    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let s = |v: &[&str]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
     let mut cases = vec![
         // issuer
         case(
@@ -674,6 +675,10 @@ fn cases() -> Vec<Case> {
 }
 
 #[test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "every refusal checked the same way, in one loop over the cases"
+)]
 fn every_bad_input_is_refused_with_exit_64_one_line_and_no_connection() {
     let listener = Listener::start();
     let dir = tempfile::tempdir().expect("temp dir");

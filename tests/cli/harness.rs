@@ -388,6 +388,7 @@ fn the_test_builder_counts_writes() {
 }
 
 #[test]
+#[allow(clippy::too_many_lines, reason = "one scenario, in order")]
 fn moto_starts_answers_and_records() {
     // Plain moto: a GetRole right after CreateRole is what this test records; through the
     // behaviour layer IAM would not show the role yet.
@@ -613,6 +614,7 @@ fn layer_refuses_overlapping_bucket_configuration_writes_with_operation_aborted(
 }
 
 #[test]
+#[allow(clippy::too_many_lines, reason = "one scenario, in order")]
 fn layer_models_a_new_table_creating_updating_and_the_backup_gap() {
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, BillingMode, KeySchemaElement, KeyType,
@@ -926,6 +928,7 @@ fn need(action: &str, resource: &str, context: &[(&str, &str)]) -> NeedRow {
 }
 
 #[test]
+#[allow(clippy::too_many_lines, reason = "a table of cases, one line each")]
 fn the_request_judge_maps_s3_requests_to_bucket_and_object_actions() {
     let env = Env::moto("us-east-1");
     let s3 = |method: &str, path: &str, headers: &[(&str, &str)]| {
@@ -1034,6 +1037,7 @@ fn the_request_judge_maps_s3_requests_to_bucket_and_object_actions() {
 }
 
 #[test]
+#[allow(clippy::too_many_lines, reason = "a table of cases, one line each")]
 fn the_request_judge_maps_iam_dynamodb_kms_and_cloudformation_requests() {
     let env = Env::moto("us-east-1");
     let role = "arn:aws:iam::123456789012:role/deploy";

@@ -9,10 +9,11 @@ use aws_sdk_dynamodb::types::{
     SseStatus,
 };
 use aws_sdk_s3::types::{
-    BucketLifecycleConfiguration, BucketVersioningStatus, ExpirationStatus, LifecycleExpiration,
-    LifecycleRule, LifecycleRuleFilter, ObjectOwnership, OwnershipControls, OwnershipControlsRule,
-    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
-    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, VersioningConfiguration,
+    BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus,
+    ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, ObjectOwnership,
+    OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
+    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    VersioningConfiguration,
 };
 use serde_json::Value;
 
@@ -162,6 +163,7 @@ fn an_unencrypted_table_is_planned_for_encryption() {
 }
 
 #[test]
+#[allow(clippy::too_many_lines, reason = "one scenario, in order")]
 fn a_well_configured_bucket_and_table_are_adopted_with_only_what_is_missing() {
     let w = World::start();
     let aws = w.clients();
@@ -320,7 +322,10 @@ fn a_well_configured_bucket_and_table_are_adopted_with_only_what_is_missing() {
         .find(|r| r.id() == Some("expire-scratch"))
         .unwrap();
     assert_eq!(scratch.filter().and_then(|f| f.prefix()), Some("scratch/"));
-    assert_eq!(scratch.expiration().and_then(|e| e.days()), Some(30));
+    assert_eq!(
+        scratch.expiration().and_then(LifecycleExpiration::days),
+        Some(30)
+    );
 }
 
 #[test]
@@ -400,7 +405,9 @@ fn outside_us_east_1_the_bucket_gets_a_location_constraint() {
         .block_on(aws.s3.get_bucket_location().bucket(BUCKET).send())
         .unwrap();
     assert_eq!(
-        location.location_constraint().map(|c| c.as_str()),
+        location
+            .location_constraint()
+            .map(BucketLocationConstraint::as_str),
         Some("eu-west-1")
     );
     // The table lives in eu-west-1 and the role's policy names it there.

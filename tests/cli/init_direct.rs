@@ -40,6 +40,7 @@ fn triples(items: &[(&str, &str, &str)]) -> BTreeSet<(String, String, String)> {
 }
 
 #[test]
+#[allow(clippy::too_many_lines, reason = "one scenario, in order")]
 fn fresh_init_creates_everything() {
     let w = World::start();
     let aws = w.clients();

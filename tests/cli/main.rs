@@ -3,6 +3,11 @@
 //! own PKI), and the end state is read back with the AWS SDK. One module per area; the shared
 //! harness (`common`) is compiled once for all of them.
 
+#![allow(
+    unreachable_pub,
+    reason = "a test binary exports nothing: `pub` in its modules is what the other modules use"
+)]
+
 mod common;
 
 mod cloudformation_render;

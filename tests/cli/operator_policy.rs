@@ -257,7 +257,7 @@ fn joined(settings: &[&str], extra: &[&str]) -> Vec<String> {
     settings
         .iter()
         .chain(extra)
-        .map(|s| s.to_string())
+        .map(ToString::to_string)
         .collect()
 }
 

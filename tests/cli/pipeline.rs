@@ -38,9 +38,9 @@ fn pipeline(dir: &Path, extra: &[&str]) -> CliOutput {
         REPO_UUID,
     ]
     .iter()
-    .map(|s| s.to_string())
+    .map(ToString::to_string)
     .collect();
-    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(extra.iter().map(ToString::to_string));
     checked(dir, run(args))
 }
 

@@ -53,7 +53,7 @@ fn with_canary(home: &Path, args: &[String]) -> std::process::Command {
 fn args(w: &World, cmd: &str, extra: &[&str]) -> Vec<String> {
     let mut a = vec![cmd.to_string()];
     a.extend(w.setup_flags());
-    a.extend(extra.iter().map(|s| s.to_string()));
+    a.extend(extra.iter().map(ToString::to_string));
     a
 }
 
@@ -113,6 +113,7 @@ fn credentials_never_reach_the_output_at_any_verbosity() {
 }
 
 #[test]
+#[allow(clippy::too_many_lines, reason = "one scenario, in order")]
 fn credentials_from_files_and_processes_never_reach_the_output() {
     let w = World::start();
     let home = tempfile::tempdir().expect("home");

@@ -87,6 +87,7 @@ output "hello" {{
 }
 
 #[test]
+#[allow(clippy::too_many_lines, reason = "one scenario, in order")]
 fn terraform_keeps_its_state_in_the_created_bucket_and_locks_with_the_table() {
     require_terraform();
     let w = World::start();
@@ -199,6 +200,7 @@ fn terraform_keeps_its_state_in_the_created_bucket_and_locks_with_the_table() {
 /// Terraform's requests through one generated backend, judged against the policy of the
 /// role `init` created: every request must be allowed, and every grant must have been
 /// needed by some request or be justified in docs/init.md.
+#[allow(clippy::too_many_lines, reason = "one scenario, in order")]
 fn terraform_through_the_generated_backend(extra: &[&str], kms: bool) {
     require_terraform();
     let w = World::start();

@@ -19,7 +19,7 @@ fn thumbprint_args(issuer_url: &str, ca_bundle: &str, extra: &[&str]) -> Vec<Str
         "--ca-bundle".into(),
         ca_bundle.into(),
     ];
-    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(extra.iter().map(ToString::to_string));
     args
 }
 
@@ -293,7 +293,7 @@ fn check_against_the_provider_in_aws() {
     let check = |extra: &[&str]| {
         let mut args = vec!["thumbprint".to_string(), "--check".into()];
         args.extend(w.flags());
-        args.extend(extra.iter().map(|s| s.to_string()));
+        args.extend(extra.iter().map(ToString::to_string));
         run(args)
     };
 

@@ -65,7 +65,7 @@ impl Offline {
             "--repository-uuid".into(),
             REPO_UUID.into(),
         ];
-        args.extend(extra.iter().map(|s| s.to_string()));
+        args.extend(extra.iter().map(ToString::to_string));
         run(args)
     }
 }
@@ -245,7 +245,7 @@ fn another_deployment_environment_is_refused() {
 }
 
 fn rfc3339(t: u64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t as i64)
+    time::OffsetDateTime::from_unix_timestamp(i64::try_from(t).unwrap())
         .unwrap()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap()
@@ -529,7 +529,7 @@ fn raw_token_never_appears_even_verbose() {
             let mut args = vec!["verify", "--token", &f];
             args.extend(extra.iter().copied());
             let out = w.run_verify(&args);
-            assert!(matches!(out.code, Some(0) | Some(3)), "{out:?}");
+            assert!(matches!(out.code, Some(0 | 3)), "{out:?}");
             assert_no_token(&out, token);
         }
     }
@@ -542,7 +542,7 @@ trait VerifyWorld {
 impl VerifyWorld for World {
     /// `bootstrap verify ...` with the world's endpoint, issuer and trust settings.
     fn run_verify(&self, args: &[&str]) -> CliOutput {
-        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let mut all: Vec<String> = args.iter().map(ToString::to_string).collect();
         all.extend(self.flags());
         all.extend(
             [
@@ -589,6 +589,7 @@ fn assume_waits_for_a_role_created_moments_ago() {
 }
 
 #[test]
+#[allow(clippy::too_many_lines, reason = "one scenario, in order")]
 fn live_role_judges_and_assume_returns_the_assumed_role() {
     let w = World::start();
     w.run("init", &["--yes"]).assert_success();

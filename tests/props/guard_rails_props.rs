@@ -227,7 +227,8 @@ proptest! {
         // A deterministic shuffle from the seed.
         let n = shuffled.len();
         for i in (1..n).rev() {
-            let j = (seed.rotate_left(i as u32) as usize) % (i + 1);
+            let j = usize::try_from(seed.rotate_left(u32::try_from(i).unwrap()) % (i as u64 + 1))
+                .unwrap();
             shuffled.swap(i, j);
         }
         let other = json!({"Version": "2012-10-17", "Statement": shuffled});

@@ -3,6 +3,11 @@
 //! decoder and the policy evaluator. `PROPTEST_CASES` sets the cases per property (default
 //! 1000).
 
+#![allow(
+    unreachable_pub,
+    reason = "a test binary exports nothing: `pub` in its modules is what the other modules use"
+)]
+
 mod strategies;
 
 mod guard_rails_props;

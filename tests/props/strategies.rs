@@ -235,6 +235,10 @@ pub fn flag() -> BoxedStrategy<Option<bool>> {
 
 /// Inputs as a user could give them: every field mostly valid, sometimes junk or absent,
 /// so that both the accepting and the refusing paths are exercised.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one strategy per input, side by side"
+)]
 pub fn inputs() -> impl Strategy<Value = Inputs> {
     // Mostly the KMS key's region, so that --kms-key is often accepted.
     let region = || {

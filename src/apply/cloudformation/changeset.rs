@@ -2,7 +2,9 @@
 //! computed it; then (once the command has shown it and had it confirmed) execute it, or
 //! delete it.
 
-use aws_sdk_cloudformation::types::{Capability, ChangeSetStatus, ChangeSetType, ResourceChange};
+use aws_sdk_cloudformation::types::{
+    Capability, ChangeSetStatus, ChangeSetType, ResourceAttribute, ResourceChange,
+};
 use aws_sdk_cloudformation::Client;
 use serde::Serialize;
 
@@ -164,7 +166,7 @@ pub async fn delete(cfn: &Client, stack_id: &str, name_or_id: &str) -> Result<()
 fn change(rc: &ResourceChange) -> Change {
     let mut fields: Vec<String> = Vec::new();
     for t in rc.details().iter().filter_map(|d| d.target()) {
-        let f = match (t.attribute().map(|a| a.as_str()), t.name()) {
+        let f = match (t.attribute().map(ResourceAttribute::as_str), t.name()) {
             (Some("Properties"), Some(n)) => format!("Properties.{n}"),
             (Some(a), _) => a.to_string(),
             (None, Some(n)) => n.to_string(),

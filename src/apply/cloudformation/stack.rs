@@ -14,17 +14,17 @@ use crate::progress::Progress;
 
 /// The error for an operation that ended in `status`: the first failed event's reason.
 pub(super) fn failed(stack: &str, status: &str, log: &EventLog, what: &str) -> Error {
-    let why = log
-        .first_failure()
-        .map(|e| {
+    let why = log.first_failure().map_or_else(
+        || "no failed event was recorded".into(),
+        |e| {
             format!(
                 "{} ({}): {}",
                 e.logical_id,
                 e.resource_type,
                 e.reason.as_deref().unwrap_or(&e.status)
             )
-        })
-        .unwrap_or_else(|| "no failed event was recorded".into());
+        },
+    );
     let hint = match status {
         "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED" => "fix the cause, then run `bootstrap init --mode cloudformation` again: it deletes the rolled-back stack and creates it again after you confirm",
         "UPDATE_ROLLBACK_COMPLETE" => "the stack is back as it was; fix the cause and run init again",

@@ -62,7 +62,7 @@ async fn detach(
                 .await
             {
                 Ok(_) => {
-                    reporter.progress(&format!("deleted inline policy {policy} of role {name}"))
+                    reporter.progress(&format!("deleted inline policy {policy} of role {name}"));
                 }
                 Err(e) if errors::is(&e, &["NoSuchEntity"]) => {}
                 Err(e) => {

@@ -44,7 +44,7 @@ pub(crate) async fn wait_active(aws: &Aws, name: &str) -> Result<()> {
 
 /// Apply the table's operations in order. An existing table found where one was to be
 /// created is planned again from what is there.
-pub async fn apply_table(
+pub(super) async fn apply_table(
     aws: &Aws,
     d: &DesiredTable,
     ops: &[Op],
@@ -75,7 +75,7 @@ pub async fn apply_table(
             } => {
                 table
                     .enable_settings([*on_demand, *sse, *deletion_protection])
-                    .await?
+                    .await?;
             }
             Op::EnablePointInTimeRecovery => table.enable_point_in_time_recovery().await?,
             Op::TagTable { tags } => table.tag(tags).await?,

@@ -29,7 +29,7 @@ fn iam_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
 }
 
 /// Apply the provider's operations.
-pub async fn apply_provider(
+pub(super) async fn apply_provider(
     aws: &Aws,
     d: &DesiredProvider,
     ops: &[Op],
@@ -111,7 +111,7 @@ pub async fn apply_provider(
 /// Apply the role's operations: create it first when it is new, then every other operation
 /// concurrently, each retried while IAM does not know the role (or the provider its trust
 /// names) yet.
-pub async fn apply_role(
+pub(super) async fn apply_role(
     aws: &Aws,
     d: &DesiredRole,
     ops: &[Op],
@@ -200,14 +200,13 @@ async fn create_role(
         crate::observe::role(aws, &d.name, &d.inline_policy_name)
     })
     .await?;
-    Ok(match observed {
-        Some(o) => (crate::plan::iam::role(d, Some(&o)).ops, false),
+    Ok(if let Some(o) = observed {
+        (crate::plan::iam::role(d, Some(&o)).ops, false)
+    } else {
         // Still not visible (eventual consistency): write everything that matters.
-        None => {
-            let mut all = vec![Op::UpdateTrustPolicy, Op::UpdateMaxSessionDuration];
-            all.extend(ops.iter().filter(|o| !matches!(o, Op::CreateRole)).cloned());
-            (all, true)
-        }
+        let mut all = vec![Op::UpdateTrustPolicy, Op::UpdateMaxSessionDuration];
+        all.extend(ops.iter().filter(|o| !matches!(o, Op::CreateRole)).cloned());
+        (all, true)
     })
 }
 

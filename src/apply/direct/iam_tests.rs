@@ -15,7 +15,7 @@ const ARN: &str = "arn:aws:iam::123456789012:oidc-provider/api.bitbucket.org/2.0
 const WORKSPACE_AUD: &str = "ari:cloud:bitbucket::workspace/11111111-2222-3333-4444-555555555555";
 
 fn strings(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
+    v.iter().map(ToString::to_string).collect()
 }
 
 fn desired(client_ids: &[&str], thumbprints: &[&str]) -> DesiredProvider {

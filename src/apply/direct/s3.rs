@@ -23,7 +23,7 @@ fn built<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> Result<T> {
 }
 
 /// The lifecycle rule the tool owns.
-pub fn retention_rule(d: &DesiredBucket) -> Result<LifecycleRule> {
+pub(super) fn retention_rule(d: &DesiredBucket) -> Result<LifecycleRule> {
     built(
         LifecycleRule::builder()
             .id(LIFECYCLE_RULE_ID)
@@ -75,7 +75,7 @@ async fn create(aws: &Aws, d: &DesiredBucket, reporter: &dyn Progress) -> Result
     }
 }
 
-pub async fn apply_bucket(
+pub(super) async fn apply_bucket(
     aws: &Aws,
     d: &DesiredBucket,
     ops: &[Op],
@@ -333,7 +333,7 @@ mod tests {
                 .match_requests(move |r| {
                     r.create_bucket_configuration()
                         .and_then(|c| c.location_constraint())
-                        .map(|l| l.as_str())
+                        .map(BucketLocationConstraint::as_str)
                         == want
                 })
                 .then_output(|| CreateBucketOutput::builder().build());

@@ -45,6 +45,7 @@ pub(super) fn role(i: &Inputs, warnings: &mut Vec<String>) -> Result<Role> {
         .transpose()?;
     let max_session_duration = match i.max_session_duration {
         None => DEFAULT_SESSION_SECONDS,
+        #[allow(clippy::cast_possible_truncation, reason = "the pattern bounds it")]
         Some(s @ 900..=43200) => s as i32,
         Some(s) => {
             return Err(crate::usage!(
@@ -89,6 +90,7 @@ pub(super) fn state(i: &Inputs, region: Option<&str>) -> Result<State> {
     let kms_key = kms_key(i, region)?;
     let noncurrent_days = match i.noncurrent_days {
         None => DEFAULT_NONCURRENT_DAYS,
+        #[allow(clippy::cast_possible_truncation, reason = "the pattern bounds it")]
         Some(d @ 1..=3650) => d as i32,
         Some(d) => {
             return Err(crate::usage!(

@@ -171,7 +171,7 @@ pub const MAX_AUDIENCE_CHARS: usize = 150;
 pub fn audience(value: &str) -> Result<String> {
     if value.is_empty()
         || value.chars().count() > MAX_AUDIENCE_CHARS
-        || value.chars().any(|c| c.is_control())
+        || value.chars().any(char::is_control)
         || value.trim() != value
     {
         return Err(bad(

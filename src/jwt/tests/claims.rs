@@ -39,7 +39,9 @@ fn missing_or_bad_exp() {
         check_claims(&c, ISS, NOW, 60),
         vec![ClaimProblem::InvalidTime { claim: "exp" }]
     );
-    c.insert("exp".into(), json!((NOW + 100) as f64 + 0.5));
+    #[allow(clippy::cast_precision_loss, reason = "NOW is far below 2^52")]
+    let fractional = (NOW + 100) as f64 + 0.5;
+    c.insert("exp".into(), json!(fractional));
     assert!(check_claims(&c, ISS, NOW, 0).is_empty());
     c.insert("exp".into(), json!(1e300));
     assert!(check_claims(&c, ISS, NOW, 0).is_empty());

@@ -16,7 +16,7 @@ fn settings(source_ip: &[&str]) -> Settings {
         workspace: Some("acme".into()),
         workspace_uuid: Some("6a3f1c2e-1111-4c9d-9a8b-0123456789ab".into()),
         repository_uuid: vec!["{0f6b3c1d-2222-4e5f-8a9b-abcdefabcdef}".into()],
-        source_ip: source_ip.iter().map(|s| s.to_string()).collect(),
+        source_ip: source_ip.iter().map(ToString::to_string).collect(),
         ..Default::default()
     })
     .unwrap()

@@ -233,7 +233,7 @@ mod tests {
             workspace: Some("acme".into()),
             workspace_uuid: Some("6a3f1c2e-1111-4c9d-9a8b-0123456789ab".into()),
             repository_uuid: vec!["{0f6b3c1d-2222-4e5f-8a9b-abcdefabcdef}".into()],
-            audience: audiences.iter().map(|a| a.to_string()).collect(),
+            audience: audiences.iter().map(ToString::to_string).collect(),
             ..Default::default()
         })
         .unwrap()

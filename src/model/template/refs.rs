@@ -22,7 +22,7 @@ fn sub_body(s: &str) -> String {
 
 impl Refs {
     /// The references to the resources of the template built from `d`.
-    pub fn of(d: &DesiredState) -> Refs {
+    pub(super) fn of(d: &DesiredState) -> Refs {
         Refs {
             provider_arn: d.provider.arn.clone(),
             bucket_arn: d.bucket.arn.clone(),
@@ -30,7 +30,7 @@ impl Refs {
         }
     }
 
-    pub fn string(&self, s: &str) -> Value {
+    pub(super) fn string(&self, s: &str) -> Value {
         if s == self.provider_arn {
             return json!({ "Ref": PROVIDER_ID });
         }
@@ -50,7 +50,7 @@ impl Refs {
     }
 
     /// A policy document (or any value) with every string converted.
-    pub fn value(&self, v: &Value) -> Value {
+    pub(super) fn value(&self, v: &Value) -> Value {
         match v {
             Value::String(s) => self.string(s),
             Value::Array(a) => Value::Array(a.iter().map(|x| self.value(x)).collect()),

@@ -10,16 +10,16 @@ use serde_json::Value;
 /// Comments to write above keys, by path (`["Resources", "StateBucket", "DeletionPolicy"]`;
 /// array elements are named by their index).
 #[derive(Debug, Default, Clone)]
-pub struct Comments {
+pub(super) struct Comments {
     by_path: HashMap<Vec<String>, Vec<String>>,
 }
 
 impl Comments {
     /// Add a comment (one or more lines) above the key at `path`.
-    pub fn add(&mut self, path: &[&str], text: &str) {
+    pub(super) fn add(&mut self, path: &[&str], text: &str) {
         let lines = self
             .by_path
-            .entry(path.iter().map(|s| s.to_string()).collect())
+            .entry(path.iter().map(ToString::to_string).collect())
             .or_default();
         lines.extend(text.lines().map(str::to_string));
     }
@@ -30,7 +30,7 @@ impl Comments {
 }
 
 /// The whole document: `header` lines as comments first, then `value` (a mapping).
-pub fn to_string(value: &Value, header: &[String], comments: &Comments) -> String {
+pub(super) fn to_string(value: &Value, header: &[String], comments: &Comments) -> String {
     let mut out = String::new();
     for line in header {
         comment_line(&mut out, 0, line);
@@ -174,7 +174,7 @@ const RESERVED: &[&str] = &[
 
 /// A string as a YAML scalar: plain when that is unambiguous, else double-quoted with JSON
 /// escapes (a JSON string is a valid YAML double-quoted scalar).
-pub fn scalar(s: &str) -> String {
+pub(super) fn scalar(s: &str) -> String {
     if is_plain_safe(s) {
         s.to_string()
     } else {

@@ -150,21 +150,22 @@ fn lifetime_check(decoded: &Decoded, problems: &[ClaimProblem], now: i64) -> Che
     let time_problem = problems
         .iter()
         .find(|p| !matches!(p, ClaimProblem::WrongIssuer { .. }));
-    match time_problem {
-        Some(p) => Check::fail(
+    if let Some(p) = time_problem {
+        Check::fail(
             "lifetime",
             format!("checked at {} with {LEEWAY_SECS} s leeway", rfc3339(now)),
             p.to_string(),
-        ),
-        None => {
-            let exp = decoded
-                .claims
-                .get("exp")
-                .and_then(Value::as_i64)
-                .map(|e| format!("valid until {} ({})", rfc3339(e), relative(e, now)))
-                .unwrap_or_else(|| "valid".to_string());
-            Check::pass("lifetime", exp)
-        }
+        )
+    } else {
+        let exp = decoded
+            .claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .map_or_else(
+                || "valid".to_string(),
+                |e| format!("valid until {} ({})", rfc3339(e), relative(e, now)),
+            );
+        Check::pass("lifetime", exp)
     }
 }
 

@@ -52,7 +52,7 @@ fn token_section(text: &mut String, paint: Paint, token: &TokenSummary, now: i64
     let width = token
         .claims
         .keys()
-        .map(|k| k.len())
+        .map(String::len)
         .max()
         .unwrap_or(0)
         .min(26);

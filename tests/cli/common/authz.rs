@@ -231,6 +231,10 @@ fn s3_bucket_action(op: &str) -> String {
     format!("s3:{mapped}")
 }
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "a table of S3 requests and the actions they need"
+)]
 fn s3(req: &RecordedRequest, op: &str, c: &Ctx<'_>) -> Vec<Need> {
     let path = req.path.trim_start_matches('/');
     let (bucket, key) = match path.split_once('/') {

@@ -109,7 +109,7 @@ impl World {
     pub fn run(&self, cmd: &str, extra: &[&str]) -> CliOutput {
         let mut args = vec![cmd.to_string()];
         args.extend(self.setup_flags());
-        args.extend(extra.iter().map(|s| s.to_string()));
+        args.extend(extra.iter().map(ToString::to_string));
         run(args)
     }
 

@@ -5,9 +5,11 @@
 use std::collections::BTreeMap;
 
 use aws_config::{BehaviorVersion, Region};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, TableDescription};
 use aws_sdk_iam::config::Credentials;
+use aws_sdk_iam::operation::get_role::GetRoleError;
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::NoncurrentVersionExpiration;
 
 /// One object version or delete marker.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -70,7 +72,7 @@ impl Inspect {
             Ok(_) => true,
             Err(e)
                 if e.as_service_error()
-                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+                    .is_some_and(GetRoleError::is_no_such_entity_exception) =>
             {
                 false
             }
@@ -341,7 +343,7 @@ impl Inspect {
                 .iter()
                 .map(|r| {
                     r.noncurrent_version_expiration()
-                        .and_then(|n| n.noncurrent_days())
+                        .and_then(NoncurrentVersionExpiration::noncurrent_days)
                 })
                 .collect()
         })
@@ -399,7 +401,7 @@ impl Inspect {
             .is_some_and(|s| s.as_str() == "ENABLED");
         (
             d.table()
-                .and_then(|t| t.deletion_protection_enabled())
+                .and_then(TableDescription::deletion_protection_enabled)
                 .unwrap_or(false),
             pitr,
         )

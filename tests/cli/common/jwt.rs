@@ -238,8 +238,7 @@ pub fn bitbucket_claims(
     let step = braced(step_uuid);
     let workspace = audience
         .strip_prefix("ari:cloud:bitbucket::workspace/")
-        .map(braced)
-        .unwrap_or_else(|| fake_uuid(1));
+        .map_or_else(|| fake_uuid(1), braced);
     let iat = now();
     let sub = match env_uuid {
         Some(env) => format!("{repo}:{}:{step}", braced(env)),

@@ -84,11 +84,10 @@ pub fn sha1_fingerprint(pem: &str) -> String {
     let out = child.wait_with_output().expect("openssl x509 output");
     let text = String::from_utf8_lossy(&out.stdout);
     // "SHA1 Fingerprint=AB:CD:..." (OpenSSL 1.1) or "sha1 Fingerprint=..." (3.x).
-    let hex = text
-        .trim()
-        .split_once('=')
-        .map(|(_, v)| v.replace(':', "").to_ascii_lowercase())
-        .unwrap_or_else(|| panic!("unexpected openssl x509 output: {text:?}"));
+    let hex = text.trim().split_once('=').map_or_else(
+        || panic!("unexpected openssl x509 output: {text:?}"),
+        |(_, v)| v.replace(':', "").to_ascii_lowercase(),
+    );
     assert_eq!(hex.len(), 40, "{text:?}");
     hex
 }

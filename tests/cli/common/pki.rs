@@ -106,7 +106,7 @@ impl PkiOptions {
     }
 
     pub fn leaf_hosts(mut self, hosts: &[&str]) -> Self {
-        self.leaf_hosts = hosts.iter().map(|h| h.to_string()).collect();
+        self.leaf_hosts = hosts.iter().map(ToString::to_string).collect();
         self
     }
 
@@ -274,7 +274,9 @@ impl Pki {
             let expired = depth == 0 && opts.intermediate_expired;
             let mut params = ca_params(
                 &cn,
-                BasicConstraints::Constrained(remaining_below as u8),
+                BasicConstraints::Constrained(
+                    u8::try_from(remaining_below).expect("a chain of fewer than 256 intermediates"),
+                ),
                 expired,
             );
             if let (0, Some(days)) = (depth, opts.intermediate_expires_in_days) {
@@ -297,10 +299,7 @@ impl Pki {
         let now = OffsetDateTime::now_utc();
         let leaf_cn = format!(
             "{} ({id}.{n})",
-            opts.leaf_hosts
-                .first()
-                .map(String::as_str)
-                .unwrap_or("leaf")
+            opts.leaf_hosts.first().map_or("leaf", String::as_str)
         );
         let mut params = CertificateParams::new(opts.leaf_hosts.clone()).expect("leaf SANs");
         params.distinguished_name = rcgen::DistinguishedName::new();

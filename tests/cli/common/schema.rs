@@ -138,12 +138,10 @@ fn amended_schema() -> Value {
 fn vendored_schema_path() -> PathBuf {
     let checker = checker();
     let script = std::fs::read_to_string(&checker).expect("read the checker's script");
-    let python = script
-        .lines()
-        .next()
-        .and_then(|l| l.strip_prefix("#!"))
-        .map(str::trim)
-        .unwrap_or_else(|| panic!("{} has no #! line naming its Python", checker.display()));
+    let Some(python) = script.lines().next().and_then(|l| l.strip_prefix("#!")) else {
+        panic!("{} has no #! line naming its Python", checker.display());
+    };
+    let python = python.trim();
     let out = Command::new(python)
         .args([
             "-c",
