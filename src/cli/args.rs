@@ -136,6 +136,15 @@ pub struct RoleArgs {
     /// Maximum session length in seconds, 900 to 43200 [default: 3600].
     #[arg(long, value_name = "SECONDS")]
     pub max_session_duration: Option<i64>,
+    /// Make two roles instead of one: ROLE-NAME-plan, read-only (AWS's ReadOnlyAccess, state
+    /// read, the lock) for every step of the repositories, and ROLE-NAME-apply, with the
+    /// --policy-arn policies, for the deployment steps of --environment-uuid only.
+    #[arg(long)]
+    pub plan_apply: bool,
+    /// The name of this configuration's set of roles, tagged bootstrap-set on each: roles of
+    /// another set are never changed or pruned [default: the issuer's host/path].
+    #[arg(long, value_name = "NAME")]
+    pub set: Option<String>,
 }
 
 #[derive(Debug, Args)]

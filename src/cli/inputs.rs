@@ -90,6 +90,8 @@ impl SetupArgs {
         i.allow_admin = flag(r.allow_admin);
         i.permissions_boundary = r.permissions_boundary.clone();
         i.max_session_duration = r.max_session_duration;
+        i.plan_apply = flag(r.plan_apply);
+        i.set = r.set.clone();
         let s = &self.state;
         i.state_bucket = s.state_bucket.clone();
         i.state_key_prefix = s.state_key_prefix.clone();

@@ -39,7 +39,7 @@ async fn refuse_existing(p: &Prepared, stack: &str) -> Result<()> {
 
 /// The policies on the live role that the template does not define.
 async fn foreign_on_role(p: &Prepared) -> Result<Vec<ForeignPolicy>> {
-    let role = &p.desired.role;
+    let role = p.desired.primary_role();
     let live = observe::role(&p.aws, &role.name, &role.inline_policy_name).await?;
     Ok(foreign_policies(role, live.as_ref()))
 }

@@ -10,7 +10,7 @@ use crate::model::DesiredState;
 use crate::plan;
 use crate::report::{
     plan_text, summary_line, InitOutputs, InitReport, NextSteps, Output, PlanSummary, Reporter,
-    Variables,
+    RoleArn, Variables,
 };
 
 /// What to put in Bitbucket and Terraform after `init` (both modes), rendered from the same
@@ -20,9 +20,18 @@ pub(super) fn next_steps_of(d: &DesiredState) -> NextSteps {
         .unwrap_or_else(|e| crate::model::pipeline::Snippets::unavailable(&e));
     NextSteps {
         variables: Variables {
-            role_arn: d.role.arn.clone(),
+            role_arn: d.roles.first().map(|r| r.arn.clone()).unwrap_or_default(),
             region: d.account.region.clone(),
         },
+        roles: d
+            .roles
+            .iter()
+            .map(|r| RoleArn {
+                name: r.name.clone(),
+                access: r.access.word(),
+                arn: r.arn.clone(),
+            })
+            .collect(),
         pipeline_step: snippets.step,
         backend: snippets.backend,
         custom_audiences: !snippets.custom_audiences.is_empty(),
@@ -47,7 +56,7 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, yes: bool) -> 
         )?;
         let after =
             apply::direct::apply(&p.aws, &p.desired, &p.plan, &p.observed, reporter).await?;
-        plan::checks::read_back_role(settings, &p.desired, after.role.as_ref())?;
+        plan::checks::read_back_roles(&p.desired, &after.roles)?;
     }
     let report = InitReport {
         plan: PlanSummary::new(&p.desired, &p.facts.thumbprints, &p.plan),

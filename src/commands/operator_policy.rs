@@ -90,7 +90,7 @@ pub(super) fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Re
     if scope.delete_state && deployment != Deployment::Direct {
         reporter.warn("--include-delete-state: only direct mode deletes the bucket and the table; a stack's DeletionPolicy keeps them");
     }
-    let roles = vec![desired.role.clone()];
+    let roles = vec![desired.primary_role().clone()];
     let doc = operator_policy(&desired, &roles, &deployment, scope);
     let size = crate::iam::policy_size(&doc);
     if size > MANAGED_POLICY_MAX_CHARS {

@@ -38,7 +38,7 @@ fn check_inputs(
     Ok(())
 }
 
-/// The issuer's facts (discovery, verified thumbprints) and the resolved source ranges: what
+/// The issuer's facts (discovery, verified thumbprints) and Atlassian's ranges: what
 /// a template needs from the network, fetched concurrently.
 async fn issuer_inputs(
     settings: &Settings,
@@ -53,8 +53,7 @@ async fn issuer_inputs(
             reporter.warn(w.clone());
         }
     }
-    let cidrs = model::source_cidrs(settings, &ranges)?;
-    Ok((facts, cidrs))
+    Ok((facts, ranges))
 }
 
 /// Build the template, warning about what the user should know.

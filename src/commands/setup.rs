@@ -28,19 +28,41 @@ pub(crate) async fn check_managed_policies(
     settings: &Settings,
     reporter: &Reporter,
 ) -> Result<()> {
-    let docs = observe::managed_policy_documents(aws, &settings.policy_arns).await?;
-    for (arn, doc) in settings.policy_arns.iter().zip(&docs) {
-        if let Some(warning) = admin::judge_policy_arn(arn, doc.as_ref(), settings.allow_admin)? {
-            reporter.warn(warning);
+    let cache = observe::PolicyCache::default();
+    let cache = &cache;
+    let judged = settings.roles.iter().map(|role| async move {
+        let named = |e: Error| {
+            if settings.role_tables {
+                e.resource(format!("role {}", role.name))
+            } else {
+                e
+            }
+        };
+        let mut warnings = Vec::new();
+        for arn in &role.policy_arns {
+            let doc = cache.document(aws, arn).await?;
+            if let Some(w) =
+                admin::judge_policy_arn(arn, doc.as_ref(), role.allow_admin).map_err(named)?
+            {
+                warnings.push(w);
+            }
         }
-    }
-    match &settings.permissions_boundary {
-        Some(arn) => {
-            let doc = observe::managed_policy_document(aws, arn).await?;
-            admin::require_boundary(arn, doc.is_some())
+        if let Some(arn) = &role.permissions_boundary {
+            let doc = cache.document(aws, arn).await?;
+            admin::require_boundary(arn, doc.is_some()).map_err(named)?;
         }
-        None => Ok(()),
+        Ok::<_, Error>(warnings)
+    });
+    let mut warnings: Vec<String> = futures::future::try_join_all(judged)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    warnings.dedup();
+    for w in warnings {
+        reporter.warn(w);
     }
+    Ok(())
 }
 
 pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepared> {
@@ -67,14 +89,15 @@ pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<
             reporter.warn(w.clone());
         }
     }
-    let cidrs = model::source_cidrs(settings, &ranges)?;
-    let desired = model::desired(settings, &live.account, &facts.thumbprints, &cidrs)?;
+    let desired = model::desired(settings, &live.account, &facts.thumbprints, &ranges)?;
     for w in &desired.warnings {
         reporter.warn(w.clone());
     }
     let plan = plan::diff(&desired, &live.observed)?;
-    for w in plan::checks::admin_document_warnings(&desired, live.observed.role.as_ref()) {
-        reporter.warn(w);
+    for (role, found) in desired.roles.iter().zip(&live.observed.roles) {
+        for w in plan::checks::admin_document_warnings(role, found.as_ref()) {
+            reporter.warn(w);
+        }
     }
     Ok(Prepared {
         aws,
@@ -104,7 +127,7 @@ async fn read_live<'s>(
 ) -> Result<Live<'s>> {
     let by_name = async {
         tokio::try_join!(
-            observe::role(aws, &settings.role_name, model::STATE_POLICY_NAME),
+            observe::roles_by_name(aws, &settings.roles),
             async {
                 match &settings.lock_table {
                     Some(name) => observe::table(aws, name).await,
@@ -137,14 +160,14 @@ async fn read_live<'s>(
         };
         Ok::<_, Error>((account, bucket))
     };
-    let ((role, table, named_bucket, (), provider, settings), (account, default_bucket)) =
+    let ((roles, table, named_bucket, (), provider, settings), (account, default_bucket)) =
         tokio::try_join!(by_name, by_account)?;
     Ok(Live {
         account,
         settings,
         observed: Observed {
             provider,
-            role,
+            roles,
             bucket: named_bucket.or(default_bucket).flatten(),
             table,
         },

@@ -118,11 +118,12 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
 async fn live_target(settings: &Settings, reporter: &Reporter) -> Result<(Target, Option<Aws>)> {
     let issuer = settings.require_issuer()?;
     let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
+    let role = settings.one_role(&[], "verify")?;
     reporter.progress(format!(
         "reading role {} and the IAM OIDC provider for {}",
-        settings.role_name, issuer.url
+        role.name, issuer.url
     ));
-    let target = observe::verify::target(&aws, issuer, &settings.role_name).await?;
+    let target = observe::verify::target(&aws, issuer, &role.name).await?;
     Ok((target, Some(aws)))
 }
 
@@ -132,7 +133,8 @@ async fn offline_target(
     fetcher: &oidc::Fetcher,
     account_id: Option<&str>,
 ) -> Result<Target> {
-    let ranges = if settings.source_ips.contains(&SourceIp::Bitbucket) {
+    let role = settings.one_role(&[], "verify")?;
+    let ranges = if role.source_ips.contains(&SourceIp::Bitbucket) {
         oidc::ipranges::fetch(fetcher, &settings.ip_ranges_url).await?
     } else {
         Vec::new()
@@ -143,9 +145,9 @@ async fn offline_target(
         partition: aws::partition(&region).to_string(),
         region,
     };
-    let cidrs = model::source_cidrs(settings, &ranges)?;
-    let desired = model::desired(settings, &account, &[], &cidrs)?;
-    Ok(Target::desired(&desired))
+    let desired = model::desired(settings, &account, &[], &ranges)?;
+    let role = desired.role(&role.name).unwrap_or(desired.primary_role());
+    Ok(Target::desired(&desired, role))
 }
 
 /// `--assume`: ask STS itself, when every check passes and the role was read from IAM.

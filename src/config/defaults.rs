@@ -15,3 +15,7 @@ pub const MANAGED_BY_TAG: (&str, &str) = ("managed-by", "bootstrap");
 /// Tag naming the version of the tool that created (or adopted) a resource. It is written
 /// with the resource and never rewritten on its own, so upgrading the tool changes nothing.
 pub const VERSION_TAG: (&str, &str) = ("bootstrap-version", env!("CARGO_PKG_VERSION"));
+/// Tag naming the set of roles one configuration manages (`set = "..."`, by default the
+/// issuer's host/path): `plan`, `status` and `init --prune` look only at roles of their own
+/// set, so two configurations in one account never touch each other's roles.
+pub const SET_TAG: &str = "bootstrap-set";

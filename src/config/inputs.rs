@@ -43,6 +43,12 @@ pub struct Inputs {
     pub allow_admin: Option<bool>,
     pub permissions_boundary: Option<String>,
     pub max_session_duration: Option<i64>,
+    pub plan_apply: Option<bool>,
+    /// The name of this configuration's set of roles (the `bootstrap-set` tag).
+    pub set: Option<String>,
+    /// `[[role]]` tables (file only).
+    #[serde(default)]
+    pub role: Vec<RoleInputs>,
     // state
     pub state_bucket: Option<String>,
     pub state_key_prefix: Option<String>,
@@ -62,6 +68,28 @@ pub struct Inputs {
     pub org_units: Vec<String>,
     #[serde(default)]
     pub regions: Vec<String>,
+}
+
+/// One `[[role]]` table of the config file: the role settings, keyed as the flags are.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RoleInputs {
+    pub name: Option<String>,
+    #[serde(default)]
+    pub repository_uuid: Vec<String>,
+    #[serde(default)]
+    pub environment_uuid: Vec<String>,
+    pub allow_any_repository: Option<bool>,
+    #[serde(default)]
+    pub source_ip: Vec<String>,
+    /// `apply` (the default), `plan` or `cdk`.
+    pub access: Option<String>,
+    #[serde(default)]
+    pub policy_arn: Vec<String>,
+    pub allow_admin: Option<bool>,
+    pub permissions_boundary: Option<String>,
+    pub max_session_duration: Option<i64>,
+    pub tags: Option<BTreeMap<String, String>>,
 }
 
 macro_rules! take_opt {
@@ -95,6 +123,8 @@ impl Inputs {
             allow_admin,
             permissions_boundary,
             max_session_duration,
+            plan_apply,
+            set,
             state_bucket,
             state_key_prefix,
             lock_table,

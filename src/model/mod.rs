@@ -1,5 +1,5 @@
-//! The desired state: Settings + issuer facts + account -> the provider, role, bucket and
-//! table the account should have. Both modes are built from this one value.
+//! The desired state: Settings + issuer facts + account -> the provider, the roles, the
+//! bucket and the table the account should have. Both modes are built from this one value.
 
 pub mod admin;
 pub mod arn;
@@ -9,6 +9,7 @@ pub mod operator;
 pub mod pipeline;
 pub mod policy;
 pub mod quota;
+mod roles;
 pub mod state;
 pub mod template;
 pub mod thumbprints;
@@ -19,12 +20,13 @@ use ipnet::IpNet;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::config::{Settings, SourceIp};
+use crate::config::{Access, Settings};
 use crate::error::Result;
 
-pub use crate::config::{MANAGED_BY_TAG, VERSION_TAG};
-/// Name of the role's inline state-access policy.
-pub const STATE_POLICY_NAME: &str = "terraform-state-access";
+pub use crate::config::{MANAGED_BY_TAG, SET_TAG, VERSION_TAG};
+pub use roles::{
+    inline_policy_name, source_cidrs, CDK_POLICY_NAME, READ_ONLY_POLICY, STATE_POLICY_NAME,
+};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Account {
@@ -46,6 +48,14 @@ pub struct DesiredProvider {
 #[derive(Debug, Clone, Serialize)]
 pub struct DesiredRole {
     pub name: String,
+    pub access: Access,
+    /// The repositories and deployment environments its trust names (for the pipeline and
+    /// for the messages that explain it).
+    pub repositories: Vec<String>,
+    pub environments: Vec<String>,
+    pub allow_any_repository: bool,
+    /// `--allow-admin`: an administrator-equivalent `policy-arn` may stay attached.
+    pub allow_admin: bool,
     pub arn: String,
     pub description: String,
     pub trust_policy: Value,
@@ -84,7 +94,10 @@ pub struct DesiredState {
     pub issuer_url: String,
     pub issuer_host_path: String,
     pub provider: DesiredProvider,
-    pub role: DesiredRole,
+    /// Every configured role, in configuration order; never empty.
+    pub roles: Vec<DesiredRole>,
+    /// The `bootstrap-set` tag value the roles carry.
+    pub set: String,
     pub bucket: DesiredBucket,
     pub table: Option<DesiredTable>,
     pub state_key_prefix: String,
@@ -92,31 +105,6 @@ pub struct DesiredState {
     /// default quota).
     #[serde(skip)]
     pub warnings: Vec<String>,
-}
-
-/// The source CIDRs for the trust policy: explicit ones plus, for `bitbucket`, Atlassian's
-/// published Pipelines egress ranges (already fetched by the caller). Ranges that together
-/// cover a whole address family are refused (exit 64) before anything is written.
-pub fn source_cidrs(settings: &Settings, bitbucket_ranges: &[IpNet]) -> Result<Vec<IpNet>> {
-    let mut out = Vec::new();
-    for s in &settings.source_ips {
-        match s {
-            SourceIp::Cidr(c) => out.push(*c),
-            SourceIp::Bitbucket => out.extend(bitbucket_ranges.iter().copied()),
-        }
-    }
-    out.sort();
-    out.dedup();
-    let origin = if bitbucket_ranges.is_empty() {
-        "given with --source-ip".to_string()
-    } else {
-        format!(
-            "from --ip-ranges-url {} and --source-ip",
-            settings.ip_ranges_url
-        )
-    };
-    crate::config::validate::check_source_union(&out, &origin)?;
-    Ok(out)
 }
 
 /// The IAM ARN of the issuer's OIDC provider in this account.
@@ -145,26 +133,52 @@ pub fn tags(settings: &Settings) -> BTreeMap<String, String> {
     t
 }
 
-/// Build the desired state. `thumbprints` are the ones served now; `cidrs` the resolved
-/// source ranges.
-#[allow(
-    clippy::too_many_lines,
-    reason = "every resource of the desired state, built in order in one place"
-)]
+impl DesiredState {
+    /// The role named `name`, if configured.
+    pub fn role(&self, name: &str) -> Option<&DesiredRole> {
+        self.roles.iter().find(|r| r.name == name)
+    }
+
+    /// The first configured role (there is always one: settings hold at least one role).
+    pub fn primary_role(&self) -> &DesiredRole {
+        &self.roles[0]
+    }
+
+    /// The one role of a configuration, for what handles one role only so far; several are
+    /// a usage error naming `what`.
+    pub fn require_one_role(&self, what: &str) -> Result<&DesiredRole> {
+        match self.roles.as_slice() {
+            [one] => Ok(one),
+            _ => Err(crate::error::Error::usage(format!(
+                "{what} handles one role, and these settings have {} ({})",
+                self.roles.len(),
+                self.roles
+                    .iter()
+                    .map(|r| r.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .hint("use direct mode (--mode direct) for several roles, or configure one role")),
+        }
+    }
+}
+
+/// Build the desired state. `thumbprints` are the ones served now; `bitbucket_ranges`
+/// Atlassian's published Pipelines egress ranges, fetched by the caller when a role names
+/// `--source-ip bitbucket` (empty otherwise).
 pub fn desired(
     settings: &Settings,
     account: &Account,
     thumbprints: &[String],
-    cidrs: &[IpNet],
+    bitbucket_ranges: &[IpNet],
 ) -> Result<DesiredState> {
     quota::check_trust_inputs(settings)?;
     let issuer = settings.require_issuer()?;
     let p = &account.partition;
     let tags = tags(settings);
-    let provider_arn = provider_arn(account, issuer);
     let provider = DesiredProvider {
         url: issuer.url.clone(),
-        arn: provider_arn.clone(),
+        arn: provider_arn(account, issuer),
         client_ids: settings.audiences.clone(),
         thumbprints: thumbprints
             .iter()
@@ -173,16 +187,13 @@ pub fn desired(
             .collect(),
         tags: tags.clone(),
     };
-
     let bucket_name = bucket_name(settings, account);
     let bucket_arn = arn::bucket(p, &bucket_name);
-    let objects_arn = arn::objects(&bucket_arn, &settings.state_key_prefix);
     let table = settings.lock_table.as_ref().map(|name| DesiredTable {
         name: name.clone(),
         arn: arn::table(p, &account.region, &account.id, name),
         tags: tags.clone(),
     });
-
     // The key by its ARN, for the grant and the bucket alike. An alias is resolved by the
     // commands that write or render (kms:DescribeKey) before they get here; only those that
     // use neither the grant nor the bucket (pipeline files, an offline verify) see it as given.
@@ -190,66 +201,26 @@ pub fn desired(
         .kms_key
         .as_deref()
         .map(|k| kms::key_arn(k, account).unwrap_or_else(|| k.to_string()));
-    let trust_inputs = policy::TrustInputs {
-        issuer_host_path: &issuer.host_path,
-        provider_arn: json!(provider_arn),
-        audiences: &settings.audiences,
-        repositories: &settings.repositories,
-        environments: &settings.environments,
-        source_cidrs: cidrs,
+    let set = settings.set_name().unwrap_or_default();
+    let shared = roles::Shared {
+        settings,
+        account,
+        issuer,
+        provider_arn: &provider.arn,
+        bucket_arn: &bucket_arn,
+        table_arn: table.as_ref().map(|t| t.arn.as_str()),
+        kms_key: kms_key.as_deref(),
+        tags: &tags,
+        set: &set,
+        bitbucket_ranges,
     };
-    let trust_policy = policy::trust_policy(&trust_inputs);
-    // Defence in depth: what we are about to write must obey the same rules as what we read
-    // back after writing it.
-    let problems = policy::trust_policy_problems(
-        &trust_policy,
-        &policy::TrustRules {
-            issuer_host_path: &issuer.host_path,
-            provider_arn: &provider_arn,
-            allow_any_repository: settings.allow_any_repository,
-        },
-    );
-    if !problems.is_empty() {
-        return Err(crate::error::Error::failure(format!(
-            "internal error: the trust policy built from these settings is not safe: {}",
-            problems.join("; ")
-        ))
-        .hint("this is a bug in bootstrap; please report it with the command you ran"));
+    let mut warnings = Vec::new();
+    let mut desired_roles = Vec::with_capacity(settings.roles.len());
+    for role in &settings.roles {
+        let (desired, warning) = roles::desired_role(&shared, role)?;
+        desired_roles.push(desired);
+        warnings.extend(warning);
     }
-    let trust_size = quota::trust_policy_size(&trust_inputs);
-    quota::refuse_over_maximum(
-        trust_size,
-        &format!(
-            "{} sub patterns, {} source ranges",
-            policy::sub_patterns(&settings.repositories, &settings.environments).len(),
-            cidrs.len()
-        ),
-    )?;
-    let inline_policy = policy::state_access_policy(&policy::StateAccessInputs {
-        bucket_arn: json!(bucket_arn),
-        objects_arn: json!(objects_arn),
-        deleted_arns: state::deleted_object_arns(&bucket_arn, &settings.state_key_prefix)
-            .into_iter()
-            .map(Value::String)
-            .collect(),
-        key_prefix: (!settings.state_key_prefix.is_empty())
-            .then(|| settings.state_key_prefix.clone()),
-        table_arn: table.as_ref().map(|t| json!(t.arn)),
-        kms_key_arn: kms_key.as_ref().map(|k| json!(k)),
-    });
-    let role = DesiredRole {
-        name: settings.role_name.clone(),
-        arn: arn::role(p, &account.id, &settings.role_name),
-        description: "Assumed by Bitbucket Pipelines through OpenID Connect (managed by bootstrap)"
-            .into(),
-        trust_policy,
-        inline_policy_name: STATE_POLICY_NAME.into(),
-        inline_policy,
-        managed_policies: settings.policy_arns.clone(),
-        permissions_boundary: settings.permissions_boundary.clone(),
-        max_session_duration: settings.max_session_duration,
-        tags: tags.clone(),
-    };
     let bucket = DesiredBucket {
         name: bucket_name,
         arn: bucket_arn.clone(),
@@ -261,17 +232,18 @@ pub fn desired(
             json!(bucket_arn),
             json!(format!("{bucket_arn}/*")),
         )],
-        tags: tags.clone(),
+        tags,
     };
     Ok(DesiredState {
         account: account.clone(),
         issuer_url: issuer.url.clone(),
         issuer_host_path: issuer.host_path.clone(),
         provider,
-        role,
+        roles: desired_roles,
+        set,
         bucket,
         table,
         state_key_prefix: settings.state_key_prefix.clone(),
-        warnings: quota::warning(trust_size).into_iter().collect(),
+        warnings,
     })
 }

@@ -197,6 +197,8 @@ pub struct StateAccessInputs {
     /// The objects Terraform deletes: lock files and non-default workspaces' states
     /// ([`super::state::deleted_object_arns`]).
     pub deleted_arns: Vec<Value>,
+    /// The lock objects (`*.tflock` under the prefix), the only objects a plan role writes.
+    pub lock_arn: Value,
     /// The key prefix (without trailing slash), if any, for the ListBucket condition.
     pub key_prefix: Option<String>,
     pub table_arn: Option<Value>,
@@ -249,6 +251,62 @@ pub fn state_access_policy(s: &StateAccessInputs) -> Value {
         }));
     }
     json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+/// What a `plan` role needs of the state beside AWS's ReadOnlyAccess: list and read the
+/// state, and write only the lock (`terraform plan` takes it): lock objects and the lock
+/// table's items. Never PutObject on a state object.
+pub fn plan_state_policy(s: &StateAccessInputs) -> Value {
+    let mut doc = state_access_policy(s);
+    let statements = doc["Statement"]
+        .as_array_mut()
+        .map(std::mem::take)
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for st in statements {
+        match st["Sid"].as_str() {
+            Some("ReadWriteState") => {
+                out.push(json!({
+                    "Sid": "ReadState",
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": s.objects_arn,
+                }));
+                out.push(json!({
+                    "Sid": "WriteLocksOnly",
+                    "Effect": "Allow",
+                    "Action": ["s3:PutObject", "s3:DeleteObject"],
+                    "Resource": s.lock_arn,
+                }));
+            }
+            Some("DeleteLocksAndWorkspaceStates") => {}
+            _ => out.push(st),
+        }
+    }
+    doc["Statement"] = Value::Array(out);
+    doc
+}
+
+/// The tags `cdk bootstrap` puts on the roles a `cdk` role may assume
+/// (`aws-cdk:bootstrap-role`).
+pub const CDK_BOOTSTRAP_ROLES: [&str; 4] =
+    ["deploy", "file-publishing", "image-publishing", "lookup"];
+
+/// A `cdk` role's only permission: assume the roles `cdk bootstrap` created in this account
+/// (`role/cdk-*`), and only those its tag marks as one of [`CDK_BOOTSTRAP_ROLES`].
+pub fn cdk_policy(cdk_roles_arn: Value) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "AssumeCdkBootstrapRoles",
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Resource": cdk_roles_arn,
+            "Condition": {
+                "StringEquals": { "iam:ResourceTag/aws-cdk:bootstrap-role": CDK_BOOTSTRAP_ROLES }
+            },
+        }]
+    })
 }
 
 /// The bucket-policy statement the tool owns: refuse any request not made over TLS.

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::arn;
 use super::policy::{trust_policy, TrustInputs};
-use crate::config::Settings;
+use crate::config::{RoleSettings, Settings};
 use crate::error::{Error, Result};
 use crate::iam::policy_size;
 
@@ -42,25 +42,35 @@ pub fn refuse_over_maximum(size: usize, what: &str) -> Result<()> {
     .hint("split the repositories over several roles (--role-name), or drop --environment-uuid / --source-ip values (`bitbucket` alone adds every published Pipelines range)"))
 }
 
-/// [`Settings::require_trust_inputs`], then the size of the trust policy the settings
-/// produce: a policy no account accepts is refused before any network or AWS call. Only the
-/// explicit CIDRs are measured here (`--source-ip bitbucket` is resolved, and the policy
-/// measured again, when the desired state is built).
+/// [`Settings::require_trust_inputs`], then the size of the trust policy of each role: a
+/// policy no account accepts is refused before any network or AWS call. Only the explicit
+/// CIDRs are measured here (`--source-ip bitbucket` is resolved, and the policy measured
+/// again, when the desired state is built).
 pub fn check_trust_inputs(settings: &Settings) -> Result<()> {
     settings.require_trust_inputs()?;
-    refuse_over_maximum(
-        estimated_trust_policy_size(settings),
-        &format!(
-            "{} repositories x {} environments, {} source ranges",
-            settings.repositories.len(),
-            settings.environments.len().max(1),
-            settings.source_ips.len(),
-        ),
-    )
+    for role in &settings.roles {
+        refuse_over_maximum(
+            estimated_trust_policy_size(settings, role),
+            &format!(
+                "{} repositories x {} environments, {} source ranges",
+                role.repositories.len(),
+                role.environments.len().max(1),
+                role.source_ips.len(),
+            ),
+        )
+        .map_err(|e| {
+            if settings.role_tables {
+                e.resource(format!("role {}", role.name))
+            } else {
+                e
+            }
+        })?;
+    }
+    Ok(())
 }
 
-/// The size of the trust policy `settings` produce, with only the explicit CIDRs.
-pub fn estimated_trust_policy_size(settings: &Settings) -> usize {
+/// The size of the trust policy `role` gets, with only the explicit CIDRs.
+pub fn estimated_trust_policy_size(settings: &Settings, role: &RoleSettings) -> usize {
     let Some(issuer) = &settings.issuer else {
         return 0;
     };
@@ -68,9 +78,9 @@ pub fn estimated_trust_policy_size(settings: &Settings) -> usize {
         issuer_host_path: &issuer.host_path,
         provider_arn: serde_json::Value::Null,
         audiences: &settings.audiences,
-        repositories: &settings.repositories,
-        environments: &settings.environments,
-        source_cidrs: &settings.explicit_cidrs(),
+        repositories: &role.repositories,
+        environments: &role.environments,
+        source_cidrs: &role.explicit_cidrs(),
     })
 }
 
@@ -118,7 +128,7 @@ mod tests {
         check_trust_inputs(&settings(1)).unwrap();
         let many = settings(200);
         many.require_trust_inputs().unwrap();
-        assert!(estimated_trust_policy_size(&many) > TRUST_POLICY_MAX_CHARS);
+        assert!(estimated_trust_policy_size(&many, &many.roles[0]) > TRUST_POLICY_MAX_CHARS);
         let e = check_trust_inputs(&many).unwrap_err();
         assert_eq!(e.exit_code(), 64);
         assert!(

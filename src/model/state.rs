@@ -35,13 +35,18 @@ pub fn workspace_key_prefix(prefix: &str) -> String {
     under(prefix, WORKSPACE_DIR)
 }
 
+/// The lock objects `use_lockfile` writes and deletes, as one ARN pattern under `bucket_arn`.
+pub fn lock_object_arn(bucket_arn: &str, prefix: &str) -> String {
+    format!("{bucket_arn}/{}", under(prefix, &format!("*{LOCK_SUFFIX}")))
+}
+
 /// The objects Terraform deletes, as ARNs under `bucket_arn`: lock files anywhere under the
 /// prefix (`terraform force-unlock` and every unlock) and the states of non-default
 /// workspaces (`terraform workspace delete`). The default workspace's state is never
 /// deleted by Terraform.
 pub fn deleted_object_arns(bucket_arn: &str, prefix: &str) -> Vec<String> {
     vec![
-        format!("{bucket_arn}/{}", under(prefix, &format!("*{LOCK_SUFFIX}"))),
+        lock_object_arn(bucket_arn, prefix),
         format!("{bucket_arn}/{}/*", workspace_key_prefix(prefix)),
     ]
 }

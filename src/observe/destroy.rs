@@ -40,7 +40,11 @@ impl Targets {
     ) -> Targets {
         Targets {
             provider_arn: model::provider_arn(&account, issuer),
-            role_name: settings.role_name.clone(),
+            role_name: settings
+                .roles
+                .first()
+                .map(|r| r.name.clone())
+                .unwrap_or_default(),
             bucket: model::bucket_name(settings, &account),
             table: settings.lock_table.clone(),
             delete_state,

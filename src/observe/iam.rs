@@ -1,9 +1,11 @@
 //! IAM reads: the OIDC provider, the role with every policy on it, and managed policies.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use futures::future::try_join_all;
 use serde_json::Value;
+use tokio::sync::OnceCell;
 
 use super::{ObservedProvider, ObservedRole};
 use crate::aws::{classify, errors, Aws};
@@ -62,14 +64,47 @@ pub async fn find_provider(aws: &Aws, issuer: &Issuer) -> Result<Option<Observed
     }
 }
 
+/// Managed policy documents already read in this run, by ARN: roles that share a policy
+/// (every plan role holds ReadOnlyAccess) read it once.
+#[derive(Default)]
+pub struct PolicyCache {
+    cells: std::sync::Mutex<BTreeMap<String, Arc<OnceCell<Option<Value>>>>>,
+}
+
+impl PolicyCache {
+    /// The default version's document of `arn`, read at most once per cache.
+    pub async fn document(&self, aws: &Aws, arn: &str) -> Result<Option<Value>> {
+        let cell = {
+            let mut cells = self
+                .cells
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            cells.entry(arn.to_string()).or_default().clone()
+        };
+        cell.get_or_try_init(|| managed_policy_document(aws, arn))
+            .await
+            .cloned()
+    }
+}
+
 /// The role, every inline policy on it and every attached managed policy (with its default
 /// version's document), or None.
 pub async fn role(aws: &Aws, name: &str, inline_policy_name: &str) -> Result<Option<ObservedRole>> {
+    role_cached(aws, name, inline_policy_name, &PolicyCache::default()).await
+}
+
+/// [`role`], reading managed policies through `cache`.
+pub(crate) async fn role_cached(
+    aws: &Aws,
+    name: &str,
+    inline_policy_name: &str,
+    cache: &PolicyCache,
+) -> Result<Option<ObservedRole>> {
     let get_role = aws.iam.get_role().role_name(name).send();
     let (role, inline, attached) = tokio::join!(
         get_role,
         inline_policies(aws, name),
-        attached_policies(aws, name)
+        attached_policies(aws, name, cache)
     );
     let role = match role {
         Ok(out) => out.role,
@@ -184,12 +219,16 @@ async fn inline_policies(aws: &Aws, role: &str) -> Result<Option<BTreeMap<String
 
 /// Every attached managed policy of the role with its default version's document (null when
 /// unreadable), by ARN; None when the role does not exist.
-async fn attached_policies(aws: &Aws, role: &str) -> Result<Option<BTreeMap<String, Value>>> {
+async fn attached_policies(
+    aws: &Aws,
+    role: &str,
+    cache: &PolicyCache,
+) -> Result<Option<BTreeMap<String, Value>>> {
     let Some(arns) = attached_policy_arns(aws, role).await? else {
         return Ok(None);
     };
     let reads = arns.into_iter().map(|arn| async move {
-        let doc = managed_policy_document(aws, &arn).await?;
+        let doc = cache.document(aws, &arn).await?;
         Ok::<_, crate::error::Error>((arn, doc.unwrap_or(Value::Null)))
     });
     Ok(Some(try_join_all(reads).await?.into_iter().collect()))

@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::aws::Aws;
-use crate::config::Issuer;
+use crate::config::{Issuer, RoleSettings};
 use crate::error::Result;
 use crate::model::DesiredState;
 
@@ -28,7 +28,7 @@ pub use account::account;
 pub use dynamodb::table;
 pub use iam::{
     attached_policy_arns, find_provider, inline_policy_names, managed_policy_document,
-    managed_policy_documents, provider, role,
+    managed_policy_documents, provider, role, PolicyCache,
 };
 pub use s3::bucket;
 
@@ -107,17 +107,62 @@ pub struct ObservedTable {
 #[derive(Debug, Clone, Serialize)]
 pub struct Observed {
     pub provider: Option<ObservedProvider>,
-    pub role: Option<ObservedRole>,
+    /// Each desired role as found, in the desired state's order (None: missing).
+    pub roles: Vec<Option<ObservedRole>>,
     pub bucket: Option<ObservedBucket>,
     pub table: Option<ObservedTable>,
+}
+
+/// Roles read at once: each read is a handful of IAM calls, and IAM throttles an account's
+/// callers together.
+pub const ROLE_CONCURRENCY: usize = 8;
+
+impl Observed {
+    /// The observed role named `name` (None when it is not desired or missing).
+    pub fn role(&self, desired: &DesiredState, name: &str) -> Option<&ObservedRole> {
+        let i = desired.roles.iter().position(|r| r.name == name)?;
+        self.roles.get(i).and_then(Option::as_ref)
+    }
+}
+
+/// Every desired role, at most [`ROLE_CONCURRENCY`] at a time, in the desired order; a
+/// managed policy attached to several roles is read once.
+pub async fn roles(aws: &Aws, desired: &DesiredState) -> Result<Vec<Option<ObservedRole>>> {
+    let names = desired
+        .roles
+        .iter()
+        .map(|r| (r.name.as_str(), r.inline_policy_name.as_str()));
+    read_roles(aws, names).await
+}
+
+/// The configured roles by their names alone (before the account is known), in order.
+pub async fn roles_by_name(aws: &Aws, roles: &[RoleSettings]) -> Result<Vec<Option<ObservedRole>>> {
+    let names = roles
+        .iter()
+        .map(|r| (r.name.as_str(), crate::model::inline_policy_name(r.access)));
+    read_roles(aws, names).await
+}
+
+async fn read_roles<'a>(
+    aws: &Aws,
+    names: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Result<Vec<Option<ObservedRole>>> {
+    use futures::stream::{self, StreamExt, TryStreamExt};
+    let cache = PolicyCache::default();
+    let cache = &cache;
+    stream::iter(names)
+        .map(|(name, inline)| iam::role_cached(aws, name, inline, cache))
+        .buffered(ROLE_CONCURRENCY)
+        .try_collect()
+        .await
 }
 
 /// Read everything the desired state names, concurrently.
 pub async fn all(aws: &Aws, desired: &DesiredState) -> Result<Observed> {
     let table_name = desired.table.as_ref().map(|t| t.name.clone());
-    let (provider, role, bucket, table) = tokio::try_join!(
+    let (provider, roles, bucket, table) = tokio::try_join!(
         iam::provider(aws, &desired.provider.arn),
-        iam::role(aws, &desired.role.name, &desired.role.inline_policy_name),
+        roles(aws, desired),
         s3::bucket(aws, &desired.bucket.name),
         async {
             match &table_name {
@@ -128,7 +173,7 @@ pub async fn all(aws: &Aws, desired: &DesiredState) -> Result<Observed> {
     )?;
     Ok(Observed {
         provider,
-        role,
+        roles,
         bucket,
         table,
     })

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::aws::{self, Aws};
 use crate::config::Issuer;
 use crate::error::Result;
-use crate::model::{arn, DesiredState, STATE_POLICY_NAME};
+use crate::model::{arn, DesiredRole, DesiredState, STATE_POLICY_NAME};
 
 /// Where the role and provider a token is judged against come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -42,12 +42,12 @@ impl Target {
     }
 
     /// The role and provider `bootstrap init` would create.
-    pub fn desired(desired: &DesiredState) -> Target {
+    pub fn desired(desired: &DesiredState, role: &DesiredRole) -> Target {
         Target {
             source: Source::Offline,
-            role_name: desired.role.name.clone(),
-            role_arn: Some(desired.role.arn.clone()),
-            trust_policy: Some(desired.role.trust_policy.clone()),
+            role_name: role.name.clone(),
+            role_arn: Some(role.arn.clone()),
+            trust_policy: Some(role.trust_policy.clone()),
             provider_arn: desired.provider.arn.clone(),
             provider_found: true,
             client_ids: desired.provider.client_ids.clone(),

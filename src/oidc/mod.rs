@@ -55,10 +55,7 @@ pub async fn issuer_facts_and_ranges(
 ) -> Result<(IssuerFacts, Vec<ipnet::IpNet>)> {
     let fetcher = Fetcher::new(config.clone(), settings.timeout)?;
     let ranges = async {
-        if settings
-            .source_ips
-            .contains(&crate::config::SourceIp::Bitbucket)
-        {
+        if settings.needs_bitbucket_ranges() {
             ipranges::fetch(&fetcher, &settings.ip_ranges_url).await
         } else {
             Ok(Vec::new())

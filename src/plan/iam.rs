@@ -1,11 +1,14 @@
 //! The OIDC provider's and the role's plans: create them, or bring an existing one to the
 //! desired audiences, thumbprints, policies and limits (adopting one the tool did not create).
 
+use std::collections::BTreeMap;
+
 use super::ownership::{is_managed, tags_to_add};
 use super::{show_list, FieldChange, Kind, Op, ResourcePlan};
+use crate::error::{Error, Result};
 use crate::iam::{canonical, same};
 use crate::model::admin::admin_statement;
-use crate::model::{DesiredProvider, DesiredRole};
+use crate::model::{DesiredProvider, DesiredRole, SET_TAG};
 use crate::observe::{ObservedProvider, ObservedRole};
 
 // The one merge rule, shared with CloudFormation mode's `ThumbprintList`.
@@ -77,20 +80,39 @@ pub fn policy_change(
     )
 }
 
-pub fn role(d: &DesiredRole, o: Option<&ObservedRole>) -> ResourcePlan {
+/// The role's plan. A role the tool manages for another set (another configuration's, by
+/// its `bootstrap-set` tag) is refused: two configurations never write the same role.
+pub fn role(d: &DesiredRole, o: Option<&ObservedRole>) -> Result<ResourcePlan> {
     let Some(o) = o else {
-        return new_role(d);
+        return Ok(new_role(d));
     };
+    let want_set = d.tags.get(SET_TAG).map(String::as_str);
+    let have_set = o.tags.get(SET_TAG).map(String::as_str);
+    if is_managed(&o.tags) && have_set.is_some() && have_set != want_set {
+        return Err(Error::failure(format!(
+            "the role belongs to another configuration (tag {SET_TAG}={}); this one is {SET_TAG}={}",
+            have_set.unwrap_or_default(),
+            want_set.unwrap_or_default()
+        ))
+        .resource(d.name.clone())
+        .hint("give this role another name (--role-name, or name in its [[role]] table), or use the other configuration's set = \"...\""));
+    }
     let mut diff = super::Diff::default();
     documents(d, o, &mut diff);
     managed_policies(d, o, &mut diff);
     limits(d, o, &mut diff);
+    if is_managed(&o.tags) && have_set.is_none() {
+        if let Some(set) = want_set {
+            let tags = BTreeMap::from([(SET_TAG.to_string(), set.to_string())]);
+            diff.add(FieldChange::new("set", "(none)", set), Op::TagRole { tags });
+        }
+    }
     let plan = ResourcePlan::new(Kind::Role, &d.name, true, diff.changes, diff.ops);
     if is_managed(&o.tags) {
-        return plan;
+        return Ok(plan);
     }
     let tags = tags_to_add(&d.tags, &o.tags);
-    plan.adopting(tags.clone(), Op::TagRole { tags })
+    Ok(plan.adopting(tags.clone(), Op::TagRole { tags }))
 }
 
 /// A role that does not exist yet: create it, write its policy, attach `--policy-arn`s.

@@ -202,16 +202,24 @@ impl Plan {
     pub fn get(&self, kind: Kind) -> Option<&ResourcePlan> {
         self.resources.iter().find(|r| r.kind == kind)
     }
+
+    /// The plan of the role named `name`.
+    pub fn role(&self, name: &str) -> Option<&ResourcePlan> {
+        self.resources
+            .iter()
+            .find(|r| r.kind == Kind::Role && r.name == name)
+    }
 }
 
 /// Compute the plan. Fails (before any write) when live state cannot be converged safely,
 /// e.g. a lock table with the wrong key schema.
 pub fn diff(desired: &DesiredState, observed: &Observed) -> Result<Plan> {
-    let mut resources = vec![
-        iam::provider(&desired.provider, observed.provider.as_ref()),
-        iam::role(&desired.role, observed.role.as_ref()),
-        bucket::bucket(&desired.bucket, observed.bucket.as_ref())?,
-    ];
+    let mut resources = vec![iam::provider(&desired.provider, observed.provider.as_ref())];
+    for (i, role) in desired.roles.iter().enumerate() {
+        let found = observed.roles.get(i).and_then(Option::as_ref);
+        resources.push(iam::role(role, found)?);
+    }
+    resources.push(bucket::bucket(&desired.bucket, observed.bucket.as_ref())?);
     if let Some(t) = &desired.table {
         resources.push(table::table(t, observed.table.as_ref())?);
     }

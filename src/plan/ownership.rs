@@ -117,6 +117,11 @@ mod tests {
     fn desired_role() -> DesiredRole {
         DesiredRole {
             name: "deploy".into(),
+            access: crate::config::Access::Apply,
+            repositories: Vec::new(),
+            environments: Vec::new(),
+            allow_any_repository: false,
+            allow_admin: false,
             arn: "arn:aws:iam::123456789012:role/deploy".into(),
             description: String::new(),
             trust_policy: json!({"Statement": []}),
@@ -159,7 +164,7 @@ mod tests {
     fn a_foreign_inline_policy_is_planned_for_deletion_and_judged() {
         let d = desired_role();
         let mut o = observed_role(&d, ours());
-        assert!(crate::plan::iam::role(&d, Some(&o)).ops.is_empty());
+        assert!(crate::plan::iam::role(&d, Some(&o)).unwrap().ops.is_empty());
         o.foreign_inline_policies.insert(
             "extra".into(),
             json!({"Statement": {"Effect": "Allow", "NotAction": "s3:GetObject", "Resource": "*"}}),
@@ -168,7 +173,7 @@ mod tests {
             "reads".into(),
             json!({"Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}}),
         );
-        let plan = crate::plan::iam::role(&d, Some(&o));
+        let plan = crate::plan::iam::role(&d, Some(&o)).unwrap();
         assert!(!plan.adopt);
         let deleted: Vec<String> = plan
             .ops
@@ -205,7 +210,7 @@ mod tests {
     fn an_untagged_role_is_adopted_and_tagged() {
         let d = desired_role();
         let o = observed_role(&d, tags(&[("owner", "someone")]));
-        let plan = crate::plan::iam::role(&d, Some(&o));
+        let plan = crate::plan::iam::role(&d, Some(&o)).unwrap();
         assert!(plan.adopt);
         assert_eq!(plan.action, crate::plan::Action::Update);
         assert_eq!(plan.changes[0].field, "ownership");

@@ -206,8 +206,8 @@ pub fn refuse_existing(d: &DesiredState, o: &Observed, stack: &str) -> Result<()
     if o.provider.is_some() {
         taken.push(format!("the OIDC provider {}", d.provider.arn));
     }
-    if o.role.is_some() {
-        taken.push(format!("the role {}", d.role.name));
+    if o.roles.iter().any(Option::is_some) {
+        taken.push(format!("the role {}", d.primary_role().name));
     }
     if o.bucket.is_some() {
         taken.push(format!("the bucket {}", d.bucket.name));

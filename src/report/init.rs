@@ -13,7 +13,11 @@ use crate::model::DesiredState;
 /// The names and ARNs of what `init` set up.
 #[derive(Debug, Serialize)]
 pub struct InitOutputs<'a> {
-    pub role_arn: &'a str,
+    /// The role's ARN, when there is one role.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<&'a str>,
+    /// Every role's ARN, by name.
+    pub role_arns: std::collections::BTreeMap<&'a str, &'a str>,
     pub provider_arn: &'a str,
     pub state_bucket: &'a str,
     pub lock_table: Option<&'a str>,
@@ -24,7 +28,15 @@ pub struct InitOutputs<'a> {
 impl<'a> InitOutputs<'a> {
     pub fn new(d: &'a DesiredState) -> Self {
         InitOutputs {
-            role_arn: &d.role.arn,
+            role_arn: match d.roles.as_slice() {
+                [one] => Some(&one.arn),
+                _ => None,
+            },
+            role_arns: d
+                .roles
+                .iter()
+                .map(|r| (r.name.as_str(), r.arn.as_str()))
+                .collect(),
             provider_arn: &d.provider.arn,
             state_bucket: &d.bucket.name,
             lock_table: d.table.as_ref().map(|t| t.name.as_str()),
@@ -35,7 +47,16 @@ impl<'a> InitOutputs<'a> {
 
     fn text(&self) -> String {
         let mut text = String::new();
-        let _ = writeln!(text, "  role          {}", self.role_arn);
+        match self.role_arn {
+            Some(arn) => {
+                let _ = writeln!(text, "  role          {arn}");
+            }
+            None => {
+                for arn in self.role_arns.values() {
+                    let _ = writeln!(text, "  role          {arn}");
+                }
+            }
+        }
         let _ = writeln!(text, "  oidc provider {}", self.provider_arn);
         let _ = writeln!(text, "  state bucket  {}", self.state_bucket);
         if let Some(t) = self.lock_table {

@@ -34,7 +34,7 @@ use crate::error::Error;
 
 pub use discover::DiscoverReport;
 pub use init::{InitOutputs, InitReport};
-pub use next_steps::{NextSteps, Variables};
+pub use next_steps::{NextSteps, RoleArn, Variables};
 pub use operator_policy::OperatorPolicyReport;
 pub use plan::{plan_text, summary_line, PlanReport, PlanSummary};
 pub use status::StatusReport;

@@ -190,30 +190,33 @@ impl Report for PipelineReport {
 mod tests {
     use super::*;
     use crate::config::{Inputs, Settings};
+    use crate::model::pipeline::RoleChoice;
 
     const PLAN: &str = "arn:aws:iam::210987654321:role/infra-plan";
     const APPLY: &str = "arn:aws:iam::210987654321:role/infra-apply";
 
     /// The report of writing the files for `roles`, deploying to `Production` for a pair.
     fn report(roles: PipelineRoles) -> PipelineReport {
-        let s = Settings::from_inputs(Inputs {
+        let mut inputs = Inputs {
             workspace: Some("acme".into()),
             workspace_uuid: Some("6a3f1c2e-1111-4c9d-9a8b-0123456789ab".into()),
             repository_uuid: vec!["{0f6b3c1d-2222-4e5f-8a9b-abcdefabcdef}".into()],
             ..Default::default()
-        })
-        .unwrap();
+        };
+        if roles.is_plan_apply() {
+            inputs.plan_apply = Some(true);
+            inputs.environment_uuid = vec!["{7c8d9e0f-3333-4a1b-9c2d-fedcbafedcba}".into()];
+        }
+        let s = Settings::from_inputs(inputs).unwrap();
         let account = Account {
             id: "210987654321".into(),
             partition: "aws".into(),
             region: "eu-west-1".into(),
         };
         let d = crate::model::desired(&s, &account, &[], &[]).unwrap();
-        let p = if roles.is_plan_apply() {
-            Pipeline::plan_apply(&s, Some("Production"), None).unwrap()
-        } else {
-            Pipeline::new(&s, None, None).unwrap()
-        };
+        let chosen = RoleChoice::of(&s.roles.iter().collect::<Vec<_>>()).unwrap();
+        let deployment = roles.is_plan_apply().then_some("Production");
+        let p = Pipeline::new(&s, &chosen, deployment, None).unwrap();
         let files = [
             "out/bitbucket-pipelines.yml".into(),
             "out/backend.tf".into(),

@@ -38,7 +38,7 @@ impl StackOutputs {
                 .or(fallback)
         };
         StackOutputs {
-            role_arn: pick("RoleArn", Some(d.role.arn.clone())),
+            role_arn: pick("RoleArn", Some(d.primary_role().arn.clone())),
             provider_arn: pick("OidcProviderArn", Some(d.provider.arn.clone())),
             state_bucket: pick("StateBucketName", Some(d.bucket.name.clone())),
             lock_table: pick("LockTableName", d.table.as_ref().map(|t| t.name.clone())),
@@ -120,7 +120,7 @@ impl StackPlanReport {
             stack,
             foreign_policies,
             aws_calls,
-            role: d.role.name.clone(),
+            role: d.primary_role().name.clone(),
             detailed_exitcode,
         }
     }
@@ -302,7 +302,7 @@ impl StackStatusReport {
             resources,
             outputs: StackOutputs::new(d, &stack_outputs.unwrap_or_default()),
             aws_calls,
-            role: d.role.name.clone(),
+            role: d.primary_role().name.clone(),
         };
         p.in_sync = p.stack_in_sync() && p.foreign_policies.is_empty();
         StackStatusReport::Present(Box::new(p))

@@ -72,7 +72,7 @@ fn instance_rows(instances: &[Instance], d: &DesiredState) -> Vec<InstanceRow> {
         .iter()
         .map(|i| InstanceRow {
             instance: i.clone(),
-            role_arn: arn::role(partition, &i.account, &d.role.name),
+            role_arn: arn::role(partition, &i.account, &d.primary_role().name),
             state_bucket: default_bucket_name(&Account {
                 id: i.account.clone(),
                 partition: partition.clone(),
@@ -207,7 +207,7 @@ impl StackSetInitReport {
             stackset,
             result,
             aws_calls,
-            role: d.role.name.clone(),
+            role: d.primary_role().name.clone(),
             table: d.table.as_ref().map(|t| t.name.clone()),
         }
     }

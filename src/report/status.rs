@@ -156,7 +156,7 @@ mod tests {
         };
         let observed = Observed {
             provider: None,
-            role: None,
+            roles: Vec::new(),
             bucket: None,
             table: None,
         };

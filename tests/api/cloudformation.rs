@@ -93,14 +93,10 @@ fn settings(i: Inputs) -> Settings {
     Settings::from_inputs(i).expect("valid inputs")
 }
 
-fn cidrs(s: &Settings) -> Vec<ipnet::IpNet> {
-    model::source_cidrs(s, &[]).expect("source ranges")
-}
-
 fn render(i: Inputs, stackset: bool) -> Template {
     let s = settings(i);
     let thumbprints: Vec<String> = THUMBPRINTS.iter().map(ToString::to_string).collect();
-    template::build(&s, &thumbprints, &cidrs(&s), RenderOptions { stackset }).expect("renders")
+    template::build(&s, &thumbprints, &[], RenderOptions { stackset }).expect("renders")
 }
 
 /// Rendered templates are compared with reviewed snapshots (insta), in
@@ -401,23 +397,25 @@ fn template_policies_resolve_to_the_documents_direct_mode_writes() {
         let s = settings(inputs.clone());
         let t = render(inputs, stackset);
         for account in accounts() {
-            let direct = model::desired(&s, &account, &thumbprints, &cidrs(&s)).unwrap();
+            let direct = model::desired(&s, &account, &thumbprints, &[]).unwrap();
             let r = Resolver::new(&t.body, &account);
             let res = r.resolve(&t.body["Resources"]);
             let role = &res["DeployRole"]["Properties"];
             let ctx = format!("{name} in {}", account.region);
+            let want = direct.primary_role();
             assert_eq!(
-                role["AssumeRolePolicyDocument"], direct.role.trust_policy,
-                "{ctx}: trust policy"
+                role["AssumeRolePolicyDocument"], want.trust_policy,
+                "{ctx}: trust"
             );
             assert_eq!(role["Policies"].as_array().unwrap().len(), 1, "{ctx}");
             assert_eq!(
                 role["Policies"][0]["PolicyName"],
-                direct.role.inline_policy_name.as_str(),
+                direct.primary_role().inline_policy_name.as_str(),
                 "{ctx}"
             );
             assert_eq!(
-                role["Policies"][0]["PolicyDocument"], direct.role.inline_policy,
+                role["Policies"][0]["PolicyDocument"],
+                direct.primary_role().inline_policy,
                 "{ctx}: state-access policy"
             );
             // Direct mode writes its statements into the bucket policy (merged with any
@@ -439,8 +437,8 @@ fn template_policies_resolve_to_the_documents_direct_mode_writes() {
                 direct.bucket.name.as_str(),
                 "{ctx}"
             );
-            assert_eq!(role["RoleName"], direct.role.name.as_str());
-            assert_eq!(role["MaxSessionDuration"], direct.role.max_session_duration);
+            assert_eq!(role["RoleName"], want.name.as_str());
+            assert_eq!(role["MaxSessionDuration"], want.max_session_duration);
             let provider = &res["OidcProvider"]["Properties"];
             assert_eq!(provider["Url"], direct.provider.url.as_str());
             assert_eq!(provider["ClientIdList"], json!(direct.provider.client_ids));
@@ -461,7 +459,7 @@ fn template_policies_resolve_to_the_documents_direct_mode_writes() {
                 .collect();
             if stackset {
                 // Account-specific policies follow the account the instance runs in.
-                for (got, given) in managed.iter().zip(&direct.role.managed_policies) {
+                for (got, given) in managed.iter().zip(&direct.primary_role().managed_policies) {
                     let name = given.rsplit_once(":policy/").unwrap().1;
                     assert_eq!(
                         got,
@@ -472,7 +470,7 @@ fn template_policies_resolve_to_the_documents_direct_mode_writes() {
                     );
                 }
             } else {
-                assert_eq!(managed, direct.role.managed_policies, "{ctx}");
+                assert_eq!(managed, direct.primary_role().managed_policies, "{ctx}");
             }
         }
     }

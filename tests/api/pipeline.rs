@@ -3,7 +3,7 @@
 //! published schema (`schema`, shared with the CLI tests).
 
 use bootstrap::config::{Inputs, Settings};
-use bootstrap::model::pipeline::{render_files, Pipeline, PipelineRoles};
+use bootstrap::model::pipeline::{render_files, Pipeline, RoleChoice};
 use bootstrap::model::{self, Account};
 
 // The CLI tests' copy, where the harness's items are `pub` for every module of that binary.
@@ -51,26 +51,16 @@ fn both_shapes_validate_against_the_schema_in_every_variant() {
     };
     let mut checked = 0;
     for (name, inputs) in variants() {
-        let settings = Settings::from_inputs(inputs).unwrap();
-        let d = model::desired(&settings, &account, &[], &[]).unwrap();
-        let one = PipelineRoles::One {
-            arn: d.role.arn.clone(),
-        };
-        let pair = PipelineRoles::PlanApply {
-            plan_arn: format!("{}-plan", d.role.arn),
-            apply_arn: format!("{}-apply", d.role.arn),
-        };
-        let deployment = Some("Production");
-        let shapes = [
-            ("one", Pipeline::new(&settings, deployment, None), one),
-            (
-                "plan-apply",
-                Pipeline::plan_apply(&settings, deployment, Some("release/*")),
-                pair,
-            ),
-        ];
-        for (shape, pipeline, roles) in shapes {
-            let files = render_files(&pipeline.unwrap(), &roles, &d).unwrap();
+        let mut pair = inputs.clone();
+        pair.plan_apply = Some(true);
+        pair.environment_uuid = vec![ENV.into()];
+        for (shape, inputs) in [("one", inputs), ("plan-apply", pair)] {
+            let settings = Settings::from_inputs(inputs).unwrap();
+            let d = model::desired(&settings, &account, &[], &[]).unwrap();
+            let chosen = RoleChoice::of(&settings.roles.iter().collect::<Vec<_>>()).unwrap();
+            assert_eq!(chosen.all().len(), if shape == "one" { 1 } else { 2 });
+            let p = Pipeline::new(&settings, &chosen, Some("Production"), Some("release/*"));
+            let files = render_files(&p.unwrap(), &chosen.arns(&d).unwrap(), &d).unwrap();
             let file = dir.path().join(format!("{name}-{shape}.yml"));
             std::fs::write(&file, &files.pipeline).unwrap();
             schema::assert_valid_pipeline(&file);

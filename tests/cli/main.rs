@@ -25,6 +25,7 @@ mod init_direct;
 mod init_options;
 mod operator_policy;
 mod pipeline;
+mod roles;
 mod secrets;
 mod terraform;
 mod thumbprint;

@@ -172,10 +172,11 @@ proptest! {
         // internal error if it is not sound; only a size refusal (exit 64) is acceptable.
         match model::desired(&s, &account(), &[], &[]) {
             Ok(d) => {
-                let problems = policy::trust_policy_problems(&d.role.trust_policy, &policy::TrustRules {
+                let role = d.primary_role();
+                let problems = policy::trust_policy_problems(&role.trust_policy, &policy::TrustRules {
                     issuer_host_path: &d.issuer_host_path,
                     provider_arn: &d.provider.arn,
-                    allow_any_repository: s.allow_any_repository,
+                    allow_any_repository: role.allow_any_repository,
                 });
                 prop_assert!(problems.is_empty(), "{problems:?}");
             }

@@ -201,7 +201,7 @@ async fn create_role(
     })
     .await?;
     Ok(if let Some(o) = observed {
-        (crate::plan::iam::role(d, Some(&o)).ops, false)
+        (crate::plan::iam::role(d, Some(&o))?.ops, false)
     } else {
         // Still not visible (eventual consistency): write everything that matters.
         let mut all = vec![Op::UpdateTrustPolicy, Op::UpdateMaxSessionDuration];

@@ -12,16 +12,18 @@ use std::future::Future;
 use crate::aws::retry::{self, Backoff};
 use crate::aws::Aws;
 use crate::error::{Error, Result};
-use crate::model::DesiredState;
-use crate::observe::{self, Observed};
+use futures::stream::{self, StreamExt, TryStreamExt};
+
+use crate::model::{DesiredRole, DesiredState};
+use crate::observe::{self, Observed, ObservedRole};
 use crate::plan::{self, Action, Kind, Op, Plan};
 use crate::progress::Progress;
 
 /// Apply every operation of the plan and return the live state afterwards. S3 and DynamoDB
 /// confirm each setting in their answer; IAM is eventually consistent, so a changed provider
 /// or role is read back as soon as its own writes are done, and again (the one backoff) until
-/// it reads as planned. The bucket, the table and the provider/role pair converge
-/// concurrently. A provider or role that does not read back as planned within the backoff's
+/// it reads as planned. The bucket, the table, the provider and the roles (a few at a time)
+/// converge concurrently. A provider or role that does not read back as planned within the backoff's
 /// budget is an error naming it.
 pub async fn apply(
     aws: &Aws,
@@ -31,9 +33,9 @@ pub async fn apply(
     reporter: &dyn Progress,
 ) -> Result<Observed> {
     let ops = |kind| plan.get(kind).map(|r| r.ops.as_slice()).unwrap_or_default();
-    let (provider_ops, role_ops) = (ops(Kind::OidcProvider), ops(Kind::Role));
-    // The role's trust names the provider, but IAM does not need the provider to exist to
-    // store it: create both at once, and retry the role (bounded backoff) if IAM refuses a
+    let provider_ops = ops(Kind::OidcProvider);
+    // A role's trust names the provider, but IAM does not need the provider to exist to
+    // store it: create them all at once, and retry a role (bounded backoff) if IAM refuses a
     // principal it does not know yet.
     let provider_pending = provider_ops.iter().any(|o| matches!(o, Op::CreateProvider));
     let provider_then_read = async {
@@ -47,17 +49,17 @@ pub async fn apply(
         )
         .await
     };
-    let role_then_read = async {
-        iam::apply_role(aws, &desired.role, role_ops, provider_pending, reporter).await?;
-        if role_ops.is_empty() {
-            return Ok(Some(before.role.clone()));
-        }
-        read_back(
-            || observe::role(aws, &desired.role.name, &desired.role.inline_policy_name),
-            |o| plan::iam::role(&desired.role, Some(o)).action == Action::Unchanged,
-        )
-        .await
-    };
+    let roles = stream::iter(desired.roles.iter().enumerate())
+        .map(|(i, role)| {
+            let role_ops = plan
+                .role(&role.name)
+                .map(|r| r.ops.as_slice())
+                .unwrap_or_default();
+            let found = before.roles.get(i).cloned().flatten();
+            role_then_read(aws, role, role_ops, found, provider_pending, reporter)
+        })
+        .buffered(observe::ROLE_CONCURRENCY)
+        .try_collect::<Vec<_>>();
     let state = s3::apply_bucket(aws, &desired.bucket, ops(Kind::StateBucket), reporter);
     let lock = async {
         match (&desired.table, plan.get(Kind::LockTable)) {
@@ -65,17 +67,44 @@ pub async fn apply(
             _ => Ok(()),
         }
     };
-    let (provider, role, (), ()) =
-        tokio::try_join!(provider_then_read, role_then_read, state, lock)?;
-    match (provider, role) {
-        (Some(provider), Some(role)) => Ok(Observed {
+    let (provider, roles, (), ()) = tokio::try_join!(provider_then_read, roles, state, lock)?;
+    let unsettled_roles: Vec<&str> = desired
+        .roles
+        .iter()
+        .zip(&roles)
+        .filter(|(_, r)| r.is_none())
+        .map(|(d, _)| d.name.as_str())
+        .collect();
+    match provider {
+        Some(provider) if unsettled_roles.is_empty() => Ok(Observed {
             provider,
-            role,
+            roles: roles.into_iter().flatten().collect(),
             bucket: before.bucket.clone(),
             table: before.table.clone(),
         }),
-        (provider, role) => Err(unsettled(desired, provider.is_none(), role.is_none())),
+        provider => Err(unsettled(desired, provider.is_none(), &unsettled_roles)),
     }
+}
+
+/// Apply one role's operations and read it back until it reads as planned (`None` when it
+/// does not within the backoff's budget).
+async fn role_then_read(
+    aws: &Aws,
+    role: &DesiredRole,
+    role_ops: &[Op],
+    before: Option<ObservedRole>,
+    provider_pending: bool,
+    reporter: &dyn Progress,
+) -> Result<Option<Option<ObservedRole>>> {
+    iam::apply_role(aws, role, role_ops, provider_pending, reporter).await?;
+    if role_ops.is_empty() {
+        return Ok(Some(before));
+    }
+    read_back(
+        || observe::role(aws, &role.name, &role.inline_policy_name),
+        |o| plan::iam::role(role, Some(o)).is_ok_and(|p| p.action == Action::Unchanged),
+    )
+    .await
 }
 
 /// Read an IAM entity back until it reads as planned (`settled`): one created by this run may
@@ -99,7 +128,7 @@ where
 }
 
 /// The error for a provider or role that did not read back as planned.
-fn unsettled(desired: &DesiredState, provider: bool, role: bool) -> Error {
+fn unsettled(desired: &DesiredState, provider: bool, roles: &[&str]) -> Error {
     let mut left = Vec::new();
     if provider {
         left.push(format!(
@@ -108,8 +137,8 @@ fn unsettled(desired: &DesiredState, provider: bool, role: bool) -> Error {
             desired.provider.arn
         ));
     }
-    if role {
-        left.push(format!("{} {}", Kind::Role.label(), desired.role.name));
+    for name in roles {
+        left.push(format!("{} {name}", Kind::Role.label()));
     }
     Error::failure(format!(
         "applied, but reading back shows differences in: {}",

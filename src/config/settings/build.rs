@@ -1,11 +1,12 @@
 //! [`Settings::from_inputs`]: merged [`Inputs`] checked and turned into [`Settings`], one part
-//! at a time (deployment, global, trust, role, state) in the order the checks have always
+//! at a time (deployment, global, trust, roles, state) in the order the checks have always
 //! run, so the first error reported for a set of inputs does not depend on how they are split.
 
 use std::time::Duration;
 
 use super::deployment::deployment;
-use super::resources::{role, state};
+use super::resources::state;
+use super::roles::{roles, set};
 use super::trust::trust;
 use super::{AwsSettings, Settings};
 use crate::config::choices::{ColorChoice, Given, OutputFormat};
@@ -20,8 +21,10 @@ impl Settings {
         let mut warnings = Vec::new();
         let deployment = deployment(&i)?;
         let global = global(&i)?;
-        let trust = trust(&i, &mut warnings)?;
-        let role = role(&i, &mut warnings)?;
+        let trust = trust(&i)?;
+        let roles = roles(&i, &mut warnings)?;
+        super::dedup_in_order(&mut warnings);
+        let set = set(&i)?;
         let state = state(&i, global.aws.region.as_deref())?;
         Ok(Settings {
             aws: global.aws,
@@ -31,16 +34,10 @@ impl Settings {
             timeout: global.timeout,
             issuer: trust.issuer,
             audiences: trust.audiences,
-            repositories: trust.repositories,
-            environments: trust.environments,
-            allow_any_repository: trust.allow_any_repository,
-            source_ips: trust.source_ips,
             ip_ranges_url: trust.ip_ranges_url,
-            role_name: role.role_name,
-            policy_arns: role.policy_arns,
-            allow_admin: role.allow_admin,
-            permissions_boundary: role.permissions_boundary,
-            max_session_duration: role.max_session_duration,
+            role_tables: !i.role.is_empty(),
+            roles,
+            set,
             state_bucket: state.state_bucket,
             state_key_prefix: state.state_key_prefix,
             lock_table: state.lock_table,

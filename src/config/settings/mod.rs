@@ -4,6 +4,7 @@
 mod build;
 mod deployment;
 mod resources;
+mod roles;
 #[cfg(test)]
 mod tests;
 mod trust;
@@ -53,6 +54,63 @@ impl SourceIp {
     }
 }
 
+/// What a role may do beside being assumed (`access` in a `[[role]]` table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    /// Terraform apply: state read and write, the lock, and the `policy-arn` policies.
+    Apply,
+    /// Terraform plan: AWS's ReadOnlyAccess, state read, and writes on the lock only.
+    Plan,
+    /// CDK: assume only the roles `cdk bootstrap` created, by their tag.
+    Cdk,
+}
+
+impl Access {
+    /// The word of the config file (`access = "plan"`).
+    pub fn from_word(word: &str) -> Option<Access> {
+        match word {
+            "apply" => Some(Access::Apply),
+            "plan" => Some(Access::Plan),
+            "cdk" => Some(Access::Cdk),
+            _ => None,
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Access::Apply => "apply",
+            Access::Plan => "plan",
+            Access::Cdk => "cdk",
+        }
+    }
+}
+
+/// One role, validated: who may assume it and what it may do.
+#[derive(Debug, Clone)]
+pub struct RoleSettings {
+    pub name: String,
+    pub access: Access,
+    pub repositories: Vec<String>,
+    pub environments: Vec<String>,
+    pub allow_any_repository: bool,
+    pub source_ips: Vec<SourceIp>,
+    pub policy_arns: Vec<String>,
+    pub allow_admin: bool,
+    pub permissions_boundary: Option<String>,
+    pub max_session_duration: i32,
+    /// The role's own tags, beside the shared ones.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl RoleSettings {
+    /// The explicit `--source-ip` CIDRs (`--source-ip bitbucket` is resolved from Atlassian's
+    /// published ranges when the desired state is built).
+    pub fn explicit_cidrs(&self) -> Vec<IpNet> {
+        self.source_ips.iter().filter_map(SourceIp::cidr).collect()
+    }
+}
+
 /// The OIDC issuer: `url` is `https://host/path`, `host_path` is the same without `https://`
 /// (the provider's identity in IAM and the prefix of its condition keys).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -88,17 +146,15 @@ pub struct Settings {
 
     pub issuer: Option<Issuer>,
     pub audiences: Vec<String>,
-    pub repositories: Vec<String>,
-    pub environments: Vec<String>,
-    pub allow_any_repository: bool,
-    pub source_ips: Vec<SourceIp>,
     pub ip_ranges_url: String,
 
-    pub role_name: String,
-    pub policy_arns: Vec<String>,
-    pub allow_admin: bool,
-    pub permissions_boundary: Option<String>,
-    pub max_session_duration: i32,
+    /// The roles, in configuration order: one from the flags, two with `--plan-apply`, or
+    /// the `[[role]]` tables. Never empty.
+    pub roles: Vec<RoleSettings>,
+    /// `set = "..."`: the set the roles belong to; `None` for the issuer's host/path.
+    pub set: Option<String>,
+    /// The roles came from `[[role]]` tables (messages then name the role, not the flags).
+    pub role_tables: bool,
 
     pub state_bucket: Option<String>,
     pub state_key_prefix: String,
@@ -136,44 +192,127 @@ impl Settings {
                 "pass --workspace-uuid UUID (Repository settings > OpenID Connect shows it) or --audience AUD",
             ));
         }
-        if self.repositories.is_empty() && !self.allow_any_repository {
-            return Err(Error::usage(
-                "no --repository-uuid given: the role would trust every pipeline in the workspace",
-            )
-            .hint("pass --repository-uuid UUID for each repository that deploys, or --allow-any-repository to accept that risk"));
+        for role in &self.roles {
+            if role.repositories.is_empty() && !role.allow_any_repository {
+                return Err(self.no_repository(role));
+            }
         }
         Ok(())
     }
 
-    /// The explicit `--source-ip` CIDRs (`--source-ip bitbucket` is resolved from Atlassian's
-    /// published ranges when the desired state is built).
-    pub fn explicit_cidrs(&self) -> Vec<IpNet> {
-        self.source_ips.iter().filter_map(SourceIp::cidr).collect()
+    fn no_repository(&self, role: &RoleSettings) -> Error {
+        if self.role_tables {
+            return Error::usage(format!(
+                "role {} has no repository-uuid: it would trust every pipeline in the workspace",
+                role.name
+            ))
+            .hint("add repository-uuid = [\"{...}\"] to its [[role]] table, or allow-any-repository = true to accept that risk");
+        }
+        Error::usage(
+            "no --repository-uuid given: the role would trust every pipeline in the workspace",
+        )
+        .hint("pass --repository-uuid UUID for each repository that deploys, or --allow-any-repository to accept that risk")
+    }
+
+    /// Whether a role names `--source-ip bitbucket` (Atlassian's ranges must be fetched).
+    pub fn needs_bitbucket_ranges(&self) -> bool {
+        self.roles
+            .iter()
+            .any(|r| r.source_ips.contains(&SourceIp::Bitbucket))
+    }
+
+    /// The one role `command` acts on: the one configured, or the one `--role` names among
+    /// several.
+    pub fn one_role(&self, names: &[String], command: &str) -> Result<&RoleSettings> {
+        let selected = self.select_roles(names)?;
+        match selected.as_slice() {
+            [one] => Ok(one),
+            _ => Err(Error::usage(format!(
+                "`{command}` acts on one role, and {} are configured ({})",
+                selected.len(),
+                selected
+                    .iter()
+                    .map(|r| r.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .hint("pass --role NAME to pick one")),
+        }
+    }
+
+    /// The set the roles belong to: `set = "..."`, or the issuer's host/path.
+    pub fn set_name(&self) -> Option<String> {
+        self.set
+            .clone()
+            .or_else(|| self.issuer.as_ref().map(|i| i.host_path.clone()))
+    }
+
+    /// The roles named by `--role` (all of them when none is named); an unknown name is a
+    /// usage error listing the configured ones.
+    pub fn select_roles(&self, names: &[String]) -> Result<Vec<&RoleSettings>> {
+        if names.is_empty() {
+            return Ok(self.roles.iter().collect());
+        }
+        let mut out = Vec::new();
+        for n in names {
+            match self.roles.iter().find(|r| &r.name == n) {
+                Some(r) if !out.iter().any(|o: &&RoleSettings| o.name == r.name) => out.push(r),
+                Some(_) => {}
+                None => {
+                    let known: Vec<&str> = self.roles.iter().map(|r| r.name.as_str()).collect();
+                    return Err(Error::usage(format!(
+                        "--role {n}: no such role in these settings (configured: {})",
+                        known.join(", ")
+                    ))
+                    .hint("pass --role with one of the configured role names"));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Warnings the user should see before anything is written.
     pub fn trust_warnings(&self) -> Vec<String> {
         let mut w = self.warnings.clone();
-        if self.allow_any_repository {
-            w.push(
-                "--allow-any-repository: EVERY repository in the workspace can assume this role"
-                    .into(),
-            );
+        for role in &self.roles {
+            let before = w.len();
+            role_warnings(role, &mut w);
+            if self.role_tables {
+                for line in &mut w[before..] {
+                    *line = format!("role {}: {line}", role.name);
+                }
+            }
         }
-        if self.source_ips.is_empty() {
-            w.push("no --source-ip: any network can use a stolen pipeline token until it expires (the repository condition still applies)".into());
-        }
-        if self.source_ips.contains(&SourceIp::Bitbucket) {
-            w.push("--source-ip bitbucket: only 4x/8x steps with `runtime: cloud: atlassian-ip-ranges: true` egress from Atlassian's published ranges; 1x/2x steps will be refused".into());
-        }
-        if self.allow_admin
-            && self
-                .policy_arns
-                .iter()
-                .any(|p| validate::is_admin_policy_arn(p))
-        {
-            w.push("--allow-admin: pipelines get AdministratorAccess".into());
-        }
+        dedup_in_order(&mut w);
         w
+    }
+}
+
+/// Drop repeated lines, keeping the first of each (two roles often share a warning).
+pub(super) fn dedup_in_order(lines: &mut Vec<String>) {
+    let mut seen = std::collections::BTreeSet::new();
+    lines.retain(|l| seen.insert(l.clone()));
+}
+
+/// The warnings about one role's trust and permissions.
+fn role_warnings(role: &RoleSettings, w: &mut Vec<String>) {
+    if role.allow_any_repository {
+        w.push(
+            "--allow-any-repository: EVERY repository in the workspace can assume this role".into(),
+        );
+    }
+    if role.source_ips.is_empty() {
+        w.push("no --source-ip: any network can use a stolen pipeline token until it expires (the repository condition still applies)".into());
+    }
+    if role.source_ips.contains(&SourceIp::Bitbucket) {
+        w.push("--source-ip bitbucket: only 4x/8x steps with `runtime: cloud: atlassian-ip-ranges: true` egress from Atlassian's published ranges; 1x/2x steps will be refused".into());
+    }
+    if role.allow_admin
+        && role
+            .policy_arns
+            .iter()
+            .any(|p| validate::is_admin_policy_arn(p))
+    {
+        w.push("--allow-admin: pipelines get AdministratorAccess".into());
     }
 }

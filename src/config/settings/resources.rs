@@ -1,71 +1,12 @@
-//! The parts of [`Settings`](super::Settings) that describe what is created: the role
-//! (name, managed policies, boundary, session length) and the Terraform state (bucket, key
-//! prefix, lock table, KMS key, retention, tags).
+//! The part of [`Settings`](super::Settings) that describes the Terraform state every role
+//! shares (bucket, key prefix, lock table, KMS key, retention, tags).
 
 use std::collections::BTreeMap;
 
-use crate::config::defaults::{
-    DEFAULT_LOCK_TABLE, DEFAULT_NONCURRENT_DAYS, DEFAULT_ROLE_NAME, DEFAULT_SESSION_SECONDS,
-};
+use crate::config::defaults::{DEFAULT_LOCK_TABLE, DEFAULT_NONCURRENT_DAYS};
 use crate::config::inputs::Inputs;
 use crate::config::validate as v;
 use crate::error::{Error, Result};
-
-pub(super) struct Role {
-    pub(super) role_name: String,
-    pub(super) policy_arns: Vec<String>,
-    pub(super) allow_admin: bool,
-    pub(super) permissions_boundary: Option<String>,
-    pub(super) max_session_duration: i32,
-}
-
-pub(super) fn role(i: &Inputs, warnings: &mut Vec<String>) -> Result<Role> {
-    let role_name = v::role_name(i.role_name.as_deref().unwrap_or(DEFAULT_ROLE_NAME))?;
-    let allow_admin = i.allow_admin.unwrap_or(false);
-    let policy_arns = v::unique(&i.policy_arn, |p| {
-        let p = v::policy_arn("--policy-arn", p)?;
-        if v::is_admin_policy_arn(&p) && !allow_admin {
-            return Err(Error::usage(format!(
-                "--policy-arn {p} grants full administrator access to every pipeline that can assume the role"
-            ))
-            .hint("attach a narrower policy, or pass --allow-admin if this is really intended"));
-        }
-        Ok(p)
-    })?;
-    if policy_arns.len() > 20 {
-        return Err(crate::usage!(
-            "{} --policy-arn given; IAM attaches at most 20 managed policies to a role",
-            policy_arns.len()
-        ));
-    }
-    let permissions_boundary = i
-        .permissions_boundary
-        .as_deref()
-        .map(|p| v::policy_arn("--permissions-boundary", p))
-        .transpose()?;
-    let max_session_duration = match i.max_session_duration {
-        None => DEFAULT_SESSION_SECONDS,
-        #[allow(clippy::cast_possible_truncation, reason = "the pattern bounds it")]
-        Some(s @ 900..=43200) => s as i32,
-        Some(s) => {
-            return Err(crate::usage!(
-                "--max-session-duration {s}: expected 900 to 43200 seconds (15 minutes to 12 hours)"
-            ))
-        }
-    };
-    if max_session_duration > 4 * 3600 {
-        warnings.push(format!(
-            "--max-session-duration {max_session_duration}: pipeline credentials stay valid for over 4 hours"
-        ));
-    }
-    Ok(Role {
-        role_name,
-        policy_arns,
-        allow_admin,
-        permissions_boundary,
-        max_session_duration,
-    })
-}
 
 pub(super) struct State {
     pub(super) state_bucket: Option<String>,

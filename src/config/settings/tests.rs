@@ -31,10 +31,10 @@ fn defaults() {
         vec!["ari:cloud:bitbucket::workspace/11111111-2222-3333-4444-555555555555"]
     );
     assert_eq!(
-        s.repositories,
+        s.roles[0].repositories,
         vec!["{aaaaaaaa-2222-3333-4444-555555555555}"]
     );
-    assert_eq!(s.max_session_duration, 3600);
+    assert_eq!(s.roles[0].max_session_duration, 3600);
     assert_eq!(s.lock_table.as_deref(), Some(DEFAULT_LOCK_TABLE));
     s.require_trust_inputs().unwrap();
 }
@@ -90,10 +90,10 @@ fn the_sample_config_loads() {
     s.require_trust_inputs().unwrap();
     assert_eq!(s.aws.region.as_deref(), Some("eu-west-1"));
     assert_eq!(s.issuer.unwrap().host_path.split('/').nth(3), Some("acme"));
-    assert_eq!(s.repositories.len(), 1);
+    assert_eq!(s.roles[0].repositories.len(), 1);
     assert_eq!(s.tags.get("team").map(String::as_str), Some("platform"));
     assert!(
-        s.environments.is_empty(),
+        s.roles[0].environments.is_empty(),
         "optional keys stay commented out"
     );
 }

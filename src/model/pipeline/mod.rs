@@ -11,7 +11,7 @@ mod roles;
 mod values;
 
 pub use render::{render_files, snippets, Rendered, Snippets};
-pub use roles::{PipelineRoles, Placement, Scope};
+pub use roles::{PipelineRoles, Placement, RoleChoice, Scope};
 pub use values::{any_branch_warning, Pipeline};
 
 /// The file the pipeline is written to, in `--out-dir`.

@@ -4,22 +4,55 @@
 use serde_norway::Value as Yaml;
 
 use super::*;
-use crate::config::{Inputs, Settings};
+use crate::config::{Inputs, RoleInputs, Settings};
 use crate::error::Kind;
 use crate::model::{self, Account, DesiredState};
 
 const PLAN: &str = "arn:aws:iam::210987654321:role/infra-plan";
 const APPLY: &str = "arn:aws:iam::210987654321:role/infra-apply";
+const REPO: &str = "{0f6b3c1d-2222-4e5f-8a9b-abcdefabcdef}";
+const ENV: &str = "{7c8d9e0f-3333-4a1b-9c2d-fedcbafedcba}";
 
-fn settings(source_ip: &[&str]) -> Settings {
-    Settings::from_inputs(Inputs {
+fn inputs() -> Inputs {
+    Inputs {
         workspace: Some("acme".into()),
         workspace_uuid: Some("6a3f1c2e-1111-4c9d-9a8b-0123456789ab".into()),
-        repository_uuid: vec!["{0f6b3c1d-2222-4e5f-8a9b-abcdefabcdef}".into()],
-        source_ip: source_ip.iter().map(ToString::to_string).collect(),
         ..Default::default()
+    }
+}
+
+/// A `[[role]]` table of `access` named `name`, limited to `envs`.
+fn table(name: &str, access: &str, envs: &[&str]) -> RoleInputs {
+    RoleInputs {
+        name: Some(name.into()),
+        repository_uuid: vec![REPO.into()],
+        environment_uuid: envs.iter().map(ToString::to_string).collect(),
+        access: Some(access.into()),
+        ..Default::default()
+    }
+}
+
+/// The settings of `tables`.
+fn tables(tables: Vec<RoleInputs>) -> Settings {
+    Settings::from_inputs(Inputs {
+        role: tables,
+        ..inputs()
     })
     .unwrap()
+}
+
+/// infra-plan and infra-apply (limited to ENV), both with `source_ip`.
+fn settings(source_ip: &[&str]) -> Settings {
+    let mut plan = table("infra-plan", "plan", &[]);
+    let mut apply = table("infra-apply", "apply", &[ENV]);
+    plan.source_ip = source_ip.iter().map(ToString::to_string).collect();
+    apply.source_ip.clone_from(&plan.source_ip);
+    tables(vec![plan, apply])
+}
+
+/// The configured roles, chosen for the pipeline.
+fn chosen(s: &Settings) -> Result<RoleChoice<'_>, crate::error::Error> {
+    RoleChoice::of(&s.roles.iter().collect::<Vec<_>>())
 }
 
 fn desired(s: &Settings) -> DesiredState {
@@ -40,8 +73,11 @@ fn pair() -> PipelineRoles {
 
 /// The pipeline for the pair, deploying to `Production` from `main`.
 fn render(s: &Settings) -> String {
-    let p = Pipeline::plan_apply(s, Some("Production"), None).unwrap();
-    render_files(&p, &pair(), &desired(s)).unwrap().pipeline
+    let c = chosen(s).unwrap();
+    let p = Pipeline::new(s, &c, Some("Production"), None).unwrap();
+    let d = desired(s);
+    assert_eq!(c.arns(&d).unwrap(), pair());
+    render_files(&p, &pair(), &d).unwrap().pipeline
 }
 
 /// The step names of a pipeline, with `stage(DEPLOYMENT)` before the steps of a stage.
@@ -163,25 +199,72 @@ fn ip_restricted_pairs_run_every_aws_step_as_4x() {
 #[test]
 fn a_pair_needs_a_deployment_environment() {
     let s = settings(&[]);
-    let e = Pipeline::plan_apply(&s, None, None).unwrap_err();
+    let e = Pipeline::new(&s, &chosen(&s).unwrap(), None, None).unwrap_err();
     assert_eq!(e.kind, Kind::Usage);
     assert!(e.hint.unwrap().contains("--deployment NAME"));
-    // The one-role pipeline for the same settings needs none (the role is not limited to an
-    // environment), and rendering a pair into it is a bug, not a pipeline without a stage.
-    let one = Pipeline::new(&s, None, None).unwrap();
+    // A role not limited to an environment needs none, and rendering a pair into its
+    // pipeline is a bug, not a pipeline without a stage.
+    let s = tables(vec![table("infra-plan", "plan", &[])]);
+    let one = Pipeline::new(&s, &chosen(&s).unwrap(), None, None).unwrap();
     let e = render_files(&one, &pair(), &desired(&s)).unwrap_err();
     assert_eq!(e.kind, Kind::Failure);
     // The other checks still hold for a pair.
-    let e = Pipeline::plan_apply(&s, Some("Production"), Some("**")).unwrap_err();
+    let s = settings(&[]);
+    let e = Pipeline::new(&s, &chosen(&s).unwrap(), Some("Production"), Some("**")).unwrap_err();
     assert!(e.message.contains("matches every branch"), "{}", e.message);
+}
+
+#[test]
+fn only_one_role_or_a_plan_apply_pair_makes_a_pipeline() {
+    let one = tables(vec![table("infra-apply", "apply", &[ENV])]);
+    assert!(matches!(chosen(&one).unwrap(), RoleChoice::One(r) if r.name == "infra-apply"));
+    // Either order of the pair.
+    let pair = tables(vec![
+        table("infra-apply", "apply", &[ENV]),
+        table("infra-plan", "plan", &[]),
+    ]);
+    let RoleChoice::PlanApply { plan, apply } = chosen(&pair).unwrap() else {
+        panic!("not a pair");
+    };
+    assert_eq!(
+        (plan.name.as_str(), apply.name.as_str()),
+        ("infra-plan", "infra-apply")
+    );
+    let refused = [
+        (
+            vec![
+                table("a", "plan", &[]),
+                table("b", "apply", &[ENV]),
+                table("c", "cdk", &[]),
+            ],
+            "3 roles: a (plan), b (apply), c (cdk)",
+        ),
+        (
+            vec![table("a", "apply", &[ENV]), table("b", "apply", &[ENV])],
+            "2 roles",
+        ),
+        (
+            vec![table("a", "plan", &[]), table("b", "apply", &[])],
+            "apply role b is not limited to deployment environments",
+        ),
+        (
+            vec![table("a", "plan", &[ENV]), table("b", "apply", &[ENV])],
+            "plan role a is limited to deployment environments",
+        ),
+    ];
+    for (roles, why) in refused {
+        let e = chosen(&tables(roles)).unwrap_err();
+        assert_eq!(e.kind, Kind::Usage, "{why}");
+        assert!(e.message.contains(why), "{why}: {}", e.message);
+    }
 }
 
 #[test]
 fn placements_list_each_scope_once() {
     let s = settings(&[]);
     let one = PipelineRoles::One { arn: PLAN.into() };
-    let branch_only = Pipeline::new(&s, None, None).unwrap();
-    let staged = Pipeline::plan_apply(&s, Some("Prod 1"), None).unwrap();
+    let branch_only = Pipeline::defaults(&[]);
+    let staged = Pipeline::new(&s, &chosen(&s).unwrap(), Some("Prod 1"), None).unwrap();
     let repo = |arn: &str| Placement {
         scope: Scope::Repository,
         role_arn: arn.into(),

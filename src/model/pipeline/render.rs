@@ -89,7 +89,7 @@ pub fn render_files(
 pub fn snippets(d: &DesiredState) -> Result<Snippets> {
     let pipeline = Pipeline::defaults(&d.provider.client_ids);
     let roles = PipelineRoles::One {
-        arn: d.role.arn.clone(),
+        arn: d.primary_role().arn.clone(),
     };
     let env = environment()?;
     let ctx = values(&pipeline, &roles, d);
@@ -254,9 +254,11 @@ mod tests {
             let s = settings(audiences);
             let d = desired(&s);
             let roles = PipelineRoles::One {
-                arn: d.role.arn.clone(),
+                arn: d.primary_role().arn.clone(),
             };
-            let files = render_files(&Pipeline::new(&s, None, None).unwrap(), &roles, &d).unwrap();
+            let one = super::super::RoleChoice::One(&s.roles[0]);
+            let p = Pipeline::new(&s, &one, None, None).unwrap();
+            let files = render_files(&p, &roles, &d).unwrap();
             let got = snippets(&d).unwrap();
             // Every line of the suggested step but its first is a line of the plan step.
             let plan = files.pipeline.split("- step: &plan").nth(1).unwrap();

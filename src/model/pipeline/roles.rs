@@ -8,6 +8,100 @@
 use serde::Serialize;
 
 use super::values::Pipeline;
+use crate::config::{Access, RoleSettings};
+use crate::error::{Error, Result};
+use crate::model::DesiredState;
+
+/// The configured roles a pipeline is for: one role, or a plan role with an apply role
+/// limited to deployment environments.
+#[derive(Debug, Clone, Copy)]
+pub enum RoleChoice<'a> {
+    One(&'a RoleSettings),
+    PlanApply {
+        plan: &'a RoleSettings,
+        apply: &'a RoleSettings,
+    },
+}
+
+impl<'a> RoleChoice<'a> {
+    /// The pipeline's roles among `roles` (the configured ones): exactly one role, or exactly a plan role that branch steps can assume and an
+    /// apply role limited to deployment environments. Anything else is a usage error.
+    pub fn of(roles: &[&'a RoleSettings]) -> Result<Self> {
+        match roles {
+            [one] => Ok(RoleChoice::One(one)),
+            [a, b] => match (a.access, b.access) {
+                (Access::Plan, Access::Apply) => Self::pair(a, b),
+                (Access::Apply, Access::Plan) => Self::pair(b, a),
+                _ => Err(not_one_or_a_pair(roles)),
+            },
+            _ => Err(not_one_or_a_pair(roles)),
+        }
+    }
+
+    fn pair(plan: &'a RoleSettings, apply: &'a RoleSettings) -> Result<Self> {
+        if apply.environments.is_empty() {
+            return Err(Error::usage(format!(
+                "the apply role {} is not limited to deployment environments, so every branch could apply with it",
+                apply.name
+            ))
+            .hint("give the apply role environment-uuid (init --plan-apply --environment-uuid UUID, or environment-uuid in its [[role]] table)"));
+        }
+        if !plan.environments.is_empty() {
+            return Err(Error::usage(format!(
+                "the plan role {} is limited to deployment environments, so the branch and pull-request steps that plan with it could not assume it",
+                plan.name
+            ))
+            .hint("remove environment-uuid from the plan role's [[role]] table"));
+        }
+        Ok(RoleChoice::PlanApply { plan, apply })
+    }
+
+    /// The roles chosen.
+    pub fn all(&self) -> Vec<&'a RoleSettings> {
+        match *self {
+            RoleChoice::One(role) => vec![role],
+            RoleChoice::PlanApply { plan, apply } => vec![plan, apply],
+        }
+    }
+
+    /// The chosen roles' ARNs in the desired state.
+    pub fn arns(&self, d: &DesiredState) -> Result<PipelineRoles> {
+        let arn = |role: &RoleSettings| {
+            d.roles
+                .iter()
+                .find(|r| r.name == role.name)
+                .map(|r| r.arn.clone())
+                .ok_or_else(|| {
+                    Error::failure(format!(
+                        "internal error: the role {} is not in the desired state",
+                        role.name
+                    ))
+                    .hint("this is a bug in bootstrap; please report it")
+                })
+        };
+        Ok(match *self {
+            RoleChoice::One(role) => PipelineRoles::One { arn: arn(role)? },
+            RoleChoice::PlanApply { plan, apply } => PipelineRoles::PlanApply {
+                plan_arn: arn(plan)?,
+                apply_arn: arn(apply)?,
+            },
+        })
+    }
+}
+
+/// Roles that are neither one role nor a plan/apply pair.
+fn not_one_or_a_pair(roles: &[&RoleSettings]) -> Error {
+    let names: Vec<String> = roles
+        .iter()
+        .map(|r| format!("{} ({})", r.name, r.access.word()))
+        .collect();
+    Error::usage(format!(
+        "`pipeline` writes the pipeline of one role or of a plan role and an apply role, and these settings have {} roles: {}",
+        roles.len(),
+        names.join(", ")
+    ))
+    .hint("write it from a configuration with one role, or with one access = \"plan\" role and one access = \"apply\" role limited to deployment environments")
+}
 
 /// The roles the steps of the pipeline assume.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -2,6 +2,7 @@
 //! accepts before anything is written: a value that is refused here can never reach a YAML
 //! key, a step or a shell line.
 
+use super::roles::{PipelineRoles, RoleChoice};
 use crate::config::validate::shown;
 use crate::config::Settings;
 use crate::error::{Error, Result};
@@ -27,45 +28,24 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Check `--deployment` and `--branch` against the settings of a pipeline with one role,
-    /// before any AWS call or file write.
+    /// Check `--deployment` and `--branch` against the roles the pipeline is for, before any
+    /// AWS call or file write.
     pub fn new(
         settings: &Settings,
+        roles: &RoleChoice<'_>,
         deployment: Option<&str>,
         branch: Option<&str>,
-    ) -> Result<Self> {
-        let needs_deployment = !settings.environments.is_empty();
-        let missing = needs_deployment.then_some(role_needs_deployment as fn() -> Error);
-        Self::build(settings, deployment, branch, missing)
-    }
-
-    /// The same for a plan role and an apply role: the apply role trusts only the steps of a
-    /// deployment environment, so the pipeline needs that environment's name.
-    pub fn plan_apply(
-        settings: &Settings,
-        deployment: Option<&str>,
-        branch: Option<&str>,
-    ) -> Result<Self> {
-        Self::build(
-            settings,
-            deployment,
-            branch,
-            Some(apply_role_needs_deployment),
-        )
-    }
-
-    /// The checked values; `needs_deployment` is the error for a missing `--deployment`
-    /// where one is needed.
-    fn build(
-        settings: &Settings,
-        deployment: Option<&str>,
-        branch: Option<&str>,
-        needs_deployment: Option<fn() -> Error>,
     ) -> Result<Self> {
         let deployment = deployment.map(deployment_name).transpose()?;
         let branch = branch_pattern(branch.unwrap_or(DEFAULT_BRANCH))?;
-        if let (Some(missing), None) = (needs_deployment, &deployment) {
-            return Err(missing());
+        if deployment.is_none() {
+            match roles {
+                RoleChoice::One(role) if !role.environments.is_empty() => {
+                    return Err(role_needs_deployment());
+                }
+                RoleChoice::PlanApply { .. } => return Err(apply_role_needs_deployment()),
+                RoleChoice::One(_) => {}
+            }
         }
         let custom_audiences = custom_audiences(&settings.audiences);
         if custom_audiences.len() > MAX_STEP_AUDIENCES {
@@ -79,7 +59,8 @@ impl Pipeline {
             deployment,
             branch,
             custom_audiences,
-            ip_restricted: !settings.source_ips.is_empty(),
+            // The plan step serves both roles of a pair, so it runs where either needs it.
+            ip_restricted: roles.all().iter().any(|r| !r.source_ips.is_empty()),
         })
     }
 
@@ -121,10 +102,14 @@ fn custom_audiences(audiences: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Without `--environment-uuid` the role trusts every step of the repository, so the plan
-/// step of the default pipeline, on any branch, gets credentials that can write the state.
-pub fn any_branch_warning(settings: &Settings, role_arn: &str) -> Option<String> {
-    settings.environments.is_empty().then(|| format!(
+/// Without `--environment-uuid` the one role trusts every step of the repository, so the plan
+/// step of the default pipeline, on any branch, gets credentials that can write the state. (A
+/// pair's plan role, which every branch assumes, cannot write the state.)
+pub fn any_branch_warning(chosen: &RoleChoice<'_>, roles: &PipelineRoles) -> Option<String> {
+    let (RoleChoice::One(role), PipelineRoles::One { arn: role_arn }) = (chosen, roles) else {
+        return None;
+    };
+    role.environments.is_empty().then(|| format!(
         "every branch can assume {role_arn}, which can write the Terraform state: the default pipeline plans with it, and anyone who can push a branch can change bitbucket-pipelines.yml to run anything with it; restrict the role to a deployment environment with --environment-uuid UUID and --deployment NAME, and limit that environment to protected branches (docs/pipelines.md, \"Who can use the role\")"
     ))
 }

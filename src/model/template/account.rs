@@ -60,7 +60,6 @@ pub fn in_account(d: &DesiredState, account: &Account) -> DesiredState {
     let s = |v: &str| resolve(v, account);
     let v = |x: &Value| resolve_value(x, account);
     let p = &d.provider;
-    let r = &d.role;
     let b = &d.bucket;
     DesiredState {
         account: account.clone(),
@@ -73,18 +72,18 @@ pub fn in_account(d: &DesiredState, account: &Account) -> DesiredState {
             thumbprints: p.thumbprints.clone(),
             tags: p.tags.clone(),
         },
-        role: DesiredRole {
-            name: r.name.clone(),
-            arn: s(&r.arn),
-            description: r.description.clone(),
-            trust_policy: v(&r.trust_policy),
-            inline_policy_name: r.inline_policy_name.clone(),
-            inline_policy: v(&r.inline_policy),
-            managed_policies: r.managed_policies.clone(),
-            permissions_boundary: r.permissions_boundary.clone(),
-            max_session_duration: r.max_session_duration,
-            tags: r.tags.clone(),
-        },
+        roles: d
+            .roles
+            .iter()
+            .map(|r| DesiredRole {
+                arn: s(&r.arn),
+                trust_policy: v(&r.trust_policy),
+                inline_policy: v(&r.inline_policy),
+                managed_policies: r.managed_policies.iter().map(|m| s(m)).collect(),
+                ..r.clone()
+            })
+            .collect(),
+        set: d.set.clone(),
         bucket: DesiredBucket {
             name: s(&b.name),
             arn: s(&b.arn),

@@ -58,7 +58,7 @@ pub(super) fn role(
     c: &mut Comments,
     warnings: &mut Vec<String>,
 ) -> Value {
-    let r = &d.role;
+    let r = d.primary_role();
     let mut props = Map::new();
     props.insert("RoleName".into(), json!(r.name));
     props.insert("Description".into(), json!(r.description));

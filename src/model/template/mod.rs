@@ -77,6 +77,13 @@ pub struct Template {
 /// Checks that only matter for a template; run before any network call.
 pub fn validate(settings: &Settings, opts: RenderOptions) -> Result<()> {
     settings.require_trust_inputs()?;
+    if settings.roles.len() > 1 {
+        return Err(Error::usage(format!(
+            "a CloudFormation template holds one role so far, and these settings have {}",
+            settings.roles.len()
+        ))
+        .hint("use direct mode (--mode direct) for several roles"));
+    }
     if let Some((k, _)) = settings.tags.iter().find(|(_, v)| v.is_empty()) {
         return Err(Error::usage(format!(
             "--tag {k}= has an empty value, which CloudFormation does not accept for IAM tags"
@@ -107,17 +114,18 @@ pub fn needs_key_arn(settings: &Settings, opts: RenderOptions) -> bool {
     }
 }
 
-/// Build the template for `settings`. `thumbprints` and `cidrs` are the issuer's verified
-/// thumbprints and the resolved source ranges, as for direct mode. The desired state is built
+/// Build the template for `settings`. `thumbprints` and `bitbucket_ranges` are the issuer's
+/// verified thumbprints and Atlassian's published ranges (when a role names them), as for
+/// direct mode. The desired state is built
 /// once, for the [`symbolic_account`]; the template keeps it (see [`in_account`]).
 pub fn build(
     settings: &Settings,
     thumbprints: &[String],
-    cidrs: &[IpNet],
+    bitbucket_ranges: &[IpNet],
     opts: RenderOptions,
 ) -> Result<Template> {
     validate(settings, opts)?;
-    let d = model::desired(settings, &symbolic_account(), thumbprints, cidrs)?;
+    let d = model::desired(settings, &symbolic_account(), thumbprints, bitbucket_ranges)?;
     Ok(from_desired(d, opts))
 }
 

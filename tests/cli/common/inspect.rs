@@ -127,6 +127,35 @@ impl Inspect {
             .to_vec()
     }
 
+    /// The document of one of the role's inline policies.
+    pub fn inline_policy(&self, role: &str, name: &str) -> serde_json::Value {
+        let out = self
+            .block(
+                self.iam
+                    .get_role_policy()
+                    .role_name(role)
+                    .policy_name(name)
+                    .send(),
+            )
+            .expect("GetRolePolicy");
+        super::aws::policy_json(out.policy_document())
+    }
+
+    /// The role's tags.
+    pub fn role_tags(&self, role: &str) -> BTreeMap<String, String> {
+        let out = self
+            .block(self.iam.get_role().role_name(role).send())
+            .expect("GetRole");
+        out.role()
+            .map(|r| {
+                r.tags()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub fn attached_policy_arns(&self, role: &str) -> Vec<String> {
         self.block(
             self.iam

@@ -1,0 +1,261 @@
+//! The roles part of [`Settings`](super::Settings): the one role the flags describe, the two
+//! of `--plan-apply`, or the `[[role]]` tables of `bootstrap.toml`, each checked on its own
+//! and named in every message about it.
+
+use std::collections::BTreeMap;
+
+use super::{Access, RoleSettings, SourceIp};
+use crate::config::defaults::{DEFAULT_ROLE_NAME, DEFAULT_SESSION_SECONDS};
+use crate::config::inputs::{Inputs, RoleInputs};
+use crate::config::validate as v;
+use crate::error::{Error, Result};
+
+/// At most this many roles in one configuration (IAM's default quota is 1,000 per account).
+pub(crate) const MAX_ROLES: usize = 100;
+
+pub(super) fn roles(i: &Inputs, warnings: &mut Vec<String>) -> Result<Vec<RoleSettings>> {
+    if i.role.is_empty() {
+        return flag_roles(i, warnings);
+    }
+    if let Some(key) = single_role_key(i) {
+        return Err(Error::usage(format!(
+            "{key} is given beside [[role]] tables in the config file; with [[role]] tables every role setting belongs inside a table"
+        ))
+        .hint(format!("move {key} into each [[role]] table of bootstrap.toml (without the dashes), or remove the [[role]] tables")));
+    }
+    if i.role.len() > MAX_ROLES {
+        return Err(crate::usage!(
+            "{} [[role]] tables; at most {MAX_ROLES} roles are accepted in one configuration",
+            i.role.len()
+        )
+        .hint("split the roles into several configurations, each with its own `set`"));
+    }
+    let mut out: Vec<RoleSettings> = Vec::with_capacity(i.role.len());
+    for (n, table) in i.role.iter().enumerate() {
+        let Some(name) = table.name.as_deref() else {
+            return Err(
+                Error::usage(format!("[[role]] table {} has no name", n + 1))
+                    .hint("add name = \"...\" to every [[role]] table"),
+            );
+        };
+        let name = v::role_name(name).map_err(|e| e.resource(format!("[[role]] {}", n + 1)))?;
+        if out.iter().any(|r| r.name == name) {
+            return Err(
+                Error::usage(format!("two [[role]] tables are named {name}"))
+                    .hint("give every [[role]] table its own name"),
+            );
+        }
+        let access = match table.access.as_deref() {
+            None => Access::Apply,
+            Some(word) => Access::from_word(word).ok_or_else(|| {
+                crate::usage!("access = {word:?}: expected \"apply\", \"plan\" or \"cdk\"")
+                    .resource(format!("role {name}"))
+            })?,
+        };
+        let role = one_role(name.clone(), access, table, warnings)
+            .map_err(|e| e.resource(format!("role {name}")))?;
+        out.push(role);
+    }
+    Ok(out)
+}
+
+/// The role the single-role flags describe, or with `--plan-apply` its plan and apply pair.
+fn flag_roles(i: &Inputs, warnings: &mut Vec<String>) -> Result<Vec<RoleSettings>> {
+    let name = v::role_name(i.role_name.as_deref().unwrap_or(DEFAULT_ROLE_NAME))?;
+    let table = RoleInputs {
+        name: None,
+        repository_uuid: i.repository_uuid.clone(),
+        environment_uuid: i.environment_uuid.clone(),
+        allow_any_repository: i.allow_any_repository,
+        source_ip: i.source_ip.clone(),
+        access: None,
+        policy_arn: i.policy_arn.clone(),
+        allow_admin: i.allow_admin,
+        permissions_boundary: i.permissions_boundary.clone(),
+        max_session_duration: i.max_session_duration,
+        tags: None,
+    };
+    if !i.plan_apply.unwrap_or(false) {
+        return Ok(vec![one_role(name, Access::Apply, &table, warnings)?]);
+    }
+    if i.environment_uuid.is_empty() {
+        return Err(Error::usage(
+            "--plan-apply needs --environment-uuid: the apply role is limited to the deployment steps of those environments",
+        )
+        .hint("add --environment-uuid UUID of the environment that deploys (Repository settings > Deployments)"));
+    }
+    let plan_name = v::role_name(&format!("{name}-plan"))?;
+    let apply_name = v::role_name(&format!("{name}-apply"))?;
+    let plan_table = RoleInputs {
+        environment_uuid: Vec::new(),
+        policy_arn: Vec::new(),
+        ..table.clone()
+    };
+    let plan = one_role(plan_name, Access::Plan, &plan_table, warnings)?;
+    let apply = one_role(apply_name, Access::Apply, &table, warnings)?;
+    Ok(vec![plan, apply])
+}
+
+/// The first single-role setting given at the top level (flag or file key), for the message
+/// that refuses it beside `[[role]]` tables.
+fn single_role_key(i: &Inputs) -> Option<&'static str> {
+    let given = [
+        ("--role-name", i.role_name.is_some()),
+        ("--repository-uuid", !i.repository_uuid.is_empty()),
+        ("--environment-uuid", !i.environment_uuid.is_empty()),
+        ("--allow-any-repository", i.allow_any_repository.is_some()),
+        ("--source-ip", !i.source_ip.is_empty()),
+        ("--policy-arn", !i.policy_arn.is_empty()),
+        ("--allow-admin", i.allow_admin.is_some()),
+        ("--permissions-boundary", i.permissions_boundary.is_some()),
+        ("--max-session-duration", i.max_session_duration.is_some()),
+        ("--plan-apply", i.plan_apply.is_some()),
+    ];
+    given.into_iter().find(|(_, g)| *g).map(|(k, _)| k)
+}
+
+/// One role's settings, checked. Messages name the flags; for a `[[role]]` table the caller
+/// names the role.
+fn one_role(
+    name: String,
+    access: Access,
+    t: &RoleInputs,
+    warnings: &mut Vec<String>,
+) -> Result<RoleSettings> {
+    let repositories = v::unique(&t.repository_uuid, |r| v::uuid("--repository-uuid", r))?;
+    let environments = v::unique(&t.environment_uuid, |e| v::uuid("--environment-uuid", e))?;
+    let allow_any_repository = t.allow_any_repository.unwrap_or(false);
+    if allow_any_repository && !repositories.is_empty() {
+        return Err(
+            Error::usage("--allow-any-repository contradicts --repository-uuid")
+                .hint("drop one of them"),
+        );
+    }
+    if !environments.is_empty() && repositories.is_empty() {
+        return Err(Error::usage(
+            "--environment-uuid needs --repository-uuid: the sub claim is {repository}:{environment}:{step}",
+        )
+        .hint("add the repository the environments belong to with --repository-uuid"));
+    }
+    let source_ips = source_ips(&t.source_ip, warnings)?;
+    let allow_admin = t.allow_admin.unwrap_or(false);
+    let policy_arns = policy_arns(&t.policy_arn, allow_admin)?;
+    if access == Access::Plan && policy_arns.len() > 19 {
+        return Err(crate::usage!(
+            "{} --policy-arn given for a plan role, which also holds ReadOnlyAccess; IAM attaches at most 20 managed policies to a role",
+            policy_arns.len()
+        ));
+    }
+    let permissions_boundary = t
+        .permissions_boundary
+        .as_deref()
+        .map(|p| v::policy_arn("--permissions-boundary", p))
+        .transpose()?;
+    let max_session_duration = session(t.max_session_duration, warnings)?;
+    let tags = tags(t.tags.as_ref())?;
+    Ok(RoleSettings {
+        name,
+        access,
+        repositories,
+        environments,
+        allow_any_repository,
+        source_ips,
+        policy_arns,
+        allow_admin,
+        permissions_boundary,
+        max_session_duration,
+        tags,
+    })
+}
+
+/// `--policy-arn` values: administrator-equivalent ones only with `--allow-admin`, at most 20
+/// (19 for a plan role, which also holds ReadOnlyAccess; checked where it is added).
+fn policy_arns(values: &[String], allow_admin: bool) -> Result<Vec<String>> {
+    let policy_arns = v::unique(values, |p| {
+        let p = v::policy_arn("--policy-arn", p)?;
+        if v::is_admin_policy_arn(&p) && !allow_admin {
+            return Err(Error::usage(format!(
+                "--policy-arn {p} grants full administrator access to every pipeline that can assume the role"
+            ))
+            .hint("attach a narrower policy, or pass --allow-admin if this is really intended"));
+        }
+        Ok(p)
+    })?;
+    if policy_arns.len() > 20 {
+        return Err(crate::usage!(
+            "{} --policy-arn given; IAM attaches at most 20 managed policies to a role",
+            policy_arns.len()
+        ));
+    }
+    Ok(policy_arns)
+}
+
+/// `--max-session-duration`: 900 to 43200 seconds; over 4 hours is a warning.
+fn session(value: Option<i64>, warnings: &mut Vec<String>) -> Result<i32> {
+    let seconds = match value {
+        None => DEFAULT_SESSION_SECONDS,
+        Some(s @ 900..=43200) => i32::try_from(s).unwrap_or(DEFAULT_SESSION_SECONDS),
+        Some(s) => {
+            return Err(crate::usage!(
+                "--max-session-duration {s}: expected 900 to 43200 seconds (15 minutes to 12 hours)"
+            ))
+        }
+    };
+    if seconds > 4 * 3600 {
+        warnings.push(format!(
+            "--max-session-duration {seconds}: pipeline credentials stay valid for over 4 hours"
+        ));
+    }
+    Ok(seconds)
+}
+
+/// `--source-ip CIDR|bitbucket` values: a broad CIDR is a warning, CIDRs that together cover
+/// a whole address family are refused.
+fn source_ips(values: &[String], warnings: &mut Vec<String>) -> Result<Vec<SourceIp>> {
+    let source_ips = v::unique(values, |s| {
+        if s.eq_ignore_ascii_case("bitbucket") {
+            return Ok(SourceIp::Bitbucket);
+        }
+        let net = v::cidr(s)?;
+        if v::is_broad(&net) {
+            warnings.push(format!(
+                "--source-ip {net} is a very broad range; the role's IP condition restricts little"
+            ));
+        }
+        Ok(SourceIp::Cidr(net))
+    })?;
+    let explicit: Vec<_> = source_ips.iter().filter_map(SourceIp::cidr).collect();
+    v::check_source_union(&explicit, "given with --source-ip")?;
+    Ok(source_ips)
+}
+
+/// A `[[role]]` table's own `tags`, each checked, at most 10 (beside the shared ones).
+fn tags(given: Option<&BTreeMap<String, String>>) -> Result<BTreeMap<String, String>> {
+    let tags = given.cloned().unwrap_or_default();
+    for (k, val) in &tags {
+        v::tag(k, val)?;
+    }
+    if tags.len() > 10 {
+        return Err(crate::usage!(
+            "{} tags in one [[role]] table; at most 10 are accepted beside the shared [tags]",
+            tags.len()
+        ));
+    }
+    Ok(tags)
+}
+
+/// `set = "..."` (or `--set`): a tag value, 1 to 256 letters, digits, spaces and `_ . : / = + - @`.
+pub(super) fn set(i: &Inputs) -> Result<Option<String>> {
+    let Some(set) = i.set.as_deref() else {
+        return Ok(None);
+    };
+    let allowed = |c: char| c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c);
+    if set.trim().is_empty() || set.chars().count() > 256 || !set.chars().all(allowed) {
+        return Err(crate::usage!(
+            "--set {}: expected 1 to 256 letters, digits, spaces and _ . : / = + - @ (it becomes the {} tag)",
+            v::shown(set),
+            crate::config::SET_TAG
+        ));
+    }
+    Ok(Some(set.to_string()))
+}
