@@ -226,6 +226,7 @@ fn hcl_str(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::config::{Inputs, Settings};
+    use crate::model::pipeline::RoleChoice;
     use crate::model::Account;
 
     fn settings(audiences: &[&str]) -> Settings {
@@ -256,7 +257,7 @@ mod tests {
             let roles = PipelineRoles::One {
                 arn: d.primary_role().arn.clone(),
             };
-            let one = super::super::RoleChoice::One(&s.roles[0]);
+            let one = RoleChoice::One(&s.roles[0]);
             let p = Pipeline::new(&s, &one, None, None).unwrap();
             let files = render_files(&p, &roles, &d).unwrap();
             let got = snippets(&d).unwrap();

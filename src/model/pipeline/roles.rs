@@ -24,8 +24,9 @@ pub enum RoleChoice<'a> {
 }
 
 impl<'a> RoleChoice<'a> {
-    /// The pipeline's roles among `roles` (the configured ones): exactly one role, or exactly a plan role that branch steps can assume and an
-    /// apply role limited to deployment environments. Anything else is a usage error.
+    /// The pipeline's roles among `roles` (the configured ones): exactly one role, or exactly
+    /// a plan role that branch steps can assume and an apply role limited to deployment
+    /// environments. Anything else is a usage error.
     pub fn of(roles: &[&'a RoleSettings]) -> Result<Self> {
         match roles {
             [one] => Ok(RoleChoice::One(one)),
@@ -179,7 +180,7 @@ impl PipelineRoles {
                     role_arn: plan_arn.clone(),
                     region: Some(region.to_string()),
                 }];
-                // Pipeline::plan_apply refuses a pair without a deployment environment.
+                // Pipeline::new refuses a pair without a deployment environment.
                 if let Some(env) = &p.deployment {
                     out.push(Placement {
                         scope: Scope::Deployment(env.clone()),
