@@ -145,7 +145,9 @@ fn three_roles_share_one_provider_and_backend_and_a_rerun_writes_nothing() {
 #[test]
 fn plan_apply_makes_a_repository_wide_plan_role_and_an_environment_apply_role() {
     let w = World::start_with_managed_policies();
-    w.test("init")
+    let account = w.moto.account_id();
+    let out = w
+        .test("init")
         .args([
             "--yes",
             "--plan-apply",
@@ -155,6 +157,16 @@ fn plan_apply_makes_a_repository_wide_plan_role_and_an_environment_apply_role() 
             "infra",
         ])
         .run();
+    // What goes where: each role's ARN, named, for AWS_ROLE_ARN.
+    for (role, access) in [("infra-plan", "plan"), ("infra-apply", "apply")] {
+        let arn = format!("arn:aws:iam::{account}:role/{role}");
+        let want = [role, access, "AWS_ROLE_ARN", "=", arn.as_str()];
+        let found = out
+            .stdout
+            .lines()
+            .any(|l| l.split_whitespace().eq(want.iter().copied()));
+        assert!(found, "{want:?}\n{}", out.stdout);
+    }
     let aws = Inspect::new(&w.moto.endpoint());
     let mut names = aws.role_names();
     names.sort();
