@@ -71,7 +71,7 @@ fn actions_on(doc: &Value, resource: &str) -> Vec<String> {
 
 #[test]
 fn three_roles_share_one_provider_and_backend_and_a_rerun_writes_nothing() {
-    let w = World::start();
+    let w = World::start_with_managed_policies();
     let dir = tempfile::tempdir().expect("tempdir");
     let config = three_roles(&dir);
     let out = with_config(&w, "init", &config).arg("--yes").run();
@@ -144,7 +144,7 @@ fn three_roles_share_one_provider_and_backend_and_a_rerun_writes_nothing() {
 
 #[test]
 fn plan_apply_makes_a_repository_wide_plan_role_and_an_environment_apply_role() {
-    let w = World::start();
+    let w = World::start_with_managed_policies();
     w.test("init")
         .args([
             "--yes",
