@@ -411,7 +411,7 @@ fn judged_config(
 
 #[test]
 fn three_configured_roles_need_nothing_outside_the_operator_policy() {
-    let w = World::start();
+    let w = World::start_with_managed_policies();
     let dir = tempfile::tempdir().expect("tempdir");
     let config = three_roles(&dir);
     let role = |name: &str| format!("arn:aws:iam::{ACCOUNT}:role/{name}");
