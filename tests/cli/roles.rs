@@ -15,7 +15,7 @@ const OTHER_REPO: &str = "{1a2b3c4d-5555-4e6f-8a9b-0123456789ab}";
 
 /// A bootstrap.toml with a plan role, an apply role limited to the production environment and
 /// a CDK role, written into a fresh directory.
-fn three_roles(dir: &tempfile::TempDir) -> PathBuf {
+pub(crate) fn three_roles(dir: &tempfile::TempDir) -> PathBuf {
     let text = format!(
         r#"
 [[role]]
@@ -40,7 +40,7 @@ repository-uuid = ["{OTHER_REPO}"]
 }
 
 /// `bootstrap CMD` against this world with `--config FILE` instead of the single-role flags.
-fn with_config<'a>(w: &'a World, cmd: &str, config: &PathBuf) -> Test<'a> {
+pub(crate) fn with_config<'a>(w: &'a World, cmd: &str, config: &PathBuf) -> Test<'a> {
     Test::new()
         .arg(cmd)
         .args(w.flags())
