@@ -39,35 +39,37 @@ pub fn refuse_role_losses(
     };
     let new = roles(rendered);
     let mut dropped = Vec::new();
+    let mut moved = Vec::new();
     for (old_id, name) in roles(&old) {
         match new.iter().find(|(_, n)| *n == name) {
             None => dropped.push(name),
-            Some((new_id, _)) if *new_id != old_id => {
-                return Err(Error::usage(format!(
-                    "stack {stack}: role {name} is {old_id} in the stack and would become {new_id}; CloudFormation would create it anew before deleting the old one, and fail on the name it already has"
-                ))
-                .resource(stack.to_string())
-                .hint(format!(
-                    "keep the stack's roles as they are, or take the role out of the stack first (bootstrap destroy --role {name}) and run init again"
-                )));
-            }
+            Some((new_id, _)) if *new_id != old_id => moved.push((name, old_id, new_id.clone())),
             Some(_) => {}
         }
     }
-    if dropped.is_empty() {
-        return Ok(());
+    if let Some(first) = dropped.first() {
+        let one = dropped.len() == 1;
+        return Err(Error::usage(format!(
+            "the stack holds the role{} {}, which these settings no longer have; the update would delete {}",
+            if one { "" } else { "s" },
+            dropped.join(", "),
+            if one { "it" } else { "them" },
+        ))
+        .resource(stack.to_string())
+        .hint(format!(
+            "add it back to the configuration, or remove it on purpose first with bootstrap destroy --role {first}"
+        )));
     }
-    Err(Error::usage(format!(
-        "stack {stack} holds the role{} {}, which these settings no longer have; the update would delete {}",
-        if dropped.len() == 1 { "" } else { "s" },
-        dropped.join(", "),
-        if dropped.len() == 1 { "it" } else { "them" },
-    ))
-    .resource(stack.to_string())
-    .hint(format!(
-        "add it back to the configuration, or remove it on purpose first with bootstrap destroy --role {}",
-        dropped[0]
-    )))
+    if let Some((name, old_id, new_id)) = moved.first() {
+        return Err(Error::usage(format!(
+            "role {name} is {old_id} in the stack and would become {new_id}; CloudFormation would create it anew before deleting the old one, and fail on the name it already has"
+        ))
+        .resource(stack.to_string())
+        .hint(format!(
+            "keep the stack's roles as they are, or take the role out of the stack first (bootstrap destroy --role {name}) and run init again"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

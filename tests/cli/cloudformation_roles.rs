@@ -66,11 +66,50 @@ fn one_stack_creates_two_roles_and_a_rerun_writes_nothing() {
     let mut names = aws.role_names();
     names.sort();
     assert_eq!(names, ["infra-apply", "infra-plan"]);
+    // The plan role reads state and writes only the lock, beside ReadOnlyAccess. (moto's
+    // CloudFormation attaches no ManagedPolicyArns and keeps inline documents in a form IAM
+    // never returns, so those are read from the stack's template.)
+    for role in ["infra-plan", "infra-apply"] {
+        assert_eq!(aws.inline_policy_names(role), ["terraform-state-access"]);
+    }
+    let clients = w.clients();
+    let body = clients
+        .block_on(
+            clients
+                .cloudformation
+                .get_template()
+                .stack_name(STACK)
+                .send(),
+        )
+        .expect("GetTemplate")
+        .template_body()
+        .unwrap_or_default()
+        .to_string();
+    let deployed: serde_json::Value = serde_norway::from_str(&body).expect("YAML template");
     assert_eq!(
-        aws.attached_policy_arns("infra-plan"),
-        ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+        deployed["Resources"]["DeployRoleInfraPlan"]["Properties"]["ManagedPolicyArns"],
+        serde_json::json!([{ "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/ReadOnlyAccess" }])
     );
-    assert!(aws.attached_policy_arns("infra-apply").is_empty());
+    let sids = |id: &str| -> Vec<String> {
+        let doc = &deployed["Resources"][id]["Properties"]["Policies"][0]["PolicyDocument"];
+        let st = doc["Statement"].as_array().cloned().unwrap_or_default();
+        st.iter()
+            .filter_map(|s| s["Sid"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(
+        sids("DeployRoleInfraPlan"),
+        [
+            "ListStateBucket",
+            "ReadState",
+            "WriteLocksOnly",
+            "StateLockTable"
+        ]
+    );
+    assert!(sids("DeployRoleInfraApply").contains(&"ReadWriteState".to_string()));
+    assert!(deployed["Resources"]["DeployRoleInfraApply"]["Properties"]
+        .get("ManagedPolicyArns")
+        .is_none());
     let trust = aws.trust_policy("infra-apply");
     let sub = format!("{}:sub", w.issuer.host_path());
     assert_eq!(
@@ -107,7 +146,9 @@ fn one_stack_creates_two_roles_and_a_rerun_writes_nothing() {
     cfn(&w, "init", &one)
         .arg("--yes")
         .expect_exit(64)
-        .expect_stderr_contains(format!("stack {STACK} holds the role infra-apply"))
+        .expect_stderr_contains(format!(
+            "{STACK}: the stack holds the role infra-apply, which"
+        ))
         .expect_stderr_contains("destroy --role infra-apply")
         .expect_no_writes()
         .run();
