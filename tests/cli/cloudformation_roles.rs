@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use serde_json::Value;
+
 use crate::common::fixture::{World, BUCKET, ENV_UUID, REPO_UUID, WORKSPACE_UUID};
 use crate::common::inspect::Inspect;
 use crate::common::Test;
@@ -43,6 +45,33 @@ fn cfn<'a>(w: &'a World, cmd: &str, config: &Path) -> Test<'a> {
     in_mode(w, cmd, "cloudformation", config)
 }
 
+/// The stack's template as CloudFormation holds it.
+fn deployed_template(w: &World) -> Value {
+    let clients = w.clients();
+    let body = clients
+        .block_on(
+            clients
+                .cloudformation
+                .get_template()
+                .stack_name(STACK)
+                .send(),
+        )
+        .expect("GetTemplate")
+        .template_body()
+        .unwrap_or_default()
+        .to_string();
+    serde_norway::from_str(&body).expect("YAML template")
+}
+
+/// The statement ids of the inline policy of the role `id` in `template`.
+fn statement_ids(template: &Value, id: &str) -> Vec<String> {
+    let doc = &template["Resources"][id]["Properties"]["Policies"][0]["PolicyDocument"];
+    let st = doc["Statement"].as_array().cloned().unwrap_or_default();
+    st.iter()
+        .filter_map(|s| s["Sid"].as_str().map(str::to_string))
+        .collect()
+}
+
 #[test]
 fn one_stack_creates_two_roles_and_a_rerun_writes_nothing() {
     let w = World::start();
@@ -72,31 +101,12 @@ fn one_stack_creates_two_roles_and_a_rerun_writes_nothing() {
     for role in ["infra-plan", "infra-apply"] {
         assert_eq!(aws.inline_policy_names(role), ["terraform-state-access"]);
     }
-    let clients = w.clients();
-    let body = clients
-        .block_on(
-            clients
-                .cloudformation
-                .get_template()
-                .stack_name(STACK)
-                .send(),
-        )
-        .expect("GetTemplate")
-        .template_body()
-        .unwrap_or_default()
-        .to_string();
-    let deployed: serde_json::Value = serde_norway::from_str(&body).expect("YAML template");
+    let deployed = deployed_template(&w);
+    let sids = |id: &str| statement_ids(&deployed, id);
     assert_eq!(
         deployed["Resources"]["DeployRoleInfraPlan"]["Properties"]["ManagedPolicyArns"],
         serde_json::json!([{ "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/ReadOnlyAccess" }])
     );
-    let sids = |id: &str| -> Vec<String> {
-        let doc = &deployed["Resources"][id]["Properties"]["Policies"][0]["PolicyDocument"];
-        let st = doc["Statement"].as_array().cloned().unwrap_or_default();
-        st.iter()
-            .filter_map(|s| s["Sid"].as_str().map(str::to_string))
-            .collect()
-    };
     assert_eq!(
         sids("DeployRoleInfraPlan"),
         [
