@@ -178,3 +178,41 @@ fn a_stack_is_not_created_over_roles_that_already_exist() {
         .expect_no_writes()
         .run();
 }
+
+#[test]
+fn a_stackset_gives_each_account_every_role() {
+    let w = World::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let two = config(dir.path(), &(plan_role() + &apply_role()));
+    let (a, b) = ("111111111111", "222222222222");
+    let stackset = |cmd: &str| {
+        Test::new()
+            .arg(cmd)
+            .args(w.flags())
+            .args(["--workspace-uuid", WORKSPACE_UUID])
+            .args(["--stackset", "bitbucket-oidc-org", "--regions", "eu-west-1"])
+            .args(["--accounts", &format!("{a},{b}")])
+            .arg("--config")
+            .arg(&two)
+            .moto(&w.moto)
+    };
+    let out = stackset("init").args(["--yes", "--output", "json"]).run();
+    let doc = out.json();
+    let rows = doc["instances"].as_array().expect("instances");
+    assert_eq!(rows.len(), 2, "{doc}");
+    for row in rows {
+        let account = row["account"].as_str().expect("account");
+        let arn = |name: &str| format!("arn:aws:iam::{account}:role/{name}");
+        assert_eq!(
+            row["role_arns"],
+            serde_json::json!({ "infra-apply": arn("infra-apply"), "infra-plan": arn("infra-plan") }),
+            "{doc}"
+        );
+        assert!(row.get("role_arn").is_none(), "{doc}");
+    }
+    stackset("init")
+        .arg("--yes")
+        .expect_stdout_contains("In each account: roles infra-plan, infra-apply, bucket")
+        .expect_no_writes()
+        .run();
+}
