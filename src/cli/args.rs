@@ -318,6 +318,11 @@ pub struct OperatorPolicyArgs {
     /// table (implies --include-destroy; direct mode only).
     #[arg(long, help_heading = "Policy")]
     pub include_delete_state: bool,
+    /// Also allow `init --prune`: deleting the roles of this set no longer configured (only
+    /// roles tagged managed-by=bootstrap and with this set's bootstrap-set tag; direct mode
+    /// only).
+    #[arg(long, help_heading = "Policy")]
+    pub include_prune: bool,
     /// AWS account id for the ARNs in the policy [default: "*", any account].
     #[arg(long, value_name = "ID", help_heading = "Policy")]
     pub account_id: Option<String>,

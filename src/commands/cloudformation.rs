@@ -14,6 +14,7 @@ use crate::observe;
 use crate::observe::stack::{Event, ObservedStack};
 use crate::plan::stack::{self as plan, StackAction, StackPlan, StackSpec};
 use crate::plan::stack_foreign::{foreign_policies, ForeignPolicy};
+use crate::plan::stack_roles::refuse_role_losses;
 use crate::report::stack::{StackInitReport, StackOutcome, StackPlanReport, StackStatusReport};
 use crate::report::stack_text::{change_set_text, plan_text};
 use crate::report::{Output, Reporter};
@@ -37,23 +38,35 @@ async fn refuse_existing(p: &Prepared, stack: &str) -> Result<()> {
     plan::refuse_existing(&p.desired, &o, stack)
 }
 
-/// The policies on the live role that the template does not define.
-async fn foreign_on_role(p: &Prepared) -> Result<Vec<ForeignPolicy>> {
-    let role = p.desired.primary_role();
-    let live = observe::role(&p.aws, &role.name, &role.inline_policy_name).await?;
-    Ok(foreign_policies(role, live.as_ref()))
+/// The policies on the live roles that the template does not define, role by role.
+async fn foreign_on_roles(p: &Prepared) -> Result<Vec<ForeignPolicy>> {
+    let live = observe::roles(&p.aws, &p.desired).await?;
+    let found = p.desired.roles.iter().zip(&live);
+    Ok(found
+        .flat_map(|(role, live)| foreign_policies(role, live.as_ref()))
+        .collect())
+}
+
+/// The stack as it is, and what `init` would do to it; an update that would delete or move
+/// one of the stack's roles is refused.
+async fn checked_plan(p: &Prepared, spec: &StackSpec) -> Result<StackPlan> {
+    let sp = read_plan(&p.aws.cloudformation, spec).await?;
+    if !sp.creates() {
+        refuse_role_losses(&spec.name, sp.deployed.as_ref(), &spec.template)?;
+    }
+    Ok(sp)
 }
 
 pub async fn plan(settings: &Settings, reporter: &Reporter, detailed: bool) -> Result<Output> {
     let p = prepare(settings, reporter).await?;
     let spec = spec(settings, &p);
     reporter.progress(format!("reading stack {}", spec.name));
-    let sp = read_plan(&p.aws.cloudformation, &spec).await?;
+    let sp = checked_plan(&p, &spec).await?;
     let foreign = if sp.creates() {
         refuse_existing(&p, &spec.name).await?;
         Vec::new()
     } else {
-        foreign_on_role(&p).await?
+        foreign_on_roles(&p).await?
     };
     let (d, served, calls) = (&p.desired, &p.facts.thumbprints, p.aws.calls.summary());
     let report = StackPlanReport::new(sp, foreign, d, served, calls, detailed);
@@ -65,7 +78,7 @@ pub async fn init(settings: &Settings, reporter: &Reporter, yes: bool) -> Result
     let spec = spec(settings, &p);
     let cfn = &p.aws.cloudformation;
     reporter.progress(format!("reading stack {}", spec.name));
-    let sp = read_plan(cfn, &spec).await?;
+    let sp = checked_plan(&p, &spec).await?;
     if sp.creates() {
         refuse_existing(&p, &spec.name).await?;
     }
@@ -93,7 +106,7 @@ pub async fn status(settings: &Settings, reporter: &Reporter) -> Result<Output> 
     let stack_id = sp.deployed.as_ref().map_or(&spec.name, |d| &d.stack_id);
     let live = observe::stack::resources(cfn, stack_id, &spec.name).await?;
     let resources = plan::resource_states(&p.template.resources(), &live);
-    let foreign = foreign_on_role(&p).await?;
+    let foreign = foreign_on_roles(&p).await?;
     let calls = p.aws.calls.summary();
     let report = StackStatusReport::present(sp, resources, foreign, &p.desired, calls);
     Ok(Output::of(&report, reporter))

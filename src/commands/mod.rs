@@ -138,6 +138,7 @@ fn operator_options(args: OperatorPolicyArgs) -> operator_policy::Options {
         account_id: args.account_id,
         destroy: args.include_destroy,
         delete_state: args.include_delete_state,
+        prune: args.include_prune,
     }
 }
 

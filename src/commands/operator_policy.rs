@@ -18,6 +18,7 @@ pub(super) struct Options {
     pub account_id: Option<String>,
     pub destroy: bool,
     pub delete_state: bool,
+    pub prune: bool,
 }
 
 fn region(settings: &Settings) -> Option<String> {
@@ -50,6 +51,9 @@ fn covers(deployment: &Deployment, scope: Scope) -> Vec<&'static str> {
     }
     if scope.delete_state {
         covers.push("destroy --delete-state");
+    }
+    if scope.prune {
+        covers.push("init --prune");
     }
     covers
 }
@@ -86,12 +90,18 @@ pub(super) fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Re
     let scope = Scope {
         destroy: opts.destroy || opts.delete_state,
         delete_state: opts.delete_state,
+        prune: opts.prune && deployment == Deployment::Direct,
     };
     if scope.delete_state && deployment != Deployment::Direct {
         reporter.warn("--include-delete-state: only direct mode deletes the bucket and the table; a stack's DeletionPolicy keeps them");
     }
-    let roles = vec![desired.primary_role().clone()];
-    let doc = operator_policy(&desired, &roles, &deployment, scope);
+    if opts.prune && deployment != Deployment::Direct {
+        reporter.warn(
+            "--include-prune: only direct mode prunes roles; a stack's roles go with the stack",
+        );
+    }
+    let roles = &desired.roles;
+    let doc = operator_policy(&desired, roles, &deployment, scope);
     let size = crate::iam::policy_size(&doc);
     if size > MANAGED_POLICY_MAX_CHARS {
         reporter.warn(format!(

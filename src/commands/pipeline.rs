@@ -11,7 +11,7 @@ use super::verify::account_id;
 use crate::aws::{self, Aws};
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::model::pipeline::{self, Pipeline, BACKEND_FILE, PIPELINE_FILE};
+use crate::model::pipeline::{self, Pipeline, RoleChoice, BACKEND_FILE, PIPELINE_FILE};
 use crate::model::{self, Account};
 use crate::report::files::{check_targets, write_file};
 use crate::report::pipeline::PipelineReport;
@@ -34,7 +34,13 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
     let settings = &*narrowed;
     crate::model::quota::check_trust_inputs(settings)?;
     let account_flag = opts.account_id.as_deref().map(account_id).transpose()?;
-    let values = Pipeline::new(settings, opts.deployment.as_deref(), opts.branch.as_deref())?;
+    let chosen = RoleChoice::of(&settings.roles.iter().collect::<Vec<_>>())?;
+    let values = Pipeline::new(
+        settings,
+        &chosen,
+        opts.deployment.as_deref(),
+        opts.branch.as_deref(),
+    )?;
     check_targets(&opts.out_dir, &[PIPELINE_FILE, BACKEND_FILE], opts.force)?;
 
     let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
@@ -48,8 +54,9 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
         region: aws.region.clone(),
     };
     let desired = model::desired(settings, &account, &[], &[])?;
-    let files = pipeline::render_files(&values, &desired)?;
-    if let Some(w) = pipeline::any_branch_warning(settings, &desired.primary_role().arn) {
+    let roles = chosen.arns(&desired)?;
+    let files = pipeline::render_files(&values, &roles, &desired)?;
+    if let Some(w) = pipeline::any_branch_warning(&chosen, &roles) {
         reporter.warn(w);
     }
 
@@ -66,9 +73,12 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
 
     let result = PipelineReport::new(
         &values,
+        &roles,
         &desired,
-        pipeline_path.display().to_string(),
-        backend_path.display().to_string(),
+        [
+            pipeline_path.display().to_string(),
+            backend_path.display().to_string(),
+        ],
         aws.calls.summary(),
     );
     Ok(Output::of(&result, reporter))

@@ -5,12 +5,15 @@
 //! is the one `init` converges: the roles, the OIDC provider, the state bucket and lock table,
 //! the KMS key, the CloudFormation stack or StackSet. Only actions IAM cannot scope to a
 //! resource (`iam:ListOpenIDConnectProviders`, `iam:ListRoles`) get `Resource: "*"`, and
-//! both only read.
+//! both only read; `iam:ListRoleTags` (a read) is on every role, to tell this set's roles
+//! from the others.
 //!
 //! Privilege escalation is closed the usual way: role-writing actions name the roles;
 //! `iam:CreateRole` and `iam:PutRolePermissionsBoundary` require the configured permissions
 //! boundary (`iam:PermissionsBoundary`), and removing a boundary is not granted then;
 //! `iam:AttachRolePolicy` is limited to the configured managed policies (`iam:PolicyARN`).
+//! Deleting roles that are not configured (`init --prune`) is granted only on roles tagged
+//! `managed-by=bootstrap` and with this configuration's `bootstrap-set`.
 //!
 //! In CloudFormation mode, CloudFormation creates the resources with the caller's own
 //! permissions (no service role is passed), so the resource statements are needed there too.
@@ -19,7 +22,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::{arn, DesiredRole, DesiredState};
+use super::{arn, DesiredRole, DesiredState, MANAGED_BY_TAG, SET_TAG};
 
 /// How `bootstrap` deploys: the API calls differ.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +45,8 @@ pub struct Scope {
     pub destroy: bool,
     /// `destroy --delete-state`: delete the empty bucket and the lock table too.
     pub delete_state: bool,
+    /// `init --prune`: delete roles of this set that are no longer configured.
+    pub prune: bool,
 }
 
 /// The name of the role CloudFormation assumes in the administrator account for a StackSet
@@ -123,21 +128,80 @@ fn role_statements(d: &DesiredState, roles: &[DesiredRole], scope: Scope) -> Vec
             )),
         }
     }
-    let attaching: Vec<&DesiredRole> = roles
-        .iter()
-        .filter(|r| !r.managed_policies.is_empty())
-        .collect();
-    for (n, r) in attaching.iter().enumerate() {
-        let mut s = statement(
-            &numbered("AttachConfiguredPolicies", n, attaching.len()),
-            &["iam:AttachRolePolicy"],
-            vec![r.arn.clone()],
-        );
-        s["Condition"] = json!({ "ArnEquals": { "iam:PolicyARN": r.managed_policies } });
-        out.push(s);
+    out.extend(attach_statements(roles));
+    out.extend(discovery_statements(d));
+    if scope.prune {
+        out.push(prune_statement(d));
     }
     out.push(read_policies_statement(d, roles));
     out
+}
+
+/// `iam:AttachRolePolicy`, limited by `iam:PolicyARN` to the role's own managed policies
+/// (a `plan` role's include `ReadOnlyAccess`); roles with the same policies share one
+/// statement, so a role can never be given another role's policy.
+fn attach_statements(roles: &[DesiredRole]) -> Vec<Value> {
+    let mut groups: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
+    for r in roles.iter().filter(|r| !r.managed_policies.is_empty()) {
+        let mut policies = r.managed_policies.clone();
+        policies.sort();
+        policies.dedup();
+        groups.entry(policies).or_default().push(r.arn.clone());
+    }
+    let total = groups.len();
+    groups
+        .into_iter()
+        .enumerate()
+        .map(|(n, (policies, arns))| {
+            let mut s = statement(
+                &numbered("AttachConfiguredPolicies", n, total),
+                &["iam:AttachRolePolicy"],
+                arns,
+            );
+            s["Condition"] = json!({ "ArnEquals": { "iam:PolicyARN": policies } });
+            s
+        })
+        .collect()
+}
+
+/// Every role in the account (`iam:ListRoles`, which IAM cannot scope) and their tags
+/// (`iam:ListRoleTags`, reads only): how `plan` and `status` find the roles of this set that
+/// are no longer configured, and how `destroy` finds the roles still trusting the provider.
+fn discovery_statements(d: &DesiredState) -> Vec<Value> {
+    let a = &d.account;
+    vec![
+        statement("FindRoles", &["iam:ListRoles"], vec!["*".into()]),
+        statement(
+            "ReadRoleTags",
+            &["iam:ListRoleTags"],
+            vec![arn::role(&a.partition, &a.id, "*")],
+        ),
+    ]
+}
+
+/// `init --prune`: delete a role of this set no longer configured, its inline policies and
+/// attached policies first; only roles tagged `managed-by=bootstrap` and with this set's
+/// `bootstrap-set` tag, so another team's roles and hand-made ones stay out of reach.
+fn prune_statement(d: &DesiredState) -> Value {
+    let a = &d.account;
+    let mut s = statement(
+        "PruneRolesOfThisSet",
+        &[
+            "iam:ListRolePolicies",
+            "iam:ListAttachedRolePolicies",
+            "iam:ListInstanceProfilesForRole",
+            "iam:DeleteRolePolicy",
+            "iam:DetachRolePolicy",
+            "iam:DeleteRole",
+        ],
+        vec![arn::role(&a.partition, &a.id, "*")],
+    );
+    let (managed_key, managed_value) = MANAGED_BY_TAG;
+    s["Condition"] = json!({ "StringEquals": {
+        format!("iam:ResourceTag/{SET_TAG}"): d.set,
+        format!("iam:ResourceTag/{managed_key}"): managed_value,
+    } });
+    s
 }
 
 /// `iam:GetPolicy` and `iam:GetPolicyVersion`, reads only: the configured managed policies
@@ -194,19 +258,6 @@ fn resource_statements(
     ];
     if scope.destroy {
         provider.push("iam:DeleteOpenIDConnectProvider");
-        // destroy keeps the provider while another role's trust names it.
-        out.push(statement(
-            "FindRolesTrustingTheProvider",
-            &["iam:ListRoles"],
-            vec!["*".into()],
-        ));
-    } else if !stack {
-        // plan, init and status in direct mode look for stale roles of this set.
-        out.push(statement(
-            "FindStaleRoles",
-            &["iam:ListRoles"],
-            vec!["*".into()],
-        ));
     }
     out.push(statement(
         "OidcProvider",
@@ -387,9 +438,11 @@ pub fn operator_policy(
     let statements = match deployment {
         Deployment::Direct => resource_statements(d, roles, scope, false),
         Deployment::Stack(name) => {
-            // destroy --mode cloudformation keeps the bucket and the table (DeletionPolicy).
+            // destroy --mode cloudformation keeps the bucket and the table (DeletionPolicy);
+            // the stack's roles are the stack's, so there is nothing to prune.
             let kept = Scope {
                 delete_state: false,
+                prune: false,
                 ..scope
             };
             let mut s = vec![stack_statement(d, name)];

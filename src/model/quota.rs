@@ -138,4 +138,40 @@ mod tests {
             e.message
         );
     }
+
+    /// The most `sub` patterns a role's trust policy holds within the default quota, for
+    /// the workspace `slug`, with `environments` environments per repository (0: none).
+    fn patterns_within_default_quota(slug: &str, environments: usize) -> usize {
+        let fits = |repositories: usize| {
+            let s = Settings::from_inputs(crate::config::Inputs {
+                workspace: Some(slug.into()),
+                workspace_uuid: Some("11111111-2222-3333-4444-555555555555".into()),
+                repository_uuid: (0..repositories)
+                    .map(|n| format!("{{{n:08x}-2222-3333-4444-555555555555}}"))
+                    .collect(),
+                environment_uuid: (0..environments)
+                    .map(|n| format!("{{{n:08x}-6666-7777-8888-999999999999}}"))
+                    .collect(),
+                ..Default::default()
+            })
+            .unwrap();
+            estimated_trust_policy_size(&s, &s.roles[0]) <= TRUST_POLICY_DEFAULT_CHARS
+        };
+        let repositories = (1..200).take_while(|n| fits(*n)).last().unwrap_or(0);
+        repositories * environments.max(1)
+    }
+
+    /// The figures docs/many-roles.md gives, with the default audience and no source ranges:
+    /// 35 repositories per role at the default quota (33 with a 25-character workspace slug),
+    /// 18 repository-environment pairs (their patterns are twice as long).
+    #[test]
+    fn sub_patterns_within_the_default_quota() {
+        let measured = [
+            patterns_within_default_quota("acme", 0),
+            patterns_within_default_quota("acme-platform-engineering", 0),
+            patterns_within_default_quota("acme", 1),
+            patterns_within_default_quota("acme", 2),
+        ];
+        assert_eq!(measured, [35, 33, 18, 18]);
+    }
 }

@@ -206,8 +206,17 @@ pub fn refuse_existing(d: &DesiredState, o: &Observed, stack: &str) -> Result<()
     if o.provider.is_some() {
         taken.push(format!("the OIDC provider {}", d.provider.arn));
     }
-    if o.roles.iter().any(Option::is_some) {
-        taken.push(format!("the role {}", d.primary_role().name));
+    let roles: Vec<&str> = d
+        .roles
+        .iter()
+        .zip(&o.roles)
+        .filter(|(_, live)| live.is_some())
+        .map(|(r, _)| r.name.as_str())
+        .collect();
+    match roles.as_slice() {
+        [] => {}
+        [one] => taken.push(format!("the role {one}")),
+        many => taken.push(format!("the roles {}", many.join(", "))),
     }
     if o.bucket.is_some() {
         taken.push(format!("the bucket {}", d.bucket.name));
@@ -218,10 +227,11 @@ pub fn refuse_existing(d: &DesiredState, o: &Observed, stack: &str) -> Result<()
     if taken.is_empty() {
         return Ok(());
     }
+    let one = taken.len() == 1 && roles.len() < 2;
     Err(Error::failure(format!(
         "cannot create stack {stack}: {} already exist{} outside it, and CloudFormation only creates what it manages",
         taken.join(", "),
-        if taken.len() == 1 { "s" } else { "" }
+        if one { "s" } else { "" }
     ))
     .resource(stack.to_string())
     .hint("keep managing them with --mode direct, import them into the stack (docs/cloudformation.md, \"Resources that already exist\"), or choose other names (--role-name, --state-bucket, --lock-table)"))

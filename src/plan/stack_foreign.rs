@@ -12,6 +12,8 @@ use crate::observe::ObservedRole;
 /// One policy on the role that the template does not define.
 #[derive(Debug, Clone, Serialize)]
 pub struct ForeignPolicy {
+    /// The role it is on.
+    pub role: String,
     /// `inline` or `managed`.
     pub kind: &'static str,
     /// The inline policy's name, or the managed policy's ARN.
@@ -32,6 +34,7 @@ pub fn foreign_policies(role: &DesiredRole, live: Option<&ObservedRole>) -> Vec<
         .foreign_inline_policies
         .iter()
         .map(|(name, doc)| ForeignPolicy {
+            role: role.name.clone(),
             kind: "inline",
             name: name.clone(),
             admin_equivalent: admin_statement(doc).map(|s| s.to_string()),
@@ -45,6 +48,7 @@ pub fn foreign_policies(role: &DesiredRole, live: Option<&ObservedRole>) -> Vec<
         .iter()
         .filter(|(arn, _)| !role.managed_policies.contains(arn))
         .map(|(arn, doc)| ForeignPolicy {
+            role: role.name.clone(),
             kind: "managed",
             name: arn.clone(),
             admin_equivalent: admin_statement(doc).map(|s| s.to_string()),

@@ -11,6 +11,7 @@ use super::stack_text::{foreign_text, plan_text};
 use super::{NextSteps, Paint, Report, GREEN, RED, YELLOW};
 use crate::apply::cloudformation::changeset::ChangeSetSummary;
 use crate::apply::cloudformation::events::Event;
+use crate::model::template::role_ids;
 use crate::model::{Account, DesiredState};
 use crate::plan::stack::{ResourceState, StackAction, StackPlan};
 use crate::plan::stack_foreign::ForeignPolicy;
@@ -18,7 +19,11 @@ use crate::plan::stack_foreign::ForeignPolicy;
 /// The values to hand on, from the stack's outputs where it has them.
 #[derive(Debug, Clone, Serialize)]
 pub struct StackOutputs {
+    /// The role's ARN, when there is one role.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role_arn: Option<String>,
+    /// Every role's ARN, by name.
+    pub role_arns: BTreeMap<String, String>,
     pub provider_arn: Option<String>,
     pub state_bucket: Option<String>,
     pub lock_table: Option<String>,
@@ -37,8 +42,21 @@ impl StackOutputs {
                 .cloned()
                 .or(fallback)
         };
+        let role_arns: BTreeMap<String, String> = d
+            .roles
+            .iter()
+            .zip(role_ids(d))
+            .map(|(r, ids)| {
+                let arn = pick(&ids.output, Some(r.arn.clone())).unwrap_or_default();
+                (r.name.clone(), arn)
+            })
+            .collect();
         StackOutputs {
-            role_arn: pick("RoleArn", Some(d.primary_role().arn.clone())),
+            role_arn: match role_arns.values().collect::<Vec<_>>().as_slice() {
+                [one] => Some((*one).clone()),
+                _ => None,
+            },
+            role_arns,
             provider_arn: pick("OidcProviderArn", Some(d.provider.arn.clone())),
             state_bucket: pick("StateBucketName", Some(d.bucket.name.clone())),
             lock_table: pick("LockTableName", d.table.as_ref().map(|t| t.name.clone())),
@@ -50,8 +68,10 @@ impl StackOutputs {
 
     fn text(&self) -> String {
         let mut t = String::new();
+        for arn in self.role_arns.values() {
+            let _ = writeln!(t, "  {:<13} {arn}", "role");
+        }
         for (label, value) in [
-            ("role", self.role_arn.as_deref()),
             ("oidc provider", self.provider_arn.as_deref()),
             ("state bucket", self.state_bucket.as_deref()),
             ("lock table", self.lock_table.as_deref()),
@@ -98,8 +118,6 @@ pub struct StackPlanReport {
     pub foreign_policies: Vec<ForeignPolicy>,
     pub aws_calls: Value,
     #[serde(skip)]
-    pub role: String,
-    #[serde(skip)]
     pub detailed_exitcode: bool,
 }
 
@@ -120,7 +138,6 @@ impl StackPlanReport {
             stack,
             foreign_policies,
             aws_calls,
-            role: d.primary_role().name.clone(),
             detailed_exitcode,
         }
     }
@@ -131,7 +148,7 @@ impl Report for StackPlanReport {
         let a = &self.context.account;
         let mut t = format!("plan for account {} in {}\n", a.id, a.region);
         t.push_str(&plan_text(&self.stack));
-        t.push_str(&foreign_text(paint, &self.role, &self.foreign_policies));
+        t.push_str(&foreign_text(paint, &self.foreign_policies));
         let _ = writeln!(
             t,
             "\n{}",
@@ -264,8 +281,6 @@ pub struct PresentStack {
     pub resources: Vec<ResourceState>,
     pub outputs: StackOutputs,
     pub aws_calls: Value,
-    #[serde(skip)]
-    pub role: String,
 }
 
 impl StackStatusReport {
@@ -280,7 +295,7 @@ impl StackStatusReport {
         })
     }
 
-    /// The stack `plan` describes, with its resources and the policies on its role that the
+    /// The stack `plan` describes, with its resources and the policies on its roles that the
     /// template does not define, in the account of `d`.
     pub fn present(
         plan: StackPlan,
@@ -302,7 +317,6 @@ impl StackStatusReport {
             resources,
             outputs: StackOutputs::new(d, &stack_outputs.unwrap_or_default()),
             aws_calls,
-            role: d.primary_role().name.clone(),
         };
         p.in_sync = p.stack_in_sync() && p.foreign_policies.is_empty();
         StackStatusReport::Present(Box::new(p))
@@ -384,7 +398,7 @@ impl Report for StackStatusReport {
         }
         let _ = writeln!(t, "\noutputs:");
         t.push_str(&p.outputs.text());
-        t.push_str(&foreign_text(paint, &p.role, &p.foreign_policies));
+        t.push_str(&foreign_text(paint, &p.foreign_policies));
         let _ = writeln!(
             t,
             "\n{}",

@@ -1,5 +1,5 @@
 //! A stack's plan and a change set as text for people (stderr before a prompt, stdout for
-//! `plan`), and the policies on the stack's role that the template does not define.
+//! `plan`), and the policies on the stack's roles that the template does not define.
 
 use std::fmt::Write;
 
@@ -110,29 +110,33 @@ pub fn change_set_text(cs: &ChangeSetSummary) -> String {
     t
 }
 
-/// The block naming each policy on role `role` that the stack's template does not define,
-/// and how to remove it; empty when none.
-pub fn foreign_text(paint: Paint, role: &str, found: &[ForeignPolicy]) -> String {
+/// The block naming each policy on the stack's roles that the template does not define, role
+/// by role, and how to remove it; empty when none.
+pub fn foreign_text(paint: Paint, found: &[ForeignPolicy]) -> String {
     let mut t = String::new();
     if found.is_empty() {
         return t;
     }
-    let _ = writeln!(
-        t,
-        "\nrole {role} has policies the stack's template does not define; CloudFormation does not remove them:"
-    );
-    for f in found {
-        let verdict = f
-            .admin_equivalent
-            .as_deref()
-            .map(|s| format!("  {}: {s}", paint.paint(RED, "ADMIN-EQUIVALENT")))
-            .unwrap_or_default();
+    let mut roles: Vec<&str> = found.iter().map(|f| f.role.as_str()).collect();
+    roles.dedup();
+    for role in roles {
         let _ = writeln!(
             t,
-            "  {} policy {}  not defined by the stack{verdict}",
-            f.kind, f.name
+            "\nrole {role} has policies the stack's template does not define; CloudFormation does not remove them:"
         );
-        let _ = writeln!(t, "    remove it: {}", f.remove);
+        for f in found.iter().filter(|f| f.role == role) {
+            let verdict = f
+                .admin_equivalent
+                .as_deref()
+                .map(|s| format!("  {}: {s}", paint.paint(RED, "ADMIN-EQUIVALENT")))
+                .unwrap_or_default();
+            let _ = writeln!(
+                t,
+                "  {} policy {}  not defined by the stack{verdict}",
+                f.kind, f.name
+            );
+            let _ = writeln!(t, "    remove it: {}", f.remove);
+        }
     }
     let _ = writeln!(
         t,

@@ -1,6 +1,7 @@
 //! The results of `plan`, `init` and `status` with `--stackset NAME`: each serializes to the
 //! command's JSON document and renders its text.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use serde::Serialize;
@@ -55,12 +56,16 @@ pub fn plan_text(p: &StackSetPlan, targets: &StackSetTargets) -> String {
     t
 }
 
-/// One instance, with the role and bucket the template gives it in its account.
+/// One instance, with the roles and bucket the template gives it in its account.
 #[derive(Debug, Clone, Serialize)]
 pub struct InstanceRow {
     #[serde(flatten)]
     pub instance: Instance,
-    pub role_arn: String,
+    /// The role's ARN, when there is one role.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// Every role's ARN in the instance's account, by name.
+    pub role_arns: BTreeMap<String, String>,
     pub state_bucket: String,
 }
 
@@ -72,7 +77,15 @@ fn instance_rows(instances: &[Instance], d: &DesiredState) -> Vec<InstanceRow> {
         .iter()
         .map(|i| InstanceRow {
             instance: i.clone(),
-            role_arn: arn::role(partition, &i.account, &d.primary_role().name),
+            role_arn: match d.roles.as_slice() {
+                [one] => Some(arn::role(partition, &i.account, &one.name)),
+                _ => None,
+            },
+            role_arns: d
+                .roles
+                .iter()
+                .map(|r| (r.name.clone(), arn::role(partition, &i.account, &r.name)))
+                .collect(),
             state_bucket: default_bucket_name(&Account {
                 id: i.account.clone(),
                 partition: partition.clone(),
@@ -84,20 +97,25 @@ fn instance_rows(instances: &[Instance], d: &DesiredState) -> Vec<InstanceRow> {
 
 fn instances_text(rows: &[InstanceRow]) -> String {
     let mut t = String::new();
+    let several = rows.first().is_some_and(|r| r.role_arns.len() > 1);
     let _ = writeln!(
         t,
-        "  {:<13} {:<15} {:<11} role",
-        "account", "region", "status"
+        "  {:<13} {:<15} {:<11} {}",
+        "account",
+        "region",
+        "status",
+        if several { "roles" } else { "role" }
     );
     for r in rows {
         let i = &r.instance;
+        let arns: Vec<&str> = r.role_arns.values().map(String::as_str).collect();
         let _ = writeln!(
             t,
             "  {:<13} {:<15} {:<11} {}{}",
             i.account,
             i.region,
             i.status,
-            r.role_arn,
+            arns.join(" "),
             i.reason
                 .as_deref()
                 .map(|r| format!("  ({r})"))
@@ -180,9 +198,9 @@ pub struct StackSetInitReport {
     pub result: Option<StackSetOutcome>,
     pub instances: Vec<InstanceRow>,
     pub aws_calls: Value,
-    /// The role and lock table each account gets.
+    /// The roles and lock table each account gets.
     #[serde(skip)]
-    pub role: String,
+    pub roles: Vec<String>,
     #[serde(skip)]
     pub table: Option<String>,
 }
@@ -207,7 +225,7 @@ impl StackSetInitReport {
             stackset,
             result,
             aws_calls,
-            role: d.primary_role().name.clone(),
+            roles: d.roles.iter().map(|r| r.name.clone()).collect(),
             table: d.table.as_ref().map(|t| t.name.clone()),
         }
     }
@@ -225,8 +243,9 @@ impl Report for StackSetInitReport {
         t.push_str(&instances_text(&self.instances));
         let _ = writeln!(
             t,
-            "\nIn each account: role {}, bucket terraform-state-ACCOUNT-REGION{}.",
-            self.role,
+            "\nIn each account: role{} {}, bucket terraform-state-ACCOUNT-REGION{}.",
+            if self.roles.len() == 1 { "" } else { "s" },
+            self.roles.join(", "),
             self.table
                 .as_ref()
                 .map(|t| format!(", lock table {t}"))

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bootstrap::config::{Inputs, Settings};
+use bootstrap::config::{Inputs, RoleInputs, Settings};
 use bootstrap::model::template::{self, RenderOptions, Template};
 use bootstrap::model::{self, Account};
 use serde_json::{json, Value};
@@ -86,7 +86,33 @@ fn variants() -> Vec<(&'static str, Inputs, bool)> {
     let mut i = base();
     i.policy_arn = vec!["arn:aws:iam::123456789012:policy/acme-deploy".into()];
     v.push(("stackset", i, true));
+
+    v.push(("three-roles", three_roles(), false));
+    v.push(("three-roles-stackset", three_roles(), true));
     v
+}
+
+/// `[[role]]` tables: a plan role, an apply role for one environment with a policy of the
+/// account, and a CDK role of another repository.
+fn three_roles() -> Inputs {
+    let role = |name: &str, access: &str, repo: &str| RoleInputs {
+        name: Some(name.into()),
+        access: Some(access.into()),
+        repository_uuid: vec![repo.into()],
+        ..Default::default()
+    };
+    let mut apply = role("infra-apply", "apply", REPO);
+    apply.environment_uuid = vec![ENV.into()];
+    apply.policy_arn = vec!["arn:aws:iam::123456789012:policy/acme-deploy".into()];
+    Inputs {
+        repository_uuid: Vec::new(),
+        role: vec![
+            role("infra-plan", "plan", REPO),
+            apply,
+            role("app-cdk", "cdk", REPO2),
+        ],
+        ..base()
+    }
 }
 
 fn settings(i: Inputs) -> Settings {
@@ -307,11 +333,12 @@ impl Resolver {
                 format!("arn:{p}:dynamodb:{region}:{a}:table/{t}"),
             );
         }
-        let role = res["DeployRole"]["Properties"]["RoleName"]
-            .as_str()
-            .unwrap();
-        r.arns
-            .insert("DeployRole".into(), format!("arn:{p}:iam::{a}:role/{role}"));
+        for (id, resource) in res.as_object().unwrap() {
+            if let Some(role) = resource["Properties"]["RoleName"].as_str() {
+                r.arns
+                    .insert(id.clone(), format!("arn:{p}:iam::{a}:role/{role}"));
+            }
+        }
         r
     }
 
@@ -400,24 +427,10 @@ fn template_policies_resolve_to_the_documents_direct_mode_writes() {
             let direct = model::desired(&s, &account, &thumbprints, &[]).unwrap();
             let r = Resolver::new(&t.body, &account);
             let res = r.resolve(&t.body["Resources"]);
-            let role = &res["DeployRole"]["Properties"];
             let ctx = format!("{name} in {}", account.region);
-            let want = direct.primary_role();
-            assert_eq!(
-                role["AssumeRolePolicyDocument"], want.trust_policy,
-                "{ctx}: trust"
-            );
-            assert_eq!(role["Policies"].as_array().unwrap().len(), 1, "{ctx}");
-            assert_eq!(
-                role["Policies"][0]["PolicyName"],
-                direct.primary_role().inline_policy_name.as_str(),
-                "{ctx}"
-            );
-            assert_eq!(
-                role["Policies"][0]["PolicyDocument"],
-                direct.primary_role().inline_policy,
-                "{ctx}: state-access policy"
-            );
+            for want in &direct.roles {
+                same_role(&res, want, stackset, &account, &ctx);
+            }
             // Direct mode writes its statements into the bucket policy (merged with any
             // foreign ones; on a new bucket there are none).
             assert_eq!(
@@ -437,8 +450,6 @@ fn template_policies_resolve_to_the_documents_direct_mode_writes() {
                 direct.bucket.name.as_str(),
                 "{ctx}"
             );
-            assert_eq!(role["RoleName"], want.name.as_str());
-            assert_eq!(role["MaxSessionDuration"], want.max_session_duration);
             let provider = &res["OidcProvider"]["Properties"];
             assert_eq!(provider["Url"], direct.provider.url.as_str());
             assert_eq!(provider["ClientIdList"], json!(direct.provider.client_ids));
@@ -451,27 +462,60 @@ fn template_policies_resolve_to_the_documents_direct_mode_writes() {
                 direct.table.as_ref().map(|t| t.name.as_str()),
                 "{ctx}"
             );
-            let managed: Vec<String> = role["ManagedPolicyArns"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|v| v.as_str().unwrap().to_string())
-                .collect();
-            if stackset {
-                // Account-specific policies follow the account the instance runs in.
-                for (got, given) in managed.iter().zip(&direct.primary_role().managed_policies) {
-                    let name = given.rsplit_once(":policy/").unwrap().1;
-                    assert_eq!(
-                        got,
-                        &format!(
-                            "arn:{}:iam::{}:policy/{name}",
-                            account.partition, account.id
-                        )
-                    );
-                }
-            } else {
-                assert_eq!(managed, direct.primary_role().managed_policies, "{ctx}");
-            }
         }
+    }
+}
+
+/// The role resource of `res` named as `want` holds, once resolved, what direct mode writes.
+fn same_role(
+    res: &Value,
+    want: &bootstrap::model::DesiredRole,
+    stackset: bool,
+    account: &Account,
+    ctx: &str,
+) {
+    let role = res
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|r| &r["Properties"])
+        .find(|p| p["RoleName"] == want.name.as_str())
+        .unwrap_or_else(|| panic!("{ctx}: no role {}", want.name));
+    let ctx = format!("{ctx}, role {}", want.name);
+    assert_eq!(
+        role["AssumeRolePolicyDocument"], want.trust_policy,
+        "{ctx}: trust"
+    );
+    assert_eq!(role["Policies"].as_array().unwrap().len(), 1, "{ctx}");
+    assert_eq!(
+        role["Policies"][0]["PolicyName"],
+        want.inline_policy_name.as_str(),
+        "{ctx}"
+    );
+    assert_eq!(
+        role["Policies"][0]["PolicyDocument"], want.inline_policy,
+        "{ctx}: inline policy"
+    );
+    assert_eq!(role["MaxSessionDuration"], want.max_session_duration);
+    let managed: Vec<String> = role["ManagedPolicyArns"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    if stackset {
+        // Account-specific policies follow the account the instance runs in.
+        assert_eq!(managed.len(), want.managed_policies.len(), "{ctx}");
+        for (got, given) in managed.iter().zip(&want.managed_policies) {
+            let parts: Vec<&str> = given.splitn(6, ':').collect();
+            let expected = if parts[4] == "aws" {
+                given.clone()
+            } else {
+                format!("arn:{}:iam::{}:{}", account.partition, account.id, parts[5])
+            };
+            assert_eq!(got, &expected, "{ctx}");
+        }
+    } else {
+        assert_eq!(managed, want.managed_policies, "{ctx}");
     }
 }

@@ -188,3 +188,66 @@ fn render_stackset_is_account_neutral() {
         "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/deploy"
     );
 }
+
+#[test]
+fn render_with_three_roles_holds_each_role_and_its_arn_output() {
+    let l = Local::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("bootstrap.toml");
+    let other = "{1a2b3c4d-5555-4e6f-8a9b-0123456789ab}";
+    std::fs::write(
+        &config,
+        format!(
+            "[[role]]\nname = \"infra-plan\"\naccess = \"plan\"\nrepository-uuid = [\"{REPO_UUID}\"]\n\n\
+             [[role]]\nname = \"infra-apply\"\nrepository-uuid = [\"{REPO_UUID}\"]\n\n\
+             [[role]]\nname = \"app-cdk\"\naccess = \"cdk\"\nrepository-uuid = [\"{other}\"]\n"
+        ),
+    )
+    .expect("write config");
+    let out = run([
+        "render".to_string(),
+        "--endpoint-url".into(),
+        format!("http://127.0.0.1:{}", unused_port()),
+        "--issuer-url".into(),
+        l.issuer.url(),
+        "--ca-bundle".into(),
+        l.pki.ca_bundle_arg(),
+        "--workspace-uuid".into(),
+        WORKSPACE_UUID.into(),
+        "--config".into(),
+        config.display().to_string(),
+    ]);
+    out.assert_success();
+    let t: Value = serde_norway::from_str(&out.stdout).expect("stdout is the YAML template");
+    let res = &t["Resources"];
+    let role = |id: &str| &res[id]["Properties"];
+    assert_eq!(role("DeployRoleInfraPlan")["RoleName"], "infra-plan");
+    assert_eq!(
+        role("DeployRoleInfraPlan")["ManagedPolicyArns"],
+        serde_json::json!([{ "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/ReadOnlyAccess" }])
+    );
+    assert_eq!(role("DeployRoleInfraApply")["RoleName"], "infra-apply");
+    assert_eq!(
+        role("DeployRoleAppCdk")["Policies"][0]["PolicyName"],
+        "cdk-bootstrap-roles"
+    );
+    assert!(res.get("DeployRole").is_none(), "{res}");
+    let sub = format!("{}:sub", l.issuer.host_path());
+    assert_eq!(
+        role("DeployRoleAppCdk")["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
+            ["StringLike"][sub.as_str()],
+        format!("{other}:*")
+    );
+    let outputs = &t["Outputs"];
+    for (output, id) in [
+        ("RoleArnInfraPlan", "DeployRoleInfraPlan"),
+        ("RoleArnInfraApply", "DeployRoleInfraApply"),
+        ("RoleArnAppCdk", "DeployRoleAppCdk"),
+    ] {
+        assert_eq!(
+            outputs[output]["Value"],
+            serde_json::json!({ "Fn::GetAtt": [id, "Arn"] })
+        );
+    }
+    assert!(outputs.get("RoleArn").is_none());
+}

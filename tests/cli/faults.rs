@@ -205,15 +205,16 @@ fn a_run_cut_off_after_any_mutating_call_converges_when_run_again() {
             proxy.mutating(),
             "{case}: writes that reached AWS"
         );
-        if let Fault::CutAfter(k) = fault {
-            // The k-th write as the proxy saw them arrive; a write AWS refused meanwhile (the
-            // behaviour layer's backup gap, say) changed nothing and is not counted, so the
-            // cut may come one accepted write earlier.
-            assert!(
-                (1..=*k).contains(&proxy.mutating()),
-                "{case}: {}",
-                proxy.mutating()
-            );
+        // The cut came right after the write it was for: the last one AWS took.
+        assert_eq!(
+            w.moto.mutating_calls().last(),
+            Some(&hit[0]),
+            "{case}: the last write that reached AWS"
+        );
+        match fault {
+            Fault::CutAfter(k) => assert_eq!(proxy.mutating(), *k, "{case}: writes"),
+            Fault::CutAfterOperation(op) => assert_eq!(&hit[0].1, op, "{case}"),
+            _ => {}
         }
         cut_after.insert(hit[0].1.clone());
 
@@ -254,7 +255,10 @@ fn a_lost_response_is_retried_without_duplicating_anything() {
         proxy.set_fault(fault.clone());
         let out = init_via(&w, &proxy);
         let hit = proxy.faulted();
-        assert_eq!(hit.len(), 1, "{case}\n{out:?}");
+        assert_eq!(hit.len(), 1, "{case}: the fault fired once\n{out:?}");
+        if let Fault::LoseResponseOf(op) = fault {
+            assert_eq!(&hit[0].1, op, "{case}");
+        }
         assert!(out.success(), "{case}: {:?} retried\n{out:?}", hit[0]);
         assert_converged(&w, &aws, &case);
         lost.insert(hit[0].1.clone());

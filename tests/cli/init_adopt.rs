@@ -556,6 +556,7 @@ fn a_hand_made_role_is_adopted_loudly_and_tagged() {
     assert_eq!(
         aws.role_tags(ROLE),
         [
+            ("bootstrap-set".to_string(), w.issuer.host_path()),
             (
                 "bootstrap-version".to_string(),
                 env!("CARGO_PKG_VERSION").to_string()

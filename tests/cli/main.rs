@@ -11,6 +11,7 @@
 mod common;
 
 mod cloudformation_render;
+mod cloudformation_roles;
 mod cloudformation_stack;
 mod cloudformation_stackset;
 mod destroy;

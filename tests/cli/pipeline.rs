@@ -1,6 +1,7 @@
-//! `bootstrap pipeline` driven as a subprocess: the generated bitbucket-pipelines.yml parses
-//! and has the documented Bitbucket structure; the generated backend.tf is accepted by the
-//! real Terraform (`fmt -check`, `init -backend=false`, `validate`).
+//! `bootstrap pipeline` driven as a subprocess: every generated bitbucket-pipelines.yml
+//! validates against Atlassian's published schema (check-jsonschema) and has the documented
+//! Bitbucket structure; the generated backend.tf is accepted by the real Terraform
+//! (`fmt -check`, `init -backend=false`, `validate`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -8,6 +9,7 @@ use std::process::Command;
 use serde_norway::Value as Yaml;
 
 use crate::common::fixture::{World, ENV_UUID, REPO_UUID, WORKSPACE_UUID};
+use crate::common::schema::{assert_valid_pipeline, check_pipeline};
 use crate::common::{run, CliOutput};
 
 const ACCOUNT: &str = "210987654321";
@@ -17,7 +19,8 @@ fn out_dir() -> tempfile::TempDir {
 }
 
 /// `bootstrap pipeline --out-dir DIR --account-id ACCOUNT` with a Bitbucket workspace issuer
-/// (nothing is fetched: pipeline needs no issuer I/O) and `extra`.
+/// (nothing is fetched: pipeline needs no issuer I/O) and `extra`. A pipeline it writes is
+/// checked against the schema.
 fn pipeline(dir: &Path, extra: &[&str]) -> CliOutput {
     let mut args: Vec<String> = [
         "pipeline",
@@ -38,7 +41,15 @@ fn pipeline(dir: &Path, extra: &[&str]) -> CliOutput {
     .map(ToString::to_string)
     .collect();
     args.extend(extra.iter().map(ToString::to_string));
-    run(args)
+    checked(dir, run(args))
+}
+
+/// `out`, after checking the pipeline a successful run wrote in `dir` against the schema.
+fn checked(dir: &Path, out: CliOutput) -> CliOutput {
+    if out.success() {
+        assert_valid_pipeline(&dir.join("bitbucket-pipelines.yml"));
+    }
+    out
 }
 
 fn read_yaml(dir: &Path) -> Yaml {
@@ -77,6 +88,92 @@ fn step_names(items: &Yaml) -> Vec<String> {
         }
     }
     names
+}
+
+/// The pipeline written for `extra`, as text.
+fn pipeline_text(extra: &[&str]) -> String {
+    let dir = out_dir();
+    pipeline(dir.path(), extra).assert_success();
+    std::fs::read_to_string(dir.path().join("bitbucket-pipelines.yml")).unwrap()
+}
+
+/// `text` written to a file of its own, and what the schema check says of it.
+fn check_text(text: &str) -> Result<(), String> {
+    let dir = out_dir();
+    let file = dir.path().join("bitbucket-pipelines.yml");
+    std::fs::write(&file, text).unwrap();
+    check_pipeline(&file)
+}
+
+#[test]
+fn the_schema_check_refuses_what_bitbucket_would() {
+    let good = pipeline_text(&[]);
+    check_text(&good).expect("the generated file validates");
+    // A trigger Bitbucket does not know.
+    let bad = good.replace("trigger: manual", "trigger: later");
+    assert_ne!(bad, good);
+    let e = check_text(&bad).expect_err("an unknown trigger is refused");
+    assert!(e.contains("later"), "{e}");
+    // A step without a script.
+    let bad = good.replace(
+        "        script:\n          - terraform fmt",
+        "        scrip:\n          - terraform fmt",
+    );
+    assert_ne!(bad, good);
+    check_text(&bad).expect_err("a step needs a script");
+
+    // Custom audiences are checked too: the widened oidc still has Bitbucket's limits.
+    let good = pipeline_text(&["--audience", "sts.amazonaws.com"]);
+    check_text(&good).expect("a step asking for audiences validates");
+    let eleven: String = (0..11)
+        .map(|i| format!("\n            - \"aud{i}\""))
+        .collect();
+    let bad = good.replace("\n            - \"sts.amazonaws.com\"", &eleven);
+    assert_ne!(bad, good);
+    check_text(&bad).expect_err("at most 10 audiences");
+    let bad = good.replace("  audiences:\n", "  audience:\n");
+    assert_ne!(bad, good);
+    check_text(&bad).expect_err("oidc takes audiences only");
+}
+
+/// The pipeline for `extra`, pinned byte for byte in tests/snapshots/pipeline.
+fn snapshot(name: &str, extra: &[&str]) {
+    let text = pipeline_text(extra);
+    // insta trims trailing whitespace; the last newline is pinned here.
+    assert!(text.ends_with("\n") && !text.ends_with("\n\n"), "{text:?}");
+    insta::with_settings!({
+        snapshot_path => "../snapshots/pipeline",
+        prepend_module_to_snapshot => false,
+        description => format!("bootstrap pipeline {}", extra.join(" ")),
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+#[test]
+fn the_one_role_pipelines_byte_for_byte() {
+    snapshot("one-role", &[]);
+    snapshot(
+        "one-role-deployment",
+        &[
+            "--environment-uuid",
+            ENV_UUID,
+            "--deployment",
+            "Production",
+            "--branch",
+            "release/*",
+        ],
+    );
+    snapshot(
+        "one-role-ip-audiences",
+        &[
+            "--source-ip",
+            "203.0.113.0/24",
+            "--audience",
+            "sts.amazonaws.com",
+        ],
+    );
 }
 
 #[test]
@@ -273,23 +370,172 @@ fn a_role_every_branch_can_reach_is_warned_about() {
     assert!(!out.stderr.contains(warning), "{out:?}");
 }
 
+// --- a plan role and an apply role ---------------------------------------------------
+
+const PLAN_ARN: &str = "arn:aws:iam::210987654321:role/bitbucket-pipelines-deploy-plan";
+const APPLY_ARN: &str = "arn:aws:iam::210987654321:role/bitbucket-pipelines-deploy-apply";
+
+/// `pipeline --plan-apply --environment-uuid ENV` and `extra`.
+fn plan_apply(dir: &Path, extra: &[&str]) -> CliOutput {
+    let mut args = vec!["--plan-apply", "--environment-uuid", ENV_UUID];
+    args.extend_from_slice(extra);
+    pipeline(dir, &args)
+}
+
+#[test]
+fn plan_apply_plans_everywhere_with_the_plan_role_and_deploys_with_the_apply_role() {
+    let dir = out_dir();
+    let out = plan_apply(dir.path(), &["--deployment", "Production"]);
+    out.assert_success();
+    let expected = format!(
+        "Branches and pull requests plan with the plan role; the Production deployment stage plans and applies with the apply role.\n\
+         \n\
+         In Bitbucket, set these repository variables (Repository settings > Repository variables):\n\
+         \x20 AWS_ROLE_ARN = {PLAN_ARN}\n\
+         \x20 AWS_REGION   = eu-west-1\n\
+         and these deployment variables of the Production environment (Repository settings > Deployments):\n\
+         \x20 AWS_ROLE_ARN = {APPLY_ARN}\n"
+    );
+    assert!(out.stdout.contains(&expected), "{out:?}");
+    // The plan role cannot write the state: no warning that every branch can.
+    assert!(!out.stderr.contains("every branch can assume"), "{out:?}");
+
+    let doc = read_yaml(dir.path());
+    let pipelines = &doc["pipelines"];
+    let plan = ["Terraform validate", "Terraform plan"];
+    assert_eq!(step_names(&pipelines["default"]), plan);
+    assert_eq!(step_names(&pipelines["pull-requests"]["**"]), plan);
+    let main = pipelines["branches"]["main"].as_sequence().expect("main");
+    assert_eq!(main[0]["step"]["name"].as_str(), Some("Terraform validate"));
+    let stage = &main[1]["stage"];
+    assert_eq!(stage["deployment"].as_str(), Some("Production"));
+    assert_eq!(
+        step_names(&stage["steps"]),
+        ["Terraform plan", "Terraform apply"]
+    );
+    let yml = std::fs::read_to_string(dir.path().join("bitbucket-pipelines.yml")).unwrap();
+    for line in [
+        format!("#   AWS_ROLE_ARN = {PLAN_ARN}"),
+        format!("#   AWS_ROLE_ARN = {APPLY_ARN}"),
+        "# and these deployment variables of the Production environment".to_string(),
+    ] {
+        assert!(yml.lines().any(|l| l == line), "{line:?} not in\n{yml}");
+    }
+}
+
+#[test]
+fn plan_apply_json_names_both_roles_and_their_variables() {
+    let dir = out_dir();
+    let out = plan_apply(
+        dir.path(),
+        &["--deployment", "Production", "--output", "json"],
+    );
+    out.assert_success();
+    let doc = out.json();
+    assert_eq!(doc["roles"]["kind"], "plan_apply");
+    assert_eq!(doc["roles"]["plan_arn"], PLAN_ARN);
+    assert_eq!(doc["roles"]["apply_arn"], APPLY_ARN);
+    assert_eq!(doc["variables"]["scope"], "repository");
+    assert_eq!(doc["variables"]["AWS_ROLE_ARN"], PLAN_ARN);
+    assert_eq!(doc["variables"]["AWS_REGION"], "eu-west-1");
+    assert_eq!(doc["deployment_variables"]["scope"], "deployment");
+    assert_eq!(doc["deployment_variables"]["deployment"], "Production");
+    assert_eq!(doc["deployment_variables"]["AWS_ROLE_ARN"], APPLY_ARN);
+    assert!(
+        doc["deployment_variables"].get("AWS_REGION").is_none(),
+        "{doc}"
+    );
+}
+
+#[test]
+fn plan_apply_needs_the_deployment_name() {
+    let dir = out_dir();
+    let out = plan_apply(dir.path(), &[]);
+    out.assert_code(64);
+    let line = out.stderr.trim();
+    assert_eq!(line.lines().count(), 1, "{out:?}");
+    assert!(line.contains("--deployment NAME"), "{out:?}");
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+}
+
+#[test]
+fn more_roles_than_one_pair_are_refused() {
+    let dir = out_dir();
+    let config = dir.path().join("bootstrap.toml");
+    let role = |name: &str, access: &str, env: bool| {
+        let env = if env {
+            format!("environment-uuid = [\"{ENV_UUID}\"]\n")
+        } else {
+            String::new()
+        };
+        format!("[[role]]\nname = \"{name}\"\naccess = \"{access}\"\nrepository-uuid = [\"{REPO_UUID}\"]\n{env}\n")
+    };
+    let out_dir = dir.path().join("out");
+    let cases = [
+        (
+            [
+                role("p", "plan", false),
+                role("a", "apply", true),
+                role("c", "cdk", false),
+            ]
+            .concat(),
+            "3 roles",
+        ),
+        (
+            [role("p", "plan", false), role("a", "apply", false)].concat(),
+            "not limited to deployment environments",
+        ),
+    ];
+    for (tables, why) in cases {
+        let toml = format!("region = \"eu-west-1\"\nworkspace = \"acme\"\nworkspace-uuid = \"{WORKSPACE_UUID}\"\n\n{tables}");
+        std::fs::write(&config, toml).unwrap();
+        let out = run([
+            "pipeline",
+            "--config",
+            &config.display().to_string(),
+            "--out-dir",
+            &out_dir.display().to_string(),
+            "--account-id",
+            ACCOUNT,
+            "--deployment",
+            "Production",
+        ]);
+        out.assert_code(64);
+        // One error line (beside the line naming the configuration file in use).
+        let errors: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| !l.starts_with("using configuration "))
+            .collect();
+        assert_eq!(errors.len(), 1, "{out:?}");
+        assert!(
+            errors[0].starts_with("error: ") && errors[0].contains(why),
+            "{why}: {out:?}"
+        );
+        assert!(!out_dir.exists(), "nothing is written");
+    }
+}
+
 /// The sample examples/bootstrap.toml, as a user would use it: `--config` and nothing else
 /// but the command-only flags.
 #[test]
 fn the_sample_config_drives_the_generated_files() {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/bootstrap.toml");
     let dir = out_dir();
-    let out = run([
-        "pipeline",
-        "--config",
-        &sample.display().to_string(),
-        "--out-dir",
-        &dir.path().display().to_string(),
-        "--account-id",
-        ACCOUNT,
-    ]
-    .map(String::from)
-    .to_vec());
+    let out = checked(
+        dir.path(),
+        run([
+            "pipeline",
+            "--config",
+            &sample.display().to_string(),
+            "--out-dir",
+            &dir.path().display().to_string(),
+            "--account-id",
+            ACCOUNT,
+        ]
+        .map(String::from)
+        .to_vec()),
+    );
     out.assert_success();
     assert!(
         out.stdout.contains(&format!(
@@ -356,7 +602,7 @@ fn account_comes_from_sts_without_account_id() {
         dir.path().display().to_string(),
     ];
     args.extend(w.setup_flags());
-    let out = run(args);
+    let out = checked(dir.path(), run(args));
     out.assert_success();
     assert!(
         out.stdout.contains(&format!(

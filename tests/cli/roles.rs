@@ -15,7 +15,7 @@ const OTHER_REPO: &str = "{1a2b3c4d-5555-4e6f-8a9b-0123456789ab}";
 
 /// A bootstrap.toml with a plan role, an apply role limited to the production environment and
 /// a CDK role, written into a fresh directory.
-fn three_roles(dir: &tempfile::TempDir) -> PathBuf {
+pub(crate) fn three_roles(dir: &tempfile::TempDir) -> PathBuf {
     let text = format!(
         r#"
 [[role]]
@@ -40,7 +40,7 @@ repository-uuid = ["{OTHER_REPO}"]
 }
 
 /// `bootstrap CMD` against this world with `--config FILE` instead of the single-role flags.
-fn with_config<'a>(w: &'a World, cmd: &str, config: &PathBuf) -> Test<'a> {
+pub(crate) fn with_config<'a>(w: &'a World, cmd: &str, config: &PathBuf) -> Test<'a> {
     Test::new()
         .arg(cmd)
         .args(w.flags())
@@ -71,7 +71,7 @@ fn actions_on(doc: &Value, resource: &str) -> Vec<String> {
 
 #[test]
 fn three_roles_share_one_provider_and_backend_and_a_rerun_writes_nothing() {
-    let w = World::start();
+    let w = World::start_with_managed_policies();
     let dir = tempfile::tempdir().expect("tempdir");
     let config = three_roles(&dir);
     let out = with_config(&w, "init", &config).arg("--yes").run();
@@ -144,8 +144,10 @@ fn three_roles_share_one_provider_and_backend_and_a_rerun_writes_nothing() {
 
 #[test]
 fn plan_apply_makes_a_repository_wide_plan_role_and_an_environment_apply_role() {
-    let w = World::start();
-    w.test("init")
+    let w = World::start_with_managed_policies();
+    let account = w.moto.account_id();
+    let out = w
+        .test("init")
         .args([
             "--yes",
             "--plan-apply",
@@ -155,6 +157,16 @@ fn plan_apply_makes_a_repository_wide_plan_role_and_an_environment_apply_role() 
             "infra",
         ])
         .run();
+    // What goes where: each role's ARN, named, for AWS_ROLE_ARN.
+    for (role, access) in [("infra-plan", "plan"), ("infra-apply", "apply")] {
+        let arn = format!("arn:aws:iam::{account}:role/{role}");
+        let want = [role, access, "AWS_ROLE_ARN", "=", arn.as_str()];
+        let found = out
+            .stdout
+            .lines()
+            .any(|l| l.split_whitespace().eq(want.iter().copied()));
+        assert!(found, "{want:?}\n{}", out.stdout);
+    }
     let aws = Inspect::new(&w.moto.endpoint());
     let mut names = aws.role_names();
     names.sort();

@@ -1,12 +1,17 @@
 //! The pipeline for a desired state: `bitbucket-pipelines.yml` and `backend.tf` as
 //! `pipeline` writes them, and the step and backend block `init` suggests, all from the
-//! templates in `templates/`. The values are validated in [`values`] and filled in by
-//! [`render`]; nothing here reads or writes a file or calls AWS.
+//! templates in `templates/`. The values are validated in [`values`], the roles the steps
+//! assume and where their ARNs go are [`roles`], and [`render`] fills them in; nothing here
+//! reads or writes a file or calls AWS.
 
+#[cfg(test)]
+mod plan_apply_tests;
 mod render;
+mod roles;
 mod values;
 
 pub use render::{render_files, snippets, Rendered, Snippets};
+pub use roles::{PipelineRoles, Placement, RoleChoice, Scope};
 pub use values::{any_branch_warning, Pipeline};
 
 /// The file the pipeline is written to, in `--out-dir`.

@@ -10,6 +10,7 @@
 use minijinja::syntax::SyntaxConfig;
 use minijinja::{context, AutoEscape, Environment, UndefinedBehavior, Value};
 
+use super::roles::{PipelineRoles, Placement};
 use super::values::Pipeline;
 use crate::error::{Error, Result};
 use crate::model::{self, DesiredState};
@@ -63,10 +64,20 @@ impl Snippets {
     }
 }
 
-/// Both files for a desired state.
-pub fn render_files(pipeline: &Pipeline, d: &DesiredState) -> Result<Rendered> {
+/// Both files for a desired state, with the steps assuming `roles`.
+pub fn render_files(
+    pipeline: &Pipeline,
+    roles: &PipelineRoles,
+    d: &DesiredState,
+) -> Result<Rendered> {
+    if roles.is_plan_apply() && pipeline.deployment.is_none() {
+        return Err(Error::failure(
+            "internal error: a plan/apply pipeline without a deployment environment",
+        )
+        .hint("this is a bug in bootstrap; please report it"));
+    }
     let env = environment()?;
-    let ctx = values(pipeline, d);
+    let ctx = values(pipeline, roles, d);
     Ok(Rendered {
         pipeline: render(&env, "bitbucket-pipelines.yml", &ctx)?,
         backend: render(&env, "backend.tf", &ctx)?,
@@ -77,8 +88,11 @@ pub fn render_files(pipeline: &Pipeline, d: &DesiredState) -> Result<Rendered> {
 /// the pipeline's files, with the pipeline's defaults.
 pub fn snippets(d: &DesiredState) -> Result<Snippets> {
     let pipeline = Pipeline::defaults(&d.provider.client_ids);
+    let roles = PipelineRoles::One {
+        arn: d.primary_role().arn.clone(),
+    };
     let env = environment()?;
-    let ctx = values(&pipeline, d);
+    let ctx = values(&pipeline, &roles, d);
     Ok(Snippets {
         step: render(&env, "init-step.yml", &ctx)?,
         backend: render(&env, "init-backend.tf", &ctx)?,
@@ -87,19 +101,44 @@ pub fn snippets(d: &DesiredState) -> Result<Snippets> {
 }
 
 /// The values every template may use.
-fn values(p: &Pipeline, d: &DesiredState) -> Value {
-    let (variables_kind, variables_place) = p.variables_scope();
+fn values(p: &Pipeline, roles: &PipelineRoles, d: &DesiredState) -> Value {
+    let placements: Vec<Value> = roles
+        .placements(p, &d.account.region)
+        .iter()
+        .map(placement)
+        .collect();
     context! {
-        role_arn => &d.primary_role().arn,
+        roles => roles_value(roles),
+        placements,
         region => &d.account.region,
-        variables_kind,
-        variables_place,
         terraform_version => TERRAFORM_VERSION,
         audiences => &p.custom_audiences,
         ip_restricted => p.ip_restricted,
         branch => &p.branch,
         deployment => p.deployment.as_deref(),
         backend_settings => backend_settings(d),
+    }
+}
+
+/// The roles, as the templates see them: `kind` and the ARNs of that kind only (strict
+/// undefined makes any other name an error).
+fn roles_value(roles: &PipelineRoles) -> Value {
+    match roles {
+        PipelineRoles::One { arn } => context! { kind => "one", arn },
+        PipelineRoles::PlanApply {
+            plan_arn,
+            apply_arn,
+        } => context! { kind => "plan_apply", plan_arn, apply_arn },
+    }
+}
+
+/// One scope's variables, as the templates show them.
+fn placement(p: &Placement) -> Value {
+    context! {
+        kind => p.scope.kind(),
+        place => p.scope.place(),
+        role_arn => &p.role_arn,
+        region => &p.region,
     }
 }
 
@@ -187,6 +226,7 @@ fn hcl_str(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::config::{Inputs, Settings};
+    use crate::model::pipeline::RoleChoice;
     use crate::model::Account;
 
     fn settings(audiences: &[&str]) -> Settings {
@@ -214,7 +254,12 @@ mod tests {
         for audiences in [&[][..], &["sts.amazonaws.com", "a\"b"][..]] {
             let s = settings(audiences);
             let d = desired(&s);
-            let files = render_files(&Pipeline::new(&s, None, None).unwrap(), &d).unwrap();
+            let roles = PipelineRoles::One {
+                arn: d.primary_role().arn.clone(),
+            };
+            let one = RoleChoice::One(&s.roles[0]);
+            let p = Pipeline::new(&s, &one, None, None).unwrap();
+            let files = render_files(&p, &roles, &d).unwrap();
             let got = snippets(&d).unwrap();
             // Every line of the suggested step but its first is a line of the plan step.
             let plan = files.pipeline.split("- step: &plan").nth(1).unwrap();

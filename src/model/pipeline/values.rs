@@ -2,6 +2,7 @@
 //! accepts before anything is written: a value that is refused here can never reach a YAML
 //! key, a step or a shell line.
 
+use super::roles::{PipelineRoles, RoleChoice};
 use crate::config::validate::shown;
 use crate::config::Settings;
 use crate::error::{Error, Result};
@@ -27,21 +28,24 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Check `--deployment` and `--branch` against the settings, before any AWS call or
-    /// file write.
+    /// Check `--deployment` and `--branch` against the roles the pipeline is for, before any
+    /// AWS call or file write.
     pub fn new(
         settings: &Settings,
+        roles: &RoleChoice<'_>,
         deployment: Option<&str>,
         branch: Option<&str>,
     ) -> Result<Self> {
-        let role = settings.one_role(&[], "pipeline")?;
         let deployment = deployment.map(deployment_name).transpose()?;
         let branch = branch_pattern(branch.unwrap_or(DEFAULT_BRANCH))?;
-        if !role.environments.is_empty() && deployment.is_none() {
-            return Err(Error::usage(
-                "the role only trusts deployment steps (--environment-uuid), so the plan and apply steps must run in a deployment environment",
-            )
-            .hint("pass --deployment NAME with the name of that environment (Repository settings > Deployments)"));
+        if deployment.is_none() {
+            match roles {
+                RoleChoice::One(role) if !role.environments.is_empty() => {
+                    return Err(role_needs_deployment());
+                }
+                RoleChoice::PlanApply { .. } => return Err(apply_role_needs_deployment()),
+                RoleChoice::One(_) => {}
+            }
         }
         let custom_audiences = custom_audiences(&settings.audiences);
         if custom_audiences.len() > MAX_STEP_AUDIENCES {
@@ -55,7 +59,8 @@ impl Pipeline {
             deployment,
             branch,
             custom_audiences,
-            ip_restricted: !role.source_ips.is_empty(),
+            // The plan step serves both roles of a pair, so it runs where either needs it.
+            ip_restricted: roles.all().iter().any(|r| !r.source_ips.is_empty()),
         })
     }
 
@@ -69,21 +74,22 @@ impl Pipeline {
             ip_restricted: false,
         }
     }
+}
 
-    /// Where the two variables go: `(kind, place)`, e.g. ("repository variables",
-    /// "Repository settings > Repository variables").
-    pub fn variables_scope(&self) -> (String, &'static str) {
-        match &self.deployment {
-            Some(env) => (
-                format!("deployment variables of the {env} environment"),
-                "Repository settings > Deployments",
-            ),
-            None => (
-                "repository variables".to_string(),
-                "Repository settings > Repository variables",
-            ),
-        }
-    }
+/// `--deployment` missing for a role limited to deployment environments.
+fn role_needs_deployment() -> Error {
+    Error::usage(
+        "the role only trusts deployment steps (--environment-uuid), so the plan and apply steps must run in a deployment environment",
+    )
+    .hint("pass --deployment NAME with the name of that environment (Repository settings > Deployments)")
+}
+
+/// `--deployment` missing for a plan/apply pair.
+fn apply_role_needs_deployment() -> Error {
+    Error::usage(
+        "the apply role only trusts deployment steps, so its plan and apply steps run in a deployment stage, which needs the name of its environment",
+    )
+    .hint("pass --deployment NAME with the name of the environment the apply role is limited to (Repository settings > Deployments)")
 }
 
 /// The audiences a step must ask for: none (the workspace default) unless custom ones are
@@ -96,11 +102,14 @@ fn custom_audiences(audiences: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Without `--environment-uuid` the role trusts every step of the repository, so the plan
-/// step of the default pipeline, on any branch, gets credentials that can write the state.
-pub fn any_branch_warning(settings: &Settings, role_arn: &str) -> Option<String> {
-    let unrestricted = settings.roles.iter().any(|r| r.environments.is_empty());
-    unrestricted.then(|| format!(
+/// Without `--environment-uuid` the one role trusts every step of the repository, so the plan
+/// step of the default pipeline, on any branch, gets credentials that can write the state. (A
+/// pair's plan role, which every branch assumes, cannot write the state.)
+pub fn any_branch_warning(chosen: &RoleChoice<'_>, roles: &PipelineRoles) -> Option<String> {
+    let (RoleChoice::One(role), PipelineRoles::One { arn: role_arn }) = (chosen, roles) else {
+        return None;
+    };
+    role.environments.is_empty().then(|| format!(
         "every branch can assume {role_arn}, which can write the Terraform state: the default pipeline plans with it, and anyone who can push a branch can change bitbucket-pipelines.yml to run anything with it; restrict the role to a deployment environment with --environment-uuid UUID and --deployment NAME, and limit that environment to protected branches (docs/pipelines.md, \"Who can use the role\")"
     ))
 }

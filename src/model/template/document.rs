@@ -3,20 +3,30 @@
 
 use serde_json::{json, Map, Value};
 
-use super::ids::{BUCKET_ID, PROVIDER_ID, ROLE_ID, TABLE_ID};
+use super::ids::{RoleIds, BUCKET_ID, PROVIDER_ID, TABLE_ID};
 use super::yaml::Comments;
 use super::{version_stamp, RenderOptions, TEMPLATE_VERSION};
 
 /// The values a deployed stack hands on (read back as the stack's outputs).
-fn outputs(with_table: bool) -> Map<String, Value> {
+fn outputs(roles: &[RoleIds], with_table: bool) -> Map<String, Value> {
     let mut outputs = Map::new();
-    outputs.insert(
-        "RoleArn".into(),
-        json!({
-            "Description": "Set as AWS_ROLE_ARN in the Bitbucket repository variables",
-            "Value": { "Fn::GetAtt": [ROLE_ID, "Arn"] },
-        }),
-    );
+    for r in roles {
+        let description = if roles.len() == 1 {
+            "Set as AWS_ROLE_ARN in the Bitbucket repository variables".to_string()
+        } else {
+            format!(
+                "Role {}: set as AWS_ROLE_ARN in the repository or deployment variables of the pipelines that use it",
+                r.name
+            )
+        };
+        outputs.insert(
+            r.output.clone(),
+            json!({
+                "Description": description,
+                "Value": { "Fn::GetAtt": [r.resource, "Arn"] },
+            }),
+        );
+    }
     outputs.insert(
         "OidcProviderArn".into(),
         json!({ "Description": "The IAM OIDC provider of the issuer", "Value": { "Ref": PROVIDER_ID } }),
@@ -46,6 +56,7 @@ fn outputs(with_table: bool) -> Map<String, Value> {
 pub(super) fn body(
     issuer_url: &str,
     resources: Map<String, Value>,
+    roles: &[RoleIds],
     opts: RenderOptions,
     c: &mut Comments,
 ) -> Value {
@@ -54,7 +65,7 @@ pub(super) fn body(
     } else {
         "Bitbucket Pipelines OpenID Connect: IAM OIDC provider, deployment role and Terraform state (bootstrap)"
     };
-    let outputs = outputs(resources.contains_key(TABLE_ID));
+    let outputs = outputs(roles, resources.contains_key(TABLE_ID));
     c.add(
         &["Metadata", "bootstrap"],
         "Recognised by bootstrap: do not remove.",

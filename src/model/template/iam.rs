@@ -1,12 +1,13 @@
-//! The template's IAM resources: the OIDC provider and the deployment role, with the comments
+//! The template's IAM resources: the OIDC provider and the deployment roles, with the comments
 //! that explain them.
 
 use serde_json::{json, Map, Value};
 
-use super::ids::{PROVIDER_ID, ROLE_ID};
+use super::ids::PROVIDER_ID;
 use super::refs::{account_neutral_policy, tags, Refs};
 use super::yaml::Comments;
 use super::RenderOptions;
+use crate::config::Access;
 use crate::model::{audience, DesiredRole, DesiredState};
 
 /// The `AWS::IAM::OIDCProvider` resource.
@@ -37,6 +38,7 @@ pub(super) fn provider(d: &DesiredState, c: &mut Comments) -> Value {
 /// account becomes the policy of that name in each target account (with a warning).
 fn policy_ref(
     arn: &str,
+    refs: &Refs,
     opts: RenderOptions,
     warning: String,
     warnings: &mut Vec<String>,
@@ -46,19 +48,28 @@ fn policy_ref(
             warnings.push(warning);
             neutral
         }
-        _ => json!(arn),
+        _ => refs.string(arn),
     }
 }
 
-/// The `AWS::IAM::Role` resource. `warnings` gets what behaves differently in a StackSet.
+/// Where a role goes in the template, and what it is rendered with.
+pub(super) struct RoleContext<'a> {
+    /// The role's logical id.
+    pub id: &'a str,
+    pub audiences: &'a [String],
+    pub refs: &'a Refs,
+    pub opts: RenderOptions,
+}
+
+/// The `AWS::IAM::Role` resource of `r`. `warnings` gets what behaves differently in a
+/// StackSet.
 pub(super) fn role(
-    d: &DesiredState,
-    refs: &Refs,
-    opts: RenderOptions,
+    r: &DesiredRole,
+    cx: &RoleContext<'_>,
     c: &mut Comments,
     warnings: &mut Vec<String>,
 ) -> Value {
-    let r = d.primary_role();
+    let (refs, opts) = (cx.refs, cx.opts);
     let mut props = Map::new();
     props.insert("RoleName".into(), json!(r.name));
     props.insert("Description".into(), json!(r.description));
@@ -75,32 +86,27 @@ pub(super) fn role(
     );
     if !r.managed_policies.is_empty() {
         let arns = r.managed_policies.iter().map(|arn| {
-            policy_ref(arn, opts, format!(
+            policy_ref(arn, refs, opts, format!(
                 "--policy-arn {arn}: in a StackSet each account attaches its own policy of that name (the account id becomes ${{AWS::AccountId}}); it must exist in every target account"
             ), warnings)
         });
         props.insert("ManagedPolicyArns".into(), Value::Array(arns.collect()));
     }
     if let Some(b) = &r.permissions_boundary {
-        let v = policy_ref(b, opts, format!(
+        let v = policy_ref(b, refs, opts, format!(
             "--permissions-boundary {b}: in a StackSet each account uses its own policy of that name; it must exist in every target account"
         ), warnings);
         props.insert("PermissionsBoundary".into(), v);
     }
     props.insert("MaxSessionDuration".into(), json!(r.max_session_duration));
     props.insert("Tags".into(), tags(&r.tags));
-    role_comments(r, &d.provider.client_ids, c);
+    role_comments(r, cx.id, cx.audiences, c);
     json!({ "Type": "AWS::IAM::Role", "Properties": props })
 }
 
 /// What each condition of the trust policy, and the inline policy, are for.
-fn role_comments(r: &DesiredRole, audiences: &[String], c: &mut Comments) {
-    let trust = [
-        "Resources",
-        ROLE_ID,
-        "Properties",
-        "AssumeRolePolicyDocument",
-    ];
+fn role_comments(r: &DesiredRole, id: &str, audiences: &[String], c: &mut Comments) {
+    let trust = ["Resources", id, "Properties", "AssumeRolePolicyDocument"];
     c.add(
         &trust,
         "Who may assume the role: only tokens issued by this provider (Federated, through\n\
@@ -154,9 +160,28 @@ fn role_comments(r: &DesiredRole, audiences: &[String], c: &mut Comments) {
         );
     }
     c.add(
-        &["Resources", ROLE_ID, "Properties", "Policies"],
-        "Least privilege for Terraform's S3 backend: list the bucket, read and write state\n\
-         (and lock) objects, use the lock table and the KMS key. Anything else the pipelines\n\
-         deploy comes from ManagedPolicyArns (--policy-arn).",
+        &["Resources", id, "Properties", "Policies"],
+        policies_comment(r.access),
     );
+}
+
+/// What the inline policy of a role of this access kind is for.
+fn policies_comment(access: Access) -> &'static str {
+    match access {
+        Access::Apply => {
+            "Least privilege for Terraform's S3 backend: list the bucket, read and write state\n\
+             (and lock) objects, use the lock table and the KMS key. Anything else the pipelines\n\
+             deploy comes from ManagedPolicyArns (--policy-arn)."
+        }
+        Access::Plan => {
+            "For `terraform plan`: list the bucket and read state; write only the lock (the\n\
+             .tflock object and the lock table item), never a state object. Reading what the\n\
+             pipelines plan comes from ReadOnlyAccess in ManagedPolicyArns."
+        }
+        Access::Cdk => {
+            "For `cdk deploy`: assume only the roles `cdk bootstrap` created in this account\n\
+             (deploy, file-publishing, image-publishing, lookup, told apart by their\n\
+             aws-cdk:bootstrap-role tag). No Terraform state access."
+        }
+    }
 }

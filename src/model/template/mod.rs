@@ -21,7 +21,9 @@ use ipnet::IpNet;
 use serde_json::{Map, Value};
 
 pub use account::{in_account, symbolic_account};
-pub use ids::{BUCKET_ID, BUCKET_POLICY_ID, PROVIDER_ID, ROLE_ID, TABLE_ID};
+pub use ids::{
+    role_ids, RoleIds, BUCKET_ID, BUCKET_POLICY_ID, PROVIDER_ID, ROLE_ID, ROLE_OUTPUT, TABLE_ID,
+};
 use refs::Refs;
 use yaml::Comments;
 
@@ -77,14 +79,13 @@ pub struct Template {
 /// Checks that only matter for a template; run before any network call.
 pub fn validate(settings: &Settings, opts: RenderOptions) -> Result<()> {
     settings.require_trust_inputs()?;
-    if settings.roles.len() > 1 {
-        return Err(Error::usage(format!(
-            "a CloudFormation template holds one role so far, and these settings have {}",
-            settings.roles.len()
-        ))
-        .hint("use direct mode (--mode direct) for several roles"));
-    }
-    if let Some((k, _)) = settings.tags.iter().find(|(_, v)| v.is_empty()) {
+    let role_tags = settings.roles.iter().flat_map(|r| &r.tags);
+    if let Some((k, _)) = settings
+        .tags
+        .iter()
+        .chain(role_tags)
+        .find(|(_, v)| v.is_empty())
+    {
         return Err(Error::usage(format!(
             "--tag {k}= has an empty value, which CloudFormation does not accept for IAM tags"
         ))
@@ -136,10 +137,17 @@ pub fn from_desired(d: DesiredState, opts: RenderOptions) -> Template {
     let mut c = Comments::default();
     let mut resources = Map::new();
     resources.insert(PROVIDER_ID.into(), iam::provider(&d, &mut c));
-    resources.insert(
-        ROLE_ID.into(),
-        iam::role(&d, &refs, opts, &mut c, &mut warnings),
-    );
+    let ids = role_ids(&d);
+    for (r, ids) in d.roles.iter().zip(&ids) {
+        let cx = iam::RoleContext {
+            id: &ids.resource,
+            audiences: &d.provider.client_ids,
+            refs: &refs,
+            opts,
+        };
+        let role = iam::role(r, &cx, &mut c, &mut warnings);
+        resources.insert(ids.resource.clone(), role);
+    }
     resources.insert(BUCKET_ID.into(), state::bucket(&d, &refs, &mut c));
     resources.insert(
         BUCKET_POLICY_ID.into(),
@@ -148,7 +156,7 @@ pub fn from_desired(d: DesiredState, opts: RenderOptions) -> Template {
     if let Some(t) = &d.table {
         resources.insert(TABLE_ID.into(), state::table(t, &mut c));
     }
-    let body = document::body(&d.issuer_url, resources, opts, &mut c);
+    let body = document::body(&d.issuer_url, resources, &ids, opts, &mut c);
     if opts.stackset && d.bucket.kms_key.is_some() {
         warnings.push(
             "--kms-key in a StackSet: every account uses this one key; its key policy must allow the deployment role of each account".into(),

@@ -30,6 +30,12 @@ impl World {
         Self::with_moto(Moto::start(), region)
     }
 
+    /// A world (us-east-1) whose account has AWS's managed policies, for plan roles (see
+    /// [`Moto::start_with_managed_policies`]).
+    pub fn start_with_managed_policies() -> World {
+        Self::with_moto(Moto::start_with_managed_policies(), "us-east-1")
+    }
+
     /// A world (us-east-1) whose AWS behaviour layer runs at `scale` times real-world time
     /// (see [`Moto::start_layer`]).
     pub fn start_at_scale(scale: &str) -> World {

@@ -23,6 +23,7 @@ pub mod moto;
 pub mod openssl;
 pub mod pki;
 pub mod proxy;
+pub mod schema;
 pub mod test;
 
 #[allow(unused_imports)]

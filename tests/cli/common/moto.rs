@@ -102,13 +102,40 @@ impl Moto {
             python(),
             &[script.to_string_lossy().into_owned()],
             Some(scale),
+            false,
         )
+    }
+
+    /// Like [`Moto::start`], with AWS's managed policies in the account (ReadOnlyAccess, which
+    /// every plan role holds), as in every real account. moto loads them on the first IAM call,
+    /// which then takes a second or two, so only the worlds that attach one ask for them.
+    pub fn start_with_managed_policies() -> Moto {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/aws_layer.py");
+        let moto = Self::start_program(
+            python(),
+            &[script.to_string_lossy().into_owned()],
+            Some(&TEST_SCALE.to_string()),
+            true,
+        );
+        // Load them now, not inside the first timed or counted call of a test.
+        let auth = "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0";
+        let _ = http_request(
+            moto.plain_port,
+            "POST",
+            "/",
+            &[
+                ("Authorization", auth),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            b"Action=ListPolicies&Scope=AWS&MaxItems=1&Version=2010-05-08",
+        );
+        moto
     }
 
     /// Plain `moto_server` (no behaviour layer), for the few tests that need moto's own
     /// instant answers.
     pub fn start_plain() -> Moto {
-        Self::start_program(moto_executable(), &[], None)
+        Self::start_program(moto_executable(), &[], None, false)
     }
 
     /// The CloudFormation fault hooks of `tests/moto_faults.py` ([`Moto::fail_stack_create`],
@@ -141,7 +168,12 @@ impl Moto {
         );
     }
 
-    fn start_program(exe: PathBuf, pre_args: &[String], layer_scale: Option<&str>) -> Moto {
+    fn start_program(
+        exe: PathBuf,
+        pre_args: &[String],
+        layer_scale: Option<&str>,
+        managed_policies: bool,
+    ) -> Moto {
         let deadline = Instant::now() + start_timeout();
         let mut last_log = String::new();
         // A free port can be taken between probing and binding: retry a few times.
@@ -167,11 +199,12 @@ impl Moto {
                 }
                 None => port,
             };
+            if managed_policies {
+                command.env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true");
+            }
             let child = command
                 .current_dir(dir.path())
                 .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording.jsonl"))
-                // AWS managed policies (ReadOnlyAccess for plan roles) exist in every account.
-                .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
                 .env_remove("MOTO_ENABLE_RECORDING")
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().expect("clone log handle"))
