@@ -101,7 +101,7 @@ fn not_one_or_a_pair(roles: &[&RoleSettings]) -> Error {
         roles.len(),
         names.join(", ")
     ))
-    .hint("write it from a configuration with one role, or with one access = \"plan\" role and one access = \"apply\" role limited to deployment environments")
+    .hint("name the roles it uses with --role: one role, or a plan role and an apply role limited to deployment environments (--role NAME-plan --role NAME-apply)")
 }
 
 /// The roles the steps of the pipeline assume.
