@@ -187,6 +187,8 @@ fn prune_statement(d: &DesiredState) -> Value {
     let mut s = statement(
         "PruneRolesOfThisSet",
         &[
+            "iam:GetRole",
+            "iam:GetRolePolicy",
             "iam:ListRolePolicies",
             "iam:ListAttachedRolePolicies",
             "iam:ListInstanceProfilesForRole",

@@ -167,7 +167,7 @@ fn one_stack_creates_two_roles_and_a_rerun_writes_nothing() {
 
 #[test]
 fn a_stack_is_not_created_over_roles_that_already_exist() {
-    let w = World::start();
+    let w = World::start_with_managed_policies();
     let dir = tempfile::tempdir().expect("tempdir");
     let two = config(dir.path(), &(plan_role() + &apply_role()));
     in_mode(&w, "init", "direct", &two).arg("--yes").run();

@@ -934,7 +934,10 @@ fn with_several_roles_configured_role_picks_the_pipeline_role() {
     };
     let out = run_with(&[]);
     out.assert_code(64);
-    assert!(out.stderr.contains("pass --role NAME"), "{out:?}");
+    assert!(
+        out.stderr.contains("name the roles it uses with --role"),
+        "{out:?}"
+    );
     assert!(!out_path.exists(), "nothing is written on a usage error");
     let out = run_with(&["--role", "infra-plan"]);
     out.assert_success();

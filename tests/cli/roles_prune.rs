@@ -89,7 +89,7 @@ fn shows_the_stale_role(w: &World, two: &PathBuf) {
 
 #[test]
 fn a_role_dropped_from_the_config_is_stale_until_init_prune_deletes_it() {
-    let w = World::start();
+    let w = World::start_with_managed_policies();
     // Another configuration's role in the same account, on the same provider.
     w.test("init")
         .args(["--yes", "--set", "other", "--role-name", "other-deploy"])
@@ -154,7 +154,7 @@ fn a_role_dropped_from_the_config_is_stale_until_init_prune_deletes_it() {
 
 #[test]
 fn destroy_role_deletes_that_role_alone_and_keeps_what_the_others_use() {
-    let w = World::start();
+    let w = World::start_with_managed_policies();
     let dir = tempfile::tempdir().expect("tempdir");
     let three = config(&dir, &THREE);
     with_config(&w, "init", &three).arg("--yes").run();
