@@ -143,24 +143,6 @@ impl DesiredState {
     pub fn primary_role(&self) -> &DesiredRole {
         &self.roles[0]
     }
-
-    /// The one role of a configuration, for what handles one role only so far; several are
-    /// a usage error naming `what`.
-    pub fn require_one_role(&self, what: &str) -> Result<&DesiredRole> {
-        match self.roles.as_slice() {
-            [one] => Ok(one),
-            _ => Err(crate::error::Error::usage(format!(
-                "{what} handles one role, and these settings have {} ({})",
-                self.roles.len(),
-                self.roles
-                    .iter()
-                    .map(|r| r.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-            .hint("use direct mode (--mode direct) for several roles, or configure one role")),
-        }
-    }
 }
 
 /// Build the desired state. `thumbprints` are the ones served now; `bitbucket_ranges`

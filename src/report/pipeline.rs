@@ -83,7 +83,7 @@ impl PipelineReport {
         files: [String; 2],
         aws_calls: Value,
     ) -> Self {
-        let placements = roles.placements(p, &d.account.region);
+        let placements = roles.placements(p.deployment.as_deref(), &d.account.region);
         let [pipeline_path, backend_path] = files;
         PipelineReport {
             files: vec![

@@ -270,16 +270,19 @@ fn placements_list_each_scope_once() {
         role_arn: arn.into(),
         region: Some("eu-west-1".into()),
     };
-    assert_eq!(one.placements(&branch_only, "eu-west-1"), [repo(PLAN)]);
     assert_eq!(
-        one.placements(&staged, "eu-west-1"),
+        one.placements(branch_only.deployment.as_deref(), "eu-west-1"),
+        [repo(PLAN)]
+    );
+    assert_eq!(
+        one.placements(staged.deployment.as_deref(), "eu-west-1"),
         [Placement {
             scope: Scope::Deployment("Prod 1".into()),
             ..repo(PLAN)
         }]
     );
     assert_eq!(
-        pair().placements(&staged, "eu-west-1"),
+        pair().placements(staged.deployment.as_deref(), "eu-west-1"),
         [
             repo(PLAN),
             Placement {

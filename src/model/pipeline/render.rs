@@ -103,7 +103,7 @@ pub fn snippets(d: &DesiredState) -> Result<Snippets> {
 /// The values every template may use.
 fn values(p: &Pipeline, roles: &PipelineRoles, d: &DesiredState) -> Value {
     let placements: Vec<Value> = roles
-        .placements(p, &d.account.region)
+        .placements(p.deployment.as_deref(), &d.account.region)
         .iter()
         .map(placement)
         .collect();

@@ -7,7 +7,6 @@
 
 use serde::Serialize;
 
-use super::values::Pipeline;
 use crate::config::{Access, RoleSettings};
 use crate::error::{Error, Result};
 use crate::model::DesiredState;
@@ -161,13 +160,11 @@ impl PipelineRoles {
     /// The variables to set, scope by scope, in the order they are shown: one scope for one
     /// role (the deployment environment's when the pipeline deploys to one); the repository's
     /// (plan role and region), then the deployment environment's (apply role) for a pair.
-    pub fn placements(&self, p: &Pipeline, region: &str) -> Vec<Placement> {
+    /// `deployment` is the pipeline's deployment environment (`--deployment`).
+    pub fn placements(&self, deployment: Option<&str>, region: &str) -> Vec<Placement> {
         match self {
             PipelineRoles::One { arn } => vec![Placement {
-                scope: p
-                    .deployment
-                    .clone()
-                    .map_or(Scope::Repository, Scope::Deployment),
+                scope: deployment.map_or(Scope::Repository, |d| Scope::Deployment(d.to_string())),
                 role_arn: arn.clone(),
                 region: Some(region.to_string()),
             }],
@@ -181,9 +178,9 @@ impl PipelineRoles {
                     region: Some(region.to_string()),
                 }];
                 // Pipeline::new refuses a pair without a deployment environment.
-                if let Some(env) = &p.deployment {
+                if let Some(env) = deployment {
                     out.push(Placement {
-                        scope: Scope::Deployment(env.clone()),
+                        scope: Scope::Deployment(env.to_string()),
                         role_arn: apply_arn.clone(),
                         region: None,
                     });
