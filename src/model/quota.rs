@@ -39,7 +39,7 @@ pub fn refuse_over_maximum(size: usize, what: &str) -> Result<()> {
     Err(Error::usage(format!(
         "the trust policy would be about {size} characters ({what}); IAM accepts at most {TRUST_POLICY_MAX_CHARS}, even with the 'Role trust policy length' quota raised"
     ))
-    .hint("split the repositories over several roles (--role-name), or drop --environment-uuid / --source-ip values (`bitbucket` alone adds every published Pipelines range)"))
+    .hint("split the repositories over several roles ([[role]] tables in bootstrap.toml, docs/many-roles.md), or drop --environment-uuid / --source-ip values (`bitbucket` alone adds every published Pipelines range)"))
 }
 
 /// [`Settings::require_trust_inputs`], then the size of the trust policy of each role: a
