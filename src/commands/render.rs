@@ -109,7 +109,7 @@ pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<
                 if opts.stackset {
                     Ok(())
                 } else {
-                    check_managed_policies(&aws, settings, reporter).await
+                    check_managed_policies(&aws, settings, reporter, &Default::default()).await
                 }
             },
         )?;

@@ -47,9 +47,8 @@ pub(crate) async fn check_managed_policies(
     aws: &Aws,
     settings: &Settings,
     reporter: &Reporter,
+    cache: &observe::PolicyCache,
 ) -> Result<()> {
-    let cache = observe::PolicyCache::default();
-    let cache = &cache;
     let judged = settings.roles.iter().map(|role| async move {
         let named = |e: Error| {
             if settings.role_tables {
@@ -154,9 +153,11 @@ async fn read_live<'s>(
 ) -> Result<Live<'s>> {
     let set = settings.set_name().unwrap_or_default();
     let configured: Vec<String> = settings.roles.iter().map(|r| r.name.clone()).collect();
+    // A policy both attached to a role and named by --policy-arn is read once.
+    let policies = observe::PolicyCache::default();
     let by_name = async {
         tokio::try_join!(
-            observe::roles_by_name(aws, &settings.roles),
+            observe::roles_by_name(aws, &settings.roles, &policies),
             async {
                 match &settings.lock_table {
                     Some(name) => observe::table(aws, name).await,
@@ -169,7 +170,7 @@ async fn read_live<'s>(
                     None => Ok(None),
                 }
             },
-            check_managed_policies(aws, settings, reporter),
+            check_managed_policies(aws, settings, reporter, &policies),
             // Listed rather than read by ARN (the ARN holds the account id): one round trip
             // when it does not exist yet.
             observe::find_provider(aws, issuer),

@@ -133,24 +133,29 @@ pub async fn roles(aws: &Aws, desired: &DesiredState) -> Result<Vec<Option<Obser
         .roles
         .iter()
         .map(|r| (r.name.as_str(), r.inline_policy_name.as_str()));
-    read_roles(aws, names).await
+    read_roles(aws, names, &PolicyCache::default()).await
 }
 
-/// The configured roles by their names alone (before the account is known), in order.
-pub async fn roles_by_name(aws: &Aws, roles: &[RoleSettings]) -> Result<Vec<Option<ObservedRole>>> {
+/// The configured roles by their names alone (before the account is known), in order;
+/// managed policies are read through `cache`, which the caller shares with its other reads
+/// of policies (the `--policy-arn` checks), so each is read once per run.
+pub async fn roles_by_name(
+    aws: &Aws,
+    roles: &[RoleSettings],
+    cache: &PolicyCache,
+) -> Result<Vec<Option<ObservedRole>>> {
     let names = roles
         .iter()
         .map(|r| (r.name.as_str(), crate::model::inline_policy_name(r.access)));
-    read_roles(aws, names).await
+    read_roles(aws, names, cache).await
 }
 
 async fn read_roles<'a>(
     aws: &Aws,
     names: impl Iterator<Item = (&'a str, &'a str)>,
+    cache: &PolicyCache,
 ) -> Result<Vec<Option<ObservedRole>>> {
     use futures::stream::{self, StreamExt, TryStreamExt};
-    let cache = PolicyCache::default();
-    let cache = &cache;
     stream::iter(names)
         .map(|(name, inline)| iam::role_cached(aws, name, inline, cache))
         .buffered(ROLE_CONCURRENCY)

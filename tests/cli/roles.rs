@@ -243,3 +243,37 @@ fn a_role_of_another_set_is_never_taken_over() {
         .expect_no_writes()
         .run();
 }
+
+#[test]
+fn a_policy_several_roles_hold_is_read_once_per_run() {
+    let w = World::start();
+    let aws = Inspect::new(&w.moto.endpoint());
+    let arn = aws.create_policy(
+        "deploy",
+        &serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+        ]}),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("bootstrap.toml");
+    let role = |name: &str, repo: &str| {
+        format!("[[role]]\nname = \"{name}\"\nrepository-uuid = [\"{repo}\"]\npolicy-arn = [\"{arn}\"]\n\n")
+    };
+    let text = role("one", REPO_UUID) + &role("two", OTHER_REPO);
+    std::fs::write(&config, text).expect("write config");
+    with_config(&w, "init", &config).arg("--yes").run();
+
+    // The re-run judges the policy for both roles and reads it as attached to both: one
+    // GetPolicy and one GetPolicyVersion in all.
+    w.moto.start_recording();
+    with_config(&w, "init", &config)
+        .arg("--yes")
+        .expect_no_writes()
+        .run();
+    let calls = w.moto.calls();
+    w.moto.stop_recording();
+    for op in ["GetPolicy", "GetPolicyVersion"] {
+        let n = calls.iter().filter(|(_, o)| o == op).count();
+        assert_eq!(n, 1, "{op}: {calls:?}");
+    }
+}
