@@ -298,7 +298,8 @@ fn bucket(t: &Targets, f: &Found) -> Item {
     if !f.bucket {
         return Item::new(Kind::StateBucket, name, Action::Absent).note("not found");
     }
-    if let (Some(why), true) = (remaining(t), t.delete_state) {
+    // While other roles remain they use the state: that, not --delete-state, is why it stays.
+    if let Some(why) = remaining(t) {
         return Item::new(Kind::StateBucket, name, Action::Keep).note(why);
     }
     if !t.delete_state {
@@ -333,7 +334,7 @@ fn table(t: &Targets, name: &str, found: Option<&FoundTable>) -> Item {
     let Some(tb) = found else {
         return Item::new(Kind::LockTable, name, Action::Absent).note("not found");
     };
-    if let (Some(why), true) = (remaining(t), t.delete_state) {
+    if let Some(why) = remaining(t) {
         return Item::new(Kind::LockTable, name, Action::Keep).note(why);
     }
     if !t.delete_state {

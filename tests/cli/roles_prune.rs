@@ -191,9 +191,11 @@ fn destroy_role_deletes_that_role_alone_and_keeps_what_the_others_use() {
     assert!(aws.bucket_exists(BUCKET));
     assert!(aws.table_exists("terraform-state-lock"));
 
-    // Again: nothing left to delete.
+    // Again: nothing left to delete. Without --delete-state the state is kept for the same
+    // reason, the roles that remain, and nothing suggests --delete-state would delete it.
     with_config(&w, "destroy", &three)
         .args(["--role", "app-cdk", "--yes"])
+        .expect_stdout_lacks("--delete-state")
         .expect_no_writes()
         .run();
 
