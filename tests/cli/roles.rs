@@ -75,6 +75,15 @@ fn three_roles_share_one_provider_and_backend_and_a_rerun_writes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = three_roles(&dir);
     let out = with_config(&w, "init", &config).arg("--yes").run();
+    // A warning the three roles share is said once, naming them.
+    let shared = "warning: roles infra-plan, infra-apply, app-cdk: no --source-ip";
+    assert_eq!(
+        out.stderr.matches("no --source-ip").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains(shared), "{}", out.stderr);
     let aws = Inspect::new(&w.moto.endpoint());
     let mut names = aws.role_names();
     names.sort();

@@ -287,14 +287,24 @@ impl Settings {
     /// Warnings the user should see before anything is written.
     pub fn trust_warnings(&self) -> Vec<String> {
         let mut w = self.warnings.clone();
+        // Each warning once, naming the roles it is about when they come from [[role]] tables.
+        let mut by_warning: Vec<(String, Vec<&str>)> = Vec::new();
         for role in &self.roles {
-            let before = w.len();
-            role_warnings(role, &mut w);
-            if self.role_tables {
-                for line in &mut w[before..] {
-                    *line = format!("role {}: {line}", role.name);
+            let mut found = Vec::new();
+            role_warnings(role, &mut found);
+            for line in found {
+                match by_warning.iter_mut().find(|(l, _)| *l == line) {
+                    Some((_, names)) => names.push(&role.name),
+                    None => by_warning.push((line, vec![&role.name])),
                 }
             }
+        }
+        for (line, names) in by_warning {
+            w.push(match (self.role_tables, names.as_slice()) {
+                (false, _) => line,
+                (true, [one]) => format!("role {one}: {line}"),
+                (true, many) => format!("roles {}: {line}", many.join(", ")),
+            });
         }
         dedup_in_order(&mut w);
         w
