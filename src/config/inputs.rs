@@ -90,6 +90,8 @@ pub struct RoleInputs {
     pub permissions_boundary: Option<String>,
     pub max_session_duration: Option<i64>,
     pub tags: Option<BTreeMap<String, String>>,
+    /// Where the role's Terraform state lives in the bucket (`apply` and `plan` roles).
+    pub state_key_prefix: Option<String>,
 }
 
 macro_rules! take_opt {

@@ -19,8 +19,10 @@
 //! Inside, the arrows point one way: `pattern` (wildcards), `operator`, `document`,
 //! `request` and `words` at the bottom; `context` and `variables` on them; `values` and
 //! `statement` (what one value, principal or action matches); `conditions`; `reason`; and
-//! on top `trust`, `identity` and `readings`.
+//! on top `trust`, `identity` and `readings`, and `combined` (identity and resource policies
+//! together) over `identity`.
 
+mod combined;
 mod conditions;
 mod context;
 mod document;
@@ -37,6 +39,7 @@ mod values;
 mod variables;
 mod words;
 
+pub use combined::evaluate_all;
 pub use document::{
     as_strings, canonical, condition_values, parse_document, policy_size, same, statements_of,
 };

@@ -65,6 +65,9 @@ pub struct DesiredRole {
     pub permissions_boundary: Option<String>,
     pub max_session_duration: i32,
     pub tags: BTreeMap<String, String>,
+    /// The key prefix of the role's Terraform state (`""`: the top of the bucket); `None`
+    /// for a `cdk` role.
+    pub state_key_prefix: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -145,6 +148,23 @@ impl DesiredState {
     }
 }
 
+/// The statements the tool owns in the bucket policy: TLS only, and, once a role keeps its
+/// state under a prefix of its own, the confinement of every such role to its prefix
+/// ([`policy::deny_outside_state_prefix`]).
+fn bucket_statements(bucket_arn: &str, roles: &[DesiredRole]) -> Vec<Value> {
+    let mut out = vec![policy::deny_insecure_transport(
+        json!(bucket_arn),
+        json!(format!("{bucket_arn}/*")),
+    )];
+    if roles
+        .iter()
+        .any(|r| r.tags.contains_key(state::STATE_PREFIX_TAG))
+    {
+        out.push(policy::deny_outside_state_prefix(bucket_arn));
+    }
+    out
+}
+
 /// Build the desired state. `thumbprints` are the ones served now; `bitbucket_ranges`
 /// Atlassian's published Pipelines egress ranges, fetched by the caller when a role names
 /// `--source-ip bitbucket` (empty otherwise).
@@ -210,10 +230,7 @@ pub fn desired(
         kms_key,
         allow_encryption_downgrade: settings.allow_encryption_downgrade,
         noncurrent_days: settings.noncurrent_days,
-        policy_statements: vec![policy::deny_insecure_transport(
-            json!(bucket_arn),
-            json!(format!("{bucket_arn}/*")),
-        )],
+        policy_statements: bucket_statements(&bucket_arn, &desired_roles),
         tags,
     };
     Ok(DesiredState {
@@ -229,3 +246,7 @@ pub fn desired(
         warnings,
     })
 }
+
+#[cfg(test)]
+#[path = "confinement_tests.rs"]
+mod confinement_tests;

@@ -321,6 +321,31 @@ pub fn deny_insecure_transport(bucket_arn: Value, objects_arn: Value) -> Value {
     })
 }
 
+/// The Sid of the bucket-policy statement that confines each role to its state prefix.
+pub const STATE_PREFIX_SID: &str = "DenyStateOutsideRolePrefix";
+
+/// The object actions the confinement denies outside a role's prefix: every read (with old
+/// versions, tags and ACLs), write and delete of an object. `ReadOnlyAccess` allows
+/// `s3:Get*` on every bucket; this Deny wins over it.
+pub const CONFINED_ACTIONS: [&str; 3] = ["s3:GetObject*", "s3:PutObject*", "s3:DeleteObject*"];
+
+/// The bucket-policy statement that keeps every role carrying the tag
+/// [`super::state::STATE_PREFIX_TAG`] inside its own prefix: object reads, writes and
+/// deletes anywhere else in the bucket are denied, whatever the role's identity policies
+/// allow (an explicit Deny wins over `ReadOnlyAccess`). One statement for every role of
+/// every set: it names no role, so each configuration writes the same one.
+pub fn deny_outside_state_prefix(bucket_arn: &str) -> Value {
+    let tag = format!("aws:PrincipalTag/{}", super::state::STATE_PREFIX_TAG);
+    json!({
+        "Sid": STATE_PREFIX_SID,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": CONFINED_ACTIONS,
+        "NotResource": format!("{bucket_arn}/${{{tag}}}/*"),
+        "Condition": { "Null": { tag: "false" } },
+    })
+}
+
 /// Merge the tool's statements into an existing bucket policy: statements with the tool's
 /// Sids are replaced, every other statement is kept as it is.
 pub fn merge_bucket_policy(existing: Option<&Value>, owned: &[Value]) -> Value {

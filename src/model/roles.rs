@@ -116,6 +116,9 @@ pub(super) fn desired_role(
         tags.insert(k.clone(), v.clone());
     }
     tags.insert(SET_TAG.to_string(), sh.set.to_string());
+    if let Some(prefix) = role.state_key_prefix.as_deref().filter(|p| !p.is_empty()) {
+        tags.insert(state::STATE_PREFIX_TAG.to_string(), prefix.to_string());
+    }
     let desired = DesiredRole {
         name: role.name.clone(),
         access: role.access,
@@ -132,6 +135,7 @@ pub(super) fn desired_role(
         permissions_boundary: role.permissions_boundary.clone(),
         max_session_duration: role.max_session_duration,
         tags,
+        state_key_prefix: role.state_key_prefix.clone(),
     };
     Ok((desired, warning))
 }
@@ -179,7 +183,7 @@ fn permissions(sh: &Shared<'_>, role: &RoleSettings) -> (&'static str, Value, Ve
     match role.access {
         Access::Apply => (
             STATE_POLICY_NAME,
-            policy::state_access_policy(&state_inputs(sh)),
+            policy::state_access_policy(&state_inputs(sh, role)),
             role.policy_arns.clone(),
         ),
         Access::Plan => {
@@ -192,7 +196,7 @@ fn permissions(sh: &Shared<'_>, role: &RoleSettings) -> (&'static str, Value, Ve
             let managed = std::iter::once(read_only.clone()).chain(others).collect();
             (
                 STATE_POLICY_NAME,
-                policy::plan_state_policy(&state_inputs(sh)),
+                policy::plan_state_policy(&state_inputs(sh, role)),
                 managed,
             )
         }
@@ -204,8 +208,9 @@ fn permissions(sh: &Shared<'_>, role: &RoleSettings) -> (&'static str, Value, Ve
     }
 }
 
-fn state_inputs(sh: &Shared<'_>) -> policy::StateAccessInputs {
-    let prefix = &sh.settings.state_key_prefix;
+/// The state a role may use: its own prefix only.
+fn state_inputs(sh: &Shared<'_>, role: &RoleSettings) -> policy::StateAccessInputs {
+    let prefix = role.state_key_prefix.as_deref().unwrap_or_default();
     policy::StateAccessInputs {
         bucket_arn: json!(sh.bucket_arn),
         objects_arn: json!(arn::objects(sh.bucket_arn, prefix)),
@@ -214,7 +219,7 @@ fn state_inputs(sh: &Shared<'_>) -> policy::StateAccessInputs {
             .map(Value::String)
             .collect(),
         lock_arn: json!(state::lock_object_arn(sh.bucket_arn, prefix)),
-        key_prefix: (!prefix.is_empty()).then(|| prefix.clone()),
+        key_prefix: (!prefix.is_empty()).then(|| prefix.to_string()),
         table_arn: sh.table_arn.map(|t| json!(t)),
         kms_key_arn: sh.kms_key.map(|k| json!(k)),
     }

@@ -131,6 +131,7 @@ mod tests {
             permissions_boundary: None,
             max_session_duration: 3600,
             tags: ours(),
+            state_key_prefix: Some(String::new()),
         }
     }
 

@@ -5,6 +5,7 @@ mod build;
 mod deployment;
 mod resources;
 mod roles;
+mod state_prefix;
 #[cfg(test)]
 mod tests;
 mod trust;
@@ -101,6 +102,9 @@ pub struct RoleSettings {
     pub max_session_duration: i32,
     /// The role's own tags, beside the shared ones.
     pub tags: BTreeMap<String, String>,
+    /// The key prefix of the role's Terraform state (`""`: the top of the bucket); `None`
+    /// for a `cdk` role, which has no state. See [`state_prefix`].
+    pub state_key_prefix: Option<String>,
 }
 
 impl RoleSettings {

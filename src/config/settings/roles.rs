@@ -74,6 +74,7 @@ fn flag_roles(i: &Inputs, warnings: &mut Vec<String>) -> Result<Vec<RoleSettings
         permissions_boundary: i.permissions_boundary.clone(),
         max_session_duration: i.max_session_duration,
         tags: None,
+        state_key_prefix: None,
     };
     if !i.plan_apply.unwrap_or(false) {
         return Ok(vec![one_role(name, Access::Apply, &table, warnings)?]);
@@ -153,6 +154,7 @@ fn one_role(
         .transpose()?;
     let max_session_duration = session(t.max_session_duration, warnings)?;
     let tags = tags(t.tags.as_ref())?;
+    let state_key_prefix = super::state_prefix::given(access, t.state_key_prefix.as_deref())?;
     Ok(RoleSettings {
         name,
         access,
@@ -165,6 +167,7 @@ fn one_role(
         permissions_boundary,
         max_session_duration,
         tags,
+        state_key_prefix,
     })
 }
 
