@@ -85,9 +85,14 @@ pub(super) async fn run(
         let resources = &p.plan.resources;
         let stale = pruning.role_ops().len();
         let shown = format!(
-            "{}{}{}{}\n",
+            "{}{}{}{}{}\n",
             destroy_report::plan_text(&pruning, reporter.painter()),
             plan_text(resources, reporter.painter()),
+            crate::report::state_keys::text(
+                &crate::report::state_keys::of(&p.desired),
+                &p.desired.bucket.name,
+                reporter.painter()
+            ),
             summary_line(resources),
             if stale > 0 {
                 format!("; {stale} stale role(s) to delete (--prune)")

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use super::verify::account_id;
 use crate::aws::{self, Aws};
-use crate::config::Settings;
+use crate::config::{Access, Settings};
 use crate::error::{Error, Result};
 use crate::model::pipeline::{self, Pipeline, RoleChoice, BACKEND_FILE, PIPELINE_FILE};
 use crate::model::{self, Account};
@@ -41,7 +41,14 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
         opts.deployment.as_deref(),
         opts.branch.as_deref(),
     )?;
-    check_targets(&opts.out_dir, &[PIPELINE_FILE, BACKEND_FILE], opts.force)?;
+    // A cdk role has no Terraform state: its pipeline goes without a backend.
+    let cdk = matches!(chosen, RoleChoice::One(r) if r.access == Access::Cdk);
+    let targets: &[&str] = if cdk {
+        &[PIPELINE_FILE]
+    } else {
+        &[PIPELINE_FILE, BACKEND_FILE]
+    };
+    check_targets(&opts.out_dir, targets, opts.force)?;
 
     let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
     let id = match account_flag {
@@ -56,7 +63,13 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
     let desired = model::desired(settings, &account, &[], &[])?;
     let roles = chosen.arns(&desired)?;
     let files = pipeline::render_files(&values, &roles, &desired)?;
-    if let Some(w) = pipeline::any_branch_warning(&chosen, &roles) {
+    for w in [
+        pipeline::any_branch_warning(&chosen, &roles),
+        pipeline::pair_trust_warning(&chosen),
+    ]
+    .into_iter()
+    .flatten()
+    {
         reporter.warn(w);
     }
 
@@ -67,18 +80,23 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
         ))
     })?;
     let pipeline_path = opts.out_dir.join(PIPELINE_FILE);
-    let backend_path = opts.out_dir.join(BACKEND_FILE);
     write_file(&pipeline_path, &files.pipeline)?;
-    write_file(&backend_path, &files.backend)?;
+    let backend_path = match &files.backend {
+        Some(backend) => {
+            let path = opts.out_dir.join(BACKEND_FILE);
+            write_file(&path, backend)?;
+            Some(path.display().to_string())
+        }
+        None => None,
+    };
+    let prefix = chosen.all().last().and_then(|r| r.state_key_prefix.clone());
 
     let result = PipelineReport::new(
         &values,
         &roles,
         &desired,
-        [
-            pipeline_path.display().to_string(),
-            backend_path.display().to_string(),
-        ],
+        (pipeline_path.display().to_string(), backend_path),
+        prefix.as_deref(),
         aws.calls.summary(),
     );
     Ok(Output::of(&result, reporter))

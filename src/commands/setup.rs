@@ -117,6 +117,9 @@ pub(super) async fn prepare(
         reporter.warn(w.clone());
     }
     let plan = plan::diff(&desired, &live.observed)?;
+    for w in plan::state_moves::warnings(&desired, &live.observed) {
+        reporter.warn(w);
+    }
     for (role, found) in desired.roles.iter().zip(&live.observed.roles) {
         for w in plan::checks::admin_document_warnings(role, found.as_ref()) {
             reporter.warn(w);

@@ -12,6 +12,7 @@ pub mod stack;
 pub mod stack_foreign;
 pub mod stack_roles;
 pub mod stackset;
+pub mod state_moves;
 mod table;
 
 pub use table::table as table_plan;

@@ -19,6 +19,7 @@ pub mod render;
 pub mod stack;
 pub mod stack_text;
 pub mod stackset;
+pub mod state_keys;
 mod status;
 mod thumbprint;
 pub mod verify;

@@ -63,7 +63,9 @@ pub struct PipelineReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role_arn: Option<String>,
     pub state_bucket: String,
-    pub state_key: String,
+    /// The backend's key (absent for a `cdk` role, which has no Terraform state).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_key: Option<String>,
     pub lock_table: Option<String>,
     pub ip_restricted: bool,
     pub custom_audiences: Vec<String>,
@@ -75,27 +77,28 @@ pub struct PipelineReport {
 }
 
 impl PipelineReport {
-    /// The result of writing `pipeline_path` and `backend_path` for `p`, `roles` and `d`.
+    /// The result of writing `pipeline_path` and `backend_path` (none for a `cdk` role) for
+    /// `p`, `roles` and `d`; `state_prefix` is the backend's key prefix.
     pub fn new(
         p: &Pipeline,
         roles: &PipelineRoles,
         d: &DesiredState,
-        files: [String; 2],
+        files: (String, Option<String>),
+        state_prefix: Option<&str>,
         aws_calls: Value,
     ) -> Self {
         let placements = roles.placements(p.deployment.as_deref(), &d.account.region);
-        let [pipeline_path, backend_path] = files;
+        let (pipeline_path, backend_path) = files;
+        let mut written = vec![WrittenFile {
+            path: pipeline_path,
+            kind: "bitbucket-pipelines",
+        }];
+        written.extend(backend_path.map(|path| WrittenFile {
+            path,
+            kind: "terraform-backend",
+        }));
         PipelineReport {
-            files: vec![
-                WrittenFile {
-                    path: pipeline_path,
-                    kind: "bitbucket-pipelines",
-                },
-                WrittenFile {
-                    path: backend_path,
-                    kind: "terraform-backend",
-                },
-            ],
+            files: written,
             roles: roles.clone(),
             variables: Variables::of(&placements[0]),
             deployment_variables: placements.get(1).map(Variables::of),
@@ -104,7 +107,7 @@ impl PipelineReport {
                 PipelineRoles::PlanApply { .. } => None,
             },
             state_bucket: d.bucket.name.clone(),
-            state_key: crate::model::state::state_key(&d.state_key_prefix),
+            state_key: state_prefix.map(crate::model::state::state_key),
             lock_table: d.table.as_ref().map(|t| t.name.clone()),
             ip_restricted: p.ip_restricted,
             custom_audiences: p.custom_audiences.clone(),
@@ -180,7 +183,8 @@ impl Report for PipelineReport {
         }
         let _ = writeln!(
             text,
-            "\nCommit both files. Check a step's token against the role with `bootstrap verify --token FILE`."
+            "\nCommit {}. Check a step's token against the role with `bootstrap verify --token FILE`.",
+            if self.files.len() == 1 { "the file" } else { "both files" }
         );
         text
     }
@@ -217,11 +221,18 @@ mod tests {
         let chosen = RoleChoice::of(&s.roles.iter().collect::<Vec<_>>()).unwrap();
         let deployment = roles.is_plan_apply().then_some("Production");
         let p = Pipeline::new(&s, &chosen, deployment, None).unwrap();
-        let files = [
+        let files = (
             "out/bitbucket-pipelines.yml".into(),
-            "out/backend.tf".into(),
-        ];
-        PipelineReport::new(&p, &roles, &d, files, serde_json::json!({"total": 0}))
+            Some("out/backend.tf".into()),
+        );
+        PipelineReport::new(
+            &p,
+            &roles,
+            &d,
+            files,
+            Some(""),
+            serde_json::json!({"total": 0}),
+        )
     }
 
     fn pair() -> PipelineRoles {

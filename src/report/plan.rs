@@ -22,6 +22,11 @@ pub struct PlanSummary<'a> {
     pub resources: &'a [ResourcePlan],
     /// Roles of this set no longer in the settings (none looked for with `--role`).
     pub stale_roles: &'a [StaleRole],
+    /// Where each role's Terraform state lives (with more than one role).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub state_keys: Vec<super::state_keys::StateKeys>,
+    #[serde(skip)]
+    pub bucket: &'a str,
 }
 
 impl<'a> PlanSummary<'a> {
@@ -38,6 +43,8 @@ impl<'a> PlanSummary<'a> {
             changes: plan.has_changes(),
             resources: &plan.resources,
             stale_roles,
+            state_keys: super::state_keys::of(desired),
+            bucket: &desired.bucket.name,
         }
     }
 }
@@ -61,6 +68,11 @@ impl Report for PlanReport<'_> {
         );
         text.push_str(&stale_text(self.plan.stale_roles, paint));
         text.push_str(&plan_text(self.plan.resources, paint));
+        text.push_str(&super::state_keys::text(
+            &self.plan.state_keys,
+            self.plan.bucket,
+            paint,
+        ));
         let _ = writeln!(text, "\n{}", summary_line(self.plan.resources));
         text
     }

@@ -12,7 +12,7 @@ mod values;
 
 pub use render::{render_files, snippets, Rendered, Snippets};
 pub use roles::{PipelineRoles, Placement, RoleChoice, Scope};
-pub use values::{any_branch_warning, Pipeline};
+pub use values::{any_branch_warning, pair_trust_warning, Pipeline};
 
 /// The file the pipeline is written to, in `--out-dir`.
 pub const PIPELINE_FILE: &str = "bitbucket-pipelines.yml";

@@ -251,6 +251,13 @@ fn only_one_role_or_a_plan_apply_pair_makes_a_pipeline() {
             vec![table("a", "plan", &[ENV]), table("b", "apply", &[ENV])],
             "plan role a is limited to deployment environments",
         ),
+        (
+            vec![
+                table("x-plan", "plan", &[]),
+                table("y-apply", "apply", &[ENV]),
+            ],
+            "the pipeline's plan and apply steps use one backend",
+        ),
     ];
     for (roles, why) in refused {
         let e = chosen(&tables(roles)).unwrap_err();

@@ -12,17 +12,22 @@ use minijinja::{context, AutoEscape, Environment, UndefinedBehavior, Value};
 
 use super::roles::{PipelineRoles, Placement};
 use super::values::Pipeline;
+use crate::config::Access;
 use crate::error::{Error, Result};
-use crate::model::{self, DesiredState};
+use crate::model::{self, DesiredRole, DesiredState};
 
 /// The Terraform image tag the pipeline runs (1.11 is the first with S3-native locking GA).
 const TERRAFORM_VERSION: &str = "1.11";
 
 /// Every template, by the name the others import it by.
-const TEMPLATES: [(&str, &str); 4] = [
+const TEMPLATES: [(&str, &str); 5] = [
     (
         "bitbucket-pipelines.yml",
         include_str!("../../../templates/bitbucket-pipelines.yml"),
+    ),
+    (
+        "cdk-pipelines.yml",
+        include_str!("../../../templates/cdk-pipelines.yml"),
     ),
     ("backend.tf", include_str!("../../../templates/backend.tf")),
     (
@@ -35,11 +40,11 @@ const TEMPLATES: [(&str, &str); 4] = [
     ),
 ];
 
-/// The two files `pipeline` writes.
+/// The files `pipeline` writes: no backend for a `cdk` role, which has no Terraform state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
     pub pipeline: String,
-    pub backend: String,
+    pub backend: Option<String>,
 }
 
 /// What `init` suggests putting in a pipeline: a step that gets the role's credentials, and
@@ -76,11 +81,36 @@ pub fn render_files(
         )
         .hint("this is a bug in bootstrap; please report it"));
     }
+    let role = backend_role(roles, d)?;
     let env = environment()?;
-    let ctx = values(pipeline, roles, d);
+    let ctx = values(pipeline, roles, d, role);
+    if role.access == Access::Cdk {
+        return Ok(Rendered {
+            pipeline: render(&env, "cdk-pipelines.yml", &ctx)?,
+            backend: None,
+        });
+    }
     Ok(Rendered {
         pipeline: render(&env, "bitbucket-pipelines.yml", &ctx)?,
-        backend: render(&env, "backend.tf", &ctx)?,
+        backend: Some(render(&env, "backend.tf", &ctx)?),
+    })
+}
+
+/// The role whose state the backend points at: the one role, or a pair's apply role (a
+/// pair shares one prefix).
+pub(super) fn backend_role<'d>(
+    roles: &PipelineRoles,
+    d: &'d DesiredState,
+) -> Result<&'d DesiredRole> {
+    let arn = match roles {
+        PipelineRoles::One { arn } => arn,
+        PipelineRoles::PlanApply { apply_arn, .. } => apply_arn,
+    };
+    d.roles.iter().find(|r| &r.arn == arn).ok_or_else(|| {
+        Error::failure(format!(
+            "internal error: the pipeline's role {arn} is not in the desired state"
+        ))
+        .hint("this is a bug in bootstrap; please report it")
     })
 }
 
@@ -92,7 +122,7 @@ pub fn snippets(d: &DesiredState) -> Result<Snippets> {
         arn: d.primary_role().arn.clone(),
     };
     let env = environment()?;
-    let ctx = values(&pipeline, &roles, d);
+    let ctx = values(&pipeline, &roles, d, d.primary_role());
     Ok(Snippets {
         step: render(&env, "init-step.yml", &ctx)?,
         backend: render(&env, "init-backend.tf", &ctx)?,
@@ -101,7 +131,7 @@ pub fn snippets(d: &DesiredState) -> Result<Snippets> {
 }
 
 /// The values every template may use.
-fn values(p: &Pipeline, roles: &PipelineRoles, d: &DesiredState) -> Value {
+fn values(p: &Pipeline, roles: &PipelineRoles, d: &DesiredState, role: &DesiredRole) -> Value {
     let placements: Vec<Value> = roles
         .placements(p.deployment.as_deref(), &d.account.region)
         .iter()
@@ -116,7 +146,8 @@ fn values(p: &Pipeline, roles: &PipelineRoles, d: &DesiredState) -> Value {
         ip_restricted => p.ip_restricted,
         branch => &p.branch,
         deployment => p.deployment.as_deref(),
-        backend_settings => backend_settings(d),
+        access => if roles.is_plan_apply() { "plan_apply" } else { role.access.word() },
+        backend_settings => backend_settings(d, role.state_key_prefix.as_deref().unwrap_or_default()),
     }
 }
 
@@ -173,16 +204,13 @@ fn bug(e: minijinja::Error) -> Error {
 }
 
 /// The backend "s3" attributes, aligned as `terraform fmt` aligns them.
-fn backend_settings(d: &DesiredState) -> String {
+fn backend_settings(d: &DesiredState, prefix: &str) -> String {
     let mut attrs: Vec<(&str, String)> = vec![
         ("bucket", hcl_str(&d.bucket.name)),
-        (
-            "key",
-            hcl_str(&model::state::state_key(&d.state_key_prefix)),
-        ),
+        ("key", hcl_str(&model::state::state_key(prefix))),
         (
             "workspace_key_prefix",
-            hcl_str(&model::state::workspace_key_prefix(&d.state_key_prefix)),
+            hcl_str(&model::state::workspace_key_prefix(prefix)),
         ),
         ("region", hcl_str(&d.account.region)),
         ("encrypt", "true".to_string()),
@@ -270,7 +298,8 @@ mod tests {
                 let line = line.trim();
                 assert!(plan.lines().any(|l| l.trim() == line), "{line:?}\n{plan}");
             }
-            assert!(files.backend.ends_with(&got.backend), "{}", got.backend);
+            let backend = files.backend.unwrap();
+            assert!(backend.ends_with(&got.backend), "{}", got.backend);
             assert!(got.backend.starts_with("terraform {"), "{}", got.backend);
             assert_eq!(got.custom_audiences.len(), audiences.len());
         }

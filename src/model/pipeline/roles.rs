@@ -53,6 +53,16 @@ impl<'a> RoleChoice<'a> {
             ))
             .hint("remove environment-uuid from the plan role's [[role]] table"));
         }
+        if plan.state_key_prefix != apply.state_key_prefix {
+            return Err(Error::usage(format!(
+                "the plan role {} keeps its state under {:?} and the apply role {} under {:?}; the pipeline's plan and apply steps use one backend",
+                plan.name,
+                plan.state_key_prefix.as_deref().unwrap_or_default(),
+                apply.name,
+                apply.state_key_prefix.as_deref().unwrap_or_default()
+            ))
+            .hint("give both roles the same state-key-prefix in their [[role]] tables"));
+        }
         Ok(RoleChoice::PlanApply { plan, apply })
     }
 

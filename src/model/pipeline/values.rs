@@ -4,7 +4,7 @@
 
 use super::roles::{PipelineRoles, RoleChoice};
 use crate::config::validate::shown;
-use crate::config::Settings;
+use crate::config::{Access, RoleSettings, Settings};
 use crate::error::{Error, Result};
 use crate::model::audience;
 
@@ -102,15 +102,47 @@ fn custom_audiences(audiences: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// Without `--environment-uuid` the one role trusts every step of the repository, so the plan
-/// step of the default pipeline, on any branch, gets credentials that can write the state. (A
-/// pair's plan role, which every branch assumes, cannot write the state.)
+/// Without `--environment-uuid` the one role trusts every step of the repository, so the
+/// first step of the default pipeline, on any branch, gets its credentials: an apply role's
+/// can write the Terraform state, a cdk role's can deploy through the CDK bootstrap roles. A
+/// plan role (alone, or a pair's), which every branch is meant to assume, can do neither.
 pub fn any_branch_warning(chosen: &RoleChoice<'_>, roles: &PipelineRoles) -> Option<String> {
     let (RoleChoice::One(role), PipelineRoles::One { arn: role_arn }) = (chosen, roles) else {
         return None;
     };
+    let (can, runs) = match role.access {
+        Access::Apply => ("can write the Terraform state", "plans"),
+        Access::Cdk => (
+            "can deploy through the roles `cdk bootstrap` created",
+            "runs `cdk diff`",
+        ),
+        Access::Plan => return None,
+    };
     role.environments.is_empty().then(|| format!(
-        "every branch can assume {role_arn}, which can write the Terraform state: the default pipeline plans with it, and anyone who can push a branch can change bitbucket-pipelines.yml to run anything with it; restrict the role to a deployment environment with --environment-uuid UUID and --deployment NAME, and limit that environment to protected branches (docs/pipelines.md, \"Who can use the role\")"
+        "every branch can assume {role_arn}, which {can}: the default pipeline {runs} with it, and anyone who can push a branch can change bitbucket-pipelines.yml to run anything with it; restrict the role to a deployment environment with --environment-uuid UUID and --deployment NAME, and limit that environment to protected branches (docs/pipelines.md, \"Who can use the role\")"
+    ))
+}
+
+/// A plan/apply pair whose roles trust different repositories: the pipeline runs in one
+/// repository, so one of its roles is refused there (or it plans another repository's
+/// state).
+pub fn pair_trust_warning(chosen: &RoleChoice<'_>) -> Option<String> {
+    let RoleChoice::PlanApply { plan, apply } = chosen else {
+        return None;
+    };
+    let trusted = |r: &RoleSettings| {
+        if r.allow_any_repository {
+            "any repository".to_string()
+        } else {
+            r.repositories.join(", ")
+        }
+    };
+    (!plan.same_repositories(apply)).then(|| format!(
+        "the plan role {} trusts {} but the apply role {} trusts {}: a pipeline runs in one repository, so one of its roles will be refused there; give both roles the same repository-uuid",
+        plan.name,
+        trusted(plan),
+        apply.name,
+        trusted(apply)
     ))
 }
 
