@@ -29,6 +29,7 @@ mod pipeline;
 mod roles;
 mod roles_prune;
 mod secrets;
+mod state_per_repository;
 mod terraform;
 mod thumbprint;
 mod verify;

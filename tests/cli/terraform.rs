@@ -15,7 +15,7 @@ use crate::common::moto::ACCOUNT_ID;
 
 /// Terraform must be on PATH: these tests are how the state policy is proven, so a machine
 /// without it fails them rather than skipping them.
-fn require_terraform() {
+pub(crate) fn require_terraform() {
     let found = Command::new("terraform")
         .arg("version")
         .env("CHECKPOINT_DISABLE", "1")
@@ -31,7 +31,7 @@ fn require_terraform() {
 }
 
 /// `terraform ARGS` in `dir` with a clean environment (no network lookups, no user config).
-fn terraform(dir: &Path, args: &[&str]) {
+pub(crate) fn terraform(dir: &Path, args: &[&str]) {
     let home = dir.join("home");
     std::fs::create_dir_all(&home).unwrap();
     let mut cmd = Command::new("terraform");
@@ -338,7 +338,7 @@ fn justified_unrecorded_grants() -> Vec<String> {
         .collect()
 }
 
-const MAIN_TF: &str = r#"resource "terraform_data" "hello" {
+pub(crate) const MAIN_TF: &str = r#"resource "terraform_data" "hello" {
   input = "state kept by bootstrap in ${terraform.workspace}"
 }
 
@@ -349,7 +349,7 @@ output "hello" {
 
 /// What only a local AWS needs, as a partial backend configuration beside the generated
 /// backend.tf.
-fn local_backend(endpoint: &str) -> String {
+pub(crate) fn local_backend(endpoint: &str) -> String {
     format!(
         r#"endpoints = {{
   s3       = "{endpoint}"

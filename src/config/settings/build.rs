@@ -23,10 +23,15 @@ impl Settings {
         let global = global(&i)?;
         let trust = trust(&i)?;
         let mut roles = roles(&i, &mut warnings)?;
-        super::dedup_in_order(&mut warnings);
         let set = set(&i)?;
         let state = state(&i, global.aws.region.as_deref())?;
-        super::state_prefix::assign(&mut roles, &state.state_key_prefix, !i.role.is_empty())?;
+        super::state_prefix::assign(
+            &mut roles,
+            &state.state_key_prefix,
+            !i.role.is_empty(),
+            &mut warnings,
+        )?;
+        super::dedup_in_order(&mut warnings);
         Ok(Settings {
             aws: global.aws,
             ca_bundle: i.ca_bundle,

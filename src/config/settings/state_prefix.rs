@@ -4,7 +4,8 @@
 //! its own prefix: `state-key-prefix` in the table, or by default the role's name, or the
 //! pair's base name for `NAME-plan` and `NAME-apply` roles that trust the same repositories
 //! (under the top-level `state-key-prefix` when one is given). Roles that trust different
-//! repositories never share a prefix, nor hold one inside another's.
+//! repositories never share a prefix, nor hold one inside another's, unless both tables say
+//! so with an explicit `state-key-prefix` (and are warned).
 
 use super::{Access, RoleSettings};
 use crate::config::validate as v;
@@ -41,7 +42,12 @@ fn check_length(prefix: &str) -> Result<()> {
 
 /// Give every role its prefix (see the module documentation), and refuse prefixes that
 /// roles of different repositories would share.
-pub(super) fn assign(roles: &mut [RoleSettings], top: &str, tables: bool) -> Result<()> {
+pub(super) fn assign(
+    roles: &mut [RoleSettings],
+    top: &str,
+    tables: bool,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
     if !tables {
         for r in roles.iter_mut() {
             r.state_key_prefix = (r.access != Access::Cdk).then(|| top.to_string());
@@ -49,6 +55,7 @@ pub(super) fn assign(roles: &mut [RoleSettings], top: &str, tables: bool) -> Res
         return Ok(());
     }
     let defaults: Vec<String> = roles.iter().map(|r| default_name(r, roles)).collect();
+    let explicit: Vec<bool> = roles.iter().map(|r| r.state_key_prefix.is_some()).collect();
     for (r, base) in roles.iter_mut().zip(defaults) {
         if r.access == Access::Cdk || r.state_key_prefix.is_some() {
             continue;
@@ -69,7 +76,7 @@ pub(super) fn assign(roles: &mut [RoleSettings], top: &str, tables: bool) -> Res
         check_length(&prefix).map_err(|e| e.resource(format!("role {}", r.name)))?;
         r.state_key_prefix = Some(prefix);
     }
-    refuse_shared(roles)
+    refuse_shared(roles, &explicit, warnings)
 }
 
 impl RoleSettings {
@@ -115,31 +122,43 @@ fn overlap(a: &str, b: &str) -> bool {
     under(a, b) || under(b, a)
 }
 
-/// Refuse two roles of different repositories whose prefixes overlap: each could read the
-/// other's state, and an apply role overwrite it.
-fn refuse_shared(roles: &[RoleSettings]) -> Result<()> {
+/// Two roles of different repositories whose prefixes overlap could each read the other's
+/// state, and an apply role overwrite it: refused unless both tables ask for it with an
+/// explicit `state-key-prefix` (then a warning says what they share).
+fn refuse_shared(
+    roles: &[RoleSettings],
+    explicit: &[bool],
+    warnings: &mut Vec<String>,
+) -> Result<()> {
     for (i, a) in roles.iter().enumerate() {
-        for b in &roles[i + 1..] {
+        for (j, b) in roles.iter().enumerate().skip(i + 1) {
             let (Some(pa), Some(pb)) = (&a.state_key_prefix, &b.state_key_prefix) else {
                 continue;
             };
-            if overlap(pa, pb) && !same_repositories(a, b) {
-                let shown = |p: &str| {
-                    if p.is_empty() {
-                        "the top of the bucket".to_string()
-                    } else {
-                        format!("{p:?}")
-                    }
-                };
-                return Err(crate::usage!(
-                    "the roles {} (state-key-prefix {}) and {} (state-key-prefix {}) trust different repositories but their state prefixes overlap: each could read the other's Terraform state",
-                    a.name,
-                    shown(pa),
-                    b.name,
-                    shown(pb)
-                )
-                .hint("give each repository's roles their own state-key-prefix in their [[role]] tables, none inside another"));
+            if !overlap(pa, pb) || same_repositories(a, b) {
+                continue;
             }
+            let shown = |p: &str| {
+                if p.is_empty() {
+                    "the top of the bucket".to_string()
+                } else {
+                    format!("{p:?}")
+                }
+            };
+            let what = format!(
+                "the roles {} (state-key-prefix {}) and {} (state-key-prefix {}) trust different repositories but their state prefixes overlap: each can read the other's Terraform state",
+                a.name,
+                shown(pa),
+                b.name,
+                shown(pb)
+            );
+            if explicit[i] && explicit[j] {
+                warnings.push(what);
+                continue;
+            }
+            return Err(crate::usage!("{what}").hint(
+                "give each repository's roles their own state-key-prefix in their [[role]] tables, none inside another",
+            ));
         }
     }
     Ok(())
