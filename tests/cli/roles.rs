@@ -104,9 +104,9 @@ fn three_roles_share_one_provider_and_backend_and_a_rerun_writes_nothing() {
     );
     assert_eq!(subs(&aws, &w, "app-cdk"), vec![format!("{OTHER_REPO}:*")]);
 
-    // What each may do.
-    let objects = format!("arn:aws:s3:::{BUCKET}/*");
-    let locks = format!("arn:aws:s3:::{BUCKET}/*.tflock");
+    // What each may do: the pair of one repository shares its state prefix (its base name).
+    let objects = format!("arn:aws:s3:::{BUCKET}/infra/*");
+    let locks = format!("arn:aws:s3:::{BUCKET}/infra/*.tflock");
     let plan = aws.inline_policy("infra-plan", "terraform-state-access");
     assert_eq!(actions_on(&plan, &objects), ["s3:GetObject"]);
     assert_eq!(
