@@ -118,11 +118,17 @@ pub(super) fn backend_role<'d>(
 /// the pipeline's files, with the pipeline's defaults.
 pub fn snippets(d: &DesiredState) -> Result<Snippets> {
     let pipeline = Pipeline::defaults(&d.provider.client_ids);
+    // The first role with a Terraform state (a cdk role has none to point a backend at).
+    let role = d
+        .roles
+        .iter()
+        .find(|r| r.state_key_prefix.is_some())
+        .unwrap_or_else(|| d.primary_role());
     let roles = PipelineRoles::One {
-        arn: d.primary_role().arn.clone(),
+        arn: role.arn.clone(),
     };
     let env = environment()?;
-    let ctx = values(&pipeline, &roles, d, d.primary_role());
+    let ctx = values(&pipeline, &roles, d, role);
     Ok(Snippets {
         step: render(&env, "init-step.yml", &ctx)?,
         backend: render(&env, "init-backend.tf", &ctx)?,
