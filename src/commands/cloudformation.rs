@@ -47,6 +47,14 @@ async fn foreign_on_roles(p: &Prepared) -> Result<Vec<ForeignPolicy>> {
         .collect())
 }
 
+/// A role of the deployed stack whose Terraform state moves to another prefix: said before
+/// anything changes (bootstrap moves no state object).
+fn warn_state_moves(p: &Prepared, sp: &StackPlan, reporter: &Reporter) {
+    for w in crate::plan::state_moves::in_stack(&p.desired, sp.deployed.as_ref()) {
+        reporter.warn(w);
+    }
+}
+
 /// The stack as it is, and what `init` would do to it; an update that would delete or move
 /// one of the stack's roles is refused.
 async fn checked_plan(p: &Prepared, spec: &StackSpec) -> Result<StackPlan> {
@@ -62,6 +70,7 @@ pub async fn plan(settings: &Settings, reporter: &Reporter, detailed: bool) -> R
     let spec = spec(settings, &p);
     reporter.progress(format!("reading stack {}", spec.name));
     let sp = checked_plan(&p, &spec).await?;
+    warn_state_moves(&p, &sp, reporter);
     let foreign = if sp.creates() {
         refuse_existing(&p, &spec.name).await?;
         Vec::new()
@@ -82,6 +91,7 @@ pub async fn init(settings: &Settings, reporter: &Reporter, yes: bool) -> Result
     if sp.creates() {
         refuse_existing(&p, &spec.name).await?;
     }
+    warn_state_moves(&p, &sp, reporter);
     let outcome = if sp.has_changes() {
         let wait = WaitConfig::default();
         Some(converge(cfn, &spec, sp.clone(), yes, reporter, wait).await?)

@@ -238,11 +238,11 @@ fn every_repository_keeps_its_own_state_and_no_role_reaches_another_s() {
         .run();
 }
 
-#[test]
-fn a_role_whose_state_moves_is_told_in_the_plan() {
+/// A pair that kept its state at the top of the bucket (as every `[[role]]` did before), then
+/// left to the default: `plan` in `mode` says the state moves to `infra/`.
+fn state_move_is_told(mode: &str) {
     let w = World::start_with_managed_policies();
     let dir = tempfile::tempdir().unwrap();
-    // The pair kept its state at the top of the bucket (as every [[role]] did before).
     let env = format!("environment-uuid = [\"{ENV_UUID}\"]");
     let top = "state-key-prefix = \"\"";
     let text = [
@@ -252,27 +252,40 @@ fn a_role_whose_state_moves_is_told_in_the_plan() {
     .concat();
     let config = dir.path().join("bootstrap.toml");
     std::fs::write(&config, text).unwrap();
-    with_config(&w, "init", &config).arg("--yes").run();
+    with_config(&w, "init", &config)
+        .args(["--yes", "--mode", mode])
+        .run();
     let inspect = Inspect::new(&w.moto.endpoint());
     assert!(!inspect.role_tags("infra-apply").contains_key(TAG));
 
-    // Left to the default, the pair's state moves to infra/: the plan says so.
     let text = [
         role("infra-plan", "plan", REPO_UUID, ""),
         role("infra-apply", "apply", REPO_UUID, &env),
     ]
     .concat();
     std::fs::write(&config, text).unwrap();
-    let out = with_config(&w, "plan", &config).run();
+    let out = with_config(&w, "plan", &config)
+        .args(["--mode", mode])
+        .run();
     let moves = format!(
         "role infra-apply: its Terraform state moves from s3://{BUCKET}/terraform.tfstate to s3://{BUCKET}/infra/terraform.tfstate"
     );
-    assert!(out.stderr.contains(&moves), "{}", out.stderr);
+    assert!(out.stderr.contains(&moves), "{mode}: {}", out.stderr);
     assert!(
         out.stderr.contains("state-key-prefix = \"\""),
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn a_role_whose_state_moves_is_told_in_the_plan() {
+    state_move_is_told("direct");
+}
+
+#[test]
+fn a_role_whose_state_moves_is_told_in_the_stack_plan() {
+    state_move_is_told("cloudformation");
 }
 
 // --- pipelines each role can run -------------------------------------------------------
