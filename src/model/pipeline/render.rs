@@ -98,7 +98,7 @@ pub fn render_files(
 
 /// The role whose state the backend points at: the one role, or a pair's apply role (a
 /// pair shares one prefix).
-pub(super) fn backend_role<'d>(
+fn backend_role<'d>(
     roles: &PipelineRoles,
     d: &'d DesiredState,
 ) -> Result<&'d DesiredRole> {
