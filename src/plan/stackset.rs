@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::compare::{self, ResourceDiff};
+use super::stack_roles::{dropped_note, role_losses, RoleLosses};
 use crate::config::StackSetTargets;
 use crate::error::{Error, Result};
 use crate::observe::stackset::{Instance, ObservedStackSet};
@@ -79,6 +80,9 @@ pub struct StackSetPlan {
     /// Every instance the StackSet has now.
     pub instances: Vec<Instance>,
     pub notes: Vec<String>,
+    /// The roles the template update takes from every instance.
+    #[serde(skip)]
+    pub role_losses: RoleLosses,
 }
 
 impl StackSetPlan {
@@ -116,8 +120,10 @@ pub fn plan(spec: &StackSetSpec, observed: Option<ObservedStackSet>) -> Result<S
         retry: Vec::new(),
         instances: Vec::new(),
         notes: Vec::new(),
+        role_losses: RoleLosses::default(),
     };
     if let Some(set) = observed {
+        super::stack_owner::check_stackset(&spec.name, &set.template_body)?;
         check_permission_model(spec, &set.permission_model)?;
         plan.exists = true;
         let body = &set.template_body;
@@ -128,6 +134,8 @@ pub fn plan(spec: &StackSetSpec, observed: Option<ObservedStackSet>) -> Result<S
         } else {
             Vec::new()
         };
+        plan.role_losses = role_losses(Some(body), &spec.template);
+        plan.notes.extend(dropped_note(&plan.role_losses));
         plan.instances = set.instances;
     }
     plan.add = missing(spec, &plan.instances);
@@ -175,7 +183,8 @@ mod tests {
     use serde_json::json;
 
     fn spec(accounts: &[&str]) -> StackSetSpec {
-        let template = json!({"Resources": {}});
+        let template =
+            json!({"Metadata": {"bootstrap": {"template-version": "1"}}, "Resources": {}});
         StackSetSpec {
             name: "org".into(),
             body: template.to_string(),
