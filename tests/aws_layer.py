@@ -92,6 +92,7 @@ def reset_state():
                 "change_sets": {},  # id -> {"created", "stack", "type", "region", "name"}
                 "stacks": {},  # (region, name) -> {"op", "started", "until", "wall"}
                 "stackset_operations": {},  # operation id -> started t
+                "drift": {},  # (region, stack, logical id) -> StackResourceDriftStatus
             }
         )
 
@@ -481,6 +482,7 @@ def cloudformation(app, req, start_response):
     if action not in (
         "CreateChangeSet", "ExecuteChangeSet", "DescribeChangeSet", "CreateStack", "UpdateStack",
         "DeleteStack", "DescribeStacks", "DescribeStackEvents", "DescribeStackSetOperation",
+        "DescribeStackResources",
     ) + STACKSET_OPERATIONS:
         return None
     code, headers, body = forward(app, req.environ)
@@ -508,6 +510,8 @@ def cloudformation(app, req, start_response):
             body = rewrite_stacks(body, region, now)
         elif action == "DescribeStackEvents":
             body = rewrite_events(body, region, now)
+        elif action == "DescribeStackResources":
+            body = rewrite_drift(body, region)
         elif action in STACKSET_OPERATIONS:
             op = _find(_xml(body), "OperationId")
             if op is not None:
@@ -515,6 +519,47 @@ def cloudformation(app, req, start_response):
         elif action == "DescribeStackSetOperation":
             body = rewrite_stackset_operation(body, p.get("OperationId"), now)
     return reply(start_response, code, headers, body)
+
+
+# Drift detection (DetectStackDrift, run by anyone) leaves each resource's result in
+# DescribeStackResources: DriftInformation.StackResourceDriftStatus IN_SYNC, MODIFIED, DELETED
+# or NOT_CHECKED (CloudFormation API Reference: StackResource, StackResourceDriftInformation;
+# User Guide: "Detect unmanaged configuration changes to stacks and resources"). moto runs no
+# drift detection; a test sets a result with
+#   POST /x-layer/drift?region=R&stack=NAME&resource=LOGICAL_ID&status=MODIFIED
+# (status NOT_CHECKED forgets it).
+
+
+def set_drift(query):
+    key = (query.get("region", "us-east-1"), query.get("stack", ""), query.get("resource", ""))
+    with LOCK:
+        if query.get("status", "NOT_CHECKED") == "NOT_CHECKED":
+            STATE["drift"].pop(key, None)
+        else:
+            STATE["drift"][key] = query["status"]
+
+
+def rewrite_drift(body, region):
+    root = _xml(body)
+    if root is None:
+        return body
+    for member in root.iter():
+        if _tag(member) != "member":
+            continue
+        stack, logical = _find(member, "StackName"), _find(member, "LogicalResourceId")
+        if stack is None or logical is None:
+            continue
+        status = STATE["drift"].get((region, stack.text, logical.text))
+        if status is None:
+            continue
+        ns = member.tag[: member.tag.index("}") + 1] if member.tag.startswith("{") else ""
+        info = _find(member, "DriftInformation")
+        if info is None:
+            info = ElementTree.SubElement(member, f"{ns}DriftInformation")
+        for child in list(info):
+            info.remove(child)
+        ElementTree.SubElement(info, f"{ns}StackResourceDriftStatus").text = status
+    return ElementTree.tostring(root)
 
 
 # StackSet operations run for a while: QUEUED, then RUNNING, before SUCCEEDED or FAILED
@@ -619,6 +664,9 @@ def layer(app):
             with LOCK:
                 body = json.dumps({"scale": SCALE, "refusals": STATE["refusals"]}).encode()
             return reply(start_response, "200 OK", [("Content-Type", "application/json")], body)
+        if path == "/x-layer/drift":
+            set_drift({k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()})
+            return reply(start_response, "200 OK", [("Content-Type", "application/json")], b"{}")
         if path == "/x-layer/reset" or path == "/moto-api/reset":
             reset_state()
             if path == "/x-layer/reset":

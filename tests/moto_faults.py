@@ -11,6 +11,9 @@ ValidationError CloudFormation returns, as AWS does and moto does not. A role wh
 changes in a stack update is replaced (created anew, the old one deleted), and a stack's
 outputs follow its update, as CloudFormation does (see `role_replacement`).
 
+POST /x-test/cloudformation/stack-status?region=R&stack=NAME&status=STATUS puts an existing
+stack into a status a failed or running operation leaves (see `stack_status`).
+
 Everything else is plain moto, including its request recorder. `aws_layer.py` serves moto with
 these hooks, behind the AWS behaviour layer and without it.
 """
@@ -85,6 +88,22 @@ def failed_create(q):
 
 
 CFN_NS = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
+
+
+def stack_status(q):
+    """Put the existing stack NAME into STATUS, as a failed operation leaves it: an update
+    rolled back (UPDATE_ROLLBACK_COMPLETE), a rollback that failed (UPDATE_ROLLBACK_FAILED,
+    ROLLBACK_FAILED), a deletion that failed (DELETE_FAILED), or an operation still running
+    (*_IN_PROGRESS) (CloudFormation User Guide, "Stack status codes"). moto completes every
+    operation inside the call and never fails one, so it never reaches these by itself.
+
+    POST /x-test/cloudformation/stack-status?region=R&stack=NAME&status=STATUS&reason=WHY
+    """
+    backend = cloudformation_backends()[ACCOUNT][q["region"]]
+    stack = next(s for s in backend.stacks.values() if q["stack"] in (s.name, s.stack_id))
+    stack.status = q["status"]
+    stack._add_stack_event(q["status"], resource_status_reason=q.get("reason"))
+    return {"StackId": stack.stack_id, "StackStatus": stack.status}
 
 
 def cloudformation_action(environ):
@@ -199,6 +218,11 @@ def with_faults(app):
         played = termination_protection(environ, start_response)
         if played is not None:
             return played
+        if environ.get("PATH_INFO") == "/x-test/cloudformation/stack-status":
+            q = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+            body = json.dumps(stack_status(q)).encode()
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [body]
         if environ.get("PATH_INFO") == "/x-test/cloudformation/failed-create":
             q = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
             body = json.dumps(failed_create(q)).encode()
