@@ -93,6 +93,9 @@ def reset_state():
                 "stacks": {},  # (region, name) -> {"op", "started", "until", "wall"}
                 "stackset_operations": {},  # operation id -> started t
                 "drift": {},  # (region, stack, logical id) -> StackResourceDriftStatus
+                "failing_accounts": {},  # account -> why StackSet operations fail there
+                "outdated": {},  # (stackset, account, region) -> why its last operation failed
+                "stackset_ous": {},  # (region, stackset) -> OUs targeted, in order
             }
         )
 
@@ -482,7 +485,8 @@ def cloudformation(app, req, start_response):
     if action not in (
         "CreateChangeSet", "ExecuteChangeSet", "DescribeChangeSet", "CreateStack", "UpdateStack",
         "DeleteStack", "DescribeStacks", "DescribeStackEvents", "DescribeStackSetOperation",
-        "DescribeStackResources",
+        "DescribeStackResources", "DescribeStackSet", "ListStackInstances",
+        "ListStackSetOperationResults",
     ) + STACKSET_OPERATIONS:
         return None
     code, headers, body = forward(app, req.environ)
@@ -516,6 +520,13 @@ def cloudformation(app, req, start_response):
             op = _find(_xml(body), "OperationId")
             if op is not None:
                 STATE["stackset_operations"][op.text] = time.monotonic()
+            record_ous(action, p, region)
+        elif action == "DescribeStackSet":
+            body = rewrite_stackset_ous(body, p.get("StackSetName", ""), region)
+        elif action == "ListStackSetOperationResults":
+            body = rewrite_account_results(body, p.get("StackSetName", ""))
+        elif action == "ListStackInstances":
+            body = rewrite_instances(body, p.get("StackSetName", ""))
         elif action == "DescribeStackSetOperation":
             body = rewrite_stackset_operation(body, p.get("OperationId"), now)
     return reply(start_response, code, headers, body)
@@ -567,6 +578,114 @@ def rewrite_drift(body, region):
 STACKSET_OPERATIONS = (
     "CreateStackInstances", "UpdateStackInstances", "DeleteStackInstances", "UpdateStackSet",
 )
+
+
+# A StackSet records the OUs it targets: DescribeStackSet answers them in
+# StackSet.OrganizationalUnitIds ("[Service-managed permissions] The organization root ID or
+# organizational unit (OU) IDs that you specified for DeploymentTargets", CloudFormation API
+# Reference: StackSet), whether or not an OU has accounts (an empty OU has no instance).
+# moto does not record them.
+
+
+def _members(params, prefix):
+    keys = sorted((k for k in params if k.startswith(prefix + ".member.")), key=lambda k: int(k.rsplit(".", 1)[1]))
+    return [params[k] for k in keys]
+
+
+def record_ous(action, params, region):
+    ous = _members(params, "DeploymentTargets.OrganizationalUnitIds")
+    key = (region, params.get("StackSetName", ""))
+    have = STATE["stackset_ous"].setdefault(key, [])
+    if action == "CreateStackInstances":
+        have.extend(o for o in ous if o not in have)
+    elif action == "DeleteStackInstances":
+        have[:] = [o for o in have if o not in ous]
+
+
+def rewrite_stackset_ous(body, name, region):
+    ous = STATE["stackset_ous"].get((region, name))
+    root = _xml(body)
+    if not ous or root is None:
+        return body
+    stackset = _find(root, "StackSet")
+    if stackset is None:
+        return body
+    ns = stackset.tag[: stackset.tag.index("}") + 1] if stackset.tag.startswith("{") else ""
+    old = _find(stackset, "OrganizationalUnitIds")
+    if old is not None:
+        stackset.remove(old)
+    el = ElementTree.SubElement(stackset, f"{ns}OrganizationalUnitIds")
+    for ou in ous:
+        ElementTree.SubElement(el, f"{ns}member").text = ou
+    return ElementTree.tostring(root)
+
+
+# A StackSet operation can fail in some accounts and still SUCCEED as a whole, within its
+# failure tolerance: ListStackSetOperationResults then answers FAILED with a StatusReason for
+# those accounts, and their instances stay OUTDATED (StackInstanceStatus.DetailedStatus
+# FAILED) until an operation succeeds there (CloudFormation API Reference:
+# StackSetOperationResultSummary, StackInstanceSummary, StackSetOperationPreferences
+# FailureToleranceCount; User Guide: "StackSets status codes"). moto succeeds everywhere; a
+# test makes an account fail with
+#   POST /x-layer/stackset-account?account=ID&reason=WHY   (no reason: it works again)
+
+
+def set_failing_account(query):
+    with LOCK:
+        if query.get("reason"):
+            STATE["failing_accounts"][query["account"]] = query["reason"]
+        else:
+            STATE["failing_accounts"].pop(query.get("account"), None)
+
+
+def _set_child(parent, name, text):
+    ns = parent.tag[: parent.tag.index("}") + 1] if parent.tag.startswith("{") else ""
+    el = None
+    for child in parent:
+        if _tag(child) == name:
+            el = child
+    if el is None:
+        el = ElementTree.SubElement(parent, f"{ns}{name}")
+    el.text = text
+    return el
+
+
+def rewrite_account_results(body, stackset):
+    root = _xml(body)
+    if root is None:
+        return body
+    for member in list(root.iter()):
+        account, region = _find(member, "Account"), _find(member, "Region")
+        if _tag(member) != "member" or account is None or region is None:
+            continue
+        key = (stackset, account.text, region.text)
+        reason = STATE["failing_accounts"].get(account.text)
+        if reason:
+            _set_child(member, "Status", "FAILED")
+            _set_child(member, "StatusReason", reason)
+            STATE["outdated"][key] = reason
+        else:
+            STATE["outdated"].pop(key, None)
+    return ElementTree.tostring(root)
+
+
+def rewrite_instances(body, stackset):
+    root = _xml(body)
+    if root is None:
+        return body
+    for member in list(root.iter()):
+        account, region = _find(member, "Account"), _find(member, "Region")
+        if _tag(member) != "member" or account is None or region is None:
+            continue
+        reason = STATE["outdated"].get((stackset, account.text, region.text))
+        if reason:
+            _set_child(member, "Status", "OUTDATED")
+            _set_child(member, "StatusReason", reason)
+            status = _find(member, "StackInstanceStatus")
+            if status is None:
+                status = _set_child(member, "StackInstanceStatus", None)
+            _set_child(status, "DetailedStatus", "FAILED")
+    return ElementTree.tostring(root)
 
 
 def rewrite_stackset_operation(body, op_id, now):
@@ -664,6 +783,9 @@ def layer(app):
             with LOCK:
                 body = json.dumps({"scale": SCALE, "refusals": STATE["refusals"]}).encode()
             return reply(start_response, "200 OK", [("Content-Type", "application/json")], body)
+        if path == "/x-layer/stackset-account":
+            set_failing_account({k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()})
+            return reply(start_response, "200 OK", [("Content-Type", "application/json")], b"{}")
         if path == "/x-layer/drift":
             set_drift({k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()})
             return reply(start_response, "200 OK", [("Content-Type", "application/json")], b"{}")

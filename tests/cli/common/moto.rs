@@ -182,6 +182,16 @@ impl Moto {
         );
     }
 
+    /// Make every StackSet operation fail in `account` with `reason` (`None`: work there
+    /// again), as the behaviour layer models per-account results.
+    pub fn fail_stackset_account(&self, account: &str, reason: Option<&str>) {
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("account", account)
+            .append_pair("reason", reason.unwrap_or_default())
+            .finish();
+        self.api("POST", &format!("/x-layer/stackset-account?{query}"));
+    }
+
     /// Give resource `resource` of stack `stack` in `region` the drift detection result
     /// `status` (MODIFIED, DELETED, IN_SYNC; NOT_CHECKED forgets it), as DetectStackDrift
     /// leaves it (modelled in `tests/aws_layer.py`).
