@@ -550,27 +550,36 @@ def set_drift(query):
             STATE["drift"][key] = query["status"]
 
 
-def rewrite_drift(body, region):
+def _ns(el):
+    """The `{namespace}` of `el`'s tag, for the elements added beside it."""
+    return el.tag[: el.tag.index("}") + 1] if el.tag.startswith("{") else ""
+
+
+def _each_member(body, first, second, change):
+    """Call `change(member, a, b)` for every list member of the query-protocol `body` that has
+    children `first` and `second` (their texts); the body rewritten."""
     root = _xml(body)
     if root is None:
         return body
-    for member in root.iter():
-        if _tag(member) != "member":
-            continue
-        stack, logical = _find(member, "StackName"), _find(member, "LogicalResourceId")
-        if stack is None or logical is None:
-            continue
-        status = STATE["drift"].get((region, stack.text, logical.text))
-        if status is None:
-            continue
-        ns = member.tag[: member.tag.index("}") + 1] if member.tag.startswith("{") else ""
-        info = _find(member, "DriftInformation")
-        if info is None:
-            info = ElementTree.SubElement(member, f"{ns}DriftInformation")
-        for child in list(info):
-            info.remove(child)
-        ElementTree.SubElement(info, f"{ns}StackResourceDriftStatus").text = status
+    for member in list(root.iter()):
+        a, b = _find(member, first), _find(member, second)
+        if _tag(member) == "member" and a is not None and b is not None:
+            change(member, a.text, b.text)
     return ElementTree.tostring(root)
+
+
+def rewrite_drift(body, region):
+    def change(member, stack, logical):
+        status = STATE["drift"].get((region, stack, logical))
+        if status is not None:
+            info = _find(member, "DriftInformation")
+            if info is None:
+                info = ElementTree.SubElement(member, f"{_ns(member)}DriftInformation")
+            for child in list(info):
+                info.remove(child)
+            _set_child(info, "StackResourceDriftStatus", status)
+
+    return _each_member(body, "StackName", "LogicalResourceId", change)
 
 
 # StackSet operations run for a while: QUEUED, then RUNNING, before SUCCEEDED or FAILED
@@ -610,7 +619,7 @@ def rewrite_stackset_ous(body, name, region):
     stackset = _find(root, "StackSet")
     if stackset is None:
         return body
-    ns = stackset.tag[: stackset.tag.index("}") + 1] if stackset.tag.startswith("{") else ""
+    ns = _ns(stackset)
     old = _find(stackset, "OrganizationalUnitIds")
     if old is not None:
         stackset.remove(old)
@@ -639,7 +648,7 @@ def set_failing_account(query):
 
 
 def _set_child(parent, name, text):
-    ns = parent.tag[: parent.tag.index("}") + 1] if parent.tag.startswith("{") else ""
+    ns = _ns(parent)
     el = None
     for child in parent:
         if _tag(child) == name:
@@ -651,33 +660,21 @@ def _set_child(parent, name, text):
 
 
 def rewrite_account_results(body, stackset):
-    root = _xml(body)
-    if root is None:
-        return body
-    for member in list(root.iter()):
-        account, region = _find(member, "Account"), _find(member, "Region")
-        if _tag(member) != "member" or account is None or region is None:
-            continue
-        key = (stackset, account.text, region.text)
-        reason = STATE["failing_accounts"].get(account.text)
+    def change(member, account, region):
+        reason = STATE["failing_accounts"].get(account)
         if reason:
             _set_child(member, "Status", "FAILED")
             _set_child(member, "StatusReason", reason)
-            STATE["outdated"][key] = reason
+            STATE["outdated"][(stackset, account, region)] = reason
         else:
-            STATE["outdated"].pop(key, None)
-    return ElementTree.tostring(root)
+            STATE["outdated"].pop((stackset, account, region), None)
+
+    return _each_member(body, "Account", "Region", change)
 
 
 def rewrite_instances(body, stackset):
-    root = _xml(body)
-    if root is None:
-        return body
-    for member in list(root.iter()):
-        account, region = _find(member, "Account"), _find(member, "Region")
-        if _tag(member) != "member" or account is None or region is None:
-            continue
-        reason = STATE["outdated"].get((stackset, account.text, region.text))
+    def change(member, account, region):
+        reason = STATE["outdated"].get((stackset, account, region))
         if reason:
             _set_child(member, "Status", "OUTDATED")
             _set_child(member, "StatusReason", reason)
@@ -685,7 +682,8 @@ def rewrite_instances(body, stackset):
             if status is None:
                 status = _set_child(member, "StackInstanceStatus", None)
             _set_child(status, "DetailedStatus", "FAILED")
-    return ElementTree.tostring(root)
+
+    return _each_member(body, "Account", "Region", change)
 
 
 def rewrite_stackset_operation(body, op_id, now):

@@ -156,8 +156,10 @@ impl Report for StackPlanReport {
             match self.stack.action {
                 StackAction::Create | StackAction::Recreate =>
                     "run `bootstrap init --mode cloudformation` to create the stack (CreateStack, with the template above; asked first unless --yes)",
-                StackAction::Update | StackAction::ResumeRollback =>
+                StackAction::Update =>
                     "run `bootstrap init --mode cloudformation`: it shows CloudFormation's change set before it changes anything",
+                StackAction::ResumeRollback =>
+                    "run `bootstrap init --mode cloudformation`: it asks before resuming the rollback (ContinueUpdateRollback), then shows CloudFormation's change set before it updates",
                 StackAction::None if self.stack.has_changes() =>
                     "run `bootstrap init --mode cloudformation` to turn termination protection on",
                 StackAction::None => "nothing to change: the stack matches the rendered template",

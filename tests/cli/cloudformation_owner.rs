@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use crate::common;
+use crate::cloudformation_stackset::run_on_set;
 use crate::common::fixture::World;
 
 const STACK: &str = "prod-network";
@@ -122,7 +122,8 @@ fn an_unrelated_stack_and_stackset_are_refused_and_left_exactly_as_they_were() {
         ("init", "--yes"),
         ("status", "-q"),
     ] {
-        let out = stackset_run(&w, cmd, account, extra);
+        let targets = ["--accounts", account];
+        let out = run_on_set(&w, SET, cmd, targets, "us-east-1", &[extra]);
         out.assert_code(64);
         assert!(
             out.stderr
@@ -133,28 +134,6 @@ fn an_unrelated_stack_and_stackset_are_refused_and_left_exactly_as_they_were() {
     let writes = w.moto.mutating_calls();
     assert!(writes.is_empty(), "nothing written: {writes:?}");
     assert_eq!(snapshot(&w), before);
-}
-
-fn stackset_run(w: &World, cmd: &str, account: &str, extra: &str) -> common::CliOutput {
-    let mut args: Vec<String> = vec![cmd.to_string()];
-    args.extend(w.flags());
-    args.extend(
-        [
-            "--workspace-uuid",
-            common::fixture::WORKSPACE_UUID,
-            "--repository-uuid",
-            common::fixture::REPO_UUID,
-            "--stackset",
-            SET,
-            "--accounts",
-            account,
-            "--regions",
-            "us-east-1",
-            extra,
-        ]
-        .map(String::from),
-    );
-    common::run(args)
 }
 
 #[test]

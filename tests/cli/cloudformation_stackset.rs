@@ -238,6 +238,18 @@ fn run_on(
     region: &str,
     extra: &[&str],
 ) -> common::CliOutput {
+    run_on_set(w, SET, cmd, targets, region, extra)
+}
+
+/// `bootstrap CMD` against StackSet `set` with `targets` in `region`.
+pub fn run_on_set(
+    w: &World,
+    set: &str,
+    cmd: &str,
+    targets: [&str; 2],
+    region: &str,
+    extra: &[&str],
+) -> common::CliOutput {
     let mut args = vec![cmd.to_string()];
     args.extend(w.flags());
     let fixed = [
@@ -246,7 +258,7 @@ fn run_on(
         "--repository-uuid",
         common::fixture::REPO_UUID,
         "--stackset",
-        SET,
+        set,
         "--regions",
         region,
     ];

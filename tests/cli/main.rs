@@ -15,7 +15,6 @@ mod cloudformation_render;
 mod cloudformation_roles;
 mod cloudformation_stack;
 mod cloudformation_stackset;
-mod cloudformation_states;
 mod cloudformation_status;
 mod destroy;
 mod discover;
