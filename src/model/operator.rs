@@ -360,6 +360,9 @@ fn stack_statement(d: &DesiredState, name: &str) -> Value {
         "cloudformation:DescribeStackEvents",
         "cloudformation:DescribeStackResources",
         "cloudformation:GetTemplate",
+        // A stack a change set started (REVIEW_IN_PROGRESS) is judged by that change set's
+        // template: whose stack it is.
+        "cloudformation:ListChangeSets",
         "cloudformation:CreateStack",
         "cloudformation:CreateChangeSet",
         "cloudformation:DescribeChangeSet",
