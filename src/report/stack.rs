@@ -368,7 +368,7 @@ impl PresentStack {
             return "run `bootstrap init --mode cloudformation` to bring the stack in line (`bootstrap plan --mode cloudformation` shows what it does)".into();
         }
         if !self.resources_in_sync() {
-            return "CloudFormation does not repair a resource changed or deleted outside the stack on a re-run: a changed role or table is set back by the next update that touches it; a deleted one is re-created only when replaced (for a role: give it a new name in its [[role]] table or with --role-name and run `bootstrap init --mode cloudformation --prune`). See docs/cloudformation.md, \"Drift\"".into();
+            return "CloudFormation does not repair a resource changed or deleted outside the stack on a re-run: a changed role or table is set back by the next update that touches it; a deleted one is re-created only when replaced: give it a new name (a role: in its [[role]] table or --role-name, then `bootstrap init --mode cloudformation --prune`; the table: --lock-table; the bucket: --state-bucket, then init). See docs/cloudformation.md, \"Drift\"".into();
         }
         "the stack is in sync; remove the policies above by hand".into()
     }
