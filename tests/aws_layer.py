@@ -92,6 +92,10 @@ def reset_state():
                 "change_sets": {},  # id -> {"created", "stack", "type", "region", "name"}
                 "stacks": {},  # (region, name) -> {"op", "started", "until", "wall"}
                 "stackset_operations": {},  # operation id -> started t
+                "drift": {},  # (region, stack, logical id) -> StackResourceDriftStatus
+                "failing_accounts": {},  # account -> why StackSet operations fail there
+                "outdated": {},  # (stackset, account, region) -> why its last operation failed
+                "stackset_ous": {},  # (region, stackset) -> OUs targeted, in order
             }
         )
 
@@ -481,6 +485,8 @@ def cloudformation(app, req, start_response):
     if action not in (
         "CreateChangeSet", "ExecuteChangeSet", "DescribeChangeSet", "CreateStack", "UpdateStack",
         "DeleteStack", "DescribeStacks", "DescribeStackEvents", "DescribeStackSetOperation",
+        "DescribeStackResources", "DescribeStackSet", "ListStackInstances",
+        "ListStackSetOperationResults",
     ) + STACKSET_OPERATIONS:
         return None
     code, headers, body = forward(app, req.environ)
@@ -508,13 +514,72 @@ def cloudformation(app, req, start_response):
             body = rewrite_stacks(body, region, now)
         elif action == "DescribeStackEvents":
             body = rewrite_events(body, region, now)
+        elif action == "DescribeStackResources":
+            body = rewrite_drift(body, region)
         elif action in STACKSET_OPERATIONS:
             op = _find(_xml(body), "OperationId")
             if op is not None:
                 STATE["stackset_operations"][op.text] = time.monotonic()
+            record_ous(action, p, region)
+        elif action == "DescribeStackSet":
+            body = rewrite_stackset_ous(body, p.get("StackSetName", ""), region)
+        elif action == "ListStackSetOperationResults":
+            body = rewrite_account_results(body, p.get("StackSetName", ""))
+        elif action == "ListStackInstances":
+            body = rewrite_instances(body, p.get("StackSetName", ""))
         elif action == "DescribeStackSetOperation":
             body = rewrite_stackset_operation(body, p.get("OperationId"), now)
     return reply(start_response, code, headers, body)
+
+
+# Drift detection (DetectStackDrift, run by anyone) leaves each resource's result in
+# DescribeStackResources: DriftInformation.StackResourceDriftStatus IN_SYNC, MODIFIED, DELETED
+# or NOT_CHECKED (CloudFormation API Reference: StackResource, StackResourceDriftInformation;
+# User Guide: "Detect unmanaged configuration changes to stacks and resources"). moto runs no
+# drift detection; a test sets a result with
+#   POST /x-layer/drift?region=R&stack=NAME&resource=LOGICAL_ID&status=MODIFIED
+# (status NOT_CHECKED forgets it).
+
+
+def set_drift(query):
+    key = (query.get("region", "us-east-1"), query.get("stack", ""), query.get("resource", ""))
+    with LOCK:
+        if query.get("status", "NOT_CHECKED") == "NOT_CHECKED":
+            STATE["drift"].pop(key, None)
+        else:
+            STATE["drift"][key] = query["status"]
+
+
+def _ns(el):
+    """The `{namespace}` of `el`'s tag, for the elements added beside it."""
+    return el.tag[: el.tag.index("}") + 1] if el.tag.startswith("{") else ""
+
+
+def _each_member(body, first, second, change):
+    """Call `change(member, a, b)` for every list member of the query-protocol `body` that has
+    children `first` and `second` (their texts); the body rewritten."""
+    root = _xml(body)
+    if root is None:
+        return body
+    for member in list(root.iter()):
+        a, b = _find(member, first), _find(member, second)
+        if _tag(member) == "member" and a is not None and b is not None:
+            change(member, a.text, b.text)
+    return ElementTree.tostring(root)
+
+
+def rewrite_drift(body, region):
+    def change(member, stack, logical):
+        status = STATE["drift"].get((region, stack, logical))
+        if status is not None:
+            info = _find(member, "DriftInformation")
+            if info is None:
+                info = ElementTree.SubElement(member, f"{_ns(member)}DriftInformation")
+            for child in list(info):
+                info.remove(child)
+            _set_child(info, "StackResourceDriftStatus", status)
+
+    return _each_member(body, "StackName", "LogicalResourceId", change)
 
 
 # StackSet operations run for a while: QUEUED, then RUNNING, before SUCCEEDED or FAILED
@@ -522,6 +587,103 @@ def cloudformation(app, req, start_response):
 STACKSET_OPERATIONS = (
     "CreateStackInstances", "UpdateStackInstances", "DeleteStackInstances", "UpdateStackSet",
 )
+
+
+# A StackSet records the OUs it targets: DescribeStackSet answers them in
+# StackSet.OrganizationalUnitIds ("[Service-managed permissions] The organization root ID or
+# organizational unit (OU) IDs that you specified for DeploymentTargets", CloudFormation API
+# Reference: StackSet), whether or not an OU has accounts (an empty OU has no instance).
+# moto does not record them.
+
+
+def _members(params, prefix):
+    keys = sorted((k for k in params if k.startswith(prefix + ".member.")), key=lambda k: int(k.rsplit(".", 1)[1]))
+    return [params[k] for k in keys]
+
+
+def record_ous(action, params, region):
+    ous = _members(params, "DeploymentTargets.OrganizationalUnitIds")
+    key = (region, params.get("StackSetName", ""))
+    have = STATE["stackset_ous"].setdefault(key, [])
+    if action == "CreateStackInstances":
+        have.extend(o for o in ous if o not in have)
+    elif action == "DeleteStackInstances":
+        have[:] = [o for o in have if o not in ous]
+
+
+def rewrite_stackset_ous(body, name, region):
+    ous = STATE["stackset_ous"].get((region, name))
+    root = _xml(body)
+    if not ous or root is None:
+        return body
+    stackset = _find(root, "StackSet")
+    if stackset is None:
+        return body
+    ns = _ns(stackset)
+    old = _find(stackset, "OrganizationalUnitIds")
+    if old is not None:
+        stackset.remove(old)
+    el = ElementTree.SubElement(stackset, f"{ns}OrganizationalUnitIds")
+    for ou in ous:
+        ElementTree.SubElement(el, f"{ns}member").text = ou
+    return ElementTree.tostring(root)
+
+
+# A StackSet operation can fail in some accounts and still SUCCEED as a whole, within its
+# failure tolerance: ListStackSetOperationResults then answers FAILED with a StatusReason for
+# those accounts, and their instances stay OUTDATED (StackInstanceStatus.DetailedStatus
+# FAILED) until an operation succeeds there (CloudFormation API Reference:
+# StackSetOperationResultSummary, StackInstanceSummary, StackSetOperationPreferences
+# FailureToleranceCount; User Guide: "StackSets status codes"). moto succeeds everywhere; a
+# test makes an account fail with
+#   POST /x-layer/stackset-account?account=ID&reason=WHY   (no reason: it works again)
+
+
+def set_failing_account(query):
+    with LOCK:
+        if query.get("reason"):
+            STATE["failing_accounts"][query["account"]] = query["reason"]
+        else:
+            STATE["failing_accounts"].pop(query.get("account"), None)
+
+
+def _set_child(parent, name, text):
+    ns = _ns(parent)
+    el = None
+    for child in parent:
+        if _tag(child) == name:
+            el = child
+    if el is None:
+        el = ElementTree.SubElement(parent, f"{ns}{name}")
+    el.text = text
+    return el
+
+
+def rewrite_account_results(body, stackset):
+    def change(member, account, region):
+        reason = STATE["failing_accounts"].get(account)
+        if reason:
+            _set_child(member, "Status", "FAILED")
+            _set_child(member, "StatusReason", reason)
+            STATE["outdated"][(stackset, account, region)] = reason
+        else:
+            STATE["outdated"].pop((stackset, account, region), None)
+
+    return _each_member(body, "Account", "Region", change)
+
+
+def rewrite_instances(body, stackset):
+    def change(member, account, region):
+        reason = STATE["outdated"].get((stackset, account, region))
+        if reason:
+            _set_child(member, "Status", "OUTDATED")
+            _set_child(member, "StatusReason", reason)
+            status = _find(member, "StackInstanceStatus")
+            if status is None:
+                status = _set_child(member, "StackInstanceStatus", None)
+            _set_child(status, "DetailedStatus", "FAILED")
+
+    return _each_member(body, "Account", "Region", change)
 
 
 def rewrite_stackset_operation(body, op_id, now):
@@ -619,6 +781,12 @@ def layer(app):
             with LOCK:
                 body = json.dumps({"scale": SCALE, "refusals": STATE["refusals"]}).encode()
             return reply(start_response, "200 OK", [("Content-Type", "application/json")], body)
+        if path == "/x-layer/stackset-account":
+            set_failing_account({k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()})
+            return reply(start_response, "200 OK", [("Content-Type", "application/json")], b"{}")
+        if path == "/x-layer/drift":
+            set_drift({k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()})
+            return reply(start_response, "200 OK", [("Content-Type", "application/json")], b"{}")
         if path == "/x-layer/reset" or path == "/moto-api/reset":
             reset_state()
             if path == "/x-layer/reset":

@@ -7,7 +7,12 @@ creates stack NAME (no resources: a rolled-back create removed what it made), wi
 events CloudFormation writes when resource ID failed with WHY, and status ROLLBACK_COMPLETE.
 UpdateTerminationProtection, which moto lacks, is played here (and recorded like any
 request), and DeleteStack on a stack with termination protection on is refused with the
-ValidationError CloudFormation returns, as AWS does and moto does not.
+ValidationError CloudFormation returns, as AWS does and moto does not. A role whose RoleName
+changes in a stack update is replaced (created anew, the old one deleted), and a stack's
+outputs follow its update, as CloudFormation does (see `role_replacement`).
+
+POST /x-test/cloudformation/stack-status?region=R&stack=NAME&status=STATUS puts an existing
+stack into a status a failed or running operation leaves (see `stack_status`).
 
 Everything else is plain moto, including its request recorder. `aws_layer.py` serves moto with
 these hooks, behind the AWS behaviour layer and without it.
@@ -43,8 +48,13 @@ def failed_create(q):
     from moto.cloudformation.models import Event
 
     backend = cloudformation_backends()[ACCOUNT][region]
+    # The template of the create that failed: bootstrap's, so it carries bootstrap's marker
+    # (GetTemplate returns the submitted template for a ROLLBACK_COMPLETE stack).
     template = json.dumps(
-        {"Resources": {"Nothing": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}
+        {
+            "Metadata": {"bootstrap": {"template-version": "1"}},
+            "Resources": {"Nothing": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        }
     )
     stack = backend.create_stack(name=name, template=template, parameters={})
     stack.events = stack.events[:1]  # CREATE_IN_PROGRESS, "User Initiated"
@@ -78,6 +88,22 @@ def failed_create(q):
 
 
 CFN_NS = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
+
+
+def stack_status(q):
+    """Put the existing stack NAME into STATUS, as a failed operation leaves it: an update
+    rolled back (UPDATE_ROLLBACK_COMPLETE), a rollback that failed (UPDATE_ROLLBACK_FAILED,
+    ROLLBACK_FAILED), a deletion that failed (DELETE_FAILED), or an operation still running
+    (*_IN_PROGRESS) (CloudFormation User Guide, "Stack status codes"). moto completes every
+    operation inside the call and never fails one, so it never reaches these by itself.
+
+    POST /x-test/cloudformation/stack-status?region=R&stack=NAME&status=STATUS&reason=WHY
+    """
+    backend = cloudformation_backends()[ACCOUNT][q["region"]]
+    stack = next(s for s in backend.stacks.values() if q["stack"] in (s.name, s.stack_id))
+    stack.status = q["status"]
+    stack._add_stack_event(q["status"], resource_status_reason=q.get("reason"))
+    return {"StackId": stack.stack_id, "StackStatus": stack.status}
 
 
 def cloudformation_action(environ):
@@ -146,11 +172,57 @@ def termination_protection(environ, start_response):
     )
 
 
+# CloudFormation replaces an AWS::IAM::Role whose RoleName changes: it creates the role of
+# the new name, then deletes the old one (CloudFormation User Guide, AWS::IAM::Role,
+# RoleName: "Update requires: Replacement"). moto updates the role of the new name in place,
+# which does not exist yet ("Role NEW not found"). Patched into moto's models on the first
+# request, with the outputs below.
+_ROLE_REPLACEMENT = {"patched": False}
+
+
+def role_replacement():
+    if _ROLE_REPLACEMENT["patched"]:
+        return
+    from moto.iam.models import Role
+
+    in_place = Role.update_from_cloudformation_json.__func__
+
+    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        new_name = cloudformation_json.get("Properties", {}).get("RoleName", original_resource.name)
+        if new_name == original_resource.name:
+            return in_place(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
+        new = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        cls.delete_from_cloudformation_json(original_resource.name, cloudformation_json, account_id, region_name)
+        return new
+
+    Role.update_from_cloudformation_json = classmethod(update)
+
+    # A stack's outputs are those of the stack as updated (CloudFormation API Reference,
+    # DescribeStacks: Outputs); moto's ExecuteChangeSet keeps the outputs of before.
+    from moto.cloudformation.models import CloudFormationBackend
+
+    execute = CloudFormationBackend.execute_change_set
+
+    def execute_change_set(self, change_set_name, stack_name=None):
+        execute(self, change_set_name, stack_name)
+        for stack in self.stacks.values():
+            stack.output_map = stack._create_output_map()
+
+    CloudFormationBackend.execute_change_set = execute_change_set
+    _ROLE_REPLACEMENT["patched"] = True
+
+
 def with_faults(app):
     def wsgi(environ, start_response):
+        role_replacement()
         played = termination_protection(environ, start_response)
         if played is not None:
             return played
+        if environ.get("PATH_INFO") == "/x-test/cloudformation/stack-status":
+            q = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+            body = json.dumps(stack_status(q)).encode()
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [body]
         if environ.get("PATH_INFO") == "/x-test/cloudformation/failed-create":
             q = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
             body = json.dumps(failed_create(q)).encode()

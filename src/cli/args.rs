@@ -319,8 +319,8 @@ pub struct OperatorPolicyArgs {
     #[arg(long, help_heading = "Policy")]
     pub include_delete_state: bool,
     /// Also allow `init --prune`: deleting the roles of this set no longer configured (only
-    /// roles tagged managed-by=bootstrap and with this set's bootstrap-set tag; direct mode
-    /// only).
+    /// roles tagged managed-by=bootstrap and with this set's bootstrap-set tag; not for a
+    /// StackSet).
     #[arg(long, help_heading = "Policy")]
     pub include_prune: bool,
     /// AWS account id for the ARNs in the policy [default: "*", any account].

@@ -12,9 +12,10 @@ use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::observe;
 use crate::observe::stack::{Event, ObservedStack};
-use crate::plan::stack::{self as plan, StackAction, StackPlan, StackSpec};
+use crate::observe::ObservedRole;
+use crate::plan::stack::{self as plan, ResourceState, StackAction, StackPlan, StackSpec};
 use crate::plan::stack_foreign::{foreign_policies, ForeignPolicy};
-use crate::plan::stack_roles::refuse_role_losses;
+use crate::plan::stack_roles::{dropped_note, refuse_role_losses, role_losses};
 use crate::report::stack::{StackInitReport, StackOutcome, StackPlanReport, StackStatusReport};
 use crate::report::stack_text::{change_set_text, plan_text};
 use crate::report::{Output, Reporter};
@@ -39,12 +40,11 @@ async fn refuse_existing(p: &Prepared, stack: &str) -> Result<()> {
 }
 
 /// The policies on the live roles that the template does not define, role by role.
-async fn foreign_on_roles(p: &Prepared) -> Result<Vec<ForeignPolicy>> {
-    let live = observe::roles(&p.aws, &p.desired).await?;
-    let found = p.desired.roles.iter().zip(&live);
-    Ok(found
+fn foreign_on(p: &Prepared, live: &[Option<ObservedRole>]) -> Vec<ForeignPolicy> {
+    let found = p.desired.roles.iter().zip(live);
+    found
         .flat_map(|(role, live)| foreign_policies(role, live.as_ref()))
-        .collect())
+        .collect()
 }
 
 /// A role of the deployed stack whose Terraform state moves to another prefix: said before
@@ -55,12 +55,53 @@ fn warn_state_moves(p: &Prepared, sp: &StackPlan, reporter: &Reporter) {
     }
 }
 
-/// The stack as it is, and what `init` would do to it; an update that would delete or move
-/// one of the stack's roles is refused.
-async fn checked_plan(p: &Prepared, spec: &StackSpec) -> Result<StackPlan> {
-    let sp = read_plan(&p.aws.cloudformation, spec).await?;
+async fn foreign_on_roles(p: &Prepared) -> Result<Vec<ForeignPolicy>> {
+    Ok(foreign_on(p, &observe::roles(&p.aws, &p.desired).await?))
+}
+
+/// Whether each resource of the stack exists, read from its own service: a resource deleted
+/// outside the stack is still listed by CloudFormation. `roles` are the configured roles as
+/// read; other kinds than roles, the provider, the bucket and the table are not read.
+async fn mark_live(
+    p: &Prepared,
+    resources: &mut [ResourceState],
+    roles: &[Option<ObservedRole>],
+) -> Result<()> {
+    for r in resources.iter_mut().filter(|r| !r.physical_id.is_empty()) {
+        let id = r.physical_id.as_str();
+        r.exists = match r.resource_type.as_str() {
+            "AWS::IAM::Role" => p
+                .desired
+                .roles
+                .iter()
+                .position(|d| d.name == id)
+                .and_then(|i| roles.get(i))
+                .map(Option::is_some),
+            "AWS::IAM::OIDCProvider" => Some(observe::provider(&p.aws, id).await?.is_some()),
+            "AWS::S3::Bucket" => Some(observe::bucket(&p.aws, id).await?.is_some()),
+            "AWS::DynamoDB::Table" => Some(observe::table(&p.aws, id).await?.is_some()),
+            _ => None,
+        };
+    }
+    Ok(())
+}
+
+/// How `init` runs the update that deletes the stack's roles no longer configured.
+const INIT_CFN: &str = "bootstrap init --mode cloudformation";
+
+/// The stack as it is, and what `init` would do to it. An update that would move one of the
+/// stack's roles to another logical id is refused; one that deletes roles the settings no
+/// longer have is shown (a note) and, unless `prune` allows it, refused.
+async fn checked_plan(p: &Prepared, spec: &StackSpec, prune: bool) -> Result<StackPlan> {
+    let mut sp = read_plan(&p.aws.cloudformation, spec).await?;
     if !sp.creates() {
-        refuse_role_losses(&spec.name, sp.deployed.as_ref(), &spec.template)?;
+        let deployed = sp
+            .deployed
+            .as_ref()
+            .and_then(|d| d.template_body.as_deref());
+        let losses = role_losses(deployed, &spec.template);
+        refuse_role_losses("stack", &spec.name, &losses, prune, INIT_CFN)?;
+        sp.notes.extend(dropped_note(&losses));
     }
     Ok(sp)
 }
@@ -69,7 +110,8 @@ pub async fn plan(settings: &Settings, reporter: &Reporter, detailed: bool) -> R
     let p = prepare(settings, reporter).await?;
     let spec = spec(settings, &p);
     reporter.progress(format!("reading stack {}", spec.name));
-    let sp = checked_plan(&p, &spec).await?;
+    // The plan shows the roles an update deletes; init asks for --prune to do it.
+    let sp = checked_plan(&p, &spec, true).await?;
     warn_state_moves(&p, &sp, reporter);
     let foreign = if sp.creates() {
         refuse_existing(&p, &spec.name).await?;
@@ -82,12 +124,17 @@ pub async fn plan(settings: &Settings, reporter: &Reporter, detailed: bool) -> R
     Ok(Output::of(&report, reporter))
 }
 
-pub async fn init(settings: &Settings, reporter: &Reporter, yes: bool) -> Result<Output> {
+pub async fn init(
+    settings: &Settings,
+    reporter: &Reporter,
+    yes: bool,
+    prune: bool,
+) -> Result<Output> {
     let p = prepare(settings, reporter).await?;
     let spec = spec(settings, &p);
     let cfn = &p.aws.cloudformation;
     reporter.progress(format!("reading stack {}", spec.name));
-    let sp = checked_plan(&p, &spec).await?;
+    let sp = checked_plan(&p, &spec, prune).await?;
     if sp.creates() {
         refuse_existing(&p, &spec.name).await?;
     }
@@ -98,6 +145,9 @@ pub async fn init(settings: &Settings, reporter: &Reporter, yes: bool) -> Result
     } else {
         None
     };
+    // The stack's roles as they are: an ARN is handed on only for a role that exists.
+    let live = observe::roles(&p.aws, &p.desired).await?;
+    plan::refuse_missing_roles(&spec.name, &p.desired, &live)?;
     let (d, served, next) = (&p.desired, &p.facts.thumbprints, next_steps_of(&p.desired));
     let report = StackInitReport::new(sp, outcome, d, served, next, p.aws.calls.summary());
     Ok(Output::of(&report, reporter))
@@ -110,13 +160,18 @@ pub async fn status(settings: &Settings, reporter: &Reporter) -> Result<Output> 
     reporter.progress(format!("reading stack {}", spec.name));
     let sp = plan::for_status(&spec, observe::stack::stack(cfn, &spec.name).await?)?;
     if sp.status.is_none() {
-        let report = StackStatusReport::missing(spec.name, p.aws.calls.summary());
+        // What init would meet: resources of these names outside any stack stop a create.
+        let o = observe::all(&p.aws, &p.desired).await?;
+        let blocked = plan::refuse_existing(&p.desired, &o, &spec.name).err();
+        let report = StackStatusReport::missing(spec.name, blocked, p.aws.calls.summary());
         return Ok(Output::of(&report, reporter));
     }
     let stack_id = sp.deployed.as_ref().map_or(&spec.name, |d| &d.stack_id);
-    let live = observe::stack::resources(cfn, stack_id, &spec.name).await?;
-    let resources = plan::resource_states(&p.template.resources(), &live);
-    let foreign = foreign_on_roles(&p).await?;
+    let listed = observe::stack::resources(cfn, stack_id, &spec.name).await?;
+    let mut resources = plan::resource_states(&p.template.resources(), &listed);
+    let roles = observe::roles(&p.aws, &p.desired).await?;
+    mark_live(&p, &mut resources, &roles).await?;
+    let foreign = foreign_on(&p, &roles);
     let calls = p.aws.calls.summary();
     let report = StackStatusReport::present(sp, resources, foreign, &p.desired, calls);
     Ok(Output::of(&report, reporter))

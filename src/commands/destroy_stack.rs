@@ -44,6 +44,8 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, o: Options) ->
         let result = StackDestroyReport::absent(&name, &aws.region, aws.calls.summary());
         return Ok(Output::of(&result, reporter));
     };
+    // Someone else's stack is left exactly as it is: refused before anything is written.
+    crate::plan::stack_owner::check_stack(&name, &stack)?;
     plan::check_idle(&name, &stack)?;
     let listed = observe::resources(cfn, &name, &stack).await?;
     let plan = plan::plan(&name, stack, listed);

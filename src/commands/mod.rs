@@ -63,10 +63,12 @@ pub async fn dispatch(
             Deployment::Stack => cloudformation::plan(s, r, detailed).await,
             Deployment::StackSet => stackset::plan(s, r, detailed).await,
         },
-        Command::Init { yes, prune, .. } => match direct_prune(mode, prune)? {
+        // --prune: stale roles in direct mode; in CloudFormation mode, the update that
+        // deletes the roles of the stack or StackSet the settings no longer have.
+        Command::Init { yes, prune, .. } => match mode {
             Deployment::Direct => init::run(s, r, yes, prune).await,
-            Deployment::Stack => cloudformation::init(s, r, yes).await,
-            Deployment::StackSet => stackset::init(s, r, yes).await,
+            Deployment::Stack => cloudformation::init(s, r, yes, prune).await,
+            Deployment::StackSet => stackset::init(s, r, yes, prune).await,
         },
         Command::Status {
             detailed_exitcode: detailed,
@@ -151,17 +153,6 @@ fn direct_roles(settings: &Settings, mode: Deployment, names: &[String]) -> Resu
             "--role narrows direct mode only; a CloudFormation stack holds every configured role",
         )
         .hint("drop --role, or pass --mode direct"));
-    }
-    Ok(mode)
-}
-
-/// `init --prune` deletes stale roles in direct mode only.
-fn direct_prune(mode: Deployment, prune: bool) -> Result<Deployment> {
-    if prune && mode != Deployment::Direct {
-        return Err(
-            crate::error::Error::usage("--prune deletes stale roles in direct mode only")
-                .hint("drop --prune, or pass --mode direct"),
-        );
     }
     Ok(mode)
 }

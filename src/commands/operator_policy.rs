@@ -90,14 +90,14 @@ pub(super) fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Re
     let scope = Scope {
         destroy: opts.destroy || opts.delete_state,
         delete_state: opts.delete_state,
-        prune: opts.prune && deployment == Deployment::Direct,
+        prune: opts.prune && !matches!(deployment, Deployment::StackSet { .. }),
     };
     if scope.delete_state && deployment != Deployment::Direct {
         reporter.warn("--include-delete-state: only direct mode deletes the bucket and the table; a stack's DeletionPolicy keeps them");
     }
-    if opts.prune && deployment != Deployment::Direct {
+    if opts.prune && matches!(deployment, Deployment::StackSet { .. }) {
         reporter.warn(
-            "--include-prune: only direct mode prunes roles; a stack's roles go with the stack",
+            "--include-prune: in a StackSet each account's execution role deletes the roles init --prune lets go; nothing to add here",
         );
     }
     let roles = &desired.roles;

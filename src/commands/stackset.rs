@@ -7,6 +7,7 @@ use crate::apply::cloudformation::stackset as apply;
 use crate::config::{Settings, StackSetSettings};
 use crate::error::{Error, Result};
 use crate::observe::stackset as observe;
+use crate::plan::stack_roles::refuse_role_losses;
 use crate::plan::stackset::{self as plan, StackSetPlan, StackSetSpec};
 use crate::report::stackset::{
     plan_text, StackSetInitReport, StackSetOutcome, StackSetPlanReport, StackSetStatusReport,
@@ -30,11 +31,26 @@ fn spec(ss: &StackSetSettings, p: &Prepared) -> StackSetSpec {
     }
 }
 
+const INIT_SET: &str = "bootstrap init --stackset NAME ...";
+
 /// The StackSet as it is, and its plan.
 async fn read_plan(p: &Prepared, spec: &StackSetSpec, reporter: &Reporter) -> Result<StackSetPlan> {
     reporter.progress(format!("reading StackSet {}", spec.name));
     let observed = observe::stackset(&p.aws.cloudformation, &spec.name).await?;
     plan::plan(spec, observed)
+}
+
+/// The plan, refused when the template update would move a role to another logical id, or
+/// (unless `prune`) delete roles from every instance: the role-loss guard a stack has.
+async fn checked_plan(
+    p: &Prepared,
+    spec: &StackSetSpec,
+    reporter: &Reporter,
+    prune: bool,
+) -> Result<StackSetPlan> {
+    let plan = read_plan(p, spec, reporter).await?;
+    refuse_role_losses("StackSet", &spec.name, &plan.role_losses, prune, INIT_SET)?;
+    Ok(plan)
 }
 
 pub(super) async fn plan(
@@ -44,17 +60,23 @@ pub(super) async fn plan(
 ) -> Result<Output> {
     let ss = settings_of(settings)?;
     let p = prepare(settings, reporter).await?;
-    let plan = read_plan(&p, &spec(ss, &p), reporter).await?;
+    // The plan shows the roles an update deletes; init asks for --prune to do it.
+    let plan = checked_plan(&p, &spec(ss, &p), reporter, true).await?;
     let report = StackSetPlanReport::new(plan, &ss.targets, p.aws.calls.summary(), detailed);
     Ok(Output::of(&report, reporter))
 }
 
-pub(super) async fn init(settings: &Settings, reporter: &Reporter, yes: bool) -> Result<Output> {
+pub(super) async fn init(
+    settings: &Settings,
+    reporter: &Reporter,
+    yes: bool,
+    prune: bool,
+) -> Result<Output> {
     let ss = settings_of(settings)?;
     let p = prepare(settings, reporter).await?;
     let spec = spec(ss, &p);
     let cfn = &p.aws.cloudformation;
-    let plan = read_plan(&p, &spec, reporter).await?;
+    let plan = checked_plan(&p, &spec, reporter, prune).await?;
     let outcome = if plan.has_changes() {
         reporter.confirm(
             yes,

@@ -360,6 +360,9 @@ fn stack_statement(d: &DesiredState, name: &str) -> Value {
         "cloudformation:DescribeStackEvents",
         "cloudformation:DescribeStackResources",
         "cloudformation:GetTemplate",
+        // A stack a change set started (REVIEW_IN_PROGRESS) is judged by that change set's
+        // template: whose stack it is.
+        "cloudformation:ListChangeSets",
         "cloudformation:CreateStack",
         "cloudformation:CreateChangeSet",
         "cloudformation:DescribeChangeSet",
@@ -440,11 +443,11 @@ pub fn operator_policy(
     let statements = match deployment {
         Deployment::Direct => resource_statements(d, roles, scope, false),
         Deployment::Stack(name) => {
-            // destroy --mode cloudformation keeps the bucket and the table (DeletionPolicy);
-            // the stack's roles are the stack's, so there is nothing to prune.
+            // destroy --mode cloudformation keeps the bucket and the table (DeletionPolicy).
+            // init --prune lets a stack update delete roles the settings no longer have:
+            // CloudFormation deletes them with the caller's permissions.
             let kept = Scope {
                 delete_state: false,
-                prune: false,
                 ..scope
             };
             let mut s = vec![stack_statement(d, name)];

@@ -115,9 +115,10 @@ pub async fn describe(cfn: &Client, name: &str) -> Result<Option<ObservedStack>>
         .map(|s| s.as_str().to_string())
         .unwrap_or_default();
     let stack_id = stack.stack_id().unwrap_or(name).to_string();
-    // A stack a change set started and never ran has no template yet.
+    // A stack a change set started and never ran has no template yet: its change set's
+    // template says whose it is.
     let template_body = if status == "REVIEW_IN_PROGRESS" {
-        None
+        review_template(cfn, &stack_id, name).await?
     } else {
         let t = cfn
             .get_template()
@@ -150,6 +151,32 @@ pub async fn describe(cfn: &Client, name: &str) -> Result<Option<ObservedStack>>
         template_body,
         failures: Failures::default(),
     }))
+}
+
+/// The template of the change set that started stack `stack_id` (REVIEW_IN_PROGRESS), if any.
+async fn review_template(cfn: &Client, stack_id: &str, name: &str) -> Result<Option<String>> {
+    let sets = cfn
+        .list_change_sets()
+        .stack_name(stack_id)
+        .send()
+        .await
+        .map_err(|e| classify(&e, "listing the stack's change sets", name))?;
+    let Some(id) = sets
+        .summaries()
+        .iter()
+        .filter(|c| c.stack_id().is_none_or(|s| s == stack_id))
+        .find_map(|c| c.change_set_id())
+    else {
+        return Ok(None);
+    };
+    let t = cfn
+        .get_template()
+        .stack_name(stack_id)
+        .change_set_name(id)
+        .send()
+        .await
+        .map_err(|e| classify(&e, "reading the change set's template", name))?;
+    Ok(t.template_body().map(str::to_string))
 }
 
 /// The statuses a failed operation leaves, which its events explain.

@@ -15,6 +15,9 @@ pub struct ObservedStackSet {
     pub permission_model: String,
     pub template_body: String,
     pub has_parameters: bool,
+    /// The organizational units the StackSet targets (service-managed), as it records them:
+    /// an OU with no accounts has no instance, but is targeted.
+    pub org_units: Vec<String>,
     pub instances: Vec<Instance>,
 }
 
@@ -65,6 +68,7 @@ pub async fn stackset(cfn: &Client, name: &str) -> Result<Option<ObservedStackSe
             .to_string(),
         template_body: set.template_body().unwrap_or_default().to_string(),
         has_parameters: !set.parameters().is_empty(),
+        org_units: set.organizational_unit_ids().to_vec(),
         instances: instances(cfn, name).await?,
     }))
 }

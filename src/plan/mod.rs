@@ -10,6 +10,7 @@ pub mod iam;
 pub mod ownership;
 pub mod stack;
 pub mod stack_foreign;
+pub mod stack_owner;
 pub mod stack_roles;
 pub mod stackset;
 pub mod state_moves;

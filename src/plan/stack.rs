@@ -51,6 +51,12 @@ pub struct StackPlan {
     pub enable_termination_protection: bool,
     /// Why, for the stack states that need explaining.
     pub notes: Vec<String>,
+    /// The deployed template was compared with the rendered one (not for a stack that is
+    /// busy or broken).
+    pub compared: bool,
+    /// What to run next for a stack that is busy or broken.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
     #[serde(skip)]
     pub deployed: Option<ObservedStack>,
 }
@@ -65,16 +71,24 @@ impl StackPlan {
         matches!(self.action, StackAction::Create | StackAction::Recreate)
     }
 
-    /// The plan for a stack that is busy or broken: a status to show, nothing to do.
-    fn unsettled(spec: &StackSpec, status: String, note: String) -> StackPlan {
+    /// Whether the deployed template is the rendered one (as far as it was compared).
+    pub fn template_in_sync(&self) -> bool {
+        self.compared && !self.creates() && self.changes.is_empty()
+    }
+
+    /// The plan for a stack that is busy or broken: a status to show, nothing done, the
+    /// template not compared; `e` says why and what to run next.
+    fn unsettled(spec: &StackSpec, status: String, e: Error, d: ObservedStack) -> StackPlan {
         StackPlan {
             stack: spec.name.clone(),
             status: Some(status),
             action: StackAction::None,
             changes: Vec::new(),
             enable_termination_protection: false,
-            notes: vec![note],
-            deployed: None,
+            notes: vec![e.message],
+            compared: false,
+            next: e.hint,
+            deployed: Some(d),
         }
     }
 }
@@ -96,7 +110,7 @@ fn broken(spec: &StackSpec, d: &ObservedStack) -> Error {
     ))
     .resource(spec.name.clone())
     .code(d.status.clone())
-    .hint("fix what blocks the cleanup and delete the stack in the CloudFormation console (keeping resources it cannot delete), or pick another --stack-name")
+    .hint("delete it with `bootstrap destroy --mode cloudformation` (if a resource blocks the deletion again, CloudFormation's events name it: remove what blocks it, or delete the stack in the console keeping that resource), then run `bootstrap init --mode cloudformation` to create it again; or pick another --stack-name")
 }
 
 /// The update of a settled stack: nothing when the deployed template is the rendered one.
@@ -136,6 +150,8 @@ pub fn plan(spec: &StackSpec, observed: Option<ObservedStack>) -> Result<StackPl
         changes: Vec::new(),
         enable_termination_protection: false,
         notes: Vec::new(),
+        compared: true,
+        next: None,
         deployed: observed.clone(),
     };
     let Some(d) = observed else {
@@ -143,6 +159,7 @@ pub fn plan(spec: &StackSpec, observed: Option<ObservedStack>) -> Result<StackPl
         plan.changes = compare::diff(None, &spec.template);
         return Ok(plan);
     };
+    super::stack_owner::check_stack(&spec.name, &d)?;
     let deployed_template = d.template_body.as_deref().and_then(compare::parse);
     let failed_on = |what: &str, reason: &Option<String>| {
         reason.as_ref().map(|r| format!("{what} failed on {r}"))
@@ -191,9 +208,9 @@ pub fn plan(spec: &StackSpec, observed: Option<ObservedStack>) -> Result<StackPl
 
 /// The plan `status` shows: a busy or broken stack is a status there, not an error.
 pub fn for_status(spec: &StackSpec, observed: Option<ObservedStack>) -> Result<StackPlan> {
-    plan(spec, observed).or_else(|e| match e.code.clone() {
-        Some(code) if code.ends_with("_IN_PROGRESS") || code.ends_with("_FAILED") => {
-            Ok(StackPlan::unsettled(spec, code, e.message))
+    plan(spec, observed.clone()).or_else(|e| match (e.code.clone(), observed) {
+        (Some(code), Some(d)) if code.ends_with("_IN_PROGRESS") || code.ends_with("_FAILED") => {
+            Ok(StackPlan::unsettled(spec, code, e, d))
         }
         _ => Err(e),
     })
@@ -237,6 +254,34 @@ pub fn refuse_existing(d: &DesiredState, o: &Observed, stack: &str) -> Result<()
     .hint("keep managing them with --mode direct, import them into the stack (docs/cloudformation.md, \"Resources that already exist\"), or choose other names (--role-name, --state-bucket, --lock-table)"))
 }
 
+/// Refuse to hand on the ARN of a configured role of stack `stack` that does not exist (it was
+/// deleted outside the stack: CloudFormation still lists it). `live`: each desired role as
+/// read, in order.
+pub fn refuse_missing_roles(
+    stack: &str,
+    d: &DesiredState,
+    live: &[Option<crate::observe::ObservedRole>],
+) -> Result<()> {
+    let missing: Vec<&str> = d
+        .roles
+        .iter()
+        .zip(live)
+        .filter(|(_, l)| l.is_none())
+        .map(|(r, _)| r.name.as_str())
+        .collect();
+    let Some(first) = missing.first() else {
+        return Ok(());
+    };
+    Err(Error::failure(format!(
+        "role {} of the stack does not exist: it was deleted outside the stack, which CloudFormation does not notice, so its ARN is not handed on",
+        missing.join(", ")
+    ))
+    .resource(stack.to_string())
+    .hint(format!(
+        "CloudFormation re-creates a resource only when it replaces it: give role {first} a new name (its [[role]] name, or --role-name) and run `bootstrap init --mode cloudformation --prune`; see docs/cloudformation.md, \"Drift\""
+    )))
+}
+
 /// How one resource of the template (or one the stack has beyond it) stands in the stack.
 #[derive(Debug, Clone, Serialize)]
 pub struct ResourceState {
@@ -247,6 +292,34 @@ pub struct ResourceState {
     /// The stack's status of it, or `NOT_IN_STACK`.
     pub status: String,
     pub drift: Option<String>,
+    /// Whether it exists, read from its service (`None`: not read); `false` when it was
+    /// deleted outside the stack.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exists: Option<bool>,
+}
+
+impl ResourceState {
+    /// Not as the stack says: drifted or deleted (CloudFormation's drift results), missing
+    /// when read, or failed. (A resource of the template the stack lacks is a template
+    /// difference, which the plan shows.)
+    pub fn out_of_sync(&self) -> bool {
+        matches!(self.drift.as_deref(), Some("MODIFIED" | "DELETED"))
+            || self.exists == Some(false)
+            || self.status.ends_with("_FAILED")
+    }
+
+    /// What is wrong with it, for people; `None` when nothing is.
+    pub fn problem(&self) -> Option<String> {
+        if self.exists == Some(false) || self.drift.as_deref() == Some("DELETED") {
+            Some("deleted outside the stack".into())
+        } else if self.drift.as_deref() == Some("MODIFIED") {
+            Some("changed outside the stack (drift: MODIFIED)".into())
+        } else if self.status.ends_with("_FAILED") {
+            Some(self.status.clone())
+        } else {
+            None
+        }
+    }
 }
 
 /// Every resource of the rendered template (`(logical id, type)`), as the stack has it or
@@ -263,6 +336,7 @@ pub fn resource_states(
             .and_then(|r| r.status.clone())
             .unwrap_or_else(|| "NOT_IN_STACK".into()),
         drift: r.and_then(|r| r.drift.clone()),
+        exists: None,
     };
     let mut out: Vec<ResourceState> = template
         .iter()
@@ -283,8 +357,10 @@ mod tests {
     use serde_json::json;
 
     fn spec() -> StackSpec {
-        let template =
-            json!({"Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {"X": 1}}}});
+        let template = json!({
+            "Metadata": {"bootstrap": {"template-version": "1"}},
+            "Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {"X": 1}}}
+        });
         StackSpec {
             name: "s".into(),
             body: template.to_string(),
@@ -322,7 +398,7 @@ mod tests {
         assert_eq!(p.action, StackAction::None);
         assert!(p.enable_termination_protection && p.has_changes());
 
-        let other = Some(json!({"Resources": {}}).to_string());
+        let other = Some(json!({"Metadata": s.template["Metadata"], "Resources": {}}).to_string());
         let p = plan(&s, Some(stack("CREATE_COMPLETE", other, true))).unwrap();
         assert_eq!(p.action, StackAction::Update);
         assert_eq!(p.changes[0].action, "add");

@@ -7,7 +7,6 @@ use serde_json::Value;
 
 use super::compare;
 use crate::error::{Error, Result};
-use crate::observe::stack::ObservedStack;
 
 /// `(logical id, RoleName)` of every `AWS::IAM::Role` of `template`.
 fn roles(template: &Value) -> Vec<(String, String)> {
@@ -24,58 +23,86 @@ fn roles(template: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Refuse an update of stack `stack` (deployed as `deployed`) to `rendered` that would
-/// delete a role of the stack, or move one to another logical id.
-pub fn refuse_role_losses(
-    stack: &str,
-    deployed: Option<&ObservedStack>,
-    rendered: &Value,
-) -> Result<()> {
-    let Some(old) = deployed
-        .and_then(|d| d.template_body.as_deref())
-        .and_then(compare::parse)
-    else {
-        return Ok(());
+/// The roles an update from `deployed` (a template body) to `rendered` takes away.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoleLosses {
+    /// Roles the rendered template no longer has: deleted with the update.
+    pub dropped: Vec<String>,
+    /// `(name, old logical id, new logical id)`: roles that would move to another id.
+    pub moved: Vec<(String, String, String)>,
+}
+
+/// What an update of a stack or StackSet whose template is `deployed` to `rendered` would
+/// take away (nothing when there is no deployed template).
+pub fn role_losses(deployed: Option<&str>, rendered: &Value) -> RoleLosses {
+    let mut losses = RoleLosses::default();
+    let Some(old) = deployed.and_then(compare::parse) else {
+        return losses;
     };
     let new = roles(rendered);
-    let mut dropped = Vec::new();
-    let mut moved = Vec::new();
     for (old_id, name) in roles(&old) {
         match new.iter().find(|(_, n)| *n == name) {
-            None => dropped.push(name),
-            Some((new_id, _)) if *new_id != old_id => moved.push((name, old_id, new_id.clone())),
+            None => losses.dropped.push(name),
+            Some((new_id, _)) if *new_id != old_id => {
+                losses.moved.push((name, old_id, new_id.clone()));
+            }
             Some(_) => {}
         }
     }
-    if let Some(first) = dropped.first() {
-        let one = dropped.len() == 1;
+    losses
+}
+
+/// Refuse an update of the `what` (`stack`, `StackSet`) `name` that would move a role to
+/// another logical id (CloudFormation cannot), or delete roles without `prune`. `again` is
+/// the command that runs the update (`bootstrap init --mode cloudformation`).
+pub fn refuse_role_losses(
+    what: &str,
+    name: &str,
+    losses: &RoleLosses,
+    prune: bool,
+    again: &str,
+) -> Result<()> {
+    if let Some((role, old_id, new_id)) = losses.moved.first() {
         return Err(Error::usage(format!(
-            "the stack holds the role{} {}, which these settings no longer have; the update would delete {}",
+            "role {role} is {old_id} in the {what} and would become {new_id}; CloudFormation would create it anew before deleting the old one, and fail on the name it already has"
+        ))
+        .resource(name.to_string())
+        .hint(format!(
+            "keep the roles the {what} has, or give role {role} a new name (name in its [[role]] table, or --role-name) and run `{again} --prune`, which replaces it"
+        )));
+    }
+    if losses.dropped.is_empty() || prune {
+        return Ok(());
+    }
+    let one = losses.dropped.len() == 1;
+    Err(Error::usage(format!(
+        "the {what} holds the role{} {}, which these settings no longer have; the update would delete {}",
+        if one { "" } else { "s" },
+        losses.dropped.join(", "),
+        if one { "it" } else { "them" },
+    ))
+    .resource(name.to_string())
+    .hint(format!(
+        "add it back to the configuration, or delete {} with the update: `{again} --prune` (review `bootstrap plan` with the same flags first)",
+        if one { "it" } else { "them" }
+    )))
+}
+
+/// The note a plan shows for roles the update deletes.
+pub fn dropped_note(losses: &RoleLosses) -> Option<String> {
+    let one = losses.dropped.len() == 1;
+    (!losses.dropped.is_empty()).then(|| {
+        format!(
+            "the update deletes the role{} {}, which these settings no longer have: init needs --prune to do it",
             if one { "" } else { "s" },
-            dropped.join(", "),
-            if one { "it" } else { "them" },
-        ))
-        .resource(stack.to_string())
-        .hint(format!(
-            "add it back to the configuration, or remove it on purpose first with bootstrap destroy --role {first}"
-        )));
-    }
-    if let Some((name, old_id, new_id)) = moved.first() {
-        return Err(Error::usage(format!(
-            "role {name} is {old_id} in the stack and would become {new_id}; CloudFormation would create it anew before deleting the old one, and fail on the name it already has"
-        ))
-        .resource(stack.to_string())
-        .hint(format!(
-            "keep the stack's roles as they are, or take the role out of the stack first (bootstrap destroy --role {name}) and run init again"
-        )));
-    }
-    Ok(())
+            losses.dropped.join(", ")
+        )
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observe::stack::Failures;
     use serde_json::json;
 
     fn template(roles: &[(&str, &str)]) -> Value {
@@ -90,51 +117,51 @@ mod tests {
         json!({ "Resources": resources })
     }
 
-    fn stack(t: &Value) -> ObservedStack {
-        ObservedStack {
-            stack_id: "id".into(),
-            status: "CREATE_COMPLETE".into(),
-            status_reason: None,
-            termination_protection: true,
-            parameters: Default::default(),
-            outputs: Default::default(),
-            template_body: Some(t.to_string()),
-            failures: Failures::default(),
-        }
-    }
-
     #[test]
-    fn an_update_may_add_roles_but_not_drop_or_move_one() {
+    fn an_update_may_add_roles_drop_them_with_prune_but_never_move_one() {
         let two = template(&[("DeployRoleA", "a"), ("DeployRoleB", "b")]);
         let three = template(&[
             ("DeployRoleA", "a"),
             ("DeployRoleB", "b"),
             ("DeployRoleC", "c"),
         ]);
-        assert!(refuse_role_losses("s", None, &two).is_ok());
-        assert!(refuse_role_losses("s", Some(&stack(&two)), &three).is_ok());
-        assert!(refuse_role_losses("s", Some(&stack(&two)), &two).is_ok());
+        let losses = |from: &Value, to: &Value| role_losses(Some(&from.to_string()), to);
+        let refuse =
+            |l: &RoleLosses, prune: bool| refuse_role_losses("stack", "s", l, prune, "init");
+        assert_eq!(role_losses(None, &two), RoleLosses::default());
+        assert!(refuse(&losses(&two, &three), false).is_ok());
+        assert!(refuse(&losses(&two, &two), false).is_ok());
 
-        let e = refuse_role_losses(
-            "s",
-            Some(&stack(&three)),
-            &template(&[("DeployRoleB", "b")]),
-        )
-        .unwrap_err();
+        let dropped = losses(&three, &template(&[("DeployRoleB", "b")]));
+        assert_eq!(dropped.dropped, ["a", "c"]);
+        let e = refuse(&dropped, false).unwrap_err();
         assert_eq!(e.exit_code(), 64);
         assert!(
             e.message.contains("holds the roles a, c, which"),
             "{}",
             e.message
         );
+        assert!(e.hint.as_deref().unwrap().contains("`init --prune`"));
+        assert!(refuse(&dropped, true).is_ok());
+        assert!(dropped_note(&dropped).unwrap().contains("roles a, c"));
+
+        // A one-role stack whose role is renamed: the old one is dropped, the id stays.
+        let renamed = losses(&stack_one("old"), &stack_one("new"));
+        assert_eq!(renamed.dropped, ["old"]);
+        assert!(renamed.moved.is_empty());
 
         let one = template(&[("DeployRole", "a")]);
-        let e = refuse_role_losses("s", Some(&stack(&one)), &two).unwrap_err();
+        let e = refuse(&losses(&one, &two), true).unwrap_err();
         assert!(
             e.message
                 .contains("role a is DeployRole in the stack and would become DeployRoleA"),
             "{}",
             e.message
         );
+        assert!(e.hint.as_deref().unwrap().contains("a new name"));
+    }
+
+    fn stack_one(name: &str) -> Value {
+        template(&[("DeployRole", name)])
     }
 }

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::compare::{self, ResourceDiff};
+use super::stack_roles::{dropped_note, role_losses, RoleLosses};
 use crate::config::StackSetTargets;
 use crate::error::{Error, Result};
 use crate::observe::stackset::{Instance, ObservedStackSet};
@@ -79,6 +80,12 @@ pub struct StackSetPlan {
     /// Every instance the StackSet has now.
     pub instances: Vec<Instance>,
     pub notes: Vec<String>,
+    /// The roles the template update takes from every instance.
+    #[serde(skip)]
+    pub role_losses: RoleLosses,
+    /// The organizational units the StackSet targets already (read from it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub targeted_org_units: Vec<String>,
 }
 
 impl StackSetPlan {
@@ -116,8 +123,11 @@ pub fn plan(spec: &StackSetSpec, observed: Option<ObservedStackSet>) -> Result<S
         retry: Vec::new(),
         instances: Vec::new(),
         notes: Vec::new(),
+        role_losses: RoleLosses::default(),
+        targeted_org_units: Vec::new(),
     };
     if let Some(set) = observed {
+        super::stack_owner::check_stackset(&spec.name, &set.template_body)?;
         check_permission_model(spec, &set.permission_model)?;
         plan.exists = true;
         let body = &set.template_body;
@@ -128,9 +138,13 @@ pub fn plan(spec: &StackSetSpec, observed: Option<ObservedStackSet>) -> Result<S
         } else {
             Vec::new()
         };
+        plan.role_losses = role_losses(Some(body), &spec.template);
+        plan.notes.extend(dropped_note(&plan.role_losses));
         plan.instances = set.instances;
+        plan.targeted_org_units = set.org_units;
     }
-    plan.add = missing(spec, &plan.instances);
+    refuse_region_moves(spec, &plan.instances)?;
+    plan.add = missing(spec, &plan.instances, &plan.targeted_org_units);
     for i in &plan.instances {
         if !spec.targets(i) {
             plan.notes.push(format!(
@@ -149,15 +163,48 @@ pub fn plan(spec: &StackSetSpec, observed: Option<ObservedStackSet>) -> Result<S
     Ok(plan)
 }
 
-/// The targets, region by region, that have no instance yet.
-fn missing(spec: &StackSetSpec, instances: &[Instance]) -> Vec<Target> {
+/// Refuse targets that have an instance in a region `spec` does not name: a second region
+/// would give the same account a second instance, whose roles (IAM is global to an account)
+/// clash with the first's. Moving is the user's explicit step.
+fn refuse_region_moves(spec: &StackSetSpec, instances: &[Instance]) -> Result<()> {
+    let Some(i) = instances
+        .iter()
+        .find(|i| spec.targets(i) && !spec.regions.contains(&i.region))
+    else {
+        return Ok(());
+    };
+    let (flag, target) = match spec.targets {
+        StackSetTargets::Accounts(_) => ("--accounts", i.account.clone()),
+        StackSetTargets::OrgUnits(_) => (
+            "--deployment-targets OrganizationalUnitIds=",
+            i.org_unit.clone().unwrap_or_default(),
+        ),
+    };
+    let name = &spec.name;
+    Err(Error::usage(format!(
+        "StackSet {name} has account {} in {}, and --regions {} would give that account a second instance, whose roles clash with the first's (IAM is global to an account)",
+        i.account,
+        i.region,
+        spec.regions.join(",")
+    ))
+    .resource(name.clone())
+    .hint(format!(
+        "keep --regions {}; to move it, delete that instance first (aws cloudformation delete-stack-instances --stack-set-name {name} {flag}{}{target} --regions {} --no-retain-stacks; its bucket and table are kept, DeletionPolicy Retain), then run init with the new --regions",
+        i.region,
+        if flag.ends_with('=') { "" } else { " " },
+        i.region
+    )))
+}
+
+/// The targets, region by region, that have no instance yet. An OU the StackSet already
+/// targets (`targeted`) and that has no instance anywhere has no accounts: nothing to add.
+fn missing(spec: &StackSetSpec, instances: &[Instance], targeted: &[String]) -> Vec<Target> {
     let mut add = Vec::new();
     for region in &spec.regions {
         for t in spec.target_ids() {
-            let present = instances.iter().any(|i| {
-                i.region == *region
-                    && (i.account == *t || i.org_unit.as_deref() == Some(t.as_str()))
-            });
+            let of_t = |i: &&Instance| i.account == *t || i.org_unit.as_deref() == Some(t.as_str());
+            let empty_ou = targeted.contains(t) && !instances.iter().any(|i| of_t(&i));
+            let present = empty_ou || instances.iter().filter(of_t).any(|i| i.region == *region);
             if !present {
                 add.push(Target {
                     target: t.clone(),
@@ -175,7 +222,8 @@ mod tests {
     use serde_json::json;
 
     fn spec(accounts: &[&str]) -> StackSetSpec {
-        let template = json!({"Resources": {}});
+        let template =
+            json!({"Metadata": {"bootstrap": {"template-version": "1"}}, "Resources": {}});
         StackSetSpec {
             name: "org".into(),
             body: template.to_string(),
@@ -207,6 +255,7 @@ mod tests {
             permission_model: "SELF_MANAGED".into(),
             template_body: s.body.clone(),
             has_parameters: false,
+            org_units: Vec::new(),
             instances: vec![
                 instance("111111111111", "OUTDATED"),
                 instance("333333333333", "CURRENT"),
@@ -229,5 +278,44 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn another_region_is_refused_and_an_empty_targeted_ou_converges() {
+        let mut s = spec(&["111111111111"]);
+        s.regions = vec!["us-east-1".into()];
+        let observed = ObservedStackSet {
+            permission_model: "SELF_MANAGED".into(),
+            template_body: s.body.clone(),
+            has_parameters: false,
+            org_units: Vec::new(),
+            instances: vec![instance("111111111111", "CURRENT")],
+        };
+        let e = plan(&s, Some(observed)).unwrap_err();
+        assert_eq!(e.exit_code(), 64);
+        assert!(
+            e.message
+                .contains("has account 111111111111 in eu-west-1, and --regions us-east-1 would give that account a second instance"),
+            "{}",
+            e.message
+        );
+        assert!(e.hint.unwrap().contains("delete-stack-instances"));
+
+        let mut s = spec(&[]);
+        s.targets = StackSetTargets::OrgUnits(vec!["ou-abcd-12345678".into()]);
+        let observed = ObservedStackSet {
+            permission_model: "SERVICE_MANAGED".into(),
+            template_body: s.body.clone(),
+            has_parameters: false,
+            org_units: vec!["ou-abcd-12345678".into()],
+            instances: Vec::new(),
+        };
+        let p = plan(&s, Some(observed.clone())).unwrap();
+        assert!(!p.has_changes(), "{p:?}");
+        let untargeted = ObservedStackSet {
+            org_units: Vec::new(),
+            ..observed
+        };
+        assert_eq!(plan(&s, Some(untargeted)).unwrap().add.len(), 1);
     }
 }

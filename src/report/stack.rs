@@ -11,6 +11,7 @@ use super::stack_text::{foreign_text, plan_text};
 use super::{NextSteps, Paint, Report, GREEN, RED, YELLOW};
 use crate::apply::cloudformation::changeset::ChangeSetSummary;
 use crate::apply::cloudformation::events::Event;
+use crate::error::Error;
 use crate::model::template::role_ids;
 use crate::model::{Account, DesiredState};
 use crate::plan::stack::{ResourceState, StackAction, StackPlan};
@@ -152,10 +153,16 @@ impl Report for StackPlanReport {
         let _ = writeln!(
             t,
             "\n{}",
-            if self.stack.has_changes() {
-                "init shows CloudFormation's change set before it changes anything"
-            } else {
-                "nothing to change: the stack matches the rendered template"
+            match self.stack.action {
+                StackAction::Create | StackAction::Recreate =>
+                    "run `bootstrap init --mode cloudformation` to create the stack (CreateStack, with the template above; asked first unless --yes)",
+                StackAction::Update =>
+                    "run `bootstrap init --mode cloudformation`: it shows CloudFormation's change set before it changes anything",
+                StackAction::ResumeRollback =>
+                    "run `bootstrap init --mode cloudformation`: it asks before resuming the rollback (ContinueUpdateRollback), then shows CloudFormation's change set before it updates",
+                StackAction::None if self.stack.has_changes() =>
+                    "run `bootstrap init --mode cloudformation` to turn termination protection on",
+                StackAction::None => "nothing to change: the stack matches the rendered template",
             }
         );
         t
@@ -265,7 +272,17 @@ pub struct MissingStack {
     pub stack: String,
     pub exists: bool,
     pub in_sync: bool,
+    /// Why `init` cannot create the stack (resources of its names outside any stack), and
+    /// what to do instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<Blocked>,
     pub aws_calls: Value,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Blocked {
+    pub reason: String,
+    pub hint: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -284,13 +301,17 @@ pub struct PresentStack {
 }
 
 impl StackStatusReport {
-    /// There is no stack `stack`.
-    pub fn missing(stack: String, aws_calls: Value) -> StackStatusReport {
+    /// There is no stack `stack`; `blocked`: why `init` cannot create it.
+    pub fn missing(stack: String, blocked: Option<Error>, aws_calls: Value) -> StackStatusReport {
         StackStatusReport::Missing(MissingStack {
             mode: "cloudformation",
             stack,
             exists: false,
             in_sync: false,
+            blocked: blocked.map(|e| Blocked {
+                reason: e.message,
+                hint: e.hint,
+            }),
             aws_calls,
         })
     }
@@ -311,22 +332,45 @@ impl StackStatusReport {
             exists: true,
             status: plan.status.clone().unwrap_or_default(),
             in_sync: false,
-            template_in_sync: plan.action == StackAction::None,
+            template_in_sync: plan.template_in_sync(),
             foreign_policies,
             plan,
             resources,
             outputs: StackOutputs::new(d, &stack_outputs.unwrap_or_default()),
             aws_calls,
         };
-        p.in_sync = p.stack_in_sync() && p.foreign_policies.is_empty();
+        p.in_sync = p.stack_in_sync() && p.foreign_policies.is_empty() && p.resources_in_sync();
         StackStatusReport::Present(Box::new(p))
     }
 }
 
 impl PresentStack {
-    /// The stack's status is a settled, successful one.
+    /// The stack's status is a settled one it can be used and updated in: an update that
+    /// rolled back (UPDATE_ROLLBACK_COMPLETE) left it as it was before; a first create that
+    /// rolled back (ROLLBACK_COMPLETE) left nothing.
     fn healthy(status: &str) -> bool {
-        status.ends_with("_COMPLETE") && !status.contains("ROLLBACK")
+        status.ends_with("_COMPLETE")
+            && status != "ROLLBACK_COMPLETE"
+            && status != "DELETE_COMPLETE"
+    }
+
+    /// No resource drifted, deleted outside the stack, missing from it, or failed.
+    fn resources_in_sync(&self) -> bool {
+        !self.resources.iter().any(ResourceState::out_of_sync)
+    }
+
+    /// What to run next when something is not in sync.
+    fn next(&self) -> String {
+        if let Some(next) = &self.plan.next {
+            return next.clone();
+        }
+        if !self.stack_in_sync() {
+            return "run `bootstrap init --mode cloudformation` to bring the stack in line (`bootstrap plan --mode cloudformation` shows what it does)".into();
+        }
+        if !self.resources_in_sync() {
+            return "CloudFormation does not repair a resource changed or deleted outside the stack on a re-run: a changed role or table is set back by the next update that touches it; a deleted one is re-created only when replaced: give it a new name (a role: in its [[role]] table or --role-name, then `bootstrap init --mode cloudformation --prune`; the table: --lock-table; the bucket: --state-bucket, then init). See docs/cloudformation.md, \"Drift\"".into();
+        }
+        "the stack is in sync; remove the policies above by hand".into()
     }
 
     /// The stack itself matches: template, health and termination protection.
@@ -359,7 +403,13 @@ impl PresentStack {
             };
             let _ = writeln!(t, "  termination protection {on}");
         }
-        if self.template_in_sync {
+        if !self.plan.compared {
+            let _ = writeln!(
+                t,
+                "  template not compared while the stack is {}",
+                self.status
+            );
+        } else if self.template_in_sync {
             let _ = writeln!(t, "  template matches the rendered one");
         } else {
             let _ = writeln!(t, "  template differs from the rendered one:");
@@ -375,11 +425,19 @@ impl Report for StackStatusReport {
     fn text(&self, paint: Paint) -> String {
         let p = match self {
             StackStatusReport::Missing(m) => {
+                let next = match &m.blocked {
+                    None => "run `bootstrap init --mode cloudformation` to create it".to_string(),
+                    Some(b) => format!(
+                        "init cannot create it: {}\n{}",
+                        b.reason,
+                        b.hint.as_deref().unwrap_or_default()
+                    ),
+                };
                 return format!(
-                    "stack {}  {}\n\nrun `bootstrap init --mode cloudformation` to create it\n",
+                    "stack {}  {}\n\n{next}\n",
                     m.stack,
                     paint.paint(RED, "missing")
-                )
+                );
             }
             StackStatusReport::Present(p) => p,
         };
@@ -394,7 +452,15 @@ impl Report for StackStatusReport {
                 .map(|d| format!("  drift: {d}"))
                 .unwrap_or_default();
             let (id, ty, st) = (&r.logical_id, &r.resource_type, &r.status);
-            let _ = writeln!(t, "  {id:<18} {ty:<24} {st:<16} {}{drift}", r.physical_id);
+            let problem = r
+                .problem()
+                .map(|p| format!("  {}", paint.paint(RED, &p)))
+                .unwrap_or_default();
+            let line = format!(
+                "  {id:<18} {ty:<24} {st:<16} {}{drift}{problem}",
+                r.physical_id
+            );
+            let _ = writeln!(t, "{}", line.trim_end());
         }
         let _ = writeln!(t, "\noutputs:");
         t.push_str(&p.outputs.text());
@@ -403,11 +469,9 @@ impl Report for StackStatusReport {
             t,
             "\n{}",
             if p.in_sync {
-                "everything is in sync (CloudFormation drift detection shows changes made outside the stack: aws cloudformation detect-stack-drift)"
-            } else if p.stack_in_sync() {
-                "the stack is in sync; remove the policies above by hand"
+                "everything is in sync (the resources were read; for every property CloudFormation's drift detection compares: aws cloudformation detect-stack-drift)".to_string()
             } else {
-                "run `bootstrap init --mode cloudformation` to bring the stack in line"
+                p.next()
             }
         );
         t

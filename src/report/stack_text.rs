@@ -8,7 +8,8 @@ use crate::apply::cloudformation::changeset::ChangeSetSummary;
 use crate::plan::stack::{StackAction, StackPlan};
 use crate::plan::stack_foreign::ForeignPolicy;
 
-fn sign(action: &str) -> &'static str {
+/// `+`, `-`, `~` for a resource added, removed or modified.
+pub(super) fn sign(action: &str) -> &'static str {
     match action.to_ascii_lowercase().as_str() {
         "add" => "+",
         "remove" => "-",

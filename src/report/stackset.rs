@@ -35,7 +35,9 @@ pub fn plan_text(p: &StackSetPlan, targets: &StackSetTargets) -> String {
         );
         for c in &p.template_changes {
             let fields = c.fields.join(", ");
-            let _ = writeln!(t, "  ~ {} {} {fields}", c.logical_id, c.resource_type);
+            let sign = super::stack_text::sign(&c.action);
+            let line = format!("  {sign} {} {} {fields}", c.logical_id, c.resource_type);
+            let _ = writeln!(t, "{}", line.trim_end());
         }
     } else {
         let _ = writeln!(t, "StackSet {}: template in sync", p.name);

@@ -646,7 +646,7 @@ fn a_stackset_operation_that_fails_in_some_accounts_names_them() {
         .unwrap_err();
     assert_eq!(err.code.as_deref(), Some("FAILED"));
     assert!(
-        err.message.contains("1 of 2 accounts failed; 222222222222 eu-west-1: Account 222222222222 should have 'AWSCloudFormationStackSetExecutionRole' role"),
+        err.message.contains("1 of 2 accounts failed: 222222222222; 222222222222 eu-west-1: Account 222222222222 should have 'AWSCloudFormationStackSetExecutionRole' role"),
         "{err}"
     );
     assert_eq!(create.num_calls(), 1);

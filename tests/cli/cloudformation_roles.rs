@@ -1,6 +1,7 @@
 //! `--mode cloudformation` with several roles: one stack holds them all, its outputs name each
-//! role's ARN, a re-run writes nothing, and a configuration that would drop a role of the
-//! stack is refused before anything changes. The roles are read back with the AWS SDK.
+//! role's ARN, a re-run writes nothing; a role left out of the settings leaves the stack with
+//! `init --prune` (refused without it), and one that would move to another logical id is
+//! refused before anything changes. The roles are read back with the AWS SDK.
 
 use std::path::{Path, PathBuf};
 
@@ -151,18 +152,102 @@ fn one_stack_creates_two_roles_and_a_rerun_writes_nothing() {
     assert_eq!(doc["in_sync"], true, "{doc}");
     assert_eq!(doc["outputs"]["role_arns"]["infra-plan"], arn("infra-plan"));
 
-    // One role left out: refused before anything changes, naming the role that would go.
-    let one = config(dir.path(), &plan_role());
-    cfn(&w, "init", &one)
+    assert_eq!(aws.role_names().len(), 2);
+}
+
+fn third_role() -> String {
+    format!("[[role]]\nname = \"app-deploy\"\nrepository-uuid = [\"{REPO_UUID}\"]\n\n")
+}
+
+#[test]
+fn a_role_left_out_of_the_settings_leaves_the_stack_with_prune() {
+    let w = World::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let three = config(dir.path(), &(plan_role() + &apply_role() + &third_role()));
+    cfn(&w, "init", &three).arg("--yes").run();
+    let aws = Inspect::new(&w.moto.endpoint());
+    assert_eq!(aws.role_names().len(), 3);
+
+    // The plan shows the role leaving, and what init needs to do it.
+    let two = config(dir.path(), &(plan_role() + &apply_role()));
+    cfn(&w, "plan", &two)
+        .arg("--detailed-exitcode")
+        .expect_exit(2)
+        .expect_stdout_contains("- DeployRoleAppDeploy")
+        .expect_stdout_contains("the update deletes the role app-deploy, which these settings no longer have: init needs --prune")
+        .expect_no_writes()
+        .run();
+    // Without --prune: refused, naming the flag that does it.
+    cfn(&w, "init", &two)
         .arg("--yes")
         .expect_exit(64)
+        .expect_stderr_contains(
+            "the stack holds the role app-deploy, which these settings no longer have",
+        )
+        .expect_stderr_contains("`bootstrap init --mode cloudformation --prune`")
+        .expect_no_writes()
+        .run();
+    assert!(aws.role_exists("app-deploy"));
+    // With --prune: the stack update removes it; the others stay.
+    cfn(&w, "init", &two).args(["--yes", "--prune"]).run();
+    let mut names = aws.role_names();
+    names.sort();
+    assert_eq!(names, ["infra-apply", "infra-plan"]);
+    assert!(deployed_template(&w)["Resources"]
+        .get("DeployRoleAppDeploy")
+        .is_none());
+    cfn(&w, "init", &two)
+        .args(["--yes", "--prune"])
+        .expect_stdout_contains("nothing to change")
+        .expect_no_writes()
+        .run();
+
+    // One role left out: the other would move to the one-role id, which CloudFormation
+    // cannot do (it creates the new resource first, on the name the old one holds). Refused
+    // before anything changes, with or without --prune, with a hint that works.
+    let one = config(dir.path(), &plan_role());
+    cfn(&w, "init", &one)
+        .args(["--yes", "--prune"])
+        .expect_exit(64)
         .expect_stderr_contains(format!(
-            "{STACK}: the stack holds the role infra-apply, which"
+            "{STACK}: role infra-plan is DeployRoleInfraPlan in the stack and would become DeployRole"
         ))
-        .expect_stderr_contains("destroy --role infra-apply")
+        .expect_stderr_contains("give role infra-plan a new name")
+        .expect_stderr_lacks("destroy --role")
         .expect_no_writes()
         .run();
     assert_eq!(aws.role_names().len(), 2);
+}
+
+#[test]
+fn the_role_of_a_one_role_stack_is_renamed_with_prune() {
+    let w = World::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let old = config(dir.path(), &apply_role());
+    cfn(&w, "init", &old).arg("--yes").run();
+    let renamed = config(
+        dir.path(),
+        &apply_role().replace("infra-apply", "infra-deploy"),
+    );
+    cfn(&w, "init", &renamed)
+        .arg("--yes")
+        .expect_exit(64)
+        .expect_stderr_contains("holds the role infra-apply")
+        .expect_stderr_contains("--prune")
+        .expect_no_writes()
+        .run();
+    let out = cfn(&w, "init", &renamed)
+        .args(["--yes", "--prune", "--output", "json"])
+        .run();
+    let doc = out.json();
+    let account = w.moto.account_id();
+    assert_eq!(
+        doc["outputs"]["role_arn"],
+        format!("arn:aws:iam::{account}:role/infra-deploy"),
+        "{doc}"
+    );
+    let aws = Inspect::new(&w.moto.endpoint());
+    assert_eq!(aws.role_names(), ["infra-deploy"]);
 }
 
 #[test]

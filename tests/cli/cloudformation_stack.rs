@@ -13,9 +13,10 @@ use crate::common::kms::create_key;
 use crate::common::{Issuer, Moto, Pki, PkiOptions, RecordedRequest};
 use serde_json::{json, Value};
 
-const STACK: &str = "bitbucket-oidc-bootstrap";
+pub const STACK: &str = "bitbucket-oidc-bootstrap";
 
-fn cfn(extra: &[&'static str]) -> Vec<&'static str> {
+/// `--mode cloudformation` and `extra`.
+pub fn cfn(extra: &[&'static str]) -> Vec<&'static str> {
     let mut a = vec!["--mode", "cloudformation"];
     a.extend_from_slice(extra);
     a

@@ -228,3 +228,159 @@ fn stackset_runs_need_nothing_outside_the_operator_policy() {
         );
     }
 }
+
+/// `bootstrap CMD` against the StackSet with `targets` (`--accounts A,B` or `--org-units OU`)
+/// in `region`.
+fn run_on(
+    w: &World,
+    cmd: &str,
+    targets: [&str; 2],
+    region: &str,
+    extra: &[&str],
+) -> common::CliOutput {
+    run_on_set(w, SET, cmd, targets, region, extra)
+}
+
+/// `bootstrap CMD` against StackSet `set` with `targets` in `region`.
+pub fn run_on_set(
+    w: &World,
+    set: &str,
+    cmd: &str,
+    targets: [&str; 2],
+    region: &str,
+    extra: &[&str],
+) -> common::CliOutput {
+    let mut args = vec![cmd.to_string()];
+    args.extend(w.flags());
+    let fixed = [
+        "--workspace-uuid",
+        common::fixture::WORKSPACE_UUID,
+        "--repository-uuid",
+        common::fixture::REPO_UUID,
+        "--stackset",
+        set,
+        "--regions",
+        region,
+    ];
+    args.extend(
+        fixed
+            .iter()
+            .chain(&targets)
+            .chain(extra)
+            .map(ToString::to_string),
+    );
+    common::run(args)
+}
+
+#[test]
+fn an_account_that_fails_within_the_tolerance_fails_init_and_is_deployed_again() {
+    let w = World::start();
+    let accounts = format!("{A},{B}");
+    w.moto.fail_stackset_account(
+        B,
+        Some("Account 222222222222 should have 'AWSCloudFormationStackSetExecutionRole' role"),
+    );
+    let out = run(&w, "init", &accounts, &["--yes"]);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains(
+            "SUCCEEDED (within the failure tolerance), but 1 of 2 accounts failed: 222222222222;"
+        ),
+        "{out:?}"
+    );
+    assert!(!out.stdout.contains("deployed to"), "{out:?}");
+    run(&w, "status", &accounts, &["--detailed-exitcode"]).assert_code(2);
+
+    // Fixed: init deploys to that account again, and then there is nothing to do.
+    w.moto.fail_stackset_account(B, None);
+    w.moto.start_recording();
+    run(&w, "init", &accounts, &["--yes"]).assert_success();
+    let ops: Vec<String> = w
+        .moto
+        .mutating_calls()
+        .into_iter()
+        .map(|(_, op)| op)
+        .collect();
+    assert_eq!(ops, ["UpdateStackInstances"]);
+    w.moto.start_recording();
+    run(&w, "init", &accounts, &["--yes"]).assert_success();
+    assert_eq!(w.moto.mutating_calls(), Vec::<(String, String)>::new());
+}
+
+#[test]
+fn an_empty_organizational_unit_converges() {
+    let w = World::start();
+    let ou = ["--org-units", "ou-abcd-12345678"];
+    run_on(&w, "init", ou, "eu-west-1", &["--yes"]).assert_success();
+    w.moto.start_recording();
+    let out = run_on(&w, "init", ou, "eu-west-1", &["--yes"]);
+    out.assert_success();
+    assert!(out.stdout.contains("nothing to change"), "{out:?}");
+    assert_eq!(w.moto.mutating_calls(), Vec::<(String, String)>::new());
+    run_on(&w, "plan", ou, "eu-west-1", &["--detailed-exitcode"]).assert_success();
+    run_on(&w, "status", ou, "eu-west-1", &["--detailed-exitcode"]).assert_success();
+}
+
+#[test]
+fn another_region_is_refused_never_a_second_instance_per_account() {
+    let w = World::start();
+    let accounts = ["--accounts", A];
+    run_on(&w, "init", accounts, "eu-west-1", &["--yes"]).assert_success();
+    w.moto.start_recording();
+    for (cmd, extra) in [("plan", "--detailed-exitcode"), ("init", "--yes")] {
+        let out = run_on(&w, cmd, accounts, "us-east-1", &[extra]);
+        out.assert_code(64);
+        assert!(
+            out.stderr.contains(&format!(
+                "StackSet {SET} has account {A} in eu-west-1, and --regions us-east-1 would give that account a second instance"
+            )) && out.stderr.contains("delete-stack-instances"),
+            "{out:?}"
+        );
+    }
+    assert_eq!(w.moto.mutating_calls(), Vec::<(String, String)>::new());
+    assert_eq!(
+        instances(&w),
+        [(A.into(), "eu-west-1".into(), "CURRENT".into())]
+    );
+}
+
+#[test]
+fn a_template_that_drops_a_role_from_every_account_needs_prune_and_shows_plus_and_minus() {
+    let w = World::start();
+    let accounts = format!("{A},{B}");
+    run(&w, "init", &accounts, &["--yes"]).assert_success();
+    let env = [
+        "--environment-uuid",
+        common::fixture::ENV_UUID,
+        "--plan-apply",
+    ];
+    let plan = [&env[..], &["--no-lock-table", "--detailed-exitcode"]].concat();
+    let out = run(&w, "plan", &accounts, &plan);
+    out.assert_code(2);
+    for line in [
+        "  - DeployRole AWS::IAM::Role",
+        "  + DeployRoleBitbucketPipelinesDeployPlan AWS::IAM::Role",
+        "  - LockTable AWS::DynamoDB::Table",
+        "the update deletes the role bitbucket-pipelines-deploy",
+    ] {
+        assert!(out.stdout.contains(line), "{line}: {out:?}");
+    }
+    assert!(!out.stdout.contains("  ~ LockTable"), "{out:?}");
+    w.moto.start_recording();
+    let out = run(&w, "init", &accounts, &[&env[..], &["--yes"]].concat());
+    out.assert_code(64);
+    assert!(
+        out.stderr.contains(&format!(
+            "{SET}: the StackSet holds the role bitbucket-pipelines-deploy, which these settings no longer have"
+        )) && out.stderr.contains("--prune"),
+        "{out:?}"
+    );
+    assert_eq!(w.moto.mutating_calls(), Vec::<(String, String)>::new());
+    run(
+        &w,
+        "init",
+        &accounts,
+        &[&env[..], &["--yes", "--prune"]].concat(),
+    )
+    .assert_success();
+}

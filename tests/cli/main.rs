@@ -10,10 +10,12 @@
 
 mod common;
 
+mod cloudformation_owner;
 mod cloudformation_render;
 mod cloudformation_roles;
 mod cloudformation_stack;
 mod cloudformation_stackset;
+mod cloudformation_status;
 mod destroy;
 mod discover;
 mod faults;

@@ -495,6 +495,22 @@ fn include_prune_deletes_only_the_roles_of_this_set() {
     // Reading any role's tags is how the roles of this set are told from the others.
     assert!(allowed(&policy, Access::new("iam:ListRoleTags", &stale)));
 
+    // In CloudFormation mode, init --prune lets the stack update delete such a role, with
+    // the caller's permissions: the same grant, for the same roles only.
+    let stack = roles_policy(
+        &w,
+        &config,
+        &[
+            "--set",
+            "team-a",
+            "--include-prune",
+            "--mode",
+            "cloudformation",
+        ],
+    );
+    assert!(allowed(&stack, tagged("team-a", "bootstrap")), "{stack:#}");
+    assert!(!allowed(&stack, tagged("team-b", "bootstrap")));
+
     let covers = with_config(&w, "operator-policy", &config)
         .args(["--include-prune", "--output", "json"])
         .run();

@@ -26,7 +26,9 @@ pub(super) fn failed(stack: &str, status: &str, log: &EventLog, what: &str) -> E
         },
     );
     let hint = match status {
-        "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED" => "fix the cause, then run `bootstrap init --mode cloudformation` again: it deletes the rolled-back stack and creates it again after you confirm",
+        "ROLLBACK_COMPLETE" => "fix the cause, then run `bootstrap init --mode cloudformation` again: it deletes the rolled-back stack and creates it again after you confirm",
+        // init refuses a stack whose rollback failed: it has to be deleted first.
+        "ROLLBACK_FAILED" => "fix the cause, delete the stack with `bootstrap destroy --mode cloudformation` (what blocked the rollback may block it again: the events name it), then run `bootstrap init --mode cloudformation`",
         "UPDATE_ROLLBACK_COMPLETE" => "the stack is back as it was; fix the cause and run init again",
         "UPDATE_ROLLBACK_FAILED" => "run `bootstrap init --mode cloudformation` again to resume the rollback (ContinueUpdateRollback); the stack is never deleted",
         _ => "see the stack's events in the CloudFormation console",
@@ -132,4 +134,23 @@ pub async fn resume_rollback(
             .hint("the stack was not deleted; see docs/cloudformation.md on continue-update-rollback --resources-to-skip"));
     }
     Ok(log.events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_rollback_is_sent_to_destroy_not_to_an_init_that_refuses_it() {
+        let log = EventLog::from_start("id");
+        let e = failed("s", "ROLLBACK_FAILED", &log, "creating the stack");
+        let hint = e.hint.unwrap();
+        assert!(
+            hint.contains("bootstrap destroy --mode cloudformation"),
+            "{hint}"
+        );
+        assert!(!hint.contains("creates it again"), "{hint}");
+        let e = failed("s", "ROLLBACK_COMPLETE", &log, "creating the stack");
+        assert!(e.hint.unwrap().contains("creates it again"));
+    }
 }

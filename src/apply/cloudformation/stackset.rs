@@ -77,10 +77,16 @@ async fn wait_operation(
     Ok((status, results))
 }
 
+/// Operation `op` ended `status`, with `results` per account: an error naming every account
+/// where it did not succeed, even when the operation as a whole SUCCEEDED within the failure
+/// tolerance.
 fn operation_failed(name: &str, op: &str, status: &str, results: &[AccountResult]) -> Error {
-    let failed: Vec<String> = results
+    let failed: Vec<&AccountResult> = results.iter().filter(|r| r.status != "SUCCEEDED").collect();
+    let mut accounts: Vec<&str> = failed.iter().map(|r| r.account.as_str()).collect();
+    accounts.dedup();
+    let reasons: Vec<String> = failed
         .iter()
-        .filter(|r| r.status != "SUCCEEDED")
+        .take(3)
         .map(|r| {
             format!(
                 "{} {}: {}",
@@ -90,16 +96,21 @@ fn operation_failed(name: &str, op: &str, status: &str, results: &[AccountResult
             )
         })
         .collect();
-    let shown: Vec<&String> = failed.iter().take(3).collect();
+    let within = if status == "SUCCEEDED" {
+        " (within the failure tolerance)"
+    } else {
+        ""
+    };
     Error::failure(format!(
-        "StackSet operation {op} {status}: {} of {} accounts failed{}{}",
+        "StackSet operation {op} {status}{within}, but {} of {} accounts failed: {}{}{}",
         failed.len(),
         results.len(),
-        if shown.is_empty() { "" } else { "; " },
-        shown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("; ")
+        accounts.join(", "),
+        if reasons.is_empty() { "" } else { "; " },
+        reasons.join("; ")
     ))
     .resource(name.to_string())
-    .code(status.to_string())
+    .code(if status == "SUCCEEDED" { "FAILED" } else { status }.to_string())
     .hint("fix the failing accounts (self-managed StackSets need AWSCloudFormationStackSetExecutionRole in each target), then run init again: it deploys to them again")
 }
 
@@ -121,7 +132,8 @@ impl Applied {
         reporter: &dyn Progress,
     ) -> Result<()> {
         let (status, results) = wait_operation(cfn, name, op, wait, reporter).await?;
-        let err = (status != "SUCCEEDED").then(|| operation_failed(name, op, &status, &results));
+        let failed = status != "SUCCEEDED" || results.iter().any(|r| r.status != "SUCCEEDED");
+        let err = failed.then(|| operation_failed(name, op, &status, &results));
         self.results.extend(results);
         err.map_or(Ok(()), Err)
     }

@@ -168,6 +168,43 @@ impl Moto {
         );
     }
 
+    /// Put the existing stack `stack` in `region` into `status`, as a failed or running
+    /// operation leaves it (`tests/moto_faults.py`, `stack_status`).
+    pub fn set_stack_status(&self, region: &str, stack: &str, status: &str) {
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("region", region)
+            .append_pair("stack", stack)
+            .append_pair("status", status)
+            .finish();
+        self.api(
+            "POST",
+            &format!("/x-test/cloudformation/stack-status?{query}"),
+        );
+    }
+
+    /// Make every StackSet operation fail in `account` with `reason` (`None`: work there
+    /// again), as the behaviour layer models per-account results.
+    pub fn fail_stackset_account(&self, account: &str, reason: Option<&str>) {
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("account", account)
+            .append_pair("reason", reason.unwrap_or_default())
+            .finish();
+        self.api("POST", &format!("/x-layer/stackset-account?{query}"));
+    }
+
+    /// Give resource `resource` of stack `stack` in `region` the drift detection result
+    /// `status` (MODIFIED, DELETED, IN_SYNC; NOT_CHECKED forgets it), as DetectStackDrift
+    /// leaves it (modelled in `tests/aws_layer.py`).
+    pub fn set_drift(&self, region: &str, stack: &str, resource: &str, status: &str) {
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("region", region)
+            .append_pair("stack", stack)
+            .append_pair("resource", resource)
+            .append_pair("status", status)
+            .finish();
+        self.api("POST", &format!("/x-layer/drift?{query}"));
+    }
+
     fn start_program(
         exe: PathBuf,
         pre_args: &[String],
