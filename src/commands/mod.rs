@@ -63,7 +63,7 @@ pub async fn dispatch(
             Deployment::Stack => cloudformation::plan(s, r, detailed).await,
             Deployment::StackSet => stackset::plan(s, r, detailed).await,
         },
-        Command::Init { yes, prune, .. } => match direct_prune(mode, prune)? {
+        Command::Init { yes, prune, .. } => match direct_prune(s, mode, prune)? {
             Deployment::Direct => init::run(s, r, yes, prune).await,
             Deployment::Stack => cloudformation::init(s, r, yes).await,
             Deployment::StackSet => stackset::init(s, r, yes).await,
@@ -155,13 +155,26 @@ fn direct_roles(settings: &Settings, mode: Deployment, names: &[String]) -> Resu
     Ok(mode)
 }
 
-/// `init --prune` deletes stale roles in direct mode only.
-fn direct_prune(mode: Deployment, prune: bool) -> Result<Deployment> {
+/// `init --prune` deletes stale roles in direct mode only, and only with an explicit `set`:
+/// two configurations that leave it out share the default set and would prune each other.
+fn direct_prune(settings: &Settings, mode: Deployment, prune: bool) -> Result<Deployment> {
     if prune && mode != Deployment::Direct {
         return Err(
             crate::error::Error::usage("--prune deletes stale roles in direct mode only")
                 .hint("drop --prune, or pass --mode direct"),
         );
+    }
+    if prune && settings.set.is_none() {
+        let default = settings
+            .set_name()
+            .map(|s| format!(" (roles made without it carry bootstrap-set={s})"))
+            .unwrap_or_default();
+        return Err(crate::error::Error::usage(
+            "--prune needs an explicit set: without one, every configuration of this issuer shares the default set and would prune the others' roles",
+        )
+        .hint(format!(
+            "add set = \"<team>\" at the top of bootstrap.toml (or pass --set NAME){default}"
+        )));
     }
     Ok(mode)
 }

@@ -6,6 +6,7 @@ pub mod arn;
 pub mod audience;
 pub mod kms;
 pub mod operator;
+pub mod owner;
 pub mod pipeline;
 pub mod policy;
 pub mod quota;

@@ -57,6 +57,9 @@ pub struct ObservedRole {
     pub permissions_boundary: Option<String>,
     pub max_session_duration: i32,
     pub tags: BTreeMap<String, String>,
+    /// The instance profiles the role is in: read only for a role the tool does not manage
+    /// (one it would adopt), since EC2 instances may depend on it.
+    pub instance_profiles: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

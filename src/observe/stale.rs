@@ -1,5 +1,5 @@
-//! Stale roles: roles of this set (tagged `managed-by=bootstrap` and `bootstrap-set=<set>`)
-//! that the settings no longer name. `plan` and `status` show them; only `init --prune`
+//! Stale roles: roles of this set (tagged `managed-by=bootstrap` and `bootstrap-set=<set>`,
+//! and not a CloudFormation stack's) that the settings no longer name. `plan` and `status` show them; only `init --prune`
 //! deletes them.
 //!
 //! iam:ListRoles answers without tags, so the candidates are the roles whose description is
@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::aws::{classify, errors, Aws};
 use crate::config::{MANAGED_BY_TAG, SET_TAG};
 use crate::error::Result;
+use crate::model::owner::STACK_TAGS;
 
 /// The words every role description bootstrap writes ends with.
 const DESCRIPTION_MARK: &str = "(managed by bootstrap)";
@@ -81,6 +82,9 @@ async fn in_set(aws: &Aws, name: &str, set: &str) -> Result<bool> {
             .find(|t| t.key() == key)
             .map(|t| t.value().to_string())
     };
+    // A role a CloudFormation stack owns belongs to the stack, even when tagged with this set.
+    let stack = STACK_TAGS.iter().any(|k| tag(k).is_some());
     Ok(tag(MANAGED_BY_TAG.0).as_deref() == Some(MANAGED_BY_TAG.1)
-        && tag(SET_TAG).as_deref() == Some(set))
+        && tag(SET_TAG).as_deref() == Some(set)
+        && !stack)
 }

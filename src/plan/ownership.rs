@@ -145,6 +145,7 @@ mod tests {
             permissions_boundary: None,
             max_session_duration: 3600,
             tags,
+            instance_profiles: Vec::new(),
         }
     }
 

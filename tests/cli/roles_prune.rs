@@ -27,7 +27,8 @@ fn table(name: &str) -> String {
 fn config(dir: &tempfile::TempDir, roles: &[&str]) -> PathBuf {
     let text: Vec<String> = roles.iter().map(|r| table(r)).collect();
     let path = dir.path().join("bootstrap.toml");
-    std::fs::write(&path, text.join("\n")).expect("write config");
+    let text = format!("set = \"infra\"\n\n{}", text.join("\n"));
+    std::fs::write(&path, text).expect("write config");
     path
 }
 
