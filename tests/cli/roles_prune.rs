@@ -59,6 +59,15 @@ fn shows_the_stale_role(w: &World, two: &PathBuf) {
         .expect_stdout_lacks("other-deploy")
         .expect_no_writes()
         .run();
+    // Something awaits `init --prune`: plan exits 2 as status does, and never says that
+    // nothing changes.
+    with_config(w, "plan", two)
+        .arg("--detailed-exitcode")
+        .expect_exit(2)
+        .expect_stdout_contains("1 stale role(s) to delete with `init --prune`")
+        .expect_stdout_lacks("nothing to change")
+        .expect_no_writes()
+        .run();
     with_config(w, "status", two)
         .arg("--detailed-exitcode")
         .expect_exit(2)
