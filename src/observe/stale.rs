@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::aws::{classify, errors, Aws};
 use crate::config::{MANAGED_BY_TAG, SET_TAG};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::owner::STACK_TAGS;
 
 /// The words every role description bootstrap writes ends with.
@@ -33,6 +33,21 @@ pub async fn roles(aws: &Aws, set: &str, configured: &[String]) -> Result<Vec<St
         .try_collect()
         .await
         .map_err(|e| classify(&e, "listing roles to find stale ones", "iam"))?;
+    // IAM role names are unique without regard to case: a configured name that differs only
+    // in case from an existing role cannot be created. Said before the first write.
+    for r in pages.iter().flat_map(|p| p.roles().iter()) {
+        let name = r.role_name();
+        if let Some(c) = configured
+            .iter()
+            .find(|c| c.as_str() != name && c.eq_ignore_ascii_case(name))
+        {
+            return Err(Error::usage(format!(
+                "role {name} exists; IAM role names are unique without regard to case, so role {c} cannot be created beside it"
+            ))
+            .resource(c.clone())
+            .hint(format!("name the role {name} to manage that one, or give it a name of its own (--role-name, or name in its [[role]] table)")));
+        }
+    }
     let candidates: Vec<StaleRole> = pages
         .iter()
         .flat_map(|p| p.roles().iter())

@@ -156,6 +156,7 @@ fn an_unencrypted_table_is_planned_for_encryption() {
             { "op": "enable_point_in_time_recovery" },
             // Made by hand: adopted, so tagged as the tool's.
             { "op": "tag_table", "tags": {
+                "bootstrap-set": w.issuer.host_path(),
                 "bootstrap-version": env!("CARGO_PKG_VERSION"),
                 "managed-by": "bootstrap"
             } }
@@ -280,6 +281,7 @@ fn a_well_configured_bucket_and_table_are_adopted_with_only_what_is_missing() {
     assert_eq!(
         table["ops"],
         serde_json::json!([{"op": "tag_table", "tags": {
+            "bootstrap-set": w.issuer.host_path(),
             "bootstrap-version": env!("CARGO_PKG_VERSION"),
             "managed-by": "bootstrap"
         }}]),

@@ -24,6 +24,7 @@ mod init_adopt;
 mod init_converge;
 mod init_direct;
 mod init_options;
+mod limits;
 mod operator_policy;
 mod pipeline;
 mod roles;

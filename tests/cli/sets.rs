@@ -207,3 +207,52 @@ fn direct_mode_never_touches_a_role_a_stack_owns() {
     roles.sort();
     assert_eq!(roles, ["bitbucket-pipelines-deploy", "direct-deploy"]);
 }
+
+/// Team A keeps noncurrent versions 30 days, team B says nothing (90): B is told whose
+/// settings stand, and neither run flips the other's (each `status` stays in sync).
+#[test]
+fn the_set_that_configures_the_shared_bucket_keeps_its_settings() {
+    let w = World::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = team(&dir, "a.toml", "team-a", &["a-apply"]);
+    let text = std::fs::read_to_string(&a).expect("read");
+    std::fs::write(&a, format!("noncurrent-days = 30\n{text}")).expect("write");
+    let b = team(&dir, "b.toml", "team-b", &["b-apply"]);
+    let bucket = crate::common::fixture::BUCKET;
+    with_config(&w, "init", &a).arg("--yes").run();
+    let aws = Inspect::new(&w.moto.endpoint());
+    assert_eq!(aws.bucket_tags(bucket)["bootstrap-set"], "team-a");
+
+    let told = "state bucket tf-state-test: configured by set team-a (tag bootstrap-set=team-a), whose settings stand: noncurrent versions expire after 30 days (these settings say 90, noncurrent-days)";
+    with_config(&w, "init", &b)
+        .arg("--yes")
+        .expect_stderr_contains(told)
+        .run();
+    assert_eq!(aws.lifecycle_noncurrent_days(bucket), [Some(30)]);
+    assert_eq!(aws.bucket_tags(bucket)["bootstrap-set"], "team-a");
+    for config in [&a, &b] {
+        with_config(&w, "status", config)
+            .arg("--detailed-exitcode")
+            .expect_no_writes()
+            .run();
+        with_config(&w, "init", config)
+            .arg("--yes")
+            .expect_no_writes()
+            .run();
+    }
+    // The owner changes its own setting; the plan line shows days, never `Some(..)`.
+    let text = std::fs::read_to_string(&a).expect("read");
+    std::fs::write(
+        &a,
+        text.replace("noncurrent-days = 30", "noncurrent-days = 45"),
+    )
+    .expect("write");
+    with_config(&w, "plan", &a)
+        .arg("--detailed-exitcode")
+        .expect_exit(2)
+        .expect_stdout_contains("noncurrent 30 days, abort uploads 7 days -> ")
+        .expect_stdout_contains("noncurrent 45 days")
+        .expect_stdout_lacks("Some(")
+        .expect_no_writes()
+        .run();
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::deployment::deployment;
 use super::resources::state;
-use super::roles::{roles, set};
+use super::roles::{roles, set, tag_counts};
 use super::trust::trust;
 use super::{AwsSettings, Settings};
 use crate::config::choices::{ColorChoice, Given, OutputFormat};
@@ -26,6 +26,7 @@ impl Settings {
         super::dedup_in_order(&mut warnings);
         let set = set(&i)?;
         let state = state(&i, global.aws.region.as_deref())?;
+        tag_counts(&roles, &state.tags)?;
         Ok(Settings {
             aws: global.aws,
             ca_bundle: i.ca_bundle,
