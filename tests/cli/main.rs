@@ -29,6 +29,7 @@ mod operator_policy;
 mod pipeline;
 mod roles;
 mod roles_prune;
+mod scale;
 mod secrets;
 mod sets;
 mod terraform;
