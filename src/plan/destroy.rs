@@ -215,7 +215,7 @@ pub const OUTSIDE: &str = "outside these settings";
 fn trusted_by_others(t: &Targets, f: &Found, what: &str) -> Option<String> {
     (!t.force && !f.trusting_roles.is_empty()).then(|| {
         format!(
-            "kept: role(s) {} {OUTSIDE} (another set's, a stack's or made by hand) still trust the provider{what}; destroy --force deletes it anyway",
+            "kept: role(s) {} {OUTSIDE} (another set's, a stack's, a stale one of this set's, or made by hand) still trust the provider{what}; destroy --force deletes it anyway",
             f.trusting_roles.join(", ")
         )
     })
