@@ -14,6 +14,10 @@ pub const DOCUMENT_MAX: u64 = 1 << 20;
 /// The largest IP-ranges document fetched; Atlassian's is a few hundred kilobytes.
 pub const IP_RANGES_MAX: u64 = 8 << 20;
 
+/// How long a file that is not a regular file (a named pipe, a device) may take to open and
+/// read: opening a FIFO without a writer blocks, and so does reading one that never ends.
+pub const NON_REGULAR_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Why a capped read stopped.
 #[derive(Debug)]
 pub enum ReadError {
@@ -21,6 +25,8 @@ pub enum ReadError {
     TooLarge {
         cap: u64,
     },
+    /// Not a regular file, and it did not end within [`NON_REGULAR_WAIT`].
+    TimedOut,
     Io(std::io::Error),
 }
 
@@ -39,6 +45,11 @@ impl std::fmt::Display for ReadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ReadError::TooLarge { cap } => write!(f, "it holds more than {}", size(*cap)),
+            ReadError::TimedOut => write!(
+                f,
+                "it is not a regular file (a named pipe or a device) and gave no complete content within {} seconds",
+                NON_REGULAR_WAIT.as_secs()
+            ),
             ReadError::Io(e) => write!(f, "{e}"),
         }
     }
@@ -57,10 +68,39 @@ pub fn read_capped(reader: impl Read, cap: u64) -> Result<Vec<u8>, ReadError> {
     Ok(buf)
 }
 
-/// Read a whole file of at most `cap` bytes.
+/// Read a whole file of at most `cap` bytes. A regular file is read at once; anything else
+/// (a FIFO, a device, `/dev/fd/N` of a shell's process substitution) is opened and read on a
+/// thread of its own, given up after [`NON_REGULAR_WAIT`]: a FIFO nobody writes to never
+/// blocks the run.
 pub fn read_file(path: &Path, cap: u64) -> Result<Vec<u8>, ReadError> {
-    let file = std::fs::File::open(path).map_err(ReadError::Io)?;
-    read_capped(file, cap)
+    let meta = std::fs::metadata(path).map_err(ReadError::Io)?;
+    if meta.is_file() {
+        let file = std::fs::File::open(path).map_err(ReadError::Io)?;
+        return read_capped(file, cap);
+    }
+    if meta.is_dir() {
+        return Err(ReadError::Io(std::io::Error::other("it is a directory")));
+    }
+    read_within(path, cap, NON_REGULAR_WAIT)
+}
+
+/// Open and read `path` (capped) on a thread, waiting at most `wait`. A thread still blocked
+/// after that stays blocked until the process ends; the run goes on without it.
+fn read_within(path: &Path, cap: u64, wait: std::time::Duration) -> Result<Vec<u8>, ReadError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let path = path.to_path_buf();
+    let spawned = std::thread::Builder::new()
+        .name("bounded-read".into())
+        .spawn(move || {
+            let read = std::fs::File::open(&path)
+                .map_err(ReadError::Io)
+                .and_then(|file| read_capped(file, cap));
+            let _ = tx.send(read);
+        });
+    if let Err(e) = spawned {
+        return Err(ReadError::Io(e));
+    }
+    rx.recv_timeout(wait).unwrap_or(Err(ReadError::TimedOut))
 }
 
 /// Read a whole text file of at most `cap` bytes.
@@ -115,6 +155,28 @@ mod tests {
         let endless = std::io::repeat(0);
         let err = read_capped(endless, 1 << 20).unwrap_err();
         assert_eq!(err.to_string(), "it holds more than 1 MiB");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_nobody_writes_to_is_given_up_within_the_wait() {
+        let dir = std::env::temp_dir().join(format!("bounded-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let started = std::time::Instant::now();
+        let err = read_within(&fifo, 1024, std::time::Duration::from_millis(200)).unwrap_err();
+        assert!(matches!(err, ReadError::TimedOut), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        // /dev/zero is not a regular file either: read on the thread, cut at the cap.
+        let zero = read_file(Path::new("/dev/zero"), 16).unwrap_err();
+        assert!(matches!(zero, ReadError::TooLarge { cap: 16 }), "{zero}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -356,6 +356,22 @@ def fresh(kind, name, window, now):
     return created is not None and now < created + window
 
 
+# IAM names are unique without regard to case: "you can't create two roles named
+# "ROLE1" and "role1"" (IAM User Guide, IAM identifiers: "Friendly names and paths"; CreateRole
+# answers EntityAlreadyExists). moto compares role names exactly.
+
+
+def role_differing_in_case(name):
+    """The existing role whose name differs from `name` only in case, or None."""
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[ACCOUNT]["aws"]
+    return next(
+        (r.name for r in backend.get_roles() if r.name != name and r.name.lower() == name.lower()),
+        None,
+    )
+
+
 def iam(app, req, start_response):
     now = time.monotonic()
     action = req.action
@@ -363,6 +379,12 @@ def iam(app, req, start_response):
         refuse("iam:Throttling", action)
         return query_error(start_response, IAM_NS, "400 Bad Request", "Throttling", "Rate exceeded")
     role = req.params.get("RoleName")
+    taken = role_differing_in_case(role) if action == "CreateRole" and role else None
+    if taken:
+        refuse("iam:EntityAlreadyExists", f"CreateRole {role} ({taken} exists)")
+        return query_error(
+            start_response, IAM_NS, "409 Conflict", "EntityAlreadyExists", f"Role with name {role} already exists."
+        )
     if action in ROLE_READS and role and fresh("role", role, T["iam_read_after_create"], now):
         refuse("iam:NoSuchEntity", f"{action} {role}")
         return query_error(

@@ -54,6 +54,7 @@ async fn prune_plan(settings: &Settings, p: &Prepared, prune: bool) -> Result<De
         p.desired.provider.arn.clone(),
         names,
         configured,
+        p.desired.set.clone(),
     );
     let found = observe_destroy::roles(&p.aws, &t.role_names, &t.provider_arn).await?;
     Ok(destroy_plan::prune(&t, &found))

@@ -63,9 +63,9 @@ pub async fn dispatch(
             Deployment::Stack => cloudformation::plan(s, r, detailed).await,
             Deployment::StackSet => stackset::plan(s, r, detailed).await,
         },
-        // --prune: stale roles in direct mode; in CloudFormation mode, the update that
-        // deletes the roles of the stack or StackSet the settings no longer have.
-        Command::Init { yes, prune, .. } => match mode {
+        // --prune: stale roles in direct mode (with an explicit set); in CloudFormation mode,
+        // the update that deletes the roles of the stack or StackSet the settings no longer have.
+        Command::Init { yes, prune, .. } => match prune_needs_set(s, mode, prune)? {
             Deployment::Direct => init::run(s, r, yes, prune).await,
             Deployment::Stack => cloudformation::init(s, r, yes, prune).await,
             Deployment::StackSet => stackset::init(s, r, yes, prune).await,
@@ -153,6 +153,24 @@ fn direct_roles(settings: &Settings, mode: Deployment, names: &[String]) -> Resu
             "--role narrows direct mode only; a CloudFormation stack holds every configured role",
         )
         .hint("drop --role, or pass --mode direct"));
+    }
+    Ok(mode)
+}
+
+/// `init --prune` in direct mode deletes stale roles only with an explicit `set`: two
+/// configurations that leave it out share the default set and would prune each other.
+fn prune_needs_set(settings: &Settings, mode: Deployment, prune: bool) -> Result<Deployment> {
+    if prune && mode == Deployment::Direct && settings.set.is_none() {
+        let default = settings
+            .set_name()
+            .map(|s| format!(" (roles made without it carry bootstrap-set={s})"))
+            .unwrap_or_default();
+        return Err(crate::error::Error::usage(
+            "--prune needs an explicit set: without one, every configuration of this issuer shares the default set and would prune the others' roles",
+        )
+        .hint(format!(
+            "add set = \"<team>\" at the top of bootstrap.toml (or pass --set NAME){default}"
+        )));
     }
     Ok(mode)
 }

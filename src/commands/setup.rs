@@ -96,6 +96,11 @@ pub(super) async fn prepare(
     for w in settings.trust_warnings() {
         reporter.warn(w);
     }
+    // A trust policy over the default quota is known from the settings: said before any call.
+    let early = model::quota::early_warnings(settings);
+    for w in &early {
+        reporter.warn(w.clone());
+    }
 
     // Resolving the region and credentials makes no call; a missing region is a usage error
     // before anything is read.
@@ -113,12 +118,15 @@ pub(super) async fn prepare(
         }
     }
     let desired = model::desired(settings, &live.account, &facts.thumbprints, &ranges)?;
-    for w in &desired.warnings {
+    for w in desired.warnings.iter().filter(|w| !early.contains(w)) {
         reporter.warn(w.clone());
     }
     let plan = plan::diff(&desired, &live.observed)?;
     for w in plan::state_moves::warnings(&desired, &live.observed) {
         reporter.warn(w);
+    }
+    for w in &plan.warnings {
+        reporter.warn(w.clone());
     }
     for (role, found) in desired.roles.iter().zip(&live.observed.roles) {
         for w in plan::checks::admin_document_warnings(role, found.as_ref()) {

@@ -6,6 +6,7 @@ pub mod arn;
 pub mod audience;
 pub mod kms;
 pub mod operator;
+pub mod owner;
 pub mod pipeline;
 pub mod policy;
 pub mod quota;
@@ -177,7 +178,10 @@ pub fn desired(
     quota::check_trust_inputs(settings)?;
     let issuer = settings.require_issuer()?;
     let p = &account.partition;
-    let tags = tags(settings);
+    let set = settings.set_name().unwrap_or_default();
+    // Every resource records its set: a role's owner, the set that configures a shared one.
+    let mut tags = tags(settings);
+    tags.insert(SET_TAG.to_string(), set.clone());
     let provider = DesiredProvider {
         url: issuer.url.clone(),
         arn: provider_arn(account, issuer),
@@ -203,7 +207,6 @@ pub fn desired(
         .kms_key
         .as_deref()
         .map(|k| kms::key_arn(k, account).unwrap_or_else(|| k.to_string()));
-    let set = settings.set_name().unwrap_or_default();
     let shared = roles::Shared {
         settings,
         account,

@@ -86,11 +86,13 @@ fn numbered(base: &str, n: usize, total: usize) -> String {
 /// The statements for the roles: read, create (under the boundary), write, attach.
 fn role_statements(d: &DesiredState, roles: &[DesiredRole], scope: Scope) -> Vec<Value> {
     let arns: Vec<String> = roles.iter().map(|r| r.arn.clone()).collect();
-    let mut read = vec![
+    let read = vec![
         "iam:GetRole",
         "iam:GetRolePolicy",
         "iam:ListRolePolicies",
         "iam:ListAttachedRolePolicies",
+        // A role to adopt is refused when EC2 instance profiles hold it.
+        "iam:ListInstanceProfilesForRole",
     ];
     let mut write = vec![
         "iam:TagRole",
@@ -101,7 +103,6 @@ fn role_statements(d: &DesiredState, roles: &[DesiredRole], scope: Scope) -> Vec
         "iam:DetachRolePolicy",
     ];
     if scope.destroy {
-        read.push("iam:ListInstanceProfilesForRole");
         write.push("iam:DeleteRole");
     }
     let mut out = vec![

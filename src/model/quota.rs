@@ -84,6 +84,31 @@ pub fn estimated_trust_policy_size(settings: &Settings, role: &RoleSettings) -> 
     })
 }
 
+/// The warnings about trust policies over the default quota that the settings alone decide,
+/// worded as the desired state words them, so `plan`, `init` and `status` give them before
+/// any network or AWS call (docs/many-roles.md). A role with `--source-ip bitbucket` is
+/// measured once Atlassian's ranges are read, when the desired state is built.
+pub fn early_warnings(settings: &Settings) -> Vec<String> {
+    let many = settings.roles.len() > 1;
+    settings
+        .roles
+        .iter()
+        .filter(|role| {
+            !role
+                .source_ips
+                .contains(&crate::config::SourceIp::Bitbucket)
+        })
+        .filter_map(|role| {
+            let w = warning(estimated_trust_policy_size(settings, role))?;
+            Some(if many {
+                format!("role {}: {w}", role.name)
+            } else {
+                w
+            })
+        })
+        .collect()
+}
+
 /// The warning for a trust policy over the default quota, or None.
 pub fn warning(size: usize) -> Option<String> {
     (size > TRUST_POLICY_DEFAULT_CHARS).then(|| {

@@ -31,6 +31,9 @@ pub struct Targets {
     pub table: Option<String>,
     pub delete_state: bool,
     pub force: bool,
+    /// The set of these settings: a role of another set (or of a CloudFormation stack) is
+    /// never deleted, whatever `--force` says.
+    pub set: String,
 }
 
 impl Targets {
@@ -62,6 +65,7 @@ impl Targets {
             table: settings.lock_table.clone(),
             delete_state,
             force,
+            set: settings.set_name().unwrap_or_default(),
             account,
         })
     }
@@ -73,6 +77,7 @@ impl Targets {
         provider_arn: String,
         names: Vec<String>,
         remaining: Vec<String>,
+        set: String,
     ) -> Targets {
         Targets {
             account,
@@ -83,6 +88,7 @@ impl Targets {
             table: None,
             delete_state: false,
             force: false,
+            set,
         }
     }
 

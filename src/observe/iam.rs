@@ -9,7 +9,7 @@ use tokio::sync::OnceCell;
 
 use super::{ObservedProvider, ObservedRole};
 use crate::aws::{classify, errors, Aws};
-use crate::config::Issuer;
+use crate::config::{Issuer, MANAGED_BY_TAG};
 use crate::error::Result;
 use crate::iam::parse_document;
 
@@ -42,6 +42,29 @@ pub async fn provider(aws: &Aws, arn: &str) -> Result<Option<ObservedProvider>> 
             .collect(),
         tags,
     }))
+}
+
+/// The names of the instance profiles the role is in (None: the role is gone).
+async fn instance_profiles(aws: &Aws, name: &str) -> Result<Option<Vec<String>>> {
+    let pages: std::result::Result<Vec<_>, _> = aws
+        .iam
+        .list_instance_profiles_for_role()
+        .role_name(name)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await;
+    match pages {
+        Ok(pages) => Ok(Some(
+            pages
+                .iter()
+                .flat_map(|p| p.instance_profiles().iter())
+                .map(|p| p.instance_profile_name().to_string())
+                .collect(),
+        )),
+        Err(e) if errors::is(&e, &["NoSuchEntity"]) => Ok(None),
+        Err(e) => Err(classify(&e, "listing the role's instance profiles", name)),
+    }
 }
 
 /// Find the provider for an issuer without knowing the account id.
@@ -120,6 +143,21 @@ pub(crate) async fn role_cached(
         .assume_role_policy_document()
         .and_then(parse_document)
         .unwrap_or(serde_json::Value::Null);
+    let tags: BTreeMap<String, String> = role
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
+    // Only a role the tool would adopt: its own roles are never put in an instance profile.
+    let managed = tags.get(MANAGED_BY_TAG.0).map(String::as_str) == Some(MANAGED_BY_TAG.1);
+    let instance_profiles = if managed {
+        Vec::new()
+    } else {
+        match instance_profiles(aws, name).await? {
+            Some(p) => p,
+            None => return Ok(None),
+        }
+    };
     Ok(Some(ObservedRole {
         arn: role.arn().to_string(),
         trust_policy,
@@ -132,11 +170,8 @@ pub(crate) async fn role_cached(
             .and_then(|b| b.permissions_boundary_arn())
             .map(str::to_string),
         max_session_duration: role.max_session_duration().unwrap_or(3600),
-        tags: role
-            .tags()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect(),
+        tags,
+        instance_profiles,
     }))
 }
 

@@ -57,6 +57,9 @@ pub struct ObservedRole {
     pub permissions_boundary: Option<String>,
     pub max_session_duration: i32,
     pub tags: BTreeMap<String, String>,
+    /// The instance profiles the role is in: read only for a role the tool does not manage
+    /// (one it would adopt), since EC2 instances may depend on it.
+    pub instance_profiles: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -114,9 +117,13 @@ pub struct Observed {
     pub table: Option<ObservedTable>,
 }
 
-/// Roles read at once: each read is a handful of IAM calls, and IAM throttles an account's
-/// callers together.
-pub const ROLE_CONCURRENCY: usize = 8;
+/// Roles read at once: each read is a handful of IAM calls. Reads mostly wait on the network
+/// (and, just after a write, on IAM's eventual consistency), so many overlap; writes are
+/// fewer at a time ([`ROLE_WRITE_CONCURRENCY`]), since IAM throttles an account's writes.
+pub const ROLE_CONCURRENCY: usize = 24;
+
+/// Roles written (or deleted) at once.
+pub const ROLE_WRITE_CONCURRENCY: usize = 8;
 
 impl Observed {
     /// The observed role named `name` (None when it is not desired or missing).

@@ -1,5 +1,5 @@
-//! Stale roles: roles of this set (tagged `managed-by=bootstrap` and `bootstrap-set=<set>`)
-//! that the settings no longer name. `plan` and `status` show them; only `init --prune`
+//! Stale roles: roles of this set (tagged `managed-by=bootstrap` and `bootstrap-set=<set>`,
+//! and not a CloudFormation stack's) that the settings no longer name. `plan` and `status` show them; only `init --prune`
 //! deletes them.
 //!
 //! iam:ListRoles answers without tags, so the candidates are the roles whose description is
@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use crate::aws::{classify, errors, Aws};
 use crate::config::{MANAGED_BY_TAG, SET_TAG};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::model::owner::STACK_TAGS;
 
 /// The words every role description bootstrap writes ends with.
 const DESCRIPTION_MARK: &str = "(managed by bootstrap)";
@@ -32,6 +33,21 @@ pub async fn roles(aws: &Aws, set: &str, configured: &[String]) -> Result<Vec<St
         .try_collect()
         .await
         .map_err(|e| classify(&e, "listing roles to find stale ones", "iam"))?;
+    // IAM role names are unique without regard to case: a configured name that differs only
+    // in case from an existing role cannot be created. Said before the first write.
+    for r in pages.iter().flat_map(|p| p.roles().iter()) {
+        let name = r.role_name();
+        if let Some(c) = configured
+            .iter()
+            .find(|c| c.as_str() != name && c.eq_ignore_ascii_case(name))
+        {
+            return Err(Error::usage(format!(
+                "role {name} exists; IAM role names are unique without regard to case, so role {c} cannot be created beside it"
+            ))
+            .resource(c.clone())
+            .hint(format!("name the role {name} to manage that one, or give it a name of its own (--role-name, or name in its [[role]] table)")));
+        }
+    }
     let candidates: Vec<StaleRole> = pages
         .iter()
         .flat_map(|p| p.roles().iter())
@@ -81,6 +97,9 @@ async fn in_set(aws: &Aws, name: &str, set: &str) -> Result<bool> {
             .find(|t| t.key() == key)
             .map(|t| t.value().to_string())
     };
+    // A role a CloudFormation stack owns belongs to the stack, even when tagged with this set.
+    let stack = STACK_TAGS.iter().any(|k| tag(k).is_some());
     Ok(tag(MANAGED_BY_TAG.0).as_deref() == Some(MANAGED_BY_TAG.1)
-        && tag(SET_TAG).as_deref() == Some(set))
+        && tag(SET_TAG).as_deref() == Some(set)
+        && !stack)
 }

@@ -264,12 +264,13 @@ fn lifecycle(d: &DesiredBucket, o: &ObservedBucket, diff: &mut super::Diff) {
     if ours == Some(&desired_lifecycle(d)) {
         return;
     }
+    let days = |d: Option<i32>| d.map_or_else(|| "(none)".to_string(), |d| format!("{d} days"));
     let from = match ours {
         Some(r) => format!(
-            "{}: noncurrent {:?} days, abort uploads {:?} days{}",
+            "{}: noncurrent {}, abort uploads {}{}",
             r.id,
-            r.noncurrent_days,
-            r.abort_multipart_days,
+            days(r.noncurrent_days),
+            days(r.abort_multipart_days),
             if r.enabled { "" } else { " (disabled)" }
         ),
         None => "(no retention rule)".into(),

@@ -143,6 +143,7 @@ mod tests {
             permissions_boundary: None,
             max_session_duration: d.primary_role().max_session_duration,
             tags: d.primary_role().tags.clone(),
+            instance_profiles: Vec::new(),
         }
     }
 

@@ -13,7 +13,8 @@ use serde::Serialize;
 use super::ownership::is_managed;
 use super::Kind;
 use crate::error::{Error, Result};
-use crate::observe::destroy::{BucketContents, Found, FoundRole, FoundTable, Tags, Targets};
+use crate::model::owner::foreign_owner;
+use crate::observe::destroy::{BucketContents, Found, FoundRole, Tags, Targets};
 
 /// A mutating call `destroy` makes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -159,7 +160,7 @@ pub fn plan(t: &Targets, f: &Found) -> Plan {
         .collect();
     items.extend([provider(t, f), bucket(t, f)]);
     if let Some(name) = &t.table {
-        items.push(table(t, name, f.table.as_ref()));
+        items.push(table(t, f, name));
     }
     Plan { items }
 }
@@ -205,12 +206,31 @@ fn remaining(t: &Targets) -> Option<String> {
     })
 }
 
+/// What the note of a resource kept for roles outside these settings says of them.
+pub const OUTSIDE: &str = "outside these settings";
+
+/// Why the shared resources stay when roles outside these settings (another set's, a
+/// stack's, hand-made ones) still trust the provider: a set removes all of its own roles
+/// without `--force`, and the others keep working (None with `--force` or without others).
+fn trusted_by_others(t: &Targets, f: &Found, what: &str) -> Option<String> {
+    (!t.force && !f.trusting_roles.is_empty()).then(|| {
+        format!(
+            "kept: role(s) {} {OUTSIDE} (another set's, a stack's, a stale one of this set's, or made by hand) still trust the provider{what}; destroy --force deletes it anyway",
+            f.trusting_roles.join(", ")
+        )
+    })
+}
+
 fn role(t: &Targets, name: &str, found: Option<&FoundRole>) -> Item {
     let Some(r) = found else {
         return Item::new(Kind::Role, name, Action::Absent).note("not found");
     };
     let ours = is_managed(&r.tags);
     let delete = Item::new(Kind::Role, name, Action::Delete);
+    // Never with --force: another set's role, or a stack's, is not these settings' to delete.
+    if let Some(owner) = foreign_owner(&r.tags, &t.set) {
+        return delete.refuse(owner.describe(&t.set), owner.hint());
+    }
     if !r.instance_profiles.is_empty() {
         return delete.refuse(
             format!(
@@ -262,7 +282,7 @@ fn provider(t: &Targets, f: &Found) -> Item {
     let Some(tags) = &f.provider else {
         return Item::new(Kind::OidcProvider, arn, Action::Absent).note("not found");
     };
-    if let Some(why) = remaining(t) {
+    if let Some(why) = remaining(t).or_else(|| trusted_by_others(t, f, "")) {
         return Item::new(Kind::OidcProvider, arn, Action::Keep).note(why);
     }
     let ours = is_managed(tags);
@@ -272,12 +292,6 @@ fn provider(t: &Targets, f: &Found) -> Item {
         return delete.refuse(
             NOT_OURS,
             "pass --force to delete it anyway (roles that trust it stop working)",
-        );
-    }
-    if !f.trusting_roles.is_empty() && !t.force {
-        return delete.refuse(
-            format!("still trusted by other roles: {trusted_by} (they would stop working)"),
-            "delete or re-point those roles first, or pass --force to delete the provider anyway",
         );
     }
     let mut item = delete;
@@ -299,7 +313,11 @@ fn bucket(t: &Targets, f: &Found) -> Item {
         return Item::new(Kind::StateBucket, name, Action::Absent).note("not found");
     }
     // While other roles remain they use the state: that, not --delete-state, is why it stays.
-    if let Some(why) = remaining(t) {
+    if let Some(why) = remaining(t).or_else(|| {
+        t.delete_state
+            .then(|| trusted_by_others(t, f, " and may keep their state in it"))
+            .flatten()
+    }) {
         return Item::new(Kind::StateBucket, name, Action::Keep).note(why);
     }
     if !t.delete_state {
@@ -330,11 +348,15 @@ fn bucket(t: &Targets, f: &Found) -> Item {
     }
 }
 
-fn table(t: &Targets, name: &str, found: Option<&FoundTable>) -> Item {
-    let Some(tb) = found else {
+fn table(t: &Targets, f: &Found, name: &str) -> Item {
+    let Some(tb) = f.table.as_ref() else {
         return Item::new(Kind::LockTable, name, Action::Absent).note("not found");
     };
-    if let Some(why) = remaining(t) {
+    if let Some(why) = remaining(t).or_else(|| {
+        t.delete_state
+            .then(|| trusted_by_others(t, f, " and may lock their state with it"))
+            .flatten()
+    }) {
         return Item::new(Kind::LockTable, name, Action::Keep).note(why);
     }
     if !t.delete_state {

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::model::{Account, MANAGED_BY_TAG};
+use crate::observe::destroy::FoundTable;
 
 /// The tags of a resource the tool created.
 fn ours() -> Tags {
@@ -24,6 +25,7 @@ fn targets(delete_state: bool, force: bool) -> Targets {
         table: Some("locks".into()),
         delete_state,
         force,
+        set: "team-a".into(),
     }
 }
 
@@ -76,19 +78,67 @@ fn by_default_role_and_provider_go_and_state_stays() {
 }
 
 #[test]
-fn a_provider_other_roles_trust_needs_force() {
+fn a_provider_other_roles_trust_is_kept_with_the_state_and_deleted_only_with_force() {
     let mut f = everything();
-    f.trusting_roles = vec!["other-deploy".into()];
-    let p = plan(&targets(false, false), &f);
-    let e = p.refusal_error().unwrap();
-    assert_eq!(e.exit_code(), 64);
-    assert!(e.message.contains("other-deploy"), "{e}");
-    assert!(e.to_string().contains("--force"), "{e}");
+    f.trusting_roles = vec!["b-apply".into(), "b-plan".into()];
+    f.bucket_contents = Some(BucketContents::default());
+    let p = plan(&targets(true, false), &f);
+    assert!(p.refusal_error().is_none());
+    assert_eq!(p.get(Kind::Role).unwrap().action, Action::Delete);
+    for kind in [Kind::OidcProvider, Kind::StateBucket, Kind::LockTable] {
+        let item = p.get(kind).unwrap();
+        assert_eq!(item.action, Action::Keep, "{item:?}");
+        assert!(item.notes[0].contains("b-apply, b-plan"), "{item:?}");
+    }
     let p = plan(&targets(false, true), &f);
     assert!(p.refusal_error().is_none());
     assert_eq!(
         p.get(Kind::OidcProvider).unwrap().ops,
         vec![Op::DeleteProvider]
+    );
+}
+
+#[test]
+fn a_role_of_another_set_or_of_a_stack_is_refused_even_with_force() {
+    let set_b = |r: &mut FoundRole| {
+        r.tags.insert("bootstrap-set".into(), "team-b".into());
+    };
+    let stack = |r: &mut FoundRole| {
+        r.tags.insert("bootstrap-set".into(), "team-a".into());
+        r.tags
+            .insert("aws:cloudformation:stack-name".into(), "boot".into());
+    };
+    let edited = |r: &mut FoundRole| {
+        r.tags.insert("bootstrap-set".into(), "team-b".into());
+        r.tags.insert("managed-by".into(), "terraform".into());
+    };
+    for (change, word) in [
+        (&set_b as &dyn Fn(&mut FoundRole), "bootstrap-set=team-b"),
+        (&stack, "CloudFormation stack boot"),
+        (&edited, "bootstrap-set=team-b"),
+    ] {
+        let mut f = everything();
+        change(f.roles.get_mut("deploy").unwrap());
+        for force in [false, true] {
+            let p = plan(&targets(false, force), &f);
+            let role = p.get(Kind::Role).unwrap();
+            assert_eq!(role.action, Action::Refused, "{role:?}");
+            assert!(role.ops.is_empty());
+            let e = p.refusal_error().unwrap();
+            assert_eq!(e.exit_code(), 64);
+            assert!(e.message.contains(word), "{e}");
+        }
+    }
+    // This set's own role, and a role of no set, go as before.
+    let mut f = everything();
+    let r = f.roles.get_mut("deploy").unwrap();
+    r.tags.insert("bootstrap-set".into(), "team-a".into());
+    assert_eq!(
+        plan(&targets(false, false), &f)
+            .get(Kind::Role)
+            .unwrap()
+            .action,
+        Action::Delete
     );
 }
 

@@ -8,6 +8,7 @@ use super::{show_list, FieldChange, Kind, Op, ResourcePlan};
 use crate::error::{Error, Result};
 use crate::iam::{canonical, same};
 use crate::model::admin::admin_statement;
+use crate::model::owner::foreign_owner;
 use crate::model::{DesiredProvider, DesiredRole, SET_TAG};
 use crate::observe::{ObservedProvider, ObservedRole};
 
@@ -80,22 +81,30 @@ pub fn policy_change(
     )
 }
 
-/// The role's plan. A role the tool manages for another set (another configuration's, by
-/// its `bootstrap-set` tag) is refused: two configurations never write the same role.
+/// The role's plan. A role of another set (its `bootstrap-set` tag, whatever its
+/// `managed-by` tag says) or of a CloudFormation stack is refused: it is never written nor
+/// adopted, so two configurations never write the same role.
 pub fn role(d: &DesiredRole, o: Option<&ObservedRole>) -> Result<ResourcePlan> {
     let Some(o) = o else {
         return Ok(new_role(d));
     };
     let want_set = d.tags.get(SET_TAG).map(String::as_str);
     let have_set = o.tags.get(SET_TAG).map(String::as_str);
-    if is_managed(&o.tags) && have_set.is_some() && have_set != want_set {
+    if let Some(owner) = foreign_owner(&o.tags, want_set.unwrap_or_default()) {
         return Err(Error::failure(format!(
-            "the role belongs to another configuration (tag {SET_TAG}={}); this one is {SET_TAG}={}",
-            have_set.unwrap_or_default(),
-            want_set.unwrap_or_default()
+            "not written: {}",
+            owner.describe(want_set.unwrap_or_default())
         ))
         .resource(d.name.clone())
-        .hint("give this role another name (--role-name, or name in its [[role]] table), or use the other configuration's set = \"...\""));
+        .hint(owner.hint()));
+    }
+    if !is_managed(&o.tags) && !o.instance_profiles.is_empty() {
+        return Err(Error::usage(format!(
+            "not adopted: it is in instance profile(s) {}, so EC2 instances may depend on it (adopting would replace its trust policy)",
+            o.instance_profiles.join(", ")
+        ))
+        .resource(d.name.clone())
+        .hint("give this role another name (--role-name, or name in its [[role]] table); bootstrap never adopts a role an instance profile holds"));
     }
     let mut diff = super::Diff::default();
     documents(d, o, &mut diff);

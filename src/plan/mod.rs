@@ -8,6 +8,7 @@ pub mod destroy;
 pub mod destroy_stack;
 pub mod iam;
 pub mod ownership;
+pub mod shared;
 pub mod stack;
 pub mod stack_foreign;
 pub mod stack_owner;
@@ -195,6 +196,10 @@ impl Diff {
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     pub resources: Vec<ResourcePlan>,
+    /// What the user should know about the plan: a shared resource another set configures,
+    /// whose settings stand.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 impl Plan {
@@ -222,11 +227,16 @@ pub fn diff(desired: &DesiredState, observed: &Observed) -> Result<Plan> {
         let found = observed.roles.get(i).and_then(Option::as_ref);
         resources.push(iam::role(role, found)?);
     }
-    resources.push(bucket::bucket(&desired.bucket, observed.bucket.as_ref())?);
+    let (bucket, warnings) =
+        shared::bucket_as_configured(&desired.bucket, observed.bucket.as_ref());
+    resources.push(bucket::bucket(&bucket, observed.bucket.as_ref())?);
     if let Some(t) = &desired.table {
         resources.push(table::table(t, observed.table.as_ref())?);
     }
-    Ok(Plan { resources })
+    Ok(Plan {
+        resources,
+        warnings,
+    })
 }
 
 /// Short one-line rendering of a value for the plan.

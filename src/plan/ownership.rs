@@ -146,6 +146,7 @@ mod tests {
             permissions_boundary: None,
             max_session_duration: 3600,
             tags,
+            instance_profiles: Vec::new(),
         }
     }
 

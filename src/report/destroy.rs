@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{Paint, Report, Reporter, DIM, RED, YELLOW};
 use crate::model::Account;
-use crate::plan::destroy::{Action, Item, Plan};
+use crate::plan::destroy::{Action, Item, Plan, OUTSIDE};
 use crate::plan::Kind;
 
 /// The plan as text: one line per resource, then its notes.
@@ -100,6 +100,12 @@ impl Report for DestroyReport {
                 Action::Refused => "refused",
             };
             let _ = writeln!(text, "{:<13} {:<8} {}", item.kind.label(), what, item.name);
+            // Why a shared resource stays (other roles trust or use it) is worth saying.
+            if item.action == Action::Keep && item.notes.iter().any(|n| n.contains(OUTSIDE)) {
+                for note in &item.notes {
+                    let _ = writeln!(text, "      {note}");
+                }
+            }
         }
         let summary = summary_line(&self.resources);
         if self.deleted {

@@ -73,12 +73,18 @@ impl Report for PlanReport<'_> {
             self.plan.bucket,
             paint,
         ));
-        let _ = writeln!(text, "\n{}", summary_line(self.plan.resources));
+        let _ = writeln!(
+            text,
+            "\n{}",
+            plan_summary_line(self.plan.resources, self.plan.stale_roles)
+        );
         text
     }
 
+    /// `--detailed-exitcode`: 2 when `init` would change something, or when stale roles
+    /// await `init --prune` (as `status` judges them).
     fn exit_code(&self) -> i32 {
-        if self.detailed_exitcode && self.plan.changes {
+        if self.detailed_exitcode && (self.plan.changes || !self.plan.stale_roles.is_empty()) {
             2
         } else {
             0
@@ -128,6 +134,23 @@ pub fn plan_text(resources: &[ResourcePlan], paint: Paint) -> String {
         }
     }
     text
+}
+
+/// [`summary_line`], with the stale roles: never "nothing to change" while some await
+/// `init --prune`.
+fn plan_summary_line(resources: &[ResourcePlan], stale: &[StaleRole]) -> String {
+    if stale.is_empty() {
+        return summary_line(resources);
+    }
+    let stale = format!(
+        "{} stale role(s) to delete with `init --prune`",
+        stale.len()
+    );
+    if resources.iter().any(|r| r.action != Action::Unchanged) {
+        format!("{}; {stale}", summary_line(resources))
+    } else {
+        format!("every configured resource is in sync; {stale}")
+    }
 }
 
 /// `N to create, N to update, N in sync`, or that nothing changes.

@@ -163,6 +163,7 @@ mod tests {
                 resource(Kind::StateBucket, "state", Action::Update),
                 resource(Kind::LockTable, "locks", Action::Create),
             ],
+            warnings: Vec::new(),
         };
         let account = Account {
             id: "123456789012".into(),
@@ -198,6 +199,7 @@ mod tests {
     fn a_stale_role_alone_is_not_in_sync_and_names_init_prune() {
         let plan = Plan {
             resources: vec![resource(Kind::Role, "deploy", Action::Unchanged)],
+            warnings: Vec::new(),
         };
         let account = Account {
             id: "123456789012".into(),

@@ -169,16 +169,19 @@ fn a_provider_another_role_trusts_is_kept_unless_forced() {
         }),
     );
 
-    w.moto.start_recording();
+    // The role goes without --force; the provider stays for the role that still trusts it,
+    // and the output says so.
     let out = w.run("destroy", &["--yes"]);
-    out.assert_code(64);
-    assert!(out.stderr.contains("other-team-deploy"), "{out:?}");
-    assert!(out.stderr.contains("--force"), "{out:?}");
-    assert_eq!(w.moto.mutating_calls(), vec![], "a refusal must not write");
+    out.assert_success();
+    assert!(out.stdout.contains("oidc provider kept"), "{out:?}");
     assert!(
-        aws.role_exists(ROLE),
-        "refused as a whole: the role stays too"
+        out.stdout
+            .contains("other-team-deploy outside these settings"),
+        "{out:?}"
     );
+    assert!(out.stdout.contains("--force"), "{out:?}");
+    assert!(!aws.role_exists(ROLE));
+    assert_eq!(aws.provider_arns(), vec![provider_arn(&w)]);
 
     let out = w.run("destroy", &["--yes", "--force"]);
     out.assert_success();

@@ -15,10 +15,11 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
     VersioningConfiguration,
 };
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::common::aws::{policy_json, Clients};
 use crate::common::fixture::{World, BUCKET, ROLE, TABLE};
+use crate::common::inspect::Inspect;
 use crate::common::resource;
 
 /// Create a table by hand: hash key `key` (S); `on_demand` = pay-per-request with deletion
@@ -155,6 +156,7 @@ fn an_unencrypted_table_is_planned_for_encryption() {
             { "op": "enable_point_in_time_recovery" },
             // Made by hand: adopted, so tagged as the tool's.
             { "op": "tag_table", "tags": {
+                "bootstrap-set": w.issuer.host_path(),
                 "bootstrap-version": env!("CARGO_PKG_VERSION"),
                 "managed-by": "bootstrap"
             } }
@@ -279,6 +281,7 @@ fn a_well_configured_bucket_and_table_are_adopted_with_only_what_is_missing() {
     assert_eq!(
         table["ops"],
         serde_json::json!([{"op": "tag_table", "tags": {
+            "bootstrap-set": w.issuer.host_path(),
             "bootstrap-version": env!("CARGO_PKG_VERSION"),
             "managed-by": "bootstrap"
         }}]),
@@ -685,4 +688,41 @@ fn an_sse_kms_bucket_is_never_switched_to_sse_s3_silently() {
             .sse_algorithm(),
         &ServerSideEncryption::Aes256
     );
+}
+
+#[test]
+fn a_role_an_instance_profile_holds_is_never_adopted() {
+    let w = World::start();
+    let aws = Inspect::new(&w.moto.plain_endpoint());
+    let ec2 = json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Service": "ec2.amazonaws.com"},
+        "Action": "sts:AssumeRole"
+    }]});
+    aws.create_role(ROLE, &ec2);
+    aws.block(
+        aws.iam
+            .create_instance_profile()
+            .instance_profile_name("web")
+            .send(),
+    )
+    .expect("CreateInstanceProfile");
+    aws.block(
+        aws.iam
+            .add_role_to_instance_profile()
+            .instance_profile_name("web")
+            .role_name(ROLE)
+            .send(),
+    )
+    .expect("AddRoleToInstanceProfile");
+    for (cmd, flag) in [("plan", "--detailed-exitcode"), ("init", "--yes")] {
+        w.test(cmd)
+            .arg(flag)
+            .expect_exit(64)
+            .expect_stderr_contains("not adopted: it is in instance profile(s) web")
+            .expect_stderr_contains("--role-name")
+            .expect_no_writes()
+            .run();
+    }
+    assert_eq!(aws.trust_policy(ROLE), ec2);
 }

@@ -1,6 +1,6 @@
 //! Re-running `init` on a setup that changed: the issuer's certificates rotated, a provider
 //! already full of thumbprints, out-of-band drift (reported by `status`, repaired by `init`,
-//! foreign bucket-policy statements kept), and a new audience.
+//! foreign bucket-policy statements kept), a new audience, and two runs at once.
 
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use serde_json::json;
@@ -299,4 +299,54 @@ fn jwks_on_another_host_registers_both_thumbprints() {
     let mut want = vec![w.pki.thumbprint(), jwks_pki.thumbprint()];
     want.sort();
     assert_eq!(got, want);
+}
+
+/// Two `init` of the same configuration started together (a plan and an apply role, the
+/// provider, bucket and table all new) both end without error: whichever comes second to a
+/// resource adopts what the first created. A third run makes no write.
+#[test]
+fn two_inits_started_together_both_succeed_and_a_third_writes_nothing() {
+    let w = World::start_with_managed_policies();
+    let mut args = vec!["init".to_string()];
+    args.extend(w.setup_flags());
+    args.extend(
+        [
+            "--yes",
+            "--plan-apply",
+            "--environment-uuid",
+            crate::common::fixture::ENV_UUID,
+        ]
+        .map(String::from),
+    );
+    let outs: Vec<_> = std::thread::scope(|s| {
+        let runs: Vec<_> = (0..2)
+            .map(|_| {
+                let args = args.clone();
+                s.spawn(move || run(args))
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().expect("run")).collect()
+    });
+    for out in &outs {
+        out.assert_success();
+    }
+    let aws = w.clients();
+    let mut roles: Vec<String> = aws
+        .block_on(aws.iam.list_roles().send())
+        .unwrap()
+        .roles()
+        .iter()
+        .map(|r| r.role_name().to_string())
+        .collect();
+    roles.sort();
+    assert_eq!(roles, [format!("{ROLE}-apply"), format!("{ROLE}-plan")]);
+    w.assert_rerun_writes_nothing(
+        "init",
+        &[
+            "--yes",
+            "--plan-apply",
+            "--environment-uuid",
+            crate::common::fixture::ENV_UUID,
+        ],
+    );
 }

@@ -248,7 +248,7 @@ fn a_role_of_another_set_is_never_taken_over() {
     w.test("init")
         .args(["--yes", "--set", "team-b"])
         .expect_exit(1)
-        .expect_stderr_contains("belongs to another configuration (tag bootstrap-set=team-a)")
+        .expect_stderr_contains("belongs to another set (tag bootstrap-set=team-a)")
         .expect_no_writes()
         .run();
 }

@@ -27,7 +27,8 @@ fn table(name: &str) -> String {
 fn config(dir: &tempfile::TempDir, roles: &[&str]) -> PathBuf {
     let text: Vec<String> = roles.iter().map(|r| table(r)).collect();
     let path = dir.path().join("bootstrap.toml");
-    std::fs::write(&path, text.join("\n")).expect("write config");
+    let text = format!("set = \"infra\"\n\n{}", text.join("\n"));
+    std::fs::write(&path, text).expect("write config");
     path
 }
 
@@ -56,6 +57,15 @@ fn shows_the_stale_role(w: &World, two: &PathBuf) {
     with_config(w, "plan", two)
         .expect_stdout_contains("stale: role app-cdk, deleted by `init --prune`")
         .expect_stdout_lacks("other-deploy")
+        .expect_no_writes()
+        .run();
+    // Something awaits `init --prune`: plan exits 2 as status does, and never says that
+    // nothing changes.
+    with_config(w, "plan", two)
+        .arg("--detailed-exitcode")
+        .expect_exit(2)
+        .expect_stdout_contains("1 stale role(s) to delete with `init --prune`")
+        .expect_stdout_lacks("nothing to change")
         .expect_no_writes()
         .run();
     with_config(w, "status", two)

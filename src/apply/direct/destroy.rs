@@ -93,7 +93,7 @@ async fn detach(
 }
 
 /// Delete every role of the plan (with what is attached to it), at most
-/// [`crate::observe::ROLE_CONCURRENCY`] at a time.
+/// [`crate::observe::ROLE_WRITE_CONCURRENCY`] at a time.
 pub(crate) async fn delete_roles(
     iam: &aws_sdk_iam::Client,
     roles: &[(&str, &[Op])],
@@ -102,7 +102,7 @@ pub(crate) async fn delete_roles(
     use futures::stream::{self, StreamExt, TryStreamExt};
     stream::iter(roles)
         .map(|(name, ops)| delete_role(iam, name, ops, reporter))
-        .buffer_unordered(crate::observe::ROLE_CONCURRENCY)
+        .buffer_unordered(crate::observe::ROLE_WRITE_CONCURRENCY)
         .try_collect::<Vec<()>>()
         .await?;
     Ok(())

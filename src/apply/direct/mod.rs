@@ -49,6 +49,9 @@ pub async fn apply(
         )
         .await
     };
+    // A few roles are written at a time (IAM throttles writes); many wait for IAM to show
+    // what was written meanwhile, so the writes go on at the rate IAM allows.
+    let writers = tokio::sync::Semaphore::new(observe::ROLE_WRITE_CONCURRENCY);
     let roles = stream::iter(desired.roles.iter().enumerate())
         .map(|(i, role)| {
             let role_ops = plan
@@ -56,7 +59,12 @@ pub async fn apply(
                 .map(|r| r.ops.as_slice())
                 .unwrap_or_default();
             let found = before.roles.get(i).cloned().flatten();
-            role_then_read(aws, role, role_ops, found, provider_pending, reporter)
+            let write = Write {
+                ops: role_ops,
+                provider_pending,
+                writers: &writers,
+            };
+            role_then_read(aws, role, write, found, reporter)
         })
         .buffered(observe::ROLE_CONCURRENCY)
         .try_collect::<Vec<_>>();
@@ -86,17 +94,29 @@ pub async fn apply(
     }
 }
 
-/// Apply one role's operations and read it back until it reads as planned (`None` when it
-/// does not within the backoff's budget).
+/// A role's writes: its operations, whether the provider is being created, and the permits
+/// that bound how many roles are written at once.
+struct Write<'a> {
+    ops: &'a [Op],
+    provider_pending: bool,
+    writers: &'a tokio::sync::Semaphore,
+}
+
+/// Apply one role's operations (holding a write permit) and read it back until it reads as
+/// planned (`None` when it does not within the backoff's budget).
 async fn role_then_read(
     aws: &Aws,
     role: &DesiredRole,
-    role_ops: &[Op],
+    write: Write<'_>,
     before: Option<ObservedRole>,
-    provider_pending: bool,
     reporter: &dyn Progress,
 ) -> Result<Option<Option<ObservedRole>>> {
-    iam::apply_role(aws, role, role_ops, provider_pending, reporter).await?;
+    let role_ops = write.ops;
+    if !role_ops.is_empty() {
+        // The semaphore is never closed.
+        let _permit = write.writers.acquire().await.ok();
+        iam::apply_role(aws, role, role_ops, write.provider_pending, reporter).await?;
+    }
     if role_ops.is_empty() {
         return Ok(Some(before));
     }

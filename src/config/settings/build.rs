@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::deployment::deployment;
 use super::resources::state;
-use super::roles::{roles, set};
+use super::roles::{roles, set, tag_counts};
 use super::trust::trust;
 use super::{AwsSettings, Settings};
 use crate::config::choices::{ColorChoice, Given, OutputFormat};
@@ -32,6 +32,7 @@ impl Settings {
             &mut warnings,
         )?;
         super::dedup_in_order(&mut warnings);
+        tag_counts(&roles, &state.tags)?;
         Ok(Settings {
             aws: global.aws,
             ca_bundle: i.ca_bundle,

@@ -45,6 +45,14 @@ pub(super) fn roles(i: &Inputs, warnings: &mut Vec<String>) -> Result<Vec<RoleSe
                     .hint("give every [[role]] table its own name"),
             );
         }
+        // IAM role names are unique without regard to case: IAM refuses the second.
+        if let Some(other) = out.iter().find(|r| r.name.eq_ignore_ascii_case(&name)) {
+            return Err(Error::usage(format!(
+                "[[role]] tables named {} and {name} differ only in case; IAM role names are unique without regard to case, so both cannot exist",
+                other.name
+            ))
+            .hint("give every [[role]] table a name of its own, not only in case"));
+        }
         let access = match table.access.as_deref() {
             None => Access::Apply,
             Some(word) => Access::from_word(word).ok_or_else(|| {
@@ -245,6 +253,41 @@ fn tags(given: Option<&BTreeMap<String, String>>) -> Result<BTreeMap<String, Str
         ));
     }
     Ok(tags)
+}
+
+/// The most tags AWS allows on an IAM role, an OIDC provider, an S3 bucket or a DynamoDB table.
+const MAX_TAGS: usize = 50;
+/// The tags the tool adds to every resource: managed-by, bootstrap-version, bootstrap-set.
+const TOOL_TAGS: usize = 3;
+
+/// Every resource's tag count within AWS's 50, the tool's own tags counted, before any AWS
+/// call: each role carries the shared `[tags]`, its own `tags` and the tool's three; the
+/// provider, bucket and table the shared ones and the tool's three.
+pub(super) fn tag_counts(roles: &[RoleSettings], shared: &BTreeMap<String, String>) -> Result<()> {
+    if shared.len() + TOOL_TAGS > MAX_TAGS {
+        return Err(crate::usage!(
+            "{} [tags] (--tag) and the {TOOL_TAGS} the tool adds (managed-by, bootstrap-version, bootstrap-set) make {}; AWS allows at most {MAX_TAGS} on a role, provider, bucket or table",
+            shared.len(),
+            shared.len() + TOOL_TAGS
+        ));
+    }
+    for role in roles {
+        let own = role
+            .tags
+            .keys()
+            .filter(|k| !shared.contains_key(*k))
+            .count();
+        let total = shared.len() + own + TOOL_TAGS;
+        if total > MAX_TAGS {
+            return Err(crate::usage!(
+                "role {} would carry {total} tags ({} from [tags], {own} of its own, {TOOL_TAGS} the tool adds: managed-by, bootstrap-version, bootstrap-set); IAM allows at most {MAX_TAGS} on a role",
+                role.name,
+                shared.len()
+            )
+            .hint("drop tags from [tags] (--tag) or from the role's own tags table"));
+        }
+    }
+    Ok(())
 }
 
 /// `set = "..."` (or `--set`): a tag value, 1 to 256 letters, digits, spaces and `_ . : / = + - @`.
