@@ -47,10 +47,12 @@ pub struct GlobalArgs {
     /// Connect and read timeout for the issuer's hosts, in seconds [default: 10].
     #[arg(long, global = true, value_name = "SECONDS")]
     pub timeout: Option<u64>,
-    /// Output format: text for people, json (one document on stdout) for scripts.
+    /// Output format: text for people, json (one document on stdout) for scripts
+    /// [default: text].
     #[arg(long, global = true, value_enum, value_name = "FORMAT")]
     pub output: Option<OutputArg>,
-    /// When to color text output.
+    /// When to color text output: auto colors a terminal unless NO_COLOR is set
+    /// [default: auto].
     #[arg(long, global = true, value_enum, value_name = "WHEN")]
     pub color: Option<ColorArg>,
     /// Print only results and errors, no progress.
@@ -73,8 +75,33 @@ pub struct IssuerArgs {
     pub issuer_url: Option<String>,
 }
 
+/// Every setup flag: what `plan`, `init`, `status` and `render` take. The groups below are
+/// split by where a flag applies, and each command flattens the groups that apply to it
+/// (a new flag goes into the group of the commands it changes).
 #[derive(Debug, Args)]
 pub struct SetupArgs {
+    #[command(flatten)]
+    pub issuer: IssuerArgs,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    #[command(flatten)]
+    pub ranges: IpRangesArgs,
+    #[command(flatten)]
+    pub role: RoleArgs,
+    #[command(flatten)]
+    pub policies: RolePolicyArgs,
+    #[command(flatten)]
+    pub state: StateArgs,
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    #[command(flatten)]
+    pub bucket: BucketArgs,
+}
+
+/// `pipeline`'s setup flags: what the steps and backend.tf are made of. The others are
+/// accepted (one command line serves init and pipeline) but not listed.
+#[derive(Debug, Args)]
+pub struct PipelineSetupArgs {
     #[command(flatten)]
     pub issuer: IssuerArgs,
     #[command(flatten)]
@@ -83,6 +110,83 @@ pub struct SetupArgs {
     pub role: RoleArgs,
     #[command(flatten)]
     pub state: StateArgs,
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    #[command(flatten)]
+    pub unlisted: Unlisted<PipelineUnlistedArgs>,
+}
+
+/// The setup flags that change nothing `pipeline` writes.
+#[derive(Debug, Args)]
+pub struct PipelineUnlistedArgs {
+    #[command(flatten)]
+    pub ranges: IpRangesArgs,
+    #[command(flatten)]
+    pub policies: RolePolicyArgs,
+    #[command(flatten)]
+    pub bucket: BucketArgs,
+}
+
+/// `destroy`'s setup flags: what names the resources to delete. The others are accepted
+/// (one command line serves init and destroy) but not listed.
+#[derive(Debug, Args)]
+pub struct DestroySetupArgs {
+    #[command(flatten)]
+    pub issuer: IssuerArgs,
+    #[command(flatten)]
+    pub role: RoleArgs,
+    #[command(flatten)]
+    pub state: StateArgs,
+    #[command(flatten)]
+    pub mode: ModeArgs,
+    #[command(flatten)]
+    pub unlisted: Unlisted<DestroyUnlistedArgs>,
+}
+
+/// The setup flags that change nothing `destroy` deletes (`--stackset` is refused).
+#[derive(Debug, Args)]
+pub struct DestroyUnlistedArgs {
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    #[command(flatten)]
+    pub ranges: IpRangesArgs,
+    #[command(flatten)]
+    pub policies: RolePolicyArgs,
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    #[command(flatten)]
+    pub bucket: BucketArgs,
+    #[command(flatten)]
+    pub stackset: StackSetArgs,
+}
+
+/// A group of flags a command accepts, and still checks, but does not list in its `--help`,
+/// man page or completions: they do nothing there, and refusing them would break a command
+/// line shared with `init`.
+#[derive(Debug)]
+pub struct Unlisted<T>(pub T);
+
+impl<T: Args> Args for Unlisted<T> {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        let group = T::augment_args(clap::Command::new("unlisted"));
+        group
+            .get_arguments()
+            .fold(cmd, |cmd, arg| cmd.arg(arg.clone().hide(true)))
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl<T: clap::FromArgMatches> clap::FromArgMatches for Unlisted<T> {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches(matches).map(Unlisted)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(matches)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -110,17 +214,39 @@ pub struct TrustArgs {
     /// egress ranges (4x/8x steps with atlassian-ip-ranges only). Repeatable.
     #[arg(long, value_name = "CIDR|bitbucket")]
     pub source_ip: Vec<String>,
+}
+
+/// Where Atlassian's ranges come from: only the commands that build the trust policy read them.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Trust")]
+pub struct IpRangesArgs {
     /// Where to fetch Atlassian's IP ranges for `--source-ip bitbucket`.
     #[arg(long, value_name = "URL")]
     pub ip_ranges_url: Option<String>,
 }
 
+/// Which roles: every command that names a role.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Role")]
 pub struct RoleArgs {
     /// Name of the deployment role [default: bitbucket-pipelines-deploy].
     #[arg(long, value_name = "NAME")]
     pub role_name: Option<String>,
+    /// Make two roles instead of one: ROLE-NAME-plan, read-only (AWS's ReadOnlyAccess, state
+    /// read, the lock) for every step of the repositories, and ROLE-NAME-apply, with the
+    /// --policy-arn policies, for the deployment steps of --environment-uuid only.
+    #[arg(long)]
+    pub plan_apply: bool,
+    /// The name of this configuration's set of roles, tagged bootstrap-set on each: roles of
+    /// another set are never changed or pruned [default: the issuer's host/path].
+    #[arg(long, value_name = "NAME")]
+    pub set: Option<String>,
+}
+
+/// What a role may do: the commands that write or show its policies.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Role")]
+pub struct RolePolicyArgs {
     /// A managed policy to attach to the role; repeat for several. Policies not listed
     /// are detached on the next `init`.
     #[arg(long, value_name = "ARN")]
@@ -136,37 +262,41 @@ pub struct RoleArgs {
     /// Maximum session length in seconds, 900 to 43200 [default: 3600].
     #[arg(long, value_name = "SECONDS")]
     pub max_session_duration: Option<i64>,
-    /// Make two roles instead of one: ROLE-NAME-plan, read-only (AWS's ReadOnlyAccess, state
-    /// read, the lock) for every step of the repositories, and ROLE-NAME-apply, with the
-    /// --policy-arn policies, for the deployment steps of --environment-uuid only.
-    #[arg(long)]
-    pub plan_apply: bool,
-    /// The name of this configuration's set of roles, tagged bootstrap-set on each: roles of
-    /// another set are never changed or pruned [default: the issuer's host/path].
-    #[arg(long, value_name = "NAME")]
-    pub set: Option<String>,
 }
 
+/// Where the state lives: every command that names the bucket or the table.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Terraform state")]
 pub struct StateArgs {
     /// State bucket name [default: terraform-state-ACCOUNT-REGION].
     #[arg(long, value_name = "NAME")]
     pub state_bucket: Option<String>,
-    /// Key prefix the role may write state under (default: the whole bucket).
-    #[arg(long, value_name = "PREFIX")]
-    pub state_key_prefix: Option<String>,
     /// DynamoDB lock table name [default: terraform-state-lock].
     #[arg(long, value_name = "NAME", conflicts_with = "no_lock_table")]
     pub lock_table: Option<String>,
     /// No DynamoDB table: rely on S3-native locking (Terraform 1.11+, use_lockfile).
     #[arg(long)]
     pub no_lock_table: bool,
+}
+
+/// How Terraform reads and writes the state: the role's grant and backend.tf.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Terraform state")]
+pub struct BackendArgs {
+    /// Key prefix the role may write state under (default: the whole bucket).
+    #[arg(long, value_name = "PREFIX")]
+    pub state_key_prefix: Option<String>,
     /// Encrypt the bucket with this KMS key (default: SSE-S3): a key ARN, key id, alias
     /// (alias/NAME) or alias ARN. The key is looked up before anything is written, and the
     /// role is granted the key by its ARN.
     #[arg(long, value_name = "KEY")]
     pub kms_key: Option<String>,
+}
+
+/// How the bucket and the other resources are made: the commands that create them.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Terraform state")]
+pub struct BucketArgs {
     /// Let `init` switch an existing SSE-KMS state bucket to SSE-S3 when no --kms-key is
     /// given. Without it, such a bucket is refused: pass --kms-key with its key to keep it.
     #[arg(long)]
@@ -179,9 +309,18 @@ pub struct StateArgs {
     pub tag: Vec<String>,
 }
 
+/// How the setup is deployed: a stack, or a StackSet over many accounts.
+#[derive(Debug, Args)]
+pub struct DeploymentArgs {
+    #[command(flatten)]
+    pub mode: ModeArgs,
+    #[command(flatten)]
+    pub stackset: StackSetArgs,
+}
+
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Deployment")]
-pub struct DeploymentArgs {
+pub struct ModeArgs {
     /// How to make the changes: direct AWS API calls [default], or a CloudFormation stack
     /// (see `bootstrap render`).
     #[arg(long, value_enum, value_name = "MODE")]
@@ -189,6 +328,11 @@ pub struct DeploymentArgs {
     /// CloudFormation stack name [default: bitbucket-oidc-bootstrap].
     #[arg(long, value_name = "NAME")]
     pub stack_name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Deployment")]
+pub struct StackSetArgs {
     /// Deploy to many accounts through this CloudFormation StackSet instead of one stack
     /// (implies --mode cloudformation); needs --accounts or --org-units, and --regions.
     #[arg(long, value_name = "NAME")]
@@ -284,7 +428,8 @@ pub struct PipelineArgs {
     /// missing); usually the root of the repository that runs Terraform.
     #[arg(long, value_name = "DIR")]
     pub out_dir: PathBuf,
-    /// Overwrite bitbucket-pipelines.yml and backend.tf when they exist.
+    /// Replace bitbucket-pipelines.yml and backend.tf when they exist (without it, they are
+    /// left as they are and what would be written is shown).
     #[arg(long)]
     pub force: bool,
     /// AWS account id for the role ARN and the default bucket name; without it,
@@ -305,7 +450,7 @@ pub struct PipelineArgs {
     #[arg(long = "role", value_name = "NAME")]
     pub roles: Vec<String>,
     #[command(flatten)]
-    pub setup: SetupArgs,
+    pub setup: PipelineSetupArgs,
 }
 
 #[derive(Debug, Args)]

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use super::args::{
-    DeploymentArgs, GlobalArgs, IssuerArgs, OperatorPolicyArgs, PipelineArgs, SetupArgs, VerifyArgs,
+    DeploymentArgs, DestroySetupArgs, GlobalArgs, IssuerArgs, OperatorPolicyArgs, PipelineArgs,
+    SetupArgs, VerifyArgs,
 };
 
 /// Set up an AWS account for Bitbucket Pipelines to deploy with OpenID Connect: the IAM OIDC
@@ -132,11 +133,13 @@ pub enum Command {
     /// With --mode cloudformation the stack is deleted (termination protection is turned
     /// off just before): the role and the provider go with it, while the state bucket and
     /// lock table stay in the account, retained by their DeletionPolicy.
+    ///
+    /// The setup flags of `init` that name nothing deleted (trust, policies, bucket settings)
+    /// are accepted, so one command line serves both, and not listed here: they change
+    /// nothing.
     Destroy {
         #[command(flatten)]
-        setup: SetupArgs,
-        #[command(flatten)]
-        deploy: DeploymentArgs,
+        setup: DestroySetupArgs,
         /// Delete without asking. Without it, `destroy` asks on a terminal and refuses to
         /// delete when there is none.
         #[arg(long, short = 'y')]
@@ -185,6 +188,6 @@ pub enum TemplateFormatArg {
 
 const VERIFY_AFTER_HELP: &str = "The token is the value of $BITBUCKET_STEP_OIDC_TOKEN in a step with `oidc: true`. The simplest place to check it is the failing step itself, with --offline (no AWS credentials needed): `printf '%s' \"$BITBUCKET_STEP_OIDC_TOKEN\" | bootstrap verify --token - --offline ...`. Elsewhere, pass it as a file or on stdin; never as an argument (shell history and process lists keep it), and never print it in a build log or keep it as an artifact: until it expires it is a credential.\n\nWithout --offline the role and the IAM OIDC provider are read from AWS (iam:GetRole, iam:ListRolePolicies, iam:GetRolePolicy, iam:ListAttachedRolePolicies, iam:GetPolicy, iam:GetPolicyVersion, iam:ListOpenIDConnectProviders, iam:GetOpenIDConnectProvider). With --offline the trust policy is the one `bootstrap init` would write for the trust settings given here or in bootstrap.toml.\n\nExit codes: 0 the role accepts the token, 3 it refuses it (or the source IP cannot be judged), 64 invalid input, 1 other failures.";
 
-const PIPELINE_AFTER_HELP: &str = "The role ARN and the default bucket name contain the AWS account id: pass --account-id, or bootstrap asks sts:GetCallerIdentity with your AWS credentials. Existing files are left alone unless --force is given.";
+const PIPELINE_AFTER_HELP: &str = "The role ARN and the default bucket name contain the AWS account id: pass --account-id, or bootstrap asks sts:GetCallerIdentity with your AWS credentials. An existing bitbucket-pipelines.yml or backend.tf is never replaced without --force: it is left as it is, and what would have been written is shown, to merge in.\n\nThe setup flags of `init` that change nothing written here (--policy-arn, --allow-admin, --permissions-boundary, --max-session-duration, --ip-ranges-url, --noncurrent-days, --tag, ...) are accepted, so one command line serves both, and not listed.";
 
 const OPERATOR_POLICY_AFTER_HELP: &str = "Give it the same settings (flags or bootstrap.toml) and --mode as the runs it is for. The policy covers plan, init (first run and re-runs), status, render, pipeline and verify's reads; destroy only with --include-destroy, destroy --delete-state only with --include-delete-state, init --prune only with --include-prune.\n\nEvery statement names the resources these settings produce: every configured role, the OIDC provider, the state bucket and lock table, the KMS key (kms:DescribeKey only), the stack or StackSet. Only iam:ListOpenIDConnectProviders and iam:ListRoles, which IAM cannot scope to a resource, are granted on \"*\"; both only list. iam:ListRoleTags (a read) is granted on every role, to tell the roles of this set from the others. Role writes are limited to the configured roles; with --include-prune, deleting other roles is limited to those tagged managed-by=bootstrap and bootstrap-set=<this set>. With --permissions-boundary, iam:CreateRole and iam:PutRolePermissionsBoundary require that boundary and removing it is not granted; iam:AttachRolePolicy is limited to each role's own --policy-arn policies (iam:PolicyARN; a plan role's include ReadOnlyAccess).\n\nThis policy is powerful by nature: it can write the roles' inline policies and trust. Without --permissions-boundary whoever holds it can give those roles any permission; a boundary caps what a role can ever do.\n\nNo AWS call is made. The account id in ARNs is --account-id, or \"*\" (any account) without it; the region is --region or AWS_REGION, or \"*\". Pass both for the narrowest policy.\n\nWith --mode cloudformation, CloudFormation creates and deletes the resources with the caller's permissions (no service role is passed), so the policy holds the stack's actions and the resources' actions. With --stackset, each target account's execution role creates the stacks; the policy holds the StackSet's actions, plus iam:PassRole on AWSCloudFormationStackSetAdministrationRole with --accounts.\n\nText output is the policy document alone:\n  bootstrap operator-policy --account-id 111122223333 > operator.json\n  aws iam create-policy --policy-name bootstrap-operator --policy-document file://operator.json\nWith --output json it is wrapped with what it was built for: {\"policy\": {...}, \"mode\", \"stack\", \"stackset\", \"account\", \"region\", \"roles\", \"covers\", \"characters\"}.";

@@ -41,7 +41,8 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
         opts.deployment.as_deref(),
         opts.branch.as_deref(),
     )?;
-    check_targets(&opts.out_dir, &[PIPELINE_FILE, BACKEND_FILE], opts.force)?;
+    // Existing files are left as they are (their content is shown instead) unless --force.
+    let kept = check_targets(&opts.out_dir, &[PIPELINE_FILE, BACKEND_FILE], opts.force)?;
 
     let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
     let id = match account_flag {
@@ -68,10 +69,7 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
     })?;
     let pipeline_path = opts.out_dir.join(PIPELINE_FILE);
     let backend_path = opts.out_dir.join(BACKEND_FILE);
-    write_file(&pipeline_path, &files.pipeline)?;
-    write_file(&backend_path, &files.backend)?;
-
-    let result = PipelineReport::new(
+    let mut result = PipelineReport::new(
         &values,
         &roles,
         &desired,
@@ -81,6 +79,16 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
         ],
         aws.calls.summary(),
     );
+    for (name, path, content) in [
+        (PIPELINE_FILE, &pipeline_path, &files.pipeline),
+        (BACKEND_FILE, &backend_path, &files.backend),
+    ] {
+        if kept.contains(&name) {
+            result.keep(&path.display().to_string(), content);
+        } else {
+            write_file(path, content)?;
+        }
+    }
     Ok(Output::of(&result, reporter))
 }
 

@@ -93,13 +93,13 @@ pub(super) async fn prepare(
     model::quota::check_trust_inputs(settings)?;
     let issuer = settings.require_issuer()?;
     let tls = oidc::tls_config(settings)?;
+    // Resolving the region and credentials makes no call; a missing region or an unknown
+    // --profile is a usage error before anything is read (and before any warning).
+    let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
     for w in settings.trust_warnings() {
         reporter.warn(w);
     }
 
-    // Resolving the region and credentials makes no call; a missing region is a usage error
-    // before anything is read.
-    let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
     reporter.progress(format!("reading {} and the AWS account", issuer.url));
     let issuer_and_ranges = oidc::issuer_facts_and_ranges(tls, settings, issuer, true);
     let ((facts, ranges), live) = tokio::try_join!(

@@ -17,6 +17,7 @@ mod cloudformation_stackset;
 mod destroy;
 mod discover;
 mod faults;
+mod footguns;
 mod guard_rails;
 mod harness;
 mod help;
