@@ -24,18 +24,28 @@ pub struct Waiting<'a> {
     progress: &'a dyn Progress,
     what: String,
     started: Instant,
+    /// Nothing is told before the wait has lasted this long.
+    grace: Duration,
     last: Mutex<Option<Instant>>,
 }
 
 impl<'a> Waiting<'a> {
-    /// A wait for `what` ("lock table X to become ACTIVE"), not told yet.
+    /// A wait for `what` ("lock table X to become ACTIVE"), told at its first look.
     pub fn new(progress: &'a dyn Progress, what: impl Into<String>) -> Waiting<'a> {
         Waiting {
             progress,
             what: what.into(),
             started: Instant::now(),
+            grace: Duration::ZERO,
             last: Mutex::new(None),
         }
+    }
+
+    /// A wait that is usually over at once (IAM's eventual consistency): told only once it
+    /// has lasted `grace`.
+    pub fn after(mut self, grace: Duration) -> Waiting<'a> {
+        self.grace = grace;
+        self
     }
 
     /// One more look found the wait not over (`state`, e.g. CREATING): a line if one is due.
@@ -44,7 +54,7 @@ impl<'a> Waiting<'a> {
         let Ok(mut last) = self.last.lock() else {
             return;
         };
-        if !due(*last, now) {
+        if now.duration_since(self.started) < self.grace || !due(*last, now) {
             return;
         }
         *last = Some(now);
@@ -107,5 +117,10 @@ mod tests {
             told,
             vec!["waiting for lock table t to become ACTIVE (CREATING)".to_string()]
         );
+
+        let quiet = Lines(Mutex::new(Vec::new()));
+        let brief = Waiting::new(&quiet, "role r").after(Duration::from_secs(60));
+        brief.still("not visible yet");
+        assert!(quiet.0.lock().unwrap().is_empty(), "told within its grace");
     }
 }

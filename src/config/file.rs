@@ -70,7 +70,10 @@ pub fn load_file(explicit: Option<&Path>) -> Result<Option<ConfigFile>> {
     };
     let inputs = parse(&text).map_err(|(e, hint)| {
         Error::usage(format!("config file {}: {e}", path.display())).hint(hint.unwrap_or_else(
-            || "keys are the long flag names without dashes in front, e.g. role-name = \"deploy\"".to_string(),
+            || {
+                "keys are the long flag names without dashes in front, e.g. role-name = \"deploy\""
+                    .to_string()
+            },
         ))
     })?;
     let keys = text

@@ -53,9 +53,7 @@ fn distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(cur + 1);
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
             prev = cur;
         }
     }
@@ -84,17 +82,11 @@ pub(super) fn did_you_mean(message: &str) -> String {
         return message.to_string();
     };
     let unknown = &rest[..end];
-    let expected: Vec<&str> = rest[end + 1..]
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .collect();
+    let expected: Vec<&str> = rest[end + 1..].split('`').skip(1).step_by(2).collect();
     let head = &message[..start];
     match closest(unknown, &expected) {
         Some(k) => format!("{head}unknown key `{unknown}`; did you mean `{k}`?"),
-        None => format!(
-            "{head}unknown key `{unknown}` (docs/configuration.md lists the keys)"
-        ),
+        None => format!("{head}unknown key `{unknown}` (docs/configuration.md lists the keys)"),
     }
 }
 
@@ -118,7 +110,10 @@ fn line_of(text: &str, key: &str) -> Option<usize> {
 /// A key of a `tags` table that is also a setting: TOML puts every `key = value` after a
 /// `[table]` header into that table, so `region = "eu-west-1"` written after `[tags]` is a
 /// tag, and the region silently not set. Refused, naming where the key belongs.
-pub(super) fn settings_in_tags(text: &str, inputs: &Inputs) -> Result<(), (String, Option<String>)> {
+pub(super) fn settings_in_tags(
+    text: &str,
+    inputs: &Inputs,
+) -> Result<(), (String, Option<String>)> {
     let refuse = |key: &str, table: &str, above: &str| {
         let at = line_of(text, key).map_or(String::new(), |n| format!("line {n}: "));
         (
@@ -165,7 +160,10 @@ mod tests {
     #[test]
     fn a_typo_names_the_closest_key() {
         assert_eq!(closest("role-nam", top_level_keys()), Some("role-name"));
-        assert_eq!(closest("statebucket", top_level_keys()), Some("state-bucket"));
+        assert_eq!(
+            closest("statebucket", top_level_keys()),
+            Some("state-bucket")
+        );
         assert_eq!(closest("completely-different", top_level_keys()), None);
     }
 

@@ -109,7 +109,12 @@ impl NextSteps {
             "\nNext: in Bitbucket, set AWS_ROLE_ARN for each role where its steps read it: a repository variable (Repository settings > Repository variables) for a role of every step, a deployment variable (Repository settings > Deployments) for a role limited to environments:"
         );
         let width = self.roles.iter().map(|r| r.name.len()).max().unwrap_or(0);
-        let place_width = self.roles.iter().map(|r| r.place().len()).max().unwrap_or(0);
+        let place_width = self
+            .roles
+            .iter()
+            .map(|r| r.place().len())
+            .max()
+            .unwrap_or(0);
         for r in &self.roles {
             let _ = writeln!(
                 text,

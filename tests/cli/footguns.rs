@@ -22,7 +22,9 @@ fn home_with_profile() -> tempfile::TempDir {
     std::fs::write(aws.join("config"), "[profile deploy]\nregion = us-east-1\n").unwrap();
     std::fs::write(
         aws.join("credentials"),
-        format!("[deploy]\naws_access_key_id = {PROFILE_KEY}\naws_secret_access_key = profile-secret\n"),
+        format!(
+            "[deploy]\naws_access_key_id = {PROFILE_KEY}\naws_secret_access_key = profile-secret\n"
+        ),
     )
     .unwrap();
     home
@@ -75,7 +77,10 @@ fn an_unknown_profile_is_refused_before_any_aws_call() {
         .expect_stderr_contains("--profile nosuch: no such profile")
         .expect_stderr_contains("there are: deploy")
         .run();
-    assert!(w.moto.recorded_requests().is_empty(), "an AWS call was made");
+    assert!(
+        w.moto.recorded_requests().is_empty(),
+        "an AWS call was made"
+    );
 }
 
 fn write(dir: &Path, text: &str) -> PathBuf {
@@ -134,7 +139,10 @@ fn init_next_steps_for_a_role_limited_to_an_environment() {
         .args(["--yes", "--environment-uuid", ENV_UUID])
         .run();
     let next = &out.stdout[out.stdout.find("Next:").expect("a Next: block")..];
-    assert!(next.contains("deployment variables of the environment"), "{next}");
+    assert!(
+        next.contains("deployment variables of the environment"),
+        "{next}"
+    );
     assert!(next.contains("Repository settings > Deployments"), "{next}");
     assert!(!next.contains("repository variables"), "{next}");
     assert!(next.contains("deployment: ENVIRONMENT-NAME"), "{next}");
@@ -169,7 +177,10 @@ fn init_next_steps_speak_of_each_role() {
     );
     assert!(line("app-cdk").contains("repository variable"), "{next}");
     assert!(next.contains("Give each step that deploys"), "{next}");
-    assert!(next.contains("bootstrap pipeline --out-dir DIR --role NAME"), "{next}");
+    assert!(
+        next.contains("bootstrap pipeline --out-dir DIR --role NAME"),
+        "{next}"
+    );
 }
 
 #[test]
@@ -233,7 +244,13 @@ fn help_lists_only_what_applies_to_each_command() {
     for (cmd, absent) in [
         (
             "pipeline",
-            &["--allow-admin", "--noncurrent-days", "--tag", "--policy-arn", "--ip-ranges-url"][..],
+            &[
+                "--allow-admin",
+                "--noncurrent-days",
+                "--tag",
+                "--policy-arn",
+                "--ip-ranges-url",
+            ][..],
         ),
         (
             "destroy",
@@ -256,7 +273,10 @@ fn help_lists_only_what_applies_to_each_command() {
             assert!(!listed, "{cmd} --help lists {flag}\n{out:?}");
         }
         let man = Test::new().bare_env().args(["man", cmd]).run();
-        assert!(!man.stdout.contains("\\-\\-version"), "man {cmd} lists -V\n{man:?}");
+        assert!(
+            !man.stdout.contains("\\-\\-version"),
+            "man {cmd} lists -V\n{man:?}"
+        );
     }
     // The defaults of --output and --color are shown.
     let out = Test::new().bare_env().args(["plan", "--help"]).run();
@@ -265,6 +285,13 @@ fn help_lists_only_what_applies_to_each_command() {
     // The unlisted flags are still accepted, so one command line serves init and destroy.
     let w = World::start();
     w.test("destroy")
-        .args(["--yes", "--tag", "team=infra", "--allow-admin", "--noncurrent-days", "30"])
+        .args([
+            "--yes",
+            "--tag",
+            "team=infra",
+            "--allow-admin",
+            "--noncurrent-days",
+            "30",
+        ])
         .run();
 }

@@ -622,13 +622,20 @@ fn cases() -> Vec<Case> {
         case(
             "config unknown key",
             &[],
-            &["unknown key `role-nam`; did you mean `role-name`?", "line 1"],
+            &[
+                "unknown key `role-nam`; did you mean `role-name`?",
+                "line 1",
+            ],
         )
         .config("role-nam = \"deploy\"\n"),
         case(
             "config setting written after [tags]",
             &[],
-            &["line 3: `region` is a setting", "[tags]", "above the first [table]"],
+            &[
+                "line 3: `region` is a setting",
+                "[tags]",
+                "above the first [table]",
+            ],
         )
         .config("[tags]\nteam = \"infra\"\nregion = \"eu-west-1\"\n"),
         case(

@@ -601,7 +601,10 @@ fn existing_files_are_kept_without_force() {
     assert_eq!(doc["files"], serde_json::json!([]), "{out:?}");
     let kept = doc["kept"].as_array().expect("kept");
     assert_eq!(kept.len(), 2, "{out:?}");
-    assert!(kept[1]["content"].as_str().unwrap().contains("backend \"s3\""));
+    assert!(kept[1]["content"]
+        .as_str()
+        .unwrap()
+        .contains("backend \"s3\""));
     assert_eq!(std::fs::read_to_string(&backend).unwrap(), "# my backend\n");
 
     pipeline(dir.path(), &["--force"]).assert_success();

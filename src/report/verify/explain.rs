@@ -340,7 +340,10 @@ mod tests {
         };
         let e = evaluate(&policy(&["{r}:*"], &[]), &request(AUD, "{x}:{s}"));
         let (_, t) = trust_cause(&e, false, fix).expect("refused");
-        assert!(t.contains("add {x} to repository-uuid in bootstrap.toml"), "{t}");
+        assert!(
+            t.contains("add {x} to repository-uuid in bootstrap.toml"),
+            "{t}"
+        );
         assert!(!t.contains("--repository-uuid"), "{t}");
         let tables = Source {
             file: Some(("b.toml".into(), vec!["role".into()])),
