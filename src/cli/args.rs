@@ -1,8 +1,11 @@
-//! The argument groups shared by the subcommands; every doc comment is `--help` text.
+//! The argument groups shared by the subcommands, split by the commands each flag applies to
+//! (`sets.rs` says which groups each command takes); every doc comment is `--help` text.
 
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+
+use super::sets::{OperatorSetupArgs, PipelineSetupArgs};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum OutputArg {
@@ -75,120 +78,6 @@ pub struct IssuerArgs {
     pub issuer_url: Option<String>,
 }
 
-/// Every setup flag: what `plan`, `init`, `status` and `render` take. The groups below are
-/// split by where a flag applies, and each command flattens the groups that apply to it
-/// (a new flag goes into the group of the commands it changes).
-#[derive(Debug, Args)]
-pub struct SetupArgs {
-    #[command(flatten)]
-    pub issuer: IssuerArgs,
-    #[command(flatten)]
-    pub trust: TrustArgs,
-    #[command(flatten)]
-    pub ranges: IpRangesArgs,
-    #[command(flatten)]
-    pub role: RoleArgs,
-    #[command(flatten)]
-    pub policies: RolePolicyArgs,
-    #[command(flatten)]
-    pub state: StateArgs,
-    #[command(flatten)]
-    pub backend: BackendArgs,
-    #[command(flatten)]
-    pub bucket: BucketArgs,
-}
-
-/// `pipeline`'s setup flags: what the steps and backend.tf are made of. The others are
-/// accepted (one command line serves init and pipeline) but not listed.
-#[derive(Debug, Args)]
-pub struct PipelineSetupArgs {
-    #[command(flatten)]
-    pub issuer: IssuerArgs,
-    #[command(flatten)]
-    pub trust: TrustArgs,
-    #[command(flatten)]
-    pub role: RoleArgs,
-    #[command(flatten)]
-    pub state: StateArgs,
-    #[command(flatten)]
-    pub backend: BackendArgs,
-    #[command(flatten)]
-    pub unlisted: Unlisted<PipelineUnlistedArgs>,
-}
-
-/// The setup flags that change nothing `pipeline` writes.
-#[derive(Debug, Args)]
-pub struct PipelineUnlistedArgs {
-    #[command(flatten)]
-    pub ranges: IpRangesArgs,
-    #[command(flatten)]
-    pub policies: RolePolicyArgs,
-    #[command(flatten)]
-    pub bucket: BucketArgs,
-}
-
-/// `destroy`'s setup flags: what names the resources to delete. The others are accepted
-/// (one command line serves init and destroy) but not listed.
-#[derive(Debug, Args)]
-pub struct DestroySetupArgs {
-    #[command(flatten)]
-    pub issuer: IssuerArgs,
-    #[command(flatten)]
-    pub role: RoleArgs,
-    #[command(flatten)]
-    pub state: StateArgs,
-    #[command(flatten)]
-    pub mode: ModeArgs,
-    #[command(flatten)]
-    pub unlisted: Unlisted<DestroyUnlistedArgs>,
-}
-
-/// The setup flags that change nothing `destroy` deletes (`--stackset` is refused).
-#[derive(Debug, Args)]
-pub struct DestroyUnlistedArgs {
-    #[command(flatten)]
-    pub trust: TrustArgs,
-    #[command(flatten)]
-    pub ranges: IpRangesArgs,
-    #[command(flatten)]
-    pub policies: RolePolicyArgs,
-    #[command(flatten)]
-    pub backend: BackendArgs,
-    #[command(flatten)]
-    pub bucket: BucketArgs,
-    #[command(flatten)]
-    pub stackset: StackSetArgs,
-}
-
-/// A group of flags a command accepts, and still checks, but does not list in its `--help`,
-/// man page or completions: they do nothing there, and refusing them would break a command
-/// line shared with `init`.
-#[derive(Debug)]
-pub struct Unlisted<T>(pub T);
-
-impl<T: Args> Args for Unlisted<T> {
-    fn augment_args(cmd: clap::Command) -> clap::Command {
-        let group = T::augment_args(clap::Command::new("unlisted"));
-        group
-            .get_arguments()
-            .fold(cmd, |cmd, arg| cmd.arg(arg.clone().hide(true)))
-    }
-
-    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
-        Self::augment_args(cmd)
-    }
-}
-
-impl<T: clap::FromArgMatches> clap::FromArgMatches for Unlisted<T> {
-    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
-        T::from_arg_matches(matches).map(Unlisted)
-    }
-
-    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
-        self.0.update_from_arg_matches(matches)
-    }
-}
-
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Trust")]
 pub struct TrustArgs {
@@ -251,14 +140,20 @@ pub struct RolePolicyArgs {
     /// are detached on the next `init`.
     #[arg(long, value_name = "ARN")]
     pub policy_arn: Vec<String>,
+    /// Permissions boundary policy for the role.
+    #[arg(long, value_name = "ARN")]
+    pub permissions_boundary: Option<String>,
+}
+
+/// How the role is judged and used: the commands that create or check it.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Role")]
+pub struct RoleOptionsArgs {
     /// Allow an administrator-equivalent managed policy: AdministratorAccess, or one that
     /// allows `*`, `iam:*`, iam:Put*Policy, iam:Attach*Policy, iam:CreatePolicyVersion or
     /// iam:PassRole on every resource (also through NotAction).
     #[arg(long)]
     pub allow_admin: bool,
-    /// Permissions boundary policy for the role.
-    #[arg(long, value_name = "ARN")]
-    pub permissions_boundary: Option<String>,
     /// Maximum session length in seconds, 900 to 43200 [default: 3600].
     #[arg(long, value_name = "SECONDS")]
     pub max_session_duration: Option<i64>,
@@ -472,7 +367,7 @@ pub struct OperatorPolicyArgs {
     #[arg(long, value_name = "ID", help_heading = "Policy")]
     pub account_id: Option<String>,
     #[command(flatten)]
-    pub setup: SetupArgs,
+    pub setup: OperatorSetupArgs,
     #[command(flatten)]
     pub deploy: DeploymentArgs,
 }

@@ -4,11 +4,12 @@
 use std::collections::BTreeMap;
 
 use super::args::{
-    BackendArgs, BucketArgs, ColorArg, DeploymentArgs, DestroySetupArgs, GlobalArgs, IpRangesArgs,
-    IssuerArgs, ModeArg, ModeArgs, OutputArg, PipelineSetupArgs, RoleArgs, RolePolicyArgs,
-    SetupArgs, StackSetArgs, StateArgs, TrustArgs, VerifyArgs,
+    BackendArgs, BucketArgs, ColorArg, DeploymentArgs, GlobalArgs, IpRangesArgs, IssuerArgs,
+    ModeArg, ModeArgs, OutputArg, RoleArgs, RoleOptionsArgs, RolePolicyArgs, StackSetArgs,
+    StateArgs, TrustArgs, VerifyArgs,
 };
 use super::command::{Cli, Command, TemplateFormatArg};
+use super::sets::{DestroySetupArgs, OperatorSetupArgs, PipelineSetupArgs, SetupArgs};
 use crate::config::{validate, ColorChoice, Given, Inputs, Mode, OutputFormat, TemplateFormat};
 use crate::error::Result;
 
@@ -103,8 +104,13 @@ impl RoleArgs {
 impl RolePolicyArgs {
     pub fn apply(&self, i: &mut Inputs) {
         i.policy_arn = self.policy_arn.clone();
-        i.allow_admin = flag(self.allow_admin);
         i.permissions_boundary = self.permissions_boundary.clone();
+    }
+}
+
+impl RoleOptionsArgs {
+    pub fn apply(&self, i: &mut Inputs) {
+        i.allow_admin = flag(self.allow_admin);
         i.max_session_duration = self.max_session_duration;
     }
 }
@@ -152,9 +158,25 @@ impl SetupArgs {
         self.ranges.apply(i);
         self.role.apply(i);
         self.policies.apply(i);
+        self.options.apply(i);
         self.state.apply(i);
         self.backend.apply(i);
         self.bucket.apply(i)
+    }
+}
+
+impl OperatorSetupArgs {
+    pub fn apply(&self, i: &mut Inputs) -> Result<()> {
+        self.issuer.apply(i);
+        self.trust.apply(i);
+        self.role.apply(i);
+        self.policies.apply(i);
+        self.state.apply(i);
+        self.backend.apply(i);
+        let rest = &self.unlisted.0;
+        rest.ranges.apply(i);
+        rest.options.apply(i);
+        rest.bucket.apply(i)
     }
 }
 
@@ -169,6 +191,7 @@ impl PipelineSetupArgs {
         let rest = &self.unlisted.0;
         rest.ranges.apply(i);
         rest.policies.apply(i);
+        rest.options.apply(i);
         rest.bucket.apply(i)
     }
 }
@@ -186,6 +209,7 @@ impl DestroySetupArgs {
         rest.trust.apply(i);
         rest.ranges.apply(i);
         rest.policies.apply(i);
+        rest.options.apply(i);
         rest.backend.apply(i);
         rest.stackset.apply(i);
         rest.bucket.apply(i)

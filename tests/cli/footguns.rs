@@ -253,6 +253,15 @@ fn help_lists_only_what_applies_to_each_command() {
             ][..],
         ),
         (
+            "operator-policy",
+            &[
+                "--allow-admin",
+                "--noncurrent-days",
+                "--tag",
+                "--max-session-duration",
+            ][..],
+        ),
+        (
             "destroy",
             &[
                 "--allow-admin",
