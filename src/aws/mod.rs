@@ -174,7 +174,7 @@ impl Aws {
             .timeout_config(timeout_config());
         if let Some(profile) = &settings.profile {
             // The profile's credentials, not whatever the environment holds.
-            let credentials = profile::credentials(profile).await?;
+            let credentials = profile::credentials(profile, settings.region.as_deref()).await?;
             loader = loader
                 .profile_name(profile)
                 .credentials_provider(credentials);
