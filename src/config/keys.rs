@@ -170,7 +170,10 @@ mod tests {
     #[test]
     fn a_typo_in_a_role_table_names_the_closest_role_key() {
         let err = parse_file("[[role]]\nname = \"a\"\nacess = \"plan\"\n").unwrap_err();
-        assert!(err.contains("unknown key `acess`; did you mean `access`?"), "{err}");
+        assert!(
+            err.contains("unknown key `acess`; did you mean `access`?"),
+            "{err}"
+        );
         assert!(!err.contains("`policy-arn`"), "{err}");
     }
 
