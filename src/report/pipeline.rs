@@ -156,6 +156,13 @@ impl PipelineReport {
             for l in body {
                 let _ = writeln!(text, "  {l}");
             }
+            let image = f.content.lines().find_map(|l| l.strip_prefix("image: "));
+            if let Some(image) = image {
+                let _ = writeln!(
+                    text,
+                    "\nWhere the file already names another top-level image, give each of these steps `image: {image}` instead."
+                );
+            }
             let _ = writeln!(text);
         }
     }

@@ -588,6 +588,11 @@ fn existing_files_are_kept_without_force() {
     assert!(out.stdout.contains("  pipelines:"), "{out:?}");
     assert!(out.stdout.contains("--force replaces it"), "{out:?}");
     assert!(
+        out.stdout
+            .contains("give each of these steps `image: hashicorp/terraform:"),
+        "{out:?}"
+    );
+    assert!(
         !out.stdout.contains(&format!("wrote {}", yml.display())),
         "{out:?}"
     );
