@@ -133,7 +133,10 @@ fn run_inner(args: Vec<OsString>) -> i32 {
 fn settings(cli: &cli::Cli) -> Result<Settings, Error> {
     let flags = cli.inputs()?;
     let file = config::load_file(cli.global.config.as_deref())?;
-    Settings::from_inputs(announce_config(file).overlay(flags))
+    let source = config::Source::of(file.as_ref());
+    let mut settings = Settings::from_inputs(announce_config(file).overlay(flags))?;
+    settings.source = source;
+    Ok(settings)
 }
 
 /// The async runtime the commands run on.

@@ -2,6 +2,7 @@
 //! every AWS call made (for `-v`, the JSON report and the benchmarks).
 
 pub mod errors;
+mod profile;
 pub mod retry;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -172,7 +173,11 @@ impl Aws {
             .retry_config(retry_config())
             .timeout_config(timeout_config());
         if let Some(profile) = &settings.profile {
-            loader = loader.profile_name(profile);
+            // The profile's credentials, not whatever the environment holds.
+            let credentials = profile::credentials(profile, settings.region.as_deref()).await?;
+            loader = loader
+                .profile_name(profile)
+                .credentials_provider(credentials);
         }
         if let Some(region) = &settings.region {
             loader = loader.region(Region::new(region.clone()));

@@ -1,8 +1,11 @@
-//! The argument groups shared by the subcommands; every doc comment is `--help` text.
+//! The argument groups shared by the subcommands, split by the commands each flag applies to
+//! (`sets.rs` says which groups each command takes); every doc comment is `--help` text.
 
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+
+use super::sets::{OperatorSetupArgs, PipelineSetupArgs};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum OutputArg {
@@ -47,10 +50,12 @@ pub struct GlobalArgs {
     /// Connect and read timeout for the issuer's hosts, in seconds [default: 10].
     #[arg(long, global = true, value_name = "SECONDS")]
     pub timeout: Option<u64>,
-    /// Output format: text for people, json (one document on stdout) for scripts.
+    /// Output format: text for people, json (one document on stdout) for scripts
+    /// [default: text].
     #[arg(long, global = true, value_enum, value_name = "FORMAT")]
     pub output: Option<OutputArg>,
-    /// When to color text output.
+    /// When to color text output: auto colors a terminal unless NO_COLOR is set
+    /// [default: auto].
     #[arg(long, global = true, value_enum, value_name = "WHEN")]
     pub color: Option<ColorArg>,
     /// Print only results and errors, no progress.
@@ -71,18 +76,6 @@ pub struct IssuerArgs {
     /// Any https OIDC issuer URL instead of a Bitbucket workspace.
     #[arg(long, value_name = "URL", conflicts_with = "workspace")]
     pub issuer_url: Option<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct SetupArgs {
-    #[command(flatten)]
-    pub issuer: IssuerArgs,
-    #[command(flatten)]
-    pub trust: TrustArgs,
-    #[command(flatten)]
-    pub role: RoleArgs,
-    #[command(flatten)]
-    pub state: StateArgs,
 }
 
 #[derive(Debug, Args)]
@@ -110,32 +103,24 @@ pub struct TrustArgs {
     /// egress ranges (4x/8x steps with atlassian-ip-ranges only). Repeatable.
     #[arg(long, value_name = "CIDR|bitbucket")]
     pub source_ip: Vec<String>,
+}
+
+/// Where Atlassian's ranges come from: only the commands that build the trust policy read them.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Trust")]
+pub struct IpRangesArgs {
     /// Where to fetch Atlassian's IP ranges for `--source-ip bitbucket`.
     #[arg(long, value_name = "URL")]
     pub ip_ranges_url: Option<String>,
 }
 
+/// Which roles: every command that names a role.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Role")]
 pub struct RoleArgs {
     /// Name of the deployment role [default: bitbucket-pipelines-deploy].
     #[arg(long, value_name = "NAME")]
     pub role_name: Option<String>,
-    /// A managed policy to attach to the role; repeat for several. Policies not listed
-    /// are detached on the next `init`.
-    #[arg(long, value_name = "ARN")]
-    pub policy_arn: Vec<String>,
-    /// Allow an administrator-equivalent managed policy: AdministratorAccess, or one that
-    /// allows `*`, `iam:*`, iam:Put*Policy, iam:Attach*Policy, iam:CreatePolicyVersion or
-    /// iam:PassRole on every resource (also through NotAction).
-    #[arg(long)]
-    pub allow_admin: bool,
-    /// Permissions boundary policy for the role.
-    #[arg(long, value_name = "ARN")]
-    pub permissions_boundary: Option<String>,
-    /// Maximum session length in seconds, 900 to 43200 [default: 3600].
-    #[arg(long, value_name = "SECONDS")]
-    pub max_session_duration: Option<i64>,
     /// Make two roles instead of one: ROLE-NAME-plan, read-only (AWS's ReadOnlyAccess, state
     /// read, the lock) for every step of the repositories, and ROLE-NAME-apply, with the
     /// --policy-arn policies, for the deployment steps of --environment-uuid only.
@@ -147,26 +132,66 @@ pub struct RoleArgs {
     pub set: Option<String>,
 }
 
+/// What a role may do: the commands that write or show its policies.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Role")]
+pub struct RolePolicyArgs {
+    /// A managed policy to attach to the role; repeat for several. Policies not listed
+    /// are detached on the next `init`.
+    #[arg(long, value_name = "ARN")]
+    pub policy_arn: Vec<String>,
+    /// Permissions boundary policy for the role.
+    #[arg(long, value_name = "ARN")]
+    pub permissions_boundary: Option<String>,
+}
+
+/// How the role is judged and used: the commands that create or check it.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Role")]
+pub struct RoleOptionsArgs {
+    /// Allow an administrator-equivalent managed policy: AdministratorAccess, or one that
+    /// allows `*`, `iam:*`, iam:Put*Policy, iam:Attach*Policy, iam:CreatePolicyVersion or
+    /// iam:PassRole on every resource (also through NotAction).
+    #[arg(long)]
+    pub allow_admin: bool,
+    /// Maximum session length in seconds, 900 to 43200 [default: 3600].
+    #[arg(long, value_name = "SECONDS")]
+    pub max_session_duration: Option<i64>,
+}
+
+/// Where the state lives: every command that names the bucket or the table.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Terraform state")]
 pub struct StateArgs {
     /// State bucket name [default: terraform-state-ACCOUNT-REGION].
     #[arg(long, value_name = "NAME")]
     pub state_bucket: Option<String>,
-    /// Key prefix the role may write state under (default: the whole bucket).
-    #[arg(long, value_name = "PREFIX")]
-    pub state_key_prefix: Option<String>,
     /// DynamoDB lock table name [default: terraform-state-lock].
     #[arg(long, value_name = "NAME", conflicts_with = "no_lock_table")]
     pub lock_table: Option<String>,
     /// No DynamoDB table: rely on S3-native locking (Terraform 1.11+, use_lockfile).
     #[arg(long)]
     pub no_lock_table: bool,
+}
+
+/// How Terraform reads and writes the state: the role's grant and backend.tf.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Terraform state")]
+pub struct BackendArgs {
+    /// Key prefix the role may write state under (default: the whole bucket).
+    #[arg(long, value_name = "PREFIX")]
+    pub state_key_prefix: Option<String>,
     /// Encrypt the bucket with this KMS key (default: SSE-S3): a key ARN, key id, alias
     /// (alias/NAME) or alias ARN. The key is looked up before anything is written, and the
     /// role is granted the key by its ARN.
     #[arg(long, value_name = "KEY")]
     pub kms_key: Option<String>,
+}
+
+/// How the bucket and the other resources are made: the commands that create them.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Terraform state")]
+pub struct BucketArgs {
     /// Let `init` switch an existing SSE-KMS state bucket to SSE-S3 when no --kms-key is
     /// given. Without it, such a bucket is refused: pass --kms-key with its key to keep it.
     #[arg(long)]
@@ -179,9 +204,18 @@ pub struct StateArgs {
     pub tag: Vec<String>,
 }
 
+/// How the setup is deployed: a stack, or a StackSet over many accounts.
+#[derive(Debug, Args)]
+pub struct DeploymentArgs {
+    #[command(flatten)]
+    pub mode: ModeArgs,
+    #[command(flatten)]
+    pub stackset: StackSetArgs,
+}
+
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Deployment")]
-pub struct DeploymentArgs {
+pub struct ModeArgs {
     /// How to make the changes: direct AWS API calls [default], or a CloudFormation stack
     /// (see `bootstrap render`).
     #[arg(long, value_enum, value_name = "MODE")]
@@ -189,6 +223,11 @@ pub struct DeploymentArgs {
     /// CloudFormation stack name [default: bitbucket-oidc-bootstrap].
     #[arg(long, value_name = "NAME")]
     pub stack_name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Deployment")]
+pub struct StackSetArgs {
     /// Deploy to many accounts through this CloudFormation StackSet instead of one stack
     /// (implies --mode cloudformation); needs --accounts or --org-units, and --regions.
     #[arg(long, value_name = "NAME")]
@@ -284,7 +323,8 @@ pub struct PipelineArgs {
     /// missing); usually the root of the repository that runs Terraform.
     #[arg(long, value_name = "DIR")]
     pub out_dir: PathBuf,
-    /// Overwrite bitbucket-pipelines.yml and backend.tf when they exist.
+    /// Replace bitbucket-pipelines.yml and backend.tf when they exist (without it, they are
+    /// left as they are and what would be written is shown).
     #[arg(long)]
     pub force: bool,
     /// AWS account id for the role ARN and the default bucket name; without it,
@@ -305,7 +345,7 @@ pub struct PipelineArgs {
     #[arg(long = "role", value_name = "NAME")]
     pub roles: Vec<String>,
     #[command(flatten)]
-    pub setup: SetupArgs,
+    pub setup: PipelineSetupArgs,
 }
 
 #[derive(Debug, Args)]
@@ -327,7 +367,7 @@ pub struct OperatorPolicyArgs {
     #[arg(long, value_name = "ID", help_heading = "Policy")]
     pub account_id: Option<String>,
     #[command(flatten)]
-    pub setup: SetupArgs,
+    pub setup: OperatorSetupArgs,
     #[command(flatten)]
     pub deploy: DeploymentArgs,
 }

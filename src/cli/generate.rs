@@ -32,9 +32,11 @@ fn man_page(command: Option<&str>, out: &mut Vec<u8>) -> Result<()> {
                     .hint("see `bootstrap --help` for the list of commands")
             })?;
             let full = format!("bootstrap-{name}");
+            // The version heads the page, but subcommands take no -V: none is listed.
             sub.name(full.clone())
                 .bin_name(full)
                 .version(env!("CARGO_PKG_VERSION"))
+                .disable_version_flag(true)
         }
     };
     clap_mangen::Man::new(page)

@@ -4,9 +4,12 @@
 use std::collections::BTreeMap;
 
 use super::args::{
-    ColorArg, DeploymentArgs, GlobalArgs, IssuerArgs, ModeArg, OutputArg, SetupArgs, VerifyArgs,
+    BackendArgs, BucketArgs, ColorArg, DeploymentArgs, GlobalArgs, IpRangesArgs, IssuerArgs,
+    ModeArg, ModeArgs, OutputArg, RoleArgs, RoleOptionsArgs, RolePolicyArgs, StackSetArgs,
+    StateArgs, TrustArgs, VerifyArgs,
 };
 use super::command::{Cli, Command, TemplateFormatArg};
+use super::sets::{DestroySetupArgs, OperatorSetupArgs, PipelineSetupArgs, SetupArgs};
 use crate::config::{validate, ColorChoice, Given, Inputs, Mode, OutputFormat, TemplateFormat};
 use crate::error::Result;
 
@@ -73,36 +76,67 @@ impl IssuerArgs {
     }
 }
 
-impl SetupArgs {
+impl TrustArgs {
+    pub fn apply(&self, i: &mut Inputs) {
+        i.workspace_uuid = self.workspace_uuid.clone();
+        i.audience = self.audience.clone();
+        i.repository_uuid = self.repository_uuid.clone();
+        i.environment_uuid = self.environment_uuid.clone();
+        i.allow_any_repository = flag(self.allow_any_repository);
+        i.source_ip = self.source_ip.clone();
+    }
+}
+
+impl IpRangesArgs {
+    pub fn apply(&self, i: &mut Inputs) {
+        i.ip_ranges_url = self.ip_ranges_url.clone();
+    }
+}
+
+impl RoleArgs {
+    pub fn apply(&self, i: &mut Inputs) {
+        i.role_name = self.role_name.clone();
+        i.plan_apply = flag(self.plan_apply);
+        i.set = self.set.clone();
+    }
+}
+
+impl RolePolicyArgs {
+    pub fn apply(&self, i: &mut Inputs) {
+        i.policy_arn = self.policy_arn.clone();
+        i.permissions_boundary = self.permissions_boundary.clone();
+    }
+}
+
+impl RoleOptionsArgs {
+    pub fn apply(&self, i: &mut Inputs) {
+        i.allow_admin = flag(self.allow_admin);
+        i.max_session_duration = self.max_session_duration;
+    }
+}
+
+impl StateArgs {
+    pub fn apply(&self, i: &mut Inputs) {
+        i.state_bucket = self.state_bucket.clone();
+        i.lock_table = self.lock_table.clone();
+        i.no_lock_table = flag(self.no_lock_table);
+    }
+}
+
+impl BackendArgs {
+    pub fn apply(&self, i: &mut Inputs) {
+        i.state_key_prefix = self.state_key_prefix.clone();
+        i.kms_key = self.kms_key.clone();
+    }
+}
+
+impl BucketArgs {
     pub fn apply(&self, i: &mut Inputs) -> Result<()> {
-        self.issuer.apply(i);
-        let t = &self.trust;
-        i.workspace_uuid = t.workspace_uuid.clone();
-        i.audience = t.audience.clone();
-        i.repository_uuid = t.repository_uuid.clone();
-        i.environment_uuid = t.environment_uuid.clone();
-        i.allow_any_repository = flag(t.allow_any_repository);
-        i.source_ip = t.source_ip.clone();
-        i.ip_ranges_url = t.ip_ranges_url.clone();
-        let r = &self.role;
-        i.role_name = r.role_name.clone();
-        i.policy_arn = r.policy_arn.clone();
-        i.allow_admin = flag(r.allow_admin);
-        i.permissions_boundary = r.permissions_boundary.clone();
-        i.max_session_duration = r.max_session_duration;
-        i.plan_apply = flag(r.plan_apply);
-        i.set = r.set.clone();
-        let s = &self.state;
-        i.state_bucket = s.state_bucket.clone();
-        i.state_key_prefix = s.state_key_prefix.clone();
-        i.lock_table = s.lock_table.clone();
-        i.no_lock_table = flag(s.no_lock_table);
-        i.kms_key = s.kms_key.clone();
-        i.allow_encryption_downgrade = flag(s.allow_encryption_downgrade);
-        i.noncurrent_days = s.noncurrent_days;
-        if !s.tag.is_empty() {
+        i.allow_encryption_downgrade = flag(self.allow_encryption_downgrade);
+        i.noncurrent_days = self.noncurrent_days;
+        if !self.tag.is_empty() {
             let mut tags = BTreeMap::new();
-            for t in &s.tag {
+            for t in &self.tag {
                 let (k, v) = validate::tag_pair(t)?;
                 if tags.insert(k.clone(), v).is_some() {
                     return Err(
@@ -117,14 +151,91 @@ impl SetupArgs {
     }
 }
 
-impl DeploymentArgs {
+impl SetupArgs {
+    pub fn apply(&self, i: &mut Inputs) -> Result<()> {
+        self.issuer.apply(i);
+        self.trust.apply(i);
+        self.ranges.apply(i);
+        self.role.apply(i);
+        self.policies.apply(i);
+        self.options.apply(i);
+        self.state.apply(i);
+        self.backend.apply(i);
+        self.bucket.apply(i)
+    }
+}
+
+impl OperatorSetupArgs {
+    pub fn apply(&self, i: &mut Inputs) -> Result<()> {
+        self.issuer.apply(i);
+        self.trust.apply(i);
+        self.role.apply(i);
+        self.policies.apply(i);
+        self.state.apply(i);
+        self.backend.apply(i);
+        let rest = &self.unlisted.0;
+        rest.ranges.apply(i);
+        rest.options.apply(i);
+        rest.bucket.apply(i)
+    }
+}
+
+/// The unlisted flags are applied too: a bad value is refused as it is for `init`.
+impl PipelineSetupArgs {
+    pub fn apply(&self, i: &mut Inputs) -> Result<()> {
+        self.issuer.apply(i);
+        self.trust.apply(i);
+        self.role.apply(i);
+        self.state.apply(i);
+        self.backend.apply(i);
+        let rest = &self.unlisted.0;
+        rest.ranges.apply(i);
+        rest.policies.apply(i);
+        rest.options.apply(i);
+        rest.bucket.apply(i)
+    }
+}
+
+impl DestroySetupArgs {
+    pub fn apply(&self, i: &mut Inputs) -> Result<()> {
+        let rest = &self.unlisted.0;
+        if let Some(name) = &rest.stackset.stackset {
+            return Err(stackset_destroy_refused(name));
+        }
+        self.issuer.apply(i);
+        self.role.apply(i);
+        self.state.apply(i);
+        self.mode.apply(i);
+        rest.trust.apply(i);
+        rest.ranges.apply(i);
+        rest.policies.apply(i);
+        rest.options.apply(i);
+        rest.backend.apply(i);
+        rest.stackset.apply(i);
+        rest.bucket.apply(i)
+    }
+}
+
+impl ModeArgs {
     pub fn apply(&self, i: &mut Inputs) {
         i.mode = self.mode.map(|m| Given::Flag(m.into()));
         i.stack_name = self.stack_name.clone();
+    }
+}
+
+impl StackSetArgs {
+    pub fn apply(&self, i: &mut Inputs) {
         i.stackset = self.stackset.clone();
         i.accounts = self.accounts.clone();
         i.org_units = self.org_units.clone();
         i.regions = self.regions.clone();
+    }
+}
+
+impl DeploymentArgs {
+    pub fn apply(&self, i: &mut Inputs) {
+        self.mode.apply(i);
+        self.stackset.apply(i);
     }
 }
 
@@ -165,13 +276,7 @@ impl Cli {
                 setup.apply(&mut i)?;
                 deploy.apply(&mut i);
             }
-            Command::Destroy { setup, deploy, .. } => {
-                if let Some(name) = &deploy.stackset {
-                    return Err(stackset_destroy_refused(name));
-                }
-                setup.apply(&mut i)?;
-                deploy.apply(&mut i);
-            }
+            Command::Destroy { setup, .. } => setup.apply(&mut i)?,
             Command::Render { setup, .. } => setup.apply(&mut i)?,
             Command::Verify(args) => args.apply(&mut i),
             Command::Pipeline(args) => args.setup.apply(&mut i)?,

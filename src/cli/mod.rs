@@ -6,8 +6,10 @@ mod args;
 mod command;
 mod generate;
 mod inputs;
+mod sets;
 
 pub use args::*;
 pub use command::*;
 pub use generate::generated;
 pub use inputs::*;
+pub use sets::*;

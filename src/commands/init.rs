@@ -33,6 +33,7 @@ pub(super) fn next_steps_of(d: &DesiredState) -> NextSteps {
                 name: r.name.clone(),
                 access: r.access.word(),
                 arn: r.arn.clone(),
+                environments: r.environments.clone(),
             })
             .collect(),
         pipeline_step: snippets.step,

@@ -48,7 +48,8 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
     } else {
         &[PIPELINE_FILE, BACKEND_FILE]
     };
-    check_targets(&opts.out_dir, targets, opts.force)?;
+    // Existing files are left as they are (their content is shown instead) unless --force.
+    let kept = check_targets(&opts.out_dir, targets, opts.force)?;
 
     let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
     let id = match account_flag {
@@ -80,25 +81,34 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
         ))
     })?;
     let pipeline_path = opts.out_dir.join(PIPELINE_FILE);
-    write_file(&pipeline_path, &files.pipeline)?;
-    let backend_path = match &files.backend {
-        Some(backend) => {
-            let path = opts.out_dir.join(BACKEND_FILE);
-            write_file(&path, backend)?;
-            Some(path.display().to_string())
-        }
-        None => None,
-    };
+    let backend_path = files
+        .backend
+        .as_ref()
+        .map(|_| opts.out_dir.join(BACKEND_FILE));
     let prefix = chosen.all().last().and_then(|r| r.state_key_prefix.clone());
 
-    let result = PipelineReport::new(
+    let mut result = PipelineReport::new(
         &values,
         &roles,
         &desired,
-        (pipeline_path.display().to_string(), backend_path),
+        (
+            pipeline_path.display().to_string(),
+            backend_path.as_ref().map(|p| p.display().to_string()),
+        ),
         prefix.as_deref(),
         aws.calls.summary(),
     );
+    let backend = backend_path.as_ref().zip(files.backend.as_ref());
+    let written = [(PIPELINE_FILE, (&pipeline_path, &files.pipeline))]
+        .into_iter()
+        .chain(backend.map(|b| (BACKEND_FILE, b)));
+    for (name, (path, content)) in written {
+        if kept.contains(&name) {
+            result.keep(&path.display().to_string(), content);
+        } else {
+            write_file(path, content)?;
+        }
+    }
     Ok(Output::of(&result, reporter))
 }
 

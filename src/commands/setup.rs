@@ -93,6 +93,9 @@ pub(super) async fn prepare(
     model::quota::check_trust_inputs(settings)?;
     let issuer = settings.require_issuer()?;
     let tls = oidc::tls_config(settings)?;
+    // Resolving the region and credentials makes no call; a missing region or an unknown
+    // --profile is a usage error before anything is read (and before any warning).
+    let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
     for w in settings.trust_warnings() {
         reporter.warn(w);
     }
@@ -102,9 +105,6 @@ pub(super) async fn prepare(
         reporter.warn(w.clone());
     }
 
-    // Resolving the region and credentials makes no call; a missing region is a usage error
-    // before anything is read.
-    let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
     reporter.progress(format!("reading {} and the AWS account", issuer.url));
     let issuer_and_ranges = oidc::issuer_facts_and_ranges(tls, settings, issuer, true);
     let ((facts, ranges), live) = tokio::try_join!(

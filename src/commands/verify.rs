@@ -110,7 +110,14 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
     let (discovery, (target, aws)) =
         tokio::try_join!(oidc::discovery::discover(&fetcher, issuer), target)?;
 
-    let mut report = judge(decoded, &discovery, target, source_ip, now());
+    let mut report = judge(
+        decoded,
+        &discovery,
+        target,
+        source_ip,
+        now(),
+        &settings.source,
+    );
     if opts.assume {
         assume(&mut report, aws.as_ref(), &token, reporter).await?;
     }

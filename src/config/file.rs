@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::inputs::Inputs;
+use super::keys::{self, did_you_mean};
 use crate::bounded::{self, ReadError};
 use crate::error::{Error, Result};
 
@@ -12,6 +13,41 @@ use crate::error::{Error, Result};
 pub struct ConfigFile {
     pub path: PathBuf,
     pub inputs: Inputs,
+    /// Its top-level keys (`role` when it has `[[role]]` tables).
+    pub keys: Vec<String>,
+}
+
+/// Where the settings came from, for the hints that say how to change one: a flag given
+/// at least once replaces the file's whole list, so a file in use is changed in the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Source {
+    /// The configuration file in use and its top-level keys.
+    pub file: Option<(PathBuf, Vec<String>)>,
+}
+
+impl Source {
+    pub const FLAGS: Source = Source { file: None };
+
+    pub fn of(file: Option<&ConfigFile>) -> Source {
+        Source {
+            file: file.map(|f| (f.path.clone(), f.keys.clone())),
+        }
+    }
+
+    /// How to add `value` to the list setting `key` (of the configured role `role`): in the
+    /// file when it holds that setting or the `[[role]]` tables, with the flag otherwise.
+    pub fn add(&self, key: &str, value: &str, role: &str) -> String {
+        match &self.file {
+            Some((path, keys)) if keys.iter().any(|k| k == key) => {
+                format!("add {value} to {key} in {}", path.display())
+            }
+            Some((path, keys)) if keys.iter().any(|k| k == "role") => format!(
+                "add {value} to {key} in the [[role]] table of {role} in {}",
+                path.display()
+            ),
+            _ => format!("add --{key} {value}"),
+        }
+    }
 }
 
 /// The file named by `--config`, or `./bootstrap.toml` when it exists (`None` otherwise).
@@ -32,16 +68,39 @@ pub fn load_file(explicit: Option<&Path>) -> Result<Option<ConfigFile>> {
             )
         }
     };
-    let inputs = parse_file(&text).map_err(|e| {
-        Error::usage(format!("config file {}: {e}", path.display())).hint(
-            "keys are the long flag names without dashes in front, e.g. role-name = \"deploy\"",
-        )
+    let inputs = parse(&text).map_err(|(e, hint)| {
+        Error::usage(format!("config file {}: {e}", path.display())).hint(hint.unwrap_or_else(
+            || {
+                "keys are the long flag names without dashes in front, e.g. role-name = \"deploy\""
+                    .to_string()
+            },
+        ))
     })?;
-    Ok(Some(ConfigFile { path, inputs }))
+    let keys = text
+        .parse::<toml::Table>()
+        .map(|t| t.keys().cloned().collect())
+        .unwrap_or_default();
+    Ok(Some(ConfigFile { path, inputs, keys }))
 }
 
 /// Parse the text of a config file. Unknown keys and wrong types are errors.
 pub fn parse_file(text: &str) -> std::result::Result<Inputs, String> {
+    parse(text).map_err(|(message, _)| message)
+}
+
+/// The message of a file that cannot be used, and a hint when a better one than the general
+/// one is known.
+type Refusal = (String, Option<String>);
+
+/// [`parse_file`], with the hint: an unknown key names the closest known one, and a setting
+/// that TOML put into a `tags` table (written after the table's header) is refused.
+fn parse(text: &str) -> std::result::Result<Inputs, Refusal> {
+    let inputs = toml_inputs(text).map_err(|e| (did_you_mean(&e), None))?;
+    keys::settings_in_tags(text, &inputs)?;
+    Ok(inputs)
+}
+
+fn toml_inputs(text: &str) -> std::result::Result<Inputs, String> {
     toml::from_str::<Inputs>(text).map_err(|e| {
         // toml's messages span several lines with a source excerpt; keep the first sentence.
         let msg = e
@@ -68,7 +127,9 @@ mod tests {
     #[test]
     fn unknown_key_is_refused() {
         let err = parse_file("role-nam = \"x\"\n").unwrap_err();
-        assert!(err.contains("unknown field `role-nam`"), "{err}");
+        assert!(err.contains("unknown key `role-nam`"), "{err}");
+        assert!(err.contains("did you mean `role-name`?"), "{err}");
+        assert!(!err.contains("`state-bucket`"), "{err}");
         assert!(err.starts_with("line 1:"), "{err}");
     }
 

@@ -6,6 +6,7 @@ mod choices;
 mod defaults;
 mod file;
 mod inputs;
+mod keys;
 mod settings;
 pub mod validate;
 

@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-/// Check `--out-dir` and the files about to be written, before any AWS call or write:
-/// a link is always refused; an existing file only without `--force`.
-pub fn check_targets(dir: &Path, files: &[&str], force: bool) -> Result<()> {
+/// Check `--out-dir` and the files about to be written, before any AWS call or write: a
+/// link (or anything but a regular file) is always refused. Returns the files that exist and
+/// are to be left as they are (none with `--force`, which replaces them).
+pub fn check_targets<'f>(dir: &Path, files: &[&'f str], force: bool) -> Result<Vec<&'f str>> {
     if dir.exists() && !dir.is_dir() {
         return Err(Error::usage(format!(
             "--out-dir {}: exists and is not a directory",
@@ -22,7 +23,7 @@ pub fn check_targets(dir: &Path, files: &[&str], force: bool) -> Result<()> {
         .hint("pass a directory, e.g. the root of your Terraform repository"));
     }
     let mut existing = Vec::new();
-    for path in files.iter().map(|f| dir.join(f)) {
+    for (name, path) in files.iter().map(|f| (*f, dir.join(f))) {
         let Ok(meta) = std::fs::symlink_metadata(&path) else {
             continue;
         };
@@ -43,17 +44,11 @@ pub fn check_targets(dir: &Path, files: &[&str], force: bool) -> Result<()> {
             ))
             .hint("remove it, or choose another --out-dir"));
         }
-        existing.push(path.display().to_string());
+        if !force {
+            existing.push(name);
+        }
     }
-    if !force && !existing.is_empty() {
-        return Err(Error::usage(format!(
-            "{} already exist{}; nothing was written",
-            existing.join(" and "),
-            if existing.len() == 1 { "s" } else { "" }
-        ))
-        .hint("pass --force to overwrite, or choose another --out-dir"));
-    }
-    Ok(())
+    Ok(existing)
 }
 
 /// Write `content` to `path` through a new file beside it and a rename.

@@ -18,6 +18,15 @@ pub struct WrittenFile {
     pub kind: &'static str,
 }
 
+/// A file that existed and was left as it is (no `--force`), with what `pipeline` would
+/// have written, for the user to merge in.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeptFile {
+    pub path: String,
+    pub kind: &'static str,
+    pub content: String,
+}
+
 /// The variables to set in Bitbucket, and where.
 #[derive(Debug, Clone, Serialize)]
 pub struct Variables {
@@ -48,7 +57,10 @@ impl Variables {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PipelineReport {
+    /// The files written.
     pub files: Vec<WrittenFile>,
+    /// The files that existed and were left as they are.
+    pub kept: Vec<KeptFile>,
     /// The roles the steps assume: `{"kind": "one", "arn"}` or
     /// `{"kind": "plan_apply", "plan_arn", "apply_arn"}`.
     pub roles: PipelineRoles,
@@ -99,6 +111,7 @@ impl PipelineReport {
         }));
         PipelineReport {
             files: written,
+            kept: Vec::new(),
             roles: roles.clone(),
             variables: Variables::of(&placements[0]),
             deployment_variables: placements.get(1).map(Variables::of),
@@ -114,6 +127,46 @@ impl PipelineReport {
             account: d.account.clone(),
             aws_calls,
             placements,
+        }
+    }
+
+    /// `path` existed: it is not written, and its would-be `content` is shown instead.
+    pub fn keep(&mut self, path: &str, content: &str) {
+        if let Some(i) = self.files.iter().position(|f| f.path == path) {
+            let f = self.files.remove(i);
+            self.kept.push(KeptFile {
+                path: f.path,
+                kind: f.kind,
+                content: content.to_string(),
+            });
+        }
+    }
+
+    /// What to add to each file that was left as it is.
+    fn kept_text(&self, text: &mut String) {
+        for f in &self.kept {
+            let what = if f.kind == "bitbucket-pipelines" {
+                "Add these steps and pipelines to it"
+            } else {
+                "Its backend block should read"
+            };
+            let _ = writeln!(
+                text,
+                "{} exists, so it was left as it is (--force replaces it). {what}:\n",
+                f.path
+            );
+            let body = f.content.lines().skip_while(|l| l.starts_with('#'));
+            for l in body {
+                let _ = writeln!(text, "  {l}");
+            }
+            let image = f.content.lines().find_map(|l| l.strip_prefix("image: "));
+            if let Some(image) = image {
+                let _ = writeln!(
+                    text,
+                    "\nWhere the file already names another top-level image, give each of these steps `image: {image}` instead."
+                );
+            }
+            let _ = writeln!(text);
         }
     }
 
@@ -161,6 +214,7 @@ impl Report for PipelineReport {
         for f in &self.files {
             let _ = writeln!(text, "wrote {}", f.path);
         }
+        self.kept_text(&mut text);
         self.split_text(&mut text);
         self.variables_text(&mut text);
         if self.ip_restricted {

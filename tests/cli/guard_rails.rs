@@ -622,9 +622,27 @@ fn cases() -> Vec<Case> {
         case(
             "config unknown key",
             &[],
-            &["unknown field `role-nam`", "line 1"],
+            &[
+                "unknown key `role-nam`; did you mean `role-name`?",
+                "line 1",
+            ],
         )
         .config("role-nam = \"deploy\"\n"),
+        case(
+            "config setting written after [tags]",
+            &[],
+            &[
+                "line 3: `region` is a setting",
+                "[tags]",
+                "above the first [table]",
+            ],
+        )
+        .config("[tags]\nteam = \"infra\"\nregion = \"eu-west-1\"\n"),
+        case(
+            "unknown AWS profile",
+            &["--profile", "nosuch"],
+            &["--profile nosuch", "no such profile"],
+        ),
         case("config wrong type", &[], &["invalid type", "line 2"])
             .config("role-name = \"deploy\"\nmax-session-duration = \"long\"\n"),
         case("config bad syntax", &[], &["line 1", "config file"]).config("role-name = deploy\n"),

@@ -19,6 +19,7 @@ mod cloudformation_status;
 mod destroy;
 mod discover;
 mod faults;
+mod footguns;
 mod guard_rails;
 mod harness;
 mod help;

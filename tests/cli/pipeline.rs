@@ -44,9 +44,18 @@ fn pipeline(dir: &Path, extra: &[&str]) -> CliOutput {
     checked(dir, run(args))
 }
 
-/// `out`, after checking the pipeline a successful run wrote in `dir` against the schema.
+/// `out`, after checking the pipeline a successful run wrote in `dir` against the schema
+/// (not one it found there and left as it was).
 fn checked(dir: &Path, out: CliOutput) -> CliOutput {
-    if out.success() {
+    let kept = out
+        .stdout
+        .contains("bitbucket-pipelines.yml exists, so it was left as it is")
+        || serde_json::from_str::<serde_json::Value>(&out.stdout).is_ok_and(|doc| {
+            doc["kept"]
+                .as_array()
+                .is_some_and(|k| k.iter().any(|f| f["kind"] == "bitbucket-pipelines"))
+        });
+    if out.success() && !kept {
         assert_valid_pipeline(&dir.join("bitbucket-pipelines.yml"));
     }
     out
@@ -562,17 +571,50 @@ fn existing_files_are_kept_without_force() {
     let yml = dir.path().join("bitbucket-pipelines.yml");
     std::fs::write(&yml, "# mine\n").unwrap();
     let out = pipeline(dir.path(), &[]);
-    out.assert_code(64);
-    assert!(out.stderr.contains("--force"), "{out:?}");
-    assert_eq!(std::fs::read_to_string(&yml).unwrap(), "# mine\n");
-    assert!(
-        !dir.path().join("backend.tf").exists(),
-        "nothing is written"
+    out.assert_success();
+    assert_eq!(
+        std::fs::read_to_string(&yml).unwrap(),
+        "# mine\n",
+        "an existing pipeline is never replaced without --force"
     );
+    assert!(dir.path().join("backend.tf").exists(), "{out:?}");
+    // What would have been written is shown, to merge in.
+    assert!(
+        out.stdout
+            .contains("bitbucket-pipelines.yml exists, so it was left as it is"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("  definitions:"), "{out:?}");
+    assert!(out.stdout.contains("  pipelines:"), "{out:?}");
+    assert!(out.stdout.contains("--force replaces it"), "{out:?}");
+    assert!(
+        out.stdout
+            .contains("give each of these steps `image: hashicorp/terraform:"),
+        "{out:?}"
+    );
+    assert!(
+        !out.stdout.contains(&format!("wrote {}", yml.display())),
+        "{out:?}"
+    );
+
+    // Both exist: nothing is written, both are shown; the JSON document says which.
+    let backend = dir.path().join("backend.tf");
+    std::fs::write(&backend, "# my backend\n").unwrap();
+    let out = pipeline(dir.path(), &["--output", "json"]);
+    out.assert_success();
+    let doc = out.json();
+    assert_eq!(doc["files"], serde_json::json!([]), "{out:?}");
+    let kept = doc["kept"].as_array().expect("kept");
+    assert_eq!(kept.len(), 2, "{out:?}");
+    assert!(kept[1]["content"]
+        .as_str()
+        .unwrap()
+        .contains("backend \"s3\""));
+    assert_eq!(std::fs::read_to_string(&backend).unwrap(), "# my backend\n");
 
     pipeline(dir.path(), &["--force"]).assert_success();
     assert_ne!(std::fs::read_to_string(&yml).unwrap(), "# mine\n");
-    assert!(dir.path().join("backend.tf").exists());
+    assert_ne!(std::fs::read_to_string(&backend).unwrap(), "# my backend\n");
 }
 
 #[test]

@@ -166,10 +166,17 @@ fn plan_apply_makes_a_repository_wide_plan_role_and_an_environment_apply_role() 
             "infra",
         ])
         .run();
-    // What goes where: each role's ARN, named, for AWS_ROLE_ARN.
-    for (role, access) in [("infra-plan", "plan"), ("infra-apply", "apply")] {
+    // What goes where: each role's ARN, named, for AWS_ROLE_ARN, in a repository variable or
+    // in a deployment variable of the environment the role is limited to.
+    let apply_place = format!("deployment variable of environment {ENV_UUID}");
+    for (role, access, place) in [
+        ("infra-plan", "plan", "repository variable"),
+        ("infra-apply", "apply", apply_place.as_str()),
+    ] {
         let arn = format!("arn:aws:iam::{account}:role/{role}");
-        let want = [role, access, "AWS_ROLE_ARN", "=", arn.as_str()];
+        let mut want = vec![role, access];
+        want.extend(place.split_whitespace());
+        want.extend(["AWS_ROLE_ARN", "=", arn.as_str()]);
         let found = out
             .stdout
             .lines()

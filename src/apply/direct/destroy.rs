@@ -197,7 +197,7 @@ async fn delete_table(aws: &Aws, name: &str, ops: &[Op], reporter: &dyn Progress
             Err(e) if errors::is(&e, &["ResourceNotFoundException"]) => return Ok(()),
             Err(e) => return Err(classify(&e, "turning deletion protection off", name)),
         }
-        dynamodb::wait_active(aws, name).await?;
+        dynamodb::wait_active(aws, name, reporter).await?;
     }
     if ops.contains(&Op::DeleteTable) {
         match aws.dynamodb.delete_table().table_name(name).send().await {

@@ -12,7 +12,7 @@ use crate::aws::{classify, errors, Aws};
 use crate::error::{Error, Result};
 use crate::model::DesiredTable;
 use crate::plan::Op;
-use crate::progress::Progress;
+use crate::progress::{Progress, Waiting};
 
 fn built<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> Result<T> {
     r.map_err(|e| Error::failure(format!("building a DynamoDB request: {e}")))
@@ -20,7 +20,8 @@ fn built<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> Result<T> {
 
 /// Poll until the table is ACTIVE (a new table is CREATING for seconds, an updated one
 /// UPDATING), with the one backoff.
-pub(crate) async fn wait_active(aws: &Aws, name: &str) -> Result<()> {
+pub(crate) async fn wait_active(aws: &Aws, name: &str, reporter: &dyn Progress) -> Result<()> {
+    let waiting = Waiting::new(reporter, format!("lock table {name} to become ACTIVE"));
     let active = retry::until(Backoff::TABLE, || async {
         let out = aws
             .dynamodb
@@ -29,10 +30,12 @@ pub(crate) async fn wait_active(aws: &Aws, name: &str) -> Result<()> {
             .send()
             .await
             .map_err(|e| classify(&e, "waiting for the table", name))?;
-        Ok(
-            (out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active))
-                .then_some(()),
-        )
+        let status = out.table().and_then(|t| t.table_status());
+        if status == Some(&TableStatus::Active) {
+            return Ok(Some(()));
+        }
+        waiting.still(status.map_or("no status yet", TableStatus::as_str));
+        Ok(None)
     })
     .await?;
     active.ok_or_else(|| {
@@ -144,7 +147,7 @@ impl Table<'_> {
             Err(e) if errors::is(&e, &["ResourceInUseException"]) => {
                 self.reporter
                     .progress(&format!("lock table {name} already exists; adopted"));
-                wait_active(self.aws, name).await?;
+                wait_active(self.aws, name, self.reporter).await?;
                 self.known_active = true;
                 let observed = crate::observe::table(self.aws, name).await?;
                 let rest = crate::plan::table_plan(self.d, observed.as_ref())?.ops;
@@ -170,7 +173,7 @@ impl Table<'_> {
             }
             if !self.known_active {
                 // A table left CREATING or UPDATING takes no update yet.
-                wait_active(self.aws, name).await?;
+                wait_active(self.aws, name, self.reporter).await?;
             }
             let update = || {
                 let req = self.aws.dynamodb.update_table().table_name(name);
@@ -206,7 +209,7 @@ impl Table<'_> {
         let name = self.d.name.as_str();
         // Point-in-time recovery can only be enabled on an ACTIVE table.
         if !self.known_active {
-            wait_active(self.aws, name).await?;
+            wait_active(self.aws, name, self.reporter).await?;
             self.known_active = true;
         }
         // A new table answers ContinuousBackupsUnavailableException ("Backups are being
@@ -216,6 +219,10 @@ impl Table<'_> {
                 .point_in_time_recovery_enabled(true)
                 .build(),
         )?;
+        let waiting = Waiting::new(
+            self.reporter,
+            format!("point-in-time recovery to become available on {name}"),
+        );
         retry::with_backoff(
             Backoff::TABLE,
             || async {
@@ -228,7 +235,13 @@ impl Table<'_> {
                     .await
                     .map_err(|e| classify(&e, "enabling point-in-time recovery", name))
             },
-            |e| errors::retryable(e, Known::default()),
+            |e| {
+                let again = errors::retryable(e, Known::default());
+                if again {
+                    waiting.still(e.code.as_deref().unwrap_or("not yet"));
+                }
+                again
+            },
         )
         .await?;
         self.reporter

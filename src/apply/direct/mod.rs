@@ -17,7 +17,10 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use crate::model::{DesiredRole, DesiredState};
 use crate::observe::{self, Observed, ObservedRole};
 use crate::plan::{self, Action, Kind, Op, Plan};
-use crate::progress::Progress;
+use crate::progress::{Progress, Waiting};
+
+/// IAM usually shows a change at once: a read-back is told about only once it takes longer.
+const IAM_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Apply every operation of the plan and return the live state afterwards. S3 and DynamoDB
 /// confirm each setting in their answer; IAM is eventually consistent, so a changed provider
@@ -46,6 +49,11 @@ pub async fn apply(
         read_back(
             || observe::provider(aws, &desired.provider.arn),
             |o| plan::iam::provider(&desired.provider, Some(o)).action == Action::Unchanged,
+            &Waiting::new(
+                reporter,
+                format!("IAM to show oidc provider {}", desired.provider.arn),
+            )
+            .after(IAM_GRACE),
         )
         .await
     };
@@ -123,6 +131,11 @@ async fn role_then_read(
     read_back(
         || observe::role(aws, &role.name, &role.inline_policy_name),
         |o| plan::iam::role(role, Some(o)).is_ok_and(|p| p.action == Action::Unchanged),
+        &Waiting::new(
+            reporter,
+            format!("IAM to show role {} as written", role.name),
+        )
+        .after(IAM_GRACE),
     )
     .await
 }
@@ -133,6 +146,7 @@ async fn role_then_read(
 async fn read_back<T, F, Fut>(
     mut read: F,
     settled: impl Fn(&T) -> bool,
+    waiting: &Waiting<'_>,
 ) -> Result<Option<Option<T>>>
 where
     F: FnMut() -> Fut,
@@ -141,7 +155,19 @@ where
     let found = retry::until(Backoff::BRIEF, || {
         let read = read();
         let settled = &settled;
-        async move { Ok(read.await?.filter(|v| settled(v))) }
+        async move {
+            let got = read.await?;
+            let state = if got.is_some() {
+                "its old state still shows"
+            } else {
+                "not visible yet"
+            };
+            let done = got.filter(|v| settled(v));
+            if done.is_none() {
+                waiting.still(state);
+            }
+            Ok(done)
+        }
     })
     .await?;
     Ok(found.map(Some))
@@ -186,6 +212,10 @@ mod tests {
 
     use super::*;
 
+    fn quiet() -> Waiting<'static> {
+        Waiting::new(&crate::progress::Silent, "a test entity")
+    }
+
     #[tokio::test]
     async fn a_read_back_polls_past_absent_and_stale_answers() {
         let calls = AtomicUsize::new(0);
@@ -199,6 +229,7 @@ mod tests {
                 })
             },
             |v| *v == "new",
+            &quiet(),
         )
         .await
         .unwrap();
@@ -208,8 +239,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_read_back_error_stops_it() {
-        let got: Result<Option<Option<()>>> =
-            read_back(|| async { Err(Error::failure("denied")) }, |_| true).await;
+        let got: Result<Option<Option<()>>> = read_back(
+            || async { Err(Error::failure("denied")) },
+            |_| true,
+            &quiet(),
+        )
+        .await;
         assert!(got.is_err());
     }
 }

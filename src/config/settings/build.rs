@@ -56,6 +56,7 @@ impl Settings {
             stack_name: deployment.stack_name,
             stackset: deployment.stackset,
             warnings,
+            source: crate::config::Source::FLAGS,
         })
     }
 }

@@ -175,6 +175,8 @@ pub struct Settings {
 
     /// Loud warnings found while validating (no source-IP condition, broad CIDRs, ...).
     pub warnings: Vec<String>,
+    /// Where the settings came from (hints say how to change one there).
+    pub source: crate::config::Source,
 }
 
 impl Settings {

@@ -91,7 +91,7 @@ fn flag_roles(i: &Inputs, warnings: &mut Vec<String>) -> Result<Vec<RoleSettings
         return Err(Error::usage(
             "--plan-apply needs --environment-uuid: the apply role is limited to the deployment steps of those environments",
         )
-        .hint("add --environment-uuid UUID of the environment that deploys (Repository settings > Deployments)"));
+        .hint("add --environment-uuid UUID of the environment that deploys (Repository settings > OpenID Connect lists it)"));
     }
     let plan_name = v::role_name(&format!("{name}-plan"))?;
     let apply_name = v::role_name(&format!("{name}-apply"))?;

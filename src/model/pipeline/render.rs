@@ -16,6 +16,10 @@ use crate::config::Access;
 use crate::error::{Error, Result};
 use crate::model::{self, DesiredRole, DesiredState};
 
+/// What `init`'s step shows in place of the deployment environment's name (the settings hold
+/// its UUID only).
+const ENVIRONMENT_PLACEHOLDER: &str = "ENVIRONMENT-NAME";
+
 /// The Terraform image tag the pipeline runs (1.11 is the first with S3-native locking GA).
 const TERRAFORM_VERSION: &str = "1.11";
 
@@ -126,8 +130,12 @@ pub fn snippets(d: &DesiredState) -> Result<Snippets> {
     };
     let env = environment()?;
     let ctx = values(&pipeline, &roles, d, role);
+    // A role that trusts deployment steps only: the step names its environment.
+    let step_deployment = (d.roles.len() == 1 && !d.primary_role().environments.is_empty())
+        .then_some(ENVIRONMENT_PLACEHOLDER);
+    let step_ctx = context! { step_deployment, ..ctx.clone() };
     Ok(Snippets {
-        step: render(&env, "init-step.yml", &ctx)?,
+        step: render(&env, "init-step.yml", &step_ctx)?,
         backend: render(&env, "init-backend.tf", &ctx)?,
         custom_audiences: pipeline.custom_audiences,
     })

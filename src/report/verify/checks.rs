@@ -4,8 +4,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::explain::{self, Verdict};
+use super::explain::{self, Fix, Verdict};
 use super::when::relative;
+use crate::config::Source;
 use crate::iam::Evaluation;
 use crate::jwt::{self, rfc3339, ClaimProblem, Decoded, JwtError};
 use crate::observe::verify::Target;
@@ -177,8 +178,13 @@ pub(super) fn account_checks(
     token_auds: &[String],
     evaluation: Option<&Evaluation>,
     source_ip_given: bool,
+    source: &Source,
 ) -> (Vec<Check>, Option<Verdict>) {
-    let mut checks = provider_checks(target, issuer_url, token_auds).to_vec();
+    let fix = Fix {
+        source,
+        role: &target.role_name,
+    };
+    let mut checks = provider_checks(target, issuer_url, token_auds, fix).to_vec();
     let role = match &target.role_arn {
         None => Check::fail(
             "role",
@@ -192,7 +198,7 @@ pub(super) fn account_checks(
     };
     let trust = match (&target.role_arn, evaluation) {
         (None, _) => Check::skipped("trust policy", "no role to read it from"),
-        (Some(_), Some(e)) => trust_check(e, source_ip_given),
+        (Some(_), Some(e)) => trust_check(e, source_ip_given, fix),
         (Some(_), None) => Check::skipped("trust policy", "not evaluated"),
     };
     // A skipped trust policy with a cause is one that cannot be judged without the IP.
@@ -202,7 +208,12 @@ pub(super) fn account_checks(
 }
 
 /// The provider for the issuer, and whether it accepts the token's audience.
-fn provider_checks(target: &Target, issuer_url: &str, token_auds: &[String]) -> [Check; 2] {
+fn provider_checks(
+    target: &Target,
+    issuer_url: &str,
+    token_auds: &[String],
+    fix: Fix<'_>,
+) -> [Check; 2] {
     if !target.provider_found {
         return [
             Check::fail(
@@ -236,6 +247,7 @@ fn provider_checks(target: &Target, issuer_url: &str, token_auds: &[String]) -> 
                 token_auds,
                 &target.client_ids,
                 "the IAM OIDC provider's audiences, so STS answers \"Incorrect token audience\"",
+                fix,
             ),
         ),
     };
@@ -243,8 +255,8 @@ fn provider_checks(target: &Target, issuer_url: &str, token_auds: &[String]) -> 
 }
 
 /// What the trust policy's evaluation means for the token.
-fn trust_check(e: &Evaluation, source_ip_given: bool) -> Check {
-    match explain::trust_cause(e, source_ip_given) {
+fn trust_check(e: &Evaluation, source_ip_given: bool, fix: Fix<'_>) -> Check {
+    match explain::trust_cause(e, source_ip_given, fix) {
         None => Check::pass("trust policy", e.reason.clone()),
         Some((Verdict::Undetermined, cause)) => Check {
             check: "trust policy",

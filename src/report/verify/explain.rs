@@ -9,7 +9,23 @@ use std::cmp::Reverse;
 
 use serde::Serialize;
 
+use crate::config::Source;
 use crate::iam::{AudReading, ConditionResult, Evaluation, StatementResult};
+
+/// How a hint says to change a setting of the role being judged: in the configuration file
+/// when one is in use, with a flag otherwise.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Fix<'a> {
+    pub source: &'a Source,
+    pub role: &'a str,
+}
+
+impl Fix<'_> {
+    /// "add VALUE to KEY in FILE", or "add --KEY VALUE".
+    fn add(&self, key: &str, value: &str) -> String {
+        self.source.add(key, value, self.role)
+    }
+}
 
 /// The outcome of `verify`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -83,7 +99,11 @@ pub(super) fn closest_allow(e: &Evaluation) -> Option<&StatementResult> {
 
 /// Why the trust policy refuses the request, in words that say what to change; `None` when
 /// it allows it. `source_ip_given` says whether the request carried `aws:SourceIp`.
-pub(super) fn trust_cause(e: &Evaluation, source_ip_given: bool) -> Option<(Verdict, String)> {
+pub(super) fn trust_cause(
+    e: &Evaluation,
+    source_ip_given: bool,
+    fix: Fix<'_>,
+) -> Option<(Verdict, String)> {
     if e.allowed {
         return None;
     }
@@ -141,11 +161,11 @@ pub(super) fn trust_cause(e: &Evaluation, source_ip_given: bool) -> Option<(Verd
         "StringLike" | "StringEquals" | "StringLikeIfExists" | "StringEqualsIfExists"
     );
     let text = if key.ends_with(":sub") && positive {
-        sub_cause(c)
+        sub_cause(c, fix)
     } else if key.ends_with(":aud") && positive {
-        audience_cause(&c.actual, &c.expected, "the role's trust policy")
+        audience_cause(&c.actual, &c.expected, "the role's trust policy", fix)
     } else if is_source_ip(c) && c.operator.starts_with("IpAddress") && !c.actual.is_empty() {
-        source_ip_cause(&c.actual[0], &c.expected)
+        source_ip_cause(&c.actual[0], &c.expected, fix)
     } else {
         let why = c.note.as_deref().unwrap_or("it does not match");
         format!(
@@ -158,7 +178,7 @@ pub(super) fn trust_cause(e: &Evaluation, source_ip_given: bool) -> Option<(Verd
 
 /// A `sub` that does not match the policy's patterns: another repository, not a deployment
 /// step, or another deployment environment.
-pub(super) fn sub_cause(c: &ConditionResult) -> String {
+pub(super) fn sub_cause(c: &ConditionResult, fix: Fix<'_>) -> String {
     let Some(sub) = c.actual.first() else {
         return "the token has no sub claim, which every Bitbucket Pipelines token has: pass the unmodified $BITBUCKET_STEP_OIDC_TOKEN".to_string();
     };
@@ -178,7 +198,8 @@ pub(super) fn sub_cause(c: &ConditionResult) -> String {
             );
         }
         return format!(
-            "{head}: the token comes from another repository ({repo}); run the step in a repository the role trusts, or, if {repo} should deploy, add --repository-uuid {repo} and run `bootstrap init`"
+            "{head}: the token comes from another repository ({repo}); run the step in a repository the role trusts, or, if {repo} should deploy, {} and run `bootstrap init`",
+            fix.add("repository-uuid", repo)
         );
     }
     let envs: Vec<String> = pattern_parts
@@ -193,14 +214,20 @@ pub(super) fn sub_cause(c: &ConditionResult) -> String {
             quoted(&envs)
         ),
         Some(e) => format!(
-            "{head}: the token comes from another deployment environment ({e}); the role trusts {}; deploy through one of those, or, if {e} should deploy, add --environment-uuid {e} and run `bootstrap init`",
-            quoted(&envs)
+            "{head}: the token comes from another deployment environment ({e}); the role trusts {}; deploy through one of those, or, if {e} should deploy, {} and run `bootstrap init`",
+            quoted(&envs),
+            fix.add("environment-uuid", e)
         ),
     }
 }
 
 /// A token audience that is not accepted (by the provider's client IDs or the trust policy).
-pub(super) fn audience_cause(token_auds: &[String], accepted: &[String], by: &str) -> String {
+pub(super) fn audience_cause(
+    token_auds: &[String],
+    accepted: &[String],
+    by: &str,
+    fix: Fix<'_>,
+) -> String {
     let got = match token_auds {
         [] => {
             return format!(
@@ -217,17 +244,21 @@ pub(super) fn audience_cause(token_auds: &[String], accepted: &[String], by: &st
         "the token comes from another workspace, or the role was set up with the wrong --workspace-uuid; pass the UUID shown under Repository settings > OpenID Connect and run `bootstrap init`".to_string()
     } else {
         format!(
-            "the step asks for custom audiences (`oidc: audiences:`); ask for one the role accepts, or add --audience {} and run `bootstrap init`",
-            token_auds[0]
+            "the step asks for custom audiences (`oidc: audiences:`); ask for one the role accepts, or {} and run `bootstrap init`",
+            fix.add("audience", &token_auds[0])
         )
     };
     format!("{got} is not {} ({by}): {advice}", any_of(accepted))
 }
 
 /// An `aws:SourceIp` outside the role's ranges.
-pub(super) fn source_ip_cause(ip: &str, ranges: &[String]) -> String {
+pub(super) fn source_ip_cause(ip: &str, ranges: &[String], fix: Fix<'_>) -> String {
+    let change = match &fix.source.file {
+        Some((path, _)) => format!("its source-ip in {}", path.display()),
+        None => "the role's --source-ip".to_string(),
+    };
     format!(
-        "aws:SourceIp `{ip}` is outside {}: 1x/2x steps have no fixed IP, so run the step with `size: 4x` and `runtime: cloud: atlassian-ip-ranges: true` (or on a self-hosted runner inside the range), or change the role's --source-ip and run `bootstrap init`",
+        "aws:SourceIp `{ip}` is outside {}: 1x/2x steps have no fixed IP, so run the step with `size: 4x` and `runtime: cloud: atlassian-ip-ranges: true` (or on a self-hosted runner inside the range), or change {change} and run `bootstrap init`",
         cidr_list(ranges)
     )
 }
@@ -250,6 +281,10 @@ mod tests {
         "arn:aws:iam::123456789012:oidc-provider/api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc";
     const HP: &str = "api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc";
     const AUD: &str = "ari:cloud:bitbucket::workspace/1111";
+    const FLAGS: Fix<'static> = Fix {
+        source: &Source::FLAGS,
+        role: "deploy",
+    };
 
     fn policy(subs: &[&str], cidrs: &[&str]) -> serde_json::Value {
         let mut cond = json!({
@@ -274,13 +309,13 @@ mod tests {
     }
 
     fn cause(p: &serde_json::Value, r: &Request, ip_given: bool) -> (Verdict, String) {
-        trust_cause(&evaluate(p, r), ip_given).expect("refused")
+        trust_cause(&evaluate(p, r), ip_given, FLAGS).expect("refused")
     }
 
     #[test]
     fn allowed_has_no_cause() {
         let e = evaluate(&policy(&["{r}:*"], &[]), &request(AUD, "{r}:{s}"));
-        assert!(trust_cause(&e, false).is_none());
+        assert!(trust_cause(&e, false, FLAGS).is_none());
     }
 
     #[test]
@@ -292,6 +327,36 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("--repository-uuid {x}"), "{t}");
+    }
+
+    #[test]
+    fn with_a_file_the_hint_speaks_of_the_file() {
+        let file = Source {
+            file: Some(("bootstrap.toml".into(), vec!["repository-uuid".into()])),
+        };
+        let fix = Fix {
+            source: &file,
+            role: "deploy",
+        };
+        let e = evaluate(&policy(&["{r}:*"], &[]), &request(AUD, "{x}:{s}"));
+        let (_, t) = trust_cause(&e, false, fix).expect("refused");
+        assert!(
+            t.contains("add {x} to repository-uuid in bootstrap.toml"),
+            "{t}"
+        );
+        assert!(!t.contains("--repository-uuid"), "{t}");
+        let tables = Source {
+            file: Some(("b.toml".into(), vec!["role".into()])),
+        };
+        let fix = Fix {
+            source: &tables,
+            role: "deploy",
+        };
+        let (_, t) = trust_cause(&e, false, fix).expect("refused");
+        assert!(
+            t.contains("add {x} to repository-uuid in the [[role]] table of deploy in b.toml"),
+            "{t}"
+        );
     }
 
     #[test]
@@ -328,7 +393,7 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("--workspace-uuid"), "{t}");
-        let t = audience_cause(&["https://vault.example".into()], &[AUD.into()], "x");
+        let t = audience_cause(&["https://vault.example".into()], &[AUD.into()], "x", FLAGS);
         assert!(t.contains("--audience https://vault.example"), "{t}");
     }
 

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use super::checks::{account_checks, token_checks, Check, Status, LEEWAY_SECS};
 use super::explain::{aud_reading_cause, Verdict};
 use super::result::{TokenSummary, VerifyReport};
+use crate::config::Source;
 use crate::iam::{self, Request};
 use crate::jwt::{self, rfc3339, Decoded};
 use crate::observe::verify::Target;
@@ -20,6 +21,7 @@ pub fn judge(
     target: Target,
     source_ip: Option<IpAddr>,
     now: i64,
+    source: &Source,
 ) -> VerifyReport {
     let mut checks = token_checks(&decoded, discovery, &discovery.issuer, now);
     let token_auds = jwt::audiences(&decoded.claims);
@@ -41,6 +43,7 @@ pub fn judge(
         &token_auds,
         evaluation.as_ref(),
         source_ip.is_some(),
+        source,
     );
     if let Some(cause) = aud_reading.as_ref().and_then(aud_reading_cause) {
         for c in more.iter_mut().filter(|c| c.check == "trust policy") {
