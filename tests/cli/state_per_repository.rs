@@ -351,6 +351,8 @@ fn a_plan_role_s_pipeline_plans_and_never_applies() {
         !yml.contains("apply"),
         "a plan role's pipeline applies:\n{yml}"
     );
+    let backend = std::fs::read_to_string(out_dir.path().join("backend.tf")).unwrap();
+    assert!(!backend.contains("may read and write"), "{backend}");
     assert_eq!(backend_attr(out_dir.path(), "key"), "web/terraform.tfstate");
     assert_eq!(
         backend_attr(out_dir.path(), "workspace_key_prefix"),

@@ -98,10 +98,7 @@ pub fn render_files(
 
 /// The role whose state the backend points at: the one role, or a pair's apply role (a
 /// pair shares one prefix).
-fn backend_role<'d>(
-    roles: &PipelineRoles,
-    d: &'d DesiredState,
-) -> Result<&'d DesiredRole> {
+fn backend_role<'d>(roles: &PipelineRoles, d: &'d DesiredState) -> Result<&'d DesiredRole> {
     let arn = match roles {
         PipelineRoles::One { arn } => arn,
         PipelineRoles::PlanApply { apply_arn, .. } => apply_arn,
