@@ -351,6 +351,8 @@ fn a_plan_role_s_pipeline_plans_and_never_applies() {
         !yml.contains("apply"),
         "a plan role's pipeline applies:\n{yml}"
     );
+    let backend = std::fs::read_to_string(out_dir.path().join("backend.tf")).unwrap();
+    assert!(!backend.contains("may read and write"), "{backend}");
     assert_eq!(backend_attr(out_dir.path(), "key"), "web/terraform.tfstate");
     assert_eq!(
         backend_attr(out_dir.path(), "workspace_key_prefix"),
@@ -422,6 +424,23 @@ fn a_pair_trusting_different_repositories_is_warned() {
         "the plan role x-plan trusts {REPO_UUID} but the apply role x-apply trusts {WEB_REPO}"
     );
     assert!(out.stderr.contains(&want), "{}", out.stderr);
+    // Left to their defaults they keep apart, and the pipeline, which has one backend, is
+    // refused saying why.
+    let text = [
+        "region = \"eu-west-1\"\nworkspace = \"acme\"\nworkspace-uuid = \"6a3f1c2e-1111-4c9d-9a8b-0123456789ab\"\n".to_string(),
+        role("x-plan", "plan", REPO_UUID, ""),
+        role("x-apply", "apply", WEB_REPO, &env),
+    ]
+    .concat();
+    std::fs::write(&config, text).unwrap();
+    let (_out_dir, out) = pipeline(&config, &[], &["--deployment", "Production"]);
+    out.assert_code(64);
+    assert!(
+        out.stderr
+            .contains("they also trust different repositories"),
+        "{}",
+        out.stderr
+    );
 }
 
 // --- real Terraform through each role's backend ----------------------------------------

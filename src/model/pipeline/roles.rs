@@ -55,11 +55,16 @@ impl<'a> RoleChoice<'a> {
         }
         if plan.state_key_prefix != apply.state_key_prefix {
             return Err(Error::usage(format!(
-                "the plan role {} keeps its state under {:?} and the apply role {} under {:?}; the pipeline's plan and apply steps use one backend",
+                "the plan role {} keeps its state under {:?} and the apply role {} under {:?}{}; the pipeline's plan and apply steps use one backend",
                 plan.name,
                 plan.state_key_prefix.as_deref().unwrap_or_default(),
                 apply.name,
-                apply.state_key_prefix.as_deref().unwrap_or_default()
+                apply.state_key_prefix.as_deref().unwrap_or_default(),
+                if plan.same_repositories(apply) {
+                    ""
+                } else {
+                    " (they also trust different repositories, so one of them will be refused in the repository the pipeline runs in)"
+                }
             ))
             .hint("give both roles the same state-key-prefix in their [[role]] tables"));
         }
