@@ -235,11 +235,7 @@ async fn role(aws: &Aws, name: &str, provider_arn: &str) -> Result<Option<FoundR
         iam.get_role().role_name(name).send(),
         super::inline_policy_names(aws, name),
         super::attached_policy_arns(aws, name),
-        iam.list_instance_profiles_for_role()
-            .role_name(name)
-            .into_paginator()
-            .send()
-            .try_collect(),
+        super::instance_profiles(aws, name),
     );
     let role = match role {
         Ok(out) => out.role,
@@ -250,14 +246,8 @@ async fn role(aws: &Aws, name: &str, provider_arn: &str) -> Result<Option<FoundR
     let (Some(inline_policies), Some(managed_policies)) = (inline?, attached?) else {
         return Ok(None);
     };
-    let instance_profiles = match profiles {
-        Ok(pages) => pages
-            .iter()
-            .flat_map(|p| p.instance_profiles().iter())
-            .map(|p| p.instance_profile_name().to_string())
-            .collect(),
-        Err(e) if errors::is(&e, &["NoSuchEntity"]) => return Ok(None),
-        Err(e) => return Err(classify(&e, "listing the role's instance profiles", name)),
+    let Some(instance_profiles) = profiles? else {
+        return Ok(None);
     };
     Ok(Some(FoundRole {
         arn: role.arn().to_string(),

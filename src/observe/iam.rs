@@ -45,7 +45,7 @@ pub async fn provider(aws: &Aws, arn: &str) -> Result<Option<ObservedProvider>> 
 }
 
 /// The names of the instance profiles the role is in (None: the role is gone).
-async fn instance_profiles(aws: &Aws, name: &str) -> Result<Option<Vec<String>>> {
+pub async fn instance_profiles(aws: &Aws, name: &str) -> Result<Option<Vec<String>>> {
     let pages: std::result::Result<Vec<_>, _> = aws
         .iam
         .list_instance_profiles_for_role()

@@ -28,8 +28,8 @@ use crate::model::DesiredState;
 pub use account::account;
 pub use dynamodb::table;
 pub use iam::{
-    attached_policy_arns, find_provider, inline_policy_names, managed_policy_document,
-    managed_policy_documents, provider, role, PolicyCache,
+    attached_policy_arns, find_provider, inline_policy_names, instance_profiles,
+    managed_policy_document, managed_policy_documents, provider, role, PolicyCache,
 };
 pub use s3::bucket;
 

@@ -45,7 +45,7 @@ fn with_config<'a>(w: &'a World, cmd: &str, config: &PathBuf) -> Test<'a> {
 
 const THREE: [&str; 3] = ["infra-plan", "infra-apply", "app-cdk"];
 
-fn sorted_roles(aws: &Inspect) -> Vec<String> {
+pub(crate) fn sorted_roles(aws: &Inspect) -> Vec<String> {
     let mut names = aws.role_names();
     names.sort();
     names

@@ -12,6 +12,7 @@ use aws_sdk_iam::types::Tag;
 use crate::common::fixture::{World, ENV_UUID, REPO_UUID, ROLE};
 use crate::common::inspect::Inspect;
 use crate::roles::with_config;
+use crate::roles_prune::sorted_roles;
 
 const B_REPO: &str = "{2b3c4d5e-6666-4f70-8a9b-0123456789ab}";
 
@@ -40,12 +41,6 @@ fn tag_role(aws: &Inspect, role: &str, key: &str, value: &str) {
     let tag = Tag::builder().key(key).value(value).build().expect("tag");
     aws.block(aws.iam.tag_role().role_name(role).tags(tag).send())
         .expect("TagRole");
-}
-
-fn sorted_roles(aws: &Inspect) -> Vec<String> {
-    let mut names = aws.role_names();
-    names.sort();
-    names
 }
 
 /// The reproduction: team B names team A's role `a-apply` in its own file.
@@ -203,9 +198,10 @@ fn direct_mode_never_touches_a_role_a_stack_owns() {
         ])
         .expect_stdout_lacks("pruned")
         .run();
-    let mut roles = aws.role_names();
-    roles.sort();
-    assert_eq!(roles, ["bitbucket-pipelines-deploy", "direct-deploy"]);
+    assert_eq!(
+        sorted_roles(&aws),
+        ["bitbucket-pipelines-deploy", "direct-deploy"]
+    );
 }
 
 /// Team A keeps noncurrent versions 30 days, team B says nothing (90): B is told whose
