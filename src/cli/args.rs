@@ -47,6 +47,10 @@ pub struct GlobalArgs {
     /// Connect and read timeout for the issuer's hosts, in seconds [default: 10].
     #[arg(long, global = true, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+    /// The Bitbucket API used to resolve names and set variables when BITBUCKET_TOKEN (or
+    /// BITBUCKET_EMAIL and BITBUCKET_API_TOKEN) is set [default: https://api.bitbucket.org/2.0].
+    #[arg(long, global = true, value_name = "URL")]
+    pub bitbucket_api_url: Option<String>,
     /// Output format: text for people, json (one document on stdout) for scripts.
     #[arg(long, global = true, value_enum, value_name = "FORMAT")]
     pub output: Option<OutputArg>,
@@ -68,8 +72,9 @@ pub struct IssuerArgs {
     /// https://api.bitbucket.org/2.0/workspaces/SLUG/pipelines-config/identity/oidc.
     #[arg(long, value_name = "SLUG")]
     pub workspace: Option<String>,
-    /// Any https OIDC issuer URL instead of a Bitbucket workspace.
-    #[arg(long, value_name = "URL", conflicts_with = "workspace")]
+    /// Any https OIDC issuer URL instead of a Bitbucket workspace (with --workspace, it
+    /// overrides the issuer derived from it; the workspace then names it for the API).
+    #[arg(long, value_name = "URL")]
     pub issuer_url: Option<String>,
 }
 

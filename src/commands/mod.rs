@@ -45,6 +45,14 @@ pub async fn dispatch(
     settings: &Settings,
     reporter: &Reporter,
 ) -> Result<Output> {
+    // Bitbucket names become UUIDs before anything reads the trust settings or writes.
+    let resolved;
+    let settings = if uses_trust(&command) {
+        resolved = crate::bitbucket::resolve_names(settings, reporter).await?;
+        &resolved
+    } else {
+        settings
+    };
     let (s, r) = (settings, reporter);
     let mode = Deployment::of(settings);
     match command {
@@ -109,6 +117,19 @@ pub async fn dispatch(
             }
         }
     }
+}
+
+/// The commands that build or compare trust policies, so need Bitbucket names resolved.
+fn uses_trust(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Plan { .. }
+            | Command::Init { .. }
+            | Command::Status { .. }
+            | Command::Verify(_)
+            | Command::Pipeline(_)
+            | Command::Render { .. }
+    )
 }
 
 fn verify_options(args: VerifyArgs) -> verify::Options {
