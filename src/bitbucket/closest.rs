@@ -2,7 +2,10 @@
 
 /// The candidate nearest to `name` by edit distance (case ignored); `None` when there are
 /// no candidates.
-pub(crate) fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let name = name.to_lowercase();
     candidates
         .into_iter()

@@ -10,6 +10,7 @@
 
 mod common;
 
+mod bitbucket;
 mod cloudformation_render;
 mod cloudformation_roles;
 mod cloudformation_stack;
