@@ -11,13 +11,31 @@
 mod client;
 mod closest;
 mod resolve;
+pub mod variables;
 
 pub use client::{Client, Scope};
 pub use resolve::resolve_names;
 
 use base64::Engine;
 
+use crate::config::Settings;
 use crate::error::{Error, Result};
+
+/// A client for a command that needs the API (`why` names the flag, e.g.
+/// `--set-variables`), and the workspace slug: both required, exit 64 naming what to set.
+pub fn connect(settings: &Settings, why: &str) -> Result<(Client, String)> {
+    let Some(credentials) = Credentials::from_env()? else {
+        return Err(Error::usage(format!(
+            "{why} needs Bitbucket credentials, and none are set"
+        ))
+        .hint(format!("set {CREDENTIAL_VARIABLES} (docs/bitbucket.md)")));
+    };
+    let Some(workspace) = settings.bitbucket.workspace.clone() else {
+        return Err(Error::usage(format!("{why} needs the Bitbucket workspace"))
+            .hint("add workspace = \"SLUG\" to bootstrap.toml (or pass --workspace SLUG)"));
+    };
+    Ok((Client::new(settings, &credentials)?, workspace))
+}
 
 /// The environment variables that hold the credentials, for messages.
 pub const CREDENTIAL_VARIABLES: &str =

@@ -309,6 +309,14 @@ pub struct PipelineArgs {
     /// With several roles configured: the one whose ARN the pipeline uses.
     #[arg(long = "role", value_name = "NAME")]
     pub roles: Vec<String>,
+    /// Also set AWS_ROLE_ARN and AWS_REGION in Bitbucket (repository or deployment
+    /// variables) through its API; needs BITBUCKET_TOKEN (or BITBUCKET_EMAIL and
+    /// BITBUCKET_API_TOKEN). Other variables are never touched.
+    #[arg(long)]
+    pub set_variables: bool,
+    /// Set the variables without asking (--set-variables).
+    #[arg(long)]
+    pub yes: bool,
     #[command(flatten)]
     pub setup: SetupArgs,
 }

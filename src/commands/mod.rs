@@ -151,6 +151,8 @@ fn pipeline_options(args: PipelineArgs) -> pipeline::Options {
         deployment: args.deployment,
         branch: args.branch,
         roles: args.roles,
+        set_variables: args.set_variables,
+        yes: args.yes,
     }
 }
 

@@ -9,9 +9,12 @@ use std::path::PathBuf;
 
 use super::verify::account_id;
 use crate::aws::{self, Aws};
+use crate::bitbucket::{
+    self, variables, variables::Target, variables::VariableState, variables::Wanted,
+};
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::model::pipeline::{self, Pipeline, RoleChoice, BACKEND_FILE, PIPELINE_FILE};
+use crate::model::pipeline::{self, Pipeline, Placement, RoleChoice, BACKEND_FILE, PIPELINE_FILE};
 use crate::model::{self, Account};
 use crate::report::files::{check_targets, write_file};
 use crate::report::pipeline::PipelineReport;
@@ -26,6 +29,9 @@ pub(super) struct Options {
     pub branch: Option<String>,
     /// `--role`: the configured role the pipeline uses.
     pub roles: Vec<String>,
+    /// `--set-variables`: set the variables in Bitbucket through its API.
+    pub set_variables: bool,
+    pub yes: bool,
 }
 
 pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Output> {
@@ -42,6 +48,10 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
         opts.branch.as_deref(),
     )?;
     check_targets(&opts.out_dir, &[PIPELINE_FILE, BACKEND_FILE], opts.force)?;
+    let bitbucket = opts
+        .set_variables
+        .then(|| bitbucket::connect(settings, "--set-variables"))
+        .transpose()?;
 
     let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
     let id = match account_flag {
@@ -71,7 +81,15 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
     write_file(&pipeline_path, &files.pipeline)?;
     write_file(&backend_path, &files.backend)?;
 
-    let result = PipelineReport::new(
+    let placements = roles.placements(values.deployment.as_deref(), &desired.account.region);
+    let variables = match &bitbucket {
+        Some((client, workspace)) => {
+            let wanted = wanted_variables(settings, &chosen, &placements);
+            Some(set_variables(client, workspace, &wanted, reporter, opts.yes).await?)
+        }
+        None => None,
+    };
+    let mut result = PipelineReport::new(
         &values,
         &roles,
         &desired,
@@ -81,7 +99,68 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
         ],
         aws.calls.summary(),
     );
+    result.bitbucket_variables = variables;
     Ok(Output::of(&result, reporter))
+}
+
+/// The variables each repository needs: the role of each placement, in every repository it
+/// trusts (by UUID in the API; by its slug in messages when it was given by name).
+fn wanted_variables(
+    settings: &Settings,
+    chosen: &RoleChoice<'_>,
+    placements: &[Placement],
+) -> Vec<Wanted> {
+    let label = |uuid: &str| {
+        settings
+            .bitbucket
+            .resolved
+            .iter()
+            .find(|n| n.kind == "repository" && n.uuid == uuid)
+            .map_or_else(|| uuid.to_string(), |n| n.name.clone())
+    };
+    let mut out = Vec::new();
+    for (role, place) in chosen.all().into_iter().zip(placements) {
+        let target = match &place.scope {
+            pipeline::Scope::Repository => Target::Repository,
+            pipeline::Scope::Deployment(env) => Target::Deployment(env.clone()),
+        };
+        let mut values = vec![("AWS_ROLE_ARN".to_string(), place.role_arn.clone())];
+        if let Some(region) = &place.region {
+            values.push(("AWS_REGION".to_string(), region.clone()));
+        }
+        for repo in &role.repositories {
+            out.push(Wanted {
+                repository: repo.clone(),
+                label: label(repo),
+                target: target.clone(),
+                values: values.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// Compare, show, ask (unless `--yes`) and write the variables that differ.
+async fn set_variables(
+    client: &bitbucket::Client,
+    workspace: &str,
+    wanted: &[Wanted],
+    reporter: &Reporter,
+    yes: bool,
+) -> Result<Vec<VariableState>> {
+    reporter.progress("reading the Bitbucket variables");
+    let states = variables::compare(client, workspace, wanted).await?;
+    let changes: Vec<VariableState> = states.iter().filter(|s| s.changes()).cloned().collect();
+    if !changes.is_empty() {
+        reporter.confirm(
+            yes,
+            &crate::report::pipeline::variables_text(&changes),
+            "Set these Bitbucket variables?",
+            "pass --yes to set them without asking",
+        )?;
+        variables::write(client, &states).await?;
+    }
+    Ok(states)
 }
 
 /// The account of the caller's credentials (`sts:GetCallerIdentity`).

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Paint, Report};
+use crate::bitbucket::variables::{Action, VariableState};
 use crate::model::pipeline::{Pipeline, PipelineRoles, Placement, Scope};
 use crate::model::{Account, DesiredState};
 
@@ -72,6 +73,39 @@ pub struct PipelineReport {
     /// Every scope's variables, in the order the text shows them.
     #[serde(skip)]
     pub placements: Vec<Placement>,
+    /// With `--set-variables`: each managed variable in Bitbucket, as found and what was done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bitbucket_variables: Option<Vec<VariableState>>,
+}
+
+/// One line per managed Bitbucket variable: `+` created, `~` updated, `=` in sync, `!`
+/// secured (left alone).
+pub fn variables_text(states: &[VariableState]) -> String {
+    let mut text = String::new();
+    for s in states {
+        let place = if s.scope == "repository" {
+            format!("{} repository variable", s.repository)
+        } else {
+            format!("{} deployment variable of {}", s.repository, s.scope)
+        };
+        let _ = match s.action {
+            Action::Create => writeln!(text, "+ {place} {} = {}", s.key, s.wanted),
+            Action::Update => writeln!(
+                text,
+                "~ {place} {}: {} -> {}",
+                s.key,
+                s.current.as_deref().unwrap_or_default(),
+                s.wanted
+            ),
+            Action::InSync => writeln!(text, "= {place} {} in sync", s.key),
+            Action::Secured => writeln!(
+                text,
+                "! {place} {} is secured, so cannot be compared; left alone",
+                s.key
+            ),
+        };
+    }
+    text
 }
 
 impl PipelineReport {
@@ -111,6 +145,7 @@ impl PipelineReport {
             account: d.account.clone(),
             aws_calls,
             placements,
+            bitbucket_variables: None,
         }
     }
 
@@ -159,7 +194,12 @@ impl Report for PipelineReport {
             let _ = writeln!(text, "wrote {}", f.path);
         }
         self.split_text(&mut text);
-        self.variables_text(&mut text);
+        match &self.bitbucket_variables {
+            Some(states) => {
+                let _ = write!(text, "\nBitbucket variables:\n{}", variables_text(states));
+            }
+            None => self.variables_text(&mut text),
+        }
         if self.ip_restricted {
             let roles = if self.roles.is_plan_apply() {
                 "The roles are"

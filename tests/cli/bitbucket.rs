@@ -365,3 +365,100 @@ fn the_api_is_reached_only_over_trusted_tls_and_never_through_a_redirect() {
         .expect_stderr_contains("--bitbucket-api-url")
         .run();
 }
+
+/// The pipeline's variables, set for the plan/apply pair of [`by_names`].
+#[test]
+fn pipeline_set_variables_sets_what_each_place_needs_touches_nothing_else_and_reruns_without_a_write(
+) {
+    let bb = Bb::start();
+    let names = bb.config("names.toml", &by_names());
+    bb.api.add_variable("infra", None, "OTHER", "kept", false);
+    bb.api
+        .add_variable("infra", None, "AWS_REGION", "eu-west-1", false);
+    bb.api.add_variable(
+        "infra",
+        Some("Staging"),
+        "AWS_ROLE_ARN",
+        "staging-role",
+        false,
+    );
+    let out_dir = bb.dir.path().join("repo");
+    let account = "210987654321";
+    let pipeline = |extra: &[&str]| {
+        bb.test("pipeline", &names)
+            .args(["--out-dir", &out_dir.display().to_string(), "--force"])
+            .args(["--account-id", account, "--deployment", "Production"])
+            .args(extra.iter().copied())
+    };
+    // Without a terminal and without --yes, nothing is written.
+    pipeline(&["--set-variables"])
+        .expect_exit(64)
+        .expect_stderr_contains("+ infra deployment variable of Production AWS_ROLE_ARN")
+        .expect_stderr_contains("~ infra repository variable AWS_REGION: eu-west-1 -> us-east-1")
+        .run();
+    assert!(bb.api.writes().is_empty());
+
+    let out = pipeline(&["--set-variables", "--yes"]).run();
+    let plan = format!("arn:aws:iam::{account}:role/infra-plan");
+    let apply = format!("arn:aws:iam::{account}:role/infra-apply");
+    let pair = |arn: &str, region: Option<&str>| {
+        let mut v = vec![("AWS_ROLE_ARN".to_string(), arn.to_string())];
+        if let Some(r) = region {
+            v.push(("AWS_REGION".to_string(), r.to_string()));
+        }
+        v
+    };
+    let mut infra = pair(&plan, Some("us-east-1"));
+    infra.push(("OTHER".into(), "kept".into()));
+    infra.sort();
+    assert_eq!(bb.api.variables("infra", None), infra, "{out:?}");
+    let mut net = pair(&plan, Some("us-east-1"));
+    net.sort();
+    assert_eq!(bb.api.variables("platform-network", None), net);
+    assert_eq!(
+        bb.api.variables("infra", Some("Production")),
+        pair(&apply, None)
+    );
+    // Another environment's variable and the other repository's environments: untouched.
+    assert_eq!(
+        bb.api.variables("infra", Some("Staging")),
+        pair("staging-role", None)
+    );
+    assert!(bb
+        .api
+        .variables("platform-network", Some("Production"))
+        .is_empty());
+    let written = bb.api.writes();
+    assert_eq!(written.len(), 5, "{written:#?}");
+    assert!(written.iter().any(|w| w.method == "PUT"), "{written:#?}");
+
+    // A re-run changes nothing in Bitbucket.
+    bb.api.clear_log();
+    let again = pipeline(&["--set-variables", "--yes", "--output", "json"]).run();
+    assert!(bb.api.writes().is_empty(), "{:#?}", bb.api.writes());
+    let doc = again.json();
+    let states = doc["bitbucket_variables"]
+        .as_array()
+        .expect("variables")
+        .clone();
+    assert_eq!(states.len(), 5, "{doc}");
+    assert!(states.iter().all(|s| s["action"] == "in_sync"), "{doc}");
+    bb.api.assert_conforms();
+
+    // Without credentials (and without names), --set-variables names what to set.
+    let uuids = bb.config("uuids.toml", &by_uuids(&bb.api));
+    bb.bare("pipeline", &uuids)
+        .args(["--out-dir", &out_dir.display().to_string(), "--force"])
+        .args([
+            "--account-id",
+            account,
+            "--deployment",
+            "Production",
+            "--set-variables",
+        ])
+        .args(["--workspace", WORKSPACE])
+        .expect_exit(64)
+        .expect_stderr_contains("--set-variables needs Bitbucket credentials")
+        .expect_stderr_contains("BITBUCKET_TOKEN")
+        .run();
+}

@@ -220,6 +220,58 @@ impl BitbucketApi {
             .clone()
     }
 
+    /// Add a variable to repository `slug`, or to its environment `env`.
+    pub fn add_variable(
+        &self,
+        slug: &str,
+        env: Option<&str>,
+        key: &str,
+        value: &str,
+        secured: bool,
+    ) {
+        let mut st = self.state.lock().unwrap();
+        st.next_id += 1;
+        let v = Variable {
+            uuid: uuid_of(5, st.next_id),
+            key: key.to_string(),
+            value: value.to_string(),
+            secured,
+        };
+        let repo = st
+            .repos
+            .iter_mut()
+            .find(|r| r.slug == slug)
+            .expect("repository");
+        match env {
+            None => repo.variables.push(v),
+            Some(name) => repo
+                .environments
+                .iter_mut()
+                .find(|e| e.name == name)
+                .expect("environment")
+                .variables
+                .push(v),
+        }
+    }
+
+    /// `(key, value)` of the variables of repository `slug`, or of its environment `env`.
+    pub fn variables(&self, slug: &str, env: Option<&str>) -> Vec<(String, String)> {
+        let repo = self.repository(slug);
+        let vars = match env {
+            None => repo.variables,
+            Some(name) => {
+                repo.environments
+                    .into_iter()
+                    .find(|e| e.name == name)
+                    .expect("environment")
+                    .variables
+            }
+        };
+        let mut out: Vec<(String, String)> = vars.into_iter().map(|v| (v.key, v.value)).collect();
+        out.sort();
+        out
+    }
+
     /// The token holds only these scopes.
     pub fn set_scopes(&self, scopes: &[&str]) {
         self.state.lock().unwrap().scopes = scopes.iter().map(ToString::to_string).collect();
