@@ -19,6 +19,9 @@ pub enum Target {
     Repository,
     /// The variables of the deployment environment of this name.
     Deployment(String),
+    /// The variables of the deployment environment of this UUID, shown under `label`; an
+    /// environment of another repository (HTTP 404) is skipped.
+    DeploymentUuid { uuid: String, label: String },
 }
 
 /// The variables one repository needs in one place.
@@ -101,11 +104,20 @@ async fn read_one(client: &Client, workspace: &str, w: &Wanted) -> Result<Vec<Va
                 "deployment_variable",
             )
         }
+        Target::DeploymentUuid { uuid, label } => (
+            format!(
+                "{repo}/deployments_config/environments/{}/variables",
+                segment(uuid)
+            ),
+            label.clone(),
+            "deployment_variable",
+        ),
     };
-    let listed = client
-        .list(&path, &[], Scope::Pipeline)
-        .await?
-        .ok_or_else(|| not_found(&w.label, workspace))?;
+    let listed = match client.list(&path, &[], Scope::Pipeline).await? {
+        Some(l) => l,
+        None if matches!(w.target, Target::DeploymentUuid { .. }) => return Ok(Vec::new()),
+        None => return Err(not_found(&w.label, workspace)),
+    };
     let mut out = Vec::new();
     for (key, value) in &w.values {
         let found = listed

@@ -462,3 +462,56 @@ fn pipeline_set_variables_sets_what_each_place_needs_touches_nothing_else_and_re
         .expect_stderr_contains("BITBUCKET_TOKEN")
         .run();
 }
+
+#[test]
+fn status_reports_the_bitbucket_variables_missing_in_sync_and_drifted() {
+    let bb = Bb::start();
+    let names = bb.config("names.toml", &by_names());
+    bb.test("init", &names).arg("--yes").run();
+    let status = || bb.test("status", &names).arg("--detailed-exitcode");
+    status()
+        .expect_exit(2)
+        .expect_stdout_contains("variable      missing   infra repository AWS_ROLE_ARN")
+        .expect_stdout_contains("variable      missing   infra deployment Production AWS_ROLE_ARN")
+        .expect_stdout_contains("run `bootstrap pipeline --set-variables`")
+        .expect_no_writes()
+        .run();
+    let out_dir = bb.dir.path().join("repo");
+    bb.test("pipeline", &names)
+        .args(["--out-dir", &out_dir.display().to_string()])
+        .args([
+            "--account-id",
+            bb.w.moto.account_id(),
+            "--deployment",
+            "Production",
+        ])
+        .args(["--set-variables", "--yes"])
+        .run();
+    bb.api.clear_log();
+    status()
+        .expect_stdout_contains("variable      in sync   platform-network repository AWS_REGION")
+        .expect_stdout_contains("everything is in sync")
+        .expect_no_writes()
+        .run();
+    assert!(bb.api.writes().is_empty());
+    // Someone points the production deployment at another role.
+    bb.api.edit_variable(
+        "infra",
+        Some("Production"),
+        "AWS_ROLE_ARN",
+        "arn:aws:iam::111111111111:role/other",
+    );
+    let out = status()
+        .expect_exit(2)
+        .expect_stdout_contains("variable      drifted   infra deployment Production AWS_ROLE_ARN")
+        .expect_stdout_contains(
+            "value: is arn:aws:iam::111111111111:role/other, should be arn:aws:iam::",
+        )
+        .run();
+    assert!(!out.stdout.contains("everything is in sync"), "{out:?}");
+    // Without credentials, status is what it always was.
+    bb.bare("status", &bb.config("uuids.toml", &by_uuids(&bb.api)))
+        .expect_stdout_lacks("variable ")
+        .run();
+    bb.api.assert_conforms();
+}

@@ -254,6 +254,32 @@ impl BitbucketApi {
         }
     }
 
+    /// Change the value of variable `key` of repository `slug` (or its environment `env`),
+    /// as someone editing it in Bitbucket would.
+    pub fn edit_variable(&self, slug: &str, env: Option<&str>, key: &str, value: &str) {
+        let mut st = self.state.lock().unwrap();
+        let repo = st
+            .repos
+            .iter_mut()
+            .find(|r| r.slug == slug)
+            .expect("repository");
+        let vars = match env {
+            None => &mut repo.variables,
+            Some(name) => {
+                &mut repo
+                    .environments
+                    .iter_mut()
+                    .find(|e| e.name == name)
+                    .expect("environment")
+                    .variables
+            }
+        };
+        vars.iter_mut()
+            .find(|v| v.key == key)
+            .expect("variable")
+            .value = value.to_string();
+    }
+
     /// `(key, value)` of the variables of repository `slug`, or of its environment `env`.
     pub fn variables(&self, slug: &str, env: Option<&str>) -> Vec<(String, String)> {
         let repo = self.repository(slug);
