@@ -581,7 +581,16 @@ fn answer(
         a.1.push(("Retry-After".into(), st.retry_after.to_string()));
         return a;
     }
-    if let Some(missing) = op.scopes().into_iter().find(|s| !st.scopes.contains(s)) {
+    // A scope implies the one it extends (Atlassian's scope list: `pipeline:variable` and
+    // `pipeline:write` include `pipeline`, `repository:write` includes `repository`).
+    let held = |s: &String| {
+        st.scopes.contains(s)
+            || st
+                .scopes
+                .iter()
+                .any(|h| h.split_once(':').is_some_and(|(base, _)| base == s))
+    };
+    if let Some(missing) = op.scopes().into_iter().find(|s| !held(s)) {
         return error(
             403,
             &format!("Your credentials lack one or more required privilege scopes: {missing}"),
