@@ -298,9 +298,10 @@ pub struct PipelineArgs {
     pub account_id: Option<String>,
     /// The Bitbucket deployment environment the plan and apply steps run in (its name, e.g.
     /// Production: letters, digits, spaces, - _ and .). Required when the role is narrowed
-    /// with --environment-uuid.
+    /// with --environment-uuid. Across accounts, NAME=CONFIG once per environment, in order
+    /// (each CONFIG the bootstrap.toml of that environment's account).
     #[arg(long, value_name = "NAME")]
-    pub deployment: Option<String>,
+    pub deployment: Vec<String>,
     /// The branch whose pipeline may apply (a manual step) [default: main]; other branches
     /// only validate and plan (only validate when the role needs deployment steps). A glob
     /// such as release/* is accepted; one that matches every branch (*, **) is not.

@@ -9,6 +9,7 @@ mod discover;
 mod init;
 mod operator_policy;
 mod pipeline;
+mod pipeline_multi;
 mod plan;
 mod render;
 mod setup;

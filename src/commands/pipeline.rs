@@ -25,7 +25,8 @@ pub(super) struct Options {
     pub out_dir: PathBuf,
     pub force: bool,
     pub account_id: Option<String>,
-    pub deployment: Option<String>,
+    /// `--deployment NAME`, or `NAME=CONFIG` for each environment of a pipeline across accounts.
+    pub deployment: Vec<String>,
     pub branch: Option<String>,
     /// `--role`: the configured role the pipeline uses.
     pub roles: Vec<String>,
@@ -35,18 +36,26 @@ pub(super) struct Options {
 }
 
 pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Output> {
+    if opts.deployment.iter().any(|d| d.contains('=')) {
+        return super::pipeline_multi::run(settings, reporter, opts).await;
+    }
+    let deployment = match opts.deployment.as_slice() {
+        [] => None,
+        [one] => Some(one.as_str()),
+        _ => {
+            return Err(Error::usage(
+                "--deployment is given several times; a pipeline across environments names each one's configuration",
+            )
+            .hint("write each as NAME=CONFIG: --deployment Staging=staging.toml --deployment Production=prod.toml"))
+        }
+    };
     // Every input is checked before the first AWS call or file write.
     let narrowed = settings.narrowed(&opts.roles)?;
     let settings = &*narrowed;
     crate::model::quota::check_trust_inputs(settings)?;
     let account_flag = opts.account_id.as_deref().map(account_id).transpose()?;
     let chosen = RoleChoice::of(&settings.roles.iter().collect::<Vec<_>>())?;
-    let values = Pipeline::new(
-        settings,
-        &chosen,
-        opts.deployment.as_deref(),
-        opts.branch.as_deref(),
-    )?;
+    let values = Pipeline::new(settings, &chosen, deployment, opts.branch.as_deref())?;
     check_targets(&opts.out_dir, &[PIPELINE_FILE, BACKEND_FILE], opts.force)?;
     let bitbucket = opts
         .set_variables
@@ -164,7 +173,7 @@ async fn set_variables(
 }
 
 /// The account of the caller's credentials (`sts:GetCallerIdentity`).
-async fn caller_account(aws: &Aws, reporter: &Reporter) -> Result<String> {
+pub(super) async fn caller_account(aws: &Aws, reporter: &Reporter) -> Result<String> {
     reporter.progress("finding the AWS account (sts:GetCallerIdentity)");
     let account = crate::observe::account(aws).await.map_err(|e| {
         e.hint("pass --account-id ID to generate the files without AWS credentials")

@@ -515,3 +515,117 @@ fn status_reports_the_bitbucket_variables_missing_in_sync_and_drifted() {
         .run();
     bb.api.assert_conforms();
 }
+
+/// The configuration of one environment's account: its own AWS endpoint, bucket and roles.
+fn account_config(moto: &str, issuer: &str, bucket: &str, roles: &str) -> String {
+    format!(
+        "endpoint-url = \"{moto}\"\nregion = \"us-east-1\"\nissuer-url = \"{issuer}\"\nworkspace = \"{WORKSPACE}\"\nstate-bucket = \"{bucket}\"\n\n{roles}"
+    )
+}
+
+#[test]
+fn one_pipeline_promotes_through_two_accounts_each_stage_with_its_role_and_backend() {
+    let bb = Bb::start();
+    let prod_aws = crate::common::Moto::start();
+    let staging = bb.config(
+        "staging.toml",
+        &account_config(
+            &bb.w.moto.endpoint(),
+            &bb.w.issuer.url(),
+            "tf-state-staging",
+            "[[role]]\nname = \"staging-plan\"\naccess = \"plan\"\nrepository = [\"infra\"]\n\n[[role]]\nname = \"staging-apply\"\nrepository = [\"infra\"]\nenvironment = [\"Staging\"]\n",
+        ),
+    );
+    let prod = bb.config(
+        "prod.toml",
+        &account_config(
+            &prod_aws.endpoint(),
+            &bb.w.issuer.url(),
+            "tf-state-prod",
+            "[[role]]\nname = \"prod-deploy\"\nrepository = [\"infra\"]\nenvironment = [\"Production\"]\n",
+        ),
+    );
+    let out_dir = bb.dir.path().join("repo");
+    let bundle = bb.bundle.path().display().to_string();
+    let run = || {
+        Test::new()
+            .arg("pipeline")
+            .args(["--ca-bundle", &bundle, "--bitbucket-api-url", &bb.api.url()])
+            .args(["--out-dir", &out_dir.display().to_string(), "--force"])
+            .arg("--deployment")
+            .arg(format!("Staging={}", staging.display()))
+            .arg("--deployment")
+            .arg(format!("Production={}", prod.display()))
+            .args(["--set-variables", "--yes"])
+            .env("BITBUCKET_TOKEN", TOKEN)
+            .current_dir(bb.dir.path())
+            .expect_stdout_lacks(TOKEN)
+            .expect_stderr_lacks(TOKEN)
+    };
+    run().run();
+    let file = out_dir.join("bitbucket-pipelines.yml");
+    crate::common::schema::assert_valid_pipeline(&file);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let account = bb.w.moto.account_id();
+    let role = |name: &str| format!("arn:aws:iam::{account}:role/{name}");
+    let staging_at = text
+        .find("deployment: \"Staging\"")
+        .expect("a Staging stage");
+    let prod_at = text
+        .find("deployment: \"Production\"")
+        .expect("a Production stage");
+    assert!(staging_at < prod_at, "{text}");
+    assert!(
+        text.contains(&format!(
+            "# Staging: account {account}, role {}",
+            role("staging-apply")
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "# Production: account {account}, role {}",
+            role("prod-deploy")
+        )),
+        "{text}"
+    );
+    // Production waits for a person; staging's stage starts with the branch.
+    assert!(text[prod_at..].contains("trigger: manual"), "{text}");
+    assert!(
+        !text[staging_at..prod_at].contains("trigger: manual"),
+        "{text}"
+    );
+    assert!(
+        text.contains("-backend-config=\"bucket=$TF_STATE_BUCKET\""),
+        "{text}"
+    );
+    let backend = std::fs::read_to_string(out_dir.join("backend.tf")).unwrap();
+    assert!(
+        !backend
+            .lines()
+            .any(|l| l.trim_start().starts_with("bucket")),
+        "{backend}"
+    );
+
+    let get = |env: Option<&str>, key: &str| {
+        bb.api
+            .variables("infra", env)
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+            .unwrap_or_default()
+    };
+    assert_eq!(get(Some("Staging"), "AWS_ROLE_ARN"), role("staging-apply"));
+    assert_eq!(get(Some("Staging"), "TF_STATE_BUCKET"), "tf-state-staging");
+    assert_eq!(get(Some("Production"), "AWS_ROLE_ARN"), role("prod-deploy"));
+    assert_eq!(get(Some("Production"), "TF_STATE_BUCKET"), "tf-state-prod");
+    assert_eq!(get(Some("Production"), "TF_STATE_REGION"), "us-east-1");
+    // Branches plan with the first environment's plan role and backend.
+    assert_eq!(get(None, "AWS_ROLE_ARN"), role("staging-plan"));
+    assert_eq!(get(None, "TF_STATE_BUCKET"), "tf-state-staging");
+
+    bb.api.clear_log();
+    run().run();
+    assert!(bb.api.writes().is_empty(), "{:#?}", bb.api.writes());
+    bb.api.assert_conforms();
+}

@@ -16,10 +16,10 @@ use crate::error::{Error, Result};
 use crate::model::{self, DesiredState};
 
 /// The Terraform image tag the pipeline runs (1.11 is the first with S3-native locking GA).
-const TERRAFORM_VERSION: &str = "1.11";
+pub(super) const TERRAFORM_VERSION: &str = "1.11";
 
 /// Every template, by the name the others import it by.
-const TEMPLATES: [(&str, &str); 4] = [
+const TEMPLATES: [(&str, &str); 6] = [
     (
         "bitbucket-pipelines.yml",
         include_str!("../../../templates/bitbucket-pipelines.yml"),
@@ -32,6 +32,14 @@ const TEMPLATES: [(&str, &str); 4] = [
     (
         "init-backend.tf",
         include_str!("../../../templates/init-backend.tf"),
+    ),
+    (
+        "bitbucket-pipelines-multi.yml",
+        include_str!("../../../templates/bitbucket-pipelines-multi.yml"),
+    ),
+    (
+        "backend-multi.tf",
+        include_str!("../../../templates/backend-multi.tf"),
     ),
 ];
 
@@ -142,7 +150,7 @@ fn placement(p: &Placement) -> Value {
     }
 }
 
-fn environment() -> Result<Environment<'static>> {
+pub(super) fn environment() -> Result<Environment<'static>> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_| AutoEscape::None);
@@ -160,7 +168,7 @@ fn environment() -> Result<Environment<'static>> {
     Ok(env)
 }
 
-fn render(env: &Environment<'_>, name: &str, ctx: &Value) -> Result<String> {
+pub(super) fn render(env: &Environment<'_>, name: &str, ctx: &Value) -> Result<String> {
     env.get_template(name)
         .and_then(|t| t.render(ctx))
         .map_err(bug)

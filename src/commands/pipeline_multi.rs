@@ -1,0 +1,189 @@
+//! `bootstrap pipeline --deployment NAME=CONFIG ...`: one pipeline promoting through
+//! environments in different AWS accounts. Each CONFIG is the `bootstrap.toml` of one
+//! account (its own issuer, region, roles and state); the global settings of the command line
+//! (`--ca-bundle`, `--timeout`, `--bitbucket-api-url`) fill what a file leaves out.
+
+use std::path::PathBuf;
+
+use super::pipeline::{caller_account, Options};
+use crate::aws::{self, Aws};
+use crate::bitbucket::variables::{self, Target, VariableState, Wanted};
+use crate::bitbucket::{self, resolve_names};
+use crate::config::{self, Settings};
+use crate::error::{Error, Result};
+use crate::model::pipeline::{
+    parse_entry, render_multi, Pipeline, RoleChoice, StageEnvironment, BACKEND_FILE, PIPELINE_FILE,
+};
+use crate::model::{self, Account};
+use crate::report::files::{check_targets, write_file};
+use crate::report::pipeline_multi::MultiPipelineReport;
+use crate::report::{Output, Reporter};
+
+/// One environment's settings, read from its file.
+struct Stage {
+    name: String,
+    settings: Settings,
+}
+
+pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Output> {
+    // Every file is read and checked before the first network call.
+    let mut stages = Vec::new();
+    for entry in &opts.deployment {
+        let (name, path) = parse_entry(entry)?;
+        if stages.iter().any(|s: &Stage| s.name == name) {
+            return Err(crate::usage!("--deployment {name} is given twice")
+                .hint("name each environment once, in the order the pipeline promotes"));
+        }
+        stages.push(Stage {
+            settings: stage_settings(settings, &path)?,
+            name,
+        });
+    }
+    if opts.account_id.is_some() || !opts.roles.is_empty() {
+        return Err(Error::usage(
+            "--account-id and --role do not apply with --deployment NAME=CONFIG: each environment's file names its account and roles",
+        )
+        .hint("drop --account-id and --role"));
+    }
+    check_targets(&opts.out_dir, &[PIPELINE_FILE, BACKEND_FILE], opts.force)?;
+    // The pipeline runs in the repositories of one workspace: the first file's.
+    let first = stages.first().map_or(settings, |s| &s.settings);
+    let bb = opts
+        .set_variables
+        .then(|| bitbucket::connect(first, "--set-variables"))
+        .transpose()?;
+
+    let mut envs = Vec::new();
+    let mut pipelines = Vec::new();
+    let mut repositories = Vec::new();
+    let mut calls = Vec::new();
+    for stage in &stages {
+        let s = resolve_names(&stage.settings, reporter)
+            .await
+            .map_err(|e| e.resource(format!("deployment {}", stage.name)))?;
+        crate::model::quota::check_trust_inputs(&s)?;
+        let chosen = RoleChoice::of(&s.roles.iter().collect::<Vec<_>>())
+            .map_err(|e| e.resource(format!("deployment {}", stage.name)))?;
+        pipelines.push(Pipeline::new(
+            &s,
+            &chosen,
+            Some(&stage.name),
+            opts.branch.as_deref(),
+        )?);
+        let aws = Aws::connect(&s.aws, reporter.verbose()).await?;
+        let account = Account {
+            id: caller_account(&aws, reporter).await?,
+            partition: aws::partition(&aws.region).to_string(),
+            region: aws.region.clone(),
+        };
+        let desired = model::desired(&s, &account, &[], &[])?;
+        envs.push(StageEnvironment::new(&stage.name, &chosen, &desired)?);
+        let all = chosen.all();
+        let deploy = all
+            .last()
+            .map(|r| r.repositories.clone())
+            .unwrap_or_default();
+        let plan = if all.len() > 1 {
+            all[0].repositories.clone()
+        } else {
+            Vec::new()
+        };
+        repositories.push((deploy, plan));
+        calls.push(aws.calls.summary());
+    }
+    let files = render_multi(&envs, &pipelines, opts.branch.as_deref())?;
+    std::fs::create_dir_all(&opts.out_dir).map_err(|e| {
+        Error::failure(format!(
+            "cannot create --out-dir {}: {e}",
+            opts.out_dir.display()
+        ))
+    })?;
+    let pipeline_path = opts.out_dir.join(PIPELINE_FILE);
+    let backend_path = opts.out_dir.join(BACKEND_FILE);
+    write_file(&pipeline_path, &files.pipeline)?;
+    write_file(&backend_path, &files.backend)?;
+
+    let states = match &bb {
+        Some((client, workspace)) => {
+            let wanted = wanted(&envs, &repositories);
+            Some(set(client, workspace, &wanted, reporter, opts.yes).await?)
+        }
+        None => None,
+    };
+    let report = MultiPipelineReport {
+        files: vec![
+            pipeline_path.display().to_string(),
+            backend_path.display().to_string(),
+        ],
+        environments: envs,
+        bitbucket_variables: states,
+        aws_calls: calls,
+    };
+    Ok(Output::of(&report, reporter))
+}
+
+/// One environment's settings: its file, with the command line's global settings where the
+/// file has none.
+fn stage_settings(global: &Settings, path: &PathBuf) -> Result<Settings> {
+    let file = config::load_file(Some(path))?
+        .ok_or_else(|| crate::usage!("--deployment: cannot read {}", path.display()))?;
+    let api_url_given = file.inputs.bitbucket_api_url.is_some();
+    let mut s =
+        Settings::from_inputs(file.inputs).map_err(|e| e.resource(path.display().to_string()))?;
+    s.ca_bundle = s.ca_bundle.or_else(|| global.ca_bundle.clone());
+    s.timeout = global.timeout;
+    if !api_url_given {
+        s.bitbucket.api_url.clone_from(&global.bitbucket.api_url);
+    }
+    Ok(s)
+}
+
+/// Each environment's deployment variables in the repositories its deployment role trusts;
+/// the first environment's plan variables as repository variables of its plan role's.
+fn wanted(envs: &[StageEnvironment], repos: &[(Vec<String>, Vec<String>)]) -> Vec<Wanted> {
+    let mut out = Vec::new();
+    for (i, (env, (deploy, plan))) in envs.iter().zip(repos).enumerate() {
+        for r in deploy {
+            out.push(Wanted {
+                repository: r.clone(),
+                label: r.clone(),
+                target: Target::Deployment(env.name.clone()),
+                values: env.variables.clone(),
+            });
+        }
+        if i == 0 && !env.plan_variables.is_empty() {
+            for r in plan {
+                out.push(Wanted {
+                    repository: r.clone(),
+                    label: r.clone(),
+                    target: Target::Repository,
+                    values: env.plan_variables.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Compare, show, ask (unless `--yes`) and write.
+async fn set(
+    client: &bitbucket::Client,
+    workspace: &str,
+    wanted: &[Wanted],
+    reporter: &Reporter,
+    yes: bool,
+) -> Result<Vec<VariableState>> {
+    reporter.progress("reading the Bitbucket variables");
+    let states = variables::compare(client, workspace, wanted).await?;
+    let changes: Vec<VariableState> = states.iter().filter(|s| s.changes()).cloned().collect();
+    if !changes.is_empty() {
+        reporter.confirm(
+            yes,
+            &crate::report::pipeline::variables_text(&changes),
+            "Set these Bitbucket variables?",
+            "pass --yes to set them without asking",
+        )?;
+        variables::write(client, &states).await?;
+    }
+    Ok(states)
+}
