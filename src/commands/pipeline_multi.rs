@@ -3,7 +3,7 @@
 //! account (its own issuer, region, roles and state); the global settings of the command line
 //! (`--ca-bundle`, `--timeout`, `--bitbucket-api-url`) fill what a file leaves out.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use super::pipeline::{caller_account, Options};
 use crate::aws::{self, Aws};
@@ -27,24 +27,7 @@ struct Stage {
 
 pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Output> {
     // Every file is read and checked before the first network call.
-    let mut stages = Vec::new();
-    for entry in &opts.deployment {
-        let (name, path) = parse_entry(entry)?;
-        if stages.iter().any(|s: &Stage| s.name == name) {
-            return Err(crate::usage!("--deployment {name} is given twice")
-                .hint("name each environment once, in the order the pipeline promotes"));
-        }
-        stages.push(Stage {
-            settings: stage_settings(settings, &path)?,
-            name,
-        });
-    }
-    if opts.account_id.is_some() || !opts.roles.is_empty() {
-        return Err(Error::usage(
-            "--account-id and --role do not apply with --deployment NAME=CONFIG: each environment's file names its account and roles",
-        )
-        .hint("drop --account-id and --role"));
-    }
+    let stages = read_stages(&opts, settings)?;
     check_targets(&opts.out_dir, &[PIPELINE_FILE, BACKEND_FILE], opts.force)?;
     // The pipeline runs in the repositories of one workspace: the first file's.
     let first = stages.first().map_or(settings, |s| &s.settings);
@@ -58,38 +41,11 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
     let mut repositories = Vec::new();
     let mut calls = Vec::new();
     for stage in &stages {
-        let s = resolve_names(&stage.settings, reporter)
-            .await
-            .map_err(|e| e.resource(format!("deployment {}", stage.name)))?;
-        crate::model::quota::check_trust_inputs(&s)?;
-        let chosen = RoleChoice::of(&s.roles.iter().collect::<Vec<_>>())
-            .map_err(|e| e.resource(format!("deployment {}", stage.name)))?;
-        pipelines.push(Pipeline::new(
-            &s,
-            &chosen,
-            Some(&stage.name),
-            opts.branch.as_deref(),
-        )?);
-        let aws = Aws::connect(&s.aws, reporter.verbose()).await?;
-        let account = Account {
-            id: caller_account(&aws, reporter).await?,
-            partition: aws::partition(&aws.region).to_string(),
-            region: aws.region.clone(),
-        };
-        let desired = model::desired(&s, &account, &[], &[])?;
-        envs.push(StageEnvironment::new(&stage.name, &chosen, &desired)?);
-        let all = chosen.all();
-        let deploy = all
-            .last()
-            .map(|r| r.repositories.clone())
-            .unwrap_or_default();
-        let plan = if all.len() > 1 {
-            all[0].repositories.clone()
-        } else {
-            Vec::new()
-        };
-        repositories.push((deploy, plan));
-        calls.push(aws.calls.summary());
+        let p = prepare_stage(stage, &opts, reporter).await?;
+        envs.push(p.env);
+        pipelines.push(p.pipeline);
+        repositories.push(p.repositories);
+        calls.push(p.calls);
     }
     let files = render_multi(&envs, &pipelines, opts.branch.as_deref())?;
     std::fs::create_dir_all(&opts.out_dir).map_err(|e| {
@@ -122,9 +78,75 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
     Ok(Output::of(&report, reporter))
 }
 
+/// Every `--deployment NAME=CONFIG`, its file read and checked.
+fn read_stages(opts: &Options, settings: &Settings) -> Result<Vec<Stage>> {
+    if opts.account_id.is_some() || !opts.roles.is_empty() {
+        return Err(Error::usage(
+            "--account-id and --role do not apply with --deployment NAME=CONFIG: each environment's file names its account and roles",
+        )
+        .hint("drop --account-id and --role"));
+    }
+    let mut stages: Vec<Stage> = Vec::new();
+    for entry in &opts.deployment {
+        let (name, path) = parse_entry(entry)?;
+        if stages.iter().any(|s| s.name == name) {
+            return Err(crate::usage!("--deployment {name} is given twice")
+                .hint("name each environment once, in the order the pipeline promotes"));
+        }
+        stages.push(Stage {
+            settings: stage_settings(settings, &path)?,
+            name,
+        });
+    }
+    Ok(stages)
+}
+
+/// One environment, learned: its names resolved, its account asked, its roles' ARNs.
+struct Prepared {
+    env: StageEnvironment,
+    pipeline: Pipeline,
+    /// The repositories of the deployment role, and of the plan role of a pair.
+    repositories: (Vec<String>, Vec<String>),
+    calls: serde_json::Value,
+}
+
+async fn prepare_stage(stage: &Stage, opts: &Options, reporter: &Reporter) -> Result<Prepared> {
+    let named = |e: Error| e.resource(format!("deployment {}", stage.name));
+    let s = resolve_names(&stage.settings, reporter)
+        .await
+        .map_err(named)?;
+    crate::model::quota::check_trust_inputs(&s).map_err(named)?;
+    let chosen = RoleChoice::of(&s.roles.iter().collect::<Vec<_>>()).map_err(named)?;
+    let pipeline = Pipeline::new(&s, &chosen, Some(&stage.name), opts.branch.as_deref())?;
+    let aws = Aws::connect(&s.aws, reporter.verbose()).await?;
+    let account = Account {
+        id: caller_account(&aws, reporter).await?,
+        partition: aws::partition(&aws.region).to_string(),
+        region: aws.region.clone(),
+    };
+    let desired = model::desired(&s, &account, &[], &[])?;
+    let env = StageEnvironment::new(&stage.name, &chosen, &desired)?;
+    let all = chosen.all();
+    let deploy = all
+        .last()
+        .map(|r| r.repositories.clone())
+        .unwrap_or_default();
+    let plan = if all.len() > 1 {
+        all[0].repositories.clone()
+    } else {
+        Vec::new()
+    };
+    Ok(Prepared {
+        env,
+        pipeline,
+        repositories: (deploy, plan),
+        calls: aws.calls.summary(),
+    })
+}
+
 /// One environment's settings: its file, with the command line's global settings where the
 /// file has none.
-fn stage_settings(global: &Settings, path: &PathBuf) -> Result<Settings> {
+fn stage_settings(global: &Settings, path: &Path) -> Result<Settings> {
     let file = config::load_file(Some(path))?
         .ok_or_else(|| crate::usage!("--deployment: cannot read {}", path.display()))?;
     let api_url_given = file.inputs.bitbucket_api_url.is_some();

@@ -368,6 +368,7 @@ fn the_api_is_reached_only_over_trusted_tls_and_never_through_a_redirect() {
 
 /// The pipeline's variables, set for the plan/apply pair of [`by_names`].
 #[test]
+#[allow(clippy::too_many_lines, reason = "one scenario, in order")]
 fn pipeline_set_variables_sets_what_each_place_needs_touches_nothing_else_and_reruns_without_a_write(
 ) {
     let bb = Bb::start();
@@ -524,6 +525,7 @@ fn account_config(moto: &str, issuer: &str, bucket: &str, roles: &str) -> String
 }
 
 #[test]
+#[allow(clippy::too_many_lines, reason = "one scenario, in order")]
 fn one_pipeline_promotes_through_two_accounts_each_stage_with_its_role_and_backend() {
     let bb = Bb::start();
     let prod_aws = crate::common::Moto::start();
