@@ -90,7 +90,15 @@ pub async fn dispatch(
             Deployment::StackSet => Ok(drift_exit_code(stackset::status(s, r).await?, detailed)),
         },
         Command::Verify(args) => verify::run(s, r, verify_options(args)).await,
-        Command::Pipeline(args) => pipeline::run(s, r, pipeline_options(args)).await,
+        Command::Pipeline(args) => {
+            let o = pipeline_options(args);
+            // NAME=CONFIG: environments in several accounts, one pipeline.
+            if o.deployment.iter().any(|d| d.contains('=')) {
+                pipeline_multi::run(s, r, o).await
+            } else {
+                pipeline::run(s, r, o).await
+            }
+        }
         Command::OperatorPolicy(args) => operator_policy::run(s, r, operator_options(args)),
         Command::Render {
             format,
@@ -130,6 +138,7 @@ fn uses_trust(command: &Command) -> bool {
             | Command::Verify(_)
             | Command::Pipeline(_)
             | Command::Render { .. }
+            | Command::OperatorPolicy(_)
     )
 }
 

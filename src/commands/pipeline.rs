@@ -36,9 +36,6 @@ pub(super) struct Options {
 }
 
 pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Output> {
-    if opts.deployment.iter().any(|d| d.contains('=')) {
-        return super::pipeline_multi::run(settings, reporter, opts).await;
-    }
     let deployment = match opts.deployment.as_slice() {
         [] => None,
         [one] => Some(one.as_str()),

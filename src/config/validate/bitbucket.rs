@@ -79,3 +79,43 @@ pub fn environment_name(value: &str) -> Result<String> {
     }
     Ok(trimmed.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_api_url_is_https_or_loopback_http_without_credentials() {
+        assert_eq!(
+            bitbucket_api_url("https://api.bitbucket.org/2.0/").unwrap(),
+            "https://api.bitbucket.org/2.0"
+        );
+        assert!(bitbucket_api_url("http://127.0.0.1:8080/2.0").is_ok());
+        assert!(bitbucket_api_url("http://localhost/2.0").is_ok());
+        for bad in [
+            "http://api.bitbucket.org/2.0",
+            "ftp://api.bitbucket.org",
+            "https://user:pw@api.bitbucket.org/2.0",
+            "https://api.bitbucket.org/2.0?x=1",
+            "not a url",
+        ] {
+            let e = bitbucket_api_url(bad).unwrap_err();
+            assert!(e.message.starts_with("--bitbucket-api-url"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn slugs_and_environment_names_are_what_bitbucket_shows() {
+        assert_eq!(
+            repository_slug("Platform-Network").unwrap(),
+            "platform-network"
+        );
+        assert_eq!(repository_slug("infra.v2_x").unwrap(), "infra.v2_x");
+        for bad in ["", "..", "a b", "a\"b", "a/b", &"x".repeat(129)] {
+            assert!(repository_slug(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(environment_name(" Production ").unwrap(), "Production");
+        assert!(environment_name("").is_err());
+        assert!(environment_name("a\nb").is_err());
+    }
+}
