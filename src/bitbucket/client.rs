@@ -298,21 +298,8 @@ impl Client {
     fn request_error(&self, e: &reqwest::Error, url: &url::Url) -> Error {
         let host = url.host_str().unwrap_or_default();
         let port = url.port_or_known_default().unwrap_or(443);
-        if let Some(tls_err) = tls::find_tls_error(e) {
-            return match tls_err {
-                rustls::Error::InvalidCertificate(c) => tls::certificate_error(host, c),
-                other => Error::failure(format!("TLS handshake with {host} failed: {other}")),
-            };
-        }
-        if e.is_timeout() {
-            return tls::timeout_error(host, port, self.timeout);
-        }
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-        while let Some(s) = source {
-            if let Some(io) = s.downcast_ref::<std::io::Error>() {
-                return tls::connect_error(host, port, io);
-            }
-            source = s.source();
+        if let Some(err) = tls::transport_error(e, host, port, self.timeout) {
+            return err;
         }
         Error::failure(format!("the Bitbucket API at {host}:{port} failed: {e}"))
             .hint("check --bitbucket-api-url")

@@ -5,7 +5,7 @@
 //! The role ARN and the default bucket name contain the account id. It comes from
 //! `--account-id` when given (no AWS call), otherwise from `sts:GetCallerIdentity`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::verify::account_id;
 use crate::aws::{self, Aws};
@@ -14,7 +14,9 @@ use crate::bitbucket::{
 };
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::model::pipeline::{self, Pipeline, Placement, RoleChoice, BACKEND_FILE, PIPELINE_FILE};
+use crate::model::pipeline::{
+    self, Pipeline, Placement, Rendered, RoleChoice, BACKEND_FILE, PIPELINE_FILE,
+};
 use crate::model::{self, Account};
 use crate::report::files::{check_targets, write_file};
 use crate::report::pipeline::PipelineReport;
@@ -76,16 +78,7 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
         reporter.warn(w);
     }
 
-    std::fs::create_dir_all(&opts.out_dir).map_err(|e| {
-        Error::failure(format!(
-            "cannot create --out-dir {}: {e}",
-            opts.out_dir.display()
-        ))
-    })?;
-    let pipeline_path = opts.out_dir.join(PIPELINE_FILE);
-    let backend_path = opts.out_dir.join(BACKEND_FILE);
-    write_file(&pipeline_path, &files.pipeline)?;
-    write_file(&backend_path, &files.backend)?;
+    let (pipeline_path, backend_path) = write_files(&opts.out_dir, &files)?;
 
     let placements = roles.placements(values.deployment.as_deref(), &desired.account.region);
     let variables = match &bitbucket {
@@ -116,14 +109,7 @@ fn wanted_variables(
     chosen: &RoleChoice<'_>,
     placements: &[Placement],
 ) -> Vec<Wanted> {
-    let label = |uuid: &str| {
-        settings
-            .bitbucket
-            .resolved
-            .iter()
-            .find(|n| n.kind == "repository" && n.uuid == uuid)
-            .map_or_else(|| uuid.to_string(), |n| n.name.clone())
-    };
+    let label = |uuid: &str| settings.bitbucket.name_of("repository", uuid);
     let mut out = Vec::new();
     for (role, place) in chosen.all().into_iter().zip(placements) {
         let target = match &place.scope {
@@ -146,8 +132,23 @@ fn wanted_variables(
     out
 }
 
+/// Write both files into `out_dir` (created when missing); their paths.
+pub(super) fn write_files(out_dir: &Path, files: &Rendered) -> Result<(PathBuf, PathBuf)> {
+    std::fs::create_dir_all(out_dir).map_err(|e| {
+        Error::failure(format!(
+            "cannot create --out-dir {}: {e}",
+            out_dir.display()
+        ))
+    })?;
+    let pipeline_path = out_dir.join(PIPELINE_FILE);
+    let backend_path = out_dir.join(BACKEND_FILE);
+    write_file(&pipeline_path, &files.pipeline)?;
+    write_file(&backend_path, &files.backend)?;
+    Ok((pipeline_path, backend_path))
+}
+
 /// Compare, show, ask (unless `--yes`) and write the variables that differ.
-async fn set_variables(
+pub(super) async fn set_variables(
     client: &bitbucket::Client,
     workspace: &str,
     wanted: &[Wanted],

@@ -5,9 +5,9 @@
 
 use std::path::Path;
 
-use super::pipeline::{caller_account, Options};
+use super::pipeline::{caller_account, set_variables, write_files, Options};
 use crate::aws::{self, Aws};
-use crate::bitbucket::variables::{self, Target, VariableState, Wanted};
+use crate::bitbucket::variables::{Target, Wanted};
 use crate::bitbucket::{self, resolve_names};
 use crate::config::{self, Settings};
 use crate::error::{Error, Result};
@@ -15,7 +15,7 @@ use crate::model::pipeline::{
     parse_entry, render_multi, Pipeline, RoleChoice, StageEnvironment, BACKEND_FILE, PIPELINE_FILE,
 };
 use crate::model::{self, Account};
-use crate::report::files::{check_targets, write_file};
+use crate::report::files::check_targets;
 use crate::report::pipeline_multi::MultiPipelineReport;
 use crate::report::{Output, Reporter};
 
@@ -48,21 +48,12 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
         calls.push(p.calls);
     }
     let files = render_multi(&envs, &pipelines, opts.branch.as_deref())?;
-    std::fs::create_dir_all(&opts.out_dir).map_err(|e| {
-        Error::failure(format!(
-            "cannot create --out-dir {}: {e}",
-            opts.out_dir.display()
-        ))
-    })?;
-    let pipeline_path = opts.out_dir.join(PIPELINE_FILE);
-    let backend_path = opts.out_dir.join(BACKEND_FILE);
-    write_file(&pipeline_path, &files.pipeline)?;
-    write_file(&backend_path, &files.backend)?;
+    let (pipeline_path, backend_path) = write_files(&opts.out_dir, &files)?;
 
     let states = match &bb {
         Some((client, workspace)) => {
             let wanted = wanted(&envs, &repositories);
-            Some(set(client, workspace, &wanted, reporter, opts.yes).await?)
+            Some(set_variables(client, workspace, &wanted, reporter, opts.yes).await?)
         }
         None => None,
     };
@@ -185,27 +176,4 @@ fn wanted(envs: &[StageEnvironment], repos: &[(Vec<String>, Vec<String>)]) -> Ve
         }
     }
     out
-}
-
-/// Compare, show, ask (unless `--yes`) and write.
-async fn set(
-    client: &bitbucket::Client,
-    workspace: &str,
-    wanted: &[Wanted],
-    reporter: &Reporter,
-    yes: bool,
-) -> Result<Vec<VariableState>> {
-    reporter.progress("reading the Bitbucket variables");
-    let states = variables::compare(client, workspace, wanted).await?;
-    let changes: Vec<VariableState> = states.iter().filter(|s| s.changes()).cloned().collect();
-    if !changes.is_empty() {
-        reporter.confirm(
-            yes,
-            &crate::report::pipeline::variables_text(&changes),
-            "Set these Bitbucket variables?",
-            "pass --yes to set them without asking",
-        )?;
-        variables::write(client, &states).await?;
-    }
-    Ok(states)
 }

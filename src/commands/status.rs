@@ -47,22 +47,8 @@ async fn bitbucket_variables(
         return Ok(None);
     };
     let region = desired.account.region.clone();
-    let env_label = |uuid: &str| {
-        settings
-            .bitbucket
-            .resolved
-            .iter()
-            .find(|n| n.kind == "environment" && n.uuid == uuid)
-            .map_or_else(|| uuid.to_string(), |n| n.name.clone())
-    };
-    let repo_label = |uuid: &str| {
-        settings
-            .bitbucket
-            .resolved
-            .iter()
-            .find(|n| n.kind == "repository" && n.uuid == uuid)
-            .map_or_else(|| uuid.to_string(), |n| n.name.clone())
-    };
+    let env_label = |uuid: &str| settings.bitbucket.name_of("environment", uuid);
+    let repo_label = |uuid: &str| settings.bitbucket.name_of("repository", uuid);
     let mut wanted = Vec::new();
     let mut add = |role: &crate::config::RoleSettings, arn: &str, with_region: bool| {
         let mut values = vec![("AWS_ROLE_ARN".to_string(), arn.to_string())];

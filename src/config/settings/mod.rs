@@ -156,6 +156,15 @@ pub struct ResolvedName {
 }
 
 impl BitbucketSettings {
+    /// The name a `kind` ("repository", "environment") of this UUID was given by, or the
+    /// UUID when it was given as one.
+    pub fn name_of(&self, kind: &str, uuid: &str) -> String {
+        self.resolved
+            .iter()
+            .find(|n| n.kind == kind && n.uuid == uuid)
+            .map_or_else(|| uuid.to_string(), |n| n.name.clone())
+    }
+
     /// Whether any role names a repository or environment by name.
     pub fn names_in(roles: &[RoleSettings]) -> bool {
         roles
