@@ -631,3 +631,45 @@ fn one_pipeline_promotes_through_two_accounts_each_stage_with_its_role_and_backe
     assert!(bb.api.writes().is_empty(), "{:#?}", bb.api.writes());
     bb.api.assert_conforms();
 }
+
+#[test]
+fn an_endless_or_silent_api_is_cut_off_in_size_and_time() {
+    let bb = Bb::start();
+    let names = bb.config(
+        "repos.toml",
+        &format!("workspace = \"{WORKSPACE}\"\nrepository = [\"infra\"]\n"),
+    );
+    // The issuer's server plays a misbehaving API (the bundle trusts its CA).
+    let issuer = &bb.w.issuer;
+    let api_url = format!("{}/2.0", issuer.origin());
+    let bundle = bb.bundle.path().display().to_string();
+    let workspace = crate::common::Response::json(
+        200,
+        &serde_json::json!({"type": "workspace", "uuid": "{00000001-0001-4000-8000-000000000001}"}),
+    );
+    issuer.set_route("/2.0/workspaces/acme", workspace);
+    issuer.set_route(
+        "/2.0/repositories/acme",
+        crate::common::Response::endless(crate::common::issuer::Framing::Chunked),
+    );
+    bb.bare_with("plan", &names, bb.flags_with(&bundle, &api_url))
+        .env("BITBUCKET_TOKEN", TOKEN)
+        .expect_exit(1)
+        .expect_stderr_contains("larger than 4 MiB")
+        .expect_no_writes()
+        .run();
+    issuer.set_route(
+        "/2.0/repositories/acme",
+        crate::common::Response::json(200, &serde_json::json!({"values": []}))
+            .with_delay(Duration::from_secs(5)),
+    );
+    let started = std::time::Instant::now();
+    bb.bare_with("plan", &names, bb.flags_with(&bundle, &api_url))
+        .args(["--timeout", "1"])
+        .env("BITBUCKET_TOKEN", TOKEN)
+        .expect_exit(1)
+        .expect_stderr_contains("did not answer within 1s")
+        .expect_no_writes()
+        .run();
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
