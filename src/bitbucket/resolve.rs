@@ -24,16 +24,20 @@ const SLUGS_PER_QUERY: usize = 10;
 /// without names come back unchanged, without credentials or any request.
 pub async fn resolve_names(settings: &Settings, progress: &dyn Progress) -> Result<Settings> {
     let names = BitbucketSettings::names_in(&settings.roles);
-    let credentials = Credentials::from_env()?;
     let bb = &settings.bitbucket;
     let want_workspace =
         bb.workspace.is_some() && !bb.workspace_uuid_given && settings.audiences.is_empty();
-    if !names {
-        // Without names only the default audience could be looked up, and only with
-        // credentials: without them everything stays as it always was.
-        if !(want_workspace && credentials.is_some()) {
-            return Ok(settings.clone());
-        }
+    // Without names only the default audience could be looked up, and only with usable
+    // credentials: without them everything stays as it always was.
+    let credentials = if names {
+        Credentials::from_env()?
+    } else if want_workspace {
+        Credentials::from_env().ok().flatten()
+    } else {
+        None
+    };
+    if !names && credentials.is_none() {
+        return Ok(settings.clone());
     }
     let Some(credentials) = credentials else {
         return Err(Error::usage(format!(

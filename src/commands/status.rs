@@ -37,10 +37,19 @@ async fn bitbucket_variables(
     desired: &DesiredState,
     reporter: &Reporter,
 ) -> Result<Option<Vec<VariableState>>> {
-    let (Some(credentials), Some(workspace)) = (
-        Credentials::from_env()?,
-        settings.bitbucket.workspace.as_deref(),
-    ) else {
+    let credentials = match Credentials::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            reporter.warn(format!(
+                "the Bitbucket variables are not checked: {}",
+                e.message
+            ));
+            None
+        }
+    };
+    let (Some(credentials), Some(workspace)) =
+        (credentials, settings.bitbucket.workspace.as_deref())
+    else {
         return Ok(None);
     };
     let Ok(chosen) = RoleChoice::of(&settings.roles.iter().collect::<Vec<_>>()) else {

@@ -270,6 +270,13 @@ fn names_without_credentials_are_refused_naming_the_variables_to_set() {
         .expect_exit(64)
         .expect_stderr_contains("BITBUCKET_EMAIL is set without BITBUCKET_API_TOKEN")
         .run();
+    // Without names, half a pair in the environment changes nothing.
+    let uuids = bb.config("uuids.toml", &by_uuids(&bb.api));
+    bb.bare("plan", &uuids)
+        .env("BITBUCKET_EMAIL", EMAIL)
+        .expect_no_writes()
+        .run();
+    assert!(bb.api.exchanges().is_empty());
     // The API-token pair is sent as Basic and works.
     bb.bare("plan", &names)
         .env("BITBUCKET_EMAIL", EMAIL)
