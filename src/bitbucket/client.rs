@@ -343,3 +343,57 @@ fn detail(body: &[u8]) -> String {
         })
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Inputs;
+
+    fn client() -> Client {
+        let s = Settings::from_inputs(Inputs {
+            bitbucket_api_url: Some("https://api.example.com/2.0".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        let credentials = Credentials {
+            header: "Bearer not-a-token".into(),
+        };
+        Client::new(&s, &credentials).unwrap()
+    }
+
+    #[test]
+    fn next_links_stay_on_the_api_origin_and_path() {
+        let c = client();
+        assert!(c
+            .same_origin("https://api.example.com/2.0/repositories/acme?page=2")
+            .is_ok());
+        for elsewhere in [
+            "https://evil.example.com/2.0/repositories/acme?page=2",
+            "http://api.example.com/2.0/repositories/acme?page=2",
+            "https://api.example.com:8443/2.0/repositories/acme?page=2",
+            "https://api.example.com/internal/x",
+            "not a url",
+        ] {
+            assert!(c.same_origin(elsewhere).is_err(), "{elsewhere}");
+        }
+    }
+
+    #[test]
+    fn queries_are_encoded_and_the_client_shows_no_credentials() {
+        let c = client();
+        let url = c
+            .url("/repositories/acme", &[("q", "slug=\"a\" OR slug=\"b\"")])
+            .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://api.example.com/2.0/repositories/acme?q=slug%3D%22a%22%20OR%20slug%3D%22b%22"
+        );
+        assert_eq!(segment("{ab-cd}"), "%7Bab-cd%7D");
+        assert!(!format!("{c:?}").contains("not-a-token"));
+        let creds = Credentials {
+            header: "Bearer not-a-token".into(),
+        };
+        assert!(!format!("{creds:?}").contains("not-a-token"));
+        assert!(creds.header_value().unwrap().is_sensitive());
+    }
+}
