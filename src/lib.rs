@@ -11,6 +11,7 @@
 
 pub mod apply;
 pub mod aws;
+pub mod bitbucket;
 pub mod bounded;
 pub mod cli;
 pub mod commands;

@@ -50,6 +50,10 @@ pub struct GlobalArgs {
     /// Connect and read timeout for the issuer's hosts, in seconds [default: 10].
     #[arg(long, global = true, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+    /// The Bitbucket API used to resolve names and set variables when BITBUCKET_TOKEN (or
+    /// BITBUCKET_EMAIL and BITBUCKET_API_TOKEN) is set [default: https://api.bitbucket.org/2.0].
+    #[arg(long, global = true, value_name = "URL")]
+    pub bitbucket_api_url: Option<String>,
     /// Output format: text for people, json (one document on stdout) for scripts
     /// [default: text].
     #[arg(long, global = true, value_enum, value_name = "FORMAT")]
@@ -73,8 +77,9 @@ pub struct IssuerArgs {
     /// https://api.bitbucket.org/2.0/workspaces/SLUG/pipelines-config/identity/oidc.
     #[arg(long, value_name = "SLUG")]
     pub workspace: Option<String>,
-    /// Any https OIDC issuer URL instead of a Bitbucket workspace.
-    #[arg(long, value_name = "URL", conflicts_with = "workspace")]
+    /// Any https OIDC issuer URL instead of a Bitbucket workspace (with --workspace, it
+    /// overrides the issuer derived from it; the workspace then names it for the API).
+    #[arg(long, value_name = "URL")]
     pub issuer_url: Option<String>,
 }
 
@@ -333,9 +338,10 @@ pub struct PipelineArgs {
     pub account_id: Option<String>,
     /// The Bitbucket deployment environment the plan and apply steps run in (its name, e.g.
     /// Production: letters, digits, spaces, - _ and .). Required when the role is narrowed
-    /// with --environment-uuid.
+    /// with --environment-uuid. Across accounts, NAME=CONFIG once per environment, in order
+    /// (each CONFIG the bootstrap.toml of that environment's account).
     #[arg(long, value_name = "NAME")]
-    pub deployment: Option<String>,
+    pub deployment: Vec<String>,
     /// The branch whose pipeline may apply (a manual step) [default: main]; other branches
     /// only validate and plan (only validate when the role needs deployment steps). A glob
     /// such as release/* is accepted; one that matches every branch (*, **) is not.
@@ -344,6 +350,14 @@ pub struct PipelineArgs {
     /// With several roles configured: the one whose ARN the pipeline uses.
     #[arg(long = "role", value_name = "NAME")]
     pub roles: Vec<String>,
+    /// Also set AWS_ROLE_ARN and AWS_REGION in Bitbucket (repository or deployment
+    /// variables) through its API; needs BITBUCKET_TOKEN (or BITBUCKET_EMAIL and
+    /// BITBUCKET_API_TOKEN). Other variables are never touched.
+    #[arg(long)]
+    pub set_variables: bool,
+    /// Set the variables without asking (--set-variables).
+    #[arg(long)]
+    pub yes: bool,
     #[command(flatten)]
     pub setup: PipelineSetupArgs,
 }

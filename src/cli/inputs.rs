@@ -62,6 +62,7 @@ impl GlobalArgs {
             endpoint_url: self.endpoint_url.clone(),
             ca_bundle: self.ca_bundle.clone(),
             timeout: self.timeout,
+            bitbucket_api_url: self.bitbucket_api_url.clone(),
             output: self.output.map(|o| Given::Flag(o.into())),
             color: self.color.map(|c| Given::Flag(c.into())),
             ..Default::default()

@@ -9,6 +9,7 @@ mod discover;
 mod init;
 mod operator_policy;
 mod pipeline;
+mod pipeline_multi;
 mod plan;
 mod render;
 mod setup;
@@ -45,6 +46,14 @@ pub async fn dispatch(
     settings: &Settings,
     reporter: &Reporter,
 ) -> Result<Output> {
+    // Bitbucket names become UUIDs before anything reads the trust settings or writes.
+    let resolved;
+    let settings = if uses_trust(&command) {
+        resolved = crate::bitbucket::resolve_names(settings, reporter).await?;
+        &resolved
+    } else {
+        settings
+    };
     let (s, r) = (settings, reporter);
     let mode = Deployment::of(settings);
     match command {
@@ -83,7 +92,15 @@ pub async fn dispatch(
             Deployment::StackSet => Ok(drift_exit_code(stackset::status(s, r).await?, detailed)),
         },
         Command::Verify(args) => verify::run(s, r, verify_options(args)).await,
-        Command::Pipeline(args) => pipeline::run(s, r, pipeline_options(args)).await,
+        Command::Pipeline(args) => {
+            let o = pipeline_options(args);
+            // NAME=CONFIG: environments in several accounts, one pipeline.
+            if o.deployment.iter().any(|d| d.contains('=')) {
+                pipeline_multi::run(s, r, o).await
+            } else {
+                pipeline::run(s, r, o).await
+            }
+        }
         Command::OperatorPolicy(args) => operator_policy::run(s, r, operator_options(args)),
         Command::Render {
             format,
@@ -113,6 +130,20 @@ pub async fn dispatch(
     }
 }
 
+/// The commands that build or compare trust policies, so need Bitbucket names resolved.
+fn uses_trust(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Plan { .. }
+            | Command::Init { .. }
+            | Command::Status { .. }
+            | Command::Verify(_)
+            | Command::Pipeline(_)
+            | Command::Render { .. }
+            | Command::OperatorPolicy(_)
+    )
+}
+
 fn verify_options(args: VerifyArgs) -> verify::Options {
     verify::Options {
         token: args.token,
@@ -132,6 +163,8 @@ fn pipeline_options(args: PipelineArgs) -> pipeline::Options {
         deployment: args.deployment,
         branch: args.branch,
         roles: args.roles,
+        set_variables: args.set_variables,
+        yes: args.yes,
     }
 }
 

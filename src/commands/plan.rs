@@ -15,6 +15,7 @@ pub(super) async fn run(
     let p = prepare(&narrowed, reporter, Stale::unless_narrowed(roles)).await?;
     let report = PlanReport {
         plan: PlanSummary::new(&p.desired, &p.facts.thumbprints, &p.plan, &p.stale),
+        names: &settings.bitbucket.resolved,
         aws_calls: p.aws.calls.summary(),
         detailed_exitcode,
     };

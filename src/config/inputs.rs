@@ -36,6 +36,14 @@ pub struct Inputs {
     #[serde(default)]
     pub source_ip: Vec<String>,
     pub ip_ranges_url: Option<String>,
+    /// Repository slugs in `workspace`, resolved to UUIDs through the Bitbucket API.
+    #[serde(default)]
+    pub repository: Vec<String>,
+    /// Deployment environment names of those repositories, resolved to UUIDs.
+    #[serde(default)]
+    pub environment: Vec<String>,
+    /// The Bitbucket API (`--bitbucket-api-url`).
+    pub bitbucket_api_url: Option<String>,
     // role
     pub role_name: Option<String>,
     #[serde(default)]
@@ -79,6 +87,12 @@ pub struct RoleInputs {
     pub repository_uuid: Vec<String>,
     #[serde(default)]
     pub environment_uuid: Vec<String>,
+    /// Repository slugs, resolved to UUIDs through the Bitbucket API.
+    #[serde(default)]
+    pub repository: Vec<String>,
+    /// Deployment environment names, resolved to UUIDs through the Bitbucket API.
+    #[serde(default)]
+    pub environment: Vec<String>,
     pub allow_any_repository: Option<bool>,
     #[serde(default)]
     pub source_ip: Vec<String>,
@@ -121,6 +135,7 @@ impl Inputs {
             workspace_uuid,
             allow_any_repository,
             ip_ranges_url,
+            bitbucket_api_url,
             role_name,
             allow_admin,
             permissions_boundary,
@@ -144,6 +159,8 @@ impl Inputs {
             audience,
             repository_uuid,
             environment_uuid,
+            repository,
+            environment,
             source_ip,
             policy_arn,
             accounts,

@@ -100,24 +100,8 @@ impl Fetcher {
     }
 
     fn request_error(&self, e: &reqwest::Error, host: &str, port: u16, what: &str) -> Error {
-        if let Some(tls_err) = tls::find_tls_error(e) {
-            return match tls_err {
-                rustls::Error::InvalidCertificate(c) => tls::certificate_error(host, c),
-                other => Error::failure(format!("TLS handshake with {host} failed: {other}")),
-            };
-        }
-        if e.is_timeout() {
-            return tls::timeout_error(host, port, self.timeout);
-        }
-        if e.is_connect() {
-            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-            while let Some(s) = source {
-                if let Some(io) = s.downcast_ref::<std::io::Error>() {
-                    return tls::connect_error(host, port, io);
-                }
-                source = s.source();
-            }
-            return Error::failure(format!("cannot connect to {host}:{port}"));
+        if let Some(err) = tls::transport_error(e, host, port, self.timeout) {
+            return err;
         }
         if e.is_redirect() {
             return Error::failure(format!(

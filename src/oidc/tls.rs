@@ -147,6 +147,36 @@ pub fn certificate_error(host: &str, e: &CertificateError) -> Error {
     .hint(CA_BUNDLE_HINT)
 }
 
+/// The TLS, timeout or connection failure behind a reqwest error, explained in the terms of
+/// `host:port`; `None` for any other failure.
+pub fn transport_error(
+    e: &reqwest::Error,
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> Option<Error> {
+    if let Some(tls_err) = find_tls_error(e) {
+        return Some(match tls_err {
+            rustls::Error::InvalidCertificate(c) => certificate_error(host, c),
+            other => Error::failure(format!("TLS handshake with {host} failed: {other}")),
+        });
+    }
+    if e.is_timeout() {
+        return Some(timeout_error(host, port, timeout));
+    }
+    if e.is_connect() {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        while let Some(s) = source {
+            if let Some(io) = s.downcast_ref::<std::io::Error>() {
+                return Some(connect_error(host, port, io));
+            }
+            source = s.source();
+        }
+        return Some(Error::failure(format!("cannot connect to {host}:{port}")));
+    }
+    None
+}
+
 /// Find the rustls error behind a reqwest (hyper, io) error chain, if there is one.
 pub fn find_tls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Paint, Report};
+use crate::bitbucket::variables::{Action, VariableState};
 use crate::model::pipeline::{Pipeline, PipelineRoles, Placement, Scope};
 use crate::model::{Account, DesiredState};
 
@@ -86,6 +87,39 @@ pub struct PipelineReport {
     /// Every scope's variables, in the order the text shows them.
     #[serde(skip)]
     pub placements: Vec<Placement>,
+    /// With `--set-variables`: each managed variable in Bitbucket, as found and what was done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bitbucket_variables: Option<Vec<VariableState>>,
+}
+
+/// One line per managed Bitbucket variable: `+` created, `~` updated, `=` in sync, `!`
+/// secured (left alone).
+pub fn variables_text(states: &[VariableState]) -> String {
+    let mut text = String::new();
+    for s in states {
+        let place = if s.scope == "repository" {
+            format!("{} repository variable", s.repository)
+        } else {
+            format!("{} deployment variable of {}", s.repository, s.scope)
+        };
+        let _ = match s.action {
+            Action::Create => writeln!(text, "+ {place} {} = {}", s.key, s.wanted),
+            Action::Update => writeln!(
+                text,
+                "~ {place} {}: {} -> {}",
+                s.key,
+                s.current.as_deref().unwrap_or_default(),
+                s.wanted
+            ),
+            Action::InSync => writeln!(text, "= {place} {} in sync", s.key),
+            Action::Secured => writeln!(
+                text,
+                "! {place} {} is secured, so cannot be compared; left alone",
+                s.key
+            ),
+        };
+    }
+    text
 }
 
 impl PipelineReport {
@@ -127,6 +161,7 @@ impl PipelineReport {
             account: d.account.clone(),
             aws_calls,
             placements,
+            bitbucket_variables: None,
         }
     }
 
@@ -139,34 +174,6 @@ impl PipelineReport {
                 kind: f.kind,
                 content: content.to_string(),
             });
-        }
-    }
-
-    /// What to add to each file that was left as it is.
-    fn kept_text(&self, text: &mut String) {
-        for f in &self.kept {
-            let what = if f.kind == "bitbucket-pipelines" {
-                "Add these steps and pipelines to it"
-            } else {
-                "Its backend block should read"
-            };
-            let _ = writeln!(
-                text,
-                "{} exists, so it was left as it is (--force replaces it). {what}:\n",
-                f.path
-            );
-            let body = f.content.lines().skip_while(|l| l.starts_with('#'));
-            for l in body {
-                let _ = writeln!(text, "  {l}");
-            }
-            let image = f.content.lines().find_map(|l| l.strip_prefix("image: "));
-            if let Some(image) = image {
-                let _ = writeln!(
-                    text,
-                    "\nWhere the file already names another top-level image, give each of these steps `image: {image}` instead."
-                );
-            }
-            let _ = writeln!(text);
         }
     }
 
@@ -214,9 +221,14 @@ impl Report for PipelineReport {
         for f in &self.files {
             let _ = writeln!(text, "wrote {}", f.path);
         }
-        self.kept_text(&mut text);
+        kept_text(&self.kept, &mut text);
         self.split_text(&mut text);
-        self.variables_text(&mut text);
+        match &self.bitbucket_variables {
+            Some(states) => {
+                let _ = write!(text, "\nBitbucket variables:\n{}", variables_text(states));
+            }
+            None => self.variables_text(&mut text),
+        }
         if self.ip_restricted {
             let roles = if self.roles.is_plan_apply() {
                 "The roles are"
@@ -241,6 +253,34 @@ impl Report for PipelineReport {
             if self.files.len() == 1 { "the file" } else { "both files" }
         );
         text
+    }
+}
+
+/// What to add to each file that was left as it is.
+pub(super) fn kept_text(kept: &[KeptFile], text: &mut String) {
+    for f in kept {
+        let what = if f.kind == "bitbucket-pipelines" {
+            "Add these steps and pipelines to it"
+        } else {
+            "Its backend block should read"
+        };
+        let _ = writeln!(
+            text,
+            "{} exists, so it was left as it is (--force replaces it). {what}:\n",
+            f.path
+        );
+        let body = f.content.lines().skip_while(|l| l.starts_with('#'));
+        for l in body {
+            let _ = writeln!(text, "  {l}");
+        }
+        let image = f.content.lines().find_map(|l| l.strip_prefix("image: "));
+        if let Some(image) = image {
+            let _ = writeln!(
+                text,
+                "\nWhere the file already names another top-level image, give each of these steps `image: {image}` instead."
+            );
+        }
+        let _ = writeln!(text);
     }
 }
 

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Paint, Report, DIM, GREEN, YELLOW};
+use crate::config::ResolvedName;
 use crate::model::{Account, DesiredState};
 use crate::observe::stale::StaleRole;
 use crate::plan::{Action, Plan, ResourcePlan};
@@ -54,6 +55,9 @@ impl<'a> PlanSummary<'a> {
 pub struct PlanReport<'a> {
     #[serde(flatten)]
     pub plan: PlanSummary<'a>,
+    /// Bitbucket names and the UUIDs they resolved to (the trust policies hold the UUIDs).
+    #[serde(rename = "bitbucket_names", skip_serializing_if = "<[_]>::is_empty")]
+    pub names: &'a [ResolvedName],
     pub aws_calls: Value,
     /// `--detailed-exitcode`: exit 2 when there are changes.
     #[serde(skip)]
@@ -66,6 +70,7 @@ impl Report for PlanReport<'_> {
             "plan for account {} in {}\n",
             self.plan.account.id, self.plan.account.region
         );
+        text.push_str(&names_text(self.names));
         text.push_str(&stale_text(self.plan.stale_roles, paint));
         text.push_str(&plan_text(self.plan.resources, paint));
         text.push_str(&super::state_keys::text(
@@ -90,6 +95,19 @@ impl Report for PlanReport<'_> {
             0
         }
     }
+}
+
+/// One line per Bitbucket name with the UUID it resolved to.
+pub(crate) fn names_text(names: &[ResolvedName]) -> String {
+    let mut text = String::new();
+    for n in names {
+        let of = n
+            .repository
+            .as_ref()
+            .map_or_else(String::new, |r| format!(" of {r}"));
+        let _ = writeln!(text, "bitbucket {} {}{of} = {}", n.kind, n.name, n.uuid);
+    }
+    text
 }
 
 /// One line per stale role, shown before the plan: only `init --prune` deletes them.

@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Paint, Report, GREEN, RED, YELLOW};
+use crate::bitbucket::variables::{Action as VarAction, VariableState};
 use crate::model::Account;
 use crate::observe::stale::StaleRole;
 use crate::observe::Observed;
@@ -49,6 +50,9 @@ pub struct StatusReport<'a> {
     /// Roles of this set no longer in the settings (none looked for with `--role`).
     pub stale_roles: &'a [StaleRole],
     pub observed: &'a Observed,
+    /// With Bitbucket credentials: the variables the pipeline reads, as found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bitbucket_variables: Option<&'a [VariableState]>,
     pub aws_calls: Value,
     /// `--detailed-exitcode`: exit 2 when anything is not in sync.
     #[serde(skip)]
@@ -83,8 +87,19 @@ impl<'a> StatusReport<'a> {
             resources,
             stale_roles: &[],
             observed,
+            bitbucket_variables: None,
             aws_calls: Value::Null,
             detailed_exitcode: false,
+        }
+    }
+
+    /// With the Bitbucket variables found: one missing or drifted means not in sync.
+    pub fn with_variables(self, vars: Option<&'a [VariableState]>) -> Self {
+        let drift = vars.is_some_and(|v| v.iter().any(VariableState::changes));
+        StatusReport {
+            in_sync: self.in_sync && !drift,
+            bitbucket_variables: vars,
+            ..self
         }
     }
 
@@ -114,13 +129,44 @@ impl Report for StatusReport<'_> {
                 let _ = writeln!(text, "      {}: is {}, should be {}", c.field, c.from, c.to);
             }
         }
+        for v in self.bitbucket_variables.unwrap_or_default() {
+            let (word, color) = match v.action {
+                VarAction::Create => State::Missing.word_and_color(),
+                VarAction::Update => State::Drifted.word_and_color(),
+                VarAction::InSync | VarAction::Secured => State::InSync.word_and_color(),
+            };
+            let place = if v.scope == "repository" {
+                format!("{} repository", v.repository)
+            } else {
+                format!("{} deployment {}", v.repository, v.scope)
+            };
+            let _ = writeln!(
+                text,
+                "{:<13} {:<9} {place} {}",
+                "variable",
+                paint.paint(color, word),
+                v.key
+            );
+            if v.action == VarAction::Update {
+                let _ = writeln!(
+                    text,
+                    "      value: is {}, should be {}",
+                    v.current.as_deref().unwrap_or_default(),
+                    v.wanted
+                );
+            }
+        }
         let _ = writeln!(
             text,
             "\n{}",
             if self.in_sync {
                 "everything is in sync"
-            } else if self.resources.iter().all(|r| r.status == State::InSync) {
+            } else if self.resources.iter().all(|r| r.status == State::InSync)
+                && !self.stale_roles.is_empty()
+            {
                 "run `bootstrap init --prune` to delete the stale roles"
+            } else if self.resources.iter().all(|r| r.status == State::InSync) {
+                "run `bootstrap pipeline --set-variables` to set the Bitbucket variables"
             } else {
                 "run `bootstrap init` to create what is missing and repair what drifted"
             }

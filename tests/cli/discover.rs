@@ -97,18 +97,8 @@ fn input_errors_exit_64() {
     // No issuer at all.
     let f = assert_failure(&["discover"], 64);
     assert!(f.line.contains("--workspace"), "{f:?}");
-    // Both ways of naming it.
-    let f = assert_failure(
-        &[
-            "discover",
-            "--workspace",
-            "acme",
-            "--issuer-url",
-            "https://example.com",
-        ],
-        64,
-    );
-    assert!(f.line.contains("cannot be used with"), "{f:?}");
+    // Both ways of naming it are accepted together now: the issuer URL overrides the one
+    // derived from the workspace, which names it for the Bitbucket API (tests/cli/bitbucket.rs).
     // A slug with characters Bitbucket does not use.
     let f = assert_failure(&["discover", "--workspace", "Not A Slug"], 64);
     assert!(f.line.contains("--workspace"), "{f:?}");

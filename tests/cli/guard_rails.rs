@@ -223,11 +223,8 @@ fn cases() -> Vec<Case> {
             &["--workspace", "lowercase letters"],
         )
         .removing(&["--issuer-url"]),
-        case(
-            "workspace and issuer both",
-            &["--workspace", "acme"],
-            &["--workspace", "cannot be used with"],
-        ),
+        // --workspace beside --issuer-url is accepted: the workspace names it for the
+        // Bitbucket API, the issuer URL overrides the derived one (tests/cli/bitbucket.rs).
         case("no issuer at all", &[], &["no OIDC issuer", "--workspace"])
             .removing(&["--issuer-url"]),
         // audience and UUIDs

@@ -10,6 +10,7 @@
 
 mod common;
 
+mod bitbucket;
 mod cloudformation_owner;
 mod cloudformation_render;
 mod cloudformation_roles;

@@ -228,3 +228,68 @@ fn credentials_from_files_and_processes_never_reach_the_output() {
     }
     eprintln!("secrets: {runs} runs with file/process/web-identity credentials, none leaked");
 }
+
+#[test]
+fn bitbucket_credentials_never_reach_the_output() {
+    use crate::common::bitbucket::{BitbucketApi, API_TOKEN, EMAIL, TOKEN};
+    use base64::Engine;
+
+    let w = World::start();
+    let api = BitbucketApi::start("acme");
+    api.add_repository("infra", &["Production"]);
+    let bundle = common::pki::write_pem_file(&[&w.pki.root.pem, api.ca_pem()]);
+    let home = tempfile::tempdir().expect("home");
+    let config = home.path().join("bootstrap.toml");
+    std::fs::write(
+        &config,
+        "workspace = \"acme\"\nrepository = [\"infra\"]\nenvironment = [\"Production\"]\n",
+    )
+    .unwrap();
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{EMAIL}:{API_TOKEN}"));
+    let secrets = [TOKEN, API_TOKEN, basic.as_str()];
+    let mut flags = w.flags();
+    let at = flags.iter().position(|a| a == "--ca-bundle").unwrap();
+    flags[at + 1] = bundle.path().display().to_string();
+    let mut runs = 0;
+    // Bearer and Basic, accepted and (after the scopes are taken away) refused.
+    for refused in [false, true] {
+        if refused {
+            api.set_scopes(&["account"]);
+        }
+        for pair in [false, true] {
+            for verbosity in ["-v", "-vvv"] {
+                for format in ["text", "json"] {
+                    let mut cmd = bootstrap_cmd_in(home.path());
+                    if pair {
+                        cmd.env("BITBUCKET_EMAIL", EMAIL)
+                            .env("BITBUCKET_API_TOKEN", API_TOKEN);
+                    } else {
+                        cmd.env("BITBUCKET_TOKEN", TOKEN);
+                    }
+                    cmd.arg("plan")
+                        .args(&flags)
+                        .args([
+                            "--bitbucket-api-url",
+                            &api.url(),
+                            "--state-bucket",
+                            "tf-state-test",
+                        ])
+                        .args(["--config", &config.display().to_string()])
+                        .args([verbosity, "--output", format]);
+                    let out = run_cmd(cmd);
+                    let want = if refused { 1 } else { 0 };
+                    assert_eq!(out.code, Some(want), "{out:?}");
+                    for s in secrets {
+                        assert!(
+                            !out.stdout.contains(s) && !out.stderr.contains(s),
+                            "a Bitbucket credential in the output\n{out:?}"
+                        );
+                    }
+                    runs += 1;
+                }
+            }
+        }
+    }
+    api.assert_conforms();
+    eprintln!("secrets: {runs} runs with Bitbucket credentials, none leaked");
+}

@@ -42,6 +42,7 @@ impl Settings {
             issuer: trust.issuer,
             audiences: trust.audiences,
             ip_ranges_url: trust.ip_ranges_url,
+            bitbucket: trust.bitbucket,
             role_tables: !i.role.is_empty(),
             roles,
             set,

@@ -94,6 +94,10 @@ pub struct RoleSettings {
     pub access: Access,
     pub repositories: Vec<String>,
     pub environments: Vec<String>,
+    /// `repository = [...]`: slugs the Bitbucket API resolves into `repositories`.
+    pub repository_names: Vec<String>,
+    /// `environment = [...]`: names the Bitbucket API resolves into `environments`.
+    pub environment_names: Vec<String>,
     pub allow_any_repository: bool,
     pub source_ips: Vec<SourceIp>,
     pub policy_arns: Vec<String>,
@@ -130,6 +134,49 @@ impl Issuer {
     }
 }
 
+/// The Bitbucket API half: where the API is, which workspace, and the names it resolved.
+#[derive(Debug, Clone, Default)]
+pub struct BitbucketSettings {
+    /// `--bitbucket-api-url`, without a trailing slash.
+    pub api_url: String,
+    /// The workspace slug (`workspace`), when given.
+    pub workspace: Option<String>,
+    /// `--workspace-uuid` was given (so the workspace need not be looked up for the audience).
+    pub workspace_uuid_given: bool,
+    /// Every name resolved through the API, with its UUID (empty until resolved).
+    pub resolved: Vec<ResolvedName>,
+}
+
+/// A Bitbucket name and the UUID the API gave for it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ResolvedName {
+    /// `workspace`, `repository` or `environment`.
+    pub kind: &'static str,
+    pub name: String,
+    pub uuid: String,
+    /// For an environment: the repository (slug or UUID) it belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+}
+
+impl BitbucketSettings {
+    /// The name a `kind` ("repository", "environment") of this UUID was given by, or the
+    /// UUID when it was given as one.
+    pub fn name_of(&self, kind: &str, uuid: &str) -> String {
+        self.resolved
+            .iter()
+            .find(|n| n.kind == kind && n.uuid == uuid)
+            .map_or_else(|| uuid.to_string(), |n| n.name.clone())
+    }
+
+    /// Whether any role names a repository or environment by name.
+    pub fn names_in(roles: &[RoleSettings]) -> bool {
+        roles
+            .iter()
+            .any(|r| !r.repository_names.is_empty() || !r.environment_names.is_empty())
+    }
+}
+
 /// How to talk to AWS; shared by every client.
 #[derive(Debug, Clone, Default)]
 pub struct AwsSettings {
@@ -151,6 +198,8 @@ pub struct Settings {
     pub issuer: Option<Issuer>,
     pub audiences: Vec<String>,
     pub ip_ranges_url: String,
+    /// The Bitbucket API: its URL, the workspace, and the names resolved through it.
+    pub bitbucket: BitbucketSettings,
 
     /// The roles, in configuration order: one from the flags, two with `--plan-apply`, or
     /// the `[[role]]` tables. Never empty.

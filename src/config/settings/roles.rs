@@ -74,6 +74,8 @@ fn flag_roles(i: &Inputs, warnings: &mut Vec<String>) -> Result<Vec<RoleSettings
         name: None,
         repository_uuid: i.repository_uuid.clone(),
         environment_uuid: i.environment_uuid.clone(),
+        repository: i.repository.clone(),
+        environment: i.environment.clone(),
         allow_any_repository: i.allow_any_repository,
         source_ip: i.source_ip.clone(),
         access: None,
@@ -87,7 +89,7 @@ fn flag_roles(i: &Inputs, warnings: &mut Vec<String>) -> Result<Vec<RoleSettings
     if !i.plan_apply.unwrap_or(false) {
         return Ok(vec![one_role(name, Access::Apply, &table, warnings)?]);
     }
-    if i.environment_uuid.is_empty() {
+    if i.environment_uuid.is_empty() && i.environment.is_empty() {
         return Err(Error::usage(
             "--plan-apply needs --environment-uuid: the apply role is limited to the deployment steps of those environments",
         )
@@ -97,6 +99,7 @@ fn flag_roles(i: &Inputs, warnings: &mut Vec<String>) -> Result<Vec<RoleSettings
     let apply_name = v::role_name(&format!("{name}-apply"))?;
     let plan_table = RoleInputs {
         environment_uuid: Vec::new(),
+        environment: Vec::new(),
         policy_arn: Vec::new(),
         ..table.clone()
     };
@@ -112,6 +115,8 @@ fn single_role_key(i: &Inputs) -> Option<&'static str> {
         ("--role-name", i.role_name.is_some()),
         ("--repository-uuid", !i.repository_uuid.is_empty()),
         ("--environment-uuid", !i.environment_uuid.is_empty()),
+        ("repository", !i.repository.is_empty()),
+        ("environment", !i.environment.is_empty()),
         ("--allow-any-repository", i.allow_any_repository.is_some()),
         ("--source-ip", !i.source_ip.is_empty()),
         ("--policy-arn", !i.policy_arn.is_empty()),
@@ -133,14 +138,17 @@ fn one_role(
 ) -> Result<RoleSettings> {
     let repositories = v::unique(&t.repository_uuid, |r| v::uuid("--repository-uuid", r))?;
     let environments = v::unique(&t.environment_uuid, |e| v::uuid("--environment-uuid", e))?;
+    let repository_names = v::unique(&t.repository, v::repository_slug)?;
+    let environment_names = v::unique(&t.environment, v::environment_name)?;
     let allow_any_repository = t.allow_any_repository.unwrap_or(false);
-    if allow_any_repository && !repositories.is_empty() {
+    let named_repositories = !repositories.is_empty() || !repository_names.is_empty();
+    if allow_any_repository && named_repositories {
         return Err(
             Error::usage("--allow-any-repository contradicts --repository-uuid")
                 .hint("drop one of them"),
         );
     }
-    if !environments.is_empty() && repositories.is_empty() {
+    if (!environments.is_empty() || !environment_names.is_empty()) && !named_repositories {
         return Err(Error::usage(
             "--environment-uuid needs --repository-uuid: the sub claim is {repository}:{environment}:{step}",
         )
@@ -168,6 +176,8 @@ fn one_role(
         access,
         repositories,
         environments,
+        repository_names,
+        environment_names,
         allow_any_repository,
         source_ips,
         policy_arns,

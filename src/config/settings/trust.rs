@@ -1,16 +1,17 @@
 //! The shared trust part of [`Settings`](super::Settings): the issuer and the audiences every
 //! role accepts (who may assume each role is in `roles`).
 
-use super::Issuer;
+use super::{BitbucketSettings, Issuer};
 use crate::config::defaults::DEFAULT_IP_RANGES_URL;
 use crate::config::inputs::Inputs;
 use crate::config::validate as v;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 pub(super) struct Trust {
     pub(super) issuer: Option<Issuer>,
     pub(super) audiences: Vec<String>,
     pub(super) ip_ranges_url: String,
+    pub(super) bitbucket: BitbucketSettings,
 }
 
 pub(super) fn trust(i: &Inputs) -> Result<Trust> {
@@ -20,24 +21,30 @@ pub(super) fn trust(i: &Inputs) -> Result<Trust> {
         Some(u) => v::https_url("--ip-ranges-url", u, false)?,
         None => DEFAULT_IP_RANGES_URL.to_string(),
     };
+    let api_url = match i.bitbucket_api_url.as_deref() {
+        Some(u) => v::bitbucket_api_url(u)?,
+        None => v::DEFAULT_BITBUCKET_API_URL.to_string(),
+    };
+    let bitbucket = BitbucketSettings {
+        api_url,
+        workspace: i.workspace.as_deref().map(v::workspace_slug).transpose()?,
+        workspace_uuid_given: i.workspace_uuid.is_some(),
+        resolved: Vec::new(),
+    };
     Ok(Trust {
         issuer,
         audiences,
         ip_ranges_url,
+        bitbucket,
     })
 }
 
-/// `--workspace SLUG` or `--issuer-url URL` (not both), or none.
+/// `--workspace SLUG` or `--issuer-url URL`, or none. Given together, the workspace names
+/// the Bitbucket workspace for the API and the issuer URL overrides the one derived from it.
 fn issuer(i: &Inputs) -> Result<Option<Issuer>> {
     let url = match (i.workspace.as_deref(), i.issuer_url.as_deref()) {
-        (Some(_), Some(_)) => {
-            return Err(Error::usage(
-                "--workspace and --issuer-url both given; they name the same thing",
-            )
-            .hint("pass only one of them"))
-        }
         (Some(slug), None) => Some(v::bitbucket_issuer(&v::workspace_slug(slug)?)),
-        (None, Some(url)) => Some(v::issuer_url(url)?),
+        (_, Some(url)) => Some(v::issuer_url(url)?),
         (None, None) => None,
     };
     Ok(url.map(Issuer::new))

@@ -2,6 +2,7 @@
 //! that says what is wrong and what is accepted. None of them panics on any input.
 
 mod arns;
+mod bitbucket;
 mod identity;
 mod kms;
 mod names;
@@ -10,6 +11,7 @@ mod ranges;
 mod tests;
 
 pub use arns::*;
+pub use bitbucket::*;
 pub use identity::*;
 pub use kms::*;
 pub use names::*;

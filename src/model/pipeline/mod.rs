@@ -4,12 +4,14 @@
 //! assume and where their ARNs go are [`roles`], and [`render`] fills them in; nothing here
 //! reads or writes a file or calls AWS.
 
+mod multi;
 #[cfg(test)]
 mod plan_apply_tests;
 mod render;
 mod roles;
 mod values;
 
+pub use multi::{parse_entry, render_multi, StageEnvironment};
 pub use render::{render_files, snippets, Rendered, Snippets};
 pub use roles::{PipelineRoles, Placement, RoleChoice, Scope};
 pub use values::{any_branch_warning, pair_trust_warning, Pipeline};

@@ -21,10 +21,10 @@ use crate::model::{self, DesiredRole, DesiredState};
 const ENVIRONMENT_PLACEHOLDER: &str = "ENVIRONMENT-NAME";
 
 /// The Terraform image tag the pipeline runs (1.11 is the first with S3-native locking GA).
-const TERRAFORM_VERSION: &str = "1.11";
+pub(super) const TERRAFORM_VERSION: &str = "1.11";
 
 /// Every template, by the name the others import it by.
-const TEMPLATES: [(&str, &str); 5] = [
+const TEMPLATES: [(&str, &str); 7] = [
     (
         "bitbucket-pipelines.yml",
         include_str!("../../../templates/bitbucket-pipelines.yml"),
@@ -41,6 +41,14 @@ const TEMPLATES: [(&str, &str); 5] = [
     (
         "init-backend.tf",
         include_str!("../../../templates/init-backend.tf"),
+    ),
+    (
+        "bitbucket-pipelines-multi.yml",
+        include_str!("../../../templates/bitbucket-pipelines-multi.yml"),
+    ),
+    (
+        "backend-multi.tf",
+        include_str!("../../../templates/backend-multi.tf"),
     ),
 ];
 
@@ -184,7 +192,7 @@ fn placement(p: &Placement) -> Value {
     }
 }
 
-fn environment() -> Result<Environment<'static>> {
+pub(super) fn environment() -> Result<Environment<'static>> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_| AutoEscape::None);
@@ -202,7 +210,7 @@ fn environment() -> Result<Environment<'static>> {
     Ok(env)
 }
 
-fn render(env: &Environment<'_>, name: &str, ctx: &Value) -> Result<String> {
+pub(super) fn render(env: &Environment<'_>, name: &str, ctx: &Value) -> Result<String> {
     env.get_template(name)
         .and_then(|t| t.render(ctx))
         .map_err(bug)

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::model::audience;
 
 /// The branch whose pipeline plans and applies, unless `--branch` names another.
-const DEFAULT_BRANCH: &str = "main";
+pub(super) const DEFAULT_BRANCH: &str = "main";
 /// Bitbucket accepts at most 10 audiences per step.
 const MAX_STEP_AUDIENCES: usize = 10;
 
@@ -155,7 +155,7 @@ const MAX_ALTERNATIVES: usize = 64;
 
 /// A Bitbucket deployment environment name: letters, digits, spaces, `-`, `_` and `.`,
 /// starting with a letter or digit (as Bitbucket's environment names are), at most 100.
-fn deployment_name(value: &str) -> Result<String> {
+pub(super) fn deployment_name(value: &str) -> Result<String> {
     let v = value.trim();
     let ok = !v.is_empty()
         && v.chars().count() <= MAX_DEPLOYMENT_LEN
@@ -234,7 +234,7 @@ fn matches_every_branch(alternative: &str) -> bool {
 
 /// A branch name or Bitbucket glob for the branch whose pipeline runs plan and apply. A
 /// pattern that matches every branch is refused: any branch could then apply.
-fn branch_pattern(value: &str) -> Result<String> {
+pub(super) fn branch_pattern(value: &str) -> Result<String> {
     let refuse = |why: &str| {
         Error::usage(format!("--branch {:?}: {why}", shown(value)))
             .hint("name the branch that may deploy, e.g. --branch main, or a narrow pattern such as release/*")

@@ -13,6 +13,7 @@
 
 pub mod authz;
 pub mod aws;
+pub mod bitbucket;
 pub mod cli;
 pub mod fixture;
 pub mod inspect;
@@ -20,6 +21,7 @@ pub mod issuer;
 pub mod jwt;
 pub mod kms;
 pub mod moto;
+pub mod openapi;
 pub mod openssl;
 pub mod pki;
 pub mod proxy;
