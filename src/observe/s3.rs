@@ -176,6 +176,23 @@ pub async fn bucket(aws: &Aws, name: &str) -> Result<Option<ObservedBucket>> {
     }
 }
 
+/// Whether this account owns a bucket named `name` (HeadBucket): false when it does not exist
+/// or belongs to another account (403: someone else took the name).
+pub(super) async fn owned(aws: &Aws, name: &str) -> Result<bool> {
+    match aws.s3.head_bucket().bucket(name).send().await {
+        Ok(_) => Ok(true),
+        Err(e)
+            if errors::is(
+                &e,
+                &["NotFound", "NoSuchBucket", "AccessDenied", "Forbidden"],
+            ) || matches!(errors::http_status(&e), Some(403 | 404)) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(classify(&e, "looking for the state bucket", name)),
+    }
+}
+
 fn summarise_rule(rule: &aws_sdk_s3::types::LifecycleRule) -> LifecycleRule {
     #[allow(deprecated)]
     let legacy_prefix = rule.prefix().unwrap_or("");

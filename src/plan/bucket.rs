@@ -7,6 +7,7 @@ use super::ownership::{is_managed, tags_to_add};
 use super::{FieldChange, Kind, Op, ResourcePlan};
 use crate::error::{Error, Result};
 use crate::iam::{same, statements_of};
+use crate::model::namespace::Namespace;
 use crate::model::policy::merge_bucket_policy;
 use crate::model::DesiredBucket;
 use crate::observe::{Encryption, LifecycleRule, ObservedBucket};
@@ -148,6 +149,7 @@ pub fn bucket(d: &DesiredBucket, o: Option<&ObservedBucket>) -> Result<ResourceP
 fn new_bucket(d: &DesiredBucket) -> ResourcePlan {
     let mut changes = vec![
         FieldChange::new("region", "", &d.region),
+        FieldChange::new("namespace", "", show_namespace(d)),
         FieldChange::new("versioning", "", "Enabled"),
         FieldChange::new(
             "encryption",
@@ -166,7 +168,7 @@ fn new_bucket(d: &DesiredBucket) -> ResourcePlan {
             ),
         ),
     ];
-    let mut ops = vec![
+    let ops = vec![
         Op::CreateBucket,
         Op::PutVersioning,
         Op::PutEncryption,
@@ -177,11 +179,13 @@ fn new_bucket(d: &DesiredBucket) -> ResourcePlan {
         },
         Op::PutLifecycle { keep: Vec::new() },
     ];
+    // The tags go in the create call itself (CreateBucketConfiguration.Tags).
     if !d.tags.is_empty() {
-        changes.push(FieldChange::new("tags", "", show_tags(&d.tags)));
-        ops.push(Op::PutBucketTagging {
-            tags: d.tags.clone(),
-        });
+        changes.push(FieldChange::new(
+            "tags",
+            "",
+            format!("{} (in the create call)", show_tags(&d.tags)),
+        ));
     }
     ResourcePlan::new(Kind::StateBucket, &d.name, false, changes, ops)
 }
@@ -288,6 +292,18 @@ fn lifecycle(d: &DesiredBucket, o: &ObservedBucket, diff: &mut super::Diff) {
         FieldChange::new("lifecycle", from, to),
         Op::PutLifecycle { keep },
     );
+}
+
+/// The namespace a new bucket is created in, and why when the default could not use the
+/// account regional one.
+fn show_namespace(d: &DesiredBucket) -> String {
+    match (d.namespace, &d.namespace_note) {
+        (Namespace::AccountRegional, _) => {
+            "account-regional (only this account can create this name)".into()
+        }
+        (Namespace::Global, Some(why)) => format!("global ({why})"),
+        (Namespace::Global, None) => "global".into(),
+    }
 }
 
 fn show_tags(tags: &std::collections::BTreeMap<String, String>) -> String {

@@ -29,6 +29,7 @@ mod pipeline;
 mod roles;
 mod roles_prune;
 mod secrets;
+mod state_bucket;
 mod terraform;
 mod thumbprint;
 mod verify;
