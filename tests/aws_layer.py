@@ -224,14 +224,8 @@ def s3_config_write(app, req, start_response):
             STATE["busy_buckets"].add(bucket)
     if busy:
         refuse("s3:OperationAborted", f"{req.method} {bucket}?{'&'.join(req.query)}")
-        body = (
-            '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>OperationAborted</Code>'
-            "<Message>A conflicting conditional operation is currently in progress against this "
-            "resource. Please try again.</Message>"
-            f"<BucketName>{bucket}</BucketName><RequestId>aws-layer</RequestId></Error>"
-        ).encode()
-        headers = [("Content-Type", "application/xml"), (REFUSED, "OperationAborted")]
-        return reply(start_response, "409 Conflict", headers, body)
+        message = "A conflicting conditional operation is currently in progress against this resource. Please try again."
+        return s3_error(start_response, "409 Conflict", "OperationAborted", message, bucket)
     try:
         time.sleep(T["s3_config_write"])
         status, headers, body = forward(app, req.environ)

@@ -71,6 +71,9 @@ pub fn regional_default(account: &Account) -> String {
 }
 
 /// The default name for a new setup: in the account regional namespace where there is one.
+/// A CloudFormation template, rendered for placeholders of account, partition and region,
+/// keeps the global name (its placeholder partition is not `aws`): a deployed stack whose
+/// bucket changed name would replace it, leaving the state behind.
 pub fn default_name(account: &Account) -> String {
     if unavailable(account).is_some() {
         global_default(account)

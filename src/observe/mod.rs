@@ -45,7 +45,7 @@ pub async fn existing_default_bucket(
         return Ok(None);
     }
     let name = crate::model::namespace::global_default(account);
-    Ok(s3::owned(aws, &name).await?.then_some(name))
+    Ok(s3::owned(aws, &name, &account.id).await?.then_some(name))
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -176,10 +176,12 @@ pub async fn bucket(aws: &Aws, name: &str) -> Result<Option<ObservedBucket>> {
     }
 }
 
-/// Whether this account owns a bucket named `name` (HeadBucket): false when it does not exist
-/// or belongs to another account (403: someone else took the name).
-pub(super) async fn owned(aws: &Aws, name: &str) -> Result<bool> {
-    match aws.s3.head_bucket().bucket(name).send().await {
+/// Whether account `account_id` owns a bucket named `name`: HeadBucket with the expected
+/// owner, so that a bucket someone else created under the name (and opened to us with a
+/// bucket policy) is never taken for ours. False when it does not exist or is not ours (403).
+pub(super) async fn owned(aws: &Aws, name: &str, account_id: &str) -> Result<bool> {
+    let head = aws.s3.head_bucket().bucket(name);
+    match head.expected_bucket_owner(account_id).send().await {
         Ok(_) => Ok(true),
         Err(e)
             if errors::is(
@@ -238,6 +240,33 @@ mod tests {
             aws_smithy_runtime_api::http::StatusCode::try_from(403).unwrap(),
             aws_smithy_types::body::SdkBody::empty(),
         )
+    }
+
+    #[tokio::test]
+    async fn the_earlier_default_bucket_counts_as_ours_only_when_this_account_owns_it() {
+        use aws_sdk_s3::operation::head_bucket::HeadBucketOutput;
+        // Asked with the expected owner: S3 answers 403 for a bucket of another account,
+        // even one whose policy lets us read it.
+        let ours = mock!(aws_sdk_s3::Client::head_bucket)
+            .match_requests(|r| r.expected_bucket_owner() == Some("123456789012"))
+            .then_output(|| HeadBucketOutput::builder().build());
+        let aws = testing::aws(&[], &[&ours], &[]);
+        assert!(owned(
+            &aws,
+            "terraform-state-123456789012-eu-west-1",
+            "123456789012"
+        )
+        .await
+        .unwrap());
+        let theirs = mock!(aws_sdk_s3::Client::head_bucket).then_http_response(denied_without_body);
+        let aws = testing::aws(&[], &[&theirs], &[]);
+        assert!(!owned(
+            &aws,
+            "terraform-state-123456789012-eu-west-1",
+            "123456789012"
+        )
+        .await
+        .unwrap());
     }
 
     #[tokio::test]

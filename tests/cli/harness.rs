@@ -631,19 +631,21 @@ fn layer_models_the_account_regional_namespace_and_tags_at_creation() {
                 )
                 .send(),
         )
+        .map(|_| ())
+        .map_err(|e| code_of(&e))
     };
     let ours = format!("state-{account}-us-east-1-an");
     // A name of the account regional form without the header, or with the header but
     // another account's or region's suffix, or a plain name with it: refused, not created.
     let missing = create(ours.clone(), None).unwrap_err();
-    assert_eq!(code_of(&missing), "MissingNamespaceHeader");
+    assert_eq!(missing, "MissingNamespaceHeader");
     for wrong in [
         "state-210987654321-us-east-1-an".to_string(),
         format!("state-{account}-eu-west-1-an"),
         "plain-state".to_string(),
     ] {
         let e = create(wrong.clone(), Some(BucketNamespace::AccountRegional)).unwrap_err();
-        assert_eq!(code_of(&e), "InvalidNamespaceHeader", "{wrong}");
+        assert_eq!(e, "InvalidNamespaceHeader", "{wrong}");
     }
     assert_eq!(moto.mutating_calls(), Vec::<(String, String)>::new());
     let behaviours: Vec<String> = moto.refusals().into_iter().map(|r| r.0).collect();

@@ -154,3 +154,42 @@ fn a_state_bucket_in_another_accounts_regional_namespace_is_refused_before_any_w
         vec![ours]
     );
 }
+
+#[test]
+fn default_bucket_runs_need_nothing_outside_the_operator_policy() {
+    use crate::common::authz::{assert_all_allowed, Env};
+    let w = World::start_in("eu-west-1");
+    let account = w.moto.account_id();
+    let out = default_bucket(&w, "operator-policy")
+        .args(["--account-id", account, "--no-lock-table"])
+        .run();
+    let policy: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let judged = |cmd: &str, extra: &[&str]| {
+        w.moto.start_recording();
+        default_bucket(&w, cmd).args(extra.iter().copied()).run();
+        w.moto.stop_recording();
+        assert_all_allowed(
+            &policy,
+            &w.moto.recorded_requests(),
+            &Env::moto(&w.region),
+            &format!("bootstrap {cmd} {}", extra.join(" ")),
+        );
+    };
+    // The look-up of the earlier default name, and the create call with its tags
+    // (s3:TagResource).
+    judged(
+        "init",
+        &["--yes", "--no-lock-table", "--tag", "team=platform"],
+    );
+    judged(
+        "init",
+        &["--yes", "--no-lock-table", "--tag", "team=platform"],
+    );
+    judged("status", &["--no-lock-table", "--tag", "team=platform"]);
+    // An account of an earlier version: its bucket is found and read under the same policy.
+    let earlier = format!("terraform-state-{account}-eu-west-1");
+    default_bucket(&w, "init")
+        .args(["--yes", "--no-lock-table", "--state-bucket", &earlier])
+        .run();
+    judged("status", &["--no-lock-table"]);
+}
