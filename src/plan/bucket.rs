@@ -114,7 +114,8 @@ pub fn bucket(d: &DesiredBucket, o: Option<&ObservedBucket>) -> Result<ResourceP
     versioning_and_encryption(d, o, &mut diff);
     access(o, &mut diff);
     if let Some(document) = policy_update(d, o.policy.as_ref()) {
-        diff.add(policy_change(o), Op::PutBucketPolicy { document });
+        let change = FieldChange::document("bucket policy", o.policy.as_ref(), &document);
+        diff.add(change, Op::PutBucketPolicy { document });
     }
     lifecycle(d, o, &mut diff);
     let super::Diff {
@@ -245,21 +246,6 @@ fn access(o: &ObservedBucket, diff: &mut super::Diff) {
             Op::PutOwnershipControls,
         );
     }
-}
-
-fn policy_change(o: &ObservedBucket) -> FieldChange {
-    let from = match &o.policy {
-        Some(p) => format!(
-            "{} statement(s) without the TLS-only statement as desired",
-            statements_of(p).len()
-        ),
-        None => "(none)".into(),
-    };
-    FieldChange::new(
-        "bucket policy",
-        from,
-        "adds/updates DenyInsecureTransport; other statements kept",
-    )
 }
 
 /// The tool's retention rule; rules the tool does not own are kept as they are.

@@ -6,9 +6,10 @@ use std::fmt::Write;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Paint, Report, DIM, GREEN, YELLOW};
+use super::{Paint, Report, DIM, GREEN, RED, YELLOW};
 use crate::model::{Account, DesiredState};
 use crate::observe::stale::StaleRole;
+use crate::plan::verdicts::{TrustVerdict, Which};
 use crate::plan::{Action, Plan, ResourcePlan};
 
 /// The plan's part of the `plan` and `init` documents.
@@ -20,6 +21,8 @@ pub struct PlanSummary<'a> {
     pub thumbprints: &'a [String],
     pub changes: bool,
     pub resources: &'a [ResourcePlan],
+    /// Trust policies, live or planned, that let in more than the settings name.
+    pub trust_verdicts: &'a [TrustVerdict],
     /// Roles of this set no longer in the settings (none looked for with `--role`).
     pub stale_roles: &'a [StaleRole],
 }
@@ -37,6 +40,7 @@ impl<'a> PlanSummary<'a> {
             thumbprints,
             changes: plan.has_changes(),
             resources: &plan.resources,
+            trust_verdicts: &plan.verdicts,
             stale_roles,
         }
     }
@@ -60,13 +64,14 @@ impl Report for PlanReport<'_> {
             self.plan.account.id, self.plan.account.region
         );
         text.push_str(&stale_text(self.plan.stale_roles, paint));
+        text.push_str(&verdict_text(self.plan.trust_verdicts, paint));
         text.push_str(&plan_text(self.plan.resources, paint));
         let _ = writeln!(text, "\n{}", summary_line(self.plan.resources));
         text
     }
 
     fn exit_code(&self) -> i32 {
-        if self.detailed_exitcode && self.plan.changes {
+        if self.detailed_exitcode && (self.plan.changes || !self.plan.trust_verdicts.is_empty()) {
             2
         } else {
             0
@@ -83,6 +88,34 @@ pub(crate) fn stale_text(stale: &[StaleRole], paint: Paint) -> String {
             "{} role {}, deleted by `init --prune`",
             paint.paint(YELLOW, "stale:"),
             r.name
+        );
+    }
+    text
+}
+
+/// One line per trust-policy verdict, flagged as `ADMIN-EQUIVALENT` is: what the document
+/// lets in, whose it is, and whether `init` replaces it.
+pub fn verdict_text(verdicts: &[TrustVerdict], paint: Paint) -> String {
+    let mut text = String::new();
+    for v in verdicts {
+        let whose = match v.policy {
+            Which::Planned => "the trust policy init writes, as configured".to_string(),
+            Which::Live => {
+                let stays = verdicts.iter().any(|p| {
+                    p.policy == Which::Planned && p.role == v.role && p.breadth == v.breadth
+                });
+                if stays {
+                    "the live trust policy".to_string()
+                } else {
+                    "the live trust policy, which `bootstrap init` replaces".to_string()
+                }
+            }
+        };
+        let _ = writeln!(
+            text,
+            "{}: {}; {whose}",
+            paint.paint(RED, v.breadth.label()),
+            v.allows
         );
     }
     text
@@ -108,12 +141,33 @@ pub fn plan_text(resources: &[ResourcePlan], paint: Paint) -> String {
             paint.paint(color, word)
         );
         for c in &r.changes {
-            if c.from.is_empty() {
+            if let Some(d) = &c.document {
+                let _ = writeln!(text, "      {}:", c.field);
+                text.push_str(&diff_lines(&d.diff, paint));
+            } else if c.from.is_empty() {
                 let _ = writeln!(text, "      {}: {}", c.field, c.to);
             } else {
                 let _ = writeln!(text, "      {}: {} -> {}", c.field, c.from, c.to);
             }
         }
+    }
+    text
+}
+
+/// A document's diff lines, indented under their field: `+` green, `-` red.
+pub(crate) fn diff_lines(lines: &[String], paint: Paint) -> String {
+    let mut text = String::new();
+    for line in lines {
+        let color = match line.chars().next() {
+            Some('+') => Some(GREEN),
+            Some('-') => Some(RED),
+            _ => None,
+        };
+        let shown = match color {
+            Some(c) => paint.paint(c, line),
+            None => line.clone(),
+        };
+        let _ = writeln!(text, "        {shown}");
     }
     text
 }

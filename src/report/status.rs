@@ -9,6 +9,7 @@ use super::{Paint, Report, GREEN, RED, YELLOW};
 use crate::model::Account;
 use crate::observe::stale::StaleRole;
 use crate::observe::Observed;
+use crate::plan::verdicts::TrustVerdict;
 use crate::plan::{Action, FieldChange, Kind, Plan};
 
 /// Where a resource stands against the settings.
@@ -48,6 +49,8 @@ pub struct StatusReport<'a> {
     pub resources: Vec<ResourceStatus<'a>>,
     /// Roles of this set no longer in the settings (none looked for with `--role`).
     pub stale_roles: &'a [StaleRole],
+    /// Trust policies, live or planned, that let in more than the settings name.
+    pub trust_verdicts: &'a [TrustVerdict],
     pub observed: &'a Observed,
     pub aws_calls: Value,
     /// `--detailed-exitcode`: exit 2 when anything is not in sync.
@@ -79,9 +82,10 @@ impl<'a> StatusReport<'a> {
             .collect();
         StatusReport {
             account,
-            in_sync: !plan.has_changes(),
+            in_sync: !plan.needs_attention(),
             resources,
             stale_roles: &[],
+            trust_verdicts: &plan.verdicts,
             observed,
             aws_calls: Value::Null,
             detailed_exitcode: false,
@@ -101,6 +105,7 @@ impl<'a> StatusReport<'a> {
 impl Report for StatusReport<'_> {
     fn text(&self, paint: Paint) -> String {
         let mut text = super::plan::stale_text(self.stale_roles, paint);
+        text.push_str(&super::plan::verdict_text(self.trust_verdicts, paint));
         for r in &self.resources {
             let (word, color) = r.status.word_and_color();
             let _ = writeln!(
@@ -111,7 +116,17 @@ impl Report for StatusReport<'_> {
                 r.name
             );
             for c in r.drift {
-                let _ = writeln!(text, "      {}: is {}, should be {}", c.field, c.from, c.to);
+                match &c.document {
+                    Some(d) => {
+                        let _ =
+                            writeln!(text, "      {} (- as it is, + as it should be):", c.field);
+                        text.push_str(&super::plan::diff_lines(&d.diff, paint));
+                    }
+                    None => {
+                        let _ =
+                            writeln!(text, "      {}: is {}, should be {}", c.field, c.from, c.to);
+                    }
+                }
             }
         }
         let _ = writeln!(
@@ -119,8 +134,12 @@ impl Report for StatusReport<'_> {
             "\n{}",
             if self.in_sync {
                 "everything is in sync"
-            } else if self.resources.iter().all(|r| r.status == State::InSync) {
+            } else if self.resources.iter().all(|r| r.status == State::InSync)
+                && !self.stale_roles.is_empty()
+            {
                 "run `bootstrap init --prune` to delete the stale roles"
+            } else if self.resources.iter().all(|r| r.status == State::InSync) {
+                "a trust policy lets in more than a repository's steps should: see above"
             } else {
                 "run `bootstrap init` to create what is missing and repair what drifted"
             }
@@ -163,6 +182,7 @@ mod tests {
                 resource(Kind::StateBucket, "state", Action::Update),
                 resource(Kind::LockTable, "locks", Action::Create),
             ],
+            verdicts: Vec::new(),
         };
         let account = Account {
             id: "123456789012".into(),
@@ -198,6 +218,7 @@ mod tests {
     fn a_stale_role_alone_is_not_in_sync_and_names_init_prune() {
         let plan = Plan {
             resources: vec![resource(Kind::Role, "deploy", Action::Unchanged)],
+            verdicts: Vec::new(),
         };
         let account = Account {
             id: "123456789012".into(),

@@ -32,4 +32,5 @@ mod secrets;
 mod state_bucket;
 mod terraform;
 mod thumbprint;
+mod trust_review;
 mod verify;
