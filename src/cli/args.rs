@@ -150,7 +150,8 @@ pub struct RoleArgs {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Terraform state")]
 pub struct StateArgs {
-    /// State bucket name [default: terraform-state-ACCOUNT-REGION].
+    /// State bucket name [default: terraform-state-ACCOUNT-REGION-an, or an existing
+    /// terraform-state-ACCOUNT-REGION].
     #[arg(long, value_name = "NAME")]
     pub state_bucket: Option<String>,
     /// Key prefix the role may write state under (default: the whole bucket).
