@@ -15,6 +15,7 @@ use crate::observe::stack::{Event, ObservedStack};
 use crate::plan::stack::{self as plan, StackAction, StackPlan, StackSpec};
 use crate::plan::stack_foreign::{foreign_policies, ForeignPolicy};
 use crate::plan::stack_roles::refuse_role_losses;
+use crate::plan::verdicts::{role_verdicts, TrustVerdict};
 use crate::report::stack::{StackInitReport, StackOutcome, StackPlanReport, StackStatusReport};
 use crate::report::stack_text::{change_set_text, plan_text};
 use crate::report::{Output, Reporter};
@@ -38,13 +39,15 @@ async fn refuse_existing(p: &Prepared, stack: &str) -> Result<()> {
     plan::refuse_existing(&p.desired, &o, stack)
 }
 
-/// The policies on the live roles that the template does not define, role by role.
-async fn foreign_on_roles(p: &Prepared) -> Result<Vec<ForeignPolicy>> {
+/// The policies on the live roles that the template does not define, role by role, and the
+/// verdicts on their trust policies, live and planned.
+async fn foreign_on_roles(p: &Prepared) -> Result<(Vec<ForeignPolicy>, Vec<TrustVerdict>)> {
     let live = observe::roles(&p.aws, &p.desired).await?;
     let found = p.desired.roles.iter().zip(&live);
-    Ok(found
+    let foreign = found
         .flat_map(|(role, live)| foreign_policies(role, live.as_ref()))
-        .collect())
+        .collect();
+    Ok((foreign, role_verdicts(&p.desired, &live)))
 }
 
 /// The stack as it is, and what `init` would do to it; an update that would delete or move
@@ -62,14 +65,17 @@ pub async fn plan(settings: &Settings, reporter: &Reporter, detailed: bool) -> R
     let spec = spec(settings, &p);
     reporter.progress(format!("reading stack {}", spec.name));
     let sp = checked_plan(&p, &spec).await?;
-    let foreign = if sp.creates() {
+    let (foreign, verdicts) = if sp.creates() {
         refuse_existing(&p, &spec.name).await?;
-        Vec::new()
+        (Vec::new(), role_verdicts(&p.desired, &[]))
     } else {
         foreign_on_roles(&p).await?
     };
     let (d, served, calls) = (&p.desired, &p.facts.thumbprints, p.aws.calls.summary());
-    let report = StackPlanReport::new(sp, foreign, d, served, calls, detailed);
+    let report = StackPlanReport {
+        trust_verdicts: verdicts,
+        ..StackPlanReport::new(sp, foreign, d, served, calls, detailed)
+    };
     Ok(Output::of(&report, reporter))
 }
 
@@ -106,9 +112,10 @@ pub async fn status(settings: &Settings, reporter: &Reporter) -> Result<Output> 
     let stack_id = sp.deployed.as_ref().map_or(&spec.name, |d| &d.stack_id);
     let live = observe::stack::resources(cfn, stack_id, &spec.name).await?;
     let resources = plan::resource_states(&p.template.resources(), &live);
-    let foreign = foreign_on_roles(&p).await?;
+    let (foreign, verdicts) = foreign_on_roles(&p).await?;
     let calls = p.aws.calls.summary();
-    let report = StackStatusReport::present(sp, resources, foreign, &p.desired, calls);
+    let report = StackStatusReport::present(sp, resources, foreign, &p.desired, calls)
+        .with_verdicts(verdicts);
     Ok(Output::of(&report, reporter))
 }
 

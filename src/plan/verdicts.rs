@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::iam::{condition_values, evaluate, statements_of, Request};
 use crate::model::{DesiredRole, DesiredState};
-use crate::observe::Observed;
+use crate::observe::{Observed, ObservedRole};
 
 /// What a trust policy lets in beyond the settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -64,10 +64,16 @@ const OUTSIDE: &[&str] = &["203.0.113.7", "198.51.100.7", "192.0.2.7", "2001:db8
 
 /// The verdicts on every role's live and planned trust policy, in role order.
 pub fn trust_verdicts(desired: &DesiredState, observed: &Observed) -> Vec<TrustVerdict> {
+    role_verdicts(desired, &observed.roles)
+}
+
+/// [`trust_verdicts`] for the live roles `live` (in the desired state's order; None or
+/// absent: no live role, only the planned trust policy is judged).
+pub fn role_verdicts(desired: &DesiredState, live: &[Option<ObservedRole>]) -> Vec<TrustVerdict> {
     let mut out = Vec::new();
     for (i, role) in desired.roles.iter().enumerate() {
         let probe = Probe::new(desired, role);
-        if let Some(live) = observed.roles.get(i).and_then(Option::as_ref) {
+        if let Some(live) = live.get(i).and_then(Option::as_ref) {
             out.extend(probe.judge(&live.trust_policy, Which::Live));
         }
         out.extend(probe.judge(&role.trust_policy, Which::Planned));
@@ -206,7 +212,6 @@ mod tests {
     use super::*;
     use crate::config::{parse_file, Settings};
     use crate::model::{self, Account};
-    use crate::observe::ObservedRole;
 
     const REPO: &str = "{aaaaaaaa-2222-3333-4444-555555555555}";
     const ENV: &str = "{bbbbbbbb-2222-3333-4444-555555555555}";

@@ -94,8 +94,13 @@ pub(crate) fn stale_text(stale: &[StaleRole], paint: Paint) -> String {
 }
 
 /// One line per trust-policy verdict, flagged as `ADMIN-EQUIVALENT` is: what the document
-/// lets in, whose it is, and whether `init` replaces it.
+/// lets in, whose it is, and whether `init` replaces it (direct mode).
 pub fn verdict_text(verdicts: &[TrustVerdict], paint: Paint) -> String {
+    verdict_lines(verdicts, paint, "which `bootstrap init` replaces")
+}
+
+/// [`verdict_text`] with what becomes of a live document the settings do not ask for.
+pub(crate) fn verdict_lines(verdicts: &[TrustVerdict], paint: Paint, fate: &str) -> String {
     let mut text = String::new();
     for v in verdicts {
         let whose = match v.policy {
@@ -107,7 +112,7 @@ pub fn verdict_text(verdicts: &[TrustVerdict], paint: Paint) -> String {
                 if stays {
                     "the live trust policy".to_string()
                 } else {
-                    "the live trust policy, which `bootstrap init` replaces".to_string()
+                    format!("the live trust policy, {fate}")
                 }
             }
         };

@@ -212,3 +212,53 @@ fn a_new_roles_inline_policy_is_shown_on_create_and_json_carries_objects() {
         .unwrap();
     assert!(trust["to"]["Statement"].is_array(), "{trust}");
 }
+
+#[test]
+fn a_hand_removed_sub_condition_on_a_stacks_role_is_flagged_by_status_and_plan() {
+    let w = World::start();
+    w.run("init", &["--mode", "cloudformation", "--yes", "-q"])
+        .assert_success();
+    // moto's CloudFormation skips AWS::IAM::OIDCProvider, so the stack's role trusts no
+    // principal there; in AWS it trusts the provider. The hand edit, as it would be in AWS:
+    // the provider's trust without its sub condition.
+    let hp = w.issuer.host_path();
+    let widened = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Federated": w.provider_arn() },
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": { "StringEquals": { format!("{hp}:aud"): w.audience() } }
+        }]
+    });
+    let aws = w.clients();
+    aws.block_on(
+        aws.iam
+            .update_assume_role_policy()
+            .role_name(ROLE)
+            .policy_document(widened.to_string())
+            .send(),
+    )
+    .unwrap();
+    let says = format!("ANY-REPOSITORY: every repository of the workspace can assume role {ROLE}");
+    // CloudFormation does not revert a change made outside the stack: the line says so.
+    for cmd in ["status", "plan"] {
+        w.test(cmd)
+            .args(["--mode", "cloudformation", "--detailed-exitcode"])
+            .expect_exit(2)
+            .expect_stdout_contains(says.clone())
+            .expect_stdout_contains("which CloudFormation does not revert")
+            .expect_no_writes()
+            .run();
+    }
+    let doc = w
+        .test("status")
+        .args(["--mode", "cloudformation", "--output", "json"])
+        .run()
+        .json();
+    assert_eq!(doc["in_sync"], false, "{doc}");
+    assert_eq!(
+        doc["trust_verdicts"][0]["breadth"], "any-repository",
+        "{doc}"
+    );
+}
