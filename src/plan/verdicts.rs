@@ -158,8 +158,8 @@ impl<'a> Probe<'a> {
             out.push(verdict(
                 Breadth::AnyRepository,
                 format!(
-                    "every repository of the workspace can assume role {} (no {} condition naming repositories)",
-                    self.role.name, self.sub_key
+                    "every repository of the workspace can assume role {} (no sub condition names its repositories)",
+                    self.role.name
                 ),
             ));
         }
