@@ -228,14 +228,8 @@ def s3_config_write(app, req, start_response):
             STATE["busy_buckets"].add(bucket)
     if busy:
         refuse("s3:OperationAborted", f"{req.method} {bucket}?{'&'.join(req.query)}")
-        body = (
-            '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>OperationAborted</Code>'
-            "<Message>A conflicting conditional operation is currently in progress against this "
-            "resource. Please try again.</Message>"
-            f"<BucketName>{bucket}</BucketName><RequestId>aws-layer</RequestId></Error>"
-        ).encode()
-        headers = [("Content-Type", "application/xml"), (REFUSED, "OperationAborted")]
-        return reply(start_response, "409 Conflict", headers, body)
+        message = "A conflicting conditional operation is currently in progress against this resource. Please try again."
+        return s3_error(start_response, "409 Conflict", "OperationAborted", message, bucket)
     try:
         time.sleep(T["s3_config_write"])
         status, headers, body = forward(app, req.environ)
@@ -243,6 +237,95 @@ def s3_config_write(app, req, start_response):
         with LOCK:
             STATE["busy_buckets"].discard(bucket)
     return reply(start_response, status, headers, body)
+
+
+# S3's account regional namespace (since 2026-03-12; S3 User Guide, "Namespaces for general
+# purpose buckets", "Account regional namespace naming rules"): a name of the form
+# `<prefix>-<account-id>-<region>-an` lives in that account's regional namespace and is created
+# with `x-amz-bucket-namespace: account-regional`. Without the header S3 refuses it with 400
+# MissingNamespaceHeader "The requested bucket is an account-regional namespace bucket, but
+# your request is missing the required x-amz-bucket-namespace header" (seen by
+# ansible-collections/amazon.aws #2935). With the header, a name without the caller's own
+# suffix (another account's id, another region) is refused: "If another account tries to
+# create buckets using my account's suffix, their requests will be automatically rejected"
+# (AWS News Blog, "Introducing account regional namespaces for Amazon S3 general purpose
+# buckets"); the code is moto's upstream model of it, InvalidNamespaceHeader (getmoto/moto
+# #9871). The namespace is in every Region except Middle East (Bahrain) and Middle East (UAE)
+# (User Guide, as above). moto 5.1 ignores the header altogether.
+#
+# CreateBucket takes the bucket's tags (CreateBucketConfiguration.Tags, S3 API Reference:
+# CreateBucket); moto 5.1 drops them, so the layer sets them on the bucket it created.
+REGIONAL_NAME = re.compile(r"^.+-(\d{12})-([a-z]{2}(?:-[a-z]+)+-\d+)-an$")
+REGIONS_WITHOUT_NAMESPACE = ("me-south-1", "me-central-1")
+
+
+def s3_error(start_response, status, code, message, bucket):
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message>'
+        f"<BucketName>{bucket}</BucketName><RequestId>aws-layer</RequestId></Error>"
+    ).encode()
+    return reply(start_response, status, [("Content-Type", "application/xml"), (REFUSED, code)], body)
+
+
+def namespace_refusal(bucket, namespace, region):
+    """`(code, message)` when S3 would refuse to create `bucket` with this namespace header."""
+    m = REGIONAL_NAME.match(bucket)
+    if namespace == "account-regional":
+        if region in REGIONS_WITHOUT_NAMESPACE:
+            return "InvalidNamespaceHeader", f"Account regional namespaces are not available in {region}."
+        if not m or (m.group(1), m.group(2)) != (ACCOUNT, region):
+            return (
+                "InvalidNamespaceHeader",
+                f"The bucket name must end with the account regional suffix -{ACCOUNT}-{region}-an.",
+            )
+        return None
+    if m:
+        return (
+            "MissingNamespaceHeader",
+            "The requested bucket is an account-regional namespace bucket, but your request is "
+            "missing the required x-amz-bucket-namespace header.",
+        )
+    return None
+
+
+def create_tags(body):
+    root = None
+    try:
+        root = ElementTree.fromstring(body) if body else None
+    except ElementTree.ParseError:
+        return {}
+    tags = {}
+    if root is None:
+        return tags
+    for el in root.iter():
+        if _tag(el) == "Tag":
+            key, value = _find(el, "Key"), _find(el, "Value")
+            if key is not None:
+                tags[key.text or ""] = (value.text or "") if value is not None else ""
+    return tags
+
+
+def s3_create_bucket(app, req, start_response):
+    segments = [s for s in req.path.split("/") if s]
+    if req.method != "PUT" or len(segments) != 1 or req.query:
+        return None
+    bucket = segments[0]
+    namespace = req.environ.get("HTTP_X_AMZ_BUCKET_NAMESPACE", "")
+    refusal = namespace_refusal(bucket, namespace, req.region)
+    if refusal:
+        refuse(f"s3:{refusal[0]}", f"CreateBucket {bucket} (namespace {namespace or 'none'})")
+        return s3_error(start_response, "400 Bad Request", refusal[0], refusal[1], bucket)
+    tags = create_tags(req.read_body())
+    status, headers, body = forward(app, req.environ)
+    if ok(status) and tags:
+        from moto.s3.models import s3_backends
+
+        s3_backends[ACCOUNT]["aws"].put_bucket_tagging(bucket, tags)
+    return reply(start_response, status, headers, body)
+
+
+def s3(app, req, start_response):
+    return s3_create_bucket(app, req, start_response) or s3_config_write(app, req, start_response)
 
 
 # ---------------------------------------------------------------- DynamoDB
@@ -819,7 +902,7 @@ def layer(app):
         time.sleep(T["latency"])
         req = Req(environ)
         handler = {"iam": iam, "sts": sts, "dynamodb": dynamodb, "cloudformation": cloudformation}.get(
-            req.service, s3_config_write if req.service in ("s3", None) else None
+            req.service, s3 if req.service in ("s3", None) else None
         )
         played = handler(app, req, start_response) if handler else None
         if played is not None:

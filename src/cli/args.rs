@@ -168,7 +168,8 @@ pub struct RoleOptionsArgs {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Terraform state")]
 pub struct StateArgs {
-    /// State bucket name [default: terraform-state-ACCOUNT-REGION].
+    /// State bucket name [default: terraform-state-ACCOUNT-REGION-an, or an existing
+    /// terraform-state-ACCOUNT-REGION].
     #[arg(long, value_name = "NAME")]
     pub state_bucket: Option<String>,
     /// DynamoDB lock table name [default: terraform-state-lock].

@@ -16,6 +16,7 @@ use crate::observe::ObservedRole;
 use crate::plan::stack::{self as plan, ResourceState, StackAction, StackPlan, StackSpec};
 use crate::plan::stack_foreign::{foreign_policies, ForeignPolicy};
 use crate::plan::stack_roles::{dropped_note, refuse_role_losses, role_losses};
+use crate::plan::verdicts::{role_verdicts, TrustVerdict};
 use crate::report::stack::{StackInitReport, StackOutcome, StackPlanReport, StackStatusReport};
 use crate::report::stack_text::{change_set_text, plan_text};
 use crate::report::{Output, Reporter};
@@ -55,8 +56,11 @@ fn warn_state_moves(p: &Prepared, sp: &StackPlan, reporter: &Reporter) {
     }
 }
 
-async fn foreign_on_roles(p: &Prepared) -> Result<Vec<ForeignPolicy>> {
-    Ok(foreign_on(p, &observe::roles(&p.aws, &p.desired).await?))
+/// The policies on the live roles that the template does not define, and the verdicts on
+/// their trust policies, live and planned.
+async fn foreign_on_roles(p: &Prepared) -> Result<(Vec<ForeignPolicy>, Vec<TrustVerdict>)> {
+    let live = observe::roles(&p.aws, &p.desired).await?;
+    Ok((foreign_on(p, &live), role_verdicts(&p.desired, &live)))
 }
 
 /// Whether each resource of the stack exists, read from its own service: a resource deleted
@@ -113,14 +117,17 @@ pub async fn plan(settings: &Settings, reporter: &Reporter, detailed: bool) -> R
     // The plan shows the roles an update deletes; init asks for --prune to do it.
     let sp = checked_plan(&p, &spec, true).await?;
     warn_state_moves(&p, &sp, reporter);
-    let foreign = if sp.creates() {
+    let (foreign, verdicts) = if sp.creates() {
         refuse_existing(&p, &spec.name).await?;
-        Vec::new()
+        (Vec::new(), role_verdicts(&p.desired, &[]))
     } else {
         foreign_on_roles(&p).await?
     };
     let (d, served, calls) = (&p.desired, &p.facts.thumbprints, p.aws.calls.summary());
-    let report = StackPlanReport::new(sp, foreign, d, served, calls, detailed);
+    let report = StackPlanReport {
+        trust_verdicts: verdicts,
+        ..StackPlanReport::new(sp, foreign, d, served, calls, detailed)
+    };
     Ok(Output::of(&report, reporter))
 }
 
@@ -172,8 +179,10 @@ pub async fn status(settings: &Settings, reporter: &Reporter) -> Result<Output> 
     let roles = observe::roles(&p.aws, &p.desired).await?;
     mark_live(&p, &mut resources, &roles).await?;
     let foreign = foreign_on(&p, &roles);
+    let verdicts = role_verdicts(&p.desired, &roles);
     let calls = p.aws.calls.summary();
-    let report = StackStatusReport::present(sp, resources, foreign, &p.desired, calls);
+    let report = StackStatusReport::present(sp, resources, foreign, &p.desired, calls)
+        .with_verdicts(verdicts);
     Ok(Output::of(&report, reporter))
 }
 

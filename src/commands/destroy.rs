@@ -30,8 +30,10 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, o: Options) ->
     reporter.progress("reading the AWS account");
     let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
     let account = account(&aws).await?;
+    // A bucket under the default name of earlier versions is the one to destroy, if any.
+    let settings = super::setup::with_earlier_bucket(&aws, settings, &account).await?;
     let targets = Targets::new(
-        settings,
+        &settings,
         issuer,
         account,
         &o.roles,

@@ -70,6 +70,7 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
         .transpose()?;
 
     let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
+    let offline = account_flag.is_some();
     let id = match account_flag {
         Some(id) => id,
         None => caller_account(&aws, reporter).await?,
@@ -79,7 +80,18 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
         partition: aws::partition(&aws.region).to_string(),
         region: aws.region.clone(),
     };
-    let desired = model::desired(settings, &account, &[], &[])?;
+    let settings = if offline {
+        std::borrow::Cow::Borrowed(settings)
+    } else {
+        super::setup::with_earlier_bucket(&aws, settings, &account).await?
+    };
+    let desired = model::desired(&settings, &account, &[], &[])?;
+    if let (true, Some(old)) = (offline, &desired.bucket.global_default) {
+        reporter.warn(format!(
+            "backend.tf names the state bucket {}, the default of a new setup; an account set up by an earlier version uses {old}: pass --state-bucket {old} for it (or leave --account-id out to look)",
+            desired.bucket.name
+        ));
+    }
     let roles = chosen.arns(&desired)?;
     let files = pipeline::render_files(&values, &roles, &desired)?;
     for w in [
@@ -98,7 +110,7 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
     let placements = roles.placements(values.deployment.as_deref(), &desired.account.region);
     let variables = match &bitbucket {
         Some((client, workspace)) => {
-            let wanted = wanted_variables(settings, &chosen, &placements);
+            let wanted = wanted_variables(&settings, &chosen, &placements);
             Some(set_variables(client, workspace, &wanted, reporter, opts.yes).await?)
         }
         None => None,

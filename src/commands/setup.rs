@@ -84,6 +84,24 @@ pub(crate) async fn check_managed_policies(
     Ok(())
 }
 
+/// The settings with the state bucket of earlier versions named, when the default is in use
+/// and this account has a bucket under that name (kept, never renamed); otherwise as given.
+pub(super) async fn with_earlier_bucket<'s>(
+    aws: &Aws,
+    settings: &'s Settings,
+    account: &Account,
+) -> Result<Cow<'s, Settings>> {
+    Ok(
+        match observe::existing_default_bucket(aws, settings, account).await? {
+            Some(name) => Cow::Owned(Settings {
+                state_bucket: Some(name),
+                ..settings.clone()
+            }),
+            None => Cow::Borrowed(settings),
+        },
+    )
+}
+
 pub(super) async fn prepare(
     settings: &Settings,
     reporter: &Reporter,
@@ -201,14 +219,30 @@ async fn read_live<'s>(
             "reading the live state in account {} ({})",
             account.id, account.region
         ));
-        let bucket = match settings.state_bucket {
-            None => Some(observe::bucket(aws, &model::bucket_name(settings, &account)).await?),
-            Some(_) => None,
+        // The default of earlier versions, when this account has it, is kept; otherwise the
+        // default for a new setup.
+        let earlier = observe::existing_default_bucket(aws, settings, &account).await?;
+        let bucket = match (&settings.state_bucket, &earlier) {
+            (Some(_), _) => None,
+            (None, Some(name)) => Some(observe::bucket(aws, name).await?),
+            (None, None) => {
+                Some(observe::bucket(aws, &model::bucket_name(settings, &account)).await?)
+            }
         };
-        Ok::<_, Error>((account, bucket))
+        Ok::<_, Error>((account, bucket, earlier))
     };
-    let ((roles, table, named_bucket, (), provider, settings, stale), (account, default_bucket)) =
-        tokio::try_join!(by_name, by_account)?;
+    let (
+        (roles, table, named_bucket, (), provider, settings, stale),
+        (account, default_bucket, earlier),
+    ) = tokio::try_join!(by_name, by_account)?;
+    let settings = match earlier {
+        Some(name) => {
+            let mut s = settings.into_owned();
+            s.state_bucket = Some(name);
+            Cow::Owned(s)
+        }
+        None => settings,
+    };
     Ok(Live {
         account,
         settings,

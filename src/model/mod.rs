@@ -5,6 +5,7 @@ pub mod admin;
 pub mod arn;
 pub mod audience;
 pub mod kms;
+pub mod namespace;
 pub mod operator;
 pub mod owner;
 pub mod pipeline;
@@ -80,6 +81,14 @@ pub struct DesiredBucket {
     /// An existing SSE-KMS bucket may be switched to SSE-S3 (`--allow-encryption-downgrade`).
     pub allow_encryption_downgrade: bool,
     pub noncurrent_days: i32,
+    /// Where the name lives: the account regional namespace for a name of that form.
+    pub namespace: namespace::Namespace,
+    /// Why a default name is in the global namespace (the region has no account regional
+    /// namespace), for the plan.
+    pub namespace_note: Option<String>,
+    /// The default name of earlier versions (global), when the default is in use: looked
+    /// for, and kept when it exists (the operator policy grants it).
+    pub global_default: Option<String>,
     /// The statements the tool owns in the bucket policy.
     pub policy_statements: Vec<Value>,
     pub tags: BTreeMap<String, String>,
@@ -116,7 +125,9 @@ pub fn provider_arn(account: &Account, issuer: &crate::config::Issuer) -> String
     arn::provider(&account.partition, &account.id, &issuer.host_path)
 }
 
-/// The state bucket: `--state-bucket`, or the default for this account and region.
+/// The state bucket: `--state-bucket`, or the default for a new setup in this account and
+/// region. (A bucket under the default name of earlier versions is found by `observe` and
+/// named as `--state-bucket` would.)
 pub fn bucket_name(settings: &Settings, account: &Account) -> String {
     settings
         .state_bucket
@@ -124,9 +135,10 @@ pub fn bucket_name(settings: &Settings, account: &Account) -> String {
         .unwrap_or_else(|| default_bucket_name(account))
 }
 
-/// The default bucket name: nothing random, unique per account and region.
+/// The default bucket name: nothing random, unique per account and region, in the account
+/// regional namespace where the region has one ([`namespace::default_name`]).
 pub fn default_bucket_name(account: &Account) -> String {
-    format!("terraform-state-{}-{}", account.id, account.region)
+    namespace::default_name(account)
 }
 
 pub fn tags(settings: &Settings) -> BTreeMap<String, String> {
@@ -194,6 +206,7 @@ pub fn desired(
         tags: tags.clone(),
     };
     let bucket_name = bucket_name(settings, account);
+    let bucket_namespace = namespace::namespace_of(&bucket_name, account)?;
     let bucket_arn = arn::bucket(p, &bucket_name);
     let table = settings.lock_table.as_ref().map(|name| DesiredTable {
         name: name.clone(),
@@ -233,6 +246,15 @@ pub fn desired(
         kms_key,
         allow_encryption_downgrade: settings.allow_encryption_downgrade,
         noncurrent_days: settings.noncurrent_days,
+        namespace: bucket_namespace,
+        namespace_note: settings
+            .state_bucket
+            .is_none()
+            .then(|| namespace::unavailable(account))
+            .flatten(),
+        global_default: (settings.state_bucket.is_none()
+            && namespace::unavailable(account).is_none())
+        .then(|| namespace::global_default(account)),
         policy_statements: bucket_statements(&bucket_arn, &desired_roles),
         tags,
     };

@@ -286,6 +286,8 @@ fn resource_statements(
         "s3:PutLifecycleConfiguration",
         "s3:GetBucketTagging",
         "s3:PutBucketTagging",
+        // CreateBucket with its tags (CreateBucketConfiguration.Tags).
+        "s3:TagResource",
     ];
     if scope.delete_state {
         bucket.extend(["s3:ListBucketVersions", "s3:DeleteBucket"]);
@@ -294,11 +296,15 @@ fn resource_statements(
         // Deleting the stack deletes its bucket policy resource (the bucket is retained).
         bucket.push("s3:DeleteBucketPolicy");
     }
-    out.push(statement(
-        "StateBucket",
-        &bucket,
-        vec![d.bucket.arn.clone()],
-    ));
+    // The default name of earlier versions is looked for (HeadBucket) and kept when found.
+    let mut buckets = vec![d.bucket.arn.clone()];
+    buckets.extend(
+        d.bucket
+            .global_default
+            .as_deref()
+            .map(|name| arn::bucket(&d.account.partition, name)),
+    );
+    out.push(statement("StateBucket", &bucket, buckets));
 
     if let Some(t) = &d.table {
         let mut table = vec![

@@ -33,6 +33,21 @@ pub use iam::{
 };
 pub use s3::bucket;
 
+/// The state bucket to use when the settings leave it to the default: the default name of
+/// earlier versions when this account has a bucket under it (kept, never renamed), else
+/// None (the model's default for a new setup).
+pub async fn existing_default_bucket(
+    aws: &Aws,
+    settings: &crate::config::Settings,
+    account: &crate::model::Account,
+) -> Result<Option<String>> {
+    if settings.state_bucket.is_some() || crate::model::namespace::unavailable(account).is_some() {
+        return Ok(None);
+    }
+    let name = crate::model::namespace::global_default(account);
+    Ok(s3::owned(aws, &name, &account.id).await?.then_some(name))
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ObservedProvider {
     pub arn: String,

@@ -176,6 +176,25 @@ pub async fn bucket(aws: &Aws, name: &str) -> Result<Option<ObservedBucket>> {
     }
 }
 
+/// Whether account `account_id` owns a bucket named `name`: HeadBucket with the expected
+/// owner, so that a bucket someone else created under the name (and opened to us with a
+/// bucket policy) is never taken for ours. False when it does not exist or is not ours (403).
+pub(super) async fn owned(aws: &Aws, name: &str, account_id: &str) -> Result<bool> {
+    let head = aws.s3.head_bucket().bucket(name);
+    match head.expected_bucket_owner(account_id).send().await {
+        Ok(_) => Ok(true),
+        Err(e)
+            if errors::is(
+                &e,
+                &["NotFound", "NoSuchBucket", "AccessDenied", "Forbidden"],
+            ) || matches!(errors::http_status(&e), Some(403 | 404)) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(classify(&e, "looking for the state bucket", name)),
+    }
+}
+
 fn summarise_rule(rule: &aws_sdk_s3::types::LifecycleRule) -> LifecycleRule {
     #[allow(deprecated)]
     let legacy_prefix = rule.prefix().unwrap_or("");
@@ -221,6 +240,33 @@ mod tests {
             aws_smithy_runtime_api::http::StatusCode::try_from(403).unwrap(),
             aws_smithy_types::body::SdkBody::empty(),
         )
+    }
+
+    #[tokio::test]
+    async fn the_earlier_default_bucket_counts_as_ours_only_when_this_account_owns_it() {
+        use aws_sdk_s3::operation::head_bucket::HeadBucketOutput;
+        // Asked with the expected owner: S3 answers 403 for a bucket of another account,
+        // even one whose policy lets us read it.
+        let ours = mock!(aws_sdk_s3::Client::head_bucket)
+            .match_requests(|r| r.expected_bucket_owner() == Some("123456789012"))
+            .then_output(|| HeadBucketOutput::builder().build());
+        let aws = testing::aws(&[], &[&ours], &[]);
+        assert!(owned(
+            &aws,
+            "terraform-state-123456789012-eu-west-1",
+            "123456789012"
+        )
+        .await
+        .unwrap());
+        let theirs = mock!(aws_sdk_s3::Client::head_bucket).then_http_response(denied_without_body);
+        let aws = testing::aws(&[], &[&theirs], &[]);
+        assert!(!owned(
+            &aws,
+            "terraform-state-123456789012-eu-west-1",
+            "123456789012"
+        )
+        .await
+        .unwrap());
     }
 
     #[tokio::test]

@@ -7,6 +7,7 @@ use super::ownership::{is_managed, tags_to_add};
 use super::{FieldChange, Kind, Op, ResourcePlan};
 use crate::error::{Error, Result};
 use crate::iam::{same, statements_of};
+use crate::model::namespace::Namespace;
 use crate::model::policy::merge_bucket_policy;
 use crate::model::DesiredBucket;
 use crate::observe::{Encryption, LifecycleRule, ObservedBucket};
@@ -113,7 +114,8 @@ pub fn bucket(d: &DesiredBucket, o: Option<&ObservedBucket>) -> Result<ResourceP
     versioning_and_encryption(d, o, &mut diff);
     access(o, &mut diff);
     if let Some(document) = policy_update(d, o.policy.as_ref()) {
-        diff.add(policy_change(o), Op::PutBucketPolicy { document });
+        let change = FieldChange::document("bucket policy", o.policy.as_ref(), &document);
+        diff.add(change, Op::PutBucketPolicy { document });
     }
     lifecycle(d, o, &mut diff);
     let super::Diff {
@@ -148,6 +150,7 @@ pub fn bucket(d: &DesiredBucket, o: Option<&ObservedBucket>) -> Result<ResourceP
 fn new_bucket(d: &DesiredBucket) -> ResourcePlan {
     let mut changes = vec![
         FieldChange::new("region", "", &d.region),
+        FieldChange::new("namespace", "", show_namespace(d)),
         FieldChange::new("versioning", "", "Enabled"),
         FieldChange::new(
             "encryption",
@@ -166,7 +169,7 @@ fn new_bucket(d: &DesiredBucket) -> ResourcePlan {
             ),
         ),
     ];
-    let mut ops = vec![
+    let ops = vec![
         Op::CreateBucket,
         Op::PutVersioning,
         Op::PutEncryption,
@@ -177,11 +180,13 @@ fn new_bucket(d: &DesiredBucket) -> ResourcePlan {
         },
         Op::PutLifecycle { keep: Vec::new() },
     ];
+    // The tags go in the create call itself (CreateBucketConfiguration.Tags).
     if !d.tags.is_empty() {
-        changes.push(FieldChange::new("tags", "", show_tags(&d.tags)));
-        ops.push(Op::PutBucketTagging {
-            tags: d.tags.clone(),
-        });
+        changes.push(FieldChange::new(
+            "tags",
+            "",
+            format!("{} (in the create call)", show_tags(&d.tags)),
+        ));
     }
     ResourcePlan::new(Kind::StateBucket, &d.name, false, changes, ops)
 }
@@ -243,21 +248,6 @@ fn access(o: &ObservedBucket, diff: &mut super::Diff) {
     }
 }
 
-fn policy_change(o: &ObservedBucket) -> FieldChange {
-    let from = match &o.policy {
-        Some(p) => format!(
-            "{} statement(s) without the TLS-only statement as desired",
-            statements_of(p).len()
-        ),
-        None => "(none)".into(),
-    };
-    FieldChange::new(
-        "bucket policy",
-        from,
-        "adds/updates DenyInsecureTransport; other statements kept",
-    )
-}
-
 /// The tool's retention rule; rules the tool does not own are kept as they are.
 fn lifecycle(d: &DesiredBucket, o: &ObservedBucket, diff: &mut super::Diff) {
     let ours = o.lifecycle.iter().find(|r| r.id == LIFECYCLE_RULE_ID);
@@ -289,6 +279,18 @@ fn lifecycle(d: &DesiredBucket, o: &ObservedBucket, diff: &mut super::Diff) {
         FieldChange::new("lifecycle", from, to),
         Op::PutLifecycle { keep },
     );
+}
+
+/// The namespace a new bucket is created in, and why when the default could not use the
+/// account regional one.
+fn show_namespace(d: &DesiredBucket) -> String {
+    match (d.namespace, &d.namespace_note) {
+        (Namespace::AccountRegional, _) => {
+            "account-regional (only this account can create this name)".into()
+        }
+        (Namespace::Global, Some(why)) => format!("global ({why})"),
+        (Namespace::Global, None) => "global".into(),
+    }
 }
 
 fn show_tags(tags: &std::collections::BTreeMap<String, String>) -> String {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::ownership::{is_managed, tags_to_add};
 use super::{show_list, FieldChange, Kind, Op, ResourcePlan};
 use crate::error::{Error, Result};
-use crate::iam::{canonical, same};
+use crate::iam::same;
 use crate::model::admin::admin_statement;
 use crate::model::owner::foreign_owner;
 use crate::model::{DesiredProvider, DesiredRole, SET_TAG};
@@ -68,17 +68,13 @@ pub fn provider(d: &DesiredProvider, o: Option<&ObservedProvider>) -> ResourcePl
     plan.adopting(tags.clone(), Op::TagProvider { tags })
 }
 
-/// A short description of how two policy documents differ, for the plan.
+/// How two policy documents differ, for the plan: both documents and their line diff.
 pub fn policy_change(
     field: &str,
     from: Option<&serde_json::Value>,
     to: &serde_json::Value,
 ) -> FieldChange {
-    FieldChange::new(
-        field,
-        from.map_or_else(|| "(none)".into(), |f| canonical(f).to_string()),
-        canonical(to).to_string(),
-    )
+    FieldChange::document(field, from, to)
 }
 
 /// The role's plan. A role of another set (its `bootstrap-set` tag, whatever its
@@ -134,7 +130,11 @@ fn new_role(d: &DesiredRole) -> ResourcePlan {
     );
     let mut changes = vec![
         policy_change("trust policy", None, &d.trust_policy),
-        FieldChange::new("inline policy", "", &d.inline_policy_name),
+        policy_change(
+            &format!("inline policy {}", d.inline_policy_name),
+            None,
+            &d.inline_policy,
+        ),
         FieldChange::new(
             "max session duration",
             "",

@@ -8,6 +8,7 @@ pub mod destroy;
 pub mod destroy_stack;
 pub mod iam;
 pub mod ownership;
+pub mod policy_diff;
 pub mod shared;
 pub mod stack;
 pub mod stack_foreign;
@@ -16,6 +17,7 @@ pub mod stack_roles;
 pub mod stackset;
 pub mod state_moves;
 mod table;
+pub mod verdicts;
 
 pub use table::table as table_plan;
 
@@ -34,12 +36,15 @@ pub enum Action {
     Unchanged,
 }
 
-/// One field that differs: what AWS has and what it should be.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// One field that differs: what AWS has and what it should be. A policy document's change
+/// also carries both documents and their line diff ([`policy_diff::PolicyChange`]); in JSON
+/// its `from` and `to` are then the documents themselves, beside the `diff`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldChange {
     pub field: String,
     pub from: String,
     pub to: String,
+    pub document: Option<Box<policy_diff::PolicyChange>>,
 }
 
 impl FieldChange {
@@ -48,7 +53,42 @@ impl FieldChange {
             field: field.to_string(),
             from: from.into(),
             to: to.into(),
+            document: None,
         }
+    }
+
+    /// A policy document's change (`from` None: it is created); `from`/`to` hold short
+    /// summaries for one-line uses.
+    pub fn document(field: &str, from: Option<&Value>, to: &Value) -> FieldChange {
+        let change = policy_diff::PolicyChange::new(from, to);
+        FieldChange {
+            field: field.to_string(),
+            from: if from.is_some() {
+                "(document)".into()
+            } else {
+                String::new()
+            },
+            to: "(document)".into(),
+            document: Some(Box::new(change)),
+        }
+    }
+}
+
+impl Serialize for FieldChange {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = s.serialize_struct("FieldChange", 4)?;
+        out.serialize_field("field", &self.field)?;
+        if let Some(d) = &self.document {
+            out.serialize_field("from", &d.from)?;
+            out.serialize_field("to", &d.to)?;
+            out.serialize_field("diff", &d.diff)?;
+        } else {
+            out.serialize_field("from", &self.from)?;
+            out.serialize_field("to", &self.to)?;
+            out.skip_field("diff")?;
+        }
+        out.end()
     }
 }
 
@@ -200,11 +240,19 @@ pub struct Plan {
     /// whose settings stand.
     #[serde(skip)]
     pub warnings: Vec<String>,
+    /// What the roles' trust policies, live or planned, let in beyond the settings.
+    pub verdicts: Vec<verdicts::TrustVerdict>,
 }
 
 impl Plan {
     pub fn has_changes(&self) -> bool {
         self.resources.iter().any(|r| r.action != Action::Unchanged)
+    }
+
+    /// Whether there is anything to change or a trust policy to flag: what
+    /// `--detailed-exitcode` answers 2 for.
+    pub fn needs_attention(&self) -> bool {
+        self.has_changes() || !self.verdicts.is_empty()
     }
 
     pub fn get(&self, kind: Kind) -> Option<&ResourcePlan> {
@@ -236,6 +284,7 @@ pub fn diff(desired: &DesiredState, observed: &Observed) -> Result<Plan> {
     Ok(Plan {
         resources,
         warnings,
+        verdicts: verdicts::trust_verdicts(desired, observed),
     })
 }
 

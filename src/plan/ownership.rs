@@ -227,6 +227,9 @@ mod tests {
             kms_key: kms_key.map(str::to_string),
             allow_encryption_downgrade: allow,
             noncurrent_days: 90,
+            namespace: crate::model::namespace::Namespace::Global,
+            namespace_note: None,
+            global_default: None,
             policy_statements: Vec::new(),
             tags: ours(),
         }

@@ -6,10 +6,11 @@ use std::fmt::Write;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Paint, Report, DIM, GREEN, YELLOW};
+use super::{Paint, Report, DIM, GREEN, RED, YELLOW};
 use crate::config::ResolvedName;
 use crate::model::{Account, DesiredState};
 use crate::observe::stale::StaleRole;
+use crate::plan::verdicts::{TrustVerdict, Which};
 use crate::plan::{Action, Plan, ResourcePlan};
 
 /// The plan's part of the `plan` and `init` documents.
@@ -21,6 +22,8 @@ pub struct PlanSummary<'a> {
     pub thumbprints: &'a [String],
     pub changes: bool,
     pub resources: &'a [ResourcePlan],
+    /// Trust policies, live or planned, that let in more than the settings name.
+    pub trust_verdicts: &'a [TrustVerdict],
     /// Roles of this set no longer in the settings (none looked for with `--role`).
     pub stale_roles: &'a [StaleRole],
     /// Where each role's Terraform state lives (with more than one role).
@@ -43,6 +46,7 @@ impl<'a> PlanSummary<'a> {
             thumbprints,
             changes: plan.has_changes(),
             resources: &plan.resources,
+            trust_verdicts: &plan.verdicts,
             stale_roles,
             state_keys: super::state_keys::of(desired),
             bucket: &desired.bucket.name,
@@ -72,6 +76,7 @@ impl Report for PlanReport<'_> {
         );
         text.push_str(&names_text(self.names));
         text.push_str(&stale_text(self.plan.stale_roles, paint));
+        text.push_str(&verdict_text(self.plan.trust_verdicts, paint));
         text.push_str(&plan_text(self.plan.resources, paint));
         text.push_str(&super::state_keys::text(
             &self.plan.state_keys,
@@ -89,7 +94,11 @@ impl Report for PlanReport<'_> {
     /// `--detailed-exitcode`: 2 when `init` would change something, or when stale roles
     /// await `init --prune` (as `status` judges them).
     fn exit_code(&self) -> i32 {
-        if self.detailed_exitcode && (self.plan.changes || !self.plan.stale_roles.is_empty()) {
+        if self.detailed_exitcode
+            && (self.plan.changes
+                || !self.plan.stale_roles.is_empty()
+                || !self.plan.trust_verdicts.is_empty())
+        {
             2
         } else {
             0
@@ -124,6 +133,39 @@ pub(crate) fn stale_text(stale: &[StaleRole], paint: Paint) -> String {
     text
 }
 
+/// One line per trust-policy verdict, flagged as `ADMIN-EQUIVALENT` is: what the document
+/// lets in, whose it is, and whether `init` replaces it (direct mode).
+pub fn verdict_text(verdicts: &[TrustVerdict], paint: Paint) -> String {
+    verdict_lines(verdicts, paint, "which `bootstrap init` replaces")
+}
+
+/// [`verdict_text`] with what becomes of a live document the settings do not ask for.
+pub(crate) fn verdict_lines(verdicts: &[TrustVerdict], paint: Paint, fate: &str) -> String {
+    let mut text = String::new();
+    for v in verdicts {
+        let whose = match v.policy {
+            Which::Planned => "the trust policy init writes, as configured".to_string(),
+            Which::Live => {
+                let stays = verdicts.iter().any(|p| {
+                    p.policy == Which::Planned && p.role == v.role && p.breadth == v.breadth
+                });
+                if stays {
+                    "the live trust policy".to_string()
+                } else {
+                    format!("the live trust policy, {fate}")
+                }
+            }
+        };
+        let _ = writeln!(
+            text,
+            "{}: {}; {whose}",
+            paint.paint(RED, v.breadth.label()),
+            v.allows
+        );
+    }
+    text
+}
+
 /// One line per resource (`+` create, `~` update or adopt, `=` in sync), then each field
 /// that changes.
 pub fn plan_text(resources: &[ResourcePlan], paint: Paint) -> String {
@@ -144,7 +186,10 @@ pub fn plan_text(resources: &[ResourcePlan], paint: Paint) -> String {
             paint.paint(color, word)
         );
         for c in &r.changes {
-            if c.from.is_empty() {
+            if let Some(d) = &c.document {
+                let _ = writeln!(text, "      {}:", c.field);
+                text.push_str(&diff_lines(&d.diff, paint));
+            } else if c.from.is_empty() {
                 let _ = writeln!(text, "      {}: {}", c.field, c.to);
             } else {
                 let _ = writeln!(text, "      {}: {} -> {}", c.field, c.from, c.to);
@@ -169,6 +214,24 @@ fn plan_summary_line(resources: &[ResourcePlan], stale: &[StaleRole]) -> String 
     } else {
         format!("every configured resource is in sync; {stale}")
     }
+}
+
+/// A document's diff lines, indented under their field: `+` green, `-` red.
+pub(crate) fn diff_lines(lines: &[String], paint: Paint) -> String {
+    let mut text = String::new();
+    for line in lines {
+        let color = match line.chars().next() {
+            Some('+') => Some(GREEN),
+            Some('-') => Some(RED),
+            _ => None,
+        };
+        let shown = match color {
+            Some(c) => paint.paint(c, line),
+            None => line.clone(),
+        };
+        let _ = writeln!(text, "        {shown}");
+    }
+    text
 }
 
 /// `N to create, N to update, N in sync`, or that nothing changes.

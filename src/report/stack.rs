@@ -7,6 +7,7 @@ use std::fmt::Write;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::plan::verdict_lines;
 use super::stack_text::{foreign_text, plan_text};
 use super::{NextSteps, Paint, Report, GREEN, RED, YELLOW};
 use crate::apply::cloudformation::changeset::ChangeSetSummary;
@@ -16,6 +17,7 @@ use crate::model::template::role_ids;
 use crate::model::{Account, DesiredState};
 use crate::plan::stack::{ResourceState, StackAction, StackPlan};
 use crate::plan::stack_foreign::ForeignPolicy;
+use crate::plan::verdicts::TrustVerdict;
 
 /// The values to hand on, from the stack's outputs where it has them.
 #[derive(Debug, Clone, Serialize)]
@@ -109,6 +111,11 @@ impl Context {
     }
 }
 
+/// What becomes of a live trust policy the template does not hold: CloudFormation does not
+/// revert a change made outside the stack while the role's template is unchanged.
+const STACK_FATE: &str =
+    "which CloudFormation does not revert: restore the template's document on the role by hand";
+
 /// `plan --mode cloudformation`.
 #[derive(Debug, Serialize)]
 pub struct StackPlanReport {
@@ -117,6 +124,8 @@ pub struct StackPlanReport {
     pub changes: bool,
     pub stack: StackPlan,
     pub foreign_policies: Vec<ForeignPolicy>,
+    /// Trust policies, live or planned, that let in more than the settings name.
+    pub trust_verdicts: Vec<TrustVerdict>,
     pub aws_calls: Value,
     #[serde(skip)]
     pub detailed_exitcode: bool,
@@ -138,6 +147,7 @@ impl StackPlanReport {
             changes: stack.has_changes(),
             stack,
             foreign_policies,
+            trust_verdicts: Vec::new(),
             aws_calls,
             detailed_exitcode,
         }
@@ -148,6 +158,7 @@ impl Report for StackPlanReport {
     fn text(&self, paint: Paint) -> String {
         let a = &self.context.account;
         let mut t = format!("plan for account {} in {}\n", a.id, a.region);
+        t.push_str(&verdict_lines(&self.trust_verdicts, paint, STACK_FATE));
         t.push_str(&plan_text(&self.stack));
         t.push_str(&foreign_text(paint, &self.foreign_policies));
         let _ = writeln!(
@@ -169,7 +180,9 @@ impl Report for StackPlanReport {
     }
 
     fn exit_code(&self) -> i32 {
-        let differs = self.stack.has_changes() || !self.foreign_policies.is_empty();
+        let differs = self.stack.has_changes()
+            || !self.foreign_policies.is_empty()
+            || !self.trust_verdicts.is_empty();
         if self.detailed_exitcode && differs {
             2
         } else {
@@ -294,6 +307,8 @@ pub struct PresentStack {
     pub in_sync: bool,
     pub template_in_sync: bool,
     pub foreign_policies: Vec<ForeignPolicy>,
+    /// Trust policies, live or planned, that let in more than the settings name.
+    pub trust_verdicts: Vec<TrustVerdict>,
     pub plan: StackPlan,
     pub resources: Vec<ResourceState>,
     pub outputs: StackOutputs,
@@ -334,6 +349,7 @@ impl StackStatusReport {
             in_sync: false,
             template_in_sync: plan.template_in_sync(),
             foreign_policies,
+            trust_verdicts: Vec::new(),
             plan,
             resources,
             outputs: StackOutputs::new(d, &stack_outputs.unwrap_or_default()),
@@ -341,6 +357,18 @@ impl StackStatusReport {
         };
         p.in_sync = p.stack_in_sync() && p.foreign_policies.is_empty() && p.resources_in_sync();
         StackStatusReport::Present(Box::new(p))
+    }
+
+    /// With the verdicts on the stack's roles' trust policies: any of them means not in sync.
+    pub fn with_verdicts(self, verdicts: Vec<TrustVerdict>) -> StackStatusReport {
+        match self {
+            StackStatusReport::Present(mut p) => {
+                p.in_sync = p.in_sync && verdicts.is_empty();
+                p.trust_verdicts = verdicts;
+                StackStatusReport::Present(p)
+            }
+            missing => missing,
+        }
     }
 }
 
@@ -465,11 +493,17 @@ impl Report for StackStatusReport {
         let _ = writeln!(t, "\noutputs:");
         t.push_str(&p.outputs.text());
         t.push_str(&foreign_text(paint, &p.foreign_policies));
+        t.push_str(&verdict_lines(&p.trust_verdicts, paint, STACK_FATE));
         let _ = writeln!(
             t,
             "\n{}",
             if p.in_sync {
                 "everything is in sync (the resources were read; for every property CloudFormation's drift detection compares: aws cloudformation detect-stack-drift)".to_string()
+            } else if p.stack_in_sync() && p.resources_in_sync() && !p.foreign_policies.is_empty() {
+                "the stack is in sync; remove the policies above by hand".to_string()
+            } else if p.stack_in_sync() && p.resources_in_sync() && !p.trust_verdicts.is_empty() {
+                "the stack is in sync, but a trust policy lets in more than it should: see above"
+                    .to_string()
             } else {
                 p.next()
             }

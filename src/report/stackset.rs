@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::{Paint, Report};
 use crate::apply::cloudformation::stackset::Applied;
 use crate::config::StackSetTargets;
-use crate::model::{arn, default_bucket_name, Account, DesiredState};
+use crate::model::{arn, namespace, Account, DesiredState};
 use crate::observe::stackset::Instance;
 use crate::plan::stackset::StackSetPlan;
 
@@ -88,7 +88,8 @@ fn instance_rows(instances: &[Instance], d: &DesiredState) -> Vec<InstanceRow> {
                 .iter()
                 .map(|r| (r.name.clone(), arn::role(partition, &i.account, &r.name)))
                 .collect(),
-            state_bucket: default_bucket_name(&Account {
+            // The template names the bucket in the global namespace (see model::template).
+            state_bucket: namespace::global_default(&Account {
                 id: i.account.clone(),
                 partition: partition.clone(),
                 region: i.region.clone(),

@@ -10,6 +10,7 @@ use crate::bitbucket::variables::{Action as VarAction, VariableState};
 use crate::model::Account;
 use crate::observe::stale::StaleRole;
 use crate::observe::Observed;
+use crate::plan::verdicts::TrustVerdict;
 use crate::plan::{Action, FieldChange, Kind, Plan};
 
 /// Where a resource stands against the settings.
@@ -49,6 +50,8 @@ pub struct StatusReport<'a> {
     pub resources: Vec<ResourceStatus<'a>>,
     /// Roles of this set no longer in the settings (none looked for with `--role`).
     pub stale_roles: &'a [StaleRole],
+    /// Trust policies, live or planned, that let in more than the settings name.
+    pub trust_verdicts: &'a [TrustVerdict],
     pub observed: &'a Observed,
     /// With Bitbucket credentials: the variables the pipeline reads, as found.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -83,9 +86,10 @@ impl<'a> StatusReport<'a> {
             .collect();
         StatusReport {
             account,
-            in_sync: !plan.has_changes(),
+            in_sync: !plan.needs_attention(),
             resources,
             stale_roles: &[],
+            trust_verdicts: &plan.verdicts,
             observed,
             bitbucket_variables: None,
             aws_calls: Value::Null,
@@ -116,6 +120,7 @@ impl<'a> StatusReport<'a> {
 impl Report for StatusReport<'_> {
     fn text(&self, paint: Paint) -> String {
         let mut text = super::plan::stale_text(self.stale_roles, paint);
+        text.push_str(&super::plan::verdict_text(self.trust_verdicts, paint));
         for r in &self.resources {
             let (word, color) = r.status.word_and_color();
             let _ = writeln!(
@@ -126,7 +131,17 @@ impl Report for StatusReport<'_> {
                 r.name
             );
             for c in r.drift {
-                let _ = writeln!(text, "      {}: is {}, should be {}", c.field, c.from, c.to);
+                match &c.document {
+                    Some(d) => {
+                        let _ =
+                            writeln!(text, "      {} (- as it is, + as it should be):", c.field);
+                        text.push_str(&super::plan::diff_lines(&d.diff, paint));
+                    }
+                    None => {
+                        let _ =
+                            writeln!(text, "      {}: is {}, should be {}", c.field, c.from, c.to);
+                    }
+                }
             }
         }
         for v in self.bitbucket_variables.unwrap_or_default() {
@@ -166,7 +181,11 @@ impl Report for StatusReport<'_> {
             {
                 "run `bootstrap init --prune` to delete the stale roles"
             } else if self.resources.iter().all(|r| r.status == State::InSync) {
-                "run `bootstrap pipeline --set-variables` to set the Bitbucket variables"
+                if self.trust_verdicts.is_empty() {
+                    "run `bootstrap pipeline --set-variables` to set the Bitbucket variables"
+                } else {
+                    "a trust policy lets in more than a repository's steps should: see above"
+                }
             } else {
                 "run `bootstrap init` to create what is missing and repair what drifted"
             }
@@ -210,6 +229,7 @@ mod tests {
                 resource(Kind::LockTable, "locks", Action::Create),
             ],
             warnings: Vec::new(),
+            verdicts: Vec::new(),
         };
         let account = Account {
             id: "123456789012".into(),
@@ -246,6 +266,7 @@ mod tests {
         let plan = Plan {
             resources: vec![resource(Kind::Role, "deploy", Action::Unchanged)],
             warnings: Vec::new(),
+            verdicts: Vec::new(),
         };
         let account = Account {
             id: "123456789012".into(),

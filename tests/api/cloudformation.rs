@@ -424,6 +424,13 @@ fn template_policies_resolve_to_the_documents_direct_mode_writes() {
         let s = settings(inputs.clone());
         let t = render(inputs, stackset);
         for account in accounts() {
+            // A template keeps the global default bucket name; direct mode uses that name
+            // where the bucket exists (an account set up before account-regional names), so
+            // the documents are compared for the same bucket.
+            let mut s = s.clone();
+            if s.state_bucket.is_none() {
+                s.state_bucket = Some(model::namespace::global_default(&account));
+            }
             let direct = model::desired(&s, &account, &thumbprints, &[]).unwrap();
             let r = Resolver::new(&t.body, &account);
             let res = r.resolve(&t.body["Resources"]);

@@ -614,6 +614,64 @@ fn layer_refuses_overlapping_bucket_configuration_writes_with_operation_aborted(
 }
 
 #[test]
+fn layer_models_the_account_regional_namespace_and_tags_at_creation() {
+    use aws_sdk_s3::types::{BucketNamespace, CreateBucketConfiguration, Tag};
+    let (moto, aws) = layer("0.02");
+    let account = moto.account_id();
+    let create = |name: String, namespace: Option<BucketNamespace>| {
+        aws.block_on(
+            aws.s3
+                .create_bucket()
+                .bucket(name)
+                .set_bucket_namespace(namespace)
+                .create_bucket_configuration(
+                    CreateBucketConfiguration::builder()
+                        .tags(Tag::builder().key("team").value("infra").build().unwrap())
+                        .build(),
+                )
+                .send(),
+        )
+        .map(|_| ())
+        .map_err(|e| code_of(&e))
+    };
+    let ours = format!("state-{account}-us-east-1-an");
+    // A name of the account regional form without the header, or with the header but
+    // another account's or region's suffix, or a plain name with it: refused, not created.
+    let missing = create(ours.clone(), None).unwrap_err();
+    assert_eq!(missing, "MissingNamespaceHeader");
+    for wrong in [
+        "state-210987654321-us-east-1-an".to_string(),
+        format!("state-{account}-eu-west-1-an"),
+        "plain-state".to_string(),
+    ] {
+        let e = create(wrong.clone(), Some(BucketNamespace::AccountRegional)).unwrap_err();
+        assert_eq!(e, "InvalidNamespaceHeader", "{wrong}");
+    }
+    assert_eq!(moto.mutating_calls(), Vec::<(String, String)>::new());
+    let behaviours: Vec<String> = moto.refusals().into_iter().map(|r| r.0).collect();
+    assert_eq!(
+        behaviours,
+        [
+            "s3:MissingNamespaceHeader",
+            "s3:InvalidNamespaceHeader",
+            "s3:InvalidNamespaceHeader",
+            "s3:InvalidNamespaceHeader"
+        ]
+    );
+    // With the header and the caller's own suffix: created, with the tags of the call.
+    create(ours.clone(), Some(BucketNamespace::AccountRegional)).unwrap();
+    let tags = aws
+        .block_on(aws.s3.get_bucket_tagging().bucket(&ours).send())
+        .unwrap();
+    let tags: Vec<(&str, &str)> = tags
+        .tag_set()
+        .iter()
+        .map(|t| (t.key(), t.value()))
+        .collect();
+    assert_eq!(tags, [("team", "infra")]);
+}
+
+#[test]
 #[allow(clippy::too_many_lines, reason = "one scenario, in order")]
 fn layer_models_a_new_table_creating_updating_and_the_backup_gap() {
     use aws_sdk_dynamodb::types::{

@@ -546,6 +546,14 @@ fn the_sample_config_drives_the_generated_files() {
         .to_vec()),
     );
     out.assert_success();
+    // Offline (--account-id), the tool cannot look for a bucket of an earlier version: it
+    // says which name such an account uses.
+    assert!(
+        out.stderr.contains(&format!(
+            "pass --state-bucket terraform-state-{ACCOUNT}-eu-west-1 for it"
+        )),
+        "{out:?}"
+    );
     assert!(
         out.stdout.contains(&format!(
             "AWS_ROLE_ARN = arn:aws:iam::{ACCOUNT}:role/bitbucket-pipelines-deploy"
@@ -557,7 +565,7 @@ fn the_sample_config_drives_the_generated_files() {
     let get = |k: &str| a.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     assert_eq!(
         get("bucket"),
-        Some(format!("\"terraform-state-{ACCOUNT}-eu-west-1\""))
+        Some(format!("\"terraform-state-{ACCOUNT}-eu-west-1-an\""))
     );
     assert_eq!(
         get("dynamodb_table").as_deref(),
@@ -853,10 +861,10 @@ fn backend_with_lock_table_and_kms_key() {
     let hcl = backend(&["--kms-key", &kms, "--state-key-prefix", "infra/prod"]);
     let a = attrs(&hcl);
     let get = |k: &str| a.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    // The default bucket name from the command-line contract: terraform-state-ACCOUNT-REGION.
+    // The default bucket name of a new setup: in the account regional namespace.
     assert_eq!(
         get("bucket"),
-        Some(format!("\"terraform-state-{ACCOUNT}-eu-west-1\"").as_str())
+        Some(format!("\"terraform-state-{ACCOUNT}-eu-west-1-an\"").as_str())
     );
     assert_eq!(get("key"), Some("\"infra/prod/terraform.tfstate\""));
     // Other workspaces stay under the prefix the role may write (Terraform's default is

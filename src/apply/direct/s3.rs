@@ -5,15 +5,16 @@ use crate::aws::errors::Known;
 use crate::aws::retry::{self, Backoff};
 use crate::aws::{classify, errors, Aws};
 use crate::error::{Error, Result};
+use crate::model::namespace::Namespace;
 use crate::model::DesiredBucket;
 use crate::plan::bucket::{desired_encryption, ABORT_MULTIPART_DAYS, LIFECYCLE_RULE_ID};
 use crate::plan::Op;
 use crate::progress::Progress;
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint,
-    BucketVersioningStatus, CreateBucketConfiguration, ExpirationStatus, LifecycleRule,
-    LifecycleRuleFilter, NoncurrentVersionExpiration, ObjectOwnership, OwnershipControls,
-    OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
+    BucketNamespace, BucketVersioningStatus, CreateBucketConfiguration, ExpirationStatus,
+    LifecycleRule, LifecycleRuleFilter, NoncurrentVersionExpiration, ObjectOwnership,
+    OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
     ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
     Tag, Tagging, VersioningConfiguration,
 };
@@ -43,19 +44,41 @@ pub(super) fn retention_rule(d: &DesiredBucket) -> Result<LifecycleRule> {
     )
 }
 
+/// The bucket's tags as S3 takes them.
+fn tag_set(tags: &std::collections::BTreeMap<String, String>) -> Result<Vec<Tag>> {
+    tags.iter()
+        .map(|(k, v)| built(Tag::builder().key(k).value(v).build()))
+        .collect()
+}
+
+/// CreateBucket with everything S3 takes at creation: the region (us-east-1 takes no
+/// LocationConstraint), the tags (`CreateBucketConfiguration.Tags`, so that an SCP requiring
+/// tags at creation allows it) and, for a name of the account regional form, the namespace
+/// (`x-amz-bucket-namespace: account-regional`; S3 refuses such a name without it).
+/// Ok(false): the bucket already belonged to this account (adopted, tags not yet set).
 async fn create(aws: &Aws, d: &DesiredBucket, reporter: &dyn Progress) -> Result<bool> {
     let mut req = aws.s3.create_bucket().bucket(&d.name);
-    // us-east-1 takes no LocationConstraint; every other region needs one.
+    let mut config = CreateBucketConfiguration::builder();
     if d.region != "us-east-1" {
-        req = req.create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(d.region.as_str()))
-                .build(),
-        );
+        config = config.location_constraint(BucketLocationConstraint::from(d.region.as_str()));
+    }
+    if !d.tags.is_empty() {
+        config = config.set_tags(Some(tag_set(&d.tags)?));
+    }
+    let config = config.build();
+    if config.location_constraint().is_some() || !config.tags().is_empty() {
+        req = req.create_bucket_configuration(config);
+    }
+    if d.namespace == Namespace::AccountRegional {
+        req = req.bucket_namespace(BucketNamespace::from(d.namespace.as_str()));
     }
     match req.send().await {
         Ok(_) => {
-            reporter.progress(&format!("created bucket {} in {}", d.name, d.region));
+            let place = match d.namespace {
+                Namespace::AccountRegional => " (account regional namespace)",
+                Namespace::Global => "",
+            };
+            reporter.progress(&format!("created bucket {} in {}{place}", d.name, d.region));
             Ok(true)
         }
         Err(e) if errors::is(&e, &["BucketAlreadyOwnedByYou"]) => {
@@ -70,7 +93,7 @@ async fn create(aws: &Aws, d: &DesiredBucket, reporter: &dyn Progress) -> Result
         )
         .resource(d.name.clone())
         .code("BucketAlreadyExists")
-        .hint("choose another name with --state-bucket")),
+        .hint("choose another name with --state-bucket, or leave it out for a name in this account's regional namespace")),
         Err(e) => Err(classify(&e, "creating the bucket", &d.name)),
     }
 }
@@ -81,8 +104,15 @@ pub(super) async fn apply_bucket(
     ops: &[Op],
     reporter: &dyn Progress,
 ) -> Result<()> {
+    let mut ops = ops.to_vec();
     if ops.iter().any(|o| matches!(o, Op::CreateBucket)) {
-        create(aws, d, reporter).await?;
+        let created = create(aws, d, reporter).await?;
+        // A bucket that was already there has none of the create call's tags.
+        if !created && !d.tags.is_empty() {
+            ops.push(Op::PutBucketTagging {
+                tags: d.tags.clone(),
+            });
+        }
     }
     // S3 refuses a configuration write while another one on the same bucket is in progress
     // (409 OperationAborted): write them one after the other, in the plan's order, each
@@ -234,10 +264,7 @@ async fn put_rules(aws: &Aws, d: &DesiredBucket, op: &Op) -> Result<Option<Strin
             )
         }
         Op::PutBucketTagging { tags } => {
-            let tags = tags
-                .iter()
-                .map(|(k, v)| built(Tag::builder().key(k).value(v).build()))
-                .collect::<Result<Vec<_>>>()?;
+            let tags = tag_set(tags)?;
             let tagging = built(Tagging::builder().set_tag_set(Some(tags)).build())?;
             s3.put_bucket_tagging()
                 .bucket(name)
@@ -274,6 +301,9 @@ mod tests {
             kms_key: None,
             allow_encryption_downgrade: false,
             noncurrent_days: 90,
+            namespace: crate::model::namespace::Namespace::Global,
+            namespace_note: None,
+            global_default: None,
             policy_statements: Vec::new(),
             tags: BTreeMap::new(),
         }

@@ -91,6 +91,9 @@ pub fn in_account(d: &DesiredState, account: &Account) -> DesiredState {
             kms_key: b.kms_key.as_deref().map(s),
             allow_encryption_downgrade: b.allow_encryption_downgrade,
             noncurrent_days: b.noncurrent_days,
+            namespace: b.namespace,
+            namespace_note: b.namespace_note.as_deref().map(s),
+            global_default: b.global_default.as_deref().map(s),
             policy_statements: b.policy_statements.iter().map(v).collect(),
             tags: b.tags.clone(),
         },
@@ -141,12 +144,32 @@ mod tests {
             let symbolic = model::desired(&s, &symbolic_account(), &thumbprints, &[]).unwrap();
             let direct = model::desired(&s, &account, &thumbprints, &[]).unwrap();
             let resolved = in_account(&symbolic, &account);
+            // A template keeps the global default name, in every partition.
+            assert!(
+                !symbolic.bucket.name.ends_with("-an"),
+                "{}",
+                symbolic.bucket.name
+            );
             assert_eq!(
                 serde_json::to_value(&resolved).unwrap(),
                 serde_json::to_value(&direct).unwrap()
             );
             assert_eq!(resolved.warnings, direct.warnings);
             assert!(!is_symbolic(&serde_json::to_string(&resolved).unwrap()));
+        }
+    }
+
+    #[test]
+    fn a_state_bucket_of_the_account_regional_form_is_refused_for_a_template() {
+        let s = settings(None, Some("tf-123456789012-eu-west-1-an"));
+        for stackset in [false, true] {
+            let e = crate::model::template::validate(
+                &s,
+                crate::model::template::RenderOptions { stackset },
+            )
+            .unwrap_err();
+            assert_eq!(e.exit_code(), 64);
+            assert!(e.message.contains("account regional namespace"), "{e}");
         }
     }
 }

@@ -91,6 +91,18 @@ pub fn validate(settings: &Settings, opts: RenderOptions) -> Result<()> {
         ))
         .hint(format!("give the tag a value, e.g. --tag {k}=yes")));
     }
+    // The template names the bucket with BucketName alone: a name of the account regional
+    // form would be refused by S3 without the namespace (MissingNamespaceHeader).
+    if let Some(b) = settings
+        .state_bucket
+        .as_ref()
+        .filter(|b| super::namespace::regional_owner(b).is_some())
+    {
+        return Err(Error::usage(format!(
+            "--state-bucket {b}: CloudFormation mode does not create buckets in the account regional namespace yet"
+        ))
+        .hint("use --mode direct for this name, or a --state-bucket without the -<account>-<region>-an suffix"));
+    }
     if opts.stackset {
         if let Some(b) = &settings.state_bucket {
             return Err(Error::usage(format!(

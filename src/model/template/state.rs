@@ -7,7 +7,7 @@ use super::ids::{BUCKET_ID, BUCKET_POLICY_ID, TABLE_ID};
 use super::refs::{tags, Refs};
 use super::yaml::Comments;
 use crate::model::state::{ABORT_MULTIPART_DAYS, LIFECYCLE_RULE_ID};
-use crate::model::{default_bucket_name, DesiredBucket, DesiredState, DesiredTable};
+use crate::model::{namespace, DesiredBucket, DesiredState, DesiredTable};
 
 /// Default encryption: SSE-KMS with a bucket key for `--kms-key`, SSE-S3 otherwise (as
 /// direct mode configures it).
@@ -78,8 +78,10 @@ fn bucket_comments(d: &DesiredState, c: &mut Comments) {
          Terraform state. (bootstrap also deploys with RetainExceptOnCreate, so a failed\n\
          first create leaves nothing behind.)",
     );
-    // The default name holds the account placeholders, which no --state-bucket can.
-    if d.bucket.name == default_bucket_name(&d.account) {
+    // The default name holds the account placeholders, which no --state-bucket can. A
+    // template keeps the global default name: a stack deployed with it would replace its
+    // bucket (and leave the state behind) were the name to change.
+    if d.bucket.name == namespace::global_default(&d.account) {
         c.add(
             &props("BucketName"),
             "Bucket names are global: account and region make this one unique.",

@@ -272,6 +272,11 @@ fn s3(req: &RecordedRequest, op: &str, c: &Ctx<'_>) -> Vec<Need> {
         if op == "DeleteObjects" {
             out = delete_objects(req, &bucket_arn, &label);
         }
+        // Tags in the create call need s3:TagResource (S3 API Reference, CreateBucket:
+        // CreateBucketConfiguration.Tags).
+        if op == "CreateBucket" && req.body_str().contains("<Tags>") {
+            out.push(Need::new("s3:TagResource", bucket_arn.clone(), &label));
+        }
         if op == "CreateBucket" && req.header("x-amz-object-ownership").is_some() {
             out.push(Need::new(
                 "s3:PutBucketOwnershipControls",

@@ -1,0 +1,195 @@
+//! The default state bucket: a new setup's bucket is created in the account regional
+//! namespace (`terraform-state-<account>-<region>-an`) with its tags in the create call; a
+//! bucket under the default name of earlier versions is kept with zero writes; where the
+//! region has no such namespace the global name is used and the plan says why. Through the
+//! AWS behaviour layer, which refuses what S3 refuses (moto itself ignores the namespace).
+
+use crate::common::fixture::{World, REPO_UUID, WORKSPACE_UUID};
+use crate::common::inspect::Inspect;
+use crate::common::Test;
+
+/// `bootstrap <cmd>` for `w` without `--state-bucket`: the default name.
+fn default_bucket<'a>(w: &'a World, cmd: &str) -> Test<'a> {
+    Test::new()
+        .arg(cmd)
+        .args(w.flags())
+        .args(["--workspace-uuid", WORKSPACE_UUID])
+        .args(["--repository-uuid", REPO_UUID])
+        .moto(&w.moto)
+}
+
+fn create_bucket_requests(w: &World) -> Vec<crate::common::RecordedRequest> {
+    w.moto
+        .recorded_requests()
+        .into_iter()
+        .filter(|r| {
+            r.method == "PUT"
+                && r.query.is_none()
+                && r.path.trim_matches('/').split('/').count() == 1
+        })
+        .collect()
+}
+
+#[test]
+fn a_fresh_default_init_creates_the_bucket_in_the_account_regional_namespace_with_its_tags() {
+    let w = World::start_in("eu-west-1");
+    let account = w.moto.account_id();
+    let name = format!("terraform-state-{account}-eu-west-1-an");
+    default_bucket(&w, "plan")
+        .args(["--no-lock-table", "--tag", "team=platform"])
+        .expect_stdout_contains(format!("state bucket  {name}  create"))
+        .expect_stdout_contains(
+            "namespace: account-regional (only this account can create this name)",
+        )
+        .expect_stdout_contains("(in the create call)")
+        .expect_no_writes()
+        .run();
+    w.moto.start_recording();
+    default_bucket(&w, "init")
+        .args(["--yes", "--no-lock-table", "--tag", "team=platform"])
+        .expect_stdout_contains(format!("state bucket  {name}"))
+        .run();
+    let aws = Inspect::new(&w.moto.plain_endpoint());
+    assert_eq!(aws.bucket_names(), vec![name.clone()]);
+    // The one CreateBucket carried the namespace header and the tags; no tagging call
+    // followed.
+    let creates = create_bucket_requests(&w);
+    assert_eq!(creates.len(), 1, "{creates:?}");
+    let create = &creates[0];
+    assert_eq!(create.path.trim_matches('/'), name);
+    assert_eq!(
+        create.header("x-amz-bucket-namespace"),
+        Some("account-regional")
+    );
+    let body = create.body_str();
+    for part in [
+        "<LocationConstraint>eu-west-1</LocationConstraint>",
+        "<Key>team</Key><Value>platform</Value>",
+        "<Key>managed-by</Key><Value>bootstrap</Value>",
+    ] {
+        assert!(body.contains(part), "{part} not in {body}");
+    }
+    let ops = w.moto.mutating_ops();
+    assert!(!ops.iter().any(|o| o == "PutBucketTagging"), "{ops:?}");
+    let tags = aws.bucket_tags(&name);
+    assert_eq!(tags.get("team").map(String::as_str), Some("platform"));
+    assert!(w.moto.refusals().iter().all(|r| !r.0.contains("Namespace")));
+    default_bucket(&w, "init")
+        .args(["--yes", "--no-lock-table", "--tag", "team=platform"])
+        .expect_no_writes()
+        .run();
+}
+
+#[test]
+fn an_account_with_the_earlier_default_bucket_keeps_it_with_zero_writes() {
+    let w = World::start();
+    let account = w.moto.account_id();
+    let earlier = format!("terraform-state-{account}-us-east-1");
+    // Set up as an earlier version did: the bucket under the global default name.
+    default_bucket(&w, "init")
+        .args(["--yes", "--state-bucket", &earlier])
+        .run();
+    default_bucket(&w, "init")
+        .args(["--yes"])
+        .expect_stdout_contains(format!("state bucket  {earlier}"))
+        .expect_no_writes()
+        .run();
+    default_bucket(&w, "status")
+        .args(["--detailed-exitcode"])
+        .expect_stdout_contains(format!("in sync   {earlier}"))
+        .run();
+    let aws = Inspect::new(&w.moto.plain_endpoint());
+    assert_eq!(aws.bucket_names(), vec![earlier.clone()]);
+    // The generated backend names the bucket in use too.
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    default_bucket(&w, "pipeline")
+        .args(["--out-dir", dir.path().to_str().unwrap()])
+        .run();
+    let backend = std::fs::read_to_string(dir.path().join("backend.tf")).unwrap();
+    assert!(backend.contains(&format!("\"{earlier}\"")), "{backend}");
+}
+
+#[test]
+fn a_region_without_the_namespace_uses_the_global_name_and_says_why() {
+    let w = World::start_in("me-south-1");
+    let account = w.moto.account_id();
+    let name = format!("terraform-state-{account}-me-south-1");
+    default_bucket(&w, "plan")
+        .args(["--no-lock-table"])
+        .expect_stdout_contains(format!("state bucket  {name}  create"))
+        .expect_stdout_contains(
+            "namespace: global (S3 has no account regional namespace in me-south-1)",
+        )
+        .expect_no_writes()
+        .run();
+    w.moto.start_recording();
+    default_bucket(&w, "init")
+        .args(["--yes", "--no-lock-table"])
+        .run();
+    assert_eq!(
+        Inspect::new(&w.moto.plain_endpoint()).bucket_names(),
+        vec![name]
+    );
+    let creates = create_bucket_requests(&w);
+    assert_eq!(creates.len(), 1, "{creates:?}");
+    assert_eq!(creates[0].header("x-amz-bucket-namespace"), None);
+}
+
+#[test]
+fn a_state_bucket_in_another_accounts_regional_namespace_is_refused_before_any_write() {
+    let w = World::start();
+    default_bucket(&w, "init")
+        .args(["--yes", "--state-bucket", "tf-210987654321-us-east-1-an"])
+        .expect_exit(64)
+        .expect_stderr_contains("only that account can create it")
+        .expect_no_writes()
+        .run();
+    // One of this account's own: created in its namespace.
+    let ours = format!("tf-{}-us-east-1-an", w.moto.account_id());
+    default_bucket(&w, "init")
+        .args(["--yes", "--no-lock-table", "--state-bucket", &ours])
+        .run();
+    assert_eq!(
+        Inspect::new(&w.moto.plain_endpoint()).bucket_names(),
+        vec![ours]
+    );
+}
+
+#[test]
+fn default_bucket_runs_need_nothing_outside_the_operator_policy() {
+    use crate::common::authz::{assert_all_allowed, Env};
+    let w = World::start_in("eu-west-1");
+    let account = w.moto.account_id();
+    let out = default_bucket(&w, "operator-policy")
+        .args(["--account-id", account, "--no-lock-table"])
+        .run();
+    let policy: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let judged = |cmd: &str, extra: &[&str]| {
+        w.moto.start_recording();
+        default_bucket(&w, cmd).args(extra.iter().copied()).run();
+        w.moto.stop_recording();
+        assert_all_allowed(
+            &policy,
+            &w.moto.recorded_requests(),
+            &Env::moto(&w.region),
+            &format!("bootstrap {cmd} {}", extra.join(" ")),
+        );
+    };
+    // The look-up of the earlier default name, and the create call with its tags
+    // (s3:TagResource).
+    judged(
+        "init",
+        &["--yes", "--no-lock-table", "--tag", "team=platform"],
+    );
+    judged(
+        "init",
+        &["--yes", "--no-lock-table", "--tag", "team=platform"],
+    );
+    judged("status", &["--no-lock-table", "--tag", "team=platform"]);
+    // An account of an earlier version: its bucket is found and read under the same policy.
+    let earlier = format!("terraform-state-{account}-eu-west-1");
+    default_bucket(&w, "init")
+        .args(["--yes", "--no-lock-table", "--state-bucket", &earlier])
+        .run();
+    judged("status", &["--no-lock-table"]);
+}
