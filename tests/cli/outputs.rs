@@ -7,9 +7,7 @@
 //! certificates generated for each test, UUIDs AWS generates (stack ids), and times. After an
 //! intended change, accept the new outputs with `INSTA_UPDATE=always` and review the diff.
 
-use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
-
-use crate::common::fixture::{World, BUCKET, ENV_UUID, REPO_UUID, WORKSPACE_UUID};
+use crate::common::fixture::{World, ENV_UUID, REPO_UUID, ROLE, WORKSPACE_UUID};
 use crate::common::CliOutput;
 use serde_json::{json, Value};
 
@@ -184,21 +182,15 @@ fn mask_times(text: &str) -> String {
     out
 }
 
-/// Suspend the state bucket's versioning out of band: drift `status` reports.
-fn suspend_versioning(w: &World) {
+/// Lengthen the role's sessions out of band: drift `status` reports.
+fn lengthen_sessions(w: &World) {
     let aws = w.clients();
-    aws.block_on(
-        aws.s3
-            .put_bucket_versioning()
-            .bucket(BUCKET)
-            .versioning_configuration(
-                VersioningConfiguration::builder()
-                    .status(BucketVersioningStatus::Suspended)
-                    .build(),
-            )
-            .send(),
-    )
-    .unwrap();
+    let update = aws
+        .iam
+        .update_role()
+        .role_name(ROLE)
+        .max_session_duration(7200);
+    aws.block_on(update.send()).unwrap();
 }
 
 #[test]
@@ -216,7 +208,7 @@ fn direct_mode_plan_init_rerun_and_status_whole() {
         &["--detailed-exitcode"],
     );
     check(&w, "direct-status-in-sync-json", "status", &json(&[]));
-    suspend_versioning(&w);
+    lengthen_sessions(&w);
     check(
         &w,
         "direct-status-drifted",
