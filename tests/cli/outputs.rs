@@ -4,8 +4,10 @@
 //!
 //! What differs from run to run is normalised before the comparison ([`normalise`]): the
 //! ports of moto and the issuer, the temporary CA bundle path, the thumbprints of the
-//! certificates generated for each test, UUIDs AWS generates (stack ids), and times. After an
-//! intended change, accept the new outputs with `INSTA_UPDATE=always` and review the diff.
+//! certificates generated for each test, UUIDs AWS generates (stack ids), times, and the
+//! `aws_calls` trace of a JSON document (kept as the operations called, mutating and read
+//! apart). After an intended change (or a merge that changes an output), accept the new
+//! outputs with `INSTA_UPDATE=always cargo test --test cli outputs::` and review the diff.
 
 use crate::common::fixture::{World, ENV_UUID, REPO_UUID, ROLE, WORKSPACE_UUID};
 use crate::common::CliOutput;
