@@ -25,6 +25,7 @@ pub mod oidc;
 pub mod plan;
 pub mod progress;
 pub mod report;
+pub mod verify;
 
 use std::ffi::OsString;
 use std::io::Write;

@@ -160,7 +160,7 @@ pub async fn init(
     Ok(Output::of(&report, reporter))
 }
 
-pub async fn status(settings: &Settings, reporter: &Reporter) -> Result<Output> {
+pub async fn status(settings: &Settings, reporter: &Reporter, detailed: bool) -> Result<Output> {
     let p = prepare(settings, reporter).await?;
     let spec = spec(settings, &p);
     let cfn = &p.aws.cloudformation;
@@ -170,7 +170,8 @@ pub async fn status(settings: &Settings, reporter: &Reporter) -> Result<Output> 
         // What init would meet: resources of these names outside any stack stop a create.
         let o = observe::all(&p.aws, &p.desired).await?;
         let blocked = plan::refuse_existing(&p.desired, &o, &spec.name).err();
-        let report = StackStatusReport::missing(spec.name, blocked, p.aws.calls.summary());
+        let report =
+            StackStatusReport::missing(spec.name, blocked, p.aws.calls.summary(), detailed);
         return Ok(Output::of(&report, reporter));
     }
     let stack_id = sp.deployed.as_ref().map_or(&spec.name, |d| &d.stack_id);
@@ -181,7 +182,7 @@ pub async fn status(settings: &Settings, reporter: &Reporter) -> Result<Output> 
     let foreign = foreign_on(&p, &roles);
     let verdicts = role_verdicts(&p.desired, &roles);
     let calls = p.aws.calls.summary();
-    let report = StackStatusReport::present(sp, resources, foreign, &p.desired, calls)
+    let report = StackStatusReport::present(sp, resources, foreign, &p.desired, calls, detailed)
         .with_verdicts(verdicts);
     Ok(Output::of(&report, reporter))
 }

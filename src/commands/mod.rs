@@ -85,11 +85,8 @@ pub async fn dispatch(
             ..
         } => match direct_roles(s, mode, &roles)? {
             Deployment::Direct => status::run(s, r, detailed, &roles).await,
-            Deployment::Stack => Ok(drift_exit_code(
-                cloudformation::status(s, r).await?,
-                detailed,
-            )),
-            Deployment::StackSet => Ok(drift_exit_code(stackset::status(s, r).await?, detailed)),
+            Deployment::Stack => cloudformation::status(s, r, detailed).await,
+            Deployment::StackSet => stackset::status(s, r, detailed).await,
         },
         Command::Verify(args) => verify::run(s, r, verify_options(args)).await,
         Command::Pipeline(args) => {
@@ -206,16 +203,4 @@ fn prune_needs_set(settings: &Settings, mode: Deployment, prune: bool) -> Result
         )));
     }
     Ok(mode)
-}
-
-/// `status --detailed-exitcode` in CloudFormation mode: exit 2 when the document says
-/// something is not in sync (as Terraform's `-detailed-exitcode` does). Direct mode's typed
-/// result carries its own exit code.
-fn drift_exit_code(output: Output, detailed_exitcode: bool) -> Output {
-    let drifted = output.json.get("in_sync") != Some(&serde_json::Value::Bool(true));
-    if detailed_exitcode && drifted {
-        output.with_exit_code(2)
-    } else {
-        output
-    }
 }

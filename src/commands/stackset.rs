@@ -94,10 +94,14 @@ pub(super) async fn init(
     Ok(Output::of(&report, reporter))
 }
 
-pub(super) async fn status(settings: &Settings, reporter: &Reporter) -> Result<Output> {
+pub(super) async fn status(
+    settings: &Settings,
+    reporter: &Reporter,
+    detailed: bool,
+) -> Result<Output> {
     let ss = settings_of(settings)?;
     let p = prepare(settings, reporter).await?;
     let plan = read_plan(&p, &spec(ss, &p), reporter).await?;
-    let report = StackSetStatusReport::new(plan, &p.desired, p.aws.calls.summary());
+    let report = StackSetStatusReport::new(plan, &p.desired, p.aws.calls.summary(), detailed);
     Ok(Output::of(&report, reporter))
 }

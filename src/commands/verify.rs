@@ -3,7 +3,7 @@
 //!
 //! The stages: read the token ([`observe::token`]) and the issuer's keys ([`oidc`]); read
 //! the role and provider from IAM ([`observe::verify`]) or, with `--offline`, take the ones
-//! `init` would create ([`model::desired`]); judge ([`report::verify::judge`]); with
+//! `init` would create ([`model::desired`]); judge ([`crate::verify::judge`]); with
 //! `--assume`, ask STS itself ([`observe::sts`]).
 //!
 //! The raw token is read once, kept in a [`Secret`] whose `Debug` is redacted, and only ever
@@ -23,8 +23,8 @@ use crate::observe::token::{read_token, Secret};
 use crate::observe::verify::Target;
 use crate::observe::{self, sts};
 use crate::oidc;
-use crate::report::verify::{judge, Verdict, VerifyReport};
 use crate::report::{Output, Reporter};
+use crate::verify::{judge, Verdict, VerifyReport};
 
 /// What `verify` was asked to do, apart from the settings.
 #[derive(Debug, Clone)]

@@ -86,11 +86,6 @@ impl Output {
         }
     }
 
-    pub fn with_exit_code(mut self, code: i32) -> Output {
-        self.exit_code = code;
-        self
-    }
-
     /// The output of a typed result: its JSON document, its text and its exit code.
     pub fn of<R: Report>(result: &R, reporter: &Reporter) -> Output {
         let json = serde_json::to_value(result).unwrap_or_else(|e| {

@@ -290,6 +290,8 @@ pub struct MissingStack {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blocked: Option<Blocked>,
     pub aws_calls: Value,
+    #[serde(skip)]
+    pub detailed_exitcode: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -313,11 +315,18 @@ pub struct PresentStack {
     pub resources: Vec<ResourceState>,
     pub outputs: StackOutputs,
     pub aws_calls: Value,
+    #[serde(skip)]
+    pub detailed_exitcode: bool,
 }
 
 impl StackStatusReport {
     /// There is no stack `stack`; `blocked`: why `init` cannot create it.
-    pub fn missing(stack: String, blocked: Option<Error>, aws_calls: Value) -> StackStatusReport {
+    pub fn missing(
+        stack: String,
+        blocked: Option<Error>,
+        aws_calls: Value,
+        detailed_exitcode: bool,
+    ) -> StackStatusReport {
         StackStatusReport::Missing(MissingStack {
             mode: "cloudformation",
             stack,
@@ -328,6 +337,7 @@ impl StackStatusReport {
                 hint: e.hint,
             }),
             aws_calls,
+            detailed_exitcode,
         })
     }
 
@@ -339,6 +349,7 @@ impl StackStatusReport {
         foreign_policies: Vec<ForeignPolicy>,
         d: &DesiredState,
         aws_calls: Value,
+        detailed_exitcode: bool,
     ) -> StackStatusReport {
         let stack_outputs = plan.deployed.as_ref().map(|s| s.outputs.clone());
         let mut p = PresentStack {
@@ -354,6 +365,7 @@ impl StackStatusReport {
             resources,
             outputs: StackOutputs::new(d, &stack_outputs.unwrap_or_default()),
             aws_calls,
+            detailed_exitcode,
         };
         p.in_sync = p.stack_in_sync() && p.foreign_policies.is_empty() && p.resources_in_sync();
         StackStatusReport::Present(Box::new(p))
@@ -509,5 +521,14 @@ impl Report for StackStatusReport {
             }
         );
         t
+    }
+
+    /// `--detailed-exitcode`: 2 when the stack is missing or not in sync (as Terraform's).
+    fn exit_code(&self) -> i32 {
+        match self {
+            StackStatusReport::Missing(m) if m.detailed_exitcode => 2,
+            StackStatusReport::Present(p) if p.detailed_exitcode && !p.in_sync => 2,
+            _ => 0,
+        }
     }
 }

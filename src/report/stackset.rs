@@ -268,11 +268,19 @@ pub struct StackSetStatusReport {
     pub plan: StackSetPlan,
     pub instances: Vec<InstanceRow>,
     pub aws_calls: Value,
+    /// `--detailed-exitcode`: exit 2 when anything is not in sync.
+    #[serde(skip)]
+    pub detailed_exitcode: bool,
 }
 
 impl StackSetStatusReport {
     /// The StackSet `plan` describes; `d` is the deploying account's desired state.
-    pub fn new(plan: StackSetPlan, d: &DesiredState, aws_calls: Value) -> Self {
+    pub fn new(
+        plan: StackSetPlan,
+        d: &DesiredState,
+        aws_calls: Value,
+        detailed_exitcode: bool,
+    ) -> Self {
         let instances = instance_rows(&plan.instances, d);
         let in_sync = !plan.has_changes() && plan.instances.iter().all(|i| i.status == "CURRENT");
         StackSetStatusReport {
@@ -283,6 +291,7 @@ impl StackSetStatusReport {
             plan,
             instances,
             aws_calls,
+            detailed_exitcode,
         }
     }
 }
@@ -322,5 +331,14 @@ impl Report for StackSetStatusReport {
             }
         );
         t
+    }
+
+    /// `--detailed-exitcode`: 2 when anything is not in sync.
+    fn exit_code(&self) -> i32 {
+        if self.detailed_exitcode && !self.in_sync {
+            2
+        } else {
+            0
+        }
     }
 }

@@ -30,6 +30,7 @@ mod init_direct;
 mod init_options;
 mod limits;
 mod operator_policy;
+mod outputs;
 mod pipeline;
 mod roles;
 mod roles_prune;

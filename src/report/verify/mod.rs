@@ -1,24 +1,11 @@
-//! `verify`'s result: what the token is, each check (the token's own, then the account's),
-//! how the trust policy judged the request, what STS answered with `--assume`, and the
-//! verdict with its cause in words that say what to change.
-//!
-//! [`judge`] builds the [`VerifyReport`] from the decoded token, the issuer's keys and the
-//! role it is judged against (no I/O); `explain` holds the sentences that say what to
-//! change; `text` renders it for people.
+//! `verify`'s result for people: the token's header and claims, each check, the trust
+//! policy statement by statement, what STS answered, and the verdict with its cause. The
+//! judgement itself is made in [`crate::verify`]; this module only renders it.
 
-mod checks;
-mod explain;
-mod judge;
-mod result;
 mod text;
-mod when;
 
 use super::{Paint, Report};
-
-pub use checks::{Check, Status, LEEWAY_SECS};
-pub use explain::Verdict;
-pub use judge::judge;
-pub use result::{TokenSummary, VerifyReport};
+use crate::verify::{Verdict, VerifyReport};
 
 impl Report for VerifyReport {
     fn text(&self, paint: Paint) -> String {

@@ -5,14 +5,10 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use super::checks::Status;
-use super::explain::Verdict;
-use super::result::{TokenSummary, VerifyReport};
-use super::when::relative;
-use crate::iam::{Evaluation, Request};
 use crate::jwt::rfc3339;
 use crate::observe::sts::Assumed;
 use crate::report::{Paint, BOLD, DIM, GREEN, RED, YELLOW};
+use crate::verify::{relative, Evaluation, Request, Status, TokenSummary, Verdict, VerifyReport};
 
 /// The text report.
 pub(super) fn render(report: &VerifyReport, paint: Paint) -> String {

@@ -1,7 +1,7 @@
 //! Times in words, for the report: "5 minutes ago", "in 2 hours".
 
 /// "5 minutes ago", "in 2 hours".
-pub(super) fn relative(t: i64, now: i64) -> String {
+pub fn relative(t: i64, now: i64) -> String {
     let d = t.saturating_sub(now);
     let a = d.unsigned_abs();
     if a < 5 {
