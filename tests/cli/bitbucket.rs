@@ -92,7 +92,8 @@ impl Bb {
     }
 }
 
-/// Roles by names: a plan role for two repositories, an apply role for one environment.
+/// Roles by names: a plan role for two repositories, an apply role for one environment; the
+/// pair keeps one state (the pipeline's plan and apply steps share one backend).
 fn by_names() -> String {
     format!(
         r#"workspace = "{WORKSPACE}"
@@ -101,11 +102,13 @@ fn by_names() -> String {
 name = "infra-plan"
 access = "plan"
 repository = ["infra", "platform-network"]
+state-key-prefix = "infra"
 
 [[role]]
 name = "infra-apply"
 repository = ["infra"]
 environment = ["Production"]
+state-key-prefix = "infra"
 "#
     )
 }
@@ -119,11 +122,13 @@ fn by_uuids(api: &BitbucketApi) -> String {
 name = "infra-plan"
 access = "plan"
 repository-uuid = ["{infra}", "{net}"]
+state-key-prefix = "infra"
 
 [[role]]
 name = "infra-apply"
 repository-uuid = ["{infra}"]
 environment-uuid = ["{prod}"]
+state-key-prefix = "infra"
 "#,
         ws = api.workspace_uuid().trim_matches(|c| c == '{' || c == '}'),
         infra = api.repository("infra").uuid,

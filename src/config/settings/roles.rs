@@ -287,10 +287,23 @@ pub(super) fn tag_counts(roles: &[RoleSettings], shared: &BTreeMap<String, Strin
             .keys()
             .filter(|k| !shared.contains_key(*k))
             .count();
-        let total = shared.len() + own + TOOL_TAGS;
+        // A role with a state prefix also carries bootstrap-state-prefix.
+        let prefixed = role
+            .state_key_prefix
+            .as_deref()
+            .is_some_and(|p| !p.is_empty());
+        let (tool, named) = if prefixed {
+            (
+                TOOL_TAGS + 1,
+                "managed-by, bootstrap-version, bootstrap-set, bootstrap-state-prefix",
+            )
+        } else {
+            (TOOL_TAGS, "managed-by, bootstrap-version, bootstrap-set")
+        };
+        let total = shared.len() + own + tool;
         if total > MAX_TAGS {
             return Err(crate::usage!(
-                "role {} would carry {total} tags ({} from [tags], {own} of its own, {TOOL_TAGS} the tool adds: managed-by, bootstrap-version, bootstrap-set); IAM allows at most {MAX_TAGS} on a role",
+                "role {} would carry {total} tags ({} from [tags], {own} of its own, {tool} the tool adds: {named}); IAM allows at most {MAX_TAGS} on a role",
                 role.name,
                 shared.len()
             )

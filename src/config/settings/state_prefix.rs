@@ -81,14 +81,17 @@ pub(super) fn assign(
 
 impl RoleSettings {
     /// Whether two roles trust the same repositories (environments aside): a plan role and
-    /// the apply role of one repository.
+    /// the apply role of one repository. Repositories given by name are compared by name (they
+    /// are resolved to UUIDs later, and the answer must not change when they are).
     pub fn same_repositories(&self, other: &RoleSettings) -> bool {
-        let sorted = |r: &RoleSettings| {
-            let mut v = r.repositories.clone();
+        let sorted = |v: &[String]| {
+            let mut v = v.to_vec();
             v.sort();
             v
         };
-        self.allow_any_repository == other.allow_any_repository && sorted(self) == sorted(other)
+        self.allow_any_repository == other.allow_any_repository
+            && sorted(&self.repositories) == sorted(&other.repositories)
+            && sorted(&self.repository_names) == sorted(&other.repository_names)
     }
 }
 

@@ -186,3 +186,31 @@ fn bad_prefixes_are_refused_naming_the_role() {
     let e = from_file(&role("a@b", "apply", A, "")).unwrap_err();
     assert!(e.to_string().contains("set state-key-prefix"), "{e}");
 }
+
+#[test]
+fn a_pair_by_repository_names_shares_a_prefix_only_when_it_names_the_same_repositories() {
+    let named = |plan: &str, apply: &str| {
+        from_file(&format!(
+            "[[role]]\nname = \"infra-plan\"\naccess = \"plan\"\nrepository = [{plan}]\n\n[[role]]\nname = \"infra-apply\"\nrepository = [{apply}]\n"
+        ))
+        .unwrap()
+    };
+    // The names are resolved to UUIDs only later: the prefixes must already be the ones the
+    // UUID form of the same roles gets.
+    let same = named("\"infra\"", "\"infra\"");
+    assert_eq!(
+        prefixes(&same),
+        [
+            ("infra-plan".into(), Some("infra".into())),
+            ("infra-apply".into(), Some("infra".into()))
+        ]
+    );
+    let different = named("\"infra\", \"network\"", "\"infra\"");
+    assert_eq!(
+        prefixes(&different),
+        [
+            ("infra-plan".into(), Some("infra-plan".into())),
+            ("infra-apply".into(), Some("infra-apply".into()))
+        ]
+    );
+}
