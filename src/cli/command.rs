@@ -4,9 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use super::args::{
-    DeploymentArgs, GlobalArgs, IssuerArgs, OperatorPolicyArgs, PipelineArgs, VerifyArgs,
-};
+use super::args::{DeploymentArgs, GlobalArgs, IssuerArgs, VerifyArgs};
+use super::command_args::{OperatorPolicyArgs, PipelineArgs};
 use super::sets::{DestroySetupArgs, SetupArgs};
 
 /// Set up an AWS account for Bitbucket Pipelines to deploy with OpenID Connect: the IAM OIDC

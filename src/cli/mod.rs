@@ -4,12 +4,14 @@
 
 mod args;
 mod command;
+mod command_args;
 mod generate;
 mod inputs;
 mod sets;
 
 pub use args::*;
 pub use command::*;
+pub use command_args::*;
 pub use generate::generated;
 pub use inputs::*;
 pub use sets::*;

@@ -17,7 +17,8 @@ use crate::plan::stack::{self as plan, ResourceState, StackAction, StackPlan, St
 use crate::plan::stack_foreign::{foreign_policies, ForeignPolicy};
 use crate::plan::stack_roles::{dropped_note, refuse_role_losses, role_losses};
 use crate::plan::verdicts::{role_verdicts, TrustVerdict};
-use crate::report::stack::{StackInitReport, StackOutcome, StackPlanReport, StackStatusReport};
+use crate::report::stack::{StackInitReport, StackOutcome, StackPlanReport};
+use crate::report::stack_status::StackStatusReport;
 use crate::report::stack_text::{change_set_text, plan_text};
 use crate::report::{Output, Reporter};
 

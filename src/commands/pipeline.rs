@@ -38,16 +38,7 @@ pub(super) struct Options {
 }
 
 pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Output> {
-    let deployment = match opts.deployment.as_slice() {
-        [] => None,
-        [one] => Some(one.as_str()),
-        _ => {
-            return Err(Error::usage(
-                "--deployment is given several times; a pipeline across environments names each one's configuration",
-            )
-            .hint("write each as NAME=CONFIG: --deployment Staging=staging.toml --deployment Production=prod.toml"))
-        }
-    };
+    let deployment = one_deployment(&opts.deployment)?;
     // Every input is checked before the first AWS call or file write.
     let narrowed = settings.narrowed(&opts.roles)?;
     let settings = &*narrowed;
@@ -71,15 +62,7 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
 
     let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
     let offline = account_flag.is_some();
-    let id = match account_flag {
-        Some(id) => id,
-        None => caller_account(&aws, reporter).await?,
-    };
-    let account = Account {
-        id,
-        partition: aws::partition(&aws.region).to_string(),
-        region: aws.region.clone(),
-    };
+    let account = account_of(&aws, account_flag, reporter).await?;
     let settings = if offline {
         std::borrow::Cow::Borrowed(settings)
     } else {
@@ -131,6 +114,32 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
     }
     result.bitbucket_variables = variables;
     Ok(Output::of(&result, reporter))
+}
+
+/// `--deployment NAME` given once (or not at all); several are a pipeline across accounts,
+/// each written NAME=CONFIG.
+fn one_deployment(given: &[String]) -> Result<Option<&str>> {
+    match given {
+        [] => Ok(None),
+        [one] => Ok(Some(one.as_str())),
+        _ => Err(Error::usage(
+            "--deployment is given several times; a pipeline across environments names each one's configuration",
+        )
+        .hint("write each as NAME=CONFIG: --deployment Staging=staging.toml --deployment Production=prod.toml")),
+    }
+}
+
+/// The account the files are for: `--account-id`, or the caller's.
+async fn account_of(aws: &Aws, flag: Option<String>, reporter: &Reporter) -> Result<Account> {
+    let id = match flag {
+        Some(id) => id,
+        None => caller_account(aws, reporter).await?,
+    };
+    Ok(Account {
+        id,
+        partition: aws::partition(&aws.region).to_string(),
+        region: aws.region.clone(),
+    })
 }
 
 /// The variables each repository needs: the role of each placement, in every repository it

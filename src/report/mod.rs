@@ -18,6 +18,7 @@ mod plan;
 mod prompt;
 pub mod render;
 pub mod stack;
+pub mod stack_status;
 pub mod stack_text;
 pub mod stackset;
 pub mod state_keys;
