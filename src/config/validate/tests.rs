@@ -112,3 +112,18 @@ fn audiences_stop_at_bitbucket_s_150_characters() {
     assert!(audience(&"é".repeat(150)).is_ok());
     assert!(audience(&"é".repeat(151)).is_err());
 }
+
+#[test]
+fn the_tool_s_own_tag_keys_are_refused() {
+    // bootstrap-stack marks a stack's role for direct mode: a --tag must not forge it.
+    for key in [
+        "managed-by",
+        "bootstrap-version",
+        "bootstrap-set",
+        "bootstrap-stack",
+    ] {
+        let err = super::tag(key, "x").unwrap_err();
+        assert!(err.to_string().contains("set by bootstrap itself"), "{err}");
+    }
+    assert!(super::tag("team", "x").is_ok());
+}
