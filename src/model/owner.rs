@@ -44,6 +44,10 @@ impl Owner {
     /// What to do instead.
     pub fn hint(&self) -> String {
         match self {
+            // A StackSet's instance is named StackSet-<StackSet name>-<id>.
+            Owner::Stack { name, .. } if name.starts_with("StackSet-") => format!(
+                "change or remove it through its StackSet: --mode cloudformation --stackset <name> (the instance is {name}); direct mode never touches a stack's role"
+            ),
             Owner::Stack { name, .. } => format!(
                 "change or remove it through its stack: --mode cloudformation --stack-name {name}; direct mode never touches a stack's role"
             ),
@@ -123,5 +127,8 @@ mod tests {
         assert!(owner
             .hint()
             .contains("--mode cloudformation --stack-name boot"));
+        let instance = tags(&[(STACK_TAG, "StackSet-org-0f1e2d3c")]);
+        let hint = stack_owner(&instance).unwrap().hint();
+        assert!(hint.contains("--stackset <name> (the instance is StackSet-org-0f1e2d3c)"));
     }
 }
