@@ -208,7 +208,7 @@ async fn read_live<'s>(
             async {
                 match stale {
                     Stale::Find => observe::stale::roles(aws, &set, &configured).await,
-                    Stale::Skip => Ok(Vec::new()),
+                    Stale::Skip => Ok(observe::stale::Found::default()),
                 }
             },
         )
@@ -243,6 +243,15 @@ async fn read_live<'s>(
         }
         None => settings,
     };
+    for r in &stale.of_stacks {
+        reporter.warn(format!(
+            "role {} (tagged {}={set}) is not stale and left alone: {}; {}",
+            r.name,
+            model::SET_TAG,
+            r.stack.describe(&set),
+            r.stack.hint()
+        ));
+    }
     Ok(Live {
         account,
         settings,
@@ -252,6 +261,6 @@ async fn read_live<'s>(
             bucket: named_bucket.or(default_bucket).flatten(),
             table,
         },
-        stale,
+        stale: stale.stale,
     })
 }

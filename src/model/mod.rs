@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 use crate::config::{Access, Settings};
 use crate::error::Result;
 
-pub use crate::config::{MANAGED_BY_TAG, SET_TAG, VERSION_TAG};
+pub use crate::config::{MANAGED_BY_TAG, SET_TAG, STACK_TAG, VERSION_TAG};
 pub use roles::{
     inline_policy_name, source_cidrs, CDK_POLICY_NAME, READ_ONLY_POLICY, STATE_POLICY_NAME,
 };

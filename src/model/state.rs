@@ -8,9 +8,7 @@ pub const LIFECYCLE_RULE_ID: &str = "bootstrap-state-retention";
 /// Incomplete multipart uploads are aborted after this many days.
 pub const ABORT_MULTIPART_DAYS: i32 = 7;
 
-/// The role tag naming the key prefix a role's state lives under: the bucket policy's
-/// confinement statement reads it (`${aws:PrincipalTag/bootstrap-state-prefix}`).
-pub const STATE_PREFIX_TAG: &str = "bootstrap-state-prefix";
+pub use crate::config::STATE_PREFIX_TAG;
 
 /// The state file of the default workspace, under the key prefix.
 pub const STATE_FILE: &str = "terraform.tfstate";

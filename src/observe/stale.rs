@@ -5,12 +5,14 @@
 //! iam:ListRoles answers without tags, so the candidates are the roles whose description is
 //! the one bootstrap writes; only those not configured have their tags read.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::aws::{classify, errors, Aws};
 use crate::config::{MANAGED_BY_TAG, SET_TAG};
 use crate::error::{Error, Result};
-use crate::model::owner::STACK_TAGS;
+use crate::model::owner::{stack_owner, Owner};
 
 /// The words every role description bootstrap writes ends with.
 const DESCRIPTION_MARK: &str = "(managed by bootstrap)";
@@ -22,8 +24,24 @@ pub struct StaleRole {
     pub arn: String,
 }
 
-/// The roles tagged with this set that `configured` does not name, sorted by name.
-pub async fn roles(aws: &Aws, set: &str, configured: &[String]) -> Result<Vec<StaleRole>> {
+/// A role tagged with this set that a CloudFormation stack owns: not stale, left alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackRole {
+    pub name: String,
+    pub stack: Owner,
+}
+
+/// What [`roles`] finds among the roles `configured` does not name, each sorted by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Found {
+    /// The roles of this set: `init --prune` deletes them.
+    pub stale: Vec<StaleRole>,
+    /// The roles tagged with this set that a stack owns: never stale, never pruned.
+    pub of_stacks: Vec<StackRole>,
+}
+
+/// The roles tagged with this set that `configured` does not name.
+pub async fn roles(aws: &Aws, set: &str, configured: &[String]) -> Result<Found> {
     use futures::stream::{self, StreamExt, TryStreamExt};
     let pages = aws
         .iam
@@ -61,22 +79,36 @@ pub async fn roles(aws: &Aws, set: &str, configured: &[String]) -> Result<Vec<St
             arn: r.arn().to_string(),
         })
         .collect();
-    let of_set: Vec<Option<StaleRole>> = stream::iter(candidates)
+    let judged: Vec<(StaleRole, Membership)> = stream::iter(candidates)
         .map(|c| async move {
-            Ok::<_, crate::error::Error>(in_set(aws, &c.name, set).await?.then_some(c))
+            let m = membership(aws, &c.name, set).await?;
+            Ok::<_, crate::error::Error>((c, m))
         })
         .buffered(super::ROLE_CONCURRENCY)
         .try_collect()
         .await?;
-    let mut stale: Vec<StaleRole> = of_set.into_iter().flatten().collect();
-    stale.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(stale)
+    let mut found = Found::default();
+    for (role, m) in judged {
+        match m {
+            Membership::Stale => found.stale.push(role),
+            Membership::Stack(stack) => found.of_stacks.push(StackRole {
+                name: role.name,
+                stack,
+            }),
+            Membership::No => {}
+        }
+    }
+    found.stale.sort_by(|a, b| a.name.cmp(&b.name));
+    found.of_stacks.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(found)
 }
 
-/// Whether the role carries `managed-by=bootstrap` and `bootstrap-set=<set>`. A role gone
-/// since it was listed is not, nor one whose tags these credentials may not read: an operator
-/// policy names this set's roles only, and another set's roles are none of its business.
-async fn in_set(aws: &Aws, name: &str, set: &str) -> Result<bool> {
+/// What a listed role is to the set `set`: one of its roles (`managed-by=bootstrap` and
+/// `bootstrap-set=<set>`), one tagged so that a CloudFormation stack owns (the stack's, never
+/// stale), or neither. A role gone since it was listed is neither, nor one whose tags these
+/// credentials may not read: an operator policy names this set's roles only, and another
+/// set's roles are none of its business.
+async fn membership(aws: &Aws, name: &str, set: &str) -> Result<Membership> {
     let pages = match aws
         .iam
         .list_role_tags()
@@ -87,19 +119,26 @@ async fn in_set(aws: &Aws, name: &str, set: &str) -> Result<bool> {
         .await
     {
         Ok(pages) => pages,
-        Err(e) if errors::is(&e, &["NoSuchEntity", "AccessDenied"]) => return Ok(false),
+        Err(e) if errors::is(&e, &["NoSuchEntity", "AccessDenied"]) => return Ok(Membership::No),
         Err(e) => return Err(classify(&e, "reading the role's tags", name)),
     };
-    let tag = |key: &str| {
-        pages
-            .iter()
-            .flat_map(|p| p.tags().iter())
-            .find(|t| t.key() == key)
-            .map(|t| t.value().to_string())
-    };
+    let tags: BTreeMap<String, String> = pages
+        .iter()
+        .flat_map(|p| p.tags().iter())
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
+    let ours = tags.get(MANAGED_BY_TAG.0).map(String::as_str) == Some(MANAGED_BY_TAG.1)
+        && tags.get(SET_TAG).map(String::as_str) == Some(set);
     // A role a CloudFormation stack owns belongs to the stack, even when tagged with this set.
-    let stack = STACK_TAGS.iter().any(|k| tag(k).is_some());
-    Ok(tag(MANAGED_BY_TAG.0).as_deref() == Some(MANAGED_BY_TAG.1)
-        && tag(SET_TAG).as_deref() == Some(set)
-        && !stack)
+    Ok(match (ours, stack_owner(&tags)) {
+        (true, Some(stack)) => Membership::Stack(stack),
+        (true, None) => Membership::Stale,
+        (false, _) => Membership::No,
+    })
+}
+
+enum Membership {
+    Stale,
+    Stack(Owner),
+    No,
 }

@@ -108,6 +108,12 @@ fn a_role_of_another_set_or_of_a_stack_is_refused_even_with_force() {
         r.tags
             .insert("aws:cloudformation:stack-name".into(), "boot".into());
     };
+    // What bootstrap's own template puts on a stack's role (CloudFormation adds no
+    // aws:cloudformation:* tags to IAM roles).
+    let template = |r: &mut FoundRole| {
+        r.tags.insert("bootstrap-set".into(), "team-a".into());
+        r.tags.insert("bootstrap-stack".into(), "boot".into());
+    };
     let edited = |r: &mut FoundRole| {
         r.tags.insert("bootstrap-set".into(), "team-b".into());
         r.tags.insert("managed-by".into(), "terraform".into());
@@ -115,6 +121,7 @@ fn a_role_of_another_set_or_of_a_stack_is_refused_even_with_force() {
     for (change, word) in [
         (&set_b as &dyn Fn(&mut FoundRole), "bootstrap-set=team-b"),
         (&stack, "CloudFormation stack boot"),
+        (&template, "CloudFormation stack boot (tag bootstrap-stack)"),
         (&edited, "bootstrap-set=team-b"),
     ] {
         let mut f = everything();

@@ -296,6 +296,9 @@ fn checkov_passes_every_variant_and_every_suppression_is_justified_and_used() {
     }
 }
 
+/// The stack the resolved templates are deployed as.
+const STACK_NAME: &str = "boot-stack";
+
 /// What CloudFormation substitutes, for one account: pseudo-parameters, and the `Ref` and
 /// `Fn::GetAtt Arn` of the template's resources, derived from their properties by AWS's ARN
 /// formats.
@@ -347,6 +350,7 @@ impl Resolver {
             "AWS::AccountId" => self.account.id.clone(),
             "AWS::Partition" => self.account.partition.clone(),
             "AWS::Region" => self.account.region.clone(),
+            "AWS::StackName" => STACK_NAME.into(),
             other => match other.split_once('.') {
                 Some((id, "Arn")) => self.arns.get(id).cloned(),
                 Some(_) => None,
@@ -504,6 +508,15 @@ fn same_role(
         "{ctx}: inline policy"
     );
     assert_eq!(role["MaxSessionDuration"], want.max_session_duration);
+    // Direct mode's tags, and the stack's name under bootstrap-stack: how direct mode knows
+    // the role is the stack's (CloudFormation puts no aws:cloudformation:* tags on roles).
+    let mut tags = want.tags.clone();
+    tags.insert("bootstrap-stack".into(), STACK_NAME.into());
+    let tags: Vec<Value> = tags
+        .iter()
+        .map(|(k, v)| json!({ "Key": k, "Value": v }))
+        .collect();
+    assert_eq!(role["Tags"], json!(tags), "{ctx}: tags");
     let managed: Vec<String> = role["ManagedPolicyArns"]
         .as_array()
         .into_iter()

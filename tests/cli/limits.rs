@@ -18,20 +18,27 @@ fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
     path
 }
 
-#[test]
-fn too_many_tags_for_a_role_are_refused_before_any_write() {
-    let w = World::start();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let shared: String = (0..40).map(|n| format!("shared{n} = \"v\"\n")).collect();
+/// A bootstrap.toml with `shared` [tags] and one [[role]] `deploy` with 10 tags of its own.
+fn tagged(dir: &tempfile::TempDir, name: &str, shared: usize) -> PathBuf {
+    let shared: String = (0..shared)
+        .map(|n| format!("shared{n} = \"v\"\n"))
+        .collect();
     let own: Vec<String> = (0..10).map(|n| format!("own{n} = \"v\"")).collect();
-    let config = write(
-        &dir,
-        "bootstrap.toml",
+    write(
+        dir,
+        name,
         &format!(
             "[tags]\n{shared}\n[[role]]\nname = \"deploy\"\nrepository-uuid = [\"{REPO_UUID}\"]\ntags = {{ {} }}\n",
             own.join(", ")
         ),
-    );
+    )
+}
+
+#[test]
+fn too_many_tags_for_a_role_are_refused_before_any_write() {
+    let w = World::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = tagged(&dir, "bootstrap.toml", 40);
     for cmd in ["plan", "init"] {
         with_config(&w, cmd, &config)
             .args(if cmd == "init" {
@@ -41,25 +48,38 @@ fn too_many_tags_for_a_role_are_refused_before_any_write() {
             })
             .expect_exit(64)
             .expect_stderr_contains(
-                "role deploy would carry 54 tags (40 from [tags], 10 of its own, 4 the tool adds",
+                "role deploy would carry 54 tags (40 from [tags], 10 of its own, 4 the tool adds: managed-by, bootstrap-version, bootstrap-set, bootstrap-state-prefix)",
             )
             .expect_stderr_contains("at most 50")
             .expect_no_writes()
             .run();
     }
-    // 36 shared, 10 of its own and the 4 the tool adds (its state prefix too): exactly 50, accepted.
-    let fits: String = (0..36).map(|n| format!("shared{n} = \"v\"\n")).collect();
-    let config = write(
-        &dir,
-        "fits.toml",
-        &format!(
-            "[tags]\n{fits}\n[[role]]\nname = \"deploy\"\nrepository-uuid = [\"{REPO_UUID}\"]\ntags = {{ {} }}\n",
-            own.join(", ")
-        ),
-    );
+    // 36 shared, 10 of its own and the tool's four (the role's state prefix is one): exactly
+    // 50, accepted.
+    let config = tagged(&dir, "fits.toml", 36);
     with_config(&w, "init", &config).arg("--yes").run();
     let aws = Inspect::new(&w.moto.endpoint());
     assert_eq!(aws.role_tags("deploy").len(), 50);
+}
+
+/// The template tags each role with its stack too (bootstrap-stack): 36 shared and 10 own
+/// tags fit a direct-mode role (50 with the tool's four), not the template's role (51), which
+/// `plan --mode cloudformation` and `render` say before any AWS call.
+#[test]
+fn the_stack_tag_is_counted_for_a_template_before_any_write() {
+    let w = World::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = tagged(&dir, "bootstrap.toml", 36);
+    with_config(&w, "plan", &config).run();
+    let stack = "role deploy would carry 51 tags (36 from [tags], 10 of its own, 5 the tool adds: managed-by, bootstrap-version, bootstrap-set, bootstrap-state-prefix, bootstrap-stack)";
+    for cmd in [&["plan", "--mode", "cloudformation"][..], &["render"][..]] {
+        with_config(&w, cmd[0], &config)
+            .args(&cmd[1..])
+            .expect_exit(64)
+            .expect_stderr_contains(stack)
+            .expect_no_writes()
+            .run();
+    }
 }
 
 #[test]

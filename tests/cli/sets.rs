@@ -148,60 +148,84 @@ fn prune_needs_an_explicit_set() {
         .run();
 }
 
-/// What CloudFormation adds to the resources of a stack (CloudFormation User Guide, "Resource
-/// tag": stack-level tags with the `aws:` prefix); moto does not put them on IAM roles.
-fn as_cloudformation_tags(aws: &Inspect, role: &str) {
-    tag_role(
-        aws,
-        role,
-        "aws:cloudformation:stack-name",
-        "bitbucket-oidc-bootstrap",
-    );
-    tag_role(
-        aws,
-        role,
-        "aws:cloudformation:stack-id",
-        "arn:aws:cloudformation:us-east-1:123456789012:stack/bitbucket-oidc-bootstrap/1",
-    );
+/// Everything of a role that a write could change, read through plain moto. The inline
+/// policies as stored: moto keeps a stack's as text that is not JSON.
+fn role_state(aws: &Inspect, role: &str) -> serde_json::Value {
+    let inline: Vec<serde_json::Value> = aws
+        .inline_policy_names(role)
+        .iter()
+        .map(|name| {
+            let call = aws.iam.get_role_policy().role_name(role).policy_name(name);
+            let out = aws.block(call.send()).expect("GetRolePolicy");
+            serde_json::json!([name, out.policy_document()])
+        })
+        .collect();
+    serde_json::json!({
+        "trust": aws.trust_policy(role),
+        "settings": format!("{:?}", aws.role_settings(role)),
+        "inline": inline,
+        "attached": aws.attached_policy_arns(role),
+        "tags": aws.role_tags(role),
+    })
 }
 
+/// The stack's role carries only what the template gives it: CloudFormation puts no
+/// `aws:cloudformation:*` tags on IAM roles (cloudformation-coverage-roadmap #277, #1159,
+/// #1966), so direct mode knows it by the template's `bootstrap-stack` tag, which moto applies
+/// from the role's `Tags` as CloudFormation does.
 #[test]
 fn direct_mode_never_touches_a_role_a_stack_owns() {
     let w = World::start();
+    let stack = "bitbucket-oidc-bootstrap";
     w.test("init")
         .args(["--yes", "--set", "infra", "--mode", "cloudformation"])
         .run();
-    let aws = Inspect::new(&w.moto.endpoint());
-    as_cloudformation_tags(&aws, ROLE);
-
-    // The same set in direct mode: not written, not destroyed (even with --force), not pruned.
-    w.test("plan")
-        .args(["--set", "infra"])
-        .expect_exit(1)
-        .expect_stderr_contains("belongs to the CloudFormation stack bitbucket-oidc-bootstrap")
-        .expect_no_writes()
-        .run();
-    w.test("destroy")
-        .args(["--set", "infra", "--yes", "--force"])
-        .expect_exit(64)
-        .expect_stderr_contains("CloudFormation stack bitbucket-oidc-bootstrap")
-        .expect_no_writes()
-        .run();
-    w.test("init")
-        .args([
-            "--set",
-            "infra",
-            "--role-name",
-            "direct-deploy",
-            "--yes",
-            "--prune",
-        ])
-        .expect_stdout_lacks("pruned")
-        .run();
-    assert_eq!(
-        sorted_roles(&aws),
-        ["bitbucket-pipelines-deploy", "direct-deploy"]
+    let aws = Inspect::new(&w.moto.plain_endpoint());
+    let tags = aws.role_tags(ROLE);
+    assert_eq!(tags.get("bootstrap-stack").map(String::as_str), Some(stack));
+    assert!(
+        !tags.keys().any(|k| k.starts_with("aws:")),
+        "the test must not rely on aws:cloudformation:* tags: {tags:?}"
     );
+    let before = role_state(&aws, ROLE);
+    let owned = format!("CloudFormation stack {stack} (tag bootstrap-stack)");
+    let fix = format!("--mode cloudformation --stack-name {stack}");
+
+    // The same set and role name in direct mode: not written, not adopted.
+    w.test("plan")
+        .args(["--set", "infra", "--mode", "direct"])
+        .expect_exit(1)
+        .expect_stderr_contains(format!("not written: it belongs to the {owned}"))
+        .expect_stderr_contains(&fix)
+        .expect_no_writes()
+        .run();
+    // Not destroyed, by name or with every role, even with --force.
+    for args in [
+        &["--role", ROLE][..],
+        &["--role", ROLE, "--force"][..],
+        &["--force"][..],
+    ] {
+        w.test("destroy")
+            .args(["--set", "infra", "--mode", "direct", "--yes"])
+            .args(args)
+            .expect_exit(64)
+            .expect_stderr_contains(&owned)
+            .expect_stderr_contains(&fix)
+            .expect_no_writes()
+            .run();
+    }
+    // Not pruned: a role of this set, but the stack's, so not stale; said, naming the stack.
+    w.test("init")
+        .args(["--set", "infra", "--mode", "direct"])
+        .args(["--role-name", "direct-deploy", "--yes", "--prune"])
+        .expect_stdout_lacks("pruned")
+        .expect_stderr_contains(format!(
+            "role {ROLE} (tagged bootstrap-set=infra) is not stale and left alone: it belongs to the {owned}"
+        ))
+        .expect_stderr_contains(&fix)
+        .run();
+    assert_eq!(sorted_roles(&aws), [ROLE, "direct-deploy"]);
+    assert_eq!(role_state(&aws, ROLE), before);
 }
 
 /// Team A keeps noncurrent versions 30 days, team B says nothing (90): B is told whose

@@ -32,7 +32,11 @@ impl Settings {
             &mut warnings,
         )?;
         super::dedup_in_order(&mut warnings);
-        tag_counts(&roles, &state.tags)?;
+        tag_counts(
+            &roles,
+            &state.tags,
+            deployment.mode == crate::config::Mode::Cloudformation,
+        )?;
         Ok(Settings {
             aws: global.aws,
             ca_bundle: i.ca_bundle,

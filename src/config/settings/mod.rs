@@ -10,6 +10,8 @@ mod state_prefix;
 mod tests;
 mod trust;
 
+pub use roles::tag_counts;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -271,9 +271,15 @@ const MAX_TAGS: usize = 50;
 const TOOL_TAGS: usize = 3;
 
 /// Every resource's tag count within AWS's 50, the tool's own tags counted, before any AWS
-/// call: each role carries the shared `[tags]`, its own `tags` and the tool's three; the
-/// provider, bucket and table the shared ones and the tool's three.
-pub(super) fn tag_counts(roles: &[RoleSettings], shared: &BTreeMap<String, String>) -> Result<()> {
+/// call: each role carries the shared `[tags]`, its own `tags` and the tool's three, with
+/// bootstrap-state-prefix when it has a state prefix and, in a CloudFormation template
+/// (`stack_tag`), bootstrap-stack; the provider, bucket and table the shared ones and the
+/// tool's three.
+pub fn tag_counts(
+    roles: &[RoleSettings],
+    shared: &BTreeMap<String, String>,
+    stack_tag: bool,
+) -> Result<()> {
     if shared.len() + TOOL_TAGS > MAX_TAGS {
         return Err(crate::usage!(
             "{} [tags] (--tag) and the {TOOL_TAGS} the tool adds (managed-by, bootstrap-version, bootstrap-set) make {}; AWS allows at most {MAX_TAGS} on a role, provider, bucket or table",
@@ -287,25 +293,25 @@ pub(super) fn tag_counts(roles: &[RoleSettings], shared: &BTreeMap<String, Strin
             .keys()
             .filter(|k| !shared.contains_key(*k))
             .count();
-        // A role with a state prefix also carries bootstrap-state-prefix.
-        let prefixed = role
+        let mut tool = vec!["managed-by", "bootstrap-version", "bootstrap-set"];
+        if role
             .state_key_prefix
             .as_deref()
-            .is_some_and(|p| !p.is_empty());
-        let (tool, named) = if prefixed {
-            (
-                TOOL_TAGS + 1,
-                "managed-by, bootstrap-version, bootstrap-set, bootstrap-state-prefix",
-            )
-        } else {
-            (TOOL_TAGS, "managed-by, bootstrap-version, bootstrap-set")
-        };
-        let total = shared.len() + own + tool;
+            .is_some_and(|p| !p.is_empty())
+        {
+            tool.push("bootstrap-state-prefix");
+        }
+        if stack_tag {
+            tool.push("bootstrap-stack");
+        }
+        let total = shared.len() + own + tool.len();
         if total > MAX_TAGS {
             return Err(crate::usage!(
-                "role {} would carry {total} tags ({} from [tags], {own} of its own, {tool} the tool adds: {named}); IAM allows at most {MAX_TAGS} on a role",
+                "role {} would carry {total} tags ({} from [tags], {own} of its own, {} the tool adds: {}); IAM allows at most {MAX_TAGS} on a role",
                 role.name,
-                shared.len()
+                shared.len(),
+                tool.len(),
+                tool.join(", ")
             )
             .hint("drop tags from [tags] (--tag) or from the role's own tags table"));
         }

@@ -1,6 +1,6 @@
 //! Names of the resources the tool creates: role, bucket, table, stack, key prefix, tags.
 
-use crate::config::defaults::{MANAGED_BY_TAG, SET_TAG, VERSION_TAG};
+use crate::config::defaults::{MANAGED_BY_TAG, SET_TAG, STACK_TAG, STATE_PREFIX_TAG, VERSION_TAG};
 use crate::error::Result;
 
 use super::{bad, shown};
@@ -159,7 +159,14 @@ pub fn tag(key: &str, value: &str) -> Result<()> {
             "tag keys starting with aws: are reserved by AWS",
         ));
     }
-    if key == MANAGED_BY_TAG.0 || key == VERSION_TAG.0 || key == SET_TAG {
+    let own = [
+        MANAGED_BY_TAG.0,
+        VERSION_TAG.0,
+        SET_TAG,
+        STACK_TAG,
+        STATE_PREFIX_TAG,
+    ];
+    if own.contains(&key) {
         return Err(bad(
             "--tag",
             &shown(key),

@@ -112,3 +112,20 @@ fn audiences_stop_at_bitbucket_s_150_characters() {
     assert!(audience(&"é".repeat(150)).is_ok());
     assert!(audience(&"é".repeat(151)).is_err());
 }
+
+#[test]
+fn the_tool_s_own_tag_keys_are_refused() {
+    // bootstrap-stack marks a stack's role for direct mode, bootstrap-state-prefix confines a
+    // role's state: a --tag must not forge either.
+    for key in [
+        "managed-by",
+        "bootstrap-version",
+        "bootstrap-set",
+        "bootstrap-stack",
+        "bootstrap-state-prefix",
+    ] {
+        let err = super::tag(key, "x").unwrap_err();
+        assert!(err.to_string().contains("set by bootstrap itself"), "{err}");
+    }
+    assert!(super::tag("team", "x").is_ok());
+}

@@ -8,7 +8,7 @@ use super::refs::{account_neutral_policy, tags, Refs};
 use super::yaml::Comments;
 use super::RenderOptions;
 use crate::config::Access;
-use crate::model::{audience, DesiredRole, DesiredState};
+use crate::model::{audience, DesiredRole, DesiredState, STACK_TAG};
 
 /// The `AWS::IAM::OIDCProvider` resource.
 pub(super) fn provider(d: &DesiredState, c: &mut Comments) -> Value {
@@ -99,9 +99,23 @@ pub(super) fn role(
         props.insert("PermissionsBoundary".into(), v);
     }
     props.insert("MaxSessionDuration".into(), json!(r.max_session_duration));
-    props.insert("Tags".into(), tags(&r.tags));
+    props.insert("Tags".into(), role_tags(r));
     role_comments(r, cx.id, cx.audiences, c);
     json!({ "Type": "AWS::IAM::Role", "Properties": props })
+}
+
+/// The role's tags and [`STACK_TAG`] naming the stack (in a StackSet, the instance's stack):
+/// CloudFormation does not tag IAM roles with its own `aws:cloudformation:*` tags
+/// (cloudformation-coverage-roadmap #277, #1159, #1966), so this is how direct mode knows the
+/// role is the stack's and leaves it alone.
+fn role_tags(r: &DesiredRole) -> Value {
+    let mut all = match tags(&r.tags) {
+        Value::Array(a) => a,
+        _ => Vec::new(),
+    };
+    all.push(json!({ "Key": STACK_TAG, "Value": { "Ref": "AWS::StackName" } }));
+    all.sort_by(|a, b| a["Key"].as_str().cmp(&b["Key"].as_str()));
+    Value::Array(all)
 }
 
 /// What each condition of the trust policy, and the inline policy, are for.

@@ -79,6 +79,9 @@ pub struct Template {
 /// Checks that only matter for a template; run before any network call.
 pub fn validate(settings: &Settings, opts: RenderOptions) -> Result<()> {
     settings.require_trust_inputs()?;
+    // The template tags each role with its stack too (bootstrap-stack), one more than direct
+    // mode: `render` counts it whatever --mode says.
+    crate::config::tag_counts(&settings.roles, &settings.tags, true)?;
     let role_tags = settings.roles.iter().flat_map(|r| &r.tags);
     if let Some((k, _)) = settings
         .tags
