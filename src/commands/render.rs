@@ -86,6 +86,7 @@ pub(super) struct Prepared {
 pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepared> {
     let opts = RenderOptions {
         stackset: settings.stackset.is_some(),
+        ..Default::default()
     };
     check_inputs(settings, reporter, opts, None)?;
     let issuer = settings.require_issuer()?;
@@ -95,7 +96,7 @@ pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<
     // reach here; a stack's --policy-arn documents are judged as in direct mode.
     let aws_side = async {
         let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
-        let (account, resolved, provider, ()) = tokio::try_join!(
+        let (account, resolved, provider, (), keep_global_bucket) = tokio::try_join!(
             observe::account(&aws),
             observe::kms::resolved(&aws, settings),
             async {
@@ -112,11 +113,21 @@ pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<
                     check_managed_policies(&aws, settings, reporter, &Default::default()).await
                 }
             },
+            deployed_names_global_default(&aws, settings),
         )?;
-        Ok::<_, Error>((aws, account, resolved, provider))
+        Ok::<_, Error>((aws, account, resolved, provider, keep_global_bucket))
     };
-    let ((facts, cidrs), (aws, account, settings, provider)) =
+    let ((facts, cidrs), (aws, account, settings, provider, keep_global_bucket)) =
         tokio::try_join!(issuer_inputs(settings, reporter), aws_side)?;
+    // A --state-bucket of the account regional form: only this account, in this region, can
+    // create it (as in direct mode).
+    if let Some(b) = &settings.state_bucket {
+        model::namespace::namespace_of(b, &account)?;
+    }
+    let opts = RenderOptions {
+        keep_global_bucket,
+        ..opts
+    };
     let registered = provider.as_ref().map(|p| p.thumbprints.as_slice());
     let thumbprints = model::thumbprints::to_register(&facts.thumbprints, registered);
     let template = build(&settings, reporter, &thumbprints, &cidrs, opts)?;
@@ -130,6 +141,28 @@ pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<
         facts,
         desired,
     })
+}
+
+/// Whether the deployed stack (or StackSet) of these settings names its bucket with the
+/// global default name of earlier versions, which the template then keeps: renaming the
+/// bucket would make CloudFormation replace it. Not read when `--state-bucket` names it.
+async fn deployed_names_global_default(aws: &Aws, settings: &Settings) -> Result<bool> {
+    if settings.state_bucket.is_some() {
+        return Ok(false);
+    }
+    let cfn = &aws.cloudformation;
+    let body = match &settings.stackset {
+        Some(ss) => observe::stackset::stackset(cfn, &ss.name)
+            .await?
+            .map(|s| s.template_body),
+        None => observe::stack::describe(cfn, &settings.stack_name)
+            .await?
+            .and_then(|s| s.template_body),
+    };
+    Ok(body
+        .as_deref()
+        .and_then(crate::plan::compare::parse)
+        .is_some_and(|t| template::names_global_default(&t)))
 }
 
 /// `settings` with `--kms-key` as a key ARN where the template cannot make one itself (the
@@ -178,6 +211,7 @@ pub(super) async fn run(
 ) -> Result<Output> {
     let opts = RenderOptions {
         stackset: stackset || settings.stackset.is_some(),
+        ..Default::default()
     };
     check_inputs(settings, reporter, opts, out)?;
     let (settings, (facts, cidrs)) = tokio::try_join!(

@@ -122,7 +122,10 @@ fn settings(i: Inputs) -> Settings {
 fn render(i: Inputs, stackset: bool) -> Template {
     let s = settings(i);
     let thumbprints: Vec<String> = THUMBPRINTS.iter().map(ToString::to_string).collect();
-    template::build(&s, &thumbprints, &[], RenderOptions { stackset }).expect("renders")
+    template::build(&s, &thumbprints, &[], RenderOptions {
+            stackset,
+            ..Default::default()
+        }).expect("renders")
 }
 
 /// Rendered templates are compared with reviewed snapshots (insta), in
