@@ -14,6 +14,8 @@ use crate::error::{Error, Result};
 use crate::model::template::{self, RenderOptions, Template, MAX_TEMPLATE_BODY};
 use crate::model::{self, DesiredState};
 use crate::observe;
+use crate::observe::stack::ObservedStack;
+use crate::observe::stackset::ObservedStackSet;
 use crate::oidc::{self, IssuerFacts};
 use crate::report::render::RenderReport;
 use crate::report::{Output, Reporter};
@@ -80,6 +82,8 @@ pub(super) struct Prepared {
     pub facts: IssuerFacts,
     /// The desired state in this account: the names the stack's resources get.
     pub desired: DesiredState,
+    /// The stack or StackSet as it was before anything was done.
+    pub deployed: Deployed,
 }
 
 /// Learn the issuer and the account concurrently and build the template for them.
@@ -96,7 +100,7 @@ pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<
     // reach here; a stack's --policy-arn documents are judged as in direct mode.
     let aws_side = async {
         let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
-        let (account, resolved, provider, (), keep_global_bucket) = tokio::try_join!(
+        let (account, resolved, provider, (), deployed) = tokio::try_join!(
             observe::account(&aws),
             observe::kms::resolved(&aws, settings),
             async {
@@ -113,11 +117,11 @@ pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<
                     check_managed_policies(&aws, settings, reporter, &Default::default()).await
                 }
             },
-            deployed_names_global_default(&aws, settings),
+            Deployed::read(&aws, settings),
         )?;
-        Ok::<_, Error>((aws, account, resolved, provider, keep_global_bucket))
+        Ok::<_, Error>((aws, account, resolved, provider, deployed))
     };
-    let ((facts, cidrs), (aws, account, settings, provider, keep_global_bucket)) =
+    let ((facts, cidrs), (aws, account, settings, provider, deployed)) =
         tokio::try_join!(issuer_inputs(settings, reporter), aws_side)?;
     // A --state-bucket of the account regional form: only this account, in this region, can
     // create it (as in direct mode).
@@ -125,7 +129,7 @@ pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<
         model::namespace::namespace_of(b, &account)?;
     }
     let opts = RenderOptions {
-        keep_global_bucket,
+        keep_global_bucket: deployed.names_global_default(&settings),
         ..opts
     };
     let registered = provider.as_ref().map(|p| p.thumbprints.as_slice());
@@ -140,29 +144,47 @@ pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<
         body,
         facts,
         desired,
+        deployed,
     })
 }
 
-/// Whether the deployed stack (or StackSet) of these settings names its bucket with the
-/// global default name of earlier versions, which the template then keeps: renaming the
-/// bucket would make CloudFormation replace it. Not read when `--state-bucket` names it.
-async fn deployed_names_global_default(aws: &Aws, settings: &Settings) -> Result<bool> {
-    if settings.state_bucket.is_some() {
-        return Ok(false);
+/// The stack (or the StackSet) of these settings as deployed, read once: its template decides
+/// how the bucket is named, and the plan starts from it.
+#[derive(Default)]
+pub(super) struct Deployed {
+    pub stack: Option<ObservedStack>,
+    pub stackset: Option<ObservedStackSet>,
+}
+
+impl Deployed {
+    async fn read(aws: &Aws, settings: &Settings) -> Result<Deployed> {
+        let cfn = &aws.cloudformation;
+        Ok(match &settings.stackset {
+            Some(ss) => Deployed {
+                stackset: observe::stackset::stackset(cfn, &ss.name).await?,
+                ..Default::default()
+            },
+            None => Deployed {
+                stack: observe::stack::stack(cfn, &settings.stack_name).await?,
+                ..Default::default()
+            },
+        })
     }
-    let cfn = &aws.cloudformation;
-    let body = match &settings.stackset {
-        Some(ss) => observe::stackset::stackset(cfn, &ss.name)
-            .await?
-            .map(|s| s.template_body),
-        None => observe::stack::describe(cfn, &settings.stack_name)
-            .await?
-            .and_then(|s| s.template_body),
-    };
-    Ok(body
-        .as_deref()
-        .and_then(crate::plan::compare::parse)
-        .is_some_and(|t| template::names_global_default(&t)))
+
+    /// Whether the deployed template names its bucket with the global default name of
+    /// earlier versions, which the template then keeps (renaming the bucket would make
+    /// CloudFormation replace it). Never with a `--state-bucket`, which names the bucket.
+    fn names_global_default(&self, settings: &Settings) -> bool {
+        let body = match (&self.stack, &self.stackset) {
+            (Some(s), _) => s.template_body.as_deref(),
+            (_, Some(s)) => Some(s.template_body.as_str()),
+            (None, None) => None,
+        };
+        settings.state_bucket.is_none()
+            && body
+                .and_then(crate::plan::compare::parse)
+                .is_some_and(|t| template::names_global_default(&t))
+    }
 }
 
 /// `settings` with `--kms-key` as a key ARN where the template cannot make one itself (the

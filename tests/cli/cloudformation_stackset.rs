@@ -102,12 +102,12 @@ fn stackset_with_instances_reports_per_account_and_reruns_as_a_no_op() {
             (
                 A.to_string(),
                 format!("arn:aws:iam::{A}:role/bitbucket-pipelines-deploy"),
-                format!("terraform-state-{A}-eu-west-1")
+                format!("terraform-state-{A}-eu-west-1-an")
             ),
             (
                 B.to_string(),
                 format!("arn:aws:iam::{B}:role/bitbucket-pipelines-deploy"),
-                format!("terraform-state-{B}-eu-west-1")
+                format!("terraform-state-{B}-eu-west-1-an")
             ),
         ]
     );
