@@ -103,11 +103,7 @@ pub(super) async fn status(settings: &Settings, reporter: &Reporter) -> Result<O
     let ss = settings_of(settings)?;
     let p = prepare(settings, reporter).await?;
     let plan = read_plan(&p, &spec(ss, &p), reporter).await?;
-    let report = StackSetStatusReport::new(
-        plan,
-        &p.desired,
-        &p.template.desired,
-        p.aws.calls.summary(),
-    );
+    let report =
+        StackSetStatusReport::new(plan, &p.desired, &p.template.desired, p.aws.calls.summary());
     Ok(Output::of(&report, reporter))
 }

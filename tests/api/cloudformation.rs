@@ -126,10 +126,16 @@ fn settings(i: Inputs) -> Settings {
 fn render(i: Inputs, stackset: bool) -> Template {
     let s = settings(i);
     let thumbprints: Vec<String> = THUMBPRINTS.iter().map(ToString::to_string).collect();
-    template::build(&s, &thumbprints, &[], RenderOptions {
+    template::build(
+        &s,
+        &thumbprints,
+        &[],
+        RenderOptions {
             stackset,
             ..Default::default()
-        }).expect("renders")
+        },
+    )
+    .expect("renders")
 }
 
 /// Rendered templates are compared with reviewed snapshots (insta), in
@@ -340,7 +346,10 @@ impl Resolver {
         // account regional namespace (AWS::S3::Bucket; CDK's BucketNamespace documents the
         // resulting name).
         let props = r.resolve(&res["StateBucket"]["Properties"]);
-        let bucket = match (props["BucketName"].as_str(), props["BucketNamePrefix"].as_str()) {
+        let bucket = match (
+            props["BucketName"].as_str(),
+            props["BucketNamePrefix"].as_str(),
+        ) {
             (Some(name), None) => name.to_string(),
             (None, Some(prefix)) => {
                 assert_eq!(props["BucketNamespace"], "account-regional");
@@ -485,7 +494,10 @@ fn a_deployed_global_default_bucket_keeps_its_name() {
     };
     let (new, kept) = (render(false), render(true));
     let name = |t: &Template| t.body["Resources"]["StateBucket"]["Properties"].clone();
-    assert_eq!(name(&kept)["BucketName"], json!({ "Fn::Sub": "terraform-state-${AWS::AccountId}-${AWS::Region}" }));
+    assert_eq!(
+        name(&kept)["BucketName"],
+        json!({ "Fn::Sub": "terraform-state-${AWS::AccountId}-${AWS::Region}" })
+    );
     assert!(name(&kept).get("BucketNamePrefix").is_none());
     assert!(kept.body.get("Conditions").is_none());
     assert!(template::names_global_default(&kept.body));
@@ -494,7 +506,8 @@ fn a_deployed_global_default_bucket_keeps_its_name() {
     assert!(name(&new).get("BucketNamePrefix").is_some());
     assert!(!template::names_global_default(&new.body));
     // The policies differ only in how they name the bucket: both by reference.
-    let policies = |t: &Template| t.body["Resources"]["DeployRole"]["Properties"]["Policies"].clone();
+    let policies =
+        |t: &Template| t.body["Resources"]["DeployRole"]["Properties"]["Policies"].clone();
     assert_eq!(policies(&new), policies(&kept));
 }
 
@@ -511,7 +524,10 @@ fn template_policies_resolve_to_the_documents_direct_mode_writes() {
             let Ok(direct) = model::desired(&s, &account, &thumbprints, &[]) else {
                 // A --state-bucket of the account regional form belongs to one account and
                 // region: deployed elsewhere, direct mode refuses it (and so does `init`).
-                assert!(s.state_bucket.as_deref().is_some_and(|b| b.ends_with("-an")));
+                assert!(s
+                    .state_bucket
+                    .as_deref()
+                    .is_some_and(|b| b.ends_with("-an")));
                 continue;
             };
             let r = Resolver::new(&t.body, &account);

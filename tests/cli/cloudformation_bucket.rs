@@ -64,8 +64,14 @@ fn a_new_stack_creates_its_default_bucket_in_the_account_regional_namespace() {
     // the template, so the ARN direct mode grants), not the global name.
     assert!(doc.to_string().contains(&name), "{doc}");
     let policy = role_policy(&w);
-    assert!(policy.contains(&format!("arn:aws:s3:::{name}\"")), "{policy}");
-    assert!(policy.contains(&format!("arn:aws:s3:::{name}/*")), "{policy}");
+    assert!(
+        policy.contains(&format!("arn:aws:s3:::{name}\"")),
+        "{policy}"
+    );
+    assert!(
+        policy.contains(&format!("arn:aws:s3:::{name}/*")),
+        "{policy}"
+    );
     let global = format!("arn:aws:s3:::terraform-state-{account}-eu-west-1\"");
     assert!(!policy.contains(&global), "{policy}");
     // A re-run writes nothing, and status finds the stack in sync.
@@ -85,7 +91,10 @@ fn a_new_stack_creates_its_default_bucket_in_the_account_regional_namespace() {
 fn a_new_stack_in_a_region_without_the_namespace_gets_the_global_name() {
     let w = World::start_in("me-south-1");
     let account = w.moto.account_id();
-    default_bucket(&w, "init").args(["--yes"]).run().assert_success();
+    default_bucket(&w, "init")
+        .args(["--yes"])
+        .run()
+        .assert_success();
     let aws = Inspect::new(&w.moto.plain_endpoint());
     assert_eq!(
         aws.bucket_names(),

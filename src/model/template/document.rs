@@ -105,8 +105,10 @@ pub(super) fn header(opts: RenderOptions) -> Vec<String> {
     if opts.stackset {
         header.extend([
             "For a StackSet: deploy it to one region per account (IAM is global to an".to_string(),
-            "account); each account gets its own bucket, terraform-state-ACCOUNT-REGION-an in".into(),
-            "its account regional namespace (terraform-state-ACCOUNT-REGION where the region".into(),
+            "account); each account gets its own bucket, terraform-state-ACCOUNT-REGION-an in"
+                .into(),
+            "its account regional namespace (terraform-state-ACCOUNT-REGION where the region"
+                .into(),
             "has none).".into(),
             "  bootstrap init --mode cloudformation --stackset NAME --accounts ... --regions ..."
                 .into(),

@@ -21,11 +21,11 @@ use ipnet::IpNet;
 use serde_json::{Map, Value};
 
 pub use account::{in_account, symbolic_account};
-pub use state::names_global_default;
 pub use ids::{
     role_ids, RoleIds, BUCKET_ID, BUCKET_POLICY_ID, PROVIDER_ID, ROLE_ID, ROLE_OUTPUT, TABLE_ID,
 };
 use refs::Refs;
+pub use state::names_global_default;
 use yaml::Comments;
 
 use crate::config::validate::{kms_key_form, KmsKeyForm};

@@ -24,10 +24,13 @@ pub(super) fn conditions(d: &DesiredState) -> Option<Map<String, Value>> {
     if d.bucket.name != DEFAULT_BUCKET {
         return None;
     }
-    let mut all = vec![json!({ "Fn::Equals": [{ "Ref": "AWS::Partition" }, namespace::PARTITION] })];
-    all.extend(namespace::REGIONS_WITHOUT.iter().map(|r| {
-        json!({ "Fn::Not": [{ "Fn::Equals": [{ "Ref": "AWS::Region" }, r] }] })
-    }));
+    let mut all =
+        vec![json!({ "Fn::Equals": [{ "Ref": "AWS::Partition" }, namespace::PARTITION] })];
+    all.extend(
+        namespace::REGIONS_WITHOUT
+            .iter()
+            .map(|r| json!({ "Fn::Not": [{ "Fn::Equals": [{ "Ref": "AWS::Region" }, r] }] })),
+    );
     let mut m = Map::new();
     m.insert(REGIONAL_CONDITION.into(), json!({ "Fn::And": all }));
     Some(m)
