@@ -8,20 +8,11 @@
 //! (tests/moto_faults.py, `bucket_name_prefix`) names such a bucket as CloudFormation does.
 
 use crate::cloudformation_stack::{cfn, STACK};
-use crate::common::fixture::{World, REPO_UUID, WORKSPACE_UUID};
+use crate::common::fixture::World;
 use crate::common::inspect::Inspect;
 use crate::common::Test;
+use crate::state_bucket::default_bucket as settings;
 use serde_json::{json, Value};
-
-/// `bootstrap <cmd>` for `w` without `--state-bucket`.
-fn settings<'a>(w: &'a World, cmd: &str) -> Test<'a> {
-    Test::new()
-        .arg(cmd)
-        .args(w.flags())
-        .args(["--workspace-uuid", WORKSPACE_UUID])
-        .args(["--repository-uuid", REPO_UUID])
-        .moto(&w.moto)
-}
 
 /// `bootstrap <cmd> --mode cloudformation` for `w` without `--state-bucket`.
 fn default_bucket<'a>(w: &'a World, cmd: &str) -> Test<'a> {
@@ -104,8 +95,11 @@ fn a_new_stack_in_a_region_without_the_namespace_gets_the_global_name() {
 
 /// The template an earlier version deployed: today's, with the bucket named as it was then
 /// (`BucketName: terraform-state-${AWS::AccountId}-${AWS::Region}`, no condition).
-fn earlier_template(w: &World) -> String {
-    let out = settings(w, "render").args(["--format", "json"]).run();
+pub fn earlier_template(w: &World, extra: &[&str]) -> String {
+    let out = settings(w, "render")
+        .args(["--format", "json"])
+        .args(extra.iter().copied())
+        .run();
     out.assert_success();
     let mut t: Value = serde_json::from_str(&out.stdout).unwrap();
     t.as_object_mut().unwrap().remove("Conditions");
@@ -126,7 +120,7 @@ fn a_stack_deployed_with_the_earlier_global_name_keeps_its_bucket_with_zero_writ
     let w = World::start_in("eu-west-1");
     let account = w.moto.account_id();
     let global = format!("terraform-state-{account}-eu-west-1");
-    let body = earlier_template(&w);
+    let body = earlier_template(&w, &[]);
     let c = w.clients();
     c.block_on(
         c.cloudformation
