@@ -212,9 +212,51 @@ def role_replacement():
     _ROLE_REPLACEMENT["patched"] = True
 
 
+_BUCKET_NAME_PREFIX = {"patched": False}
+
+
+def bucket_name_prefix():
+    """AWS::S3::Bucket with `BucketNamePrefix` and `BucketNamespace: account-regional` (and
+    no BucketName) is named `<prefix>-<account>-<region>-an` in the account regional
+    namespace (CloudFormation template reference, AWS::S3::Bucket: BucketNamePrefix,
+    BucketNamespace; the CDK's BucketNamespace documents the resulting name
+    `my-app-123456789012-us-east-1-an`). moto ignores both properties and gives such a
+    bucket a generated name; and a BucketName left out with `Fn::If ... AWS::NoValue` reaches
+    moto as None, which it would take for the name."""
+    if _BUCKET_NAME_PREFIX["patched"]:
+        return
+    from moto.cloudformation import parsing
+
+    generate = parsing.parse_resource_and_generate_name
+
+    def parse_resource_and_generate_name(logical_id, resource_json, resources_map):
+        parsed = generate(logical_id, resource_json, resources_map)
+        if not parsed or resource_json.get("Type") != "AWS::S3::Bucket":
+            return parsed
+        cls, parsed_json, name = parsed
+        props = parsed_json.get("Properties", {})
+        for k in [k for k, v in props.items() if v is None]:
+            del props[k]
+        if "BucketName" not in props:
+            prefix = props.get("BucketNamePrefix")
+            if prefix and props.get("BucketNamespace") == "account-regional":
+                account = resources_map["AWS::AccountId"]
+                region = resources_map["AWS::Region"]
+                name = f"{prefix}-{account}-{region}-an"
+            elif name is None:
+                name = parsing.generate_resource_name(
+                    "AWS::S3::Bucket", resources_map["AWS::StackName"], logical_id
+                )
+        return cls, parsed_json, name
+
+    parsing.parse_resource_and_generate_name = parse_resource_and_generate_name
+    _BUCKET_NAME_PREFIX["patched"] = True
+
+
 def with_faults(app):
     def wsgi(environ, start_response):
         role_replacement()
+        bucket_name_prefix()
         played = termination_protection(environ, start_response)
         if played is not None:
             return played

@@ -97,6 +97,7 @@ pub enum Command {
     Pipeline(PipelineArgs),
     /// Print the CloudFormation template for these settings (the same policies as direct
     /// mode), to review or to deploy by hand.
+    #[command(after_help = RENDER_AFTER_HELP)]
     Render {
         #[command(flatten)]
         setup: SetupArgs,
@@ -186,6 +187,8 @@ pub enum TemplateFormatArg {
 }
 
 const VERIFY_AFTER_HELP: &str = "The token is the value of $BITBUCKET_STEP_OIDC_TOKEN in a step with `oidc: true`. The simplest place to check it is the failing step itself, with --offline (no AWS credentials needed): `printf '%s' \"$BITBUCKET_STEP_OIDC_TOKEN\" | bootstrap verify --token - --offline ...`. Elsewhere, pass it as a file or on stdin; never as an argument (shell history and process lists keep it), and never print it in a build log or keep it as an artifact: until it expires it is a credential.\n\nWithout --offline the role and the IAM OIDC provider are read from AWS (iam:GetRole, iam:ListRolePolicies, iam:GetRolePolicy, iam:ListAttachedRolePolicies, iam:GetPolicy, iam:GetPolicyVersion, iam:ListOpenIDConnectProviders, iam:GetOpenIDConnectProvider). With --offline the trust policy is the one `bootstrap init` would write for the trust settings given here or in bootstrap.toml.\n\nExit codes: 0 the role accepts the token, 3 it refuses it (or the source IP cannot be judged), 64 invalid input, 1 other failures.";
+
+const RENDER_AFTER_HELP: &str = "render reads no stack, so without --state-bucket the template is that of a new setup: the bucket terraform-state-ACCOUNT-REGION-an in the account regional namespace (BucketNamePrefix + BucketNamespace), or terraform-state-ACCOUNT-REGION where the partition or region has no such namespace. To update by hand a stack whose bucket an earlier version named terraform-state-ACCOUNT-REGION, pass --state-bucket terraform-state-ACCOUNT-REGION (its account id and region) so the bucket keeps its name: a new name would make CloudFormation replace it. init, plan and status --mode cloudformation read the deployed template and keep the name themselves.";
 
 const PIPELINE_AFTER_HELP: &str = "The role ARN and the default bucket name contain the AWS account id: pass --account-id, or bootstrap asks sts:GetCallerIdentity with your AWS credentials. An existing bitbucket-pipelines.yml or backend.tf is never replaced without --force: it is left as it is, and what would have been written is shown, to merge in.\n\nThe setup flags of `init` that change nothing written here (--policy-arn, --allow-admin, --permissions-boundary, --max-session-duration, --ip-ranges-url, --noncurrent-days, --tag, ...) are accepted, so one command line serves both, and not listed.";
 

@@ -97,8 +97,8 @@ const INIT_CFN: &str = "bootstrap init --mode cloudformation";
 /// The stack as it is, and what `init` would do to it. An update that would move one of the
 /// stack's roles to another logical id is refused; one that deletes roles the settings no
 /// longer have is shown (a note) and, unless `prune` allows it, refused.
-async fn checked_plan(p: &Prepared, spec: &StackSpec, prune: bool) -> Result<StackPlan> {
-    let mut sp = read_plan(&p.aws.cloudformation, spec).await?;
+fn checked_plan(p: &Prepared, spec: &StackSpec, prune: bool) -> Result<StackPlan> {
+    let mut sp = plan::plan(spec, p.deployed.stack.clone())?;
     if !sp.creates() {
         let deployed = sp
             .deployed
@@ -116,7 +116,7 @@ pub async fn plan(settings: &Settings, reporter: &Reporter, detailed: bool) -> R
     let spec = spec(settings, &p);
     reporter.progress(format!("reading stack {}", spec.name));
     // The plan shows the roles an update deletes; init asks for --prune to do it.
-    let sp = checked_plan(&p, &spec, true).await?;
+    let sp = checked_plan(&p, &spec, true)?;
     warn_state_moves(&p, &sp, reporter);
     let (foreign, verdicts) = if sp.creates() {
         refuse_existing(&p, &spec.name).await?;
@@ -142,7 +142,7 @@ pub async fn init(
     let spec = spec(settings, &p);
     let cfn = &p.aws.cloudformation;
     reporter.progress(format!("reading stack {}", spec.name));
-    let sp = checked_plan(&p, &spec, prune).await?;
+    let sp = checked_plan(&p, &spec, prune)?;
     if sp.creates() {
         refuse_existing(&p, &spec.name).await?;
     }
@@ -166,7 +166,7 @@ pub async fn status(settings: &Settings, reporter: &Reporter, detailed: bool) ->
     let spec = spec(settings, &p);
     let cfn = &p.aws.cloudformation;
     reporter.progress(format!("reading stack {}", spec.name));
-    let sp = plan::for_status(&spec, observe::stack::stack(cfn, &spec.name).await?)?;
+    let sp = plan::for_status(&spec, p.deployed.stack.clone())?;
     if sp.status.is_none() {
         // What init would meet: resources of these names outside any stack stop a create.
         let o = observe::all(&p.aws, &p.desired).await?;

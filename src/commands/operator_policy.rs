@@ -76,7 +76,10 @@ pub(super) fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Re
     if let Deployment::StackSet { .. } = deployment {
         crate::model::template::validate(
             settings,
-            crate::model::template::RenderOptions { stackset: true },
+            crate::model::template::RenderOptions {
+                stackset: true,
+                ..Default::default()
+            },
         )?;
     }
     let account = account(id.as_deref(), region.as_deref());

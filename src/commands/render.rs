@@ -14,6 +14,8 @@ use crate::error::{Error, Result};
 use crate::model::template::{self, RenderOptions, Template, MAX_TEMPLATE_BODY};
 use crate::model::{self, DesiredState};
 use crate::observe;
+use crate::observe::stack::ObservedStack;
+use crate::observe::stackset::ObservedStackSet;
 use crate::oidc::{self, IssuerFacts};
 use crate::report::render::RenderReport;
 use crate::report::{Output, Reporter};
@@ -80,12 +82,15 @@ pub(super) struct Prepared {
     pub facts: IssuerFacts,
     /// The desired state in this account: the names the stack's resources get.
     pub desired: DesiredState,
+    /// The stack or StackSet as it was before anything was done.
+    pub deployed: Deployed,
 }
 
 /// Learn the issuer and the account concurrently and build the template for them.
 pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepared> {
     let opts = RenderOptions {
         stackset: settings.stackset.is_some(),
+        ..Default::default()
     };
     check_inputs(settings, reporter, opts, None)?;
     let issuer = settings.require_issuer()?;
@@ -95,7 +100,7 @@ pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<
     // reach here; a stack's --policy-arn documents are judged as in direct mode.
     let aws_side = async {
         let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
-        let (account, resolved, provider, ()) = tokio::try_join!(
+        let (account, resolved, provider, (), deployed) = tokio::try_join!(
             observe::account(&aws),
             observe::kms::resolved(&aws, settings),
             async {
@@ -112,11 +117,21 @@ pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<
                     check_managed_policies(&aws, settings, reporter, &Default::default()).await
                 }
             },
+            Deployed::read(&aws, settings),
         )?;
-        Ok::<_, Error>((aws, account, resolved, provider))
+        Ok::<_, Error>((aws, account, resolved, provider, deployed))
     };
-    let ((facts, cidrs), (aws, account, settings, provider)) =
+    let ((facts, cidrs), (aws, account, settings, provider, deployed)) =
         tokio::try_join!(issuer_inputs(settings, reporter), aws_side)?;
+    // A --state-bucket of the account regional form: only this account, in this region, can
+    // create it (as in direct mode).
+    if let Some(b) = &settings.state_bucket {
+        model::namespace::namespace_of(b, &account)?;
+    }
+    let opts = RenderOptions {
+        keep_global_bucket: deployed.names_global_default(&settings),
+        ..opts
+    };
     let registered = provider.as_ref().map(|p| p.thumbprints.as_slice());
     let thumbprints = model::thumbprints::to_register(&facts.thumbprints, registered);
     let template = build(&settings, reporter, &thumbprints, &cidrs, opts)?;
@@ -129,7 +144,47 @@ pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<
         body,
         facts,
         desired,
+        deployed,
     })
+}
+
+/// The stack (or the StackSet) of these settings as deployed, read once: its template decides
+/// how the bucket is named, and the plan starts from it.
+#[derive(Default)]
+pub(super) struct Deployed {
+    pub stack: Option<ObservedStack>,
+    pub stackset: Option<ObservedStackSet>,
+}
+
+impl Deployed {
+    async fn read(aws: &Aws, settings: &Settings) -> Result<Deployed> {
+        let cfn = &aws.cloudformation;
+        Ok(match &settings.stackset {
+            Some(ss) => Deployed {
+                stackset: observe::stackset::stackset(cfn, &ss.name).await?,
+                ..Default::default()
+            },
+            None => Deployed {
+                stack: observe::stack::stack(cfn, &settings.stack_name).await?,
+                ..Default::default()
+            },
+        })
+    }
+
+    /// Whether the deployed template names its bucket with the global default name of
+    /// earlier versions, which the template then keeps (renaming the bucket would make
+    /// CloudFormation replace it). Never with a `--state-bucket`, which names the bucket.
+    fn names_global_default(&self, settings: &Settings) -> bool {
+        let body = match (&self.stack, &self.stackset) {
+            (Some(s), _) => s.template_body.as_deref(),
+            (_, Some(s)) => Some(s.template_body.as_str()),
+            (None, None) => None,
+        };
+        settings.state_bucket.is_none()
+            && body
+                .and_then(crate::plan::compare::parse)
+                .is_some_and(|t| template::names_global_default(&t))
+    }
 }
 
 /// `settings` with `--kms-key` as a key ARN where the template cannot make one itself (the
@@ -178,6 +233,7 @@ pub(super) async fn run(
 ) -> Result<Output> {
     let opts = RenderOptions {
         stackset: stackset || settings.stackset.is_some(),
+        ..Default::default()
     };
     check_inputs(settings, reporter, opts, out)?;
     let (settings, (facts, cidrs)) = tokio::try_join!(

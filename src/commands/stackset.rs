@@ -36,8 +36,7 @@ const INIT_SET: &str = "bootstrap init --stackset NAME ...";
 /// The StackSet as it is, and its plan.
 async fn read_plan(p: &Prepared, spec: &StackSetSpec, reporter: &Reporter) -> Result<StackSetPlan> {
     reporter.progress(format!("reading StackSet {}", spec.name));
-    let observed = observe::stackset(&p.aws.cloudformation, &spec.name).await?;
-    plan::plan(spec, observed)
+    plan::plan(spec, p.deployed.stackset.clone())
 }
 
 /// The plan, refused when the template update would move a role to another logical id, or
@@ -90,7 +89,13 @@ pub(super) async fn init(
     } else {
         None
     };
-    let report = StackSetInitReport::new(plan, outcome, &p.desired, p.aws.calls.summary());
+    let report = StackSetInitReport::new(
+        plan,
+        outcome,
+        &p.desired,
+        &p.template.desired,
+        p.aws.calls.summary(),
+    );
     Ok(Output::of(&report, reporter))
 }
 
@@ -102,6 +107,12 @@ pub(super) async fn status(
     let ss = settings_of(settings)?;
     let p = prepare(settings, reporter).await?;
     let plan = read_plan(&p, &spec(ss, &p), reporter).await?;
-    let report = StackSetStatusReport::new(plan, &p.desired, p.aws.calls.summary(), detailed);
+    let report = StackSetStatusReport::new(
+        plan,
+        &p.desired,
+        &p.template.desired,
+        p.aws.calls.summary(),
+        detailed,
+    );
     Ok(Output::of(&report, reporter))
 }

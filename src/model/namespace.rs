@@ -16,10 +16,13 @@ use crate::error::{Error, Result};
 /// The default bucket's name before the account and region.
 pub const DEFAULT_PREFIX: &str = "terraform-state";
 
+/// The only partition with the account regional namespace.
+pub const PARTITION: &str = "aws";
+
 /// Regions of the `aws` partition without the account regional namespace: "all AWS Regions
 /// except Middle East (Bahrain) and Middle East (UAE)" (S3 User Guide, "Namespaces for
 /// general purpose buckets").
-const REGIONS_WITHOUT: &[&str] = &["me-south-1", "me-central-1"];
+pub const REGIONS_WITHOUT: &[&str] = &["me-south-1", "me-central-1"];
 
 /// Where a bucket name lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -44,7 +47,7 @@ impl Namespace {
 
 /// Why `account`'s region has no account regional namespace, or None when it has one.
 pub fn unavailable(account: &Account) -> Option<String> {
-    if account.partition != "aws" {
+    if account.partition != PARTITION {
         return Some(format!(
             "S3's account regional namespace is not offered in partition {}",
             account.partition
@@ -71,9 +74,8 @@ pub fn regional_default(account: &Account) -> String {
 }
 
 /// The default name for a new setup: in the account regional namespace where there is one.
-/// A CloudFormation template, rendered for placeholders of account, partition and region,
-/// keeps the global name (its placeholder partition is not `aws`): a deployed stack whose
-/// bucket changed name would replace it, leaving the state behind.
+/// (A CloudFormation template decides it per account and region with a condition; see
+/// `model::template`.)
 pub fn default_name(account: &Account) -> String {
     if unavailable(account).is_some() {
         global_default(account)

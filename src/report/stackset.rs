@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::{Paint, Report};
 use crate::apply::cloudformation::stackset::Applied;
 use crate::config::StackSetTargets;
-use crate::model::{arn, namespace, Account, DesiredState};
+use crate::model::{arn, template, Account, DesiredState};
 use crate::observe::stackset::Instance;
 use crate::plan::stackset::StackSetPlan;
 
@@ -72,8 +72,13 @@ pub struct InstanceRow {
 }
 
 /// The rows for `instances`: the role and the bucket each gets, named as in the deploying
-/// account's desired state `d` (the StackSet has no --state-bucket: the default bucket name).
-fn instance_rows(instances: &[Instance], d: &DesiredState) -> Vec<InstanceRow> {
+/// account's desired state `d`; the bucket as the template (its desired state `symbolic`)
+/// names it in the instance's account and region (the StackSet has no --state-bucket).
+fn instance_rows(
+    instances: &[Instance],
+    d: &DesiredState,
+    symbolic: &DesiredState,
+) -> Vec<InstanceRow> {
     let partition = &d.account.partition;
     instances
         .iter()
@@ -88,12 +93,16 @@ fn instance_rows(instances: &[Instance], d: &DesiredState) -> Vec<InstanceRow> {
                 .iter()
                 .map(|r| (r.name.clone(), arn::role(partition, &i.account, &r.name)))
                 .collect(),
-            // The template names the bucket in the global namespace (see model::template).
-            state_bucket: namespace::global_default(&Account {
-                id: i.account.clone(),
-                partition: partition.clone(),
-                region: i.region.clone(),
-            }),
+            state_bucket: template::in_account(
+                symbolic,
+                &Account {
+                    id: i.account.clone(),
+                    partition: partition.clone(),
+                    region: i.region.clone(),
+                },
+            )
+            .bucket
+            .name,
         })
         .collect()
 }
@@ -215,6 +224,7 @@ impl StackSetInitReport {
         stackset: StackSetPlan,
         result: Option<StackSetOutcome>,
         d: &DesiredState,
+        symbolic: &DesiredState,
         aws_calls: Value,
     ) -> StackSetInitReport {
         let list = result
@@ -224,7 +234,7 @@ impl StackSetInitReport {
             mode: "cloudformation",
             changes: stackset.has_changes(),
             applied: result.is_some(),
-            instances: instance_rows(list, d),
+            instances: instance_rows(list, d, symbolic),
             stackset,
             result,
             aws_calls,
@@ -274,14 +284,16 @@ pub struct StackSetStatusReport {
 }
 
 impl StackSetStatusReport {
-    /// The StackSet `plan` describes; `d` is the deploying account's desired state.
+    /// The StackSet `plan` describes; `d` is the deploying account's desired state,
+    /// `symbolic` the template's.
     pub fn new(
         plan: StackSetPlan,
         d: &DesiredState,
+        symbolic: &DesiredState,
         aws_calls: Value,
         detailed_exitcode: bool,
     ) -> Self {
-        let instances = instance_rows(&plan.instances, d);
+        let instances = instance_rows(&plan.instances, d, symbolic);
         let in_sync = !plan.has_changes() && plan.instances.iter().all(|i| i.status == "CURRENT");
         StackSetStatusReport {
             mode: "cloudformation",

@@ -84,6 +84,10 @@ fn variants() -> Vec<(&'static str, Inputs, bool)> {
     v.push(("everything", i, false));
 
     let mut i = base();
+    i.state_bucket = Some("acme-tf-123456789012-eu-west-1-an".into());
+    v.push(("account-regional-bucket", i, false));
+
+    let mut i = base();
     i.policy_arn = vec!["arn:aws:iam::123456789012:policy/acme-deploy".into()];
     v.push(("stackset", i, true));
 
@@ -122,7 +126,16 @@ fn settings(i: Inputs) -> Settings {
 fn render(i: Inputs, stackset: bool) -> Template {
     let s = settings(i);
     let thumbprints: Vec<String> = THUMBPRINTS.iter().map(ToString::to_string).collect();
-    template::build(&s, &thumbprints, &[], RenderOptions { stackset }).expect("renders")
+    template::build(
+        &s,
+        &thumbprints,
+        &[],
+        RenderOptions {
+            stackset,
+            ..Default::default()
+        },
+    )
+    .expect("renders")
 }
 
 /// Rendered templates are compared with reviewed snapshots (insta), in
@@ -299,11 +312,12 @@ fn checkov_passes_every_variant_and_every_suppression_is_justified_and_used() {
 /// The stack the resolved templates are deployed as.
 const STACK_NAME: &str = "boot-stack";
 
-/// What CloudFormation substitutes, for one account: pseudo-parameters, and the `Ref` and
-/// `Fn::GetAtt Arn` of the template's resources, derived from their properties by AWS's ARN
-/// formats.
+/// What CloudFormation substitutes, for one account: pseudo-parameters, conditions
+/// (`Fn::If`, `AWS::NoValue`), and the `Ref` and `Fn::GetAtt Arn` of the template's
+/// resources, derived from their properties by AWS's ARN formats.
 struct Resolver {
     account: Account,
+    conditions: BTreeMap<String, bool>,
     refs: BTreeMap<String, String>,
     arns: BTreeMap<String, String>,
 }
@@ -312,10 +326,17 @@ impl Resolver {
     fn new(template: &Value, account: &Account) -> Resolver {
         let mut r = Resolver {
             account: account.clone(),
+            conditions: BTreeMap::new(),
             refs: BTreeMap::new(),
             arns: BTreeMap::new(),
         };
         let (p, a, region) = (&account.partition, &account.id, &account.region);
+        if let Some(conditions) = template["Conditions"].as_object() {
+            for (name, c) in conditions {
+                let holds = r.condition(c);
+                r.conditions.insert(name.clone(), holds);
+            }
+        }
         let res = &template["Resources"];
         let url = res["OidcProvider"]["Properties"]["Url"].as_str().unwrap();
         let provider_arn = format!(
@@ -324,8 +345,21 @@ impl Resolver {
         );
         r.refs.insert("OidcProvider".into(), provider_arn.clone());
         r.arns.insert("OidcProvider".into(), provider_arn);
-        let bucket = r.resolve(&res["StateBucket"]["Properties"]["BucketName"]);
-        let bucket = bucket.as_str().unwrap().to_string();
+        // BucketName, or BucketNamePrefix to which S3 appends -ACCOUNT-REGION-an in the
+        // account regional namespace (AWS::S3::Bucket; CDK's BucketNamespace documents the
+        // resulting name).
+        let props = r.resolve(&res["StateBucket"]["Properties"]);
+        let bucket = match (
+            props["BucketName"].as_str(),
+            props["BucketNamePrefix"].as_str(),
+        ) {
+            (Some(name), None) => name.to_string(),
+            (None, Some(prefix)) => {
+                assert_eq!(props["BucketNamespace"], "account-regional");
+                format!("{prefix}-{a}-{region}-an")
+            }
+            other => panic!("the bucket is named by exactly one property: {other:?}"),
+        };
         r.arns
             .insert("StateBucket".into(), format!("arn:{p}:s3:::{bucket}"));
         r.refs.insert("StateBucket".into(), bucket);
@@ -379,8 +413,30 @@ impl Resolver {
         out
     }
 
+    /// A condition's value (`Fn::And`, `Fn::Not`, `Fn::Equals`).
+    fn condition(&self, c: &Value) -> bool {
+        let m = c.as_object().expect("a condition is an object");
+        let (f, args) = m.iter().next().expect("one function");
+        let args = args.as_array().expect("arguments");
+        match f.as_str() {
+            "Fn::And" => args.iter().all(|a| self.condition(a)),
+            "Fn::Not" => !self.condition(&args[0]),
+            "Fn::Equals" => self.resolve(&args[0]) == self.resolve(&args[1]),
+            other => panic!("unmodelled condition function {other}"),
+        }
+    }
+
+    /// `v` as CloudFormation resolves it; `Null` for `AWS::NoValue` (the property is left out).
     fn resolve(&self, v: &Value) -> Value {
         match v {
+            Value::Object(m) if m.len() == 1 && m.contains_key("Fn::If") => {
+                let a = m["Fn::If"].as_array().unwrap();
+                let holds = self.conditions[a[0].as_str().unwrap()];
+                self.resolve(&a[if holds { 1 } else { 2 }])
+            }
+            Value::Object(m) if m.len() == 1 && m.get("Ref") == Some(&json!("AWS::NoValue")) => {
+                Value::Null
+            }
             Value::Object(m) if m.len() == 1 && m.contains_key("Fn::Sub") => {
                 json!(self.sub(m["Fn::Sub"].as_str().expect("Fn::Sub of a string")))
             }
@@ -398,6 +454,7 @@ impl Resolver {
             Value::Object(m) => Value::Object(
                 m.iter()
                     .map(|(k, x)| (k.clone(), self.resolve(x)))
+                    .filter(|(_, x)| !x.is_null())
                     .collect(),
             ),
             Value::Array(a) => Value::Array(a.iter().map(|x| self.resolve(x)).collect()),
@@ -418,7 +475,44 @@ fn accounts() -> Vec<Account> {
             partition: "aws-cn".into(),
             region: "cn-north-1".into(),
         },
+        Account {
+            id: "123456789012".into(),
+            partition: "aws".into(),
+            region: "me-south-1".into(),
+        },
     ]
+}
+
+/// A stack deployed with the global default name of earlier versions keeps it: the template
+/// rendered for it names the bucket exactly as the deployed one does (no replacement).
+#[test]
+fn a_deployed_global_default_bucket_keeps_its_name() {
+    let s = settings(base());
+    let thumbprints: Vec<String> = THUMBPRINTS.iter().map(ToString::to_string).collect();
+    let render = |keep_global_bucket| {
+        let opts = RenderOptions {
+            keep_global_bucket,
+            ..Default::default()
+        };
+        template::build(&s, &thumbprints, &[], opts).unwrap()
+    };
+    let (new, kept) = (render(false), render(true));
+    let name = |t: &Template| t.body["Resources"]["StateBucket"]["Properties"].clone();
+    assert_eq!(
+        name(&kept)["BucketName"],
+        json!({ "Fn::Sub": "terraform-state-${AWS::AccountId}-${AWS::Region}" })
+    );
+    assert!(name(&kept).get("BucketNamePrefix").is_none());
+    assert!(kept.body.get("Conditions").is_none());
+    assert!(template::names_global_default(&kept.body));
+    // A new stack's template is in the account regional namespace where there is one, and
+    // is not taken for the earlier form.
+    assert!(name(&new).get("BucketNamePrefix").is_some());
+    assert!(!template::names_global_default(&new.body));
+    // The policies differ only in how they name the bucket: both by reference.
+    let policies =
+        |t: &Template| t.body["Resources"]["DeployRole"]["Properties"]["Policies"].clone();
+    assert_eq!(policies(&new), policies(&kept));
 }
 
 #[test]
@@ -428,14 +522,18 @@ fn template_policies_resolve_to_the_documents_direct_mode_writes() {
         let s = settings(inputs.clone());
         let t = render(inputs, stackset);
         for account in accounts() {
-            // A template keeps the global default bucket name; direct mode uses that name
-            // where the bucket exists (an account set up before account-regional names), so
-            // the documents are compared for the same bucket.
-            let mut s = s.clone();
-            if s.state_bucket.is_none() {
-                s.state_bucket = Some(model::namespace::global_default(&account));
-            }
-            let direct = model::desired(&s, &account, &thumbprints, &[]).unwrap();
+            // A new setup's default bucket: in the account regional namespace where the
+            // region has it (eu-west-1), the global name elsewhere (aws-cn, me-south-1), as
+            // direct mode names it.
+            let Ok(direct) = model::desired(&s, &account, &thumbprints, &[]) else {
+                // A --state-bucket of the account regional form belongs to one account and
+                // region: deployed elsewhere, direct mode refuses it (and so does `init`).
+                assert!(s
+                    .state_bucket
+                    .as_deref()
+                    .is_some_and(|b| b.ends_with("-an")));
+                continue;
+            };
             let r = Resolver::new(&t.body, &account);
             let res = r.resolve(&t.body["Resources"]);
             let ctx = format!("{name} in {}", account.region);
@@ -456,11 +554,11 @@ fn template_policies_resolve_to_the_documents_direct_mode_writes() {
                 res["StateBucketPolicy"]["Properties"]["Bucket"],
                 direct.bucket.name.as_str()
             );
-            assert_eq!(
-                res["StateBucket"]["Properties"]["BucketName"],
-                direct.bucket.name.as_str(),
-                "{ctx}"
-            );
+            assert_eq!(r.refs["StateBucket"], direct.bucket.name, "{ctx}");
+            if s.state_bucket.is_none() {
+                let regional = account.partition == "aws" && account.region != "me-south-1";
+                assert_eq!(direct.bucket.name.ends_with("-an"), regional, "{ctx}");
+            }
             let provider = &res["OidcProvider"]["Properties"];
             assert_eq!(provider["Url"], direct.provider.url.as_str());
             assert_eq!(provider["ClientIdList"], json!(direct.provider.client_ids));

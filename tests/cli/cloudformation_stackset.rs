@@ -102,12 +102,12 @@ fn stackset_with_instances_reports_per_account_and_reruns_as_a_no_op() {
             (
                 A.to_string(),
                 format!("arn:aws:iam::{A}:role/bitbucket-pipelines-deploy"),
-                format!("terraform-state-{A}-eu-west-1")
+                format!("terraform-state-{A}-eu-west-1-an")
             ),
             (
                 B.to_string(),
                 format!("arn:aws:iam::{B}:role/bitbucket-pipelines-deploy"),
-                format!("terraform-state-{B}-eu-west-1")
+                format!("terraform-state-{B}-eu-west-1-an")
             ),
         ]
     );
@@ -383,4 +383,35 @@ fn a_template_that_drops_a_role_from_every_account_needs_prune_and_shows_plus_an
         &[&env[..], &["--yes", "--prune"]].concat(),
     )
     .assert_success();
+}
+
+/// A StackSet an earlier version deployed names each account's bucket
+/// `terraform-state-ACCOUNT-REGION`: the template keeps that name (a new one would replace
+/// every account's bucket), so a re-run plans nothing and reports those names.
+#[test]
+fn a_stackset_deployed_with_the_earlier_global_name_keeps_it() {
+    let w = World::start();
+    run(&w, "init", A, &["--yes"]).assert_success();
+    let body = crate::cloudformation_bucket::earlier_template(&w, &["--stackset"]);
+    let aws = w.clients();
+    let op = aws
+        .block_on(
+            aws.cloudformation
+                .update_stack_set()
+                .stack_set_name(SET)
+                .template_body(body)
+                .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityNamedIam)
+                .send(),
+        )
+        .unwrap();
+    assert!(op.operation_id().is_some());
+    let out = run(&w, "plan", A, &["--detailed-exitcode"]);
+    out.assert_success();
+    let out = run(&w, "status", A, &["--output", "json"]);
+    let doc = out.json();
+    assert_eq!(
+        doc["instances"][0]["state_bucket"],
+        format!("terraform-state-{A}-eu-west-1"),
+        "{doc}"
+    );
 }

@@ -11,6 +11,7 @@
 mod common;
 
 mod bitbucket;
+mod cloudformation_bucket;
 mod cloudformation_owner;
 mod cloudformation_render;
 mod cloudformation_roles;

@@ -9,7 +9,7 @@ use crate::common::inspect::Inspect;
 use crate::common::Test;
 
 /// `bootstrap <cmd>` for `w` without `--state-bucket`: the default name.
-fn default_bucket<'a>(w: &'a World, cmd: &str) -> Test<'a> {
+pub fn default_bucket<'a>(w: &'a World, cmd: &str) -> Test<'a> {
     Test::new()
         .arg(cmd)
         .args(w.flags())

@@ -55,6 +55,7 @@ fn outputs(roles: &[RoleIds], with_table: bool) -> Map<String, Value> {
 /// The whole template document around `resources`.
 pub(super) fn body(
     issuer_url: &str,
+    conditions: Option<Map<String, Value>>,
     resources: Map<String, Value>,
     roles: &[RoleIds],
     opts: RenderOptions,
@@ -70,7 +71,7 @@ pub(super) fn body(
         &["Metadata", "bootstrap"],
         "Recognised by bootstrap: do not remove.",
     );
-    json!({
+    let mut doc = json!({
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": description,
         "Metadata": {
@@ -79,9 +80,13 @@ pub(super) fn body(
                 "issuer": issuer_url,
             }
         },
-        "Resources": resources,
-        "Outputs": outputs,
-    })
+    });
+    if let Some(conditions) = conditions {
+        doc["Conditions"] = Value::Object(conditions);
+    }
+    doc["Resources"] = Value::Object(resources);
+    doc["Outputs"] = Value::Object(outputs);
+    doc
 }
 
 /// The comment lines at the top of the YAML template.
@@ -100,7 +105,11 @@ pub(super) fn header(opts: RenderOptions) -> Vec<String> {
     if opts.stackset {
         header.extend([
             "For a StackSet: deploy it to one region per account (IAM is global to an".to_string(),
-            "account); each account gets its own terraform-state-ACCOUNT-REGION bucket.".into(),
+            "account); each account gets its own bucket, terraform-state-ACCOUNT-REGION-an in"
+                .into(),
+            "its account regional namespace (terraform-state-ACCOUNT-REGION where the region"
+                .into(),
+            "has none).".into(),
             "  bootstrap init --mode cloudformation --stackset NAME --accounts ... --regions ..."
                 .into(),
         ]);

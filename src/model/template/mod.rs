@@ -25,6 +25,7 @@ pub use ids::{
     role_ids, RoleIds, BUCKET_ID, BUCKET_POLICY_ID, PROVIDER_ID, ROLE_ID, ROLE_OUTPUT, TABLE_ID,
 };
 use refs::Refs;
+pub use state::names_global_default;
 use yaml::Comments;
 
 use crate::config::validate::{kms_key_form, KmsKeyForm};
@@ -61,6 +62,10 @@ pub fn check_inline_size(body: &str) -> Result<()> {
 pub struct RenderOptions {
     /// For a StackSet: many accounts, so nothing account-specific may be fixed.
     pub stackset: bool,
+    /// The deployed stack (or StackSet) names its bucket with the global default name of
+    /// earlier versions: keep it. A new name would make CloudFormation replace the bucket
+    /// (a new, empty one; the old one, retained, is left out of the stack with the state).
+    pub keep_global_bucket: bool,
 }
 
 /// A rendered template: the document, what explains it, and the desired state it came from.
@@ -94,24 +99,12 @@ pub fn validate(settings: &Settings, opts: RenderOptions) -> Result<()> {
         ))
         .hint(format!("give the tag a value, e.g. --tag {k}=yes")));
     }
-    // The template names the bucket with BucketName alone: a name of the account regional
-    // form would be refused by S3 without the namespace (MissingNamespaceHeader).
-    if let Some(b) = settings
-        .state_bucket
-        .as_ref()
-        .filter(|b| super::namespace::regional_owner(b).is_some())
-    {
-        return Err(Error::usage(format!(
-            "--state-bucket {b}: CloudFormation mode does not create buckets in the account regional namespace yet"
-        ))
-        .hint("use --mode direct for this name, or a --state-bucket without the -<account>-<region>-an suffix"));
-    }
     if opts.stackset {
         if let Some(b) = &settings.state_bucket {
             return Err(Error::usage(format!(
                 "--state-bucket {b}: a StackSet deploys to many accounts, and a bucket name can exist only once in all of AWS"
             ))
-            .hint("leave --state-bucket out: each account gets terraform-state-ACCOUNT-REGION"));
+            .hint("leave --state-bucket out: each account gets terraform-state-ACCOUNT-REGION-an (terraform-state-ACCOUNT-REGION where the region has no account regional namespace)"));
         }
     }
     Ok(())
@@ -142,6 +135,11 @@ pub fn build(
 ) -> Result<Template> {
     validate(settings, opts)?;
     let d = model::desired(settings, &symbolic_account(), thumbprints, bitbucket_ranges)?;
+    let d = if settings.state_bucket.is_none() && !opts.keep_global_bucket {
+        account::with_regional_default(&d)
+    } else {
+        d
+    };
     Ok(from_desired(d, opts))
 }
 
@@ -171,7 +169,8 @@ pub fn from_desired(d: DesiredState, opts: RenderOptions) -> Template {
     if let Some(t) = &d.table {
         resources.insert(TABLE_ID.into(), state::table(t, &mut c));
     }
-    let body = document::body(&d.issuer_url, resources, &ids, opts, &mut c);
+    let conditions = state::conditions(&d);
+    let body = document::body(&d.issuer_url, conditions, resources, &ids, opts, &mut c);
     if opts.stackset && d.bucket.kms_key.is_some() {
         warnings.push(
             "--kms-key in a StackSet: every account uses this one key; its key policy must allow the deployment role of each account".into(),
