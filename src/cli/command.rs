@@ -62,7 +62,9 @@ pub enum Command {
         yes: bool,
         /// Also delete stale roles: roles of this set (tags managed-by=bootstrap and
         /// bootstrap-set) that the settings no longer name, their policies first. Without it
-        /// they are left alone, and shown.
+        /// they are left alone, and shown. In direct mode it needs an explicit set (--set or
+        /// `set` in bootstrap.toml). With --mode cloudformation it lets the update remove the
+        /// stack's (or StackSet's) roles no longer configured, which is refused without it.
         #[arg(long)]
         prune: bool,
         #[command(flatten)]

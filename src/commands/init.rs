@@ -12,8 +12,8 @@ use crate::plan;
 use crate::plan::destroy::{self as destroy_plan, Plan as DeletionPlan};
 use crate::report::destroy as destroy_report;
 use crate::report::{
-    plan_text, summary_line, verdict_text, InitOutputs, InitReport, NextSteps, Output, PlanSummary,
-    Reporter, RoleArn, Variables,
+    names_text, plan_text, summary_line, verdict_text, InitOutputs, InitReport, NextSteps, Output,
+    PlanSummary, Reporter, RoleArn, Variables,
 };
 
 /// What to put in Bitbucket and Terraform after `init` (both modes), rendered from the same
@@ -87,7 +87,8 @@ pub(super) async fn run(
         let resources = &p.plan.resources;
         let stale = pruning.role_ops().len();
         let shown = format!(
-            "{}{}{}{}{}{}\n",
+            "{}{}{}{}{}{}{}\n",
+            names_text(&settings.bitbucket.resolved),
             verdict_text(&p.plan.verdicts, reporter.painter()),
             destroy_report::plan_text(&pruning, reporter.painter()),
             plan_text(resources, reporter.painter()),

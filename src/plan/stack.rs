@@ -308,9 +308,14 @@ impl ResourceState {
             || self.status.ends_with("_FAILED")
     }
 
+    /// Deleted outside the stack: read as missing, or CloudFormation's drift says DELETED.
+    pub fn gone(&self) -> bool {
+        self.exists == Some(false) || self.drift.as_deref() == Some("DELETED")
+    }
+
     /// What is wrong with it, for people; `None` when nothing is.
     pub fn problem(&self) -> Option<String> {
-        if self.exists == Some(false) || self.drift.as_deref() == Some("DELETED") {
+        if self.gone() {
             Some("deleted outside the stack".into())
         } else if self.drift.as_deref() == Some("MODIFIED") {
             Some("changed outside the stack (drift: MODIFIED)".into())

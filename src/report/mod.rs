@@ -39,6 +39,7 @@ pub use discover::DiscoverReport;
 pub use init::{InitOutputs, InitReport};
 pub use next_steps::{NextSteps, RoleArn, Variables};
 pub use operator_policy::OperatorPolicyReport;
+pub(crate) use plan::names_text;
 pub use plan::{plan_text, summary_line, verdict_text, PlanReport, PlanSummary};
 pub use status::StatusReport;
 pub use thumbprint::{ThumbprintCheck, ThumbprintReport};

@@ -24,8 +24,9 @@ pub struct StackOutputs {
     /// The role's ARN, when there is one role.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role_arn: Option<String>,
-    /// Every role's ARN, by name.
-    pub role_arns: BTreeMap<String, String>,
+    /// Every role's ARN, by name; `null` for a role deleted outside the stack (its ARN names
+    /// nothing).
+    pub role_arns: BTreeMap<String, Option<String>>,
     pub provider_arn: Option<String>,
     pub state_bucket: Option<String>,
     pub lock_table: Option<String>,
@@ -44,18 +45,15 @@ impl StackOutputs {
                 .cloned()
                 .or(fallback)
         };
-        let role_arns: BTreeMap<String, String> = d
+        let role_arns: BTreeMap<String, Option<String>> = d
             .roles
             .iter()
             .zip(role_ids(d))
-            .map(|(r, ids)| {
-                let arn = pick(&ids.output, Some(r.arn.clone())).unwrap_or_default();
-                (r.name.clone(), arn)
-            })
+            .map(|(r, ids)| (r.name.clone(), pick(&ids.output, Some(r.arn.clone()))))
             .collect();
         StackOutputs {
             role_arn: match role_arns.values().collect::<Vec<_>>().as_slice() {
-                [one] => Some((*one).clone()),
+                [one] => (*one).clone(),
                 _ => None,
             },
             role_arns,
@@ -68,10 +66,37 @@ impl StackOutputs {
         }
     }
 
+    /// Without the ARNs of the roles `deleted` (by name) outside the stack: they name nothing.
+    pub(super) fn without_deleted_roles<'a>(
+        mut self,
+        deleted: impl IntoIterator<Item = &'a str>,
+    ) -> StackOutputs {
+        for name in deleted {
+            if let Some(arn) = self.role_arns.get_mut(name) {
+                *arn = None;
+            }
+        }
+        if self.role_arns.len() == 1 && self.role_arns.values().all(Option::is_none) {
+            self.role_arn = None;
+        }
+        self
+    }
+
     pub(super) fn text(&self) -> String {
         let mut t = String::new();
-        for arn in self.role_arns.values() {
-            let _ = writeln!(t, "  {:<13} {arn}", "role");
+        for (name, arn) in &self.role_arns {
+            match arn {
+                Some(arn) => {
+                    let _ = writeln!(t, "  {:<13} {arn}", "role");
+                }
+                None => {
+                    let _ = writeln!(
+                        t,
+                        "  {:<13} {name}: missing (deleted outside the stack)",
+                        "role"
+                    );
+                }
+            }
         }
         for (label, value) in [
             ("oidc provider", self.provider_arn.as_deref()),

@@ -97,6 +97,14 @@ impl StackStatusReport {
         detailed_exitcode: bool,
     ) -> StackStatusReport {
         let stack_outputs = plan.deployed.as_ref().map(|s| s.outputs.clone());
+        // A role deleted outside the stack has an ARN in the outputs that names nothing.
+        let deleted_roles: Vec<&str> = resources
+            .iter()
+            .filter(|r| r.resource_type == "AWS::IAM::Role" && r.gone())
+            .map(|r| r.physical_id.as_str())
+            .collect();
+        let outputs = StackOutputs::new(d, &stack_outputs.unwrap_or_default())
+            .without_deleted_roles(deleted_roles);
         let mut p = PresentStack {
             mode: "cloudformation",
             stack: plan.stack.clone(),
@@ -108,7 +116,7 @@ impl StackStatusReport {
             trust_verdicts: Vec::new(),
             plan,
             resources,
-            outputs: StackOutputs::new(d, &stack_outputs.unwrap_or_default()),
+            outputs,
             aws_calls,
             detailed_exitcode,
         };

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::config::Source;
 use crate::iam::{AudReading, ConditionResult, Evaluation, StatementResult};
+use crate::model::pipeline::Scope;
 
 /// How a hint says to change a setting of the role being judged: in the configuration file
 /// when one is in use, with a flag otherwise.
@@ -198,8 +199,9 @@ pub(super) fn sub_cause(c: &ConditionResult, fix: Fix<'_>) -> String {
             );
         }
         return format!(
-            "{head}: the token comes from another repository ({repo}); run the step in a repository the role trusts, or, if {repo} should deploy, {} and run `bootstrap init`",
-            fix.add("repository-uuid", repo)
+            "{head}: the token comes from another repository ({repo}); run the step in a repository the role trusts, or, if {repo} should deploy, {} and run `bootstrap init`; {}",
+            fix.add("repository-uuid", repo),
+            role_variable(repo, env)
         );
     }
     let envs: Vec<String> = pattern_parts
@@ -210,15 +212,39 @@ pub(super) fn sub_cause(c: &ConditionResult, fix: Fix<'_>) -> String {
     match env {
         _ if envs.is_empty() => format!("{head}: the subject does not have the form the role expects"),
         None => format!(
-            "{head}: the step is not a deployment step, and the role only trusts deployment environments {}; add `deployment:` naming one of them to the step",
-            quoted(&envs)
+            "{head}: the step is not a deployment step, and the role only trusts deployment environments {}; add `deployment:` naming one of them to the step; {}",
+            quoted(&envs),
+            role_variable(repo, env)
         ),
         Some(e) => format!(
-            "{head}: the token comes from another deployment environment ({e}); the role trusts {}; deploy through one of those, or, if {e} should deploy, {} and run `bootstrap init`",
+            "{head}: the token comes from another deployment environment ({e}); the role trusts {}; deploy through one of those, or, if {e} should deploy, {} and run `bootstrap init`; {}",
             quoted(&envs),
-            fix.add("environment-uuid", e)
+            fix.add("environment-uuid", e),
+            role_variable(repo, env)
         ),
     }
+}
+
+/// Where the step that minted the token read the role it assumes, for when that variable
+/// names the wrong role: a step reads `AWS_ROLE_ARN`, and Bitbucket gives a deployment step
+/// its environment's deployment variable over the repository variable of the same name.
+fn role_variable(repo: &str, env: Option<&str>) -> String {
+    let repository = format!(
+        "the repository variable AWS_ROLE_ARN of repository {repo} ({})",
+        Scope::Repository.place()
+    );
+    let variable = match env {
+        None => repository,
+        Some(e) => {
+            let scope = Scope::Deployment(e.to_string());
+            format!(
+                "AWS_ROLE_ARN in the {} ({}; without it there, {repository} applies)",
+                scope.kind(),
+                scope.place()
+            )
+        }
+    };
+    format!("if the step used the wrong role ARN, fix {variable}")
 }
 
 /// A token audience that is not accepted (by the provider's client IDs or the trust policy).

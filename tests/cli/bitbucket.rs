@@ -156,7 +156,14 @@ fn names_give_the_same_trust_policies_as_uuids_and_plan_shows_each_name_with_its
         ))
         .run();
     assert!(!plan.stdout.contains("Staging"), "{plan:?}");
-    bb.test("init", &names).arg("--yes").run();
+    // init shows the names with their UUIDs in the plan it applies, as plan does.
+    bb.test("init", &names)
+        .arg("--yes")
+        .expect_stderr_contains(format!("bitbucket repository infra = {infra}"))
+        .expect_stderr_contains(format!(
+            "bitbucket environment Production of infra = {prod}"
+        ))
+        .run();
 
     // The trust policies hold UUIDs only, exactly those of the UUID form.
     let aws = Inspect::new(&bb.w.moto.endpoint());

@@ -82,8 +82,21 @@ fn a_role_and_table_deleted_out_of_band_are_not_in_sync_and_no_arn_is_handed_on(
         .map(|r| r["logical_id"].as_str().unwrap())
         .collect();
     assert_eq!(gone, ["DeployRole", "LockTable"], "{doc}");
+    // The outputs hand on no ARN of the deleted role: it is missing, in JSON and in text.
+    assert_eq!(
+        doc["outputs"]["role_arns"][ROLE],
+        serde_json::Value::Null,
+        "{doc}"
+    );
+    assert!(doc["outputs"].get("role_arn").is_none(), "{doc}");
     let out = w.run("status", &cfn(&[]));
     assert!(out.stdout.contains("deleted outside the stack"), "{out:?}");
+    assert!(!out.stdout.contains(&format!(":role/{ROLE}")), "{out:?}");
+    assert!(
+        out.stdout
+            .contains(&format!("{ROLE}: missing (deleted outside the stack)")),
+        "{out:?}"
+    );
     assert!(out.stdout.contains("--prune"), "says what works: {out:?}");
 
     let out = w.run("init", &cfn(&["--yes"]));

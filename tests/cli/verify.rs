@@ -198,6 +198,13 @@ fn another_repository_is_refused() {
         cause(&out).contains(&format!("--repository-uuid {other_repo}")),
         "{out:?}"
     );
+    // A plain step reads the role from the repository variable: the hint names it.
+    assert!(
+        cause(&out).contains(&format!(
+            "if the step used the wrong role ARN, fix the repository variable AWS_ROLE_ARN of repository {other_repo} (Repository settings > Repository variables)"
+        )),
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -233,6 +240,14 @@ fn another_deployment_environment_is_refused() {
             braced(ENV_UUID)
         ),
     );
+    // A deployment step reads the role from its environment's deployment variable first.
+    assert!(
+        cause(&out).contains(&format!(
+            "if the step used the wrong role ARN, fix AWS_ROLE_ARN in the deployment variables of the {other_env} environment (Repository settings > Deployments; without it there, the repository variable AWS_ROLE_ARN of repository {} (Repository settings > Repository variables) applies)",
+            braced(REPO_UUID)
+        )),
+        "{out:?}"
+    );
 
     // A plain (non-deployment) step of the right repository.
     let plain = o.claims();
@@ -240,6 +255,10 @@ fn another_deployment_environment_is_refused() {
     out.assert_code(3);
     assert!(
         cause(&out).contains("the step is not a deployment step"),
+        "{out:?}"
+    );
+    assert!(
+        cause(&out).contains("fix the repository variable AWS_ROLE_ARN of repository"),
         "{out:?}"
     );
 }
