@@ -100,7 +100,7 @@ pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<
     // reach here; a stack's --policy-arn documents are judged as in direct mode.
     let aws_side = async {
         let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
-        let (account, resolved, provider, (), deployed) = tokio::try_join!(
+        let (account, resolved, provider, deployed) = tokio::try_join!(
             observe::account(&aws),
             observe::kms::resolved(&aws, settings),
             async {
@@ -110,14 +110,14 @@ pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<
                     observe::find_provider(&aws, issuer).await
                 }
             },
+            // The stack is read only once the policies the settings name are judged: a
+            // refused --policy-arn or --permissions-boundary reaches no stack.
             async {
-                if opts.stackset {
-                    Ok(())
-                } else {
-                    check_managed_policies(&aws, settings, reporter, &Default::default()).await
+                if !opts.stackset {
+                    check_managed_policies(&aws, settings, reporter, &Default::default()).await?;
                 }
+                Deployed::read(&aws, settings).await
             },
-            Deployed::read(&aws, settings),
         )?;
         Ok::<_, Error>((aws, account, resolved, provider, deployed))
     };
