@@ -128,7 +128,7 @@ pub enum Command {
     /// Delete the roles and the OIDC provider; keep the Terraform state.
     ///
     /// Each role's inline policies are deleted and its managed policies detached first. The
-    /// provider is kept while another role's trust names it (unless --force). The state
+    /// provider is kept while another role's trust names it (--force or not). The state
     /// bucket and lock table are kept unless --delete-state, and a bucket holding any object,
     /// object version or delete marker is never deleted. Shows the plan and asks, like init.
     ///
@@ -151,9 +151,9 @@ pub enum Command {
         /// deletion protection is turned off just before it is deleted.
         #[arg(long)]
         delete_state: bool,
-        /// Delete the OIDC provider even while other roles' trust policies name it (they
-        /// stop working), and the role even when its trust does not name this issuer's
-        /// provider.
+        /// Delete what bootstrap did not create (no managed-by=bootstrap tag), and the role
+        /// even when its trust does not name this issuer's provider. The provider, bucket and
+        /// table are still kept while other roles trust the provider.
         #[arg(long)]
         force: bool,
         /// Delete only this configured role (its policies, then the role); repeat for several.

@@ -96,6 +96,7 @@ fn role_statements(d: &DesiredState, roles: &[DesiredRole], scope: Scope) -> Vec
     ];
     let mut write = vec![
         "iam:TagRole",
+        "iam:UntagRole",
         "iam:UpdateRole",
         "iam:UpdateAssumeRolePolicy",
         "iam:PutRolePolicy",

@@ -211,11 +211,12 @@ pub const OUTSIDE: &str = "outside these settings";
 
 /// Why the shared resources stay when roles outside these settings (another set's, a
 /// stack's, hand-made ones) still trust the provider: a set removes all of its own roles
-/// without `--force`, and the others keep working (None with `--force` or without others).
-fn trusted_by_others(t: &Targets, f: &Found, what: &str) -> Option<String> {
-    (!t.force && !f.trusting_roles.is_empty()).then(|| {
+/// without `--force`, and the others keep working (None without others). `--force` does
+/// not change this: it only lets destroy delete what the tool did not create.
+fn trusted_by_others(f: &Found, what: &str) -> Option<String> {
+    (!f.trusting_roles.is_empty()).then(|| {
         format!(
-            "kept: role(s) {} {OUTSIDE} (another set's, a stack's, a stale one of this set's, or made by hand) still trust the provider{what}; destroy --force deletes it anyway",
+            "kept: role(s) {} {OUTSIDE} (another set's, a stack's, a stale one of this set's, or made by hand) still trust the provider{what}; it goes with the last of them (destroy those roles first)",
             f.trusting_roles.join(", ")
         )
     })
@@ -282,11 +283,10 @@ fn provider(t: &Targets, f: &Found) -> Item {
     let Some(tags) = &f.provider else {
         return Item::new(Kind::OidcProvider, arn, Action::Absent).note("not found");
     };
-    if let Some(why) = remaining(t).or_else(|| trusted_by_others(t, f, "")) {
+    if let Some(why) = remaining(t).or_else(|| trusted_by_others(f, "")) {
         return Item::new(Kind::OidcProvider, arn, Action::Keep).note(why);
     }
     let ours = is_managed(tags);
-    let trusted_by = f.trusting_roles.join(", ");
     let delete = Item::new(Kind::OidcProvider, arn, Action::Delete);
     if !ours && !t.force {
         return delete.refuse(
@@ -297,11 +297,6 @@ fn provider(t: &Targets, f: &Found) -> Item {
     let mut item = delete;
     if !ours {
         item = item.note(FORCED);
-    }
-    if !f.trusting_roles.is_empty() {
-        item = item.note(format!(
-            "still trusted by {trusted_by}: they stop working (--force)"
-        ));
     }
     item.ops.push(Op::DeleteProvider);
     item
@@ -315,7 +310,7 @@ fn bucket(t: &Targets, f: &Found) -> Item {
     // While other roles remain they use the state: that, not --delete-state, is why it stays.
     if let Some(why) = remaining(t).or_else(|| {
         t.delete_state
-            .then(|| trusted_by_others(t, f, " and may keep their state in it"))
+            .then(|| trusted_by_others(f, " and may keep their state in it"))
             .flatten()
     }) {
         return Item::new(Kind::StateBucket, name, Action::Keep).note(why);
@@ -354,7 +349,7 @@ fn table(t: &Targets, f: &Found, name: &str) -> Item {
     };
     if let Some(why) = remaining(t).or_else(|| {
         t.delete_state
-            .then(|| trusted_by_others(t, f, " and may lock their state with it"))
+            .then(|| trusted_by_others(f, " and may lock their state with it"))
             .flatten()
     }) {
         return Item::new(Kind::LockTable, name, Action::Keep).note(why);

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::iam::same;
 use crate::model::admin::admin_statement;
 use crate::model::owner::foreign_owner;
+use crate::model::state::STATE_PREFIX_TAG;
 use crate::model::{DesiredProvider, DesiredRole, SET_TAG};
 use crate::observe::{ObservedProvider, ObservedRole};
 
@@ -106,11 +107,13 @@ pub fn role(d: &DesiredRole, o: Option<&ObservedRole>) -> Result<ResourcePlan> {
     documents(d, o, &mut diff);
     managed_policies(d, o, &mut diff);
     limits(d, o, &mut diff);
-    if is_managed(&o.tags) && have_set.is_none() {
-        if let Some(set) = want_set {
-            let tags = BTreeMap::from([(SET_TAG.to_string(), set.to_string())]);
-            diff.add(FieldChange::new("set", "(none)", set), Op::TagRole { tags });
-        }
+    if is_managed(&o.tags) {
+        own_tags(
+            d,
+            o,
+            have_set.is_none().then_some(want_set).flatten(),
+            &mut diff,
+        );
     }
     let plan = ResourcePlan::new(Kind::Role, &d.name, true, diff.changes, diff.ops);
     if is_managed(&o.tags) {
@@ -118,6 +121,39 @@ pub fn role(d: &DesiredRole, o: Option<&ObservedRole>) -> Result<ResourcePlan> {
     }
     let tags = tags_to_add(&d.tags, &o.tags);
     Ok(plan.adopting(tags.clone(), Op::TagRole { tags }))
+}
+
+/// A managed role's own tags: `bootstrap-set` added when missing (a role from before sets),
+/// `bootstrap-state-prefix` (which the bucket policy's confinement keys on) added, changed or
+/// removed to match the desired role.
+fn own_tags(d: &DesiredRole, o: &ObservedRole, set: Option<&str>, diff: &mut super::Diff) {
+    let mut tags = BTreeMap::new();
+    if let Some(set) = set {
+        tags.insert(SET_TAG.to_string(), set.to_string());
+        diff.changes.push(FieldChange::new("set", "(none)", set));
+    }
+    let want = d.tags.get(STATE_PREFIX_TAG);
+    let have = o.tags.get(STATE_PREFIX_TAG);
+    let shown = |v: Option<&String>| v.cloned().unwrap_or_else(|| "(none)".into());
+    if want != have {
+        diff.changes.push(FieldChange::new(
+            &format!("tag {STATE_PREFIX_TAG}"),
+            shown(have),
+            shown(want),
+        ));
+    }
+    match (want, have) {
+        (Some(w), h) if h != Some(w) => {
+            tags.insert(STATE_PREFIX_TAG.to_string(), w.clone());
+        }
+        (None, Some(_)) => diff.ops.push(Op::UntagRole {
+            keys: vec![STATE_PREFIX_TAG.to_string()],
+        }),
+        _ => {}
+    }
+    if !tags.is_empty() {
+        diff.ops.insert(0, Op::TagRole { tags });
+    }
 }
 
 /// A role that does not exist yet: create it, write its policy, attach `--policy-arn`s.

@@ -114,9 +114,14 @@ pub enum Op {
     DeleteInlinePolicy {
         name: String,
     },
-    /// Adopting a role the tool did not create: add its tags.
+    /// Adopting a role the tool did not create, or a managed role's own tags
+    /// (`bootstrap-set`, `bootstrap-state-prefix`): add or overwrite these tags.
     TagRole {
         tags: std::collections::BTreeMap<String, String>,
+    },
+    /// A managed role's own tag the desired role no longer carries.
+    UntagRole {
+        keys: Vec<String>,
     },
     AttachPolicy {
         arn: String,

@@ -219,6 +219,36 @@ mod tests {
         assert!(matches!(&plan.ops[..], [Op::TagRole { tags }] if *tags == ours()));
     }
 
+    #[test]
+    fn a_managed_role_s_state_prefix_tag_follows_the_desired_role() {
+        use crate::model::state::STATE_PREFIX_TAG as TAG;
+        let mut d = desired_role();
+        d.tags.insert(TAG.into(), "infra".into());
+        let plan_for = |d: &DesiredRole, live: &[(&str, &str)]| {
+            let mut t = ours();
+            t.extend(tags(live));
+            crate::plan::iam::role(d, Some(&observed_role(d, t))).unwrap()
+        };
+        // Missing (a role from before the prefix) or different: tagged, shown as a change.
+        for (live, from) in [(&[][..], "(none)"), (&[(TAG, "old")][..], "old")] {
+            let plan = plan_for(&d, live);
+            assert!(!plan.adopt);
+            assert_eq!(plan.action, crate::plan::Action::Update);
+            let change = &plan.changes[0];
+            assert_eq!((change.from.as_str(), change.to.as_str()), (from, "infra"));
+            assert_eq!(change.field, format!("tag {TAG}"));
+            let want = tags(&[(TAG, "infra")]);
+            assert!(matches!(&plan.ops[..], [Op::TagRole { tags }] if *tags == want));
+        }
+        // The same: nothing to do.
+        assert!(plan_for(&d, &[(TAG, "infra")]).ops.is_empty());
+        // The desired role has none: the live tag goes.
+        d.tags.remove(TAG);
+        let plan = plan_for(&d, &[(TAG, "infra")]);
+        assert_eq!(plan.changes[0].to, "(none)");
+        assert!(matches!(&plan.ops[..], [Op::UntagRole { keys }] if keys == &[TAG]));
+    }
+
     fn desired_bucket(kms_key: Option<&str>, allow: bool) -> DesiredBucket {
         DesiredBucket {
             name: "tf-state".into(),

@@ -151,7 +151,7 @@ fn destroy_keeps_every_state_version_and_refuses_to_delete_a_non_empty_bucket() 
 }
 
 #[test]
-fn a_provider_another_role_trusts_is_kept_unless_forced() {
+fn a_provider_another_role_trusts_is_kept_even_when_forced() {
     let w = World::start();
     let aws = Inspect::new(&w.moto.plain_endpoint());
     init(&w, &[]);
@@ -179,18 +179,28 @@ fn a_provider_another_role_trusts_is_kept_unless_forced() {
             .contains("other-team-deploy outside these settings"),
         "{out:?}"
     );
-    assert!(out.stdout.contains("--force"), "{out:?}");
+    assert!(out.stdout.contains("destroy those roles first"), "{out:?}");
     assert!(!aws.role_exists(ROLE));
     assert_eq!(aws.provider_arns(), vec![provider_arn(&w)]);
 
-    let out = w.run("destroy", &["--yes", "--force"]);
+    // --force only lets destroy delete what bootstrap did not create: the provider still
+    // stays, with the state bucket and table, while another role trusts it.
+    let out = w.run("destroy", &["--yes", "--force", "--delete-state"]);
     out.assert_success();
-    assert!(!aws.role_exists(ROLE));
-    assert_eq!(aws.provider_arns(), Vec::<String>::new());
+    assert!(out.stdout.contains("oidc provider kept"), "{out:?}");
+    assert_eq!(aws.provider_arns(), vec![provider_arn(&w)]);
+    assert!(aws.bucket_exists(BUCKET), "{out:?}");
+    assert!(aws.table_exists(TABLE), "{out:?}");
     assert!(
         aws.role_exists("other-team-deploy"),
         "never deletes other roles"
     );
+
+    // With the last role that trusts it gone, the provider goes too.
+    aws.block(aws.iam.delete_role().role_name("other-team-deploy").send())
+        .expect("DeleteRole");
+    w.run("destroy", &["--yes"]).assert_success();
+    assert_eq!(aws.provider_arns(), Vec::<String>::new());
 }
 
 #[test]

@@ -240,6 +240,61 @@ fn a_run_cut_off_after_any_mutating_call_converges_when_run_again() {
     );
 }
 
+/// Someone else (another set, a concurrent run) creates the bucket, with tags of their own,
+/// between init's plan and its CreateBucket: init carries on and leaves their tags as they are
+/// (it never replaces a bucket's whole tag set it did not plan); the next run adopts it,
+/// merging its tags over theirs; a third writes nothing.
+#[test]
+fn a_bucket_created_by_someone_else_meanwhile_keeps_its_tags() {
+    // Outside us-east-1, where S3 answers a second CreateBucket with BucketAlreadyOwnedByYou.
+    let w = World::start_in("eu-west-1");
+    let aws = Inspect::new(&w.moto.plain_endpoint());
+    let proxy = Proxy::start(w.moto.port());
+    let other = w.clients();
+    proxy.before("CreateBucket", move || {
+        use aws_sdk_s3::types::{
+            BucketLocationConstraint, CreateBucketConfiguration, Tag, Tagging,
+        };
+        let place = CreateBucketConfiguration::builder()
+            .location_constraint(BucketLocationConstraint::EuWest1)
+            .build();
+        let create = other
+            .s3
+            .create_bucket()
+            .bucket(BUCKET)
+            .create_bucket_configuration(place);
+        other.block_on(create.send()).expect("CreateBucket");
+        let tag = Tag::builder().key("owner").value("team-b").build();
+        let tagging = Tagging::builder()
+            .tag_set(tag.expect("tag"))
+            .build()
+            .expect("tagging");
+        let put = other
+            .s3
+            .put_bucket_tagging()
+            .bucket(BUCKET)
+            .tagging(tagging);
+        other.block_on(put.send()).expect("PutBucketTagging");
+    });
+    let out = init_via(&w, &proxy);
+    out.assert_success();
+    assert_eq!(
+        aws.bucket_tags(BUCKET),
+        std::collections::BTreeMap::from([("owner".into(), "team-b".into())]),
+        "{out:?}"
+    );
+    init_via(&w, &proxy).assert_success();
+    let tags = aws.bucket_tags(BUCKET);
+    assert_eq!(tags.get("owner").map(String::as_str), Some("team-b"));
+    assert_eq!(
+        tags.get("managed-by").map(String::as_str),
+        Some("bootstrap")
+    );
+    w.moto.start_recording();
+    init_via(&w, &proxy).assert_success();
+    assert_eq!(w.moto.mutating_calls(), vec![], "third run wrote");
+}
+
 #[test]
 fn a_lost_response_is_retried_without_duplicating_anything() {
     let w = World::start();

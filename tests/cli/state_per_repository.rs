@@ -288,6 +288,63 @@ fn a_role_whose_state_moves_is_told_in_the_stack_plan() {
     state_move_is_told("cloudformation");
 }
 
+/// A managed role's `bootstrap-state-prefix` tag (what the bucket policy confines on) follows
+/// the settings: a role that gains a prefix is tagged, one whose prefix goes is untagged; the
+/// plan shows it, `status` reports it, a re-run writes nothing.
+#[test]
+fn a_managed_role_gaining_or_losing_a_prefix_is_retagged() {
+    let w = World::start_with_managed_policies();
+    let dir = tempfile::tempdir().unwrap();
+    let env = format!("environment-uuid = [\"{ENV_UUID}\"]");
+    let config = dir.path().join("bootstrap.toml");
+    let write = |extra: &str| {
+        let text = [
+            role("infra-plan", "plan", REPO_UUID, extra),
+            role(
+                "infra-apply",
+                "apply",
+                REPO_UUID,
+                &format!("{env}\n{extra}"),
+            ),
+        ]
+        .concat();
+        std::fs::write(&config, text).unwrap();
+    };
+    // Initialised with the state at the top of the bucket: no prefix, no tag.
+    write("state-key-prefix = \"\"");
+    with_config(&w, "init", &config).arg("--yes").run();
+    let inspect = Inspect::new(&w.moto.endpoint());
+    assert!(!inspect.role_tags("infra-apply").contains_key(TAG));
+
+    for (extra, from, to, tag) in [
+        ("", "(none)", "infra", Some("infra")),
+        ("state-key-prefix = \"\"", "infra", "(none)", None),
+    ] {
+        write(extra);
+        let change = format!("tag {TAG}: {from} -> {to}");
+        with_config(&w, "plan", &config)
+            .expect_stdout_contains(change)
+            .run();
+        with_config(&w, "status", &config)
+            .arg("--detailed-exitcode")
+            .expect_exit(2)
+            .expect_stdout_contains(format!("tag {TAG}: is {from}, should be {to}"))
+            .run();
+        with_config(&w, "init", &config).arg("--yes").run();
+        for name in ["infra-plan", "infra-apply"] {
+            let tags = inspect.role_tags(name);
+            assert_eq!(tags.get(TAG).map(String::as_str), tag, "{name}");
+        }
+        with_config(&w, "init", &config)
+            .arg("--yes")
+            .expect_no_writes()
+            .run();
+        with_config(&w, "status", &config)
+            .arg("--detailed-exitcode")
+            .run();
+    }
+}
+
 // --- pipelines each role can run -------------------------------------------------------
 
 /// `pipeline --config CONFIG --role ROLE...` into a fresh directory (no AWS call).

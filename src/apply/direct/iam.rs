@@ -329,8 +329,19 @@ async fn role_setting(aws: &Aws, d: &DesiredRole, op: &Op) -> Result<Option<Stri
                 .set_tags(Some(iam_tags(tags)?))
                 .send()
                 .await
-                .map_err(|e| classify(&e, "tagging the adopted role", &d.name))?;
-            format!("adopted role {} (tagged)", d.name)
+                .map_err(|e| classify(&e, "tagging the role", &d.name))?;
+            let keys: Vec<&str> = tags.keys().map(String::as_str).collect();
+            format!("tagged role {} ({})", d.name, keys.join(", "))
+        }
+        Op::UntagRole { keys } => {
+            aws.iam
+                .untag_role()
+                .role_name(&d.name)
+                .set_tag_keys(Some(keys.clone()))
+                .send()
+                .await
+                .map_err(|e| classify(&e, "untagging the role", &d.name))?;
+            format!("untagged role {} ({})", d.name, keys.join(", "))
         }
         Op::UpdateMaxSessionDuration => {
             aws.iam

@@ -55,8 +55,10 @@ fn tag_set(tags: &std::collections::BTreeMap<String, String>) -> Result<Vec<Tag>
 /// LocationConstraint), the tags (`CreateBucketConfiguration.Tags`, so that an SCP requiring
 /// tags at creation allows it) and, for a name of the account regional form, the namespace
 /// (`x-amz-bucket-namespace: account-regional`; S3 refuses such a name without it).
-/// Ok(false): the bucket already belonged to this account (adopted, tags not yet set).
-async fn create(aws: &Aws, d: &DesiredBucket, reporter: &dyn Progress) -> Result<bool> {
+/// `BucketAlreadyOwnedByYou` (another set or a concurrent run made it since the plan, or
+/// this call's first answer was lost) is not an error; its tags are left as they are: they
+/// went in with the create that made it, and the next plan adopts a bucket without ours.
+async fn create(aws: &Aws, d: &DesiredBucket, reporter: &dyn Progress) -> Result<()> {
     let mut req = aws.s3.create_bucket().bucket(&d.name);
     let mut config = CreateBucketConfiguration::builder();
     if d.region != "us-east-1" {
@@ -79,14 +81,14 @@ async fn create(aws: &Aws, d: &DesiredBucket, reporter: &dyn Progress) -> Result
                 Namespace::Global => "",
             };
             reporter.progress(&format!("created bucket {} in {}{place}", d.name, d.region));
-            Ok(true)
+            Ok(())
         }
         Err(e) if errors::is(&e, &["BucketAlreadyOwnedByYou"]) => {
             reporter.progress(&format!(
-                "bucket {} already belongs to this account; adopted",
+                "bucket {} already belongs to this account; its tags are left as they are",
                 d.name
             ));
-            Ok(false)
+            Ok(())
         }
         Err(e) if errors::is(&e, &["BucketAlreadyExists"]) => Err(Error::failure(
             "the bucket name is taken by another AWS account (bucket names are global)",
@@ -104,15 +106,8 @@ pub(super) async fn apply_bucket(
     ops: &[Op],
     reporter: &dyn Progress,
 ) -> Result<()> {
-    let mut ops = ops.to_vec();
     if ops.iter().any(|o| matches!(o, Op::CreateBucket)) {
-        let created = create(aws, d, reporter).await?;
-        // A bucket that was already there has none of the create call's tags.
-        if !created && !d.tags.is_empty() {
-            ops.push(Op::PutBucketTagging {
-                tags: d.tags.clone(),
-            });
-        }
+        create(aws, d, reporter).await?;
     }
     // S3 refuses a configuration write while another one on the same bucket is in progress
     // (409 OperationAborted): write them one after the other, in the plan's order, each

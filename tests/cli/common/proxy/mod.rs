@@ -99,11 +99,15 @@ impl State {
     }
 }
 
+/// Something done once, just before the first write of an operation goes to AWS.
+type Hook = (String, Box<dyn FnOnce() + Send>);
+
 /// The proxy's state, and the turn writes wait for to go to AWS.
 #[derive(Default)]
 struct Shared {
     state: Mutex<State>,
     turn: Condvar,
+    before: Mutex<Option<Hook>>,
 }
 
 impl Shared {
@@ -170,6 +174,14 @@ impl Proxy {
         };
         drop(s);
         self.shared.turn.notify_all();
+    }
+
+    /// Run `hook` once, just before the first `operation` write goes to AWS (another
+    /// party acting between the tool's plan and its write).
+    pub fn before(&self, operation: &str, hook: impl FnOnce() + Send + 'static) {
+        if let Ok(mut b) = self.shared.before.lock() {
+            *b = Some((operation.to_string(), Box::new(hook)));
+        }
     }
 
     /// Writes AWS accepted since the fault was armed (throttled attempts and writes the
@@ -391,6 +403,16 @@ fn handle(
         req.body.clone(),
     );
     let (service, operation, mutating) = classify(&recorded);
+    if mutating {
+        let hook = shared
+            .before
+            .lock()
+            .ok()
+            .and_then(|mut b| b.take_if(|(op, _)| *op == operation).map(|(_, hook)| hook));
+        if let Some(hook) = hook {
+            hook();
+        }
+    }
     let head_request = req.method == "HEAD";
     let response = match admit(shared, req, &service, &operation, mutating) {
         Decision::Drop => return false,
