@@ -80,15 +80,20 @@ fn a_fresh_default_init_creates_the_bucket_in_the_account_regional_namespace_wit
         .run();
 }
 
+/// `init` as an earlier version did: the bucket under the global default name, returned.
+fn set_up_by_an_earlier_version(w: &World) -> String {
+    let account = w.moto.account_id();
+    let earlier = format!("terraform-state-{account}-us-east-1");
+    default_bucket(w, "init")
+        .args(["--yes", "--state-bucket", &earlier])
+        .run();
+    earlier
+}
+
 #[test]
 fn an_account_with_the_earlier_default_bucket_keeps_it_with_zero_writes() {
     let w = World::start();
-    let account = w.moto.account_id();
-    let earlier = format!("terraform-state-{account}-us-east-1");
-    // Set up as an earlier version did: the bucket under the global default name.
-    default_bucket(&w, "init")
-        .args(["--yes", "--state-bucket", &earlier])
-        .run();
+    let earlier = set_up_by_an_earlier_version(&w);
     default_bucket(&w, "init")
         .args(["--yes"])
         .expect_stdout_contains(format!("state bucket  {earlier}"))
@@ -229,11 +234,7 @@ fn role(name: &str, access: &str, repo: &str, env: bool) -> String {
 #[test]
 fn a_stage_of_a_pipeline_across_accounts_keeps_the_earlier_default_bucket() {
     let w = World::start();
-    let account = w.moto.account_id();
-    let earlier = format!("terraform-state-{account}-us-east-1");
-    default_bucket(&w, "init")
-        .args(["--yes", "--state-bucket", &earlier])
-        .run();
+    let earlier = set_up_by_an_earlier_version(&w);
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let roles = role("deploy", "apply", REPO_UUID, true);
     stage_pipeline(&w, dir.path(), "Staging", &roles)
