@@ -125,10 +125,8 @@ pub async fn plan(settings: &Settings, reporter: &Reporter, detailed: bool) -> R
         foreign_on_roles(&p).await?
     };
     let (d, served, calls) = (&p.desired, &p.facts.thumbprints, p.aws.calls.summary());
-    let report = StackPlanReport {
-        trust_verdicts: verdicts,
-        ..StackPlanReport::new(sp, foreign, d, served, calls, detailed)
-    };
+    let report =
+        StackPlanReport::new(sp, foreign, d, served, calls, detailed).with_verdicts(verdicts);
     Ok(Output::of(&report, reporter))
 }
 

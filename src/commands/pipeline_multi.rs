@@ -9,10 +9,12 @@ use super::pipeline::{caller_account, set_variables, write_files, Options};
 use crate::aws::{self, Aws};
 use crate::bitbucket::variables::{Target, Wanted};
 use crate::bitbucket::{self, resolve_names};
+use crate::config::Access;
 use crate::config::{self, Settings};
 use crate::error::{Error, Result};
 use crate::model::pipeline::{
-    parse_entry, render_multi, Pipeline, RoleChoice, StageEnvironment, BACKEND_FILE, PIPELINE_FILE,
+    self, parse_entry, render_multi, Pipeline, RoleChoice, StageEnvironment, BACKEND_FILE,
+    PIPELINE_FILE,
 };
 use crate::model::{self, Account};
 use crate::report::files::check_targets;
@@ -29,6 +31,9 @@ struct Stage {
 pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options) -> Result<Output> {
     // Every file is read and checked before the first network call.
     let stages = read_stages(&opts, settings)?;
+    for stage in &stages {
+        check_stage_roles(stage)?;
+    }
     // Existing files are left as they are (their content is shown instead) unless --force.
     let kept = check_targets(&opts.out_dir, &[PIPELINE_FILE, BACKEND_FILE], opts.force)?;
     // The pipeline runs in the repositories of one workspace: the first file's.
@@ -129,8 +134,20 @@ async fn prepare_stage(stage: &Stage, opts: &Options, reporter: &Reporter) -> Re
         partition: aws::partition(&aws.region).to_string(),
         region: aws.region.clone(),
     };
+    // An account set up by an earlier version keeps its bucket under the earlier default name.
+    let s = super::setup::with_earlier_bucket(&aws, &s, &account).await?;
     let desired = model::desired(&s, &account, &[], &[])?;
     let env = StageEnvironment::new(&stage.name, &chosen, &desired)?;
+    let roles = chosen.arns(&desired)?;
+    for w in [
+        pipeline::any_branch_warning(&chosen, &roles),
+        pipeline::pair_trust_warning(&chosen),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        reporter.warn(format!("{}: {w}", stage.name));
+    }
     let all = chosen.all();
     let deploy = all
         .last()
@@ -147,6 +164,28 @@ async fn prepare_stage(stage: &Stage, opts: &Options, reporter: &Reporter) -> Re
         repositories: (deploy, plan),
         calls: aws.calls.summary(),
     })
+}
+
+/// A stage deploys with Terraform: its role (the one role, or a pair's apply role) must be
+/// able to write the state. A plan role cannot apply, and a cdk role has no Terraform backend.
+fn check_stage_roles(stage: &Stage) -> Result<()> {
+    // Checked before the names are resolved: a pair is plan and apply (RoleChoice checks
+    // the rest once the environments are known), so only one role can be the wrong kind.
+    let [role] = stage.settings.roles.as_slice() else {
+        return Ok(());
+    };
+    let why = match role.access {
+        Access::Apply => return Ok(()),
+        Access::Plan => "cannot write the Terraform state its stage applies",
+        Access::Cdk => "has no Terraform backend for its stage's `terraform apply`",
+    };
+    Err(crate::usage!(
+        "--deployment {}: its role {} has access = \"{}\", which {why}",
+        stage.name,
+        role.name,
+        role.access.word()
+    )
+    .hint("give that environment's file a role with access = \"apply\" (or a plan/apply pair), or generate its pipeline alone with `bootstrap pipeline --deployment NAME`"))
 }
 
 /// One environment's settings: its file, with the command line's global settings where the

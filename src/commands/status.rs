@@ -2,11 +2,11 @@
 //! resource as in sync, drifted or missing.
 
 use super::setup::{prepare, Stale};
-use crate::bitbucket::variables::{self, Target, VariableState, Wanted};
+use crate::bitbucket::variables::{self, Action, Target, VariableState, Wanted};
 use crate::bitbucket::{Client, Credentials};
 use crate::config::Settings;
 use crate::error::Result;
-use crate::model::pipeline::{PipelineRoles, RoleChoice};
+use crate::model::pipeline::{Found, RoleChoice};
 use crate::model::DesiredState;
 use crate::report::{Output, Reporter, StatusReport};
 
@@ -55,52 +55,61 @@ async fn bitbucket_variables(
     let Ok(chosen) = RoleChoice::of(&settings.roles.iter().collect::<Vec<_>>()) else {
         return Ok(None);
     };
-    let region = desired.account.region.clone();
     let env_label = |uuid: &str| settings.bitbucket.name_of("environment", uuid);
     let repo_label = |uuid: &str| settings.bitbucket.name_of("repository", uuid);
-    let mut wanted = Vec::new();
-    let mut add = |role: &crate::config::RoleSettings, arn: &str, with_region: bool| {
-        let mut values = vec![("AWS_ROLE_ARN".to_string(), arn.to_string())];
-        if with_region {
+    // The places `pipeline` writes to; where it may have used a `--deployment` environment
+    // status cannot name, only the repository's variables are read, and none missing there
+    // is reported missing.
+    let (mut sure, mut maybe) = (Vec::new(), Vec::new());
+    let roles = chosen.arns(desired)?;
+    for (role, place, found) in chosen.found(&roles, &desired.account.region) {
+        let mut values = vec![("AWS_ROLE_ARN".to_string(), place.role_arn.clone())];
+        if let Some(region) = &place.region {
             values.push(("AWS_REGION".to_string(), region.clone()));
         }
+        let targets: Vec<Target> = match &found {
+            Found::Repository | Found::RepositoryOrNamed => vec![Target::Repository],
+            Found::Environments(uuids) => uuids
+                .iter()
+                .map(|e| Target::DeploymentUuid {
+                    uuid: e.clone(),
+                    label: env_label(e),
+                })
+                .collect(),
+        };
+        let into = if found == Found::RepositoryOrNamed {
+            &mut maybe
+        } else {
+            &mut sure
+        };
         for repo in &role.repositories {
-            let targets: Vec<Target> = if role.environments.is_empty() {
-                vec![Target::Repository]
-            } else {
-                role.environments
-                    .iter()
-                    .map(|e| Target::DeploymentUuid {
-                        uuid: e.clone(),
-                        label: env_label(e),
-                    })
-                    .collect()
-            };
-            for target in targets {
-                wanted.push(Wanted {
+            for target in &targets {
+                into.push(Wanted {
                     repository: repo.clone(),
                     label: repo_label(repo),
-                    target,
+                    target: target.clone(),
                     values: values.clone(),
                 });
             }
         }
-    };
-    match (chosen, chosen.arns(desired)?) {
-        (RoleChoice::One(role), PipelineRoles::One { arn }) => add(role, &arn, true),
-        (
-            RoleChoice::PlanApply { plan, apply },
-            PipelineRoles::PlanApply {
-                plan_arn,
-                apply_arn,
-            },
-        ) => {
-            add(plan, &plan_arn, true);
-            add(apply, &apply_arn, false);
-        }
-        _ => return Ok(None),
     }
     reporter.progress("reading the Bitbucket variables");
     let client = Client::new(settings, &credentials)?;
-    Ok(Some(variables::compare(&client, workspace, &wanted).await?))
+    let mut states = variables::compare(&client, workspace, &sure).await?;
+    let (found, elsewhere): (Vec<_>, Vec<_>) = variables::compare(&client, workspace, &maybe)
+        .await?
+        .into_iter()
+        .partition(|v| v.action != Action::Create);
+    if !elsewhere.is_empty() {
+        let keys: Vec<String> = elsewhere
+            .iter()
+            .map(|v| format!("{} {}", v.repository, v.key))
+            .collect();
+        reporter.warn(format!(
+            "not found as repository variables, so not reported missing: {} (`pipeline --deployment NAME` puts them in that deployment environment, whose name status cannot know; give the role environment-uuid to have them checked there)",
+            keys.join(", ")
+        ));
+    }
+    states.extend(found);
+    Ok(Some(states))
 }

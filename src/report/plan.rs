@@ -21,6 +21,8 @@ pub struct PlanSummary<'a> {
     /// The thumbprints the issuer's hosts serve now.
     pub thumbprints: &'a [String],
     pub changes: bool,
+    /// Changes, stale roles or trust verdicts: what `--detailed-exitcode` exits 2 for.
+    pub needs_attention: bool,
     pub resources: &'a [ResourcePlan],
     /// Trust policies, live or planned, that let in more than the settings name.
     pub trust_verdicts: &'a [TrustVerdict],
@@ -45,6 +47,7 @@ impl<'a> PlanSummary<'a> {
             issuer: &desired.issuer_url,
             thumbprints,
             changes: plan.has_changes(),
+            needs_attention: plan.needs_attention() || !stale_roles.is_empty(),
             resources: &plan.resources,
             trust_verdicts: &plan.verdicts,
             stale_roles,
@@ -94,11 +97,7 @@ impl Report for PlanReport<'_> {
     /// `--detailed-exitcode`: 2 when `init` would change something, or when stale roles
     /// await `init --prune` (as `status` judges them).
     fn exit_code(&self) -> i32 {
-        if self.detailed_exitcode
-            && (self.plan.changes
-                || !self.plan.stale_roles.is_empty()
-                || !self.plan.trust_verdicts.is_empty())
-        {
+        if self.detailed_exitcode && self.plan.needs_attention {
             2
         } else {
             0

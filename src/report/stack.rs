@@ -146,6 +146,8 @@ pub struct StackPlanReport {
     #[serde(flatten)]
     pub context: Context,
     pub changes: bool,
+    /// Changes, foreign policies or trust verdicts: what `--detailed-exitcode` exits 2 for.
+    pub needs_attention: bool,
     pub stack: StackPlan,
     pub foreign_policies: Vec<ForeignPolicy>,
     /// Trust policies, live or planned, that let in more than the settings name.
@@ -169,11 +171,21 @@ impl StackPlanReport {
         StackPlanReport {
             context: Context::new(d, served),
             changes: stack.has_changes(),
+            needs_attention: stack.has_changes() || !foreign_policies.is_empty(),
             stack,
             foreign_policies,
             trust_verdicts: Vec::new(),
             aws_calls,
             detailed_exitcode,
+        }
+    }
+
+    /// With the trust verdicts of the stack's roles: any of them needs attention.
+    pub fn with_verdicts(self, trust_verdicts: Vec<TrustVerdict>) -> StackPlanReport {
+        StackPlanReport {
+            needs_attention: self.needs_attention || !trust_verdicts.is_empty(),
+            trust_verdicts,
+            ..self
         }
     }
 }
@@ -204,10 +216,7 @@ impl Report for StackPlanReport {
     }
 
     fn exit_code(&self) -> i32 {
-        let differs = self.stack.has_changes()
-            || !self.foreign_policies.is_empty()
-            || !self.trust_verdicts.is_empty();
-        if self.detailed_exitcode && differs {
+        if self.detailed_exitcode && self.needs_attention {
             2
         } else {
             0

@@ -536,6 +536,29 @@ fn status_reports_the_bitbucket_variables_missing_in_sync_and_drifted() {
     bb.api.assert_conforms();
 }
 
+#[test]
+fn status_does_not_report_missing_the_variables_pipeline_put_in_a_deployment_it_cannot_know() {
+    let bb = Bb::start();
+    let one = bb.config(
+        "one.toml",
+        &format!("workspace = \"{WORKSPACE}\"\n\n[[role]]\nname = \"deploy\"\nrepository = [\"infra\"]\n"),
+    );
+    bb.test("init", &one).arg("--yes").run();
+    let out_dir = bb.dir.path().join("repo");
+    bb.test("pipeline", &one)
+        .args(["--out-dir", &out_dir.display().to_string()])
+        .args(["--account-id", bb.w.moto.account_id()])
+        .args(["--deployment", "Production", "--set-variables", "--yes"])
+        .run();
+    assert!(!bb.api.variables("infra", Some("Production")).is_empty());
+    bb.test("status", &one)
+        .arg("--detailed-exitcode")
+        .expect_stdout_lacks("missing")
+        .expect_stderr_contains("not found as repository variables, so not reported missing: infra AWS_ROLE_ARN, infra AWS_REGION")
+        .expect_no_writes()
+        .run();
+}
+
 /// The configuration of one environment's account: its own AWS endpoint, bucket and roles.
 fn account_config(moto: &str, issuer: &str, bucket: &str, roles: &str) -> String {
     format!(

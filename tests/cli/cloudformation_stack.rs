@@ -400,6 +400,12 @@ fn policies_put_on_the_stacks_role_by_hand_are_shown_as_foreign() {
         .collect();
     assert_eq!(names, ["hand-made", managed.as_str()], "{doc}");
     w.run("plan", &cfn(&["--detailed-exitcode"])).assert_code(2);
+    // Its JSON agrees: the template has nothing to change, the role's policies need a person.
+    let plan = w.run("plan", &cfn(&["--output", "json", "--detailed-exitcode"]));
+    plan.assert_code(2);
+    let doc = plan.json();
+    assert_eq!(doc["changes"], false, "{doc}");
+    assert_eq!(doc["needs_attention"], true, "{doc}");
 
     // Removed as the output says: in sync again.
     aws.block_on(

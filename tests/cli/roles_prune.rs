@@ -68,6 +68,15 @@ fn shows_the_stale_role(w: &World, two: &PathBuf) {
         .expect_stdout_lacks("nothing to change")
         .expect_no_writes()
         .run();
+    // The JSON says what the exit code says: nothing to change, yet something to do.
+    let doc = with_config(w, "plan", two)
+        .args(["--output", "json", "--detailed-exitcode"])
+        .expect_exit(2)
+        .expect_no_writes()
+        .run()
+        .json();
+    assert_eq!(doc["changes"], false, "{doc}");
+    assert_eq!(doc["needs_attention"], true, "{doc}");
     with_config(w, "status", two)
         .arg("--detailed-exitcode")
         .expect_exit(2)

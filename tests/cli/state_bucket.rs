@@ -4,7 +4,7 @@
 //! region has no such namespace the global name is used and the plan says why. Through the
 //! AWS behaviour layer, which refuses what S3 refuses (moto itself ignores the namespace).
 
-use crate::common::fixture::{World, REPO_UUID, WORKSPACE_UUID};
+use crate::common::fixture::{World, ENV_UUID, REPO_UUID, WORKSPACE_UUID};
 use crate::common::inspect::Inspect;
 use crate::common::Test;
 
@@ -80,15 +80,20 @@ fn a_fresh_default_init_creates_the_bucket_in_the_account_regional_namespace_wit
         .run();
 }
 
+/// `init` as an earlier version did: the bucket under the global default name, returned.
+fn set_up_by_an_earlier_version(w: &World) -> String {
+    let account = w.moto.account_id();
+    let earlier = format!("terraform-state-{account}-us-east-1");
+    default_bucket(w, "init")
+        .args(["--yes", "--state-bucket", &earlier])
+        .run();
+    earlier
+}
+
 #[test]
 fn an_account_with_the_earlier_default_bucket_keeps_it_with_zero_writes() {
     let w = World::start();
-    let account = w.moto.account_id();
-    let earlier = format!("terraform-state-{account}-us-east-1");
-    // Set up as an earlier version did: the bucket under the global default name.
-    default_bucket(&w, "init")
-        .args(["--yes", "--state-bucket", &earlier])
-        .run();
+    let earlier = set_up_by_an_earlier_version(&w);
     default_bucket(&w, "init")
         .args(["--yes"])
         .expect_stdout_contains(format!("state bucket  {earlier}"))
@@ -192,4 +197,85 @@ fn default_bucket_runs_need_nothing_outside_the_operator_policy() {
         .args(["--yes", "--no-lock-table", "--state-bucket", &earlier])
         .run();
     judged("status", &["--no-lock-table"]);
+}
+
+/// `bootstrap pipeline --deployment NAME=FILE` for one environment in `w`'s account, whose
+/// file has `roles` and no state-bucket (the default name).
+fn stage_pipeline<'a>(w: &'a World, dir: &std::path::Path, name: &str, roles: &str) -> Test<'a> {
+    let file = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &file,
+        format!(
+            "endpoint-url = \"{}\"\nregion = \"{}\"\nissuer-url = \"{}\"\nworkspace-uuid = \"{WORKSPACE_UUID}\"\n\n{roles}",
+            w.moto.endpoint(),
+            w.region,
+            w.issuer.url()
+        ),
+    )
+    .unwrap();
+    Test::new()
+        .arg("pipeline")
+        .args(["--ca-bundle", &w.pki.ca_bundle_arg()])
+        .args(["--out-dir", dir.join("out").to_str().unwrap()])
+        .arg("--deployment")
+        .arg(format!("{name}={}", file.display()))
+        .moto(&w.moto)
+}
+
+fn role(name: &str, access: &str, repo: &str, env: bool) -> String {
+    let env = if env {
+        format!("environment-uuid = [\"{ENV_UUID}\"]\n")
+    } else {
+        String::new()
+    };
+    format!("[[role]]\nname = \"{name}\"\naccess = \"{access}\"\nrepository-uuid = [\"{repo}\"]\n{env}\n")
+}
+
+#[test]
+fn a_stage_of_a_pipeline_across_accounts_keeps_the_earlier_default_bucket() {
+    let w = World::start();
+    let earlier = set_up_by_an_earlier_version(&w);
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let roles = role("deploy", "apply", REPO_UUID, true);
+    stage_pipeline(&w, dir.path(), "Staging", &roles)
+        .expect_stdout_contains(format!("TF_STATE_BUCKET = {earlier}\n"))
+        .expect_stdout_lacks(format!("{earlier}-an"))
+        .expect_no_writes()
+        .run();
+}
+
+#[test]
+fn a_stage_whose_role_cannot_apply_terraform_is_refused_naming_it() {
+    let w = World::start();
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    for access in ["plan", "cdk"] {
+        let roles = role("only", access, REPO_UUID, true);
+        stage_pipeline(&w, dir.path(), "Production", &roles)
+            .expect_exit(64)
+            .expect_stderr_contains(format!(
+                "--deployment Production: its role only has access = \"{access}\""
+            ))
+            .expect_stderr_contains("access = \"apply\"")
+            .expect_no_writes()
+            .run();
+        assert!(!dir.path().join("out").exists());
+    }
+}
+
+#[test]
+fn a_stage_gets_the_warnings_of_a_one_account_pipeline_naming_its_environment() {
+    let w = World::start();
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let roles = role("deploy", "apply", REPO_UUID, false);
+    stage_pipeline(&w, dir.path(), "Staging", &roles)
+        .expect_stderr_contains("Staging: every branch can assume")
+        .run();
+    let other = "{0f6b3c1d-9999-4e5f-8a9b-abcdefabcdef}";
+    let shared = "state-key-prefix = \"infra\"\n";
+    let roles = role("plan", "plan", REPO_UUID, false).replace("\n\n", &format!("\n{shared}\n"))
+        + &role("apply", "apply", other, true).replace("\n\n", &format!("\n{shared}\n"));
+    stage_pipeline(&w, dir.path(), "Production", &roles)
+        .arg("--force")
+        .expect_stderr_contains("Production: the plan role plan trusts")
+        .run();
 }

@@ -13,7 +13,7 @@ mod values;
 
 pub use multi::{parse_entry, render_multi, StageEnvironment};
 pub use render::{render_files, snippets, Rendered, Snippets};
-pub use roles::{PipelineRoles, Placement, RoleChoice, Scope};
+pub use roles::{Found, PipelineRoles, Placement, RoleChoice, Scope};
 pub use values::{any_branch_warning, pair_trust_warning, Pipeline};
 
 /// The file the pipeline is written to, in `--out-dir`.

@@ -166,6 +166,47 @@ pub struct Placement {
     pub region: Option<String>,
 }
 
+/// Where a reader that does not know `pipeline --deployment NAME` finds a placement's
+/// variables (`status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// The repository's variables.
+    Repository,
+    /// The variables of these deployment environments: the role's `environment-uuid`s.
+    Environments(Vec<String>),
+    /// The repository's (pipeline without `--deployment`), or those of the environment
+    /// `--deployment NAME` named, which only that command line knows.
+    RepositoryOrNamed,
+}
+
+impl<'a> RoleChoice<'a> {
+    /// Each role with the placement [`PipelineRoles::placements`] gives it for a pipeline
+    /// with a deployment stage, and where its variables are found without knowing that
+    /// stage's name.
+    pub fn found(
+        &self,
+        roles: &PipelineRoles,
+        region: &str,
+    ) -> Vec<(&'a RoleSettings, Placement, Found)> {
+        // The name is not known here; the scope alone is read.
+        let placements = roles.placements(Some("--deployment"), region);
+        self.all()
+            .into_iter()
+            .zip(placements)
+            .map(|(role, place)| {
+                let found = match &place.scope {
+                    Scope::Repository => Found::Repository,
+                    Scope::Deployment(_) if !role.environments.is_empty() => {
+                        Found::Environments(role.environments.clone())
+                    }
+                    Scope::Deployment(_) => Found::RepositoryOrNamed,
+                };
+                (role, place, found)
+            })
+            .collect()
+    }
+}
+
 impl PipelineRoles {
     /// Whether the pipeline splits plan and apply between two roles.
     pub fn is_plan_apply(&self) -> bool {
