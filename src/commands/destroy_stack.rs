@@ -45,10 +45,19 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, o: Options) ->
         return Ok(Output::of(&result, reporter));
     };
     // Someone else's stack is left exactly as it is: refused before anything is written.
-    crate::plan::stack_owner::check_stack(&name, &stack)?;
+    // So is another set's: a set never deletes what belongs to another.
+    let ours = settings.set_name().unwrap_or_default();
+    crate::plan::stack_owner::check_stack(&name, &stack, &ours)?;
     plan::check_idle(&name, &stack)?;
     let listed = observe::resources(cfn, &name, &stack).await?;
     let plan = plan::plan(&name, stack, listed);
+    // The provider goes with the stack: not while roles outside it still trust it.
+    if let Some(host_path) = &plan.provider_host_path {
+        let account = crate::observe::account(&aws).await?;
+        let arn = crate::model::arn::provider(&account.partition, &account.id, host_path);
+        let trusting = observe::roles_trusting(&aws, &arn, &plan.role_names()).await?;
+        plan::check_provider_trust(&plan, &arn, &trusting)?;
+    }
 
     reporter.confirm(
         o.yes,

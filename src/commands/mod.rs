@@ -187,10 +187,11 @@ fn direct_roles(settings: &Settings, mode: Deployment, names: &[String]) -> Resu
     Ok(mode)
 }
 
-/// `init --prune` in direct mode deletes stale roles only with an explicit `set`: two
-/// configurations that leave it out share the default set and would prune each other.
+/// `init --prune` deletes stale roles (direct mode) or the roles a stack or StackSet no longer
+/// has (CloudFormation mode) only with an explicit `set`: two configurations that leave it out
+/// share the default set (and the default stack name) and would prune each other.
 fn prune_needs_set(settings: &Settings, mode: Deployment, prune: bool) -> Result<Deployment> {
-    if prune && mode == Deployment::Direct && settings.set.is_none() {
+    if prune && settings.set.is_none() {
         let default = settings
             .set_name()
             .map(|s| format!(" (roles made without it carry bootstrap-set={s})"))

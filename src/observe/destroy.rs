@@ -260,7 +260,11 @@ async fn role(aws: &Aws, name: &str, provider_arn: &str) -> Result<Option<FoundR
 }
 
 /// Every role other than `except` whose trust policy names the provider.
-async fn roles_trusting(aws: &Aws, provider_arn: &str, except: &[String]) -> Result<Vec<String>> {
+pub(crate) async fn roles_trusting(
+    aws: &Aws,
+    provider_arn: &str,
+    except: &[String],
+) -> Result<Vec<String>> {
     let pages = aws
         .iam
         .list_roles()

@@ -22,6 +22,16 @@ pub async fn resources(
     super::stack::resources(cfn, &stack.stack_id, name).await
 }
 
+/// Every role other than `stack_roles` (the stack's own) whose trust policy names
+/// `provider_arn`: the provider the stack would delete.
+pub async fn roles_trusting(
+    aws: &Aws,
+    provider_arn: &str,
+    stack_roles: &[String],
+) -> Result<Vec<String>> {
+    super::destroy::roles_trusting(aws, provider_arn, stack_roles).await
+}
+
 /// Whether a resource the stack left behind is still there (`None`: not a kind we can read).
 pub async fn still_there(aws: &Aws, resource_type: &str, physical_id: &str) -> Option<bool> {
     match resource_type {

@@ -14,11 +14,25 @@ pub fn parse(body: &str) -> Option<Value> {
 
 /// Whether the deployed template is the rendered one: the same text, or the same document
 /// apart from the `bootstrap-version` tags. That tag records the version that wrote the
-/// stack; an upgrade alone does not update it (the tag follows the next real change).
+/// stack; an upgrade alone does not update it (the tag follows the next real change). A
+/// template of an earlier version that does not record its set (`Metadata.bootstrap.set`) is
+/// the same too: CloudFormation does not update the Metadata section by itself ("you can
+/// update it only when you include changes that add, modify, or delete resources", AWS
+/// CloudFormation User Guide, Metadata), so the set is recorded with the next real change.
 pub fn same(deployed_body: &str, rendered_body: &str, rendered: &Value) -> bool {
     deployed_body == rendered_body
-        || parse(deployed_body)
-            .is_some_and(|d| without_version_tags(&d) == without_version_tags(rendered))
+        || parse(deployed_body).is_some_and(|d| {
+            let mut r = without_version_tags(rendered);
+            if d.pointer("/Metadata/bootstrap/set").is_none() {
+                if let Some(b) = r
+                    .pointer_mut("/Metadata/bootstrap")
+                    .and_then(Value::as_object_mut)
+                {
+                    b.remove("set");
+                }
+            }
+            without_version_tags(&d) == r
+        })
 }
 
 /// The template with every resource's `bootstrap-version` tag left out.

@@ -30,6 +30,10 @@ pub struct DeletePlan {
     pub status: String,
     pub termination_protection: bool,
     pub resources: Vec<StackResource>,
+    /// The host/path of the OIDC provider deleting the stack deletes with it (the deployed
+    /// template's provider without a Retain policy); None when it keeps it or has none.
+    #[serde(skip)]
+    pub provider_host_path: Option<String>,
 }
 
 impl DeletePlan {
@@ -39,6 +43,41 @@ impl DeletePlan {
     pub fn deleted(&self) -> impl Iterator<Item = &StackResource> {
         self.resources.iter().filter(|r| !r.retained)
     }
+    /// The names of the roles the stack holds.
+    pub fn role_names(&self) -> Vec<String> {
+        self.resources
+            .iter()
+            .filter(|r| r.resource_type == "AWS::IAM::Role")
+            .map(|r| r.physical_id.clone())
+            .collect()
+    }
+}
+
+/// The host/path of the template's OIDC provider, when deleting the stack deletes it.
+fn deleted_provider(template: &Value) -> Option<String> {
+    let resources = template.get("Resources")?.as_object()?;
+    let provider = resources.values().find(|r| {
+        r["Type"] == "AWS::IAM::OIDCProvider" && !r["DeletionPolicy"].as_str().is_some_and(keeps)
+    })?;
+    let url = provider.pointer("/Properties/Url")?.as_str()?;
+    Some(url.trim_start_matches("https://").to_string())
+}
+
+/// Refuse to delete the stack while roles outside it (`trusting`: another set's, direct-mode
+/// or hand-made ones) trust the provider it would delete: they would stop working. As in
+/// direct mode, the provider stays while any role of any set trusts it; a stack cannot keep
+/// it, so the stack is left as it is. Nothing overrides this.
+pub fn check_provider_trust(plan: &DeletePlan, arn: &str, trusting: &[String]) -> Result<()> {
+    if plan.provider_host_path.is_none() || trusting.is_empty() {
+        return Ok(());
+    }
+    let name = &plan.stack;
+    Err(Error::usage(format!(
+        "stack {name} is not deleted: its OIDC provider {arn} is still trusted by role(s) {} outside the stack (another set's, direct-mode or made by hand), which would stop working; it is left as it is",
+        trusting.join(", ")
+    ))
+    .resource(name.clone())
+    .hint("remove those roles first (bootstrap destroy in their own configuration), then run destroy again; --force does not override this"))
 }
 
 /// DeletionPolicy values that leave the resource in the account when the stack goes.
@@ -96,6 +135,7 @@ pub fn plan(name: &str, stack: ObservedStack, listed: Vec<ObservedResource>) -> 
         status: stack.status,
         termination_protection: stack.termination_protection,
         resources,
+        provider_host_path: template.as_ref().and_then(deleted_provider),
     }
 }
 
@@ -116,6 +156,50 @@ pub fn check_gone(plan: &DeletePlan, after: Option<&ObservedStack>) -> Result<()
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_provider_other_roles_trust_stops_the_stack_destroy() {
+        let provider = |policy: Option<&str>| {
+            let mut p = json!({"Type": "AWS::IAM::OIDCProvider",
+                "Properties": {"Url": "https://issuer.example/oidc"}});
+            if let Some(policy) = policy {
+                p["DeletionPolicy"] = json!(policy);
+            }
+            json!({"Resources": {"OidcProvider": p, "DeployRole": {"Type": "AWS::IAM::Role"}}})
+        };
+        assert_eq!(
+            deleted_provider(&provider(None)).as_deref(),
+            Some("issuer.example/oidc")
+        );
+        assert_eq!(deleted_provider(&provider(Some("Retain"))), None);
+        assert_eq!(deleted_provider(&json!({"Resources": {}})), None);
+        let mut p = DeletePlan {
+            stack: "s".into(),
+            stack_id: "id".into(),
+            status: "CREATE_COMPLETE".into(),
+            termination_protection: false,
+            resources: vec![StackResource {
+                logical_id: "DeployRole".into(),
+                resource_type: "AWS::IAM::Role".into(),
+                physical_id: "r1".into(),
+                retained: false,
+                deletion_policy: None,
+            }],
+            provider_host_path: Some("issuer.example/oidc".into()),
+        };
+        assert_eq!(p.role_names(), ["r1"]);
+        assert!(check_provider_trust(&p, "arn:p", &[]).is_ok());
+        let e = check_provider_trust(&p, "arn:p", &["b-apply".into()]).unwrap_err();
+        assert_eq!(e.exit_code(), 64);
+        assert!(
+            e.message
+                .contains("arn:p is still trusted by role(s) b-apply"),
+            "{}",
+            e.message
+        );
+        p.provider_host_path = None;
+        assert!(check_provider_trust(&p, "arn:p", &["b-apply".into()]).is_ok());
+    }
 
     #[test]
     fn retain_policies_keep_the_resource() {

@@ -159,7 +159,8 @@ pub fn plan(spec: &StackSpec, observed: Option<ObservedStack>) -> Result<StackPl
         plan.changes = compare::diff(None, &spec.template);
         return Ok(plan);
     };
-    super::stack_owner::check_stack(&spec.name, &d)?;
+    let ours = super::stack_owner::recorded_set(&spec.template).unwrap_or_default();
+    super::stack_owner::check_stack(&spec.name, &d, ours)?;
     let deployed_template = d.template_body.as_deref().and_then(compare::parse);
     let failed_on = |what: &str, reason: &Option<String>| {
         reason.as_ref().map(|r| format!("{what} failed on {r}"))

@@ -127,7 +127,8 @@ pub fn plan(spec: &StackSetSpec, observed: Option<ObservedStackSet>) -> Result<S
         targeted_org_units: Vec::new(),
     };
     if let Some(set) = observed {
-        super::stack_owner::check_stackset(&spec.name, &set.template_body)?;
+        let ours = super::stack_owner::recorded_set(&spec.template).unwrap_or_default();
+        super::stack_owner::check_stackset(&spec.name, &set.template_body, ours)?;
         check_permission_model(spec, &set.permission_model)?;
         plan.exists = true;
         let body = &set.template_body;

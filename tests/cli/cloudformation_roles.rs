@@ -12,6 +12,8 @@ use crate::common::inspect::Inspect;
 use crate::common::Test;
 
 const STACK: &str = "bitbucket-oidc-bootstrap";
+/// `init --prune` needs an explicit set.
+const SET_LINE: &str = "set = \"infra\"\n";
 
 /// A bootstrap.toml with the given `[[role]]` tables, in `dir`.
 fn config(dir: &Path, tables: &str) -> PathBuf {
@@ -163,13 +165,19 @@ fn third_role() -> String {
 fn a_role_left_out_of_the_settings_leaves_the_stack_with_prune() {
     let w = World::start();
     let dir = tempfile::tempdir().expect("tempdir");
-    let three = config(dir.path(), &(plan_role() + &apply_role() + &third_role()));
+    let three = config(
+        dir.path(),
+        &(SET_LINE.to_string() + &plan_role() + &apply_role() + &third_role()),
+    );
     cfn(&w, "init", &three).arg("--yes").run();
     let aws = Inspect::new(&w.moto.endpoint());
     assert_eq!(aws.role_names().len(), 3);
 
     // The plan shows the role leaving, and what init needs to do it.
-    let two = config(dir.path(), &(plan_role() + &apply_role()));
+    let two = config(
+        dir.path(),
+        &(SET_LINE.to_string() + &plan_role() + &apply_role()),
+    );
     cfn(&w, "plan", &two)
         .arg("--detailed-exitcode")
         .expect_exit(2)
@@ -205,7 +213,7 @@ fn a_role_left_out_of_the_settings_leaves_the_stack_with_prune() {
     // One role left out: the other would move to the one-role id, which CloudFormation
     // cannot do (it creates the new resource first, on the name the old one holds). Refused
     // before anything changes, with or without --prune, with a hint that works.
-    let one = config(dir.path(), &plan_role());
+    let one = config(dir.path(), &(SET_LINE.to_string() + &plan_role()));
     cfn(&w, "init", &one)
         .args(["--yes", "--prune"])
         .expect_exit(64)
@@ -223,11 +231,11 @@ fn a_role_left_out_of_the_settings_leaves_the_stack_with_prune() {
 fn the_role_of_a_one_role_stack_is_renamed_with_prune() {
     let w = World::start();
     let dir = tempfile::tempdir().expect("tempdir");
-    let old = config(dir.path(), &apply_role());
+    let old = config(dir.path(), &(SET_LINE.to_string() + &apply_role()));
     cfn(&w, "init", &old).arg("--yes").run();
     let renamed = config(
         dir.path(),
-        &apply_role().replace("infra-apply", "infra-deploy"),
+        &(SET_LINE.to_string() + &apply_role().replace("infra-apply", "infra-deploy")),
     );
     cfn(&w, "init", &renamed)
         .arg("--yes")

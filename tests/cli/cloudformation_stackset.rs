@@ -348,8 +348,11 @@ fn another_region_is_refused_never_a_second_instance_per_account() {
 fn a_template_that_drops_a_role_from_every_account_needs_prune_and_shows_plus_and_minus() {
     let w = World::start();
     let accounts = format!("{A},{B}");
-    run(&w, "init", &accounts, &["--yes"]).assert_success();
+    // --prune needs an explicit set: every run is of the one set.
+    run(&w, "init", &accounts, &["--yes", "--set", "infra"]).assert_success();
     let env = [
+        "--set",
+        "infra",
         "--environment-uuid",
         common::fixture::ENV_UUID,
         "--plan-apply",

@@ -55,6 +55,7 @@ fn outputs(roles: &[RoleIds], with_table: bool) -> Map<String, Value> {
 /// The whole template document around `resources`.
 pub(super) fn body(
     issuer_url: &str,
+    set: &str,
     conditions: Option<Map<String, Value>>,
     resources: Map<String, Value>,
     roles: &[RoleIds],
@@ -77,6 +78,7 @@ pub(super) fn body(
         "Metadata": {
             "bootstrap": {
                 "template-version": TEMPLATE_VERSION,
+                "set": set,
                 "issuer": issuer_url,
             }
         },

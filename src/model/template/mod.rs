@@ -170,7 +170,15 @@ pub fn from_desired(d: DesiredState, opts: RenderOptions) -> Template {
         resources.insert(TABLE_ID.into(), state::table(t, &mut c));
     }
     let conditions = state::conditions(&d);
-    let body = document::body(&d.issuer_url, conditions, resources, &ids, opts, &mut c);
+    let body = document::body(
+        &d.issuer_url,
+        &d.set,
+        conditions,
+        resources,
+        &ids,
+        opts,
+        &mut c,
+    );
     if opts.stackset && d.bucket.kms_key.is_some() {
         warnings.push(
             "--kms-key in a StackSet: every account uses this one key; its key policy must allow the deployment role of each account".into(),
