@@ -217,7 +217,10 @@ fn fresh_init_creates_everything() {
     let statements = policy["Statement"].as_array().unwrap();
     // TLS only, and every role of the tool kept to its own state: a prefixed one to its
     // prefix, this one (no prefix) to the state at the top of the bucket.
-    let sids: Vec<&str> = statements.iter().filter_map(|s| s["Sid"].as_str()).collect();
+    let sids: Vec<&str> = statements
+        .iter()
+        .filter_map(|s| s["Sid"].as_str())
+        .collect();
     assert_eq!(
         sids,
         [

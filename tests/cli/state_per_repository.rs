@@ -94,8 +94,9 @@ impl Judge {
             "aws:PrincipalArn".to_string(),
             vec![format!("arn:aws:iam::{ACCOUNT_ID}:role/{role}")],
         );
-        if let Some(prefix) = inspect.role_tags(role).get(TAG) {
-            context.insert(format!("aws:PrincipalTag/{TAG}"), vec![prefix.clone()]);
+        // Every tag of the role is a principal tag of its sessions (bootstrap-set included).
+        for (key, value) in inspect.role_tags(role) {
+            context.insert(format!("aws:PrincipalTag/{key}"), vec![value]);
         }
         Judge {
             identity,
@@ -232,6 +233,86 @@ fn every_repository_keeps_its_own_state_and_no_role_reaches_another_s() {
     assert_no_role_reaches_another_state(&aws, &inspect);
 
     // Converged: a re-run writes nothing.
+    with_config(&w, "init", &config)
+        .arg("--yes")
+        .expect_no_writes()
+        .run();
+}
+
+/// A second configuration of the single-role flags (`--plan-apply`, its state at the top of
+/// the bucket) on the `[[role]]` configuration's bucket: its roles have no prefix tag and a
+/// policy on the whole bucket, and still reach no `[[role]]` role's state, nor these theirs.
+#[test]
+fn a_single_role_configuration_on_the_same_bucket_reaches_no_other_state() {
+    let w = World::start_with_managed_policies();
+    let dir = tempfile::tempdir().unwrap();
+    let config = organisation(dir.path(), "set = \"org\"\n");
+    with_config(&w, "init", &config).arg("--yes").run();
+    let single = [
+        "--set",
+        "legacy",
+        "--plan-apply",
+        "--environment-uuid",
+        ENV_UUID,
+        "--yes",
+    ];
+    w.test("init").args(single).run();
+    let aws = w.clients();
+    let inspect = Inspect::new(&w.moto.endpoint());
+    let actions = [
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:PutObject",
+        "s3:DeleteObject",
+    ];
+    for name in [
+        "bitbucket-pipelines-deploy-plan",
+        "bitbucket-pipelines-deploy-apply",
+    ] {
+        assert!(!inspect.role_tags(name).contains_key(TAG), "{name}");
+        let judge = Judge::of(&aws, &inspect, name);
+        // Its own policy grants the whole bucket; the bucket policy keeps it to the top.
+        let identity: Vec<&Value> = judge.identity.iter().collect();
+        let infra = Access::new("s3:GetObject", &state_objects("infra")[0]);
+        assert!(evaluate_all(&identity, None, &infra).allowed, "{name}");
+        for prefix in ["infra", "web"] {
+            for object in state_objects(prefix) {
+                for action in actions {
+                    assert!(
+                        !judge.allows(&Access::new(action, &object)),
+                        "{name} may {action} {object}"
+                    );
+                }
+            }
+        }
+        // Its own state at the top of the bucket: state, lock, a workspace's state and lock.
+        let own = state_objects("");
+        for object in &own {
+            assert!(
+                judge.allows(&Access::new("s3:GetObject", object)),
+                "{name} {object}"
+            );
+        }
+        for lock in [&own[1], &own[3]] {
+            assert!(
+                judge.allows(&Access::new("s3:PutObject", lock)),
+                "{name} {lock}"
+            );
+            assert!(
+                judge.allows(&Access::new("s3:DeleteObject", lock)),
+                "{name} {lock}"
+            );
+        }
+        assert_eq!(
+            judge.allows(&Access::new("s3:PutObject", &own[0])),
+            name.ends_with("-apply"),
+            "{name}"
+        );
+    }
+    // The [[role]] roles still reach neither each other's state nor the top of the bucket.
+    assert_no_role_reaches_another_state(&aws, &inspect);
+    // Both configurations converged: neither re-run writes.
+    w.test("init").args(single).expect_no_writes().run();
     with_config(&w, "init", &config)
         .arg("--yes")
         .expect_no_writes()
