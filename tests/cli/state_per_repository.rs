@@ -642,3 +642,77 @@ fn terraform_runs_through_each_role_s_backend_within_its_own_prefix() {
         .iter()
         .any(|v| v.key == "terraform.tfstate"));
 }
+
+/// A single-role configuration (`--plan-apply`, state at the top of the bucket) beside the
+/// `[[role]]` configuration: real Terraform through its roles' backends, every request judged
+/// with the live bucket policy (both confinement statements): its state, lock and workspaces
+/// stay usable, and every object it touches is a top-level state object.
+#[test]
+fn terraform_runs_through_a_single_role_backend_beside_role_tables() {
+    require_terraform();
+    let w = World::start_with_managed_policies();
+    let dir = tempfile::tempdir().unwrap();
+    let config = organisation(dir.path(), "set = \"org\"\n");
+    with_config(&w, "init", &config).arg("--yes").run();
+    let single_dir = tempfile::tempdir().unwrap();
+    let single = single_dir.path().join("bootstrap.toml");
+    std::fs::write(
+        &single,
+        format!(
+            "set = \"legacy\"\nplan-apply = true\nrepository-uuid = [\"{REPO_UUID}\"]\nenvironment-uuid = [\"{ENV_UUID}\"]\n"
+        ),
+    )
+    .unwrap();
+    with_config(&w, "init", &single).arg("--yes").run();
+    let aws = w.clients();
+    let inspect = Inspect::new(&w.moto.endpoint());
+    let (plan_role, apply_role) = (
+        "bitbucket-pipelines-deploy-plan",
+        "bitbucket-pipelines-deploy-apply",
+    );
+    let judges: BTreeMap<&str, Judge> = [plan_role, apply_role]
+        .into_iter()
+        .map(|name| (name, Judge::of(&aws, &inspect, name)))
+        .collect();
+    // As in the test above: Terraform runs without the bucket policy, judged with it.
+    aws.block_on(aws.s3.delete_bucket_policy().bucket(BUCKET).send())
+        .unwrap();
+    let apply: &[&str] = &["apply", "-auto-approve", "-input=false", "-no-color"];
+    let plan: &[&str] = &["plan", "-input=false", "-no-color"];
+    let top = [
+        format!("arn:aws:s3:::{BUCKET}/terraform.tfstate"),
+        format!("arn:aws:s3:::{BUCKET}/terraform.tfstate.tflock"),
+    ];
+    let env = Env::moto(&w.region);
+    for (role, runs) in [
+        (
+            apply_role,
+            vec![apply, &["workspace", "new", "-no-color", "dev"][..], apply],
+        ),
+        (plan_role, vec![plan]),
+    ] {
+        let requests = terraform_as(&w, &single, role, &runs);
+        let needs = all_needs(&requests, &env);
+        let judge = &judges[role];
+        let objects: Vec<_> = needs
+            .iter()
+            .filter(|n| n.action.starts_with("s3:") && n.action.ends_with("Object"))
+            .collect();
+        assert!(objects.len() >= 3, "{role}: {needs:#?}");
+        for need in &needs {
+            assert!(judge.allows(&need.access()), "{role}: {need} is refused");
+        }
+        for need in objects {
+            let at_top = top.contains(&need.resource)
+                || need
+                    .resource
+                    .starts_with(&format!("arn:aws:s3:::{BUCKET}/env:/"));
+            assert!(at_top, "{role}: {need} is not a top-level state object");
+        }
+    }
+    // The workspace's state really went under env:/ at the top of the bucket.
+    assert!(inspect
+        .versions(BUCKET)
+        .iter()
+        .any(|v| v.key == "env:/dev/terraform.tfstate"));
+}
