@@ -29,12 +29,7 @@ fn desired_of(file: &str) -> DesiredState {
         ..Default::default()
     });
     let settings = Settings::from_inputs(i).expect("valid settings");
-    let account = Account {
-        id: "123456789012".into(),
-        partition: "aws".into(),
-        region: "eu-west-1".into(),
-    };
-    desired(&settings, &account, &[], &[]).expect("desired state")
+    desired(&settings, &account(), &[], &[]).expect("desired state")
 }
 
 /// Two teams' worth of repositories: plan/apply pairs for A and B, one apply role for C,
@@ -92,6 +87,12 @@ fn may(role: &DesiredRole, bucket_policy: Option<&Value>, action: &str, resource
         identity.push(&read_only);
     }
     let mut access = Request::new(action, resource).with("aws:PrincipalArn", [role.arn.as_str()]);
+    if let Some(set) = role.tags.get(crate::config::SET_TAG) {
+        access = access.with(
+            format!("aws:PrincipalTag/{}", crate::config::SET_TAG),
+            [set.as_str()],
+        );
+    }
     if let Some(p) = role.tags.get(state::STATE_PREFIX_TAG) {
         access = access.with(
             format!("aws:PrincipalTag/{}", state::STATE_PREFIX_TAG),
@@ -195,9 +196,17 @@ fn read_only_access_alone_would_read_every_state_the_bucket_policy_keeps_it_out(
         .iter()
         .filter_map(|s| s["Sid"].as_str())
         .collect();
-    assert_eq!(sids, [policy::DENY_INSECURE_SID, policy::STATE_PREFIX_SID]);
-    let statement = &d.bucket.policy_statements[1];
-    assert!(!statement.to_string().contains("infra"), "{statement}");
+    assert_eq!(
+        sids,
+        [
+            policy::DENY_INSECURE_SID,
+            policy::STATE_PREFIX_SID,
+            policy::TOP_STATE_SID
+        ]
+    );
+    for statement in &d.bucket.policy_statements[1..] {
+        assert!(!statement.to_string().contains("infra"), "{statement}");
+    }
     // Each role's own identity policy grants its own prefix only.
     let doc = plan.inline_policy.to_string();
     assert!(
@@ -206,19 +215,163 @@ fn read_only_access_alone_would_read_every_state_the_bucket_policy_keeps_it_out(
     );
 }
 
+fn account() -> Account {
+    Account {
+        id: "123456789012".into(),
+        partition: "aws".into(),
+        region: "eu-west-1".into(),
+    }
+}
+
+/// A configuration of the single-role flags on the bucket `org-state` (its own set).
+fn one_role_set(plan_apply: bool) -> DesiredState {
+    let i = Inputs {
+        workspace: Some("acme".into()),
+        workspace_uuid: Some("11111111-2222-3333-4444-555555555555".into()),
+        repository_uuid: vec![C.into()],
+        environment_uuid: vec![ENV.into()],
+        state_bucket: Some("org-state".into()),
+        set: Some("legacy".into()),
+        plan_apply: plan_apply.then_some(true),
+        ..Default::default()
+    };
+    desired(&Settings::from_inputs(i).unwrap(), &account(), &[], &[]).unwrap()
+}
+
+/// Whether a role with no state prefix does what it needs with the state at the top of the
+/// bucket: read state, lock and workspaces, write locks (and the state when it applies).
+fn keeps_top_level_state(r: &DesiredRole, bucket_policy: &Value) {
+    let top = objects("");
+    for object in &top {
+        assert!(
+            may(r, Some(bucket_policy), "s3:GetObject", object),
+            "{} {object}",
+            r.name
+        );
+    }
+    for lock in [&top[1], &top[3]] {
+        assert!(
+            may(r, Some(bucket_policy), "s3:PutObject", lock),
+            "{} {lock}",
+            r.name
+        );
+        assert!(
+            may(r, Some(bucket_policy), "s3:DeleteObject", lock),
+            "{} {lock}",
+            r.name
+        );
+    }
+    for state in [&top[0], &top[2]] {
+        assert_eq!(
+            may(r, Some(bucket_policy), "s3:PutObject", state),
+            r.access == Access::Apply,
+            "{} {state}",
+            r.name
+        );
+    }
+    // Workspace deletion (`terraform workspace delete`).
+    assert_eq!(
+        may(r, Some(bucket_policy), "s3:DeleteObject", &top[2]),
+        r.access == Access::Apply,
+        "{}",
+        r.name
+    );
+}
+
+#[test]
+fn a_one_role_set_and_a_role_table_set_on_one_bucket_keep_out_of_each_other_s_state() {
+    let tables = desired_of(&organisation());
+    for plan_apply in [false, true] {
+        let single = one_role_set(plan_apply);
+        assert!(single
+            .roles
+            .iter()
+            .all(|r| r.state_key_prefix.as_deref() == Some("")));
+        // Whichever configuration wrote the bucket policy last, the statements are the same.
+        let first = policy::merge_bucket_policy(None, &tables.bucket.policy_statements);
+        let both = policy::merge_bucket_policy(Some(&first), &single.bucket.policy_statements);
+        let alone = policy::merge_bucket_policy(None, &single.bucket.policy_statements);
+        assert_eq!(both, alone);
+        for r in &single.roles {
+            keeps_top_level_state(r, &both);
+            for t in tables.roles.iter().filter(|t| t.access != Access::Cdk) {
+                let prefix = t.state_key_prefix.as_deref().unwrap();
+                for object in objects(prefix) {
+                    for action in ACTIONS {
+                        assert!(
+                            !may(r, Some(&both), action, &object),
+                            "{} may {action} {object}",
+                            r.name
+                        );
+                    }
+                }
+            }
+        }
+        for t in &tables.roles {
+            for object in objects("") {
+                for action in ACTIONS {
+                    assert!(!may(t, Some(&both), action, &object), "{} {object}", t.name);
+                }
+            }
+        }
+    }
+    // Without the top-level statement the single-role apply role overwrites another set's
+    // state, and the --plan-apply plan role (ReadOnlyAccess) reads it.
+    let single = one_role_set(true);
+    let without: Vec<Value> = tables
+        .bucket
+        .policy_statements
+        .iter()
+        .filter(|s| s["Sid"] != policy::TOP_STATE_SID)
+        .cloned()
+        .collect();
+    let without = policy::merge_bucket_policy(None, &without);
+    let infra = objects("infra").remove(0);
+    let [plan, apply] = &single.roles[..] else {
+        unreachable!()
+    };
+    assert!(may(apply, Some(&without), "s3:PutObject", &infra));
+    assert!(may(plan, Some(&without), "s3:GetObject", &infra));
+}
+
+#[test]
+fn the_top_level_state_objects_are_named_one_by_one() {
+    let arns = policy::top_state_object_arns("arn:aws:s3:::b");
+    assert_eq!(
+        arns,
+        [
+            "arn:aws:s3:::b/terraform.tfstate",
+            "arn:aws:s3:::b/terraform.tfstate.tflock",
+            "arn:aws:s3:::b/env:/*"
+        ]
+    );
+    // A [[role]] prefix may begin with the state's name; its objects stay out of reach.
+    let d = desired_of(&format!(
+        "{}{}",
+        organisation(),
+        "[[role]]\nname = \"odd\"\naccess = \"apply\"\nrepository-uuid = [\"{dddddddd-2222-3333-4444-555555555555}\"]\nstate-key-prefix = \"terraform.tfstate.d\"\n"
+    ));
+    let bucket_policy = policy::merge_bucket_policy(None, &d.bucket.policy_statements);
+    for r in one_role_set(false).roles {
+        for object in objects("terraform.tfstate.d") {
+            assert!(
+                !may(&r, Some(&bucket_policy), "s3:PutObject", &object),
+                "{object}"
+            );
+        }
+    }
+}
+
 #[test]
 fn a_one_role_setup_keeps_its_state_and_its_bucket_policy() {
     let mut i = Inputs {
         workspace: Some("acme".into()),
         workspace_uuid: Some("11111111-2222-3333-4444-555555555555".into()),
         repository_uuid: vec![A.into()],
+        state_bucket: Some("org-state".into()),
         ..Default::default()
     };
-    let account = Account {
-        id: "123456789012".into(),
-        partition: "aws".into(),
-        region: "eu-west-1".into(),
-    };
+    let account = account();
     let d = desired(
         &Settings::from_inputs(i.clone()).unwrap(),
         &account,
@@ -228,7 +381,15 @@ fn a_one_role_setup_keeps_its_state_and_its_bucket_policy() {
     .unwrap();
     assert_eq!(d.roles[0].state_key_prefix.as_deref(), Some(""));
     assert!(!d.roles[0].tags.contains_key(state::STATE_PREFIX_TAG));
-    assert_eq!(d.bucket.policy_statements.len(), 1);
+    // Alone on its bucket it keeps its state, lock and workspaces under both statements.
+    let bucket_policy = policy::merge_bucket_policy(None, &d.bucket.policy_statements);
+    keeps_top_level_state(&d.roles[0], &bucket_policy);
+    assert!(!may(
+        &d.roles[0],
+        Some(&bucket_policy),
+        "s3:GetObject",
+        &objects("infra")[0]
+    ));
     assert!(d.roles[0]
         .inline_policy
         .to_string()
@@ -237,5 +398,5 @@ fn a_one_role_setup_keeps_its_state_and_its_bucket_policy() {
     i.state_key_prefix = Some("team/app".into());
     let d = desired(&Settings::from_inputs(i).unwrap(), &account, &[], &[]).unwrap();
     assert_eq!(d.roles[0].tags[state::STATE_PREFIX_TAG], "team/app");
-    assert_eq!(d.bucket.policy_statements.len(), 2);
+    assert_eq!(d.bucket.policy_statements.len(), 3);
 }

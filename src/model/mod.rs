@@ -161,21 +161,18 @@ impl DesiredState {
     }
 }
 
-/// The statements the tool owns in the bucket policy: TLS only, and, once a role keeps its
-/// state under a prefix of its own, the confinement of every such role to its prefix
-/// ([`policy::deny_outside_state_prefix`]).
-fn bucket_statements(bucket_arn: &str, roles: &[DesiredRole]) -> Vec<Value> {
-    let mut out = vec![policy::deny_insecure_transport(
-        json!(bucket_arn),
-        json!(format!("{bucket_arn}/*")),
-    )];
-    if roles
-        .iter()
-        .any(|r| r.tags.contains_key(state::STATE_PREFIX_TAG))
-    {
-        out.push(policy::deny_outside_state_prefix(bucket_arn));
-    }
-    out
+/// The statements the tool owns in the bucket policy: TLS only, and the confinement of every
+/// role of the tool to its own state: a role with a prefix to that prefix
+/// ([`policy::deny_outside_state_prefix`]), a role without one to the top-level state objects
+/// ([`policy::deny_unprefixed_outside_top_state`]). Both always: this configuration cannot
+/// know which other sets share the bucket (now or later), each statement names no role, and
+/// each leaves every role exactly its own objects.
+fn bucket_statements(bucket_arn: &str) -> Vec<Value> {
+    vec![
+        policy::deny_insecure_transport(json!(bucket_arn), json!(format!("{bucket_arn}/*"))),
+        policy::deny_outside_state_prefix(bucket_arn),
+        policy::deny_unprefixed_outside_top_state(bucket_arn),
+    ]
 }
 
 /// Build the desired state. `thumbprints` are the ones served now; `bitbucket_ranges`
@@ -255,7 +252,7 @@ pub fn desired(
         global_default: (settings.state_bucket.is_none()
             && namespace::unavailable(account).is_none())
         .then(|| namespace::global_default(account)),
-        policy_statements: bucket_statements(&bucket_arn, &desired_roles),
+        policy_statements: bucket_statements(&bucket_arn),
         tags,
     };
     Ok(DesiredState {

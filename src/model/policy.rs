@@ -346,6 +346,44 @@ pub fn deny_outside_state_prefix(bucket_arn: &str) -> Value {
     })
 }
 
+/// The Sid of the bucket-policy statement that keeps the roles with no state prefix (the
+/// top of the bucket) to the top-level state objects.
+pub const TOP_STATE_SID: &str = "DenyStateOutsideTopLevelState";
+
+/// The objects of the state kept at the top of the bucket (no prefix), as ARNs under
+/// `bucket_arn`: the default workspace's state, its lock, and the other workspaces (states
+/// and locks under Terraform's default `env:/`). Named one by one, not `terraform.tfstate*`:
+/// a `[[role]]` prefix may itself begin with `terraform.tfstate` (`terraform.tfstate.d/...`),
+/// while no prefix can hold `env:` (a prefix has no ':').
+pub fn top_state_object_arns(bucket_arn: &str) -> Vec<String> {
+    let state = super::state::state_key("");
+    vec![
+        format!("{bucket_arn}/{state}"),
+        format!("{bucket_arn}/{state}{}", super::state::LOCK_SUFFIX),
+        format!("{bucket_arn}/{}/*", super::state::workspace_key_prefix("")),
+    ]
+}
+
+/// The bucket-policy statement that keeps every role of the tool (tagged
+/// [`crate::config::SET_TAG`]) that carries no [`super::state::STATE_PREFIX_TAG`] (its state
+/// is at the top of the bucket: the single-role flags' default) to the top-level state
+/// objects ([`top_state_object_arns`]): without it such a role, whose own policy grants
+/// `<bucket>/*`, could read and overwrite every `[[role]]` role's state in the same bucket,
+/// and a `--plan-apply` plan role (`ReadOnlyAccess`) read them all. Like
+/// [`deny_outside_state_prefix`] it names no role, so every configuration writes the same one.
+pub fn deny_unprefixed_outside_top_state(bucket_arn: &str) -> Value {
+    let set = format!("aws:PrincipalTag/{}", crate::config::SET_TAG);
+    let prefix = format!("aws:PrincipalTag/{}", super::state::STATE_PREFIX_TAG);
+    json!({
+        "Sid": TOP_STATE_SID,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": CONFINED_ACTIONS,
+        "NotResource": top_state_object_arns(bucket_arn),
+        "Condition": { "Null": { set: "false", prefix: "true" } },
+    })
+}
+
 /// Merge the tool's statements into an existing bucket policy: statements with the tool's
 /// Sids are replaced, every other statement is kept as it is.
 pub fn merge_bucket_policy(existing: Option<&Value>, owned: &[Value]) -> Value {

@@ -113,7 +113,7 @@ fn assert_converged(w: &World, aws: &Inspect, case: &str) {
     assert_eq!(aws.versioning(BUCKET).as_deref(), Some("Enabled"), "{case}");
     let policy = aws.bucket_policy(BUCKET).expect("bucket policy");
     let statements = as_list_of_objects(&policy["Statement"]);
-    assert_eq!(statements.len(), 1, "{case}: bucket policy {policy}");
+    assert_eq!(statements.len(), 3, "{case}: bucket policy {policy}");
     assert_eq!(statements[0]["Effect"], json!("Deny"), "{case}");
     assert_eq!(
         statements[0]["Condition"]["Bool"]["aws:SecureTransport"],

@@ -218,7 +218,7 @@ fn drift_is_reported_by_status_and_repaired_by_init() {
         .unwrap();
     let policy = policy_json(policy.policy().unwrap());
     let statements = policy["Statement"].as_array().unwrap();
-    assert_eq!(statements.len(), 2, "{policy:#}");
+    assert_eq!(statements.len(), 4, "{policy:#}");
     assert!(
         statements.contains(&foreign),
         "the foreign statement was lost: {policy:#}"

@@ -215,7 +215,32 @@ fn fresh_init_creates_everything() {
         .unwrap();
     let policy = policy_json(policy.policy().unwrap());
     let statements = policy["Statement"].as_array().unwrap();
-    assert_eq!(statements.len(), 1, "{policy:#}");
+    // TLS only, and every role of the tool kept to its own state: a prefixed one to its
+    // prefix, this one (no prefix) to the state at the top of the bucket.
+    let sids: Vec<&str> = statements
+        .iter()
+        .filter_map(|s| s["Sid"].as_str())
+        .collect();
+    assert_eq!(
+        sids,
+        [
+            "DenyInsecureTransport",
+            "DenyStateOutsideRolePrefix",
+            "DenyStateOutsideTopLevelState"
+        ],
+        "{policy:#}"
+    );
+    let mut top = strings(&statements[2]["NotResource"]);
+    top.sort();
+    assert_eq!(
+        top,
+        [
+            format!("{bucket_arn}/env:/*"),
+            format!("{bucket_arn}/terraform.tfstate"),
+            format!("{bucket_arn}/terraform.tfstate.tflock"),
+        ],
+        "{policy:#}"
+    );
     let deny = &statements[0];
     assert_eq!(deny["Effect"], "Deny");
     assert_eq!(deny["Principal"], "*");

@@ -94,8 +94,9 @@ impl Judge {
             "aws:PrincipalArn".to_string(),
             vec![format!("arn:aws:iam::{ACCOUNT_ID}:role/{role}")],
         );
-        if let Some(prefix) = inspect.role_tags(role).get(TAG) {
-            context.insert(format!("aws:PrincipalTag/{TAG}"), vec![prefix.clone()]);
+        // Every tag of the role is a principal tag of its sessions (bootstrap-set included).
+        for (key, value) in inspect.role_tags(role) {
+            context.insert(format!("aws:PrincipalTag/{key}"), vec![value]);
         }
         Judge {
             identity,
@@ -232,6 +233,86 @@ fn every_repository_keeps_its_own_state_and_no_role_reaches_another_s() {
     assert_no_role_reaches_another_state(&aws, &inspect);
 
     // Converged: a re-run writes nothing.
+    with_config(&w, "init", &config)
+        .arg("--yes")
+        .expect_no_writes()
+        .run();
+}
+
+/// A second configuration of the single-role flags (`--plan-apply`, its state at the top of
+/// the bucket) on the `[[role]]` configuration's bucket: its roles have no prefix tag and a
+/// policy on the whole bucket, and still reach no `[[role]]` role's state, nor these theirs.
+#[test]
+fn a_single_role_configuration_on_the_same_bucket_reaches_no_other_state() {
+    let w = World::start_with_managed_policies();
+    let dir = tempfile::tempdir().unwrap();
+    let config = organisation(dir.path(), "set = \"org\"\n");
+    with_config(&w, "init", &config).arg("--yes").run();
+    let single = [
+        "--set",
+        "legacy",
+        "--plan-apply",
+        "--environment-uuid",
+        ENV_UUID,
+        "--yes",
+    ];
+    w.test("init").args(single).run();
+    let aws = w.clients();
+    let inspect = Inspect::new(&w.moto.endpoint());
+    let actions = [
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:PutObject",
+        "s3:DeleteObject",
+    ];
+    for name in [
+        "bitbucket-pipelines-deploy-plan",
+        "bitbucket-pipelines-deploy-apply",
+    ] {
+        assert!(!inspect.role_tags(name).contains_key(TAG), "{name}");
+        let judge = Judge::of(&aws, &inspect, name);
+        // Its own policy grants the whole bucket; the bucket policy keeps it to the top.
+        let identity: Vec<&Value> = judge.identity.iter().collect();
+        let infra = Access::new("s3:GetObject", &state_objects("infra")[0]);
+        assert!(evaluate_all(&identity, None, &infra).allowed, "{name}");
+        for prefix in ["infra", "web"] {
+            for object in state_objects(prefix) {
+                for action in actions {
+                    assert!(
+                        !judge.allows(&Access::new(action, &object)),
+                        "{name} may {action} {object}"
+                    );
+                }
+            }
+        }
+        // Its own state at the top of the bucket: state, lock, a workspace's state and lock.
+        let own = state_objects("");
+        for object in &own {
+            assert!(
+                judge.allows(&Access::new("s3:GetObject", object)),
+                "{name} {object}"
+            );
+        }
+        for lock in [&own[1], &own[3]] {
+            assert!(
+                judge.allows(&Access::new("s3:PutObject", lock)),
+                "{name} {lock}"
+            );
+            assert!(
+                judge.allows(&Access::new("s3:DeleteObject", lock)),
+                "{name} {lock}"
+            );
+        }
+        assert_eq!(
+            judge.allows(&Access::new("s3:PutObject", &own[0])),
+            name.ends_with("-apply"),
+            "{name}"
+        );
+    }
+    // The [[role]] roles still reach neither each other's state nor the top of the bucket.
+    assert_no_role_reaches_another_state(&aws, &inspect);
+    // Both configurations converged: neither re-run writes.
+    w.test("init").args(single).expect_no_writes().run();
     with_config(&w, "init", &config)
         .arg("--yes")
         .expect_no_writes()
@@ -617,4 +698,78 @@ fn terraform_runs_through_each_role_s_backend_within_its_own_prefix() {
         .versions(BUCKET)
         .iter()
         .any(|v| v.key == "terraform.tfstate"));
+}
+
+/// A single-role configuration (`--plan-apply`, state at the top of the bucket) beside the
+/// `[[role]]` configuration: real Terraform through its roles' backends, every request judged
+/// with the live bucket policy (both confinement statements): its state, lock and workspaces
+/// stay usable, and every object it touches is a top-level state object.
+#[test]
+fn terraform_runs_through_a_single_role_backend_beside_role_tables() {
+    require_terraform();
+    let w = World::start_with_managed_policies();
+    let dir = tempfile::tempdir().unwrap();
+    let config = organisation(dir.path(), "set = \"org\"\n");
+    with_config(&w, "init", &config).arg("--yes").run();
+    let single_dir = tempfile::tempdir().unwrap();
+    let single = single_dir.path().join("bootstrap.toml");
+    std::fs::write(
+        &single,
+        format!(
+            "set = \"legacy\"\nplan-apply = true\nrepository-uuid = [\"{REPO_UUID}\"]\nenvironment-uuid = [\"{ENV_UUID}\"]\n"
+        ),
+    )
+    .unwrap();
+    with_config(&w, "init", &single).arg("--yes").run();
+    let aws = w.clients();
+    let inspect = Inspect::new(&w.moto.endpoint());
+    let (plan_role, apply_role) = (
+        "bitbucket-pipelines-deploy-plan",
+        "bitbucket-pipelines-deploy-apply",
+    );
+    let judges: BTreeMap<&str, Judge> = [plan_role, apply_role]
+        .into_iter()
+        .map(|name| (name, Judge::of(&aws, &inspect, name)))
+        .collect();
+    // As in the test above: Terraform runs without the bucket policy, judged with it.
+    aws.block_on(aws.s3.delete_bucket_policy().bucket(BUCKET).send())
+        .unwrap();
+    let apply: &[&str] = &["apply", "-auto-approve", "-input=false", "-no-color"];
+    let plan: &[&str] = &["plan", "-input=false", "-no-color"];
+    let top = [
+        format!("arn:aws:s3:::{BUCKET}/terraform.tfstate"),
+        format!("arn:aws:s3:::{BUCKET}/terraform.tfstate.tflock"),
+    ];
+    let env = Env::moto(&w.region);
+    for (role, runs) in [
+        (
+            apply_role,
+            vec![apply, &["workspace", "new", "-no-color", "dev"][..], apply],
+        ),
+        (plan_role, vec![plan]),
+    ] {
+        let requests = terraform_as(&w, &single, role, &runs);
+        let needs = all_needs(&requests, &env);
+        let judge = &judges[role];
+        let objects: Vec<_> = needs
+            .iter()
+            .filter(|n| n.action.starts_with("s3:") && n.action.ends_with("Object"))
+            .collect();
+        assert!(objects.len() >= 3, "{role}: {needs:#?}");
+        for need in &needs {
+            assert!(judge.allows(&need.access()), "{role}: {need} is refused");
+        }
+        for need in objects {
+            let at_top = top.contains(&need.resource)
+                || need
+                    .resource
+                    .starts_with(&format!("arn:aws:s3:::{BUCKET}/env:/"));
+            assert!(at_top, "{role}: {need} is not a top-level state object");
+        }
+    }
+    // The workspace's state really went under env:/ at the top of the bucket.
+    assert!(inspect
+        .versions(BUCKET)
+        .iter()
+        .any(|v| v.key == "env:/dev/terraform.tfstate"));
 }

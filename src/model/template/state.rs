@@ -193,22 +193,13 @@ fn bucket_comments(d: &DesiredState, c: &mut Comments) {
 
 /// The `AWS::S3::BucketPolicy` resource: the statements the tool owns, the whole policy.
 pub(super) fn bucket_policy(d: &DesiredState, refs: &Refs, c: &mut Comments) -> Value {
-    let confined = d
-        .bucket
-        .policy_statements
-        .iter()
-        .any(|s| s["Sid"] == crate::model::policy::STATE_PREFIX_SID);
     c.add(
         &["Resources", BUCKET_POLICY_ID],
-        if confined {
-            "Refuses every request that is not made over TLS, and keeps every role tagged\n\
-             bootstrap-state-prefix to the objects under its own prefix (ReadOnlyAccess included).\n\
-             The stack owns the whole bucket policy: add statements here, not in the console,\n\
-             or the next update removes them."
-        } else {
-            "Refuses every request that is not made over TLS. The stack owns the whole bucket\n\
-             policy: add statements here, not in the console, or the next update removes them."
-        },
+        "Refuses every request that is not made over TLS, and keeps every role of the tool to\n\
+         its own state (ReadOnlyAccess included): a role tagged bootstrap-state-prefix to the\n\
+         objects under that prefix, any other to the state at the top of the bucket.\n\
+         The stack owns the whole bucket policy: add statements here, not in the console,\n\
+         or the next update removes them.",
     );
     json!({
         "Type": "AWS::S3::BucketPolicy",
