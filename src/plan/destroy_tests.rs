@@ -78,24 +78,33 @@ fn by_default_role_and_provider_go_and_state_stays() {
 }
 
 #[test]
-fn a_provider_other_roles_trust_is_kept_with_the_state_and_deleted_only_with_force() {
+fn a_provider_other_roles_trust_is_kept_with_the_state_even_with_force() {
     let mut f = everything();
     f.trusting_roles = vec!["b-apply".into(), "b-plan".into()];
     f.bucket_contents = Some(BucketContents::default());
-    let p = plan(&targets(true, false), &f);
-    assert!(p.refusal_error().is_none());
-    assert_eq!(p.get(Kind::Role).unwrap().action, Action::Delete);
-    for kind in [Kind::OidcProvider, Kind::StateBucket, Kind::LockTable] {
-        let item = p.get(kind).unwrap();
-        assert_eq!(item.action, Action::Keep, "{item:?}");
-        assert!(item.notes[0].contains("b-apply, b-plan"), "{item:?}");
+    // --force deletes untagged resources; it never takes a provider or state that other
+    // roles still trust or use.
+    for t in [
+        targets(true, false),
+        targets(true, true),
+        targets(false, true),
+    ] {
+        let p = plan(&t, &f);
+        assert!(p.refusal_error().is_none());
+        assert_eq!(p.get(Kind::Role).unwrap().action, Action::Delete);
+        assert!(p.get(Kind::OidcProvider).unwrap().ops.is_empty());
+        // Without --delete-state the bucket and table stay anyway, for that reason.
+        let kinds: &[Kind] = if t.delete_state {
+            &[Kind::OidcProvider, Kind::StateBucket, Kind::LockTable]
+        } else {
+            &[Kind::OidcProvider]
+        };
+        for &kind in kinds {
+            let item = p.get(kind).unwrap();
+            assert_eq!(item.action, Action::Keep, "{item:?}");
+            assert!(item.notes[0].contains("b-apply, b-plan"), "{item:?}");
+        }
     }
-    let p = plan(&targets(false, true), &f);
-    assert!(p.refusal_error().is_none());
-    assert_eq!(
-        p.get(Kind::OidcProvider).unwrap().ops,
-        vec![Op::DeleteProvider]
-    );
 }
 
 #[test]
