@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use futures::future::try_join_all;
 use serde_json::Value;
 use tokio::sync::OnceCell;
@@ -54,17 +56,12 @@ pub async fn instance_profiles(aws: &Aws, name: &str) -> Result<Option<Vec<Strin
         .send()
         .try_collect()
         .await;
-    match pages {
-        Ok(pages) => Ok(Some(
-            pages
-                .iter()
-                .flat_map(|p| p.instance_profiles().iter())
-                .map(|p| p.instance_profile_name().to_string())
-                .collect(),
-        )),
-        Err(e) if errors::is(&e, &["NoSuchEntity"]) => Ok(None),
-        Err(e) => Err(classify(&e, "listing the role's instance profiles", name)),
-    }
+    role_listing(pages, "listing the role's instance profiles", name, |p| {
+        p.instance_profiles()
+            .iter()
+            .map(|p| p.instance_profile_name().to_string())
+            .collect()
+    })
 }
 
 /// Find the provider for an issuer without knowing the account id.
@@ -208,16 +205,29 @@ pub async fn attached_policy_arns(aws: &Aws, role: &str) -> Result<Option<Vec<St
         .send()
         .try_collect()
         .await;
+    role_listing(pages, "listing the role's managed policies", role, |p| {
+        p.attached_policies()
+            .iter()
+            .filter_map(|p| p.policy_arn().map(str::to_string))
+            .collect()
+    })
+}
+
+/// What `pick` takes from every page of a listing of the role; None when the role is gone
+/// (`NoSuchEntity`).
+fn role_listing<P, E>(
+    pages: std::result::Result<Vec<P>, SdkError<E, HttpResponse>>,
+    action: &str,
+    role: &str,
+    pick: impl Fn(&P) -> Vec<String>,
+) -> Result<Option<Vec<String>>>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
     match pages {
-        Ok(pages) => Ok(Some(
-            pages
-                .iter()
-                .flat_map(|p| p.attached_policies().iter())
-                .filter_map(|p| p.policy_arn().map(str::to_string))
-                .collect(),
-        )),
+        Ok(pages) => Ok(Some(pages.iter().flat_map(pick).collect())),
         Err(e) if errors::is(&e, &["NoSuchEntity"]) => Ok(None),
-        Err(e) => Err(classify(&e, "listing the role's managed policies", role)),
+        Err(e) => Err(classify(&e, action, role)),
     }
 }
 
