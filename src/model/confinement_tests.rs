@@ -400,3 +400,53 @@ fn a_one_role_setup_keeps_its_state_and_its_bucket_policy() {
     assert_eq!(d.roles[0].tags[state::STATE_PREFIX_TAG], "team/app");
     assert_eq!(d.bucket.policy_statements.len(), 3);
 }
+
+/// Whether `role` may `action` the lock table's item `lock_id` (its identity policy alone:
+/// the table has no resource policy).
+fn may_lock(role: &DesiredRole, table_arn: &str, action: &str, lock_id: &str) -> bool {
+    let read_only = read_only_access();
+    let identity = [&role.inline_policy, &read_only];
+    let access = Request::new(action, table_arn).with("dynamodb:LeadingKeys", [lock_id]);
+    evaluate_all(&identity, None, &access).allowed
+}
+
+/// The items Terraform's DynamoDB locking writes for a state under `prefix`: the lock and
+/// the digest of the default workspace's state and of another workspace's.
+fn lock_items(prefix: &str) -> Vec<String> {
+    let ws = state::workspace_key_prefix(prefix);
+    let key = state::state_key(prefix);
+    let other = format!("{ws}/dev/{}", state::state_key(""));
+    [
+        key.clone(),
+        format!("{key}-md5"),
+        other.clone(),
+        format!("{other}-md5"),
+    ]
+    .iter()
+    .map(|k| format!("org-state/{k}"))
+    .collect()
+}
+
+#[test]
+fn no_role_writes_or_deletes_another_repository_s_lock_table_items() {
+    let d = desired_of(&organisation());
+    let table = d.table.as_ref().expect("a lock table").arn.clone();
+    let legacy = one_role_set(false);
+    let mut roles: Vec<&DesiredRole> = d.roles.iter().collect();
+    roles.extend(legacy.roles.iter());
+    let mut checked = 0;
+    for r in roles.iter().filter(|r| r.access != Access::Cdk) {
+        for other in roles.iter().filter(|o| o.access != Access::Cdk) {
+            let own = other.state_key_prefix == r.state_key_prefix;
+            let prefix = other.state_key_prefix.as_deref().unwrap_or_default();
+            for item in lock_items(prefix) {
+                for action in ["dynamodb:PutItem", "dynamodb:DeleteItem"] {
+                    let allowed = may_lock(r, &table, action, &item);
+                    assert_eq!(allowed, own, "{} {action} {item}", r.name);
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 200, "{checked}");
+}

@@ -223,6 +223,7 @@ pub fn desired(
         issuer,
         provider_arn: &provider.arn,
         bucket_arn: &bucket_arn,
+        bucket_name: &bucket_name,
         table_arn: table.as_ref().map(|t| t.arn.as_str()),
         kms_key: kms_key.as_deref(),
         tags: &tags,

@@ -202,6 +202,9 @@ pub struct StateAccessInputs {
     /// The key prefix (without trailing slash), if any, for the ListBucket condition.
     pub key_prefix: Option<String>,
     pub table_arn: Option<Value>,
+    /// The lock table's items the role may write: its own states' `LockID`s
+    /// ([`super::state::lock_item_ids`]).
+    pub lock_ids: Vec<Value>,
     pub kms_key_arn: Option<Value>,
 }
 
@@ -240,6 +243,9 @@ pub fn state_access_policy(s: &StateAccessInputs) -> Value {
             "Effect": "Allow",
             "Action": ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
             "Resource": table,
+            // Only the items of its own states: another repository's lock and digest are
+            // neither written nor deleted (the table is shared by every role).
+            "Condition": { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": s.lock_ids } },
         }));
     }
     if let Some(key) = &s.kms_key_arn {

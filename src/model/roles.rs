@@ -34,6 +34,7 @@ pub(super) struct Shared<'a> {
     pub issuer: &'a Issuer,
     pub provider_arn: &'a str,
     pub bucket_arn: &'a str,
+    pub bucket_name: &'a str,
     pub table_arn: Option<&'a str>,
     pub kms_key: Option<&'a str>,
     pub tags: &'a BTreeMap<String, String>,
@@ -221,6 +222,10 @@ fn state_inputs(sh: &Shared<'_>, role: &RoleSettings) -> policy::StateAccessInpu
         lock_arn: json!(state::lock_object_arn(sh.bucket_arn, prefix)),
         key_prefix: (!prefix.is_empty()).then(|| prefix.to_string()),
         table_arn: sh.table_arn.map(|t| json!(t)),
+        lock_ids: state::lock_item_ids(sh.bucket_name, prefix)
+            .into_iter()
+            .map(Value::String)
+            .collect(),
         kms_key_arn: sh.kms_key.map(|k| json!(k)),
     }
 }

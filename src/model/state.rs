@@ -53,6 +53,23 @@ pub fn deleted_object_arns(bucket_arn: &str, prefix: &str) -> Vec<String> {
     ]
 }
 
+/// The `LockID`s Terraform's DynamoDB locking writes for the states under `prefix` in
+/// `bucket`, as `dynamodb:LeadingKeys` patterns: `<bucket>/<key>` for each lock and
+/// `<bucket>/<key>-md5` for each state's digest. Under a prefix, everything below it; at the
+/// top of the bucket, the default workspace's two items and the other workspaces'.
+pub fn lock_item_ids(bucket: &str, prefix: &str) -> Vec<String> {
+    if prefix.is_empty() {
+        let state = state_key(prefix);
+        vec![
+            format!("{bucket}/{state}"),
+            format!("{bucket}/{state}-md5"),
+            format!("{bucket}/{}/*", workspace_key_prefix(prefix)),
+        ]
+    } else {
+        vec![format!("{bucket}/{prefix}/*")]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

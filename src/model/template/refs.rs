@@ -12,6 +12,7 @@ use crate::model::DesiredState;
 pub(super) struct Refs {
     provider_arn: String,
     bucket_arn: String,
+    bucket_name: String,
     table_arn: Option<String>,
 }
 
@@ -26,6 +27,7 @@ impl Refs {
         Refs {
             provider_arn: d.provider.arn.clone(),
             bucket_arn: d.bucket.arn.clone(),
+            bucket_name: d.bucket.name.clone(),
             table_arn: d.table.as_ref().map(|t| t.arn.clone()),
         }
     }
@@ -39,6 +41,10 @@ impl Refs {
         }
         if let Some(rest) = s.strip_prefix(&format!("{}/", self.bucket_arn)) {
             return json!({ "Fn::Sub": format!("${{{BUCKET_ID}.Arn}}/{}", sub_body(rest)) });
+        }
+        // The lock table's items are named after the bucket (`<bucket>/<key>`).
+        if let Some(rest) = s.strip_prefix(&format!("{}/", self.bucket_name)) {
+            return json!({ "Fn::Sub": format!("${{{BUCKET_ID}}}/{}", sub_body(rest)) });
         }
         if self.table_arn.as_deref() == Some(s) {
             return json!({ "Fn::GetAtt": [TABLE_ID, "Arn"] });
