@@ -139,6 +139,7 @@ pub(super) async fn prepare(
     for w in desired.warnings.iter().filter(|w| !early.contains(w)) {
         reporter.warn(w.clone());
     }
+    plan::shared::refuse_held_state(&desired, &live.held)?;
     let plan = plan::diff(&desired, &live.observed)?;
     for w in plan::state_moves::warnings(&desired, &live.observed) {
         reporter.warn(w);
@@ -168,6 +169,8 @@ struct Live<'s> {
     settings: Cow<'s, Settings>,
     observed: Observed,
     stale: Vec<StaleRole>,
+    /// Where other owners' roles keep their state.
+    held: Vec<observe::stale::HeldState>,
 }
 
 /// Every read that names a resource by the settings alone starts at once, beside the account
@@ -262,5 +265,6 @@ async fn read_live<'s>(
             table,
         },
         stale: stale.stale,
+        held: stale.held,
     })
 }

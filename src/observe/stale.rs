@@ -8,11 +8,14 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::aws::{classify, errors, Aws};
 use crate::config::{MANAGED_BY_TAG, SET_TAG};
 use crate::error::{Error, Result};
-use crate::model::owner::{stack_owner, Owner};
+use crate::iam::parse_document;
+use crate::model::owner::{foreign_owner, stack_owner, Owner};
+use crate::model::STATE_POLICY_NAME;
 
 /// The words every role description bootstrap writes ends with.
 const DESCRIPTION_MARK: &str = "(managed by bootstrap)";
@@ -31,6 +34,18 @@ pub struct StackRole {
     pub stack: Owner,
 }
 
+/// Where another owner's role (another set's, or a stack's) keeps its Terraform state, read
+/// from the objects its state policy grants (`<bucket ARN>/<prefix>/*`, or `<bucket ARN>/*`
+/// at the top of the bucket).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldState {
+    pub role: String,
+    pub owner: Owner,
+    pub bucket_arn: String,
+    /// Empty at the top of the bucket.
+    pub prefix: String,
+}
+
 /// What [`roles`] finds among the roles `configured` does not name, each sorted by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Found {
@@ -38,6 +53,9 @@ pub struct Found {
     pub stale: Vec<StaleRole>,
     /// The roles tagged with this set that a stack owns: never stale, never pruned.
     pub of_stacks: Vec<StackRole>,
+    /// The state other owners' roles of the tool keep (those whose tags and policy these
+    /// credentials may read), so that no role of this set is given a prefix one of them holds.
+    pub held: Vec<HeldState>,
 }
 
 /// The roles tagged with this set that `configured` does not name.
@@ -79,23 +97,30 @@ pub async fn roles(aws: &Aws, set: &str, configured: &[String]) -> Result<Found>
             arn: r.arn().to_string(),
         })
         .collect();
-    let judged: Vec<(StaleRole, Membership)> = stream::iter(candidates)
+    let judged: Vec<(StaleRole, Membership, Option<HeldState>)> = stream::iter(candidates)
         .map(|c| async move {
             let m = membership(aws, &c.name, set).await?;
-            Ok::<_, crate::error::Error>((c, m))
+            let held = match &m {
+                Membership::Stack(owner) | Membership::Foreign(owner) => {
+                    held_state(aws, &c.name, owner).await?
+                }
+                Membership::Stale | Membership::No => None,
+            };
+            Ok::<_, crate::error::Error>((c, m, held))
         })
         .buffered(super::ROLE_CONCURRENCY)
         .try_collect()
         .await?;
     let mut found = Found::default();
-    for (role, m) in judged {
+    for (role, m, held) in judged {
+        found.held.extend(held);
         match m {
             Membership::Stale => found.stale.push(role),
             Membership::Stack(stack) => found.of_stacks.push(StackRole {
                 name: role.name,
                 stack,
             }),
-            Membership::No => {}
+            Membership::Foreign(_) | Membership::No => {}
         }
     }
     found.stale.sort_by(|a, b| a.name.cmp(&b.name));
@@ -129,10 +154,14 @@ async fn membership(aws: &Aws, name: &str, set: &str) -> Result<Membership> {
         .collect();
     let ours = tags.get(MANAGED_BY_TAG.0).map(String::as_str) == Some(MANAGED_BY_TAG.1)
         && tags.get(SET_TAG).map(String::as_str) == Some(set);
+    let managed = tags.get(MANAGED_BY_TAG.0).map(String::as_str) == Some(MANAGED_BY_TAG.1);
     // A role a CloudFormation stack owns belongs to the stack, even when tagged with this set.
     Ok(match (ours, stack_owner(&tags)) {
         (true, Some(stack)) => Membership::Stack(stack),
         (true, None) => Membership::Stale,
+        (false, _) if managed => {
+            foreign_owner(&tags, set).map_or(Membership::No, Membership::Foreign)
+        }
         (false, _) => Membership::No,
     })
 }
@@ -140,5 +169,74 @@ async fn membership(aws: &Aws, name: &str, set: &str) -> Result<Membership> {
 enum Membership {
     Stale,
     Stack(Owner),
+    /// A role of the tool that another set or a stack owns.
+    Foreign(Owner),
     No,
+}
+
+/// Where the role `name` of `owner` keeps its state: the objects its state policy grants.
+/// None for a role without one (a `cdk` role), gone since it was listed, or whose policy these
+/// credentials may not read.
+async fn held_state(aws: &Aws, name: &str, owner: &Owner) -> Result<Option<HeldState>> {
+    let read = aws
+        .iam
+        .get_role_policy()
+        .role_name(name)
+        .policy_name(STATE_POLICY_NAME)
+        .send()
+        .await;
+    let doc = match read {
+        Ok(out) => parse_document(out.policy_document()),
+        Err(e) if errors::is(&e, &["NoSuchEntity", "AccessDenied"]) => return Ok(None),
+        Err(e) => return Err(classify(&e, "reading the role's state policy", name)),
+    };
+    Ok(doc
+        .as_ref()
+        .and_then(state_objects)
+        .map(|(bucket_arn, prefix)| HeldState {
+            role: name.to_string(),
+            owner: owner.clone(),
+            bucket_arn,
+            prefix,
+        }))
+}
+
+/// The bucket ARN and prefix of the objects a state policy lets its role read
+/// (`ReadWriteState` or `ReadState`).
+fn state_objects(doc: &Value) -> Option<(String, String)> {
+    let statements = doc["Statement"].as_array()?;
+    let objects = statements
+        .iter()
+        .find(|s| matches!(s["Sid"].as_str(), Some("ReadWriteState" | "ReadState")))?["Resource"]
+        .as_str()?;
+    let (bucket_arn, rest) = objects.split_once('/')?;
+    let prefix = rest.strip_suffix('*')?.trim_end_matches('/');
+    Some((bucket_arn.to_string(), prefix.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::state_objects;
+
+    #[test]
+    fn a_state_policy_names_its_bucket_and_prefix() {
+        let doc = |sid: &str, objects: &str| {
+            json!({"Statement": [
+                {"Sid": "ListStateBucket", "Resource": "arn:aws:s3:::b"},
+                {"Sid": sid, "Resource": objects}]})
+        };
+        let apply = doc("ReadWriteState", "arn:aws:s3:::b/team/app/*");
+        assert_eq!(
+            state_objects(&apply),
+            Some(("arn:aws:s3:::b".into(), "team/app".into()))
+        );
+        let top = doc("ReadState", "arn:aws:s3:::b/*");
+        assert_eq!(
+            state_objects(&top),
+            Some(("arn:aws:s3:::b".into(), String::new()))
+        );
+        assert_eq!(state_objects(&doc("Other", "arn:aws:s3:::b/*")), None);
+    }
 }

@@ -38,6 +38,7 @@ mod roles_prune;
 mod scale;
 mod secrets;
 mod sets;
+mod state_across_sets;
 mod state_bucket;
 mod state_per_repository;
 mod terraform;
