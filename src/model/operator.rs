@@ -4,9 +4,10 @@
 //! It is built from the same [`DesiredState`] as everything else, so every resource it names
 //! is the one `init` converges: the roles, the OIDC provider, the state bucket and lock table,
 //! the KMS key, the CloudFormation stack or StackSet. Only actions IAM cannot scope to a
-//! resource (`iam:ListOpenIDConnectProviders`, `iam:ListRoles`) get `Resource: "*"`, and
-//! both only read; `iam:ListRoleTags` (a read) is on every role, to tell this set's roles
-//! from the others.
+//! resource (`iam:ListOpenIDConnectProviders`, `iam:ListRoles`, and for many roles
+//! `iam:GetAccountAuthorizationDetails`) get `Resource: "*"`, and all only read;
+//! `iam:ListRoleTags` and `iam:GetRolePolicy` (reads) are on every role, to tell this set's
+//! roles from the others and where the others keep their state.
 //!
 //! Privilege escalation is closed the usual way: role-writing actions name the roles;
 //! `iam:CreateRole` and `iam:PutRolePermissionsBoundary` require the configured permissions
@@ -166,16 +167,27 @@ fn attach_statements(roles: &[DesiredRole]) -> Vec<Value> {
         .collect()
 }
 
-/// Every role in the account (`iam:ListRoles`, which IAM cannot scope) and their tags
-/// (`iam:ListRoleTags`, reads only): how `plan` and `status` find the roles of this set that
-/// are no longer configured, and how `destroy` finds the roles still trusting the provider.
+/// From this many configured roles on, `plan`, `init` and `status` read the roles with two
+/// account-wide listings instead of four calls per role.
+pub const BULK_READ_MIN_ROLES: usize = 10;
+
+/// Every role in the account (`iam:ListRoles`, which IAM cannot scope; with many roles also
+/// `iam:GetAccountAuthorizationDetails`, the same) and their tags and state policies
+/// (`iam:ListRoleTags`, `iam:GetRolePolicy`, reads only): how `plan` and `status` find the
+/// roles of this set that are no longer configured and where other sets keep their state, and
+/// how `destroy` finds the roles still trusting the provider.
 fn discovery_statements(d: &DesiredState) -> Vec<Value> {
     let a = &d.account;
+    let list: &[&str] = if d.roles.len() >= BULK_READ_MIN_ROLES {
+        &["iam:ListRoles", "iam:GetAccountAuthorizationDetails"]
+    } else {
+        &["iam:ListRoles"]
+    };
     vec![
-        statement("FindRoles", &["iam:ListRoles"], vec!["*".into()]),
+        statement("FindRoles", list, vec!["*".into()]),
         statement(
             "ReadRoleTags",
-            &["iam:ListRoleTags"],
+            &["iam:ListRoleTags", "iam:GetRolePolicy"],
             vec![arn::role(&a.partition, &a.id, "*")],
         ),
     ]

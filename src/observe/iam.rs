@@ -132,22 +132,12 @@ pub(crate) async fn role_cached(
         Err(e) => return Err(classify(&e, "reading the role", name)),
     };
     let Some(role) = role else { return Ok(None) };
-    let (Some(mut inline), Some(managed_documents)) = (inline?, attached?) else {
+    let (Some(inline), Some(managed_documents)) = (inline?, attached?) else {
         return Ok(None);
     };
-    let inline_policy = inline.remove(inline_policy_name);
-    let trust_policy = role
-        .assume_role_policy_document()
-        .and_then(parse_document)
-        .unwrap_or(serde_json::Value::Null);
-    let tags: BTreeMap<String, String> = role
-        .tags()
-        .iter()
-        .map(|t| (t.key().to_string(), t.value().to_string()))
-        .collect();
+    let tags = tag_map(role.tags());
     // Only a role the tool would adopt: its own roles are never put in an instance profile.
-    let managed = tags.get(MANAGED_BY_TAG.0).map(String::as_str) == Some(MANAGED_BY_TAG.1);
-    let instance_profiles = if managed {
+    let instance_profiles = if is_managed(&tags) {
         Vec::new()
     } else {
         match instance_profiles(aws, name).await? {
@@ -155,21 +145,67 @@ pub(crate) async fn role_cached(
             None => return Ok(None),
         }
     };
-    Ok(Some(ObservedRole {
-        arn: role.arn().to_string(),
-        trust_policy,
-        inline_policy,
-        foreign_inline_policies: inline,
-        managed_policies: managed_documents.keys().cloned().collect(),
-        managed_documents,
-        permissions_boundary: role
-            .permissions_boundary()
-            .and_then(|b| b.permissions_boundary_arn())
-            .map(str::to_string),
-        max_session_duration: role.max_session_duration().unwrap_or(3600),
-        tags,
-        instance_profiles,
-    }))
+    Ok(Some(
+        RoleParts {
+            arn: role.arn(),
+            trust: role.assume_role_policy_document(),
+            inline,
+            inline_policy_name,
+            managed_documents,
+            boundary: role.permissions_boundary(),
+            max_session_duration: role.max_session_duration(),
+            tags,
+            instance_profiles,
+        }
+        .observed(),
+    ))
+}
+
+/// A role's tags as a map.
+pub(super) fn tag_map(tags: &[aws_sdk_iam::types::Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()
+}
+
+/// Whether a role's tags say the tool made it.
+pub(super) fn is_managed(tags: &BTreeMap<String, String>) -> bool {
+    tags.get(MANAGED_BY_TAG.0).map(String::as_str) == Some(MANAGED_BY_TAG.1)
+}
+
+/// What a read of one role learns, by whichever calls.
+pub(super) struct RoleParts<'a> {
+    pub arn: &'a str,
+    pub trust: Option<&'a str>,
+    /// Every inline policy, by name.
+    pub inline: BTreeMap<String, Value>,
+    /// The name of the tool's own inline policy among them.
+    pub inline_policy_name: &'a str,
+    pub managed_documents: BTreeMap<String, Value>,
+    pub boundary: Option<&'a aws_sdk_iam::types::AttachedPermissionsBoundary>,
+    pub max_session_duration: Option<i32>,
+    pub tags: BTreeMap<String, String>,
+    pub instance_profiles: Vec<String>,
+}
+
+impl RoleParts<'_> {
+    pub(super) fn observed(mut self) -> ObservedRole {
+        ObservedRole {
+            arn: self.arn.to_string(),
+            trust_policy: self.trust.and_then(parse_document).unwrap_or(Value::Null),
+            inline_policy: self.inline.remove(self.inline_policy_name),
+            foreign_inline_policies: self.inline,
+            managed_policies: self.managed_documents.keys().cloned().collect(),
+            managed_documents: self.managed_documents,
+            permissions_boundary: self
+                .boundary
+                .and_then(|b| b.permissions_boundary_arn())
+                .map(str::to_string),
+            max_session_duration: self.max_session_duration.unwrap_or(3600),
+            tags: self.tags,
+            instance_profiles: self.instance_profiles,
+        }
+    }
 }
 
 /// The names of the role's inline policies (every page); None when the role does not exist.

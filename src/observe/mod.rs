@@ -2,6 +2,7 @@
 //! Every read is independent, so they all run concurrently.
 
 mod account;
+mod bulk;
 pub mod destroy;
 pub mod destroy_stack;
 mod dynamodb;
@@ -166,10 +167,16 @@ pub async fn roles_by_name(
     roles: &[RoleSettings],
     cache: &PolicyCache,
 ) -> Result<Vec<Option<ObservedRole>>> {
-    let names = roles
+    let names: Vec<(&str, &str)> = roles
         .iter()
-        .map(|r| (r.name.as_str(), crate::model::inline_policy_name(r.access)));
-    read_roles(aws, names, cache).await
+        .map(|r| (r.name.as_str(), crate::model::inline_policy_name(r.access)))
+        .collect();
+    if names.len() >= bulk::BULK_MIN_ROLES {
+        if let Some(found) = bulk::roles(aws, &names, cache).await? {
+            return Ok(found);
+        }
+    }
+    read_roles(aws, names.into_iter(), cache).await
 }
 
 async fn read_roles<'a>(

@@ -4,17 +4,17 @@
 //! throttled writes are retried, and a re-run writes nothing.
 
 use std::fmt::Write;
+use std::path::PathBuf;
 
 use crate::common::fixture::{World, BUCKET, WORKSPACE_UUID};
 use crate::common::inspect::Inspect;
 use crate::common::Test;
 
-#[test]
-fn a_hundred_roles_converge_under_iam_throttling() {
-    let w = World::start_at_scale("1");
-    let dir = tempfile::tempdir().expect("tempdir");
+/// A bootstrap.toml of the set `platform` with `count` apply roles `repo-000`, ... each
+/// trusting a repository of its own.
+pub(crate) fn roles_config(dir: &tempfile::TempDir, count: usize) -> PathBuf {
     let mut text = String::from("set = \"platform\"\n");
-    for n in 0..100 {
+    for n in 0..count {
         let _ = write!(
             text,
             "\n[[role]]\nname = \"repo-{n:03}\"\nrepository-uuid = [\"{{{n:08x}-2222-4e5f-8a9b-abcdefabcdef}}\"]\n"
@@ -22,6 +22,14 @@ fn a_hundred_roles_converge_under_iam_throttling() {
     }
     let config = dir.path().join("bootstrap.toml");
     std::fs::write(&config, text).expect("write config");
+    config
+}
+
+#[test]
+fn a_hundred_roles_converge_under_iam_throttling() {
+    let w = World::start_at_scale("1");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = roles_config(&dir, 100);
     let test = || {
         Test::new()
             .arg("init")
@@ -50,4 +58,105 @@ fn a_hundred_roles_converge_under_iam_throttling() {
         assert_eq!(aws.role_tags(name)["bootstrap-set"], "platform");
     }
     test().expect_no_writes().run();
+}
+
+/// With many roles the live state is read in bulk (two account-wide listings instead of four
+/// calls a role): what the bulk read sees must be what the role-by-role reads see. Each kind
+/// of out-of-band change to one of twelve roles is reported by `status` and put right by
+/// `init`; a re-run then writes nothing and reads far fewer than four calls a role.
+#[test]
+fn many_roles_read_in_bulk_see_every_change_made_by_hand() {
+    use crate::common::moto::classify;
+
+    let w = World::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = roles_config(&dir, 12);
+    let test = |cmd: &str| {
+        Test::new()
+            .arg(cmd)
+            .args(w.flags())
+            .args(["--workspace-uuid", WORKSPACE_UUID, "--state-bucket", BUCKET])
+            .arg("--config")
+            .arg(&config)
+            .moto(&w.moto)
+    };
+    test("init").arg("--yes").run();
+
+    change_four_roles_by_hand(&w);
+    let status = test("status")
+        .arg("--detailed-exitcode")
+        .expect_exit(2)
+        .run();
+    let drifted: Vec<&str> = status
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("role"))
+        .filter_map(|l| l.trim_start().strip_prefix("drifted"))
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        drifted,
+        ["repo-001", "repo-004", "repo-007", "repo-010"],
+        "{}",
+        status.stdout
+    );
+    test("init").arg("--yes").run();
+    test("status").arg("--detailed-exitcode").run();
+    test("init").arg("--yes").expect_no_writes().run();
+    let iam_calls = w
+        .moto
+        .recorded_requests()
+        .iter()
+        .filter(|r| classify(r).0 == "iam")
+        .count();
+    assert!(
+        iam_calls < 2 * 12,
+        "a no-op re-run of 12 roles made {iam_calls} IAM calls"
+    );
+}
+
+/// Out-of-band changes, each of another kind: repo-001's trust loses its conditions,
+/// repo-004's state policy is replaced, repo-007's sessions are lengthened and repo-010 loses
+/// its state-prefix tag.
+fn change_four_roles_by_hand(w: &World) {
+    use serde_json::json;
+
+    let aws = w.clients();
+    let iam = &aws.iam;
+    let doc = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]})
+    .to_string();
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Federated": w.provider_arn()},
+        "Action": "sts:AssumeRoleWithWebIdentity"}]})
+    .to_string();
+    aws.block_on(
+        iam.update_assume_role_policy()
+            .role_name("repo-001")
+            .policy_document(&trust)
+            .send(),
+    )
+    .expect("UpdateAssumeRolePolicy");
+    aws.block_on(
+        iam.put_role_policy()
+            .role_name("repo-004")
+            .policy_name("terraform-state-access")
+            .policy_document(&doc)
+            .send(),
+    )
+    .expect("PutRolePolicy");
+    aws.block_on(
+        iam.update_role()
+            .role_name("repo-007")
+            .max_session_duration(7200)
+            .send(),
+    )
+    .expect("UpdateRole");
+    aws.block_on(
+        iam.untag_role()
+            .role_name("repo-010")
+            .tag_keys("bootstrap-state-prefix")
+            .send(),
+    )
+    .expect("UntagRole");
 }
