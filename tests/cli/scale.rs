@@ -40,7 +40,28 @@ fn a_hundred_roles_converge_under_iam_throttling() {
             .args(["--yes", "-q"])
             .moto(&w.moto)
     };
+    w.moto.start_recording();
     test().run();
+    w.moto.stop_recording();
+    // Every role gets its first write before any role its second (the write permits go
+    // first come, first served): the run's last writes are to roles IAM has long shown, so
+    // no role created at the very end holds the run up waiting to be read back. 8 roles are
+    // written at once, so at least 92 are created before the first PutRolePolicy.
+    let writes: Vec<String> = w
+        .moto
+        .recorded_requests()
+        .iter()
+        .map(|r| crate::common::moto::classify(r).1)
+        .filter(|op| op == "CreateRole" || op == "PutRolePolicy")
+        .collect();
+    let first_put = writes
+        .iter()
+        .position(|op| op == "PutRolePolicy")
+        .expect("PutRolePolicy");
+    assert!(
+        first_put >= 92,
+        "only {first_put} roles were created before the first PutRolePolicy"
+    );
     let throttled = w
         .moto
         .refusals()

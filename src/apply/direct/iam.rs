@@ -116,15 +116,22 @@ pub(super) async fn apply_role(
     d: &DesiredRole,
     ops: &[Op],
     provider_is_new: bool,
+    writers: &tokio::sync::Semaphore,
     reporter: &dyn Progress,
 ) -> Result<()> {
     let trust = d.trust_policy.to_string();
     let (ops, role_is_new) = if ops.iter().any(|o| matches!(o, Op::CreateRole)) {
-        // The role must exist before anything is attached to it.
+        // The role must exist before anything is attached to it. The permit is given back
+        // between the two steps: the roles waiting for their first write (the semaphore is
+        // fair) go before this role's second, so every role is created early and the last
+        // writes of the run are to roles IAM already shows.
+        let _permit = writers.acquire().await.ok();
         create_role(aws, d, ops, &trust, provider_is_new, reporter).await?
     } else {
         (ops.to_vec(), false)
     };
+    // The semaphore is never closed.
+    let _permit = writers.acquire().await.ok();
     let known = Known {
         fresh_entity: role_is_new.then_some("role"),
         fresh_principal: provider_is_new,

@@ -59,7 +59,10 @@ pub async fn apply(
     };
     // A few roles are written at a time (IAM throttles writes); many wait for IAM to show
     // what was written meanwhile, so the writes go on at the rate IAM allows.
+    // Every role is under way at once: writes hold one of a few permits, reads back one of
+    // more, and a role waiting for IAM to show it holds neither.
     let writers = tokio::sync::Semaphore::new(observe::ROLE_WRITE_CONCURRENCY);
+    let readers = tokio::sync::Semaphore::new(observe::ROLE_CONCURRENCY);
     let roles = stream::iter(desired.roles.iter().enumerate())
         .map(|(i, role)| {
             let role_ops = plan
@@ -71,10 +74,11 @@ pub async fn apply(
                 ops: role_ops,
                 provider_pending,
                 writers: &writers,
+                readers: &readers,
             };
             role_then_read(aws, role, write, found, reporter)
         })
-        .buffered(observe::ROLE_CONCURRENCY)
+        .buffered(desired.roles.len().max(1))
         .try_collect::<Vec<_>>();
     let state = s3::apply_bucket(aws, &desired.bucket, ops(Kind::StateBucket), reporter);
     let lock = async {
@@ -103,11 +107,12 @@ pub async fn apply(
 }
 
 /// A role's writes: its operations, whether the provider is being created, and the permits
-/// that bound how many roles are written at once.
+/// that bound how many roles are written and read back at once.
 struct Write<'a> {
     ops: &'a [Op],
     provider_pending: bool,
     writers: &'a tokio::sync::Semaphore,
+    readers: &'a tokio::sync::Semaphore,
 }
 
 /// Apply one role's operations (holding a write permit) and read it back until it reads as
@@ -121,15 +126,25 @@ async fn role_then_read(
 ) -> Result<Option<Option<ObservedRole>>> {
     let role_ops = write.ops;
     if !role_ops.is_empty() {
-        // The semaphore is never closed.
-        let _permit = write.writers.acquire().await.ok();
-        iam::apply_role(aws, role, role_ops, write.provider_pending, reporter).await?;
+        iam::apply_role(
+            aws,
+            role,
+            role_ops,
+            write.provider_pending,
+            write.writers,
+            reporter,
+        )
+        .await?;
     }
     if role_ops.is_empty() {
         return Ok(Some(before));
     }
     read_back(
-        || observe::role(aws, &role.name, &role.inline_policy_name),
+        || async {
+            // The semaphore is never closed.
+            let _permit = write.readers.acquire().await.ok();
+            observe::role(aws, &role.name, &role.inline_policy_name).await
+        },
         |o| plan::iam::role(role, Some(o)).is_ok_and(|p| p.action == Action::Unchanged),
         &Waiting::new(
             reporter,
