@@ -40,6 +40,8 @@ mod secrets;
 mod sets;
 mod state_bucket;
 mod state_per_repository;
+mod state_per_repository_pipelines;
+mod state_per_repository_terraform;
 mod terraform;
 mod thumbprint;
 mod trust_review;
