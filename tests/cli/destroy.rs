@@ -21,7 +21,7 @@ fn provider_arn(w: &World) -> String {
 fn init(w: &World, extra: &[&str]) {
     let mut args = vec!["--yes"];
     args.extend_from_slice(extra);
-    w.run("init", &args).assert_success();
+    w.test("init").args(&args).run();
 }
 
 fn sorted(mut v: Vec<(String, String)>) -> Vec<(String, String)> {
@@ -65,8 +65,11 @@ fn destroy_keeps_every_state_version_and_refuses_to_delete_a_non_empty_bucket() 
 
     // --delete-state on a bucket that holds anything: refused, nothing touched.
     w.moto.start_recording();
-    let out = w.run("destroy", &["--yes", "--delete-state"]);
-    out.assert_code(64);
+    let out = w
+        .test("destroy")
+        .args(["--yes", "--delete-state"])
+        .expect_exit(64)
+        .run();
     let line = out
         .stderr
         .lines()
@@ -89,8 +92,11 @@ fn destroy_keeps_every_state_version_and_refuses_to_delete_a_non_empty_bucket() 
     assert!(aws.role_exists(ROLE));
     assert_eq!(aws.provider_arns(), vec![provider_arn(&w)]);
     // The same refusal for scripts: one JSON document on stdout.
-    let out = w.run("destroy", &["--yes", "--delete-state", "--output", "json"]);
-    out.assert_code(64);
+    let out = w
+        .test("destroy")
+        .args(["--yes", "--delete-state", "--output", "json"])
+        .expect_exit(64)
+        .run();
     let doc = out.json();
     assert_eq!(doc["exit_code"], json!(64), "{out:?}");
     assert_eq!(doc["error"]["kind"], json!("usage"), "{out:?}");
@@ -104,8 +110,7 @@ fn destroy_keeps_every_state_version_and_refuses_to_delete_a_non_empty_bucket() 
 
     // Plain destroy: role and provider go, state stays.
     w.moto.start_recording();
-    let out = w.run("destroy", &["--yes", "--output", "json"]);
-    out.assert_success();
+    let out = w.test("destroy").args(["--yes", "--output", "json"]).run();
     let doc = out.json();
     assert_eq!(doc["deleted"], json!(true), "{out:?}");
     let writes = sorted(w.moto.mutating_calls());
@@ -171,23 +176,22 @@ fn a_provider_another_role_trusts_is_kept_even_when_forced() {
 
     // The role goes without --force; the provider stays for the role that still trusts it,
     // and the output says so.
-    let out = w.run("destroy", &["--yes"]);
-    out.assert_success();
-    assert!(out.stdout.contains("oidc provider kept"), "{out:?}");
-    assert!(
-        out.stdout
-            .contains("other-team-deploy outside these settings"),
-        "{out:?}"
-    );
-    assert!(out.stdout.contains("destroy those roles first"), "{out:?}");
+    w.test("destroy")
+        .args(["--yes"])
+        .expect_stdout_contains("oidc provider kept")
+        .expect_stdout_contains("other-team-deploy outside these settings")
+        .expect_stdout_contains("destroy those roles first")
+        .run();
     assert!(!aws.role_exists(ROLE));
     assert_eq!(aws.provider_arns(), vec![provider_arn(&w)]);
 
     // --force only lets destroy delete what bootstrap did not create: the provider still
     // stays, with the state bucket and table, while another role trusts it.
-    let out = w.run("destroy", &["--yes", "--force", "--delete-state"]);
-    out.assert_success();
-    assert!(out.stdout.contains("oidc provider kept"), "{out:?}");
+    let out = w
+        .test("destroy")
+        .args(["--yes", "--force", "--delete-state"])
+        .expect_stdout_contains("oidc provider kept")
+        .run();
     assert_eq!(aws.provider_arns(), vec![provider_arn(&w)]);
     assert!(aws.bucket_exists(BUCKET), "{out:?}");
     assert!(aws.table_exists(TABLE), "{out:?}");
@@ -199,7 +203,7 @@ fn a_provider_another_role_trusts_is_kept_even_when_forced() {
     // With the last role that trusts it gone, the provider goes too.
     aws.block(aws.iam.delete_role().role_name("other-team-deploy").send())
         .expect("DeleteRole");
-    w.run("destroy", &["--yes"]).assert_success();
+    w.test("destroy").args(["--yes"]).run();
     assert_eq!(aws.provider_arns(), Vec::<String>::new());
 }
 
@@ -257,8 +261,11 @@ fn resources_bootstrap_did_not_create_are_deleted_only_with_force() {
         .unwrap();
 
     w.moto.start_recording();
-    let out = w.run("destroy", &["--yes", "--delete-state"]);
-    out.assert_code(64);
+    let out = w
+        .test("destroy")
+        .args(["--yes", "--delete-state"])
+        .expect_exit(64)
+        .run();
     let error = out
         .stderr
         .lines()
@@ -283,8 +290,10 @@ fn resources_bootstrap_did_not_create_are_deleted_only_with_force() {
     assert!(aws.bucket_exists(BUCKET));
     assert!(aws.table_exists(TABLE));
 
-    let out = w.run("destroy", &["--yes", "--delete-state", "--force"]);
-    out.assert_success();
+    let out = w
+        .test("destroy")
+        .args(["--yes", "--delete-state", "--force"])
+        .run();
     assert!(
         out.stderr.contains("deleted anyway: --force"),
         "the plan says they were not the tool's\n{out:?}"
@@ -306,17 +315,18 @@ fn delete_state_removes_an_empty_bucket_and_an_idle_table_only() {
     let lock = format!("{BUCKET}/env/prod.tfstate");
     aws.put_lock_item(TABLE, &lock, Some("{\"Operation\":\"OperationTypeApply\"}"));
     w.moto.start_recording();
-    let out = w.run("destroy", &["--yes", "--delete-state"]);
-    out.assert_code(64);
-    assert!(out.stderr.contains(&lock), "{out:?}");
+    w.test("destroy")
+        .args(["--yes", "--delete-state"])
+        .expect_exit(64)
+        .expect_stderr_contains(&lock)
+        .run();
     assert_eq!(w.moto.mutating_calls(), vec![]);
 
     // Released; only a digest item left (not a lock).
     aws.delete_lock_item(TABLE, &lock);
     aws.put_lock_item(TABLE, &format!("{lock}-md5"), None);
     w.moto.start_recording();
-    let out = w.run("destroy", &["--yes", "--delete-state"]);
-    out.assert_success();
+    w.test("destroy").args(["--yes", "--delete-state"]).run();
     let writes = w.moto.mutating_calls();
     let pos = |op: &str| writes.iter().position(|(_, o)| o == op);
     let unprotect = pos("UpdateTable").expect("deletion protection turned off");
@@ -340,8 +350,7 @@ fn destroy_without_yes_and_without_a_terminal_shows_the_plan_and_changes_nothing
     let aws = Inspect::new(&w.moto.plain_endpoint());
     init(&w, &[]);
     w.moto.start_recording();
-    let out = w.run("destroy", &[]);
-    out.assert_code(64);
+    let out = w.test("destroy").expect_exit(64).run();
     assert!(
         out.stderr.contains(ROLE),
         "the plan names the role\n{out:?}"
@@ -398,7 +407,7 @@ fn stack_now(w: &World) -> Option<(String, Option<bool>)> {
 fn destroy_cloudformation_deletes_the_stack_and_keeps_the_retained_state() {
     let w = World::start_with_faults();
     let aws = Inspect::new(&w.moto.plain_endpoint());
-    w.run("init", &cfn(&["--yes"])).assert_success();
+    w.test("init").args(cfn(&["--yes"])).run();
     assert_eq!(
         stack_now(&w),
         Some(("CREATE_COMPLETE".to_string(), Some(true)))
@@ -409,11 +418,14 @@ fn destroy_cloudformation_deletes_the_stack_and_keeps_the_retained_state() {
 
     // Without --yes and without a terminal: shown, refused, nothing written.
     w.moto.start_recording();
-    let out = w.run("destroy", &cfn(&[]));
-    out.assert_code(64);
-    assert!(out.stderr.contains("--yes"), "{out:?}");
-    assert!(out.stderr.contains(&format!("stack {STACK}")), "{out:?}");
-    assert!(out.stderr.contains("deleted with the stack"), "{out:?}");
+    let out = w
+        .test("destroy")
+        .args(cfn(&[]))
+        .expect_exit(64)
+        .expect_stderr_contains("--yes")
+        .expect_stderr_contains(format!("stack {STACK}"))
+        .expect_stderr_contains("deleted with the stack")
+        .run();
     assert!(
         out.stderr
             .lines()
@@ -439,8 +451,7 @@ fn destroy_cloudformation_deletes_the_stack_and_keeps_the_retained_state() {
         (cfn(&["--yes", "--force"]), "--force"),
         (vec!["--yes", "--stackset", "org"], "not supported"),
     ] {
-        let out = w.run("destroy", &extra);
-        out.assert_code(64);
+        let out = w.test("destroy").args(&extra).expect_exit(64).run();
         let errors: Vec<&str> = out
             .stderr
             .lines()
@@ -453,8 +464,10 @@ fn destroy_cloudformation_deletes_the_stack_and_keeps_the_retained_state() {
 
     // With --yes: protection off, then DeleteStack; the stack is gone, the state stays.
     w.moto.start_recording();
-    let out = w.run("destroy", &cfn(&["--yes", "--output", "json"]));
-    out.assert_success();
+    let out = w
+        .test("destroy")
+        .args(cfn(&["--yes", "--output", "json"]))
+        .run();
     let writes = w.moto.mutating_calls();
     assert_eq!(
         writes,
@@ -515,18 +528,13 @@ fn destroy_cloudformation_deletes_the_stack_and_keeps_the_retained_state() {
 #[test]
 fn destroy_cloudformation_text_report_names_what_remains() {
     let w = World::start_with_faults();
-    w.run("init", &cfn(&["--yes"])).assert_success();
-    let out = w.run("destroy", &cfn(&["--yes"]));
-    out.assert_success();
-    assert!(
-        out.stdout
-            .contains(&format!("stack {STACK}: deleted (DELETE_COMPLETE)")),
-        "{out:?}"
-    );
-    assert!(
-        out.stdout.contains("retained by their DeletionPolicy"),
-        "{out:?}"
-    );
+    w.test("init").args(cfn(&["--yes"])).run();
+    let out = w
+        .test("destroy")
+        .args(cfn(&["--yes"]))
+        .expect_stdout_contains(format!("stack {STACK}: deleted (DELETE_COMPLETE)"))
+        .expect_stdout_contains("retained by their DeletionPolicy")
+        .run();
     assert!(
         out.stdout
             .lines()
@@ -544,12 +552,11 @@ fn destroy_cloudformation_text_report_names_what_remains() {
 fn destroy_cloudformation_without_a_stack_has_nothing_to_do() {
     let w = World::start();
     w.moto.start_recording();
-    let out = w.run("destroy", &cfn(&["--stack-name", "no-such-stack"]));
-    out.assert_success();
-    assert!(
-        out.stdout
-            .contains("stack no-such-stack does not exist in us-east-1: nothing to delete"),
-        "{out:?}"
-    );
+    w.test("destroy")
+        .args(cfn(&["--stack-name", "no-such-stack"]))
+        .expect_stdout_contains(
+            "stack no-such-stack does not exist in us-east-1: nothing to delete",
+        )
+        .run();
     assert_eq!(w.moto.mutating_calls(), vec![]);
 }

@@ -8,12 +8,11 @@
 //! * every mutating call throttled once (a real AWS throttling error for its protocol): the
 //!   run succeeds and each call reached AWS exactly once.
 
-use crate::common;
+use crate::common::Test;
 
 use crate::common::fixture::{World, ENV_UUID, REPO_UUID};
 use crate::common::inspect::Inspect;
 use crate::common::proxy::{Fault, Proxy};
-use crate::common::run;
 use crate::common::PkiOptions;
 use serde_json::{json, Value};
 
@@ -22,7 +21,7 @@ const BUCKET: &str = "tf-state-test";
 const TABLE: &str = "terraform-state-lock";
 
 /// `bootstrap CMD --yes EXTRA` with every AWS call sent through the proxy.
-fn via(w: &World, proxy: &Proxy, cmd: &str, extra: &[&str]) -> common::CliOutput {
+fn via<'w>(w: &'w World, proxy: &Proxy, cmd: &str, extra: &[&str]) -> Test<'w> {
     let mut args = vec![cmd.to_string()];
     let mut flags = w.setup_flags();
     let i = flags
@@ -33,10 +32,10 @@ fn via(w: &World, proxy: &Proxy, cmd: &str, extra: &[&str]) -> common::CliOutput
     args.extend(flags);
     args.push("--yes".into());
     args.extend(extra.iter().map(ToString::to_string));
-    run(args)
+    Test::new().args(args).moto(&w.moto)
 }
 
-fn init_via(w: &World, proxy: &Proxy) -> common::CliOutput {
+fn init_via<'w>(w: &'w World, proxy: &Proxy) -> Test<'w> {
     via(w, proxy, "init", &[])
 }
 
@@ -154,7 +153,7 @@ fn as_list_of_objects(v: &Value) -> Vec<Value> {
 fn mutating_calls_of_a_fresh_init(w: &World, proxy: &Proxy) -> (usize, Vec<String>) {
     w.moto.reset();
     proxy.set_fault(Fault::None);
-    init_via(w, proxy).assert_success();
+    init_via(w, proxy).run();
     let n = proxy.mutating();
     assert!(n >= 10, "a fresh init makes every resource: {n} writes");
     let mut ops: Vec<String> = proxy
@@ -195,10 +194,9 @@ fn a_run_cut_off_after_any_mutating_call_converges_when_run_again() {
         w.moto.reset();
         w.moto.start_recording();
         proxy.set_fault(fault.clone());
-        let out = init_via(&w, &proxy);
+        let out = init_via(&w, &proxy).expect_exit(1).run();
         let hit = proxy.faulted();
         assert_eq!(hit.len(), 1, "{case}: the fault fired once\n{out:?}");
-        out.assert_code(1);
         // Exactly the writes up to the cut reached AWS.
         assert_eq!(
             w.moto.mutating_calls().len(),
@@ -220,14 +218,12 @@ fn a_run_cut_off_after_any_mutating_call_converges_when_run_again() {
 
         // Network back: the re-run converges.
         proxy.set_fault(Fault::None);
-        let out = init_via(&w, &proxy);
-        assert!(out.success(), "{case}: re-run after {:?}\n{out:?}", hit[0]);
+        init_via(&w, &proxy).run();
         assert_converged(&w, &aws, &case);
 
         // And a third run has nothing left to do.
         w.moto.start_recording();
-        let out = init_via(&w, &proxy);
-        out.assert_success();
+        init_via(&w, &proxy).run();
         assert_eq!(w.moto.mutating_calls(), vec![], "{case}: third run wrote");
     }
     let missed: Vec<&String> = ops.iter().filter(|o| !cut_after.contains(*o)).collect();
@@ -276,14 +272,13 @@ fn a_bucket_created_by_someone_else_meanwhile_keeps_its_tags() {
             .tagging(tagging);
         other.block_on(put.send()).expect("PutBucketTagging");
     });
-    let out = init_via(&w, &proxy);
-    out.assert_success();
+    let out = init_via(&w, &proxy).run();
     assert_eq!(
         aws.bucket_tags(BUCKET),
         std::collections::BTreeMap::from([("owner".into(), "team-b".into())]),
         "{out:?}"
     );
-    init_via(&w, &proxy).assert_success();
+    init_via(&w, &proxy).run();
     let tags = aws.bucket_tags(BUCKET);
     assert_eq!(tags.get("owner").map(String::as_str), Some("team-b"));
     assert_eq!(
@@ -291,7 +286,7 @@ fn a_bucket_created_by_someone_else_meanwhile_keeps_its_tags() {
         Some("bootstrap")
     );
     w.moto.start_recording();
-    init_via(&w, &proxy).assert_success();
+    init_via(&w, &proxy).run();
     assert_eq!(w.moto.mutating_calls(), vec![], "third run wrote");
 }
 
@@ -308,19 +303,18 @@ fn a_lost_response_is_retried_without_duplicating_anything() {
         let case = format!("{fault:?} (of {n} writes)");
         w.moto.reset();
         proxy.set_fault(fault.clone());
-        let out = init_via(&w, &proxy);
+        let out = init_via(&w, &proxy).run();
         let hit = proxy.faulted();
         assert_eq!(hit.len(), 1, "{case}: the fault fired once\n{out:?}");
         if let Fault::LoseResponseOf(op) = fault {
             assert_eq!(&hit[0].1, op, "{case}");
         }
-        assert!(out.success(), "{case}: {:?} retried\n{out:?}", hit[0]);
         assert_converged(&w, &aws, &case);
         lost.insert(hit[0].1.clone());
 
         w.moto.start_recording();
         proxy.set_fault(Fault::None);
-        init_via(&w, &proxy).assert_success();
+        init_via(&w, &proxy).run();
         assert_eq!(w.moto.mutating_calls(), vec![], "{case}: re-run wrote");
     }
     let missed: Vec<&String> = ops.iter().filter(|o| !lost.contains(*o)).collect();
@@ -339,8 +333,7 @@ fn a_run_where_every_mutating_call_is_throttled_once_succeeds() {
     let proxy = Proxy::start(w.moto.port());
     w.moto.start_recording();
     proxy.set_fault(Fault::ThrottleFirstAttempt);
-    let out = init_via(&w, &proxy);
-    out.assert_success();
+    init_via(&w, &proxy).run();
     let throttled = proxy.throttled();
     let mut writes = w.moto.mutating_calls();
     assert!(writes.len() >= 10, "{writes:?}");
@@ -375,9 +368,9 @@ fn a_destroy_cut_off_after_any_deletion_finishes_when_run_again() {
     let proxy = Proxy::start(w.moto.port());
     // How many writes a full `destroy --delete-state` of an empty setup makes.
     proxy.set_fault(Fault::None);
-    init_via(&w, &proxy).assert_success();
+    init_via(&w, &proxy).run();
     proxy.set_fault(Fault::None);
-    via(&w, &proxy, "destroy", &["--delete-state"]).assert_success();
+    via(&w, &proxy, "destroy", &["--delete-state"]).run();
     let n = proxy.mutating();
     assert!(n >= 5, "{n} deletions");
     let mut ops: Vec<String> = proxy
@@ -394,22 +387,22 @@ fn a_destroy_cut_off_after_any_deletion_finishes_when_run_again() {
         let case = format!("destroy {fault:?} (of {n} writes)");
         w.moto.reset();
         proxy.set_fault(Fault::None);
-        init_via(&w, &proxy).assert_success();
+        init_via(&w, &proxy).run();
         proxy.set_fault(fault.clone());
-        let out = via(&w, &proxy, "destroy", &["--delete-state"]);
+        let out = via(&w, &proxy, "destroy", &["--delete-state"])
+            .expect_exit(1)
+            .run();
         assert_eq!(proxy.faulted().len(), 1, "{case}\n{out:?}");
-        out.assert_code(1);
 
         proxy.set_fault(Fault::None);
-        let out = via(&w, &proxy, "destroy", &["--delete-state"]);
-        assert!(out.success(), "{case}: re-run\n{out:?}");
+        via(&w, &proxy, "destroy", &["--delete-state"]).run();
         assert_eq!(aws.role_names(), Vec::<String>::new(), "{case}");
         assert_eq!(aws.provider_arns(), Vec::<String>::new(), "{case}");
         assert_eq!(aws.bucket_names(), Vec::<String>::new(), "{case}");
         assert_eq!(aws.table_names(), Vec::<String>::new(), "{case}");
 
         w.moto.start_recording();
-        via(&w, &proxy, "destroy", &["--delete-state"]).assert_success();
+        via(&w, &proxy, "destroy", &["--delete-state"]).run();
         assert_eq!(w.moto.mutating_calls(), vec![], "{case}: third run wrote");
     }
     eprintln!(
@@ -437,7 +430,7 @@ fn an_update_cut_off_after_any_write_converges_when_run_again() {
         w.moto.reset();
         w.issuer.rotate_chain(&w.pki);
         proxy.set_fault(Fault::None);
-        init_via(&w, &proxy).assert_success();
+        init_via(&w, &proxy).run();
         aws.set_deletion_protection(TABLE, false);
         let extra = aws.create_policy("deploy-extra", &policy);
         let boundary = aws.create_policy("deploy-boundary", &policy);
@@ -518,7 +511,7 @@ fn an_update_cut_off_after_any_write_converges_when_run_again() {
     // The clean update: how many writes, which operations.
     let (extra, boundary) = prepare();
     proxy.set_fault(Fault::None);
-    update(&extra, &boundary).assert_success();
+    update(&extra, &boundary).run();
     check(&extra, &boundary, "clean update");
     let n = proxy.mutating();
     let mut ops: Vec<String> = proxy
@@ -536,17 +529,15 @@ fn an_update_cut_off_after_any_write_converges_when_run_again() {
         let case = format!("update {fault:?} (of {n} writes)");
         let (extra, boundary) = prepare();
         proxy.set_fault(fault.clone());
-        let out = update(&extra, &boundary);
+        let out = update(&extra, &boundary).expect_exit(1).run();
         assert_eq!(proxy.faulted().len(), 1, "{case}\n{out:?}");
-        out.assert_code(1);
 
         proxy.set_fault(Fault::None);
-        let out = update(&extra, &boundary);
-        assert!(out.success(), "{case}: re-run\n{out:?}");
+        update(&extra, &boundary).run();
         check(&extra, &boundary, &case);
 
         w.moto.start_recording();
-        update(&extra, &boundary).assert_success();
+        update(&extra, &boundary).run();
         assert_eq!(w.moto.mutating_calls(), vec![], "{case}: third run wrote");
     }
     eprintln!(

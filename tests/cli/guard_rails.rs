@@ -6,6 +6,7 @@
 //! reach it.
 
 use crate::common;
+use crate::common::Test;
 
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -15,7 +16,6 @@ use std::time::Duration;
 use crate::common::fixture::{World, REPO_UUID, WORKSPACE_UUID};
 use crate::common::inspect::Inspect;
 use crate::common::issuer::{Framing, Response};
-use crate::common::run;
 use serde_json::json;
 
 /// A TCP listener that only counts connections (and closes them).
@@ -706,8 +706,10 @@ fn every_bad_input_is_refused_with_exit_64_one_line_and_no_connection() {
         config: None,
         expect: &[],
     };
-    let out = run(args_for(&control, listener.port, None));
-    assert_eq!(out.code, Some(1), "control run\n{out:?}");
+    let out = Test::new()
+        .args(args_for(&control, listener.port, None))
+        .expect_exit(1)
+        .run();
     assert!(
         listener.connections() > 0,
         "the valid command line must reach the listener, or this test proves nothing\n{out:?}"
@@ -730,7 +732,8 @@ fn every_bad_input_is_refused_with_exit_64_one_line_and_no_connection() {
             } else if json {
                 continue;
             }
-            let out = run(&args);
+            // The exit code is judged below, with the case's other problems.
+            let out = Test::new().args(&args).any_exit().run();
             if std::env::var_os("SHOW_GUARD_RAILS").is_some() && !json {
                 eprintln!("{:<40} {}", c.name, out.stderr.trim());
             }
@@ -831,8 +834,11 @@ fn a_customer_policy_granting_everything_is_refused_before_any_write() {
         (&missing, "no such managed policy"),
     ] {
         w.moto.start_recording();
-        let out = w.run("init", &["--yes", "--policy-arn", arn]);
-        out.assert_code(64);
+        let out = w
+            .test("init")
+            .args(["--yes", "--policy-arn", arn])
+            .expect_exit(64)
+            .run();
         let errors: Vec<&str> = out
             .stderr
             .lines()
@@ -854,14 +860,20 @@ fn a_customer_policy_granting_everything_is_refused_before_any_write() {
             "{arn}: nothing may be written"
         );
         // `plan` refuses the same way.
-        w.run("plan", &["--policy-arn", arn]).assert_code(64);
+        w.test("plan")
+            .args(["--policy-arn", arn])
+            .expect_exit(64)
+            .run();
     }
 
     // A broad but not unlimited policy is fine; *:* with --allow-admin goes ahead, loudly.
-    w.run("init", &["--yes", "--policy-arn", &narrow])
-        .assert_success();
-    let out = w.run("init", &["--yes", "--policy-arn", &star, "--allow-admin"]);
-    out.assert_success();
+    w.test("init")
+        .args(["--yes", "--policy-arn", &narrow])
+        .run();
+    let out = w
+        .test("init")
+        .args(["--yes", "--policy-arn", &star, "--allow-admin"])
+        .run();
     assert!(
         out.stderr.contains("warning: --policy-arn") && out.stderr.contains("--allow-admin"),
         "{out:?}"
@@ -876,41 +888,30 @@ fn a_customer_policy_granting_everything_is_refused_before_any_write() {
 fn risky_but_valid_settings_are_warned_about_loudly() {
     let w = World::start();
     // No source-IP condition.
-    let out = w.run("plan", &["-q"]);
-    out.assert_success();
-    assert!(out.stderr.contains("warning: no --source-ip"), "{out:?}");
+    w.test("plan")
+        .args(["-q"])
+        .expect_stderr_contains("warning: no --source-ip")
+        .run();
     // A broad range and a long session.
-    let out = w.run(
-        "plan",
-        &[
+    w.test("plan")
+        .args([
             "-q",
             "--source-ip",
             "10.0.0.0/8",
             "--max-session-duration",
             "43200",
-        ],
-    );
-    out.assert_success();
-    assert!(
-        out.stderr
-            .contains("warning: --source-ip 10.0.0.0/8 is a very broad range"),
-        "{out:?}"
-    );
-    assert!(
-        out.stderr.contains("warning: --max-session-duration 43200"),
-        "{out:?}"
-    );
+        ])
+        .expect_stderr_contains("warning: --source-ip 10.0.0.0/8 is a very broad range")
+        .expect_stderr_contains("warning: --max-session-duration 43200")
+        .run();
     // Any repository.
     let mut args = vec!["plan".to_string(), "-q".to_string()];
     args.extend(w.flags());
     args.extend(["--workspace-uuid", WORKSPACE_UUID, "--allow-any-repository"].map(String::from));
-    let out = run(args);
-    out.assert_success();
-    assert!(
-        out.stderr
-            .contains("warning: --allow-any-repository: EVERY repository"),
-        "{out:?}"
-    );
+    Test::new()
+        .args(args)
+        .expect_stderr_contains("warning: --allow-any-repository: EVERY repository")
+        .run();
 }
 
 /// The one error line of a text-mode run (the configuration announcement aside).
@@ -983,8 +984,7 @@ fn source_ranges_from_the_url_are_judged_as_one_union_before_any_write() {
         w.moto.start_recording();
         let mut args = vec!["--yes", "--source-ip", "bitbucket", "--ip-ranges-url", &url];
         args.extend_from_slice(extra);
-        let out = w.run("init", &args);
-        out.assert_code(code);
+        let out = w.test("init").args(&args).expect_exit(code).run();
         let line = error_line(&out);
         for e in expect {
             assert!(line.contains(e), "{name}: lacks {e:?}\n{out:?}");
@@ -1009,8 +1009,7 @@ fn a_missing_permissions_boundary_is_refused_before_any_write() {
         w.moto.start_recording();
         let mut args = extra.to_vec();
         args.extend(["--permissions-boundary", &missing]);
-        let out = w.run(cmd, &args);
-        out.assert_code(64);
+        let out = w.test(cmd).args(&args).expect_exit(64).run();
         let line = error_line(&out);
         assert!(line.contains(&missing), "names the ARN\n{out:?}");
         assert!(line.contains("--permissions-boundary"), "{out:?}");
@@ -1037,34 +1036,26 @@ fn the_configuration_file_in_use_is_announced() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("team.toml");
     std::fs::write(&file, "role-name = \"from-file\"\n").unwrap();
-    let out = w.run("plan", &["-q", "--config", &file.display().to_string()]);
-    out.assert_success();
-    assert!(
-        out.stderr
-            .contains(&format!("using configuration {}", file.display())),
-        "{out:?}"
-    );
+    w.test("plan")
+        .args(["-q", "--config", &file.display().to_string()])
+        .expect_stderr_contains(format!("using configuration {}", file.display()))
+        .run();
     // Implicit: ./bootstrap.toml in the working directory.
     let mut args = vec!["plan".to_string(), "-q".to_string()];
     args.extend(w.setup_flags());
-    let mut cmd = common::bootstrap_cmd();
-    cmd.current_dir(dir.path()).args(&args);
-    let out = common::run_cmd(cmd);
-    out.assert_success();
-    assert!(!out.stderr.contains("using configuration"), "{out:?}");
+    let in_dir = Test::new().args(&args).current_dir(dir.path());
+    in_dir
+        .clone()
+        .expect_stderr_lacks("using configuration")
+        .run();
     std::fs::write(
         dir.path().join("bootstrap.toml"),
         "role-name = \"from-file\"\n",
     )
     .unwrap();
-    let mut cmd = common::bootstrap_cmd();
-    cmd.current_dir(dir.path()).args(&args);
-    let out = common::run_cmd(cmd);
-    out.assert_success();
-    assert!(
-        out.stderr.contains("using configuration ./bootstrap.toml"),
-        "{out:?}"
-    );
+    in_dir
+        .expect_stderr_contains("using configuration ./bootstrap.toml")
+        .run();
 }
 
 #[test]
@@ -1083,18 +1074,18 @@ fn a_remote_plain_http_endpoint_is_refused_wherever_it_comes_from() {
     };
     let remote = "http://203.0.113.7:4566";
     // From the environment.
-    let mut cmd = common::bootstrap_cmd();
-    cmd.env("AWS_ENDPOINT_URL", remote)
-        .args(base_args(listener.port));
-    let out = common::run_cmd(cmd);
-    out.assert_code(64);
+    let out = Test::new()
+        .env("AWS_ENDPOINT_URL", remote)
+        .args(base_args(listener.port))
+        .expect_exit(64)
+        .run();
     assert!(error_line(&out).contains("plain http"), "{out:?}");
     // From a per-service variable the AWS SDK would also obey.
-    let mut cmd = common::bootstrap_cmd();
-    cmd.env("AWS_ENDPOINT_URL_IAM", remote)
-        .args(base_args(listener.port));
-    let out = common::run_cmd(cmd);
-    out.assert_code(64);
+    let out = Test::new()
+        .env("AWS_ENDPOINT_URL_IAM", remote)
+        .args(base_args(listener.port))
+        .expect_exit(64)
+        .run();
     assert!(error_line(&out).contains("AWS_ENDPOINT_URL_IAM"), "{out:?}");
     assert!(error_line(&out).contains("plain http"), "{out:?}");
     // From a ./bootstrap.toml nobody named: announced, then refused.
@@ -1103,10 +1094,11 @@ fn a_remote_plain_http_endpoint_is_refused_wherever_it_comes_from() {
         format!("endpoint-url = \"{remote}\"\n"),
     )
     .unwrap();
-    let mut cmd = common::bootstrap_cmd();
-    cmd.current_dir(dir.path()).args(base_args(listener.port));
-    let out = common::run_cmd(cmd);
-    out.assert_code(64);
+    let out = Test::new()
+        .current_dir(dir.path())
+        .args(base_args(listener.port))
+        .expect_exit(64)
+        .run();
     assert!(
         out.stderr
             .starts_with("using configuration ./bootstrap.toml\n"),
@@ -1123,8 +1115,7 @@ fn a_remote_plain_http_endpoint_is_refused_wherever_it_comes_from() {
             format!("{local}:{}", listener.port)
         };
         args.extend(["--endpoint-url".to_string(), url]);
-        let out = run(&args);
-        assert_ne!(out.code, Some(64), "{local} is refused\n{out:?}");
+        Test::new().args(&args).expect_exit_not(64).run();
     }
 }
 
@@ -1147,15 +1138,17 @@ fn token_inputs_that_never_end_are_refused_before_any_connection() {
         .map(String::from)
         .to_vec()
     };
-    let out = run(args("/dev/zero"));
-    out.assert_code(64);
+    let out = Test::new().args(args("/dev/zero")).expect_exit(64).run();
     let line = error_line(&out);
     assert!(
         line.contains("/dev/zero") && line.contains("more than 64 KiB"),
         "{out:?}"
     );
-    let out = common::run_with_stdin(args("-"), &"e".repeat(100 * 1024));
-    out.assert_code(64);
+    let out = Test::new()
+        .args(args("-"))
+        .stdin("e".repeat(100 * 1024))
+        .expect_exit(64)
+        .run();
     assert!(
         error_line(&out).contains("stdin holds more than 64 KiB"),
         "{out:?}"

@@ -318,7 +318,7 @@ fn unused_port_refuses_connections() {
 
 #[test]
 fn cli_command_has_a_clean_environment() {
-    let cmd = common::bootstrap_cmd();
+    let cmd = common::Test::new().command();
     let mut keys: Vec<String> = cmd
         .get_envs()
         .filter(|(_, v)| v.is_some())
@@ -374,6 +374,52 @@ fn the_test_builder_checks_every_expectation() {
     // A usage error is exit 64, whatever the builder was told.
     Test::new().arg("--no-such-flag").expect_exit(64).run();
     fails("default exit 0", Test::new().arg("--no-such-flag"));
+}
+
+#[test]
+fn the_test_builder_checks_each_kind_of_exit_and_the_error_contract() {
+    use common::Test;
+    let version = || Test::new().arg("--version");
+    let usage = || Test::new().arg("--no-such-flag");
+    usage().expect_failure().run();
+    usage().expect_exit_in(&[1, 64]).run();
+    version().expect_exit_not(64).any_exit().run();
+    fails("a failure", version().expect_failure());
+    fails("one of the codes", version().expect_exit_in(&[1, 64]));
+    fails("not that code", usage().expect_exit_not(64));
+    fails(
+        "a further check",
+        version().check(|out| assert!(out.stdout.is_empty())),
+    );
+    // A variable of the clean environment removed, one added.
+    let cmd = version()
+        .env_remove("AWS_REGION")
+        .env("AWS_PROFILE", "ci")
+        .command();
+    let envs: Vec<_> = cmd.get_envs().collect();
+    assert!(!envs.iter().any(|(k, _)| *k == "AWS_REGION"), "{envs:?}");
+    assert!(
+        envs.contains(&("AWS_PROFILE".as_ref(), Some("ci".as_ref()))),
+        "{envs:?}"
+    );
+    // The error contract, in both output modes: one `error:` line, one JSON document.
+    let http = || {
+        Test::new()
+            .args(["thumbprint", "--issuer-url", "http://localhost:1/oidc"])
+            .expect_exit(64)
+    };
+    let f = http().run_error();
+    assert!(f.line.contains("https"), "{f:?}");
+    assert!(
+        f.json["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("https")),
+        "{f:?}"
+    );
+    let wrong_code = std::panic::catch_unwind(|| http().expect_exit(1).run_error());
+    assert!(wrong_code.is_err(), "run_error let a wrong exit code pass");
+    let success = std::panic::catch_unwind(|| version().run_error());
+    assert!(success.is_err(), "run_error let a successful run pass");
 }
 
 #[test]

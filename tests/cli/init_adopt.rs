@@ -2,6 +2,7 @@
 //! a lock table, and outside us-east-1.
 
 use crate::common;
+use crate::common::Test;
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
@@ -72,8 +73,7 @@ fn a_bare_bucket_and_a_provisioned_table_are_adopted_and_hardened() {
     // but provisioned, without deletion protection or point-in-time recovery.
     create_table(&aws, TABLE, "LockID", false, true);
 
-    let out = w.run("plan", &["--output", "json"]);
-    out.assert_success();
+    let out = w.test("plan").args(["--output", "json"]).run();
     let doc = out.json();
     let actions: Vec<&str> = doc["resources"]
         .as_array()
@@ -84,7 +84,7 @@ fn a_bare_bucket_and_a_provisioned_table_are_adopted_and_hardened() {
     assert_eq!(actions, ["create", "create", "update", "update"], "{doc:#}");
 
     w.moto.start_recording();
-    w.run("init", &["--yes", "-q"]).assert_success();
+    w.test("init").args(["--yes", "-q"]).run();
     let ops = w.moto.mutating_ops();
     assert!(!ops.contains(&"CreateBucket".to_string()), "{ops:?}");
     assert!(!ops.contains(&"CreateTable".to_string()), "{ops:?}");
@@ -134,8 +134,7 @@ fn a_bare_bucket_and_a_provisioned_table_are_adopted_and_hardened() {
             .point_in_time_recovery_status(),
         Some(&PointInTimeRecoveryStatus::Enabled)
     );
-    let out = w.run("status", &["--output", "json"]);
-    out.assert_success();
+    let out = w.test("status").args(["--output", "json"]).run();
     assert_eq!(out.json()["in_sync"], true, "{out:?}");
 }
 
@@ -144,8 +143,7 @@ fn an_unencrypted_table_is_planned_for_encryption() {
     let w = World::start();
     let aws = w.clients();
     create_table(&aws, TABLE, "LockID", true, false);
-    let out = w.run("plan", &["--output", "json"]);
-    out.assert_success();
+    let out = w.test("plan").args(["--output", "json"]).run();
     let doc = out.json();
     let table = resource(&doc, "lock-table");
     assert_eq!(table["action"], "update");
@@ -271,8 +269,7 @@ fn a_well_configured_bucket_and_table_are_adopted_with_only_what_is_missing() {
     .unwrap();
 
     w.moto.start_recording();
-    let out = w.run("init", &["--yes", "--output", "json"]);
-    out.assert_success();
+    let out = w.test("init").args(["--yes", "--output", "json"]).run();
     let doc = out.json();
     let table = resource(&doc, "lock-table");
     // Every setting of the table is right; it is only adopted (tagged as the tool's).
@@ -351,8 +348,11 @@ fn a_table_with_the_wrong_key_schema_is_refused_before_any_write() {
     assert!(line.contains("--no-lock-table"), "{out:?}");
 
     // The JSON error names the resource.
-    let out = w.run("init", &["--yes", "--output", "json"]);
-    out.assert_code(1);
+    let out = w
+        .test("init")
+        .args(["--yes", "--output", "json"])
+        .expect_exit(1)
+        .run();
     assert_eq!(out.json()["error"]["resource"], TABLE);
 }
 
@@ -360,8 +360,10 @@ fn a_table_with_the_wrong_key_schema_is_refused_before_any_write() {
 fn without_a_lock_table() {
     let w = World::start();
     let aws = w.clients();
-    let out = w.run("init", &["--yes", "--no-lock-table", "--output", "json"]);
-    out.assert_success();
+    let out = w
+        .test("init")
+        .args(["--yes", "--no-lock-table", "--output", "json"])
+        .run();
     let doc = out.json();
     assert_eq!(doc["outputs"]["lock_table"], Value::Null);
     assert!(doc["resources"]
@@ -388,8 +390,7 @@ fn outside_us_east_1_the_bucket_gets_a_location_constraint() {
     let w = World::start_in("eu-west-1");
     let aws = w.clients();
     w.moto.start_recording();
-    let out = w.run("init", &["--yes", "--output", "json"]);
-    out.assert_success();
+    let out = w.test("init").args(["--yes", "--output", "json"]).run();
     assert_eq!(out.json()["outputs"]["region"], "eu-west-1");
     let create = w
         .moto
@@ -441,7 +442,7 @@ fn outside_us_east_1_the_bucket_gets_a_location_constraint() {
 fn an_inline_policy_the_tool_did_not_write_is_drift_and_init_removes_it() {
     let w = World::start();
     let aws = w.clients();
-    w.run("init", &["--yes", "-q"]).assert_success();
+    w.test("init").args(["--yes", "-q"]).run();
     aws.put_role_policy(
         ROLE,
         "extra",
@@ -454,8 +455,11 @@ fn an_inline_policy_the_tool_did_not_write_is_drift_and_init_removes_it() {
     );
 
     // plan: changes found (exit 2), each foreign policy named, the admin one marked, loudly.
-    let out = w.run("plan", &["--detailed-exitcode"]);
-    out.assert_code(2);
+    let out = w
+        .test("plan")
+        .args(["--detailed-exitcode"])
+        .expect_exit(2)
+        .run();
     let extra = out
         .stdout
         .lines()
@@ -477,8 +481,11 @@ fn an_inline_policy_the_tool_did_not_write_is_drift_and_init_removes_it() {
     );
 
     // status: drifted, with both policies in the drift.
-    let out = w.run("status", &["--output", "json", "--detailed-exitcode"]);
-    out.assert_code(2);
+    let out = w
+        .test("status")
+        .args(["--output", "json", "--detailed-exitcode"])
+        .expect_exit(2)
+        .run();
     let doc = out.json();
     assert_eq!(doc["in_sync"], false);
     let role = resource(&doc, "role");
@@ -493,15 +500,19 @@ fn an_inline_policy_the_tool_did_not_write_is_drift_and_init_removes_it() {
 
     // init deletes them (after showing them), and nothing else.
     w.moto.start_recording();
-    let out = w.run("init", &["--yes"]);
-    out.assert_success();
-    assert!(out.stderr.contains("inline policy extra"), "{out:?}");
+    w.test("init")
+        .args(["--yes"])
+        .expect_stderr_contains("inline policy extra")
+        .run();
     assert_eq!(
         w.moto.mutating_ops(),
         ["DeleteRolePolicy", "DeleteRolePolicy"]
     );
     assert_eq!(aws.inline_policy_names(ROLE), ["terraform-state-access"]);
-    w.run("plan", &["--detailed-exitcode", "-q"]).assert_code(0);
+    w.test("plan")
+        .args(["--detailed-exitcode", "-q"])
+        .expect_exit(0)
+        .run();
 }
 
 #[test]
@@ -527,8 +538,7 @@ fn a_hand_made_role_is_adopted_loudly_and_tagged() {
         {"Sid": "AllButOne", "Effect": "Allow", "NotAction": "s3:GetObject", "Resource": "*"}]});
     let managed = aws.attach_new_policy(ROLE, "hand-made-admin", &doc);
 
-    let out = w.run("plan", &[]);
-    out.assert_success();
+    let out = w.test("plan").run();
     let head = out
         .stdout
         .lines()
@@ -550,7 +560,7 @@ fn a_hand_made_role_is_adopted_loudly_and_tagged() {
         .collect();
     assert_eq!(warnings.len(), 2, "{out:?}");
 
-    w.run("init", &["--yes", "-q"]).assert_success();
+    w.test("init").args(["--yes", "-q"]).run();
     assert_eq!(aws.inline_policy_names(ROLE), ["terraform-state-access"]);
     let attached = aws
         .block_on(aws.iam.list_attached_role_policies().role_name(ROLE).send())
@@ -575,7 +585,7 @@ fn a_hand_made_role_is_adopted_loudly_and_tagged() {
 fn a_version_tag_is_never_rewritten_on_its_own() {
     let w = World::start();
     let aws = w.clients();
-    w.run("init", &["--yes", "-q"]).assert_success();
+    w.test("init").args(["--yes", "-q"]).run();
     // As if an older release had created the role and the bucket.
     aws.block_on(
         aws.iam
@@ -634,15 +644,17 @@ fn an_sse_kms_bucket_is_never_switched_to_sse_s3_silently() {
 
     w.moto.start_recording();
     // (A narrow --source-ip keeps stderr to the one error line.)
-    let f = common::assert_failure(
-        &[
-            vec!["init".to_string(), "--yes".into()],
-            w.setup_flags(),
-            vec!["--source-ip".into(), "203.0.113.0/24".into()],
-        ]
-        .concat(),
-        64,
-    );
+    let f = Test::new()
+        .args(
+            [
+                vec!["init".to_string(), "--yes".into()],
+                w.setup_flags(),
+                vec!["--source-ip".into(), "203.0.113.0/24".into()],
+            ]
+            .concat(),
+        )
+        .expect_exit(64)
+        .run_error();
     for part in [
         BUCKET,
         key.as_str(),
@@ -655,11 +667,13 @@ fn an_sse_kms_bucket_is_never_switched_to_sse_s3_silently() {
     assert_eq!(f.json["resource"], BUCKET);
     assert_eq!(w.moto.mutating_ops(), Vec::<String>::new());
     // `plan` refuses the same way.
-    w.run("plan", &["-q"]).assert_code(64);
+    w.test("plan").args(["-q"]).expect_exit(64).run();
 
     // Keeping the key: no encryption change planned.
-    let out = w.run("plan", &["--output", "json", "--kms-key", &key]);
-    out.assert_success();
+    let out = w
+        .test("plan")
+        .args(["--output", "json", "--kms-key", &key])
+        .run();
     let doc = out.json();
     let bucket = resource(&doc, "state-bucket");
     assert!(
@@ -672,12 +686,10 @@ fn an_sse_kms_bucket_is_never_switched_to_sse_s3_silently() {
     );
 
     // The explicit opt-in switches it, shown in the plan.
-    let out = w.run("init", &["--yes", "--allow-encryption-downgrade"]);
-    out.assert_success();
-    assert!(
-        out.stderr.contains(&format!("encryption: aws:kms {key}")),
-        "{out:?}"
-    );
+    w.test("init")
+        .args(["--yes", "--allow-encryption-downgrade"])
+        .expect_stderr_contains(format!("encryption: aws:kms {key}"))
+        .run();
     let enc = aws
         .block_on(aws.s3.get_bucket_encryption().bucket(BUCKET).send())
         .unwrap();

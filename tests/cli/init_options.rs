@@ -3,7 +3,7 @@
 //! permissions boundary, key prefix, KMS (each form of --kms-key) and tags, and the trust
 //! policy's size against IAM's quotas.
 
-use crate::common;
+use crate::common::Test;
 
 use std::collections::BTreeSet;
 
@@ -60,9 +60,8 @@ fn environments_and_source_ips_narrow_the_trust() {
     let w = World::start();
     let aws = w.clients();
     let hp = w.issuer.host_path();
-    w.run(
-        "init",
-        &[
+    w.test("init")
+        .args([
             "--yes",
             "-q",
             "--environment-uuid",
@@ -71,9 +70,8 @@ fn environments_and_source_ips_narrow_the_trust() {
             "203.0.113.0/24",
             "--source-ip",
             "198.51.100.7",
-        ],
-    )
-    .assert_success();
+        ])
+        .run();
     let t = trust(&aws);
     let c = &t["Statement"][0]["Condition"];
     assert_eq!(
@@ -91,7 +89,7 @@ fn environments_and_source_ips_narrow_the_trust() {
 
     // Dropping the options widens the trust back, with one UpdateAssumeRolePolicy.
     w.moto.start_recording();
-    w.run("init", &["--yes", "-q"]).assert_success();
+    w.test("init").args(["--yes", "-q"]).run();
     assert_eq!(
         w.moto.mutating_calls(),
         [("iam".to_string(), "UpdateAssumeRolePolicy".to_string())]
@@ -132,9 +130,9 @@ fn source_ip_bitbucket_uses_atlassians_published_egress_ranges() {
         }),
     );
     let url = format!("{}/ip-ranges", w.issuer.origin());
-    let out = w.run(
-        "init",
-        &[
+    let out = w
+        .test("init")
+        .args([
             "--yes",
             "--output",
             "json",
@@ -142,9 +140,8 @@ fn source_ip_bitbucket_uses_atlassians_published_egress_ranges() {
             "bitbucket",
             "--ip-ranges-url",
             &url,
-        ],
-    );
-    out.assert_success();
+        ])
+        .run();
     let warnings = out.json()["warnings"].to_string();
     assert!(warnings.contains("4x/8x"), "{warnings}");
     let c = trust(&aws)["Statement"][0]["Condition"].clone();
@@ -169,9 +166,8 @@ fn managed_policies_session_length_and_boundary_follow_the_flags() {
     let deploy = create("deploy-app");
     let boundary = create("pipeline-boundary");
     let (deploy, boundary) = (deploy.as_str(), boundary.as_str());
-    w.run(
-        "init",
-        &[
+    w.test("init")
+        .args([
             "--yes",
             "-q",
             "--policy-arn",
@@ -180,9 +176,8 @@ fn managed_policies_session_length_and_boundary_follow_the_flags() {
             "7200",
             "--permissions-boundary",
             boundary,
-        ],
-    )
-    .assert_success();
+        ])
+        .run();
     assert_eq!(attached(&aws), [deploy]);
     let role = aws
         .block_on(aws.iam.get_role().role_name(ROLE).send())
@@ -198,7 +193,7 @@ fn managed_policies_session_length_and_boundary_follow_the_flags() {
 
     // Back to the defaults: detached, 3600 s, no boundary.
     w.moto.start_recording();
-    w.run("init", &["--yes", "-q"]).assert_success();
+    w.test("init").args(["--yes", "-q"]).run();
     let ops: BTreeSet<String> = w.moto.mutating_calls().into_iter().map(|c| c.1).collect();
     assert_eq!(
         ops,
@@ -221,18 +216,15 @@ fn managed_policies_session_length_and_boundary_follow_the_flags() {
 
     // Administrator access needs --allow-admin, refused before anything is read.
     w.moto.start_recording();
-    let f = common::assert_failure(
-        &[
-            vec!["init".to_string(), "--yes".into()],
-            w.setup_flags(),
-            vec![
-                "--policy-arn".into(),
-                "arn:aws:iam::aws:policy/AdministratorAccess".into(),
-            ],
-        ]
-        .concat(),
-        64,
-    );
+    let f = w
+        .test("init")
+        .args([
+            "--yes",
+            "--policy-arn",
+            "arn:aws:iam::aws:policy/AdministratorAccess",
+        ])
+        .expect_exit(64)
+        .run_error();
     assert!(f.line.contains("--allow-admin"), "{f:?}");
     assert!(w.moto.calls().is_empty(), "AWS was called");
 }
@@ -279,30 +271,27 @@ fn admin_equivalent_customer_policies_need_allow_admin() {
         (&put_star, "statement \"Escalate\"", "iam:PutRolePolicy"),
     ] {
         w.moto.start_recording();
-        let f = common::assert_failure(
-            &[
-                vec!["init".to_string(), "--yes".into()],
-                w.setup_flags(),
-                // (A narrow --source-ip keeps stderr to the one error line.)
-                vec![
-                    "--policy-arn".into(),
-                    arn.clone(),
-                    "--source-ip".into(),
-                    "203.0.113.0/24".into(),
-                ],
-            ]
-            .concat(),
-            64,
-        );
+        // (A narrow --source-ip keeps stderr to the one error line.)
+        let f = w
+            .test("init")
+            .args([
+                "--yes",
+                "--policy-arn",
+                arn,
+                "--source-ip",
+                "203.0.113.0/24",
+            ])
+            .expect_exit(64)
+            .run_error();
         for part in [arn.as_str(), statement, allows, "--allow-admin"] {
             assert!(f.line.contains(part), "{part}: {f:?}");
         }
         // The same judgement in CloudFormation mode, before any stack call.
-        let out = w.run(
-            "init",
-            &["--yes", "--mode", "cloudformation", "--policy-arn", arn],
-        );
-        out.assert_code(64);
+        let out = w
+            .test("init")
+            .args(["--yes", "--mode", "cloudformation", "--policy-arn", arn])
+            .expect_exit(64)
+            .run();
         assert!(
             out.stderr.contains(allows) && out.stderr.contains("--allow-admin"),
             "{out:?}"
@@ -311,14 +300,14 @@ fn admin_equivalent_customer_policies_need_allow_admin() {
         w.moto.stop_recording();
     }
     // Reading IAM is not escalation.
-    w.run("init", &["--yes", "-q", "--policy-arn", &narrow])
-        .assert_success();
+    w.test("init")
+        .args(["--yes", "-q", "--policy-arn", &narrow])
+        .run();
     // The explicit opt-in attaches it, loudly, and the read-back accepts it.
-    let out = w.run(
-        "init",
-        &["--yes", "--policy-arn", &iam_star, "--allow-admin"],
-    );
-    out.assert_success();
+    let out = w
+        .test("init")
+        .args(["--yes", "--policy-arn", &iam_star, "--allow-admin"])
+        .run();
     assert!(
         out.stderr.contains("warning: --policy-arn") && out.stderr.contains(&iam_star),
         "{out:?}"
@@ -332,9 +321,9 @@ fn key_prefix_kms_key_and_tags() {
     let w = World::start();
     let aws = w.clients();
     let kms = create_key(&w.moto, &w.region, None).arn;
-    let out = w.run(
-        "init",
-        &[
+    let out = w
+        .test("init")
+        .args([
             "--yes",
             "--output",
             "json",
@@ -346,9 +335,8 @@ fn key_prefix_kms_key_and_tags() {
             "team=platform",
             "--noncurrent-days",
             "30",
-        ],
-    );
-    out.assert_success();
+        ])
+        .run();
     let backend = out.json()["next_steps"]["backend"]
         .as_str()
         .unwrap()
@@ -526,8 +514,10 @@ fn every_form_of_kms_key_grants_the_key_arn_and_they_all_converge() {
     // nothing to change: the grant and the bucket name the key ARN whatever the form.
     for (i, (form, given)) in forms.iter().enumerate() {
         w.moto.start_recording();
-        let out = w.run("init", &["--yes", "--output", "json", "--kms-key", given]);
-        out.assert_success();
+        let out = w
+            .test("init")
+            .args(["--yes", "--output", "json", "--kms-key", given])
+            .run();
         assert_eq!(kms_grant(&aws), std::slice::from_ref(&key.arn), "{form}");
         assert_eq!(bucket_key(&aws), key.arn, "{form}");
         let backend = out.json()["next_steps"]["backend"]
@@ -560,8 +550,11 @@ fn a_kms_key_that_does_not_exist_is_refused_before_any_write() {
     ] {
         for mode in ["direct", "cloudformation"] {
             w.moto.start_recording();
-            let out = w.run("init", &["--yes", "--mode", mode, "--kms-key", &missing]);
-            out.assert_code(64);
+            let out = w
+                .test("init")
+                .args(["--yes", "--mode", mode, "--kms-key", &missing])
+                .expect_exit(64)
+                .run();
             assert!(
                 out.stderr.contains(&format!("--kms-key {missing}"))
                     && out.stderr.contains("NotFoundException"),
@@ -593,8 +586,7 @@ fn a_trust_policy_over_the_default_quota_warns_and_one_over_the_maximum_is_refus
     args.extend(w.setup_flags());
     args.extend(repositories(50));
     args.extend(["--yes".to_string(), "-q".to_string()]);
-    let out = common::run(&args);
-    out.assert_success();
+    let out = Test::new().args(&args).run();
     assert!(
         out.stderr.contains("'Role trust policy length'")
             && out.stderr.contains("default quota of 2048")
@@ -612,8 +604,7 @@ fn a_trust_policy_over_the_default_quota_warns_and_one_over_the_maximum_is_refus
     args.extend(w.setup_flags());
     args.extend(repositories(200));
     args.push("--yes".to_string());
-    let out = common::run(&args);
-    out.assert_code(64);
+    let out = Test::new().args(&args).expect_exit(64).run();
     assert!(
         out.stderr.contains("trust policy would be about") && out.stderr.contains("at most 8192"),
         "{}",
@@ -622,12 +613,9 @@ fn a_trust_policy_over_the_default_quota_warns_and_one_over_the_maximum_is_refus
     assert_eq!(w.moto.calls(), vec![]);
 
     // Under the default quota: no warning.
-    let out = w.run("plan", &[]);
-    assert!(
-        !out.stderr.contains("Role trust policy length"),
-        "{}",
-        out.stderr
-    );
+    w.test("plan")
+        .expect_stderr_lacks("Role trust policy length")
+        .run();
 }
 
 #[test]
@@ -635,8 +623,9 @@ fn custom_audiences_are_tested_with_the_set_operator_pair() {
     let w = World::start();
     let aws = w.clients();
     let custom = "deploy.example.com";
-    w.run("init", &["--yes", "-q", "--audience", custom])
-        .assert_success();
+    w.test("init")
+        .args(["--yes", "-q", "--audience", custom])
+        .run();
     let aud_key = format!("{}:aud", w.issuer.host_path());
     let condition = &trust(&aws)["Statement"][0]["Condition"];
     let want = BTreeSet::from([w.audience(), custom.to_string()]);

@@ -16,8 +16,7 @@ const ACCOUNT: &str = "123456789012";
 
 /// `bootstrap operator-policy <setup flags> <extra>`: the policy on stdout (text output).
 fn operator_policy(w: &World, extra: &[&str]) -> Value {
-    let out = w.run("operator-policy", extra);
-    out.assert_success();
+    let out = w.test("operator-policy").args(extra).run();
     serde_json::from_str(&out.stdout)
         .unwrap_or_else(|e| panic!("text output is not the policy document: {e}\n{out:?}"))
 }
@@ -25,9 +24,8 @@ fn operator_policy(w: &World, extra: &[&str]) -> Value {
 /// Run `bootstrap <cmd>` while recording, expect `code`, and judge every request it made.
 fn judged(w: &World, policy: &Value, cmd: &str, extra: &[&str], code: i32) {
     w.moto.start_recording();
-    let out = w.run(cmd, extra);
+    w.test(cmd).args(extra).expect_exit(code).run();
     w.moto.stop_recording();
-    out.assert_code(code);
     assert_all_allowed(
         policy,
         &w.moto.recorded_requests(),
@@ -184,7 +182,7 @@ fn a_role_with_hand_made_policies_needs_nothing_outside_the_operator_policy() {
     let w = World::start();
     let policy = operator_policy(&w, &["--account-id", ACCOUNT]);
     assert_not_trivially_permissive(&policy);
-    w.run("init", &["--yes"]).assert_success();
+    w.test("init").args(["--yes"]).run();
     let managed = hand_made_policies(&w);
 
     // plan and status read every policy on the role (the managed one's document too);
@@ -219,8 +217,9 @@ fn a_stacks_role_with_hand_made_policies_needs_nothing_outside_the_operator_poli
     let w = World::start();
     let settings = ["--mode", "cloudformation"];
     let policy = operator_policy(&w, &["--mode", "cloudformation", "--account-id", ACCOUNT]);
-    w.run("init", &["--mode", "cloudformation", "--yes"])
-        .assert_success();
+    w.test("init")
+        .args(["--mode", "cloudformation", "--yes"])
+        .run();
     hand_made_policies(&w);
     // status and plan read every policy on the stack's role to show the foreign ones.
     judged(&w, &policy, "status", &settings, 0);
@@ -339,16 +338,17 @@ fn cloudformation_mode_runs_need_nothing_outside_the_operator_policy() {
 #[test]
 fn the_policy_is_the_whole_text_output_and_wrapped_in_json() {
     let w = World::start();
-    let text = w.run("operator-policy", &["--account-id", ACCOUNT]);
-    text.assert_success();
+    let text = w
+        .test("operator-policy")
+        .args(["--account-id", ACCOUNT])
+        .run();
     let doc: Value = serde_json::from_str(&text.stdout).expect("text output is the policy");
     assert_eq!(doc["Version"], "2012-10-17");
 
-    let json = w.run(
-        "operator-policy",
-        &["--account-id", ACCOUNT, "--output", "json"],
-    );
-    json.assert_success();
+    let json = w
+        .test("operator-policy")
+        .args(["--account-id", ACCOUNT, "--output", "json"])
+        .run();
     let wrapped = json.json();
     assert_eq!(wrapped["policy"], doc);
     assert_eq!(wrapped["mode"], "direct");
@@ -365,8 +365,7 @@ fn the_policy_is_the_whole_text_output_and_wrapped_in_json() {
 
     // No account id: "*" in the ARNs, said on stderr; no AWS call either way.
     w.moto.start_recording();
-    let any = w.run("operator-policy", &[]);
-    any.assert_success();
+    let any = w.test("operator-policy").run();
     assert!(w.moto.recorded_requests().is_empty());
     assert!(any.stderr.contains("--account-id"), "{any:?}");
     assert!(
@@ -375,8 +374,10 @@ fn the_policy_is_the_whole_text_output_and_wrapped_in_json() {
     );
 
     // A bad account id is a usage error.
-    w.run("operator-policy", &["--account-id", "12"])
-        .assert_code(64);
+    w.test("operator-policy")
+        .args(["--account-id", "12"])
+        .expect_exit(64)
+        .run();
 }
 
 /// `bootstrap operator-policy --config FILE <extra>` with the three-role configuration.
@@ -385,7 +386,6 @@ fn roles_policy(w: &World, config: &std::path::PathBuf, extra: &[&str]) -> Value
         .args(["--account-id", ACCOUNT])
         .args(extra)
         .run();
-    out.assert_success();
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("not a policy: {e}\n{out:?}"))
 }
 
@@ -398,9 +398,8 @@ fn judged_config(
     extra: &[&str],
 ) {
     w.moto.start_recording();
-    let out = with_config(w, cmd, config).args(extra).run();
+    with_config(w, cmd, config).args(extra).run();
     w.moto.stop_recording();
-    out.assert_success();
     assert_all_allowed(
         policy,
         &w.moto.recorded_requests(),
@@ -420,7 +419,6 @@ fn three_configured_roles_need_nothing_outside_the_operator_policy() {
     let json = with_config(&w, "operator-policy", &config)
         .args(["--account-id", ACCOUNT, "--output", "json"])
         .run();
-    json.assert_success();
     assert_eq!(
         json.json()["roles"],
         json!(names.iter().map(|n| role(n)).collect::<Vec<_>>())
@@ -514,7 +512,6 @@ fn include_prune_deletes_only_the_roles_of_this_set() {
     let covers = with_config(&w, "operator-policy", &config)
         .args(["--include-prune", "--output", "json"])
         .run();
-    covers.assert_success();
     assert!(covers.json()["covers"]
         .as_array()
         .expect("covers")

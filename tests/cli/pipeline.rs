@@ -10,7 +10,8 @@ use serde_norway::Value as Yaml;
 
 use crate::common::fixture::{World, ENV_UUID, REPO_UUID, WORKSPACE_UUID};
 use crate::common::schema::{assert_valid_pipeline, check_pipeline};
-use crate::common::{run, CliOutput};
+use crate::common::CliOutput;
+use crate::common::Test;
 
 const ACCOUNT: &str = "210987654321";
 
@@ -21,7 +22,7 @@ fn out_dir() -> tempfile::TempDir {
 /// `bootstrap pipeline --out-dir DIR --account-id ACCOUNT` with a Bitbucket workspace issuer
 /// (nothing is fetched: pipeline needs no issuer I/O) and `extra`. A pipeline it writes is
 /// checked against the schema.
-fn pipeline(dir: &Path, extra: &[&str]) -> CliOutput {
+fn pipeline(dir: &Path, extra: &[&str]) -> Test<'static> {
     let mut args: Vec<String> = [
         "pipeline",
         "--out-dir",
@@ -41,12 +42,17 @@ fn pipeline(dir: &Path, extra: &[&str]) -> CliOutput {
     .map(ToString::to_string)
     .collect();
     args.extend(extra.iter().map(ToString::to_string));
-    checked(dir, run(args))
+    Test::new().args(args).check(valid_pipeline_in(dir))
 }
 
-/// `out`, after checking the pipeline a successful run wrote in `dir` against the schema
-/// (not one it found there and left as it was).
-fn checked(dir: &Path, out: CliOutput) -> CliOutput {
+/// A check of a run's output: the pipeline a successful run wrote in `dir` is valid against
+/// the schema (not one it found there and left as it was).
+fn valid_pipeline_in(dir: &Path) -> impl Fn(&CliOutput) {
+    let dir = dir.to_path_buf();
+    move |out| valid_pipeline(&dir, out)
+}
+
+fn valid_pipeline(dir: &Path, out: &CliOutput) {
     let kept = out
         .stdout
         .contains("bitbucket-pipelines.yml exists, so it was left as it is")
@@ -58,7 +64,6 @@ fn checked(dir: &Path, out: CliOutput) -> CliOutput {
     if out.success() && !kept {
         assert_valid_pipeline(&dir.join("bitbucket-pipelines.yml"));
     }
-    out
 }
 
 fn read_yaml(dir: &Path) -> Yaml {
@@ -102,7 +107,7 @@ fn step_names(items: &Yaml) -> Vec<String> {
 /// The pipeline written for `extra`, as text.
 fn pipeline_text(extra: &[&str]) -> String {
     let dir = out_dir();
-    pipeline(dir.path(), extra).assert_success();
+    pipeline(dir.path(), extra).run();
     std::fs::read_to_string(dir.path().join("bitbucket-pipelines.yml")).unwrap()
 }
 
@@ -188,8 +193,7 @@ fn the_one_role_pipelines_byte_for_byte() {
 #[test]
 fn writes_a_pipeline_with_oidc_plan_and_manual_apply() {
     let dir = out_dir();
-    let out = pipeline(dir.path(), &[]);
-    out.assert_success();
+    let out = pipeline(dir.path(), &[]).run();
     let role_arn = format!("arn:aws:iam::{ACCOUNT}:role/bitbucket-pipelines-deploy");
     // The variables to set are printed.
     assert!(
@@ -266,7 +270,7 @@ fn writes_a_pipeline_with_oidc_plan_and_manual_apply() {
 #[test]
 fn ip_restricted_roles_get_4x_steps_with_atlassian_ip_ranges() {
     let dir = out_dir();
-    pipeline(dir.path(), &["--source-ip", "203.0.113.0/24"]).assert_success();
+    pipeline(dir.path(), &["--source-ip", "203.0.113.0/24"]).run();
     let doc = read_yaml(dir.path());
     for name in ["Terraform plan", "Terraform apply"] {
         let s = step(&doc, name);
@@ -291,7 +295,7 @@ fn custom_audiences_are_requested_by_the_steps() {
             "https://vault.example.com:8200",
         ],
     )
-    .assert_success();
+    .run();
     let doc = read_yaml(dir.path());
     let plan = step(&doc, "Terraform plan");
     let auds: Vec<&str> = plan["oidc"]["audiences"]
@@ -310,12 +314,13 @@ fn custom_audiences_are_requested_by_the_steps() {
 #[test]
 fn deployment_environments_need_a_deployment_name_and_get_a_stage() {
     let dir = out_dir();
-    let out = pipeline(dir.path(), &["--environment-uuid", ENV_UUID]);
-    out.assert_code(64);
-    assert!(out.stderr.contains("--deployment NAME"), "{out:?}");
+    pipeline(dir.path(), &["--environment-uuid", ENV_UUID])
+        .expect_exit(64)
+        .expect_stderr_contains("--deployment NAME")
+        .run();
     assert!(!dir.path().join("bitbucket-pipelines.yml").exists());
 
-    let out = pipeline(
+    pipeline(
         dir.path(),
         &[
             "--environment-uuid",
@@ -325,11 +330,9 @@ fn deployment_environments_need_a_deployment_name_and_get_a_stage() {
             "--branch",
             "release",
         ],
-    );
-    out.assert_success();
-    assert!(out
-        .stdout
-        .contains("deployment variables of the Production environment"));
+    )
+    .expect_stdout_contains("deployment variables of the Production environment")
+    .run();
     let doc = read_yaml(dir.path());
     // Non-deployment steps cannot use the role, so the default pipeline only validates.
     assert_eq!(
@@ -354,8 +357,7 @@ fn deployment_environments_need_a_deployment_name_and_get_a_stage() {
 fn a_role_every_branch_can_reach_is_warned_about() {
     let warning = "every branch can assume";
     let dir = out_dir();
-    let out = pipeline(dir.path(), &["-q"]);
-    out.assert_success();
+    let out = pipeline(dir.path(), &["-q"]).run();
     assert!(
         out.stderr.contains("warning:") && out.stderr.contains(warning),
         "{out:?}"
@@ -364,19 +366,18 @@ fn a_role_every_branch_can_reach_is_warned_about() {
     assert!(!out.stdout.contains(warning), "warnings stay off stdout");
 
     let dir = out_dir();
-    let out = pipeline(dir.path(), &["--output", "json"]);
-    out.assert_success();
+    let out = pipeline(dir.path(), &["--output", "json"]).run();
     let warnings = out.json()["warnings"].to_string();
     assert!(warnings.contains(warning), "{warnings}");
 
     // Narrowed to a deployment environment, plain branch steps cannot assume the role.
     let dir = out_dir();
-    let out = pipeline(
+    pipeline(
         dir.path(),
         &["--environment-uuid", ENV_UUID, "--deployment", "Production"],
-    );
-    out.assert_success();
-    assert!(!out.stderr.contains(warning), "{out:?}");
+    )
+    .expect_stderr_lacks(warning)
+    .run();
 }
 
 // --- a plan role and an apply role ---------------------------------------------------
@@ -385,7 +386,7 @@ const PLAN_ARN: &str = "arn:aws:iam::210987654321:role/bitbucket-pipelines-deplo
 const APPLY_ARN: &str = "arn:aws:iam::210987654321:role/bitbucket-pipelines-deploy-apply";
 
 /// `pipeline --plan-apply --environment-uuid ENV` and `extra`.
-fn plan_apply(dir: &Path, extra: &[&str]) -> CliOutput {
+fn plan_apply(dir: &Path, extra: &[&str]) -> Test<'static> {
     let mut args = vec!["--plan-apply", "--environment-uuid", ENV_UUID];
     args.extend_from_slice(extra);
     pipeline(dir, &args)
@@ -394,8 +395,7 @@ fn plan_apply(dir: &Path, extra: &[&str]) -> CliOutput {
 #[test]
 fn plan_apply_plans_everywhere_with_the_plan_role_and_deploys_with_the_apply_role() {
     let dir = out_dir();
-    let out = plan_apply(dir.path(), &["--deployment", "Production"]);
-    out.assert_success();
+    let out = plan_apply(dir.path(), &["--deployment", "Production"]).run();
     let expected = format!(
         "Branches and pull requests plan with the plan role; the Production deployment stage plans and applies with the apply role.\n\
          \n\
@@ -438,8 +438,8 @@ fn plan_apply_json_names_both_roles_and_their_variables() {
     let out = plan_apply(
         dir.path(),
         &["--deployment", "Production", "--output", "json"],
-    );
-    out.assert_success();
+    )
+    .run();
     let doc = out.json();
     assert_eq!(doc["roles"]["kind"], "plan_apply");
     assert_eq!(doc["roles"]["plan_arn"], PLAN_ARN);
@@ -459,8 +459,7 @@ fn plan_apply_json_names_both_roles_and_their_variables() {
 #[test]
 fn plan_apply_needs_the_deployment_name() {
     let dir = out_dir();
-    let out = plan_apply(dir.path(), &[]);
-    out.assert_code(64);
+    let out = plan_apply(dir.path(), &[]).expect_exit(64).run();
     let line = out.stderr.trim();
     assert_eq!(line.lines().count(), 1, "{out:?}");
     assert!(line.contains("--deployment NAME"), "{out:?}");
@@ -498,18 +497,20 @@ fn more_roles_than_one_pair_are_refused() {
     for (tables, why) in cases {
         let toml = format!("region = \"eu-west-1\"\nworkspace = \"acme\"\nworkspace-uuid = \"{WORKSPACE_UUID}\"\n\n{tables}");
         std::fs::write(&config, toml).unwrap();
-        let out = run([
-            "pipeline",
-            "--config",
-            &config.display().to_string(),
-            "--out-dir",
-            &out_dir.display().to_string(),
-            "--account-id",
-            ACCOUNT,
-            "--deployment",
-            "Production",
-        ]);
-        out.assert_code(64);
+        let out = Test::new()
+            .args([
+                "pipeline",
+                "--config",
+                &config.display().to_string(),
+                "--out-dir",
+                &out_dir.display().to_string(),
+                "--account-id",
+                ACCOUNT,
+                "--deployment",
+                "Production",
+            ])
+            .expect_exit(64)
+            .run();
         // One error line (beside the line naming the configuration file in use).
         let errors: Vec<&str> = out
             .stderr
@@ -531,21 +532,22 @@ fn more_roles_than_one_pair_are_refused() {
 fn the_sample_config_drives_the_generated_files() {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/bootstrap.toml");
     let dir = out_dir();
-    let out = checked(
-        dir.path(),
-        run([
-            "pipeline",
-            "--config",
-            &sample.display().to_string(),
-            "--out-dir",
-            &dir.path().display().to_string(),
-            "--account-id",
-            ACCOUNT,
-        ]
-        .map(String::from)
-        .to_vec()),
-    );
-    out.assert_success();
+    let out = Test::new()
+        .args(
+            [
+                "pipeline",
+                "--config",
+                &sample.display().to_string(),
+                "--out-dir",
+                &dir.path().display().to_string(),
+                "--account-id",
+                ACCOUNT,
+            ]
+            .map(String::from)
+            .to_vec(),
+        )
+        .check(valid_pipeline_in(dir.path()))
+        .run();
     // Offline (--account-id), the tool cannot look for a bucket of an earlier version: it
     // says which name such an account uses.
     assert!(
@@ -578,8 +580,7 @@ fn existing_files_are_kept_without_force() {
     let dir = out_dir();
     let yml = dir.path().join("bitbucket-pipelines.yml");
     std::fs::write(&yml, "# mine\n").unwrap();
-    let out = pipeline(dir.path(), &[]);
-    out.assert_success();
+    let out = pipeline(dir.path(), &[]).run();
     assert_eq!(
         std::fs::read_to_string(&yml).unwrap(),
         "# mine\n",
@@ -608,8 +609,7 @@ fn existing_files_are_kept_without_force() {
     // Both exist: nothing is written, both are shown; the JSON document says which.
     let backend = dir.path().join("backend.tf");
     std::fs::write(&backend, "# my backend\n").unwrap();
-    let out = pipeline(dir.path(), &["--output", "json"]);
-    out.assert_success();
+    let out = pipeline(dir.path(), &["--output", "json"]).run();
     let doc = out.json();
     assert_eq!(doc["files"], serde_json::json!([]), "{out:?}");
     let kept = doc["kept"].as_array().expect("kept");
@@ -620,7 +620,7 @@ fn existing_files_are_kept_without_force() {
         .contains("backend \"s3\""));
     assert_eq!(std::fs::read_to_string(&backend).unwrap(), "# my backend\n");
 
-    pipeline(dir.path(), &["--force"]).assert_success();
+    pipeline(dir.path(), &["--force"]).run();
     assert_ne!(std::fs::read_to_string(&yml).unwrap(), "# mine\n");
     assert_ne!(std::fs::read_to_string(&backend).unwrap(), "# my backend\n");
 }
@@ -628,8 +628,7 @@ fn existing_files_are_kept_without_force() {
 #[test]
 fn json_output_is_one_document() {
     let dir = out_dir();
-    let out = pipeline(dir.path(), &["--output", "json", "--no-lock-table"]);
-    out.assert_success();
+    let out = pipeline(dir.path(), &["--output", "json", "--no-lock-table"]).run();
     let doc = out.json();
     assert_eq!(
         doc["variables"]["AWS_ROLE_ARN"],
@@ -652,15 +651,14 @@ fn account_comes_from_sts_without_account_id() {
         dir.path().display().to_string(),
     ];
     args.extend(w.setup_flags());
-    let out = checked(dir.path(), run(args));
-    out.assert_success();
-    assert!(
-        out.stdout.contains(&format!(
+    Test::new()
+        .args(args)
+        .check(valid_pipeline_in(dir.path()))
+        .expect_stdout_contains(format!(
             "AWS_ROLE_ARN = arn:aws:iam::{}:role/bitbucket-pipelines-deploy",
             w.moto.account_id()
-        )),
-        "{out:?}"
-    );
+        ))
+        .run();
     let backend = std::fs::read_to_string(dir.path().join("backend.tf")).unwrap();
     assert!(backend.contains("\"tf-state-test\""), "{backend}");
 }
@@ -695,7 +693,7 @@ fn no_generated_value_reaches_a_script_line() {
             "sts.amazonaws.com",
         ],
     )
-    .assert_success();
+    .run();
     let doc = read_yaml(dir.path());
     // The values are where they belong, exactly as given...
     let stage = doc["pipelines"]["branches"][branch]
@@ -751,8 +749,7 @@ fn shell_in_values_and_branch_patterns_for_every_branch_are_refused() {
             args.extend(["--deployment", "Production"]);
         }
         args.extend_from_slice(extra);
-        let out = pipeline(dir.path(), &args);
-        out.assert_code(64);
+        let out = pipeline(dir.path(), &args).expect_exit(64).run();
         let line = out.stderr.trim();
         assert_eq!(line.lines().count(), 1, "{out:?}");
         for e in expect {
@@ -774,10 +771,11 @@ fn links_in_the_out_dir_are_never_followed() {
         let link = dir.path().join(name);
         std::os::unix::fs::symlink(&victim, &link).unwrap();
         for force in [false, true] {
-            let out = pipeline(dir.path(), if force { &["--force"] } else { &[] });
-            out.assert_code(64);
-            assert!(out.stderr.contains("is a symbolic link"), "{out:?}");
-            assert!(out.stderr.contains(name), "{out:?}");
+            pipeline(dir.path(), if force { &["--force"] } else { &[] })
+                .expect_exit(64)
+                .expect_stderr_contains("is a symbolic link")
+                .expect_stderr_contains(name)
+                .run();
         }
         if dangling {
             assert!(!victim.exists(), "a dangling link was followed");
@@ -787,7 +785,7 @@ fn links_in_the_out_dir_are_never_followed() {
         std::fs::remove_file(&link).unwrap();
     }
     // Without links, the files are written (and are regular files).
-    pipeline(dir.path(), &[]).assert_success();
+    pipeline(dir.path(), &[]).run();
     for name in ["bitbucket-pipelines.yml", "backend.tf"] {
         let meta = std::fs::symlink_metadata(dir.path().join(name)).unwrap();
         assert!(meta.is_file(), "{name}");
@@ -829,7 +827,7 @@ fn terraform_ok(tf: &Path, dir: &Path, args: &[&str]) {
 /// backend.tf as written for `extra`, checked by terraform.
 fn backend(extra: &[&str]) -> String {
     let dir = out_dir();
-    pipeline(dir.path(), extra).assert_success();
+    pipeline(dir.path(), extra).run();
     // Only backend.tf in the directory Terraform checks.
     std::fs::remove_file(dir.path().join("bitbucket-pipelines.yml")).unwrap();
     let tf = terraform();
@@ -980,17 +978,14 @@ fn with_several_roles_configured_role_picks_the_pipeline_role() {
         .map(ToString::to_string)
         .collect();
         args.extend(extra.iter().map(ToString::to_string));
-        run(args)
+        Test::new().args(args)
     };
-    let out = run_with(&[]);
-    out.assert_code(64);
-    assert!(
-        out.stderr.contains("name the roles it uses with --role"),
-        "{out:?}"
-    );
+    run_with(&[])
+        .expect_exit(64)
+        .expect_stderr_contains("name the roles it uses with --role")
+        .run();
     assert!(!out_path.exists(), "nothing is written on a usage error");
-    let out = run_with(&["--role", "infra-plan"]);
-    out.assert_success();
+    let out = run_with(&["--role", "infra-plan"]).run();
     let arn = format!("arn:aws:iam::{ACCOUNT}:role/infra-plan");
     assert!(out.stdout.contains(&arn), "{out:?}");
 }

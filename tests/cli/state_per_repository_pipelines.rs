@@ -4,13 +4,16 @@
 use std::path::{Path, PathBuf};
 
 use crate::common::fixture::{ENV_UUID, REPO_UUID};
+use crate::common::Test;
 use crate::state_per_repository::{organisation, role, WEB_REPO};
 
-/// `pipeline --config CONFIG --role ROLE...` into a fresh directory (no AWS call).
+/// `pipeline --config CONFIG --role ROLE...` into a fresh directory (no AWS call), which
+/// must exit `code`; a pipeline it wrote is checked against the schema.
 fn pipeline(
     config: &Path,
     roles: &[&str],
     extra: &[&str],
+    code: i32,
 ) -> (tempfile::TempDir, crate::common::CliOutput) {
     let out_dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let mut args: Vec<String> = vec![
@@ -26,8 +29,8 @@ fn pipeline(
         args.extend(["--role".to_string(), (*r).to_string()]);
     }
     args.extend(extra.iter().map(ToString::to_string));
-    let out = crate::common::run(args);
-    if out.success() {
+    let out = Test::new().args(args).expect_exit(code).run();
+    if code == 0 {
         crate::common::schema::assert_valid_pipeline(
             &out_dir.path().join("bitbucket-pipelines.yml"),
         );
@@ -58,8 +61,7 @@ const FALSE_WARNING: &str = "can write the Terraform state";
 fn a_plan_role_s_pipeline_plans_and_never_applies() {
     let dir = tempfile::tempdir().unwrap();
     let config = offline_org(dir.path());
-    let (out_dir, out) = pipeline(&config, &["web-plan"], &[]);
-    out.assert_success();
+    let (out_dir, out) = pipeline(&config, &["web-plan"], &[], 0);
     assert!(!out.stderr.contains(FALSE_WARNING), "{}", out.stderr);
     let yml = std::fs::read_to_string(out_dir.path().join("bitbucket-pipelines.yml")).unwrap();
     assert!(yml.contains("terraform plan"), "{yml}");
@@ -80,8 +82,7 @@ fn a_plan_role_s_pipeline_plans_and_never_applies() {
 fn a_cdk_role_s_pipeline_has_no_terraform_backend() {
     let dir = tempfile::tempdir().unwrap();
     let config = offline_org(dir.path());
-    let (out_dir, out) = pipeline(&config, &["app-cdk"], &["--output", "json"]);
-    out.assert_success();
+    let (out_dir, out) = pipeline(&config, &["app-cdk"], &["--output", "json"], 0);
     assert!(!out_dir.path().join("backend.tf").exists());
     assert!(!out.stderr.contains(FALSE_WARNING), "{}", out.stderr);
     let doc = out.json();
@@ -111,8 +112,8 @@ fn each_role_s_pipeline_points_at_its_own_state() {
             &config,
             roles,
             &["--deployment", "Production", "--output", "json"],
+            0,
         );
-        out.assert_success();
         assert_eq!(backend_attr(out_dir.path(), "key"), key, "{roles:?}");
         assert_eq!(out.json()["state_key"], key, "{roles:?}");
         let yml = std::fs::read_to_string(out_dir.path().join("bitbucket-pipelines.yml")).unwrap();
@@ -134,8 +135,7 @@ fn a_pair_trusting_different_repositories_is_warned() {
     .concat();
     let config = dir.path().join("bootstrap.toml");
     std::fs::write(&config, text).unwrap();
-    let (_out_dir, out) = pipeline(&config, &[], &["--deployment", "Production"]);
-    out.assert_success();
+    let (_out_dir, out) = pipeline(&config, &[], &["--deployment", "Production"], 0);
     let want = format!(
         "the plan role x-plan trusts {REPO_UUID} but the apply role x-apply trusts {WEB_REPO}"
     );
@@ -149,8 +149,7 @@ fn a_pair_trusting_different_repositories_is_warned() {
     ]
     .concat();
     std::fs::write(&config, text).unwrap();
-    let (_out_dir, out) = pipeline(&config, &[], &["--deployment", "Production"]);
-    out.assert_code(64);
+    let (_out_dir, out) = pipeline(&config, &[], &["--deployment", "Production"], 64);
     assert!(
         out.stderr
             .contains("they also trust different repositories"),

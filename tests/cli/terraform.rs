@@ -3,6 +3,7 @@
 //! land the state object in the bucket.
 
 use crate::common;
+use crate::common::Test;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -91,7 +92,7 @@ output "hello" {{
 fn terraform_keeps_its_state_in_the_created_bucket_and_locks_with_the_table() {
     require_terraform();
     let w = World::start();
-    w.run("init", &["--yes", "-q"]).assert_success();
+    w.test("init").args(["--yes", "-q"]).run();
 
     let dir = tempfile::Builder::new()
         .prefix("tf-")
@@ -188,7 +189,7 @@ fn terraform_keeps_its_state_in_the_created_bucket_and_locks_with_the_table() {
 
     // bootstrap puts the TLS-only statement back, and changes nothing else.
     w.moto.start_recording();
-    w.run("init", &["--yes", "-q"]).assert_success();
+    w.test("init").args(["--yes", "-q"]).run();
     assert_eq!(
         w.moto.mutating_calls(),
         [("s3".to_string(), "PutBucketPolicy".to_string())]
@@ -211,7 +212,7 @@ fn terraform_through_the_generated_backend(extra: &[&str], kms: bool) {
     }
     let mut init = vec!["--yes", "-q"];
     init.extend(&settings);
-    w.run("init", &init).assert_success();
+    w.test("init").args(&init).run();
 
     let dir = tempfile::Builder::new()
         .prefix("tf-")
@@ -220,7 +221,7 @@ fn terraform_through_the_generated_backend(extra: &[&str], kms: bool) {
     let out_dir = dir.path().to_string_lossy().into_owned();
     let mut pipeline = vec!["--out-dir", out_dir.as_str(), "--account-id", ACCOUNT_ID];
     pipeline.extend(&settings);
-    w.run("pipeline", &pipeline).assert_success();
+    w.test("pipeline").args(&pipeline).run();
     std::fs::write(dir.path().join("main.tf"), MAIN_TF).unwrap();
     std::fs::write(
         dir.path().join("local.s3.tfbackend"),
@@ -418,7 +419,9 @@ fn each_stage_of_a_pipeline_across_accounts_keeps_its_state_in_its_own_bucket() 
         )
         .unwrap();
         let config_arg = config.display().to_string();
-        common::run(["init", "--config", config_arg.as_str(), "--yes", "-q"]).assert_success();
+        Test::new()
+            .args(["init", "--config", config_arg.as_str(), "--yes", "-q"])
+            .run();
         // The TLS-only bucket statement: see the first test (moto denies on it regardless).
         let aws = w.clients();
         aws.block_on(aws.s3.delete_bucket_policy().bucket(*bucket).send())
@@ -437,8 +440,7 @@ fn each_stage_of_a_pipeline_across_accounts_keeps_its_state_in_its_own_bucket() 
     for d in &deployments {
         args.extend(["--deployment", d.as_str()]);
     }
-    let out = common::run(args);
-    out.assert_success();
+    let out = Test::new().args(args).run();
     let doc = out.json();
     let pipeline = std::fs::read_to_string(repo.join("bitbucket-pipelines.yml")).unwrap();
     let init_line = pipeline

@@ -6,8 +6,9 @@
 //! * [`issuer`]: an HTTPS OIDC issuer on 127.0.0.1 serving discovery and JWKS;
 //! * [`jwt`]: RS256 tokens signed with the issuer's key, plus malformed ones;
 //! * [`moto`]: a `moto_server` child process (local AWS) with its request recorder;
-//! * [`cli`]: the `bootstrap` binary as a subprocess with a clean environment;
-//! * [`test`]: [`Test`], the fluent builder for one run and what it must produce;
+//! * [`cli`]: the `bootstrap` binary as a subprocess with a clean environment, and its output;
+//! * [`test`]: [`Test`], the fluent builder for one run and what it must produce: the one
+//!   way the tests run the binary;
 //! * [`fixture`]: a [`World`](fixture::World) of all of these, with the flags that reach it.
 #![allow(dead_code)]
 
@@ -29,10 +30,7 @@ pub mod schema;
 pub mod test;
 
 #[allow(unused_imports)]
-pub use cli::{
-    assert_failure, bootstrap_cmd, bootstrap_cmd_in, resource, run, run_cmd, run_with_stdin,
-    CliOutput, Failure,
-};
+pub use cli::{resource, CliOutput, Failure};
 #[allow(unused_imports)]
 pub use issuer::{unused_port, ChainMode, Issuer, IssuerOptions, Response};
 #[allow(unused_imports)]
