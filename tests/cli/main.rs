@@ -11,6 +11,7 @@
 mod common;
 
 mod bitbucket;
+mod bitbucket_variables;
 mod cloudformation_bucket;
 mod cloudformation_owner;
 mod cloudformation_render;
