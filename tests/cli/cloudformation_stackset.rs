@@ -6,9 +6,9 @@ use crate::common::Test;
 
 use crate::common::fixture::World;
 
-const SET: &str = "bitbucket-oidc-org";
-const A: &str = "111111111111";
-const B: &str = "222222222222";
+pub const SET: &str = "bitbucket-oidc-org";
+pub const A: &str = "111111111111";
+pub const B: &str = "222222222222";
 const C: &str = "333333333333";
 
 /// `(account, region, status)` of every instance, read directly.
@@ -37,8 +37,9 @@ fn instances(w: &World) -> Vec<(String, String, String)> {
     v
 }
 
-/// The StackSet flags: no --state-bucket (each account gets its own bucket name).
-fn stackset<'w>(w: &'w World, cmd: &str, accounts: &str, extra: &[&str]) -> Test<'w> {
+/// `bootstrap CMD` with the setup flags and the StackSet's (`--stackset SET --accounts
+/// ACCOUNTS --regions eu-west-1`): no --state-bucket (each account gets its own bucket name).
+pub fn stackset<'w>(w: &'w World, cmd: &str, accounts: &str, extra: &[&str]) -> Test<'w> {
     let mut args = vec![cmd.to_string()];
     let flags = w.setup_flags();
     let mut i = 0;
