@@ -56,3 +56,5 @@ mod terraform;
 mod thumbprint;
 mod trust_review;
 mod verify;
+mod verify_live;
+mod verify_options;
