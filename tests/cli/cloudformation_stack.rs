@@ -1,7 +1,8 @@
 //! The stack lifecycle of `--mode cloudformation` against moto: create, a no-op re-run with
 //! zero mutating calls, an update through a change set shown before it runs, recovery of a
-//! stack whose first create rolled back, and `plan`/`status` in this mode; thumbprint
-//! rotation keeping the ones in use, and the KMS grant for each form of `--kms-key`.
+//! stack whose first create rolled back, and `plan`/`status` in this mode. Thumbprint
+//! rotation keeping the ones in use, and the KMS grant for each form of `--kms-key`, are in
+//! `cloudformation_stack_resources.rs`.
 //!
 //! What the tool sent is read from moto's request recorder; what the stack looks like
 //! afterwards is read with the AWS SDK directly, not through the tool.
@@ -9,9 +10,8 @@
 use crate::common;
 
 use crate::common::fixture::World;
-use crate::common::kms::create_key;
-use crate::common::{Issuer, Moto, Pki, PkiOptions, RecordedRequest};
-use serde_json::{json, Value};
+use crate::common::{Issuer, Moto, Pki, RecordedRequest};
+use serde_json::json;
 
 pub const STACK: &str = "bitbucket-oidc-bootstrap";
 
@@ -23,7 +23,7 @@ pub fn cfn(extra: &[&'static str]) -> Vec<&'static str> {
 }
 
 /// `(status, termination protection, stack id)` of the stack, read directly.
-fn stack(w: &World) -> (String, Option<bool>, String) {
+pub fn stack(w: &World) -> (String, Option<bool>, String) {
     stack_named(w, STACK)
 }
 
@@ -41,7 +41,7 @@ pub fn stack_named(w: &World, name: &str) -> (String, Option<bool>, String) {
     )
 }
 
-fn deployed_template(w: &World) -> String {
+pub fn deployed_template(w: &World) -> String {
     let aws = w.clients();
     aws.block_on(aws.cloudformation.get_template().stack_name(STACK).send())
         .unwrap()
@@ -66,7 +66,7 @@ fn actions(w: &World) -> Vec<String> {
     cfn_requests(w).into_iter().map(|(op, _)| op).collect()
 }
 
-fn rendered(w: &World, extra: &[&str]) -> String {
+pub fn rendered(w: &World, extra: &[&str]) -> String {
     let out = w.test("render").args(extra).run();
     out.stdout
 }
@@ -425,148 +425,4 @@ fn policies_put_on_the_stacks_role_by_hand_are_shown_as_foreign() {
     .expect("DetachRolePolicy");
     w.test("status").args(cfn(&["--detailed-exitcode"])).run();
     w.test("plan").args(cfn(&["--detailed-exitcode"])).run();
-}
-
-#[test]
-fn a_stack_is_not_created_over_resources_that_already_exist() {
-    let w = World::start();
-    w.test("init").args(["--yes"]).run(); // direct mode made them
-    w.moto.start_recording();
-    let out = w
-        .test("init")
-        .args(cfn(&["--yes"]))
-        .expect_exit(1)
-        .expect_stderr_contains("the role bitbucket-pipelines-deploy")
-        .expect_stderr_contains("the bucket tf-state-test")
-        .run();
-    assert!(
-        out.stderr.contains("--mode direct"),
-        "the hint names the way out: {}",
-        out.stderr
-    );
-    assert_eq!(w.moto.mutating_calls(), Vec::<(String, String)>::new());
-}
-
-#[test]
-fn a_stack_update_after_a_certificate_change_keeps_the_thumbprint_still_in_use() {
-    let w = World::start();
-    let old = w.pki.thumbprint();
-    let out = w
-        .test("init")
-        .args(cfn(&["--yes", "--output", "json"]))
-        .run();
-    assert_eq!(out.json()["thumbprint_list"], json!([old]));
-    // moto's CloudFormation skips AWS::IAM::OIDCProvider: make the provider the stack made in
-    // AWS, with the thumbprint of its template.
-    let aws = w.clients();
-    aws.block_on(
-        aws.iam
-            .create_open_id_connect_provider()
-            .url(w.issuer.url())
-            .client_id_list(w.audience())
-            .thumbprint_list(&old)
-            .send(),
-    )
-    .unwrap();
-
-    let rotated = w.pki.reissue(PkiOptions::default());
-    let new = rotated.thumbprint();
-    assert_ne!(new, old);
-    w.issuer.rotate_chain(&rotated);
-    w.moto.start_recording();
-    let out = w
-        .test("init")
-        .args(cfn(&["--yes", "--output", "json"]))
-        .run();
-    // The live provider was read, and the new list is the served one first, then the one
-    // still registered: the same rule as direct mode (docs/rotation.md).
-    assert!(
-        w.moto
-            .calls()
-            .contains(&("iam".into(), "GetOpenIDConnectProvider".into())),
-        "{:?}",
-        w.moto.calls()
-    );
-    let doc = out.json();
-    assert_eq!(doc["thumbprints"], json!([new]));
-    assert_eq!(doc["thumbprint_list"], json!([new, old]));
-    let deployed = deployed_template(&w);
-    let listed = |t: &str| {
-        deployed
-            .find(t)
-            .unwrap_or_else(|| panic!("{t} not in {deployed}"))
-    };
-    assert!(listed(&new) < listed(&old), "{deployed}");
-
-    // Nothing new served: the list on the provider stands, and the stack is left alone.
-    aws.block_on(
-        aws.iam
-            .update_open_id_connect_provider_thumbprint()
-            .open_id_connect_provider_arn(w.provider_arn())
-            .set_thumbprint_list(Some(vec![new.clone(), old.clone()]))
-            .send(),
-    )
-    .unwrap();
-    w.assert_rerun_writes_nothing("init", &cfn(&["--yes"]));
-}
-
-/// The KMS statement's Resource and the bucket's KMSMasterKeyID in a rendered template.
-fn template_key(doc: &Value) -> (Value, Value) {
-    let r = &doc["template"]["Resources"];
-    let statement = r["DeployRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["Sid"] == "StateEncryptionKey")
-        .cloned()
-        .unwrap_or_else(|| panic!("no KMS statement in {doc:#}"));
-    let bucket = &r["StateBucket"]["Properties"]["BucketEncryption"]
-        ["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["KMSMasterKeyID"];
-    (statement["Resource"].clone(), bucket.clone())
-}
-
-#[test]
-fn render_grants_the_key_arn_for_every_form_of_kms_key() {
-    let w = World::start();
-    let key = create_key(&w.moto, &w.region, Some("alias/terraform-state"));
-    let alias_arn = format!(
-        "arn:aws:kms:{}:{}:alias/terraform-state",
-        w.region,
-        w.moto.account_id()
-    );
-    // A key id needs no AWS call: the key of that id in the deploying account and region.
-    let by_id = json!({
-        "Fn::Sub": format!("arn:${{AWS::Partition}}:kms:${{AWS::Region}}:${{AWS::AccountId}}:key/{}", key.id)
-    });
-    for (given, want, calls) in [
-        (key.arn.clone(), json!(key.arn), false),
-        (key.id.clone(), by_id, false),
-        ("alias/terraform-state".to_string(), json!(key.arn), true),
-        (alias_arn, json!(key.arn), true),
-    ] {
-        w.moto.start_recording();
-        let out = w
-            .test("render")
-            .args(["--output", "json", "--kms-key", &given])
-            .run();
-        let (grant, bucket) = template_key(&out.json());
-        assert_eq!(grant, want, "{given}");
-        assert_eq!(bucket, want, "{given}");
-        // An alias is resolved with one read (kms:DescribeKey), and nothing else is called.
-        let expected: Vec<(String, String)> = if calls {
-            vec![("kms".into(), "DescribeKey".into())]
-        } else {
-            vec![]
-        };
-        assert_eq!(w.moto.calls(), expected, "{given}");
-    }
-
-    // Deployed (init resolves every form with kms:DescribeKey), the grant is the key ARN.
-    w.test("init")
-        .args(["--mode", "cloudformation", "--yes", "--kms-key", &key.id])
-        .run();
-    let deployed: Value = serde_norway::from_str(&deployed_template(&w)).unwrap();
-    let (grant, bucket) = template_key(&json!({ "template": deployed }));
-    assert_eq!(grant, json!(key.arn));
-    assert_eq!(bucket, json!(key.arn));
 }
