@@ -5,7 +5,8 @@
 //! * [`pki`]: a real certificate chain (root -> intermediate -> leaf) made with rcgen;
 //! * [`issuer`]: an HTTPS OIDC issuer on 127.0.0.1 serving discovery and JWKS;
 //! * [`jwt`]: RS256 tokens signed with the issuer's key, plus malformed ones;
-//! * [`moto`]: a `moto_server` child process (local AWS) with its request recorder;
+//! * [`moto`]: a `moto_server` child process (local AWS) with its request recorder, whose
+//!   requests [`recorder`] reads back and classifies;
 //! * [`cli`]: the `bootstrap` binary as a subprocess with a clean environment, and its output;
 //! * [`test`]: [`Test`], the fluent builder for one run and what it must produce: the one
 //!   way the tests run the binary;
@@ -26,6 +27,7 @@ pub mod openapi;
 pub mod openssl;
 pub mod pki;
 pub mod proxy;
+pub mod recorder;
 pub mod schema;
 pub mod test;
 

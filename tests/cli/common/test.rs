@@ -1,6 +1,7 @@
 //! [`Test`]: one run of `bootstrap`, described step by step, then run and checked, in the
 //! style of just's test builder: what goes in (arguments, environment, stdin, HOME, working
-//! directory) and what must come out (exit code, text on stdout and stderr, no AWS write).
+//! directory) and what must come out (the exit code, text on stdout and stderr, no AWS write,
+//! and any further check a helper attaches with [`Test::check`]).
 //!
 //! ```ignore
 //! let out = w
