@@ -16,6 +16,7 @@
 pub mod authz;
 pub mod aws;
 pub mod bitbucket;
+pub mod bitbucket_routes;
 pub mod cli;
 pub mod fixture;
 pub mod inspect;
