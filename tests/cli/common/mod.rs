@@ -21,6 +21,7 @@ pub mod cli;
 pub mod fixture;
 pub mod inspect;
 pub mod issuer;
+pub mod issuer_server;
 pub mod jwt;
 pub mod kms;
 pub mod moto;
