@@ -212,7 +212,7 @@ fn one_pipeline_promotes_through_two_accounts_each_stage_with_its_role_and_backe
     );
     let out_dir = bb.dir.path().join("repo");
     let bundle = bb.bundle.path().display().to_string();
-    let run = || {
+    let pipeline = || {
         Test::new()
             .arg("pipeline")
             .args(["--ca-bundle", &bundle, "--bitbucket-api-url", &bb.api.url()])
@@ -227,7 +227,7 @@ fn one_pipeline_promotes_through_two_accounts_each_stage_with_its_role_and_backe
             .expect_stdout_lacks(TOKEN)
             .expect_stderr_lacks(TOKEN)
     };
-    run().run();
+    pipeline().run();
     let file = out_dir.join("bitbucket-pipelines.yml");
     crate::common::schema::assert_valid_pipeline(&file);
     let text = std::fs::read_to_string(&file).unwrap();
@@ -290,7 +290,7 @@ fn one_pipeline_promotes_through_two_accounts_each_stage_with_its_role_and_backe
     assert_eq!(get(None, "TF_STATE_BUCKET"), "tf-state-staging");
 
     bb.api.clear_log();
-    run().run();
+    pipeline().run();
     assert!(bb.api.writes().is_empty(), "{:#?}", bb.api.writes());
     bb.api.assert_conforms();
 }

@@ -131,15 +131,15 @@ fn a_planned_trust_for_any_repository_is_flagged_and_exits_2() {
             .map(String::from),
         )
         .collect();
-    let run = |cmd: &str, extra: &[&str]| {
+    let bootstrap = |cmd: &str, extra: &[&str]| {
         crate::common::Test::new()
             .arg(cmd)
             .args(flags.clone())
             .args(extra.iter().map(ToString::to_string))
             .moto(&w.moto)
     };
-    run("init", &["--yes", "-q"]).run();
-    run("plan", &["--detailed-exitcode"])
+    bootstrap("init", &["--yes", "-q"]).run();
+    bootstrap("plan", &["--detailed-exitcode"])
         .expect_exit(2)
         .expect_stdout_contains(format!(
             "ANY-REPOSITORY: every repository of the workspace can assume role {ROLE}"
