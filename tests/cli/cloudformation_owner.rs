@@ -8,9 +8,11 @@
 
 use serde_json::json;
 
+use crate::cloudformation_stack::stack_named;
 use crate::cloudformation_stackset::run_on_set;
 use crate::common::fixture::World;
 use crate::common::inspect::Inspect;
+use crate::common::Test;
 
 const STACK: &str = "prod-network";
 const SET: &str = "org-guardrails";
@@ -111,8 +113,7 @@ fn an_unrelated_stack_and_stackset_are_refused_and_left_exactly_as_they_were() {
     for (cmd, extra) in runs {
         let mut args = stack_flags.to_vec();
         args.extend(extra);
-        let out = w.run(cmd, &args);
-        out.assert_code(64);
+        let out = w.test(cmd).args(&args).expect_exit(64).run();
         let said = format!("{}{}", out.stdout, out.stderr);
         assert!(
             said.contains("stack prod-network was not made by bootstrap")
@@ -127,8 +128,9 @@ fn an_unrelated_stack_and_stackset_are_refused_and_left_exactly_as_they_were() {
         ("status", "-q"),
     ] {
         let targets = ["--accounts", account];
-        let out = run_on_set(&w, SET, cmd, targets, "us-east-1", &[extra]);
-        out.assert_code(64);
+        let out = run_on_set(&w, SET, cmd, targets, "us-east-1", &[extra])
+            .expect_exit(64)
+            .run();
         assert!(
             out.stderr
                 .contains("StackSet org-guardrails was not made by bootstrap"),
@@ -155,32 +157,20 @@ fn a_stack_started_by_someone_elses_change_set_is_not_deleted() {
     )
     .unwrap();
     w.moto.start_recording();
-    let out = w.run(
-        "init",
-        &["--mode", "cloudformation", "--stack-name", STACK, "--yes"],
-    );
-    out.assert_code(64);
-    assert!(out.stderr.contains("was not made by bootstrap"), "{out:?}");
+    w.test("init")
+        .args(["--mode", "cloudformation", "--stack-name", STACK, "--yes"])
+        .expect_exit(64)
+        .expect_stderr_contains("was not made by bootstrap")
+        .run();
     assert!(w.moto.mutating_calls().is_empty());
-    let s = aws
-        .block_on(
-            aws.cloudformation
-                .describe_stacks()
-                .stack_name(STACK)
-                .send(),
-        )
-        .unwrap();
-    assert_eq!(
-        s.stacks()[0].stack_status().unwrap().as_str(),
-        "REVIEW_IN_PROGRESS"
-    );
+    assert_eq!(stack_named(&w, STACK).0, "REVIEW_IN_PROGRESS");
 }
 
 /// `bootstrap CMD --mode cloudformation --set SET EXTRA` (the default stack name) in `w`.
-fn as_set(w: &World, set: &str, cmd: &str, extra: &[&str]) -> crate::common::CliOutput {
+fn as_set<'w>(w: &'w World, set: &str, cmd: &str, extra: &[&str]) -> Test<'w> {
     let mut args = vec!["--mode", "cloudformation", "--set", set];
     args.extend(extra);
-    w.run(cmd, &args)
+    w.test(cmd).args(&args)
 }
 
 /// The template of the default stack as CloudFormation holds it.
@@ -203,7 +193,7 @@ fn default_stack_template(w: &World) -> serde_json::Value {
 #[test]
 fn another_sets_stack_of_the_same_name_is_refused_by_every_command() {
     let w = World::start();
-    as_set(&w, "team-a", "init", &["--yes"]).assert_success();
+    as_set(&w, "team-a", "init", &["--yes"]).run();
     let t = default_stack_template(&w);
     assert_eq!(t["Metadata"]["bootstrap"]["set"], "team-a", "{t}");
 
@@ -214,8 +204,7 @@ fn another_sets_stack_of_the_same_name_is_refused_by_every_command() {
         ("status", vec!["--detailed-exitcode"]),
         ("destroy", vec!["--yes"]),
     ] {
-        let out = as_set(&w, "team-b", cmd, &extra);
-        out.assert_code(64);
+        let out = as_set(&w, "team-b", cmd, &extra).expect_exit(64).run();
         for said in [
             "stack bitbucket-oidc-bootstrap belongs to set team-a",
             "these settings are set team-b",
@@ -228,7 +217,7 @@ fn another_sets_stack_of_the_same_name_is_refused_by_every_command() {
     let writes = w.moto.mutating_calls();
     assert!(writes.is_empty(), "nothing written: {writes:?}");
     // Team A's stack, roles and provider are all still there; team A still owns them.
-    as_set(&w, "team-a", "status", &["--detailed-exitcode"]).assert_success();
+    as_set(&w, "team-a", "status", &["--detailed-exitcode"]).run();
 }
 
 #[test]
@@ -241,15 +230,14 @@ fn another_sets_stackset_is_refused() {
         args.extend(extra);
         run_on_set(&w, "bootstrap", cmd, targets, "us-east-1", &args)
     };
-    on("init", "team-a", &["--yes"]).assert_success();
+    on("init", "team-a", &["--yes"]).run();
     w.moto.start_recording();
     for (cmd, extra) in [
         ("plan", "--detailed-exitcode"),
         ("init", "--yes"),
         ("status", "-q"),
     ] {
-        let out = on(cmd, "team-b", &[extra]);
-        out.assert_code(64);
+        let out = on(cmd, "team-b", &[extra]).expect_exit(64).run();
         assert!(
             out.stderr
                 .contains("StackSet bootstrap belongs to set team-a")
@@ -265,7 +253,7 @@ fn another_sets_stackset_is_refused() {
 #[test]
 fn a_stack_without_a_recorded_set_is_accepted() {
     let w = World::start();
-    as_set(&w, "team-a", "init", &["--yes"]).assert_success();
+    as_set(&w, "team-a", "init", &["--yes"]).run();
     let mut t = default_stack_template(&w);
     t["Metadata"]["bootstrap"]
         .as_object_mut()
@@ -281,8 +269,8 @@ fn a_stack_without_a_recorded_set_is_accepted() {
             .send(),
     )
     .unwrap();
-    as_set(&w, "team-a", "plan", &["--detailed-exitcode"]).assert_success();
-    as_set(&w, "team-a", "status", &["--detailed-exitcode"]).assert_success();
+    as_set(&w, "team-a", "plan", &["--detailed-exitcode"]).run();
+    as_set(&w, "team-a", "status", &["--detailed-exitcode"]).run();
 }
 
 /// The stack's provider is still trusted by a role outside the stack (another set's, made in
@@ -291,7 +279,7 @@ fn a_stack_without_a_recorded_set_is_accepted() {
 #[test]
 fn a_stack_whose_provider_other_roles_trust_is_not_destroyed() {
     let w = World::start();
-    as_set(&w, "team-a", "init", &["--yes"]).assert_success();
+    as_set(&w, "team-a", "init", &["--yes"]).run();
     let aws = w.clients();
     let arn = w.provider_arn();
     let trust = json!({"Version": "2012-10-17", "Statement": [{
@@ -309,8 +297,9 @@ fn a_stack_whose_provider_other_roles_trust_is_not_destroyed() {
     .unwrap();
 
     w.moto.start_recording();
-    let out = as_set(&w, "team-a", "destroy", &["--yes"]);
-    out.assert_code(64);
+    let out = as_set(&w, "team-a", "destroy", &["--yes"])
+        .expect_exit(64)
+        .run();
     assert!(
         out.stderr
             .contains("stack bitbucket-oidc-bootstrap is not deleted")
@@ -319,7 +308,9 @@ fn a_stack_whose_provider_other_roles_trust_is_not_destroyed() {
         "{out:?}"
     );
     // --force does not get through.
-    as_set(&w, "team-a", "destroy", &["--yes", "--force"]).assert_code(64);
+    as_set(&w, "team-a", "destroy", &["--yes", "--force"])
+        .expect_exit(64)
+        .run();
     assert!(w.moto.mutating_calls().is_empty());
     // The stack and its role are still there (moto's CloudFormation makes no provider).
     let stack = aws
@@ -335,32 +326,33 @@ fn a_stack_whose_provider_other_roles_trust_is_not_destroyed() {
 
     aws.block_on(aws.iam.delete_role().role_name("b-apply").send())
         .unwrap();
-    as_set(&w, "team-a", "destroy", &["--yes"]).assert_success();
+    as_set(&w, "team-a", "destroy", &["--yes"]).run();
 }
 
 #[test]
 fn init_prune_in_cloudformation_mode_needs_an_explicit_set() {
     let w = World::start();
     w.moto.start_recording();
-    let out = w.run("init", &["--mode", "cloudformation", "--yes", "--prune"]);
-    out.assert_code(64);
+    let out = w
+        .test("init")
+        .args(["--mode", "cloudformation", "--yes", "--prune"])
+        .expect_exit(64)
+        .run();
     assert!(
         out.stderr.contains("--prune needs an explicit set") && out.stderr.contains("--set NAME"),
         "{out:?}"
     );
     let account = w.moto.account_id();
-    let out = run_on_set(
+    run_on_set(
         &w,
         "bootstrap",
         "init",
         ["--accounts", account],
         "us-east-1",
         &["--yes", "--prune"],
-    );
-    out.assert_code(64);
-    assert!(
-        out.stderr.contains("--prune needs an explicit set"),
-        "{out:?}"
-    );
+    )
+    .expect_exit(64)
+    .expect_stderr_contains("--prune needs an explicit set")
+    .run();
     assert!(w.moto.mutating_calls().is_empty());
 }

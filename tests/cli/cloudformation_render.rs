@@ -1,9 +1,9 @@
 //! `bootstrap render` as a user runs it: against a local HTTPS issuer with its own PKI, and
 //! with no AWS at all.
 
-use crate::common;
+use crate::common::Test;
 
-use crate::common::{run, unused_port, Issuer, Pki};
+use crate::common::{unused_port, Issuer, Pki};
 use serde_json::Value;
 
 const WORKSPACE_UUID: &str = "6a3f1c2e-1111-4c9d-9a8b-0123456789ab";
@@ -23,7 +23,7 @@ impl Local {
 
     /// `bootstrap render` with a full setup. AWS is pointed at a closed port: render must not
     /// need it.
-    fn render(&self, extra: &[&str]) -> common::CliOutput {
+    fn render(&self, extra: &[&str]) -> Test<'static> {
         let mut args: Vec<String> = vec![
             "render".into(),
             "--endpoint-url".into(),
@@ -38,15 +38,14 @@ impl Local {
             REPO_UUID.into(),
         ];
         args.extend(extra.iter().map(ToString::to_string));
-        run(args)
+        Test::new().args(args)
     }
 }
 
 #[test]
 fn render_prints_a_yaml_template_with_the_issuers_verified_thumbprint() {
     let l = Local::start();
-    let out = l.render(&[]);
-    out.assert_success();
+    let out = l.render(&[]).run();
     let t: Value = serde_norway::from_str(&out.stdout).expect("stdout is the YAML template");
     let provider = &t["Resources"]["OidcProvider"]["Properties"];
     assert_eq!(provider["Url"], l.issuer.url().as_str());
@@ -77,7 +76,7 @@ fn render_to_a_link_replaces_the_link_and_never_writes_through_it() {
     std::fs::write(&victim, "keep").unwrap();
     let link = dir.path().join("bootstrap.yaml");
     std::os::unix::fs::symlink(&victim, &link).unwrap();
-    l.render(&["-o", link.to_str().unwrap()]).assert_success();
+    l.render(&["-o", link.to_str().unwrap()]).run();
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
     assert!(!std::fs::symlink_metadata(&link)
         .unwrap()
@@ -93,15 +92,16 @@ fn render_json_to_a_file_and_one_json_document_on_stdout() {
     let l = Local::start();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bootstrap.json");
-    let out = l.render(&[
-        "--format",
-        "json",
-        "-o",
-        file.to_str().unwrap(),
-        "--output",
-        "json",
-    ]);
-    out.assert_success();
+    let out = l
+        .render(&[
+            "--format",
+            "json",
+            "-o",
+            file.to_str().unwrap(),
+            "--output",
+            "json",
+        ])
+        .run();
     let doc = out.json();
     let written: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     assert_eq!(doc["template"], written);
@@ -132,8 +132,7 @@ fn render_json_to_a_file_and_one_json_document_on_stdout() {
 #[test]
 fn render_no_lock_table_has_no_table_and_no_table_output() {
     let l = Local::start();
-    let out = l.render(&["--no-lock-table"]);
-    out.assert_success();
+    let out = l.render(&["--no-lock-table"]).run();
     let t: Value = serde_norway::from_str(&out.stdout).unwrap();
     assert!(t["Resources"].get("LockTable").is_none());
     assert!(t["Outputs"].get("LockTableName").is_none());
@@ -159,8 +158,7 @@ fn invalid_template_inputs_fail_before_any_network_call() {
         (&["--format", "xml"], "--format"),
     ];
     for (extra, flag) in cases {
-        let out = l.render(extra);
-        out.assert_code(64);
+        let out = l.render(extra).expect_exit(64).run();
         assert!(out.stderr.contains(flag), "{extra:?}: {}", out.stderr);
         assert_eq!(out.stderr.lines().count(), 1, "one line: {}", out.stderr);
     }
@@ -170,17 +168,14 @@ fn invalid_template_inputs_fail_before_any_network_call() {
 #[test]
 fn render_stackset_is_account_neutral() {
     let l = Local::start();
-    let out = l.render(&[
-        "--stackset",
-        "--policy-arn",
-        "arn:aws:iam::123456789012:policy/deploy",
-    ]);
-    out.assert_success();
-    assert!(
-        out.stderr.contains("each account attaches its own policy"),
-        "{}",
-        out.stderr
-    );
+    let out = l
+        .render(&[
+            "--stackset",
+            "--policy-arn",
+            "arn:aws:iam::123456789012:policy/deploy",
+        ])
+        .expect_stderr_contains("each account attaches its own policy")
+        .run();
     assert!(!out.stdout.contains("123456789012"), "no fixed account id");
     let t: Value = serde_norway::from_str(&out.stdout).unwrap();
     assert_eq!(
@@ -204,20 +199,21 @@ fn render_with_three_roles_holds_each_role_and_its_arn_output() {
         ),
     )
     .expect("write config");
-    let out = run([
-        "render".to_string(),
-        "--endpoint-url".into(),
-        format!("http://127.0.0.1:{}", unused_port()),
-        "--issuer-url".into(),
-        l.issuer.url(),
-        "--ca-bundle".into(),
-        l.pki.ca_bundle_arg(),
-        "--workspace-uuid".into(),
-        WORKSPACE_UUID.into(),
-        "--config".into(),
-        config.display().to_string(),
-    ]);
-    out.assert_success();
+    let out = Test::new()
+        .args([
+            "render".to_string(),
+            "--endpoint-url".into(),
+            format!("http://127.0.0.1:{}", unused_port()),
+            "--issuer-url".into(),
+            l.issuer.url(),
+            "--ca-bundle".into(),
+            l.pki.ca_bundle_arg(),
+            "--workspace-uuid".into(),
+            WORKSPACE_UUID.into(),
+            "--config".into(),
+            config.display().to_string(),
+        ])
+        .run();
     let t: Value = serde_norway::from_str(&out.stdout).expect("stdout is the YAML template");
     let res = &t["Resources"];
     let role = |id: &str| &res[id]["Properties"];

@@ -1,7 +1,8 @@
 //! The stack lifecycle of `--mode cloudformation` against moto: create, a no-op re-run with
 //! zero mutating calls, an update through a change set shown before it runs, recovery of a
-//! stack whose first create rolled back, and `plan`/`status` in this mode; thumbprint
-//! rotation keeping the ones in use, and the KMS grant for each form of `--kms-key`.
+//! stack whose first create rolled back, and `plan`/`status` in this mode. Thumbprint
+//! rotation keeping the ones in use, and the KMS grant for each form of `--kms-key`, are in
+//! `cloudformation_stack_resources.rs`.
 //!
 //! What the tool sent is read from moto's request recorder; what the stack looks like
 //! afterwards is read with the AWS SDK directly, not through the tool.
@@ -9,9 +10,8 @@
 use crate::common;
 
 use crate::common::fixture::World;
-use crate::common::kms::create_key;
-use crate::common::{Issuer, Moto, Pki, PkiOptions, RecordedRequest};
-use serde_json::{json, Value};
+use crate::common::{Issuer, Moto, Pki, RecordedRequest};
+use serde_json::json;
 
 pub const STACK: &str = "bitbucket-oidc-bootstrap";
 
@@ -23,15 +23,15 @@ pub fn cfn(extra: &[&'static str]) -> Vec<&'static str> {
 }
 
 /// `(status, termination protection, stack id)` of the stack, read directly.
-fn stack(w: &World) -> (String, Option<bool>, String) {
+pub fn stack(w: &World) -> (String, Option<bool>, String) {
+    stack_named(w, STACK)
+}
+
+/// `(status, termination protection, stack id)` of the stack `name`, read directly.
+pub fn stack_named(w: &World, name: &str) -> (String, Option<bool>, String) {
     let aws = w.clients();
     let out = aws
-        .block_on(
-            aws.cloudformation
-                .describe_stacks()
-                .stack_name(STACK)
-                .send(),
-        )
+        .block_on(aws.cloudformation.describe_stacks().stack_name(name).send())
         .unwrap();
     let s = &out.stacks()[0];
     (
@@ -41,7 +41,7 @@ fn stack(w: &World) -> (String, Option<bool>, String) {
     )
 }
 
-fn deployed_template(w: &World) -> String {
+pub fn deployed_template(w: &World) -> String {
     let aws = w.clients();
     aws.block_on(aws.cloudformation.get_template().stack_name(STACK).send())
         .unwrap()
@@ -66,26 +66,25 @@ fn actions(w: &World) -> Vec<String> {
     cfn_requests(w).into_iter().map(|(op, _)| op).collect()
 }
 
-fn rendered(w: &World, extra: &[&str]) -> String {
-    let out = w.run("render", extra);
-    out.assert_success();
+pub fn rendered(w: &World, extra: &[&str]) -> String {
+    let out = w.test("render").args(extra).run();
     out.stdout
 }
 
 #[test]
 fn create_then_a_rerun_makes_no_mutating_call() {
     let w = World::start();
-    let out = w.run("plan", &cfn(&["--detailed-exitcode"]));
-    out.assert_code(2);
-    assert!(
-        out.stdout
-            .contains(&format!("stack {STACK} (does not exist): create it")),
-        "{out:?}"
-    );
+    w.test("plan")
+        .args(cfn(&["--detailed-exitcode"]))
+        .expect_exit(2)
+        .expect_stdout_contains(format!("stack {STACK} (does not exist): create it"))
+        .run();
 
     w.moto.start_recording();
-    let out = w.run("init", &cfn(&["--yes", "--output", "json"]));
-    out.assert_success();
+    let out = w
+        .test("init")
+        .args(cfn(&["--yes", "--output", "json"]))
+        .run();
     let doc = out.json();
     assert_eq!(doc["applied"], true);
     assert_eq!(doc["result"]["status"], "CREATE_COMPLETE");
@@ -127,10 +126,11 @@ fn create_then_a_rerun_makes_no_mutating_call() {
     assert!(out.stdout.contains("nothing to change"), "{out:?}");
     assert_eq!(actions(&w), ["DescribeStacks", "GetTemplate"]);
 
-    w.run("plan", &cfn(&["--detailed-exitcode"]))
-        .assert_success();
-    let out = w.run("status", &cfn(&["--output", "json", "--detailed-exitcode"]));
-    out.assert_success();
+    w.test("plan").args(cfn(&["--detailed-exitcode"])).run();
+    let out = w
+        .test("status")
+        .args(cfn(&["--output", "json", "--detailed-exitcode"]))
+        .run();
     let doc = out.json();
     assert_eq!(doc["in_sync"], true, "{doc}");
     assert_eq!(doc["status"], "CREATE_COMPLETE");
@@ -139,45 +139,40 @@ fn create_then_a_rerun_makes_no_mutating_call() {
 #[test]
 fn an_update_runs_through_a_change_set_that_is_shown_first() {
     let w = World::start();
-    w.run("init", &cfn(&["--yes"])).assert_success();
+    w.test("init").args(cfn(&["--yes"])).run();
 
     // Without --yes and without a terminal: the change set is created and shown, nothing is
     // executed, and the change set is removed again.
     w.moto.start_recording();
-    let out = w.run("init", &cfn(&["--max-session-duration", "7200"]));
-    out.assert_code(64);
-    assert!(
-        out.stderr.contains("change set bootstrap-"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("Modify"), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("Properties.MaxSessionDuration"),
-        "{}",
-        out.stderr
-    );
+    w.test("init")
+        .args(cfn(&["--max-session-duration", "7200"]))
+        .expect_exit(64)
+        .expect_stderr_contains("change set bootstrap-")
+        .expect_stderr_contains("Modify")
+        .expect_stderr_contains("Properties.MaxSessionDuration")
+        .run();
     let ops = actions(&w);
     assert!(ops.contains(&"CreateChangeSet".to_string()), "{ops:?}");
     assert!(ops.contains(&"DeleteChangeSet".to_string()), "{ops:?}");
     assert!(!ops.contains(&"ExecuteChangeSet".to_string()), "{ops:?}");
     assert!(deployed_template(&w).contains("MaxSessionDuration: 3600"));
     // The stack no longer matches these settings: drift for monitoring.
-    let out = w.run(
-        "status",
-        &cfn(&["--max-session-duration", "7200", "--detailed-exitcode"]),
-    );
-    out.assert_code(2);
-    assert!(
-        out.stdout
-            .contains("template differs from the rendered one"),
-        "{out:?}"
-    );
+    w.test("status")
+        .args(cfn(&[
+            "--max-session-duration",
+            "7200",
+            "--detailed-exitcode",
+        ]))
+        .expect_exit(2)
+        .expect_stdout_contains("template differs from the rendered one")
+        .run();
 
     // With --yes: executed, and the deployed template is the new one.
     w.moto.start_recording();
-    let out = w.run("init", &cfn(&["--max-session-duration", "7200", "--yes"]));
-    out.assert_success();
+    let out = w
+        .test("init")
+        .args(cfn(&["--max-session-duration", "7200", "--yes"]))
+        .run();
     let ops = actions(&w);
     let pos = |op: &str| ops.iter().position(|o| o == op);
     assert!(pos("CreateChangeSet") < pos("ExecuteChangeSet"), "{ops:?}");
@@ -226,13 +221,12 @@ fn a_stack_whose_first_create_rolled_back_is_deleted_and_created_again() {
     let (status, _, old_id) = stack(&w);
     assert_eq!(status, "ROLLBACK_COMPLETE");
 
-    let out = w.run("plan", &cfn(&[]));
-    out.assert_success();
-    assert!(out.stdout.contains("ROLLBACK_COMPLETE"), "{out:?}");
-    assert!(
-        out.stdout.contains("delete it and create it again"),
-        "{out:?}"
-    );
+    let out = w
+        .test("plan")
+        .args(cfn(&[]))
+        .expect_stdout_contains("ROLLBACK_COMPLETE")
+        .expect_stdout_contains("delete it and create it again")
+        .run();
     assert!(
         out.stdout.contains("StateBucket (AWS::S3::Bucket) CREATE_FAILED: Resource handler returned message: \"Access Denied\""),
         "the first failed event's reason: {out:?}"
@@ -246,8 +240,7 @@ fn a_stack_whose_first_create_rolled_back_is_deleted_and_created_again() {
         .run();
 
     w.moto.start_recording();
-    let out = w.run("init", &cfn(&["--yes"]));
-    out.assert_success();
+    let out = w.test("init").args(cfn(&["--yes"])).run();
     let mutating: Vec<String> = w
         .moto
         .mutating_calls()
@@ -336,8 +329,7 @@ fn cloudformation_inputs_are_checked_before_any_aws_call() {
         ),
     ];
     for (extra, needle) in cases {
-        let out = w.run("init", extra);
-        out.assert_code(64);
+        let out = w.test("init").args(*extra).expect_exit(64).run();
         assert!(out.stderr.contains(needle), "{extra:?}: {}", out.stderr);
         assert_eq!(out.stderr.lines().count(), 1, "{extra:?}: {}", out.stderr);
     }
@@ -347,7 +339,7 @@ fn cloudformation_inputs_are_checked_before_any_aws_call() {
 #[test]
 fn policies_put_on_the_stacks_role_by_hand_are_shown_as_foreign() {
     let w = World::start();
-    w.run("init", &cfn(&["--yes"])).assert_success();
+    w.test("init").args(cfn(&["--yes"])).run();
     let role = "bitbucket-pipelines-deploy";
     // Out of band, as someone with console access would: an admin inline policy and an
     // attached customer-managed one.
@@ -364,6 +356,7 @@ fn policies_put_on_the_stacks_role_by_hand_are_shown_as_foreign() {
         .test("status")
         .args(cfn(&["--detailed-exitcode"]))
         .expect_exit(2)
+        .expect_stdout_contains("CloudFormation does not remove them")
         .expect_no_writes()
         .run();
     let inline_line = out
@@ -384,12 +377,12 @@ fn policies_put_on_the_stacks_role_by_hand_are_shown_as_foreign() {
     ] {
         assert!(out.stdout.contains(&removal), "{removal} missing: {out:?}");
     }
-    assert!(
-        out.stdout.contains("CloudFormation does not remove them"),
-        "{out:?}"
-    );
 
-    let doc = w.run("status", &cfn(&["--output", "json"])).json();
+    let doc = w
+        .test("status")
+        .args(cfn(&["--output", "json"]))
+        .run()
+        .json();
     assert_eq!(doc["in_sync"], false, "{doc}");
     assert_eq!(doc["template_in_sync"], true, "{doc}");
     let names: Vec<&str> = doc["foreign_policies"]
@@ -399,11 +392,17 @@ fn policies_put_on_the_stacks_role_by_hand_are_shown_as_foreign() {
         .filter_map(|f| f["name"].as_str())
         .collect();
     assert_eq!(names, ["hand-made", managed.as_str()], "{doc}");
-    w.run("plan", &cfn(&["--detailed-exitcode"])).assert_code(2);
+    w.test("plan")
+        .args(cfn(&["--detailed-exitcode"]))
+        .expect_exit(2)
+        .run();
     // Its JSON agrees: the template has nothing to change, the role's policies need a person.
-    let plan = w.run("plan", &cfn(&["--output", "json", "--detailed-exitcode"]));
-    plan.assert_code(2);
-    let doc = plan.json();
+    let doc = w
+        .test("plan")
+        .args(cfn(&["--output", "json", "--detailed-exitcode"]))
+        .expect_exit(2)
+        .run()
+        .json();
     assert_eq!(doc["changes"], false, "{doc}");
     assert_eq!(doc["needs_attention"], true, "{doc}");
 
@@ -424,153 +423,6 @@ fn policies_put_on_the_stacks_role_by_hand_are_shown_as_foreign() {
             .send(),
     )
     .expect("DetachRolePolicy");
-    w.run("status", &cfn(&["--detailed-exitcode"]))
-        .assert_success();
-    w.run("plan", &cfn(&["--detailed-exitcode"]))
-        .assert_success();
-}
-
-#[test]
-fn a_stack_is_not_created_over_resources_that_already_exist() {
-    let w = World::start();
-    w.run("init", &["--yes"]).assert_success(); // direct mode made them
-    w.moto.start_recording();
-    let out = w.run("init", &cfn(&["--yes"]));
-    out.assert_code(1);
-    assert!(
-        out.stderr.contains("the role bitbucket-pipelines-deploy"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("the bucket tf-state-test"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("--mode direct"),
-        "the hint names the way out: {}",
-        out.stderr
-    );
-    assert_eq!(w.moto.mutating_calls(), Vec::<(String, String)>::new());
-}
-
-#[test]
-fn a_stack_update_after_a_certificate_change_keeps_the_thumbprint_still_in_use() {
-    let w = World::start();
-    let old = w.pki.thumbprint();
-    let out = w.run("init", &cfn(&["--yes", "--output", "json"]));
-    out.assert_success();
-    assert_eq!(out.json()["thumbprint_list"], json!([old]));
-    // moto's CloudFormation skips AWS::IAM::OIDCProvider: make the provider the stack made in
-    // AWS, with the thumbprint of its template.
-    let aws = w.clients();
-    aws.block_on(
-        aws.iam
-            .create_open_id_connect_provider()
-            .url(w.issuer.url())
-            .client_id_list(w.audience())
-            .thumbprint_list(&old)
-            .send(),
-    )
-    .unwrap();
-
-    let rotated = w.pki.reissue(PkiOptions::default());
-    let new = rotated.thumbprint();
-    assert_ne!(new, old);
-    w.issuer.rotate_chain(&rotated);
-    w.moto.start_recording();
-    let out = w.run("init", &cfn(&["--yes", "--output", "json"]));
-    out.assert_success();
-    // The live provider was read, and the new list is the served one first, then the one
-    // still registered: the same rule as direct mode (docs/rotation.md).
-    assert!(
-        w.moto
-            .calls()
-            .contains(&("iam".into(), "GetOpenIDConnectProvider".into())),
-        "{:?}",
-        w.moto.calls()
-    );
-    let doc = out.json();
-    assert_eq!(doc["thumbprints"], json!([new]));
-    assert_eq!(doc["thumbprint_list"], json!([new, old]));
-    let deployed = deployed_template(&w);
-    let listed = |t: &str| {
-        deployed
-            .find(t)
-            .unwrap_or_else(|| panic!("{t} not in {deployed}"))
-    };
-    assert!(listed(&new) < listed(&old), "{deployed}");
-
-    // Nothing new served: the list on the provider stands, and the stack is left alone.
-    aws.block_on(
-        aws.iam
-            .update_open_id_connect_provider_thumbprint()
-            .open_id_connect_provider_arn(w.provider_arn())
-            .set_thumbprint_list(Some(vec![new.clone(), old.clone()]))
-            .send(),
-    )
-    .unwrap();
-    w.assert_rerun_writes_nothing("init", &cfn(&["--yes"]));
-}
-
-/// The KMS statement's Resource and the bucket's KMSMasterKeyID in a rendered template.
-fn template_key(doc: &Value) -> (Value, Value) {
-    let r = &doc["template"]["Resources"];
-    let statement = r["DeployRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["Sid"] == "StateEncryptionKey")
-        .cloned()
-        .unwrap_or_else(|| panic!("no KMS statement in {doc:#}"));
-    let bucket = &r["StateBucket"]["Properties"]["BucketEncryption"]
-        ["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["KMSMasterKeyID"];
-    (statement["Resource"].clone(), bucket.clone())
-}
-
-#[test]
-fn render_grants_the_key_arn_for_every_form_of_kms_key() {
-    let w = World::start();
-    let key = create_key(&w.moto, &w.region, Some("alias/terraform-state"));
-    let alias_arn = format!(
-        "arn:aws:kms:{}:{}:alias/terraform-state",
-        w.region,
-        w.moto.account_id()
-    );
-    // A key id needs no AWS call: the key of that id in the deploying account and region.
-    let by_id = json!({
-        "Fn::Sub": format!("arn:${{AWS::Partition}}:kms:${{AWS::Region}}:${{AWS::AccountId}}:key/{}", key.id)
-    });
-    for (given, want, calls) in [
-        (key.arn.clone(), json!(key.arn), false),
-        (key.id.clone(), by_id, false),
-        ("alias/terraform-state".to_string(), json!(key.arn), true),
-        (alias_arn, json!(key.arn), true),
-    ] {
-        w.moto.start_recording();
-        let out = w.run("render", &["--output", "json", "--kms-key", &given]);
-        out.assert_success();
-        let (grant, bucket) = template_key(&out.json());
-        assert_eq!(grant, want, "{given}");
-        assert_eq!(bucket, want, "{given}");
-        // An alias is resolved with one read (kms:DescribeKey), and nothing else is called.
-        let expected: Vec<(String, String)> = if calls {
-            vec![("kms".into(), "DescribeKey".into())]
-        } else {
-            vec![]
-        };
-        assert_eq!(w.moto.calls(), expected, "{given}");
-    }
-
-    // Deployed (init resolves every form with kms:DescribeKey), the grant is the key ARN.
-    w.run(
-        "init",
-        &["--mode", "cloudformation", "--yes", "--kms-key", &key.id],
-    )
-    .assert_success();
-    let deployed: Value = serde_norway::from_str(&deployed_template(&w)).unwrap();
-    let (grant, bucket) = template_key(&json!({ "template": deployed }));
-    assert_eq!(grant, json!(key.arn));
-    assert_eq!(bucket, json!(key.arn));
+    w.test("status").args(cfn(&["--detailed-exitcode"])).run();
+    w.test("plan").args(cfn(&["--detailed-exitcode"])).run();
 }

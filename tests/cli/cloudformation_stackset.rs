@@ -2,12 +2,13 @@
 //! no-op re-run, and adding an account later deploys to that account only.
 
 use crate::common;
+use crate::common::Test;
 
 use crate::common::fixture::World;
 
-const SET: &str = "bitbucket-oidc-org";
-const A: &str = "111111111111";
-const B: &str = "222222222222";
+pub const SET: &str = "bitbucket-oidc-org";
+pub const A: &str = "111111111111";
+pub const B: &str = "222222222222";
 const C: &str = "333333333333";
 
 /// `(account, region, status)` of every instance, read directly.
@@ -36,8 +37,9 @@ fn instances(w: &World) -> Vec<(String, String, String)> {
     v
 }
 
-/// The StackSet flags: no --state-bucket (each account gets its own bucket name).
-fn run(w: &World, cmd: &str, accounts: &str, extra: &[&str]) -> common::CliOutput {
+/// `bootstrap CMD` with the setup flags and the StackSet's (`--stackset SET --accounts
+/// ACCOUNTS --regions eu-west-1`): no --state-bucket (each account gets its own bucket name).
+pub fn stackset<'w>(w: &'w World, cmd: &str, accounts: &str, extra: &[&str]) -> Test<'w> {
     let mut args = vec![cmd.to_string()];
     let flags = w.setup_flags();
     let mut i = 0;
@@ -60,7 +62,7 @@ fn run(w: &World, cmd: &str, accounts: &str, extra: &[&str]) -> common::CliOutpu
         args.push(a.to_string());
     }
     args.extend(extra.iter().map(ToString::to_string));
-    common::run(args)
+    Test::new().args(args).moto(&w.moto)
 }
 
 #[test]
@@ -68,21 +70,14 @@ fn run(w: &World, cmd: &str, accounts: &str, extra: &[&str]) -> common::CliOutpu
 fn stackset_with_instances_reports_per_account_and_reruns_as_a_no_op() {
     let w = World::start();
     let accounts = format!("{A},{B}");
-    let out = run(&w, "plan", &accounts, &["--detailed-exitcode"]);
-    out.assert_code(2);
-    assert!(
-        out.stdout
-            .contains(&format!("StackSet {SET} (does not exist): create it")),
-        "{out:?}"
-    );
-    assert!(
-        out.stdout.contains(&format!("+ instance {A} in eu-west-1")),
-        "{out:?}"
-    );
+    stackset(&w, "plan", &accounts, &["--detailed-exitcode"])
+        .expect_exit(2)
+        .expect_stdout_contains(format!("StackSet {SET} (does not exist): create it"))
+        .expect_stdout_contains(format!("+ instance {A} in eu-west-1"))
+        .run();
 
     w.moto.start_recording();
-    let out = run(&w, "init", &accounts, &["--yes", "--output", "json"]);
-    out.assert_success();
+    let out = stackset(&w, "init", &accounts, &["--yes", "--output", "json"]).run();
     let doc = out.json();
     let reported: Vec<(String, String, String)> = doc["instances"]
         .as_array()
@@ -156,15 +151,14 @@ fn stackset_with_instances_reports_per_account_and_reruns_as_a_no_op() {
     );
 
     w.moto.start_recording();
-    let out = run(&w, "init", &accounts, &["--yes"]);
-    out.assert_success();
-    assert!(out.stdout.contains("nothing to change"), "{out:?}");
+    stackset(&w, "init", &accounts, &["--yes"])
+        .expect_stdout_contains("nothing to change")
+        .run();
     assert_eq!(w.moto.mutating_calls(), Vec::<(String, String)>::new());
 
     // A third account later: only its instance is added; the template is not touched.
     w.moto.start_recording();
-    let out = run(&w, "init", &format!("{A},{B},{C}"), &["--yes"]);
-    out.assert_success();
+    let out = stackset(&w, "init", &format!("{A},{B},{C}"), &["--yes"]).run();
     let mutating: Vec<String> = w
         .moto
         .mutating_calls()
@@ -182,8 +176,7 @@ fn stackset_with_instances_reports_per_account_and_reruns_as_a_no_op() {
     assert_eq!(req.param("Accounts.member.2"), None);
     assert_eq!(instances(&w).len(), 3);
 
-    let out = run(&w, "status", &format!("{A},{B},{C}"), &["--output", "json"]);
-    out.assert_success();
+    let out = stackset(&w, "status", &format!("{A},{B},{C}"), &["--output", "json"]).run();
     assert_eq!(out.json()["in_sync"], true, "{out:?}");
 }
 
@@ -191,13 +184,13 @@ fn stackset_with_instances_reports_per_account_and_reruns_as_a_no_op() {
 fn stackset_runs_need_nothing_outside_the_operator_policy() {
     let w = World::start();
     let accounts = format!("{A},{B}");
-    let out = run(
+    let out = stackset(
         &w,
         "operator-policy",
         &accounts,
         &["--account-id", common::moto::ACCOUNT_ID],
-    );
-    out.assert_success();
+    )
+    .run();
     let policy: serde_json::Value = serde_json::from_str(&out.stdout).expect("the policy");
     // The stacks are created by each target account's execution role: no resource grants.
     let text = policy.to_string();
@@ -217,9 +210,8 @@ fn stackset_runs_need_nothing_outside_the_operator_policy() {
         ("plan", vec!["--detailed-exitcode"], 0),
     ] {
         w.moto.start_recording();
-        let out = run(&w, cmd, &accounts, &extra);
+        stackset(&w, cmd, &accounts, &extra).expect_exit(code).run();
         w.moto.stop_recording();
-        out.assert_code(code);
         common::authz::assert_all_allowed(
             &policy,
             &w.moto.recorded_requests(),
@@ -231,25 +223,25 @@ fn stackset_runs_need_nothing_outside_the_operator_policy() {
 
 /// `bootstrap CMD` against the StackSet with `targets` (`--accounts A,B` or `--org-units OU`)
 /// in `region`.
-fn run_on(
-    w: &World,
+fn run_on<'w>(
+    w: &'w World,
     cmd: &str,
     targets: [&str; 2],
     region: &str,
     extra: &[&str],
-) -> common::CliOutput {
+) -> Test<'w> {
     run_on_set(w, SET, cmd, targets, region, extra)
 }
 
 /// `bootstrap CMD` against StackSet `set` with `targets` in `region`.
-pub fn run_on_set(
-    w: &World,
+pub fn run_on_set<'w>(
+    w: &'w World,
     set: &str,
     cmd: &str,
     targets: [&str; 2],
     region: &str,
     extra: &[&str],
-) -> common::CliOutput {
+) -> Test<'w> {
     let mut args = vec![cmd.to_string()];
     args.extend(w.flags());
     let fixed = [
@@ -269,7 +261,7 @@ pub fn run_on_set(
             .chain(extra)
             .map(ToString::to_string),
     );
-    common::run(args)
+    Test::new().args(args).moto(&w.moto)
 }
 
 #[test]
@@ -280,21 +272,21 @@ fn an_account_that_fails_within_the_tolerance_fails_init_and_is_deployed_again()
         B,
         Some("Account 222222222222 should have 'AWSCloudFormationStackSetExecutionRole' role"),
     );
-    let out = run(&w, "init", &accounts, &["--yes"]);
-    out.assert_code(1);
-    assert!(
-        out.stderr.contains(
-            "SUCCEEDED (within the failure tolerance), but 1 of 2 accounts failed: 222222222222;"
-        ),
-        "{out:?}"
-    );
-    assert!(!out.stdout.contains("deployed to"), "{out:?}");
-    run(&w, "status", &accounts, &["--detailed-exitcode"]).assert_code(2);
+    stackset(&w, "init", &accounts, &["--yes"])
+        .expect_exit(1)
+        .expect_stderr_contains(
+            "SUCCEEDED (within the failure tolerance), but 1 of 2 accounts failed: 222222222222;",
+        )
+        .expect_stdout_lacks("deployed to")
+        .run();
+    stackset(&w, "status", &accounts, &["--detailed-exitcode"])
+        .expect_exit(2)
+        .run();
 
     // Fixed: init deploys to that account again, and then there is nothing to do.
     w.moto.fail_stackset_account(B, None);
     w.moto.start_recording();
-    run(&w, "init", &accounts, &["--yes"]).assert_success();
+    stackset(&w, "init", &accounts, &["--yes"]).run();
     let ops: Vec<String> = w
         .moto
         .mutating_calls()
@@ -303,7 +295,7 @@ fn an_account_that_fails_within_the_tolerance_fails_init_and_is_deployed_again()
         .collect();
     assert_eq!(ops, ["UpdateStackInstances"]);
     w.moto.start_recording();
-    run(&w, "init", &accounts, &["--yes"]).assert_success();
+    stackset(&w, "init", &accounts, &["--yes"]).run();
     assert_eq!(w.moto.mutating_calls(), Vec::<(String, String)>::new());
 }
 
@@ -311,25 +303,26 @@ fn an_account_that_fails_within_the_tolerance_fails_init_and_is_deployed_again()
 fn an_empty_organizational_unit_converges() {
     let w = World::start();
     let ou = ["--org-units", "ou-abcd-12345678"];
-    run_on(&w, "init", ou, "eu-west-1", &["--yes"]).assert_success();
+    run_on(&w, "init", ou, "eu-west-1", &["--yes"]).run();
     w.moto.start_recording();
-    let out = run_on(&w, "init", ou, "eu-west-1", &["--yes"]);
-    out.assert_success();
-    assert!(out.stdout.contains("nothing to change"), "{out:?}");
+    run_on(&w, "init", ou, "eu-west-1", &["--yes"])
+        .expect_stdout_contains("nothing to change")
+        .run();
     assert_eq!(w.moto.mutating_calls(), Vec::<(String, String)>::new());
-    run_on(&w, "plan", ou, "eu-west-1", &["--detailed-exitcode"]).assert_success();
-    run_on(&w, "status", ou, "eu-west-1", &["--detailed-exitcode"]).assert_success();
+    run_on(&w, "plan", ou, "eu-west-1", &["--detailed-exitcode"]).run();
+    run_on(&w, "status", ou, "eu-west-1", &["--detailed-exitcode"]).run();
 }
 
 #[test]
 fn another_region_is_refused_never_a_second_instance_per_account() {
     let w = World::start();
     let accounts = ["--accounts", A];
-    run_on(&w, "init", accounts, "eu-west-1", &["--yes"]).assert_success();
+    run_on(&w, "init", accounts, "eu-west-1", &["--yes"]).run();
     w.moto.start_recording();
     for (cmd, extra) in [("plan", "--detailed-exitcode"), ("init", "--yes")] {
-        let out = run_on(&w, cmd, accounts, "us-east-1", &[extra]);
-        out.assert_code(64);
+        let out = run_on(&w, cmd, accounts, "us-east-1", &[extra])
+            .expect_exit(64)
+            .run();
         assert!(
             out.stderr.contains(&format!(
                 "StackSet {SET} has account {A} in eu-west-1, and --regions us-east-1 would give that account a second instance"
@@ -349,7 +342,7 @@ fn a_template_that_drops_a_role_from_every_account_needs_prune_and_shows_plus_an
     let w = World::start();
     let accounts = format!("{A},{B}");
     // --prune needs an explicit set: every run is of the one set.
-    run(&w, "init", &accounts, &["--yes", "--set", "infra"]).assert_success();
+    stackset(&w, "init", &accounts, &["--yes", "--set", "infra"]).run();
     let env = [
         "--set",
         "infra",
@@ -358,8 +351,7 @@ fn a_template_that_drops_a_role_from_every_account_needs_prune_and_shows_plus_an
         "--plan-apply",
     ];
     let plan = [&env[..], &["--no-lock-table", "--detailed-exitcode"]].concat();
-    let out = run(&w, "plan", &accounts, &plan);
-    out.assert_code(2);
+    let out = stackset(&w, "plan", &accounts, &plan).expect_exit(2).run();
     for line in [
         "  - DeployRole AWS::IAM::Role",
         "  + DeployRoleBitbucketPipelinesDeployPlan AWS::IAM::Role",
@@ -370,8 +362,9 @@ fn a_template_that_drops_a_role_from_every_account_needs_prune_and_shows_plus_an
     }
     assert!(!out.stdout.contains("  ~ LockTable"), "{out:?}");
     w.moto.start_recording();
-    let out = run(&w, "init", &accounts, &[&env[..], &["--yes"]].concat());
-    out.assert_code(64);
+    let out = stackset(&w, "init", &accounts, &[&env[..], &["--yes"]].concat())
+        .expect_exit(64)
+        .run();
     assert!(
         out.stderr.contains(&format!(
             "{SET}: the StackSet holds the role bitbucket-pipelines-deploy, which these settings no longer have"
@@ -379,13 +372,13 @@ fn a_template_that_drops_a_role_from_every_account_needs_prune_and_shows_plus_an
         "{out:?}"
     );
     assert_eq!(w.moto.mutating_calls(), Vec::<(String, String)>::new());
-    run(
+    stackset(
         &w,
         "init",
         &accounts,
         &[&env[..], &["--yes", "--prune"]].concat(),
     )
-    .assert_success();
+    .run();
 }
 
 /// A StackSet an earlier version deployed names each account's bucket
@@ -394,7 +387,7 @@ fn a_template_that_drops_a_role_from_every_account_needs_prune_and_shows_plus_an
 #[test]
 fn a_stackset_deployed_with_the_earlier_global_name_keeps_it() {
     let w = World::start();
-    run(&w, "init", A, &["--yes"]).assert_success();
+    stackset(&w, "init", A, &["--yes"]).run();
     let body = crate::cloudformation_bucket::earlier_template(&w, &["--stackset"]);
     let aws = w.clients();
     let op = aws
@@ -408,9 +401,8 @@ fn a_stackset_deployed_with_the_earlier_global_name_keeps_it() {
         )
         .unwrap();
     assert!(op.operation_id().is_some());
-    let out = run(&w, "plan", A, &["--detailed-exitcode"]);
-    out.assert_success();
-    let out = run(&w, "status", A, &["--output", "json"]);
+    stackset(&w, "plan", A, &["--detailed-exitcode"]).run();
+    let out = stackset(&w, "status", A, &["--output", "json"]).run();
     let doc = out.json();
     assert_eq!(
         doc["instances"][0]["state_bucket"],

@@ -15,14 +15,16 @@ use crate::common::fixture::{World, BUCKET, ROLE, TABLE};
 #[test]
 fn drift_results_make_status_not_in_sync() {
     let w = World::start();
-    w.run("init", &cfn(&["--yes"])).assert_success();
-    w.run("status", &cfn(&["--detailed-exitcode"]))
-        .assert_success();
+    w.test("init").args(cfn(&["--yes"])).run();
+    w.test("status").args(cfn(&["--detailed-exitcode"])).run();
 
     w.moto.set_drift(&w.region, STACK, "DeployRole", "MODIFIED");
     w.moto.set_drift(&w.region, STACK, "LockTable", "DELETED");
-    let out = w.run("status", &cfn(&["--detailed-exitcode"]));
-    out.assert_code(2);
+    let out = w
+        .test("status")
+        .args(cfn(&["--detailed-exitcode"]))
+        .expect_exit(2)
+        .run();
     assert!(
         out.stdout
             .contains("changed outside the stack (drift: MODIFIED)")
@@ -30,22 +32,20 @@ fn drift_results_make_status_not_in_sync() {
         "{out:?}"
     );
     assert!(!out.stdout.contains("everything is in sync"), "{out:?}");
-    let out = w.run("status", &cfn(&["--output", "json"]));
-    out.assert_success();
+    let out = w.test("status").args(cfn(&["--output", "json"])).run();
     let doc = out.json();
     assert_eq!(doc["in_sync"], false, "{doc}");
     assert_eq!(doc["template_in_sync"], true, "{doc}");
 
     w.moto.set_drift(&w.region, STACK, "DeployRole", "IN_SYNC");
     w.moto.set_drift(&w.region, STACK, "LockTable", "IN_SYNC");
-    w.run("status", &cfn(&["--detailed-exitcode"]))
-        .assert_success();
+    w.test("status").args(cfn(&["--detailed-exitcode"])).run();
 }
 
 #[test]
 fn a_role_and_table_deleted_out_of_band_are_not_in_sync_and_no_arn_is_handed_on() {
     let w = World::start();
-    w.run("init", &cfn(&["--yes"])).assert_success();
+    w.test("init").args(cfn(&["--yes"])).run();
     let aws = w.clients();
     for name in aws.inline_policy_names(ROLE) {
         aws.block_on(
@@ -70,8 +70,11 @@ fn a_role_and_table_deleted_out_of_band_are_not_in_sync_and_no_arn_is_handed_on(
     aws.block_on(aws.dynamodb.delete_table().table_name(TABLE).send())
         .unwrap();
 
-    let out = w.run("status", &cfn(&["--detailed-exitcode", "--output", "json"]));
-    out.assert_code(2);
+    let out = w
+        .test("status")
+        .args(cfn(&["--detailed-exitcode", "--output", "json"]))
+        .expect_exit(2)
+        .run();
     let doc = out.json();
     assert_eq!(doc["in_sync"], false, "{doc}");
     let gone: Vec<&str> = doc["resources"]
@@ -89,58 +92,54 @@ fn a_role_and_table_deleted_out_of_band_are_not_in_sync_and_no_arn_is_handed_on(
         "{doc}"
     );
     assert!(doc["outputs"].get("role_arn").is_none(), "{doc}");
-    let out = w.run("status", &cfn(&[]));
-    assert!(out.stdout.contains("deleted outside the stack"), "{out:?}");
-    assert!(!out.stdout.contains(&format!(":role/{ROLE}")), "{out:?}");
-    assert!(
-        out.stdout
-            .contains(&format!("{ROLE}: missing (deleted outside the stack)")),
-        "{out:?}"
-    );
+    let out = w
+        .test("status")
+        .args(cfn(&[]))
+        .expect_stdout_contains("deleted outside the stack")
+        .expect_stdout_lacks(format!(":role/{ROLE}"))
+        .expect_stdout_contains(format!("{ROLE}: missing (deleted outside the stack)"))
+        .run();
     assert!(out.stdout.contains("--prune"), "says what works: {out:?}");
 
-    let out = w.run("init", &cfn(&["--yes"]));
-    out.assert_code(1);
-    assert!(
-        out.stderr
-            .contains("role bitbucket-pipelines-deploy of the stack does not exist"),
-        "{out:?}"
-    );
-    assert!(
-        !out.stdout.contains("role/bitbucket-pipelines-deploy"),
-        "{out:?}"
-    );
-    assert!(!out.stdout.contains("AWS_ROLE_ARN"), "{out:?}");
+    w.test("init")
+        .args(cfn(&["--yes"]))
+        .expect_exit(1)
+        .expect_stderr_contains("role bitbucket-pipelines-deploy of the stack does not exist")
+        .expect_stdout_lacks("role/bitbucket-pipelines-deploy")
+        .expect_stdout_lacks("AWS_ROLE_ARN")
+        .run();
 }
 
 #[test]
 fn a_rolled_back_update_with_the_rendered_template_is_in_sync_everywhere() {
     let w = World::start();
-    w.run("init", &cfn(&["--yes"])).assert_success();
+    w.test("init").args(cfn(&["--yes"])).run();
     w.moto
         .set_stack_status(&w.region, STACK, "UPDATE_ROLLBACK_COMPLETE");
-    w.run("plan", &cfn(&["--detailed-exitcode"]))
-        .assert_success();
-    let out = w.run("status", &cfn(&["--detailed-exitcode"]));
-    out.assert_success();
-    assert!(out.stdout.contains("everything is in sync"), "{out:?}");
-    let out = w
-        .test("init")
+    w.test("plan").args(cfn(&["--detailed-exitcode"])).run();
+    w.test("status")
+        .args(cfn(&["--detailed-exitcode"]))
+        .expect_stdout_contains("everything is in sync")
+        .run();
+    w.test("init")
         .args(cfn(&["--yes"]))
         .expect_no_writes()
+        .expect_stdout_contains("nothing to change")
         .run();
-    assert!(out.stdout.contains("nothing to change"), "{out:?}");
 }
 
 #[test]
 fn a_busy_or_broken_stack_is_not_said_to_match_and_the_next_step_is_one_that_works() {
     let w = World::start();
-    w.run("init", &cfn(&["--yes"])).assert_success();
+    w.test("init").args(cfn(&["--yes"])).run();
 
     w.moto
         .set_stack_status(&w.region, STACK, "UPDATE_ROLLBACK_FAILED");
-    let out = w.run("status", &cfn(&["--detailed-exitcode"]));
-    out.assert_code(2);
+    let out = w
+        .test("status")
+        .args(cfn(&["--detailed-exitcode"]))
+        .expect_exit(2)
+        .run();
     assert!(
         !out.stdout
             .contains("template differs from the rendered one:\n\n"),
@@ -158,8 +157,11 @@ fn a_busy_or_broken_stack_is_not_said_to_match_and_the_next_step_is_one_that_wor
         ("DELETE_FAILED", "bootstrap destroy --mode cloudformation"),
     ] {
         w.moto.set_stack_status(&w.region, STACK, status);
-        let out = w.run("status", &cfn(&["--detailed-exitcode"]));
-        out.assert_code(2);
+        let out = w
+            .test("status")
+            .args(cfn(&["--detailed-exitcode"]))
+            .expect_exit(2)
+            .run();
         assert!(
             out.stdout.contains(&format!(
                 "template not compared while the stack is {status}"
@@ -178,26 +180,28 @@ fn a_busy_or_broken_stack_is_not_said_to_match_and_the_next_step_is_one_that_wor
     }
     // What ROLLBACK_FAILED suggests works: destroy deletes the stack.
     w.moto.set_stack_status(&w.region, STACK, "ROLLBACK_FAILED");
-    w.run("destroy", &cfn(&["--yes"])).assert_success();
-    let out = w.run("status", &cfn(&["--output", "json"]));
+    w.test("destroy").args(cfn(&["--yes"])).run();
+    let out = w.test("status").args(cfn(&["--output", "json"])).run();
     assert_eq!(out.json()["exists"], false, "{out:?}");
 }
 
 #[test]
 fn state_kept_without_a_stack_is_named_and_init_is_not_suggested() {
     let w = World::start();
-    let out = w.run("plan", &cfn(&[]));
-    out.assert_success();
+    let out = w.test("plan").args(cfn(&[])).run();
     assert!(
         out.stdout.contains("to create the stack (CreateStack")
             && !out.stdout.contains("change set"),
         "a create is no change set: {out:?}"
     );
-    w.run("init", &cfn(&["--yes"])).assert_success();
-    w.run("destroy", &cfn(&["--yes"])).assert_success();
+    w.test("init").args(cfn(&["--yes"])).run();
+    w.test("destroy").args(cfn(&["--yes"])).run();
 
-    let out = w.run("status", &cfn(&["--detailed-exitcode"]));
-    out.assert_code(2);
+    let out = w
+        .test("status")
+        .args(cfn(&["--detailed-exitcode"]))
+        .expect_exit(2)
+        .run();
     assert!(
         out.stdout.contains("init cannot create it")
             && out.stdout.contains(BUCKET)
@@ -206,7 +210,7 @@ fn state_kept_without_a_stack_is_named_and_init_is_not_suggested() {
         "{out:?}"
     );
     assert!(!out.stdout.contains("to create it\n"), "{out:?}");
-    let out = w.run("status", &cfn(&["--output", "json"]));
+    let out = w.test("status").args(cfn(&["--output", "json"])).run();
     let doc = out.json();
     assert!(
         doc["blocked"]["reason"]

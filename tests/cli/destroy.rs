@@ -1,14 +1,15 @@
 //! `bootstrap destroy` against moto: the state and every version of it survive, refusals
 //! touch nothing, and a re-run makes no change. End state is read with the AWS SDK
-//! directly and writes are counted by moto's recorder, not by the tool.
+//! directly and writes are counted by moto's recorder, not by the tool. CloudFormation mode is
+//! in `destroy_stack.rs`.
 
 use crate::common::fixture::World;
 use crate::common::inspect::Inspect;
 use serde_json::json;
 
-const ROLE: &str = "bitbucket-pipelines-deploy";
-const BUCKET: &str = "tf-state-test";
-const TABLE: &str = "terraform-state-lock";
+pub const ROLE: &str = "bitbucket-pipelines-deploy";
+pub const BUCKET: &str = "tf-state-test";
+pub const TABLE: &str = "terraform-state-lock";
 
 fn provider_arn(w: &World) -> String {
     format!(
@@ -18,10 +19,10 @@ fn provider_arn(w: &World) -> String {
     )
 }
 
-fn init(w: &World, extra: &[&str]) {
+pub fn init(w: &World, extra: &[&str]) {
     let mut args = vec!["--yes"];
     args.extend_from_slice(extra);
-    w.run("init", &args).assert_success();
+    w.test("init").args(&args).run();
 }
 
 fn sorted(mut v: Vec<(String, String)>) -> Vec<(String, String)> {
@@ -65,8 +66,11 @@ fn destroy_keeps_every_state_version_and_refuses_to_delete_a_non_empty_bucket() 
 
     // --delete-state on a bucket that holds anything: refused, nothing touched.
     w.moto.start_recording();
-    let out = w.run("destroy", &["--yes", "--delete-state"]);
-    out.assert_code(64);
+    let out = w
+        .test("destroy")
+        .args(["--yes", "--delete-state"])
+        .expect_exit(64)
+        .run();
     let line = out
         .stderr
         .lines()
@@ -89,8 +93,11 @@ fn destroy_keeps_every_state_version_and_refuses_to_delete_a_non_empty_bucket() 
     assert!(aws.role_exists(ROLE));
     assert_eq!(aws.provider_arns(), vec![provider_arn(&w)]);
     // The same refusal for scripts: one JSON document on stdout.
-    let out = w.run("destroy", &["--yes", "--delete-state", "--output", "json"]);
-    out.assert_code(64);
+    let out = w
+        .test("destroy")
+        .args(["--yes", "--delete-state", "--output", "json"])
+        .expect_exit(64)
+        .run();
     let doc = out.json();
     assert_eq!(doc["exit_code"], json!(64), "{out:?}");
     assert_eq!(doc["error"]["kind"], json!("usage"), "{out:?}");
@@ -104,8 +111,7 @@ fn destroy_keeps_every_state_version_and_refuses_to_delete_a_non_empty_bucket() 
 
     // Plain destroy: role and provider go, state stays.
     w.moto.start_recording();
-    let out = w.run("destroy", &["--yes", "--output", "json"]);
-    out.assert_success();
+    let out = w.test("destroy").args(["--yes", "--output", "json"]).run();
     let doc = out.json();
     assert_eq!(doc["deleted"], json!(true), "{out:?}");
     let writes = sorted(w.moto.mutating_calls());
@@ -171,23 +177,22 @@ fn a_provider_another_role_trusts_is_kept_even_when_forced() {
 
     // The role goes without --force; the provider stays for the role that still trusts it,
     // and the output says so.
-    let out = w.run("destroy", &["--yes"]);
-    out.assert_success();
-    assert!(out.stdout.contains("oidc provider kept"), "{out:?}");
-    assert!(
-        out.stdout
-            .contains("other-team-deploy outside these settings"),
-        "{out:?}"
-    );
-    assert!(out.stdout.contains("destroy those roles first"), "{out:?}");
+    w.test("destroy")
+        .args(["--yes"])
+        .expect_stdout_contains("oidc provider kept")
+        .expect_stdout_contains("other-team-deploy outside these settings")
+        .expect_stdout_contains("destroy those roles first")
+        .run();
     assert!(!aws.role_exists(ROLE));
     assert_eq!(aws.provider_arns(), vec![provider_arn(&w)]);
 
     // --force only lets destroy delete what bootstrap did not create: the provider still
     // stays, with the state bucket and table, while another role trusts it.
-    let out = w.run("destroy", &["--yes", "--force", "--delete-state"]);
-    out.assert_success();
-    assert!(out.stdout.contains("oidc provider kept"), "{out:?}");
+    let out = w
+        .test("destroy")
+        .args(["--yes", "--force", "--delete-state"])
+        .expect_stdout_contains("oidc provider kept")
+        .run();
     assert_eq!(aws.provider_arns(), vec![provider_arn(&w)]);
     assert!(aws.bucket_exists(BUCKET), "{out:?}");
     assert!(aws.table_exists(TABLE), "{out:?}");
@@ -199,7 +204,7 @@ fn a_provider_another_role_trusts_is_kept_even_when_forced() {
     // With the last role that trusts it gone, the provider goes too.
     aws.block(aws.iam.delete_role().role_name("other-team-deploy").send())
         .expect("DeleteRole");
-    w.run("destroy", &["--yes"]).assert_success();
+    w.test("destroy").args(["--yes"]).run();
     assert_eq!(aws.provider_arns(), Vec::<String>::new());
 }
 
@@ -257,8 +262,11 @@ fn resources_bootstrap_did_not_create_are_deleted_only_with_force() {
         .unwrap();
 
     w.moto.start_recording();
-    let out = w.run("destroy", &["--yes", "--delete-state"]);
-    out.assert_code(64);
+    let out = w
+        .test("destroy")
+        .args(["--yes", "--delete-state"])
+        .expect_exit(64)
+        .run();
     let error = out
         .stderr
         .lines()
@@ -283,8 +291,10 @@ fn resources_bootstrap_did_not_create_are_deleted_only_with_force() {
     assert!(aws.bucket_exists(BUCKET));
     assert!(aws.table_exists(TABLE));
 
-    let out = w.run("destroy", &["--yes", "--delete-state", "--force"]);
-    out.assert_success();
+    let out = w
+        .test("destroy")
+        .args(["--yes", "--delete-state", "--force"])
+        .run();
     assert!(
         out.stderr.contains("deleted anyway: --force"),
         "the plan says they were not the tool's\n{out:?}"
@@ -306,17 +316,18 @@ fn delete_state_removes_an_empty_bucket_and_an_idle_table_only() {
     let lock = format!("{BUCKET}/env/prod.tfstate");
     aws.put_lock_item(TABLE, &lock, Some("{\"Operation\":\"OperationTypeApply\"}"));
     w.moto.start_recording();
-    let out = w.run("destroy", &["--yes", "--delete-state"]);
-    out.assert_code(64);
-    assert!(out.stderr.contains(&lock), "{out:?}");
+    w.test("destroy")
+        .args(["--yes", "--delete-state"])
+        .expect_exit(64)
+        .expect_stderr_contains(&lock)
+        .run();
     assert_eq!(w.moto.mutating_calls(), vec![]);
 
     // Released; only a digest item left (not a lock).
     aws.delete_lock_item(TABLE, &lock);
     aws.put_lock_item(TABLE, &format!("{lock}-md5"), None);
     w.moto.start_recording();
-    let out = w.run("destroy", &["--yes", "--delete-state"]);
-    out.assert_success();
+    w.test("destroy").args(["--yes", "--delete-state"]).run();
     let writes = w.moto.mutating_calls();
     let pos = |op: &str| writes.iter().position(|(_, o)| o == op);
     let unprotect = pos("UpdateTable").expect("deletion protection turned off");
@@ -340,8 +351,7 @@ fn destroy_without_yes_and_without_a_terminal_shows_the_plan_and_changes_nothing
     let aws = Inspect::new(&w.moto.plain_endpoint());
     init(&w, &[]);
     w.moto.start_recording();
-    let out = w.run("destroy", &[]);
-    out.assert_code(64);
+    let out = w.test("destroy").expect_exit(64).run();
     assert!(
         out.stderr.contains(ROLE),
         "the plan names the role\n{out:?}"
@@ -350,206 +360,4 @@ fn destroy_without_yes_and_without_a_terminal_shows_the_plan_and_changes_nothing
     assert!(out.stderr.contains("--yes"), "{out:?}");
     assert_eq!(w.moto.mutating_calls(), vec![]);
     assert!(aws.role_exists(ROLE));
-}
-
-// CloudFormation mode. moto lacks UpdateTerminationProtection and deletes protected stacks;
-// `Moto::start_with_faults` plays the first and refuses the second as AWS does
-// (tests/moto_faults.py), so these runs prove protection is turned off before DeleteStack.
-
-const STACK: &str = "bitbucket-oidc-bootstrap";
-
-fn cfn(extra: &[&'static str]) -> Vec<&'static str> {
-    let mut a = vec!["--mode", "cloudformation"];
-    a.extend_from_slice(extra);
-    a
-}
-
-/// `(status, termination protection)` of the stack named `STACK`, read with the SDK; `None`
-/// when CloudFormation has no such stack.
-fn stack_now(w: &World) -> Option<(String, Option<bool>)> {
-    use aws_sdk_cloudformation::config::{BehaviorVersion, Credentials, Region};
-    let conf = aws_sdk_cloudformation::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(w.moto.plain_endpoint())
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-        .build();
-    let client = aws_sdk_cloudformation::Client::from_conf(conf);
-    let out = w
-        .clients()
-        .block_on(client.describe_stacks().stack_name(STACK).send());
-    match out {
-        Ok(o) => o.stacks().first().map(|s| {
-            (
-                s.stack_status().unwrap().as_str().to_string(),
-                s.enable_termination_protection(),
-            )
-        }),
-        Err(e) => {
-            let msg = format!("{e:?}");
-            assert!(msg.contains("does not exist"), "{msg}");
-            None
-        }
-    }
-}
-
-#[test]
-#[allow(clippy::too_many_lines, reason = "one scenario, in order")]
-fn destroy_cloudformation_deletes_the_stack_and_keeps_the_retained_state() {
-    let w = World::start_with_faults();
-    let aws = Inspect::new(&w.moto.plain_endpoint());
-    w.run("init", &cfn(&["--yes"])).assert_success();
-    assert_eq!(
-        stack_now(&w),
-        Some(("CREATE_COMPLETE".to_string(), Some(true)))
-    );
-    assert!(aws.role_exists(ROLE));
-    assert!(aws.bucket_exists(BUCKET));
-    assert!(aws.table_exists(TABLE));
-
-    // Without --yes and without a terminal: shown, refused, nothing written.
-    w.moto.start_recording();
-    let out = w.run("destroy", &cfn(&[]));
-    out.assert_code(64);
-    assert!(out.stderr.contains("--yes"), "{out:?}");
-    assert!(out.stderr.contains(&format!("stack {STACK}")), "{out:?}");
-    assert!(out.stderr.contains("deleted with the stack"), "{out:?}");
-    assert!(
-        out.stderr
-            .lines()
-            .any(|l| l.contains(BUCKET) && l.contains("retained (DeletionPolicy: Retain)")),
-        "the bucket is listed as retained by its physical id\n{out:?}"
-    );
-    assert!(
-        out.stderr
-            .lines()
-            .any(|l| l.contains(TABLE) && l.contains("retained")),
-        "{out:?}"
-    );
-    assert_eq!(w.moto.mutating_calls(), vec![], "a refusal must not write");
-    assert_eq!(
-        stack_now(&w),
-        Some(("CREATE_COMPLETE".to_string(), Some(true)))
-    );
-
-    // --delete-state, --force and --stackset: refused before any AWS call.
-    w.moto.start_recording();
-    for (extra, needle) in [
-        (cfn(&["--yes", "--delete-state"]), "--delete-state"),
-        (cfn(&["--yes", "--force"]), "--force"),
-        (vec!["--yes", "--stackset", "org"], "not supported"),
-    ] {
-        let out = w.run("destroy", &extra);
-        out.assert_code(64);
-        let errors: Vec<&str> = out
-            .stderr
-            .lines()
-            .filter(|l| l.starts_with("error:"))
-            .collect();
-        assert_eq!(errors.len(), 1, "{extra:?}: {out:?}");
-        assert!(errors[0].contains(needle), "{extra:?}: {out:?}");
-    }
-    assert_eq!(w.moto.calls(), vec![], "refused before any AWS call");
-
-    // With --yes: protection off, then DeleteStack; the stack is gone, the state stays.
-    w.moto.start_recording();
-    let out = w.run("destroy", &cfn(&["--yes", "--output", "json"]));
-    out.assert_success();
-    let writes = w.moto.mutating_calls();
-    assert_eq!(
-        writes,
-        vec![
-            (
-                "cloudformation".to_string(),
-                "UpdateTerminationProtection".to_string()
-            ),
-            ("cloudformation".to_string(), "DeleteStack".to_string()),
-        ],
-        "only the stack is touched, protection first\n{out:?}"
-    );
-    let off = w
-        .moto
-        .recorded_requests()
-        .into_iter()
-        .find(|r| r.action.as_deref() == Some("UpdateTerminationProtection"))
-        .unwrap();
-    assert_eq!(
-        off.param("EnableTerminationProtection").as_deref(),
-        Some("false")
-    );
-    assert_eq!(stack_now(&w), None, "the stack is gone");
-    assert!(!aws.role_exists(ROLE), "the role went with the stack");
-    // moto honours DeletionPolicy: Retain (it skips those resources on delete), so this
-    // is the real retain semantics, read back with the SDK.
-    assert!(aws.bucket_exists(BUCKET), "the bucket is retained");
-    assert!(aws.table_exists(TABLE), "the table is retained");
-    let doc = out.json();
-    assert_eq!(doc["deleted"], json!(true), "{doc}");
-    assert_eq!(doc["result"]["status"], json!("DELETE_COMPLETE"), "{doc}");
-    let mut retained: Vec<(String, bool)> = doc["retained"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["physical_id"].as_str().unwrap().to_string(),
-                r["exists"].as_bool().unwrap(),
-            )
-        })
-        .collect();
-    retained.sort();
-    assert_eq!(
-        retained,
-        vec![(TABLE.to_string(), true), (BUCKET.to_string(), true)],
-        "{doc}"
-    );
-
-    // Again: nothing to do, exit 0, no write.
-    w.test("destroy")
-        .args(cfn(&["--yes"]))
-        .expect_stdout_contains("nothing to delete")
-        .expect_no_writes()
-        .run();
-}
-
-#[test]
-fn destroy_cloudformation_text_report_names_what_remains() {
-    let w = World::start_with_faults();
-    w.run("init", &cfn(&["--yes"])).assert_success();
-    let out = w.run("destroy", &cfn(&["--yes"]));
-    out.assert_success();
-    assert!(
-        out.stdout
-            .contains(&format!("stack {STACK}: deleted (DELETE_COMPLETE)")),
-        "{out:?}"
-    );
-    assert!(
-        out.stdout.contains("retained by their DeletionPolicy"),
-        "{out:?}"
-    );
-    assert!(
-        out.stdout
-            .lines()
-            .any(|l| l.contains(BUCKET) && l.contains("still in the account")),
-        "{out:?}"
-    );
-    assert!(out.stdout.contains("aws s3api delete-bucket"), "{out:?}");
-    assert!(
-        out.stderr.contains("DELETE_COMPLETE"),
-        "events are streamed: {out:?}"
-    );
-}
-
-#[test]
-fn destroy_cloudformation_without_a_stack_has_nothing_to_do() {
-    let w = World::start();
-    w.moto.start_recording();
-    let out = w.run("destroy", &cfn(&["--stack-name", "no-such-stack"]));
-    out.assert_success();
-    assert!(
-        out.stdout
-            .contains("stack no-such-stack does not exist in us-east-1: nothing to delete"),
-        "{out:?}"
-    );
-    assert_eq!(w.moto.mutating_calls(), vec![]);
 }

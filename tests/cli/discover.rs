@@ -3,6 +3,7 @@
 //! `--help` of every subcommand.
 
 use crate::common;
+use crate::common::Test;
 
 use std::time::{Duration, Instant};
 
@@ -10,7 +11,7 @@ use serde_json::json;
 
 use crate::common::issuer::{Framing, Response};
 use crate::common::pki::write_pem_file;
-use crate::common::{assert_failure, run, unused_port, Issuer, Pki};
+use crate::common::{unused_port, Issuer, Pki};
 
 /// `discover --issuer-url URL --ca-bundle PEM` plus `extra`.
 fn discover_args(issuer_url: &str, ca_bundle: &str, extra: &[&str]) -> Vec<String> {
@@ -34,8 +35,9 @@ fn shows_issuer_jwks_uri_algorithms_and_key_ids() {
     let pki = Pki::new();
     let issuer = Issuer::start(&pki);
 
-    let out = run(discover(&issuer, &pki, &["--output", "json"]));
-    out.assert_success();
+    let out = Test::new()
+        .args(discover(&issuer, &pki, &["--output", "json"]))
+        .run();
     let doc = out.json();
     assert_eq!(doc["issuer"], issuer.url());
     assert_eq!(doc["discovery_url"], issuer.discovery_url());
@@ -44,8 +46,7 @@ fn shows_issuer_jwks_uri_algorithms_and_key_ids() {
     assert_eq!(doc["key_ids"], json!([issuer.kid()]));
     assert!(doc.get("warnings").is_none(), "{out:?}");
 
-    let out = run(discover(&issuer, &pki, &[]));
-    out.assert_success();
+    let out = Test::new().args(discover(&issuer, &pki, &[])).run();
     for want in [
         issuer.url(),
         issuer.jwks_url(),
@@ -67,8 +68,9 @@ fn empty_jwks_and_missing_rs256_are_warnings() {
     doc["id_token_signing_alg_values_supported"] = json!(["ES256"]);
     issuer.set_discovery(&doc);
     issuer.set_jwks(&json!({ "keys": [] }));
-    let out = run(discover(&issuer, &pki, &["--output", "json"]));
-    out.assert_success();
+    let out = Test::new()
+        .args(discover(&issuer, &pki, &["--output", "json"]))
+        .run();
     let warnings = out.json()["warnings"].to_string();
     assert!(warnings.contains("RS256"), "{out:?}");
     assert!(warnings.contains("no keys"), "{out:?}");
@@ -80,7 +82,10 @@ fn plain_http_is_refused_before_any_connection() {
     let port = listener.local_addr().unwrap().port();
     let pki = Pki::new();
     let url = format!("http://127.0.0.1:{port}/oidc");
-    let f = assert_failure(&discover_args(&url, &pki.ca_bundle_arg(), &[]), 64);
+    let f = Test::new()
+        .args(discover_args(&url, &pki.ca_bundle_arg(), &[]))
+        .expect_exit(64)
+        .run_error();
     assert!(f.line.contains("https"), "{f:?}");
     assert_eq!(f.json["kind"], "usage");
     // Nothing ever connected to the listener.
@@ -95,47 +100,53 @@ fn plain_http_is_refused_before_any_connection() {
 #[test]
 fn input_errors_exit_64() {
     // No issuer at all.
-    let f = assert_failure(&["discover"], 64);
+    let f = Test::new().args(["discover"]).expect_exit(64).run_error();
     assert!(f.line.contains("--workspace"), "{f:?}");
     // Both ways of naming it are accepted together now: the issuer URL overrides the one
     // derived from the workspace, which names it for the Bitbucket API (tests/cli/bitbucket.rs).
     // A slug with characters Bitbucket does not use.
-    let f = assert_failure(&["discover", "--workspace", "Not A Slug"], 64);
+    let f = Test::new()
+        .args(["discover", "--workspace", "Not A Slug"])
+        .expect_exit(64)
+        .run_error();
     assert!(f.line.contains("--workspace"), "{f:?}");
     // A CA bundle that is not there / holds no certificate.
-    let f = assert_failure(
-        &discover_args(
+    let f = Test::new()
+        .args(discover_args(
             "https://localhost:1/oidc",
             "/nonexistent/ca.pem",
             &["--timeout", "1"],
-        ),
-        64,
-    );
+        ))
+        .expect_exit(64)
+        .run_error();
     assert!(f.line.contains("--ca-bundle"), "{f:?}");
     let empty = write_pem_file(&["not a certificate"]);
-    let f = assert_failure(
-        &discover_args(
+    let f = Test::new()
+        .args(discover_args(
             "https://localhost:1/oidc",
             &empty.path().display().to_string(),
             &[],
-        ),
-        64,
-    );
+        ))
+        .expect_exit(64)
+        .run_error();
     assert!(f.line.contains("no PEM certificates"), "{f:?}");
     // An unknown flag, in JSON mode too.
-    let f = assert_failure(&["discover", "--no-such-flag"], 64);
+    let f = Test::new()
+        .args(["discover", "--no-such-flag"])
+        .expect_exit(64)
+        .run_error();
     assert!(f.line.contains("--no-such-flag"), "{f:?}");
     // Out-of-range timeout.
-    let f = assert_failure(
-        &[
+    let f = Test::new()
+        .args([
             "discover",
             "--issuer-url",
             "https://localhost:1/oidc",
             "--timeout",
             "0",
-        ],
-        64,
-    );
+        ])
+        .expect_exit(64)
+        .run_error();
     assert!(f.line.contains("--timeout"), "{f:?}");
 }
 
@@ -143,7 +154,10 @@ fn input_errors_exit_64() {
 fn connection_refused() {
     let pki = Pki::new();
     let url = format!("https://127.0.0.1:{}/oidc", unused_port());
-    let f = assert_failure(&discover_args(&url, &pki.ca_bundle_arg(), &[]), 1);
+    let f = Test::new()
+        .args(discover_args(&url, &pki.ca_bundle_arg(), &[]))
+        .expect_exit(1)
+        .run_error();
     assert!(f.line.contains("connection refused"), "{f:?}");
     assert!(f.line.contains("cannot connect to 127.0.0.1"), "{f:?}");
 }
@@ -162,13 +176,16 @@ fn untrusted_root_is_refused() {
     let other = Pki::new();
     let issuer = Issuer::start(&served);
     // Trusting an unrelated root.
-    let f = assert_failure(&discover(&issuer, &other, &[]), 1);
+    let f = Test::new()
+        .args(discover(&issuer, &other, &[]))
+        .expect_exit(1)
+        .run_error();
     assert_unverified(&f, "unknown issuer");
     // Trusting only the public roots.
-    let f = assert_failure(
-        &["discover".to_string(), "--issuer-url".into(), issuer.url()],
-        1,
-    );
+    let f = Test::new()
+        .args(&["discover".to_string(), "--issuer-url".into(), issuer.url()])
+        .expect_exit(1)
+        .run_error();
     assert_unverified(&f, "unknown issuer");
     assert_eq!(issuer.hit_count(&issuer.discovery_path()), 0);
 }
@@ -177,7 +194,10 @@ fn untrusted_root_is_refused() {
 fn expired_leaf_is_refused() {
     let pki = Pki::expired_leaf();
     let issuer = Issuer::start(&pki);
-    let f = assert_failure(&discover(&issuer, &pki, &[]), 1);
+    let f = Test::new()
+        .args(discover(&issuer, &pki, &[]))
+        .expect_exit(1)
+        .run_error();
     assert_unverified(&f, "expired");
     assert_eq!(issuer.hit_count(&issuer.discovery_path()), 0);
 }
@@ -186,7 +206,10 @@ fn expired_leaf_is_refused() {
 fn wrong_hostname_is_refused() {
     let pki = Pki::wrong_host();
     let issuer = Issuer::start(&pki);
-    let f = assert_failure(&discover(&issuer, &pki, &[]), 1);
+    let f = Test::new()
+        .args(discover(&issuer, &pki, &[]))
+        .expect_exit(1)
+        .run_error();
     assert_unverified(&f, "not valid for the name localhost");
     assert_eq!(issuer.hit_count(&issuer.discovery_path()), 0);
 }
@@ -196,7 +219,10 @@ fn discovery_404_explains_when_bitbucket_publishes_it() {
     let pki = Pki::new();
     let issuer = Issuer::start(&pki);
     issuer.remove_route(&issuer.discovery_path());
-    let f = assert_failure(&discover(&issuer, &pki, &[]), 1);
+    let f = Test::new()
+        .args(discover(&issuer, &pki, &[]))
+        .expect_exit(1)
+        .run_error();
     assert!(f.line.contains("404"), "{f:?}");
     assert!(f.line.contains("OpenID Connect is enabled"), "{f:?}");
     assert!(f.line.contains("a pipeline has run"), "{f:?}");
@@ -211,11 +237,17 @@ fn discovery_that_is_not_json() {
         &issuer.discovery_path(),
         Response::html(200, "<html><body>Log in to Bitbucket</body></html>"),
     );
-    let f = assert_failure(&discover(&issuer, &pki, &[]), 1);
+    let f = Test::new()
+        .args(discover(&issuer, &pki, &[]))
+        .expect_exit(1)
+        .run_error();
     assert!(f.line.contains("not a valid OIDC configuration"), "{f:?}");
     // JSON, but not a discovery document.
     issuer.set_discovery(&json!({ "hello": "world" }));
-    let f = assert_failure(&discover(&issuer, &pki, &[]), 1);
+    let f = Test::new()
+        .args(discover(&issuer, &pki, &[]))
+        .expect_exit(1)
+        .run_error();
     assert!(f.line.contains("not a valid OIDC configuration"), "{f:?}");
 }
 
@@ -224,7 +256,10 @@ fn server_error_is_reported_with_its_status() {
     let pki = Pki::new();
     let issuer = Issuer::start(&pki);
     issuer.set_route(&issuer.discovery_path(), Response::text(503, "down"));
-    let f = assert_failure(&discover(&issuer, &pki, &[]), 1);
+    let f = Test::new()
+        .args(discover(&issuer, &pki, &[]))
+        .expect_exit(1)
+        .run_error();
     assert!(f.line.contains("HTTP 503"), "{f:?}");
 }
 
@@ -237,7 +272,10 @@ fn issuer_mismatch() {
         "https://api.bitbucket.org/2.0/workspaces/someone-else/pipelines-config/identity/oidc"
     );
     issuer.set_discovery(&doc);
-    let f = assert_failure(&discover(&issuer, &pki, &[]), 1);
+    let f = Test::new()
+        .args(discover(&issuer, &pki, &[]))
+        .expect_exit(1)
+        .run_error();
     assert!(f.line.contains("issuer mismatch"), "{f:?}");
     assert!(f.line.contains("someone-else"), "{f:?}");
     assert!(f.line.contains(&issuer.url()), "{f:?}");
@@ -250,13 +288,19 @@ fn jwks_failures() {
     let pki = Pki::new();
     let issuer = Issuer::start(&pki);
     issuer.remove_route(&issuer.jwks_path());
-    let f = assert_failure(&discover(&issuer, &pki, &[]), 1);
+    let f = Test::new()
+        .args(discover(&issuer, &pki, &[]))
+        .expect_exit(1)
+        .run_error();
     assert!(f.line.contains("JWKS"), "{f:?}");
     assert!(f.line.contains("404"), "{f:?}");
     assert!(f.line.contains(&issuer.jwks_url()), "{f:?}");
 
     issuer.set_route(&issuer.jwks_path(), Response::text(200, "keys? what keys"));
-    let f = assert_failure(&discover(&issuer, &pki, &[]), 1);
+    let f = Test::new()
+        .args(discover(&issuer, &pki, &[]))
+        .expect_exit(1)
+        .run_error();
     assert!(f.line.contains("not a JWKS"), "{f:?}");
 
     // A jwks_uri that is not https is refused without fetching it.
@@ -264,7 +308,10 @@ fn jwks_failures() {
     doc["jwks_uri"] = json!(format!("http://127.0.0.1:{}/oidc/keys.json", issuer.port()));
     issuer.set_discovery(&doc);
     issuer.clear_hits();
-    let f = assert_failure(&discover(&issuer, &pki, &[]), 1);
+    let f = Test::new()
+        .args(discover(&issuer, &pki, &[]))
+        .expect_exit(1)
+        .run_error();
     assert!(f.line.contains("not https"), "{f:?}");
     assert_eq!(issuer.hit_count(&issuer.jwks_path()), 0);
 }
@@ -278,7 +325,10 @@ fn slow_issuer_times_out() {
         Response::json(200, &issuer.discovery_document()).with_delay(Duration::from_secs(4)),
     );
     let started = Instant::now();
-    let f = assert_failure(&discover(&issuer, &pki, &["--timeout", "1"]), 1);
+    let f = Test::new()
+        .args(discover(&issuer, &pki, &["--timeout", "1"]))
+        .expect_exit(1)
+        .run_error();
     // Two runs (text and JSON), each bounded by the 1 s timeout, not by the 4 s delay.
     assert!(
         started.elapsed() < Duration::from_secs(7),
@@ -307,7 +357,10 @@ fn bodies_without_end_are_cut_at_the_cap() {
             let started = Instant::now();
             // The timeout is far longer than reading 1 MiB takes: the cap, not the clock,
             // ends the read (and so bounds the memory it takes).
-            let f = assert_failure(&discover(&issuer, &pki, &["--timeout", "60"]), 1);
+            let f = Test::new()
+                .args(discover(&issuer, &pki, &["--timeout", "60"]))
+                .expect_exit(1)
+                .run_error();
             let took = started.elapsed();
             assert!(
                 took < Duration::from_secs(20),
@@ -322,8 +375,7 @@ fn bodies_without_end_are_cut_at_the_cap() {
 
 /// Subcommand names listed under `Commands:` in `bootstrap --help`.
 fn subcommands() -> Vec<String> {
-    let out = run(["--help"]);
-    out.assert_success();
+    let out = Test::new().args(["--help"]).run();
     let mut names = Vec::new();
     let mut in_commands = false;
     for line in out.stdout.lines() {
@@ -351,9 +403,10 @@ fn subcommands() -> Vec<String> {
 
 #[test]
 fn help_of_every_subcommand_renders() {
-    let top = run(["--help"]);
-    top.assert_success();
-    assert!(top.stdout.contains("Usage: bootstrap"), "{top:?}");
+    Test::new()
+        .args(["--help"])
+        .expect_stdout_contains("Usage: bootstrap")
+        .run();
     let names = subcommands();
     for expected in ["discover", "thumbprint", "plan", "init", "status"] {
         assert!(
@@ -362,22 +415,18 @@ fn help_of_every_subcommand_renders() {
         );
     }
     for name in &names {
-        let out = run([name.as_str(), "--help"]);
-        out.assert_success();
-        assert!(
-            out.stdout.contains(&format!("Usage: bootstrap {name}")),
-            "{out:?}"
-        );
+        let out = Test::new()
+            .args([name.as_str(), "--help"])
+            .expect_stdout_contains(format!("Usage: bootstrap {name}"))
+            .run();
         assert!(out.stderr.is_empty(), "{out:?}");
     }
     // `-h` too, and `--version`.
-    run(["discover", "-h"]).assert_success();
-    let v = run(["--version"]);
-    v.assert_success();
+    Test::new().args(["discover", "-h"]).run();
+    let v = Test::new().args(["--version"]).run();
     assert!(v.stdout.starts_with("bootstrap "), "{v:?}");
     // No subcommand: usage, exit 64.
-    let none = run(Vec::<String>::new());
-    none.assert_code(64);
+    Test::new().expect_exit(64).run();
 }
 
 #[test]
@@ -389,8 +438,7 @@ fn completions_and_man_pages_come_from_the_same_definitions_as_help() {
         ("fish", "complete -c bootstrap"),
     ];
     for (shell, marker) in scripts {
-        let out = run(["completions", shell]);
-        out.assert_success();
+        let out = Test::new().args(["completions", shell]).run();
         assert!(out.stdout.contains(marker), "{shell}: {out:?}");
         for name in &names {
             assert!(out.stdout.contains(name.as_str()), "{shell} lacks {name}");
@@ -398,10 +446,12 @@ fn completions_and_man_pages_come_from_the_same_definitions_as_help() {
         // Flags of a subcommand are completed too.
         assert!(out.stdout.contains("detailed-exitcode"), "{shell}: {out:?}");
     }
-    run(["completions", "tcsh"]).assert_code(64);
+    Test::new()
+        .args(["completions", "tcsh"])
+        .expect_exit(64)
+        .run();
 
-    let man = run(["man"]);
-    man.assert_success();
+    let man = Test::new().args(["man"]).run();
     assert!(man.stdout.starts_with(".ie"), "{man:?}");
     assert!(man.stdout.contains(".TH bootstrap 1"), "{man:?}");
     for name in &names {
@@ -409,10 +459,14 @@ fn completions_and_man_pages_come_from_the_same_definitions_as_help() {
         let roff = name.replace('-', "\\-");
         assert!(man.stdout.contains(&roff), "man page lacks {name}");
     }
-    let init = run(["man", "init"]);
-    init.assert_success();
-    assert!(init.stdout.contains(".TH bootstrap-init 1"), "{init:?}");
-    assert!(init.stdout.contains("Apply without asking"), "{init:?}");
-    let f = assert_failure(&["man", "no-such-command"], 64);
+    Test::new()
+        .args(["man", "init"])
+        .expect_stdout_contains(".TH bootstrap-init 1")
+        .expect_stdout_contains("Apply without asking")
+        .run();
+    let f = Test::new()
+        .args(["man", "no-such-command"])
+        .expect_exit(64)
+        .run_error();
     assert!(f.line.contains("no-such-command"), "{f:?}");
 }

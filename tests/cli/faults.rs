@@ -7,22 +7,22 @@
 //!   call, the run succeeds and nothing is duplicated;
 //! * every mutating call throttled once (a real AWS throttling error for its protocol): the
 //!   run succeeds and each call reached AWS exactly once.
+//!
+//! The same cuts during `destroy` and during an update are in `faults_updates.rs`.
 
-use crate::common;
+use crate::common::Test;
 
-use crate::common::fixture::{World, ENV_UUID, REPO_UUID};
+use crate::common::fixture::{World, REPO_UUID};
 use crate::common::inspect::Inspect;
 use crate::common::proxy::{Fault, Proxy};
-use crate::common::run;
-use crate::common::PkiOptions;
 use serde_json::{json, Value};
 
-const ROLE: &str = "bitbucket-pipelines-deploy";
-const BUCKET: &str = "tf-state-test";
-const TABLE: &str = "terraform-state-lock";
+pub const ROLE: &str = "bitbucket-pipelines-deploy";
+pub const BUCKET: &str = "tf-state-test";
+pub const TABLE: &str = "terraform-state-lock";
 
 /// `bootstrap CMD --yes EXTRA` with every AWS call sent through the proxy.
-fn via(w: &World, proxy: &Proxy, cmd: &str, extra: &[&str]) -> common::CliOutput {
+pub fn via<'w>(w: &'w World, proxy: &Proxy, cmd: &str, extra: &[&str]) -> Test<'w> {
     let mut args = vec![cmd.to_string()];
     let mut flags = w.setup_flags();
     let i = flags
@@ -33,14 +33,14 @@ fn via(w: &World, proxy: &Proxy, cmd: &str, extra: &[&str]) -> common::CliOutput
     args.extend(flags);
     args.push("--yes".into());
     args.extend(extra.iter().map(ToString::to_string));
-    run(args)
+    Test::new().args(args).moto(&w.moto)
 }
 
-fn init_via(w: &World, proxy: &Proxy) -> common::CliOutput {
+pub fn init_via<'w>(w: &'w World, proxy: &Proxy) -> Test<'w> {
     via(w, proxy, "init", &[])
 }
 
-fn as_list(v: &Value) -> Vec<String> {
+pub fn as_list(v: &Value) -> Vec<String> {
     match v {
         Value::String(s) => vec![s.clone()],
         Value::Array(a) => a
@@ -141,7 +141,7 @@ fn assert_converged(w: &World, aws: &Inspect, case: &str) {
     );
 }
 
-fn as_list_of_objects(v: &Value) -> Vec<Value> {
+pub fn as_list_of_objects(v: &Value) -> Vec<Value> {
     match v {
         Value::Array(a) => a.clone(),
         Value::Null => vec![],
@@ -154,7 +154,7 @@ fn as_list_of_objects(v: &Value) -> Vec<Value> {
 fn mutating_calls_of_a_fresh_init(w: &World, proxy: &Proxy) -> (usize, Vec<String>) {
     w.moto.reset();
     proxy.set_fault(Fault::None);
-    init_via(w, proxy).assert_success();
+    init_via(w, proxy).run();
     let n = proxy.mutating();
     assert!(n >= 10, "a fresh init makes every resource: {n} writes");
     let mut ops: Vec<String> = proxy
@@ -170,7 +170,7 @@ fn mutating_calls_of_a_fresh_init(w: &World, proxy: &Proxy) -> (usize, Vec<Strin
 
 /// The fault cases: every k, then every operation by name (concurrent resources make the
 /// order of writes vary from run to run, so position alone may miss one).
-fn fault_cases(
+pub fn fault_cases(
     n: usize,
     ops: &[String],
     by_k: fn(usize) -> Fault,
@@ -195,10 +195,9 @@ fn a_run_cut_off_after_any_mutating_call_converges_when_run_again() {
         w.moto.reset();
         w.moto.start_recording();
         proxy.set_fault(fault.clone());
-        let out = init_via(&w, &proxy);
+        let out = init_via(&w, &proxy).expect_exit(1).run();
         let hit = proxy.faulted();
         assert_eq!(hit.len(), 1, "{case}: the fault fired once\n{out:?}");
-        out.assert_code(1);
         // Exactly the writes up to the cut reached AWS.
         assert_eq!(
             w.moto.mutating_calls().len(),
@@ -220,14 +219,12 @@ fn a_run_cut_off_after_any_mutating_call_converges_when_run_again() {
 
         // Network back: the re-run converges.
         proxy.set_fault(Fault::None);
-        let out = init_via(&w, &proxy);
-        assert!(out.success(), "{case}: re-run after {:?}\n{out:?}", hit[0]);
+        init_via(&w, &proxy).run();
         assert_converged(&w, &aws, &case);
 
         // And a third run has nothing left to do.
         w.moto.start_recording();
-        let out = init_via(&w, &proxy);
-        out.assert_success();
+        init_via(&w, &proxy).run();
         assert_eq!(w.moto.mutating_calls(), vec![], "{case}: third run wrote");
     }
     let missed: Vec<&String> = ops.iter().filter(|o| !cut_after.contains(*o)).collect();
@@ -276,14 +273,13 @@ fn a_bucket_created_by_someone_else_meanwhile_keeps_its_tags() {
             .tagging(tagging);
         other.block_on(put.send()).expect("PutBucketTagging");
     });
-    let out = init_via(&w, &proxy);
-    out.assert_success();
+    let out = init_via(&w, &proxy).run();
     assert_eq!(
         aws.bucket_tags(BUCKET),
         std::collections::BTreeMap::from([("owner".into(), "team-b".into())]),
         "{out:?}"
     );
-    init_via(&w, &proxy).assert_success();
+    init_via(&w, &proxy).run();
     let tags = aws.bucket_tags(BUCKET);
     assert_eq!(tags.get("owner").map(String::as_str), Some("team-b"));
     assert_eq!(
@@ -291,7 +287,7 @@ fn a_bucket_created_by_someone_else_meanwhile_keeps_its_tags() {
         Some("bootstrap")
     );
     w.moto.start_recording();
-    init_via(&w, &proxy).assert_success();
+    init_via(&w, &proxy).run();
     assert_eq!(w.moto.mutating_calls(), vec![], "third run wrote");
 }
 
@@ -308,19 +304,18 @@ fn a_lost_response_is_retried_without_duplicating_anything() {
         let case = format!("{fault:?} (of {n} writes)");
         w.moto.reset();
         proxy.set_fault(fault.clone());
-        let out = init_via(&w, &proxy);
+        let out = init_via(&w, &proxy).run();
         let hit = proxy.faulted();
         assert_eq!(hit.len(), 1, "{case}: the fault fired once\n{out:?}");
         if let Fault::LoseResponseOf(op) = fault {
             assert_eq!(&hit[0].1, op, "{case}");
         }
-        assert!(out.success(), "{case}: {:?} retried\n{out:?}", hit[0]);
         assert_converged(&w, &aws, &case);
         lost.insert(hit[0].1.clone());
 
         w.moto.start_recording();
         proxy.set_fault(Fault::None);
-        init_via(&w, &proxy).assert_success();
+        init_via(&w, &proxy).run();
         assert_eq!(w.moto.mutating_calls(), vec![], "{case}: re-run wrote");
     }
     let missed: Vec<&String> = ops.iter().filter(|o| !lost.contains(*o)).collect();
@@ -339,8 +334,7 @@ fn a_run_where_every_mutating_call_is_throttled_once_succeeds() {
     let proxy = Proxy::start(w.moto.port());
     w.moto.start_recording();
     proxy.set_fault(Fault::ThrottleFirstAttempt);
-    let out = init_via(&w, &proxy);
-    out.assert_success();
+    init_via(&w, &proxy).run();
     let throttled = proxy.throttled();
     let mut writes = w.moto.mutating_calls();
     assert!(writes.len() >= 10, "{writes:?}");
@@ -366,192 +360,4 @@ fn a_run_where_every_mutating_call_is_throttled_once_succeeds() {
     );
     assert_converged(&w, &aws, "throttled once");
     eprintln!("throttled once and retried: {} calls", throttled.len());
-}
-
-#[test]
-fn a_destroy_cut_off_after_any_deletion_finishes_when_run_again() {
-    let w = World::start();
-    let aws = Inspect::new(&w.moto.plain_endpoint());
-    let proxy = Proxy::start(w.moto.port());
-    // How many writes a full `destroy --delete-state` of an empty setup makes.
-    proxy.set_fault(Fault::None);
-    init_via(&w, &proxy).assert_success();
-    proxy.set_fault(Fault::None);
-    via(&w, &proxy, "destroy", &["--delete-state"]).assert_success();
-    let n = proxy.mutating();
-    assert!(n >= 5, "{n} deletions");
-    let mut ops: Vec<String> = proxy
-        .seen()
-        .into_iter()
-        .filter(|(_, _, m)| *m)
-        .map(|(_, op, _)| op)
-        .collect();
-    ops.sort();
-    ops.dedup();
-
-    let cases = fault_cases(n, &ops, Fault::CutAfter, Fault::CutAfterOperation);
-    for fault in &cases {
-        let case = format!("destroy {fault:?} (of {n} writes)");
-        w.moto.reset();
-        proxy.set_fault(Fault::None);
-        init_via(&w, &proxy).assert_success();
-        proxy.set_fault(fault.clone());
-        let out = via(&w, &proxy, "destroy", &["--delete-state"]);
-        assert_eq!(proxy.faulted().len(), 1, "{case}\n{out:?}");
-        out.assert_code(1);
-
-        proxy.set_fault(Fault::None);
-        let out = via(&w, &proxy, "destroy", &["--delete-state"]);
-        assert!(out.success(), "{case}: re-run\n{out:?}");
-        assert_eq!(aws.role_names(), Vec::<String>::new(), "{case}");
-        assert_eq!(aws.provider_arns(), Vec::<String>::new(), "{case}");
-        assert_eq!(aws.bucket_names(), Vec::<String>::new(), "{case}");
-        assert_eq!(aws.table_names(), Vec::<String>::new(), "{case}");
-
-        w.moto.start_recording();
-        via(&w, &proxy, "destroy", &["--delete-state"]).assert_success();
-        assert_eq!(w.moto.mutating_calls(), vec![], "{case}: third run wrote");
-    }
-    eprintln!(
-        "destroy cut-off cases survived: {} ({})",
-        cases.len(),
-        ops.join(", ")
-    );
-}
-
-/// An update run: a rotated issuer certificate, a new environment restriction, an extra
-/// managed policy, a permissions boundary, a longer session, shorter retention, a new tag,
-/// and deletion protection that someone turned off. Cut off after any of its writes, the
-/// re-run converges on the new settings.
-#[test]
-#[allow(clippy::too_many_lines, reason = "one scenario, in order")]
-fn an_update_cut_off_after_any_write_converges_when_run_again() {
-    let w = World::start();
-    let aws = Inspect::new(&w.moto.plain_endpoint());
-    let proxy = Proxy::start(w.moto.port());
-    let rotated = w.pki.reissue(PkiOptions::default());
-    let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]});
-
-    // Fresh setup with the defaults, drift, and the policies the update names.
-    let prepare = || {
-        w.moto.reset();
-        w.issuer.rotate_chain(&w.pki);
-        proxy.set_fault(Fault::None);
-        init_via(&w, &proxy).assert_success();
-        aws.set_deletion_protection(TABLE, false);
-        let extra = aws.create_policy("deploy-extra", &policy);
-        let boundary = aws.create_policy("deploy-boundary", &policy);
-        w.issuer.rotate_chain(&rotated);
-        (extra, boundary)
-    };
-    let update = |extra: &str, boundary: &str| {
-        via(
-            &w,
-            &proxy,
-            "init",
-            &[
-                "--environment-uuid",
-                ENV_UUID,
-                "--policy-arn",
-                extra,
-                "--permissions-boundary",
-                boundary,
-                "--max-session-duration",
-                "7200",
-                "--noncurrent-days",
-                "30",
-                "--tag",
-                "team=platform",
-            ],
-        )
-    };
-    let check = |extra: &str, boundary: &str, case: &str| {
-        let arn = format!(
-            "arn:aws:iam::{}:oidc-provider/{}",
-            w.moto.account_id(),
-            w.issuer.host_path()
-        );
-        assert_eq!(aws.provider_arns(), vec![arn.clone()], "{case}");
-        // Rotation: the new thumbprint first, the current one kept.
-        assert_eq!(
-            aws.provider(&arn).1,
-            vec![rotated.thumbprint(), w.pki.thumbprint()],
-            "{case}: thumbprints"
-        );
-        assert_eq!(aws.role_names(), vec![ROLE.to_string()], "{case}");
-        assert_eq!(
-            aws.attached_policy_arns(ROLE),
-            vec![extra.to_string()],
-            "{case}"
-        );
-        assert_eq!(
-            aws.role_settings(ROLE),
-            (7200, Some(boundary.to_string())),
-            "{case}: session and boundary"
-        );
-        let trust = aws.trust_policy(ROLE);
-        let st = &as_list_of_objects(&trust["Statement"])[0];
-        assert_eq!(
-            as_list(&st["Condition"]["StringLike"][format!("{}:sub", w.issuer.host_path())]),
-            vec![format!("{REPO_UUID}:{ENV_UUID}:*")],
-            "{case}: {trust}"
-        );
-        assert_eq!(
-            aws.lifecycle_noncurrent_days(BUCKET),
-            vec![Some(30)],
-            "{case}"
-        );
-        let tags = aws.bucket_tags(BUCKET);
-        assert_eq!(
-            tags.get("team").map(String::as_str),
-            Some("platform"),
-            "{case}"
-        );
-        assert_eq!(
-            tags.get("managed-by").map(String::as_str),
-            Some("bootstrap"),
-            "{case}"
-        );
-        assert_eq!(aws.table_protection(TABLE), (true, true), "{case}: table");
-    };
-
-    // The clean update: how many writes, which operations.
-    let (extra, boundary) = prepare();
-    proxy.set_fault(Fault::None);
-    update(&extra, &boundary).assert_success();
-    check(&extra, &boundary, "clean update");
-    let n = proxy.mutating();
-    let mut ops: Vec<String> = proxy
-        .seen()
-        .into_iter()
-        .filter(|(_, _, m)| *m)
-        .map(|(_, op, _)| op)
-        .collect();
-    ops.sort();
-    ops.dedup();
-    assert!(n >= 7, "{n}: {ops:?}");
-
-    let cases = fault_cases(n, &ops, Fault::CutAfter, Fault::CutAfterOperation);
-    for fault in &cases {
-        let case = format!("update {fault:?} (of {n} writes)");
-        let (extra, boundary) = prepare();
-        proxy.set_fault(fault.clone());
-        let out = update(&extra, &boundary);
-        assert_eq!(proxy.faulted().len(), 1, "{case}\n{out:?}");
-        out.assert_code(1);
-
-        proxy.set_fault(Fault::None);
-        let out = update(&extra, &boundary);
-        assert!(out.success(), "{case}: re-run\n{out:?}");
-        check(&extra, &boundary, &case);
-
-        w.moto.start_recording();
-        update(&extra, &boundary).assert_success();
-        assert_eq!(w.moto.mutating_calls(), vec![], "{case}: third run wrote");
-    }
-    eprintln!(
-        "update cut-off cases survived: {} ({})",
-        cases.len(),
-        ops.join(", ")
-    );
 }

@@ -1,5 +1,6 @@
 //! `init` on an account that already has some of the pieces (made by hand before), without
-//! a lock table, and outside us-east-1.
+//! a lock table, and outside us-east-1. Hand-made roles and policies, and what adoption never
+//! does on its own, are in `init_adopt_roles.rs`.
 
 use crate::common;
 
@@ -15,11 +16,10 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
     VersioningConfiguration,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::common::aws::{policy_json, Clients};
 use crate::common::fixture::{World, BUCKET, ROLE, TABLE};
-use crate::common::inspect::Inspect;
 use crate::common::resource;
 
 /// Create a table by hand: hash key `key` (S); `on_demand` = pay-per-request with deletion
@@ -72,8 +72,7 @@ fn a_bare_bucket_and_a_provisioned_table_are_adopted_and_hardened() {
     // but provisioned, without deletion protection or point-in-time recovery.
     create_table(&aws, TABLE, "LockID", false, true);
 
-    let out = w.run("plan", &["--output", "json"]);
-    out.assert_success();
+    let out = w.test("plan").args(["--output", "json"]).run();
     let doc = out.json();
     let actions: Vec<&str> = doc["resources"]
         .as_array()
@@ -84,7 +83,7 @@ fn a_bare_bucket_and_a_provisioned_table_are_adopted_and_hardened() {
     assert_eq!(actions, ["create", "create", "update", "update"], "{doc:#}");
 
     w.moto.start_recording();
-    w.run("init", &["--yes", "-q"]).assert_success();
+    w.test("init").args(["--yes", "-q"]).run();
     let ops = w.moto.mutating_ops();
     assert!(!ops.contains(&"CreateBucket".to_string()), "{ops:?}");
     assert!(!ops.contains(&"CreateTable".to_string()), "{ops:?}");
@@ -134,8 +133,7 @@ fn a_bare_bucket_and_a_provisioned_table_are_adopted_and_hardened() {
             .point_in_time_recovery_status(),
         Some(&PointInTimeRecoveryStatus::Enabled)
     );
-    let out = w.run("status", &["--output", "json"]);
-    out.assert_success();
+    let out = w.test("status").args(["--output", "json"]).run();
     assert_eq!(out.json()["in_sync"], true, "{out:?}");
 }
 
@@ -144,8 +142,7 @@ fn an_unencrypted_table_is_planned_for_encryption() {
     let w = World::start();
     let aws = w.clients();
     create_table(&aws, TABLE, "LockID", true, false);
-    let out = w.run("plan", &["--output", "json"]);
-    out.assert_success();
+    let out = w.test("plan").args(["--output", "json"]).run();
     let doc = out.json();
     let table = resource(&doc, "lock-table");
     assert_eq!(table["action"], "update");
@@ -271,8 +268,7 @@ fn a_well_configured_bucket_and_table_are_adopted_with_only_what_is_missing() {
     .unwrap();
 
     w.moto.start_recording();
-    let out = w.run("init", &["--yes", "--output", "json"]);
-    out.assert_success();
+    let out = w.test("init").args(["--yes", "--output", "json"]).run();
     let doc = out.json();
     let table = resource(&doc, "lock-table");
     // Every setting of the table is right; it is only adopted (tagged as the tool's).
@@ -351,8 +347,11 @@ fn a_table_with_the_wrong_key_schema_is_refused_before_any_write() {
     assert!(line.contains("--no-lock-table"), "{out:?}");
 
     // The JSON error names the resource.
-    let out = w.run("init", &["--yes", "--output", "json"]);
-    out.assert_code(1);
+    let out = w
+        .test("init")
+        .args(["--yes", "--output", "json"])
+        .expect_exit(1)
+        .run();
     assert_eq!(out.json()["error"]["resource"], TABLE);
 }
 
@@ -360,8 +359,10 @@ fn a_table_with_the_wrong_key_schema_is_refused_before_any_write() {
 fn without_a_lock_table() {
     let w = World::start();
     let aws = w.clients();
-    let out = w.run("init", &["--yes", "--no-lock-table", "--output", "json"]);
-    out.assert_success();
+    let out = w
+        .test("init")
+        .args(["--yes", "--no-lock-table", "--output", "json"])
+        .run();
     let doc = out.json();
     assert_eq!(doc["outputs"]["lock_table"], Value::Null);
     assert!(doc["resources"]
@@ -388,8 +389,7 @@ fn outside_us_east_1_the_bucket_gets_a_location_constraint() {
     let w = World::start_in("eu-west-1");
     let aws = w.clients();
     w.moto.start_recording();
-    let out = w.run("init", &["--yes", "--output", "json"]);
-    out.assert_success();
+    let out = w.test("init").args(["--yes", "--output", "json"]).run();
     assert_eq!(out.json()["outputs"]["region"], "eu-west-1");
     let create = w
         .moto
@@ -435,294 +435,4 @@ fn outside_us_east_1_the_bucket_gets_a_location_constraint() {
         .contains(arn));
 
     w.assert_rerun_writes_nothing("init", &["--yes", "-q"]);
-}
-
-#[test]
-fn an_inline_policy_the_tool_did_not_write_is_drift_and_init_removes_it() {
-    let w = World::start();
-    let aws = w.clients();
-    w.run("init", &["--yes", "-q"]).assert_success();
-    aws.put_role_policy(
-        ROLE,
-        "extra",
-        serde_json::json!({"Effect": "Allow", "Action": "*", "Resource": "*"}),
-    );
-    aws.put_role_policy(
-        ROLE,
-        "reads",
-        serde_json::json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}),
-    );
-
-    // plan: changes found (exit 2), each foreign policy named, the admin one marked, loudly.
-    let out = w.run("plan", &["--detailed-exitcode"]);
-    out.assert_code(2);
-    let extra = out
-        .stdout
-        .lines()
-        .find(|l| l.contains("inline policy extra"))
-        .unwrap_or_else(|| panic!("{out:?}"));
-    assert!(extra.contains("not written by bootstrap"), "{extra}");
-    assert!(extra.contains("ADMIN-EQUIVALENT"), "{extra}");
-    assert!(extra.contains("(deleted)"), "{extra}");
-    let reads = out
-        .stdout
-        .lines()
-        .find(|l| l.contains("inline policy reads"))
-        .unwrap_or_else(|| panic!("{out:?}"));
-    assert!(!reads.contains("ADMIN"), "{reads}");
-    assert!(
-        out.stderr.lines().any(|l| l.starts_with("warning:")
-            && l.contains("ADMINISTRATOR-EQUIVALENT inline policy extra")),
-        "{out:?}"
-    );
-
-    // status: drifted, with both policies in the drift.
-    let out = w.run("status", &["--output", "json", "--detailed-exitcode"]);
-    out.assert_code(2);
-    let doc = out.json();
-    assert_eq!(doc["in_sync"], false);
-    let role = resource(&doc, "role");
-    assert_eq!(role["status"], "drifted", "{doc:#}");
-    let fields: Vec<&str> = role["drift"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["field"].as_str().unwrap())
-        .collect();
-    assert_eq!(fields, ["inline policy extra", "inline policy reads"]);
-
-    // init deletes them (after showing them), and nothing else.
-    w.moto.start_recording();
-    let out = w.run("init", &["--yes"]);
-    out.assert_success();
-    assert!(out.stderr.contains("inline policy extra"), "{out:?}");
-    assert_eq!(
-        w.moto.mutating_ops(),
-        ["DeleteRolePolicy", "DeleteRolePolicy"]
-    );
-    assert_eq!(aws.inline_policy_names(ROLE), ["terraform-state-access"]);
-    w.run("plan", &["--detailed-exitcode", "-q"]).assert_code(0);
-}
-
-#[test]
-fn a_hand_made_role_is_adopted_loudly_and_tagged() {
-    let w = World::start();
-    let aws = w.clients();
-    let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
-    aws.block_on(
-        aws.iam
-            .create_role()
-            .role_name(ROLE)
-            .assume_role_policy_document(trust.to_string())
-            .send(),
-    )
-    .unwrap();
-    aws.put_role_policy(
-        ROLE,
-        "escalate",
-        serde_json::json!({"Effect": "Allow", "Action": "iam:Attach*Policy", "Resource": "*"}),
-    );
-    let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [
-        {"Sid": "AllButOne", "Effect": "Allow", "NotAction": "s3:GetObject", "Resource": "*"}]});
-    let managed = aws.attach_new_policy(ROLE, "hand-made-admin", &doc);
-
-    let out = w.run("plan", &[]);
-    out.assert_success();
-    let head = out
-        .stdout
-        .lines()
-        .find(|l| l.contains("role") && l.contains(ROLE))
-        .unwrap_or_else(|| panic!("{out:?}"));
-    assert!(head.contains("adopt (not created by bootstrap)"), "{out:?}");
-    for part in [
-        "ownership: not created by bootstrap",
-        "trust policy:",
-        "inline policy escalate: present, not written by bootstrap; ADMIN-EQUIVALENT",
-        &format!("managed policy {managed}: attached; ADMIN-EQUIVALENT: statement \"AllButOne\""),
-    ] {
-        assert!(out.stdout.contains(part), "{part}\n{out:?}");
-    }
-    let warnings: Vec<&str> = out
-        .stderr
-        .lines()
-        .filter(|l| l.contains("(not created by bootstrap) carries an ADMINISTRATOR-EQUIVALENT"))
-        .collect();
-    assert_eq!(warnings.len(), 2, "{out:?}");
-
-    w.run("init", &["--yes", "-q"]).assert_success();
-    assert_eq!(aws.inline_policy_names(ROLE), ["terraform-state-access"]);
-    let attached = aws
-        .block_on(aws.iam.list_attached_role_policies().role_name(ROLE).send())
-        .unwrap();
-    assert!(attached.attached_policies().is_empty(), "{attached:?}");
-    assert_eq!(
-        aws.role_tags(ROLE),
-        [
-            ("bootstrap-set".to_string(), w.issuer.host_path()),
-            (
-                "bootstrap-version".to_string(),
-                env!("CARGO_PKG_VERSION").to_string()
-            ),
-            ("managed-by".to_string(), "bootstrap".to_string()),
-        ]
-    );
-    // Adopted once: the next run has nothing to do.
-    w.assert_rerun_writes_nothing("init", &["--yes", "-q"]);
-}
-
-#[test]
-fn a_version_tag_is_never_rewritten_on_its_own() {
-    let w = World::start();
-    let aws = w.clients();
-    w.run("init", &["--yes", "-q"]).assert_success();
-    // As if an older release had created the role and the bucket.
-    aws.block_on(
-        aws.iam
-            .tag_role()
-            .role_name(ROLE)
-            .tags(
-                aws_sdk_iam::types::Tag::builder()
-                    .key("bootstrap-version")
-                    .value("0.0.1")
-                    .build()
-                    .unwrap(),
-            )
-            .send(),
-    )
-    .unwrap();
-    w.test("plan")
-        .args(["--detailed-exitcode", "-q"])
-        .expect_no_writes()
-        .run();
-    w.assert_rerun_writes_nothing("init", &["--yes", "-q"]);
-    assert!(aws
-        .role_tags(ROLE)
-        .contains(&("bootstrap-version".to_string(), "0.0.1".to_string())));
-}
-
-#[test]
-fn an_sse_kms_bucket_is_never_switched_to_sse_s3_silently() {
-    let w = World::start();
-    let aws = w.clients();
-    let key = common::kms::create_key(&w.moto, &w.region, None).arn;
-    aws.block_on(aws.s3.create_bucket().bucket(BUCKET).send())
-        .unwrap();
-    let sse = ServerSideEncryptionByDefault::builder()
-        .sse_algorithm(ServerSideEncryption::AwsKms)
-        .kms_master_key_id(&key)
-        .build()
-        .unwrap();
-    aws.block_on(
-        aws.s3
-            .put_bucket_encryption()
-            .bucket(BUCKET)
-            .server_side_encryption_configuration(
-                ServerSideEncryptionConfiguration::builder()
-                    .rules(
-                        ServerSideEncryptionRule::builder()
-                            .apply_server_side_encryption_by_default(sse)
-                            .bucket_key_enabled(true)
-                            .build(),
-                    )
-                    .build()
-                    .unwrap(),
-            )
-            .send(),
-    )
-    .unwrap();
-
-    w.moto.start_recording();
-    // (A narrow --source-ip keeps stderr to the one error line.)
-    let f = common::assert_failure(
-        &[
-            vec!["init".to_string(), "--yes".into()],
-            w.setup_flags(),
-            vec!["--source-ip".into(), "203.0.113.0/24".into()],
-        ]
-        .concat(),
-        64,
-    );
-    for part in [
-        BUCKET,
-        key.as_str(),
-        "SSE-S3",
-        &format!("--kms-key {key}"),
-        "--allow-encryption-downgrade",
-    ] {
-        assert!(f.line.contains(part), "{part}: {f:?}");
-    }
-    assert_eq!(f.json["resource"], BUCKET);
-    assert_eq!(w.moto.mutating_ops(), Vec::<String>::new());
-    // `plan` refuses the same way.
-    w.run("plan", &["-q"]).assert_code(64);
-
-    // Keeping the key: no encryption change planned.
-    let out = w.run("plan", &["--output", "json", "--kms-key", &key]);
-    out.assert_success();
-    let doc = out.json();
-    let bucket = resource(&doc, "state-bucket");
-    assert!(
-        bucket["changes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|c| c["field"] != "encryption"),
-        "{bucket:#}"
-    );
-
-    // The explicit opt-in switches it, shown in the plan.
-    let out = w.run("init", &["--yes", "--allow-encryption-downgrade"]);
-    out.assert_success();
-    assert!(
-        out.stderr.contains(&format!("encryption: aws:kms {key}")),
-        "{out:?}"
-    );
-    let enc = aws
-        .block_on(aws.s3.get_bucket_encryption().bucket(BUCKET).send())
-        .unwrap();
-    let rule = &enc.server_side_encryption_configuration().unwrap().rules()[0];
-    assert_eq!(
-        rule.apply_server_side_encryption_by_default()
-            .unwrap()
-            .sse_algorithm(),
-        &ServerSideEncryption::Aes256
-    );
-}
-
-#[test]
-fn a_role_an_instance_profile_holds_is_never_adopted() {
-    let w = World::start();
-    let aws = Inspect::new(&w.moto.plain_endpoint());
-    let ec2 = json!({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow",
-        "Principal": {"Service": "ec2.amazonaws.com"},
-        "Action": "sts:AssumeRole"
-    }]});
-    aws.create_role(ROLE, &ec2);
-    aws.block(
-        aws.iam
-            .create_instance_profile()
-            .instance_profile_name("web")
-            .send(),
-    )
-    .expect("CreateInstanceProfile");
-    aws.block(
-        aws.iam
-            .add_role_to_instance_profile()
-            .instance_profile_name("web")
-            .role_name(ROLE)
-            .send(),
-    )
-    .expect("AddRoleToInstanceProfile");
-    for (cmd, flag) in [("plan", "--detailed-exitcode"), ("init", "--yes")] {
-        w.test(cmd)
-            .arg(flag)
-            .expect_exit(64)
-            .expect_stderr_contains("not adopted: it is in instance profile(s) web")
-            .expect_stderr_contains("--role-name")
-            .expect_no_writes()
-            .run();
-    }
-    assert_eq!(aws.trust_policy(ROLE), ec2);
 }

@@ -8,7 +8,8 @@ use serde_json::json;
 use crate::common::aws::{policy_json, strings, Clients};
 use crate::common::fixture::{World, BUCKET, REPO_UUID, ROLE};
 use crate::common::pki::write_pem_file;
-use crate::common::{resource, run, sha1_hex, Issuer, Pki, PkiOptions};
+use crate::common::Test;
+use crate::common::{resource, sha1_hex, Issuer, Pki, PkiOptions};
 
 fn registered_thumbprints(w: &World, aws: &Clients) -> Vec<String> {
     aws.block_on(
@@ -37,7 +38,7 @@ fn set_thumbprints(w: &World, aws: &Clients, list: &[String]) {
 fn rotation_registers_the_new_thumbprint_first_and_keeps_the_old() {
     let w = World::start();
     let aws = w.clients();
-    w.run("init", &["--yes", "-q"]).assert_success();
+    w.test("init").args(["--yes", "-q"]).run();
     let old = w.pki.thumbprint();
     assert_eq!(registered_thumbprints(&w, &aws), vec![old.clone()]);
 
@@ -46,8 +47,11 @@ fn rotation_registers_the_new_thumbprint_first_and_keeps_the_old() {
     assert_ne!(new, old);
     w.issuer.rotate_chain(&rotated);
 
-    let out = w.run("plan", &["--output", "json", "--detailed-exitcode"]);
-    out.assert_code(2);
+    let out = w
+        .test("plan")
+        .args(["--output", "json", "--detailed-exitcode"])
+        .expect_exit(2)
+        .run();
     let doc = out.json();
     let provider = resource(&doc, "oidc-provider");
     assert_eq!(provider["action"], "update");
@@ -60,7 +64,7 @@ fn rotation_registers_the_new_thumbprint_first_and_keeps_the_old() {
     }
 
     w.moto.start_recording();
-    w.run("init", &["--yes", "-q"]).assert_success();
+    w.test("init").args(["--yes", "-q"]).run();
     assert_eq!(
         w.moto.mutating_calls(),
         [(
@@ -75,7 +79,7 @@ fn rotation_registers_the_new_thumbprint_first_and_keeps_the_old() {
 fn a_provider_with_five_thumbprints_keeps_at_most_five_new_first() {
     let w = World::start();
     let aws = w.clients();
-    w.run("init", &["--yes", "-q"]).assert_success();
+    w.test("init").args(["--yes", "-q"]).run();
     let old = w.pki.thumbprint();
     let filler: Vec<String> = (1..=4)
         .map(|i| sha1_hex(format!("an older CA {i}").as_bytes()))
@@ -91,7 +95,7 @@ fn a_provider_with_five_thumbprints_keeps_at_most_five_new_first() {
     // A new one: IAM holds at most five, so the new one goes first and the last is dropped.
     let rotated = w.pki.reissue(PkiOptions::default());
     w.issuer.rotate_chain(&rotated);
-    w.run("init", &["--yes", "-q"]).assert_success();
+    w.test("init").args(["--yes", "-q"]).run();
     let mut want = vec![rotated.thumbprint()];
     want.extend(five[..4].iter().cloned());
     assert_eq!(registered_thumbprints(&w, &aws), want);
@@ -101,7 +105,7 @@ fn a_provider_with_five_thumbprints_keeps_at_most_five_new_first() {
 fn drift_is_reported_by_status_and_repaired_by_init() {
     let w = World::start();
     let aws = w.clients();
-    w.run("init", &["--yes", "-q"]).assert_success();
+    w.test("init").args(["--yes", "-q"]).run();
     let hp = w.issuer.host_path();
 
     // Out of band: versioning suspended, the trust widened to every repository, and the
@@ -118,15 +122,7 @@ fn drift_is_reported_by_status_and_repaired_by_init() {
             .send(),
     )
     .unwrap();
-    let widened = json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": { "Federated": w.provider_arn() },
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": { "StringEquals": { format!("{hp}:aud"): w.audience() } }
-        }]
-    });
+    let widened = w.widened_trust();
     aws.block_on(
         aws.iam
             .update_assume_role_policy()
@@ -190,7 +186,7 @@ fn drift_is_reported_by_status_and_repaired_by_init() {
 
     // init repairs exactly what drifted.
     w.moto.start_recording();
-    w.run("init", &["--yes", "-q"]).assert_success();
+    w.test("init").args(["--yes", "-q"]).run();
     assert_eq!(
         w.moto.mutating_ops(),
         [
@@ -230,8 +226,10 @@ fn drift_is_reported_by_status_and_repaired_by_init() {
                 && s["Condition"]["Bool"]["aws:SecureTransport"] == "false")
     );
 
-    let out = w.run("status", &["--output", "json", "--detailed-exitcode"]);
-    out.assert_success();
+    let out = w
+        .test("status")
+        .args(["--output", "json", "--detailed-exitcode"])
+        .run();
     assert_eq!(out.json()["in_sync"], true);
     // And it stays repaired: nothing more to write.
     w.assert_rerun_writes_nothing("init", &["--yes", "-q"]);
@@ -240,15 +238,17 @@ fn drift_is_reported_by_status_and_repaired_by_init() {
 #[test]
 fn status_reports_missing_resources() {
     let w = World::start();
-    let out = w.run("status", &["--output", "json"]);
-    out.assert_success();
+    let out = w.test("status").args(["--output", "json"]).run();
     let doc = out.json();
     assert_eq!(doc["in_sync"], false);
     for r in doc["resources"].as_array().unwrap() {
         assert_eq!(r["status"], "missing", "{doc:#}");
     }
-    let out = w.run("status", &["--output", "json", "--detailed-exitcode"]);
-    out.assert_code(2);
+    let out = w
+        .test("status")
+        .args(["--output", "json", "--detailed-exitcode"])
+        .expect_exit(2)
+        .run();
     assert_eq!(out.json()["in_sync"], false);
 }
 
@@ -257,12 +257,11 @@ fn a_new_audience_is_planned_as_an_addition() {
     // moto does not implement AddClientIDToOpenIDConnectProvider, so the call itself is
     // covered by the aws-smithy-mocks test in src/apply/direct/iam.rs; here: the plan.
     let w = World::start();
-    w.run("init", &["--yes", "-q"]).assert_success();
-    let out = w.run(
-        "plan",
-        &["--audience", "deploy.example.com", "--output", "json"],
-    );
-    out.assert_success();
+    w.test("init").args(["--yes", "-q"]).run();
+    let out = w
+        .test("plan")
+        .args(["--audience", "deploy.example.com", "--output", "json"])
+        .run();
     let doc = out.json();
     let provider = resource(&doc, "oidc-provider");
     assert_eq!(provider["action"], "update");
@@ -293,7 +292,7 @@ fn jwks_on_another_host_registers_both_thumbprints() {
     args.extend(w.setup_flags());
     let at = args.iter().position(|a| a == "--ca-bundle").unwrap();
     args[at + 1] = bundle.path().display().to_string();
-    run(&args).assert_success();
+    Test::new().args(&args).run();
     let mut got = registered_thumbprints(&w, &aws);
     got.sort();
     let mut want = vec![w.pki.thumbprint(), jwks_pki.thumbprint()];
@@ -318,18 +317,17 @@ fn two_inits_started_together_both_succeed_and_a_third_writes_nothing() {
         ]
         .map(String::from),
     );
-    let outs: Vec<_> = std::thread::scope(|s| {
+    std::thread::scope(|s| {
         let runs: Vec<_> = (0..2)
             .map(|_| {
                 let args = args.clone();
-                s.spawn(move || run(args))
+                s.spawn(move || Test::new().args(args).run())
             })
             .collect();
-        runs.into_iter().map(|r| r.join().expect("run")).collect()
+        for run in runs {
+            run.join().expect("run");
+        }
     });
-    for out in &outs {
-        out.assert_success();
-    }
     let aws = w.clients();
     let mut roles: Vec<String> = aws
         .block_on(aws.iam.list_roles().send())

@@ -46,8 +46,7 @@ fn fresh_init_creates_everything() {
     let aws = w.clients();
     let account = w.moto.account_id();
     w.moto.start_recording();
-    let out = w.run("init", &["--yes", "--output", "json"]);
-    out.assert_success();
+    let out = w.test("init").args(["--yes", "--output", "json"]).run();
     let doc = out.json();
     assert_eq!(doc["applied"], true);
 
@@ -342,8 +341,7 @@ fn fresh_init_creates_everything() {
 #[test]
 fn a_rerun_makes_no_mutating_call() {
     let w = World::start();
-    let out = w.run("init", &["--yes", "-q"]);
-    out.assert_success();
+    let out = w.test("init").args(["--yes", "-q"]).run();
     // -q: no plan and no progress on stderr, only warnings.
     assert!(
         out.stderr.lines().all(|l| l.starts_with("warning: ")),
@@ -351,8 +349,7 @@ fn a_rerun_makes_no_mutating_call() {
     );
 
     w.moto.start_recording();
-    let out = w.run("init", &["--yes", "--output", "json"]);
-    out.assert_success();
+    let out = w.test("init").args(["--yes", "--output", "json"]).run();
     let recorded = w.moto.calls();
     let mutating = w.moto.mutating_calls();
     assert_eq!(mutating, vec![], "a re-run changed AWS: {recorded:?}");
@@ -397,8 +394,7 @@ fn a_first_init_survives_what_real_aws_refuses() {
     ];
     let mut first = vec!["--yes", "--output", "json"];
     first.extend(flags);
-    let out = w.run("init", &first);
-    out.assert_success();
+    w.test("init").args(&first).run();
     let refused: Vec<String> = w.moto.refusals().into_iter().map(|(k, _)| k).collect();
     assert!(
         refused.contains(&"dynamodb:ContinuousBackupsUnavailableException".to_string()),
@@ -476,7 +472,7 @@ fn plan_is_read_only_and_its_detailed_exit_code_says_whether_there_are_changes()
             ("lock-table", "create")
         ]
     );
-    w.run("init", &["--yes", "-q"]).assert_success();
+    w.test("init").args(["--yes", "-q"]).run();
     w.test("plan")
         .arg("--detailed-exitcode")
         .expect_stdout_contains("nothing to change")

@@ -1,17 +1,16 @@
-//! The role and state options of `init`, read back from (local) AWS: deployment environments,
-//! source IPs (explicit and Atlassian's published ranges), managed policies, session length,
-//! permissions boundary, key prefix, KMS (each form of --kms-key) and tags, and the trust
-//! policy's size against IAM's quotas.
+//! The role options of `init`, read back from (local) AWS: deployment environments, source IPs
+//! (explicit and Atlassian's published ranges), managed policies, session length, permissions
+//! boundary, custom audiences, and the trust policy's size against IAM's quotas. The state
+//! options (key prefix, KMS, tags) are in `init_options_state.rs`.
 
-use crate::common;
+use crate::common::Test;
 
 use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
 use crate::common::aws::{policy_json, strings, Clients};
-use crate::common::fixture::{World, BUCKET, ENV_UUID, REPO_UUID, ROLE, TABLE};
-use crate::common::kms::create_key;
+use crate::common::fixture::{World, ENV_UUID, REPO_UUID, ROLE};
 
 fn trust(aws: &Clients) -> Value {
     let role = aws
@@ -22,7 +21,7 @@ fn trust(aws: &Clients) -> Value {
     policy_json(role.assume_role_policy_document().unwrap())
 }
 
-fn inline(aws: &Clients) -> Value {
+pub fn inline(aws: &Clients) -> Value {
     aws.inline_policy(ROLE, "terraform-state-access")
 }
 
@@ -36,7 +35,7 @@ fn attached(aws: &Clients) -> Vec<String> {
         .collect()
 }
 
-fn provider(
+pub fn provider(
     w: &World,
     aws: &Clients,
 ) -> aws_sdk_iam::operation::get_open_id_connect_provider::GetOpenIdConnectProviderOutput {
@@ -49,7 +48,7 @@ fn provider(
     .unwrap()
 }
 
-fn sorted(v: &Value) -> Vec<String> {
+pub fn sorted(v: &Value) -> Vec<String> {
     let mut s = strings(v);
     s.sort();
     s
@@ -60,9 +59,8 @@ fn environments_and_source_ips_narrow_the_trust() {
     let w = World::start();
     let aws = w.clients();
     let hp = w.issuer.host_path();
-    w.run(
-        "init",
-        &[
+    w.test("init")
+        .args([
             "--yes",
             "-q",
             "--environment-uuid",
@@ -71,9 +69,8 @@ fn environments_and_source_ips_narrow_the_trust() {
             "203.0.113.0/24",
             "--source-ip",
             "198.51.100.7",
-        ],
-    )
-    .assert_success();
+        ])
+        .run();
     let t = trust(&aws);
     let c = &t["Statement"][0]["Condition"];
     assert_eq!(
@@ -91,7 +88,7 @@ fn environments_and_source_ips_narrow_the_trust() {
 
     // Dropping the options widens the trust back, with one UpdateAssumeRolePolicy.
     w.moto.start_recording();
-    w.run("init", &["--yes", "-q"]).assert_success();
+    w.test("init").args(["--yes", "-q"]).run();
     assert_eq!(
         w.moto.mutating_calls(),
         [("iam".to_string(), "UpdateAssumeRolePolicy".to_string())]
@@ -132,9 +129,9 @@ fn source_ip_bitbucket_uses_atlassians_published_egress_ranges() {
         }),
     );
     let url = format!("{}/ip-ranges", w.issuer.origin());
-    let out = w.run(
-        "init",
-        &[
+    let out = w
+        .test("init")
+        .args([
             "--yes",
             "--output",
             "json",
@@ -142,9 +139,8 @@ fn source_ip_bitbucket_uses_atlassians_published_egress_ranges() {
             "bitbucket",
             "--ip-ranges-url",
             &url,
-        ],
-    );
-    out.assert_success();
+        ])
+        .run();
     let warnings = out.json()["warnings"].to_string();
     assert!(warnings.contains("4x/8x"), "{warnings}");
     let c = trust(&aws)["Statement"][0]["Condition"].clone();
@@ -169,9 +165,8 @@ fn managed_policies_session_length_and_boundary_follow_the_flags() {
     let deploy = create("deploy-app");
     let boundary = create("pipeline-boundary");
     let (deploy, boundary) = (deploy.as_str(), boundary.as_str());
-    w.run(
-        "init",
-        &[
+    w.test("init")
+        .args([
             "--yes",
             "-q",
             "--policy-arn",
@@ -180,9 +175,8 @@ fn managed_policies_session_length_and_boundary_follow_the_flags() {
             "7200",
             "--permissions-boundary",
             boundary,
-        ],
-    )
-    .assert_success();
+        ])
+        .run();
     assert_eq!(attached(&aws), [deploy]);
     let role = aws
         .block_on(aws.iam.get_role().role_name(ROLE).send())
@@ -198,7 +192,7 @@ fn managed_policies_session_length_and_boundary_follow_the_flags() {
 
     // Back to the defaults: detached, 3600 s, no boundary.
     w.moto.start_recording();
-    w.run("init", &["--yes", "-q"]).assert_success();
+    w.test("init").args(["--yes", "-q"]).run();
     let ops: BTreeSet<String> = w.moto.mutating_calls().into_iter().map(|c| c.1).collect();
     assert_eq!(
         ops,
@@ -221,18 +215,15 @@ fn managed_policies_session_length_and_boundary_follow_the_flags() {
 
     // Administrator access needs --allow-admin, refused before anything is read.
     w.moto.start_recording();
-    let f = common::assert_failure(
-        &[
-            vec!["init".to_string(), "--yes".into()],
-            w.setup_flags(),
-            vec![
-                "--policy-arn".into(),
-                "arn:aws:iam::aws:policy/AdministratorAccess".into(),
-            ],
-        ]
-        .concat(),
-        64,
-    );
+    let f = w
+        .test("init")
+        .args([
+            "--yes",
+            "--policy-arn",
+            "arn:aws:iam::aws:policy/AdministratorAccess",
+        ])
+        .expect_exit(64)
+        .run_error();
     assert!(f.line.contains("--allow-admin"), "{f:?}");
     assert!(w.moto.calls().is_empty(), "AWS was called");
 }
@@ -279,30 +270,27 @@ fn admin_equivalent_customer_policies_need_allow_admin() {
         (&put_star, "statement \"Escalate\"", "iam:PutRolePolicy"),
     ] {
         w.moto.start_recording();
-        let f = common::assert_failure(
-            &[
-                vec!["init".to_string(), "--yes".into()],
-                w.setup_flags(),
-                // (A narrow --source-ip keeps stderr to the one error line.)
-                vec![
-                    "--policy-arn".into(),
-                    arn.clone(),
-                    "--source-ip".into(),
-                    "203.0.113.0/24".into(),
-                ],
-            ]
-            .concat(),
-            64,
-        );
+        // (A narrow --source-ip keeps stderr to the one error line.)
+        let f = w
+            .test("init")
+            .args([
+                "--yes",
+                "--policy-arn",
+                arn,
+                "--source-ip",
+                "203.0.113.0/24",
+            ])
+            .expect_exit(64)
+            .run_error();
         for part in [arn.as_str(), statement, allows, "--allow-admin"] {
             assert!(f.line.contains(part), "{part}: {f:?}");
         }
         // The same judgement in CloudFormation mode, before any stack call.
-        let out = w.run(
-            "init",
-            &["--yes", "--mode", "cloudformation", "--policy-arn", arn],
-        );
-        out.assert_code(64);
+        let out = w
+            .test("init")
+            .args(["--yes", "--mode", "cloudformation", "--policy-arn", arn])
+            .expect_exit(64)
+            .run();
         assert!(
             out.stderr.contains(allows) && out.stderr.contains("--allow-admin"),
             "{out:?}"
@@ -311,266 +299,20 @@ fn admin_equivalent_customer_policies_need_allow_admin() {
         w.moto.stop_recording();
     }
     // Reading IAM is not escalation.
-    w.run("init", &["--yes", "-q", "--policy-arn", &narrow])
-        .assert_success();
+    w.test("init")
+        .args(["--yes", "-q", "--policy-arn", &narrow])
+        .run();
     // The explicit opt-in attaches it, loudly, and the read-back accepts it.
-    let out = w.run(
-        "init",
-        &["--yes", "--policy-arn", &iam_star, "--allow-admin"],
-    );
-    out.assert_success();
+    let out = w
+        .test("init")
+        .args(["--yes", "--policy-arn", &iam_star, "--allow-admin"])
+        .run();
     assert!(
         out.stderr.contains("warning: --policy-arn") && out.stderr.contains(&iam_star),
         "{out:?}"
     );
 
     assert_eq!(attached(&aws), [iam_star]);
-}
-
-#[test]
-fn key_prefix_kms_key_and_tags() {
-    let w = World::start();
-    let aws = w.clients();
-    let kms = create_key(&w.moto, &w.region, None).arn;
-    let out = w.run(
-        "init",
-        &[
-            "--yes",
-            "--output",
-            "json",
-            "--state-key-prefix",
-            "platform/prod",
-            "--kms-key",
-            &kms,
-            "--tag",
-            "team=platform",
-            "--noncurrent-days",
-            "30",
-        ],
-    );
-    out.assert_success();
-    let backend = out.json()["next_steps"]["backend"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    // Attribute lines, with the alignment padding folded away.
-    let attrs: Vec<String> = backend
-        .lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect();
-    assert!(
-        attrs.contains(&"key = \"platform/prod/terraform.tfstate\"".to_string()),
-        "{backend}"
-    );
-    assert!(backend.contains(&kms), "{backend}");
-
-    // The role may list and write only under the prefix, and use the key.
-    let p = inline(&aws);
-    let statements = p["Statement"].as_array().unwrap();
-    let list = statements
-        .iter()
-        .find(|s| strings(&s["Action"]) == ["s3:ListBucket"])
-        .unwrap();
-    assert_eq!(
-        sorted(&list["Condition"]["StringLike"]["s3:prefix"]),
-        ["platform/prod", "platform/prod/*"]
-    );
-    let objects = statements
-        .iter()
-        .find(|s| strings(&s["Action"]).contains(&"s3:PutObject".to_string()))
-        .unwrap();
-    assert_eq!(
-        strings(&objects["Resource"]),
-        [format!("arn:aws:s3:::{BUCKET}/platform/prod/*")]
-    );
-    let key = statements
-        .iter()
-        .find(|s| strings(&s["Resource"]) == [kms.clone()])
-        .expect("a statement for the KMS key");
-    assert_eq!(
-        sorted(&key["Action"]),
-        ["kms:Decrypt", "kms:GenerateDataKey"]
-    );
-
-    // SSE-KMS with a bucket key, and the retention in days.
-    let enc = aws
-        .block_on(aws.s3.get_bucket_encryption().bucket(BUCKET).send())
-        .unwrap();
-    let rule = &enc.server_side_encryption_configuration().unwrap().rules()[0];
-    let default = rule.apply_server_side_encryption_by_default().unwrap();
-    assert_eq!(default.sse_algorithm().as_str(), "aws:kms");
-    assert_eq!(default.kms_master_key_id(), Some(kms.as_str()));
-    assert_eq!(rule.bucket_key_enabled(), Some(true));
-    let lc = aws
-        .block_on(
-            aws.s3
-                .get_bucket_lifecycle_configuration()
-                .bucket(BUCKET)
-                .send(),
-        )
-        .unwrap();
-    assert_eq!(
-        lc.rules()[0]
-            .noncurrent_version_expiration()
-            .unwrap()
-            .noncurrent_days(),
-        Some(30)
-    );
-
-    // The tag is on all four resources, next to managed-by and the version that created it.
-    let has = |tags: Vec<(String, String)>| {
-        tags.contains(&("team".into(), "platform".into()))
-            && tags.contains(&("managed-by".into(), "bootstrap".into()))
-            && tags.contains(&("bootstrap-version".into(), env!("CARGO_PKG_VERSION").into()))
-    };
-    let provider = provider(&w, &aws);
-    assert!(has(provider
-        .tags()
-        .iter()
-        .map(|t| (t.key().to_string(), t.value().to_string()))
-        .collect()));
-    let role = aws
-        .block_on(aws.iam.get_role().role_name(ROLE).send())
-        .unwrap()
-        .role
-        .unwrap();
-    assert!(has(role
-        .tags()
-        .iter()
-        .map(|t| (t.key().to_string(), t.value().to_string()))
-        .collect()));
-    let bucket_tags = aws
-        .block_on(aws.s3.get_bucket_tagging().bucket(BUCKET).send())
-        .unwrap();
-    assert!(has(bucket_tags
-        .tag_set()
-        .iter()
-        .map(|t| (t.key().to_string(), t.value().to_string()))
-        .collect()));
-    let table_arn = format!(
-        "arn:aws:dynamodb:us-east-1:{}:table/{TABLE}",
-        w.moto.account_id()
-    );
-    let table_tags = aws
-        .block_on(
-            aws.dynamodb
-                .list_tags_of_resource()
-                .resource_arn(table_arn)
-                .send(),
-        )
-        .unwrap();
-    assert!(has(table_tags
-        .tags()
-        .iter()
-        .map(|t| (t.key().to_string(), t.value().to_string()))
-        .collect()));
-
-    // And the whole thing is stable.
-    w.assert_rerun_writes_nothing(
-        "init",
-        &[
-            "--yes",
-            "-q",
-            "--state-key-prefix",
-            "platform/prod",
-            "--kms-key",
-            &kms,
-            "--tag",
-            "team=platform",
-            "--noncurrent-days",
-            "30",
-        ],
-    );
-}
-
-/// The Resource of the role's KMS statement.
-fn kms_grant(aws: &Clients) -> Vec<String> {
-    let p = inline(aws);
-    let st = p["Statement"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| strings(&s["Action"]).contains(&"kms:GenerateDataKey".to_string()))
-        .cloned()
-        .unwrap_or_else(|| panic!("no KMS statement in {p}"));
-    strings(&st["Resource"])
-}
-
-fn bucket_key(aws: &Clients) -> String {
-    let enc = aws
-        .block_on(aws.s3.get_bucket_encryption().bucket(BUCKET).send())
-        .unwrap();
-    let rule = &enc.server_side_encryption_configuration().unwrap().rules()[0];
-    let default = rule.apply_server_side_encryption_by_default().unwrap();
-    default.kms_master_key_id().unwrap().to_string()
-}
-
-#[test]
-fn every_form_of_kms_key_grants_the_key_arn_and_they_all_converge() {
-    let w = World::start();
-    let aws = w.clients();
-    let key = create_key(&w.moto, &w.region, Some("alias/terraform-state"));
-    assert!(key.arn.contains(":key/"), "{}", key.arn);
-    let alias_arn = format!(
-        "arn:aws:kms:{}:{}:alias/terraform-state",
-        w.region,
-        w.moto.account_id()
-    );
-    let forms = [
-        ("alias name", "alias/terraform-state".to_string()),
-        ("key ARN", key.arn.clone()),
-        ("key id", key.id.clone()),
-        ("alias ARN", alias_arn),
-    ];
-    // The first form creates everything; the others name the same key, so they find
-    // nothing to change: the grant and the bucket name the key ARN whatever the form.
-    for (i, (form, given)) in forms.iter().enumerate() {
-        w.moto.start_recording();
-        let out = w.run("init", &["--yes", "--output", "json", "--kms-key", given]);
-        out.assert_success();
-        assert_eq!(kms_grant(&aws), std::slice::from_ref(&key.arn), "{form}");
-        assert_eq!(bucket_key(&aws), key.arn, "{form}");
-        let backend = out.json()["next_steps"]["backend"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        assert!(backend.contains(&key.arn), "{form}: {backend}");
-        if i > 0 {
-            assert_eq!(w.moto.mutating_calls(), vec![], "{form}");
-        }
-        assert!(
-            w.moto.calls().iter().any(|(_, op)| op == "DescribeKey"),
-            "{form}: the key is looked up"
-        );
-    }
-}
-
-#[test]
-fn a_kms_key_that_does_not_exist_is_refused_before_any_write() {
-    let w = World::start();
-    create_key(&w.moto, &w.region, Some("alias/other"));
-    for missing in [
-        "alias/terraform-state".to_string(),
-        "1234abcd-12ab-34cd-56ef-1234567890ab".to_string(),
-        format!(
-            "arn:aws:kms:{}:{}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-            w.region,
-            w.moto.account_id()
-        ),
-    ] {
-        for mode in ["direct", "cloudformation"] {
-            w.moto.start_recording();
-            let out = w.run("init", &["--yes", "--mode", mode, "--kms-key", &missing]);
-            out.assert_code(64);
-            assert!(
-                out.stderr.contains(&format!("--kms-key {missing}"))
-                    && out.stderr.contains("NotFoundException"),
-                "{mode} {missing}: {}",
-                out.stderr
-            );
-            assert_eq!(w.moto.mutating_calls(), vec![], "{mode} {missing}");
-        }
-    }
 }
 
 /// `--repository-uuid` flags for `n` repositories.
@@ -593,8 +335,7 @@ fn a_trust_policy_over_the_default_quota_warns_and_one_over_the_maximum_is_refus
     args.extend(w.setup_flags());
     args.extend(repositories(50));
     args.extend(["--yes".to_string(), "-q".to_string()]);
-    let out = common::run(&args);
-    out.assert_success();
+    let out = Test::new().args(&args).run();
     assert!(
         out.stderr.contains("'Role trust policy length'")
             && out.stderr.contains("default quota of 2048")
@@ -612,8 +353,7 @@ fn a_trust_policy_over_the_default_quota_warns_and_one_over_the_maximum_is_refus
     args.extend(w.setup_flags());
     args.extend(repositories(200));
     args.push("--yes".to_string());
-    let out = common::run(&args);
-    out.assert_code(64);
+    let out = Test::new().args(&args).expect_exit(64).run();
     assert!(
         out.stderr.contains("trust policy would be about") && out.stderr.contains("at most 8192"),
         "{}",
@@ -622,12 +362,9 @@ fn a_trust_policy_over_the_default_quota_warns_and_one_over_the_maximum_is_refus
     assert_eq!(w.moto.calls(), vec![]);
 
     // Under the default quota: no warning.
-    let out = w.run("plan", &[]);
-    assert!(
-        !out.stderr.contains("Role trust policy length"),
-        "{}",
-        out.stderr
-    );
+    w.test("plan")
+        .expect_stderr_lacks("Role trust policy length")
+        .run();
 }
 
 #[test]
@@ -635,8 +372,9 @@ fn custom_audiences_are_tested_with_the_set_operator_pair() {
     let w = World::start();
     let aws = w.clients();
     let custom = "deploy.example.com";
-    w.run("init", &["--yes", "-q", "--audience", custom])
-        .assert_success();
+    w.test("init")
+        .args(["--yes", "-q", "--audience", custom])
+        .run();
     let aud_key = format!("{}:aud", w.issuer.host_path());
     let condition = &trust(&aws)["Statement"][0]["Condition"];
     let want = BTreeSet::from([w.audience(), custom.to_string()]);

@@ -2,22 +2,20 @@
 //! (first run and re-run), `plan`, `status` and `destroy` make in direct and CloudFormation
 //! mode is recorded by moto and judged against the printed policy with the project's IAM
 //! evaluator (tests/common/authz.rs). Nothing outside the policy may be needed, and the
-//! policy is not trivially permissive.
+//! policy is not trivially permissive. Configured roles are in `operator_policy_roles.rs`.
 
 use serde_json::{json, Value};
 
 use crate::common::authz::{assert_all_allowed, Env};
 use crate::common::aws::{create_kms_key, strings};
 use crate::common::fixture::{World, ROLE};
-use crate::roles::{three_roles, with_config};
 use bootstrap::iam::{evaluate_access, Access};
 
-const ACCOUNT: &str = "123456789012";
+pub const ACCOUNT: &str = "123456789012";
 
 /// `bootstrap operator-policy <setup flags> <extra>`: the policy on stdout (text output).
 fn operator_policy(w: &World, extra: &[&str]) -> Value {
-    let out = w.run("operator-policy", extra);
-    out.assert_success();
+    let out = w.test("operator-policy").args(extra).run();
     serde_json::from_str(&out.stdout)
         .unwrap_or_else(|e| panic!("text output is not the policy document: {e}\n{out:?}"))
 }
@@ -25,9 +23,8 @@ fn operator_policy(w: &World, extra: &[&str]) -> Value {
 /// Run `bootstrap <cmd>` while recording, expect `code`, and judge every request it made.
 fn judged(w: &World, policy: &Value, cmd: &str, extra: &[&str], code: i32) {
     w.moto.start_recording();
-    let out = w.run(cmd, extra);
+    w.test(cmd).args(extra).expect_exit(code).run();
     w.moto.stop_recording();
-    out.assert_code(code);
     assert_all_allowed(
         policy,
         &w.moto.recorded_requests(),
@@ -38,7 +35,7 @@ fn judged(w: &World, policy: &Value, cmd: &str, extra: &[&str], code: i32) {
 
 /// No `*` action anywhere; `Resource: "*"` only on read-only listing actions IAM cannot
 /// scope; every iam write names a resource.
-fn assert_not_trivially_permissive(policy: &Value) {
+pub fn assert_not_trivially_permissive(policy: &Value) {
     for st in policy["Statement"].as_array().expect("statements") {
         assert_eq!(st["Effect"], "Allow", "{st}");
         assert!(
@@ -73,7 +70,7 @@ fn assert_not_trivially_permissive(policy: &Value) {
     }
 }
 
-fn allowed(policy: &Value, access: Access) -> bool {
+pub fn allowed(policy: &Value, access: Access) -> bool {
     evaluate_access(policy, &access).allowed
 }
 
@@ -186,7 +183,7 @@ fn a_role_with_hand_made_policies_needs_nothing_outside_the_operator_policy() {
     let w = World::start();
     let policy = operator_policy(&w, &["--account-id", ACCOUNT]);
     assert_not_trivially_permissive(&policy);
-    w.run("init", &["--yes"]).assert_success();
+    w.test("init").args(["--yes"]).run();
     let managed = hand_made_policies(&w);
 
     // plan and status read every policy on the role (the managed one's document too);
@@ -221,8 +218,9 @@ fn a_stacks_role_with_hand_made_policies_needs_nothing_outside_the_operator_poli
     let w = World::start();
     let settings = ["--mode", "cloudformation"];
     let policy = operator_policy(&w, &["--mode", "cloudformation", "--account-id", ACCOUNT]);
-    w.run("init", &["--mode", "cloudformation", "--yes"])
-        .assert_success();
+    w.test("init")
+        .args(["--mode", "cloudformation", "--yes"])
+        .run();
     hand_made_policies(&w);
     // status and plan read every policy on the stack's role to show the foreign ones.
     judged(&w, &policy, "status", &settings, 0);
@@ -341,16 +339,17 @@ fn cloudformation_mode_runs_need_nothing_outside_the_operator_policy() {
 #[test]
 fn the_policy_is_the_whole_text_output_and_wrapped_in_json() {
     let w = World::start();
-    let text = w.run("operator-policy", &["--account-id", ACCOUNT]);
-    text.assert_success();
+    let text = w
+        .test("operator-policy")
+        .args(["--account-id", ACCOUNT])
+        .run();
     let doc: Value = serde_json::from_str(&text.stdout).expect("text output is the policy");
     assert_eq!(doc["Version"], "2012-10-17");
 
-    let json = w.run(
-        "operator-policy",
-        &["--account-id", ACCOUNT, "--output", "json"],
-    );
-    json.assert_success();
+    let json = w
+        .test("operator-policy")
+        .args(["--account-id", ACCOUNT, "--output", "json"])
+        .run();
     let wrapped = json.json();
     assert_eq!(wrapped["policy"], doc);
     assert_eq!(wrapped["mode"], "direct");
@@ -367,8 +366,7 @@ fn the_policy_is_the_whole_text_output_and_wrapped_in_json() {
 
     // No account id: "*" in the ARNs, said on stderr; no AWS call either way.
     w.moto.start_recording();
-    let any = w.run("operator-policy", &[]);
-    any.assert_success();
+    let any = w.test("operator-policy").run();
     assert!(w.moto.recorded_requests().is_empty());
     assert!(any.stderr.contains("--account-id"), "{any:?}");
     assert!(
@@ -377,151 +375,10 @@ fn the_policy_is_the_whole_text_output_and_wrapped_in_json() {
     );
 
     // A bad account id is a usage error.
-    w.run("operator-policy", &["--account-id", "12"])
-        .assert_code(64);
-}
-
-/// `bootstrap operator-policy --config FILE <extra>` with the three-role configuration.
-fn roles_policy(w: &World, config: &std::path::PathBuf, extra: &[&str]) -> Value {
-    let out = with_config(w, "operator-policy", config)
-        .args(["--account-id", ACCOUNT])
-        .args(extra)
+    w.test("operator-policy")
+        .args(["--account-id", "12"])
+        .expect_exit(64)
         .run();
-    out.assert_success();
-    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("not a policy: {e}\n{out:?}"))
-}
-
-/// Run `bootstrap <cmd> --config FILE <extra>` while recording and judge every request.
-fn judged_config(
-    w: &World,
-    policy: &Value,
-    config: &std::path::PathBuf,
-    cmd: &str,
-    extra: &[&str],
-) {
-    w.moto.start_recording();
-    let out = with_config(w, cmd, config).args(extra).run();
-    w.moto.stop_recording();
-    out.assert_success();
-    assert_all_allowed(
-        policy,
-        &w.moto.recorded_requests(),
-        &Env::moto(&w.region),
-        &format!("bootstrap {cmd} --config (three roles) {}", extra.join(" ")),
-    );
-}
-
-#[test]
-fn three_configured_roles_need_nothing_outside_the_operator_policy() {
-    let w = World::start_with_managed_policies();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = three_roles(&dir);
-    let role = |name: &str| format!("arn:aws:iam::{ACCOUNT}:role/{name}");
-    let names = ["infra-plan", "infra-apply", "app-cdk"];
-
-    let json = with_config(&w, "operator-policy", &config)
-        .args(["--account-id", ACCOUNT, "--output", "json"])
-        .run();
-    json.assert_success();
-    assert_eq!(
-        json.json()["roles"],
-        json!(names.iter().map(|n| role(n)).collect::<Vec<_>>())
-    );
-    let policy = roles_policy(&w, &config, &[]);
-    assert_not_trivially_permissive(&policy);
-    for name in names {
-        assert!(
-            allowed(
-                &policy,
-                Access::new("iam:UpdateAssumeRolePolicy", role(name))
-            ),
-            "{name} cannot be written: {policy:#}"
-        );
-    }
-
-    judged_config(&w, &policy, &config, "init", &["--yes"]);
-    judged_config(&w, &policy, &config, "init", &["--yes"]);
-    judged_config(&w, &policy, &config, "status", &["--detailed-exitcode"]);
-    judged_config(&w, &policy, &config, "plan", &["--detailed-exitcode"]);
-
-    // Each role may be given its own managed policies only: ReadOnlyAccess to the plan role.
-    let read_only = ["arn:aws:iam::aws:policy/ReadOnlyAccess"];
-    let attach = |name: &str, arns: [&str; 1]| {
-        allowed(
-            &policy,
-            Access::new("iam:AttachRolePolicy", role(name)).with("iam:PolicyARN", arns),
-        )
-    };
-    assert!(attach("infra-plan", read_only));
-    assert!(!attach("infra-apply", read_only));
-    assert!(!attach("app-cdk", read_only));
-    assert!(!attach(
-        "infra-plan",
-        ["arn:aws:iam::aws:policy/AdministratorAccess"]
-    ));
-    assert!(!allowed(
-        &policy,
-        Access::new("iam:PutRolePolicy", role("other"))
-    ));
-}
-
-#[test]
-fn include_prune_deletes_only_the_roles_of_this_set() {
-    let w = World::start();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = three_roles(&dir);
-    let stale = format!("arn:aws:iam::{ACCOUNT}:role/stale");
-    let tagged = |set: &str, managed_by: &str| {
-        Access::new("iam:DeleteRole", &stale)
-            .with("iam:ResourceTag/bootstrap-set", [set])
-            .with("iam:ResourceTag/managed-by", [managed_by])
-    };
-
-    let without = roles_policy(&w, &config, &["--set", "team-a"]);
-    assert!(!allowed(&without, tagged("team-a", "bootstrap")));
-
-    let policy = roles_policy(&w, &config, &["--set", "team-a", "--include-prune"]);
-    assert_not_trivially_permissive(&policy);
-    for action in [
-        "iam:DeleteRole",
-        "iam:DeleteRolePolicy",
-        "iam:DetachRolePolicy",
-    ] {
-        let mut access = tagged("team-a", "bootstrap");
-        access.action = action.to_string();
-        assert!(allowed(&policy, access), "{action}: {policy:#}");
-    }
-    assert!(!allowed(&policy, tagged("team-b", "bootstrap")));
-    assert!(!allowed(&policy, tagged("team-a", "someone")));
-    assert!(!allowed(&policy, Access::new("iam:DeleteRole", &stale)));
-    // Reading any role's tags is how the roles of this set are told from the others.
-    assert!(allowed(&policy, Access::new("iam:ListRoleTags", &stale)));
-
-    // In CloudFormation mode, init --prune lets the stack update delete such a role, with
-    // the caller's permissions: the same grant, for the same roles only.
-    let stack = roles_policy(
-        &w,
-        &config,
-        &[
-            "--set",
-            "team-a",
-            "--include-prune",
-            "--mode",
-            "cloudformation",
-        ],
-    );
-    assert!(allowed(&stack, tagged("team-a", "bootstrap")), "{stack:#}");
-    assert!(!allowed(&stack, tagged("team-b", "bootstrap")));
-
-    let covers = with_config(&w, "operator-policy", &config)
-        .args(["--include-prune", "--output", "json"])
-        .run();
-    covers.assert_success();
-    assert!(covers.json()["covers"]
-        .as_array()
-        .expect("covers")
-        .iter()
-        .any(|c| c == "init --prune"));
 }
 
 /// From ten roles on, the roles are read with account-wide listings

@@ -1,5 +1,6 @@
 //! The whole outputs users read most, as snapshots (tests/snapshots/outputs): the text and the
-//! `--output json` of `plan`, `init` and `status` in the main scenarios of both modes, so a
+//! `--output json` of `plan`, `init` and `status` in the main scenarios of each mode (direct,
+//! a CloudFormation stack, a StackSet), so a
 //! change to any line shows as a reviewed diff rather than slipping past a `.contains`.
 //!
 //! What differs from run to run is normalised before the comparison ([`normalise`]): the
@@ -9,6 +10,7 @@
 //! apart). After an intended change (or a merge that changes an output), accept the new
 //! outputs with `INSTA_UPDATE=always cargo test --test cli outputs::` and review the diff.
 
+use crate::cloudformation_stackset::{stackset, A, B, SET};
 use crate::common::fixture::{World, ENV_UUID, REPO_UUID, ROLE, WORKSPACE_UUID};
 use crate::common::CliOutput;
 use serde_json::{json, Value};
@@ -28,10 +30,22 @@ fn json<'a>(extra: &[&'a str]) -> Vec<&'a str> {
 }
 
 /// Run `bootstrap CMD <setup flags> EXTRA` in `w` and compare its exit code and whole stdout
-/// with the snapshot `name`.
+/// with the snapshot `name` (the snapshot pins the exit code).
 fn check(w: &World, name: &str, cmd: &str, extra: &[&str]) {
-    let out = w.run(cmd, extra);
+    let out = w.test(cmd).args(extra).any_exit().run();
     let line = format!("bootstrap {cmd} {}", extra.join(" "));
+    snapshot(name, line.trim_end(), w, &out);
+}
+
+/// Run `bootstrap CMD` against the StackSet of `cloudformation_stackset.rs` (two accounts)
+/// and compare its exit code and whole stdout with the snapshot `name`.
+fn check_stackset(w: &World, name: &str, cmd: &str, extra: &[&str]) {
+    let accounts = format!("{A},{B}");
+    let out = stackset(w, cmd, &accounts, extra).any_exit().run();
+    let line = format!(
+        "bootstrap {cmd} --stackset {SET} --accounts {accounts} --regions eu-west-1 {}",
+        extra.join(" ")
+    );
     snapshot(name, line.trim_end(), w, &out);
 }
 
@@ -259,4 +273,23 @@ fn cloudformation_stack_plan_init_and_status_whole() {
 fn cloudformation_stack_init_json_whole() {
     let w = World::start();
     check(&w, "stack-init-json", "init", &cfn(&json(&["--yes"])));
+}
+
+#[test]
+fn stackset_plan_init_and_status_whole() {
+    let w = World::start();
+    check_stackset(&w, "stackset-plan-fresh", "plan", &[]);
+    check_stackset(&w, "stackset-plan-fresh-json", "plan", &json(&[]));
+    check_stackset(&w, "stackset-init", "init", &["--yes"]);
+    let rerun = ["--detailed-exitcode"];
+    check_stackset(&w, "stackset-plan-rerun", "plan", &rerun);
+    check_stackset(&w, "stackset-status-in-sync", "status", &rerun);
+    let in_sync = json(&["--detailed-exitcode"]);
+    check_stackset(&w, "stackset-status-in-sync-json", "status", &in_sync);
+}
+
+#[test]
+fn stackset_init_json_whole() {
+    let w = World::start();
+    check_stackset(&w, "stackset-init-json", "init", &json(&["--yes"]));
 }

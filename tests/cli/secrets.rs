@@ -7,7 +7,7 @@ use crate::common;
 use std::path::Path;
 
 use crate::common::fixture::World;
-use crate::common::{bootstrap_cmd_in, run_cmd, CliOutput};
+use crate::common::{CliOutput, Test};
 
 const ACCESS_KEY: &str = "AKIACANARY7Q2XK4LEAK";
 const SECRET_KEY: &str = "cAnArY/SeCrEt+wJalrXUtnFEMI7f3a9bLEAK0000";
@@ -41,13 +41,13 @@ fn assert_clean(what: &str, out: &CliOutput) {
     }
 }
 
-fn with_canary(home: &Path, args: &[String]) -> std::process::Command {
-    let mut cmd = bootstrap_cmd_in(home);
-    cmd.env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+fn with_canary(home: &Path, args: &[String]) -> Test<'static> {
+    Test::new()
+        .home(home)
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
         .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
         .env("AWS_SESSION_TOKEN", SESSION_TOKEN)
-        .args(args);
-    cmd
+        .args(args)
 }
 
 fn args(w: &World, cmd: &str, extra: &[&str]) -> Vec<String> {
@@ -70,11 +70,7 @@ fn credentials_never_reach_the_output_at_any_verbosity() {
                 if cmd == "plan" || cmd == "status" {
                     extra.retain(|a| *a != "--yes");
                 }
-                let out = run_cmd(with_canary(home.path(), &args(&w, cmd, &extra)));
-                assert!(
-                    out.code == Some(0),
-                    "{cmd} {verbosity:?} {format} should work\n{out:?}"
-                );
+                let out = with_canary(home.path(), &args(&w, cmd, &extra)).run();
                 assert_clean(&format!("{cmd} {verbosity:?} {format}"), &out);
                 runs += 1;
             }
@@ -88,12 +84,11 @@ fn credentials_never_reach_the_output_at_any_verbosity() {
     for format in ["text", "json"] {
         let mut a = failing.clone();
         a.extend(["--output".to_string(), format.to_string()]);
-        let out = run_cmd(with_canary(home.path(), &a));
-        assert_eq!(out.code, Some(1), "{out:?}");
+        let out = with_canary(home.path(), &a).expect_exit(1).run();
         assert_clean("unreachable AWS", &out);
         runs += 1;
     }
-    let out = run_cmd(with_canary(
+    let out = with_canary(
         home.path(),
         &args(
             &w,
@@ -105,8 +100,9 @@ fn credentials_never_reach_the_output_at_any_verbosity() {
                 "arn:aws:iam::123456789012:policy/missing",
             ],
         ),
-    ));
-    out.assert_code(64);
+    )
+    .expect_exit(64)
+    .run();
     assert_clean("AWS error", &out);
     runs += 1;
     eprintln!("secrets: {runs} runs, no credential in any output");
@@ -193,21 +189,22 @@ fn credentials_from_files_and_processes_never_reach_the_output() {
                     "plan",
                     &["--profile", profile, verbosity, "--output", format],
                 );
-                let mut cmd = bootstrap_cmd_in(home.path());
-                cmd.env_remove("AWS_ACCESS_KEY_ID")
+                let mut test = Test::new()
+                    .home(home.path())
+                    .env_remove("AWS_ACCESS_KEY_ID")
                     .env_remove("AWS_SECRET_ACCESS_KEY")
                     .env("AWS_STS_REGIONAL_ENDPOINTS", "regional")
                     .env("AWS_ENDPOINT_URL_STS", w.moto.endpoint())
                     .args(&a);
                 if profile == "broken" {
-                    cmd.env("AWS_SHARED_CREDENTIALS_FILE", &broken);
+                    test = test.env("AWS_SHARED_CREDENTIALS_FILE", &broken);
                 }
-                let out = run_cmd(cmd);
-                match should_work {
-                    Some(true) => assert_eq!(out.code, Some(0), "{profile}\n{out:?}"),
-                    Some(false) => assert_ne!(out.code, Some(0), "{profile}\n{out:?}"),
-                    None => {}
+                let out = match should_work {
+                    Some(true) => test,
+                    Some(false) => test.expect_failure(),
+                    None => test.any_exit(),
                 }
+                .run();
                 assert_clean(&format!("profile {profile} {verbosity} {format}"), &out);
                 runs += 1;
             }
@@ -215,14 +212,16 @@ fn credentials_from_files_and_processes_never_reach_the_output() {
     }
     // The web-identity variables of a pipeline step.
     for verbosity in ["-v", "-vvv"] {
-        let mut cmd = bootstrap_cmd_in(home.path());
-        cmd.env_remove("AWS_ACCESS_KEY_ID")
+        let out = Test::new()
+            .home(home.path())
+            .env_remove("AWS_ACCESS_KEY_ID")
             .env_remove("AWS_SECRET_ACCESS_KEY")
             .env("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/web")
             .env("AWS_WEB_IDENTITY_TOKEN_FILE", &token_file)
             .env("AWS_ENDPOINT_URL_STS", w.moto.endpoint())
-            .args(args(&w, "plan", &[verbosity]));
-        let out = run_cmd(cmd);
+            .args(args(&w, "plan", &[verbosity]))
+            .any_exit()
+            .run();
         assert_clean(&format!("web identity {verbosity}"), &out);
         runs += 1;
     }
@@ -259,14 +258,15 @@ fn bitbucket_credentials_never_reach_the_output() {
         for pair in [false, true] {
             for verbosity in ["-v", "-vvv"] {
                 for format in ["text", "json"] {
-                    let mut cmd = bootstrap_cmd_in(home.path());
-                    if pair {
-                        cmd.env("BITBUCKET_EMAIL", EMAIL)
-                            .env("BITBUCKET_API_TOKEN", API_TOKEN);
+                    let test = Test::new().home(home.path());
+                    let test = if pair {
+                        test.env("BITBUCKET_EMAIL", EMAIL)
+                            .env("BITBUCKET_API_TOKEN", API_TOKEN)
                     } else {
-                        cmd.env("BITBUCKET_TOKEN", TOKEN);
-                    }
-                    cmd.arg("plan")
+                        test.env("BITBUCKET_TOKEN", TOKEN)
+                    };
+                    let out = test
+                        .arg("plan")
                         .args(&flags)
                         .args([
                             "--bitbucket-api-url",
@@ -275,10 +275,9 @@ fn bitbucket_credentials_never_reach_the_output() {
                             "tf-state-test",
                         ])
                         .args(["--config", &config.display().to_string()])
-                        .args([verbosity, "--output", format]);
-                    let out = run_cmd(cmd);
-                    let want = if refused { 1 } else { 0 };
-                    assert_eq!(out.code, Some(want), "{out:?}");
+                        .args([verbosity, "--output", format])
+                        .expect_exit(if refused { 1 } else { 0 })
+                        .run();
                     for s in secrets {
                         assert!(
                             !out.stdout.contains(s) && !out.stderr.contains(s),

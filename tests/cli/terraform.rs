@@ -1,6 +1,7 @@
 //! Terraform itself as a client of what `init` builds: an S3 backend on the created bucket,
 //! with the lock table and S3-native locking, against moto. `terraform init` + `apply` must
-//! land the state object in the bucket.
+//! land the state object in the bucket. A pipeline across accounts is in
+//! `terraform_accounts.rs`.
 
 use crate::common;
 
@@ -91,7 +92,7 @@ output "hello" {{
 fn terraform_keeps_its_state_in_the_created_bucket_and_locks_with_the_table() {
     require_terraform();
     let w = World::start();
-    w.run("init", &["--yes", "-q"]).assert_success();
+    w.test("init").args(["--yes", "-q"]).run();
 
     let dir = tempfile::Builder::new()
         .prefix("tf-")
@@ -188,7 +189,7 @@ fn terraform_keeps_its_state_in_the_created_bucket_and_locks_with_the_table() {
 
     // bootstrap puts the TLS-only statement back, and changes nothing else.
     w.moto.start_recording();
-    w.run("init", &["--yes", "-q"]).assert_success();
+    w.test("init").args(["--yes", "-q"]).run();
     assert_eq!(
         w.moto.mutating_calls(),
         [("s3".to_string(), "PutBucketPolicy".to_string())]
@@ -211,7 +212,7 @@ fn terraform_through_the_generated_backend(extra: &[&str], kms: bool) {
     }
     let mut init = vec!["--yes", "-q"];
     init.extend(&settings);
-    w.run("init", &init).assert_success();
+    w.test("init").args(&init).run();
 
     let dir = tempfile::Builder::new()
         .prefix("tf-")
@@ -220,7 +221,7 @@ fn terraform_through_the_generated_backend(extra: &[&str], kms: bool) {
     let out_dir = dir.path().to_string_lossy().into_owned();
     let mut pipeline = vec!["--out-dir", out_dir.as_str(), "--account-id", ACCOUNT_ID];
     pipeline.extend(&settings);
-    w.run("pipeline", &pipeline).assert_success();
+    w.test("pipeline").args(&pipeline).run();
     std::fs::write(dir.path().join("main.tf"), MAIN_TF).unwrap();
     std::fs::write(
         dir.path().join("local.s3.tfbackend"),
@@ -382,133 +383,4 @@ fn terraform_with_s3_locking_only_needs_only_what_the_role_is_granted() {
         &["--no-lock-table", "--state-key-prefix", "infra"],
         false,
     );
-}
-
-// --- A pipeline across accounts -------------------------------------------------------------
-
-/// One pipeline across two accounts: the `terraform init -backend-config=...` line of its
-/// steps, run as a step runs it with each environment's deployment variables, keeps each
-/// environment's state in that account's own bucket.
-#[test]
-#[allow(clippy::too_many_lines, reason = "one scenario, in order")]
-fn each_stage_of_a_pipeline_across_accounts_keeps_its_state_in_its_own_bucket() {
-    use crate::common::fixture::{REPO_UUID, WORKSPACE_UUID};
-
-    require_terraform();
-    let dir = tempfile::Builder::new()
-        .prefix("tf-multi-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .unwrap();
-    let accounts = [
-        ("Staging", World::start(), "tf-state-staging"),
-        ("Production", World::start(), "tf-state-prod"),
-    ];
-    let mut deployments = Vec::new();
-    for (name, w, bucket) in &accounts {
-        let config = dir.path().join(format!("{name}.toml"));
-        std::fs::write(
-            &config,
-            format!(
-                "endpoint-url = \"{}\"\nregion = \"us-east-1\"\nissuer-url = \"{}\"\nca-bundle = \"{}\"\nworkspace-uuid = \"{WORKSPACE_UUID}\"\nrepository-uuid = [\"{REPO_UUID}\"]\nstate-bucket = \"{bucket}\"\nrole-name = \"{}-deploy\"\n",
-                w.moto.endpoint(),
-                w.issuer.url(),
-                w.pki.ca_bundle_arg(),
-                name.to_lowercase()
-            ),
-        )
-        .unwrap();
-        let config_arg = config.display().to_string();
-        common::run(["init", "--config", config_arg.as_str(), "--yes", "-q"]).assert_success();
-        // The TLS-only bucket statement: see the first test (moto denies on it regardless).
-        let aws = w.clients();
-        aws.block_on(aws.s3.delete_bucket_policy().bucket(*bucket).send())
-            .unwrap();
-        deployments.push(format!("{name}={config_arg}"));
-    }
-    let repo = dir.path().join("repo");
-    let repo_arg = repo.display().to_string();
-    let mut args = vec![
-        "pipeline",
-        "--out-dir",
-        repo_arg.as_str(),
-        "--output",
-        "json",
-    ];
-    for d in &deployments {
-        args.extend(["--deployment", d.as_str()]);
-    }
-    let out = common::run(args);
-    out.assert_success();
-    let doc = out.json();
-    let pipeline = std::fs::read_to_string(repo.join("bitbucket-pipelines.yml")).unwrap();
-    let init_line = pipeline
-        .lines()
-        .map(str::trim)
-        .find(|l| l.starts_with("- terraform init -input=false -backend-config"))
-        .expect("the steps' terraform init line")
-        .trim_start_matches("- ")
-        .to_string();
-
-    for (i, (name, w, bucket)) in accounts.iter().enumerate() {
-        let env = &doc["environments"][i];
-        assert_eq!(env["name"], *name, "{doc}");
-        let vars: Vec<(String, String)> = env["variables"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|kv| {
-                (
-                    kv[0].as_str().unwrap().to_string(),
-                    kv[1].as_str().unwrap().to_string(),
-                )
-            })
-            .collect();
-        let work = dir.path().join(format!("work-{name}"));
-        std::fs::create_dir_all(work.join("home")).unwrap();
-        std::fs::copy(repo.join("backend.tf"), work.join("backend.tf")).unwrap();
-        std::fs::write(work.join("main.tf"), MAIN_TF).unwrap();
-        std::fs::write(
-            work.join("local.s3.tfbackend"),
-            local_backend(&w.moto.endpoint()),
-        )
-        .unwrap();
-        // The step's own line, with what only a local AWS needs added.
-        let mut sh = Command::new("sh");
-        sh.arg("-c")
-            .arg(format!(
-                "{init_line} -backend-config=local.s3.tfbackend -no-color && terraform apply -auto-approve -input=false -no-color"
-            ))
-            .current_dir(&work)
-            .env_clear()
-            .env("HOME", work.join("home"))
-            .env("CHECKPOINT_DISABLE", "1")
-            .env("TF_IN_AUTOMATION", "1")
-            .envs(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(Stdio::null());
-        if let Some(path) = std::env::var_os("PATH") {
-            sh.env("PATH", path);
-        }
-        let run = sh.output().expect("run the step's terraform lines");
-        assert!(
-            run.status.success(),
-            "{name}: {init_line}\n{}\n{}",
-            String::from_utf8_lossy(&run.stdout),
-            String::from_utf8_lossy(&run.stderr)
-        );
-        let key = vars
-            .iter()
-            .find(|(k, _)| k == "TF_STATE_KEY")
-            .map(|(_, v)| v.clone())
-            .unwrap();
-        let aws = w.clients();
-        let object = aws
-            .block_on(aws.s3.get_object().bucket(*bucket).key(&key).send())
-            .unwrap_or_else(|e| panic!("{name}: no state at s3://{bucket}/{key}: {e:?}"));
-        let body = aws.block_on(object.body.collect()).unwrap().into_bytes();
-        let state: Value = serde_json::from_slice(&body).expect("the state is JSON");
-        assert_eq!(
-            state["outputs"]["hello"]["value"],
-            "state kept by bootstrap in default"
-        );
-    }
 }

@@ -7,30 +7,25 @@ use serde_json::{json, Value};
 
 use crate::common::fixture::World;
 use crate::common::pki::write_pem_file;
-use crate::common::{
-    assert_failure, openssl, run, unused_port, ChainMode, Issuer, IssuerOptions, Pki, PkiOptions,
-};
+use crate::common::Test;
+use crate::common::{openssl, unused_port, ChainMode, Issuer, IssuerOptions, Pki, PkiOptions};
 
-fn thumbprint_args(issuer_url: &str, ca_bundle: &str, extra: &[&str]) -> Vec<String> {
-    let mut args = vec![
-        "thumbprint".to_string(),
-        "--issuer-url".into(),
-        issuer_url.into(),
-        "--ca-bundle".into(),
-        ca_bundle.into(),
-    ];
-    args.extend(extra.iter().map(ToString::to_string));
-    args
+/// `bootstrap thumbprint --issuer-url URL --ca-bundle BUNDLE EXTRA`.
+fn thumbprint(issuer_url: &str, ca_bundle: &str, extra: &[&str]) -> Test<'static> {
+    Test::new()
+        .args([
+            "thumbprint",
+            "--issuer-url",
+            issuer_url,
+            "--ca-bundle",
+            ca_bundle,
+        ])
+        .args(extra.iter().copied())
 }
 
 /// `thumbprint --output json` against `issuer`, trusting `pki`'s root.
 fn thumbprint_json(issuer: &Issuer, pki: &Pki) -> Value {
-    let out = run(thumbprint_args(
-        &issuer.url(),
-        &pki.ca_bundle_arg(),
-        &["--output", "json"],
-    ));
-    out.assert_success();
+    let out = thumbprint(&issuer.url(), &pki.ca_bundle_arg(), &["--output", "json"]).run();
     out.json()
 }
 
@@ -84,15 +79,11 @@ fn thumbprint_is_the_sha1_of_the_intermediate() {
     assert!(host.get("warnings").is_none(), "{doc:#}");
 
     // Text mode: every certificate with its SHA-1, the thumbprint and the line to copy.
-    let out = run(thumbprint_args(&issuer.url(), &pki.ca_bundle_arg(), &[]));
-    out.assert_success();
-    assert!(out.stdout.contains(&pki.leaf.sha1_hex()), "{out:?}");
-    assert!(
-        out.stdout
-            .contains(&format!("thumbprints to register: {expected}\n")),
-        "{out:?}"
-    );
-    assert!(out.stdout.contains("top intermediate"), "{out:?}");
+    thumbprint(&issuer.url(), &pki.ca_bundle_arg(), &[])
+        .expect_stdout_contains(pki.leaf.sha1_hex())
+        .expect_stdout_contains(format!("thumbprints to register: {expected}\n"))
+        .expect_stdout_contains("top intermediate")
+        .run();
 }
 
 #[test]
@@ -127,10 +118,9 @@ fn a_leaf_only_server() {
     let pki = Pki::new();
     let issuer = Issuer::start_with(&pki, IssuerOptions::default().chain(ChainMode::LeafOnly));
     // Trusting the root is not enough: the chain cannot be built without the intermediate.
-    let f = assert_failure(
-        &thumbprint_args(&issuer.url(), &pki.ca_bundle_arg(), &[]),
-        1,
-    );
+    let f = thumbprint(&issuer.url(), &pki.ca_bundle_arg(), &[])
+        .expect_exit(1)
+        .run_error();
     assert!(f.line.contains("could not be verified"), "{f:?}");
 
     // Trusting the intermediate itself verifies; the thumbprint is then the leaf's, with a
@@ -139,12 +129,7 @@ fn a_leaf_only_server() {
     let bundle = intermediate.path().display().to_string();
     let expected = pki.leaf.sha1_hex();
     assert_openssl_agrees(issuer.port(), &expected);
-    let out = run(thumbprint_args(
-        &issuer.url(),
-        &bundle,
-        &["--output", "json"],
-    ));
-    out.assert_success();
+    let out = thumbprint(&issuer.url(), &bundle, &["--output", "json"]).run();
     let doc = out.json();
     assert_eq!(doc["thumbprints"], json!([expected]));
     let warnings = doc["warnings"].to_string();
@@ -184,12 +169,7 @@ fn jwks_on_another_host_gives_two_thumbprints() {
     let both = write_pem_file(&[&issuer_pki.root.pem, &jwks_pki.root.pem]);
     let bundle = both.path().display().to_string();
 
-    let out = run(thumbprint_args(
-        &issuer.url(),
-        &bundle,
-        &["--output", "json"],
-    ));
-    out.assert_success();
+    let out = thumbprint(&issuer.url(), &bundle, &["--output", "json"]).run();
     let doc = out.json();
     let mut got: Vec<String> = doc["thumbprints"]
         .as_array()
@@ -253,37 +233,35 @@ fn unverifiable_or_unreachable_hosts_are_refused() {
     let good = Pki::new();
     let other = Pki::new();
     let issuer = Issuer::start(&good);
-    let f = assert_failure(
-        &thumbprint_args(&issuer.url(), &other.ca_bundle_arg(), &[]),
-        1,
-    );
+    let f = thumbprint(&issuer.url(), &other.ca_bundle_arg(), &[])
+        .expect_exit(1)
+        .run_error();
     assert!(f.line.contains("could not be verified"), "{f:?}");
     assert!(f.line.contains("--ca-bundle"), "{f:?}");
 
     let expired = Pki::expired_leaf();
     let issuer = Issuer::start(&expired);
-    let f = assert_failure(
-        &thumbprint_args(&issuer.url(), &expired.ca_bundle_arg(), &[]),
-        1,
-    );
+    let f = thumbprint(&issuer.url(), &expired.ca_bundle_arg(), &[])
+        .expect_exit(1)
+        .run_error();
     assert!(f.line.contains("expired"), "{f:?}");
 
     let wrong = Pki::wrong_host();
     let issuer = Issuer::start(&wrong);
-    let f = assert_failure(
-        &thumbprint_args(&issuer.url(), &wrong.ca_bundle_arg(), &[]),
-        1,
-    );
+    let f = thumbprint(&issuer.url(), &wrong.ca_bundle_arg(), &[])
+        .expect_exit(1)
+        .run_error();
     assert!(f.line.contains("not valid for the name localhost"), "{f:?}");
 
     let url = format!("https://localhost:{}/oidc", unused_port());
-    let f = assert_failure(&thumbprint_args(&url, &good.ca_bundle_arg(), &[]), 1);
+    let f = thumbprint(&url, &good.ca_bundle_arg(), &[])
+        .expect_exit(1)
+        .run_error();
     assert!(f.line.contains("connection refused"), "{f:?}");
 
-    let f = assert_failure(
-        &thumbprint_args("http://localhost:1/oidc", &good.ca_bundle_arg(), &[]),
-        64,
-    );
+    let f = thumbprint("http://localhost:1/oidc", &good.ca_bundle_arg(), &[])
+        .expect_exit(64)
+        .run_error();
     assert!(f.line.contains("https"), "{f:?}");
 }
 
@@ -294,21 +272,20 @@ fn check_against_the_provider_in_aws() {
         let mut args = vec!["thumbprint".to_string(), "--check".into()];
         args.extend(w.flags());
         args.extend(extra.iter().map(ToString::to_string));
-        run(args)
+        Test::new().args(args)
     };
 
     // No provider yet: the check fails with exit 3 and says how to create it.
     let f = {
         let mut args = vec!["thumbprint".to_string(), "--check".into()];
         args.extend(w.flags());
-        assert_failure(&args, 3)
+        Test::new().args(&args).expect_exit(3).run_error()
     };
     assert!(f.line.contains("no IAM OIDC provider"), "{f:?}");
     assert!(f.line.contains("bootstrap init"), "{f:?}");
 
-    w.run("init", &["--yes", "-q"]).assert_success();
-    let out = check(&["--output", "json"]);
-    out.assert_success();
+    w.test("init").args(["--yes", "-q"]).run();
+    let out = check(&["--output", "json"]).run();
     let doc = out.json();
     assert_eq!(doc["check"]["in_sync"], true, "{doc:#}");
     assert_eq!(doc["check"]["registered"], json!([w.pki.thumbprint()]));
@@ -324,21 +301,20 @@ fn check_against_the_provider_in_aws() {
     // The issuer's certificates rotate: the provider lacks the new thumbprint -> exit 3.
     let rotated = w.pki.reissue(PkiOptions::default());
     w.issuer.rotate_chain(&rotated);
-    let out = check(&["--output", "json"]);
-    out.assert_code(3);
+    let out = check(&["--output", "json"]).expect_exit(3).run();
     let doc = out.json();
     assert_eq!(doc["check"]["in_sync"], false, "{doc:#}");
     assert_eq!(doc["check"]["missing"], json!([rotated.thumbprint()]));
     assert_eq!(doc["check"]["not_served"], json!([w.pki.thumbprint()]));
-    let out = check(&[]);
-    out.assert_code(3);
-    assert!(out.stdout.contains(&rotated.thumbprint()), "{out:?}");
-    assert!(out.stdout.contains("bootstrap init"), "{out:?}");
+    check(&[])
+        .expect_exit(3)
+        .expect_stdout_contains(rotated.thumbprint())
+        .expect_stdout_contains("bootstrap init")
+        .run();
 
     // `init` registers it (new first, old kept) and the check passes again.
-    w.run("init", &["--yes", "-q"]).assert_success();
-    let out = check(&["--output", "json"]);
-    out.assert_success();
+    w.test("init").args(["--yes", "-q"]).run();
+    let out = check(&["--output", "json"]).run();
     assert_eq!(
         out.json()["check"]["registered"],
         json!([rotated.thumbprint(), w.pki.thumbprint()])

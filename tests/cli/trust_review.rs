@@ -35,7 +35,7 @@ fn put_trust(w: &World, trust: &Value) {
 #[test]
 fn a_hand_removed_sub_condition_is_flagged_by_status_plan_and_the_init_confirmation() {
     let w = World::start();
-    w.run("init", &["--yes", "-q"]).assert_success();
+    w.test("init").args(["--yes", "-q"]).run();
     remove_condition(&w, "StringLike");
     let says = format!("ANY-REPOSITORY: every repository of the workspace can assume role {ROLE}");
     w.test("status")
@@ -89,7 +89,7 @@ fn a_hand_removed_sub_condition_is_flagged_by_status_plan_and_the_init_confirmat
         .expect_stderr_contains(says)
         .expect_no_writes()
         .run();
-    w.run("init", &["--yes", "-q"]).assert_success();
+    w.test("init").args(["--yes", "-q"]).run();
     w.test("status")
         .args(["--detailed-exitcode"])
         .expect_stdout_lacks("ANY-")
@@ -100,8 +100,9 @@ fn a_hand_removed_sub_condition_is_flagged_by_status_plan_and_the_init_confirmat
 #[test]
 fn a_hand_removed_source_range_is_flagged_as_any_network() {
     let w = World::start();
-    w.run("init", &["--yes", "-q", "--source-ip", "10.0.0.0/8"])
-        .assert_success();
+    w.test("init")
+        .args(["--yes", "-q", "--source-ip", "10.0.0.0/8"])
+        .run();
     remove_condition(&w, "IpAddress");
     w.test("status")
         .args(["--detailed-exitcode", "--source-ip", "10.0.0.0/8"])
@@ -130,15 +131,15 @@ fn a_planned_trust_for_any_repository_is_flagged_and_exits_2() {
             .map(String::from),
         )
         .collect();
-    let run = |cmd: &str, extra: &[&str]| {
+    let bootstrap = |cmd: &str, extra: &[&str]| {
         crate::common::Test::new()
             .arg(cmd)
             .args(flags.clone())
             .args(extra.iter().map(ToString::to_string))
             .moto(&w.moto)
     };
-    run("init", &["--yes", "-q"]).run();
-    run("plan", &["--detailed-exitcode"])
+    bootstrap("init", &["--yes", "-q"]).run();
+    bootstrap("plan", &["--detailed-exitcode"])
         .expect_exit(2)
         .expect_stdout_contains(format!(
             "ANY-REPOSITORY: every repository of the workspace can assume role {ROLE}"
@@ -160,8 +161,9 @@ fn a_trust_change_with_forty_repositories_reads_as_a_short_diff() {
         .flat_map(|i| ["--repository-uuid".to_string(), repository(i)])
         .collect();
     let forty: Vec<&str> = forty.iter().map(String::as_str).collect();
-    w.run("init", &[&["--yes", "-q"], &forty[..]].concat())
-        .assert_success();
+    w.test("init")
+        .args([&["--yes", "-q"], &forty[..]].concat())
+        .run();
     let out = w
         .test("plan")
         .args(forty.clone())
@@ -221,21 +223,13 @@ fn a_new_roles_inline_policy_is_shown_on_create_and_json_carries_objects() {
 #[test]
 fn a_hand_removed_sub_condition_on_a_stacks_role_is_flagged_by_status_and_plan() {
     let w = World::start();
-    w.run("init", &["--mode", "cloudformation", "--yes", "-q"])
-        .assert_success();
+    w.test("init")
+        .args(["--mode", "cloudformation", "--yes", "-q"])
+        .run();
     // moto's CloudFormation skips AWS::IAM::OIDCProvider, so the stack's role trusts no
     // principal there; in AWS it trusts the provider. The hand edit, as it would be in AWS:
     // the provider's trust without its sub condition.
-    let hp = w.issuer.host_path();
-    let widened = serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": { "Federated": w.provider_arn() },
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": { "StringEquals": { format!("{hp}:aud"): w.audience() } }
-        }]
-    });
+    let widened = w.widened_trust();
     put_trust(&w, &widened);
     let says = format!("ANY-REPOSITORY: every repository of the workspace can assume role {ROLE}");
     // CloudFormation does not revert a change made outside the stack: the line says so.

@@ -1,36 +1,35 @@
 //! `bootstrap verify` driven as a subprocess: tokens minted by the test issuer's RSA key,
 //! judged offline (the desired trust policy) and live (the role `bootstrap init` created in
 //! moto). Expected messages are written from the tokens minted here and from the documented
-//! meaning of each claim, never copied from the tool's output.
+//! meaning of each claim, never copied from the tool's output. The live role is judged in
+//! `verify_live.rs`, verify's options and reports in `verify_options.rs`.
 
-use crate::common;
+use crate::common::Test;
 
 use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
-use crate::common::fixture::{World, ENV_UUID, REPO_UUID, WORKSPACE_UUID};
+use crate::common::fixture::{ENV_UUID, REPO_UUID, WORKSPACE_UUID};
 use crate::common::jwt::{self, now};
-use crate::common::{
-    bitbucket_claims, braced, fake_uuid, mint_token, run, run_with_stdin, CliOutput,
-};
+use crate::common::{bitbucket_claims, braced, fake_uuid, mint_token, CliOutput};
 use crate::common::{Issuer, Pki};
 
-const STEP_UUID: &str = "{5e1d7c3b-4444-4f6a-8b9c-0a1b2c3d4e5f}";
+pub const STEP_UUID: &str = "{5e1d7c3b-4444-4f6a-8b9c-0a1b2c3d4e5f}";
 
-fn audience() -> String {
+pub fn audience() -> String {
     format!("ari:cloud:bitbucket::workspace/{WORKSPACE_UUID}")
 }
 
 /// An issuer with its PKI and a directory for token files (no AWS needed for --offline).
-struct Offline {
-    pki: Pki,
-    issuer: Issuer,
-    dir: tempfile::TempDir,
+pub struct Offline {
+    pub pki: Pki,
+    pub issuer: Issuer,
+    pub dir: tempfile::TempDir,
 }
 
 impl Offline {
-    fn start() -> Offline {
+    pub fn start() -> Offline {
         let pki = Pki::new();
         let issuer = Issuer::start(&pki);
         let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
@@ -38,18 +37,18 @@ impl Offline {
     }
 
     /// Claims for a good token from the configured repository.
-    fn claims(&self) -> Value {
+    pub fn claims(&self) -> Value {
         bitbucket_claims(&self.issuer.url(), &audience(), REPO_UUID, STEP_UUID, None)
     }
 
-    fn token_file(&self, name: &str, token: &str) -> PathBuf {
+    pub fn token_file(&self, name: &str, token: &str) -> PathBuf {
         let path = self.dir.path().join(name);
         std::fs::write(&path, token).expect("write token");
         path
     }
 
     /// `bootstrap verify --offline` with the issuer, the default trust settings and `extra`.
-    fn verify(&self, token: &str, extra: &[&str]) -> CliOutput {
+    pub fn verify(&self, token: &str, extra: &[&str]) -> Test<'static> {
         let file = self.token_file("token.jwt", token);
         let mut args: Vec<String> = vec![
             "verify".into(),
@@ -66,12 +65,12 @@ impl Offline {
             REPO_UUID.into(),
         ];
         args.extend(extra.iter().map(ToString::to_string));
-        run(args)
+        Test::new().args(args)
     }
 }
 
 /// The `cause:` line of a text report.
-fn cause(out: &CliOutput) -> String {
+pub fn cause(out: &CliOutput) -> String {
     out.stdout
         .lines()
         .find_map(|l| l.strip_prefix("cause: "))
@@ -79,9 +78,10 @@ fn cause(out: &CliOutput) -> String {
         .to_string()
 }
 
+/// A refusal's report: the REFUSED verdict, and a cause that starts with `expected_start`
+/// (its exit code, 3, is the run's expectation).
 #[track_caller]
-fn assert_refused(out: &CliOutput, expected_start: &str) {
-    out.assert_code(3);
+pub fn assert_refused(out: &CliOutput, expected_start: &str) {
     assert!(
         out.stdout.contains("verdict: REFUSED"),
         "no REFUSED verdict\n{out:?}"
@@ -95,7 +95,7 @@ fn assert_refused(out: &CliOutput, expected_start: &str) {
 
 /// No part of the raw token (whole, signature, or encoded payload) in any output.
 #[track_caller]
-fn assert_no_token(out: &CliOutput, token: &str) {
+pub fn assert_no_token(out: &CliOutput, token: &str) {
     let parts: Vec<&str> = token.split('.').collect();
     for (what, needle) in [
         ("token", token),
@@ -116,9 +116,10 @@ fn assert_no_token(out: &CliOutput, token: &str) {
 fn good_token_is_accepted_and_its_claims_shown() {
     let o = Offline::start();
     let token = mint_token(&o.issuer, o.claims());
-    let out = o.verify(&token, &[]);
-    out.assert_success();
-    assert!(out.stdout.contains("verdict: ACCEPTED"), "{out:?}");
+    let out = o
+        .verify(&token, &[])
+        .expect_stdout_contains("verdict: ACCEPTED")
+        .run();
     // Claims are printed (sub is {repo}:{step} as Bitbucket builds it).
     assert!(
         out.stdout
@@ -147,8 +148,8 @@ fn good_token_is_accepted_and_its_claims_shown() {
 fn token_from_stdin() {
     let o = Offline::start();
     let token = mint_token(&o.issuer, o.claims());
-    let out = run_with_stdin(
-        [
+    let out = Test::new()
+        .args([
             "verify",
             "--offline",
             "--token",
@@ -161,10 +162,9 @@ fn token_from_stdin() {
             WORKSPACE_UUID,
             "--repository-uuid",
             REPO_UUID,
-        ],
-        &format!("{token}\n"),
-    );
-    out.assert_success();
+        ])
+        .stdin(format!("{token}\n"))
+        .run();
     assert_no_token(&out, &token);
 }
 
@@ -174,7 +174,10 @@ fn wrong_audience_is_refused() {
     let other = format!("ari:cloud:bitbucket::workspace/{}", &fake_uuid(77)[1..37]);
     let mut c = o.claims();
     c["aud"] = json!(other);
-    let out = o.verify(&mint_token(&o.issuer, c), &[]);
+    let out = o
+        .verify(&mint_token(&o.issuer, c), &[])
+        .expect_exit(3)
+        .run();
     // The provider's client IDs are checked first, as STS does ("Incorrect token audience").
     assert_refused(&out, &format!("aud `{other}` is not `{}`", audience()));
     assert!(cause(&out).contains("Incorrect token audience"), "{out:?}");
@@ -186,7 +189,10 @@ fn another_repository_is_refused() {
     let o = Offline::start();
     let other_repo = fake_uuid(42);
     let c = bitbucket_claims(&o.issuer.url(), &audience(), &other_repo, STEP_UUID, None);
-    let out = o.verify(&mint_token(&o.issuer, c), &[]);
+    let out = o
+        .verify(&mint_token(&o.issuer, c), &[])
+        .expect_exit(3)
+        .run();
     assert_refused(
         &out,
         &format!(
@@ -219,8 +225,7 @@ fn another_deployment_environment_is_refused() {
         STEP_UUID,
         Some(ENV_UUID),
     );
-    o.verify(&mint_token(&o.issuer, good), &env_flags)
-        .assert_success();
+    o.verify(&mint_token(&o.issuer, good), &env_flags).run();
 
     let other_env = fake_uuid(9);
     let c = bitbucket_claims(
@@ -230,7 +235,10 @@ fn another_deployment_environment_is_refused() {
         STEP_UUID,
         Some(&other_env),
     );
-    let out = o.verify(&mint_token(&o.issuer, c), &env_flags);
+    let out = o
+        .verify(&mint_token(&o.issuer, c), &env_flags)
+        .expect_exit(3)
+        .run();
     let sub = format!("{}:{other_env}:{STEP_UUID}", braced(REPO_UUID));
     assert_refused(
         &out,
@@ -251,8 +259,10 @@ fn another_deployment_environment_is_refused() {
 
     // A plain (non-deployment) step of the right repository.
     let plain = o.claims();
-    let out = o.verify(&mint_token(&o.issuer, plain), &env_flags);
-    out.assert_code(3);
+    let out = o
+        .verify(&mint_token(&o.issuer, plain), &env_flags)
+        .expect_exit(3)
+        .run();
     assert!(
         cause(&out).contains("the step is not a deployment step"),
         "{out:?}"
@@ -277,7 +287,10 @@ fn expired_token_is_refused() {
     let exp = now() - 3600;
     c["iat"] = json!(exp - 3600);
     c["exp"] = json!(exp);
-    let out = o.verify(&mint_token(&o.issuer, c), &[]);
+    let out = o
+        .verify(&mint_token(&o.issuer, c), &[])
+        .expect_exit(3)
+        .run();
     assert_refused(&out, "the token expired ");
     let cause = cause(&out);
     assert!(cause.contains(&format!("(at {})", rfc3339(exp))), "{cause}");
@@ -292,7 +305,10 @@ fn token_not_yet_valid_is_refused() {
     c["nbf"] = json!(nbf);
     c["iat"] = json!(nbf);
     c["exp"] = json!(nbf + 3600);
-    let out = o.verify(&mint_token(&o.issuer, c), &[]);
+    let out = o
+        .verify(&mint_token(&o.issuer, c), &[])
+        .expect_exit(3)
+        .run();
     assert_refused(&out, "the token is not valid for another ");
     let cause = cause(&out);
     assert!(
@@ -309,14 +325,14 @@ fn a_small_clock_skew_is_tolerated() {
     // 20 seconds in the future: within any "small leeway".
     c["iat"] = json!(now() + 20);
     c["nbf"] = json!(now() + 20);
-    o.verify(&mint_token(&o.issuer, c), &[]).assert_success();
+    o.verify(&mint_token(&o.issuer, c), &[]).run();
 }
 
 #[test]
 fn tampered_signature_is_refused() {
     let o = Offline::start();
     let token = jwt::tamper_signature(&mint_token(&o.issuer, o.claims()));
-    let out = o.verify(&token, &[]);
+    let out = o.verify(&token, &[]).expect_exit(3).run();
     assert_refused(
         &out,
         &format!(
@@ -333,14 +349,17 @@ fn tampered_claims_are_refused() {
     let o = Offline::start();
     let theirs = bitbucket_claims(&o.issuer.url(), &audience(), &fake_uuid(5), STEP_UUID, None);
     let token = jwt::replace_claims(&mint_token(&o.issuer, theirs), &o.claims());
-    let out = o.verify(&token, &[]);
+    let out = o.verify(&token, &[]).expect_exit(3).run();
     assert_refused(&out, "the token's signature does not verify");
 }
 
 #[test]
 fn unknown_kid_is_refused() {
     let o = Offline::start();
-    let out = o.verify(&jwt::mint_unknown_kid(&o.issuer, o.claims()), &[]);
+    let out = o
+        .verify(&jwt::mint_unknown_kid(&o.issuer, o.claims()), &[])
+        .expect_exit(3)
+        .run();
     assert_refused(
         &out,
         &format!(
@@ -353,14 +372,20 @@ fn unknown_kid_is_refused() {
 #[test]
 fn alg_none_is_refused() {
     let o = Offline::start();
-    let out = o.verify(&jwt::alg_none_token(&o.issuer, o.claims()), &[]);
+    let out = o
+        .verify(&jwt::alg_none_token(&o.issuer, o.claims()), &[])
+        .expect_exit(3)
+        .run();
     assert_refused(&out, "alg none is never accepted");
 }
 
 #[test]
 fn hs256_signed_with_the_public_key_is_refused() {
     let o = Offline::start();
-    let out = o.verify(&jwt::hs256_with_public_key(&o.issuer, o.claims()), &[]);
+    let out = o
+        .verify(&jwt::hs256_with_public_key(&o.issuer, o.claims()), &[])
+        .expect_exit(3)
+        .run();
     assert_refused(&out, "HS256 (shared-secret) tokens are refused");
 }
 
@@ -371,7 +396,10 @@ fn wrong_issuer_is_refused() {
         "https://api.bitbucket.org/2.0/workspaces/someone-else/pipelines-config/identity/oidc";
     let mut c = o.claims();
     c["iss"] = json!(other);
-    let out = o.verify(&mint_token(&o.issuer, c), &[]);
+    let out = o
+        .verify(&mint_token(&o.issuer, c), &[])
+        .expect_exit(3)
+        .run();
     assert_refused(
         &out,
         &format!(
@@ -387,10 +415,13 @@ fn source_ip_outside_the_range_is_refused() {
     let token = mint_token(&o.issuer, o.claims());
     let range = ["--trust-source-ip", "203.0.113.0/24"];
 
-    let out = o.verify(
-        &token,
-        &[&range[..], &["--source-ip", "198.51.100.7"]].concat(),
-    );
+    let out = o
+        .verify(
+            &token,
+            &[&range[..], &["--source-ip", "198.51.100.7"]].concat(),
+        )
+        .expect_exit(3)
+        .run();
     assert_refused(
         &out,
         "aws:SourceIp `198.51.100.7` is outside 203.0.113.0/24: 1x/2x steps have no fixed IP",
@@ -402,481 +433,13 @@ fn source_ip_outside_the_range_is_refused() {
         &token,
         &[&range[..], &["--source-ip", "203.0.113.77"]].concat(),
     )
-    .assert_success();
+    .run();
 
     // No --source-ip: the IP condition cannot be judged, and the report says so.
-    let out = o.verify(&token, &range);
-    out.assert_code(3);
-    assert!(out.stdout.contains("verdict: UNDETERMINED"), "{out:?}");
+    let out = o
+        .verify(&token, &range)
+        .expect_exit(3)
+        .expect_stdout_contains("verdict: UNDETERMINED")
+        .run();
     assert!(cause(&out).contains("no --source-ip was given"), "{out:?}");
-}
-
-#[test]
-fn json_report_is_one_document() {
-    let o = Offline::start();
-    let mut c = o.claims();
-    c["aud"] = json!("https://vault.example.com");
-    let token = mint_token(&o.issuer, c);
-    let out = o.verify(&token, &["--output", "json"]);
-    out.assert_code(3);
-    let doc = out.json();
-    assert_eq!(doc["verdict"], "refused");
-    assert!(doc["cause"]
-        .as_str()
-        .unwrap()
-        .starts_with("aud `https://vault.example.com` is not"));
-    assert_eq!(doc["token"]["claims"]["aud"], "https://vault.example.com");
-    assert_eq!(doc["token"]["header"]["alg"], "RS256");
-    let checks = doc["checks"].as_array().unwrap();
-    let audience_check = checks.iter().find(|c| c["check"] == "audience").unwrap();
-    assert_eq!(audience_check["status"], "fail");
-    assert_no_token(&out, &token);
-}
-
-#[test]
-fn inputs_are_checked_before_any_network_call() {
-    // The issuer URL points at a closed port: these must fail as usage errors (exit 64)
-    // without trying to connect.
-    let pki = Pki::new();
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let dead = format!("https://localhost:{}/oidc", common::unused_port());
-    let base = |token: &str| -> Vec<String> {
-        vec![
-            "verify".into(),
-            "--offline".into(),
-            "--token".into(),
-            token.into(),
-            "--issuer-url".into(),
-            dead.clone(),
-            "--ca-bundle".into(),
-            pki.ca_bundle_arg(),
-            "--workspace-uuid".into(),
-            WORKSPACE_UUID.into(),
-            "--repository-uuid".into(),
-            REPO_UUID.into(),
-        ]
-    };
-    let missing = dir.path().join("nope.jwt");
-    let out = run(base(&missing.display().to_string()));
-    out.assert_code(64);
-    assert!(out.stderr.contains("cannot read the token file"), "{out:?}");
-
-    let empty = dir.path().join("empty.jwt");
-    std::fs::write(&empty, "  \n").unwrap();
-    let out = run(base(&empty.display().to_string()));
-    out.assert_code(64);
-    assert!(out.stderr.contains("is empty"), "{out:?}");
-
-    let junk = dir.path().join("junk.jwt");
-    std::fs::write(&junk, "not-a-jwt").unwrap();
-    let out = run(base(&junk.display().to_string()));
-    out.assert_code(64);
-    assert!(out.stderr.contains("a JWT has exactly 3"), "{out:?}");
-
-    let good = dir.path().join("good.jwt");
-    std::fs::write(&good, "eyJhbGciOiJSUzI1NiJ9.e30.c2ln").unwrap();
-    let mut args = base(&good.display().to_string());
-    args.extend(["--source-ip".into(), "198.51.100.0/24".into()]);
-    let out = run(args);
-    out.assert_code(64);
-    assert!(out.stderr.contains("not a range"), "{out:?}");
-
-    // --offline needs the trust settings.
-    let out = run([
-        "verify",
-        "--offline",
-        "--token",
-        &good.display().to_string(),
-        "--issuer-url",
-        &dead,
-    ]);
-    out.assert_code(64);
-    assert!(out.stderr.contains("no audience given"), "{out:?}");
-
-    // --offline and --assume contradict each other.
-    let mut args = base(&good.display().to_string());
-    args.push("--assume".into());
-    run(args).assert_code(64);
-}
-
-#[test]
-fn a_token_passed_as_the_argument_is_not_echoed() {
-    let o = Offline::start();
-    let token = mint_token(&o.issuer, o.claims());
-    let out = run(["verify", "--token", &token, "--issuer-url", &o.issuer.url()]);
-    out.assert_code(64);
-    assert!(
-        out.stderr.contains("looks like the token itself"),
-        "{out:?}"
-    );
-    assert_no_token(&out, &token);
-}
-
-#[test]
-fn raw_token_never_appears_even_verbose() {
-    let w = World::start();
-    w.run("init", &["--yes"]).assert_success();
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let good = mint_token(
-        &w.issuer,
-        bitbucket_claims(&w.issuer.url(), &w.audience(), REPO_UUID, STEP_UUID, None),
-    );
-    let refused = mint_token(
-        &w.issuer,
-        bitbucket_claims(
-            &w.issuer.url(),
-            &w.audience(),
-            &fake_uuid(3),
-            STEP_UUID,
-            None,
-        ),
-    );
-    let tampered = jwt::tamper_signature(&good);
-    for (name, token) in [
-        ("good", &good),
-        ("refused", &refused),
-        ("tampered", &tampered),
-    ] {
-        let file = dir.path().join(name);
-        std::fs::write(&file, token).unwrap();
-        let f = file.display().to_string();
-        for extra in [
-            vec!["-v", "--assume"],
-            vec!["-vv", "--output", "json", "--assume"],
-            vec!["-v", "--offline"],
-        ] {
-            let mut args = vec!["verify", "--token", &f];
-            args.extend(extra.iter().copied());
-            let out = w.run_verify(&args);
-            assert!(matches!(out.code, Some(0 | 3)), "{out:?}");
-            assert_no_token(&out, token);
-        }
-    }
-}
-
-trait VerifyWorld {
-    fn run_verify(&self, args: &[&str]) -> CliOutput;
-}
-
-impl VerifyWorld for World {
-    /// `bootstrap verify ...` with the world's endpoint, issuer and trust settings.
-    fn run_verify(&self, args: &[&str]) -> CliOutput {
-        let mut all: Vec<String> = args.iter().map(ToString::to_string).collect();
-        all.extend(self.flags());
-        all.extend(
-            [
-                "--workspace-uuid",
-                WORKSPACE_UUID,
-                "--repository-uuid",
-                REPO_UUID,
-            ]
-            .map(String::from),
-        );
-        run(all)
-    }
-}
-
-/// Right after `init` creates the role, STS does not let anyone assume it for a few seconds
-/// (IAM is eventually consistent; tests/aws_layer.py models it: 4 s at this scale). `verify
-/// --assume` sees the role is new, asks again with backoff, and succeeds.
-#[test]
-fn assume_waits_for_a_role_created_moments_ago() {
-    let w = World::start_at_scale("0.5");
-    w.run("init", &["--yes", "--no-lock-table"])
-        .assert_success();
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let good = dir.path().join("good");
-    let claims = bitbucket_claims(&w.issuer.url(), &w.audience(), REPO_UUID, STEP_UUID, None);
-    std::fs::write(&good, mint_token(&w.issuer, claims)).unwrap();
-    let good = good.display().to_string();
-    let out = w.run_verify(&["verify", "--token", &good, "--assume", "--output", "json"]);
-    out.assert_success();
-    let refused: Vec<String> = w.moto.refusals().into_iter().map(|(k, _)| k).collect();
-    assert!(
-        refused.contains(&"sts:AccessDenied".to_string()),
-        "STS refused the new role at first: {refused:?}"
-    );
-    assert_eq!(
-        out.json()["sts"]["assumed_role_arn"],
-        format!(
-            "arn:aws:sts::{}:assumed-role/bitbucket-pipelines-deploy/bootstrap-verify",
-            w.moto.account_id()
-        )
-        .as_str(),
-        "{out:?}"
-    );
-}
-
-#[test]
-#[allow(clippy::too_many_lines, reason = "one scenario, in order")]
-fn live_role_judges_and_assume_returns_the_assumed_role() {
-    let w = World::start();
-    w.run("init", &["--yes"]).assert_success();
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let write = |name: &str, claims: Value| {
-        let p = dir.path().join(name);
-        std::fs::write(&p, mint_token(&w.issuer, claims)).unwrap();
-        p.display().to_string()
-    };
-    let good = write(
-        "good",
-        bitbucket_claims(&w.issuer.url(), &w.audience(), REPO_UUID, STEP_UUID, None),
-    );
-
-    // Judged against the role read from IAM (moto).
-    let out = w.run_verify(&["verify", "--token", &good]);
-    out.assert_success();
-    assert!(out.stdout.contains("(read from IAM)"), "{out:?}");
-    let role_arn = format!(
-        "arn:aws:iam::{}:role/bitbucket-pipelines-deploy",
-        w.moto.account_id()
-    );
-    assert!(out.stdout.contains(&role_arn), "{out:?}");
-
-    // --assume: STS AssumeRoleWithWebIdentity, then GetCallerIdentity with the temporary
-    // credentials. The assumed-role ARN has the documented form
-    // arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION.
-    let out = w.run_verify(&["verify", "--token", &good, "--assume", "--output", "json"]);
-    out.assert_success();
-    let doc = out.json();
-    let assumed = format!(
-        "arn:aws:sts::{}:assumed-role/bitbucket-pipelines-deploy/bootstrap-verify",
-        w.moto.account_id()
-    );
-    assert_eq!(doc["sts"]["assumed_role_arn"], assumed.as_str(), "{out:?}");
-    assert_eq!(
-        doc["sts"]["caller_identity"]["arn"],
-        assumed.as_str(),
-        "{out:?}"
-    );
-    assert_eq!(
-        doc["sts"]["caller_identity"]["account"],
-        w.moto.account_id(),
-        "{out:?}"
-    );
-    let ops: Vec<&str> = doc["aws_calls"]["calls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|c| c["operation"].as_str())
-        .collect();
-    assert!(ops.contains(&"AssumeRoleWithWebIdentity"), "{ops:?}");
-    assert!(ops.contains(&"GetCallerIdentity"), "{ops:?}");
-    let text = w.run_verify(&["verify", "--token", &good, "--assume"]);
-    text.assert_success();
-    assert!(
-        text.stdout.contains(&format!("assumed role    {assumed}")),
-        "{text:?}"
-    );
-
-    // A refused token never reaches STS.
-    let other = write(
-        "other",
-        bitbucket_claims(
-            &w.issuer.url(),
-            &w.audience(),
-            &fake_uuid(8),
-            STEP_UUID,
-            None,
-        ),
-    );
-    let out = w.run_verify(&["verify", "--token", &other, "--assume", "--output", "json"]);
-    out.assert_code(3);
-    let doc = out.json();
-    assert!(doc.get("sts").is_none(), "{out:?}");
-    assert!(doc["cause"]
-        .as_str()
-        .unwrap()
-        .contains("the token comes from another repository"));
-
-    // Wrong audience against the live provider: STS's "Incorrect token audience".
-    let wrong_aud = write(
-        "aud",
-        bitbucket_claims(
-            &w.issuer.url(),
-            "ari:cloud:bitbucket::workspace/00000000-0000-4000-8000-000000000000",
-            REPO_UUID,
-            STEP_UUID,
-            None,
-        ),
-    );
-    let out = w.run_verify(&["verify", "--token", &wrong_aud]);
-    assert_refused(
-        &out,
-        &format!(
-            "aud `ari:cloud:bitbucket::workspace/00000000-0000-4000-8000-000000000000` is not `{}`",
-            w.audience()
-        ),
-    );
-    assert!(cause(&out).contains("Incorrect token audience"), "{out:?}");
-
-    // A role that does not exist.
-    let out = w.run_verify(&["verify", "--token", &good, "--role-name", "no-such-role"]);
-    assert_refused(&out, "role `no-such-role` does not exist in account");
-
-    // An IP-restricted role created by init, judged live.
-    w.run(
-        "init",
-        &[
-            "--yes",
-            "--role-name",
-            "ip-restricted",
-            "--source-ip",
-            "203.0.113.0/24",
-        ],
-    )
-    .assert_success();
-    let out = w.run_verify(&[
-        "verify",
-        "--token",
-        &good,
-        "--role-name",
-        "ip-restricted",
-        "--source-ip",
-        "198.51.100.7",
-    ]);
-    assert_refused(
-        &out,
-        "aws:SourceIp `198.51.100.7` is outside 203.0.113.0/24: 1x/2x steps have no fixed IP",
-    );
-    let out = w.run_verify(&[
-        "verify",
-        "--token",
-        &good,
-        "--role-name",
-        "ip-restricted",
-        "--source-ip",
-        "203.0.113.9",
-    ]);
-    out.assert_success();
-}
-
-/// Custom audiences (`oidc: audiences:` in a step) make `aud` a JSON list, even with one
-/// value. The trust policy for custom audiences holds whether STS matches a list element by
-/// element or as a whole, and the report says which reading gave the verdict.
-#[test]
-fn a_list_aud_is_judged_under_both_readings_and_the_report_names_the_one_applied() {
-    let o = Offline::start();
-    let custom = "deploy.example.com";
-    let hp = o.issuer.host_path();
-    let with_aud = |aud: Value| {
-        let mut c = o.claims();
-        c["aud"] = aud;
-        mint_token(&o.issuer, c)
-    };
-
-    // The policy for a custom audience tests aud with the set operators only: accepted
-    // under both readings.
-    let token = with_aud(json!([custom]));
-    let out = o.verify(&token, &["--audience", custom]);
-    out.assert_success();
-    assert!(
-        out.stdout
-            .contains(&format!("ForAnyValue:StringEquals {hp}:aud"))
-            && out
-                .stdout
-                .contains(&format!("ForAllValues:StringEquals {hp}:aud")),
-        "{out:?}"
-    );
-    assert!(
-        out.stdout
-            .contains("aud is a JSON list (`deploy.example.com`)")
-            && out
-                .stdout
-                .contains("element by element allowed, as a whole allowed")
-            && out.stdout.contains("applied: element by element"),
-        "{out:?}"
-    );
-    let out = o.verify(&token, &["--audience", custom, "--output", "json"]);
-    let doc = out.json();
-    assert_eq!(
-        doc["aud_reading"],
-        json!({
-            "values": [custom],
-            "applied": "element-wise",
-            "allowed_element_wise": true,
-            "allowed_as_a_whole": true,
-            "readings_agree": true,
-        })
-    );
-
-    // A token also minted for an audience the role does not trust is refused.
-    let token = with_aud(json!([custom, "https://vault.example.com"]));
-    let out = o.verify(&token, &["--audience", custom]);
-    out.assert_code(3);
-    assert!(
-        out.stdout
-            .contains("ForAllValues requires every request value to match"),
-        "{out:?}"
-    );
-
-    // A one-string aud is not a list: nothing to say about readings.
-    let token = with_aud(json!(audience()));
-    let out = o.verify(&token, &["--audience", custom, "--output", "json"]);
-    out.assert_success();
-    assert_eq!(out.json()["aud_reading"], Value::Null);
-
-    // A policy with plain StringEquals (no custom audience configured) allows a list aud only
-    // if STS matches element by element: the stricter reading applies, and the cause says
-    // how to write the policy instead.
-    let token = with_aud(json!([audience()]));
-    let out = o.verify(&token, &[]);
-    out.assert_code(3);
-    assert!(
-        out.stdout
-            .contains("element by element allowed, as a whole denied")
-            && out.stdout.contains("applied: as a whole"),
-        "{out:?}"
-    );
-    let c = cause(&out);
-    assert!(
-        c.contains("ForAnyValue:StringEquals") && c.contains("--audience"),
-        "{c}"
-    );
-    let doc = o.verify(&token, &["--output", "json"]).json();
-    assert_eq!(doc["aud_reading"]["applied"], "whole");
-    assert_eq!(doc["aud_reading"]["readings_agree"], false);
-}
-
-#[test]
-fn with_several_roles_configured_role_picks_the_one_that_judges() {
-    let o = Offline::start();
-    let config = o.dir.path().join("bootstrap.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[role]]\nname = \"ours\"\nrepository-uuid = [\"{REPO_UUID}\"]\n\n[[role]]\nname = \"theirs\"\nrepository-uuid = [\"{{1a2b3c4d-5555-4e6f-8a9b-0123456789ab}}\"]\n"
-        ),
-    )
-    .expect("write config");
-    let token = mint_token(&o.issuer, o.claims());
-    let file = o.token_file("token.jwt", &token);
-    let verify = |extra: &[&str]| {
-        let mut args: Vec<String> = vec![
-            "verify".into(),
-            "--offline".into(),
-            "--token".into(),
-            file.display().to_string(),
-            "--issuer-url".into(),
-            o.issuer.url(),
-            "--ca-bundle".into(),
-            o.pki.ca_bundle_arg(),
-            "--workspace-uuid".into(),
-            WORKSPACE_UUID.into(),
-            "--config".into(),
-            config.display().to_string(),
-        ];
-        args.extend(extra.iter().map(ToString::to_string));
-        run(args)
-    };
-    let out = verify(&[]);
-    out.assert_code(64);
-    assert!(out.stderr.contains("pass --role NAME"), "{out:?}");
-    let out = verify(&["--role", "nope"]);
-    out.assert_code(64);
-    assert!(out.stderr.contains("--role nope: no such role"), "{out:?}");
-    let out = verify(&["--role", "ours"]);
-    out.assert_success();
-    assert!(out.stdout.contains("verdict: ACCEPTED"), "{out:?}");
-    assert_refused(&verify(&["--role", "theirs"]), "");
 }

@@ -1,6 +1,5 @@
 //! The `bootstrap` binary as a subprocess with a clean, deterministic environment.
 
-use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -33,13 +32,13 @@ fn timeout() -> Duration {
 }
 
 /// `bootstrap` with a clean environment and a shared empty HOME.
-pub fn bootstrap_cmd() -> Command {
+pub(super) fn bootstrap_cmd() -> Command {
     bootstrap_cmd_in(shared_home())
 }
 
 /// `bootstrap` with a clean environment: only PATH, HOME=`home`, fake AWS credentials,
 /// region us-east-1, IMDS disabled, NO_COLOR=1.
-pub fn bootstrap_cmd_in(home: &Path) -> Command {
+pub(super) fn bootstrap_cmd_in(home: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_bootstrap"));
     cmd.env_clear();
     if let Some(path) = std::env::var_os("PATH") {
@@ -79,18 +78,6 @@ impl CliOutput {
         self.code == Some(0)
     }
 
-    /// Panic (showing stdout and stderr) unless the exit code is `code`.
-    #[track_caller]
-    pub fn assert_code(&self, code: i32) -> &Self {
-        assert_eq!(self.code, Some(code), "unexpected exit code\n{self:?}");
-        self
-    }
-
-    #[track_caller]
-    pub fn assert_success(&self) -> &Self {
-        self.assert_code(0)
-    }
-
     /// stdout parsed as exactly one JSON document (panics with the output otherwise).
     #[track_caller]
     pub fn json(&self) -> Value {
@@ -99,36 +86,9 @@ impl CliOutput {
     }
 }
 
-/// Run `bootstrap ARGS` (clean environment, shared empty HOME).
-pub fn run<I, S>(args: I) -> CliOutput
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    let mut cmd = bootstrap_cmd();
-    cmd.args(args);
-    run_cmd(cmd)
-}
-
-/// Run `bootstrap ARGS` with `stdin` piped in (e.g. `verify --token -`).
-pub fn run_with_stdin<I, S>(args: I, stdin: &str) -> CliOutput
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    let mut cmd = bootstrap_cmd();
-    cmd.args(args);
-    run_cmd_with_stdin(cmd, Some(stdin.as_bytes()))
-}
-
-/// Run a prepared command (see [`bootstrap_cmd`]), capturing output, with a timeout.
-pub fn run_cmd(cmd: Command) -> CliOutput {
-    run_cmd_with_stdin(cmd, None)
-}
-
-/// Run a prepared command with optional stdin. Kills it and panics after
-/// `BOOTSTRAP_TEST_TIMEOUT_SECS` (default 120).
-pub fn run_cmd_with_stdin(mut cmd: Command, stdin: Option<&[u8]>) -> CliOutput {
+/// Run a prepared command with optional stdin (what [`Test::run`](super::Test::run) does).
+/// Kills it and panics after `BOOTSTRAP_TEST_TIMEOUT_SECS` (default 120).
+pub(super) fn run_cmd_with_stdin(mut cmd: Command, stdin: Option<&[u8]>) -> CliOutput {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     if stdin.is_some() {
         cmd.stdin(Stdio::piped());
@@ -183,53 +143,13 @@ pub fn run_cmd_with_stdin(mut cmd: Command, stdin: Option<&[u8]>) -> CliOutput {
     output
 }
 
-/// A failed run, checked in both output modes.
+/// A failed run, checked in both output modes (see [`Test::run_error`](super::Test::run_error)).
 #[derive(Debug, Clone)]
 pub struct Failure {
     /// The one error line of text mode, without the `error: ` label.
     pub line: String,
     /// The `error` object of `--output json`.
     pub json: Value,
-}
-
-/// Run `bootstrap ARGS` twice, once with `-q` in text mode and once with `--output json`,
-/// and check the error contract: exit `code` both times; in text mode nothing on stdout and
-/// exactly one line, `error: ...`, on stderr; in JSON mode stdout is one JSON document
-/// `{"error": {...}, "exit_code": code}`.
-#[track_caller]
-pub fn assert_failure<S: AsRef<str>>(args: &[S], code: i32) -> Failure {
-    let args: Vec<String> = args.iter().map(|a| a.as_ref().to_string()).collect();
-    let mut text_args = args.clone();
-    text_args.push("-q".into());
-    let text = run(&text_args);
-    text.assert_code(code);
-    assert!(
-        text.stdout.is_empty(),
-        "text mode printed on stdout:\n{text:?}"
-    );
-    let lines: Vec<&str> = text.stderr.lines().collect();
-    assert_eq!(
-        lines.len(),
-        1,
-        "expected exactly one line on stderr:\n{text:?}"
-    );
-    let line = lines[0]
-        .strip_prefix("error: ")
-        .unwrap_or_else(|| panic!("the stderr line does not start with `error: `:\n{text:?}"))
-        .to_string();
-
-    let mut json_args = args;
-    json_args.extend(["--output".to_string(), "json".to_string()]);
-    let json_run = run(&json_args);
-    json_run.assert_code(code);
-    let doc = json_run.json();
-    assert_eq!(doc["exit_code"], code, "{json_run:?}");
-    let err = doc["error"].clone();
-    assert!(
-        err["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "no error.message in the JSON document:\n{json_run:?}"
-    );
-    Failure { line, json: err }
 }
 
 /// The entry for one resource kind (`oidc-provider`, `role`, `state-bucket`, `lock-table`)

@@ -2,7 +2,7 @@
 //! flags that point `bootstrap` at them.
 
 use super::aws::Clients;
-use super::{run, CliOutput, Issuer, Moto, Pki, Test};
+use super::{CliOutput, Issuer, Moto, Pki, Test};
 
 pub const WORKSPACE_UUID: &str = "6a3f1c2e-1111-4c9d-9a8b-0123456789ab";
 pub const REPO_UUID: &str = "{0f6b3c1d-2222-4e5f-8a9b-abcdefabcdef}";
@@ -111,14 +111,6 @@ impl World {
         f
     }
 
-    /// `bootstrap <cmd> <setup flags> <extra>`.
-    pub fn run(&self, cmd: &str, extra: &[&str]) -> CliOutput {
-        let mut args = vec![cmd.to_string()];
-        args.extend(self.setup_flags());
-        args.extend(extra.iter().map(ToString::to_string));
-        run(args)
-    }
-
     /// A [`Test`] of `bootstrap <cmd> <setup flags>` that can count this world's writes
     /// ([`Test::expect_no_writes`]); add the command's own arguments with `.args`.
     pub fn test(&self, cmd: &str) -> Test<'_> {
@@ -138,5 +130,20 @@ impl World {
 
     pub fn audience(&self) -> String {
         format!("ari:cloud:bitbucket::workspace/{WORKSPACE_UUID}")
+    }
+
+    /// A trust policy on this world's provider with the audience condition alone (no `sub`
+    /// condition): what a hand edit that widens a role's trust to the whole workspace leaves.
+    pub fn widened_trust(&self) -> serde_json::Value {
+        let hp = self.issuer.host_path();
+        serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": { "Federated": self.provider_arn() },
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": { "StringEquals": { format!("{hp}:aud"): self.audience() } }
+            }]
+        })
     }
 }

@@ -5,19 +5,23 @@
 //! * [`pki`]: a real certificate chain (root -> intermediate -> leaf) made with rcgen;
 //! * [`issuer`]: an HTTPS OIDC issuer on 127.0.0.1 serving discovery and JWKS;
 //! * [`jwt`]: RS256 tokens signed with the issuer's key, plus malformed ones;
-//! * [`moto`]: a `moto_server` child process (local AWS) with its request recorder;
-//! * [`cli`]: the `bootstrap` binary as a subprocess with a clean environment;
-//! * [`test`]: [`Test`], the fluent builder for one run and what it must produce;
+//! * [`moto`]: a `moto_server` child process (local AWS) with its request recorder, whose
+//!   requests [`recorder`] reads back and classifies;
+//! * [`cli`]: the `bootstrap` binary as a subprocess with a clean environment, and its output;
+//! * [`test`]: [`Test`], the fluent builder for one run and what it must produce: the one
+//!   way the tests run the binary;
 //! * [`fixture`]: a [`World`](fixture::World) of all of these, with the flags that reach it.
 #![allow(dead_code)]
 
 pub mod authz;
 pub mod aws;
 pub mod bitbucket;
+pub mod bitbucket_routes;
 pub mod cli;
 pub mod fixture;
 pub mod inspect;
 pub mod issuer;
+pub mod issuer_server;
 pub mod jwt;
 pub mod kms;
 pub mod moto;
@@ -25,14 +29,12 @@ pub mod openapi;
 pub mod openssl;
 pub mod pki;
 pub mod proxy;
+pub mod recorder;
 pub mod schema;
 pub mod test;
 
 #[allow(unused_imports)]
-pub use cli::{
-    assert_failure, bootstrap_cmd, bootstrap_cmd_in, resource, run, run_cmd, run_with_stdin,
-    CliOutput, Failure,
-};
+pub use cli::{resource, CliOutput, Failure};
 #[allow(unused_imports)]
 pub use issuer::{unused_port, ChainMode, Issuer, IssuerOptions, Response};
 #[allow(unused_imports)]

@@ -1,6 +1,7 @@
 //! [`Test`]: one run of `bootstrap`, described step by step, then run and checked, in the
 //! style of just's test builder: what goes in (arguments, environment, stdin, HOME, working
-//! directory) and what must come out (exit code, text on stdout and stderr, no AWS write).
+//! directory) and what must come out (the exit code, text on stdout and stderr, no AWS write,
+//! and any further check a helper attaches with [`Test::check`]).
 //!
 //! ```ignore
 //! let out = w
@@ -12,25 +13,47 @@
 //!     .run();
 //! ```
 //!
-//! `run` returns the [`CliOutput`] for checks the builder does not express.
+//! `run` returns the [`CliOutput`] for checks the builder does not express; `run_error`
+//! runs a failing command in both output modes and checks the error contract (see
+//! [`Test::run_error`]). This is the one way the tests run the binary.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::rc::Rc;
 
-use super::cli::{bootstrap_cmd, bootstrap_cmd_in, run_cmd_with_stdin, CliOutput};
+use super::cli::{bootstrap_cmd, bootstrap_cmd_in, run_cmd_with_stdin, CliOutput, Failure};
 use super::moto::Moto;
+
+/// The exit a run must end with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Exit {
+    Code(i32),
+    /// One of these codes.
+    OneOf(&'static [i32]),
+    /// Any code but this one (not a signal).
+    Not(i32),
+    /// Any non-zero code (not a signal).
+    Failure,
+    /// Not checked: the test checks something else of the output.
+    Any,
+}
+
+/// A further check of a run's whole output (see [`Test::check`]).
+type Check<'a> = Rc<dyn Fn(&CliOutput) + 'a>;
 
 /// One `bootstrap` run and what it must produce. Unless told otherwise it must exit 0.
 #[must_use = "a Test does nothing until `run`"]
+#[derive(Clone)]
 pub struct Test<'a> {
     args: Vec<OsString>,
     env: Vec<(OsString, OsString)>,
+    env_removed: Vec<OsString>,
     bare: bool,
     home: Option<PathBuf>,
     dir: Option<PathBuf>,
     stdin: Option<Vec<u8>>,
-    code: i32,
+    exit: Exit,
     stdout: Option<String>,
     stdout_contains: Vec<String>,
     stderr_contains: Vec<String>,
@@ -38,6 +61,7 @@ pub struct Test<'a> {
     stderr_lacks: Vec<String>,
     moto: Option<&'a Moto>,
     no_writes: bool,
+    checks: Vec<Check<'a>>,
 }
 
 impl Default for Test<'_> {
@@ -53,11 +77,12 @@ impl<'a> Test<'a> {
         Test {
             args: Vec::new(),
             env: Vec::new(),
+            env_removed: Vec::new(),
             bare: false,
             home: None,
             dir: None,
             stdin: None,
-            code: 0,
+            exit: Exit::Code(0),
             stdout: None,
             stdout_contains: Vec::new(),
             stderr_contains: Vec::new(),
@@ -65,6 +90,7 @@ impl<'a> Test<'a> {
             stderr_lacks: Vec::new(),
             moto: None,
             no_writes: false,
+            checks: Vec::new(),
         }
     }
 
@@ -85,6 +111,12 @@ impl<'a> Test<'a> {
     /// Set one environment variable (on top of the clean environment).
     pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
         self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Remove one variable of the clean environment (e.g. the fake AWS credentials).
+    pub fn env_remove(mut self, key: impl Into<OsString>) -> Self {
+        self.env_removed.push(key.into());
         self
     }
 
@@ -114,7 +146,34 @@ impl<'a> Test<'a> {
 
     /// The exit code the run must end with (default 0).
     pub fn expect_exit(mut self, code: i32) -> Self {
-        self.code = code;
+        self.exit = Exit::Code(code);
+        self
+    }
+
+    /// The exit code must be one of `codes` (for a run whose outcome the test does not fix,
+    /// e.g. a verdict that depends on the machine).
+    pub fn expect_exit_in(mut self, codes: &'static [i32]) -> Self {
+        self.exit = Exit::OneOf(codes);
+        self
+    }
+
+    /// The run may end with any code but `code` (e.g. 64, a usage error, for input that
+    /// must be accepted whatever then happens).
+    pub fn expect_exit_not(mut self, code: i32) -> Self {
+        self.exit = Exit::Not(code);
+        self
+    }
+
+    /// The run must fail, with whatever non-zero code.
+    pub fn expect_failure(mut self) -> Self {
+        self.exit = Exit::Failure;
+        self
+    }
+
+    /// The exit code is not checked: for a run whose test is about something else of its
+    /// output (a leaked secret, say) and may succeed or fail.
+    pub fn any_exit(mut self) -> Self {
+        self.exit = Exit::Any;
         self
     }
 
@@ -157,7 +216,15 @@ impl<'a> Test<'a> {
         self
     }
 
-    fn command(&self) -> Command {
+    /// A further check of the whole output, run after the builder's own (for what a helper
+    /// always checks, e.g. that a written file is valid).
+    pub fn check(mut self, check: impl Fn(&CliOutput) + 'a) -> Self {
+        self.checks.push(Rc::new(check));
+        self
+    }
+
+    /// The command [`Test::run`] starts (for the harness's own tests of its environment).
+    pub fn command(&self) -> Command {
         let mut cmd = match (&self.home, self.bare) {
             (_, true) => {
                 let mut cmd = Command::new(env!("CARGO_BIN_EXE_bootstrap"));
@@ -173,6 +240,9 @@ impl<'a> Test<'a> {
             (None, false) => bootstrap_cmd(),
         };
         cmd.args(&self.args);
+        for k in &self.env_removed {
+            cmd.env_remove(k);
+        }
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
@@ -195,11 +265,26 @@ impl<'a> Test<'a> {
         });
         let out = run_cmd_with_stdin(self.command(), self.stdin.as_deref());
         let what = self.describe();
-        assert_eq!(
-            out.code,
-            Some(self.code),
-            "{what}: unexpected exit code\n{out:?}"
-        );
+        match self.exit {
+            Exit::Code(code) => assert_eq!(
+                out.code,
+                Some(code),
+                "{what}: unexpected exit code\n{out:?}"
+            ),
+            Exit::OneOf(codes) => assert!(
+                out.code.is_some_and(|c| codes.contains(&c)),
+                "{what}: exit code not one of {codes:?}\n{out:?}"
+            ),
+            Exit::Not(code) => assert!(
+                out.code.is_some_and(|c| c != code),
+                "{what}: exit code {code} (or a signal)\n{out:?}"
+            ),
+            Exit::Failure => assert!(
+                out.code.is_some_and(|c| c != 0),
+                "{what}: expected a failure\n{out:?}"
+            ),
+            Exit::Any => {}
+        }
         if let Some(want) = &self.stdout {
             assert_eq!(&out.stdout, want, "{what}: stdout\n{out:?}");
         }
@@ -219,7 +304,43 @@ impl<'a> Test<'a> {
             let writes = moto.mutating_calls();
             assert_eq!(writes, vec![], "{what} wrote to AWS\n{out:?}");
         }
+        for check in &self.checks {
+            check(&out);
+        }
         out
+    }
+
+    /// Run a command that must fail (with the code of [`Test::expect_exit`]) twice, once
+    /// with `-q` in text mode and once with `--output json`, and check the error contract:
+    /// the expected code both times (and every other expectation of the builder); in text
+    /// mode nothing on stdout and exactly one line, `error: ...`, on stderr; in JSON mode
+    /// stdout is one JSON document `{"error": {...}, "exit_code": code}`.
+    #[track_caller]
+    pub fn run_error(self) -> Failure {
+        let Exit::Code(code) = self.exit else {
+            panic!("run_error needs the exact code: use expect_exit");
+        };
+        assert_ne!(code, 0, "run_error is for a failing command");
+        let text = self.clone().arg("-q").expect_stdout("").run();
+        let lines: Vec<&str> = text.stderr.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "expected exactly one line on stderr:\n{text:?}"
+        );
+        let line = lines[0]
+            .strip_prefix("error: ")
+            .unwrap_or_else(|| panic!("the stderr line does not start with `error: `:\n{text:?}"))
+            .to_string();
+        let json_run = self.args(["--output", "json"]).run();
+        let doc = json_run.json();
+        assert_eq!(doc["exit_code"], code, "{json_run:?}");
+        let err = doc["error"].clone();
+        assert!(
+            err["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "no error.message in the JSON document:\n{json_run:?}"
+        );
+        Failure { line, json: err }
     }
 
     fn expectations<'o>(&'o self, out: &'o CliOutput) -> Vec<(&'static str, &'o str, &'o String)> {
