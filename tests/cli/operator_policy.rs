@@ -380,31 +380,3 @@ fn the_policy_is_the_whole_text_output_and_wrapped_in_json() {
         .expect_exit(64)
         .run();
 }
-
-/// From ten roles on, the roles are read with account-wide listings
-/// (`iam:GetAccountAuthorizationDetails`): the operator policy of such a configuration grants
-/// them, and every call of `init`, `status` and `plan` is within it.
-#[test]
-fn twelve_configured_roles_read_in_bulk_need_nothing_outside_the_operator_policy() {
-    let w = World::start();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = crate::scale::roles_config(&dir, 12);
-    let policy = roles_policy(&w, &config, &[]);
-    assert_not_trivially_permissive(&policy);
-    assert!(allowed(
-        &policy,
-        Access::new("iam:GetAccountAuthorizationDetails", "*")
-    ));
-    judged_config(&w, &policy, &config, "init", &["--yes"]);
-    w.moto.start_recording();
-    with_config(&w, "plan", &config).run().assert_success();
-    w.moto.stop_recording();
-    let bulk = w
-        .moto
-        .recorded_requests()
-        .iter()
-        .any(|r| crate::common::moto::classify(r).1 == "GetAccountAuthorizationDetails");
-    assert!(bulk, "plan of twelve roles did not read them in bulk");
-    judged_config(&w, &policy, &config, "status", &["--detailed-exitcode"]);
-    judged_config(&w, &policy, &config, "plan", &["--detailed-exitcode"]);
-}
