@@ -4,7 +4,6 @@
 
 pub mod cloudformation;
 mod destroy;
-mod destroy_stack;
 mod discover;
 mod init;
 mod operator_policy;
@@ -119,10 +118,7 @@ pub async fn dispatch(
                 delete_state,
                 roles,
             };
-            match mode {
-                Deployment::Direct => destroy::run(s, r, o).await,
-                Deployment::Stack | Deployment::StackSet => destroy_stack::run(s, r, o).await,
-            }
+            destroy::run(s, r, mode, o).await
         }
     }
 }
