@@ -55,7 +55,7 @@ async fn direct(settings: &Settings, reporter: &Reporter, o: Options) -> Result<
     let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
     let account = account(&aws).await?;
     // A bucket under the default name of earlier versions is the one to destroy, if any.
-    let settings = super::setup::with_earlier_bucket(&aws, settings, &account).await?;
+    let settings = super::prepare::with_earlier_bucket(&aws, settings, &account).await?;
     let targets = Targets::new(
         &settings,
         issuer,
