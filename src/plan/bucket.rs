@@ -10,24 +10,9 @@ use crate::iam::{same, statements_of};
 use crate::model::namespace::Namespace;
 use crate::model::policy::merge_bucket_policy;
 use crate::model::DesiredBucket;
-use crate::observe::{Encryption, LifecycleRule, ObservedBucket};
+use crate::observe::{Encryption, ObservedBucket};
 
 pub use crate::model::state::{ABORT_MULTIPART_DAYS, LIFECYCLE_RULE_ID};
-
-pub fn desired_encryption(d: &DesiredBucket) -> Encryption {
-    match &d.kms_key {
-        Some(key) => Encryption {
-            algorithm: "aws:kms".into(),
-            kms_key: Some(key.clone()),
-            bucket_key: true,
-        },
-        None => Encryption {
-            algorithm: "AES256".into(),
-            kms_key: None,
-            bucket_key: false,
-        },
-    }
-}
 
 fn encryption_ok(want: &Encryption, have: Option<&Encryption>) -> bool {
     match have {
@@ -48,16 +33,6 @@ fn show_encryption(e: Option<&Encryption>) -> String {
             ),
             None => e.algorithm.clone(),
         },
-    }
-}
-
-pub fn desired_lifecycle(d: &DesiredBucket) -> LifecycleRule {
-    LifecycleRule {
-        id: LIFECYCLE_RULE_ID.into(),
-        enabled: true,
-        noncurrent_days: Some(d.noncurrent_days),
-        abort_multipart_days: Some(ABORT_MULTIPART_DAYS),
-        whole_bucket: true,
     }
 }
 
@@ -155,7 +130,7 @@ fn new_bucket(d: &DesiredBucket) -> ResourcePlan {
         FieldChange::new(
             "encryption",
             "",
-            show_encryption(Some(&desired_encryption(d))),
+            show_encryption(Some(&d.encryption())),
         ),
         FieldChange::new("public access block", "", "all four on"),
         FieldChange::new("object ownership", "", "BucketOwnerEnforced (ACLs disabled)"),
@@ -202,7 +177,7 @@ fn versioning_and_encryption(d: &DesiredBucket, o: &ObservedBucket, diff: &mut s
             Op::PutVersioning,
         );
     }
-    let want = desired_encryption(d);
+    let want = d.encryption();
     if !encryption_ok(&want, o.encryption.as_ref()) {
         let change = FieldChange::new(
             "encryption",
@@ -251,7 +226,7 @@ fn access(o: &ObservedBucket, diff: &mut super::Diff) {
 /// The tool's retention rule; rules the tool does not own are kept as they are.
 fn lifecycle(d: &DesiredBucket, o: &ObservedBucket, diff: &mut super::Diff) {
     let ours = o.lifecycle.iter().find(|r| r.id == LIFECYCLE_RULE_ID);
-    if ours == Some(&desired_lifecycle(d)) {
+    if ours == Some(&d.lifecycle()) {
         return;
     }
     let days = |d: Option<i32>| d.map_or_else(|| "(none)".to_string(), |d| format!("{d} days"));
