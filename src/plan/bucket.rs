@@ -4,10 +4,9 @@
 use serde_json::Value;
 
 use super::ownership::{is_managed, tags_to_add};
-use super::{FieldChange, Kind, Op, ResourcePlan};
+use super::{FieldChange, FieldValue, Kind, Op, ResourcePlan};
 use crate::error::{Error, Result};
 use crate::iam::{same, statements_of};
-use crate::model::namespace::Namespace;
 use crate::model::policy::merge_bucket_policy;
 use crate::model::DesiredBucket;
 use crate::observe::{Encryption, ObservedBucket};
@@ -19,20 +18,6 @@ fn encryption_ok(want: &Encryption, have: Option<&Encryption>) -> bool {
         None => false,
         Some(h) if want.algorithm == "AES256" => h.algorithm == "AES256",
         Some(h) => h.algorithm == want.algorithm && h.kms_key == want.kms_key && h.bucket_key,
-    }
-}
-
-fn show_encryption(e: Option<&Encryption>) -> String {
-    match e {
-        None => "(none)".into(),
-        Some(e) => match &e.kms_key {
-            Some(k) => format!(
-                "{} {k}{}",
-                e.algorithm,
-                if e.bucket_key { " (bucket key)" } else { "" }
-            ),
-            None => e.algorithm.clone(),
-        },
     }
 }
 
@@ -107,8 +92,8 @@ pub fn bucket(d: &DesiredBucket, o: Option<&ObservedBucket>) -> Result<ResourceP
     if !add.is_empty() {
         changes.push(FieldChange::new(
             "tags",
-            show_tags(&o.tags),
-            show_tags(&merged),
+            FieldValue::Tags(o.tags.clone()),
+            FieldValue::Tags(merged.clone()),
         ));
         ops.push(Op::PutBucketTagging { tags: merged });
     }
@@ -125,12 +110,12 @@ pub fn bucket(d: &DesiredBucket, o: Option<&ObservedBucket>) -> Result<ResourceP
 fn new_bucket(d: &DesiredBucket) -> ResourcePlan {
     let mut changes = vec![
         FieldChange::new("region", "", &d.region),
-        FieldChange::new("namespace", "", show_namespace(d)),
+        FieldChange::new("namespace", "", FieldValue::Namespace(d.namespace, d.namespace_note.clone())),
         FieldChange::new("versioning", "", "Enabled"),
         FieldChange::new(
             "encryption",
             "",
-            show_encryption(Some(&d.encryption())),
+            FieldValue::Encryption(Some(d.encryption())),
         ),
         FieldChange::new("public access block", "", "all four on"),
         FieldChange::new("object ownership", "", "BucketOwnerEnforced (ACLs disabled)"),
@@ -160,7 +145,7 @@ fn new_bucket(d: &DesiredBucket) -> ResourcePlan {
         changes.push(FieldChange::new(
             "tags",
             "",
-            format!("{} (in the create call)", show_tags(&d.tags)),
+            FieldValue::TagsOnCreate(d.tags.clone()),
         ));
     }
     ResourcePlan::new(Kind::StateBucket, &d.name, false, changes, ops)
@@ -181,8 +166,8 @@ fn versioning_and_encryption(d: &DesiredBucket, o: &ObservedBucket, diff: &mut s
     if !encryption_ok(&want, o.encryption.as_ref()) {
         let change = FieldChange::new(
             "encryption",
-            show_encryption(o.encryption.as_ref()),
-            show_encryption(Some(&want)),
+            FieldValue::Encryption(o.encryption.clone()),
+            FieldValue::Encryption(Some(want.clone())),
         );
         diff.add(change, Op::PutEncryption);
     }
@@ -254,26 +239,4 @@ fn lifecycle(d: &DesiredBucket, o: &ObservedBucket, diff: &mut super::Diff) {
         FieldChange::new("lifecycle", from, to),
         Op::PutLifecycle { keep },
     );
-}
-
-/// The namespace a new bucket is created in, and why when the default could not use the
-/// account regional one.
-fn show_namespace(d: &DesiredBucket) -> String {
-    match (d.namespace, &d.namespace_note) {
-        (Namespace::AccountRegional, _) => {
-            "account-regional (only this account can create this name)".into()
-        }
-        (Namespace::Global, Some(why)) => format!("global ({why})"),
-        (Namespace::Global, None) => "global".into(),
-    }
-}
-
-fn show_tags(tags: &std::collections::BTreeMap<String, String>) -> String {
-    if tags.is_empty() {
-        return "(none)".into();
-    }
-    tags.iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -24,6 +24,7 @@ pub mod stackset;
 pub mod state_keys;
 mod status;
 mod thumbprint;
+mod values;
 mod verdicts;
 pub mod verify;
 

@@ -188,7 +188,7 @@ pub fn plan_text(resources: &[ResourcePlan], paint: Paint) -> String {
             if let Some(d) = &c.document {
                 let _ = writeln!(text, "      {}:", c.field);
                 text.push_str(&diff_lines(&d.diff, paint));
-            } else if c.from.is_empty() {
+            } else if c.from.is_unset() {
                 let _ = writeln!(text, "      {}: {}", c.field, c.to);
             } else {
                 let _ = writeln!(text, "      {}: {} -> {}", c.field, c.from, c.to);
