@@ -24,7 +24,7 @@ use crate::report::Reporter;
 pub(super) struct Prepared {
     pub aws: Aws,
     pub facts: IssuerFacts,
-    /// In CloudFormation mode, the template's desired state in this account.
+    /// The desired state (in CloudFormation mode, the template's, in this account).
     pub desired: DesiredState,
     pub staged: Staged,
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::ownership::{is_managed, tags_to_add};
-use super::{names, FieldChange, Kind, Op, ResourcePlan};
+use super::{names, FieldChange, FieldValue, Kind, Op, ResourcePlan};
 use crate::error::{Error, Result};
 use crate::iam::same;
 use crate::model::admin::admin_statement;
@@ -212,7 +212,7 @@ fn documents(d: &DesiredRole, o: &ObservedRole, diff: &mut super::Diff) {
     for (name, doc) in &o.foreign_inline_policies {
         let change = FieldChange::new(
             &format!("inline policy {name}"),
-            format!("present, not written by bootstrap{}", admin_note(doc)),
+            FieldValue::Foreign(admin_statement(doc)),
             "(deleted)",
         );
         diff.add(change, Op::DeleteInlinePolicy { name: name.clone() });
@@ -241,11 +241,10 @@ fn managed_policies(d: &DesiredRole, o: &ObservedRole, diff: &mut super::Diff) {
         names(&d.managed_policies),
     ));
     for arn in &detach {
-        let note = o.managed_documents.get(*arn).map(admin_note);
-        if let Some(note) = note.filter(|n| !n.is_empty()) {
+        if let Some(admin) = o.managed_documents.get(*arn).and_then(admin_statement) {
             diff.changes.push(FieldChange::new(
                 &format!("managed policy {arn}"),
-                format!("attached{note}"),
+                FieldValue::AttachedAdmin(admin),
                 "(detached)",
             ));
         }
@@ -283,11 +282,4 @@ fn limits(d: &DesiredRole, o: &ObservedRole, diff: &mut super::Diff) {
         ),
         _ => {}
     }
-}
-
-/// `; ADMIN-EQUIVALENT: <statement>` for an administrator-equivalent document, else empty.
-fn admin_note(doc: &serde_json::Value) -> String {
-    admin_statement(doc)
-        .map(|s| format!("; ADMIN-EQUIVALENT: {s}"))
-        .unwrap_or_default()
 }

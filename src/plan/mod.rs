@@ -27,6 +27,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::Result;
+use crate::model::admin::AdminStatement;
 use crate::model::bucket::Encryption;
 use crate::model::namespace::Namespace;
 use crate::model::DesiredState;
@@ -73,6 +74,12 @@ pub enum FieldValue {
     Namespace(Namespace, Option<String>),
     /// A policy document, shown by its diff.
     Document,
+    /// A resource the tool did not create, adopted: the tags it gets.
+    Adopted(BTreeMap<String, String>),
+    /// An inline policy the tool did not write, and its administrator-equivalent statement.
+    Foreign(Option<AdminStatement>),
+    /// A managed policy attached, administrator-equivalent by this statement.
+    AttachedAdmin(AdminStatement),
 }
 
 impl FieldValue {

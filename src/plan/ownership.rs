@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::FieldChange;
+use super::{FieldChange, FieldValue};
 use crate::model::admin::{admin_statement, AdminStatement};
 use crate::model::{MANAGED_BY_TAG, VERSION_TAG};
 use crate::observe::ObservedRole;
@@ -41,13 +41,7 @@ pub fn adoption_change(tags: &BTreeMap<String, String>) -> FieldChange {
     FieldChange::new(
         "ownership",
         "not created by bootstrap (no managed-by=bootstrap tag)",
-        format!(
-            "adopted: tagged {}",
-            tags.iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        FieldValue::Adopted(tags.clone()),
     )
 }
 

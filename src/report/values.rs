@@ -7,6 +7,7 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
+use crate::model::admin::AdminStatement;
 use crate::model::bucket::Encryption;
 use crate::model::namespace::Namespace;
 use crate::plan::{FieldChange, FieldValue};
@@ -25,6 +26,18 @@ impl fmt::Display for FieldValue {
             FieldValue::Encryption(e) => f.write_str(&encryption_text(e.as_ref())),
             FieldValue::Namespace(n, why) => f.write_str(&namespace_text(*n, why.as_deref())),
             FieldValue::Document => f.write_str("(document)"),
+            FieldValue::Adopted(tags) => {
+                let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                write!(f, "adopted: tagged {}", tags.join(", "))
+            }
+            FieldValue::Foreign(admin) => {
+                write!(
+                    f,
+                    "present, not written by bootstrap{}",
+                    admin_note(admin.as_ref())
+                )
+            }
+            FieldValue::AttachedAdmin(admin) => write!(f, "attached{}", admin_note(Some(admin))),
         }
     }
 }
@@ -33,6 +46,13 @@ impl Serialize for FieldValue {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
     }
+}
+
+/// What makes a policy administrator-equivalent, after what it is (nothing when it is not).
+fn admin_note(admin: Option<&AdminStatement>) -> String {
+    admin
+        .map(|s| format!("; ADMIN-EQUIVALENT: {s}"))
+        .unwrap_or_default()
 }
 
 fn tags_text(tags: &BTreeMap<String, String>) -> String {
