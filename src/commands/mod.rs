@@ -2,18 +2,15 @@
 //! observe -> plan -> apply -> report. The deployment mode is picked here, once; each
 //! command returns an [`Output`], built from its typed result.
 
-pub mod cloudformation;
 mod destroy;
-mod destroy_stack;
 mod discover;
-mod init;
+pub mod init;
 mod operator_policy;
 mod pipeline;
 mod pipeline_multi;
 mod plan;
+mod prepare;
 mod render;
-mod setup;
-mod stackset;
 mod status;
 mod thumbprint;
 mod verify;
@@ -67,27 +64,17 @@ pub async fn dispatch(
             detailed_exitcode: detailed,
             roles,
             ..
-        } => match direct_roles(s, mode, &roles)? {
-            Deployment::Direct => plan::run(s, r, detailed, &roles).await,
-            Deployment::Stack => cloudformation::plan(s, r, detailed).await,
-            Deployment::StackSet => stackset::plan(s, r, detailed).await,
-        },
+        } => plan::run(s, r, direct_roles(s, mode, &roles)?, detailed, &roles).await,
         // --prune: stale roles in direct mode (with an explicit set); in CloudFormation mode,
         // the update that deletes the roles of the stack or StackSet the settings no longer have.
-        Command::Init { yes, prune, .. } => match prune_needs_set(s, mode, prune)? {
-            Deployment::Direct => init::run(s, r, yes, prune).await,
-            Deployment::Stack => cloudformation::init(s, r, yes, prune).await,
-            Deployment::StackSet => stackset::init(s, r, yes, prune).await,
-        },
+        Command::Init { yes, prune, .. } => {
+            init::run(s, r, prune_needs_set(s, mode, prune)?, yes, prune).await
+        }
         Command::Status {
             detailed_exitcode: detailed,
             roles,
             ..
-        } => match direct_roles(s, mode, &roles)? {
-            Deployment::Direct => status::run(s, r, detailed, &roles).await,
-            Deployment::Stack => cloudformation::status(s, r, detailed).await,
-            Deployment::StackSet => stackset::status(s, r, detailed).await,
-        },
+        } => status::run(s, r, direct_roles(s, mode, &roles)?, detailed, &roles).await,
         Command::Verify(args) => verify::run(s, r, verify_options(args)).await,
         Command::Pipeline(args) => {
             let o = pipeline_options(args);
@@ -119,10 +106,7 @@ pub async fn dispatch(
                 delete_state,
                 roles,
             };
-            match mode {
-                Deployment::Direct => destroy::run(s, r, o).await,
-                Deployment::Stack | Deployment::StackSet => destroy_stack::run(s, r, o).await,
-            }
+            destroy::run(s, r, mode, o).await
         }
     }
 }

@@ -66,7 +66,7 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
     let settings = if offline {
         std::borrow::Cow::Borrowed(settings)
     } else {
-        super::setup::with_earlier_bucket(&aws, settings, &account).await?
+        super::prepare::with_earlier_bucket(&aws, settings, &account).await?
     };
     let desired = model::desired(&settings, &account, &[], &[])?;
     if let (true, Some(old)) = (offline, &desired.bucket.global_default) {

@@ -135,7 +135,7 @@ async fn prepare_stage(stage: &Stage, opts: &Options, reporter: &Reporter) -> Re
         region: aws.region.clone(),
     };
     // An account set up by an earlier version keeps its bucket under the earlier default name.
-    let s = super::setup::with_earlier_bucket(&aws, &s, &account).await?;
+    let s = super::prepare::with_earlier_bucket(&aws, &s, &account).await?;
     let desired = model::desired(&s, &account, &[], &[])?;
     let env = StageEnvironment::new(&stage.name, &chosen, &desired)?;
     let roles = chosen.arns(&desired)?;

@@ -1,27 +1,23 @@
-//! `bootstrap render`: the CloudFormation template for these settings; and the template for
-//! these settings in the deploying account, which `plan`, `init` and `status` deploy in
-//! CloudFormation mode ([`prepare`]).
+//! `bootstrap render`: the CloudFormation template for these settings (and the pieces
+//! [`super::prepare`] builds the template of CloudFormation mode with).
 
 use std::borrow::Cow;
 use std::path::Path;
 
 use ipnet::IpNet;
 
-use super::setup::check_managed_policies;
 use crate::aws::Aws;
 use crate::config::{Settings, TemplateFormat};
 use crate::error::{Error, Result};
+use crate::model;
 use crate::model::template::{self, RenderOptions, Template, MAX_TEMPLATE_BODY};
-use crate::model::{self, DesiredState};
 use crate::observe;
-use crate::observe::stack::ObservedStack;
-use crate::observe::stackset::ObservedStackSet;
 use crate::oidc::{self, IssuerFacts};
 use crate::report::render::RenderReport;
 use crate::report::{Output, Reporter};
 
 /// Every input a template needs, checked before the first network call (and `-o PATH`).
-fn check_inputs(
+pub(super) fn check_inputs(
     settings: &Settings,
     reporter: &Reporter,
     opts: RenderOptions,
@@ -42,7 +38,7 @@ fn check_inputs(
 
 /// The issuer's facts (discovery, verified thumbprints) and Atlassian's ranges: what
 /// a template needs from the network, fetched concurrently.
-async fn issuer_inputs(
+pub(super) async fn issuer_inputs(
     settings: &Settings,
     reporter: &Reporter,
 ) -> Result<(IssuerFacts, Vec<IpNet>)> {
@@ -59,7 +55,7 @@ async fn issuer_inputs(
 }
 
 /// Build the template, warning about what the user should know.
-fn build(
+pub(super) fn build(
     settings: &Settings,
     reporter: &Reporter,
     thumbprints: &[String],
@@ -71,120 +67,6 @@ fn build(
         reporter.warn(w.clone());
     }
     Ok(t)
-}
-
-/// The template deployed in this account, and what went into it.
-pub(super) struct Prepared {
-    pub aws: Aws,
-    pub template: Template,
-    /// The template as submitted (YAML).
-    pub body: String,
-    pub facts: IssuerFacts,
-    /// The desired state in this account: the names the stack's resources get.
-    pub desired: DesiredState,
-    /// The stack or StackSet as it was before anything was done.
-    pub deployed: Deployed,
-}
-
-/// Learn the issuer and the account concurrently and build the template for them.
-pub(super) async fn prepare(settings: &Settings, reporter: &Reporter) -> Result<Prepared> {
-    let opts = RenderOptions {
-        stackset: settings.stackset.is_some(),
-        ..Default::default()
-    };
-    check_inputs(settings, reporter, opts, None)?;
-    let issuer = settings.require_issuer()?;
-    // Beside the issuer: the account, the KMS key by its ARN, and the thumbprints the live
-    // provider holds (a stack update keeps the ones still in use, as direct mode does). A
-    // StackSet's providers, and its customer policies, are in its target accounts, out of
-    // reach here; a stack's --policy-arn documents are judged as in direct mode.
-    let aws_side = async {
-        let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
-        let (account, resolved, provider, deployed) = tokio::try_join!(
-            observe::account(&aws),
-            observe::kms::resolved(&aws, settings),
-            async {
-                if opts.stackset {
-                    Ok(None)
-                } else {
-                    observe::find_provider(&aws, issuer).await
-                }
-            },
-            // The stack is read only once the policies the settings name are judged: a
-            // refused --policy-arn or --permissions-boundary reaches no stack.
-            async {
-                if !opts.stackset {
-                    check_managed_policies(&aws, settings, reporter, &Default::default()).await?;
-                }
-                Deployed::read(&aws, settings).await
-            },
-        )?;
-        Ok::<_, Error>((aws, account, resolved, provider, deployed))
-    };
-    let ((facts, cidrs), (aws, account, settings, provider, deployed)) =
-        tokio::try_join!(issuer_inputs(settings, reporter), aws_side)?;
-    // A --state-bucket of the account regional form: only this account, in this region, can
-    // create it (as in direct mode).
-    if let Some(b) = &settings.state_bucket {
-        model::namespace::namespace_of(b, &account)?;
-    }
-    let opts = RenderOptions {
-        keep_global_bucket: deployed.names_global_default(&settings),
-        ..opts
-    };
-    let registered = provider.as_ref().map(|p| p.thumbprints.as_slice());
-    let thumbprints = model::thumbprints::to_register(&facts.thumbprints, registered);
-    let template = build(&settings, reporter, &thumbprints, &cidrs, opts)?;
-    let body = template.yaml();
-    template::check_inline_size(&body)?;
-    let desired = template::in_account(&template.desired, &account);
-    Ok(Prepared {
-        aws,
-        template,
-        body,
-        facts,
-        desired,
-        deployed,
-    })
-}
-
-/// The stack (or the StackSet) of these settings as deployed, read once: its template decides
-/// how the bucket is named, and the plan starts from it.
-#[derive(Default)]
-pub(super) struct Deployed {
-    pub stack: Option<ObservedStack>,
-    pub stackset: Option<ObservedStackSet>,
-}
-
-impl Deployed {
-    async fn read(aws: &Aws, settings: &Settings) -> Result<Deployed> {
-        let cfn = &aws.cloudformation;
-        Ok(match &settings.stackset {
-            Some(ss) => Deployed {
-                stackset: observe::stackset::stackset(cfn, &ss.name).await?,
-                ..Default::default()
-            },
-            None => Deployed {
-                stack: observe::stack::stack(cfn, &settings.stack_name).await?,
-                ..Default::default()
-            },
-        })
-    }
-
-    /// Whether the deployed template names its bucket with the global default name of
-    /// earlier versions, which the template then keeps (renaming the bucket would make
-    /// CloudFormation replace it). Never with a `--state-bucket`, which names the bucket.
-    fn names_global_default(&self, settings: &Settings) -> bool {
-        let body = match (&self.stack, &self.stackset) {
-            (Some(s), _) => s.template_body.as_deref(),
-            (_, Some(s)) => Some(s.template_body.as_str()),
-            (None, None) => None,
-        };
-        settings.state_bucket.is_none()
-            && body
-                .and_then(crate::plan::compare::parse)
-                .is_some_and(|t| template::names_global_default(&t))
-    }
 }
 
 /// `settings` with `--kms-key` as a key ARN where the template cannot make one itself (the

@@ -1,32 +1,132 @@
-//! `status` in direct mode: prepare (issuer, live state, desired state, diff) and report each
-//! resource as in sync, drifted or missing.
+//! `status`, in any mode: prepare (issuer, desired state, and what the mode reads), then
+//! report each resource as it stands ([`StatusReport`], whose body is the mode's): in direct
+//! mode in sync, drifted or missing (and, with Bitbucket credentials, the pipeline's
+//! variables); in CloudFormation mode the stack or StackSet and each of its resources.
 
-use super::setup::{prepare, Stale};
+use super::prepare::{prepare, DirectStaged, Prepared, StackStaged, Staged, Stale};
+use super::Deployment;
 use crate::bitbucket::variables::{self, Action, Target, VariableState, Wanted};
 use crate::bitbucket::{Client, Credentials};
 use crate::config::Settings;
 use crate::error::Result;
 use crate::model::pipeline::{Found, RoleChoice};
 use crate::model::DesiredState;
-use crate::report::{Output, Reporter, StatusReport};
+use crate::observe::{self, ObservedRole};
+use crate::plan::stack::{self as stack_plan, ResourceState};
+use crate::plan::stack_foreign::on_roles;
+use crate::plan::stackset;
+use crate::plan::verdicts::role_verdicts;
+use crate::report::stack_status::StackStatusBody;
+use crate::report::stackset::StackSetStatusBody;
+use crate::report::{DirectStatusBody, Output, Reporter, StatusReport};
 
 pub(super) async fn run(
     settings: &Settings,
     reporter: &Reporter,
+    mode: Deployment,
     detailed_exitcode: bool,
     roles: &[String],
 ) -> Result<Output> {
     let narrowed = settings.narrowed(roles)?;
-    let p = prepare(&narrowed, reporter, Stale::unless_narrowed(roles)).await?;
-    let vars = bitbucket_variables(&narrowed, &p.desired, reporter).await?;
-    let report = StatusReport {
+    let p = prepare(&narrowed, reporter, mode, Stale::unless_narrowed(roles)).await?;
+    match &p.staged {
+        Staged::Direct(d) => direct(&narrowed, reporter, &p, d, detailed_exitcode).await,
+        Staged::Stack(s) => {
+            let body = stack(&p, s, reporter, detailed_exitcode).await?;
+            Ok(Output::of(&StatusReport::Stack(body), reporter))
+        }
+        Staged::StackSet(s) => {
+            reporter.progress(format!("reading StackSet {}", s.spec.name));
+            let plan = stackset::plan(&s.spec, s.deployed.clone())?;
+            let (d, symbolic, calls) = (&p.desired, &s.template.desired, p.aws.calls.summary());
+            let body = StackSetStatusBody::new(plan, d, symbolic, calls, detailed_exitcode);
+            Ok(Output::of(&StatusReport::StackSet(body), reporter))
+        }
+    }
+}
+
+/// Direct mode: the diff as each resource's status, the stale roles, and the Bitbucket
+/// variables.
+async fn direct(
+    settings: &Settings,
+    reporter: &Reporter,
+    p: &Prepared,
+    d: &DirectStaged,
+    detailed_exitcode: bool,
+) -> Result<Output> {
+    let vars = bitbucket_variables(settings, &p.desired, reporter).await?;
+    let report = StatusReport::Direct(DirectStatusBody {
         aws_calls: p.aws.calls.summary(),
         detailed_exitcode,
-        ..StatusReport::new(&p.desired.account, &p.plan, &p.observed)
-            .with_stale(&p.stale)
+        ..DirectStatusBody::new(&p.desired.account, &d.plan, &d.observed)
+            .with_stale(&d.stale)
             .with_variables(vars.as_deref())
-    };
+    });
     Ok(Output::of(&report, reporter))
+}
+
+/// No stack (and whether `init` could create it), or the stack as it stands: its template,
+/// each resource as read from its own service, foreign policies and trust verdicts.
+async fn stack(
+    p: &Prepared,
+    s: &StackStaged,
+    reporter: &Reporter,
+    detailed: bool,
+) -> Result<StackStatusBody> {
+    let (spec, cfn) = (&s.spec, &p.aws.cloudformation);
+    reporter.progress(format!("reading stack {}", spec.name));
+    let sp = stack_plan::for_status(spec, s.deployed.clone())?;
+    if sp.status.is_none() {
+        // What init would meet: resources of these names outside any stack stop a create.
+        let o = observe::all(&p.aws, &p.desired).await?;
+        let blocked = stack_plan::refuse_existing(&p.desired, &o, &spec.name).err();
+        let calls = p.aws.calls.summary();
+        return Ok(StackStatusBody::missing(
+            spec.name.clone(),
+            blocked,
+            calls,
+            detailed,
+        ));
+    }
+    let stack_id = sp.deployed.as_ref().map_or(&spec.name, |d| &d.stack_id);
+    let listed = observe::stack::resources(cfn, stack_id, &spec.name).await?;
+    let mut resources = stack_plan::resource_states(&s.template.resources(), &listed);
+    let roles = observe::roles(&p.aws, &p.desired).await?;
+    mark_live(p, &mut resources, &roles).await?;
+    let foreign = on_roles(&p.desired, &roles);
+    let verdicts = role_verdicts(&p.desired, &roles);
+    let calls = p.aws.calls.summary();
+    Ok(
+        StackStatusBody::present(sp, resources, foreign, &p.desired, calls, detailed)
+            .with_verdicts(verdicts),
+    )
+}
+
+/// Whether each resource of the stack exists, read from its own service: a resource deleted
+/// outside the stack is still listed by CloudFormation. `roles` are the configured roles as
+/// read; other kinds than roles, the provider, the bucket and the table are not read.
+async fn mark_live(
+    p: &Prepared,
+    resources: &mut [ResourceState],
+    roles: &[Option<ObservedRole>],
+) -> Result<()> {
+    for r in resources.iter_mut().filter(|r| !r.physical_id.is_empty()) {
+        let id = r.physical_id.as_str();
+        r.exists = match r.resource_type.as_str() {
+            "AWS::IAM::Role" => p
+                .desired
+                .roles
+                .iter()
+                .position(|d| d.name == id)
+                .and_then(|i| roles.get(i))
+                .map(Option::is_some),
+            "AWS::IAM::OIDCProvider" => Some(observe::provider(&p.aws, id).await?.is_some()),
+            "AWS::S3::Bucket" => Some(observe::bucket(&p.aws, id).await?.is_some()),
+            "AWS::DynamoDB::Table" => Some(observe::table(&p.aws, id).await?.is_some()),
+            _ => None,
+        };
+    }
+    Ok(())
 }
 
 /// With Bitbucket credentials and a workspace, the variables the pipeline of these roles

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod arn;
 pub mod audience;
+pub mod bucket;
 pub mod kms;
 pub mod namespace;
 pub mod operator;

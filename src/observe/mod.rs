@@ -78,22 +78,8 @@ pub struct ObservedRole {
     pub instance_profiles: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Encryption {
-    pub algorithm: String,
-    pub kms_key: Option<String>,
-    pub bucket_key: bool,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct LifecycleRule {
-    pub id: String,
-    pub enabled: bool,
-    pub noncurrent_days: Option<i32>,
-    pub abort_multipart_days: Option<i32>,
-    /// Whether the rule applies to the whole bucket (empty prefix/filter).
-    pub whole_bucket: bool,
-}
+/// The bucket's settings as read, in the types the desired ones have.
+pub use crate::model::bucket::{Encryption, LifecycleRule};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ObservedBucket {

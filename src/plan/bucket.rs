@@ -4,60 +4,20 @@
 use serde_json::Value;
 
 use super::ownership::{is_managed, tags_to_add};
-use super::{FieldChange, Kind, Op, ResourcePlan};
+use super::{FieldChange, FieldValue, Kind, Op, ResourcePlan};
 use crate::error::{Error, Result};
 use crate::iam::{same, statements_of};
-use crate::model::namespace::Namespace;
 use crate::model::policy::merge_bucket_policy;
 use crate::model::DesiredBucket;
-use crate::observe::{Encryption, LifecycleRule, ObservedBucket};
+use crate::observe::{Encryption, ObservedBucket};
 
 pub use crate::model::state::{ABORT_MULTIPART_DAYS, LIFECYCLE_RULE_ID};
-
-pub fn desired_encryption(d: &DesiredBucket) -> Encryption {
-    match &d.kms_key {
-        Some(key) => Encryption {
-            algorithm: "aws:kms".into(),
-            kms_key: Some(key.clone()),
-            bucket_key: true,
-        },
-        None => Encryption {
-            algorithm: "AES256".into(),
-            kms_key: None,
-            bucket_key: false,
-        },
-    }
-}
 
 fn encryption_ok(want: &Encryption, have: Option<&Encryption>) -> bool {
     match have {
         None => false,
         Some(h) if want.algorithm == "AES256" => h.algorithm == "AES256",
         Some(h) => h.algorithm == want.algorithm && h.kms_key == want.kms_key && h.bucket_key,
-    }
-}
-
-fn show_encryption(e: Option<&Encryption>) -> String {
-    match e {
-        None => "(none)".into(),
-        Some(e) => match &e.kms_key {
-            Some(k) => format!(
-                "{} {k}{}",
-                e.algorithm,
-                if e.bucket_key { " (bucket key)" } else { "" }
-            ),
-            None => e.algorithm.clone(),
-        },
-    }
-}
-
-pub fn desired_lifecycle(d: &DesiredBucket) -> LifecycleRule {
-    LifecycleRule {
-        id: LIFECYCLE_RULE_ID.into(),
-        enabled: true,
-        noncurrent_days: Some(d.noncurrent_days),
-        abort_multipart_days: Some(ABORT_MULTIPART_DAYS),
-        whole_bucket: true,
     }
 }
 
@@ -132,8 +92,8 @@ pub fn bucket(d: &DesiredBucket, o: Option<&ObservedBucket>) -> Result<ResourceP
     if !add.is_empty() {
         changes.push(FieldChange::new(
             "tags",
-            show_tags(&o.tags),
-            show_tags(&merged),
+            FieldValue::Tags(o.tags.clone()),
+            FieldValue::Tags(merged.clone()),
         ));
         ops.push(Op::PutBucketTagging { tags: merged });
     }
@@ -150,12 +110,12 @@ pub fn bucket(d: &DesiredBucket, o: Option<&ObservedBucket>) -> Result<ResourceP
 fn new_bucket(d: &DesiredBucket) -> ResourcePlan {
     let mut changes = vec![
         FieldChange::new("region", "", &d.region),
-        FieldChange::new("namespace", "", show_namespace(d)),
+        FieldChange::new("namespace", "", FieldValue::Namespace(d.namespace, d.namespace_note.clone())),
         FieldChange::new("versioning", "", "Enabled"),
         FieldChange::new(
             "encryption",
             "",
-            show_encryption(Some(&desired_encryption(d))),
+            FieldValue::Encryption(Some(d.encryption())),
         ),
         FieldChange::new("public access block", "", "all four on"),
         FieldChange::new("object ownership", "", "BucketOwnerEnforced (ACLs disabled)"),
@@ -185,7 +145,7 @@ fn new_bucket(d: &DesiredBucket) -> ResourcePlan {
         changes.push(FieldChange::new(
             "tags",
             "",
-            format!("{} (in the create call)", show_tags(&d.tags)),
+            FieldValue::TagsOnCreate(d.tags.clone()),
         ));
     }
     ResourcePlan::new(Kind::StateBucket, &d.name, false, changes, ops)
@@ -202,12 +162,12 @@ fn versioning_and_encryption(d: &DesiredBucket, o: &ObservedBucket, diff: &mut s
             Op::PutVersioning,
         );
     }
-    let want = desired_encryption(d);
+    let want = d.encryption();
     if !encryption_ok(&want, o.encryption.as_ref()) {
         let change = FieldChange::new(
             "encryption",
-            show_encryption(o.encryption.as_ref()),
-            show_encryption(Some(&want)),
+            FieldValue::Encryption(o.encryption.clone()),
+            FieldValue::Encryption(Some(want.clone())),
         );
         diff.add(change, Op::PutEncryption);
     }
@@ -251,7 +211,7 @@ fn access(o: &ObservedBucket, diff: &mut super::Diff) {
 /// The tool's retention rule; rules the tool does not own are kept as they are.
 fn lifecycle(d: &DesiredBucket, o: &ObservedBucket, diff: &mut super::Diff) {
     let ours = o.lifecycle.iter().find(|r| r.id == LIFECYCLE_RULE_ID);
-    if ours == Some(&desired_lifecycle(d)) {
+    if ours == Some(&d.lifecycle()) {
         return;
     }
     let days = |d: Option<i32>| d.map_or_else(|| "(none)".to_string(), |d| format!("{d} days"));
@@ -279,26 +239,4 @@ fn lifecycle(d: &DesiredBucket, o: &ObservedBucket, diff: &mut super::Diff) {
         FieldChange::new("lifecycle", from, to),
         Op::PutLifecycle { keep },
     );
-}
-
-/// The namespace a new bucket is created in, and why when the default could not use the
-/// account regional one.
-fn show_namespace(d: &DesiredBucket) -> String {
-    match (d.namespace, &d.namespace_note) {
-        (Namespace::AccountRegional, _) => {
-            "account-regional (only this account can create this name)".into()
-        }
-        (Namespace::Global, Some(why)) => format!("global ({why})"),
-        (Namespace::Global, None) => "global".into(),
-    }
-}
-
-fn show_tags(tags: &std::collections::BTreeMap<String, String>) -> String {
-    if tags.is_empty() {
-        return "(none)".into();
-    }
-    tags.iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::ownership::{is_managed, tags_to_add};
-use super::{show_list, FieldChange, Kind, Op, ResourcePlan};
+use super::{names, FieldChange, FieldValue, Kind, Op, ResourcePlan};
 use crate::error::{Error, Result};
 use crate::iam::same;
 use crate::model::admin::admin_statement;
@@ -20,8 +20,8 @@ pub fn provider(d: &DesiredProvider, o: Option<&ObservedProvider>) -> ResourcePl
     let Some(o) = o else {
         let changes = vec![
             FieldChange::new("url", "", &d.url),
-            FieldChange::new("audiences", "", show_list(&d.client_ids)),
-            FieldChange::new("thumbprints", "", show_list(&d.thumbprints)),
+            FieldChange::new("audiences", "", names(&d.client_ids)),
+            FieldChange::new("thumbprints", "", names(&d.thumbprints)),
         ];
         return ResourcePlan::new(
             Kind::OidcProvider,
@@ -44,8 +44,8 @@ pub fn provider(d: &DesiredProvider, o: Option<&ObservedProvider>) -> ResourcePl
         after.extend(missing.iter().cloned());
         changes.push(FieldChange::new(
             "audiences",
-            show_list(&o.client_ids),
-            show_list(&after),
+            names(&o.client_ids),
+            names(&after),
         ));
         ops.extend(
             missing
@@ -56,8 +56,8 @@ pub fn provider(d: &DesiredProvider, o: Option<&ObservedProvider>) -> ResourcePl
     if let Some(list) = rotate(&d.thumbprints, &o.thumbprints) {
         changes.push(FieldChange::new(
             "thumbprints",
-            show_list(&o.thumbprints),
-            show_list(&list),
+            names(&o.thumbprints),
+            names(&list),
         ));
         ops.push(Op::UpdateThumbprints { thumbprints: list });
     }
@@ -181,7 +181,7 @@ fn new_role(d: &DesiredRole) -> ResourcePlan {
         changes.push(FieldChange::new(
             "managed policies",
             "",
-            show_list(&d.managed_policies),
+            names(&d.managed_policies),
         ));
     }
     if let Some(b) = &d.permissions_boundary {
@@ -212,7 +212,7 @@ fn documents(d: &DesiredRole, o: &ObservedRole, diff: &mut super::Diff) {
     for (name, doc) in &o.foreign_inline_policies {
         let change = FieldChange::new(
             &format!("inline policy {name}"),
-            format!("present, not written by bootstrap{}", admin_note(doc)),
+            FieldValue::Foreign(admin_statement(doc)),
             "(deleted)",
         );
         diff.add(change, Op::DeleteInlinePolicy { name: name.clone() });
@@ -237,15 +237,14 @@ fn managed_policies(d: &DesiredRole, o: &ObservedRole, diff: &mut super::Diff) {
     }
     diff.changes.push(FieldChange::new(
         "managed policies",
-        show_list(&o.managed_policies),
-        show_list(&d.managed_policies),
+        names(&o.managed_policies),
+        names(&d.managed_policies),
     ));
     for arn in &detach {
-        let note = o.managed_documents.get(*arn).map(admin_note);
-        if let Some(note) = note.filter(|n| !n.is_empty()) {
+        if let Some(admin) = o.managed_documents.get(*arn).and_then(admin_statement) {
             diff.changes.push(FieldChange::new(
                 &format!("managed policy {arn}"),
-                format!("attached{note}"),
+                FieldValue::AttachedAdmin(admin),
                 "(detached)",
             ));
         }
@@ -283,11 +282,4 @@ fn limits(d: &DesiredRole, o: &ObservedRole, diff: &mut super::Diff) {
         ),
         _ => {}
     }
-}
-
-/// `; ADMIN-EQUIVALENT: <statement>` for an administrator-equivalent document, else empty.
-fn admin_note(doc: &serde_json::Value) -> String {
-    admin_statement(doc)
-        .map(|s| format!("; ADMIN-EQUIVALENT: {s}"))
-        .unwrap_or_default()
 }

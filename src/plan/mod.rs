@@ -21,10 +21,15 @@ pub mod verdicts;
 
 pub use table::table as table_plan;
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::Result;
+use crate::model::admin::AdminStatement;
+use crate::model::bucket::Encryption;
+use crate::model::namespace::Namespace;
 use crate::model::DesiredState;
 use crate::observe::Observed;
 
@@ -38,17 +43,77 @@ pub enum Action {
 
 /// One field that differs: what AWS has and what it should be. A policy document's change
 /// also carries both documents and their line diff ([`policy_diff::PolicyChange`]); in JSON
-/// its `from` and `to` are then the documents themselves, beside the `diff`.
+/// its `from` and `to` are then the documents themselves, beside the `diff` (the JSON and the
+/// text of a change are `report`'s: `report::values`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldChange {
     pub field: String,
-    pub from: String,
-    pub to: String,
+    pub from: FieldValue,
+    pub to: FieldValue,
     pub document: Option<Box<policy_diff::PolicyChange>>,
 }
 
+/// A field's value in the plan, as a value: how it reads (in the text and in the JSON
+/// document alike) is `report`'s (`report::values`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldValue {
+    /// Nothing: the `from` of a field set when the resource is created.
+    Unset,
+    /// A value that is its own words (a name, a number, a state).
+    Text(String),
+    /// A list of names (none at all reads `(none)`).
+    List(Vec<String>),
+    /// Tags (none at all reads `(none)`).
+    Tags(BTreeMap<String, String>),
+    /// Tags passed in the create call itself.
+    TagsOnCreate(BTreeMap<String, String>),
+    /// A bucket's default encryption (`None`: none).
+    Encryption(Option<Encryption>),
+    /// The namespace a new bucket is created in, and why when a default name could not use
+    /// the account regional one.
+    Namespace(Namespace, Option<String>),
+    /// A policy document, shown by its diff.
+    Document,
+    /// A resource the tool did not create, adopted: the tags it gets.
+    Adopted(BTreeMap<String, String>),
+    /// An inline policy the tool did not write, and its administrator-equivalent statement.
+    Foreign(Option<AdminStatement>),
+    /// A managed policy attached, administrator-equivalent by this statement.
+    AttachedAdmin(AdminStatement),
+}
+
+impl FieldValue {
+    /// Whether there was nothing before (the field is set, not changed).
+    pub fn is_unset(&self) -> bool {
+        *self == FieldValue::Unset
+    }
+}
+
+impl From<&str> for FieldValue {
+    /// A word as it stands; the empty string is [`FieldValue::Unset`].
+    fn from(s: &str) -> FieldValue {
+        if s.is_empty() {
+            FieldValue::Unset
+        } else {
+            FieldValue::Text(s.to_string())
+        }
+    }
+}
+
+impl From<String> for FieldValue {
+    fn from(s: String) -> FieldValue {
+        FieldValue::from(s.as_str())
+    }
+}
+
+impl From<&String> for FieldValue {
+    fn from(s: &String) -> FieldValue {
+        FieldValue::from(s.as_str())
+    }
+}
+
 impl FieldChange {
-    pub fn new(field: &str, from: impl Into<String>, to: impl Into<String>) -> FieldChange {
+    pub fn new(field: &str, from: impl Into<FieldValue>, to: impl Into<FieldValue>) -> FieldChange {
         FieldChange {
             field: field.to_string(),
             from: from.into(),
@@ -64,31 +129,13 @@ impl FieldChange {
         FieldChange {
             field: field.to_string(),
             from: if from.is_some() {
-                "(document)".into()
+                FieldValue::Document
             } else {
-                String::new()
+                FieldValue::Unset
             },
-            to: "(document)".into(),
+            to: FieldValue::Document,
             document: Some(Box::new(change)),
         }
-    }
-}
-
-impl Serialize for FieldChange {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut out = s.serialize_struct("FieldChange", 4)?;
-        out.serialize_field("field", &self.field)?;
-        if let Some(d) = &self.document {
-            out.serialize_field("from", &d.from)?;
-            out.serialize_field("to", &d.to)?;
-            out.serialize_field("diff", &d.diff)?;
-        } else {
-            out.serialize_field("from", &self.from)?;
-            out.serialize_field("to", &self.to)?;
-            out.skip_field("diff")?;
-        }
-        out.end()
     }
 }
 
@@ -293,11 +340,7 @@ pub fn diff(desired: &DesiredState, observed: &Observed) -> Result<Plan> {
     })
 }
 
-/// Short one-line rendering of a value for the plan.
-pub fn show_list(items: &[String]) -> String {
-    if items.is_empty() {
-        "(none)".into()
-    } else {
-        items.join(", ")
-    }
+/// A list of names as a plan value.
+pub fn names(items: &[String]) -> FieldValue {
+    FieldValue::List(items.to_vec())
 }

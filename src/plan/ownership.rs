@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::FieldChange;
+use super::{FieldChange, FieldValue};
 use crate::model::admin::{admin_statement, AdminStatement};
 use crate::model::{MANAGED_BY_TAG, VERSION_TAG};
 use crate::observe::ObservedRole;
@@ -41,13 +41,7 @@ pub fn adoption_change(tags: &BTreeMap<String, String>) -> FieldChange {
     FieldChange::new(
         "ownership",
         "not created by bootstrap (no managed-by=bootstrap tag)",
-        format!(
-            "adopted: tagged {}",
-            tags.iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        FieldValue::Adopted(tags.clone()),
     )
 }
 
@@ -194,6 +188,7 @@ mod tests {
         assert!(
             extra
                 .from
+                .to_string()
                 .contains("ADMIN-EQUIVALENT: statement 1 allows every action except s3:GetObject"),
             "{extra:?}"
         );
@@ -202,7 +197,7 @@ mod tests {
             .iter()
             .find(|c| c.field == "inline policy reads")
             .unwrap();
-        assert!(!reads.from.contains("ADMIN"), "{reads:?}");
+        assert!(!reads.from.to_string().contains("ADMIN"), "{reads:?}");
         let found = admin_documents(&o, &d.inline_policy_name);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].source, "inline policy extra");
@@ -235,7 +230,10 @@ mod tests {
             assert!(!plan.adopt);
             assert_eq!(plan.action, crate::plan::Action::Update);
             let change = &plan.changes[0];
-            assert_eq!((change.from.as_str(), change.to.as_str()), (from, "infra"));
+            assert_eq!(
+                (change.from.to_string(), change.to.to_string()),
+                (from.to_string(), "infra".to_string())
+            );
             assert_eq!(change.field, format!("tag {TAG}"));
             let want = tags(&[(TAG, "infra")]);
             assert!(matches!(&plan.ops[..], [Op::TagRole { tags }] if *tags == want));
@@ -245,7 +243,7 @@ mod tests {
         // The desired role has none: the live tag goes.
         d.tags.remove(TAG);
         let plan = plan_for(&d, &[(TAG, "infra")]);
-        assert_eq!(plan.changes[0].to, "(none)");
+        assert_eq!(plan.changes[0].to.to_string(), "(none)");
         assert!(matches!(&plan.ops[..], [Op::UntagRole { keys }] if keys == &[TAG]));
     }
 

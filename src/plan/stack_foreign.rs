@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::model::admin::admin_statement;
-use crate::model::DesiredRole;
+use crate::model::{DesiredRole, DesiredState};
 use crate::observe::ObservedRole;
 
 /// One policy on the role that the template does not define.
@@ -22,6 +22,15 @@ pub struct ForeignPolicy {
     pub admin_equivalent: Option<String>,
     /// The AWS CLI command that removes it from the role.
     pub remove: String,
+}
+
+/// The policies on the live roles (`live`, in the order of the desired roles) that the
+/// template does not define, role by role.
+pub fn on_roles(d: &DesiredState, live: &[Option<ObservedRole>]) -> Vec<ForeignPolicy> {
+    let found = d.roles.iter().zip(live);
+    found
+        .flat_map(|(role, live)| foreign_policies(role, live.as_ref()))
+        .collect()
 }
 
 /// The policies on the live role (`None`: no role yet) beyond the template's inline policy

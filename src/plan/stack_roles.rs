@@ -6,7 +6,33 @@
 use serde_json::Value;
 
 use super::compare;
+use super::stack::{StackPlan, StackSpec};
 use crate::error::{Error, Result};
+use crate::observe::stack::ObservedStack;
+
+/// How `init` runs the update that deletes the stack's roles no longer configured.
+const INIT_CFN: &str = "bootstrap init --mode cloudformation";
+
+/// The stack as it is (`deployed`), and what `init` would do to it. An update that would move
+/// one of the stack's roles to another logical id is refused; one that deletes roles the
+/// settings no longer have is shown (a note) and, unless `prune` allows it, refused.
+pub fn checked_stack_plan(
+    spec: &StackSpec,
+    deployed: Option<ObservedStack>,
+    prune: bool,
+) -> Result<StackPlan> {
+    let mut sp = super::stack::plan(spec, deployed)?;
+    if !sp.creates() {
+        let deployed = sp
+            .deployed
+            .as_ref()
+            .and_then(|d| d.template_body.as_deref());
+        let losses = role_losses(deployed, &spec.template);
+        refuse_role_losses("stack", &spec.name, &losses, prune, INIT_CFN)?;
+        sp.notes.extend(dropped_note(&losses));
+    }
+    Ok(sp)
+}
 
 /// `(logical id, RoleName)` of every `AWS::IAM::Role` of `template`.
 fn roles(template: &Value) -> Vec<(String, String)> {

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::compare::{self, ResourceDiff};
-use super::stack_roles::{dropped_note, role_losses, RoleLosses};
+use super::stack_roles::{dropped_note, refuse_role_losses, role_losses, RoleLosses};
 use crate::config::StackSetTargets;
 use crate::error::{Error, Result};
 use crate::observe::stackset::{Instance, ObservedStackSet};
@@ -110,6 +110,20 @@ fn check_permission_model(spec: &StackSetSpec, have: &str) -> Result<()> {
         want.as_str()
     ))
     .hint("target it the way it was created (--accounts for SELF_MANAGED, --org-units for SERVICE_MANAGED), or choose another --stackset name"))
+}
+
+const INIT_SET: &str = "bootstrap init --stackset NAME ...";
+
+/// The plan, refused when the template update would move a role to another logical id, or
+/// (unless `prune`) delete roles from every instance: the role-loss guard a stack has.
+pub fn checked_plan(
+    spec: &StackSetSpec,
+    observed: Option<ObservedStackSet>,
+    prune: bool,
+) -> Result<StackSetPlan> {
+    let plan = plan(spec, observed)?;
+    refuse_role_losses("StackSet", &spec.name, &plan.role_losses, prune, INIT_SET)?;
+    Ok(plan)
 }
 
 /// Compare the StackSet as it is (`None`: no StackSet) with `spec`.

@@ -1,11 +1,12 @@
-//! What `destroy` shows in direct mode: the plan before asking (or before refusing), and the
-//! result, as text and as the `--output json` document.
+//! What `destroy` shows: in direct mode the plan before asking (or before refusing), and the
+//! result of either mode ([`DestroyReport`]), as text and as the `--output json` document.
 
 use std::fmt::Write;
 
 use serde::Serialize;
 use serde_json::Value;
 
+use super::destroy_stack::StackDestroy;
 use super::{Paint, Report, Reporter, DIM, RED, YELLOW};
 use crate::model::Account;
 use crate::plan::destroy::{Action, Item, Plan, OUTSIDE};
@@ -67,9 +68,28 @@ fn summary_line(items: &[Item]) -> String {
     }
 }
 
+/// The result of `destroy`, in either mode: one JSON document each, as before.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum DestroyReport {
+    /// What went, what stayed and why, resource by resource.
+    Direct(DirectDestroy),
+    /// The stack, what went with it and what its DeletionPolicy left in the account.
+    Stack(StackDestroy),
+}
+
+impl Report for DestroyReport {
+    fn text(&self, paint: Paint) -> String {
+        match self {
+            DestroyReport::Direct(d) => d.text(paint),
+            DestroyReport::Stack(s) => s.text(paint),
+        }
+    }
+}
+
 /// The result of `destroy` in direct mode.
 #[derive(Debug, Clone, Serialize)]
-pub struct DestroyReport {
+pub struct DirectDestroy {
     pub account: Account,
     /// Whether anything was deleted.
     pub deleted: bool,
@@ -78,9 +98,9 @@ pub struct DestroyReport {
     pub aws_calls: Value,
 }
 
-impl DestroyReport {
-    pub fn new(account: Account, plan: Plan, aws_calls: Value) -> DestroyReport {
-        DestroyReport {
+impl DirectDestroy {
+    pub fn new(account: Account, plan: Plan, aws_calls: Value) -> DirectDestroy {
+        DirectDestroy {
             account,
             deleted: plan.has_deletions(),
             resources: plan.items,
@@ -89,7 +109,7 @@ impl DestroyReport {
     }
 }
 
-impl Report for DestroyReport {
+impl DirectDestroy {
     fn text(&self, _paint: Paint) -> String {
         let mut text = String::new();
         for item in &self.resources {

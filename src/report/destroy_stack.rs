@@ -7,7 +7,7 @@ use std::fmt::Write;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Paint, Report, DIM, RED};
+use super::{Paint, DIM, RED};
 use crate::apply::cloudformation::destroy::DeleteOutcome;
 use crate::plan::destroy_stack::{DeletePlan, StackResource};
 
@@ -97,9 +97,9 @@ pub struct Deletion {
     pub retained: Vec<Retained>,
 }
 
-/// The result of `destroy --mode cloudformation`.
+/// The result of `destroy --mode cloudformation` (the body of a `DestroyReport`).
 #[derive(Debug, Clone, Serialize)]
-pub struct StackDestroyReport {
+pub struct StackDestroy {
     pub mode: &'static str,
     pub stack: String,
     pub region: String,
@@ -111,10 +111,10 @@ pub struct StackDestroyReport {
     pub aws_calls: Value,
 }
 
-impl StackDestroyReport {
+impl StackDestroy {
     /// There was no stack of that name: nothing was deleted.
-    pub fn absent(stack: &str, region: &str, aws_calls: Value) -> StackDestroyReport {
-        StackDestroyReport {
+    pub fn absent(stack: &str, region: &str, aws_calls: Value) -> StackDestroy {
+        StackDestroy {
             mode: "cloudformation",
             stack: stack.to_string(),
             region: region.to_string(),
@@ -126,8 +126,8 @@ impl StackDestroyReport {
     }
 
     /// The stack was deleted.
-    pub fn deleted(region: &str, deletion: Deletion, aws_calls: Value) -> StackDestroyReport {
-        StackDestroyReport {
+    pub fn deleted(region: &str, deletion: Deletion, aws_calls: Value) -> StackDestroy {
+        StackDestroy {
             mode: "cloudformation",
             stack: deletion.plan.stack.clone(),
             region: region.to_string(),
@@ -139,8 +139,8 @@ impl StackDestroyReport {
     }
 }
 
-impl Report for StackDestroyReport {
-    fn text(&self, _paint: Paint) -> String {
+impl StackDestroy {
+    pub(super) fn text(&self, _paint: Paint) -> String {
         let Some(d) = &self.deletion else {
             return format!(
                 "stack {} does not exist in {}: nothing to delete\n",

@@ -1,4 +1,5 @@
-//! `init` in direct mode: whether it applied the plan, what exists now, and what to do next.
+//! `init`: whether it applied the plan, what exists now, and what to do next ([`InitReport`],
+//! whose body is the mode's).
 
 use std::fmt::Write;
 
@@ -7,6 +8,8 @@ use serde_json::Value;
 
 use super::next_steps::NextSteps;
 use super::plan::{summary_line, PlanSummary};
+use super::stack::StackInitBody;
+use super::stackset::StackSetInitBody;
 use super::{Paint, Report};
 use crate::model::DesiredState;
 
@@ -67,9 +70,29 @@ impl<'a> InitOutputs<'a> {
     }
 }
 
+/// `bootstrap init`, in any mode: what was done and what to hand on, as one JSON document per
+/// mode (unchanged by the mode being a variant here).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum InitReport<'a> {
+    Direct(Box<DirectInitBody<'a>>),
+    Stack(Box<StackInitBody>),
+    StackSet(Box<StackSetInitBody>),
+}
+
+impl Report for InitReport<'_> {
+    fn text(&self, paint: Paint) -> String {
+        match self {
+            InitReport::Direct(b) => b.text(paint),
+            InitReport::Stack(b) => b.text(paint),
+            InitReport::StackSet(b) => b.text(paint),
+        }
+    }
+}
+
 /// `bootstrap init` (direct mode).
 #[derive(Debug, Serialize)]
-pub struct InitReport<'a> {
+pub struct DirectInitBody<'a> {
     #[serde(flatten)]
     pub plan: PlanSummary<'a>,
     /// Whether the plan had changes (or stale roles to prune), which were applied and read
@@ -82,8 +105,8 @@ pub struct InitReport<'a> {
     pub aws_calls: Value,
 }
 
-impl Report for InitReport<'_> {
-    fn text(&self, _paint: Paint) -> String {
+impl DirectInitBody<'_> {
+    pub(super) fn text(&self, _paint: Paint) -> String {
         let mut text = if self.applied {
             "done: every change applied; the provider and the role read back as intended\n"
                 .to_string()

@@ -24,6 +24,8 @@ pub mod stackset;
 pub mod state_keys;
 mod status;
 mod thumbprint;
+mod values;
+mod verdicts;
 pub mod verify;
 
 use std::io::{IsTerminal, Write};
@@ -36,13 +38,14 @@ use crate::config::{ColorChoice, OutputFormat};
 use crate::error::Error;
 
 pub use discover::DiscoverReport;
-pub use init::{InitOutputs, InitReport};
+pub use init::{DirectInitBody, InitOutputs, InitReport};
 pub use next_steps::{NextSteps, RoleArn, Variables};
 pub use operator_policy::OperatorPolicyReport;
 pub(crate) use plan::names_text;
-pub use plan::{plan_text, summary_line, verdict_text, PlanReport, PlanSummary};
-pub use status::StatusReport;
+pub use plan::{plan_text, summary_line, DirectPlanBody, PlanReport, PlanSummary};
+pub use status::{DirectStatusBody, StatusReport};
 pub use thumbprint::{ThumbprintCheck, ThumbprintReport};
+pub use verdicts::verdict_text;
 
 /// A command's typed result: serialized, it is the `--output json` document; rendered, the
 /// text people read on stdout.

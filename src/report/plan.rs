@@ -1,16 +1,19 @@
-//! `plan` in direct mode: what `init` would change, resource by resource. The plan's text is
-//! also what `init` shows before it asks.
+//! `plan`: what `init` would change ([`PlanReport`], whose body is the mode's); in direct mode
+//! resource by resource, and that text is also what `init` shows before it asks.
 
 use std::fmt::Write;
 
 use serde::Serialize;
 use serde_json::Value;
 
+use super::stack::StackPlanBody;
+use super::stackset::StackSetPlanBody;
+use super::verdicts::verdict_text;
 use super::{Paint, Report, DIM, GREEN, RED, YELLOW};
 use crate::config::ResolvedName;
 use crate::model::{Account, DesiredState};
 use crate::observe::stale::StaleRole;
-use crate::plan::verdicts::{TrustVerdict, Which};
+use crate::plan::verdicts::TrustVerdict;
 use crate::plan::{Action, Plan, ResourcePlan};
 
 /// The plan's part of the `plan` and `init` documents.
@@ -57,9 +60,39 @@ impl<'a> PlanSummary<'a> {
     }
 }
 
+/// `bootstrap plan`, in any mode: what `init` would do, as one JSON document per mode
+/// (unchanged by the mode being a variant here).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum PlanReport<'a> {
+    Direct(Box<DirectPlanBody<'a>>),
+    Stack(Box<StackPlanBody>),
+    StackSet(Box<StackSetPlanBody>),
+}
+
+impl Report for PlanReport<'_> {
+    fn text(&self, paint: Paint) -> String {
+        match self {
+            PlanReport::Direct(b) => b.text(paint),
+            PlanReport::Stack(b) => b.text(paint),
+            PlanReport::StackSet(b) => b.text(paint),
+        }
+    }
+
+    /// `--detailed-exitcode`: 2 when `init` would change something or something needs
+    /// attention.
+    fn exit_code(&self) -> i32 {
+        match self {
+            PlanReport::Direct(b) => b.exit_code(),
+            PlanReport::Stack(b) => b.exit_code(),
+            PlanReport::StackSet(b) => b.exit_code(),
+        }
+    }
+}
+
 /// `bootstrap plan` (direct mode).
 #[derive(Debug, Serialize)]
-pub struct PlanReport<'a> {
+pub struct DirectPlanBody<'a> {
     #[serde(flatten)]
     pub plan: PlanSummary<'a>,
     /// Bitbucket names and the UUIDs they resolved to (the trust policies hold the UUIDs).
@@ -71,8 +104,8 @@ pub struct PlanReport<'a> {
     pub detailed_exitcode: bool,
 }
 
-impl Report for PlanReport<'_> {
-    fn text(&self, paint: Paint) -> String {
+impl DirectPlanBody<'_> {
+    pub(super) fn text(&self, paint: Paint) -> String {
         let mut text = format!(
             "plan for account {} in {}\n",
             self.plan.account.id, self.plan.account.region
@@ -96,7 +129,7 @@ impl Report for PlanReport<'_> {
 
     /// `--detailed-exitcode`: 2 when `init` would change something, or when stale roles
     /// await `init --prune` (as `status` judges them).
-    fn exit_code(&self) -> i32 {
+    pub(super) fn exit_code(&self) -> i32 {
         if self.detailed_exitcode && self.plan.needs_attention {
             2
         } else {
@@ -132,39 +165,6 @@ pub(crate) fn stale_text(stale: &[StaleRole], paint: Paint) -> String {
     text
 }
 
-/// One line per trust-policy verdict, flagged as `ADMIN-EQUIVALENT` is: what the document
-/// lets in, whose it is, and whether `init` replaces it (direct mode).
-pub fn verdict_text(verdicts: &[TrustVerdict], paint: Paint) -> String {
-    verdict_lines(verdicts, paint, "which `bootstrap init` replaces")
-}
-
-/// [`verdict_text`] with what becomes of a live document the settings do not ask for.
-pub(crate) fn verdict_lines(verdicts: &[TrustVerdict], paint: Paint, fate: &str) -> String {
-    let mut text = String::new();
-    for v in verdicts {
-        let whose = match v.policy {
-            Which::Planned => "the trust policy init writes, as configured".to_string(),
-            Which::Live => {
-                let stays = verdicts.iter().any(|p| {
-                    p.policy == Which::Planned && p.role == v.role && p.breadth == v.breadth
-                });
-                if stays {
-                    "the live trust policy".to_string()
-                } else {
-                    format!("the live trust policy, {fate}")
-                }
-            }
-        };
-        let _ = writeln!(
-            text,
-            "{}: {}; {whose}",
-            paint.paint(RED, v.breadth.label()),
-            v.allows
-        );
-    }
-    text
-}
-
 /// One line per resource (`+` create, `~` update or adopt, `=` in sync), then each field
 /// that changes.
 pub fn plan_text(resources: &[ResourcePlan], paint: Paint) -> String {
@@ -188,7 +188,7 @@ pub fn plan_text(resources: &[ResourcePlan], paint: Paint) -> String {
             if let Some(d) = &c.document {
                 let _ = writeln!(text, "      {}:", c.field);
                 text.push_str(&diff_lines(&d.diff, paint));
-            } else if c.from.is_empty() {
+            } else if c.from.is_unset() {
                 let _ = writeln!(text, "      {}: {}", c.field, c.to);
             } else {
                 let _ = writeln!(text, "      {}: {} -> {}", c.field, c.from, c.to);

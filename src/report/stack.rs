@@ -1,5 +1,5 @@
-//! The results of `plan`, `init` and `status` with `--mode cloudformation` (one stack): each
-//! serializes to the command's JSON document and renders its text.
+//! The bodies of the `plan`, `init` and `status` reports with `--mode cloudformation` (one
+//! stack): each serializes to the command's JSON document and renders its text.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -7,9 +7,9 @@ use std::fmt::Write;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::plan::verdict_lines;
 use super::stack_text::{foreign_text, plan_text};
-use super::{NextSteps, Paint, Report};
+use super::verdicts::verdict_lines;
+use super::{NextSteps, Paint};
 use crate::apply::cloudformation::changeset::ChangeSetSummary;
 use crate::apply::cloudformation::events::Event;
 use crate::model::template::role_ids;
@@ -142,7 +142,7 @@ pub(super) const STACK_FATE: &str =
 
 /// `plan --mode cloudformation`.
 #[derive(Debug, Serialize)]
-pub struct StackPlanReport {
+pub struct StackPlanBody {
     #[serde(flatten)]
     pub context: Context,
     pub changes: bool,
@@ -157,7 +157,7 @@ pub struct StackPlanReport {
     pub detailed_exitcode: bool,
 }
 
-impl StackPlanReport {
+impl StackPlanBody {
     /// The report of `stack`'s plan in the account of `d`; `served` are the thumbprints the
     /// issuer serves now.
     pub fn new(
@@ -167,8 +167,8 @@ impl StackPlanReport {
         served: &[String],
         aws_calls: Value,
         detailed_exitcode: bool,
-    ) -> StackPlanReport {
-        StackPlanReport {
+    ) -> StackPlanBody {
+        StackPlanBody {
             context: Context::new(d, served),
             changes: stack.has_changes(),
             needs_attention: stack.has_changes() || !foreign_policies.is_empty(),
@@ -181,8 +181,8 @@ impl StackPlanReport {
     }
 
     /// With the trust verdicts of the stack's roles: any of them needs attention.
-    pub fn with_verdicts(self, trust_verdicts: Vec<TrustVerdict>) -> StackPlanReport {
-        StackPlanReport {
+    pub fn with_verdicts(self, trust_verdicts: Vec<TrustVerdict>) -> StackPlanBody {
+        StackPlanBody {
             needs_attention: self.needs_attention || !trust_verdicts.is_empty(),
             trust_verdicts,
             ..self
@@ -190,8 +190,8 @@ impl StackPlanReport {
     }
 }
 
-impl Report for StackPlanReport {
-    fn text(&self, paint: Paint) -> String {
+impl StackPlanBody {
+    pub(super) fn text(&self, paint: Paint) -> String {
         let a = &self.context.account;
         let mut t = format!("plan for account {} in {}\n", a.id, a.region);
         t.push_str(&verdict_lines(&self.trust_verdicts, paint, STACK_FATE));
@@ -215,7 +215,7 @@ impl Report for StackPlanReport {
         t
     }
 
-    fn exit_code(&self) -> i32 {
+    pub(super) fn exit_code(&self) -> i32 {
         if self.detailed_exitcode && self.needs_attention {
             2
         } else {
@@ -239,7 +239,7 @@ pub struct StackOutcome {
 
 /// `init --mode cloudformation`.
 #[derive(Debug, Serialize)]
-pub struct StackInitReport {
+pub struct StackInitBody {
     #[serde(flatten)]
     pub context: Context,
     pub changes: bool,
@@ -251,7 +251,7 @@ pub struct StackInitReport {
     pub aws_calls: Value,
 }
 
-impl StackInitReport {
+impl StackInitBody {
     /// The report of `init` on the stack `stack` planned: `result` when it had something to
     /// do.
     pub fn new(
@@ -261,13 +261,13 @@ impl StackInitReport {
         served: &[String],
         next_steps: NextSteps,
         aws_calls: Value,
-    ) -> StackInitReport {
+    ) -> StackInitBody {
         let outputs = match (&result, &stack.deployed) {
             (Some(o), _) => StackOutputs::new(d, &o.outputs),
             (None, Some(s)) => StackOutputs::new(d, &s.outputs),
             (None, None) => StackOutputs::new(d, &BTreeMap::new()),
         };
-        StackInitReport {
+        StackInitBody {
             context: Context::new(d, served),
             changes: stack.has_changes(),
             applied: result.as_ref().is_some_and(|o| !o.done.is_empty()),
@@ -280,8 +280,8 @@ impl StackInitReport {
     }
 }
 
-impl Report for StackInitReport {
-    fn text(&self, _: Paint) -> String {
+impl StackInitBody {
+    pub(super) fn text(&self, _: Paint) -> String {
         let name = &self.stack.stack;
         let mut t = match &self.result {
             Some(o) => format!(

@@ -6,10 +6,10 @@ use std::fmt::Write;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::plan::verdict_lines;
 use super::stack::{StackOutputs, STACK_FATE};
 use super::stack_text::foreign_text;
-use super::{Paint, Report, GREEN, RED, YELLOW};
+use super::verdicts::verdict_lines;
+use super::{Paint, GREEN, RED, YELLOW};
 use crate::error::Error;
 use crate::model::DesiredState;
 use crate::plan::stack::{ResourceState, StackPlan};
@@ -19,7 +19,7 @@ use crate::plan::verdicts::TrustVerdict;
 /// `status --mode cloudformation`: no stack, or the stack as it stands.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
-pub enum StackStatusReport {
+pub enum StackStatusBody {
     Missing(MissingStack),
     Present(Box<PresentStack>),
 }
@@ -64,15 +64,15 @@ pub struct PresentStack {
     pub detailed_exitcode: bool,
 }
 
-impl StackStatusReport {
+impl StackStatusBody {
     /// There is no stack `stack`; `blocked`: why `init` cannot create it.
     pub fn missing(
         stack: String,
         blocked: Option<Error>,
         aws_calls: Value,
         detailed_exitcode: bool,
-    ) -> StackStatusReport {
-        StackStatusReport::Missing(MissingStack {
+    ) -> StackStatusBody {
+        StackStatusBody::Missing(MissingStack {
             mode: "cloudformation",
             stack,
             exists: false,
@@ -95,7 +95,7 @@ impl StackStatusReport {
         d: &DesiredState,
         aws_calls: Value,
         detailed_exitcode: bool,
-    ) -> StackStatusReport {
+    ) -> StackStatusBody {
         let stack_outputs = plan.deployed.as_ref().map(|s| s.outputs.clone());
         // A role deleted outside the stack has an ARN in the outputs that names nothing.
         let deleted_roles: Vec<&str> = resources
@@ -121,16 +121,16 @@ impl StackStatusReport {
             detailed_exitcode,
         };
         p.in_sync = p.stack_in_sync() && p.foreign_policies.is_empty() && p.resources_in_sync();
-        StackStatusReport::Present(Box::new(p))
+        StackStatusBody::Present(Box::new(p))
     }
 
     /// With the verdicts on the stack's roles' trust policies: any of them means not in sync.
-    pub fn with_verdicts(self, verdicts: Vec<TrustVerdict>) -> StackStatusReport {
+    pub fn with_verdicts(self, verdicts: Vec<TrustVerdict>) -> StackStatusBody {
         match self {
-            StackStatusReport::Present(mut p) => {
+            StackStatusBody::Present(mut p) => {
                 p.in_sync = p.in_sync && verdicts.is_empty();
                 p.trust_verdicts = verdicts;
-                StackStatusReport::Present(p)
+                StackStatusBody::Present(p)
             }
             missing => missing,
         }
@@ -214,10 +214,10 @@ impl PresentStack {
     }
 }
 
-impl Report for StackStatusReport {
-    fn text(&self, paint: Paint) -> String {
+impl StackStatusBody {
+    pub(super) fn text(&self, paint: Paint) -> String {
         let p = match self {
-            StackStatusReport::Missing(m) => {
+            StackStatusBody::Missing(m) => {
                 let next = match &m.blocked {
                     None => "run `bootstrap init --mode cloudformation` to create it".to_string(),
                     Some(b) => format!(
@@ -232,7 +232,7 @@ impl Report for StackStatusReport {
                     paint.paint(RED, "missing")
                 );
             }
-            StackStatusReport::Present(p) => p,
+            StackStatusBody::Present(p) => p,
         };
         let mut t = String::new();
         p.summary(&mut t, paint);
@@ -277,10 +277,10 @@ impl Report for StackStatusReport {
     }
 
     /// `--detailed-exitcode`: 2 when the stack is missing or not in sync (as Terraform's).
-    fn exit_code(&self) -> i32 {
+    pub(super) fn exit_code(&self) -> i32 {
         match self {
-            StackStatusReport::Missing(m) if m.detailed_exitcode => 2,
-            StackStatusReport::Present(p) if p.detailed_exitcode && !p.in_sync => 2,
+            StackStatusBody::Missing(m) if m.detailed_exitcode => 2,
+            StackStatusBody::Present(p) if p.detailed_exitcode && !p.in_sync => 2,
             _ => 0,
         }
     }

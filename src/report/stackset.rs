@@ -1,5 +1,5 @@
-//! The results of `plan`, `init` and `status` with `--stackset NAME`: each serializes to the
-//! command's JSON document and renders its text.
+//! The bodies of the `plan`, `init` and `status` reports with `--stackset NAME`: each
+//! serializes to the command's JSON document and renders its text.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -7,7 +7,7 @@ use std::fmt::Write;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Paint, Report};
+use super::Paint;
 use crate::apply::cloudformation::stackset::Applied;
 use crate::config::StackSetTargets;
 use crate::model::{arn, template, Account, DesiredState};
@@ -139,7 +139,7 @@ fn instances_text(rows: &[InstanceRow]) -> String {
 
 /// `plan --stackset NAME`.
 #[derive(Debug, Serialize)]
-pub struct StackSetPlanReport {
+pub struct StackSetPlanBody {
     pub mode: &'static str,
     pub stackset: StackSetPlan,
     pub changes: bool,
@@ -150,14 +150,14 @@ pub struct StackSetPlanReport {
     pub detailed_exitcode: bool,
 }
 
-impl StackSetPlanReport {
+impl StackSetPlanBody {
     pub fn new(
         stackset: StackSetPlan,
         targets: &StackSetTargets,
         aws_calls: Value,
         detailed_exitcode: bool,
-    ) -> StackSetPlanReport {
-        StackSetPlanReport {
+    ) -> StackSetPlanBody {
+        StackSetPlanBody {
             mode: "cloudformation",
             changes: stackset.has_changes(),
             stackset,
@@ -168,8 +168,8 @@ impl StackSetPlanReport {
     }
 }
 
-impl Report for StackSetPlanReport {
-    fn text(&self, _: Paint) -> String {
+impl StackSetPlanBody {
+    pub(super) fn text(&self, _: Paint) -> String {
         let mut t = plan_text(&self.stackset, &self.targets);
         let _ = writeln!(
             t,
@@ -183,7 +183,7 @@ impl Report for StackSetPlanReport {
         t
     }
 
-    fn exit_code(&self) -> i32 {
+    pub(super) fn exit_code(&self) -> i32 {
         if self.detailed_exitcode && self.changes {
             2
         } else {
@@ -202,7 +202,7 @@ pub struct StackSetOutcome {
 
 /// `init --stackset NAME`.
 #[derive(Debug, Serialize)]
-pub struct StackSetInitReport {
+pub struct StackSetInitBody {
     pub mode: &'static str,
     pub stackset: StackSetPlan,
     pub changes: bool,
@@ -217,7 +217,7 @@ pub struct StackSetInitReport {
     pub table: Option<String>,
 }
 
-impl StackSetInitReport {
+impl StackSetInitBody {
     /// The report of `init` on the StackSet `stackset` planned: `result` when it had something
     /// to do. `d` is the deploying account's desired state.
     pub fn new(
@@ -226,11 +226,11 @@ impl StackSetInitReport {
         d: &DesiredState,
         symbolic: &DesiredState,
         aws_calls: Value,
-    ) -> StackSetInitReport {
+    ) -> StackSetInitBody {
         let list = result
             .as_ref()
             .map_or(&stackset.instances, |o| &o.instances);
-        StackSetInitReport {
+        StackSetInitBody {
             mode: "cloudformation",
             changes: stackset.has_changes(),
             applied: result.is_some(),
@@ -244,8 +244,8 @@ impl StackSetInitReport {
     }
 }
 
-impl Report for StackSetInitReport {
-    fn text(&self, _: Paint) -> String {
+impl StackSetInitBody {
+    pub(super) fn text(&self, _: Paint) -> String {
         let name = &self.stackset.name;
         let mut t = match &self.result {
             Some(o) => format!("StackSet {name}: {}\n", o.applied.done.join(", ")),
@@ -270,7 +270,7 @@ impl Report for StackSetInitReport {
 
 /// `status --stackset NAME`.
 #[derive(Debug, Serialize)]
-pub struct StackSetStatusReport {
+pub struct StackSetStatusBody {
     pub mode: &'static str,
     pub stackset: String,
     pub exists: bool,
@@ -283,7 +283,7 @@ pub struct StackSetStatusReport {
     pub detailed_exitcode: bool,
 }
 
-impl StackSetStatusReport {
+impl StackSetStatusBody {
     /// The StackSet `plan` describes; `d` is the deploying account's desired state,
     /// `symbolic` the template's.
     pub fn new(
@@ -295,7 +295,7 @@ impl StackSetStatusReport {
     ) -> Self {
         let instances = instance_rows(&plan.instances, d, symbolic);
         let in_sync = !plan.has_changes() && plan.instances.iter().all(|i| i.status == "CURRENT");
-        StackSetStatusReport {
+        StackSetStatusBody {
             mode: "cloudformation",
             stackset: plan.name.clone(),
             exists: plan.exists,
@@ -308,8 +308,8 @@ impl StackSetStatusReport {
     }
 }
 
-impl Report for StackSetStatusReport {
-    fn text(&self, _: Paint) -> String {
+impl StackSetStatusBody {
+    pub(super) fn text(&self, _: Paint) -> String {
         let p = &self.plan;
         let mut t = String::new();
         if p.exists {
@@ -346,7 +346,7 @@ impl Report for StackSetStatusReport {
     }
 
     /// `--detailed-exitcode`: 2 when anything is not in sync.
-    fn exit_code(&self) -> i32 {
+    pub(super) fn exit_code(&self) -> i32 {
         if self.detailed_exitcode && !self.in_sync {
             2
         } else {

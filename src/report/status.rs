@@ -1,10 +1,13 @@
-//! `status` in direct mode: each resource in sync, drifted (with what) or missing.
+//! `status` ([`StatusReport`], whose body is the mode's); in direct mode each resource in sync,
+//! drifted (with what) or missing.
 
 use std::fmt::Write;
 
 use serde::Serialize;
 use serde_json::Value;
 
+use super::stack_status::StackStatusBody;
+use super::stackset::StackSetStatusBody;
 use super::{Paint, Report, GREEN, RED, YELLOW};
 use crate::bitbucket::variables::{Action as VarAction, VariableState};
 use crate::model::Account;
@@ -42,9 +45,38 @@ pub struct ResourceStatus<'a> {
     pub drift: &'a [FieldChange],
 }
 
+/// `bootstrap status`, in any mode: each resource as it stands, as one JSON document per mode
+/// (unchanged by the mode being a variant here).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum StatusReport<'a> {
+    Direct(DirectStatusBody<'a>),
+    Stack(StackStatusBody),
+    StackSet(StackSetStatusBody),
+}
+
+impl Report for StatusReport<'_> {
+    fn text(&self, paint: Paint) -> String {
+        match self {
+            StatusReport::Direct(b) => b.text(paint),
+            StatusReport::Stack(b) => b.text(paint),
+            StatusReport::StackSet(b) => b.text(paint),
+        }
+    }
+
+    /// `--detailed-exitcode`: 2 when anything is not in sync.
+    fn exit_code(&self) -> i32 {
+        match self {
+            StatusReport::Direct(b) => b.exit_code(),
+            StatusReport::Stack(b) => b.exit_code(),
+            StatusReport::StackSet(b) => b.exit_code(),
+        }
+    }
+}
+
 /// `bootstrap status` (direct mode).
 #[derive(Debug, Serialize)]
-pub struct StatusReport<'a> {
+pub struct DirectStatusBody<'a> {
     pub account: &'a Account,
     pub in_sync: bool,
     pub resources: Vec<ResourceStatus<'a>>,
@@ -62,7 +94,7 @@ pub struct StatusReport<'a> {
     pub detailed_exitcode: bool,
 }
 
-impl<'a> StatusReport<'a> {
+impl<'a> DirectStatusBody<'a> {
     /// The status of each planned resource: a resource to create is missing, one to update
     /// has drifted.
     pub fn new(account: &'a Account, plan: &'a Plan, observed: &'a Observed) -> Self {
@@ -84,7 +116,7 @@ impl<'a> StatusReport<'a> {
                 },
             })
             .collect();
-        StatusReport {
+        DirectStatusBody {
             account,
             in_sync: !plan.needs_attention(),
             resources,
@@ -100,7 +132,7 @@ impl<'a> StatusReport<'a> {
     /// With the Bitbucket variables found: one missing or drifted means not in sync.
     pub fn with_variables(self, vars: Option<&'a [VariableState]>) -> Self {
         let drift = vars.is_some_and(|v| v.iter().any(VariableState::changes));
-        StatusReport {
+        DirectStatusBody {
             in_sync: self.in_sync && !drift,
             bitbucket_variables: vars,
             ..self
@@ -109,7 +141,7 @@ impl<'a> StatusReport<'a> {
 
     /// With the stale roles found: any of them means not in sync.
     pub fn with_stale(self, stale_roles: &'a [StaleRole]) -> Self {
-        StatusReport {
+        DirectStatusBody {
             in_sync: self.in_sync && stale_roles.is_empty(),
             stale_roles,
             ..self
@@ -117,10 +149,10 @@ impl<'a> StatusReport<'a> {
     }
 }
 
-impl Report for StatusReport<'_> {
-    fn text(&self, paint: Paint) -> String {
+impl DirectStatusBody<'_> {
+    pub(super) fn text(&self, paint: Paint) -> String {
         let mut text = super::plan::stale_text(self.stale_roles, paint);
-        text.push_str(&super::plan::verdict_text(self.trust_verdicts, paint));
+        text.push_str(&super::verdicts::verdict_text(self.trust_verdicts, paint));
         for r in &self.resources {
             let (word, color) = r.status.word_and_color();
             let _ = writeln!(
@@ -193,7 +225,7 @@ impl Report for StatusReport<'_> {
         text
     }
 
-    fn exit_code(&self) -> i32 {
+    pub(super) fn exit_code(&self) -> i32 {
         if self.detailed_exitcode && !self.in_sync {
             2
         } else {
@@ -242,9 +274,9 @@ mod tests {
             bucket: None,
             table: None,
         };
-        let report = StatusReport {
+        let report = DirectStatusBody {
             detailed_exitcode: true,
-            ..StatusReport::new(&account, &plan, &observed)
+            ..DirectStatusBody::new(&account, &plan, &observed)
         };
         let doc = serde_json::to_value(&report).unwrap();
         assert_eq!(doc["in_sync"], json!(false));
@@ -283,9 +315,9 @@ mod tests {
             name: "old".into(),
             arn: "arn:aws:iam::123456789012:role/old".into(),
         }];
-        let report = StatusReport {
+        let report = DirectStatusBody {
             detailed_exitcode: true,
-            ..StatusReport::new(&account, &plan, &observed).with_stale(&stale)
+            ..DirectStatusBody::new(&account, &plan, &observed).with_stale(&stale)
         };
         assert_eq!(report.exit_code(), 2);
         let text = report.text(Paint::NONE);
@@ -294,7 +326,7 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("run `bootstrap init --prune` to delete the stale roles\n"));
-        let in_sync = StatusReport::new(&account, &plan, &observed).with_stale(&[]);
+        let in_sync = DirectStatusBody::new(&account, &plan, &observed).with_stale(&[]);
         assert_eq!(
             serde_json::to_value(&in_sync).unwrap()["in_sync"],
             json!(true)

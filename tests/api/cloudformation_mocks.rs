@@ -25,7 +25,7 @@ use aws_smithy_types::error::ErrorMetadata;
 use aws_smithy_types::DateTime;
 
 use bootstrap::apply::cloudformation::events::WaitConfig;
-use bootstrap::commands::cloudformation::{converge, read_plan};
+use bootstrap::commands::init::{converge, read_plan};
 use bootstrap::config::{ColorChoice, Inputs, OutputFormat, Settings};
 use bootstrap::error::Result;
 use bootstrap::model::template::{self, RenderOptions};

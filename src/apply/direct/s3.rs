@@ -7,7 +7,7 @@ use crate::aws::{classify, errors, Aws};
 use crate::error::{Error, Result};
 use crate::model::namespace::Namespace;
 use crate::model::DesiredBucket;
-use crate::plan::bucket::{desired_encryption, ABORT_MULTIPART_DAYS, LIFECYCLE_RULE_ID};
+use crate::plan::bucket::{ABORT_MULTIPART_DAYS, LIFECYCLE_RULE_ID};
 use crate::plan::Op;
 use crate::progress::Progress;
 use aws_sdk_s3::types::{
@@ -140,7 +140,7 @@ async fn put_setting(aws: &Aws, d: &DesiredBucket, op: &Op, reporter: &dyn Progr
 /// The default encryption the bucket should have: SSE-KMS with `--kms-key` (bucket key on),
 /// SSE-S3 otherwise.
 fn encryption_config(d: &DesiredBucket) -> Result<ServerSideEncryptionConfiguration> {
-    let want = desired_encryption(d);
+    let want = d.encryption();
     let default = built(
         ServerSideEncryptionByDefault::builder()
             .sse_algorithm(if want.kms_key.is_some() {
@@ -187,7 +187,7 @@ async fn put_protection(aws: &Aws, d: &DesiredBucket, op: &Op) -> Result<Option<
                 .send()
                 .await
                 .map_err(|e| classify(&e, "setting default encryption", name))?;
-            let algorithm = desired_encryption(d).algorithm;
+            let algorithm = d.encryption().algorithm;
             format!("set default encryption ({algorithm}) on bucket {name}")
         }
         Op::PutPublicAccessBlock => {

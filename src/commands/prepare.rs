@@ -1,26 +1,82 @@
-//! Direct mode's preparation, shared by `plan`, `init` and `status`: learn the issuer and
-//! read the account's live state concurrently, build the desired state, and diff them.
+//! The one preparation of `plan`, `init` and `status`, whatever the mode: learn the issuer and
+//! read the account concurrently, and build the desired state. What the mode adds is data,
+//! [`Staged`]: in direct mode the live resources and their diff with the desired state; in
+//! CloudFormation mode the template, and the stack or StackSet as it is deployed.
 
 use std::borrow::Cow;
 
+use super::Deployment;
 use crate::aws::Aws;
 use crate::config::{Issuer, Settings};
 use crate::error::{Error, Result};
+use crate::model::template::{self, RenderOptions, Template};
 use crate::model::{self, admin, Account, DesiredState};
+use crate::observe::stack::ObservedStack;
+use crate::observe::stackset::ObservedStackSet;
 use crate::observe::stale::StaleRole;
 use crate::observe::{self, Observed};
 use crate::oidc::{self, IssuerFacts};
+use crate::plan::stack::StackSpec;
+use crate::plan::stackset::StackSetSpec;
 use crate::plan::{self, Plan};
 use crate::report::Reporter;
 
 pub(super) struct Prepared {
     pub aws: Aws,
     pub facts: IssuerFacts,
+    /// The desired state (in CloudFormation mode, the template's, in this account).
     pub desired: DesiredState,
+    pub staged: Staged,
+}
+
+/// What the mode prepares beside the desired state.
+pub(super) enum Staged {
+    Direct(Box<DirectStaged>),
+    Stack(Box<StackStaged>),
+    StackSet(Box<StackSetStaged>),
+}
+
+/// Direct mode: the live resources and what `init` would do to them.
+pub(super) struct DirectStaged {
     pub observed: Observed,
     pub plan: Plan,
     /// Roles of this set the settings no longer name (only looked for when asked).
     pub stale: Vec<StaleRole>,
+}
+
+/// One stack: the template, the stack it is deployed as, and that stack as it was.
+pub(super) struct StackStaged {
+    pub template: Template,
+    pub spec: StackSpec,
+    pub deployed: Option<ObservedStack>,
+}
+
+/// A StackSet: the template, the StackSet it is deployed as, and that StackSet as it was.
+pub(super) struct StackSetStaged {
+    pub template: Template,
+    pub spec: StackSetSpec,
+    pub deployed: Option<ObservedStackSet>,
+}
+
+impl Prepared {
+    /// A new stack cannot take over resources that exist outside it: refused before anything.
+    pub(super) async fn refuse_existing(&self, stack: &str) -> Result<()> {
+        let o = observe::all(&self.aws, &self.desired).await?;
+        plan::stack::refuse_existing(&self.desired, &o, stack)
+    }
+}
+
+/// Prepare `mode`; `stale` says whether direct mode looks for stale roles.
+pub(super) async fn prepare(
+    settings: &Settings,
+    reporter: &Reporter,
+    mode: Deployment,
+    stale: Stale,
+) -> Result<Prepared> {
+    match mode {
+        Deployment::Direct => direct(settings, reporter, stale).await,
+        Deployment::Stack | Deployment::StackSet => template(settings, reporter).await,
+    }
 }
 
 /// Whether [`prepare`] looks for stale roles: not when `--role` narrows the settings.
@@ -102,11 +158,8 @@ pub(super) async fn with_earlier_bucket<'s>(
     )
 }
 
-pub(super) async fn prepare(
-    settings: &Settings,
-    reporter: &Reporter,
-    stale: Stale,
-) -> Result<Prepared> {
+/// Direct mode: the live state read beside the issuer, and diffed with the desired state.
+async fn direct(settings: &Settings, reporter: &Reporter, stale: Stale) -> Result<Prepared> {
     // Everything about the input is checked before the first network or AWS call.
     model::quota::check_trust_inputs(settings)?;
     let issuer = settings.require_issuer()?;
@@ -156,10 +209,142 @@ pub(super) async fn prepare(
         aws,
         facts,
         desired,
-        observed: live.observed,
-        plan,
-        stale: live.stale,
+        staged: Staged::Direct(Box::new(DirectStaged {
+            observed: live.observed,
+            plan,
+            stale: live.stale,
+        })),
     })
+}
+
+/// CloudFormation mode: learn the issuer and the account concurrently and build the template
+/// for them; the desired state is the template's in this account (the names the stack's
+/// resources get).
+async fn template(settings: &Settings, reporter: &Reporter) -> Result<Prepared> {
+    let opts = RenderOptions {
+        stackset: settings.stackset.is_some(),
+        ..Default::default()
+    };
+    super::render::check_inputs(settings, reporter, opts, None)?;
+    let issuer = settings.require_issuer()?;
+    // Beside the issuer: the account, the KMS key by its ARN, and the thumbprints the live
+    // provider holds (a stack update keeps the ones still in use, as direct mode does). A
+    // StackSet's providers, and its customer policies, are in its target accounts, out of
+    // reach here; a stack's --policy-arn documents are judged as in direct mode.
+    let aws_side = async {
+        let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
+        let (account, resolved, provider, deployed) = tokio::try_join!(
+            observe::account(&aws),
+            observe::kms::resolved(&aws, settings),
+            async {
+                if opts.stackset {
+                    Ok(None)
+                } else {
+                    observe::find_provider(&aws, issuer).await
+                }
+            },
+            // The stack is read only once the policies the settings name are judged: a
+            // refused --policy-arn or --permissions-boundary reaches no stack.
+            async {
+                if !opts.stackset {
+                    check_managed_policies(&aws, settings, reporter, &Default::default()).await?;
+                }
+                Deployed::read(&aws, settings).await
+            },
+        )?;
+        Ok::<_, Error>((aws, account, resolved, provider, deployed))
+    };
+    let ((facts, cidrs), (aws, account, settings, provider, deployed)) =
+        tokio::try_join!(super::render::issuer_inputs(settings, reporter), aws_side)?;
+    // A --state-bucket of the account regional form: only this account, in this region, can
+    // create it (as in direct mode).
+    if let Some(b) = &settings.state_bucket {
+        model::namespace::namespace_of(b, &account)?;
+    }
+    let opts = RenderOptions {
+        keep_global_bucket: deployed.names_global_default(&settings),
+        ..opts
+    };
+    let registered = provider.as_ref().map(|p| p.thumbprints.as_slice());
+    let thumbprints = model::thumbprints::to_register(&facts.thumbprints, registered);
+    let template = super::render::build(&settings, reporter, &thumbprints, &cidrs, opts)?;
+    let body = template.yaml();
+    template::check_inline_size(&body)?;
+    let desired = template::in_account(&template.desired, &account);
+    let staged = deployed.staged(&settings, template, body);
+    Ok(Prepared {
+        aws,
+        facts,
+        desired,
+        staged,
+    })
+}
+
+/// The stack (or the StackSet) of these settings as deployed, read once: its template decides
+/// how the bucket is named, and the plan starts from it.
+#[derive(Default)]
+struct Deployed {
+    stack: Option<ObservedStack>,
+    stackset: Option<ObservedStackSet>,
+}
+
+impl Deployed {
+    async fn read(aws: &Aws, settings: &Settings) -> Result<Deployed> {
+        let cfn = &aws.cloudformation;
+        Ok(match &settings.stackset {
+            Some(ss) => Deployed {
+                stackset: observe::stackset::stackset(cfn, &ss.name).await?,
+                ..Default::default()
+            },
+            None => Deployed {
+                stack: observe::stack::stack(cfn, &settings.stack_name).await?,
+                ..Default::default()
+            },
+        })
+    }
+
+    /// Whether the deployed template names its bucket with the global default name of
+    /// earlier versions, which the template then keeps (renaming the bucket would make
+    /// CloudFormation replace it). Never with a `--state-bucket`, which names the bucket.
+    fn names_global_default(&self, settings: &Settings) -> bool {
+        let body = match (&self.stack, &self.stackset) {
+            (Some(s), _) => s.template_body.as_deref(),
+            (_, Some(s)) => Some(s.template_body.as_str()),
+            (None, None) => None,
+        };
+        settings.state_bucket.is_none()
+            && body
+                .and_then(crate::plan::compare::parse)
+                .is_some_and(|t| template::names_global_default(&t))
+    }
+
+    /// The mode's part of [`Prepared`]: the template, what it is deployed as, and that
+    /// as it was before anything was done.
+    fn staged(self, settings: &Settings, template: Template, body: String) -> Staged {
+        let rendered = template.body.clone();
+        match &settings.stackset {
+            Some(ss) => Staged::StackSet(Box::new(StackSetStaged {
+                spec: StackSetSpec {
+                    name: ss.name.clone(),
+                    body,
+                    template: rendered,
+                    targets: ss.targets.clone(),
+                    regions: ss.regions.clone(),
+                },
+                template,
+                deployed: self.stackset,
+            })),
+            None => Staged::Stack(Box::new(StackStaged {
+                spec: StackSpec {
+                    name: settings.stack_name.clone(),
+                    body,
+                    template: rendered,
+                },
+                template,
+                deployed: self.stack,
+            })),
+        }
+    }
 }
 
 /// What [`read_live`] learns: the account, the settings with `--kms-key` resolved to the
