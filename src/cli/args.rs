@@ -3,26 +3,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum OutputArg {
-    Text,
-    Json,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ColorArg {
-    Auto,
-    Always,
-    Never,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ModeArg {
-    Direct,
-    Cloudformation,
-}
+use crate::config::{ColorChoice, Mode, OutputFormat};
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
@@ -55,11 +38,11 @@ pub struct GlobalArgs {
     /// Output format: text for people, json (one document on stdout) for scripts
     /// [default: text].
     #[arg(long, global = true, value_enum, value_name = "FORMAT")]
-    pub output: Option<OutputArg>,
+    pub output: Option<OutputFormat>,
     /// When to color text output: auto colors a terminal unless NO_COLOR is set
     /// [default: auto].
     #[arg(long, global = true, value_enum, value_name = "WHEN")]
-    pub color: Option<ColorArg>,
+    pub color: Option<ColorChoice>,
     /// Print only results and errors, no progress.
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
@@ -223,7 +206,7 @@ pub struct ModeArgs {
     /// How to make the changes: direct AWS API calls [default], or a CloudFormation stack
     /// (see `bootstrap render`).
     #[arg(long, value_enum, value_name = "MODE")]
-    pub mode: Option<ModeArg>,
+    pub mode: Option<Mode>,
     /// CloudFormation stack name [default: bitbucket-oidc-bootstrap].
     #[arg(long, value_name = "NAME")]
     pub stack_name: Option<String>,

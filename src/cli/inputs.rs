@@ -1,54 +1,16 @@
-//! The conversions from parsed arguments into [`Inputs`], done once: clap's enums become
-//! config's own (typed, never turned into text), and `--tag K=V` pairs a table.
+//! The conversions from parsed arguments into [`Inputs`], done once: `--tag K=V` pairs
+//! become a table.
 
 use std::collections::BTreeMap;
 
 use super::args::{
-    BackendArgs, BucketArgs, ColorArg, DeploymentArgs, GlobalArgs, IpRangesArgs, IssuerArgs,
-    ModeArg, ModeArgs, OutputArg, RoleArgs, RoleOptionsArgs, RolePolicyArgs, StackSetArgs,
-    StateArgs, TrustArgs, VerifyArgs,
+    BackendArgs, BucketArgs, DeploymentArgs, GlobalArgs, IpRangesArgs, IssuerArgs, ModeArgs,
+    RoleArgs, RoleOptionsArgs, RolePolicyArgs, StackSetArgs, StateArgs, TrustArgs, VerifyArgs,
 };
-use super::command::{Cli, Command, TemplateFormatArg};
+use super::command::{Cli, Command};
 use super::sets::{DestroySetupArgs, OperatorSetupArgs, PipelineSetupArgs, SetupArgs};
-use crate::config::{validate, ColorChoice, Given, Inputs, Mode, OutputFormat, TemplateFormat};
+use crate::config::{validate, Given, Inputs};
 use crate::error::Result;
-
-impl From<OutputArg> for OutputFormat {
-    fn from(arg: OutputArg) -> Self {
-        match arg {
-            OutputArg::Text => OutputFormat::Text,
-            OutputArg::Json => OutputFormat::Json,
-        }
-    }
-}
-
-impl From<ColorArg> for ColorChoice {
-    fn from(arg: ColorArg) -> Self {
-        match arg {
-            ColorArg::Auto => ColorChoice::Auto,
-            ColorArg::Always => ColorChoice::Always,
-            ColorArg::Never => ColorChoice::Never,
-        }
-    }
-}
-
-impl From<ModeArg> for Mode {
-    fn from(arg: ModeArg) -> Self {
-        match arg {
-            ModeArg::Direct => Mode::Direct,
-            ModeArg::Cloudformation => Mode::Cloudformation,
-        }
-    }
-}
-
-impl From<TemplateFormatArg> for TemplateFormat {
-    fn from(arg: TemplateFormatArg) -> Self {
-        match arg {
-            TemplateFormatArg::Yaml => TemplateFormat::Yaml,
-            TemplateFormatArg::Json => TemplateFormat::Json,
-        }
-    }
-}
 
 fn flag(b: bool) -> Option<bool> {
     b.then_some(true)
@@ -63,8 +25,8 @@ impl GlobalArgs {
             ca_bundle: self.ca_bundle.clone(),
             timeout: self.timeout,
             bitbucket_api_url: self.bitbucket_api_url.clone(),
-            output: self.output.map(|o| Given::Flag(o.into())),
-            color: self.color.map(|c| Given::Flag(c.into())),
+            output: self.output.map(Given::Flag),
+            color: self.color.map(Given::Flag),
             ..Default::default()
         }
     }
@@ -219,7 +181,7 @@ impl DestroySetupArgs {
 
 impl ModeArgs {
     pub fn apply(&self, i: &mut Inputs) {
-        i.mode = self.mode.map(|m| Given::Flag(m.into()));
+        i.mode = self.mode.map(Given::Flag);
         i.stack_name = self.stack_name.clone();
     }
 }

@@ -1,8 +1,9 @@
 //! The command line: clap types live here and nowhere else. They are turned once into
-//! [`config::Inputs`](crate::config::Inputs), clap's enums into config's own (never into
-//! text), and merged with `bootstrap.toml`.
+//! [`config::Inputs`](crate::config::Inputs) (config's enums parsed as clap value enums,
+//! `choices.rs`), and merged with `bootstrap.toml`.
 
 mod args;
+mod choices;
 mod command;
 mod command_args;
 mod generate;
