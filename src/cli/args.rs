@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::retold::{Retelling, Retold};
+
 use crate::config::{ColorChoice, Mode, OutputFormat};
 
 #[derive(Debug, Args)]
@@ -64,9 +66,23 @@ pub struct IssuerArgs {
     pub issuer_url: Option<String>,
 }
 
+/// Who may assume the role: init's trust flags, which `verify --offline` takes too
+/// ([`VerifyTrustArgs`]).
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Trust")]
 pub struct TrustArgs {
+    #[command(flatten)]
+    pub who: WhoArgs,
+    /// Only allow calls from this CIDR; `bitbucket` = Atlassian's published Pipelines
+    /// egress ranges (4x/8x steps with atlassian-ip-ranges only). Repeatable.
+    #[arg(long, value_name = "CIDR|bitbucket")]
+    pub source_ip: Vec<String>,
+}
+
+/// The audiences and the repositories the role trusts.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Trust")]
+pub struct WhoArgs {
     /// Workspace UUID (Repository settings > OpenID Connect); the audience becomes
     /// ari:cloud:bitbucket::workspace/UUID.
     #[arg(long, value_name = "UUID")]
@@ -85,10 +101,6 @@ pub struct TrustArgs {
     /// Let every repository in the workspace assume the role (not recommended).
     #[arg(long)]
     pub allow_any_repository: bool,
-    /// Only allow calls from this CIDR; `bitbucket` = Atlassian's published Pipelines
-    /// egress ranges (4x/8x steps with atlassian-ip-ranges only). Repeatable.
-    #[arg(long, value_name = "CIDR|bitbucket")]
-    pub source_ip: Vec<String>,
 }
 
 /// Where Atlassian's ranges come from: only the commands that build the trust policy read them.
@@ -272,34 +284,46 @@ pub struct VerifyArgs {
     pub trust: VerifyTrustArgs,
 }
 
-/// The trust settings `verify --offline` builds the trust policy from (the same settings
-/// as init's; also read from bootstrap.toml).
+/// The trust settings `verify --offline` builds the trust policy from: init's own groups
+/// (also read from bootstrap.toml), told as the role's rather than as choices to make.
 #[derive(Debug, Args)]
-#[command(next_help_heading = "Trust policy for --offline (as given to init)")]
+#[command(next_help_heading = OFFLINE_HEADING)]
 pub struct VerifyTrustArgs {
-    /// Workspace UUID; the audience becomes ari:cloud:bitbucket::workspace/UUID.
-    #[arg(long, value_name = "UUID")]
-    pub workspace_uuid: Option<String>,
-    /// An audience (client ID) the role accepts; repeat for several. A custom audience
-    /// (one a step asks for with `oidc: audiences:`) arrives as a list in `aud`, which the
-    /// trust policy then tests with ForAnyValue: and ForAllValues: (docs/security.md).
-    #[arg(long, value_name = "AUD")]
-    pub audience: Vec<String>,
-    /// A repository allowed to assume the role (braces optional); repeat for several.
-    #[arg(long, value_name = "UUID")]
-    pub repository_uuid: Vec<String>,
-    /// Deployment environments the role is narrowed to; repeat for several.
-    #[arg(long, value_name = "UUID")]
-    pub environment_uuid: Vec<String>,
-    /// The role lets every repository in the workspace assume it.
-    #[arg(long)]
-    pub allow_any_repository: bool,
+    #[command(flatten)]
+    pub who: Retold<WhoArgs, Offline>,
     /// A CIDR the role accepts calls from, or `bitbucket` for Atlassian's published
     /// Pipelines egress ranges (init's --source-ip; key source-ip in bootstrap.toml).
     /// Repeatable.
     #[arg(long, value_name = "CIDR|bitbucket")]
     pub trust_source_ip: Vec<String>,
-    /// Where to fetch Atlassian's IP ranges for `--trust-source-ip bitbucket`.
-    #[arg(long, value_name = "URL")]
-    pub ip_ranges_url: Option<String>,
+    #[command(flatten)]
+    pub ranges: Retold<IpRangesArgs, Offline>,
+}
+
+const OFFLINE_HEADING: &str = "Trust policy for --offline (as given to init)";
+
+/// How `verify --help` tells init's trust flags.
+#[derive(Debug)]
+pub struct Offline;
+
+impl Retelling for Offline {
+    const HEADING: &'static str = OFFLINE_HEADING;
+    const HELP: &'static [(&'static str, &'static str)] = &[
+        (
+            "workspace_uuid",
+            "Workspace UUID; the audience becomes ari:cloud:bitbucket::workspace/UUID",
+        ),
+        (
+            "environment_uuid",
+            "Deployment environments the role is narrowed to; repeat for several",
+        ),
+        (
+            "allow_any_repository",
+            "The role lets every repository in the workspace assume it",
+        ),
+        (
+            "ip_ranges_url",
+            "Where to fetch Atlassian's IP ranges for `--trust-source-ip bitbucket`",
+        ),
+    ];
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use super::args::{
     BackendArgs, BucketArgs, DeploymentArgs, GlobalArgs, IpRangesArgs, IssuerArgs, ModeArgs,
     RoleArgs, RoleOptionsArgs, RolePolicyArgs, StackSetArgs, StateArgs, TrustArgs, VerifyArgs,
+    WhoArgs,
 };
 use super::command::{Cli, Command};
 use super::sets::{DestroySetupArgs, OperatorSetupArgs, PipelineSetupArgs, SetupArgs};
@@ -41,12 +42,18 @@ impl IssuerArgs {
 
 impl TrustArgs {
     pub fn apply(&self, i: &mut Inputs) {
+        self.who.apply(i);
+        i.source_ip = self.source_ip.clone();
+    }
+}
+
+impl WhoArgs {
+    pub fn apply(&self, i: &mut Inputs) {
         i.workspace_uuid = self.workspace_uuid.clone();
         i.audience = self.audience.clone();
         i.repository_uuid = self.repository_uuid.clone();
         i.environment_uuid = self.environment_uuid.clone();
         i.allow_any_repository = flag(self.allow_any_repository);
-        i.source_ip = self.source_ip.clone();
     }
 }
 
@@ -205,14 +212,9 @@ impl DeploymentArgs {
 impl VerifyArgs {
     pub fn apply(&self, i: &mut Inputs) {
         self.issuer.apply(i);
-        let t = &self.trust;
-        i.workspace_uuid = t.workspace_uuid.clone();
-        i.audience = t.audience.clone();
-        i.repository_uuid = t.repository_uuid.clone();
-        i.environment_uuid = t.environment_uuid.clone();
-        i.allow_any_repository = flag(t.allow_any_repository);
-        i.source_ip = t.trust_source_ip.clone();
-        i.ip_ranges_url = t.ip_ranges_url.clone();
+        self.trust.who.0.apply(i);
+        i.source_ip = self.trust.trust_source_ip.clone();
+        self.trust.ranges.0.apply(i);
         i.role_name = self.role_name.clone();
     }
 }

@@ -8,6 +8,7 @@ mod command;
 mod command_args;
 mod generate;
 mod inputs;
+mod retold;
 mod sets;
 
 pub use args::*;
@@ -15,4 +16,5 @@ pub use command::*;
 pub use command_args::*;
 pub use generate::generated;
 pub use inputs::*;
+pub use retold::*;
 pub use sets::*;
