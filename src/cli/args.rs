@@ -4,16 +4,19 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use serde::Serialize;
 
 use super::retold::{Retelling, Retold};
 
 use crate::config::{ColorChoice, Mode, OutputFormat};
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct GlobalArgs {
     /// Read settings from FILE instead of ./bootstrap.toml (at most 1 MiB). The file in use,
     /// named or found in the working directory, is always shown on stderr.
     #[arg(long, global = true, value_name = "FILE")]
+    #[serde(skip)]
     pub config: Option<PathBuf>,
     /// AWS named profile to use (default: the usual AWS credential chain).
     #[arg(long, global = true, value_name = "NAME")]
@@ -29,6 +32,7 @@ pub struct GlobalArgs {
     /// Extra trusted CA certificates (PEM) for the issuer's TLS, e.g. a private CA or a
     /// TLS-inspecting proxy.
     #[arg(long, global = true, value_name = "PEM")]
+    #[serde(skip)]
     pub ca_bundle: Option<PathBuf>,
     /// Connect and read timeout for the issuer's hosts, in seconds [default: 10].
     #[arg(long, global = true, value_name = "SECONDS")]
@@ -47,13 +51,16 @@ pub struct GlobalArgs {
     pub color: Option<ColorChoice>,
     /// Print only results and errors, no progress.
     #[arg(long, short = 'q', global = true)]
+    #[serde(skip)]
     pub quiet: bool,
     /// Print more detail on progress (each AWS call).
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    #[serde(skip)]
     pub verbose: u8,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 #[command(next_help_heading = "Issuer")]
 pub struct IssuerArgs {
     /// Bitbucket workspace slug; the issuer is
@@ -68,10 +75,12 @@ pub struct IssuerArgs {
 
 /// Who may assume the role: init's trust flags, which `verify --offline` takes too
 /// ([`VerifyTrustArgs`]).
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 #[command(next_help_heading = "Trust")]
 pub struct TrustArgs {
     #[command(flatten)]
+    #[serde(flatten)]
     pub who: WhoArgs,
     /// Only allow calls from this CIDR; `bitbucket` = Atlassian's published Pipelines
     /// egress ranges (4x/8x steps with atlassian-ip-ranges only). Repeatable.
@@ -80,7 +89,8 @@ pub struct TrustArgs {
 }
 
 /// The audiences and the repositories the role trusts.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 #[command(next_help_heading = "Trust")]
 pub struct WhoArgs {
     /// Workspace UUID (Repository settings > OpenID Connect); the audience becomes
@@ -104,7 +114,8 @@ pub struct WhoArgs {
 }
 
 /// Where Atlassian's ranges come from: only the commands that build the trust policy read them.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 #[command(next_help_heading = "Trust")]
 pub struct IpRangesArgs {
     /// Where to fetch Atlassian's IP ranges for `--source-ip bitbucket`.
@@ -113,7 +124,8 @@ pub struct IpRangesArgs {
 }
 
 /// Which roles: every command that names a role.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 #[command(next_help_heading = "Role")]
 pub struct RoleArgs {
     /// Name of the deployment role [default: bitbucket-pipelines-deploy].
@@ -131,7 +143,8 @@ pub struct RoleArgs {
 }
 
 /// What a role may do: the commands that write or show its policies.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 #[command(next_help_heading = "Role")]
 pub struct RolePolicyArgs {
     /// A managed policy to attach to the role; repeat for several. Policies not listed
@@ -144,7 +157,8 @@ pub struct RolePolicyArgs {
 }
 
 /// How the role is judged and used: the commands that create or check it.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 #[command(next_help_heading = "Role")]
 pub struct RoleOptionsArgs {
     /// Allow an administrator-equivalent managed policy: AdministratorAccess, or one that
@@ -158,7 +172,8 @@ pub struct RoleOptionsArgs {
 }
 
 /// Where the state lives: every command that names the bucket or the table.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 #[command(next_help_heading = "Terraform state")]
 pub struct StateArgs {
     /// State bucket name [default: terraform-state-ACCOUNT-REGION-an, or an existing
@@ -174,7 +189,8 @@ pub struct StateArgs {
 }
 
 /// How Terraform reads and writes the state: the role's grant and backend.tf.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 #[command(next_help_heading = "Terraform state")]
 pub struct BackendArgs {
     /// Key prefix the role may write state under (default: the whole bucket).
@@ -188,7 +204,8 @@ pub struct BackendArgs {
 }
 
 /// How the bucket and the other resources are made: the commands that create them.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 #[command(next_help_heading = "Terraform state")]
 pub struct BucketArgs {
     /// Let `init` switch an existing SSE-KMS state bucket to SSE-S3 when no --kms-key is
@@ -204,15 +221,19 @@ pub struct BucketArgs {
 }
 
 /// How the setup is deployed: a stack, or a StackSet over many accounts.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct DeploymentArgs {
     #[command(flatten)]
+    #[serde(flatten)]
     pub mode: ModeArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub stackset: StackSetArgs,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 #[command(next_help_heading = "Deployment")]
 pub struct ModeArgs {
     /// How to make the changes: direct AWS API calls [default], or a CloudFormation stack
@@ -224,7 +245,8 @@ pub struct ModeArgs {
     pub stack_name: Option<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 #[command(next_help_heading = "Deployment")]
 pub struct StackSetArgs {
     /// Deploy to many accounts through this CloudFormation StackSet instead of one stack
@@ -248,28 +270,34 @@ pub struct StackSetArgs {
     pub regions: Vec<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct VerifyArgs {
     /// File holding the token (the value of $BITBUCKET_STEP_OIDC_TOKEN), or - to read it
     /// from stdin.
     #[arg(long, value_name = "FILE|-")]
+    #[serde(skip)]
     pub token: String,
     /// Judge the token against the trust policy `bootstrap init` would write for these
     /// settings, without reading the role from AWS.
     #[arg(long, conflicts_with = "assume")]
+    #[serde(skip)]
     pub offline: bool,
     /// The public IP address the step calls AWS from (its egress IP), checked against the
     /// role's aws:SourceIp conditions. This is one address, not the role's allowed ranges
     /// (those are --trust-source-ip here and --source-ip for init).
     #[arg(long, value_name = "IP")]
+    #[serde(skip)]
     pub source_ip: Option<String>,
     /// After the checks pass, call sts:AssumeRoleWithWebIdentity with the token, then
     /// sts:GetCallerIdentity with the temporary credentials, and show the assumed role.
     /// STS sees this machine's IP, not the step's.
     #[arg(long)]
+    #[serde(skip)]
     pub assume: bool,
     /// The AWS account id shown in ARNs with --offline (nothing is read from AWS then).
     #[arg(long, value_name = "ID")]
+    #[serde(skip)]
     pub account_id: Option<String>,
     /// The role whose trust policy judges the token [default: bitbucket-pipelines-deploy].
     #[arg(long, value_name = "NAME")]
@@ -277,26 +305,33 @@ pub struct VerifyArgs {
     /// With [[role]] tables in bootstrap.toml: the configured role whose trust policy judges
     /// the token (needed when several are configured).
     #[arg(long = "role", value_name = "NAME")]
+    #[serde(skip)]
     pub roles: Vec<String>,
     #[command(flatten)]
+    #[serde(flatten)]
     pub issuer: IssuerArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub trust: VerifyTrustArgs,
 }
 
 /// The trust settings `verify --offline` builds the trust policy from: init's own groups
 /// (also read from bootstrap.toml), told as the role's rather than as choices to make.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 #[command(next_help_heading = OFFLINE_HEADING)]
 pub struct VerifyTrustArgs {
     #[command(flatten)]
+    #[serde(flatten)]
     pub who: Retold<WhoArgs, Offline>,
     /// A CIDR the role accepts calls from, or `bitbucket` for Atlassian's published
     /// Pipelines egress ranges (init's --source-ip; key source-ip in bootstrap.toml).
     /// Repeatable.
     #[arg(long, value_name = "CIDR|bitbucket")]
+    #[serde(rename = "source-ip")]
     pub trust_source_ip: Vec<String>,
     #[command(flatten)]
+    #[serde(flatten)]
     pub ranges: Retold<IpRangesArgs, Offline>,
 }
 

@@ -31,6 +31,12 @@ impl<T: Args, R: Retelling> Args for Retold<T, R> {
     }
 }
 
+impl<T: serde::Serialize, R> serde::Serialize for Retold<T, R> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
 impl<T: clap::FromArgMatches, R> clap::FromArgMatches for Retold<T, R> {
     fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
         T::from_arg_matches(matches).map(|t| Retold(t, std::marker::PhantomData))

@@ -1,6 +1,6 @@
 //! The settings that are one of a few words (`--output`, `--color`, `--mode`, render's
 //! `--format`) as config's own enums, each word declared once ([`FileWord`]): `cli` parses
-//! the flags with them, typed; the config file gives text, kept as [`Given::File`] and parsed
+//! the flags with them. A word as given, by the file or a flag ([`Given::File`]), is parsed
 //! when the settings are built, so a flag given over a bad file value still wins and the
 //! error names the flag.
 
@@ -15,7 +15,8 @@ pub enum OutputFormat {
     Json,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ColorChoice {
     Auto,
     Always,
@@ -36,7 +37,7 @@ pub enum TemplateFormat {
     Json,
 }
 
-/// A choice as it was given: typed from a flag, or the config file's text.
+/// A choice as it was given: typed (from code), or the word of the file or a flag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Given<T> {
     Flag(T),
