@@ -1,6 +1,7 @@
-//! The command line: clap types live here and nowhere else. They are turned once into
-//! [`config::Inputs`](crate::config::Inputs) (config's enums parsed as clap value enums,
-//! `choices.rs`), and merged with `bootstrap.toml`.
+//! The command line: clap types live here and nowhere else. A flag is declared once, in its
+//! group (`args.rs`); its long name is its key in `bootstrap.toml`, and the flags given
+//! become [`config::Inputs`](crate::config::Inputs) by those names (`inputs.rs`), to be
+//! combined with the file. Config's word enums are parsed as clap value enums (`choices.rs`).
 
 mod args;
 mod choices;

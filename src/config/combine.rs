@@ -67,7 +67,7 @@ impl Combine for Option<BTreeMap<String, String>> {
 
 /// A struct of settings, declared once: the struct itself (its fields are the file's keys,
 /// kebab-case) and its [`Combine`], field by field. Its fields come in two groups, then the
-/// role settings ([`role_settings`]), which go between them.
+/// role settings (`role_settings!` in `inputs.rs`), which go between them.
 macro_rules! options {
     (
         $(#[$meta:meta])*
@@ -99,29 +99,4 @@ macro_rules! options {
     };
 }
 
-/// The settings of one role, declared once: given at the top level for the one role (or
-/// the pair) of the flags, and in each `[[role]]` table of the file. `$then` receives them
-/// as one more group of fields.
-macro_rules! role_settings {
-    ($then:ident! { $($declared:tt)* }) => {
-        $then! {
-            $($declared)*
-            {
-                pub repository_uuid: Vec<String>,
-                pub environment_uuid: Vec<String>,
-                /// Repository slugs, resolved to UUIDs through the Bitbucket API.
-                pub repository: Vec<String>,
-                /// Deployment environment names, resolved to UUIDs through the Bitbucket API.
-                pub environment: Vec<String>,
-                pub allow_any_repository: Option<bool>,
-                pub source_ip: Vec<String>,
-                pub policy_arn: Vec<String>,
-                pub allow_admin: Option<bool>,
-                pub permissions_boundary: Option<String>,
-                pub max_session_duration: Option<i64>,
-            }
-        }
-    };
-}
-
-pub(super) use {options, role_settings};
+pub(super) use options;

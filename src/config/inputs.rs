@@ -7,13 +7,38 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use super::choices::{ColorChoice, Given, Mode, OutputFormat};
-use super::combine::{options, role_settings, Combine};
+use super::combine::{options, Combine};
+
+/// The settings of one role, declared once: given at the top level for the one role (or
+/// the pair) of the flags, and in each `[[role]]` table of the file. `$then` receives them
+/// as one more group of fields.
+macro_rules! role_settings {
+    ($then:ident! { $($declared:tt)* }) => {
+        $then! {
+            $($declared)*
+            {
+                pub repository_uuid: Vec<String>,
+                pub environment_uuid: Vec<String>,
+                /// Repository slugs, resolved to UUIDs through the Bitbucket API.
+                pub repository: Vec<String>,
+                /// Deployment environment names, resolved to UUIDs through the Bitbucket API.
+                pub environment: Vec<String>,
+                pub allow_any_repository: Option<bool>,
+                pub source_ip: Vec<String>,
+                pub policy_arn: Vec<String>,
+                pub allow_admin: Option<bool>,
+                pub permissions_boundary: Option<String>,
+                pub max_session_duration: Option<i64>,
+            }
+        }
+    };
+}
 
 role_settings!(options! {
     /// Every setting that can come from a flag or from the config file. The file uses the flag
     /// names as keys (`role-name = "deploy"`); repeatable flags take a list
     /// (`repository-uuid = ["{...}"]`); `--tag K=V` is the table `[tags]`. The settings of
-    /// the one role of the flags are [`role_settings`]'s.
+    /// the one role of the flags are `role_settings!`'s.
     #[derive(Debug, Default, Clone, Deserialize)]
     #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
     pub struct Inputs
