@@ -3,32 +3,20 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
+use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum OutputArg {
-    Text,
-    Json,
-}
+use super::retold::{Retelling, Retold};
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ColorArg {
-    Auto,
-    Always,
-    Never,
-}
+use crate::config::{ColorChoice, Mode, OutputFormat};
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ModeArg {
-    Direct,
-    Cloudformation,
-}
-
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct GlobalArgs {
     /// Read settings from FILE instead of ./bootstrap.toml (at most 1 MiB). The file in use,
     /// named or found in the working directory, is always shown on stderr.
     #[arg(long, global = true, value_name = "FILE")]
+    #[serde(skip)]
     pub config: Option<PathBuf>,
     /// AWS named profile to use (default: the usual AWS credential chain).
     #[arg(long, global = true, value_name = "NAME")]
@@ -44,6 +32,7 @@ pub struct GlobalArgs {
     /// Extra trusted CA certificates (PEM) for the issuer's TLS, e.g. a private CA or a
     /// TLS-inspecting proxy.
     #[arg(long, global = true, value_name = "PEM")]
+    #[serde(skip)]
     pub ca_bundle: Option<PathBuf>,
     /// Connect and read timeout for the issuer's hosts, in seconds [default: 10].
     #[arg(long, global = true, value_name = "SECONDS")]
@@ -55,20 +44,23 @@ pub struct GlobalArgs {
     /// Output format: text for people, json (one document on stdout) for scripts
     /// [default: text].
     #[arg(long, global = true, value_enum, value_name = "FORMAT")]
-    pub output: Option<OutputArg>,
+    pub output: Option<OutputFormat>,
     /// When to color text output: auto colors a terminal unless NO_COLOR is set
     /// [default: auto].
     #[arg(long, global = true, value_enum, value_name = "WHEN")]
-    pub color: Option<ColorArg>,
+    pub color: Option<ColorChoice>,
     /// Print only results and errors, no progress.
     #[arg(long, short = 'q', global = true)]
+    #[serde(skip)]
     pub quiet: bool,
     /// Print more detail on progress (each AWS call).
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    #[serde(skip)]
     pub verbose: u8,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 #[command(next_help_heading = "Issuer")]
 pub struct IssuerArgs {
     /// Bitbucket workspace slug; the issuer is
@@ -81,9 +73,26 @@ pub struct IssuerArgs {
     pub issuer_url: Option<String>,
 }
 
-#[derive(Debug, Args)]
+/// Who may assume the role: init's trust flags, which `verify --offline` takes too
+/// ([`VerifyTrustArgs`]).
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 #[command(next_help_heading = "Trust")]
 pub struct TrustArgs {
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub who: WhoArgs,
+    /// Only allow calls from this CIDR; `bitbucket` = Atlassian's published Pipelines
+    /// egress ranges (4x/8x steps with atlassian-ip-ranges only). Repeatable.
+    #[arg(long, value_name = "CIDR|bitbucket")]
+    pub source_ip: Vec<String>,
+}
+
+/// The audiences and the repositories the role trusts.
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[command(next_help_heading = "Trust")]
+pub struct WhoArgs {
     /// Workspace UUID (Repository settings > OpenID Connect); the audience becomes
     /// ari:cloud:bitbucket::workspace/UUID.
     #[arg(long, value_name = "UUID")]
@@ -102,14 +111,11 @@ pub struct TrustArgs {
     /// Let every repository in the workspace assume the role (not recommended).
     #[arg(long)]
     pub allow_any_repository: bool,
-    /// Only allow calls from this CIDR; `bitbucket` = Atlassian's published Pipelines
-    /// egress ranges (4x/8x steps with atlassian-ip-ranges only). Repeatable.
-    #[arg(long, value_name = "CIDR|bitbucket")]
-    pub source_ip: Vec<String>,
 }
 
 /// Where Atlassian's ranges come from: only the commands that build the trust policy read them.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 #[command(next_help_heading = "Trust")]
 pub struct IpRangesArgs {
     /// Where to fetch Atlassian's IP ranges for `--source-ip bitbucket`.
@@ -118,7 +124,8 @@ pub struct IpRangesArgs {
 }
 
 /// Which roles: every command that names a role.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 #[command(next_help_heading = "Role")]
 pub struct RoleArgs {
     /// Name of the deployment role [default: bitbucket-pipelines-deploy].
@@ -136,7 +143,8 @@ pub struct RoleArgs {
 }
 
 /// What a role may do: the commands that write or show its policies.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 #[command(next_help_heading = "Role")]
 pub struct RolePolicyArgs {
     /// A managed policy to attach to the role; repeat for several. Policies not listed
@@ -149,7 +157,8 @@ pub struct RolePolicyArgs {
 }
 
 /// How the role is judged and used: the commands that create or check it.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 #[command(next_help_heading = "Role")]
 pub struct RoleOptionsArgs {
     /// Allow an administrator-equivalent managed policy: AdministratorAccess, or one that
@@ -163,7 +172,8 @@ pub struct RoleOptionsArgs {
 }
 
 /// Where the state lives: every command that names the bucket or the table.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 #[command(next_help_heading = "Terraform state")]
 pub struct StateArgs {
     /// State bucket name [default: terraform-state-ACCOUNT-REGION-an, or an existing
@@ -179,7 +189,8 @@ pub struct StateArgs {
 }
 
 /// How Terraform reads and writes the state: the role's grant and backend.tf.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 #[command(next_help_heading = "Terraform state")]
 pub struct BackendArgs {
     /// Key prefix the role may write state under (default: the whole bucket).
@@ -193,7 +204,8 @@ pub struct BackendArgs {
 }
 
 /// How the bucket and the other resources are made: the commands that create them.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 #[command(next_help_heading = "Terraform state")]
 pub struct BucketArgs {
     /// Let `init` switch an existing SSE-KMS state bucket to SSE-S3 when no --kms-key is
@@ -209,27 +221,32 @@ pub struct BucketArgs {
 }
 
 /// How the setup is deployed: a stack, or a StackSet over many accounts.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct DeploymentArgs {
     #[command(flatten)]
+    #[serde(flatten)]
     pub mode: ModeArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub stackset: StackSetArgs,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 #[command(next_help_heading = "Deployment")]
 pub struct ModeArgs {
     /// How to make the changes: direct AWS API calls [default], or a CloudFormation stack
     /// (see `bootstrap render`).
     #[arg(long, value_enum, value_name = "MODE")]
-    pub mode: Option<ModeArg>,
+    pub mode: Option<Mode>,
     /// CloudFormation stack name [default: bitbucket-oidc-bootstrap].
     #[arg(long, value_name = "NAME")]
     pub stack_name: Option<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 #[command(next_help_heading = "Deployment")]
 pub struct StackSetArgs {
     /// Deploy to many accounts through this CloudFormation StackSet instead of one stack
@@ -253,28 +270,34 @@ pub struct StackSetArgs {
     pub regions: Vec<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct VerifyArgs {
     /// File holding the token (the value of $BITBUCKET_STEP_OIDC_TOKEN), or - to read it
     /// from stdin.
     #[arg(long, value_name = "FILE|-")]
+    #[serde(skip)]
     pub token: String,
     /// Judge the token against the trust policy `bootstrap init` would write for these
     /// settings, without reading the role from AWS.
     #[arg(long, conflicts_with = "assume")]
+    #[serde(skip)]
     pub offline: bool,
     /// The public IP address the step calls AWS from (its egress IP), checked against the
     /// role's aws:SourceIp conditions. This is one address, not the role's allowed ranges
     /// (those are --trust-source-ip here and --source-ip for init).
     #[arg(long, value_name = "IP")]
+    #[serde(skip)]
     pub source_ip: Option<String>,
     /// After the checks pass, call sts:AssumeRoleWithWebIdentity with the token, then
     /// sts:GetCallerIdentity with the temporary credentials, and show the assumed role.
     /// STS sees this machine's IP, not the step's.
     #[arg(long)]
+    #[serde(skip)]
     pub assume: bool,
     /// The AWS account id shown in ARNs with --offline (nothing is read from AWS then).
     #[arg(long, value_name = "ID")]
+    #[serde(skip)]
     pub account_id: Option<String>,
     /// The role whose trust policy judges the token [default: bitbucket-pipelines-deploy].
     #[arg(long, value_name = "NAME")]
@@ -282,41 +305,60 @@ pub struct VerifyArgs {
     /// With [[role]] tables in bootstrap.toml: the configured role whose trust policy judges
     /// the token (needed when several are configured).
     #[arg(long = "role", value_name = "NAME")]
+    #[serde(skip)]
     pub roles: Vec<String>,
     #[command(flatten)]
+    #[serde(flatten)]
     pub issuer: IssuerArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub trust: VerifyTrustArgs,
 }
 
-/// The trust settings `verify --offline` builds the trust policy from (the same settings
-/// as init's; also read from bootstrap.toml).
-#[derive(Debug, Args)]
-#[command(next_help_heading = "Trust policy for --offline (as given to init)")]
+/// The trust settings `verify --offline` builds the trust policy from: init's own groups
+/// (also read from bootstrap.toml), told as the role's rather than as choices to make.
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[command(next_help_heading = OFFLINE_HEADING)]
 pub struct VerifyTrustArgs {
-    /// Workspace UUID; the audience becomes ari:cloud:bitbucket::workspace/UUID.
-    #[arg(long, value_name = "UUID")]
-    pub workspace_uuid: Option<String>,
-    /// An audience (client ID) the role accepts; repeat for several. A custom audience
-    /// (one a step asks for with `oidc: audiences:`) arrives as a list in `aud`, which the
-    /// trust policy then tests with ForAnyValue: and ForAllValues: (docs/security.md).
-    #[arg(long, value_name = "AUD")]
-    pub audience: Vec<String>,
-    /// A repository allowed to assume the role (braces optional); repeat for several.
-    #[arg(long, value_name = "UUID")]
-    pub repository_uuid: Vec<String>,
-    /// Deployment environments the role is narrowed to; repeat for several.
-    #[arg(long, value_name = "UUID")]
-    pub environment_uuid: Vec<String>,
-    /// The role lets every repository in the workspace assume it.
-    #[arg(long)]
-    pub allow_any_repository: bool,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub who: Retold<WhoArgs, Offline>,
     /// A CIDR the role accepts calls from, or `bitbucket` for Atlassian's published
     /// Pipelines egress ranges (init's --source-ip; key source-ip in bootstrap.toml).
     /// Repeatable.
     #[arg(long, value_name = "CIDR|bitbucket")]
+    #[serde(rename = "source-ip")]
     pub trust_source_ip: Vec<String>,
-    /// Where to fetch Atlassian's IP ranges for `--trust-source-ip bitbucket`.
-    #[arg(long, value_name = "URL")]
-    pub ip_ranges_url: Option<String>,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub ranges: Retold<IpRangesArgs, Offline>,
+}
+
+const OFFLINE_HEADING: &str = "Trust policy for --offline (as given to init)";
+
+/// How `verify --help` tells init's trust flags.
+#[derive(Debug)]
+pub struct Offline;
+
+impl Retelling for Offline {
+    const HEADING: &'static str = OFFLINE_HEADING;
+    const HELP: &'static [(&'static str, &'static str)] = &[
+        (
+            "workspace_uuid",
+            "Workspace UUID; the audience becomes ari:cloud:bitbucket::workspace/UUID",
+        ),
+        (
+            "environment_uuid",
+            "Deployment environments the role is narrowed to; repeat for several",
+        ),
+        (
+            "allow_any_repository",
+            "The role lets every repository in the workspace assume it",
+        ),
+        (
+            "ip_ranges_url",
+            "Where to fetch Atlassian's IP ranges for `--trust-source-ip bitbucket`",
+        ),
+    ];
 }

@@ -2,11 +2,12 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 use super::args::{DeploymentArgs, GlobalArgs, IssuerArgs, VerifyArgs};
 use super::command_args::{OperatorPolicyArgs, PipelineArgs};
 use super::sets::{DestroySetupArgs, SetupArgs};
+use crate::config::TemplateFormat;
 
 /// Set up an AWS account for Bitbucket Pipelines to deploy with OpenID Connect: the IAM OIDC
 /// provider with verified thumbprints, a deployment role whose trust is limited to your
@@ -111,7 +112,7 @@ pub enum Command {
             default_value = "yaml",
             help_heading = "Template"
         )]
-        format: TemplateFormatArg,
+        format: TemplateFormat,
         /// Write the template to FILE instead of stdout.
         #[arg(
             long = "out",
@@ -180,12 +181,6 @@ pub enum Command {
         #[arg(value_name = "COMMAND")]
         command: Option<String>,
     },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TemplateFormatArg {
-    Yaml,
-    Json,
 }
 
 const VERIFY_AFTER_HELP: &str = "The token is the value of $BITBUCKET_STEP_OIDC_TOKEN in a step with `oidc: true`. The simplest place to check it is the failing step itself, with --offline (no AWS credentials needed): `printf '%s' \"$BITBUCKET_STEP_OIDC_TOKEN\" | bootstrap verify --token - --offline ...`. Elsewhere, pass it as a file or on stdin; never as an argument (shell history and process lists keep it), and never print it in a build log or keep it as an artifact: until it expires it is a credential.\n\nWithout --offline the role and the IAM OIDC provider are read from AWS (iam:GetRole, iam:ListRolePolicies, iam:GetRolePolicy, iam:ListAttachedRolePolicies, iam:GetPolicy, iam:GetPolicyVersion, iam:ListOpenIDConnectProviders, iam:GetOpenIDConnectProvider). With --offline the trust policy is the one `bootstrap init` would write for the trust settings given here or in bootstrap.toml.\n\nExit codes: 0 the role accepts the token, 3 it refuses it (or the source IP cannot be judged), 64 invalid input, 1 other failures.";

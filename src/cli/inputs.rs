@@ -1,258 +1,92 @@
-//! The conversions from parsed arguments into [`Inputs`], done once: clap's enums become
-//! config's own (typed, never turned into text), and `--tag K=V` pairs a table.
+//! The settings the flags give, in the shape the config file gives them ([`Inputs`]): each
+//! command's groups of flags are serialized under their long names, which are the file's
+//! keys, and read back by the file's own parser, the flags not given left out. So a flag
+//! reaches the settings without a copy of its own; only `--tag K=V` (the file's `[tags]`
+//! table) and `--ca-bundle` (a path, which need not be text) are carried by hand.
 
 use std::collections::BTreeMap;
 
-use super::args::{
-    BackendArgs, BucketArgs, ColorArg, DeploymentArgs, GlobalArgs, IpRangesArgs, IssuerArgs,
-    ModeArg, ModeArgs, OutputArg, RoleArgs, RoleOptionsArgs, RolePolicyArgs, StackSetArgs,
-    StateArgs, TrustArgs, VerifyArgs,
-};
-use super::command::{Cli, Command, TemplateFormatArg};
-use super::sets::{DestroySetupArgs, OperatorSetupArgs, PipelineSetupArgs, SetupArgs};
-use crate::config::{validate, ColorChoice, Given, Inputs, Mode, OutputFormat, TemplateFormat};
-use crate::error::Result;
+use serde::Serialize;
+use serde_json::{Map, Value};
 
-impl From<OutputArg> for OutputFormat {
-    fn from(arg: OutputArg) -> Self {
-        match arg {
-            OutputArg::Text => OutputFormat::Text,
-            OutputArg::Json => OutputFormat::Json,
-        }
-    }
-}
+use super::command::{Cli, Command};
+use crate::config::{validate, Inputs};
+use crate::error::{Error, Result};
 
-impl From<ColorArg> for ColorChoice {
-    fn from(arg: ColorArg) -> Self {
-        match arg {
-            ColorArg::Auto => ColorChoice::Auto,
-            ColorArg::Always => ColorChoice::Always,
-            ColorArg::Never => ColorChoice::Never,
-        }
-    }
-}
-
-impl From<ModeArg> for Mode {
-    fn from(arg: ModeArg) -> Self {
-        match arg {
-            ModeArg::Direct => Mode::Direct,
-            ModeArg::Cloudformation => Mode::Cloudformation,
-        }
-    }
-}
-
-impl From<TemplateFormatArg> for TemplateFormat {
-    fn from(arg: TemplateFormatArg) -> Self {
-        match arg {
-            TemplateFormatArg::Yaml => TemplateFormat::Yaml,
-            TemplateFormatArg::Json => TemplateFormat::Json,
-        }
-    }
-}
-
-fn flag(b: bool) -> Option<bool> {
-    b.then_some(true)
-}
-
-impl GlobalArgs {
-    pub fn inputs(&self) -> Inputs {
-        Inputs {
-            profile: self.profile.clone(),
-            region: self.region.clone(),
-            endpoint_url: self.endpoint_url.clone(),
-            ca_bundle: self.ca_bundle.clone(),
-            timeout: self.timeout,
-            bitbucket_api_url: self.bitbucket_api_url.clone(),
-            output: self.output.map(|o| Given::Flag(o.into())),
-            color: self.color.map(|c| Given::Flag(c.into())),
-            ..Default::default()
-        }
-    }
-}
-
-impl IssuerArgs {
-    pub fn apply(&self, i: &mut Inputs) {
-        i.workspace = self.workspace.clone();
-        i.issuer_url = self.issuer_url.clone();
-    }
-}
-
-impl TrustArgs {
-    pub fn apply(&self, i: &mut Inputs) {
-        i.workspace_uuid = self.workspace_uuid.clone();
-        i.audience = self.audience.clone();
-        i.repository_uuid = self.repository_uuid.clone();
-        i.environment_uuid = self.environment_uuid.clone();
-        i.allow_any_repository = flag(self.allow_any_repository);
-        i.source_ip = self.source_ip.clone();
-    }
-}
-
-impl IpRangesArgs {
-    pub fn apply(&self, i: &mut Inputs) {
-        i.ip_ranges_url = self.ip_ranges_url.clone();
-    }
-}
-
-impl RoleArgs {
-    pub fn apply(&self, i: &mut Inputs) {
-        i.role_name = self.role_name.clone();
-        i.plan_apply = flag(self.plan_apply);
-        i.set = self.set.clone();
-    }
-}
-
-impl RolePolicyArgs {
-    pub fn apply(&self, i: &mut Inputs) {
-        i.policy_arn = self.policy_arn.clone();
-        i.permissions_boundary = self.permissions_boundary.clone();
-    }
-}
-
-impl RoleOptionsArgs {
-    pub fn apply(&self, i: &mut Inputs) {
-        i.allow_admin = flag(self.allow_admin);
-        i.max_session_duration = self.max_session_duration;
-    }
-}
-
-impl StateArgs {
-    pub fn apply(&self, i: &mut Inputs) {
-        i.state_bucket = self.state_bucket.clone();
-        i.lock_table = self.lock_table.clone();
-        i.no_lock_table = flag(self.no_lock_table);
-    }
-}
-
-impl BackendArgs {
-    pub fn apply(&self, i: &mut Inputs) {
-        i.state_key_prefix = self.state_key_prefix.clone();
-        i.kms_key = self.kms_key.clone();
-    }
-}
-
-impl BucketArgs {
-    pub fn apply(&self, i: &mut Inputs) -> Result<()> {
-        i.allow_encryption_downgrade = flag(self.allow_encryption_downgrade);
-        i.noncurrent_days = self.noncurrent_days;
-        if !self.tag.is_empty() {
-            let mut tags = BTreeMap::new();
-            for t in &self.tag {
-                let (k, v) = validate::tag_pair(t)?;
-                if tags.insert(k.clone(), v).is_some() {
-                    return Err(
-                        crate::usage!("--tag {k:?} given twice; each key takes one value")
-                            .hint("keep one --tag KEY=VALUE per key"),
-                    );
-                }
+impl Cli {
+    /// The inputs given on the command line (to be combined with the config file).
+    pub fn inputs(&self) -> Result<Inputs> {
+        let groups = match &self.command {
+            Command::Discover { issuer } | Command::Thumbprint { issuer, .. } => {
+                vec![json(issuer)?]
             }
-            i.tags = Some(tags);
+            Command::Plan { setup, deploy, .. }
+            | Command::Init { setup, deploy, .. }
+            | Command::Status { setup, deploy, .. } => vec![json(setup)?, json(deploy)?],
+            Command::Destroy { setup, .. } => {
+                if let Some(name) = &setup.unlisted.0.stackset.stackset {
+                    return Err(stackset_destroy_refused(name));
+                }
+                vec![json(setup)?]
+            }
+            Command::Render { setup, .. } => vec![json(setup)?],
+            Command::Verify(args) => vec![json(args)?],
+            Command::Pipeline(args) => vec![json(&args.setup)?],
+            Command::OperatorPolicy(args) => vec![json(&args.setup)?, json(&args.deploy)?],
+            Command::Completions { .. } | Command::Man { .. } => Vec::new(),
+        };
+        let mut inputs = given(std::iter::once(json(&self.global)?).chain(groups))?;
+        inputs.ca_bundle.clone_from(&self.global.ca_bundle);
+        Ok(inputs)
+    }
+}
+
+/// A group of flags as a table keyed by their long names.
+fn json<T: Serialize>(group: &T) -> Result<Value> {
+    serde_json::to_value(group)
+        .map_err(|e| Error::failure(format!("cannot read the flags as settings: {e}")))
+}
+
+/// The settings these groups give: the flags given (a switch on, a value or at least one
+/// of a repeatable flag), parsed as the config file's keys.
+fn given(groups: impl IntoIterator<Item = Value>) -> Result<Inputs> {
+    let mut keys = Map::new();
+    for group in groups {
+        let Value::Object(group) = group else {
+            continue;
+        };
+        keys.extend(group.into_iter().filter(|(_, v)| is_given(v)));
+    }
+    let tags = keys.remove("tag").map(tag_table).transpose()?;
+    let mut inputs: Inputs = serde_json::from_value(Value::Object(keys))
+        .map_err(|e| Error::failure(format!("a flag is not a key of bootstrap.toml: {e}")))?;
+    inputs.tags = tags;
+    Ok(inputs)
+}
+
+fn is_given(value: &Value) -> bool {
+    match value {
+        Value::Null | Value::Bool(false) => false,
+        Value::Array(values) => !values.is_empty(),
+        _ => true,
+    }
+}
+
+/// `--tag KEY=VALUE` pairs as the `[tags]` table; a key given twice is refused.
+fn tag_table(pairs: Value) -> Result<BTreeMap<String, String>> {
+    let pairs: Vec<String> = serde_json::from_value(pairs)
+        .map_err(|e| Error::failure(format!("cannot read --tag: {e}")))?;
+    let mut tags = BTreeMap::new();
+    for t in &pairs {
+        let (k, v) = validate::tag_pair(t)?;
+        if tags.insert(k.clone(), v).is_some() {
+            return Err(
+                crate::usage!("--tag {k:?} given twice; each key takes one value")
+                    .hint("keep one --tag KEY=VALUE per key"),
+            );
         }
-        Ok(())
     }
-}
-
-impl SetupArgs {
-    pub fn apply(&self, i: &mut Inputs) -> Result<()> {
-        self.issuer.apply(i);
-        self.trust.apply(i);
-        self.ranges.apply(i);
-        self.role.apply(i);
-        self.policies.apply(i);
-        self.options.apply(i);
-        self.state.apply(i);
-        self.backend.apply(i);
-        self.bucket.apply(i)
-    }
-}
-
-impl OperatorSetupArgs {
-    pub fn apply(&self, i: &mut Inputs) -> Result<()> {
-        self.issuer.apply(i);
-        self.trust.apply(i);
-        self.role.apply(i);
-        self.policies.apply(i);
-        self.state.apply(i);
-        self.backend.apply(i);
-        let rest = &self.unlisted.0;
-        rest.ranges.apply(i);
-        rest.options.apply(i);
-        rest.bucket.apply(i)
-    }
-}
-
-/// The unlisted flags are applied too: a bad value is refused as it is for `init`.
-impl PipelineSetupArgs {
-    pub fn apply(&self, i: &mut Inputs) -> Result<()> {
-        self.issuer.apply(i);
-        self.trust.apply(i);
-        self.role.apply(i);
-        self.state.apply(i);
-        self.backend.apply(i);
-        let rest = &self.unlisted.0;
-        rest.ranges.apply(i);
-        rest.policies.apply(i);
-        rest.options.apply(i);
-        rest.bucket.apply(i)
-    }
-}
-
-impl DestroySetupArgs {
-    pub fn apply(&self, i: &mut Inputs) -> Result<()> {
-        let rest = &self.unlisted.0;
-        if let Some(name) = &rest.stackset.stackset {
-            return Err(stackset_destroy_refused(name));
-        }
-        self.issuer.apply(i);
-        self.role.apply(i);
-        self.state.apply(i);
-        self.mode.apply(i);
-        rest.trust.apply(i);
-        rest.ranges.apply(i);
-        rest.policies.apply(i);
-        rest.options.apply(i);
-        rest.backend.apply(i);
-        rest.stackset.apply(i);
-        rest.bucket.apply(i)
-    }
-}
-
-impl ModeArgs {
-    pub fn apply(&self, i: &mut Inputs) {
-        i.mode = self.mode.map(|m| Given::Flag(m.into()));
-        i.stack_name = self.stack_name.clone();
-    }
-}
-
-impl StackSetArgs {
-    pub fn apply(&self, i: &mut Inputs) {
-        i.stackset = self.stackset.clone();
-        i.accounts = self.accounts.clone();
-        i.org_units = self.org_units.clone();
-        i.regions = self.regions.clone();
-    }
-}
-
-impl DeploymentArgs {
-    pub fn apply(&self, i: &mut Inputs) {
-        self.mode.apply(i);
-        self.stackset.apply(i);
-    }
-}
-
-impl VerifyArgs {
-    pub fn apply(&self, i: &mut Inputs) {
-        self.issuer.apply(i);
-        let t = &self.trust;
-        i.workspace_uuid = t.workspace_uuid.clone();
-        i.audience = t.audience.clone();
-        i.repository_uuid = t.repository_uuid.clone();
-        i.environment_uuid = t.environment_uuid.clone();
-        i.allow_any_repository = flag(t.allow_any_repository);
-        i.source_ip = t.trust_source_ip.clone();
-        i.ip_ranges_url = t.ip_ranges_url.clone();
-        i.role_name = self.role_name.clone();
-    }
+    Ok(tags)
 }
 
 /// `destroy --stackset`: out of scope; the instances are deleted with the AWS CLI.
@@ -263,30 +97,101 @@ pub fn stackset_destroy_refused(name: &str) -> crate::error::Error {
     .hint("aws cloudformation delete-stack-instances, then delete-stack-set (docs/cloudformation.md, \"Removing a StackSet\")")
 }
 
-impl Cli {
-    /// The inputs given on the command line (to be overlaid on the config file).
-    pub fn inputs(&self) -> Result<Inputs> {
-        let mut i = self.global.inputs();
-        match &self.command {
-            Command::Discover { issuer } | Command::Thumbprint { issuer, .. } => {
-                issuer.apply(&mut i);
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+    use crate::config::{role_keys, top_level_keys, FILE_ONLY_KEYS};
+
+    /// Flags that steer one run and are no setting (the file refuses them).
+    const RUN_ONLY: &[&str] = &["help", "config", "quiet", "verbose", "yes", "prune"];
+    /// Keys no flag gives beside the file's own: `[tags]` (`--tag KEY=VALUE`), and a role
+    /// table's name and access.
+    const NO_FLAG: &[&str] = &["tags", "name", "access"];
+
+    /// The long names of `init`'s flags that are settings.
+    fn init_flags() -> Vec<clap::Arg> {
+        let mut cli = Cli::command();
+        cli.build();
+        let init = cli.find_subcommand("init").expect("init").clone();
+        init.get_arguments()
+            .filter(|a| a.get_long().is_some_and(|l| !RUN_ONLY.contains(&l)))
+            .cloned()
+            .collect()
+    }
+
+    /// `bootstrap init` with these flags, each given a value it parses.
+    fn init_with(flags: &[&clap::Arg]) -> Result<Inputs> {
+        let mut line = vec!["bootstrap".to_string(), "init".to_string()];
+        for arg in flags {
+            line.push(format!("--{}", arg.get_long().unwrap_or_default()));
+            if arg.get_action().takes_values() {
+                let value = match arg.get_possible_values().first() {
+                    Some(v) => v.get_name().to_string(),
+                    None if arg.get_long() == Some("tag") => "team=a".to_string(),
+                    None => "1".to_string(),
+                };
+                line.push(value);
             }
-            Command::Plan { setup, deploy, .. }
-            | Command::Init { setup, deploy, .. }
-            | Command::Status { setup, deploy, .. } => {
-                setup.apply(&mut i)?;
-                deploy.apply(&mut i);
-            }
-            Command::Destroy { setup, .. } => setup.apply(&mut i)?,
-            Command::Render { setup, .. } => setup.apply(&mut i)?,
-            Command::Verify(args) => args.apply(&mut i),
-            Command::Pipeline(args) => args.setup.apply(&mut i)?,
-            Command::OperatorPolicy(args) => {
-                args.setup.apply(&mut i)?;
-                args.deploy.apply(&mut i);
-            }
-            Command::Completions { .. } | Command::Man { .. } => {}
         }
-        Ok(i)
+        Cli::try_parse_from(line).expect("the line parses").inputs()
+    }
+
+    #[test]
+    fn every_setting_flag_is_a_top_level_key() {
+        let flags = init_flags();
+        let (alone, together): (Vec<&clap::Arg>, Vec<&clap::Arg>) = flags
+            .iter()
+            .partition(|a| matches!(a.get_long(), Some("no-lock-table" | "org-units")));
+        for group in [alone, together] {
+            init_with(&group).unwrap_or_else(|e| panic!("{}", e.message));
+        }
+        for arg in &flags {
+            let long = arg.get_long().unwrap_or_default();
+            let key = if long == "tag" { "tags" } else { long };
+            assert!(top_level_keys().contains(&key), "--{long} has no key {key}");
+        }
+    }
+
+    #[test]
+    fn every_key_but_the_file_only_ones_is_a_flag() {
+        let flags: Vec<String> = init_flags()
+            .iter()
+            .filter_map(|a| a.get_long().map(str::to_string))
+            .collect();
+        for key in top_level_keys().iter().chain(role_keys()) {
+            assert!(
+                FILE_ONLY_KEYS.contains(key)
+                    || NO_FLAG.contains(key)
+                    || flags.iter().any(|f| f == key),
+                "key {key} has no flag of init"
+            );
+        }
+    }
+
+    #[test]
+    fn flags_become_the_file_keys() {
+        let cli = Cli::try_parse_from([
+            "bootstrap",
+            "plan",
+            "--noncurrent-days",
+            "30",
+            "--allow-admin",
+            "--mode",
+            "cloudformation",
+            "--tag",
+            "team=a",
+            "--repository-uuid",
+            "{x}",
+        ])
+        .unwrap();
+        let i = cli.inputs().unwrap();
+        assert_eq!(i.noncurrent_days, Some(30));
+        assert_eq!(i.allow_admin, Some(true));
+        assert_eq!(i.plan_apply, None);
+        assert!(matches!(i.mode, Some(crate::config::Given::File(ref m)) if m == "cloudformation"));
+        assert_eq!(i.repository_uuid, vec!["{x}".to_string()]);
+        assert_eq!(i.tags.unwrap().get("team").map(String::as_str), Some("a"));
     }
 }

@@ -1,12 +1,15 @@
-//! The command line: clap types live here and nowhere else. They are turned once into
-//! [`config::Inputs`](crate::config::Inputs), clap's enums into config's own (never into
-//! text), and merged with `bootstrap.toml`.
+//! The command line: clap types live here and nowhere else. A flag is declared once, in its
+//! group (`args.rs`); its long name is its key in `bootstrap.toml`, and the flags given
+//! become [`config::Inputs`](crate::config::Inputs) by those names (`inputs.rs`), to be
+//! combined with the file. Config's word enums are parsed as clap value enums (`choices.rs`).
 
 mod args;
+mod choices;
 mod command;
 mod command_args;
 mod generate;
 mod inputs;
+mod retold;
 mod sets;
 
 pub use args::*;
@@ -14,4 +17,5 @@ pub use command::*;
 pub use command_args::*;
 pub use generate::generated;
 pub use inputs::*;
+pub use retold::*;
 pub use sets::*;

@@ -4,6 +4,7 @@
 //! the commands it changes (`args.rs`), and so appears exactly where it applies.
 
 use clap::Args;
+use serde::Serialize;
 
 use super::args::{
     BackendArgs, BucketArgs, IpRangesArgs, IssuerArgs, ModeArgs, RoleArgs, RoleOptionsArgs,
@@ -13,123 +14,171 @@ use super::args::{
 /// Every setup flag: what `plan`, `init`, `status` and `render` take. The groups below are
 /// split by where a flag applies, and each command flattens the groups that apply to it
 /// (a new flag goes into the group of the commands it changes).
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct SetupArgs {
     #[command(flatten)]
+    #[serde(flatten)]
     pub issuer: IssuerArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub trust: TrustArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub ranges: IpRangesArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub role: RoleArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub policies: RolePolicyArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub options: RoleOptionsArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub state: StateArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub backend: BackendArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub bucket: BucketArgs,
 }
 
 /// `operator-policy`'s setup flags: what names the resources and the policies the role may
 /// be given. The others are accepted (one command line serves init and operator-policy) but
 /// not listed.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct OperatorSetupArgs {
     #[command(flatten)]
+    #[serde(flatten)]
     pub issuer: IssuerArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub trust: TrustArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub role: RoleArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub policies: RolePolicyArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub state: StateArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub backend: BackendArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub unlisted: Unlisted<OperatorUnlistedArgs>,
 }
 
 /// The setup flags that change nothing in the operator's policy.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct OperatorUnlistedArgs {
     #[command(flatten)]
+    #[serde(flatten)]
     pub ranges: IpRangesArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub options: RoleOptionsArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub bucket: BucketArgs,
 }
 
 /// `pipeline`'s setup flags: what the steps and backend.tf are made of. The others are
 /// accepted (one command line serves init and pipeline) but not listed.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct PipelineSetupArgs {
     #[command(flatten)]
+    #[serde(flatten)]
     pub issuer: IssuerArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub trust: TrustArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub role: RoleArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub state: StateArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub backend: BackendArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub unlisted: Unlisted<PipelineUnlistedArgs>,
 }
 
 /// The setup flags that change nothing `pipeline` writes.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct PipelineUnlistedArgs {
     #[command(flatten)]
+    #[serde(flatten)]
     pub ranges: IpRangesArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub policies: RolePolicyArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub options: RoleOptionsArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub bucket: BucketArgs,
 }
 
 /// `destroy`'s setup flags: what names the resources to delete. The others are accepted
 /// (one command line serves init and destroy) but not listed.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct DestroySetupArgs {
     #[command(flatten)]
+    #[serde(flatten)]
     pub issuer: IssuerArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub role: RoleArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub state: StateArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub mode: ModeArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub unlisted: Unlisted<DestroyUnlistedArgs>,
 }
 
 /// The setup flags that change nothing `destroy` deletes (`--stackset` is refused).
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct DestroyUnlistedArgs {
     #[command(flatten)]
+    #[serde(flatten)]
     pub trust: TrustArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub ranges: IpRangesArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub policies: RolePolicyArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub options: RoleOptionsArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub backend: BackendArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub bucket: BucketArgs,
     #[command(flatten)]
+    #[serde(flatten)]
     pub stackset: StackSetArgs,
 }
 
@@ -149,6 +198,12 @@ impl<T: Args> Args for Unlisted<T> {
 
     fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
         Self::augment_args(cmd)
+    }
+}
+
+impl<T: Serialize> Serialize for Unlisted<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
     }
 }
 

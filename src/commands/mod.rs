@@ -91,7 +91,7 @@ pub async fn dispatch(
             out,
             stackset,
             ..
-        } => render::run(s, r, format.into(), out.as_deref(), stackset).await,
+        } => render::run(s, r, format, out.as_deref(), stackset).await,
         Command::Destroy {
             yes,
             force,

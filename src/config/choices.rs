@@ -1,7 +1,8 @@
 //! The settings that are one of a few words (`--output`, `--color`, `--mode`, render's
-//! `--format`) as config's own enums. Flags arrive typed; the config file gives text, kept as
-//! [`Given::File`] and parsed by the enum's [`FileWord`] parser when the settings are built,
-//! so a flag given over a bad file value still wins and the error names the flag.
+//! `--format`) as config's own enums, each word declared once ([`FileWord`]): `cli` parses
+//! the flags with them. A word as given, by the file or a flag ([`Given::File`]), is parsed
+//! when the settings are built, so a flag given over a bad file value still wins and the
+//! error names the flag.
 
 use serde::{Deserialize, Deserializer};
 
@@ -14,7 +15,8 @@ pub enum OutputFormat {
     Json,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ColorChoice {
     Auto,
     Always,
@@ -35,7 +37,7 @@ pub enum TemplateFormat {
     Json,
 }
 
-/// A choice as it was given: typed from a flag, or the config file's text.
+/// A choice as it was given: typed (from code), or the word of the file or a flag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Given<T> {
     Flag(T),
@@ -49,13 +51,29 @@ impl<'de, T> Deserialize<'de> for Given<T> {
     }
 }
 
-/// An enum the config file names by a word: the one parser of the file's text for it.
-pub trait FileWord: Copy {
+/// An enum named by a word, in the config file and on the command line: its words are
+/// declared once here, and the flag's parser (`cli`) and the file's are built from them.
+pub trait FileWord: Copy + 'static {
     /// The flag of the same name, for messages.
     const FLAG: &'static str;
-    /// The words accepted, for messages.
-    const EXPECTED: &'static str;
-    fn from_word(word: &str) -> Option<Self>;
+    /// Every value, in the order the words are listed.
+    const ALL: &'static [Self];
+    /// The word naming this value.
+    fn word(self) -> &'static str;
+
+    fn from_word(word: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|v| v.word() == word)
+    }
+
+    /// The words accepted, for messages ("auto, always or never").
+    fn expected() -> String {
+        let words: Vec<&str> = Self::ALL.iter().map(|v| v.word()).collect();
+        match words.split_last() {
+            Some((last, [])) => (*last).to_string(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
+        }
+    }
 }
 
 impl<T: FileWord> Given<T> {
@@ -64,47 +82,30 @@ impl<T: FileWord> Given<T> {
         match self {
             Given::Flag(value) => Ok(*value),
             Given::File(word) => T::from_word(word)
-                .ok_or_else(|| crate::usage!("{} {word:?}: expected {}", T::FLAG, T::EXPECTED)),
+                .ok_or_else(|| crate::usage!("{} {word:?}: expected {}", T::FLAG, T::expected())),
         }
     }
 }
 
-impl FileWord for OutputFormat {
-    const FLAG: &'static str = "--output";
-    const EXPECTED: &'static str = "text or json";
-    fn from_word(word: &str) -> Option<Self> {
-        match word {
-            "text" => Some(OutputFormat::Text),
-            "json" => Some(OutputFormat::Json),
-            _ => None,
+/// The words of a [`FileWord`] enum, one per variant, in order.
+macro_rules! words {
+    ($t:ident, $flag:literal, $($v:ident => $w:literal),+) => {
+        impl FileWord for $t {
+            const FLAG: &'static str = $flag;
+            const ALL: &'static [Self] = &[$($t::$v),+];
+            fn word(self) -> &'static str {
+                match self {
+                    $($t::$v => $w),+
+                }
+            }
         }
-    }
+    };
 }
 
-impl FileWord for ColorChoice {
-    const FLAG: &'static str = "--color";
-    const EXPECTED: &'static str = "auto, always or never";
-    fn from_word(word: &str) -> Option<Self> {
-        match word {
-            "auto" => Some(ColorChoice::Auto),
-            "always" => Some(ColorChoice::Always),
-            "never" => Some(ColorChoice::Never),
-            _ => None,
-        }
-    }
-}
-
-impl FileWord for Mode {
-    const FLAG: &'static str = "--mode";
-    const EXPECTED: &'static str = "direct or cloudformation";
-    fn from_word(word: &str) -> Option<Self> {
-        match word {
-            "direct" => Some(Mode::Direct),
-            "cloudformation" => Some(Mode::Cloudformation),
-            _ => None,
-        }
-    }
-}
+words!(OutputFormat, "--output", Text => "text", Json => "json");
+words!(ColorChoice, "--color", Auto => "auto", Always => "always", Never => "never");
+words!(Mode, "--mode", Direct => "direct", Cloudformation => "cloudformation");
+words!(TemplateFormat, "--format", Yaml => "yaml", Json => "json");
 
 #[cfg(test)]
 mod tests {

@@ -34,13 +34,16 @@ fn field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
     capture.0
 }
 
+/// The keys no flag gives: Bitbucket names the API resolves, and the `[[role]]` tables.
+pub const FILE_ONLY_KEYS: &[&str] = &["repository", "environment", "role"];
+
 /// The top-level keys of the file.
-pub(super) fn top_level_keys() -> &'static [&'static str] {
+pub fn top_level_keys() -> &'static [&'static str] {
     field_names::<Inputs>()
 }
 
 /// The keys of a `[[role]]` table.
-pub(super) fn role_keys() -> &'static [&'static str] {
+pub fn role_keys() -> &'static [&'static str] {
     field_names::<RoleInputs>()
 }
 

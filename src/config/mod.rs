@@ -3,6 +3,7 @@
 //! and nothing here imports a later stage (only the leaves `error` and `bounded`).
 
 mod choices;
+mod combine;
 mod defaults;
 mod file;
 mod inputs;
@@ -11,7 +12,9 @@ mod settings;
 pub mod validate;
 
 pub use choices::*;
+pub use combine::Combine;
 pub use defaults::*;
 pub use file::*;
 pub use inputs::*;
+pub use keys::{role_keys, top_level_keys, FILE_ONLY_KEYS};
 pub use settings::*;

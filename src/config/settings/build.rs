@@ -1,19 +1,65 @@
-//! [`Settings::from_inputs`]: merged [`Inputs`] checked and turned into [`Settings`], one part
-//! at a time (deployment, global, trust, roles, state) in the order the checks have always
-//! run, so the first error reported for a set of inputs does not depend on how they are split.
+//! [`Settings`], and [`Settings::from_inputs`]: merged [`Inputs`] checked and turned into
+//! them, one part at a time (deployment, global, trust, roles, state) in the order the checks
+//! have always run, so the first error reported for a set of inputs does not depend on how
+//! they are split. A setting of its own (one value, checked alone) is declared as its key in
+//! `config/inputs.rs` and checked and kept here.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::deployment::deployment;
-use super::resources::state;
 use super::roles::{roles, set, tag_counts};
 use super::trust::trust;
-use super::{AwsSettings, Settings};
-use crate::config::choices::{ColorChoice, Given, OutputFormat};
-use crate::config::defaults::DEFAULT_TIMEOUT_SECS;
+use super::{AwsSettings, BitbucketSettings, Issuer, RoleSettings, StackSetSettings};
+use crate::config::choices::{ColorChoice, Given, Mode, OutputFormat};
+use crate::config::defaults::{DEFAULT_LOCK_TABLE, DEFAULT_NONCURRENT_DAYS, DEFAULT_TIMEOUT_SECS};
 use crate::config::inputs::Inputs;
 use crate::config::validate as v;
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+/// Everything a command needs, validated. Parts a command does not need may be absent; the
+/// `require_*` accessors turn an absence into a usage error that names the flag.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub aws: AwsSettings,
+    pub ca_bundle: Option<PathBuf>,
+    pub output: OutputFormat,
+    pub color: ColorChoice,
+    pub timeout: Duration,
+
+    pub issuer: Option<Issuer>,
+    pub audiences: Vec<String>,
+    pub ip_ranges_url: String,
+    /// The Bitbucket API: its URL, the workspace, and the names resolved through it.
+    pub bitbucket: BitbucketSettings,
+
+    /// The roles, in configuration order: one from the flags, two with `--plan-apply`, or
+    /// the `[[role]]` tables. Never empty.
+    pub roles: Vec<RoleSettings>,
+    /// `set = "..."`: the set the roles belong to; `None` for the issuer's host/path.
+    pub set: Option<String>,
+    /// The roles came from `[[role]]` tables (messages then name the role, not the flags).
+    pub role_tables: bool,
+
+    pub state_bucket: Option<String>,
+    pub state_key_prefix: String,
+    pub lock_table: Option<String>,
+    pub kms_key: Option<String>,
+    /// An existing SSE-KMS bucket may be switched to SSE-S3 (no --kms-key).
+    pub allow_encryption_downgrade: bool,
+    pub noncurrent_days: i32,
+    pub tags: BTreeMap<String, String>,
+
+    pub mode: Mode,
+    pub stack_name: String,
+    pub stackset: Option<StackSetSettings>,
+
+    /// Loud warnings found while validating (no source-IP condition, broad CIDRs, ...).
+    pub warnings: Vec<String>,
+    /// Where the settings came from (hints say how to change one there).
+    pub source: crate::config::Source,
+}
 
 impl Settings {
     /// Validate merged inputs. Every value is checked here, before any network or AWS call.
@@ -116,4 +162,87 @@ fn service_endpoints_from_env() -> Result<()> {
         }
     }
     Ok(())
+}
+
+pub(super) struct State {
+    pub(super) state_bucket: Option<String>,
+    pub(super) state_key_prefix: String,
+    pub(super) lock_table: Option<String>,
+    pub(super) kms_key: Option<String>,
+    pub(super) allow_encryption_downgrade: bool,
+    pub(super) noncurrent_days: i32,
+    pub(super) tags: BTreeMap<String, String>,
+}
+
+/// The state settings; `region` is `--region`, which a `--kms-key` ARN must agree with.
+pub(super) fn state(i: &Inputs, region: Option<&str>) -> Result<State> {
+    let state_bucket = i.state_bucket.as_deref().map(v::bucket_name).transpose()?;
+    let state_key_prefix = i
+        .state_key_prefix
+        .as_deref()
+        .map(v::key_prefix)
+        .transpose()?
+        .unwrap_or_default();
+    let lock_table = lock_table(i)?;
+    let kms_key = kms_key(i, region)?;
+    let noncurrent_days = match i.noncurrent_days {
+        None => DEFAULT_NONCURRENT_DAYS,
+        #[allow(clippy::cast_possible_truncation, reason = "the pattern bounds it")]
+        Some(d @ 1..=3650) => d as i32,
+        Some(d) => {
+            return Err(crate::usage!(
+                "--noncurrent-days {d}: expected 1 to 3650 days"
+            ))
+        }
+    };
+    Ok(State {
+        state_bucket,
+        state_key_prefix,
+        lock_table,
+        kms_key,
+        allow_encryption_downgrade: i.allow_encryption_downgrade.unwrap_or(false),
+        noncurrent_days,
+        tags: tags(i)?,
+    })
+}
+
+/// `--lock-table NAME` (or the default), or none with `--no-lock-table`.
+fn lock_table(i: &Inputs) -> Result<Option<String>> {
+    match (i.no_lock_table.unwrap_or(false), i.lock_table.as_deref()) {
+        (true, Some(_)) => Err(Error::usage("--lock-table and --no-lock-table both given")
+            .hint("pass only one of them")),
+        (true, None) => Ok(None),
+        (false, t) => Ok(Some(v::table_name(t.unwrap_or(DEFAULT_LOCK_TABLE))?)),
+    }
+}
+
+/// `--kms-key`: a key given by ARN must be in `--region` (S3 encrypts only with a key in
+/// the bucket's region).
+fn kms_key(i: &Inputs, region: Option<&str>) -> Result<Option<String>> {
+    let kms_key = i.kms_key.as_deref().map(v::kms_key).transpose()?;
+    let key_region = kms_key.as_deref().and_then(v::kms_key_region);
+    if let (Some(key_region), Some(region)) = (key_region, region) {
+        if key_region != region {
+            return Err(Error::usage(format!(
+                "--kms-key is in {key_region} but --region is {region}: S3 only encrypts with a key in the bucket's region"
+            ))
+            .hint("pass a key from the same region with --kms-key, or change --region"));
+        }
+    }
+    Ok(kms_key)
+}
+
+/// `--tag` pairs (the file's `[tags]` table), each checked, at most 40.
+fn tags(i: &Inputs) -> Result<BTreeMap<String, String>> {
+    let tags = i.tags.clone().unwrap_or_default();
+    for (k, val) in &tags {
+        v::tag(k, val)?;
+    }
+    if tags.len() > 40 {
+        return Err(crate::usage!(
+            "{} tags given; at most 40 are accepted (AWS allows 50 and the tool adds its own)",
+            tags.len()
+        ));
+    }
+    Ok(tags)
 }

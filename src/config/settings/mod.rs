@@ -1,24 +1,22 @@
-//! The validated [`Settings`] and their accessors. [`Settings::from_inputs`] is in `build`,
-//! which checks one part at a time (`deployment`, `trust`, `resources`).
+//! The validated [`Settings`]' parts and their accessors. [`Settings`] itself and
+//! [`Settings::from_inputs`] are in `build`, which checks one part at a time (`deployment`,
+//! `trust`, `roles`, and the global and state settings in place).
 
 mod build;
 mod deployment;
-mod resources;
 mod roles;
 mod state_prefix;
 #[cfg(test)]
 mod tests;
 mod trust;
 
+pub use build::Settings;
 pub use roles::tag_counts;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::time::Duration;
 
 use ipnet::IpNet;
 
-use crate::config::choices::{ColorChoice, Mode, OutputFormat};
 use crate::config::validate;
 use crate::error::{Error, Result};
 
@@ -185,49 +183,6 @@ pub struct AwsSettings {
     pub profile: Option<String>,
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
-}
-
-/// Everything a command needs, validated. Parts a command does not need may be absent; the
-/// `require_*` accessors turn an absence into a usage error that names the flag.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub aws: AwsSettings,
-    pub ca_bundle: Option<PathBuf>,
-    pub output: OutputFormat,
-    pub color: ColorChoice,
-    pub timeout: Duration,
-
-    pub issuer: Option<Issuer>,
-    pub audiences: Vec<String>,
-    pub ip_ranges_url: String,
-    /// The Bitbucket API: its URL, the workspace, and the names resolved through it.
-    pub bitbucket: BitbucketSettings,
-
-    /// The roles, in configuration order: one from the flags, two with `--plan-apply`, or
-    /// the `[[role]]` tables. Never empty.
-    pub roles: Vec<RoleSettings>,
-    /// `set = "..."`: the set the roles belong to; `None` for the issuer's host/path.
-    pub set: Option<String>,
-    /// The roles came from `[[role]]` tables (messages then name the role, not the flags).
-    pub role_tables: bool,
-
-    pub state_bucket: Option<String>,
-    pub state_key_prefix: String,
-    pub lock_table: Option<String>,
-    pub kms_key: Option<String>,
-    /// An existing SSE-KMS bucket may be switched to SSE-S3 (no --kms-key).
-    pub allow_encryption_downgrade: bool,
-    pub noncurrent_days: i32,
-    pub tags: BTreeMap<String, String>,
-
-    pub mode: Mode,
-    pub stack_name: String,
-    pub stackset: Option<StackSetSettings>,
-
-    /// Loud warnings found while validating (no source-IP condition, broad CIDRs, ...).
-    pub warnings: Vec<String>,
-    /// Where the settings came from (hints say how to change one there).
-    pub source: crate::config::Source,
 }
 
 impl Settings {

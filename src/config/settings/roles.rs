@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use super::{Access, RoleSettings, SourceIp};
 use crate::config::defaults::{DEFAULT_ROLE_NAME, DEFAULT_SESSION_SECONDS};
 use crate::config::inputs::{Inputs, RoleInputs};
+use crate::config::keys::FILE_ONLY_KEYS;
 use crate::config::validate as v;
 use crate::error::{Error, Result};
 
@@ -70,22 +71,7 @@ pub(super) fn roles(i: &Inputs, warnings: &mut Vec<String>) -> Result<Vec<RoleSe
 /// The role the single-role flags describe, or with `--plan-apply` its plan and apply pair.
 fn flag_roles(i: &Inputs, warnings: &mut Vec<String>) -> Result<Vec<RoleSettings>> {
     let name = v::role_name(i.role_name.as_deref().unwrap_or(DEFAULT_ROLE_NAME))?;
-    let table = RoleInputs {
-        name: None,
-        repository_uuid: i.repository_uuid.clone(),
-        environment_uuid: i.environment_uuid.clone(),
-        repository: i.repository.clone(),
-        environment: i.environment.clone(),
-        allow_any_repository: i.allow_any_repository,
-        source_ip: i.source_ip.clone(),
-        access: None,
-        policy_arn: i.policy_arn.clone(),
-        allow_admin: i.allow_admin,
-        permissions_boundary: i.permissions_boundary.clone(),
-        max_session_duration: i.max_session_duration,
-        tags: None,
-        state_key_prefix: None,
-    };
+    let table = i.role_settings();
     if !i.plan_apply.unwrap_or(false) {
         return Ok(vec![one_role(name, Access::Apply, &table, warnings)?]);
     }
@@ -109,23 +95,22 @@ fn flag_roles(i: &Inputs, warnings: &mut Vec<String>) -> Result<Vec<RoleSettings
 }
 
 /// The first single-role setting given at the top level (flag or file key), for the message
-/// that refuses it beside `[[role]]` tables.
-fn single_role_key(i: &Inputs) -> Option<&'static str> {
-    let given = [
-        ("--role-name", i.role_name.is_some()),
-        ("--repository-uuid", !i.repository_uuid.is_empty()),
-        ("--environment-uuid", !i.environment_uuid.is_empty()),
-        ("repository", !i.repository.is_empty()),
-        ("environment", !i.environment.is_empty()),
-        ("--allow-any-repository", i.allow_any_repository.is_some()),
-        ("--source-ip", !i.source_ip.is_empty()),
-        ("--policy-arn", !i.policy_arn.is_empty()),
-        ("--allow-admin", i.allow_admin.is_some()),
-        ("--permissions-boundary", i.permissions_boundary.is_some()),
-        ("--max-session-duration", i.max_session_duration.is_some()),
-        ("--plan-apply", i.plan_apply.is_some()),
-    ];
-    given.into_iter().find(|(_, g)| *g).map(|(k, _)| k)
+/// that refuses it beside `[[role]]` tables: a flag by its name, a key of the file alone
+/// without dashes.
+fn single_role_key(i: &Inputs) -> Option<String> {
+    let role_name = i.role_name.is_some().then_some("role_name");
+    let plan_apply = i.plan_apply.is_some().then_some("plan_apply");
+    let field = role_name
+        .into_iter()
+        .chain(i.role_settings_given())
+        .chain(plan_apply)
+        .next()?;
+    let key = field.replace('_', "-");
+    Some(if FILE_ONLY_KEYS.contains(&key.as_str()) {
+        key
+    } else {
+        format!("--{key}")
+    })
 }
 
 /// One role's settings, checked. Messages name the flags; for a `[[role]]` table the caller

@@ -4,6 +4,7 @@ use super::*;
 use crate::config::defaults::DEFAULT_LOCK_TABLE;
 use crate::config::file::parse_file;
 use crate::config::inputs::Inputs;
+use crate::config::Mode;
 
 fn base() -> Inputs {
     Inputs {
