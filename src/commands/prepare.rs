@@ -233,7 +233,7 @@ async fn template(settings: &Settings, reporter: &Reporter) -> Result<Prepared> 
     // reach here; a stack's --policy-arn documents are judged as in direct mode.
     let aws_side = async {
         let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
-        let (account, resolved, provider, deployed) = tokio::try_join!(
+        let (account, resolved, provider, deployed, held) = tokio::try_join!(
             observe::account(&aws),
             observe::kms::resolved(&aws, settings),
             async {
@@ -251,10 +251,11 @@ async fn template(settings: &Settings, reporter: &Reporter) -> Result<Prepared> 
                 }
                 Deployed::read(&aws, settings).await
             },
+            held_elsewhere(&aws, settings, opts.stackset),
         )?;
-        Ok::<_, Error>((aws, account, resolved, provider, deployed))
+        Ok::<_, Error>((aws, account, resolved, provider, deployed, held))
     };
-    let ((facts, cidrs), (aws, account, settings, provider, deployed)) =
+    let ((facts, cidrs), (aws, account, settings, provider, deployed, held)) =
         tokio::try_join!(super::render::issuer_inputs(settings, reporter), aws_side)?;
     // A --state-bucket of the account regional form: only this account, in this region, can
     // create it (as in direct mode).
@@ -271,6 +272,7 @@ async fn template(settings: &Settings, reporter: &Reporter) -> Result<Prepared> 
     let body = template.yaml();
     template::check_inline_size(&body)?;
     let desired = template::in_account(&template.desired, &account);
+    plan::shared::refuse_held_state(&desired, &held)?;
     let staged = deployed.staged(&settings, template, body);
     Ok(Prepared {
         aws,
@@ -278,6 +280,24 @@ async fn template(settings: &Settings, reporter: &Reporter) -> Result<Prepared> 
         desired,
         staged,
     })
+}
+
+/// Where the roles of other sets and other stacks keep their state in this account, so that
+/// the stack's roles are given none of it (as in direct mode). The stack's own roles are its
+/// to keep. A StackSet's roles live in its target accounts, out of reach here.
+async fn held_elsewhere(
+    aws: &Aws,
+    settings: &Settings,
+    stackset: bool,
+) -> Result<Vec<observe::stale::HeldState>> {
+    if stackset {
+        return Ok(Vec::new());
+    }
+    let set = settings.set_name().unwrap_or_default();
+    let configured: Vec<String> = settings.roles.iter().map(|r| r.name.clone()).collect();
+    let found = observe::stale::roles(aws, &set, &configured).await?;
+    let own = |o: &crate::model::owner::Owner| matches!(o, crate::model::owner::Owner::Stack { name, .. } if *name == settings.stack_name);
+    Ok(found.held.into_iter().filter(|h| !own(&h.owner)).collect())
 }
 
 /// The stack (or the StackSet) of these settings as deployed, read once: its template decides

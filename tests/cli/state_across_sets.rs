@@ -134,3 +134,26 @@ fn two_sets_never_share_the_top_of_the_bucket() {
     let aws = Inspect::new(&w.moto.endpoint());
     assert!(aws.role_exists("deploy-b"));
 }
+
+/// The same holds for a CloudFormation stack's roles: set A's stack of the pair
+/// `web-plan`/`web-apply` is refused while set B's role `web` keeps its state at `web/`,
+/// before any stack is made.
+#[test]
+fn a_stack_s_roles_are_refused_a_prefix_another_set_s_role_holds() {
+    let w = World::start_with_managed_policies();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let b = config(&dir, "b.toml", "team-b", B_REPO, &[("web", "apply", None)]);
+    with_config(&w, "init", &b).arg("--yes").run();
+
+    let pair = [("web-plan", "plan", None), ("web-apply", "apply", None)];
+    let a = config(&dir, "a.toml", "team-a", REPO_UUID, &pair);
+    for (cmd, flag) in [("plan", "--detailed-exitcode"), ("init", "--yes")] {
+        with_config(&w, cmd, &a)
+            .args(["--mode", "cloudformation", flag])
+            .expect_exit(64)
+            .expect_stderr_contains("role web-plan")
+            .expect_stderr_contains("would be shared with role web of set team-b")
+            .expect_no_writes()
+            .run();
+    }
+}
