@@ -42,22 +42,7 @@ fn config(
 fn a_pair_s_default_prefix_is_refused_when_another_set_s_role_holds_it() {
     let w = World::start_with_managed_policies();
     let dir = tempfile::tempdir().expect("tempdir");
-    let b = config(&dir, "b.toml", "team-b", B_REPO, &[("web", "apply", None)]);
-    with_config(&w, "init", &b).arg("--yes").run();
-
-    let pair = [("web-plan", "plan", None), ("web-apply", "apply", None)];
-    let a = config(&dir, "a.toml", "team-a", REPO_UUID, &pair);
-    for (cmd, flag) in [("plan", "--detailed-exitcode"), ("init", "--yes")] {
-        with_config(&w, cmd, &a)
-            .arg(flag)
-            .expect_exit(64)
-            .expect_stderr_contains("role web-plan")
-            .expect_stderr_contains("would be shared with role web of set team-b")
-            .expect_stderr_contains("s3://tf-state-test/web/")
-            .expect_stderr_contains("state-key-prefix")
-            .expect_no_writes()
-            .run();
-    }
+    let b = pair_refused_beside_team_b_web(&w, &dir, &[]);
     let aws = Inspect::new(&w.moto.endpoint());
     assert!(!aws.role_exists("web-plan") && !aws.role_exists("web-apply"));
 
@@ -142,18 +127,27 @@ fn two_sets_never_share_the_top_of_the_bucket() {
 fn a_stack_s_roles_are_refused_a_prefix_another_set_s_role_holds() {
     let w = World::start_with_managed_policies();
     let dir = tempfile::tempdir().expect("tempdir");
-    let b = config(&dir, "b.toml", "team-b", B_REPO, &[("web", "apply", None)]);
-    with_config(&w, "init", &b).arg("--yes").run();
+    pair_refused_beside_team_b_web(&w, &dir, &["--mode", "cloudformation"]);
+}
 
+/// Set B's role `web` made; set A's pair `web-plan`/`web-apply` (default prefix `web`) then
+/// refused by `plan` and `init` with `extra`, before any write. Set B's configuration.
+fn pair_refused_beside_team_b_web(w: &World, dir: &tempfile::TempDir, extra: &[&str]) -> PathBuf {
+    let b = config(dir, "b.toml", "team-b", B_REPO, &[("web", "apply", None)]);
+    with_config(w, "init", &b).arg("--yes").run();
     let pair = [("web-plan", "plan", None), ("web-apply", "apply", None)];
-    let a = config(&dir, "a.toml", "team-a", REPO_UUID, &pair);
+    let a = config(dir, "a.toml", "team-a", REPO_UUID, &pair);
     for (cmd, flag) in [("plan", "--detailed-exitcode"), ("init", "--yes")] {
-        with_config(&w, cmd, &a)
-            .args(["--mode", "cloudformation", flag])
+        with_config(w, cmd, &a)
+            .args(extra)
+            .arg(flag)
             .expect_exit(64)
             .expect_stderr_contains("role web-plan")
             .expect_stderr_contains("would be shared with role web of set team-b")
+            .expect_stderr_contains("s3://tf-state-test/web/")
+            .expect_stderr_contains("state-key-prefix")
             .expect_no_writes()
             .run();
     }
+    b
 }
