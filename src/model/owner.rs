@@ -83,10 +83,11 @@ pub fn foreign_owner(tags: &BTreeMap<String, String>, set: &str) -> Option<Owner
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    /// A tag map from pairs, for tests.
+    pub(crate) fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

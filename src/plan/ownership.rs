@@ -93,16 +93,10 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::model::owner::tests::tags;
     use crate::model::{DesiredBucket, DesiredRole};
     use crate::observe::{Encryption, ObservedBucket};
     use crate::plan::Op;
-
-    fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     fn ours() -> BTreeMap<String, String> {
         tags(&[MANAGED_BY_TAG, VERSION_TAG])
