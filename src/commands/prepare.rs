@@ -9,6 +9,7 @@ use super::Deployment;
 use crate::aws::Aws;
 use crate::config::{Issuer, Settings};
 use crate::error::{Error, Result};
+use crate::model::owner::Owner;
 use crate::model::template::{self, RenderOptions, Template};
 use crate::model::{self, admin, Account, DesiredState};
 use crate::observe::stack::ObservedStack;
@@ -293,11 +294,21 @@ async fn held_elsewhere(
     if stackset {
         return Ok(Vec::new());
     }
+    let found = unnamed_roles(aws, &observe::RoleListing::default(), settings).await?;
+    let own = |o: &Owner| matches!(o, Owner::Stack { name, .. } if *name == settings.stack_name);
+    Ok(found.held.into_iter().filter(|h| !own(&h.owner)).collect())
+}
+
+/// The roles of the tool these settings do not name: this set's stale ones, and where
+/// other owners' roles keep their state ([`observe::stale::roles`]).
+async fn unnamed_roles(
+    aws: &Aws,
+    listing: &observe::RoleListing,
+    settings: &Settings,
+) -> Result<observe::stale::Found> {
     let set = settings.set_name().unwrap_or_default();
     let configured: Vec<String> = settings.roles.iter().map(|r| r.name.clone()).collect();
-    let found = observe::stale::roles(aws, &set, &configured).await?;
-    let own = |o: &crate::model::owner::Owner| matches!(o, crate::model::owner::Owner::Stack { name, .. } if *name == settings.stack_name);
-    Ok(found.held.into_iter().filter(|h| !own(&h.owner)).collect())
+    observe::stale::roles(aws, listing, &set, &configured).await
 }
 
 /// The stack (or the StackSet) of these settings as deployed, read once: its template decides
@@ -389,12 +400,12 @@ async fn read_live<'s>(
     stale: Stale,
 ) -> Result<Live<'s>> {
     let set = settings.set_name().unwrap_or_default();
-    let configured: Vec<String> = settings.roles.iter().map(|r| r.name.clone()).collect();
-    // A policy both attached to a role and named by --policy-arn is read once.
+    // Read once each: a policy attached and named by --policy-arn; the account's roles.
     let policies = observe::PolicyCache::default();
+    let listing = observe::RoleListing::default();
     let by_name = async {
         tokio::try_join!(
-            observe::roles_by_name(aws, &settings.roles, &policies),
+            observe::roles_by_name(aws, &settings.roles, &policies, &listing),
             async {
                 match &settings.lock_table {
                     Some(name) => observe::table(aws, name).await,
@@ -415,7 +426,7 @@ async fn read_live<'s>(
             observe::kms::resolved(aws, settings),
             async {
                 match stale {
-                    Stale::Find => observe::stale::roles(aws, &set, &configured).await,
+                    Stale::Find => unnamed_roles(aws, &listing, settings).await,
                     Stale::Skip => Ok(observe::stale::Found::default()),
                 }
             },

@@ -14,7 +14,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use futures::future::try_join_all;
 use serde_json::Value;
 
-use super::iam::{is_managed, tag_map, PolicyCache, RoleParts};
+use super::iam::{is_managed, tag_map, PolicyCache, RoleListing, RoleParts};
 use super::ObservedRole;
 use crate::aws::{classify, errors, Aws};
 use crate::error::Result;
@@ -32,10 +32,11 @@ const PAGE_ITEMS: i32 = 1000;
 /// not list them (the caller reads role by role).
 pub(super) async fn roles(
     aws: &Aws,
+    listing: &RoleListing,
     names: &[(&str, &str)],
     cache: &PolicyCache,
 ) -> Result<Option<Vec<Option<ObservedRole>>>> {
-    let (details, listed) = tokio::join!(details(aws), listed(aws));
+    let (details, listed) = tokio::join!(details(aws), listed(aws, listing));
     let (Some(details), Some(listed)) = (details?, listed?) else {
         return Ok(None);
     };
@@ -73,21 +74,13 @@ async fn details(aws: &Aws) -> Result<Option<BTreeMap<String, RoleDetail>>> {
 }
 
 /// Every role as `iam:ListRoles` lists it, by name; None when access is denied.
-async fn listed(aws: &Aws) -> Result<Option<BTreeMap<String, Role>>> {
-    let pages: std::result::Result<Vec<_>, _> = aws
-        .iam
-        .list_roles()
-        .max_items(PAGE_ITEMS)
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await;
-    unless_denied(pages, "listing the account's roles", |pages| {
-        pages
-            .into_iter()
-            .flat_map(|p| p.roles)
-            .map(|r| (r.role_name.clone(), r))
-            .collect()
+async fn listed<'l>(
+    aws: &Aws,
+    listing: &'l RoleListing,
+) -> Result<Option<BTreeMap<&'l str, &'l Role>>> {
+    let roles = listing.roles(aws).await.map(|roles| roles.iter().collect());
+    unless_denied(roles, "listing the account's roles", |roles: Vec<&Role>| {
+        roles.into_iter().map(|r| (r.role_name(), r)).collect()
     })
 }
 

@@ -30,7 +30,7 @@ pub use account::account;
 pub use dynamodb::table;
 pub use iam::{
     attached_policy_arns, find_provider, inline_policy_names, instance_profiles,
-    managed_policy_document, managed_policy_documents, provider, role, PolicyCache,
+    managed_policy_document, managed_policy_documents, provider, role, PolicyCache, RoleListing,
 };
 pub use s3::bucket;
 
@@ -147,18 +147,20 @@ pub async fn roles(aws: &Aws, desired: &DesiredState) -> Result<Vec<Option<Obser
 
 /// The configured roles by their names alone (before the account is known), in order;
 /// managed policies are read through `cache`, which the caller shares with its other reads
-/// of policies (the `--policy-arn` checks), so each is read once per run.
+/// of policies (the `--policy-arn` checks), so each is read once per run; with many roles,
+/// the account's roles are listed through `listing`, which the stale-role search shares.
 pub async fn roles_by_name(
     aws: &Aws,
     roles: &[RoleSettings],
     cache: &PolicyCache,
+    listing: &RoleListing,
 ) -> Result<Vec<Option<ObservedRole>>> {
     let names: Vec<(&str, &str)> = roles
         .iter()
         .map(|r| (r.name.as_str(), crate::model::inline_policy_name(r.access)))
         .collect();
     if names.len() >= bulk::BULK_MIN_ROLES {
-        if let Some(found) = bulk::roles(aws, &names, cache).await? {
+        if let Some(found) = bulk::roles(aws, listing, &names, cache).await? {
             return Ok(found);
         }
     }

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::RoleListing;
 use crate::aws::{classify, errors, Aws};
 use crate::config::{MANAGED_BY_TAG, SET_TAG};
 use crate::error::{Error, Result};
@@ -59,19 +60,20 @@ pub struct Found {
 }
 
 /// The roles tagged with this set that `configured` does not name.
-pub async fn roles(aws: &Aws, set: &str, configured: &[String]) -> Result<Found> {
+pub async fn roles(
+    aws: &Aws,
+    listing: &RoleListing,
+    set: &str,
+    configured: &[String],
+) -> Result<Found> {
     use futures::stream::{self, StreamExt, TryStreamExt};
-    let pages = aws
-        .iam
-        .list_roles()
-        .into_paginator()
-        .send()
-        .try_collect()
+    let listed = listing
+        .roles(aws)
         .await
         .map_err(|e| classify(&e, "listing roles to find stale ones", "iam"))?;
     // IAM role names are unique without regard to case: a configured name that differs only
     // in case from an existing role cannot be created. Said before the first write.
-    for r in pages.iter().flat_map(|p| p.roles().iter()) {
+    for r in listed {
         let name = r.role_name();
         if let Some(c) = configured
             .iter()
@@ -84,9 +86,8 @@ pub async fn roles(aws: &Aws, set: &str, configured: &[String]) -> Result<Found>
             .hint(format!("name the role {name} to manage that one, or give it a name of its own (--role-name, or name in its [[role]] table)")));
         }
     }
-    let candidates: Vec<StaleRole> = pages
+    let candidates: Vec<StaleRole> = listed
         .iter()
-        .flat_map(|p| p.roles().iter())
         .filter(|r| {
             r.description()
                 .is_some_and(|d| d.contains(DESCRIPTION_MARK))
