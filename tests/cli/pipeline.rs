@@ -23,26 +23,21 @@ pub fn out_dir() -> tempfile::TempDir {
 /// (nothing is fetched: pipeline needs no issuer I/O) and `extra`. A pipeline it writes is
 /// checked against the schema.
 pub fn pipeline(dir: &Path, extra: &[&str]) -> Test<'static> {
-    let mut args: Vec<String> = [
-        "pipeline",
-        "--out-dir",
-        &dir.display().to_string(),
-        "--account-id",
-        ACCOUNT,
-        "--region",
-        "eu-west-1",
-        "--workspace",
-        "acme",
-        "--workspace-uuid",
-        WORKSPACE_UUID,
-        "--repository-uuid",
-        REPO_UUID,
-    ]
-    .iter()
-    .map(ToString::to_string)
-    .collect();
-    args.extend(extra.iter().map(ToString::to_string));
-    Test::new().args(args).check(valid_pipeline_in(dir))
+    pipeline_in_workspace(dir)
+        .args(["--repository-uuid", REPO_UUID])
+        .args(extra)
+}
+
+/// `bootstrap pipeline --out-dir DIR --account-id ACCOUNT` with a Bitbucket workspace issuer
+/// and no trust settings: the caller adds them (flags or `--config`). A pipeline it writes is
+/// checked against the schema.
+pub fn pipeline_in_workspace(dir: &Path) -> Test<'static> {
+    Test::new()
+        .args(["pipeline", "--out-dir"])
+        .arg(dir)
+        .args(["--account-id", ACCOUNT, "--region", "eu-west-1"])
+        .args(["--workspace", "acme", "--workspace-uuid", WORKSPACE_UUID])
+        .check(valid_pipeline_in(dir))
 }
 
 /// A check of a run's output: the pipeline a successful run wrote in `dir` is valid against

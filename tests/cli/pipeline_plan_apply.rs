@@ -165,26 +165,10 @@ fn with_several_roles_configured_role_picks_the_pipeline_role() {
     .expect("write config");
     let out_path = dir.path().join("out");
     let run_with = |extra: &[&str]| {
-        let mut args: Vec<String> = [
-            "pipeline",
-            "--out-dir",
-            &out_path.display().to_string(),
-            "--account-id",
-            ACCOUNT,
-            "--region",
-            "eu-west-1",
-            "--workspace",
-            "acme",
-            "--workspace-uuid",
-            WORKSPACE_UUID,
-            "--config",
-            &config.display().to_string(),
-        ]
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-        args.extend(extra.iter().map(ToString::to_string));
-        Test::new().args(args)
+        crate::pipeline::pipeline_in_workspace(&out_path)
+            .arg("--config")
+            .arg(&config)
+            .args(extra)
     };
     run_with(&[])
         .expect_exit(64)

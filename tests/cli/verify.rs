@@ -49,23 +49,21 @@ impl Offline {
 
     /// `bootstrap verify --offline` with the issuer, the default trust settings and `extra`.
     pub fn verify(&self, token: &str, extra: &[&str]) -> Test<'static> {
+        self.verify_with_issuer(token)
+            .args(["--repository-uuid", REPO_UUID])
+            .args(extra)
+    }
+
+    /// `bootstrap verify --offline` of `token` with the issuer and workspace alone: the
+    /// caller adds the trust settings (flags or `--config`).
+    pub fn verify_with_issuer(&self, token: &str) -> Test<'static> {
         let file = self.token_file("token.jwt", token);
-        let mut args: Vec<String> = vec![
-            "verify".into(),
-            "--offline".into(),
-            "--token".into(),
-            file.display().to_string(),
-            "--issuer-url".into(),
-            self.issuer.url(),
-            "--ca-bundle".into(),
-            self.pki.ca_bundle_arg(),
-            "--workspace-uuid".into(),
-            WORKSPACE_UUID.into(),
-            "--repository-uuid".into(),
-            REPO_UUID.into(),
-        ];
-        args.extend(extra.iter().map(ToString::to_string));
-        Test::new().args(args)
+        Test::new()
+            .args(["verify", "--offline", "--token"])
+            .arg(file)
+            .args(["--issuer-url".to_string(), self.issuer.url()])
+            .args(["--ca-bundle".to_string(), self.pki.ca_bundle_arg()])
+            .args(["--workspace-uuid", WORKSPACE_UUID])
     }
 }
 

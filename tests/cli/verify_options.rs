@@ -220,24 +220,11 @@ fn with_several_roles_configured_role_picks_the_one_that_judges() {
     )
     .expect("write config");
     let token = mint_token(&o.issuer, o.claims());
-    let file = o.token_file("token.jwt", &token);
     let verify = |extra: &[&str]| {
-        let mut args: Vec<String> = vec![
-            "verify".into(),
-            "--offline".into(),
-            "--token".into(),
-            file.display().to_string(),
-            "--issuer-url".into(),
-            o.issuer.url(),
-            "--ca-bundle".into(),
-            o.pki.ca_bundle_arg(),
-            "--workspace-uuid".into(),
-            WORKSPACE_UUID.into(),
-            "--config".into(),
-            config.display().to_string(),
-        ];
-        args.extend(extra.iter().map(ToString::to_string));
-        Test::new().args(args)
+        o.verify_with_issuer(&token)
+            .arg("--config")
+            .arg(&config)
+            .args(extra)
     };
     verify(&[])
         .expect_exit(64)
