@@ -157,15 +157,7 @@ fn mutating_calls_of_a_fresh_init(w: &World, proxy: &Proxy) -> (usize, Vec<Strin
     init_via(w, proxy).run();
     let n = proxy.mutating();
     assert!(n >= 10, "a fresh init makes every resource: {n} writes");
-    let mut ops: Vec<String> = proxy
-        .seen()
-        .into_iter()
-        .filter(|(_, _, mutating)| *mutating)
-        .map(|(_, op, _)| op)
-        .collect();
-    ops.sort();
-    ops.dedup();
-    (n, ops)
+    (n, proxy.mutating_operations())
 }
 
 /// The fault cases: every k, then every operation by name (concurrent resources make the

@@ -21,14 +21,7 @@ fn a_destroy_cut_off_after_any_deletion_finishes_when_run_again() {
     via(&w, &proxy, "destroy", &["--delete-state"]).run();
     let n = proxy.mutating();
     assert!(n >= 5, "{n} deletions");
-    let mut ops: Vec<String> = proxy
-        .seen()
-        .into_iter()
-        .filter(|(_, _, m)| *m)
-        .map(|(_, op, _)| op)
-        .collect();
-    ops.sort();
-    ops.dedup();
+    let ops = proxy.mutating_operations();
 
     let cases = fault_cases(n, &ops, Fault::CutAfter, Fault::CutAfterOperation);
     for fault in &cases {
@@ -162,14 +155,7 @@ fn an_update_cut_off_after_any_write_converges_when_run_again() {
     update(&extra, &boundary).run();
     check(&extra, &boundary, "clean update");
     let n = proxy.mutating();
-    let mut ops: Vec<String> = proxy
-        .seen()
-        .into_iter()
-        .filter(|(_, _, m)| *m)
-        .map(|(_, op, _)| op)
-        .collect();
-    ops.sort();
-    ops.dedup();
+    let ops = proxy.mutating_operations();
     assert!(n >= 7, "{n}: {ops:?}");
 
     let cases = fault_cases(n, &ops, Fault::CutAfter, Fault::CutAfterOperation);

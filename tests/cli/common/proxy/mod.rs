@@ -204,6 +204,19 @@ impl Proxy {
     pub fn seen(&self) -> Vec<(String, String, bool)> {
         self.state().seen.clone()
     }
+
+    /// The operations of the mutating calls seen, each once, sorted.
+    pub fn mutating_operations(&self) -> Vec<String> {
+        let mut ops: Vec<String> = self
+            .seen()
+            .into_iter()
+            .filter(|(_, _, m)| *m)
+            .map(|(_, op, _)| op)
+            .collect();
+        ops.sort();
+        ops.dedup();
+        ops
+    }
 }
 
 impl Drop for Proxy {
