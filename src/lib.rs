@@ -135,7 +135,7 @@ fn run_inner(args: Vec<OsString>) -> i32 {
 fn settings(cli: &cli::Cli) -> Result<Settings, Error> {
     let flags = cli.inputs()?;
     let file = config::load_file(cli.global.config.as_deref())?;
-    let source = config::Source::of(file.as_ref());
+    let source = config::ConfigFile::source(file.as_ref());
     let mut settings = Settings::from_inputs(announce_config(file).overlay(flags))?;
     settings.source = source;
     Ok(settings)

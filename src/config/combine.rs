@@ -66,33 +66,42 @@ impl Combine for Option<BTreeMap<String, String>> {
 }
 
 /// A struct of settings, declared once: the struct itself (its fields are the file's keys,
-/// kebab-case) and its [`Combine`], field by field. Its fields come in two groups, then the
-/// role settings (`role_settings!` in `inputs.rs`), which go between them.
+/// kebab-case), its [`Combine`], field by field, and its `defaults()`, the layer merged
+/// under every other: a key declared `= value` has that default, the others none.
+///
+/// The fields come in groups, each declared by the part of the settings that checks it
+/// (`config/settings/`): a group macro is called with the list of the macros still to run
+/// and what is declared so far, adds its group and calls the next; `options!` ends the list.
 macro_rules! options {
     (
+        []
         $(#[$meta:meta])*
         pub struct $name:ident
-        { $($(#[$a_meta:meta])* pub $a:ident: $a_ty:ty,)* }
-        { $($(#[$b_meta:meta])* pub $b:ident: $b_ty:ty,)* }
-        { $($(#[$r_meta:meta])* pub $r:ident: $r_ty:ty,)* }
+        $({ $($(#[$f_meta:meta])* pub $f:ident: $f_ty:ty $(= $default:expr)?,)* })*
     ) => {
         $(#[$meta])*
         pub struct $name {
-            $($(#[$a_meta])* pub $a: $a_ty,)*
-            $($(#[$r_meta])* pub $r: $r_ty,)*
-            $($(#[$b_meta])* pub $b: $b_ty,)*
+            $($($(#[$f_meta])* pub $f: $f_ty,)*)*
         }
 
         impl $crate::config::combine::Combine for $name {
             fn is_given(&self) -> bool {
-                false $(|| self.$a.is_given())* $(|| self.$r.is_given())* $(|| self.$b.is_given())*
+                false $($(|| self.$f.is_given())*)*
             }
 
             fn combine(self, other: Self) -> Self {
                 Self {
-                    $($a: self.$a.combine(other.$a),)*
-                    $($r: self.$r.combine(other.$r),)*
-                    $($b: self.$b.combine(other.$b),)*
+                    $($($f: self.$f.combine(other.$f),)*)*
+                }
+            }
+        }
+
+        impl $name {
+            /// The defaults of the keys that have one (the layer under the file and flags).
+            pub fn defaults() -> Self {
+                Self {
+                    $($($($f: Some(From::from($default)),)?)*)*
+                    ..Self::default()
                 }
             }
         }

@@ -1,13 +1,9 @@
-//! The defaults of settings left out, and the tags bootstrap writes itself (which `--tag`
-//! therefore refuses).
+//! The names bootstrap gives what it creates, and the tags it writes itself (which `--tag`
+//! therefore refuses). The defaults of the settings are declared with their keys
+//! (`config/settings/`).
 
-pub const DEFAULT_ROLE_NAME: &str = "bitbucket-pipelines-deploy";
+/// The lock table's name when none is given (`--lock-table`).
 pub const DEFAULT_LOCK_TABLE: &str = "terraform-state-lock";
-pub const DEFAULT_STACK_NAME: &str = "bitbucket-oidc-bootstrap";
-pub const DEFAULT_IP_RANGES_URL: &str = "https://ip-ranges.atlassian.com/";
-pub const DEFAULT_NONCURRENT_DAYS: i32 = 90;
-pub const DEFAULT_SESSION_SECONDS: i32 = 3600;
-pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
 
 /// Tag added to everything the tool creates (or adopts), so its resources can be recognised;
 /// `destroy` deletes a resource without it only with `--force`.

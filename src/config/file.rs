@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::inputs::Inputs;
 use super::keys::{self, did_you_mean};
+use super::settings::{Inputs, Source};
 use crate::bounded::{self, ReadError};
 use crate::error::{Error, Result};
 
@@ -17,35 +17,11 @@ pub struct ConfigFile {
     pub keys: Vec<String>,
 }
 
-/// Where the settings came from, for the hints that say how to change one: a flag given
-/// at least once replaces the file's whole list, so a file in use is changed in the file.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Source {
-    /// The configuration file in use and its top-level keys.
-    pub file: Option<(PathBuf, Vec<String>)>,
-}
-
-impl Source {
-    pub const FLAGS: Source = Source { file: None };
-
-    pub fn of(file: Option<&ConfigFile>) -> Source {
+impl ConfigFile {
+    /// Where the settings came from, when they came from this file (or from the flags alone).
+    pub fn source(file: Option<&ConfigFile>) -> Source {
         Source {
             file: file.map(|f| (f.path.clone(), f.keys.clone())),
-        }
-    }
-
-    /// How to add `value` to the list setting `key` (of the configured role `role`): in the
-    /// file when it holds that setting or the `[[role]]` tables, with the flag otherwise.
-    pub fn add(&self, key: &str, value: &str, role: &str) -> String {
-        match &self.file {
-            Some((path, keys)) if keys.iter().any(|k| k == key) => {
-                format!("add {value} to {key} in {}", path.display())
-            }
-            Some((path, keys)) if keys.iter().any(|k| k == "role") => format!(
-                "add {value} to {key} in the [[role]] table of {role} in {}",
-                path.display()
-            ),
-            _ => format!("add --{key} {value}"),
         }
     }
 }

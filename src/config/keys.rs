@@ -4,7 +4,7 @@
 
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 
-use super::inputs::{Inputs, RoleInputs};
+use super::settings::{Inputs, RoleInputs};
 
 /// The field names a derived `Deserialize` asks for: the keys the file accepts.
 fn field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
@@ -33,9 +33,6 @@ fn field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
     let _ = T::deserialize(&mut capture);
     capture.0
 }
-
-/// The keys no flag gives: Bitbucket names the API resolves, and the `[[role]]` tables.
-pub const FILE_ONLY_KEYS: &[&str] = &["repository", "environment", "role"];
 
 /// The top-level keys of the file.
 pub fn top_level_keys() -> &'static [&'static str] {

@@ -1,8 +1,8 @@
 //! [`Settings`], and [`Settings::from_inputs`]: merged [`Inputs`] checked and turned into
 //! them, one part at a time (deployment, global, trust, roles, state) in the order the checks
 //! have always run, so the first error reported for a set of inputs does not depend on how
-//! they are split. A setting of its own (one value, checked alone) is declared as its key in
-//! `config/inputs.rs` and checked and kept here.
+//! they are split. The global and state settings are declared here, each once: its key (and
+//! default) in `global_keys!` or `state_keys!`, its check, and its value in [`Settings`].
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -12,11 +12,45 @@ use super::deployment::deployment;
 use super::roles::{roles, set, tag_counts};
 use super::trust::trust;
 use super::{AwsSettings, BitbucketSettings, Issuer, RoleSettings, StackSetSettings};
+use super::{Inputs, Source};
 use crate::config::choices::{ColorChoice, Given, Mode, OutputFormat};
-use crate::config::defaults::{DEFAULT_LOCK_TABLE, DEFAULT_NONCURRENT_DAYS, DEFAULT_TIMEOUT_SECS};
-use crate::config::inputs::Inputs;
+use crate::config::combine::Combine;
 use crate::config::validate as v;
 use crate::error::{Error, Result};
+
+/// The global keys: how to reach AWS, and how to talk to the user.
+macro_rules! global_keys {
+    ([$next:ident $(, $rest:ident)*] $($declared:tt)*) => {
+        $next! { [$($rest),*] $($declared)* {
+            pub profile: Option<String>,
+            pub region: Option<String>,
+            pub endpoint_url: Option<String>,
+            pub ca_bundle: Option<::std::path::PathBuf>,
+            pub output: Option<$crate::config::Given<$crate::config::OutputFormat>>,
+            pub color: Option<$crate::config::Given<$crate::config::ColorChoice>>,
+            pub timeout: Option<u64> = 10_u64,
+        } }
+    };
+}
+pub(super) use global_keys;
+
+/// The keys of the Terraform state: the bucket, its lock table and encryption, and the tags
+/// of every resource.
+macro_rules! state_keys {
+    ([$next:ident $(, $rest:ident)*] $($declared:tt)*) => {
+        $next! { [$($rest),*] $($declared)* {
+            pub state_bucket: Option<String>,
+            pub state_key_prefix: Option<String>,
+            pub lock_table: Option<String> = $crate::config::DEFAULT_LOCK_TABLE,
+            pub no_lock_table: Option<bool>,
+            pub kms_key: Option<String>,
+            pub allow_encryption_downgrade: Option<bool>,
+            pub noncurrent_days: Option<i64> = 90_i64,
+            pub tags: Option<::std::collections::BTreeMap<String, String>>,
+        } }
+    };
+}
+pub(super) use state_keys;
 
 /// Everything a command needs, validated. Parts a command does not need may be absent; the
 /// `require_*` accessors turn an absence into a usage error that names the flag.
@@ -58,19 +92,22 @@ pub struct Settings {
     /// Loud warnings found while validating (no source-IP condition, broad CIDRs, ...).
     pub warnings: Vec<String>,
     /// Where the settings came from (hints say how to change one there).
-    pub source: crate::config::Source,
+    pub source: Source,
 }
 
 impl Settings {
-    /// Validate merged inputs. Every value is checked here, before any network or AWS call.
-    pub fn from_inputs(i: Inputs) -> Result<Settings> {
+    /// Validate merged inputs, over the defaults ([`Inputs::defaults`]). Every value is
+    /// checked here, before any network or AWS call; the checks of two settings given
+    /// together look at what was `given`, before the defaults.
+    pub fn from_inputs(given: Inputs) -> Result<Settings> {
+        let i = given.clone().combine(Inputs::defaults());
         let mut warnings = Vec::new();
         let deployment = deployment(&i)?;
         let global = global(&i)?;
         let trust = trust(&i)?;
-        let mut roles = roles(&i, &mut warnings)?;
+        let mut roles = roles(&i, &given, &mut warnings)?;
         let set = set(&i)?;
-        let state = state(&i, global.aws.region.as_deref())?;
+        let state = state(&i, &given, global.aws.region.as_deref())?;
         super::state_prefix::assign(
             &mut roles,
             &state.state_key_prefix,
@@ -107,7 +144,7 @@ impl Settings {
             stack_name: deployment.stack_name,
             stackset: deployment.stackset,
             warnings,
-            source: crate::config::Source::FLAGS,
+            source: Source::FLAGS,
         })
     }
 }
@@ -129,10 +166,9 @@ fn global(i: &Inputs) -> Result<Global> {
         .color
         .as_ref()
         .map_or(Ok(ColorChoice::Auto), Given::value)?;
-    let timeout = match i.timeout {
-        None => DEFAULT_TIMEOUT_SECS,
-        Some(t @ 1..=300) => t,
-        Some(t) => return Err(crate::usage!("--timeout {t}: expected 1 to 300 seconds")),
+    let timeout = match i.timeout.unwrap_or_default() {
+        t @ 1..=300 => t,
+        t => return Err(crate::usage!("--timeout {t}: expected 1 to 300 seconds")),
     };
     let endpoint_url = i.endpoint_url.clone().or_else(|| {
         std::env::var("AWS_ENDPOINT_URL")
@@ -175,7 +211,7 @@ pub(super) struct State {
 }
 
 /// The state settings; `region` is `--region`, which a `--kms-key` ARN must agree with.
-pub(super) fn state(i: &Inputs, region: Option<&str>) -> Result<State> {
+pub(super) fn state(i: &Inputs, given: &Inputs, region: Option<&str>) -> Result<State> {
     let state_bucket = i.state_bucket.as_deref().map(v::bucket_name).transpose()?;
     let state_key_prefix = i
         .state_key_prefix
@@ -183,13 +219,12 @@ pub(super) fn state(i: &Inputs, region: Option<&str>) -> Result<State> {
         .map(v::key_prefix)
         .transpose()?
         .unwrap_or_default();
-    let lock_table = lock_table(i)?;
+    let lock_table = lock_table(i, given)?;
     let kms_key = kms_key(i, region)?;
-    let noncurrent_days = match i.noncurrent_days {
-        None => DEFAULT_NONCURRENT_DAYS,
+    let noncurrent_days = match i.noncurrent_days.unwrap_or_default() {
         #[allow(clippy::cast_possible_truncation, reason = "the pattern bounds it")]
-        Some(d @ 1..=3650) => d as i32,
-        Some(d) => {
+        d @ 1..=3650 => d as i32,
+        d => {
             return Err(crate::usage!(
                 "--noncurrent-days {d}: expected 1 to 3650 days"
             ))
@@ -207,12 +242,14 @@ pub(super) fn state(i: &Inputs, region: Option<&str>) -> Result<State> {
 }
 
 /// `--lock-table NAME` (or the default), or none with `--no-lock-table`.
-fn lock_table(i: &Inputs) -> Result<Option<String>> {
-    match (i.no_lock_table.unwrap_or(false), i.lock_table.as_deref()) {
-        (true, Some(_)) => Err(Error::usage("--lock-table and --no-lock-table both given")
+fn lock_table(i: &Inputs, given: &Inputs) -> Result<Option<String>> {
+    match (i.no_lock_table.unwrap_or(false), given.lock_table.is_some()) {
+        (true, true) => Err(Error::usage("--lock-table and --no-lock-table both given")
             .hint("pass only one of them")),
-        (true, None) => Ok(None),
-        (false, t) => Ok(Some(v::table_name(t.unwrap_or(DEFAULT_LOCK_TABLE))?)),
+        (true, false) => Ok(None),
+        (false, _) => Ok(Some(v::table_name(
+            i.lock_table.as_deref().unwrap_or_default(),
+        )?)),
     }
 }
 

@@ -1,12 +1,26 @@
 //! The deployment part of [`Settings`](super::Settings): `--mode`, `--stack-name`, and
-//! `--stackset` with its targets and region, checked together.
+//! `--stackset` with its targets and region, declared by `deployment_keys!` and checked
+//! together.
 
-use super::{StackSetSettings, StackSetTargets};
+use super::{Inputs, StackSetSettings, StackSetTargets};
 use crate::config::choices::Mode;
-use crate::config::defaults::DEFAULT_STACK_NAME;
-use crate::config::inputs::Inputs;
+
+/// The keys of how the setup is deployed: directly, as a stack, or as a StackSet.
+macro_rules! deployment_keys {
+    ([$next:ident $(, $rest:ident)*] $($declared:tt)*) => {
+        $next! { [$($rest),*] $($declared)* {
+            pub mode: Option<$crate::config::Given<$crate::config::Mode>>,
+            pub stack_name: Option<String> = "bitbucket-oidc-bootstrap",
+            pub stackset: Option<String>,
+            pub accounts: Vec<String>,
+            pub org_units: Vec<String>,
+            pub regions: Vec<String>,
+        } }
+    };
+}
 use crate::config::validate as v;
 use crate::error::{Error, Result};
+pub(super) use deployment_keys;
 
 pub(super) struct Deployment {
     pub(super) mode: Mode,
@@ -20,7 +34,7 @@ pub(super) fn deployment(i: &Inputs) -> Result<Deployment> {
         None => Mode::Direct,
         Some(m) => m.value()?,
     };
-    let stack_name = v::stack_name(i.stack_name.as_deref().unwrap_or(DEFAULT_STACK_NAME))?;
+    let stack_name = v::stack_name(i.stack_name.as_deref().unwrap_or_default())?;
     let stackset = stackset_settings(i, mode)?;
     Ok(Deployment {
         mode,

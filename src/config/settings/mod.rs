@@ -1,24 +1,49 @@
-//! The validated [`Settings`]' parts and their accessors. [`Settings`] itself and
-//! [`Settings::from_inputs`] are in `build`, which checks one part at a time (`deployment`,
-//! `trust`, `roles`, and the global and state settings in place).
+//! Every setting, as given ([`Inputs`]) and as validated ([`Settings`]), with the parts'
+//! accessors. Each part declares its own keys beside their checks: `build` the global and
+//! state ones (and [`Settings`] itself, checked one part at a time), `trust`, `roles` (the
+//! per-role ones too) and `deployment`; [`Inputs`] is all of them in one struct, merged by
+//! [`Combine`](crate::config::Combine) over its defaults.
 
 mod build;
 mod deployment;
 mod roles;
+mod source;
 mod state_prefix;
 #[cfg(test)]
 mod tests;
 mod trust;
 
 pub use build::Settings;
-pub use roles::tag_counts;
-
-use std::collections::BTreeMap;
+pub use roles::{tag_counts, RoleInputs, RoleSettings, FILE_ONLY_KEYS};
+pub use source::Source;
 
 use ipnet::IpNet;
+use serde::Deserialize;
 
+use crate::config::combine::{options, Combine};
 use crate::config::validate;
 use crate::error::{Error, Result};
+use build::{global_keys, state_keys};
+use deployment::deployment_keys;
+use roles::{role_settings, roles_keys};
+use trust::trust_keys;
+
+global_keys!([trust_keys, role_settings, roles_keys, state_keys, deployment_keys, options]
+    /// Every setting that can come from a flag or from the config file. The file uses the flag
+    /// names as keys (`role-name = "deploy"`); repeatable flags take a list
+    /// (`repository-uuid = ["{...}"]`); `--tag K=V` is the table `[tags]`. The settings of
+    /// the one role of the flags are `role_settings!`'s.
+    #[derive(Debug, Default, Clone, Deserialize)]
+    #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+    pub struct Inputs
+);
+
+impl Inputs {
+    /// Overlay `flags` on `self` (the file): `flags.combine(file)`.
+    pub fn overlay(self, flags: Inputs) -> Inputs {
+        flags.combine(self)
+    }
+}
 
 /// Where a StackSet deploys.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -84,38 +109,6 @@ impl Access {
             Access::Plan => "plan",
             Access::Cdk => "cdk",
         }
-    }
-}
-
-/// One role, validated: who may assume it and what it may do.
-#[derive(Debug, Clone)]
-pub struct RoleSettings {
-    pub name: String,
-    pub access: Access,
-    pub repositories: Vec<String>,
-    pub environments: Vec<String>,
-    /// `repository = [...]`: slugs the Bitbucket API resolves into `repositories`.
-    pub repository_names: Vec<String>,
-    /// `environment = [...]`: names the Bitbucket API resolves into `environments`.
-    pub environment_names: Vec<String>,
-    pub allow_any_repository: bool,
-    pub source_ips: Vec<SourceIp>,
-    pub policy_arns: Vec<String>,
-    pub allow_admin: bool,
-    pub permissions_boundary: Option<String>,
-    pub max_session_duration: i32,
-    /// The role's own tags, beside the shared ones.
-    pub tags: BTreeMap<String, String>,
-    /// The key prefix of the role's Terraform state (`""`: the top of the bucket); `None`
-    /// for a `cdk` role, which has no state. See [`state_prefix`].
-    pub state_key_prefix: Option<String>,
-}
-
-impl RoleSettings {
-    /// The explicit `--source-ip` CIDRs (`--source-ip bitbucket` is resolved from Atlassian's
-    /// published ranges when the desired state is built).
-    pub fn explicit_cidrs(&self) -> Vec<IpNet> {
-        self.source_ips.iter().filter_map(SourceIp::cidr).collect()
     }
 }
 

@@ -1,24 +1,149 @@
 //! The roles part of [`Settings`](super::Settings): the one role the flags describe, the two
 //! of `--plan-apply`, or the `[[role]]` tables of `bootstrap.toml`, each checked on its own
-//! and named in every message about it.
+//! and named in every message about it. A role's setting is declared here once: its key in
+//! `role_settings!` (given at the top level for the role of the flags, and in each `[[role]]`
+//! table), its check in [`one_role`], and its value in [`RoleSettings`].
 
 use std::collections::BTreeMap;
 
-use super::{Access, RoleSettings, SourceIp};
-use crate::config::defaults::{DEFAULT_ROLE_NAME, DEFAULT_SESSION_SECONDS};
-use crate::config::inputs::{Inputs, RoleInputs};
-use crate::config::keys::FILE_ONLY_KEYS;
+use ipnet::IpNet;
+use serde::Deserialize;
+
+use super::{Access, Inputs, SourceIp};
+use crate::config::combine::{options, Combine};
 use crate::config::validate as v;
 use crate::error::{Error, Result};
+
+/// The settings of one role: given at the top level for the one role (or the pair) of the
+/// flags, and in each `[[role]]` table of the file.
+macro_rules! role_settings {
+    ([$next:ident $(, $rest:ident)*] $($declared:tt)*) => {
+        $next! { [$($rest),*] $($declared)* {
+            pub repository_uuid: Vec<String>,
+            pub environment_uuid: Vec<String>,
+            /// Repository slugs, resolved to UUIDs through the Bitbucket API.
+            pub repository: Vec<String>,
+            /// Deployment environment names, resolved to UUIDs through the Bitbucket API.
+            pub environment: Vec<String>,
+            pub allow_any_repository: Option<bool>,
+            pub source_ip: Vec<String>,
+            pub policy_arn: Vec<String>,
+            pub allow_admin: Option<bool>,
+            pub permissions_boundary: Option<String>,
+            pub max_session_duration: Option<i64> = 3600_i64,
+        } }
+    };
+}
+pub(super) use role_settings;
+
+/// The top-level keys of the roles: the one role of the flags, and the `[[role]]` tables.
+macro_rules! roles_keys {
+    ([$next:ident $(, $rest:ident)*] $($declared:tt)*) => {
+        $next! { [$($rest),*] $($declared)* {
+            pub role_name: Option<String> = "bitbucket-pipelines-deploy",
+            pub plan_apply: Option<bool>,
+            /// The name of this configuration's set of roles (the `bootstrap-set` tag).
+            pub set: Option<String>,
+            /// `[[role]]` tables (file only).
+            pub role: Vec<$crate::config::RoleInputs>,
+        } }
+    };
+}
+pub(super) use roles_keys;
+
+/// The keys only a `[[role]]` table has.
+macro_rules! role_table_keys {
+    ([$next:ident $(, $rest:ident)*] $($declared:tt)*) => {
+        $next! { [$($rest),*] $($declared)* {
+            pub name: Option<String>,
+            /// `apply` (the default), `plan` or `cdk`.
+            pub access: Option<String>,
+            pub tags: Option<BTreeMap<String, String>>,
+            /// Where the role's Terraform state lives in the bucket (`apply` and `plan` roles).
+            pub state_key_prefix: Option<String>,
+        } }
+    };
+}
+
+role_table_keys!([role_settings, options]
+    /// One `[[role]]` table of the config file: the role settings, keyed as the flags are.
+    #[derive(Debug, Default, Clone, Deserialize)]
+    #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+    pub struct RoleInputs
+);
+
+/// What the top level gives of the role settings, as a `[[role]]` table.
+macro_rules! top_level_role {
+    ([] { $($(#[$meta:meta])* pub $field:ident: $ty:ty $(= $default:expr)?,)* }) => {
+        impl Inputs {
+            /// The role settings given at the top level, as a `[[role]]` table (no name).
+            pub fn role_settings(&self) -> RoleInputs {
+                RoleInputs {
+                    $($field: self.$field.clone(),)*
+                    ..RoleInputs::default()
+                }
+            }
+
+            /// The keys of the role settings given at the top level, in order.
+            pub fn role_settings_given(&self) -> Vec<&'static str> {
+                let given = [$((stringify!($field), self.$field.is_given()),)*];
+                given.into_iter().filter(|(_, g)| *g).map(|(f, _)| f).collect()
+            }
+        }
+    };
+}
+
+role_settings!([top_level_role]);
+
+/// The keys no flag gives: Bitbucket names the API resolves, and the `[[role]]` tables.
+pub const FILE_ONLY_KEYS: &[&str] = &["repository", "environment", "role"];
+
+/// One role, validated: who may assume it and what it may do.
+#[derive(Debug, Clone)]
+pub struct RoleSettings {
+    pub name: String,
+    pub access: Access,
+    pub repositories: Vec<String>,
+    pub environments: Vec<String>,
+    /// `repository = [...]`: slugs the Bitbucket API resolves into `repositories`.
+    pub repository_names: Vec<String>,
+    /// `environment = [...]`: names the Bitbucket API resolves into `environments`.
+    pub environment_names: Vec<String>,
+    pub allow_any_repository: bool,
+    pub source_ips: Vec<SourceIp>,
+    pub policy_arns: Vec<String>,
+    pub allow_admin: bool,
+    pub permissions_boundary: Option<String>,
+    pub max_session_duration: i32,
+    /// The role's own tags, beside the shared ones.
+    pub tags: BTreeMap<String, String>,
+    /// The key prefix of the role's Terraform state (`""`: the top of the bucket); `None`
+    /// for a `cdk` role, which has no state. See [`state_prefix`](super::state_prefix).
+    pub state_key_prefix: Option<String>,
+}
+
+impl RoleSettings {
+    /// The explicit `--source-ip` CIDRs (`--source-ip bitbucket` is resolved from Atlassian's
+    /// published ranges when the desired state is built).
+    pub fn explicit_cidrs(&self) -> Vec<IpNet> {
+        self.source_ips.iter().filter_map(SourceIp::cidr).collect()
+    }
+}
 
 /// At most this many roles in one configuration (IAM's default quota is 1,000 per account).
 pub(crate) const MAX_ROLES: usize = 100;
 
-pub(super) fn roles(i: &Inputs, warnings: &mut Vec<String>) -> Result<Vec<RoleSettings>> {
+/// The roles of `i` (over the defaults); the top-level role settings `given` beside
+/// `[[role]]` tables are refused.
+pub(super) fn roles(
+    i: &Inputs,
+    given: &Inputs,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<RoleSettings>> {
     if i.role.is_empty() {
         return flag_roles(i, warnings);
     }
-    if let Some(key) = single_role_key(i) {
+    if let Some(key) = single_role_key(given) {
         return Err(Error::usage(format!(
             "{key} is given beside [[role]] tables in the config file; with [[role]] tables every role setting belongs inside a table"
         ))
@@ -61,7 +186,8 @@ pub(super) fn roles(i: &Inputs, warnings: &mut Vec<String>) -> Result<Vec<RoleSe
                     .resource(format!("role {name}"))
             })?,
         };
-        let role = one_role(name.clone(), access, table, warnings)
+        let table = table.clone().combine(RoleInputs::defaults());
+        let role = one_role(name.clone(), access, &table, warnings)
             .map_err(|e| e.resource(format!("role {name}")))?;
         out.push(role);
     }
@@ -70,7 +196,7 @@ pub(super) fn roles(i: &Inputs, warnings: &mut Vec<String>) -> Result<Vec<RoleSe
 
 /// The role the single-role flags describe, or with `--plan-apply` its plan and apply pair.
 fn flag_roles(i: &Inputs, warnings: &mut Vec<String>) -> Result<Vec<RoleSettings>> {
-    let name = v::role_name(i.role_name.as_deref().unwrap_or(DEFAULT_ROLE_NAME))?;
+    let name = v::role_name(i.role_name.as_deref().unwrap_or_default())?;
     let table = i.role_settings();
     if !i.plan_apply.unwrap_or(false) {
         return Ok(vec![one_role(name, Access::Apply, &table, warnings)?]);
@@ -198,10 +324,10 @@ fn policy_arns(values: &[String], allow_admin: bool) -> Result<Vec<String>> {
 
 /// `--max-session-duration`: 900 to 43200 seconds; over 4 hours is a warning.
 fn session(value: Option<i64>, warnings: &mut Vec<String>) -> Result<i32> {
-    let seconds = match value {
-        None => DEFAULT_SESSION_SECONDS,
-        Some(s @ 900..=43200) => i32::try_from(s).unwrap_or(DEFAULT_SESSION_SECONDS),
-        Some(s) => {
+    let seconds = match value.unwrap_or_default() {
+        #[allow(clippy::cast_possible_truncation, reason = "the pattern bounds it")]
+        s @ 900..=43200 => s as i32,
+        s => {
             return Err(crate::usage!(
                 "--max-session-duration {s}: expected 900 to 43200 seconds (15 minutes to 12 hours)"
             ))

@@ -3,7 +3,6 @@
 use super::*;
 use crate::config::defaults::DEFAULT_LOCK_TABLE;
 use crate::config::file::parse_file;
-use crate::config::inputs::Inputs;
 use crate::config::Mode;
 
 fn base() -> Inputs {
@@ -113,4 +112,62 @@ fn every_key_the_sample_shows_commented_out_is_valid() {
     let s = Settings::from_inputs(i).unwrap();
     s.require_trust_inputs().unwrap();
     assert_eq!(s.mode, Mode::Cloudformation);
+}
+
+#[test]
+fn flags_win_and_lists_replace() {
+    let file = parse_file(
+            "role-name = \"from-file\"\nrepository-uuid = [\"a\", \"b\"]\nregion = \"eu-west-1\"\n[tags]\nteam = \"x\"\n",
+        )
+        .unwrap();
+    let flags = Inputs {
+        role_name: Some("from-flag".into()),
+        repository_uuid: vec!["c".into()],
+        tags: Some([("env".to_string(), "prod".to_string())].into()),
+        ..Default::default()
+    };
+    let merged = file.overlay(flags);
+    assert_eq!(merged.role_name.as_deref(), Some("from-flag"));
+    assert_eq!(merged.repository_uuid, vec!["c".to_string()]);
+    assert_eq!(merged.region.as_deref(), Some("eu-west-1"));
+    let tags = merged.tags.unwrap();
+    assert_eq!(tags.get("team").map(String::as_str), Some("x"));
+    assert_eq!(tags.get("env").map(String::as_str), Some("prod"));
+}
+
+#[test]
+fn the_defaults_lie_under_the_file_and_the_flags() {
+    let s = Settings::from_inputs(base()).unwrap();
+    assert_eq!(
+        (
+            s.noncurrent_days,
+            s.timeout.as_secs(),
+            s.stack_name.as_str()
+        ),
+        (90, 10, "bitbucket-oidc-bootstrap")
+    );
+    let file =
+        parse_file("noncurrent-days = 30\n[[role]]\nname = \"a\"\nallow-any-repository = true\n")
+            .unwrap();
+    let s = Settings::from_inputs(file.overlay(base_without_role())).unwrap();
+    assert_eq!(s.noncurrent_days, 30);
+    assert_eq!(
+        s.roles[0].max_session_duration, 3600,
+        "a [[role]] table's default"
+    );
+    // A default is no setting given: it neither collides with --no-lock-table nor counts as
+    // a top-level role setting beside [[role]] tables.
+    let s = Settings::from_inputs(Inputs {
+        no_lock_table: Some(true),
+        ..base()
+    })
+    .unwrap();
+    assert_eq!(s.lock_table, None);
+}
+
+fn base_without_role() -> Inputs {
+    Inputs {
+        repository_uuid: Vec::new(),
+        ..base()
+    }
 }

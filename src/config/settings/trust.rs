@@ -1,11 +1,26 @@
 //! The shared trust part of [`Settings`](super::Settings): the issuer and the audiences every
-//! role accepts (who may assume each role is in `roles`).
+//! role accepts (who may assume each role is in `roles`), declared by `trust_keys!`.
 
-use super::{BitbucketSettings, Issuer};
-use crate::config::defaults::DEFAULT_IP_RANGES_URL;
-use crate::config::inputs::Inputs;
+use super::{BitbucketSettings, Inputs, Issuer};
 use crate::config::validate as v;
 use crate::error::Result;
+
+/// The keys of the issuer, its audiences, and where Atlassian's ranges and API are.
+macro_rules! trust_keys {
+    ([$next:ident $(, $rest:ident)*] $($declared:tt)*) => {
+        $next! { [$($rest),*] $($declared)* {
+            pub workspace: Option<String>,
+            pub issuer_url: Option<String>,
+            pub audience: Vec<String>,
+            pub workspace_uuid: Option<String>,
+            pub ip_ranges_url: Option<String> = "https://ip-ranges.atlassian.com/",
+            /// The Bitbucket API (`--bitbucket-api-url`).
+            pub bitbucket_api_url: Option<String> =
+                $crate::config::validate::DEFAULT_BITBUCKET_API_URL,
+        } }
+    };
+}
+pub(super) use trust_keys;
 
 pub(super) struct Trust {
     pub(super) issuer: Option<Issuer>,
@@ -17,14 +32,12 @@ pub(super) struct Trust {
 pub(super) fn trust(i: &Inputs) -> Result<Trust> {
     let issuer = issuer(i)?;
     let audiences = audiences(i)?;
-    let ip_ranges_url = match i.ip_ranges_url.as_deref() {
-        Some(u) => v::https_url("--ip-ranges-url", u, false)?,
-        None => DEFAULT_IP_RANGES_URL.to_string(),
-    };
-    let api_url = match i.bitbucket_api_url.as_deref() {
-        Some(u) => v::bitbucket_api_url(u)?,
-        None => v::DEFAULT_BITBUCKET_API_URL.to_string(),
-    };
+    let ip_ranges_url = v::https_url(
+        "--ip-ranges-url",
+        i.ip_ranges_url.as_deref().unwrap_or_default(),
+        false,
+    )?;
+    let api_url = v::bitbucket_api_url(i.bitbucket_api_url.as_deref().unwrap_or_default())?;
     let bitbucket = BitbucketSettings {
         api_url,
         workspace: i.workspace.as_deref().map(v::workspace_slug).transpose()?,
