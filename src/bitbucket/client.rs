@@ -81,8 +81,11 @@ impl Client {
             .user_agent(concat!("bootstrap/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::failure(format!("cannot set up the HTTPS client: {e}")))?;
-        let base = url::Url::parse(&settings.bitbucket.api_url).map_err(|e| {
-            crate::usage!("--bitbucket-api-url {}: {e}", settings.bitbucket.api_url)
+        let base = url::Url::parse(&settings.trust.bitbucket.api_url).map_err(|e| {
+            crate::usage!(
+                "--bitbucket-api-url {}: {e}",
+                settings.trust.bitbucket.api_url
+            )
         })?;
         Ok(Client {
             http,

@@ -30,7 +30,7 @@ pub fn connect(settings: &Settings, why: &str) -> Result<(Client, String)> {
         ))
         .hint(format!("set {CREDENTIAL_VARIABLES} (docs/bitbucket.md)")));
     };
-    let Some(workspace) = settings.bitbucket.workspace.clone() else {
+    let Some(workspace) = settings.trust.bitbucket.workspace.clone() else {
         return Err(Error::usage(format!("{why} needs the Bitbucket workspace"))
             .hint("add workspace = \"SLUG\" to bootstrap.toml (or pass --workspace SLUG)"));
     };

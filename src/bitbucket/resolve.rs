@@ -24,9 +24,9 @@ const SLUGS_PER_QUERY: usize = 10;
 /// without names come back unchanged, without credentials or any request.
 pub async fn resolve_names(settings: &Settings, progress: &dyn Progress) -> Result<Settings> {
     let names = BitbucketSettings::names_in(&settings.roles);
-    let bb = &settings.bitbucket;
+    let bb = &settings.trust.bitbucket;
     let want_workspace =
-        bb.workspace.is_some() && !bb.workspace_uuid_given && settings.audiences.is_empty();
+        bb.workspace.is_some() && !bb.workspace_uuid_given && settings.trust.audiences.is_empty();
     // Without names only the default audience could be looked up, and only with usable
     // credentials: without them everything stays as it always was.
     let credentials = if names {
@@ -255,7 +255,8 @@ fn apply(
     let mut resolved = Vec::new();
     if let Some(uuid) = ws_uuid {
         let bare = uuid.trim_matches(|c| c == '{' || c == '}').to_string();
-        out.audiences
+        out.trust
+            .audiences
             .insert(0, format!("ari:cloud:bitbucket::workspace/{bare}"));
         resolved.push(named("workspace", workspace, &uuid, None));
     }
@@ -274,7 +275,7 @@ fn apply(
             }
         }
     }
-    out.bitbucket.resolved = resolved;
+    out.trust.bitbucket.resolved = resolved;
     Ok(out)
 }
 

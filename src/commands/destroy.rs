@@ -95,7 +95,7 @@ async fn direct(settings: &Settings, reporter: &Reporter, o: Options) -> Result<
 
 /// The flags that only mean something in direct mode, refused before any AWS call.
 fn check_options(settings: &Settings, o: &Options) -> Result<()> {
-    if let Some(ss) = &settings.stackset {
+    if let Some(ss) = &settings.deployment.stackset {
         return Err(crate::cli::stackset_destroy_refused(&ss.name));
     }
     if o.delete_state {
@@ -115,7 +115,7 @@ fn check_options(settings: &Settings, o: &Options) -> Result<()> {
 
 async fn stack(settings: &Settings, reporter: &Reporter, o: Options) -> Result<StackDestroy> {
     check_options(settings, &o)?;
-    let name = settings.stack_name.clone();
+    let name = settings.deployment.stack_name.clone();
     let aws = Aws::connect(&settings.aws, reporter.verbose()).await?;
     let cfn = &aws.cloudformation;
     reporter.progress(format!("reading stack {name} in {}", aws.region));

@@ -132,7 +132,7 @@ async fn direct(
         let stale = pruning.role_ops().len();
         let shown = format!(
             "{}{}{}{}{}{}{}\n",
-            names_text(&settings.bitbucket.resolved),
+            names_text(&settings.trust.bitbucket.resolved),
             verdict_text(&d.plan.verdicts, reporter.painter()),
             destroy_report::plan_text(&pruning, reporter.painter()),
             plan_text(resources, reporter.painter()),

@@ -30,9 +30,9 @@ enum Deployment {
 
 impl Deployment {
     fn of(settings: &Settings) -> Deployment {
-        match settings.mode {
+        match settings.deployment.mode {
             Mode::Direct => Deployment::Direct,
-            Mode::Cloudformation if settings.stackset.is_some() => Deployment::StackSet,
+            Mode::Cloudformation if settings.deployment.stackset.is_some() => Deployment::StackSet,
             Mode::Cloudformation => Deployment::Stack,
         }
     }

@@ -30,12 +30,12 @@ fn region(settings: &Settings) -> Option<String> {
 }
 
 fn deployment(settings: &Settings) -> Deployment {
-    match (&settings.stackset, settings.mode) {
+    match (&settings.deployment.stackset, settings.deployment.mode) {
         (Some(ss), _) => Deployment::StackSet {
             name: ss.name.clone(),
             self_managed: matches!(ss.targets, StackSetTargets::Accounts(_)),
         },
-        (None, Mode::Cloudformation) => Deployment::Stack(settings.stack_name.clone()),
+        (None, Mode::Cloudformation) => Deployment::Stack(settings.deployment.stack_name.clone()),
         (None, Mode::Direct) => Deployment::Direct,
     }
 }

@@ -149,7 +149,7 @@ fn wanted_variables(
     chosen: &RoleChoice<'_>,
     placements: &[Placement],
 ) -> Vec<Wanted> {
-    let label = |uuid: &str| settings.bitbucket.name_of("repository", uuid);
+    let label = |uuid: &str| settings.trust.bitbucket.name_of("repository", uuid);
     let mut out = Vec::new();
     for (role, place) in chosen.all().into_iter().zip(placements) {
         let target = match &place.scope {

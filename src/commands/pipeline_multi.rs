@@ -199,7 +199,10 @@ fn stage_settings(global: &Settings, path: &Path) -> Result<Settings> {
     s.ca_bundle = s.ca_bundle.or_else(|| global.ca_bundle.clone());
     s.timeout = global.timeout;
     if !api_url_given {
-        s.bitbucket.api_url.clone_from(&global.bitbucket.api_url);
+        s.trust
+            .bitbucket
+            .api_url
+            .clone_from(&global.trust.bitbucket.api_url);
     }
     Ok(s)
 }

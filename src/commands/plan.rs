@@ -26,7 +26,7 @@ pub(super) async fn run(
     let report = match &p.staged {
         Staged::Direct(d) => PlanReport::Direct(Box::new(DirectPlanBody {
             plan: PlanSummary::new(&p.desired, &p.facts.thumbprints, &d.plan, &d.stale),
-            names: &settings.bitbucket.resolved,
+            names: &settings.trust.bitbucket.resolved,
             aws_calls: p.aws.calls.summary(),
             detailed_exitcode,
         })),

@@ -150,10 +150,11 @@ pub(super) async fn with_earlier_bucket<'s>(
 ) -> Result<Cow<'s, Settings>> {
     Ok(
         match observe::existing_default_bucket(aws, settings, account).await? {
-            Some(name) => Cow::Owned(Settings {
-                state_bucket: Some(name),
-                ..settings.clone()
-            }),
+            Some(name) => {
+                let mut s = settings.clone();
+                s.state.bucket = Some(name);
+                Cow::Owned(s)
+            }
             None => Cow::Borrowed(settings),
         },
     )
@@ -223,7 +224,7 @@ async fn direct(settings: &Settings, reporter: &Reporter, stale: Stale) -> Resul
 /// resources get).
 async fn template(settings: &Settings, reporter: &Reporter) -> Result<Prepared> {
     let opts = RenderOptions {
-        stackset: settings.stackset.is_some(),
+        stackset: settings.deployment.stackset.is_some(),
         ..Default::default()
     };
     super::render::check_inputs(settings, reporter, opts, None)?;
@@ -260,7 +261,7 @@ async fn template(settings: &Settings, reporter: &Reporter) -> Result<Prepared> 
         tokio::try_join!(super::render::issuer_inputs(settings, reporter), aws_side)?;
     // A --state-bucket of the account regional form: only this account, in this region, can
     // create it (as in direct mode).
-    if let Some(b) = &settings.state_bucket {
+    if let Some(b) = &settings.state.bucket {
         model::namespace::namespace_of(b, &account)?;
     }
     let opts = RenderOptions {
@@ -295,7 +296,7 @@ async fn held_elsewhere(
         return Ok(Vec::new());
     }
     let found = unnamed_roles(aws, &observe::RoleListing::default(), settings).await?;
-    let own = |o: &Owner| matches!(o, Owner::Stack { name, .. } if *name == settings.stack_name);
+    let own = |o: &Owner| matches!(o, Owner::Stack { name, .. } if *name == settings.deployment.stack_name);
     Ok(found.held.into_iter().filter(|h| !own(&h.owner)).collect())
 }
 
@@ -322,13 +323,13 @@ struct Deployed {
 impl Deployed {
     async fn read(aws: &Aws, settings: &Settings) -> Result<Deployed> {
         let cfn = &aws.cloudformation;
-        Ok(match &settings.stackset {
+        Ok(match &settings.deployment.stackset {
             Some(ss) => Deployed {
                 stackset: observe::stackset::stackset(cfn, &ss.name).await?,
                 ..Default::default()
             },
             None => Deployed {
-                stack: observe::stack::stack(cfn, &settings.stack_name).await?,
+                stack: observe::stack::stack(cfn, &settings.deployment.stack_name).await?,
                 ..Default::default()
             },
         })
@@ -343,7 +344,7 @@ impl Deployed {
             (_, Some(s)) => Some(s.template_body.as_str()),
             (None, None) => None,
         };
-        settings.state_bucket.is_none()
+        settings.state.bucket.is_none()
             && body
                 .and_then(crate::plan::compare::parse)
                 .is_some_and(|t| template::names_global_default(&t))
@@ -353,7 +354,7 @@ impl Deployed {
     /// as it was before anything was done.
     fn staged(self, settings: &Settings, template: Template, body: String) -> Staged {
         let rendered = template.body.clone();
-        match &settings.stackset {
+        match &settings.deployment.stackset {
             Some(ss) => Staged::StackSet(Box::new(StackSetStaged {
                 spec: StackSetSpec {
                     name: ss.name.clone(),
@@ -367,7 +368,7 @@ impl Deployed {
             })),
             None => Staged::Stack(Box::new(StackStaged {
                 spec: StackSpec {
-                    name: settings.stack_name.clone(),
+                    name: settings.deployment.stack_name.clone(),
                     body,
                     template: rendered,
                 },
@@ -407,13 +408,13 @@ async fn read_live<'s>(
         tokio::try_join!(
             observe::roles_by_name(aws, &settings.roles, &policies, &listing),
             async {
-                match &settings.lock_table {
+                match &settings.state.lock_table {
                     Some(name) => observe::table(aws, name).await,
                     None => Ok(None),
                 }
             },
             async {
-                match &settings.state_bucket {
+                match &settings.state.bucket {
                     Some(name) => observe::bucket(aws, name).await.map(Some),
                     None => Ok(None),
                 }
@@ -441,7 +442,7 @@ async fn read_live<'s>(
         // The default of earlier versions, when this account has it, is kept; otherwise the
         // default for a new setup.
         let earlier = observe::existing_default_bucket(aws, settings, &account).await?;
-        let bucket = match (&settings.state_bucket, &earlier) {
+        let bucket = match (&settings.state.bucket, &earlier) {
             (Some(_), _) => None,
             (None, Some(name)) => Some(observe::bucket(aws, name).await?),
             (None, None) => {
@@ -457,7 +458,7 @@ async fn read_live<'s>(
     let settings = match earlier {
         Some(name) => {
             let mut s = settings.into_owned();
-            s.state_bucket = Some(name);
+            s.state.bucket = Some(name);
             Cow::Owned(s)
         }
         None => settings,

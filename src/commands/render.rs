@@ -114,7 +114,7 @@ pub(super) async fn run(
     stackset: bool,
 ) -> Result<Output> {
     let opts = RenderOptions {
-        stackset: stackset || settings.stackset.is_some(),
+        stackset: stackset || settings.deployment.stackset.is_some(),
         ..Default::default()
     };
     check_inputs(settings, reporter, opts, out)?;

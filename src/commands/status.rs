@@ -148,15 +148,15 @@ async fn bitbucket_variables(
         }
     };
     let (Some(credentials), Some(workspace)) =
-        (credentials, settings.bitbucket.workspace.as_deref())
+        (credentials, settings.trust.bitbucket.workspace.as_deref())
     else {
         return Ok(None);
     };
     let Ok(chosen) = RoleChoice::of(&settings.roles.iter().collect::<Vec<_>>()) else {
         return Ok(None);
     };
-    let env_label = |uuid: &str| settings.bitbucket.name_of("environment", uuid);
-    let repo_label = |uuid: &str| settings.bitbucket.name_of("repository", uuid);
+    let env_label = |uuid: &str| settings.trust.bitbucket.name_of("environment", uuid);
+    let repo_label = |uuid: &str| settings.trust.bitbucket.name_of("repository", uuid);
     // The places `pipeline` writes to; where it may have used a `--deployment` environment
     // status cannot name, only the repository's variables are read, and none missing there
     // is reported missing.

@@ -147,7 +147,7 @@ async fn offline_target(
 ) -> Result<Target> {
     let role = settings.one_role(&[], "verify")?;
     let ranges = if role.source_ips.contains(&SourceIp::Bitbucket) {
-        oidc::ipranges::fetch(fetcher, &settings.ip_ranges_url).await?
+        oidc::ipranges::fetch(fetcher, &settings.trust.ip_ranges_url).await?
     } else {
         Vec::new()
     };

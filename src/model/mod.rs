@@ -131,7 +131,8 @@ pub fn provider_arn(account: &Account, issuer: &crate::config::Issuer) -> String
 /// named as `--state-bucket` would.)
 pub fn bucket_name(settings: &Settings, account: &Account) -> String {
     settings
-        .state_bucket
+        .state
+        .bucket
         .clone()
         .unwrap_or_else(|| default_bucket_name(account))
 }
@@ -143,7 +144,7 @@ pub fn default_bucket_name(account: &Account) -> String {
 }
 
 pub fn tags(settings: &Settings) -> BTreeMap<String, String> {
-    let mut t = settings.tags.clone();
+    let mut t = settings.state.tags.clone();
     for (k, v) in [MANAGED_BY_TAG, VERSION_TAG] {
         t.entry(k.to_string()).or_insert_with(|| v.to_string());
     }
@@ -189,13 +190,14 @@ pub fn desired(
     let issuer = settings.require_issuer()?;
     let p = &account.partition;
     let set = settings.set_name().unwrap_or_default();
+    let state = &settings.state;
     // Every resource records its set: a role's owner, the set that configures a shared one.
     let mut tags = tags(settings);
     tags.insert(SET_TAG.to_string(), set.clone());
     let provider = DesiredProvider {
         url: issuer.url.clone(),
         arn: provider_arn(account, issuer),
-        client_ids: settings.audiences.clone(),
+        client_ids: settings.trust.audiences.clone(),
         thumbprints: thumbprints
             .iter()
             .take(thumbprints::MAX_THUMBPRINTS)
@@ -206,7 +208,7 @@ pub fn desired(
     let bucket_name = bucket_name(settings, account);
     let bucket_namespace = namespace::namespace_of(&bucket_name, account)?;
     let bucket_arn = arn::bucket(p, &bucket_name);
-    let table = settings.lock_table.as_ref().map(|name| DesiredTable {
+    let table = state.lock_table.as_ref().map(|name| DesiredTable {
         name: name.clone(),
         arn: arn::table(p, &account.region, &account.id, name),
         tags: tags.clone(),
@@ -214,7 +216,7 @@ pub fn desired(
     // The key by its ARN, for the grant and the bucket alike. An alias is resolved by the
     // commands that write or render (kms:DescribeKey) before they get here; only those that
     // use neither the grant nor the bucket (pipeline files, an offline verify) see it as given.
-    let kms_key = settings
+    let kms_key = state
         .kms_key
         .as_deref()
         .map(|k| kms::key_arn(k, account).unwrap_or_else(|| k.to_string()));
@@ -243,17 +245,16 @@ pub fn desired(
         arn: bucket_arn.clone(),
         region: account.region.clone(),
         kms_key,
-        allow_encryption_downgrade: settings.allow_encryption_downgrade,
-        noncurrent_days: settings.noncurrent_days,
+        allow_encryption_downgrade: state.allow_encryption_downgrade,
+        noncurrent_days: state.noncurrent_days,
         namespace: bucket_namespace,
-        namespace_note: settings
-            .state_bucket
+        namespace_note: state
+            .bucket
             .is_none()
             .then(|| namespace::unavailable(account))
             .flatten(),
-        global_default: (settings.state_bucket.is_none()
-            && namespace::unavailable(account).is_none())
-        .then(|| namespace::global_default(account)),
+        global_default: (state.bucket.is_none() && namespace::unavailable(account).is_none())
+            .then(|| namespace::global_default(account)),
         policy_statements: bucket_statements(&bucket_arn),
         tags,
     };
@@ -266,7 +267,7 @@ pub fn desired(
         set,
         bucket,
         table,
-        state_key_prefix: settings.state_key_prefix.clone(),
+        state_key_prefix: settings.state.key_prefix.clone(),
         warnings,
     })
 }

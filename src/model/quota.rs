@@ -71,13 +71,13 @@ pub fn check_trust_inputs(settings: &Settings) -> Result<()> {
 
 /// The size of the trust policy `role` gets, with only the explicit CIDRs.
 pub fn estimated_trust_policy_size(settings: &Settings, role: &RoleSettings) -> usize {
-    let Some(issuer) = &settings.issuer else {
+    let Some(issuer) = &settings.trust.issuer else {
         return 0;
     };
     trust_policy_size(&TrustInputs {
         issuer_host_path: &issuer.host_path,
         provider_arn: serde_json::Value::Null,
-        audiences: &settings.audiences,
+        audiences: &settings.trust.audiences,
         repositories: &role.repositories,
         environments: &role.environments,
         source_cidrs: &role.explicit_cidrs(),

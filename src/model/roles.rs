@@ -64,7 +64,7 @@ pub fn source_cidrs(
     } else {
         format!(
             "from --ip-ranges-url {} and --source-ip",
-            settings.ip_ranges_url
+            settings.trust.ip_ranges_url
         )
     };
     crate::config::validate::check_source_union(&out, &origin)?;
@@ -87,7 +87,7 @@ pub(super) fn desired_role(
     let trust_inputs = policy::TrustInputs {
         issuer_host_path: &sh.issuer.host_path,
         provider_arn: json!(sh.provider_arn),
-        audiences: &sh.settings.audiences,
+        audiences: &sh.settings.trust.audiences,
         repositories: &role.repositories,
         environments: &role.environments,
         source_cidrs: &cidrs,

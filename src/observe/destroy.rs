@@ -62,7 +62,7 @@ impl Targets {
             role_names,
             remaining_roles,
             bucket: model::bucket_name(settings, &account),
-            table: settings.lock_table.clone(),
+            table: settings.state.lock_table.clone(),
             delete_state,
             force,
             set: settings.set_name().unwrap_or_default(),

@@ -53,12 +53,12 @@ pub async fn key_arn(aws: &Aws, given: &str) -> Result<String> {
 /// `settings` with `--kms-key` replaced by the key's ARN (one kms:DescribeKey), or as they
 /// are without a key.
 pub async fn resolved<'a>(aws: &Aws, settings: &'a Settings) -> Result<Cow<'a, Settings>> {
-    match &settings.kms_key {
+    match &settings.state.kms_key {
         None => Ok(Cow::Borrowed(settings)),
         Some(given) => {
             let arn = key_arn(aws, given).await?;
             let mut s = settings.clone();
-            s.kms_key = Some(arn);
+            s.state.kms_key = Some(arn);
             Ok(Cow::Owned(s))
         }
     }

@@ -42,7 +42,7 @@ pub async fn existing_default_bucket(
     settings: &crate::config::Settings,
     account: &crate::model::Account,
 ) -> Result<Option<String>> {
-    if settings.state_bucket.is_some() || crate::model::namespace::unavailable(account).is_some() {
+    if settings.state.bucket.is_some() || crate::model::namespace::unavailable(account).is_some() {
         return Ok(None);
     }
     let name = crate::model::namespace::global_default(account);

@@ -56,7 +56,7 @@ pub async fn issuer_facts_and_ranges(
     let fetcher = Fetcher::new(config.clone(), settings.timeout)?;
     let ranges = async {
         if settings.needs_bitbucket_ranges() {
-            ipranges::fetch(&fetcher, &settings.ip_ranges_url).await
+            ipranges::fetch(&fetcher, &settings.trust.ip_ranges_url).await
         } else {
             Ok(Vec::new())
         }

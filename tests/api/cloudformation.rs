@@ -529,7 +529,8 @@ fn template_policies_resolve_to_the_documents_direct_mode_writes() {
                 // A --state-bucket of the account regional form belongs to one account and
                 // region: deployed elsewhere, direct mode refuses it (and so does `init`).
                 assert!(s
-                    .state_bucket
+                    .state
+                    .bucket
                     .as_deref()
                     .is_some_and(|b| b.ends_with("-an")));
                 continue;
@@ -555,7 +556,7 @@ fn template_policies_resolve_to_the_documents_direct_mode_writes() {
                 direct.bucket.name.as_str()
             );
             assert_eq!(r.refs["StateBucket"], direct.bucket.name, "{ctx}");
-            if s.state_bucket.is_none() {
+            if s.state.bucket.is_none() {
                 let regional = account.partition == "aws" && account.region != "me-south-1";
                 assert_eq!(direct.bucket.name.ends_with("-an"), regional, "{ctx}");
             }

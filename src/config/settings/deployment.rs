@@ -22,13 +22,16 @@ use crate::config::validate as v;
 use crate::error::{Error, Result};
 pub(super) use deployment_keys;
 
-pub(super) struct Deployment {
-    pub(super) mode: Mode,
-    pub(super) stack_name: String,
-    pub(super) stackset: Option<StackSetSettings>,
+/// How the setup is deployed, validated.
+#[derive(Debug, Clone)]
+pub struct DeploymentSettings {
+    pub mode: Mode,
+    /// The stack's name (CloudFormation mode).
+    pub stack_name: String,
+    pub stackset: Option<StackSetSettings>,
 }
 
-pub(super) fn deployment(i: &Inputs) -> Result<Deployment> {
+pub(super) fn deployment(i: &Inputs) -> Result<DeploymentSettings> {
     let mode = match &i.mode {
         None if i.stackset.is_some() => Mode::Cloudformation,
         None => Mode::Direct,
@@ -36,7 +39,7 @@ pub(super) fn deployment(i: &Inputs) -> Result<Deployment> {
     };
     let stack_name = v::stack_name(i.stack_name.as_deref().unwrap_or_default())?;
     let stackset = stackset_settings(i, mode)?;
-    Ok(Deployment {
+    Ok(DeploymentSettings {
         mode,
         stack_name,
         stackset,

@@ -1,21 +1,25 @@
 //! Every setting, as given ([`Inputs`]) and as validated ([`Settings`]), with the parts'
-//! accessors. Each part declares its own keys beside their checks: `build` the global and
-//! state ones (and [`Settings`] itself, checked one part at a time), `trust`, `roles` (the
-//! per-role ones too) and `deployment`; [`Inputs`] is all of them in one struct, merged by
-//! [`Combine`](crate::config::Combine) over its defaults.
+//! accessors. Each part declares its own keys beside their checks and its value: `build` the
+//! global ones (and [`Settings`] itself, checked one part at a time), `trust`, `roles` (the
+//! per-role ones too), `state` and `deployment`; [`Inputs`] is all of their keys in one
+//! struct, merged by [`Combine`](crate::config::Combine) over its defaults.
 
 mod build;
 mod deployment;
 mod roles;
 mod source;
+mod state;
 mod state_prefix;
 #[cfg(test)]
 mod tests;
 mod trust;
 
 pub use build::Settings;
+pub use deployment::DeploymentSettings;
 pub use roles::{tag_counts, RoleInputs, RoleSettings, FILE_ONLY_KEYS};
 pub use source::Source;
+pub use state::StateSettings;
+pub use trust::TrustSettings;
 
 use ipnet::IpNet;
 use serde::Deserialize;
@@ -23,9 +27,10 @@ use serde::Deserialize;
 use crate::config::combine::{options, Combine};
 use crate::config::validate;
 use crate::error::{Error, Result};
-use build::{global_keys, state_keys};
+use build::global_keys;
 use deployment::deployment_keys;
 use roles::{role_settings, roles_keys};
+use state::state_keys;
 use trust::trust_keys;
 
 global_keys!([trust_keys, role_settings, roles_keys, state_keys, deployment_keys, options]
@@ -181,7 +186,7 @@ pub struct AwsSettings {
 impl Settings {
     /// The issuer, or a usage error naming the flags that set it.
     pub fn require_issuer(&self) -> Result<&Issuer> {
-        self.issuer.as_ref().ok_or_else(|| {
+        self.trust.issuer.as_ref().ok_or_else(|| {
             Error::usage("no OIDC issuer given")
                 .hint("pass --workspace SLUG (your Bitbucket workspace) or --issuer-url URL")
         })
@@ -192,7 +197,7 @@ impl Settings {
     /// account accepts before any network or AWS call.
     pub fn require_trust_inputs(&self) -> Result<()> {
         self.require_issuer()?;
-        if self.audiences.is_empty() {
+        if self.trust.audiences.is_empty() {
             return Err(Error::usage("no audience given").hint(
                 "pass --workspace-uuid UUID (Repository settings > OpenID Connect shows it) or --audience AUD",
             ));
@@ -249,7 +254,7 @@ impl Settings {
     pub fn set_name(&self) -> Option<String> {
         self.set
             .clone()
-            .or_else(|| self.issuer.as_ref().map(|i| i.host_path.clone()))
+            .or_else(|| self.trust.issuer.as_ref().map(|i| i.host_path.clone()))
     }
 
     /// The roles named by `--role` (all of them when none is named); an unknown name is a

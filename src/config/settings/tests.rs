@@ -17,7 +17,7 @@ fn base() -> Inputs {
 #[test]
 fn defaults() {
     let s = Settings::from_inputs(base()).unwrap();
-    let issuer = s.issuer.as_ref().unwrap();
+    let issuer = s.trust.issuer.as_ref().unwrap();
     assert_eq!(
         issuer.url,
         "https://api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc"
@@ -27,7 +27,7 @@ fn defaults() {
         "api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc"
     );
     assert_eq!(
-        s.audiences,
+        s.trust.audiences,
         vec!["ari:cloud:bitbucket::workspace/11111111-2222-3333-4444-555555555555"]
     );
     assert_eq!(
@@ -35,7 +35,7 @@ fn defaults() {
         vec!["{aaaaaaaa-2222-3333-4444-555555555555}"]
     );
     assert_eq!(s.roles[0].max_session_duration, 3600);
-    assert_eq!(s.lock_table.as_deref(), Some(DEFAULT_LOCK_TABLE));
+    assert_eq!(s.state.lock_table.as_deref(), Some(DEFAULT_LOCK_TABLE));
     s.require_trust_inputs().unwrap();
 }
 
@@ -89,9 +89,15 @@ fn the_sample_config_loads() {
     let s = Settings::from_inputs(inputs).unwrap();
     s.require_trust_inputs().unwrap();
     assert_eq!(s.aws.region.as_deref(), Some("eu-west-1"));
-    assert_eq!(s.issuer.unwrap().host_path.split('/').nth(3), Some("acme"));
+    assert_eq!(
+        s.trust.issuer.unwrap().host_path.split('/').nth(3),
+        Some("acme")
+    );
     assert_eq!(s.roles[0].repositories.len(), 1);
-    assert_eq!(s.tags.get("team").map(String::as_str), Some("platform"));
+    assert_eq!(
+        s.state.tags.get("team").map(String::as_str),
+        Some("platform")
+    );
     assert!(
         s.roles[0].environments.is_empty(),
         "optional keys stay commented out"
@@ -111,7 +117,7 @@ fn every_key_the_sample_shows_commented_out_is_valid() {
     // ... and validate together.
     let s = Settings::from_inputs(i).unwrap();
     s.require_trust_inputs().unwrap();
-    assert_eq!(s.mode, Mode::Cloudformation);
+    assert_eq!(s.deployment.mode, Mode::Cloudformation);
 }
 
 #[test]
@@ -140,9 +146,9 @@ fn the_defaults_lie_under_the_file_and_the_flags() {
     let s = Settings::from_inputs(base()).unwrap();
     assert_eq!(
         (
-            s.noncurrent_days,
+            s.state.noncurrent_days,
             s.timeout.as_secs(),
-            s.stack_name.as_str()
+            s.deployment.stack_name.as_str()
         ),
         (90, 10, "bitbucket-oidc-bootstrap")
     );
@@ -150,7 +156,7 @@ fn the_defaults_lie_under_the_file_and_the_flags() {
         parse_file("noncurrent-days = 30\n[[role]]\nname = \"a\"\nallow-any-repository = true\n")
             .unwrap();
     let s = Settings::from_inputs(file.overlay(base_without_role())).unwrap();
-    assert_eq!(s.noncurrent_days, 30);
+    assert_eq!(s.state.noncurrent_days, 30);
     assert_eq!(
         s.roles[0].max_session_duration, 3600,
         "a [[role]] table's default"
@@ -162,7 +168,7 @@ fn the_defaults_lie_under_the_file_and_the_flags() {
         ..base()
     })
     .unwrap();
-    assert_eq!(s.lock_table, None);
+    assert_eq!(s.state.lock_table, None);
 }
 
 fn base_without_role() -> Inputs {

@@ -22,14 +22,18 @@ macro_rules! trust_keys {
 }
 pub(super) use trust_keys;
 
-pub(super) struct Trust {
-    pub(super) issuer: Option<Issuer>,
-    pub(super) audiences: Vec<String>,
-    pub(super) ip_ranges_url: String,
-    pub(super) bitbucket: BitbucketSettings,
+/// Whom the roles trust, validated: the issuer, the audiences, and where Atlassian publishes
+/// its ranges and serves its API.
+#[derive(Debug, Clone)]
+pub struct TrustSettings {
+    pub issuer: Option<Issuer>,
+    pub audiences: Vec<String>,
+    pub ip_ranges_url: String,
+    /// The Bitbucket API: its URL, the workspace, and the names resolved through it.
+    pub bitbucket: BitbucketSettings,
 }
 
-pub(super) fn trust(i: &Inputs) -> Result<Trust> {
+pub(super) fn trust(i: &Inputs) -> Result<TrustSettings> {
     let issuer = issuer(i)?;
     let audiences = audiences(i)?;
     let ip_ranges_url = v::https_url(
@@ -44,7 +48,7 @@ pub(super) fn trust(i: &Inputs) -> Result<Trust> {
         workspace_uuid_given: i.workspace_uuid.is_some(),
         resolved: Vec::new(),
     };
-    Ok(Trust {
+    Ok(TrustSettings {
         issuer,
         audiences,
         ip_ranges_url,

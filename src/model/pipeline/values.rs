@@ -47,7 +47,7 @@ impl Pipeline {
                 RoleChoice::One(_) => {}
             }
         }
-        let custom_audiences = custom_audiences(&settings.audiences);
+        let custom_audiences = custom_audiences(&settings.trust.audiences);
         if custom_audiences.len() > MAX_STEP_AUDIENCES {
             return Err(Error::usage(format!(
                 "{} custom audiences configured; a Bitbucket step asks for at most {MAX_STEP_AUDIENCES}",

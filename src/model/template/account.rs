@@ -191,7 +191,7 @@ mod tests {
                 ),
             ] {
                 let symbolic = model::desired(&s, &symbolic_account(), &thumbprints, &[]).unwrap();
-                let symbolic = if s.state_bucket.is_none() {
+                let symbolic = if s.state.bucket.is_none() {
                     with_regional_default(&symbolic)
                 } else {
                     symbolic

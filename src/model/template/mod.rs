@@ -86,9 +86,10 @@ pub fn validate(settings: &Settings, opts: RenderOptions) -> Result<()> {
     settings.require_trust_inputs()?;
     // The template tags each role with its stack too (bootstrap-stack), one more than direct
     // mode: `render` counts it whatever --mode says.
-    crate::config::tag_counts(&settings.roles, &settings.tags, true)?;
+    crate::config::tag_counts(&settings.roles, &settings.state.tags, true)?;
     let role_tags = settings.roles.iter().flat_map(|r| &r.tags);
     if let Some((k, _)) = settings
+        .state
         .tags
         .iter()
         .chain(role_tags)
@@ -100,7 +101,7 @@ pub fn validate(settings: &Settings, opts: RenderOptions) -> Result<()> {
         .hint(format!("give the tag a value, e.g. --tag {k}=yes")));
     }
     if opts.stackset {
-        if let Some(b) = &settings.state_bucket {
+        if let Some(b) = &settings.state.bucket {
             return Err(Error::usage(format!(
                 "--state-bucket {b}: a StackSet deploys to many accounts, and a bucket name can exist only once in all of AWS"
             ))
@@ -116,7 +117,7 @@ pub fn validate(settings: &Settings, opts: RenderOptions) -> Result<()> {
 /// account and region (`${AWS::AccountId}`, `${AWS::Region}`). In a StackSet every account
 /// uses the one key, so a key id is resolved too.
 pub fn needs_key_arn(settings: &Settings, opts: RenderOptions) -> bool {
-    match settings.kms_key.as_deref().and_then(kms_key_form) {
+    match settings.state.kms_key.as_deref().and_then(kms_key_form) {
         Some(KmsKeyForm::AliasName | KmsKeyForm::AliasArn) => true,
         Some(KmsKeyForm::KeyId) => opts.stackset,
         Some(KmsKeyForm::KeyArn) | None => false,
@@ -135,7 +136,7 @@ pub fn build(
 ) -> Result<Template> {
     validate(settings, opts)?;
     let d = model::desired(settings, &symbolic_account(), thumbprints, bitbucket_ranges)?;
-    let d = if settings.state_bucket.is_none() && !opts.keep_global_bucket {
+    let d = if settings.state.bucket.is_none() && !opts.keep_global_bucket {
         account::with_regional_default(&d)
     } else {
         d
