@@ -12,7 +12,7 @@ use super::deployment::{deployment, DeploymentSettings};
 use super::roles::{roles, set, tag_counts};
 use super::state::{state, StateSettings};
 use super::trust::{trust, TrustSettings};
-use super::{AwsSettings, Inputs, RoleSettings, Source};
+use super::{Inputs, RoleSettings, Source};
 use crate::config::choices::{ColorChoice, Given, Mode, OutputFormat};
 use crate::config::combine::Combine;
 use crate::config::validate as v;
@@ -153,4 +153,12 @@ fn service_endpoints_from_env() -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// How to talk to AWS; shared by every client.
+#[derive(Debug, Clone, Default)]
+pub struct AwsSettings {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
 }

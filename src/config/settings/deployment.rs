@@ -2,7 +2,7 @@
 //! `--stackset` with its targets and region, declared by `deployment_keys!` and checked
 //! together.
 
-use super::{Inputs, StackSetSettings, StackSetTargets};
+use super::Inputs;
 use crate::config::choices::Mode;
 
 /// The keys of how the setup is deployed: directly, as a stack, or as a StackSet.
@@ -110,4 +110,22 @@ fn stackset_regions(i: &Inputs, name: &str) -> Result<Vec<String>> {
         ))
         .hint("deploy the StackSet to one region per account")),
     }
+}
+
+/// Where a StackSet deploys.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StackSetTargets {
+    /// Accounts by id (self-managed permissions).
+    Accounts(Vec<String>),
+    /// Organizational units (service-managed permissions, automatic deployment).
+    OrgUnits(Vec<String>),
+}
+
+/// `--stackset NAME` with its targets.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StackSetSettings {
+    pub name: String,
+    pub targets: StackSetTargets,
+    pub regions: Vec<String>,
 }

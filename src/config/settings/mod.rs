@@ -6,6 +6,7 @@
 
 mod build;
 mod deployment;
+mod role;
 mod roles;
 mod source;
 mod state;
@@ -14,14 +15,14 @@ mod state_prefix;
 mod tests;
 mod trust;
 
-pub use build::Settings;
-pub use deployment::DeploymentSettings;
-pub use roles::{tag_counts, RoleInputs, RoleSettings, FILE_ONLY_KEYS};
+pub use build::{AwsSettings, Settings};
+pub use deployment::{DeploymentSettings, StackSetSettings, StackSetTargets};
+pub use role::{Access, RoleInputs, RoleSettings, SourceIp};
+pub use roles::{tag_counts, FILE_ONLY_KEYS};
 pub use source::Source;
 pub use state::StateSettings;
-pub use trust::TrustSettings;
+pub use trust::{BitbucketSettings, Issuer, ResolvedName, TrustSettings};
 
-use ipnet::IpNet;
 use serde::Deserialize;
 
 use crate::config::combine::{options, Combine};
@@ -29,7 +30,8 @@ use crate::config::validate;
 use crate::error::{Error, Result};
 use build::global_keys;
 use deployment::deployment_keys;
-use roles::{role_settings, roles_keys};
+use role::role_settings;
+use roles::roles_keys;
 use state::state_keys;
 use trust::trust_keys;
 
@@ -48,139 +50,6 @@ impl Inputs {
     pub fn overlay(self, flags: Inputs) -> Inputs {
         flags.combine(self)
     }
-}
-
-/// Where a StackSet deploys.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StackSetTargets {
-    /// Accounts by id (self-managed permissions).
-    Accounts(Vec<String>),
-    /// Organizational units (service-managed permissions, automatic deployment).
-    OrgUnits(Vec<String>),
-}
-
-/// `--stackset NAME` with its targets.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct StackSetSettings {
-    pub name: String,
-    pub targets: StackSetTargets,
-    pub regions: Vec<String>,
-}
-
-/// A source-IP restriction: explicit CIDRs, or Atlassian's published Pipelines egress ranges.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SourceIp {
-    Cidr(IpNet),
-    Bitbucket,
-}
-
-impl SourceIp {
-    /// The range, for an explicit CIDR.
-    pub fn cidr(&self) -> Option<IpNet> {
-        match self {
-            SourceIp::Cidr(c) => Some(*c),
-            SourceIp::Bitbucket => None,
-        }
-    }
-}
-
-/// What a role may do beside being assumed (`access` in a `[[role]]` table).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Access {
-    /// Terraform apply: state read and write, the lock, and the `policy-arn` policies.
-    Apply,
-    /// Terraform plan: AWS's ReadOnlyAccess, state read, and writes on the lock only.
-    Plan,
-    /// CDK: assume only the roles `cdk bootstrap` created, by their tag.
-    Cdk,
-}
-
-impl Access {
-    /// The word of the config file (`access = "plan"`).
-    pub fn from_word(word: &str) -> Option<Access> {
-        match word {
-            "apply" => Some(Access::Apply),
-            "plan" => Some(Access::Plan),
-            "cdk" => Some(Access::Cdk),
-            _ => None,
-        }
-    }
-
-    pub fn word(self) -> &'static str {
-        match self {
-            Access::Apply => "apply",
-            Access::Plan => "plan",
-            Access::Cdk => "cdk",
-        }
-    }
-}
-
-/// The OIDC issuer: `url` is `https://host/path`, `host_path` is the same without `https://`
-/// (the provider's identity in IAM and the prefix of its condition keys).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Issuer {
-    pub url: String,
-    pub host_path: String,
-}
-
-impl Issuer {
-    pub fn new(url: String) -> Issuer {
-        let host_path = url.trim_start_matches("https://").to_string();
-        Issuer { url, host_path }
-    }
-}
-
-/// The Bitbucket API half: where the API is, which workspace, and the names it resolved.
-#[derive(Debug, Clone, Default)]
-pub struct BitbucketSettings {
-    /// `--bitbucket-api-url`, without a trailing slash.
-    pub api_url: String,
-    /// The workspace slug (`workspace`), when given.
-    pub workspace: Option<String>,
-    /// `--workspace-uuid` was given (so the workspace need not be looked up for the audience).
-    pub workspace_uuid_given: bool,
-    /// Every name resolved through the API, with its UUID (empty until resolved).
-    pub resolved: Vec<ResolvedName>,
-}
-
-/// A Bitbucket name and the UUID the API gave for it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ResolvedName {
-    /// `workspace`, `repository` or `environment`.
-    pub kind: &'static str,
-    pub name: String,
-    pub uuid: String,
-    /// For an environment: the repository (slug or UUID) it belongs to.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub repository: Option<String>,
-}
-
-impl BitbucketSettings {
-    /// The name a `kind` ("repository", "environment") of this UUID was given by, or the
-    /// UUID when it was given as one.
-    pub fn name_of(&self, kind: &str, uuid: &str) -> String {
-        self.resolved
-            .iter()
-            .find(|n| n.kind == kind && n.uuid == uuid)
-            .map_or_else(|| uuid.to_string(), |n| n.name.clone())
-    }
-
-    /// Whether any role names a repository or environment by name.
-    pub fn names_in(roles: &[RoleSettings]) -> bool {
-        roles
-            .iter()
-            .any(|r| !r.repository_names.is_empty() || !r.environment_names.is_empty())
-    }
-}
-
-/// How to talk to AWS; shared by every client.
-#[derive(Debug, Clone, Default)]
-pub struct AwsSettings {
-    pub profile: Option<String>,
-    pub region: Option<String>,
-    pub endpoint_url: Option<String>,
 }
 
 impl Settings {

@@ -1,7 +1,7 @@
 //! The shared trust part of [`Settings`](super::Settings): the issuer and the audiences every
 //! role accepts (who may assume each role is in `roles`), declared by `trust_keys!`.
 
-use super::{BitbucketSettings, Inputs, Issuer};
+use super::{Inputs, RoleSettings};
 use crate::config::validate as v;
 use crate::error::Result;
 
@@ -87,4 +87,62 @@ fn audiences(i: &Inputs) -> Result<Vec<String>> {
         ));
     }
     Ok(audiences)
+}
+
+/// The OIDC issuer: `url` is `https://host/path`, `host_path` is the same without `https://`
+/// (the provider's identity in IAM and the prefix of its condition keys).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Issuer {
+    pub url: String,
+    pub host_path: String,
+}
+
+impl Issuer {
+    pub fn new(url: String) -> Issuer {
+        let host_path = url.trim_start_matches("https://").to_string();
+        Issuer { url, host_path }
+    }
+}
+
+/// The Bitbucket API half: where the API is, which workspace, and the names it resolved.
+#[derive(Debug, Clone, Default)]
+pub struct BitbucketSettings {
+    /// `--bitbucket-api-url`, without a trailing slash.
+    pub api_url: String,
+    /// The workspace slug (`workspace`), when given.
+    pub workspace: Option<String>,
+    /// `--workspace-uuid` was given (so the workspace need not be looked up for the audience).
+    pub workspace_uuid_given: bool,
+    /// Every name resolved through the API, with its UUID (empty until resolved).
+    pub resolved: Vec<ResolvedName>,
+}
+
+/// A Bitbucket name and the UUID the API gave for it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ResolvedName {
+    /// `workspace`, `repository` or `environment`.
+    pub kind: &'static str,
+    pub name: String,
+    pub uuid: String,
+    /// For an environment: the repository (slug or UUID) it belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+}
+
+impl BitbucketSettings {
+    /// The name a `kind` ("repository", "environment") of this UUID was given by, or the
+    /// UUID when it was given as one.
+    pub fn name_of(&self, kind: &str, uuid: &str) -> String {
+        self.resolved
+            .iter()
+            .find(|n| n.kind == kind && n.uuid == uuid)
+            .map_or_else(|| uuid.to_string(), |n| n.name.clone())
+    }
+
+    /// Whether any role names a repository or environment by name.
+    pub fn names_in(roles: &[RoleSettings]) -> bool {
+        roles
+            .iter()
+            .any(|r| !r.repository_names.is_empty() || !r.environment_names.is_empty())
+    }
 }
