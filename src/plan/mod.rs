@@ -69,6 +69,10 @@ pub enum FieldValue {
     TagsOnCreate(BTreeMap<String, String>),
     /// Nothing there (where an existing resource lacks the setting).
     Absent,
+    /// What a change deletes (an inline policy the tool did not write).
+    Deleted,
+    /// What a change detaches (a managed policy not configured).
+    Detached,
     /// A bucket's default encryption (`None`: none).
     Encryption(Option<Encryption>),
     /// A bucket's public access block, its four flags in the order of

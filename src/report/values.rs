@@ -24,6 +24,8 @@ impl fmt::Display for FieldValue {
                 write!(f, "{} (in the create call)", tags_text(tags))
             }
             FieldValue::Absent => f.write_str("(none)"),
+            FieldValue::Deleted => f.write_str("(deleted)"),
+            FieldValue::Detached => f.write_str("(detached)"),
             FieldValue::Encryption(e) => f.write_str(&encryption_text(e.as_ref())),
             FieldValue::PublicAccessBlock(flags) => f.write_str(&public_access_text(*flags)),
             FieldValue::AclsDisabled => f.write_str("BucketOwnerEnforced (ACLs disabled)"),
