@@ -12,6 +12,7 @@ pub mod policy_diff;
 pub mod shared;
 pub mod stack;
 pub mod stack_foreign;
+pub mod stack_notes;
 pub mod stack_owner;
 pub mod stack_roles;
 pub mod stackset;

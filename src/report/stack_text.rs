@@ -1,12 +1,15 @@
 //! A stack's plan and a change set as text for people (stderr before a prompt, stdout for
 //! `plan`), and the policies on the stack's roles that the template does not define.
 
-use std::fmt::Write;
+use std::fmt::{self, Write};
+
+use serde::{Serialize, Serializer};
 
 use super::{Paint, RED};
 use crate::apply::cloudformation::changeset::ChangeSetSummary;
 use crate::plan::stack::{StackAction, StackPlan};
 use crate::plan::stack_foreign::ForeignPolicy;
+use crate::plan::stack_notes::{Failed, StackNote};
 
 /// `+`, `-`, `~` for a resource added, removed or modified.
 pub(super) fn sign(action: &str) -> &'static str {
@@ -144,4 +147,44 @@ pub fn foreign_text(paint: Paint, found: &[ForeignPolicy]) -> String {
         "`init --mode cloudformation` leaves them; remove them by hand with the commands above"
     );
     t
+}
+
+impl fmt::Display for StackNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StackNote::Unsettled(why) => f.write_str(why),
+            StackNote::RolledBack => f.write_str("the stack's first create failed and was rolled back (ROLLBACK_COMPLETE); such a stack can only be deleted, so init deletes it and creates it again"),
+            StackNote::NeverRan => f.write_str("the stack was started by a change set that never ran (REVIEW_IN_PROGRESS) and holds no resources; init deletes it and creates it"),
+            StackNote::RollbackFailed => f.write_str("an update failed and so did its rollback (UPDATE_ROLLBACK_FAILED); init resumes the rollback with ContinueUpdateRollback (the stack is never deleted), then updates"),
+            StackNote::FailedOn { what, reason } => {
+                let what = match what {
+                    Failed::Create => "it",
+                    Failed::Update => "the update",
+                    Failed::Rollback => "the rollback",
+                };
+                write!(f, "{what} failed on {reason}")
+            }
+            StackNote::DropsRoles(roles) => write!(
+                f,
+                "the update deletes the role{} {}, which these settings no longer have: init needs --prune to do it",
+                if roles.len() == 1 { "" } else { "s" },
+                roles.join(", ")
+            ),
+            StackNote::NotTargeted { account, region } => write!(
+                f,
+                "{account} in {region} is not among the targets: left as it is (remove it with aws cloudformation delete-stack-instances)"
+            ),
+            StackNote::Inoperable { account, region } => write!(
+                f,
+                "{account} in {region} is INOPERABLE (a delete failed there): see the StackSet in the console"
+            ),
+        }
+    }
+}
+
+/// A note is its line of text in the JSON document too.
+impl Serialize for StackNote {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
