@@ -8,7 +8,7 @@ use serde::{Serialize, Serializer};
 use super::{Paint, RED};
 use crate::apply::cloudformation::changeset::ChangeSetSummary;
 use crate::plan::stack::{StackAction, StackPlan};
-use crate::plan::stack_foreign::ForeignPolicy;
+use crate::plan::stack_foreign::{ForeignPolicy, PolicyKind};
 use crate::plan::stack_notes::{Failed, StackNote};
 
 /// `+`, `-`, `~` for a resource added, removed or modified.
@@ -131,15 +131,16 @@ pub fn foreign_text(paint: Paint, found: &[ForeignPolicy]) -> String {
         for f in found.iter().filter(|f| f.role == role) {
             let verdict = f
                 .admin_equivalent
-                .as_deref()
+                .as_ref()
                 .map(|s| format!("  {}: {s}", paint.paint(RED, "ADMIN-EQUIVALENT")))
                 .unwrap_or_default();
             let _ = writeln!(
                 t,
                 "  {} policy {}  not defined by the stack{verdict}",
-                f.kind, f.name
+                kind_word(f.kind),
+                f.name
             );
-            let _ = writeln!(t, "    remove it: {}", f.remove);
+            let _ = writeln!(t, "    remove it: {}", removal(f));
         }
     }
     let _ = writeln!(
@@ -147,6 +148,44 @@ pub fn foreign_text(paint: Paint, found: &[ForeignPolicy]) -> String {
         "`init --mode cloudformation` leaves them; remove them by hand with the commands above"
     );
     t
+}
+
+fn kind_word(kind: PolicyKind) -> &'static str {
+    match kind {
+        PolicyKind::Inline => "inline",
+        PolicyKind::Managed => "managed",
+    }
+}
+
+/// The AWS CLI command that removes the policy from its role.
+fn removal(f: &ForeignPolicy) -> String {
+    let role = &f.role;
+    match f.kind {
+        PolicyKind::Inline => format!(
+            "aws iam delete-role-policy --role-name {role} --policy-name {}",
+            f.name
+        ),
+        PolicyKind::Managed => format!(
+            "aws iam detach-role-policy --role-name {role} --policy-arn {}",
+            f.name
+        ),
+    }
+}
+
+/// A foreign policy in the JSON: its role, kind and name, the administrator-equivalent
+/// statement in words, and the command that removes it.
+impl Serialize for ForeignPolicy {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = s.serialize_struct("ForeignPolicy", 5)?;
+        out.serialize_field("role", &self.role)?;
+        out.serialize_field("kind", kind_word(self.kind))?;
+        out.serialize_field("name", &self.name)?;
+        let admin = self.admin_equivalent.as_ref().map(ToString::to_string);
+        out.serialize_field("admin_equivalent", &admin)?;
+        out.serialize_field("remove", &removal(self))?;
+        out.end()
+    }
 }
 
 impl fmt::Display for StackNote {
@@ -186,5 +225,53 @@ impl fmt::Display for StackNote {
 impl Serialize for StackNote {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::admin::AdminStatement;
+
+    #[test]
+    fn a_foreign_policy_names_the_command_that_removes_it() {
+        let inline = ForeignPolicy {
+            role: "deploy".into(),
+            kind: PolicyKind::Inline,
+            name: "hand-made".into(),
+            admin_equivalent: Some(AdminStatement {
+                statement: "statement 1".into(),
+                allows: "every action".into(),
+            }),
+        };
+        assert_eq!(
+            serde_json::to_value(&inline).unwrap(),
+            serde_json::json!({
+                "role": "deploy",
+                "kind": "inline",
+                "name": "hand-made",
+                "admin_equivalent": "statement 1 allows every action on Resource \"*\"",
+                "remove": "aws iam delete-role-policy --role-name deploy --policy-name hand-made",
+            })
+        );
+        let arn = "arn:aws:iam::123456789012:policy/hand-attached";
+        let managed = ForeignPolicy {
+            kind: PolicyKind::Managed,
+            name: arn.into(),
+            admin_equivalent: None,
+            ..inline
+        };
+        let doc = serde_json::to_value(&managed).unwrap();
+        assert_eq!(doc["kind"], "managed");
+        assert_eq!(doc["admin_equivalent"], serde_json::Value::Null);
+        assert_eq!(
+            doc["remove"],
+            format!("aws iam detach-role-policy --role-name deploy --policy-arn {arn}")
+        );
+        let text = foreign_text(Paint::NONE, &[managed]);
+        assert!(
+            text.contains(&format!("  managed policy {arn}  not defined by the stack\n    remove it: aws iam detach-role-policy")),
+            "{text}"
+        );
     }
 }
