@@ -163,8 +163,8 @@ fn versioning_and_encryption(d: &DesiredBucket, o: &ObservedBucket, diff: &mut s
     if o.versioning.as_deref() != Some("Enabled") {
         let from = o
             .versioning
-            .clone()
-            .unwrap_or_else(|| "never enabled".into());
+            .as_ref()
+            .map_or(FieldValue::NeverEnabled, FieldValue::from);
         diff.add(
             FieldChange::new("versioning", from, "Enabled"),
             Op::PutVersioning,
@@ -196,8 +196,8 @@ fn access(o: &ObservedBucket, diff: &mut super::Diff) {
     if o.ownership.as_deref() != Some("BucketOwnerEnforced") {
         let from = o
             .ownership
-            .clone()
-            .map_or(FieldValue::Absent, FieldValue::Text);
+            .as_ref()
+            .map_or(FieldValue::Absent, FieldValue::from);
         diff.add(
             FieldChange::new("object ownership", from, "BucketOwnerEnforced"),
             Op::PutOwnershipControls,

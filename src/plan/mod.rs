@@ -70,6 +70,8 @@ pub enum FieldValue {
     TagsOnCreate(BTreeMap<String, String>),
     /// Nothing there (where an existing resource lacks the setting).
     Absent,
+    /// A bucket's versioning, never turned on (S3 reports no status).
+    NeverEnabled,
     /// What a change deletes (an inline policy the tool did not write).
     Deleted,
     /// What a change detaches (a managed policy not configured).

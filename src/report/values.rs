@@ -24,6 +24,7 @@ impl fmt::Display for FieldValue {
                 write!(f, "{} (in the create call)", tags_text(tags))
             }
             FieldValue::Absent => f.write_str("(none)"),
+            FieldValue::NeverEnabled => f.write_str("never enabled"),
             FieldValue::Deleted => f.write_str("(deleted)"),
             FieldValue::Detached => f.write_str("(detached)"),
             FieldValue::Encryption(e) => f.write_str(&encryption_text(e.as_ref())),
