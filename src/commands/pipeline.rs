@@ -19,7 +19,7 @@ use crate::model::pipeline::{
 };
 use crate::model::{self, Account};
 use crate::report::files::{check_targets, write_file};
-use crate::report::pipeline::PipelineReport;
+use crate::report::pipeline::{AccountBody, PipelineReport};
 use crate::report::{Output, Reporter};
 
 #[derive(Debug, Clone)]
@@ -98,7 +98,7 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
         }
         None => None,
     };
-    let mut result = PipelineReport::new(
+    let mut result = AccountBody::new(
         &values,
         &roles,
         &desired,
@@ -113,7 +113,10 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
         result.keep(path, content);
     }
     result.bitbucket_variables = variables;
-    Ok(Output::of(&result, reporter))
+    Ok(Output::of(
+        &PipelineReport::Account(Box::new(result)),
+        reporter,
+    ))
 }
 
 /// `--deployment NAME` given once (or not at all); several are a pipeline across accounts,

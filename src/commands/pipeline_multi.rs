@@ -18,8 +18,7 @@ use crate::model::pipeline::{
 };
 use crate::model::{self, Account};
 use crate::report::files::check_targets;
-use crate::report::pipeline::KeptFile;
-use crate::report::pipeline_multi::MultiPipelineReport;
+use crate::report::pipeline::{AccountsBody, KeptFile, PipelineReport};
 use crate::report::{Output, Reporter};
 
 /// One environment's settings, read from its file.
@@ -73,7 +72,7 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
         path: path.clone(),
         content: content.clone(),
     });
-    let report = MultiPipelineReport {
+    let report = AccountsBody {
         files: [Some(written.pipeline), written.backend]
             .into_iter()
             .flatten()
@@ -85,7 +84,10 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
         bitbucket_variables: states,
         aws_calls: calls,
     };
-    Ok(Output::of(&report, reporter))
+    Ok(Output::of(
+        &PipelineReport::Accounts(Box::new(report)),
+        reporter,
+    ))
 }
 
 /// Every `--deployment NAME=CONFIG`, its file read and checked.

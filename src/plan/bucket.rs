@@ -110,23 +110,31 @@ pub fn bucket(d: &DesiredBucket, o: Option<&ObservedBucket>) -> Result<ResourceP
 fn new_bucket(d: &DesiredBucket) -> ResourcePlan {
     let mut changes = vec![
         FieldChange::new("region", "", &d.region),
-        FieldChange::new("namespace", "", FieldValue::Namespace(d.namespace, d.namespace_note.clone())),
+        FieldChange::new(
+            "namespace",
+            "",
+            FieldValue::Namespace(d.namespace, d.namespace_note.clone()),
+        ),
         FieldChange::new("versioning", "", "Enabled"),
         FieldChange::new(
             "encryption",
             "",
             FieldValue::Encryption(Some(d.encryption())),
         ),
-        FieldChange::new("public access block", "", "all four on"),
-        FieldChange::new("object ownership", "", "BucketOwnerEnforced (ACLs disabled)"),
-        FieldChange::new("bucket policy", "", "deny requests without TLS"),
+        FieldChange::new(
+            "public access block",
+            "",
+            FieldValue::PublicAccessBlock(Some([true; 4])),
+        ),
+        FieldChange::new("object ownership", "", FieldValue::AclsDisabled),
+        FieldChange::new("bucket policy", "", FieldValue::TlsOnly),
         FieldChange::new(
             "lifecycle",
             "",
-            format!(
-                "noncurrent versions expire after {} days; incomplete uploads aborted after {ABORT_MULTIPART_DAYS} days",
-                d.noncurrent_days
-            ),
+            FieldValue::Retention {
+                noncurrent_days: d.noncurrent_days,
+                abort_days: ABORT_MULTIPART_DAYS,
+            },
         ),
     ];
     let ops = vec![
@@ -155,8 +163,8 @@ fn versioning_and_encryption(d: &DesiredBucket, o: &ObservedBucket, diff: &mut s
     if o.versioning.as_deref() != Some("Enabled") {
         let from = o
             .versioning
-            .clone()
-            .unwrap_or_else(|| "never enabled".into());
+            .as_ref()
+            .map_or(FieldValue::NeverEnabled, FieldValue::from);
         diff.add(
             FieldChange::new("versioning", from, "Enabled"),
             Op::PutVersioning,
@@ -176,31 +184,20 @@ fn versioning_and_encryption(d: &DesiredBucket, o: &ObservedBucket, diff: &mut s
 /// The public-access block (all four flags on) and object ownership (ACLs disabled).
 fn access(o: &ObservedBucket, diff: &mut super::Diff) {
     if o.public_access_block != Some([true; 4]) {
-        let from = match o.public_access_block {
-            None => "(none)".to_string(),
-            Some(f) => {
-                let names = [
-                    "BlockPublicAcls",
-                    "IgnorePublicAcls",
-                    "BlockPublicPolicy",
-                    "RestrictPublicBuckets",
-                ];
-                let off: Vec<&str> = names
-                    .iter()
-                    .zip(f)
-                    .filter(|(_, on)| !on)
-                    .map(|(n, _)| *n)
-                    .collect();
-                format!("off: {}", off.join(", "))
-            }
-        };
         diff.add(
-            FieldChange::new("public access block", from, "all four on"),
+            FieldChange::new(
+                "public access block",
+                FieldValue::PublicAccessBlock(o.public_access_block),
+                FieldValue::PublicAccessBlock(Some([true; 4])),
+            ),
             Op::PutPublicAccessBlock,
         );
     }
     if o.ownership.as_deref() != Some("BucketOwnerEnforced") {
-        let from = o.ownership.clone().unwrap_or_else(|| "(none)".into());
+        let from = o
+            .ownership
+            .as_ref()
+            .map_or(FieldValue::Absent, FieldValue::from);
         diff.add(
             FieldChange::new("object ownership", from, "BucketOwnerEnforced"),
             Op::PutOwnershipControls,
@@ -214,21 +211,8 @@ fn lifecycle(d: &DesiredBucket, o: &ObservedBucket, diff: &mut super::Diff) {
     if ours == Some(&d.lifecycle()) {
         return;
     }
-    let days = |d: Option<i32>| d.map_or_else(|| "(none)".to_string(), |d| format!("{d} days"));
-    let from = match ours {
-        Some(r) => format!(
-            "{}: noncurrent {}, abort uploads {}{}",
-            r.id,
-            days(r.noncurrent_days),
-            days(r.abort_multipart_days),
-            if r.enabled { "" } else { " (disabled)" }
-        ),
-        None => "(no retention rule)".into(),
-    };
-    let to = format!(
-        "{LIFECYCLE_RULE_ID}: noncurrent {} days, abort uploads {ABORT_MULTIPART_DAYS} days",
-        d.noncurrent_days
-    );
+    let from = FieldValue::Lifecycle(ours.cloned());
+    let to = FieldValue::Lifecycle(Some(d.lifecycle()));
     let keep = o
         .lifecycle_raw
         .iter()

@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::ownership::is_managed;
 use super::Kind;
 use crate::error::{Error, Result};
-use crate::model::owner::foreign_owner;
+use crate::model::owner::{foreign_owner, Owner};
 use crate::observe::destroy::{BucketContents, Found, FoundRole, Tags, Targets};
 
 /// A mutating call `destroy` makes.
@@ -44,11 +44,72 @@ pub struct Item {
     pub name: String,
     pub action: Action,
     /// Why (for keep/refuse) or what goes with it (for delete), one line each.
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
     /// For a refusal: what would make it possible.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
     pub ops: Vec<Op>,
+}
+
+/// One line about an item: why it is absent, kept or refused, or what goes with its
+/// deletion. How it reads, in the text and as its string in the JSON, is `report`'s
+/// (`report::destroy`).
+#[derive(Debug, Clone)]
+pub enum Note {
+    NotFound,
+    /// A role of another set or of a stack (`set`: these settings' set).
+    Owned {
+        owner: Owner,
+        set: String,
+    },
+    /// A role in these instance profiles, which EC2 instances may depend on.
+    InInstanceProfiles(Vec<String>),
+    /// No managed-by tag: the tool neither created nor adopted it (refused).
+    NotOurs,
+    /// No managed-by tag, deleted anyway with `--force`.
+    Forced,
+    /// A role whose trust policy does not name this provider (refused).
+    OtherIssuer {
+        provider: String,
+    },
+    /// A role whose trust policy does not name this provider, deleted anyway with `--force`.
+    OtherIssuerForced {
+        provider: String,
+    },
+    DeleteInlinePolicy(String),
+    Detach(String),
+    /// Kept: these roles of the settings remain (`--role` left them out).
+    RolesRemain(Vec<String>),
+    /// Kept: roles outside these settings still trust the provider (and use the state).
+    TrustedByOthers {
+        roles: Vec<String>,
+        uses: SharedUse,
+    },
+    /// The state bucket kept without `--delete-state`.
+    HoldsState,
+    /// The state bucket is empty (so it may go).
+    Empty,
+    /// The state bucket holds these (refused).
+    Holds(BucketContents),
+    /// The state bucket's contents could not be read (refused).
+    ContentsUnread,
+    /// The lock table kept without `--delete-state`.
+    LocksState,
+    /// The lock table holds these locks (refused).
+    LockHeld(Vec<String>),
+    /// The lock table's deletion protection is turned off first.
+    DisableProtection,
+}
+
+/// What the roles that trust the provider may also do with a shared resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SharedUse {
+    /// The provider itself: they trust it.
+    Provider,
+    /// The state bucket: they may keep their state in it.
+    State,
+    /// The lock table: they may lock their state with it.
+    Lock,
 }
 
 impl Item {
@@ -63,14 +124,14 @@ impl Item {
         }
     }
 
-    fn note(mut self, note: impl Into<String>) -> Item {
-        self.notes.push(note.into());
+    fn note(mut self, note: Note) -> Item {
+        self.notes.push(note);
         self
     }
 
-    fn refuse(mut self, why: impl Into<String>, hint: impl Into<String>) -> Item {
+    fn refuse(mut self, why: Note, hint: impl Into<String>) -> Item {
         self.action = Action::Refused;
-        self.notes.push(why.into());
+        self.notes.push(why);
         self.hint = Some(hint.into());
         self.ops.clear();
         self
@@ -124,7 +185,10 @@ impl Plan {
         }
         let message = refused
             .iter()
-            .map(|i| format!("{} {}: {}", i.kind.label(), i.name, i.notes.join("; ")))
+            .map(|i| {
+                let notes: Vec<String> = i.notes.iter().map(Note::to_string).collect();
+                format!("{} {}: {}", i.kind.label(), i.name, notes.join("; "))
+            })
             .collect::<Vec<_>>()
             .join(" | ");
         let hints: Vec<&str> = refused.iter().filter_map(|i| i.hint.as_deref()).collect();
@@ -137,13 +201,6 @@ impl Plan {
         Some(err)
     }
 }
-
-/// Why an existing resource without the tool's tag is not deleted without `--force`.
-const NOT_OURS: &str =
-    "it has no managed-by=bootstrap tag, so bootstrap did not create it (or adopt it)";
-/// The note on such a resource deleted with `--force`.
-const FORCED: &str =
-    "not created by bootstrap (no managed-by=bootstrap tag); deleted anyway: --force";
 
 /// Whether tags that were read mark the resource as the tool's (tags not read: the resource
 /// is kept anyway, so it counts as the tool's).
@@ -197,82 +254,69 @@ pub fn check_pruned(plan: &Plan, after: &BTreeMap<String, FoundRole>) -> Result<
 
 /// Why the shared resources stay when `--role` leaves some configured roles out (None when
 /// every role goes).
-fn remaining(t: &Targets) -> Option<String> {
-    (!t.remaining_roles.is_empty()).then(|| {
-        format!(
-            "kept: role(s) {} of these settings remain (destroy without --role removes every role first)",
-            t.remaining_roles.join(", ")
-        )
-    })
+fn remaining(t: &Targets) -> Option<Note> {
+    (!t.remaining_roles.is_empty()).then(|| Note::RolesRemain(t.remaining_roles.clone()))
 }
-
-/// What the note of a resource kept for roles outside these settings says of them.
-pub const OUTSIDE: &str = "outside these settings";
 
 /// Why the shared resources stay when roles outside these settings (another set's, a
 /// stack's, hand-made ones) still trust the provider: a set removes all of its own roles
 /// without `--force`, and the others keep working (None without others). `--force` does
 /// not change this: it only lets destroy delete what the tool did not create.
-fn trusted_by_others(f: &Found, what: &str) -> Option<String> {
-    (!f.trusting_roles.is_empty()).then(|| {
-        format!(
-            "kept: role(s) {} {OUTSIDE} (another set's, a stack's, a stale one of this set's, or made by hand) still trust the provider{what}; it goes with the last of them (destroy those roles first)",
-            f.trusting_roles.join(", ")
-        )
+fn trusted_by_others(f: &Found, uses: SharedUse) -> Option<Note> {
+    (!f.trusting_roles.is_empty()).then(|| Note::TrustedByOthers {
+        roles: f.trusting_roles.clone(),
+        uses,
     })
 }
 
 fn role(t: &Targets, name: &str, found: Option<&FoundRole>) -> Item {
     let Some(r) = found else {
-        return Item::new(Kind::Role, name, Action::Absent).note("not found");
+        return Item::new(Kind::Role, name, Action::Absent).note(Note::NotFound);
     };
     let ours = is_managed(&r.tags);
     let delete = Item::new(Kind::Role, name, Action::Delete);
     // Never with --force: another set's role, or a stack's, is not these settings' to delete.
     if let Some(owner) = foreign_owner(&r.tags, &t.set) {
-        return delete.refuse(owner.describe(&t.set), owner.hint());
+        let hint = owner.hint();
+        let set = t.set.clone();
+        return delete.refuse(Note::Owned { owner, set }, hint);
     }
     if !r.instance_profiles.is_empty() {
         return delete.refuse(
-            format!(
-                "it is in instance profile(s) {}, so EC2 instances may depend on it",
-                r.instance_profiles.join(", ")
-            ),
+            Note::InInstanceProfiles(r.instance_profiles.clone()),
             "bootstrap never creates instance profiles; remove the role from them yourself if it really is unused",
         );
     }
     if !ours && !t.force {
         return delete.refuse(
-            NOT_OURS,
+            Note::NotOurs,
             "check --role-name, or pass --force to delete it anyway",
         );
     }
     if !r.trusts_provider && !t.force {
         return delete.refuse(
-            format!(
-                "its trust policy does not name the provider {}, so it was not set up for this issuer",
-                t.provider_arn
-            ),
+            Note::OtherIssuer {
+                provider: t.provider_arn.clone(),
+            },
             "check --workspace / --issuer-url and --role-name, or pass --force to delete the role anyway",
         );
     }
     let mut item = delete;
     for name in &r.inline_policies {
-        item = item.note(format!("delete inline policy {name}"));
+        item = item.note(Note::DeleteInlinePolicy(name.clone()));
         item.ops.push(Op::DeleteInlinePolicy { name: name.clone() });
     }
     for arn in &r.managed_policies {
-        item = item.note(format!("detach {arn}"));
+        item = item.note(Note::Detach(arn.clone()));
         item.ops.push(Op::DetachPolicy { arn: arn.clone() });
     }
     if !ours {
-        item = item.note(FORCED);
+        item = item.note(Note::Forced);
     }
     if !r.trusts_provider {
-        item = item.note(format!(
-            "its trust policy does not name {} (deleted anyway: --force)",
-            t.provider_arn
-        ));
+        item = item.note(Note::OtherIssuerForced {
+            provider: t.provider_arn.clone(),
+        });
     }
     item.ops.push(Op::DeleteRole);
     item
@@ -281,22 +325,22 @@ fn role(t: &Targets, name: &str, found: Option<&FoundRole>) -> Item {
 fn provider(t: &Targets, f: &Found) -> Item {
     let arn = &t.provider_arn;
     let Some(tags) = &f.provider else {
-        return Item::new(Kind::OidcProvider, arn, Action::Absent).note("not found");
+        return Item::new(Kind::OidcProvider, arn, Action::Absent).note(Note::NotFound);
     };
-    if let Some(why) = remaining(t).or_else(|| trusted_by_others(f, "")) {
+    if let Some(why) = remaining(t).or_else(|| trusted_by_others(f, SharedUse::Provider)) {
         return Item::new(Kind::OidcProvider, arn, Action::Keep).note(why);
     }
     let ours = is_managed(tags);
     let delete = Item::new(Kind::OidcProvider, arn, Action::Delete);
     if !ours && !t.force {
         return delete.refuse(
-            NOT_OURS,
+            Note::NotOurs,
             "pass --force to delete it anyway (roles that trust it stop working)",
         );
     }
     let mut item = delete;
     if !ours {
-        item = item.note(FORCED);
+        item = item.note(Note::Forced);
     }
     item.ops.push(Op::DeleteProvider);
     item
@@ -305,113 +349,80 @@ fn provider(t: &Targets, f: &Found) -> Item {
 fn bucket(t: &Targets, f: &Found) -> Item {
     let name = &t.bucket;
     if !f.bucket {
-        return Item::new(Kind::StateBucket, name, Action::Absent).note("not found");
+        return Item::new(Kind::StateBucket, name, Action::Absent).note(Note::NotFound);
     }
     // While other roles remain they use the state: that, not --delete-state, is why it stays.
     if let Some(why) = remaining(t).or_else(|| {
         t.delete_state
-            .then(|| trusted_by_others(f, " and may keep their state in it"))
+            .then(|| trusted_by_others(f, SharedUse::State))
             .flatten()
     }) {
         return Item::new(Kind::StateBucket, name, Action::Keep).note(why);
     }
     if !t.delete_state {
-        return Item::new(Kind::StateBucket, name, Action::Keep).note(
-            "kept: it holds the Terraform state (--delete-state deletes it only when empty)",
-        );
+        return Item::new(Kind::StateBucket, name, Action::Keep).note(Note::HoldsState);
     }
     let ours = managed(f.bucket_tags.as_ref());
     let delete = Item::new(Kind::StateBucket, name, Action::Delete);
     match &f.bucket_contents {
         Some(c) if c.is_empty() && !ours && !t.force => delete.refuse(
-            NOT_OURS,
+            Note::NotOurs,
             "check --state-bucket, or pass --force to delete it anyway (only ever when empty)",
         ),
         Some(c) if c.is_empty() => {
-            let mut item = delete.note("empty: no object, no object version, no delete marker");
+            let mut item = delete.note(Note::Empty);
             if !ours {
-                item = item.note(FORCED);
+                item = item.note(Note::Forced);
             }
             item.ops.push(Op::DeleteBucket);
             item
         }
         Some(c) => delete.refuse(
-            format!("it holds {}", describe(c)),
+            Note::Holds(c.clone()),
             "bootstrap never deletes Terraform state: keep the bucket (run destroy without --delete-state), or move the state elsewhere and empty the bucket yourself",
         ),
-        None => delete.refuse("its contents could not be read", "run again"),
+        None => delete.refuse(Note::ContentsUnread, "run again"),
     }
 }
 
 fn table(t: &Targets, f: &Found, name: &str) -> Item {
     let Some(tb) = f.table.as_ref() else {
-        return Item::new(Kind::LockTable, name, Action::Absent).note("not found");
+        return Item::new(Kind::LockTable, name, Action::Absent).note(Note::NotFound);
     };
     if let Some(why) = remaining(t).or_else(|| {
         t.delete_state
-            .then(|| trusted_by_others(f, " and may lock their state with it"))
+            .then(|| trusted_by_others(f, SharedUse::Lock))
             .flatten()
     }) {
         return Item::new(Kind::LockTable, name, Action::Keep).note(why);
     }
     if !t.delete_state {
-        return Item::new(Kind::LockTable, name, Action::Keep)
-            .note("kept: Terraform locks state with it (--delete-state deletes it)");
+        return Item::new(Kind::LockTable, name, Action::Keep).note(Note::LocksState);
     }
     let ours = managed(tb.tags.as_ref());
     let delete = Item::new(Kind::LockTable, name, Action::Delete);
     if !tb.held_locks.is_empty() {
         return delete.refuse(
-            format!(
-                "a lock is held ({}): a Terraform run may be in progress",
-                tb.held_locks.join(", ")
-            ),
+            Note::LockHeld(tb.held_locks.clone()),
             "wait for the run to finish (or `terraform force-unlock` a stale lock), then run destroy again",
         );
     }
     if !ours && !t.force {
         return delete.refuse(
-            NOT_OURS,
+            Note::NotOurs,
             "check --lock-table, or pass --force to delete it anyway",
         );
     }
     let mut item = delete;
     if !ours {
-        item = item.note(FORCED);
+        item = item.note(Note::Forced);
     }
     if tb.deletion_protection {
-        item = item.note("turn deletion protection off, then delete");
+        item = item.note(Note::DisableProtection);
         item.ops.push(Op::DisableDeletionProtection);
     }
     item.ops.push(Op::DeleteTable);
     item
-}
-
-/// "3 object versions (1 current) of 1 key, 1 delete marker: env/prod.tfstate (4)".
-pub fn describe(c: &BucketContents) -> String {
-    let plural = |n: usize, one: &str, many: &str| {
-        if n == 1 {
-            format!("{n} {one}")
-        } else {
-            format!("{n} {many}")
-        }
-    };
-    let mut s = format!(
-        "{} ({} current) of {}, {}",
-        plural(c.versions, "object version", "object versions"),
-        c.current,
-        plural(c.keys, "key", "keys"),
-        plural(c.delete_markers, "delete marker", "delete markers"),
-    );
-    if !c.sample.is_empty() {
-        let names: Vec<String> = c.sample.iter().map(|(k, n)| format!("{k} ({n})")).collect();
-        s.push_str(": ");
-        s.push_str(&names.join(", "));
-        if c.keys > c.sample.len() {
-            s.push_str(", ...");
-        }
-    }
-    s
 }
 
 /// Compare what was read back after the deletions with the plan: every deleted resource is

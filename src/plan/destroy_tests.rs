@@ -102,7 +102,10 @@ fn a_provider_other_roles_trust_is_kept_with_the_state_even_with_force() {
         for &kind in kinds {
             let item = p.get(kind).unwrap();
             assert_eq!(item.action, Action::Keep, "{item:?}");
-            assert!(item.notes[0].contains("b-apply, b-plan"), "{item:?}");
+            assert!(
+                item.notes[0].to_string().contains("b-apply, b-plan"),
+                "{item:?}"
+            );
         }
     }
 }
@@ -238,7 +241,10 @@ fn an_untagged_resource_is_deleted_only_with_force() {
     for kind in kinds {
         let item = p.get(kind).unwrap();
         assert_eq!(item.action, Action::Delete, "{kind:?}");
-        assert!(item.notes.iter().any(|n| n.contains("--force")), "{kind:?}");
+        assert!(
+            item.notes.iter().any(|n| n.to_string().contains("--force")),
+            "{kind:?}"
+        );
     }
     // Tagged resources need no --force.
     let p = plan(&targets(true, false), &{
@@ -281,6 +287,9 @@ fn some_roles_go_and_the_shared_resources_stay_while_others_remain() {
     for kind in [Kind::OidcProvider, Kind::StateBucket, Kind::LockTable] {
         let item = p.get(kind).unwrap();
         assert_eq!(item.action, Action::Keep, "{kind:?}");
-        assert!(item.notes.iter().any(|n| n.contains("cdk")), "{kind:?}");
+        assert!(
+            item.notes.iter().any(|n| n.to_string().contains("cdk")),
+            "{kind:?}"
+        );
     }
 }

@@ -130,11 +130,12 @@ fn own_tags(d: &DesiredRole, o: &ObservedRole, set: Option<&str>, diff: &mut sup
     let mut tags = BTreeMap::new();
     if let Some(set) = set {
         tags.insert(SET_TAG.to_string(), set.to_string());
-        diff.changes.push(FieldChange::new("set", "(none)", set));
+        diff.changes
+            .push(FieldChange::new("set", FieldValue::Absent, set));
     }
     let want = d.tags.get(STATE_PREFIX_TAG);
     let have = o.tags.get(STATE_PREFIX_TAG);
-    let shown = |v: Option<&String>| v.cloned().unwrap_or_else(|| "(none)".into());
+    let shown = |v: Option<&String>| v.map_or(FieldValue::Absent, FieldValue::from);
     if want != have {
         diff.changes.push(FieldChange::new(
             &format!("tag {STATE_PREFIX_TAG}"),
@@ -213,7 +214,7 @@ fn documents(d: &DesiredRole, o: &ObservedRole, diff: &mut super::Diff) {
         let change = FieldChange::new(
             &format!("inline policy {name}"),
             FieldValue::Foreign(admin_statement(doc)),
-            "(deleted)",
+            FieldValue::Deleted,
         );
         diff.add(change, Op::DeleteInlinePolicy { name: name.clone() });
     }
@@ -245,7 +246,7 @@ fn managed_policies(d: &DesiredRole, o: &ObservedRole, diff: &mut super::Diff) {
             diff.changes.push(FieldChange::new(
                 &format!("managed policy {arn}"),
                 FieldValue::AttachedAdmin(admin),
-                "(detached)",
+                FieldValue::Detached,
             ));
         }
     }
@@ -277,7 +278,7 @@ fn limits(d: &DesiredRole, o: &ObservedRole, diff: &mut super::Diff) {
             );
         }
         (Some(a), None) => diff.add(
-            FieldChange::new("permissions boundary", a, "(none)"),
+            FieldChange::new("permissions boundary", a, FieldValue::Absent),
             Op::DeletePermissionsBoundary,
         ),
         _ => {}

@@ -12,6 +12,7 @@ pub mod policy_diff;
 pub mod shared;
 pub mod stack;
 pub mod stack_foreign;
+pub mod stack_notes;
 pub mod stack_owner;
 pub mod stack_roles;
 pub mod stackset;
@@ -28,7 +29,7 @@ use serde_json::Value;
 
 use crate::error::Result;
 use crate::model::admin::AdminStatement;
-use crate::model::bucket::Encryption;
+use crate::model::bucket::{Encryption, LifecycleRule};
 use crate::model::namespace::Namespace;
 use crate::model::DesiredState;
 use crate::observe::Observed;
@@ -67,8 +68,31 @@ pub enum FieldValue {
     Tags(BTreeMap<String, String>),
     /// Tags passed in the create call itself.
     TagsOnCreate(BTreeMap<String, String>),
+    /// Nothing there (where an existing resource lacks the setting).
+    Absent,
+    /// A bucket's versioning, never turned on (S3 reports no status).
+    NeverEnabled,
+    /// What a change deletes (an inline policy the tool did not write).
+    Deleted,
+    /// What a change detaches (a managed policy not configured).
+    Detached,
     /// A bucket's default encryption (`None`: none).
     Encryption(Option<Encryption>),
+    /// A bucket's public access block, its four flags in the order of
+    /// [`PUBLIC_ACCESS_BLOCK`] (`None`: the bucket has none).
+    PublicAccessBlock(Option<[bool; 4]>),
+    /// A new bucket's object ownership: `BucketOwnerEnforced`, which disables ACLs.
+    AclsDisabled,
+    /// A new bucket's policy: requests without TLS are denied.
+    TlsOnly,
+    /// The tool's lifecycle rule on a bucket (`None`: the bucket has no such rule).
+    Lifecycle(Option<LifecycleRule>),
+    /// A new bucket's retention: noncurrent versions expire, incomplete uploads are
+    /// aborted, after so many days each.
+    Retention {
+        noncurrent_days: i32,
+        abort_days: i32,
+    },
     /// The namespace a new bucket is created in, and why when a default name could not use
     /// the account regional one.
     Namespace(Namespace, Option<String>),
@@ -81,6 +105,14 @@ pub enum FieldValue {
     /// A managed policy attached, administrator-equivalent by this statement.
     AttachedAdmin(AdminStatement),
 }
+
+/// The four flags of a bucket's public access block, in the order AWS lists them.
+pub const PUBLIC_ACCESS_BLOCK: [&str; 4] = [
+    "BlockPublicAcls",
+    "IgnorePublicAcls",
+    "BlockPublicPolicy",
+    "RestrictPublicBuckets",
+];
 
 impl FieldValue {
     /// Whether there was nothing before (the field is set, not changed).

@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::compare::{self, ResourceDiff};
+use super::stack_notes::{Failed, StackNote};
 use crate::error::{Error, Result};
 use crate::model::DesiredState;
 use crate::observe::stack::{ObservedResource, ObservedStack};
@@ -50,7 +51,7 @@ pub struct StackPlan {
     /// Termination protection is off and will be turned on.
     pub enable_termination_protection: bool,
     /// Why, for the stack states that need explaining.
-    pub notes: Vec<String>,
+    pub notes: Vec<StackNote>,
     /// The deployed template was compared with the rendered one (not for a stack that is
     /// busy or broken).
     pub compared: bool,
@@ -85,7 +86,7 @@ impl StackPlan {
             action: StackAction::None,
             changes: Vec::new(),
             enable_termination_protection: false,
-            notes: vec![e.message],
+            notes: vec![StackNote::Unsettled(e.message)],
             compared: false,
             next: e.hint,
             deployed: Some(d),
@@ -162,35 +163,27 @@ pub fn plan(spec: &StackSpec, observed: Option<ObservedStack>) -> Result<StackPl
     let ours = super::stack_owner::recorded_set(&spec.template).unwrap_or_default();
     super::stack_owner::check_stack(&spec.name, &d, ours)?;
     let deployed_template = d.template_body.as_deref().and_then(compare::parse);
-    let failed_on = |what: &str, reason: &Option<String>| {
-        reason.as_ref().map(|r| format!("{what} failed on {r}"))
-    };
     match d.status.as_str() {
         "ROLLBACK_COMPLETE" => {
             plan.action = StackAction::Recreate;
             plan.changes = compare::diff(None, &spec.template);
-            plan.notes.push(
-                "the stack's first create failed and was rolled back (ROLLBACK_COMPLETE); such a stack can only be deleted, so init deletes it and creates it again".into(),
-            );
-            plan.notes.extend(failed_on("it", &d.failures.operation));
+            plan.notes.push(StackNote::RolledBack);
+            plan.notes
+                .extend(StackNote::failed_on(Failed::Create, &d.failures.operation));
         }
         "REVIEW_IN_PROGRESS" => {
             plan.action = StackAction::Recreate;
             plan.changes = compare::diff(None, &spec.template);
-            plan.notes.push(
-                "the stack was started by a change set that never ran (REVIEW_IN_PROGRESS) and holds no resources; init deletes it and creates it".into(),
-            );
+            plan.notes.push(StackNote::NeverRan);
         }
         "UPDATE_ROLLBACK_FAILED" => {
             plan.action = StackAction::ResumeRollback;
             plan.changes = compare::diff(deployed_template.as_ref(), &spec.template);
-            plan.notes.push(
-                "an update failed and so did its rollback (UPDATE_ROLLBACK_FAILED); init resumes the rollback with ContinueUpdateRollback (the stack is never deleted), then updates".into(),
-            );
+            plan.notes.push(StackNote::RollbackFailed);
             plan.notes
-                .extend(failed_on("the update", &d.failures.operation));
+                .extend(StackNote::failed_on(Failed::Update, &d.failures.operation));
             plan.notes
-                .extend(failed_on("the rollback", &d.failures.rollback));
+                .extend(StackNote::failed_on(Failed::Rollback, &d.failures.rollback));
         }
         "ROLLBACK_FAILED" | "DELETE_FAILED" | "IMPORT_ROLLBACK_FAILED" => {
             return Err(broken(spec, &d))
@@ -411,7 +404,11 @@ mod tests {
 
         let p = plan(&s, Some(stack("ROLLBACK_COMPLETE", same.clone(), true))).unwrap();
         assert_eq!(p.action, StackAction::Recreate);
-        assert!(p.notes[1].starts_with("it failed on Role"), "{:?}", p.notes);
+        assert!(
+            matches!(&p.notes[1], StackNote::FailedOn { what: Failed::Create, reason } if reason.starts_with("Role")),
+            "{:?}",
+            p.notes
+        );
         assert!(!p.enable_termination_protection, "set at creation instead");
 
         let e = plan(&s, Some(stack("UPDATE_IN_PROGRESS", same.clone(), true))).unwrap_err();

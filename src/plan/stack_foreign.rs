@@ -3,25 +3,28 @@
 //! them (drift detection ignores what the template leaves out), so `plan` and `status` name
 //! each one, with the administrator-equivalence verdict and the command that removes it.
 
-use serde::Serialize;
-
-use crate::model::admin::admin_statement;
+use crate::model::admin::{admin_statement, AdminStatement};
 use crate::model::{DesiredRole, DesiredState};
 use crate::observe::ObservedRole;
 
-/// One policy on the role that the template does not define.
-#[derive(Debug, Clone, Serialize)]
+/// One policy on the role that the template does not define. How it reads, with the AWS CLI
+/// command that removes it, in the text and the JSON, is `report`'s (`report::stack_text`).
+#[derive(Debug, Clone)]
 pub struct ForeignPolicy {
     /// The role it is on.
     pub role: String,
-    /// `inline` or `managed`.
-    pub kind: &'static str,
+    pub kind: PolicyKind,
     /// The inline policy's name, or the managed policy's ARN.
     pub name: String,
     /// The statement that makes it administrator-equivalent, when one does.
-    pub admin_equivalent: Option<String>,
-    /// The AWS CLI command that removes it from the role.
-    pub remove: String,
+    pub admin_equivalent: Option<AdminStatement>,
+}
+
+/// An inline policy of the role's own, or a managed policy attached to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyKind {
+    Inline,
+    Managed,
 }
 
 /// The policies on the live roles (`live`, in the order of the desired roles) that the
@@ -44,13 +47,9 @@ pub fn foreign_policies(role: &DesiredRole, live: Option<&ObservedRole>) -> Vec<
         .iter()
         .map(|(name, doc)| ForeignPolicy {
             role: role.name.clone(),
-            kind: "inline",
+            kind: PolicyKind::Inline,
             name: name.clone(),
-            admin_equivalent: admin_statement(doc).map(|s| s.to_string()),
-            remove: format!(
-                "aws iam delete-role-policy --role-name {} --policy-name {name}",
-                role.name
-            ),
+            admin_equivalent: admin_statement(doc),
         });
     let managed = o
         .managed_documents
@@ -58,13 +57,9 @@ pub fn foreign_policies(role: &DesiredRole, live: Option<&ObservedRole>) -> Vec<
         .filter(|(arn, _)| !role.managed_policies.contains(arn))
         .map(|(arn, doc)| ForeignPolicy {
             role: role.name.clone(),
-            kind: "managed",
+            kind: PolicyKind::Managed,
             name: arn.clone(),
-            admin_equivalent: admin_statement(doc).map(|s| s.to_string()),
-            remove: format!(
-                "aws iam detach-role-policy --role-name {} --policy-arn {arn}",
-                role.name
-            ),
+            admin_equivalent: admin_statement(doc),
         });
     inline.chain(managed).collect()
 }

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::compare;
 use super::stack::{StackPlan, StackSpec};
+use super::stack_notes::StackNote;
 use crate::error::{Error, Result};
 use crate::observe::stack::ObservedStack;
 
@@ -115,15 +116,8 @@ pub fn refuse_role_losses(
 }
 
 /// The note a plan shows for roles the update deletes.
-pub fn dropped_note(losses: &RoleLosses) -> Option<String> {
-    let one = losses.dropped.len() == 1;
-    (!losses.dropped.is_empty()).then(|| {
-        format!(
-            "the update deletes the role{} {}, which these settings no longer have: init needs --prune to do it",
-            if one { "" } else { "s" },
-            losses.dropped.join(", ")
-        )
-    })
+pub fn dropped_note(losses: &RoleLosses) -> Option<StackNote> {
+    (!losses.dropped.is_empty()).then(|| StackNote::DropsRoles(losses.dropped.clone()))
 }
 
 #[cfg(test)]
@@ -169,7 +163,10 @@ mod tests {
         );
         assert!(e.hint.as_deref().unwrap().contains("`init --prune`"));
         assert!(refuse(&dropped, true).is_ok());
-        assert!(dropped_note(&dropped).unwrap().contains("roles a, c"));
+        assert!(dropped_note(&dropped)
+            .unwrap()
+            .to_string()
+            .contains("roles a, c"));
 
         // A one-role stack whose role is renamed: the old one is dropped, the id stays.
         let renamed = losses(&stack_one("old"), &stack_one("new"));

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::compare::{self, ResourceDiff};
+use super::stack_notes::StackNote;
 use super::stack_roles::{dropped_note, refuse_role_losses, role_losses, RoleLosses};
 use crate::config::StackSetTargets;
 use crate::error::{Error, Result};
@@ -79,7 +80,7 @@ pub struct StackSetPlan {
     pub retry: Vec<Instance>,
     /// Every instance the StackSet has now.
     pub instances: Vec<Instance>,
-    pub notes: Vec<String>,
+    pub notes: Vec<StackNote>,
     /// The roles the template update takes from every instance.
     #[serde(skip)]
     pub role_losses: RoleLosses,
@@ -162,17 +163,17 @@ pub fn plan(spec: &StackSetSpec, observed: Option<ObservedStackSet>) -> Result<S
     plan.add = missing(spec, &plan.instances, &plan.targeted_org_units);
     for i in &plan.instances {
         if !spec.targets(i) {
-            plan.notes.push(format!(
-                "{} in {} is not among the targets: left as it is (remove it with aws cloudformation delete-stack-instances)",
-                i.account, i.region
-            ));
+            plan.notes.push(StackNote::NotTargeted {
+                account: i.account.clone(),
+                region: i.region.clone(),
+            });
         } else if i.status == "OUTDATED" && !plan.update_template {
             plan.retry.push(i.clone());
         } else if i.status == "INOPERABLE" {
-            plan.notes.push(format!(
-                "{} in {} is INOPERABLE (a delete failed there): see the StackSet in the console",
-                i.account, i.region
-            ));
+            plan.notes.push(StackNote::Inoperable {
+                account: i.account.clone(),
+                region: i.region.clone(),
+            });
         }
     }
     Ok(plan)
@@ -280,7 +281,13 @@ mod tests {
         assert!(!p.update_template);
         assert_eq!(p.add, [s.target_of(&instance("222222222222", "CURRENT"))]);
         assert_eq!(p.retry, [instance("111111111111", "OUTDATED")]);
-        assert!(p.notes[0].starts_with("333333333333 in eu-west-1 is not among the targets"));
+        assert_eq!(
+            p.notes[0],
+            StackNote::NotTargeted {
+                account: "333333333333".into(),
+                region: "eu-west-1".into()
+            }
+        );
 
         let wrong = ObservedStackSet {
             permission_model: "SERVICE_MANAGED".into(),

@@ -46,13 +46,38 @@ pub enum Which {
     Planned,
 }
 
-/// One verdict: the role, the document, what it lets in, in one sentence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One verdict: the role, the document, what it lets in. In words (the text, and the JSON's
+/// `allows`) it is `report`'s (`report::verdicts`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustVerdict {
     pub role: String,
     pub policy: Which,
-    pub breadth: Breadth,
-    pub allows: String,
+    pub allows: Allows,
+}
+
+/// What a trust policy lets in beyond the settings, with what that sentence names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Allows {
+    /// Every repository of the workspace: no `sub` condition names the role's repositories.
+    AnyRepository,
+    /// Any step of `repository` on any branch, though the role is limited to deployments to
+    /// `environments`.
+    AnyBranch {
+        repository: String,
+        environments: Vec<String>,
+    },
+    /// A step from `ip`, outside the source `ranges` the role is limited to.
+    AnyNetwork { ip: String, ranges: Vec<IpNet> },
+}
+
+impl TrustVerdict {
+    pub fn breadth(&self) -> Breadth {
+        match self.allows {
+            Allows::AnyRepository => Breadth::AnyRepository,
+            Allows::AnyBranch { .. } => Breadth::AnyBranch,
+            Allows::AnyNetwork { .. } => Breadth::AnyNetwork,
+        }
+    }
 }
 
 /// A repository and a step no configuration names (the probes' sub parts).
@@ -140,10 +165,9 @@ impl<'a> Probe<'a> {
     }
 
     fn judge(&self, policy: &Value, which: Which) -> Vec<TrustVerdict> {
-        let verdict = |breadth, allows: String| TrustVerdict {
+        let verdict = |allows| TrustVerdict {
             role: self.role.name.clone(),
             policy: which,
-            breadth,
             allows,
         };
         let mut out = Vec::new();
@@ -155,13 +179,7 @@ impl<'a> Probe<'a> {
         .iter()
         .any(|sub| self.admits(policy, sub, &inside));
         if any_repo {
-            out.push(verdict(
-                Breadth::AnyRepository,
-                format!(
-                    "every repository of the workspace can assume role {} (no sub condition names its repositories)",
-                    self.role.name
-                ),
-            ));
+            out.push(verdict(Allows::AnyRepository));
         }
         let Some(repo) = self.role.repositories.first() else {
             return out;
@@ -169,14 +187,10 @@ impl<'a> Probe<'a> {
         if !self.role.environments.is_empty()
             && self.admits(policy, &format!("{repo}:{PROBE_STEP}"), &inside)
         {
-            out.push(verdict(
-                Breadth::AnyBranch,
-                format!(
-                    "any step of repository {repo}, on any branch, can assume role {} (it is limited to deployments to environment(s) {})",
-                    self.role.name,
-                    self.role.environments.join(", ")
-                ),
-            ));
+            out.push(verdict(Allows::AnyBranch {
+                repository: repo.clone(),
+                environments: self.role.environments.clone(),
+            }));
         }
         let outside = OUTSIDE
             .iter()
@@ -187,18 +201,10 @@ impl<'a> Probe<'a> {
             .copied();
         if let (false, Some(ip)) = (self.ranges.is_empty(), outside) {
             if self.admits(policy, &self.sub(repo), ip) {
-                out.push(verdict(
-                    Breadth::AnyNetwork,
-                    format!(
-                        "a step from any network (here {ip}) can assume role {}, though it is limited to source ranges {}",
-                        self.role.name,
-                        self.ranges
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ));
+                out.push(verdict(Allows::AnyNetwork {
+                    ip: ip.to_string(),
+                    ranges: self.ranges.clone(),
+                }));
             }
         }
         out
@@ -259,7 +265,7 @@ mod tests {
     }
 
     fn kinds(v: &[TrustVerdict]) -> Vec<(Which, Breadth)> {
-        v.iter().map(|v| (v.policy, v.breadth)).collect()
+        v.iter().map(|v| (v.policy, v.breadth())).collect()
     }
 
     #[test]
@@ -286,7 +292,7 @@ mod tests {
                 (Which::Live, Breadth::AnyBranch)
             ]
         );
-        assert!(v[0].allows.contains("every repository"), "{v:?}");
+        assert_eq!(v[0].allows, Allows::AnyRepository, "{v:?}");
         let no_ip = without(trust, "IpAddress");
         assert_eq!(
             kinds(&trust_verdicts(&d, &live(no_ip))),

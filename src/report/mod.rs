@@ -13,7 +13,6 @@ mod init;
 mod next_steps;
 mod operator_policy;
 pub mod pipeline;
-pub mod pipeline_multi;
 mod plan;
 mod prompt;
 pub mod render;

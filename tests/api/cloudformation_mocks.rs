@@ -201,7 +201,7 @@ fn update_rollback_failed_is_resumed_with_continue_update_rollback_never_deleted
 
     let plan = run_plan(&cfn, &spec).unwrap();
     assert_eq!(plan.action, StackAction::ResumeRollback);
-    let notes = plan.notes.join("\n");
+    let notes: String = plan.notes.iter().map(|n| format!("{n}\n")).collect();
     assert!(notes.contains("ContinueUpdateRollback"), "{notes}");
     assert!(notes.contains("never deleted"), "{notes}");
     assert!(

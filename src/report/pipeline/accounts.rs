@@ -1,21 +1,24 @@
-//! `pipeline --deployment NAME=CONFIG ...`'s result: the files, each environment with its
-//! account, role and variables, and what was done in Bitbucket.
+//! `pipeline --deployment NAME=CONFIG ...`'s body of [`super::PipelineReport`]: the
+//! files, each environment with its account, role and variables, and what was done in
+//! Bitbucket.
 
 use std::fmt::Write;
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Paint, Report};
+use super::shared::{kept_text, variables_text, KeptFile};
+use super::Paint;
 use crate::bitbucket::variables::VariableState;
 use crate::model::pipeline::StageEnvironment;
 
+/// The files for environments in several accounts, one environment each.
 #[derive(Debug, Clone, Serialize)]
-pub struct MultiPipelineReport {
+pub struct AccountsBody {
     pub files: Vec<String>,
     /// Files that existed (no `--force`): left as they are, their would-be content shown.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub kept: Vec<super::pipeline::KeptFile>,
+    pub kept: Vec<KeptFile>,
     pub environments: Vec<StageEnvironment>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bitbucket_variables: Option<Vec<VariableState>>,
@@ -23,13 +26,13 @@ pub struct MultiPipelineReport {
     pub aws_calls: Vec<Value>,
 }
 
-impl Report for MultiPipelineReport {
-    fn text(&self, _paint: Paint) -> String {
+impl AccountsBody {
+    pub(super) fn text(&self, _paint: Paint) -> String {
         let mut text = String::new();
         for f in &self.files {
             let _ = writeln!(text, "wrote {f}");
         }
-        super::pipeline::kept_text(&self.kept, &mut text);
+        kept_text(&self.kept, &mut text);
         if let Some(first) = self.environments.first() {
             if let Some(plan) = &first.plan_role_arn {
                 let _ = writeln!(
@@ -51,11 +54,7 @@ impl Report for MultiPipelineReport {
         }
         match &self.bitbucket_variables {
             Some(states) => {
-                let _ = write!(
-                    text,
-                    "\nBitbucket variables:\n{}",
-                    super::pipeline::variables_text(states)
-                );
+                let _ = write!(text, "\nBitbucket variables:\n{}", variables_text(states));
             }
             None => {
                 let _ = writeln!(

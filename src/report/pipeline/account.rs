@@ -1,13 +1,14 @@
-//! `pipeline`'s result: the files written and the Bitbucket variables to set, as the
-//! `--output json` document and as text.
+//! `pipeline`'s body for one account: the files written for the settings' roles and the
+//! Bitbucket variables to set.
 
 use std::fmt::Write;
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Paint, Report};
-use crate::bitbucket::variables::{Action, VariableState};
+use super::shared::{kept_text, variables_text, KeptFile};
+use super::Paint;
+use crate::bitbucket::variables::VariableState;
 use crate::model::pipeline::{Pipeline, PipelineRoles, Placement, Scope};
 use crate::model::{Account, DesiredState};
 
@@ -17,15 +18,6 @@ pub struct WrittenFile {
     pub path: String,
     /// `bitbucket-pipelines` or `terraform-backend`.
     pub kind: &'static str,
-}
-
-/// A file that existed and was left as it is (no `--force`), with what `pipeline` would
-/// have written, for the user to merge in.
-#[derive(Debug, Clone, Serialize)]
-pub struct KeptFile {
-    pub path: String,
-    pub kind: &'static str,
-    pub content: String,
 }
 
 /// The variables to set in Bitbucket, and where.
@@ -56,8 +48,9 @@ impl Variables {
     }
 }
 
+/// The files for the settings' roles in one account.
 #[derive(Debug, Clone, Serialize)]
-pub struct PipelineReport {
+pub struct AccountBody {
     /// The files written.
     pub files: Vec<WrittenFile>,
     /// The files that existed and were left as they are.
@@ -92,37 +85,7 @@ pub struct PipelineReport {
     pub bitbucket_variables: Option<Vec<VariableState>>,
 }
 
-/// One line per managed Bitbucket variable: `+` created, `~` updated, `=` in sync, `!`
-/// secured (left alone).
-pub fn variables_text(states: &[VariableState]) -> String {
-    let mut text = String::new();
-    for s in states {
-        let place = if s.scope == "repository" {
-            format!("{} repository variable", s.repository)
-        } else {
-            format!("{} deployment variable of {}", s.repository, s.scope)
-        };
-        let _ = match s.action {
-            Action::Create => writeln!(text, "+ {place} {} = {}", s.key, s.wanted),
-            Action::Update => writeln!(
-                text,
-                "~ {place} {}: {} -> {}",
-                s.key,
-                s.current.as_deref().unwrap_or_default(),
-                s.wanted
-            ),
-            Action::InSync => writeln!(text, "= {place} {} in sync", s.key),
-            Action::Secured => writeln!(
-                text,
-                "! {place} {} is secured, so cannot be compared; left alone",
-                s.key
-            ),
-        };
-    }
-    text
-}
-
-impl PipelineReport {
+impl AccountBody {
     /// The result of writing `pipeline_path` and `backend_path` (none for a `cdk` role) for
     /// `p`, `roles` and `d`; `state_prefix` is the backend's key prefix.
     pub fn new(
@@ -143,7 +106,7 @@ impl PipelineReport {
             path,
             kind: "terraform-backend",
         }));
-        PipelineReport {
+        AccountBody {
             files: written,
             kept: Vec::new(),
             roles: roles.clone(),
@@ -215,8 +178,8 @@ impl PipelineReport {
     }
 }
 
-impl Report for PipelineReport {
-    fn text(&self, _paint: Paint) -> String {
+impl AccountBody {
+    pub(super) fn text(&self, _paint: Paint) -> String {
         let mut text = String::new();
         for f in &self.files {
             let _ = writeln!(text, "wrote {}", f.path);
@@ -256,39 +219,13 @@ impl Report for PipelineReport {
     }
 }
 
-/// What to add to each file that was left as it is.
-pub(super) fn kept_text(kept: &[KeptFile], text: &mut String) {
-    for f in kept {
-        let what = if f.kind == "bitbucket-pipelines" {
-            "Add these steps and pipelines to it"
-        } else {
-            "Its backend block should read"
-        };
-        let _ = writeln!(
-            text,
-            "{} exists, so it was left as it is (--force replaces it). {what}:\n",
-            f.path
-        );
-        let body = f.content.lines().skip_while(|l| l.starts_with('#'));
-        for l in body {
-            let _ = writeln!(text, "  {l}");
-        }
-        let image = f.content.lines().find_map(|l| l.strip_prefix("image: "));
-        if let Some(image) = image {
-            let _ = writeln!(
-                text,
-                "\nWhere the file already names another top-level image, give each of these steps `image: {image}` instead."
-            );
-        }
-        let _ = writeln!(text);
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::PipelineReport;
     use super::*;
     use crate::config::{Inputs, Settings};
     use crate::model::pipeline::RoleChoice;
+    use crate::report::Report;
 
     const PLAN: &str = "arn:aws:iam::210987654321:role/infra-plan";
     const APPLY: &str = "arn:aws:iam::210987654321:role/infra-apply";
@@ -319,14 +256,14 @@ mod tests {
             "out/bitbucket-pipelines.yml".into(),
             Some("out/backend.tf".into()),
         );
-        PipelineReport::new(
+        PipelineReport::Account(Box::new(AccountBody::new(
             &p,
             &roles,
             &d,
             files,
             Some(""),
             serde_json::json!({"total": 0}),
-        )
+        )))
     }
 
     fn pair() -> PipelineRoles {
