@@ -3,7 +3,11 @@
 //! [`Staged`]: in direct mode the live resources and their diff with the desired state; in
 //! CloudFormation mode the template, and the stack or StackSet as it is deployed.
 
+mod planned;
+
 use std::borrow::Cow;
+
+pub(super) use planned::for_init;
 
 use super::Deployment;
 use crate::aws::Aws;

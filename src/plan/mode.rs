@@ -1,0 +1,57 @@
+//! What `init` would do, in the mode the settings pick: one plan whose body is the mode's
+//! (direct mode's diff and `--prune`'s deletions, a stack plan, or a StackSet plan). `apply`
+//! matches it once; `report` renders what was done from it.
+
+use crate::model::DesiredState;
+use crate::observe::stale::StaleRole;
+use crate::observe::Observed;
+use crate::plan::destroy::Plan as DeletionPlan;
+use crate::plan::stack::{StackPlan, StackSpec};
+use crate::plan::stackset::{StackSetPlan, StackSetSpec};
+use crate::plan::Plan;
+
+/// `init`'s plan, in its mode.
+pub enum Planned<'a> {
+    Direct(Box<DirectPlanned<'a>>),
+    Stack(Box<StackPlanned<'a>>),
+    StackSet(Box<StackSetPlanned<'a>>),
+}
+
+/// Direct mode: the diff with the live resources, and the stale roles `--prune` deletes.
+pub struct DirectPlanned<'a> {
+    pub diff: &'a Plan,
+    /// The live resources the diff was made from.
+    pub observed: &'a Observed,
+    /// Roles of this set the settings no longer name.
+    pub stale: &'a [StaleRole],
+    /// `--prune`: the deletion of the stale roles, planned as `destroy` plans a role's (empty
+    /// without `--prune` or without stale roles).
+    pub pruning: DeletionPlan,
+}
+
+impl DirectPlanned<'_> {
+    /// Whether anything is written: a change, or a stale role to delete.
+    pub fn has_changes(&self) -> bool {
+        self.diff.has_changes() || self.pruning.has_deletions()
+    }
+
+    /// The stale roles the plan deletes.
+    pub fn pruned(&self) -> Vec<String> {
+        let roles = self.pruning.role_ops();
+        roles.iter().map(|(name, _)| (*name).to_string()).collect()
+    }
+}
+
+/// One stack: the stack it is deployed as, and what `init` would do to it.
+pub struct StackPlanned<'a> {
+    pub spec: &'a StackSpec,
+    pub plan: StackPlan,
+}
+
+/// A StackSet: the StackSet it is deployed as, and what `init` would do to it.
+pub struct StackSetPlanned<'a> {
+    pub spec: &'a StackSetSpec,
+    pub plan: StackSetPlan,
+    /// The template's desired state, with the names each target account gives.
+    pub symbolic: &'a DesiredState,
+}
