@@ -1,16 +1,18 @@
 //! What `init` would do, in the mode the settings pick: one plan whose body is the mode's
-//! (direct mode's diff and `--prune`'s deletions, a stack plan, or a StackSet plan). `apply`
-//! matches it once; `report` renders what was done from it.
+//! (direct mode's diff and `--prune`'s deletions, a stack plan, or a StackSet plan). `plan`
+//! shows it, `apply` matches it once, and `report` renders what was done from it.
 
 use crate::model::DesiredState;
 use crate::observe::stale::StaleRole;
-use crate::observe::Observed;
+use crate::observe::{Observed, ObservedRole};
 use crate::plan::destroy::Plan as DeletionPlan;
 use crate::plan::stack::{StackPlan, StackSpec};
+use crate::plan::stack_foreign::{on_roles, ForeignPolicy};
 use crate::plan::stackset::{StackSetPlan, StackSetSpec};
+use crate::plan::verdicts::{role_verdicts, TrustVerdict};
 use crate::plan::Plan;
 
-/// `init`'s plan, in its mode.
+/// `init`'s plan (and what `plan` shows), in its mode.
 pub enum Planned<'a> {
     Direct(Box<DirectPlanned<'a>>),
     Stack(Box<StackPlanned<'a>>),
@@ -46,6 +48,27 @@ impl DirectPlanned<'_> {
 pub struct StackPlanned<'a> {
     pub spec: &'a StackSpec,
     pub plan: StackPlan,
+    /// What `plan` shows of the stack's roles as they are (not read for `init`).
+    pub roles: Option<RolesReview>,
+}
+
+/// A stack's roles as they are, beside the template: the policies on them the template does
+/// not define, and the verdicts on their trust policies.
+#[derive(Default)]
+pub struct RolesReview {
+    pub foreign: Vec<ForeignPolicy>,
+    pub verdicts: Vec<TrustVerdict>,
+}
+
+impl RolesReview {
+    /// The configured roles of `desired` as read (`live`, in the same order; empty before the
+    /// stack exists).
+    pub fn of(desired: &DesiredState, live: &[Option<ObservedRole>]) -> RolesReview {
+        RolesReview {
+            foreign: on_roles(desired, live),
+            verdicts: role_verdicts(desired, live),
+        }
+    }
 }
 
 /// A StackSet: the StackSet it is deployed as, and what `init` would do to it.

@@ -7,7 +7,7 @@ mod planned;
 
 use std::borrow::Cow;
 
-pub(super) use planned::for_init;
+pub(super) use planned::{for_init, for_plan};
 
 use super::Deployment;
 use crate::aws::Aws;

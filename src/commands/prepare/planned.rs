@@ -1,15 +1,17 @@
-//! `init`'s plan, in the mode [`prepare`](super::prepare) staged: the reads the plan needs
-//! beyond what was prepared (the stale roles `--prune` deletes; the resources a new stack
-//! would take over), then the plan itself ([`Planned`]).
+//! `init`'s plan, in the mode [`prepare`](super::prepare) staged, for `init` to carry out or
+//! `plan` to show: the reads the plan needs beyond what was prepared (the stale roles
+//! `--prune` deletes; the resources a new stack would take over; for `plan`, a stack's roles
+//! as they are), then the plan itself ([`Planned`]).
 
-use super::{Prepared, Staged};
+use super::{Prepared, StackSetStaged, Staged};
 use crate::config::Settings;
 use crate::error::Result;
+use crate::observe;
 use crate::observe::destroy::{self as observe_destroy, Targets};
 use crate::observe::stale::StaleRole;
 use crate::plan;
 use crate::plan::destroy::{self as destroy_plan, Plan as DeletionPlan};
-use crate::plan::mode::{DirectPlanned, Planned, StackPlanned, StackSetPlanned};
+use crate::plan::mode::{DirectPlanned, Planned, RolesReview, StackPlanned, StackSetPlanned};
 use crate::report::destroy as destroy_report;
 use crate::report::Reporter;
 
@@ -47,18 +49,58 @@ pub(in crate::commands) async fn for_init<'p>(
             Planned::Stack(Box::new(StackPlanned {
                 spec: &s.spec,
                 plan: sp,
+                roles: None,
             }))
         }
-        Staged::StackSet(s) => {
-            reporter.progress(format!("reading StackSet {}", s.spec.name));
-            let plan = plan::stackset::checked_plan(&s.spec, s.deployed.clone(), prune)?;
-            Planned::StackSet(Box::new(StackSetPlanned {
-                spec: &s.spec,
-                plan,
-                symbolic: &s.template.desired,
-            }))
-        }
+        Staged::StackSet(s) => stackset(s, reporter, prune)?,
     })
+}
+
+/// What `plan` shows: `init`'s plan as it would be with `--prune` (the roles an update
+/// deletes are shown; `init` asks for `--prune` to do it), without `--prune`'s reads, and for
+/// a stack its roles as they are.
+pub(in crate::commands) async fn for_plan<'p>(
+    p: &'p Prepared,
+    reporter: &Reporter,
+) -> Result<Planned<'p>> {
+    Ok(match &p.staged {
+        Staged::Direct(d) => Planned::Direct(Box::new(DirectPlanned {
+            diff: &d.plan,
+            observed: &d.observed,
+            stale: &d.stale,
+            pruning: DeletionPlan { items: Vec::new() },
+        })),
+        Staged::Stack(s) => {
+            reporter.progress(format!("reading stack {}", s.spec.name));
+            let sp = plan::stack_roles::checked_stack_plan(&s.spec, s.deployed.clone(), true)?;
+            for w in plan::state_moves::in_stack(&p.desired, sp.deployed.as_ref()) {
+                reporter.warn(w);
+            }
+            let live = if sp.creates() {
+                p.refuse_existing(&s.spec.name).await?;
+                Vec::new()
+            } else {
+                observe::roles(&p.aws, &p.desired).await?
+            };
+            Planned::Stack(Box::new(StackPlanned {
+                spec: &s.spec,
+                plan: sp,
+                roles: Some(RolesReview::of(&p.desired, &live)),
+            }))
+        }
+        Staged::StackSet(s) => stackset(s, reporter, true)?,
+    })
+}
+
+/// The StackSet as it is and what `init` would do to it; `prune` allows deleting roles.
+fn stackset<'p>(s: &'p StackSetStaged, reporter: &Reporter, prune: bool) -> Result<Planned<'p>> {
+    reporter.progress(format!("reading StackSet {}", s.spec.name));
+    let plan = plan::stackset::checked_plan(&s.spec, s.deployed.clone(), prune)?;
+    Ok(Planned::StackSet(Box::new(StackSetPlanned {
+        spec: &s.spec,
+        plan,
+        symbolic: &s.template.desired,
+    })))
 }
 
 /// `--prune`: the deletion of the stale roles, planned as `destroy` plans a role's (empty
