@@ -4,6 +4,7 @@
 use crate::apply::cloudformation::changeset::ChangeSetSummary;
 use crate::error::Result;
 use crate::plan::destroy::Plan as DeletionPlan;
+use crate::plan::destroy_stack::DeletePlan;
 use crate::plan::stack::StackPlan;
 use crate::plan::stackset::{StackSetPlan, StackSetSpec};
 use crate::plan::Plan;
@@ -34,3 +35,14 @@ pub enum Ask<'a> {
 
 /// The caller's answer to an [`Ask`]: `Ok` to go on, the error to stop with otherwise.
 pub type Confirm<'c> = dyn Fn(Ask<'_>) -> Result<()> + Sync + 'c;
+
+/// What `destroy` asks before its first deletion.
+pub enum AskDeletion<'a> {
+    /// Direct mode: each resource's deletion (or why it stays).
+    Direct(&'a DeletionPlan),
+    /// A stack: what deleting it deletes and retains.
+    Stack(&'a DeletePlan),
+}
+
+/// The caller's answer to an [`AskDeletion`], as [`Confirm`]'s to an [`Ask`].
+pub type ConfirmDeletion<'c> = dyn Fn(AskDeletion<'_>) -> Result<()> + Sync + 'c;

@@ -1,11 +1,14 @@
 //! What `init` would do, in the mode the settings pick: one plan whose body is the mode's
 //! (direct mode's diff and `--prune`'s deletions, a stack plan, or a StackSet plan). `plan`
-//! shows it, `apply` matches it once, and `report` renders what was done from it.
+//! shows it, `apply` matches it once, and `report` renders what was done from it. So with
+//! what `destroy` would delete ([`Destroying`]).
 
 use crate::model::DesiredState;
+use crate::observe::destroy::Targets;
 use crate::observe::stale::StaleRole;
 use crate::observe::{Observed, ObservedRole};
 use crate::plan::destroy::Plan as DeletionPlan;
+use crate::plan::destroy_stack::DeletePlan;
 use crate::plan::stack::{StackPlan, StackSpec};
 use crate::plan::stack_foreign::{on_roles, ForeignPolicy};
 use crate::plan::stackset::{StackSetPlan, StackSetSpec};
@@ -77,4 +80,17 @@ pub struct StackSetPlanned<'a> {
     pub plan: StackSetPlan,
     /// The template's desired state, with the names each target account gives.
     pub symbolic: &'a DesiredState,
+}
+
+/// What `destroy` would delete, in its mode.
+pub enum Destroying {
+    /// Direct mode: what was looked for, and each resource's deletion (or why it stays).
+    Direct {
+        targets: Box<Targets>,
+        plan: DeletionPlan,
+    },
+    /// The stack, and what deleting it deletes and retains.
+    Stack(Box<DeletePlan>),
+    /// No stack of this name: nothing to delete.
+    NoStack { name: String },
 }

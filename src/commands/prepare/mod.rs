@@ -3,10 +3,12 @@
 //! [`Staged`]: in direct mode the live resources and their diff with the desired state; in
 //! CloudFormation mode the template, and the stack or StackSet as it is deployed.
 
+mod destroy;
 mod planned;
 
 use std::borrow::Cow;
 
+pub(super) use destroy::for_destroy;
 pub(super) use planned::{for_init, for_plan};
 
 use super::Deployment;
