@@ -1,15 +1,17 @@
 //! What `init` would do, in the mode the settings pick: one plan whose body is the mode's
 //! (direct mode's diff and `--prune`'s deletions, a stack plan, or a StackSet plan). `plan`
 //! shows it, `apply` matches it once, and `report` renders what was done from it. So with
-//! what `destroy` would delete ([`Destroying`]).
+//! what `status` shows ([`Status`]) and what `destroy` would delete ([`Destroying`]).
 
+use crate::bitbucket::variables::VariableState;
+use crate::error::Error;
 use crate::model::DesiredState;
 use crate::observe::destroy::Targets;
 use crate::observe::stale::StaleRole;
 use crate::observe::{Observed, ObservedRole};
 use crate::plan::destroy::Plan as DeletionPlan;
 use crate::plan::destroy_stack::DeletePlan;
-use crate::plan::stack::{StackPlan, StackSpec};
+use crate::plan::stack::{ResourceState, StackPlan, StackSpec};
 use crate::plan::stack_foreign::{on_roles, ForeignPolicy};
 use crate::plan::stackset::{StackSetPlan, StackSetSpec};
 use crate::plan::verdicts::{role_verdicts, TrustVerdict};
@@ -93,4 +95,36 @@ pub enum Destroying {
     Stack(Box<DeletePlan>),
     /// No stack of this name: nothing to delete.
     NoStack { name: String },
+}
+
+/// What `status` shows, in its mode: each resource as it stands.
+pub enum Status<'a> {
+    Direct(Box<DirectStatus<'a>>),
+    Stack(Box<StackStatus>),
+    StackSet(Box<StackSetPlanned<'a>>),
+}
+
+/// Direct mode: the diff as each resource's status, the stale roles, and (with Bitbucket
+/// credentials) the pipeline's variables.
+pub struct DirectStatus<'a> {
+    pub diff: &'a Plan,
+    pub observed: &'a Observed,
+    pub stale: &'a [StaleRole],
+    pub variables: Option<Vec<VariableState>>,
+}
+
+/// One stack: missing, or as it stands.
+pub enum StackStatus {
+    /// No stack of this name; `blocked`: why `init` could not create it.
+    Missing {
+        name: String,
+        blocked: Option<Error>,
+    },
+    /// The stack as it stands: its plan, each resource as read from its own service, and its
+    /// roles as they are.
+    Present {
+        plan: Box<StackPlan>,
+        resources: Vec<ResourceState>,
+        roles: RolesReview,
+    },
 }

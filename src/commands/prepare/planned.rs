@@ -41,7 +41,7 @@ pub(in crate::commands) async fn for_init<'p>(
             reporter.progress(format!("reading stack {}", s.spec.name));
             let sp = plan::stack_roles::checked_stack_plan(&s.spec, s.deployed.clone(), prune)?;
             if sp.creates() {
-                p.refuse_existing(&s.spec.name).await?;
+                refuse_existing(p, &s.spec.name).await?;
             }
             for w in plan::state_moves::in_stack(&p.desired, sp.deployed.as_ref()) {
                 reporter.warn(w);
@@ -77,7 +77,7 @@ pub(in crate::commands) async fn for_plan<'p>(
                 reporter.warn(w);
             }
             let live = if sp.creates() {
-                p.refuse_existing(&s.spec.name).await?;
+                refuse_existing(p, &s.spec.name).await?;
                 Vec::new()
             } else {
                 observe::roles(&p.aws, &p.desired).await?
@@ -90,6 +90,12 @@ pub(in crate::commands) async fn for_plan<'p>(
         }
         Staged::StackSet(s) => stackset(s, reporter, true)?,
     })
+}
+
+/// A new stack cannot take over resources that exist outside it: refused before anything.
+async fn refuse_existing(p: &Prepared, stack: &str) -> Result<()> {
+    let o = observe::all(&p.aws, &p.desired).await?;
+    plan::stack::refuse_existing(&p.desired, &o, stack)
 }
 
 /// The StackSet as it is and what `init` would do to it; `prune` allows deleting roles.
