@@ -128,3 +128,52 @@ pub enum StackStatus {
         roles: RolesReview,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::destroy::{Action, Item};
+    use crate::plan::Kind;
+
+    fn role(name: &str, action: Action) -> Item {
+        Item {
+            kind: Kind::Role,
+            name: name.to_string(),
+            action,
+            notes: Vec::new(),
+            hint: None,
+            ops: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn direct_mode_changes_when_a_stale_role_is_deleted_and_names_only_those() {
+        let diff = Plan {
+            resources: Vec::new(),
+            warnings: Vec::new(),
+            verdicts: Vec::new(),
+        };
+        let observed = Observed {
+            provider: None,
+            roles: Vec::new(),
+            bucket: None,
+            table: None,
+        };
+        let absent = DirectPlanned {
+            diff: &diff,
+            observed: &observed,
+            stale: &[],
+            pruning: DeletionPlan {
+                items: vec![role("gone", Action::Absent)],
+            },
+        };
+        assert!(!absent.has_changes());
+        assert!(absent.pruned().is_empty());
+        let pruning = DeletionPlan {
+            items: vec![role("old", Action::Delete), role("gone", Action::Absent)],
+        };
+        let deleting = DirectPlanned { pruning, ..absent };
+        assert!(deleting.has_changes());
+        assert_eq!(deleting.pruned(), ["old"]);
+    }
+}
