@@ -4,7 +4,7 @@
 
 mod destroy;
 mod discover;
-pub mod init;
+mod init;
 mod operator_policy;
 mod pipeline;
 mod pipeline_multi;

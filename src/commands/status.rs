@@ -1,21 +1,14 @@
-//! `status`, in any mode: prepare (issuer, desired state, and what the mode reads), then
-//! report each resource as it stands ([`StatusReport`], whose body is the mode's): in direct
-//! mode in sync, drifted or missing (and, with Bitbucket credentials, the pipeline's
-//! variables); in CloudFormation mode the stack or StackSet and each of its resources.
+//! `status`, in any mode: prepare (issuer, desired state, and what the mode reads), read what
+//! the mode shows, and report each resource as it stands ([`StatusReport`], whose body is the
+//! mode's): in direct mode in sync, drifted or missing (and, with Bitbucket credentials, the
+//! pipeline's variables); in CloudFormation mode the stack or StackSet and each of its
+//! resources.
 
-use super::prepare::{prepare, DirectStaged, Prepared, StackStaged, Staged, Stale};
+use super::prepare::{for_status, prepare, Stale};
 use super::Deployment;
-use crate::bitbucket::variables::{self, Action, Target, VariableState, Wanted};
-use crate::bitbucket::{Client, Credentials};
 use crate::config::Settings;
 use crate::error::Result;
-use crate::model::pipeline::{Found, RoleChoice};
-use crate::model::DesiredState;
-use crate::observe::{self, ObservedRole};
-use crate::plan::stack::{self as stack_plan, ResourceState};
-use crate::plan::stack_foreign::on_roles;
-use crate::plan::stackset;
-use crate::plan::verdicts::role_verdicts;
+use crate::plan::mode::{StackStatus, Status};
 use crate::report::stack_status::StackStatusBody;
 use crate::report::stackset::StackSetStatusBody;
 use crate::report::{DirectStatusBody, Output, Reporter, StatusReport};
@@ -29,187 +22,34 @@ pub(super) async fn run(
 ) -> Result<Output> {
     let narrowed = settings.narrowed(roles)?;
     let p = prepare(&narrowed, reporter, mode, Stale::unless_narrowed(roles)).await?;
-    match &p.staged {
-        Staged::Direct(d) => direct(&narrowed, reporter, &p, d, detailed_exitcode).await,
-        Staged::Stack(s) => {
-            let body = stack(&p, s, reporter, detailed_exitcode).await?;
-            Ok(Output::of(&StatusReport::Stack(body), reporter))
+    let status = for_status(&p, &narrowed, reporter).await?;
+    let (d, calls, detailed) = (&p.desired, p.aws.calls.summary(), detailed_exitcode);
+    let variables;
+    let report = match status {
+        Status::Direct(s) => {
+            variables = s.variables;
+            StatusReport::Direct(DirectStatusBody {
+                aws_calls: calls,
+                detailed_exitcode,
+                ..DirectStatusBody::new(&d.account, s.diff, s.observed)
+                    .with_stale(s.stale)
+                    .with_variables(variables.as_deref())
+            })
         }
-        Staged::StackSet(s) => {
-            reporter.progress(format!("reading StackSet {}", s.spec.name));
-            let plan = stackset::plan(&s.spec, s.deployed.clone())?;
-            let (d, symbolic, calls) = (&p.desired, &s.template.desired, p.aws.calls.summary());
-            let body = StackSetStatusBody::new(plan, d, symbolic, calls, detailed_exitcode);
-            Ok(Output::of(&StatusReport::StackSet(body), reporter))
-        }
-    }
-}
-
-/// Direct mode: the diff as each resource's status, the stale roles, and the Bitbucket
-/// variables.
-async fn direct(
-    settings: &Settings,
-    reporter: &Reporter,
-    p: &Prepared,
-    d: &DirectStaged,
-    detailed_exitcode: bool,
-) -> Result<Output> {
-    let vars = bitbucket_variables(settings, &p.desired, reporter).await?;
-    let report = StatusReport::Direct(DirectStatusBody {
-        aws_calls: p.aws.calls.summary(),
-        detailed_exitcode,
-        ..DirectStatusBody::new(&p.desired.account, &d.plan, &d.observed)
-            .with_stale(&d.stale)
-            .with_variables(vars.as_deref())
-    });
-    Ok(Output::of(&report, reporter))
-}
-
-/// No stack (and whether `init` could create it), or the stack as it stands: its template,
-/// each resource as read from its own service, foreign policies and trust verdicts.
-async fn stack(
-    p: &Prepared,
-    s: &StackStaged,
-    reporter: &Reporter,
-    detailed: bool,
-) -> Result<StackStatusBody> {
-    let (spec, cfn) = (&s.spec, &p.aws.cloudformation);
-    reporter.progress(format!("reading stack {}", spec.name));
-    let sp = stack_plan::for_status(spec, s.deployed.clone())?;
-    if sp.status.is_none() {
-        // What init would meet: resources of these names outside any stack stop a create.
-        let o = observe::all(&p.aws, &p.desired).await?;
-        let blocked = stack_plan::refuse_existing(&p.desired, &o, &spec.name).err();
-        let calls = p.aws.calls.summary();
-        return Ok(StackStatusBody::missing(
-            spec.name.clone(),
-            blocked,
-            calls,
-            detailed,
-        ));
-    }
-    let stack_id = sp.deployed.as_ref().map_or(&spec.name, |d| &d.stack_id);
-    let listed = observe::stack::resources(cfn, stack_id, &spec.name).await?;
-    let mut resources = stack_plan::resource_states(&s.template.resources(), &listed);
-    let roles = observe::roles(&p.aws, &p.desired).await?;
-    mark_live(p, &mut resources, &roles).await?;
-    let foreign = on_roles(&p.desired, &roles);
-    let verdicts = role_verdicts(&p.desired, &roles);
-    let calls = p.aws.calls.summary();
-    Ok(
-        StackStatusBody::present(sp, resources, foreign, &p.desired, calls, detailed)
-            .with_verdicts(verdicts),
-    )
-}
-
-/// Whether each resource of the stack exists, read from its own service: a resource deleted
-/// outside the stack is still listed by CloudFormation. `roles` are the configured roles as
-/// read; other kinds than roles, the provider, the bucket and the table are not read.
-async fn mark_live(
-    p: &Prepared,
-    resources: &mut [ResourceState],
-    roles: &[Option<ObservedRole>],
-) -> Result<()> {
-    for r in resources.iter_mut().filter(|r| !r.physical_id.is_empty()) {
-        let id = r.physical_id.as_str();
-        r.exists = match r.resource_type.as_str() {
-            "AWS::IAM::Role" => p
-                .desired
-                .roles
-                .iter()
-                .position(|d| d.name == id)
-                .and_then(|i| roles.get(i))
-                .map(Option::is_some),
-            "AWS::IAM::OIDCProvider" => Some(observe::provider(&p.aws, id).await?.is_some()),
-            "AWS::S3::Bucket" => Some(observe::bucket(&p.aws, id).await?.is_some()),
-            "AWS::DynamoDB::Table" => Some(observe::table(&p.aws, id).await?.is_some()),
-            _ => None,
-        };
-    }
-    Ok(())
-}
-
-/// With Bitbucket credentials and a workspace, the variables the pipeline of these roles
-/// reads (one role, or a plan/apply pair, as `pipeline` writes them), as they are in
-/// Bitbucket. `None` without credentials or for roles no one pipeline serves.
-async fn bitbucket_variables(
-    settings: &Settings,
-    desired: &DesiredState,
-    reporter: &Reporter,
-) -> Result<Option<Vec<VariableState>>> {
-    let credentials = match Credentials::from_env() {
-        Ok(c) => c,
-        Err(e) => {
-            reporter.warn(format!(
-                "the Bitbucket variables are not checked: {}",
-                e.message
-            ));
-            None
-        }
-    };
-    let (Some(credentials), Some(workspace)) =
-        (credentials, settings.trust.bitbucket.workspace.as_deref())
-    else {
-        return Ok(None);
-    };
-    let Ok(chosen) = RoleChoice::of(&settings.roles.iter().collect::<Vec<_>>()) else {
-        return Ok(None);
-    };
-    let env_label = |uuid: &str| settings.trust.bitbucket.name_of("environment", uuid);
-    let repo_label = |uuid: &str| settings.trust.bitbucket.name_of("repository", uuid);
-    // The places `pipeline` writes to; where it may have used a `--deployment` environment
-    // status cannot name, only the repository's variables are read, and none missing there
-    // is reported missing.
-    let (mut sure, mut maybe) = (Vec::new(), Vec::new());
-    let roles = chosen.arns(desired)?;
-    for (role, place, found) in chosen.found(&roles, &desired.account.region) {
-        let mut values = vec![("AWS_ROLE_ARN".to_string(), place.role_arn.clone())];
-        if let Some(region) = &place.region {
-            values.push(("AWS_REGION".to_string(), region.clone()));
-        }
-        let targets: Vec<Target> = match &found {
-            Found::Repository | Found::RepositoryOrNamed => vec![Target::Repository],
-            Found::Environments(uuids) => uuids
-                .iter()
-                .map(|e| Target::DeploymentUuid {
-                    uuid: e.clone(),
-                    label: env_label(e),
-                })
-                .collect(),
-        };
-        let into = if found == Found::RepositoryOrNamed {
-            &mut maybe
-        } else {
-            &mut sure
-        };
-        for repo in &role.repositories {
-            for target in &targets {
-                into.push(Wanted {
-                    repository: repo.clone(),
-                    label: repo_label(repo),
-                    target: target.clone(),
-                    values: values.clone(),
-                });
+        Status::Stack(s) => StatusReport::Stack(match *s {
+            StackStatus::Missing { name, blocked } => {
+                StackStatusBody::missing(name, blocked, calls, detailed)
             }
-        }
-    }
-    reporter.progress("reading the Bitbucket variables");
-    let client = Client::new(settings, &credentials)?;
-    let mut states = variables::compare(&client, workspace, &sure).await?;
-    let (found, elsewhere): (Vec<_>, Vec<_>) = variables::compare(&client, workspace, &maybe)
-        .await?
-        .into_iter()
-        .partition(|v| v.action != Action::Create);
-    if !elsewhere.is_empty() {
-        let keys: Vec<String> = elsewhere
-            .iter()
-            .map(|v| format!("{} {}", v.repository, v.key))
-            .collect();
-        reporter.warn(format!(
-            "not found as repository variables, so not reported missing: {} (`pipeline --deployment NAME` puts them in that deployment environment, whose name status cannot know; give the role environment-uuid to have them checked there)",
-            keys.join(", ")
-        ));
-    }
-    states.extend(found);
-    Ok(Some(states))
+            StackStatus::Present {
+                plan,
+                resources,
+                roles,
+            } => StackStatusBody::present(*plan, resources, roles.foreign, d, calls, detailed)
+                .with_verdicts(roles.verdicts),
+        }),
+        Status::StackSet(s) => StatusReport::StackSet(StackSetStatusBody::new(
+            s.plan, d, s.symbolic, calls, detailed,
+        )),
+    };
+    Ok(Output::of(&report, reporter))
 }

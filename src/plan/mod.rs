@@ -7,6 +7,7 @@ pub mod compare;
 pub mod destroy;
 pub mod destroy_stack;
 pub mod iam;
+pub mod mode;
 pub mod ownership;
 pub mod policy_diff;
 pub mod shared;

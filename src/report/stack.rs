@@ -10,8 +10,7 @@ use serde_json::Value;
 use super::stack_text::{foreign_text, plan_text};
 use super::verdicts::verdict_lines;
 use super::{NextSteps, Paint};
-use crate::apply::cloudformation::changeset::ChangeSetSummary;
-use crate::apply::cloudformation::events::Event;
+use crate::apply::cloudformation::converge::StackOutcome;
 use crate::model::template::role_ids;
 use crate::model::{Account, DesiredState};
 use crate::plan::stack::{StackAction, StackPlan};
@@ -222,19 +221,6 @@ impl StackPlanBody {
             0
         }
     }
-}
-
-/// What `init` did to the stack, and the stack afterwards.
-#[derive(Debug, Clone, Serialize)]
-pub struct StackOutcome {
-    pub stack_id: String,
-    pub status: String,
-    /// What was done, in order ("created the stack", ...); empty when nothing was.
-    pub done: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub change_set: Option<ChangeSetSummary>,
-    pub events: Vec<Event>,
-    pub outputs: BTreeMap<String, String>,
 }
 
 /// `init --mode cloudformation`.

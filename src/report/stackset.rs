@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::Paint;
-use crate::apply::cloudformation::stackset::Applied;
+use crate::apply::cloudformation::stackset::StackSetOutcome;
 use crate::config::StackSetTargets;
 use crate::model::{arn, template, Account, DesiredState};
 use crate::observe::stackset::Instance;
@@ -190,14 +190,6 @@ impl StackSetPlanBody {
             0
         }
     }
-}
-
-/// What `init` did to the StackSet, and its instances afterwards.
-#[derive(Debug, Clone, Serialize)]
-pub struct StackSetOutcome {
-    #[serde(flatten)]
-    pub applied: Applied,
-    pub instances: Vec<Instance>,
 }
 
 /// `init --stackset NAME`.

@@ -24,13 +24,12 @@ use aws_smithy_mocks::{create_mock_http_client, mock, MockResponseInterceptor, R
 use aws_smithy_types::error::ErrorMetadata;
 use aws_smithy_types::DateTime;
 
+use bootstrap::apply::cloudformation::converge::{converge, read_plan, StackOutcome};
 use bootstrap::apply::cloudformation::events::WaitConfig;
-use bootstrap::commands::init::{converge, read_plan};
 use bootstrap::config::{ColorChoice, Inputs, OutputFormat, Settings};
 use bootstrap::error::Result;
 use bootstrap::model::template::{self, RenderOptions};
 use bootstrap::plan::stack::{StackAction, StackPlan, StackSpec};
-use bootstrap::report::stack::StackOutcome;
 use bootstrap::report::Reporter;
 
 const NAME: &str = "bitbucket-oidc-bootstrap";
@@ -124,7 +123,7 @@ fn run_apply(cfn: &Client, spec: &StackSpec, plan: &StackPlan) -> Result<StackOu
             cfn,
             spec,
             plan.clone(),
-            true,
+            &|_| Ok(()),
             &reporter(),
             WaitConfig::fast(),
         ))

@@ -2,6 +2,7 @@
 //! when the command says and is waited for; none plans or asks.
 
 pub mod changeset;
+pub mod converge;
 pub mod destroy;
 pub mod events;
 pub mod stack;

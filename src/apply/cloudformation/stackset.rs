@@ -114,6 +114,14 @@ fn operation_failed(name: &str, op: &str, status: &str, results: &[AccountResult
     .hint("fix the failing accounts (self-managed StackSets need AWSCloudFormationStackSetExecutionRole in each target), then run init again: it deploys to them again")
 }
 
+/// What `init` did to the StackSet, and its instances afterwards.
+#[derive(Debug, Clone, Serialize)]
+pub struct StackSetOutcome {
+    #[serde(flatten)]
+    pub applied: Applied,
+    pub instances: Vec<observe::stackset::Instance>,
+}
+
 /// What `apply` did, in order, and each operation's per-account results.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Applied {

@@ -3,7 +3,15 @@
 //! [`Staged`]: in direct mode the live resources and their diff with the desired state; in
 //! CloudFormation mode the template, and the stack or StackSet as it is deployed.
 
+mod destroy;
+mod planned;
+mod status;
+
 use std::borrow::Cow;
+
+pub(super) use destroy::for_destroy;
+pub(super) use planned::{for_init, for_plan};
+pub(super) use status::for_status;
 
 use super::Deployment;
 use crate::aws::Aws;
@@ -57,14 +65,6 @@ pub(super) struct StackSetStaged {
     pub template: Template,
     pub spec: StackSetSpec,
     pub deployed: Option<ObservedStackSet>,
-}
-
-impl Prepared {
-    /// A new stack cannot take over resources that exist outside it: refused before anything.
-    pub(super) async fn refuse_existing(&self, stack: &str) -> Result<()> {
-        let o = observe::all(&self.aws, &self.desired).await?;
-        plan::stack::refuse_existing(&self.desired, &o, stack)
-    }
 }
 
 /// Prepare `mode`; `stale` says whether direct mode looks for stale roles.
