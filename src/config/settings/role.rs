@@ -98,7 +98,7 @@ pub struct RoleSettings {
     /// The role's own tags, beside the shared ones.
     pub tags: BTreeMap<String, String>,
     /// The key prefix of the role's Terraform state (`""`: the top of the bucket); `None`
-    /// for a `cdk` role, which has no state. See [`state_prefix`](super::state_prefix).
+    /// for a `cdk` role, which has no state. See `config/settings/state_prefix.rs`.
     pub state_key_prefix: Option<String>,
 }
 

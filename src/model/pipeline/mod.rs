@@ -1,7 +1,7 @@
 //! The pipeline for a desired state: `bitbucket-pipelines.yml` and `backend.tf` as
 //! `pipeline` writes them, and the step and backend block `init` suggests, all from the
-//! templates in `templates/`. The values are validated in [`values`], the roles the steps
-//! assume and where their ARNs go are [`roles`], and [`render`] fills them in; nothing here
+//! templates in `templates/`. The values are validated in `values`, the roles the steps
+//! assume and where their ARNs go are `roles`, and `render` fills them in; nothing here
 //! reads or writes a file or calls AWS.
 
 mod multi;
