@@ -4,15 +4,15 @@
 
 mod choices;
 mod combine;
-mod defaults;
 mod file;
 mod keys;
 mod settings;
+mod tags;
 pub mod validate;
 
 pub use choices::*;
 pub use combine::Combine;
-pub use defaults::*;
 pub use file::*;
 pub use keys::{role_keys, top_level_keys};
 pub use settings::*;
+pub use tags::*;

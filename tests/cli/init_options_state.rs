@@ -11,21 +11,20 @@ fn key_prefix_kms_key_and_tags() {
     let w = World::start();
     let aws = w.clients();
     let kms = create_key(&w.moto, &w.region, None).arn;
+    let state = [
+        "--state-key-prefix",
+        "platform/prod",
+        "--kms-key",
+        &kms,
+        "--tag",
+        "team=platform",
+        "--noncurrent-days",
+        "30",
+    ];
     let out = w
         .test("init")
-        .args([
-            "--yes",
-            "--output",
-            "json",
-            "--state-key-prefix",
-            "platform/prod",
-            "--kms-key",
-            &kms,
-            "--tag",
-            "team=platform",
-            "--noncurrent-days",
-            "30",
-        ])
+        .args(["--yes", "--output", "json"])
+        .args(state)
         .run();
     let backend = out.json()["next_steps"]["backend"]
         .as_str()
@@ -144,21 +143,7 @@ fn key_prefix_kms_key_and_tags() {
         .collect()));
 
     // And the whole thing is stable.
-    w.assert_rerun_writes_nothing(
-        "init",
-        &[
-            "--yes",
-            "-q",
-            "--state-key-prefix",
-            "platform/prod",
-            "--kms-key",
-            &kms,
-            "--tag",
-            "team=platform",
-            "--noncurrent-days",
-            "30",
-        ],
-    );
+    w.assert_rerun_writes_nothing("init", &[&["--yes", "-q"][..], &state].concat());
 }
 
 /// The Resource of the role's KMS statement.

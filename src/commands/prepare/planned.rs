@@ -3,7 +3,7 @@
 //! `--prune` deletes; the resources a new stack would take over; for `plan`, a stack's roles
 //! as they are), then the plan itself ([`Planned`]).
 
-use super::{Prepared, StackSetStaged, Staged};
+use super::{Prepared, StackSetStaged, StackStaged, Staged};
 use crate::config::Settings;
 use crate::error::Result;
 use crate::observe;
@@ -12,6 +12,7 @@ use crate::observe::stale::StaleRole;
 use crate::plan;
 use crate::plan::destroy::{self as destroy_plan, Plan as DeletionPlan};
 use crate::plan::mode::{DirectPlanned, Planned, RolesReview, StackPlanned, StackSetPlanned};
+use crate::plan::stack::StackPlan;
 use crate::report::destroy as destroy_report;
 use crate::report::Reporter;
 
@@ -37,21 +38,11 @@ pub(in crate::commands) async fn for_init<'p>(
                 pruning,
             }))
         }
-        Staged::Stack(s) => {
-            reporter.progress(format!("reading stack {}", s.spec.name));
-            let sp = plan::stack_roles::checked_stack_plan(&s.spec, s.deployed.clone(), prune)?;
-            if sp.creates() {
-                refuse_existing(p, &s.spec.name).await?;
-            }
-            for w in plan::state_moves::in_stack(&p.desired, sp.deployed.as_ref()) {
-                reporter.warn(w);
-            }
-            Planned::Stack(Box::new(StackPlanned {
-                spec: &s.spec,
-                plan: sp,
-                roles: None,
-            }))
-        }
+        Staged::Stack(s) => Planned::Stack(Box::new(StackPlanned {
+            spec: &s.spec,
+            plan: stack_plan(p, s, reporter, prune).await?,
+            roles: None,
+        })),
         Staged::StackSet(s) => stackset(s, reporter, prune)?,
     })
 }
@@ -71,13 +62,8 @@ pub(in crate::commands) async fn for_plan<'p>(
             pruning: DeletionPlan { items: Vec::new() },
         })),
         Staged::Stack(s) => {
-            reporter.progress(format!("reading stack {}", s.spec.name));
-            let sp = plan::stack_roles::checked_stack_plan(&s.spec, s.deployed.clone(), true)?;
-            for w in plan::state_moves::in_stack(&p.desired, sp.deployed.as_ref()) {
-                reporter.warn(w);
-            }
+            let sp = stack_plan(p, s, reporter, true).await?;
             let live = if sp.creates() {
-                refuse_existing(p, &s.spec.name).await?;
                 Vec::new()
             } else {
                 observe::roles(&p.aws, &p.desired).await?
@@ -92,10 +78,25 @@ pub(in crate::commands) async fn for_plan<'p>(
     })
 }
 
-/// A new stack cannot take over resources that exist outside it: refused before anything.
-async fn refuse_existing(p: &Prepared, stack: &str) -> Result<()> {
-    let o = observe::all(&p.aws, &p.desired).await?;
-    plan::stack::refuse_existing(&p.desired, &o, stack)
+/// The stack's plan (`prune`: an update may delete roles), checked: a new stack cannot take
+/// over resources that exist outside it (refused before anything), and a role whose state
+/// moves is warned about.
+async fn stack_plan(
+    p: &Prepared,
+    s: &StackStaged,
+    reporter: &Reporter,
+    prune: bool,
+) -> Result<StackPlan> {
+    reporter.progress(format!("reading stack {}", s.spec.name));
+    let sp = plan::stack_roles::checked_stack_plan(&s.spec, s.deployed.clone(), prune)?;
+    if sp.creates() {
+        let o = observe::all(&p.aws, &p.desired).await?;
+        plan::stack::refuse_existing(&p.desired, &o, &s.spec.name)?;
+    }
+    for w in plan::state_moves::in_stack(&p.desired, sp.deployed.as_ref()) {
+        reporter.warn(w);
+    }
+    Ok(sp)
 }
 
 /// The StackSet as it is and what `init` would do to it; `prune` allows deleting roles.

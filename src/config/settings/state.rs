@@ -15,7 +15,7 @@ macro_rules! state_keys {
         $next! { [$($rest),*] $($declared)* {
             pub state_bucket: Option<String>,
             pub state_key_prefix: Option<String>,
-            pub lock_table: Option<String> = $crate::config::DEFAULT_LOCK_TABLE,
+            pub lock_table: Option<String> = "terraform-state-lock",
             pub no_lock_table: Option<bool>,
             pub kms_key: Option<String>,
             pub allow_encryption_downgrade: Option<bool>,

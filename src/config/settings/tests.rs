@@ -1,7 +1,6 @@
 //! Unit tests of [`Settings::from_inputs`]: defaults, guard rails, and the sample config file.
 
 use super::*;
-use crate::config::defaults::DEFAULT_LOCK_TABLE;
 use crate::config::file::parse_file;
 use crate::config::Mode;
 
@@ -35,7 +34,7 @@ fn defaults() {
         vec!["{aaaaaaaa-2222-3333-4444-555555555555}"]
     );
     assert_eq!(s.roles[0].max_session_duration, 3600);
-    assert_eq!(s.state.lock_table.as_deref(), Some(DEFAULT_LOCK_TABLE));
+    assert_eq!(s.state.lock_table.as_deref(), Some("terraform-state-lock"));
     s.require_trust_inputs().unwrap();
 }
 

@@ -1,6 +1,6 @@
 //! Names of the resources the tool creates: role, bucket, table, stack, key prefix, tags.
 
-use crate::config::defaults::{MANAGED_BY_TAG, SET_TAG, STACK_TAG, STATE_PREFIX_TAG, VERSION_TAG};
+use crate::config::tags::{MANAGED_BY_TAG, SET_TAG, STACK_TAG, STATE_PREFIX_TAG, VERSION_TAG};
 use crate::error::Result;
 
 use super::{bad, shown};

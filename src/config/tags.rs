@@ -1,9 +1,5 @@
-//! The names bootstrap gives what it creates, and the tags it writes itself (which `--tag`
-//! therefore refuses). The defaults of the settings are declared with their keys
-//! (`config/settings/`).
-
-/// The lock table's name when none is given (`--lock-table`).
-pub const DEFAULT_LOCK_TABLE: &str = "terraform-state-lock";
+//! The tags bootstrap writes itself (which `--tag` therefore refuses). The defaults of the
+//! settings are declared with their keys (`config/settings/`).
 
 /// Tag added to everything the tool creates (or adopts), so its resources can be recognised;
 /// `destroy` deletes a resource without it only with `--force`.
