@@ -3,6 +3,8 @@
 //! written (created or updated, never deleted) only where they differ. Variables with other
 //! keys are never read into a change, so never touched.
 
+use std::collections::BTreeMap;
+
 use futures::future::try_join_all;
 use reqwest::Method;
 use serde::Serialize;
@@ -69,24 +71,51 @@ impl VariableState {
     }
 }
 
-/// Read every place in `wanted`, concurrently, and judge each managed variable.
+/// Read every place in `wanted`, concurrently, and judge each managed variable. The
+/// environments of a repository are listed once, however many of its deployments are wanted.
 pub async fn compare(
     client: &Client,
     workspace: &str,
     wanted: &[Wanted],
 ) -> Result<Vec<VariableState>> {
-    let reads = wanted
+    let mut repositories: Vec<&str> = wanted
         .iter()
-        .map(|w| async move { read_one(client, workspace, w).await });
+        .filter(|w| matches!(w.target, Target::Deployment(_)))
+        .map(|w| w.repository.as_str())
+        .collect();
+    repositories.sort_unstable();
+    repositories.dedup();
+    let listed = repositories.iter().map(|r| async move {
+        let path = format!("{}/environments", repository_path(workspace, r));
+        let envs = client.list(&path, &[], Scope::Pipeline).await?;
+        Ok::<_, Error>((*r, envs.unwrap_or_default()))
+    });
+    let environments: BTreeMap<&str, Vec<Value>> =
+        try_join_all(listed).await?.into_iter().collect();
+    let reads = wanted.iter().map(|w| {
+        let envs = environments.get(w.repository.as_str());
+        async move { read_one(client, workspace, w, envs.map_or(&[][..], Vec::as_slice)).await }
+    });
     Ok(try_join_all(reads).await?.into_iter().flatten().collect())
 }
 
-async fn read_one(client: &Client, workspace: &str, w: &Wanted) -> Result<Vec<VariableState>> {
-    let repo = format!(
+/// `/repositories/{workspace}/{repository}`, each segment encoded.
+fn repository_path(workspace: &str, repository: &str) -> String {
+    format!(
         "/repositories/{}/{}",
         segment(workspace),
-        segment(&w.repository)
-    );
+        segment(repository)
+    )
+}
+
+/// The variables of one place; `environments`: its repository's deployment environments.
+async fn read_one(
+    client: &Client,
+    workspace: &str,
+    w: &Wanted,
+    environments: &[Value],
+) -> Result<Vec<VariableState>> {
+    let repo = repository_path(workspace, &w.repository);
     let (path, scope, kind) = match &w.target {
         Target::Repository => (
             format!("{repo}/pipelines_config/variables"),
@@ -94,7 +123,7 @@ async fn read_one(client: &Client, workspace: &str, w: &Wanted) -> Result<Vec<Va
             "pipeline_variable",
         ),
         Target::Deployment(name) => {
-            let env = environment(client, &repo, name, &w.label).await?;
+            let env = environment(environments, name, &w.label)?;
             (
                 format!(
                     "{repo}/deployments_config/environments/{}/variables",
@@ -151,12 +180,8 @@ async fn read_one(client: &Client, workspace: &str, w: &Wanted) -> Result<Vec<Va
     Ok(out)
 }
 
-/// The UUID of deployment environment `name` of a repository.
-async fn environment(client: &Client, repo: &str, name: &str, label: &str) -> Result<String> {
-    let envs = client
-        .list(&format!("{repo}/environments"), &[], Scope::Pipeline)
-        .await?
-        .unwrap_or_default();
+/// The UUID of deployment environment `name` among a repository's `envs`.
+fn environment(envs: &[Value], name: &str, label: &str) -> Result<String> {
     let named: Vec<(&str, &str)> = envs
         .iter()
         .filter_map(|e| Some((e.get("name")?.as_str()?, e.get("uuid")?.as_str()?)))

@@ -46,8 +46,15 @@ pub(super) async fn run(settings: &Settings, reporter: &Reporter, opts: Options)
     let mut pipelines = Vec::new();
     let mut repositories = Vec::new();
     let mut calls = Vec::new();
-    for stage in &stages {
-        let p = prepare_stage(stage, &opts, reporter).await?;
+    // The accounts are independent: each is learned at once, and its warnings (then the
+    // first error) are told in the order of the stages.
+    let learned =
+        futures::future::join_all(stages.iter().map(|s| prepare_stage(s, &opts, reporter))).await;
+    for p in learned {
+        let p = p?;
+        for w in &p.warnings {
+            reporter.warn(w);
+        }
         envs.push(p.env);
         pipelines.push(p.pipeline);
         repositories.push(p.repositories);
@@ -120,6 +127,8 @@ struct Prepared {
     /// The repositories of the deployment role, and of the plan role of a pair.
     repositories: (Vec<String>, Vec<String>),
     calls: serde_json::Value,
+    /// Said before the files are written, stage by stage.
+    warnings: Vec<String>,
 }
 
 async fn prepare_stage(stage: &Stage, opts: &Options, reporter: &Reporter) -> Result<Prepared> {
@@ -141,15 +150,14 @@ async fn prepare_stage(stage: &Stage, opts: &Options, reporter: &Reporter) -> Re
     let desired = model::desired(&s, &account, &[], &[])?;
     let env = StageEnvironment::new(&stage.name, &chosen, &desired)?;
     let roles = chosen.arns(&desired)?;
-    for w in [
+    let warnings = [
         pipeline::any_branch_warning(&chosen, &roles),
         pipeline::pair_trust_warning(&chosen),
     ]
     .into_iter()
     .flatten()
-    {
-        reporter.warn(format!("{}: {w}", stage.name));
-    }
+    .map(|w| format!("{}: {w}", stage.name))
+    .collect();
     let all = chosen.all();
     let deploy = all
         .last()
@@ -163,6 +171,7 @@ async fn prepare_stage(stage: &Stage, opts: &Options, reporter: &Reporter) -> Re
     Ok(Prepared {
         env,
         pipeline,
+        warnings,
         repositories: (deploy, plan),
         calls: aws.calls.summary(),
     })

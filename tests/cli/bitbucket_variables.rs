@@ -290,7 +290,27 @@ fn one_pipeline_promotes_through_two_accounts_each_stage_with_its_role_and_backe
     assert_eq!(get(None, "TF_STATE_BUCKET"), "tf-state-staging");
 
     bb.api.clear_log();
+    // Every answer takes a while: the two accounts are learned at once, so each asks the
+    // API what the other asks (the workspace, the repository) at the same time.
+    bb.api.set_delay(std::time::Duration::from_millis(200));
     pipeline().run();
     assert!(bb.api.writes().is_empty(), "{:#?}", bb.api.writes());
+    let log = bb.api.exchanges();
+    let overlapping = log.iter().enumerate().any(|(i, a)| {
+        log[i + 1..]
+            .iter()
+            .any(|b| a.target == b.target && a.started < b.ended && b.started < a.ended)
+    });
+    assert!(
+        overlapping,
+        "the stages were learned one after the other: {log:#?}"
+    );
+    // Both stages deploy from one repository: its environments are listed once to find the
+    // two environments' variables (the stages' own name lookups use its slug).
+    let listings = log
+        .iter()
+        .filter(|e| e.target.contains("%7B") && e.target.ends_with("/environments"))
+        .count();
+    assert_eq!(listings, 1, "{log:#?}");
     bb.api.assert_conforms();
 }
