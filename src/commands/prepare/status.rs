@@ -169,11 +169,12 @@ async fn bitbucket_variables(
     }
     reporter.progress("reading the Bitbucket variables");
     let client = Client::new(settings, &credentials)?;
-    let mut states = variables::compare(&client, workspace, &sure).await?;
-    let (found, elsewhere): (Vec<_>, Vec<_>) = variables::compare(&client, workspace, &maybe)
-        .await?
-        .into_iter()
-        .partition(|v| v.action != Action::Create);
+    let (mut states, maybe) = tokio::try_join!(
+        variables::compare(&client, workspace, &sure),
+        variables::compare(&client, workspace, &maybe),
+    )?;
+    let (found, elsewhere): (Vec<_>, Vec<_>) =
+        maybe.into_iter().partition(|v| v.action != Action::Create);
     if !elsewhere.is_empty() {
         let keys: Vec<String> = elsewhere
             .iter()
