@@ -13,8 +13,9 @@ use aws_sdk_iam::types::{Role, RoleDetail};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use futures::future::try_join_all;
 use serde_json::Value;
+use tokio::sync::OnceCell;
 
-use super::iam::{is_managed, tag_map, PolicyCache, RoleListing, RoleParts};
+use super::iam::{is_managed, tag_map, PolicyCache, RoleParts};
 use super::ObservedRole;
 use crate::aws::{classify, errors, Aws};
 use crate::error::Result;
@@ -27,6 +28,48 @@ pub(super) use crate::model::operator::BULK_READ_MIN_ROLES as BULK_MIN_ROLES;
 /// The most items IAM returns in one page of a listing.
 const PAGE_ITEMS: i32 = 1000;
 
+/// The account's roles as its two listings give them, each listed at most once per run
+/// however many readers ask: the search for stale roles and the bulk read of many roles.
+#[derive(Default)]
+pub struct RoleListing {
+    roles: OnceCell<Vec<Role>>,
+    details: OnceCell<Option<BTreeMap<String, RoleDetail>>>,
+}
+
+impl RoleListing {
+    /// Every role as `iam:ListRoles` lists it (every page, 1,000 to a page).
+    pub async fn roles(
+        &self,
+        aws: &Aws,
+    ) -> std::result::Result<
+        &[Role],
+        SdkError<aws_sdk_iam::operation::list_roles::ListRolesError, HttpResponse>,
+    > {
+        let roles = self
+            .roles
+            .get_or_try_init(|| async {
+                let pages: std::result::Result<Vec<_>, _> = aws
+                    .iam
+                    .list_roles()
+                    .max_items(1000)
+                    .into_paginator()
+                    .send()
+                    .try_collect()
+                    .await;
+                pages.map(|pages| pages.into_iter().flat_map(|p| p.roles).collect::<Vec<_>>())
+            })
+            .await?;
+        Ok(roles.as_slice())
+    }
+
+    /// Every role's authorization details (`iam:GetAccountAuthorizationDetails`: trust,
+    /// inline policies, attached policies, tags), by name; None when access is denied.
+    pub async fn details(&self, aws: &Aws) -> Result<Option<&BTreeMap<String, RoleDetail>>> {
+        let details = self.details.get_or_try_init(|| details(aws)).await?;
+        Ok(details.as_ref())
+    }
+}
+
 /// The configured roles (`names`: each role's name and the name of the tool's inline policy
 /// on it), in order, read from two account-wide listings; None when these credentials may
 /// not list them (the caller reads role by role).
@@ -36,7 +79,7 @@ pub(super) async fn roles(
     names: &[(&str, &str)],
     cache: &PolicyCache,
 ) -> Result<Option<Vec<Option<ObservedRole>>>> {
-    let (details, listed) = tokio::join!(details(aws), listed(aws, listing));
+    let (details, listed) = tokio::join!(listing.details(aws), listed(aws, listing));
     let (Some(details), Some(listed)) = (details?, listed?) else {
         return Ok(None);
     };

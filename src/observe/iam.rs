@@ -84,40 +84,6 @@ pub async fn find_provider(aws: &Aws, issuer: &Issuer) -> Result<Option<Observed
     }
 }
 
-/// Every role of the account as `iam:ListRoles` lists it, listed at most once per run
-/// however many readers ask: the search for stale roles and the bulk read of many roles.
-#[derive(Default)]
-pub struct RoleListing {
-    cell: OnceCell<Vec<aws_sdk_iam::types::Role>>,
-}
-
-impl RoleListing {
-    /// Every role (every page, 1,000 to a page).
-    pub async fn roles(
-        &self,
-        aws: &Aws,
-    ) -> std::result::Result<
-        &[aws_sdk_iam::types::Role],
-        SdkError<aws_sdk_iam::operation::list_roles::ListRolesError, HttpResponse>,
-    > {
-        let roles = self
-            .cell
-            .get_or_try_init(|| async {
-                let pages: std::result::Result<Vec<_>, _> = aws
-                    .iam
-                    .list_roles()
-                    .max_items(1000)
-                    .into_paginator()
-                    .send()
-                    .try_collect()
-                    .await;
-                pages.map(|pages| pages.into_iter().flat_map(|p| p.roles).collect::<Vec<_>>())
-            })
-            .await?;
-        Ok(roles.as_slice())
-    }
-}
-
 /// Managed policy documents already read in this run, by ARN: roles that share a policy
 /// (every plan role holds ReadOnlyAccess) read it once.
 #[derive(Default)]

@@ -27,10 +27,11 @@ use crate::error::Result;
 use crate::model::DesiredState;
 
 pub use account::account;
+pub use bulk::RoleListing;
 pub use dynamodb::table;
 pub use iam::{
     attached_policy_arns, find_provider, inline_policy_names, instance_profiles,
-    managed_policy_document, managed_policy_documents, provider, role, PolicyCache, RoleListing,
+    managed_policy_document, managed_policy_documents, provider, role, PolicyCache,
 };
 pub use s3::bucket;
 

@@ -3,16 +3,19 @@
 //! deletes them.
 //!
 //! iam:ListRoles answers without tags, so the candidates are the roles whose description is
-//! the one bootstrap writes; only those not configured have their tags read.
+//! the one bootstrap writes; only those not configured have their tags read: one by one, or
+//! from the account's authorization details when the run reads those anyway (many roles).
 
 use std::collections::BTreeMap;
 
+use aws_sdk_iam::types::RoleDetail;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::iam::{is_managed, tag_map};
 use super::RoleListing;
 use crate::aws::{classify, errors, Aws};
-use crate::config::{MANAGED_BY_TAG, SET_TAG};
+use crate::config::SET_TAG;
 use crate::error::{Error, Result};
 use crate::iam::parse_document;
 use crate::model::owner::{foreign_owner, stack_owner, Owner};
@@ -98,14 +101,18 @@ pub async fn roles(
             arn: r.arn().to_string(),
         })
         .collect();
+    // With many roles, the account's authorization details are read anyway (the bulk read):
+    // they hold every candidate's tags and state policy, so none is read one by one.
+    let details = if configured.len() >= super::bulk::BULK_MIN_ROLES {
+        listing.details(aws).await?
+    } else {
+        None
+    };
     let judged: Vec<(StaleRole, Membership, Option<HeldState>)> = stream::iter(candidates)
         .map(|c| async move {
-            let m = membership(aws, &c.name, set).await?;
-            let held = match &m {
-                Membership::Stack(owner) | Membership::Foreign(owner) => {
-                    held_state(aws, &c.name, owner).await?
-                }
-                Membership::Stale | Membership::No => None,
+            let (m, held) = match details {
+                Some(details) => judge_detail(details.get(&c.name), &c.name, set),
+                None => judge_one(aws, &c.name, set).await?,
             };
             Ok::<_, crate::error::Error>((c, m, held))
         })
@@ -129,12 +136,11 @@ pub async fn roles(
     Ok(found)
 }
 
-/// What a listed role is to the set `set`: one of its roles (`managed-by=bootstrap` and
-/// `bootstrap-set=<set>`), one tagged so that a CloudFormation stack owns (the stack's, never
-/// stale), or neither. A role gone since it was listed is neither, nor one whose tags these
-/// credentials may not read: an operator policy names this set's roles only, and another
-/// set's roles are none of its business.
-async fn membership(aws: &Aws, name: &str, set: &str) -> Result<Membership> {
+/// What the listed role `name` is to the set `set`, and where it keeps its state when another
+/// owner's, read role by role. A role gone since it was listed is none of the set's, nor one
+/// whose tags these credentials may not read: an operator policy names this set's roles only,
+/// and another set's roles are none of its business.
+async fn judge_one(aws: &Aws, name: &str, set: &str) -> Result<(Membership, Option<HeldState>)> {
     let pages = match aws
         .iam
         .list_role_tags()
@@ -145,7 +151,9 @@ async fn membership(aws: &Aws, name: &str, set: &str) -> Result<Membership> {
         .await
     {
         Ok(pages) => pages,
-        Err(e) if errors::is(&e, &["NoSuchEntity", "AccessDenied"]) => return Ok(Membership::No),
+        Err(e) if errors::is(&e, &["NoSuchEntity", "AccessDenied"]) => {
+            return Ok((Membership::No, None))
+        }
         Err(e) => return Err(classify(&e, "reading the role's tags", name)),
     };
     let tags: BTreeMap<String, String> = pages
@@ -153,18 +161,53 @@ async fn membership(aws: &Aws, name: &str, set: &str) -> Result<Membership> {
         .flat_map(|p| p.tags().iter())
         .map(|t| (t.key().to_string(), t.value().to_string()))
         .collect();
-    let ours = tags.get(MANAGED_BY_TAG.0).map(String::as_str) == Some(MANAGED_BY_TAG.1)
-        && tags.get(SET_TAG).map(String::as_str) == Some(set);
-    let managed = tags.get(MANAGED_BY_TAG.0).map(String::as_str) == Some(MANAGED_BY_TAG.1);
+    let m = membership(&tags, set);
+    let held = match &m {
+        Membership::Stack(owner) | Membership::Foreign(owner) => {
+            held_state(aws, name, owner).await?
+        }
+        Membership::Stale | Membership::No => None,
+    };
+    Ok((m, held))
+}
+
+/// [`judge_one`] from the role's authorization details (none: gone since it was listed).
+fn judge_detail(
+    detail: Option<&RoleDetail>,
+    name: &str,
+    set: &str,
+) -> (Membership, Option<HeldState>) {
+    let Some(detail) = detail else {
+        return (Membership::No, None);
+    };
+    let m = membership(&tag_map(detail.tags()), set);
+    let held = match &m {
+        Membership::Stack(owner) | Membership::Foreign(owner) => detail
+            .role_policy_list()
+            .iter()
+            .find(|p| p.policy_name() == Some(STATE_POLICY_NAME))
+            .and_then(|p| p.policy_document().and_then(parse_document))
+            .and_then(|doc| held(name, owner, &doc)),
+        Membership::Stale | Membership::No => None,
+    };
+    (m, held)
+}
+
+/// What a role tagged `tags` is to the set `set`: one of its roles (`managed-by=bootstrap`
+/// and `bootstrap-set=<set>`), one tagged so that a CloudFormation stack owns (the stack's,
+/// never stale), another owner's role of the tool, or none of these.
+fn membership(tags: &BTreeMap<String, String>, set: &str) -> Membership {
+    let managed = is_managed(tags);
+    let ours = managed && tags.get(SET_TAG).map(String::as_str) == Some(set);
     // A role a CloudFormation stack owns belongs to the stack, even when tagged with this set.
-    Ok(match (ours, stack_owner(&tags)) {
+    match (ours, stack_owner(tags)) {
         (true, Some(stack)) => Membership::Stack(stack),
         (true, None) => Membership::Stale,
         (false, _) if managed => {
-            foreign_owner(&tags, set).map_or(Membership::No, Membership::Foreign)
+            foreign_owner(tags, set).map_or(Membership::No, Membership::Foreign)
         }
         (false, _) => Membership::No,
-    })
+    }
 }
 
 enum Membership {
@@ -191,15 +234,17 @@ async fn held_state(aws: &Aws, name: &str, owner: &Owner) -> Result<Option<HeldS
         Err(e) if errors::is(&e, &["NoSuchEntity", "AccessDenied"]) => return Ok(None),
         Err(e) => return Err(classify(&e, "reading the role's state policy", name)),
     };
-    Ok(doc
-        .as_ref()
-        .and_then(state_objects)
-        .map(|(bucket_arn, prefix)| HeldState {
-            role: name.to_string(),
-            owner: owner.clone(),
-            bucket_arn,
-            prefix,
-        }))
+    Ok(doc.and_then(|doc| held(name, owner, &doc)))
+}
+
+/// Where the state policy `doc` of role `name` of `owner` lets it keep its state.
+fn held(name: &str, owner: &Owner, doc: &Value) -> Option<HeldState> {
+    state_objects(doc).map(|(bucket_arn, prefix)| HeldState {
+        role: name.to_string(),
+        owner: owner.clone(),
+        bucket_arn,
+        prefix,
+    })
 }
 
 /// The bucket ARN and prefix of the objects a state policy lets its role read

@@ -4,7 +4,7 @@
 //! throttled writes are retried, and a re-run writes nothing.
 
 use std::fmt::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::common::fixture::{World, BUCKET, WORKSPACE_UUID};
 use crate::common::inspect::Inspect;
@@ -13,16 +13,8 @@ use crate::common::Test;
 /// A bootstrap.toml of the set `platform` with `count` apply roles `repo-000`, ... each
 /// trusting a repository of its own.
 pub(crate) fn roles_config(dir: &tempfile::TempDir, count: usize) -> PathBuf {
-    let mut text = String::from("set = \"platform\"\n");
-    for n in 0..count {
-        let _ = write!(
-            text,
-            "\n[[role]]\nname = \"repo-{n:03}\"\nrepository-uuid = [\"{{{n:08x}-2222-4e5f-8a9b-abcdefabcdef}}\"]\n"
-        );
-    }
-    let config = dir.path().join("bootstrap.toml");
-    std::fs::write(&config, text).expect("write config");
-    config
+    let names: Vec<String> = (0..count).map(|n| format!("repo-{n:03}")).collect();
+    set_config(dir, "platform", &names, None)
 }
 
 #[test]
@@ -92,15 +84,7 @@ fn many_roles_read_in_bulk_see_every_change_made_by_hand() {
     let w = World::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let config = roles_config(&dir, 12);
-    let test = |cmd: &str| {
-        Test::new()
-            .arg(cmd)
-            .args(w.flags())
-            .args(["--workspace-uuid", WORKSPACE_UUID, "--state-bucket", BUCKET])
-            .arg("--config")
-            .arg(&config)
-            .moto(&w.moto)
-    };
+    let test = |cmd: &str| with_roles(&w, cmd, &config);
     test("init").arg("--yes").run();
 
     change_four_roles_by_hand(&w);
@@ -123,6 +107,10 @@ fn many_roles_read_in_bulk_see_every_change_made_by_hand() {
     );
     test("init").arg("--yes").run();
     test("status").arg("--detailed-exitcode").run();
+    // Another set's roles in the account: a run of many roles learns whose they are and
+    // where they keep their state from the details it reads in bulk, not role by role.
+    let other = set_config(&dir, "team-b", &["b-web".into(), "b-api".into()], None);
+    with_roles(&w, "init", &other).args(["--yes", "-q"]).run();
     test("init").arg("--yes").expect_no_writes().run();
     let iam_ops: Vec<String> = w
         .moto
@@ -137,9 +125,61 @@ fn many_roles_read_in_bulk_see_every_change_made_by_hand() {
         "a no-op re-run of 12 roles made {} IAM calls: {iam_ops:?}",
         iam_ops.len()
     );
-    // The stale-role search and the bulk read share one listing of the account's roles.
-    let listings = iam_ops.iter().filter(|op| *op == "ListRoles").count();
-    assert_eq!(listings, 1, "{iam_ops:?}");
+    // The stale-role search and the bulk read share one listing of the account's roles,
+    // and one reading of their details.
+    for listing in ["ListRoles", "GetAccountAuthorizationDetails"] {
+        let count = iam_ops.iter().filter(|op| *op == listing).count();
+        assert_eq!(count, 1, "{listing}: {iam_ops:?}");
+    }
+    let one_by_one: Vec<&String> = iam_ops
+        .iter()
+        .filter(|op| matches!(op.as_str(), "ListRoleTags" | "GetRolePolicy"))
+        .collect();
+    assert!(one_by_one.is_empty(), "{one_by_one:?}");
+
+    // Read in bulk, another set's state is still held: ten roles of a third set, one of
+    // them keeping its state under b-web's prefix, are refused before any write.
+    let names: Vec<String> = (0..10).map(|n| format!("c-{n:03}")).collect();
+    let clash = set_config(&dir, "team-c", &names, Some("b-web"));
+    with_roles(&w, "plan", &clash)
+        .expect_exit(64)
+        .expect_stderr_contains("would be shared with role b-web of set team-b")
+        .run();
+}
+
+/// `cmd` of this world with the settings of `config`.
+fn with_roles<'w>(w: &'w World, cmd: &str, config: &Path) -> Test<'w> {
+    Test::new()
+        .arg(cmd)
+        .args(w.flags())
+        .args(["--workspace-uuid", WORKSPACE_UUID, "--state-bucket", BUCKET])
+        .arg("--config")
+        .arg(config)
+        .moto(&w.moto)
+}
+
+/// A bootstrap.toml of `set` with apply roles `names`, the n-th trusting repository
+/// `{n:08x}-2222-4e5f-8a9b-abcdefabcdef`; the last one keeps its state under `last_prefix`
+/// when given.
+fn set_config(
+    dir: &tempfile::TempDir,
+    set: &str,
+    names: &[String],
+    last_prefix: Option<&str>,
+) -> PathBuf {
+    let mut text = format!("set = \"{set}\"\n");
+    for (n, name) in names.iter().enumerate() {
+        let _ = write!(
+            text,
+            "\n[[role]]\nname = \"{name}\"\nrepository-uuid = [\"{{{n:08x}-2222-4e5f-8a9b-abcdefabcdef}}\"]\n"
+        );
+    }
+    if let Some(prefix) = last_prefix {
+        let _ = writeln!(text, "state-key-prefix = \"{prefix}\"");
+    }
+    let config = dir.path().join(format!("{set}.toml"));
+    std::fs::write(&config, text).expect("write config");
+    config
 }
 
 /// Out-of-band changes, each of another kind: repo-001's trust loses its conditions,
