@@ -9,7 +9,7 @@ use bootstrap::iam::Access;
 use serde_json::{json, Value};
 
 /// `bootstrap operator-policy --config FILE <extra>` with the three-role configuration.
-fn roles_policy(w: &World, config: &std::path::PathBuf, extra: &[&str]) -> Value {
+fn roles_policy(w: &World, config: &std::path::Path, extra: &[&str]) -> Value {
     let out = with_config(w, "operator-policy", config)
         .args(["--account-id", ACCOUNT])
         .args(extra)
@@ -18,13 +18,7 @@ fn roles_policy(w: &World, config: &std::path::PathBuf, extra: &[&str]) -> Value
 }
 
 /// Run `bootstrap <cmd> --config FILE <extra>` while recording and judge every request.
-fn judged_config(
-    w: &World,
-    policy: &Value,
-    config: &std::path::PathBuf,
-    cmd: &str,
-    extra: &[&str],
-) {
+fn judged_config(w: &World, policy: &Value, config: &std::path::Path, cmd: &str, extra: &[&str]) {
     w.moto.start_recording();
     with_config(w, cmd, config).args(extra).run();
     w.moto.stop_recording();

@@ -2,7 +2,7 @@
 //! `--plan-apply`, created, read back with the AWS SDK, and re-run without a write; inputs
 //! that mix the two ways of naming roles are refused before any AWS call.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -40,7 +40,7 @@ repository-uuid = ["{OTHER_REPO}"]
 }
 
 /// `bootstrap CMD` against this world with `--config FILE` instead of the single-role flags.
-pub(crate) fn with_config<'a>(w: &'a World, cmd: &str, config: &PathBuf) -> Test<'a> {
+pub(crate) fn with_config<'a>(w: &'a World, cmd: &str, config: &Path) -> Test<'a> {
     Test::new()
         .arg(cmd)
         .args(w.flags())

@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use crate::common::fixture::{World, BUCKET, ENV_UUID, REPO_UUID, WORKSPACE_UUID};
+use crate::common::fixture::{World, BUCKET, ENV_UUID, REPO_UUID};
 use crate::common::inspect::Inspect;
-use crate::common::Test;
+use crate::roles::with_config;
 
 /// The [[role]] tables this file's configurations choose from.
 fn table(name: &str) -> String {
@@ -32,17 +32,6 @@ fn config(dir: &tempfile::TempDir, roles: &[&str]) -> PathBuf {
     path
 }
 
-/// `bootstrap CMD` against this world with `--config FILE`.
-fn with_config<'a>(w: &'a World, cmd: &str, config: &PathBuf) -> Test<'a> {
-    Test::new()
-        .arg(cmd)
-        .args(w.flags())
-        .args(["--workspace-uuid", WORKSPACE_UUID, "--state-bucket", BUCKET])
-        .arg("--config")
-        .arg(config)
-        .moto(&w.moto)
-}
-
 const THREE: [&str; 3] = ["infra-plan", "infra-apply", "app-cdk"];
 
 pub(crate) fn sorted_roles(aws: &Inspect) -> Vec<String> {
@@ -53,7 +42,7 @@ pub(crate) fn sorted_roles(aws: &Inspect) -> Vec<String> {
 
 /// `plan` and `status` show app-cdk as stale (status --detailed-exitcode exits 2), never the
 /// other set's role, and not at all when `--role` narrows; none of them writes.
-fn shows_the_stale_role(w: &World, two: &PathBuf) {
+fn shows_the_stale_role(w: &World, two: &std::path::Path) {
     with_config(w, "plan", two)
         .expect_stdout_contains("stale: role app-cdk, deleted by `init --prune`")
         .expect_stdout_lacks("other-deploy")

@@ -4,11 +4,12 @@
 //! throttled writes are retried, and a re-run writes nothing.
 
 use std::fmt::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::common::fixture::{World, BUCKET, WORKSPACE_UUID};
 use crate::common::inspect::Inspect;
 use crate::common::Test;
+use crate::roles::with_config;
 
 /// A bootstrap.toml of the set `platform` with `count` apply roles `repo-000`, ... each
 /// trusting a repository of its own.
@@ -84,7 +85,7 @@ fn many_roles_read_in_bulk_see_every_change_made_by_hand() {
     let w = World::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let config = roles_config(&dir, 12);
-    let test = |cmd: &str| with_roles(&w, cmd, &config);
+    let test = |cmd: &str| with_config(&w, cmd, &config);
     test("init").arg("--yes").run();
 
     change_four_roles_by_hand(&w);
@@ -110,7 +111,7 @@ fn many_roles_read_in_bulk_see_every_change_made_by_hand() {
     // Another set's roles in the account: a run of many roles learns whose they are and
     // where they keep their state from the details it reads in bulk, not role by role.
     let other = set_config(&dir, "team-b", &["b-web".into(), "b-api".into()], None);
-    with_roles(&w, "init", &other).args(["--yes", "-q"]).run();
+    with_config(&w, "init", &other).args(["--yes", "-q"]).run();
     test("init").arg("--yes").expect_no_writes().run();
     let iam_ops: Vec<String> = w
         .moto
@@ -141,21 +142,10 @@ fn many_roles_read_in_bulk_see_every_change_made_by_hand() {
     // them keeping its state under b-web's prefix, are refused before any write.
     let names: Vec<String> = (0..10).map(|n| format!("c-{n:03}")).collect();
     let clash = set_config(&dir, "team-c", &names, Some("b-web"));
-    with_roles(&w, "plan", &clash)
+    with_config(&w, "plan", &clash)
         .expect_exit(64)
         .expect_stderr_contains("would be shared with role b-web of set team-b")
         .run();
-}
-
-/// `cmd` of this world with the settings of `config`.
-fn with_roles<'w>(w: &'w World, cmd: &str, config: &Path) -> Test<'w> {
-    Test::new()
-        .arg(cmd)
-        .args(w.flags())
-        .args(["--workspace-uuid", WORKSPACE_UUID, "--state-bucket", BUCKET])
-        .arg("--config")
-        .arg(config)
-        .moto(&w.moto)
 }
 
 /// A bootstrap.toml of `set` with apply roles `names`, the n-th trusting repository

@@ -25,7 +25,7 @@ fn terraform_as(
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
         .unwrap();
     let out_dir = dir.path().display().to_string();
-    with_config(w, "pipeline", &config.to_path_buf())
+    with_config(w, "pipeline", config)
         .args([
             "--role",
             role,
